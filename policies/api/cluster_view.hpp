@@ -1,0 +1,60 @@
+// The read-only view of the cluster that placement and cache policies receive. The simulator
+// owns this data and keeps it current; policies must not hold on to pointers into it between
+// calls. Everything is indexed by dense ids: node ids are positions in `nodes`, model ids are
+// positions in the scenario's model list.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "sim/gpu_catalog.hpp"
+#include "sim/time.hpp"
+
+namespace fleetsim {
+
+struct GpuSlot {
+  double memory_used = 0;     // bytes held by replicas on this GPU
+  std::uint32_t holders = 0;  // replicas using this GPU (whole-GPU allocation: 0 or 1)
+};
+
+struct CacheEntry {
+  std::uint32_t model = 0;
+  double bytes = 0;
+  SimTime inserted = 0;
+  SimTime last_used = 0;
+  std::uint64_t hits = 0;
+};
+
+struct NodeView {
+  std::uint32_t id = 0;
+  std::uint32_t pool = 0;
+  const GpuType* gpu_type = nullptr;
+  std::vector<GpuSlot> gpus;
+  int free_gpus = 0;                  // GPUs with no holder
+  double disk_cache_capacity = 0;     // bytes
+  double disk_cache_used = 0;         // bytes
+  double disk_read_bandwidth = 0;     // bytes/s
+  double network_bandwidth = 0;       // bytes/s, to the model store and image registry
+  std::vector<CacheEntry> disk_cache;  // models whose weights are on the node's disk
+  std::vector<std::uint32_t> images;   // models whose container image the node has pulled
+  std::uint32_t replicas = 0;          // replicas placed on the node and not yet stopped
+
+  bool has_cached(std::uint32_t model) const {
+    for (const auto& e : disk_cache)
+      if (e.model == model) return true;
+    return false;
+  }
+  bool has_image(std::uint32_t model) const {
+    for (auto m : images)
+      if (m == model) return true;
+    return false;
+  }
+};
+
+struct ClusterView {
+  SimTime now = 0;
+  std::span<const NodeView> nodes;
+};
+
+}  // namespace fleetsim

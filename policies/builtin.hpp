@@ -1,0 +1,18 @@
+// The built-in policies' descriptors (name, parameters, factory), one function per policy,
+// each defined beside its implementation and collected by registry.cpp.
+#pragma once
+#include "policies/registry.hpp"
+
+namespace fleetsim {
+
+PolicyInfo first_fit_policy();
+PolicyInfo best_fit_policy();
+PolicyInfo spread_policy();
+PolicyInfo kpa_policy();
+PolicyInfo fixed_policy();
+PolicyInfo least_outstanding_policy();
+PolicyInfo round_robin_policy();
+PolicyInfo lru_policy();
+PolicyInfo no_cache_policy();
+
+}  // namespace fleetsim

@@ -1,0 +1,22 @@
+// none: nodes keep no model weights; every cold start reads from the model store.
+#include "policies/builtin.hpp"
+
+namespace fleetsim {
+
+namespace {
+class NoCache final : public CachePolicy {
+ public:
+  bool admit(std::uint32_t, double, const NodeView&) override { return false; }
+  std::size_t victim(std::span<const CacheEntry>, const NodeView&) override { return 0; }
+};
+}  // namespace
+
+PolicyInfo no_cache_policy() {
+  PolicyInfo info;
+  info.family = PolicyFamily::Cache;
+  info.name = "none";
+  info.make_cache = [](const ParamValues&) { return std::make_unique<NoCache>(); };
+  return info;
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,26 @@
+// first-fit: the lowest-numbered node with room, its lowest free GPUs. The classic baseline:
+// cheap, deterministic, and it packs the front of the cluster.
+#include "policies/builtin.hpp"
+
+namespace fleetsim {
+
+namespace {
+class FirstFit final : public PlacementPolicy {
+ public:
+  std::optional<Placement> place(const PlacementRequest& request, const ClusterView& cluster) override {
+    for (const NodeView& node : cluster.nodes)
+      if (node_fits(node, request)) return Placement{node.id, lowest_free_gpus(node, request)};
+    return std::nullopt;
+  }
+};
+}  // namespace
+
+PolicyInfo first_fit_policy() {
+  PolicyInfo info;
+  info.family = PolicyFamily::Placement;
+  info.name = "first-fit";
+  info.make_placement = [](const ParamValues&) { return std::make_unique<FirstFit>(); };
+  return info;
+}
+
+}  // namespace fleetsim

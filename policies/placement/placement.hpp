@@ -1,0 +1,55 @@
+// PlacementPolicy: chooses the node and GPUs for a new replica.
+//
+// Contract
+//   input   a PlacementRequest (model, GPUs needed, memory per GPU, allowed pools) and the
+//           current ClusterView.
+//   output  a Placement: one node and exactly `request.gpus` distinct GPU indices on it, each
+//           with no holder and with `memory_per_gpu` bytes free; or std::nullopt when nothing
+//           fits, after which the replica is not created and the autoscaler's next evaluation
+//           tries again.
+//   state   may keep state between calls (e.g. a cursor), but must not read anything except its
+//           arguments.
+//   ties    each built-in documents its tie-break; all fall back to the lowest node id and the
+//           lowest GPU indices, so results are deterministic.
+//   invalid a decision that breaks the contract (GPU taken, memory over-committed, wrong count,
+//           node outside the allowed pools) stops the run with an error naming the policy.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "policies/api/cluster_view.hpp"
+
+namespace fleetsim {
+
+struct PlacementRequest {
+  std::uint32_t model = 0;
+  int gpus = 1;                          // GPUs per replica (tensor parallel degree)
+  double memory_per_gpu = 0;             // bytes the replica claims on each GPU ...
+  double memory_fraction = 0;            // ... plus this fraction of each GPU's memory
+  double min_gpu_memory = 0;             // GPUs with less memory cannot host it at all
+  std::span<const std::uint32_t> pools;  // allowed pools; empty means any
+};
+
+struct Placement {
+  std::uint32_t node = 0;
+  std::vector<int> gpus;
+};
+
+class PlacementPolicy {
+ public:
+  virtual ~PlacementPolicy() = default;
+  virtual std::optional<Placement> place(const PlacementRequest& request,
+                                         const ClusterView& cluster) = 0;
+};
+
+// Shared by the engine and the built-ins: the bytes a replica claims on each GPU of `node`,
+// whether `node` can host the request, and its lowest free GPUs that can.
+inline double memory_claim(const NodeView& node, const PlacementRequest& request) {
+  return request.memory_per_gpu + request.memory_fraction * node.gpu_type->memory_bytes;
+}
+bool node_fits(const NodeView& node, const PlacementRequest& request);
+std::vector<int> lowest_free_gpus(const NodeView& node, const PlacementRequest& request);
+
+}  // namespace fleetsim

@@ -1,0 +1,32 @@
+// spread: the node with room that has the most free GPUs (ties: fewest replicas, then lowest
+// id), so replicas land on different nodes and share no disk or network link.
+#include "policies/builtin.hpp"
+
+namespace fleetsim {
+
+namespace {
+class Spread final : public PlacementPolicy {
+ public:
+  std::optional<Placement> place(const PlacementRequest& request, const ClusterView& cluster) override {
+    const NodeView* best = nullptr;
+    for (const NodeView& node : cluster.nodes) {
+      if (!node_fits(node, request)) continue;
+      if (!best || node.free_gpus > best->free_gpus ||
+          (node.free_gpus == best->free_gpus && node.replicas < best->replicas))
+        best = &node;
+    }
+    if (!best) return std::nullopt;
+    return Placement{best->id, lowest_free_gpus(*best, request)};
+  }
+};
+}  // namespace
+
+PolicyInfo spread_policy() {
+  PolicyInfo info;
+  info.family = PolicyFamily::Placement;
+  info.name = "spread";
+  info.make_placement = [](const ParamValues&) { return std::make_unique<Spread>(); };
+  return info;
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,75 @@
+#include "policies/registry.hpp"
+
+#include <stdexcept>
+
+#include "policies/builtin.hpp"
+
+namespace fleetsim {
+
+const char* family_name(PolicyFamily family) {
+  switch (family) {
+    case PolicyFamily::Placement: return "placement";
+    case PolicyFamily::Autoscaler: return "autoscaler";
+    case PolicyFamily::Router: return "router";
+    case PolicyFamily::Cache: return "cache";
+  }
+  return "?";
+}
+
+void PolicyRegistry::add(PolicyInfo info) { policies_.push_back(std::move(info)); }
+
+const PolicyInfo* PolicyRegistry::find(PolicyFamily family, const std::string& name) const {
+  for (const auto& p : policies_)
+    if (p.family == family && p.name == name) return &p;
+  return nullptr;
+}
+
+std::vector<std::string> PolicyRegistry::names(PolicyFamily family) const {
+  std::vector<std::string> out;
+  for (const auto& p : policies_)
+    if (p.family == family) out.push_back(p.name);
+  return out;
+}
+
+namespace {
+const PolicyInfo& lookup(const PolicyRegistry& r, PolicyFamily family, const PolicyChoice& c) {
+  const PolicyInfo* info = r.find(family, c.impl);
+  if (!info)
+    throw std::logic_error(std::string("unresolved ") + family_name(family) + " policy " + c.impl);
+  return *info;
+}
+}  // namespace
+
+std::unique_ptr<PlacementPolicy> PolicyRegistry::make_placement(const PolicyChoice& c) const {
+  return lookup(*this, PolicyFamily::Placement, c).make_placement(c.params);
+}
+std::unique_ptr<Autoscaler> PolicyRegistry::make_autoscaler(const PolicyChoice& c) const {
+  return lookup(*this, PolicyFamily::Autoscaler, c).make_autoscaler(c.params);
+}
+std::unique_ptr<Router> PolicyRegistry::make_router(const PolicyChoice& c) const {
+  return lookup(*this, PolicyFamily::Router, c).make_router(c.params);
+}
+std::unique_ptr<CachePolicy> PolicyRegistry::make_cache(const PolicyChoice& c) const {
+  return lookup(*this, PolicyFamily::Cache, c).make_cache(c.params);
+}
+
+// Every in-tree policy, one line each. A new policy is added here and nowhere else.
+PolicyRegistry builtin_policies() {
+  PolicyRegistry r;
+  auto add = [&r](PolicyInfo info, const char* description) {
+    info.description = description;
+    r.add(std::move(info));
+  };
+  add(first_fit_policy(), "lowest-numbered node with room");
+  add(best_fit_policy(), "bin-packing: the node with room and the fewest free GPUs");
+  add(spread_policy(), "the node with room and the most free GPUs");
+  add(kpa_policy(), "Knative Pod Autoscaler: stable/panic windows, scale to zero after a grace period");
+  add(fixed_policy(), "a static replica count, never zero");
+  add(least_outstanding_policy(), "the ready replica with the fewest requests queued or running");
+  add(round_robin_policy(), "ready replicas in turn, per model");
+  add(lru_policy(), "node disk cache, evicts the least recently used model by bytes");
+  add(no_cache_policy(), "no node cache: every load reads the model store");
+  return r;
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,54 @@
+// PolicyRegistry: every policy the simulator can use, by family and name, with its typed
+// parameters and a factory. `builtin_policies()` (registry.cpp) is the one file that lists the
+// in-tree policies; plugins add theirs to the same registry.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "policies/api/params.hpp"
+#include "policies/autoscaling/autoscaler.hpp"
+#include "policies/cache/cache.hpp"
+#include "policies/placement/placement.hpp"
+#include "policies/routing/router.hpp"
+
+namespace fleetsim {
+
+enum class PolicyFamily { Placement, Autoscaler, Router, Cache };
+
+const char* family_name(PolicyFamily family);  // "placement", "autoscaler", "router", "cache"
+
+struct PolicyInfo {
+  PolicyFamily family = PolicyFamily::Placement;
+  std::string name;
+  std::string description;  // one line
+  std::vector<ParamSpec> params;
+  // Exactly one factory is set, the one of `family`.
+  std::function<std::unique_ptr<PlacementPolicy>(const ParamValues&)> make_placement;
+  std::function<std::unique_ptr<Autoscaler>(const ParamValues&)> make_autoscaler;
+  std::function<std::unique_ptr<Router>(const ParamValues&)> make_router;
+  std::function<std::unique_ptr<CachePolicy>(const ParamValues&)> make_cache;
+};
+
+class PolicyRegistry {
+ public:
+  void add(PolicyInfo info);
+  const PolicyInfo* find(PolicyFamily family, const std::string& name) const;
+  std::vector<std::string> names(PolicyFamily family) const;
+  const std::vector<PolicyInfo>& all() const { return policies_; }
+
+  // Factories by choice; the choice must have been resolved against this registry.
+  std::unique_ptr<PlacementPolicy> make_placement(const PolicyChoice& choice) const;
+  std::unique_ptr<Autoscaler> make_autoscaler(const PolicyChoice& choice) const;
+  std::unique_ptr<Router> make_router(const PolicyChoice& choice) const;
+  std::unique_ptr<CachePolicy> make_cache(const PolicyChoice& choice) const;
+
+ private:
+  std::vector<PolicyInfo> policies_;
+};
+
+// The in-tree policies, in the order `fleetsim policies` lists them.
+PolicyRegistry builtin_policies();
+
+}  // namespace fleetsim

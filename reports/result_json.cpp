@@ -1,0 +1,238 @@
+#include "reports/result_json.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "sim/units.hpp"
+
+namespace fleetsim {
+
+namespace {
+
+using ordered = nlohmann::ordered_json;
+
+ordered percentiles(const QuantileSketch& s) {
+  ordered j;
+  j["count"] = s.count();
+  j["mean"] = s.mean();
+  j["p50"] = s.quantile(0.50);
+  j["p90"] = s.quantile(0.90);
+  j["p99"] = s.quantile(0.99);
+  j["max"] = s.max();
+  return j;
+}
+
+ordered distribution_json(const Distribution& d, bool durations) {
+  auto v = [&](double x) -> ordered {
+    if (durations) return format_duration(from_seconds(x));
+    return x;
+  };
+  ordered j;
+  switch (d.kind) {
+    case Distribution::Kind::Fixed: j["dist"] = "fixed"; j["value"] = v(d.a); break;
+    case Distribution::Kind::Uniform: j["dist"] = "uniform"; j["low"] = v(d.a); j["high"] = v(d.b); break;
+    case Distribution::Kind::Lognormal:
+      j["dist"] = "lognormal"; j["median"] = v(d.a); j["sigma"] = d.b;
+      if (d.max > 0) j["max"] = v(d.max);
+      break;
+    case Distribution::Kind::Exponential:
+      j["dist"] = "exponential"; j["mean"] = v(d.a);
+      if (d.max > 0) j["max"] = v(d.max);
+      break;
+  }
+  return j;
+}
+
+ordered policy_json(const PolicyChoice& c, PolicyFamily family, const PolicyRegistry& registry) {
+  ordered j;
+  j["impl"] = c.impl;
+  const PolicyInfo* info = registry.find(family, c.impl);
+  if (!info) return j;
+  for (const ParamSpec& p : info->params) {
+    switch (p.type) {
+      case ParamType::String: j[p.name] = c.params.text(p.name); break;
+      case ParamType::Bool: j[p.name] = c.params.flag(p.name); break;
+      case ParamType::Duration: j[p.name] = format_duration(c.params.duration(p.name)); break;
+      case ParamType::Integer: j[p.name] = c.params.integer(p.name); break;
+      case ParamType::Number: j[p.name] = c.params.number(p.name); break;
+    }
+  }
+  return j;
+}
+
+ordered slo_json(const SloSpec& s) {
+  ordered j;
+  j["ttft"] = format_duration(s.ttft);
+  j["e2e"] = format_duration(s.e2e);
+  return j;
+}
+
+ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
+  ordered j;
+  j["name"] = sc.name;
+  j["description"] = sc.description;
+  j["seed"] = sc.seed;
+  j["duration"] = format_duration(sc.duration);
+  j["drain_limit"] = format_duration(sc.drain_limit);
+  j["request_timeout"] = format_duration(sc.request_timeout);
+  j["warm_start"] = sc.warm_start;
+  ordered gpus = ordered::array();
+  for (const auto& g : sc.gpu_types) {
+    ordered t;
+    t["name"] = g.name;
+    t["memory"] = format_size(g.memory_bytes);
+    t["bf16_tflops"] = g.bf16_flops / 1e12;
+    t["memory_bandwidth"] = format_bandwidth(g.memory_bandwidth);
+    t["host_to_device_bandwidth"] = format_bandwidth(g.host_to_device_bandwidth);
+    gpus.push_back(t);
+  }
+  j["gpu_types"] = gpus;
+  ordered pools = ordered::array();
+  for (const auto& p : sc.pools) {
+    ordered t;
+    t["name"] = p.name;
+    t["nodes"] = p.nodes;
+    t["gpu"] = sc.gpu_types[p.gpu_type].name;
+    t["gpus_per_node"] = p.gpus_per_node;
+    t["host_memory"] = format_size(p.host_memory_bytes);
+    t["disk_cache"] = format_size(p.disk_cache_bytes);
+    t["disk_read_bandwidth"] = format_bandwidth(p.disk_read_bandwidth);
+    t["network_bandwidth"] = format_bandwidth(p.network_bandwidth);
+    pools.push_back(t);
+  }
+  j["cluster"]["pools"] = pools;
+  j["performance"]["compute_efficiency"] = sc.perf.compute_efficiency;
+  j["performance"]["memory_efficiency"] = sc.perf.memory_efficiency;
+  j["performance"]["iteration_overhead"] = format_duration(sc.perf.iteration_overhead);
+  j["policies"]["placement"] = policy_json(sc.placement, PolicyFamily::Placement, registry);
+  j["policies"]["router"] = policy_json(sc.router, PolicyFamily::Router, registry);
+  j["policies"]["cache"] = policy_json(sc.cache, PolicyFamily::Cache, registry);
+  ordered models = ordered::array();
+  for (const auto& m : sc.models) {
+    ordered t;
+    t["name"] = m.name;
+    const bool llm = m.kind == ModelSpec::Kind::Llm;
+    t["kind"] = llm ? "llm" : "service-time";
+    t["parameters"] = m.parameters;
+    t["bytes_per_parameter"] = m.bytes_per_parameter;
+    t["gpus_per_replica"] = m.gpus_per_replica;
+    t["image_size"] = format_size(m.image_bytes);
+    t["startup_time"] = format_duration(m.startup_time);
+    ordered pool_names = ordered::array();
+    for (auto p : m.pools) pool_names.push_back(sc.pools[p].name);
+    t["pools"] = pool_names;
+    if (llm) {
+      t["kv_cache_per_token"] = format_size(m.kv_bytes_per_token);
+      t["gpu_memory_utilization"] = m.gpu_memory_utilization;
+      t["max_batch"] = m.max_batch;
+      t["max_prefill_tokens"] = m.max_prefill_tokens;
+    } else {
+      t["service_time"] = distribution_json(m.service_time, true);
+      t["max_concurrency"] = m.max_concurrency;
+      t["memory_per_gpu"] = format_size(m.memory_per_gpu);
+    }
+    t["autoscaler"] = policy_json(m.autoscaler, PolicyFamily::Autoscaler, registry);
+    t["slo"] = slo_json(m.slo);
+    models.push_back(t);
+  }
+  j["models"] = models;
+  ordered workloads = ordered::array();
+  for (const auto& w : sc.workloads) {
+    ordered t;
+    if (w.arrivals == WorkloadSpec::Arrivals::Trace) {
+      t["trace"] = w.trace_path;
+    } else {
+      t["name"] = w.name;
+      t["model"] = sc.models[w.model].name;
+      ordered a;
+      a["process"] = w.arrivals == WorkloadSpec::Arrivals::Poisson ? "poisson"
+                     : w.arrivals == WorkloadSpec::Arrivals::Gamma ? "gamma" : "on-off";
+      a["rate"] = format_rate(w.rate);
+      if (w.arrivals == WorkloadSpec::Arrivals::Gamma) a["cv"] = w.cv;
+      if (w.arrivals == WorkloadSpec::Arrivals::OnOff) {
+        a["on"] = format_duration(w.on);
+        a["off"] = format_duration(w.off);
+      }
+      t["arrivals"] = a;
+      t["input_tokens"] = distribution_json(w.input_tokens, false);
+      t["output_tokens"] = distribution_json(w.output_tokens, false);
+    }
+    t["start"] = format_duration(w.start);
+    workloads.push_back(t);
+  }
+  j["workloads"] = workloads;
+  return j;
+}
+
+ordered metrics_json(const ModelMetrics& m) {
+  ordered j;
+  j["requests"] = m.requests;
+  j["completed"] = m.completed();
+  j["failed"] = m.failed();
+  ordered reasons;
+  for (int i = 1; i < kRequestOutcomes; ++i)
+    reasons[outcome_name(static_cast<RequestOutcome>(i))] = m.outcomes[static_cast<std::size_t>(i)];
+  j["failed_by_reason"] = reasons;
+  j["slo_attainment"] = m.requests ? static_cast<double>(m.slo_met) / static_cast<double>(m.requests) : 1.0;
+  j["ttft_s"] = percentiles(m.ttft);
+  j["tpot_s"] = percentiles(m.tpot);
+  j["e2e_s"] = percentiles(m.e2e);
+  ordered cs;
+  cs["count"] = m.cold_starts;
+  cs["aborted"] = m.cold_starts_aborted;
+  cs["requests_waited"] = m.requests_waited;
+  cs["share_of_requests_waited"] =
+      m.requests ? static_cast<double>(m.requests_waited) / static_cast<double>(m.requests) : 0.0;
+  cs["added_latency_s"] = percentiles(m.wait_for_replica);
+  cs["duration_s"] = percentiles(m.cold_start_duration);
+  const double n = m.cold_starts ? static_cast<double>(m.cold_starts) : 1.0;
+  cs["mean_image_pull_s"] = m.image_pull_seconds / n;
+  cs["mean_weight_load_s"] = m.weight_load_seconds / n;
+  cs["mean_engine_startup_s"] = m.engine_startup_seconds / n;
+  cs["weights_from_disk_cache"] = m.loads_from_disk_cache;
+  cs["weights_from_model_store"] = m.loads_from_model_store;
+  cs["unschedulable_scale_ups"] = m.unschedulable;
+  j["cold_starts"] = cs;
+  ordered g;
+  g["allocated"] = m.gpu_seconds_allocated;
+  g["busy"] = m.gpu_seconds_busy;
+  g["idle"] = m.gpu_seconds_idle;
+  g["starting"] = m.gpu_seconds_starting;
+  j["gpu_seconds"] = g;
+  j["replicas"]["peak"] = m.peak_replicas;
+  return j;
+}
+
+}  // namespace
+
+std::string scenario_json(const Scenario& scenario, const PolicyRegistry& registry) {
+  return scenario_tree(scenario, registry).dump(2);
+}
+
+std::string result_json(const Scenario& sc, const PolicyRegistry& registry, const RunMetrics& metrics,
+                        const RunStatus& status, const std::string& version) {
+  ordered j;
+  j["schema_version"] = kResultSchemaVersion;
+  j["fleetsim_version"] = version;
+  j["scenario"] = scenario_tree(sc, registry);
+  const double end_s = to_seconds(metrics.end_time);
+  j["run"]["seed"] = sc.seed;
+  j["run"]["end_time_s"] = end_s;
+  j["run"]["events"] = status.events;
+  j["run"]["requests"] = status.requests;
+  j["run"]["percentile_relative_error"] = metrics.overall.ttft.relative_accuracy();
+  auto with_mean = [&](const ModelMetrics& m) {
+    ordered o = metrics_json(m);
+    o["replicas"]["mean"] = end_s > 0 ? m.replica_seconds / end_s : 0.0;
+    return o;
+  };
+  j["overall"] = with_mean(metrics.overall);
+  j["overall"]["cache"]["hits"] = metrics.cache_hits;
+  j["overall"]["cache"]["inserts"] = metrics.cache_inserts;
+  j["overall"]["cache"]["evictions"] = metrics.cache_evictions;
+  ordered models;
+  for (std::size_t i = 0; i < sc.models.size(); ++i) models[sc.models[i].name] = with_mean(metrics.models[i]);
+  j["models"] = models;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,134 @@
+// fleetsim: the command line. Subcommands run, validate, policies. Exit codes: 0 success,
+// 2 bad input (scenario, override, trace), 1 a policy broke its contract during the run.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "reports/result_json.hpp"
+#include "reports/summary_table.hpp"
+#include "scenarios/loader/build.hpp"
+#include "scenarios/loader/scenario_loader.hpp"
+#include "sim/metrics.hpp"
+#include "sim/units.hpp"
+
+namespace {
+
+using namespace fleetsim;
+
+constexpr int kExitBadInput = 2;
+constexpr int kExitPolicyError = 1;
+
+int report_errors(const Diagnostics& errors) {
+  std::cerr << errors.to_string();
+  std::cerr << errors.size() << (errors.size() == 1 ? " error" : " errors") << ", nothing written\n";
+  return kExitBadInput;
+}
+
+std::string param_default(const ParamSpec& p) { return p.default_value; }
+
+const char* type_name(ParamType t) {
+  switch (t) {
+    case ParamType::Number: return "number";
+    case ParamType::Integer: return "integer";
+    case ParamType::Duration: return "duration";
+    case ParamType::Bool: return "bool";
+    case ParamType::String: return "string";
+  }
+  return "?";
+}
+
+int list_policies(const PolicyRegistry& registry) {
+  for (PolicyFamily family : {PolicyFamily::Placement, PolicyFamily::Autoscaler, PolicyFamily::Router,
+                              PolicyFamily::Cache}) {
+    std::cout << family_name(family) << ":\n";
+    for (const PolicyInfo& p : registry.all()) {
+      if (p.family != family) continue;
+      std::cout << "  " << p.name << " — " << p.description << "\n";
+      for (const ParamSpec& s : p.params)
+        std::cout << "      " << s.name << " (" << type_name(s.type) << ", default " << param_default(s)
+                  << "): " << s.help << "\n";
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fleetsim — cluster GPU scheduler and autoscaler simulator"};
+  app.set_version_flag("--version", std::string("fleetsim ") + FLEETSIM_VERSION);
+  app.require_subcommand(1);
+
+  std::string scenario_path = FLEETSIM_DEFAULT_SCENARIO;
+  std::string out_dir;
+  std::vector<std::string> overrides;
+  std::uint64_t seed = 0;
+  bool quiet = false;
+
+  auto* run = app.add_subcommand("run", "run a scenario (the default scenario when none is given)");
+  run->add_option("scenario", scenario_path, "scenario YAML file")->check(CLI::ExistingFile);
+  auto* seed_opt = run->add_option("--seed", seed, "replace the scenario's seed");
+  run->add_option("--out", out_dir, "directory for result.json (default out/<scenario name>)");
+  run->add_option("--set", overrides, "override a scenario value: path.to.key=value (repeatable)");
+  run->add_flag("--quiet,-q", quiet, "print nothing but errors");
+
+  std::string validate_path;
+  std::vector<std::string> validate_overrides;
+  auto* validate = app.add_subcommand("validate", "check a scenario (and its traces) without running it");
+  validate->add_option("scenario", validate_path, "scenario YAML file")->required();
+  validate->add_option("--set", validate_overrides, "override a scenario value: path.to.key=value");
+
+  auto* policies = app.add_subcommand("policies", "list every registered policy with its parameters");
+
+  CLI11_PARSE(app, argc, argv);
+  const PolicyRegistry registry = builtin_policies();
+
+  if (policies->parsed()) return list_policies(registry);
+
+  if (validate->parsed()) {
+    LoadOptions options;
+    options.overrides = validate_overrides;
+    LoadResult loaded = load_scenario_file(validate_path, registry, options);
+    if (!loaded.scenario) return report_errors(loaded.errors);
+    Diagnostics trace_errors = check_traces(*loaded.scenario);
+    if (!trace_errors.empty()) return report_errors(trace_errors);
+    std::cout << validate_path << ": ok (" << loaded.scenario->models.size() << " models, "
+              << loaded.scenario->workloads.size() << " workloads)\n";
+    return 0;
+  }
+
+  LoadOptions options;
+  options.overrides = overrides;
+  if (*seed_opt) options.seed = seed;
+  LoadResult loaded = load_scenario_file(scenario_path, registry, options);
+  if (!loaded.scenario) return report_errors(loaded.errors);
+  const Scenario& scenario = *loaded.scenario;
+
+  Simulation simulation(build_setup(scenario, registry));
+  MetricsCollector metrics(simulation.scenario());
+  simulation.add_observer(&metrics);
+  const auto started = std::chrono::steady_clock::now();
+  RunStatus status = simulation.run();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!status.ok) {
+    std::cerr << status.errors.to_string() << "run stopped, nothing written\n";
+    // Trace records are input errors; a policy's broken contract is a different failure.
+    const bool input = !status.errors.items().empty() && !status.errors.items().front().file.empty();
+    return input ? kExitBadInput : kExitPolicyError;
+  }
+
+  if (out_dir.empty()) out_dir = "out/" + scenario.name;
+  std::filesystem::create_directories(out_dir);
+  const std::string result_path = out_dir + "/result.json";
+  std::ofstream(result_path) << result_json(scenario, registry, metrics.result(), status, FLEETSIM_VERSION);
+  if (!quiet) {
+    std::cout << summary_table(scenario, metrics.result(), status);
+    std::cout << "wall " << wall << " s (" << static_cast<double>(status.events) / wall << " events/s, "
+              << static_cast<double>(status.requests) / wall << " requests/s); wrote " << result_path
+              << "\n";
+  }
+  return 0;
+}

@@ -1,0 +1,738 @@
+#include "scenarios/loader/scenario_loader.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "sim/units.hpp"
+#include "traces/request_csv.hpp"
+
+namespace fleetsim {
+
+namespace {
+
+// ------------------------------------------------------------------ reading helpers
+
+struct Context {
+  std::string file;
+  Diagnostics& errors;
+
+  void error(const YAML::Node& node, const std::string& path, const std::string& message) {
+    int line = 0, column = 0;
+    if (node.IsDefined() && node.Mark().line >= 0) {
+      line = node.Mark().line + 1;
+      column = node.Mark().column + 1;
+    }
+    errors.add(Diagnostic{file, line, column, path, message});
+  }
+};
+
+std::string describe(const YAML::Node& n) {
+  if (!n.IsDefined() || n.IsNull()) return "nothing";
+  if (n.IsScalar()) return "\"" + n.Scalar() + "\"";
+  if (n.IsSequence()) return "a list";
+  return "a mapping";
+}
+
+// A YAML mapping being read: each key asked for is marked known; `finish` reports the rest.
+class MapReader {
+ public:
+  MapReader(Context& ctx, const YAML::Node& node, std::string path)
+      : ctx_(ctx), node_(node), path_(std::move(path)) {
+    ok_ = node.IsMap();
+    if (!ok_ && node.IsDefined() && !node.IsNull())
+      ctx_.error(node, path_, "expected a mapping of keys to values, got " + describe(node));
+  }
+
+  bool ok() const { return ok_; }
+  const YAML::Node& node() const { return node_; }
+  std::string path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  YAML::Node get(const std::string& key) {
+    known_.push_back(key);
+    if (!ok_) return YAML::Node(YAML::NodeType::Undefined);
+    return node_[key];
+  }
+  bool has(const std::string& key) const { return ok_ && node_[key].IsDefined() && !node_[key].IsNull(); }
+
+  void finish() {
+    if (!ok_) return;
+    for (const auto& kv : node_) {
+      const std::string key = kv.first.as<std::string>();
+      if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
+      std::string message = "unknown key";
+      std::string suggestion = did_you_mean(key, known_);
+      if (!suggestion.empty()) message += ", did you mean " + suggestion + "?";
+      else message += " (expected one of: " + join(known_) + ")";
+      ctx_.error(kv.first, path(key), message);
+    }
+  }
+
+  Context& ctx() { return ctx_; }
+
+  // Typed getters: absent -> default (or an error when required); wrong -> error, default kept.
+  std::string text(const std::string& key, const std::string& def, bool required = false) {
+    YAML::Node n = get(key);
+    if (!present(n, key, required)) return def;
+    if (!n.IsScalar()) return bad(n, key, "expected a string", def);
+    return n.Scalar();
+  }
+
+  double number(const std::string& key, double def, double min, double max, bool required = false) {
+    YAML::Node n = get(key);
+    if (!present(n, key, required)) return def;
+    double v = 0;
+    if (!n.IsScalar() || !parse_double(n.Scalar(), v)) return bad(n, key, "expected a number", def);
+    return in_range(n, key, v, min, max) ? v : def;
+  }
+
+  int integer(const std::string& key, int def, int min, int max, bool required = false) {
+    YAML::Node n = get(key);
+    if (!present(n, key, required)) return def;
+    double v = 0;
+    if (!n.IsScalar() || !parse_double(n.Scalar(), v) || v != std::floor(v))
+      return bad(n, key, "expected an integer", def);
+    return in_range(n, key, v, min, max) ? static_cast<int>(v) : def;
+  }
+
+  bool flag(const std::string& key, bool def) {
+    YAML::Node n = get(key);
+    if (!present(n, key, false)) return def;
+    if (n.IsScalar() && (n.Scalar() == "true" || n.Scalar() == "false")) return n.Scalar() == "true";
+    return bad(n, key, "expected true or false", def);
+  }
+
+  SimTime duration(const std::string& key, SimTime def, SimTime min, bool required = false) {
+    YAML::Node n = get(key);
+    if (!present(n, key, required)) return def;
+    if (!n.IsScalar()) return bad(n, key, "expected a duration such as 10s, 500ms, 5min", def);
+    auto parsed = parse_duration(n.Scalar());
+    if (!parsed) return bad(n, key, parsed.error, def);
+    if (*parsed.value < min)
+      return bad(n, key, "must be at least " + format_duration(min) + " (got " + n.Scalar() + ")", def);
+    return *parsed.value;
+  }
+
+  template <class Parser>
+  double quantity(const std::string& key, double def, Parser parse, bool positive, bool required = false) {
+    YAML::Node n = get(key);
+    if (!present(n, key, required)) return def;
+    if (!n.IsScalar()) return bad(n, key, "expected a value with a unit", def);
+    auto parsed = parse(n.Scalar());
+    if (!parsed) return bad(n, key, parsed.error, def);
+    if (positive && *parsed.value <= 0) return bad(n, key, "must be > 0 (got " + n.Scalar() + ")", def);
+    return *parsed.value;
+  }
+  double size(const std::string& key, double def, bool positive, bool required = false) {
+    return quantity(key, def, parse_size, positive, required);
+  }
+  double bandwidth(const std::string& key, double def, bool required = false) {
+    return quantity(key, def, parse_bandwidth, true, required);
+  }
+  double rate(const std::string& key, double def, bool required = false) {
+    return quantity(key, def, parse_rate, false, required);
+  }
+
+  template <class T>
+  T bad(const YAML::Node& n, const std::string& key, const std::string& message, T def) {
+    ctx_.error(n, path(key), message + (message.find("got") == std::string::npos
+                                            ? " (got " + describe(n) + ")" : ""));
+    return def;
+  }
+
+ private:
+  static std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+    return out;
+  }
+  static bool parse_double(const std::string& s, double& v) {
+    std::istringstream in(s);
+    in.imbue(std::locale::classic());
+    in >> v;
+    return !in.fail() && in.eof() && std::isfinite(v);
+  }
+  bool present(const YAML::Node& n, const std::string& key, bool required) {
+    if (n.IsDefined() && !n.IsNull()) return true;
+    if (required) ctx_.error(node_, path(key), "required key is missing");
+    return false;
+  }
+  bool in_range(const YAML::Node& n, const std::string& key, double v, double min, double max) {
+    std::ostringstream msg;
+    if (v < min) msg << "must be >= " << min << " (got " << n.Scalar() << ")";
+    else if (v > max) msg << "must be <= " << max << " (got " << n.Scalar() << ")";
+    else return true;
+    ctx_.error(n, path(key), msg.str());
+    return false;
+  }
+
+  Context& ctx_;
+  YAML::Node node_;
+  std::string path_;
+  bool ok_ = false;
+  std::vector<std::string> known_;
+};
+
+// Lists: a missing key is an empty list; anything else must be a sequence.
+std::vector<YAML::Node> list_of(MapReader& r, const std::string& key) {
+  YAML::Node n = r.get(key);
+  std::vector<YAML::Node> out;
+  if (!n.IsDefined() || n.IsNull()) return out;
+  if (!n.IsSequence()) {
+    r.ctx().error(n, r.path(key), "expected a list, got " + describe(n));
+    return out;
+  }
+  for (const auto& item : n) out.push_back(item);
+  return out;
+}
+
+std::string index_path(const std::string& base, std::size_t i) {
+  return base + "[" + std::to_string(i) + "]";
+}
+
+// ------------------------------------------------------------------ --set overrides
+
+// Applies "a.b[2].c=value" to the tree. Missing map keys are created (so optional keys can be
+// set); list indices must exist. The value is parsed as YAML, so numbers, strings and lists work.
+void apply_override(YAML::Node root, const std::string& spec, Diagnostics& errors) {
+  auto eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    errors.add(Diagnostic{"--set", 0, 0, spec, "expected path.to.key=value"});
+    return;
+  }
+  const std::string path = spec.substr(0, eq);
+  const std::string value = spec.substr(eq + 1);
+  std::vector<std::string> parts;
+  std::string cur;
+  for (char c : path) {
+    if (c == '.' || c == '[') {
+      if (!cur.empty()) parts.push_back(cur);
+      cur.clear();
+    } else if (c != ']') {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) parts.push_back(cur);
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(value);
+  } catch (const YAML::Exception& e) {
+    errors.add(Diagnostic{"--set", 0, 0, path, "value is not valid YAML: " + e.msg});
+    return;
+  }
+  // yaml-cpp nodes are handles: walk down with fresh handles, then assign at the leaf.
+  std::vector<YAML::Node> chain{root};
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node here = chain.back();
+    const std::string& part = parts[i];
+    if (here.IsSequence()) {
+      char* end = nullptr;
+      unsigned long idx = std::strtoul(part.c_str(), &end, 10);
+      if (*end != '\0' || idx >= here.size()) {
+        errors.add(Diagnostic{"--set", 0, 0, path,
+                              "no list element " + part + " (the list has " +
+                                  std::to_string(here.size()) + ")"});
+        return;
+      }
+      chain.push_back(here[idx]);
+    } else if (here.IsMap() || here.IsNull() || !here.IsDefined()) {
+      chain.push_back(here[part]);
+    } else {
+      errors.add(Diagnostic{"--set", 0, 0, path, "\"" + part + "\" is inside a plain value"});
+      return;
+    }
+  }
+  YAML::Node parent = chain.back();
+  const std::string& leaf = parts.empty() ? path : parts.back();
+  if (parent.IsSequence()) {
+    char* end = nullptr;
+    unsigned long idx = std::strtoul(leaf.c_str(), &end, 10);
+    if (*end != '\0' || idx >= parent.size()) {
+      errors.add(Diagnostic{"--set", 0, 0, path, "no list element " + leaf});
+      return;
+    }
+    parent[idx] = parsed;
+  } else {
+    parent[leaf] = parsed;
+  }
+}
+
+// ------------------------------------------------------------------ sections
+
+const char* kDistributionHelp = "fixed, uniform, lognormal, exponential";
+
+// Token counts (quantity=false) or service times (quantity=true, durations).
+Distribution read_distribution(Context& ctx, const YAML::Node& node, const std::string& path,
+                               bool durations) {
+  Distribution d;
+  MapReader r(ctx, node, path);
+  if (!r.ok()) {
+    if (!node.IsDefined() || node.IsNull()) ctx.error(node, path, "required key is missing");
+    return d;
+  }
+  const std::string kind = r.text("dist", "", true);
+  auto value = [&](const std::string& key, bool required) -> double {
+    if (durations) return to_seconds(r.duration(key, 0, 0, required));
+    return r.number(key, 0, 0, 1e9, required);
+  };
+  if (kind == "fixed") {
+    d.kind = Distribution::Kind::Fixed;
+    d.a = value("value", true);
+  } else if (kind == "uniform") {
+    d.kind = Distribution::Kind::Uniform;
+    d.a = value("low", true);
+    d.b = value("high", true);
+    if (d.b < d.a) ctx.error(node, path, "high must be >= low");
+  } else if (kind == "lognormal") {
+    d.kind = Distribution::Kind::Lognormal;
+    d.a = value("median", true);
+    d.b = r.number("sigma", 0, 0, 10, true);
+    d.max = value("max", false);
+    if (d.a <= 0 && r.has("median")) ctx.error(node, r.path("median"), "must be > 0");
+  } else if (kind == "exponential") {
+    d.kind = Distribution::Kind::Exponential;
+    d.a = value("mean", true);
+    d.max = value("max", false);
+  } else if (!kind.empty()) {
+    std::string s = did_you_mean(kind, {"fixed", "uniform", "lognormal", "exponential"});
+    ctx.error(r.get("dist"), r.path("dist"),
+              "unknown distribution \"" + kind + "\"" +
+                  (s.empty() ? std::string(" (expected one of: ") + kDistributionHelp + ")"
+                             : ", did you mean " + s + "?"));
+  }
+  r.finish();
+  return d;
+}
+
+PolicyChoice read_policy(Context& ctx, const YAML::Node& node, const std::string& path,
+                         PolicyFamily family, const PolicyRegistry& registry,
+                         const std::string& default_impl, const PolicyChoice* base = nullptr) {
+  PolicyChoice choice;
+  MapReader r(ctx, node, path);
+  std::string impl = r.text("impl", base ? base->impl : default_impl);
+  const PolicyInfo* info = registry.find(family, impl);
+  if (!info) {
+    std::string s = did_you_mean(impl, registry.names(family));
+    std::string valid;
+    for (const auto& n : registry.names(family)) valid += (valid.empty() ? "" : ", ") + n;
+    ctx.error(r.has("impl") ? r.get("impl") : node, r.path("impl"),
+              std::string("unknown ") + family_name(family) + " policy \"" + impl + "\"" +
+                  (s.empty() ? "" : ", did you mean " + s + "?") + " (valid: " + valid + ")");
+    return choice;
+  }
+  choice.impl = impl;
+  const bool inherit = base && base->impl == impl;
+  for (const ParamSpec& p : info->params) {
+    YAML::Node n = r.get(p.name);
+    const bool given = n.IsDefined() && !n.IsNull();
+    if (!given && inherit) {  // per-model override: unset parameters come from the global choice
+      if (p.type == ParamType::String) choice.params.set_string(p.name, base->params.text(p.name));
+      else choice.params.set_number(p.name, base->params.numbers().at(p.name));
+      continue;
+    }
+    std::string text = given ? (n.IsScalar() ? n.Scalar() : std::string()) : p.default_value;
+    const std::string where = r.path(p.name);
+    auto error = [&](const std::string& msg) {
+      ctx.error(given ? n : node, where,
+                msg + " for " + family_name(family) + " policy " + impl + " (got " +
+                    (given ? describe(n) : "the default") + ")");
+    };
+    if (given && !n.IsScalar()) {
+      error("expected a single value");
+      continue;
+    }
+    double v = 0;
+    switch (p.type) {
+      case ParamType::String: choice.params.set_string(p.name, text); continue;
+      case ParamType::Bool:
+        if (text != "true" && text != "false") {
+          error("expected true or false");
+          continue;
+        }
+        choice.params.set_number(p.name, text == "true");
+        continue;
+      case ParamType::Duration: {
+        auto d = parse_duration(text);
+        if (!d) {
+          error(d.error);
+          continue;
+        }
+        v = static_cast<double>(*d.value);
+        if (to_seconds(*d.value) < p.min || to_seconds(*d.value) > p.max) {
+          std::ostringstream m;
+          m << "must be between " << format_duration(from_seconds(p.min)) << " and "
+            << format_duration(from_seconds(p.max));
+          error(m.str());
+          continue;
+        }
+        break;
+      }
+      case ParamType::Number:
+      case ParamType::Integer: {
+        std::istringstream in(text);
+        in.imbue(std::locale::classic());
+        in >> v;
+        if (in.fail() || !in.eof() || !std::isfinite(v) ||
+            (p.type == ParamType::Integer && v != std::floor(v))) {
+          error(p.type == ParamType::Integer ? "expected an integer" : "expected a number");
+          continue;
+        }
+        if (v < p.min || v > p.max) {
+          std::ostringstream m;
+          m << "must be between " << p.min << " and " << p.max;
+          error(m.str());
+          continue;
+        }
+        break;
+      }
+    }
+    choice.params.set_number(p.name, v);
+  }
+  r.finish();
+  return choice;
+}
+
+struct Loader {
+  Context& ctx;
+  const PolicyRegistry& registry;
+  std::string base_dir;
+  Scenario sc;
+  std::unordered_map<std::string, std::uint32_t> pool_index;
+  std::unordered_map<std::string, std::uint32_t> model_index;
+
+  void read(const YAML::Node& root) {
+    MapReader r(ctx, root, "");
+    if (!r.ok()) {
+      if (!root.IsMap()) ctx.error(root, "", "a scenario file must be a YAML mapping");
+      return;
+    }
+    sc.name = r.text("name", "unnamed");
+    sc.description = r.text("description", "");
+    sc.seed = static_cast<std::uint64_t>(r.number("seed", 1, 0, 9007199254740991.0));
+    sc.duration = r.duration("duration", 0, kMillisecond, true);
+    sc.drain_limit = r.duration("drain_limit", 10 * kMinute, 0);
+    // Knative's revision timeout (`revision-timeout-seconds`, 300 s) bounds how long the
+    // activator holds a request; we use it as the default buffer timeout.
+    sc.request_timeout = r.duration("request_timeout", 5 * kMinute, kMillisecond);
+    sc.warm_start = r.flag("warm_start", true);
+    read_gpu_types(r);
+    read_cluster(r);
+    read_performance(r);
+    SloSpec slo = read_slo(r.get("slo"), "slo", SloSpec{});
+    PolicyChoice autoscaler = read_policies(r);
+    read_models(r, autoscaler, slo);
+    read_workloads(r);
+    r.finish();
+    check_fit();
+  }
+
+  void read_gpu_types(MapReader& r) {
+    sc.gpu_types = builtin_gpu_types();
+    auto items = list_of(r, "gpu_types");
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const std::string path = index_path("gpu_types", i);
+      MapReader g(ctx, items[i], path);
+      if (!g.ok()) continue;
+      std::string name = g.text("name", "", true);
+      auto it = std::find_if(sc.gpu_types.begin(), sc.gpu_types.end(),
+                             [&](const GpuType& t) { return t.name == name; });
+      const bool adding = it == sc.gpu_types.end();
+      GpuType t = adding ? GpuType{name, 0, 0, 0, 0} : *it;
+      t.memory_bytes = g.size("memory", t.memory_bytes, true, adding);
+      t.bf16_flops = g.number("bf16_tflops", t.bf16_flops / 1e12, 0.001, 1e6, adding) * 1e12;
+      t.memory_bandwidth = g.bandwidth("memory_bandwidth", t.memory_bandwidth, adding);
+      t.host_to_device_bandwidth =
+          g.bandwidth("host_to_device_bandwidth", t.host_to_device_bandwidth, adding);
+      g.finish();
+      if (adding) sc.gpu_types.push_back(t);
+      else *it = t;
+    }
+  }
+
+  void read_cluster(MapReader& r) {
+    MapReader c(ctx, r.get("cluster"), "cluster");
+    if (!c.ok()) {
+      ctx.error(r.node(), "cluster", "required key is missing");
+      return;
+    }
+    auto pools = list_of(c, "pools");
+    if (pools.empty()) ctx.error(c.node(), "cluster.pools", "at least one node pool is required");
+    for (std::size_t i = 0; i < pools.size(); ++i) {
+      const std::string path = index_path("cluster.pools", i);
+      MapReader p(ctx, pools[i], path);
+      if (!p.ok()) continue;
+      PoolSpec pool;
+      pool.name = p.text("name", "", true);
+      if (pool_index.count(pool.name))
+        ctx.error(p.get("name"), p.path("name"), "duplicate pool name \"" + pool.name + "\"");
+      pool.nodes = p.integer("nodes", 1, 1, 1000000, true);
+      std::string gpu = p.text("gpu", "", true);
+      auto it = std::find_if(sc.gpu_types.begin(), sc.gpu_types.end(),
+                             [&](const GpuType& t) { return t.name == gpu; });
+      if (it == sc.gpu_types.end() && !gpu.empty()) {
+        std::vector<std::string> names;
+        for (const auto& t : sc.gpu_types) names.push_back(t.name);
+        std::string s = did_you_mean(gpu, names);
+        std::string all;
+        for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+        ctx.error(p.get("gpu"), p.path("gpu"),
+                  "unknown GPU type \"" + gpu + "\"" + (s.empty() ? "" : ", did you mean " + s + "?") +
+                      " (known: " + all + "; add others under gpu_types)");
+      } else if (it != sc.gpu_types.end()) {
+        pool.gpu_type = static_cast<std::uint32_t>(it - sc.gpu_types.begin());
+      }
+      pool.gpus_per_node = p.integer("gpus_per_node", 8, 1, 1024);
+      pool.host_memory_bytes = p.size("host_memory", 1024.0 * 1073741824.0, true);
+      pool.disk_cache_bytes = p.size("disk_cache", 0, false);
+      pool.disk_read_bandwidth = p.bandwidth("disk_read_bandwidth", 2e9);
+      pool.network_bandwidth = p.bandwidth("network_bandwidth", 100e9 / 8);
+      p.finish();
+      pool_index[pool.name] = static_cast<std::uint32_t>(sc.pools.size());
+      sc.pools.push_back(pool);
+    }
+    c.finish();
+  }
+
+  void read_performance(MapReader& r) {
+    MapReader p(ctx, r.get("performance"), "performance");
+    sc.perf.compute_efficiency = p.number("compute_efficiency", sc.perf.compute_efficiency, 0.01, 1);
+    sc.perf.memory_efficiency = p.number("memory_efficiency", sc.perf.memory_efficiency, 0.01, 1);
+    sc.perf.iteration_overhead = p.duration("iteration_overhead", sc.perf.iteration_overhead, 0);
+    p.finish();
+  }
+
+  SloSpec read_slo(const YAML::Node& node, const std::string& path, SloSpec def) {
+    MapReader s(ctx, node, path);
+    def.ttft = s.duration("ttft", def.ttft, 0);
+    def.e2e = s.duration("e2e", def.e2e, 0);
+    s.finish();
+    return def;
+  }
+
+  PolicyChoice read_policies(MapReader& r) {
+    MapReader p(ctx, r.get("policies"), "policies");
+    sc.placement = read_policy(ctx, p.get("placement"), "policies.placement", PolicyFamily::Placement,
+                               registry, "best-fit");
+    sc.router = read_policy(ctx, p.get("router"), "policies.router", PolicyFamily::Router, registry,
+                            "least-outstanding");
+    sc.cache = read_policy(ctx, p.get("cache"), "policies.cache", PolicyFamily::Cache, registry, "lru");
+    PolicyChoice autoscaler = read_policy(ctx, p.get("autoscaler"), "policies.autoscaler",
+                                          PolicyFamily::Autoscaler, registry, "kpa");
+    p.finish();
+    return autoscaler;
+  }
+
+  void read_models(MapReader& r, const PolicyChoice& autoscaler, const SloSpec& slo) {
+    auto items = list_of(r, "models");
+    if (items.empty()) ctx.error(r.node(), "models", "at least one model is required");
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const std::string path = index_path("models", i);
+      MapReader m(ctx, items[i], path);
+      if (!m.ok()) continue;
+      ModelSpec spec;
+      spec.name = m.text("name", "", true);
+      if (model_index.count(spec.name))
+        ctx.error(m.get("name"), m.path("name"), "duplicate model name \"" + spec.name + "\"");
+      std::string kind = m.text("kind", "llm");
+      if (kind == "llm") spec.kind = ModelSpec::Kind::Llm;
+      else if (kind == "service-time") spec.kind = ModelSpec::Kind::ServiceTime;
+      else
+        ctx.error(m.get("kind"), m.path("kind"),
+                  "unknown model kind \"" + kind + "\" (expected llm or service-time)");
+      const bool llm = spec.kind == ModelSpec::Kind::Llm;
+      spec.parameters = m.number("parameters", 0, 1, 1e14, llm);
+      spec.bytes_per_parameter = m.number("bytes_per_parameter", 2, 0.125, 8);
+      spec.gpus_per_replica = m.integer("gpus_per_replica", 1, 1, 1024);
+      spec.image_bytes = m.size("image_size", 10e9, false);
+      spec.startup_time = m.duration("startup_time", 20 * kSecond, 0);
+      for (const auto& pool : list_of(m, "pools")) {
+        std::string name = pool.IsScalar() ? pool.Scalar() : "";
+        auto it = pool_index.find(name);
+        if (it == pool_index.end()) {
+          std::vector<std::string> names;
+          for (const auto& p : sc.pools) names.push_back(p.name);
+          std::string s = did_you_mean(name, names);
+          ctx.error(pool, m.path("pools"),
+                    "unknown pool \"" + name + "\"" + (s.empty() ? "" : ", did you mean " + s + "?"));
+        } else {
+          spec.pools.push_back(it->second);
+        }
+      }
+      if (llm) {
+        spec.kv_bytes_per_token = m.size("kv_cache_per_token", 0, true, true);
+        spec.gpu_memory_utilization = m.number("gpu_memory_utilization", 0.9, 0.05, 1.0);
+        spec.max_batch = m.integer("max_batch", 256, 1, 1000000);
+        spec.max_prefill_tokens = m.integer("max_prefill_tokens", 8192, 1, 100000000);
+      } else {
+        spec.service_time = read_distribution(ctx, m.get("service_time"), m.path("service_time"), true);
+        spec.max_concurrency = m.integer("max_concurrency", 1, 1, 1000000);
+        spec.memory_per_gpu = m.size("memory_per_gpu", 0, true, true);
+      }
+      spec.autoscaler = m.has("autoscaler")
+                            ? read_policy(ctx, m.get("autoscaler"), m.path("autoscaler"),
+                                          PolicyFamily::Autoscaler, registry, autoscaler.impl, &autoscaler)
+                            : autoscaler;
+      (void)m.get("autoscaler");
+      spec.slo = read_slo(m.get("slo"), m.path("slo"), slo);
+      m.finish();
+      model_index[spec.name] = static_cast<std::uint32_t>(sc.models.size());
+      sc.models.push_back(spec);
+    }
+  }
+
+  void read_workloads(MapReader& r) {
+    auto items = list_of(r, "workloads");
+    if (items.empty()) ctx.error(r.node(), "workloads", "at least one workload is required");
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const std::string path = index_path("workloads", i);
+      MapReader w(ctx, items[i], path);
+      if (!w.ok()) continue;
+      WorkloadSpec spec;
+      spec.start = w.duration("start", 0, 0);
+      if (w.has("trace")) {
+        spec.arrivals = WorkloadSpec::Arrivals::Trace;
+        std::filesystem::path p = w.text("trace", "");
+        if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
+        spec.trace_path = p.lexically_normal().string();
+        spec.name = "trace/" + std::to_string(i);
+        if (!std::filesystem::is_regular_file(spec.trace_path))
+          ctx.error(w.get("trace"), w.path("trace"), "trace file not found: " + spec.trace_path);
+        w.finish();
+        sc.workloads.push_back(spec);
+        continue;
+      }
+      std::string model = w.text("model", "", true);
+      auto it = model_index.find(model);
+      if (it == model_index.end() && !model.empty()) {
+        std::vector<std::string> names;
+        for (const auto& m : sc.models) names.push_back(m.name);
+        std::string s = did_you_mean(model, names);
+        ctx.error(w.get("model"), w.path("model"),
+                  "unknown model \"" + model + "\"" + (s.empty() ? "" : ", did you mean " + s + "?"));
+      } else if (it != model_index.end()) {
+        spec.model = it->second;
+      }
+      spec.name = w.text("name", model + "/" + std::to_string(i));
+      MapReader a(ctx, w.get("arrivals"), w.path("arrivals"));
+      if (!a.ok()) ctx.error(items[i], w.path("arrivals"), "required key is missing");
+      std::string process = a.text("process", "", a.ok());
+      spec.rate = a.rate("rate", 0, a.ok());
+      if (process == "poisson") {
+        spec.arrivals = WorkloadSpec::Arrivals::Poisson;
+      } else if (process == "gamma") {
+        spec.arrivals = WorkloadSpec::Arrivals::Gamma;
+        spec.cv = a.number("cv", 1, 0.01, 100, true);
+      } else if (process == "on-off") {
+        spec.arrivals = WorkloadSpec::Arrivals::OnOff;
+        spec.on = a.duration("on", 0, kMillisecond, true);
+        spec.off = a.duration("off", 0, 0, true);
+      } else if (!process.empty()) {
+        std::string s = did_you_mean(process, {"poisson", "gamma", "on-off"});
+        ctx.error(a.get("process"), a.path("process"),
+                  "unknown arrival process \"" + process + "\"" +
+                      (s.empty() ? " (expected poisson, gamma or on-off)" : ", did you mean " + s + "?"));
+      }
+      a.finish();
+      // Token lengths matter only to LLMs; service-time models default to one token each way.
+      const bool llm = it == model_index.end() || sc.models[it->second].kind == ModelSpec::Kind::Llm;
+      spec.input_tokens = spec.output_tokens = Distribution{Distribution::Kind::Fixed, 1, 0, 0};
+      if (llm || w.has("input_tokens"))
+        spec.input_tokens = read_distribution(ctx, w.get("input_tokens"), w.path("input_tokens"), false);
+      if (llm || w.has("output_tokens"))
+        spec.output_tokens = read_distribution(ctx, w.get("output_tokens"), w.path("output_tokens"), false);
+      (void)w.get("input_tokens");
+      (void)w.get("output_tokens");
+      w.finish();
+      sc.workloads.push_back(spec);
+    }
+  }
+
+  // Every model must fit on at least one node of its allowed pools.
+  void check_fit() {
+    if (!ctx.errors.empty()) return;
+    for (std::size_t i = 0; i < sc.models.size(); ++i) {
+      const ModelSpec& m = sc.models[i];
+      std::string why = "no node pool";
+      bool fits = false;
+      for (std::uint32_t p = 0; p < sc.pools.size() && !fits; ++p) {
+        if (!m.pools.empty() && std::find(m.pools.begin(), m.pools.end(), p) == m.pools.end()) continue;
+        const PoolSpec& pool = sc.pools[p];
+        const GpuType& gpu = sc.gpu_types[pool.gpu_type];
+        const double usable = m.kind == ModelSpec::Kind::Llm ? gpu.memory_bytes * m.gpu_memory_utilization
+                                                             : gpu.memory_bytes;
+        const double need = m.kind == ModelSpec::Kind::Llm ? m.weight_bytes() / m.gpus_per_replica
+                                                           : m.memory_per_gpu;
+        if (pool.gpus_per_node < m.gpus_per_replica) {
+          why = "pool " + pool.name + " has " + std::to_string(pool.gpus_per_node) +
+                " GPUs per node, the model needs " + std::to_string(m.gpus_per_replica) +
+                " (replicas do not span nodes)";
+        } else if (need >= usable) {
+          why = "pool " + pool.name + ": " + format_size(need) + " per GPU needed, " + gpu.name +
+                " offers " + format_size(usable) +
+                (m.kind == ModelSpec::Kind::Llm ? " at gpu_memory_utilization, leaving no KV cache" : "");
+        } else {
+          fits = true;
+        }
+      }
+      if (!fits)
+        ctx.errors.add(Diagnostic{ctx.file, 0, 0, index_path("models", i),
+                                  "replica of model \"" + m.name + "\" fits on no node: " + why});
+    }
+  }
+};
+
+}  // namespace
+
+LoadResult load_scenario_text(const std::string& yaml, const std::string& source_name,
+                              const std::string& base_dir, const PolicyRegistry& registry,
+                              const LoadOptions& options) {
+  LoadResult result;
+  Context ctx{source_name, result.errors};
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::ParserException& e) {
+    result.errors.add(Diagnostic{source_name, e.mark.line + 1, e.mark.column + 1, "",
+                                 "not valid YAML: " + e.msg});
+    return result;
+  }
+  for (const auto& o : options.overrides) apply_override(root, o, result.errors);
+  if (!result.errors.empty()) return result;
+  Loader loader{ctx, registry, base_dir, {}, {}, {}};
+  loader.sc.source_file = source_name;
+  loader.read(root);
+  if (options.seed) loader.sc.seed = *options.seed;
+  if (result.errors.empty()) result.scenario = std::move(loader.sc);
+  return result;
+}
+
+LoadResult load_scenario_file(const std::string& path, const PolicyRegistry& registry,
+                              const LoadOptions& options) {
+  std::ifstream in(path);
+  if (!in) {
+    LoadResult result;
+    result.errors.add(Diagnostic{path, 0, 0, "", "cannot open the scenario file"});
+    return result;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string base = std::filesystem::path(path).parent_path().string();
+  return load_scenario_text(text.str(), path, base.empty() ? "." : base, registry, options);
+}
+
+Diagnostics check_traces(const Scenario& scenario) {
+  Diagnostics errors;
+  std::unordered_map<std::string, std::uint32_t> names;
+  for (std::uint32_t i = 0; i < scenario.models.size(); ++i) names[scenario.models[i].name] = i;
+  for (const auto& w : scenario.workloads)
+    if (w.arrivals == WorkloadSpec::Arrivals::Trace) check_request_csv(w.trace_path, names, errors);
+  return errors;
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,37 @@
+// Loading a scenario file: YAML -> --set overrides -> strict validation -> a resolved Scenario.
+// Every problem is collected (unknown keys with a suggestion, wrong types, bad units, missing
+// references, replicas that fit no node) with file, line, column and key path; nothing is
+// guessed. The format is documented in README.md ("The scenario file").
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policies/registry.hpp"
+#include "sim/diagnostics.hpp"
+#include "sim/scenario.hpp"
+
+namespace fleetsim {
+
+struct LoadOptions {
+  std::vector<std::string> overrides;  // "path.to.key=value"; lists by index: models[0].name
+  std::optional<std::uint64_t> seed;   // replaces the file's seed
+};
+
+struct LoadResult {
+  std::optional<Scenario> scenario;  // set when there were no errors
+  Diagnostics errors;
+};
+
+LoadResult load_scenario_file(const std::string& path, const PolicyRegistry& registry,
+                              const LoadOptions& options = {});
+// `source_name` stands for the file in diagnostics; relative trace paths resolve against
+// `base_dir`.
+LoadResult load_scenario_text(const std::string& yaml, const std::string& source_name,
+                              const std::string& base_dir, const PolicyRegistry& registry,
+                              const LoadOptions& options = {});
+
+// Checks every row of the scenario's trace files (the run itself streams them).
+Diagnostics check_traces(const Scenario& scenario);
+
+}  // namespace fleetsim

@@ -1,0 +1,40 @@
+#include "sim/llm_perf_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace fleetsim {
+
+LlmPerfModel::LlmPerfModel(const ModelSpec& model, const GpuType& gpu, const PerfSpec& perf) {
+  const double tp = model.gpus_per_replica;
+  const double flops = tp * gpu.bf16_flops * perf.compute_efficiency;
+  const double bandwidth = tp * gpu.memory_bandwidth * perf.memory_efficiency;
+  prefill_flop_seconds_per_token_ = 2.0 * model.parameters / flops;
+  weight_pass_seconds_ = model.weight_bytes() / bandwidth;
+  overhead_ = to_seconds(perf.iteration_overhead);
+  base_ = weight_pass_seconds_ + overhead_;
+  per_seq_ = 2.0 * model.parameters / flops;
+  per_token_ = model.kv_bytes_per_token / bandwidth;
+  double usable = tp * gpu.memory_bytes * model.gpu_memory_utilization - model.weight_bytes();
+  kv_capacity_tokens_ =
+      model.kv_bytes_per_token > 0 ? std::max(0.0, std::floor(usable / model.kv_bytes_per_token)) : 0;
+}
+
+double LlmPerfModel::prefill_seconds(double prompt_tokens) const {
+  return std::max(prefill_flop_seconds_per_token_ * prompt_tokens, weight_pass_seconds_) + overhead_;
+}
+
+double LlmPerfModel::decode_seconds(double steps, double batch, double context) const {
+  const double linear = base_ + per_seq_ * batch + per_token_ * context;
+  return linear * steps + 0.5 * per_token_ * batch * steps * steps;
+}
+
+double LlmPerfModel::decode_steps_in(double seconds, double batch, double context) const {
+  if (seconds <= 0) return 0;
+  const double linear = base_ + per_seq_ * batch + per_token_ * context;
+  const double quadratic = 0.5 * per_token_ * batch;
+  // Solve quadratic·x² + linear·x − seconds = 0 in the cancellation-free form.
+  return 2.0 * seconds / (linear + std::sqrt(linear * linear + 4.0 * quadratic * seconds));
+}
+
+}  // namespace fleetsim

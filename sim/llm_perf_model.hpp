@@ -1,0 +1,57 @@
+// LlmPerfModel: how long a replica of one LLM on one GPU type takes to run a prefill batch and
+// a decode step, and how many tokens of KV cache it can hold. Analytical (roofline-style):
+//
+//   W  = weight bytes, N = parameters, tp = GPUs per replica, F = peak FLOP/s per GPU,
+//   B  = peak memory bandwidth per GPU, mfu / mbu = achieved fractions of F and B,
+//   kv = KV-cache bytes per token, o = fixed per-step overhead.
+//
+//   prefill(P tokens)      = max(2·N·P / (tp·F·mfu),  W / (tp·B·mbu)) + o
+//                            (compute-bound; never faster than one pass over the weights)
+//   decode step(b seqs, C context tokens in the batch)
+//                          = (W + kv·C) / (tp·B·mbu) + 2·N·b / (tp·F·mfu) + o
+//                          = base + per_seq·b + per_token·C
+//                            (memory-bound: read all weights and the batch's KV cache once
+//                             per step, plus the step's small matrix work)
+//   KV capacity (tokens)   = (tp · GPU memory · gpu_memory_utilization − W) / kv
+//
+// Assumptions: attention's quadratic prefill cost and tensor-parallel communication are folded
+// into the efficiencies; activations are not counted against memory.
+// Between two changes of a batch the context grows by b tokens per step, so the time to run
+// ΔP steps has the closed form  T(ΔP) = (base + per_seq·b + per_token·C)·ΔP
+//                                       + per_token·b·ΔP²/2,
+// and its inverse gives the progress after a given time. The simulator uses those two
+// functions instead of one event per token.
+#pragma once
+#include "sim/gpu_catalog.hpp"
+#include "sim/scenario.hpp"
+#include "sim/time.hpp"
+
+namespace fleetsim {
+
+class LlmPerfModel {
+ public:
+  LlmPerfModel(const ModelSpec& model, const GpuType& gpu, const PerfSpec& perf);
+
+  double prefill_seconds(double prompt_tokens) const;
+  // Seconds to run `steps` decode steps starting with `batch` sequences holding `context`
+  // tokens in total (the context grows by `batch` each step).
+  double decode_seconds(double steps, double batch, double context) const;
+  // Inverse of decode_seconds: steps completed after `seconds`.
+  double decode_steps_in(double seconds, double batch, double context) const;
+  double kv_capacity_tokens() const { return kv_capacity_tokens_; }
+
+  double step_base_seconds() const { return base_; }
+  double step_per_seq_seconds() const { return per_seq_; }
+  double step_per_token_seconds() const { return per_token_; }
+
+ private:
+  double prefill_flop_seconds_per_token_;  // 2N / (tp·F·mfu)
+  double weight_pass_seconds_;             // W / (tp·B·mbu)
+  double overhead_;
+  double base_;       // weight pass + overhead
+  double per_seq_;    // 2N / (tp·F·mfu)
+  double per_token_;  // kv / (tp·B·mbu)
+  double kv_capacity_tokens_;
+};
+
+}  // namespace fleetsim

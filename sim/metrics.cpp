@@ -1,0 +1,135 @@
+#include "sim/metrics.hpp"
+
+#include <algorithm>
+
+namespace fleetsim {
+
+MetricsCollector::MetricsCollector(const Scenario& scenario) : scenario_(scenario) {
+  result_.models.resize(scenario.models.size());
+}
+
+void MetricsCollector::on_request_end(const RequestResult& r) {
+  ModelMetrics& m = result_.models[r.model];
+  ++m.requests;
+  ++m.outcomes[static_cast<std::size_t>(r.outcome)];
+  if (r.waited_for_replica) {
+    ++m.requests_waited;
+    m.wait_for_replica.add(to_seconds(r.dispatched - r.arrival));
+  }
+  if (r.outcome != RequestOutcome::Completed) return;
+  const double ttft = to_seconds(r.first_token - r.arrival);
+  const double e2e = to_seconds(r.end - r.arrival);
+  m.ttft.add(ttft);
+  m.e2e.add(e2e);
+  if (r.output_tokens > 1) m.tpot.add(to_seconds(r.end - r.first_token) / (r.output_tokens - 1));
+  const SloSpec& slo = scenario_.models[r.model].slo;
+  if ((slo.ttft == 0 || r.first_token - r.arrival <= slo.ttft) &&
+      (slo.e2e == 0 || r.end - r.arrival <= slo.e2e))
+    ++m.slo_met;
+}
+
+void MetricsCollector::change_replicas(ModelMetrics& m, SimTime now, int delta) {
+  m.replica_seconds += m.replicas_now * to_seconds(now - m.replicas_since);
+  m.replicas_since = now;
+  m.replicas_now += delta;
+  m.peak_replicas = std::max(m.peak_replicas, m.replicas_now);
+}
+
+void MetricsCollector::on_replica_placed(SimTime now, const ReplicaInfo& info) {
+  if (replicas_.size() <= info.id) replicas_.resize(info.id + 1);
+  replicas_[info.id] = ReplicaAccount{Mode::Starting, now, info.gpus, info.model};
+  change_replicas(result_.models[info.model], now, +1);
+  change_replicas(result_.overall, now, +1);
+}
+
+void MetricsCollector::close_interval(ReplicaAccount& a, SimTime now) {
+  const double gpu_seconds = a.gpus * to_seconds(now - a.since);
+  ModelMetrics& m = result_.models[a.model];
+  switch (a.mode) {
+    case Mode::Starting: m.gpu_seconds_starting += gpu_seconds; break;
+    case Mode::Busy: m.gpu_seconds_busy += gpu_seconds; break;
+    case Mode::Idle: m.gpu_seconds_idle += gpu_seconds; break;
+    case Mode::Stopped: return;
+  }
+  m.gpu_seconds_allocated += gpu_seconds;
+  a.since = now;
+}
+
+void MetricsCollector::on_replica_phase(SimTime now, const ReplicaInfo& info, ReplicaPhase phase) {
+  ReplicaAccount& a = replicas_[info.id];
+  if (phase == ReplicaPhase::Ready) {
+    close_interval(a, now);
+    a.mode = Mode::Idle;
+  } else if (phase == ReplicaPhase::Stopped) {
+    close_interval(a, now);
+    a.mode = Mode::Stopped;
+    change_replicas(result_.models[info.model], now, -1);
+    change_replicas(result_.overall, now, -1);
+  }
+}
+
+void MetricsCollector::on_replica_busy(SimTime now, const ReplicaInfo& info, bool busy) {
+  ReplicaAccount& a = replicas_[info.id];
+  close_interval(a, now);
+  a.mode = busy ? Mode::Busy : Mode::Idle;
+}
+
+void MetricsCollector::on_cold_start(const ColdStartRecord& c) {
+  ModelMetrics& m = result_.models[c.replica.model];
+  if (c.aborted) {
+    ++m.cold_starts_aborted;
+    return;
+  }
+  ++m.cold_starts;
+  m.image_pull_seconds += to_seconds(c.image_pull);
+  m.weight_load_seconds += to_seconds(c.weight_load);
+  m.engine_startup_seconds += to_seconds(c.engine_startup);
+  if (c.source == WeightSource::DiskCache) ++m.loads_from_disk_cache;
+  if (c.source == WeightSource::ModelStore) ++m.loads_from_model_store;
+  m.cold_start_duration.add(to_seconds(c.ready - c.placed));
+}
+
+void MetricsCollector::on_unschedulable(SimTime, std::uint32_t model) {
+  ++result_.models[model].unschedulable;
+}
+
+void MetricsCollector::on_cache(SimTime, std::uint32_t, std::uint32_t, CacheEvent event) {
+  switch (event) {
+    case CacheEvent::Hit: ++result_.cache_hits; break;
+    case CacheEvent::Insert: ++result_.cache_inserts; break;
+    case CacheEvent::Evict: ++result_.cache_evictions; break;
+  }
+}
+
+void MetricsCollector::on_run_end(SimTime end) {
+  result_.end_time = end;
+  for (auto& a : replicas_) close_interval(a, end);
+  ModelMetrics& all = result_.overall;
+  change_replicas(all, end, 0);
+  for (ModelMetrics& m : result_.models) {
+    change_replicas(m, end, 0);
+    all.requests += m.requests;
+    for (std::size_t i = 0; i < m.outcomes.size(); ++i) all.outcomes[i] += m.outcomes[i];
+    all.slo_met += m.slo_met;
+    all.ttft.merge(m.ttft);
+    all.tpot.merge(m.tpot);
+    all.e2e.merge(m.e2e);
+    all.cold_starts += m.cold_starts;
+    all.cold_starts_aborted += m.cold_starts_aborted;
+    all.loads_from_disk_cache += m.loads_from_disk_cache;
+    all.loads_from_model_store += m.loads_from_model_store;
+    all.image_pull_seconds += m.image_pull_seconds;
+    all.weight_load_seconds += m.weight_load_seconds;
+    all.engine_startup_seconds += m.engine_startup_seconds;
+    all.cold_start_duration.merge(m.cold_start_duration);
+    all.requests_waited += m.requests_waited;
+    all.wait_for_replica.merge(m.wait_for_replica);
+    all.unschedulable += m.unschedulable;
+    all.gpu_seconds_allocated += m.gpu_seconds_allocated;
+    all.gpu_seconds_starting += m.gpu_seconds_starting;
+    all.gpu_seconds_busy += m.gpu_seconds_busy;
+    all.gpu_seconds_idle += m.gpu_seconds_idle;
+  }
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,97 @@
+// MetricsCollector: subscribes to a Simulation's signals and accumulates the figures a run
+// reports, per model and overall. Latency percentiles come from QuantileSketch (relative
+// error ≤ 0.5% of the exact order statistic); counts and GPU-seconds are exact.
+//
+// GPU-seconds: a replica holds its GPUs from placement to stop ("allocated"). That time is
+// split into "starting" (placed, not yet ready: image pull, weight load, engine start-up),
+// "busy" (ready or draining with at least one request queued or running) and "idle" (ready
+// with no request). allocated = starting + busy + idle.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "sim/observer.hpp"
+#include "sim/quantile_sketch.hpp"
+#include "sim/scenario.hpp"
+
+namespace fleetsim {
+
+struct ModelMetrics {
+  std::uint64_t requests = 0;  // ended, whatever the outcome (= arrived, once the run is over)
+  std::array<std::uint64_t, kRequestOutcomes> outcomes{};  // indexed by RequestOutcome
+  std::uint64_t slo_met = 0;   // completed within both SLO thresholds
+
+  QuantileSketch ttft;  // seconds, completed requests
+  QuantileSketch tpot;  // seconds per output token after the first, requests with > 1 token
+  QuantileSketch e2e;   // seconds, completed requests
+
+  // Cold starts: replica starts that reached ready, their phases, and the requests that had
+  // to wait for a replica (found none ready) with the time they waited.
+  std::uint64_t cold_starts = 0;
+  std::uint64_t cold_starts_aborted = 0;
+  std::uint64_t loads_from_disk_cache = 0;
+  std::uint64_t loads_from_model_store = 0;
+  double image_pull_seconds = 0;
+  double weight_load_seconds = 0;
+  double engine_startup_seconds = 0;
+  QuantileSketch cold_start_duration;  // seconds, placement to ready
+  std::uint64_t requests_waited = 0;
+  QuantileSketch wait_for_replica;     // seconds in the buffer, requests that waited
+  std::uint64_t unschedulable = 0;     // scale-ups that found no node
+
+  double gpu_seconds_allocated = 0;
+  double gpu_seconds_starting = 0;
+  double gpu_seconds_busy = 0;
+  double gpu_seconds_idle = 0;
+  int peak_replicas = 0;
+  double replica_seconds = 0;  // ∫ replicas dt, for the time-weighted mean
+  int replicas_now = 0;
+  SimTime replicas_since = 0;
+
+  std::uint64_t completed() const { return outcomes[0]; }
+  std::uint64_t failed() const { return requests - completed(); }
+};
+
+struct RunMetrics {
+  std::vector<ModelMetrics> models;  // in scenario order
+  ModelMetrics overall;              // merged; peak/mean replicas count every model together
+  SimTime end_time = 0;
+  std::uint64_t cache_hits = 0;
+  std::uint64_t cache_inserts = 0;
+  std::uint64_t cache_evictions = 0;
+};
+
+class MetricsCollector : public SimObserver {
+ public:
+  explicit MetricsCollector(const Scenario& scenario);
+
+  void on_request_end(const RequestResult& r) override;
+  void on_replica_placed(SimTime now, const ReplicaInfo& info) override;
+  void on_replica_phase(SimTime now, const ReplicaInfo& info, ReplicaPhase phase) override;
+  void on_replica_busy(SimTime now, const ReplicaInfo& info, bool busy) override;
+  void on_cold_start(const ColdStartRecord& record) override;
+  void on_unschedulable(SimTime now, std::uint32_t model) override;
+  void on_cache(SimTime now, std::uint32_t node, std::uint32_t model, CacheEvent event) override;
+  void on_run_end(SimTime end) override;
+
+  // Valid after on_run_end.
+  const RunMetrics& result() const { return result_; }
+
+ private:
+  enum class Mode : std::uint8_t { Starting, Busy, Idle, Stopped };
+  struct ReplicaAccount {
+    Mode mode = Mode::Stopped;
+    SimTime since = 0;
+    int gpus = 0;
+    std::uint32_t model = 0;
+  };
+  void close_interval(ReplicaAccount& account, SimTime now);
+  void change_replicas(ModelMetrics& m, SimTime now, int delta);
+
+  const Scenario& scenario_;
+  std::vector<ReplicaAccount> replicas_;
+  RunMetrics result_;
+};
+
+}  // namespace fleetsim

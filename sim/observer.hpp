@@ -1,0 +1,82 @@
+// SimObserver: the engine's signals. Metrics, invariant checks and event logs subscribe here;
+// the engine knows nothing about what they do with them. Every callback has a no-op default.
+#pragma once
+#include <cstdint>
+
+#include "sim/time.hpp"
+
+namespace fleetsim {
+
+enum class RequestOutcome : std::uint8_t {
+  Completed,
+  TimedOut,     // waited longer than request_timeout for a replica
+  TooLong,      // prompt + output can never fit the replica's KV cache
+  CutOff,       // still in flight at duration + drain_limit
+};
+inline constexpr int kRequestOutcomes = 4;
+const char* outcome_name(RequestOutcome outcome);  // "completed", "timeout", "too-long", "cut-off"
+
+struct RequestResult {
+  std::uint64_t serial = 0;  // unique per request in a run, in arrival order
+  std::uint32_t model = 0;
+  std::uint32_t input_tokens = 0;
+  std::uint32_t output_tokens = 0;
+  RequestOutcome outcome = RequestOutcome::Completed;
+  SimTime arrival = 0;
+  SimTime dispatched = 0;   // when it reached a replica (arrival if one was ready)
+  SimTime first_token = 0;  // LLM: end of its prefill; service-time models: completion
+  SimTime end = 0;
+  bool waited_for_replica = false;  // found no ready replica and waited in the buffer
+};
+
+enum class ReplicaPhase : std::uint8_t {
+  PullingImage,
+  LoadingWeights,
+  StartingEngine,
+  Ready,
+  Draining,
+  Stopped,
+};
+const char* phase_name(ReplicaPhase phase);
+
+enum class WeightSource : std::uint8_t { None, DiskCache, ModelStore };
+const char* weight_source_name(WeightSource source);  // "none", "disk-cache", "model-store"
+
+struct ReplicaInfo {
+  std::uint32_t id = 0;
+  std::uint32_t model = 0;
+  std::uint32_t node = 0;
+  int gpus = 0;
+};
+
+// One replica start, phase by phase. A replica started warm (at t = 0 with warm_start) has no
+// record; one drained before it became ready has `aborted` set.
+struct ColdStartRecord {
+  ReplicaInfo replica;
+  SimTime placed = 0;
+  SimTime ready = 0;
+  SimTime image_pull = 0;
+  SimTime weight_load = 0;
+  SimTime engine_startup = 0;
+  WeightSource source = WeightSource::None;
+  bool aborted = false;
+};
+
+enum class CacheEvent : std::uint8_t { Hit, Insert, Evict };
+
+class SimObserver {
+ public:
+  virtual ~SimObserver() = default;
+  virtual void on_request_end(const RequestResult&) {}
+  virtual void on_replica_placed(SimTime, const ReplicaInfo&) {}
+  virtual void on_replica_phase(SimTime, const ReplicaInfo&, ReplicaPhase) {}
+  // The replica's outstanding requests went 0 -> 1 (busy) or 1 -> 0 (idle).
+  virtual void on_replica_busy(SimTime, const ReplicaInfo&, bool /*busy*/) {}
+  virtual void on_cold_start(const ColdStartRecord&) {}
+  virtual void on_scale(SimTime, std::uint32_t /*model*/, int /*current*/, int /*desired*/) {}
+  virtual void on_unschedulable(SimTime, std::uint32_t /*model*/) {}
+  virtual void on_cache(SimTime, std::uint32_t /*node*/, std::uint32_t /*model*/, CacheEvent) {}
+  virtual void on_run_end(SimTime /*end*/) {}
+};
+
+}  // namespace fleetsim

@@ -1,0 +1,45 @@
+// QuantileSketch: percentiles of a stream of non-negative values in bounded memory.
+// The estimator is DDSketch's (Masson, Rim & Lee, VLDB 2019): logarithmic buckets with ratio
+// gamma = (1+a)/(1-a); the q-quantile is the item of rank floor(q * (n - 1)) in sorted order,
+// reported as its bucket's representative value. Guarantee: the reported value is within a
+// relative error `a` of that exact order statistic (default a = 0.5%); min and max are exact.
+// Values are kept in base units (seconds for latencies). Merging two sketches is exact.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace fleetsim {
+
+class QuantileSketch {
+ public:
+  explicit QuantileSketch(double relative_accuracy = 0.005);
+
+  void add(double value);  // value >= 0
+  void merge(const QuantileSketch& other);
+
+  std::uint64_t count() const { return count_; }
+  double min() const { return count_ ? min_ : 0.0; }
+  double max() const { return count_ ? max_ : 0.0; }
+  double mean() const { return count_ ? sum_ / static_cast<double>(count_) : 0.0; }
+  double sum() const { return sum_; }
+  double quantile(double q) const;  // q in [0, 1]; 0 when empty
+  double relative_accuracy() const { return accuracy_; }
+
+ private:
+  int bucket_of(double value) const;
+  double value_of(int bucket) const;
+  std::uint64_t& slot(int bucket);  // grows the bucket range to include `bucket`
+
+  double accuracy_;
+  double gamma_;
+  double log_gamma_;
+  std::vector<std::uint64_t> buckets_;  // buckets_[i] counts bucket offset_ + i
+  int offset_ = 0;
+  std::uint64_t zero_count_ = 0;  // values too small to bucket (< 1e-12)
+  std::uint64_t count_ = 0;
+  double sum_ = 0;
+  double min_ = 0;
+  double max_ = 0;
+};
+
+}  // namespace fleetsim

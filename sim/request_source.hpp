@@ -1,0 +1,27 @@
+// RequestSource: a stream of request arrivals in non-decreasing time order. Generators and
+// trace readers (traces/) implement it; the simulation keeps one pending arrival per source,
+// so memory stays bounded by what is in flight, not by trace length.
+#pragma once
+#include <cstdint>
+
+#include "sim/diagnostics.hpp"
+#include "sim/time.hpp"
+
+namespace fleetsim {
+
+struct Arrival {
+  SimTime time = 0;
+  std::uint32_t model = 0;
+  std::uint32_t input_tokens = 0;
+  std::uint32_t output_tokens = 0;
+};
+
+class RequestSource {
+ public:
+  virtual ~RequestSource() = default;
+  // Writes the next arrival and returns true; returns false at the end of the stream, or on a
+  // bad record, in which case it adds a diagnostic (file, line, column) to `errors`.
+  virtual bool next(Arrival& out, Diagnostics& errors) = 0;
+};
+
+}  // namespace fleetsim

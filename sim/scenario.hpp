@@ -1,0 +1,106 @@
+// Scenario: a validated, fully resolved description of one simulation — cluster, models,
+// workloads, policies, SLOs, duration and seed. Every field has its final value (defaults
+// filled in); the YAML loader in scenarios/loader produces it, the Simulation consumes it.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "policies/api/params.hpp"
+#include "sim/gpu_catalog.hpp"
+#include "sim/time.hpp"
+
+namespace fleetsim {
+
+struct PoolSpec {
+  std::string name;
+  int nodes = 1;
+  std::uint32_t gpu_type = 0;  // index into Scenario::gpu_types
+  int gpus_per_node = 8;
+  double host_memory_bytes = 0;
+  double disk_cache_bytes = 0;
+  double disk_read_bandwidth = 0;  // bytes/s
+  double network_bandwidth = 0;    // bytes/s to the model store and image registry
+};
+
+// A distribution of a non-negative quantity (token counts, service times in seconds).
+struct Distribution {
+  enum class Kind { Fixed, Uniform, Lognormal, Exponential };
+  Kind kind = Kind::Fixed;
+  double a = 0;  // fixed: value; uniform: low; lognormal: median; exponential: mean
+  double b = 0;  // uniform: high; lognormal: sigma (of the underlying normal)
+  double max = 0;  // lognormal/exponential draws are capped here when > 0
+};
+
+struct SloSpec {
+  SimTime ttft = 0;  // 0 means no threshold
+  SimTime e2e = 0;
+};
+
+struct ModelSpec {
+  enum class Kind { Llm, ServiceTime };
+  std::string name;
+  Kind kind = Kind::Llm;
+  double parameters = 0;          // count
+  double bytes_per_parameter = 2;
+  int gpus_per_replica = 1;       // tensor-parallel degree
+  double image_bytes = 0;
+  SimTime startup_time = 0;       // engine start-up after weights are on the GPU
+  std::vector<std::uint32_t> pools;  // allowed pools; empty = any
+  // LLM serving
+  double kv_bytes_per_token = 0;
+  double gpu_memory_utilization = 0.9;  // vLLM's default fraction of GPU memory it may use
+  int max_batch = 256;                  // vLLM max_num_seqs
+  int max_prefill_tokens = 8192;        // prompt tokens per prefill batch
+  // Service-time models (embeddings, rerankers, classic ML)
+  Distribution service_time;
+  int max_concurrency = 1;
+  double memory_per_gpu = 0;  // bytes, for service-time models (LLMs: weights / gpus)
+  // Per-model choices
+  PolicyChoice autoscaler;
+  SloSpec slo;
+
+  double weight_bytes() const { return parameters * bytes_per_parameter; }
+};
+
+struct WorkloadSpec {
+  enum class Arrivals { Poisson, Gamma, OnOff, Trace };
+  Arrivals arrivals = Arrivals::Poisson;
+  std::uint32_t model = 0;  // not used by Trace (the trace names models per row)
+  double rate = 0;          // requests/s (OnOff: rate while on)
+  double cv = 1;            // Gamma: coefficient of variation of inter-arrival times
+  SimTime on = 0;           // OnOff periods
+  SimTime off = 0;
+  SimTime start = 0;        // arrivals begin here
+  Distribution input_tokens;
+  Distribution output_tokens;
+  std::string trace_path;   // Trace: resolved path of the CSV file
+  std::string name;         // stable name, seeds its random streams
+};
+
+struct PerfSpec {
+  double compute_efficiency = 0.5;   // achieved fraction of peak FLOP/s (MFU) in prefill
+  double memory_efficiency = 0.7;    // achieved fraction of peak memory bandwidth in decode
+  SimTime iteration_overhead = 0;    // fixed per batch step (scheduling, kernel launches)
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  std::string source_file;
+  std::uint64_t seed = 1;
+  SimTime duration = 0;
+  SimTime drain_limit = 0;       // after `duration`, in-flight requests get this long to end
+  SimTime request_timeout = 0;   // longest wait in the buffer for a replica
+  bool warm_start = true;        // replicas wanted at t = 0 begin ready (a deployed system)
+  std::vector<GpuType> gpu_types;
+  std::vector<PoolSpec> pools;
+  std::vector<ModelSpec> models;
+  std::vector<WorkloadSpec> workloads;
+  PolicyChoice placement;
+  PolicyChoice router;
+  PolicyChoice cache;
+  PerfSpec perf;
+};
+
+}  // namespace fleetsim

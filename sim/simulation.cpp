@@ -1,0 +1,716 @@
+#include "sim/simulation.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace fleetsim {
+
+namespace {
+
+// Durations computed from the performance model are rounded up to the next nanosecond, so a
+// batch step never ends before its exact time and progress never overshoots a sequence's end.
+SimTime ceil_ns(double seconds) {
+  double ns = std::ceil(seconds * 1e9);
+  return ns <= 0 ? 0 : static_cast<SimTime>(ns);
+}
+
+bool sequence_after(const auto& a, const auto& b) {  // min-heap order for std::push_heap
+  return a.finish > b.finish || (a.finish == b.finish && a.request > b.request);
+}
+
+constexpr double kProgressEpsilon = 1e-6;  // decode steps; absorbs float rounding
+
+}  // namespace
+
+const char* outcome_name(RequestOutcome outcome) {
+  switch (outcome) {
+    case RequestOutcome::Completed: return "completed";
+    case RequestOutcome::TimedOut: return "timeout";
+    case RequestOutcome::TooLong: return "too-long";
+    case RequestOutcome::CutOff: return "cut-off";
+  }
+  return "?";
+}
+
+const char* phase_name(ReplicaPhase phase) {
+  switch (phase) {
+    case ReplicaPhase::PullingImage: return "pulling-image";
+    case ReplicaPhase::LoadingWeights: return "loading-weights";
+    case ReplicaPhase::StartingEngine: return "starting-engine";
+    case ReplicaPhase::Ready: return "ready";
+    case ReplicaPhase::Draining: return "draining";
+    case ReplicaPhase::Stopped: return "stopped";
+  }
+  return "?";
+}
+
+const char* weight_source_name(WeightSource source) {
+  switch (source) {
+    case WeightSource::None: return "none";
+    case WeightSource::DiskCache: return "disk-cache";
+    case WeightSource::ModelStore: return "model-store";
+  }
+  return "?";
+}
+
+Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
+  const Scenario& sc = setup_.scenario;
+  gpu_types_ = sc.gpu_types;
+  for (std::uint32_t p = 0; p < sc.pools.size(); ++p) {
+    const PoolSpec& pool = sc.pools[p];
+    for (int i = 0; i < pool.nodes; ++i) {
+      NodeView node;
+      node.id = static_cast<std::uint32_t>(nodes_.size());
+      node.pool = p;
+      node.gpu_type = &gpu_types_[pool.gpu_type];
+      node.gpus.assign(static_cast<std::size_t>(pool.gpus_per_node), GpuSlot{});
+      node.free_gpus = pool.gpus_per_node;
+      node.disk_cache_capacity = pool.disk_cache_bytes;
+      node.disk_read_bandwidth = pool.disk_read_bandwidth;
+      node.network_bandwidth = pool.network_bandwidth;
+      nodes_.push_back(std::move(node));
+    }
+  }
+  models_.resize(sc.models.size());
+  for (std::uint32_t m = 0; m < sc.models.size(); ++m)
+    models_[m].service_rng = RngStream(sc.seed, "service/" + sc.models[m].name);
+  perf_models_.resize(sc.models.size() * gpu_types_.size());
+  pending_arrivals_.resize(setup_.sources.size());
+}
+
+Simulation::~Simulation() = default;
+
+RunStatus Simulation::run() {
+  RunStatus status;
+  const Scenario& sc = setup_.scenario;
+  const SimTime hard_end = sc.duration + sc.drain_limit;
+  try {
+    for (std::uint32_t s = 0; s < setup_.sources.size(); ++s)
+      if (setup_.sources[s]->next(pending_arrivals_[s], errors_))
+        schedule(pending_arrivals_[s].time, EventKind::Arrival, s);
+    // The deployed state at t = 0: every model's autoscaler is asked once.
+    for (std::uint32_t m = 0; m < models_.size(); ++m) evaluate(m);
+
+    while (!queue_.empty() && errors_.empty()) {
+      const auto& top = queue_.top();
+      if (top.time >= sc.duration && live_requests_ == 0) break;
+      if (top.time > hard_end) break;
+      auto entry = queue_.pop();
+      now_ = entry.time;
+      ++status.events;
+      const Event& e = entry.payload;
+      switch (e.kind) {
+        case EventKind::Arrival: on_arrival(e.target); break;
+        case EventKind::ReplicaPhase:
+          if (replicas_[e.target].epoch == e.epoch) on_replica_phase(e.target);
+          break;
+        case EventKind::BatchStep:
+          if (replicas_[e.target].epoch == e.epoch) on_batch_step(e.target);
+          break;
+        case EventKind::ServiceDone: on_service_done(e.target, e.extra); break;
+        case EventKind::Autoscale:
+          if (models_[e.target].evaluation_epoch == e.epoch) on_autoscale(e.target);
+          break;
+        case EventKind::BufferTimeout:
+          if (models_[e.target].buffer_epoch == e.epoch) on_buffer_timeout(e.target);
+          break;
+      }
+    }
+    if (errors_.empty()) {
+      if (live_requests_ > 0) {
+        now_ = hard_end;
+        for (std::uint32_t r = 0; r < requests_.size(); ++r)
+          if (requests_[r].live) finish_request(r, RequestOutcome::CutOff);
+      } else {
+        now_ = std::max(sc.duration, last_request_end_);
+      }
+    }
+  } catch (const PolicyError& error) {
+    errors_.add(Diagnostic{"", 0, 0, "", error.message});
+  }
+  status.end_time = now_;
+  status.requests = next_serial_;
+  status.ok = errors_.empty();
+  status.errors = errors_;
+  if (status.ok)
+    for (auto* o : observers_) o->on_run_end(now_);
+  return status;
+}
+
+// ---------------------------------------------------------------- requests
+
+std::uint32_t Simulation::new_request() {
+  if (!free_requests_.empty()) {
+    std::uint32_t id = free_requests_.back();
+    free_requests_.pop_back();
+    return id;
+  }
+  requests_.emplace_back();
+  return static_cast<std::uint32_t>(requests_.size() - 1);
+}
+
+void Simulation::on_arrival(std::uint32_t source) {
+  const Arrival a = pending_arrivals_[source];
+  if (a.time >= setup_.scenario.duration) return;  // arrivals stop at the end of the run
+  std::uint32_t id = new_request();
+  Request& r = requests_[id];
+  r = Request{};
+  r.serial = next_serial_++;
+  r.arrival = now_;
+  r.dispatched = now_;
+  r.model = a.model;
+  r.input_tokens = a.input_tokens;
+  r.output_tokens = std::max<std::uint32_t>(1, a.output_tokens);
+  r.live = true;
+  ++live_requests_;
+  change_concurrency(a.model, +1);
+  dispatch_or_buffer(id);
+
+  Arrival next;
+  if (setup_.sources[source]->next(next, errors_)) {
+    if (next.time < a.time) {
+      errors_.add(Diagnostic{"", 0, 0, "workloads",
+                             "request source went back in time (" + std::to_string(next.time) +
+                                 "ns after " + std::to_string(a.time) + "ns)"});
+      return;
+    }
+    pending_arrivals_[source] = next;
+    schedule(next.time, EventKind::Arrival, source);
+  }
+}
+
+void Simulation::change_concurrency(std::uint32_t model, int delta) {
+  ModelState& m = models_[model];
+  m.concurrency_integral += m.concurrency * to_seconds(now_ - m.integral_time);
+  m.integral_time = now_;
+  m.concurrency += delta;
+}
+
+void Simulation::dispatch_or_buffer(std::uint32_t id) {
+  Request& r = requests_[id];
+  ModelState& m = models_[r.model];
+  if (!m.ready.empty()) {
+    route(id);
+    return;
+  }
+  // No ready replica: wait in the buffer (Knative's activator) and make sure one is coming.
+  r.waited = true;
+  m.buffer.push(id);
+  if (m.buffer.size() == 1) arm_buffer_timer(r.model);
+  if (m.starting.empty()) request_evaluation(r.model, now_);
+}
+
+void Simulation::route(std::uint32_t id) {
+  Request& r = requests_[id];
+  ModelState& m = models_[r.model];
+  candidates_.clear();
+  for (std::uint32_t rep : m.ready)
+    candidates_.push_back(RouteCandidate{rep, replicas_[rep].outstanding, replicas_[rep].running});
+  std::size_t pick = setup_.router->route(
+      candidates_, RouteRequest{r.model, r.input_tokens, r.output_tokens});
+  if (pick >= candidates_.size())
+    throw PolicyError{"router policy '" + setup_.scenario.router.impl + "' returned index " +
+                      std::to_string(pick) + " for " + std::to_string(candidates_.size()) +
+                      " candidates"};
+  enqueue(id, candidates_[pick].replica);
+}
+
+void Simulation::enqueue(std::uint32_t id, std::uint32_t rep_id) {
+  Request& r = requests_[id];
+  Replica& rep = replicas_[rep_id];
+  r.dispatched = now_;
+  const ModelSpec& spec = setup_.scenario.models[r.model];
+  if (spec.kind == ModelSpec::Kind::Llm &&
+      static_cast<double>(r.input_tokens) + r.output_tokens > rep.kv_capacity) {
+    finish_request(id, RequestOutcome::TooLong);
+    return;
+  }
+  ++models_[r.model].in_flight;
+  rep.waiting.push(id);
+  if (rep.outstanding++ == 0) set_busy(rep, true);
+  if (spec.kind == ModelSpec::Kind::Llm)
+    llm_try_schedule(rep, rep_id);
+  else
+    service_try_start(rep, rep_id);
+}
+
+void Simulation::finish_request(std::uint32_t id, RequestOutcome outcome) {
+  Request& r = requests_[id];
+  change_concurrency(r.model, -1);
+  RequestResult result;
+  result.serial = r.serial;
+  result.model = r.model;
+  result.input_tokens = r.input_tokens;
+  result.output_tokens = r.output_tokens;
+  result.outcome = outcome;
+  result.arrival = r.arrival;
+  result.dispatched = r.dispatched;
+  result.first_token = r.first_token;
+  result.end = now_;
+  result.waited_for_replica = r.waited;
+  for (auto* o : observers_) o->on_request_end(result);
+  r.live = false;
+  --live_requests_;
+  last_request_end_ = now_;
+  free_requests_.push_back(id);
+}
+
+void Simulation::complete(std::uint32_t id, std::uint32_t rep_id) {
+  Replica& rep = replicas_[rep_id];
+  Request& r = requests_[id];
+  if (setup_.scenario.models[r.model].kind == ModelSpec::Kind::ServiceTime) r.first_token = now_;
+  rep.kv_reserved -= static_cast<double>(r.input_tokens) + r.output_tokens;
+  --rep.running;
+  --rep.outstanding;
+  --models_[r.model].in_flight;
+  finish_request(id, RequestOutcome::Completed);
+}
+
+void Simulation::after_request_left(Replica& rep, std::uint32_t rep_id) {
+  if (rep.outstanding > 0) return;
+  set_busy(rep, false);
+  if (rep.phase == ReplicaPhase::Draining) stop(rep_id);
+}
+
+void Simulation::set_busy(Replica& rep, bool busy) {
+  for (auto* o : observers_) o->on_replica_busy(now_, rep.info, busy);
+}
+
+void Simulation::arm_buffer_timer(std::uint32_t model) {
+  ModelState& m = models_[model];
+  ++m.buffer_epoch;
+  if (m.buffer.empty()) return;
+  SimTime deadline = requests_[m.buffer.front()].arrival + setup_.scenario.request_timeout;
+  schedule(std::max(deadline, now_), EventKind::BufferTimeout, model, m.buffer_epoch);
+}
+
+void Simulation::on_buffer_timeout(std::uint32_t model) {
+  ModelState& m = models_[model];
+  const SimTime timeout = setup_.scenario.request_timeout;
+  while (!m.buffer.empty() && requests_[m.buffer.front()].arrival + timeout <= now_)
+    finish_request(m.buffer.pop(), RequestOutcome::TimedOut);
+  arm_buffer_timer(model);
+}
+
+// ---------------------------------------------------------------- LLM batching
+
+bool Simulation::admissible(const Replica& rep, const Request& r) const {
+  const ModelSpec& spec = setup_.scenario.models[r.model];
+  return rep.running < spec.max_batch &&
+         rep.kv_reserved + r.input_tokens + r.output_tokens <= rep.kv_capacity;
+}
+
+void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
+  if (rep.step == BatchStepKind::Prefill || rep.waiting.empty()) return;
+  if (!admissible(rep, requests_[rep.waiting.front()])) return;
+  if (rep.step == BatchStepKind::Decode) advance_decode(rep);
+  start_prefill(rep, rep_id);
+}
+
+// Prefill runs as its own step and pauses decoding, as vLLM's default scheduler does when new
+// requests are waiting (prefill first, FCFS, no chunking). A request is admitted only if its
+// whole KV need (prompt + output) fits, so a running sequence is never preempted.
+void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
+  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  rep.prefill_batch.clear();
+  double tokens = 0;
+  while (!rep.waiting.empty()) {
+    const Request& r = requests_[rep.waiting.front()];
+    if (!admissible(rep, r)) break;
+    if (!rep.prefill_batch.empty() && tokens + r.input_tokens > spec.max_prefill_tokens) break;
+    tokens += r.input_tokens;
+    rep.kv_reserved += static_cast<double>(r.input_tokens) + r.output_tokens;
+    ++rep.running;
+    rep.prefill_batch.push_back(rep.waiting.pop());
+  }
+  rep.step = BatchStepKind::Prefill;
+  ++rep.epoch;
+  schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens)), EventKind::BatchStep, rep_id,
+           rep.epoch);
+}
+
+void Simulation::advance_decode(Replica& rep) {
+  if (rep.decoding.empty()) return;
+  const double batch = static_cast<double>(rep.decoding.size());
+  double steps = rep.perf->decode_steps_in(to_seconds(now_ - rep.progress_time), batch, rep.context);
+  steps = std::min(steps, rep.decoding.front().finish - rep.progress);
+  rep.progress += steps;
+  rep.context += batch * steps;
+  rep.progress_time = now_;
+}
+
+void Simulation::schedule_decode(Replica& rep, std::uint32_t rep_id) {
+  const double batch = static_cast<double>(rep.decoding.size());
+  const double steps = rep.decoding.front().finish - rep.progress;
+  rep.step = BatchStepKind::Decode;
+  ++rep.epoch;
+  schedule(now_ + ceil_ns(rep.perf->decode_seconds(steps, batch, rep.context)),
+           EventKind::BatchStep, rep_id, rep.epoch);
+}
+
+void Simulation::on_batch_step(std::uint32_t rep_id) {
+  Replica& rep = replicas_[rep_id];
+  if (rep.step == BatchStepKind::Prefill) {
+    // First tokens come out of the prefill; the rest are decode steps.
+    for (std::uint32_t id : rep.prefill_batch) {
+      Request& r = requests_[id];
+      r.first_token = now_;
+      if (r.output_tokens <= 1) {
+        complete(id, rep_id);
+        continue;
+      }
+      rep.decoding.push_back(Sequence{rep.progress + (r.output_tokens - 1), id});
+      std::push_heap(rep.decoding.begin(), rep.decoding.end(),
+                     [](const Sequence& a, const Sequence& b) { return sequence_after(a, b); });
+      rep.context += static_cast<double>(r.input_tokens) + 1;
+    }
+    rep.prefill_batch.clear();
+  } else if (rep.step == BatchStepKind::Decode) {
+    const double batch = static_cast<double>(rep.decoding.size());
+    const double target = rep.decoding.front().finish;
+    rep.context += batch * (target - rep.progress);
+    rep.progress = target;
+    while (!rep.decoding.empty() && rep.decoding.front().finish <= rep.progress + kProgressEpsilon) {
+      std::pop_heap(rep.decoding.begin(), rep.decoding.end(),
+                    [](const Sequence& a, const Sequence& b) { return sequence_after(a, b); });
+      std::uint32_t id = rep.decoding.back().request;
+      rep.decoding.pop_back();
+      const Request& r = requests_[id];
+      rep.context -= static_cast<double>(r.input_tokens) + r.output_tokens;
+      complete(id, rep_id);
+    }
+    if (rep.decoding.empty()) rep.context = 0;  // drop accumulated rounding
+  }
+  rep.progress_time = now_;
+  rep.step = BatchStepKind::Idle;
+  if (!rep.waiting.empty() && admissible(rep, requests_[rep.waiting.front()]))
+    start_prefill(rep, rep_id);
+  else if (!rep.decoding.empty())
+    schedule_decode(rep, rep_id);
+  after_request_left(rep, rep_id);
+}
+
+// ---------------------------------------------------------------- service-time models
+
+void Simulation::service_try_start(Replica& rep, std::uint32_t rep_id) {
+  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  ModelState& m = models_[rep.info.model];
+  while (rep.running < spec.max_concurrency && !rep.waiting.empty()) {
+    std::uint32_t id = rep.waiting.pop();
+    ++rep.running;
+    const Distribution& d = spec.service_time;
+    double seconds = 0;
+    switch (d.kind) {
+      case Distribution::Kind::Fixed: seconds = d.a; break;
+      case Distribution::Kind::Uniform: seconds = m.service_rng.uniform(d.a, d.b); break;
+      case Distribution::Kind::Lognormal:
+        seconds = m.service_rng.lognormal(std::log(d.a), d.b);
+        break;
+      case Distribution::Kind::Exponential: seconds = m.service_rng.exponential(d.a); break;
+    }
+    if (d.max > 0) seconds = std::min(seconds, d.max);
+    schedule(now_ + ceil_ns(seconds), EventKind::ServiceDone, rep_id, 0, id);
+  }
+}
+
+void Simulation::on_service_done(std::uint32_t rep_id, std::uint32_t id) {
+  Replica& rep = replicas_[rep_id];
+  complete(id, rep_id);
+  service_try_start(rep, rep_id);
+  after_request_left(rep, rep_id);
+}
+
+// ---------------------------------------------------------------- autoscaling
+
+void Simulation::request_evaluation(std::uint32_t model, SimTime at) {
+  ModelState& m = models_[model];
+  if (m.next_evaluation <= at) return;
+  m.next_evaluation = at;
+  schedule(at, EventKind::Autoscale, model, ++m.evaluation_epoch);
+}
+
+void Simulation::on_autoscale(std::uint32_t model) {
+  models_[model].next_evaluation = kNever;
+  evaluate(model);
+}
+
+void Simulation::evaluate(std::uint32_t model) {
+  ModelState& m = models_[model];
+  change_concurrency(model, 0);  // bring the integral up to now
+  ScalingView view;
+  view.now = now_;
+  view.model = model;
+  view.ready = static_cast<int>(m.ready.size());
+  view.starting = static_cast<int>(m.starting.size());
+  view.draining = m.draining;
+  view.in_flight = m.in_flight;
+  view.buffered = static_cast<int>(m.buffer.size());
+  view.concurrency_integral = m.concurrency_integral;
+  ScalingDecision decision = setup_.autoscalers[model]->evaluate(view);
+  const std::string& policy = setup_.scenario.models[model].autoscaler.impl;
+  if (decision.desired < 0)
+    throw PolicyError{"autoscaler policy '" + policy + "' asked for " +
+                      std::to_string(decision.desired) + " replicas of model '" +
+                      setup_.scenario.models[model].name + "'"};
+  const int current = view.ready + view.starting;
+  for (auto* o : observers_) o->on_scale(now_, model, current, decision.desired);
+  const bool warm = now_ == 0 && setup_.scenario.warm_start;
+  for (int i = current; i < decision.desired; ++i)
+    if (!start_replica(model, warm)) break;
+  for (int i = decision.desired; i < current; ++i) {
+    // Surplus: drop the newest replica still starting, else the ready replica with the fewest
+    // outstanding requests (ties: the newest).
+    if (!m.starting.empty()) {
+      drain(m.starting.back());
+      continue;
+    }
+    std::uint32_t victim = m.ready.back();
+    for (std::uint32_t rep : m.ready)
+      if (replicas_[rep].outstanding < replicas_[victim].outstanding ||
+          (replicas_[rep].outstanding == replicas_[victim].outstanding && rep > victim))
+        victim = rep;
+    drain(victim);
+  }
+  const bool idle = m.ready.empty() && m.starting.empty() && m.in_flight == 0 && m.buffer.empty();
+  if (idle || decision.next_evaluation == kNever) return;
+  if (decision.next_evaluation <= now_)
+    throw PolicyError{"autoscaler policy '" + policy + "' asked for its next evaluation at " +
+                      std::to_string(decision.next_evaluation) + "ns, not after now (" +
+                      std::to_string(now_) + "ns)"};
+  request_evaluation(model, decision.next_evaluation);
+}
+
+// ---------------------------------------------------------------- replicas
+
+const LlmPerfModel* Simulation::perf_for(std::uint32_t model, std::uint32_t gpu_type) {
+  auto& slot = perf_models_[model * gpu_types_.size() + gpu_type];
+  if (!slot)
+    slot = std::make_unique<LlmPerfModel>(setup_.scenario.models[model], gpu_types_[gpu_type],
+                                          setup_.scenario.perf);
+  return slot.get();
+}
+
+// An LLM engine (vLLM-style) claims gpu_memory_utilization of every GPU it runs on, and its
+// GPUs must be big enough for the weights; a service-time model claims a fixed amount.
+PlacementRequest Simulation::placement_request(std::uint32_t model) const {
+  const ModelSpec& spec = setup_.scenario.models[model];
+  PlacementRequest request;
+  request.model = model;
+  request.gpus = spec.gpus_per_replica;
+  request.pools = spec.pools;
+  if (spec.kind == ModelSpec::Kind::Llm) {
+    request.memory_fraction = spec.gpu_memory_utilization;
+    request.min_gpu_memory =
+        spec.weight_bytes() / spec.gpus_per_replica / spec.gpu_memory_utilization;
+  } else {
+    request.memory_per_gpu = spec.memory_per_gpu;
+    request.min_gpu_memory = spec.memory_per_gpu;
+  }
+  return request;
+}
+
+bool Simulation::start_replica(std::uint32_t model, bool warm) {
+  const ModelSpec& spec = setup_.scenario.models[model];
+  const PlacementRequest request = placement_request(model);
+  ClusterView view{now_, nodes_};
+  std::optional<Placement> placement = setup_.placement->place(request, view);
+  if (!placement) {
+    for (auto* o : observers_) o->on_unschedulable(now_, model);
+    return false;
+  }
+  const std::string who = "placement policy '" + setup_.scenario.placement.impl + "'";
+  if (placement->node >= nodes_.size())
+    throw PolicyError{who + " chose node " + std::to_string(placement->node) + ", which does not exist"};
+  NodeView& node = nodes_[placement->node];
+  if (!spec.pools.empty() &&
+      std::find(spec.pools.begin(), spec.pools.end(), node.pool) == spec.pools.end())
+    throw PolicyError{who + " put model '" + spec.name + "' on node " + std::to_string(node.id) +
+                      ", outside its allowed pools"};
+  if (static_cast<int>(placement->gpus.size()) != spec.gpus_per_replica)
+    throw PolicyError{who + " gave " + std::to_string(placement->gpus.size()) + " GPUs to model '" +
+                      spec.name + "', which needs " + std::to_string(spec.gpus_per_replica)};
+  if (node.gpu_type->memory_bytes < request.min_gpu_memory)
+    throw PolicyError{who + " put model '" + spec.name + "' on node " + std::to_string(node.id) +
+                      ", whose GPUs are too small for its weights"};
+  const double claim = memory_claim(node, request);
+  std::vector<int> seen;
+  for (int g : placement->gpus) {
+    if (g < 0 || g >= static_cast<int>(node.gpus.size()))
+      throw PolicyError{who + " chose GPU " + std::to_string(g) + " of node " +
+                        std::to_string(node.id) + ", which has " + std::to_string(node.gpus.size())};
+    if (std::find(seen.begin(), seen.end(), g) != seen.end())
+      throw PolicyError{who + " chose GPU " + std::to_string(g) + " of node " +
+                        std::to_string(node.id) + " twice"};
+    seen.push_back(g);
+    const GpuSlot& slot = node.gpus[static_cast<std::size_t>(g)];
+    if (slot.holders > 0)
+      throw PolicyError{who + " over-committed GPU " + std::to_string(g) + " of node " +
+                        std::to_string(node.id) + ": it is already allocated"};
+    if (slot.memory_used + claim > node.gpu_type->memory_bytes)
+      throw PolicyError{who + " over-committed the memory of GPU " + std::to_string(g) +
+                        " of node " + std::to_string(node.id)};
+  }
+
+  std::uint32_t id = static_cast<std::uint32_t>(replicas_.size());
+  replicas_.emplace_back();
+  Replica& rep = replicas_.back();
+  rep.info = ReplicaInfo{id, model, node.id, spec.gpus_per_replica};
+  rep.gpus = placement->gpus;
+  rep.memory_per_gpu = claim;
+  for (int g : rep.gpus) {
+    node.gpus[static_cast<std::size_t>(g)].memory_used += claim;
+    node.gpus[static_cast<std::size_t>(g)].holders += 1;
+    --node.free_gpus;
+  }
+  ++node.replicas;
+  const std::uint32_t gpu_type = static_cast<std::uint32_t>(node.gpu_type - gpu_types_.data());
+  if (spec.kind == ModelSpec::Kind::Llm) {
+    rep.perf = perf_for(model, gpu_type);
+    rep.kv_capacity = rep.perf->kv_capacity_tokens();
+  }
+  rep.cold.replica = rep.info;
+  rep.cold.placed = now_;
+  for (auto* o : observers_) o->on_replica_placed(now_, rep.info);
+  models_[model].starting.push_back(id);
+  if (warm) {
+    // A deployed system at t = 0: the image is on the node and weights are where the cache
+    // policy would have kept them.
+    if (!node.has_image(model)) node.images.push_back(model);
+    if (!node.has_cached(model)) cache_admit(node, model);
+    make_ready(id);
+  } else {
+    begin_phase(id, ReplicaPhase::PullingImage);
+  }
+  return true;
+}
+
+// Cold start: pull the image (skipped when the node has it), load the weights from the fastest
+// place that holds them (the node's disk cache, else the model store over the node's network
+// link) into the GPUs, then start the engine. The load streams source -> host -> GPUs, so its
+// rate is the slower of the source and the replica's combined host-to-device links.
+void Simulation::begin_phase(std::uint32_t rep_id, ReplicaPhase phase) {
+  Replica& rep = replicas_[rep_id];
+  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  NodeView& node = nodes_[rep.info.node];
+  SimTime duration = 0;
+  if (phase == ReplicaPhase::PullingImage) {
+    if (!node.has_image(rep.info.model) && spec.image_bytes > 0)
+      duration = ceil_ns(spec.image_bytes / node.network_bandwidth);
+    rep.cold.image_pull = duration;
+  } else if (phase == ReplicaPhase::LoadingWeights) {
+    double source_bandwidth = node.network_bandwidth;
+    rep.cold.source = WeightSource::ModelStore;
+    for (auto& entry : node.disk_cache) {
+      if (entry.model != rep.info.model) continue;
+      rep.cold.source = WeightSource::DiskCache;
+      source_bandwidth = node.disk_read_bandwidth;
+      entry.last_used = now_;
+      ++entry.hits;
+      for (auto* o : observers_) o->on_cache(now_, node.id, rep.info.model, CacheEvent::Hit);
+    }
+    double bandwidth = std::min(source_bandwidth,
+                                spec.gpus_per_replica * node.gpu_type->host_to_device_bandwidth);
+    duration = ceil_ns(spec.weight_bytes() / bandwidth);
+    rep.cold.weight_load = duration;
+  } else if (phase == ReplicaPhase::StartingEngine) {
+    duration = spec.startup_time;
+    rep.cold.engine_startup = duration;
+  }
+  rep.phase = phase;
+  for (auto* o : observers_) o->on_replica_phase(now_, rep.info, phase);
+  schedule(now_ + duration, EventKind::ReplicaPhase, rep_id, rep.epoch);
+}
+
+void Simulation::on_replica_phase(std::uint32_t rep_id) {
+  Replica& rep = replicas_[rep_id];
+  NodeView& node = nodes_[rep.info.node];
+  switch (rep.phase) {
+    case ReplicaPhase::PullingImage:
+      if (!node.has_image(rep.info.model)) node.images.push_back(rep.info.model);
+      begin_phase(rep_id, ReplicaPhase::LoadingWeights);
+      break;
+    case ReplicaPhase::LoadingWeights:
+      if (rep.cold.source == WeightSource::ModelStore && !node.has_cached(rep.info.model))
+        cache_admit(node, rep.info.model);
+      begin_phase(rep_id, ReplicaPhase::StartingEngine);
+      break;
+    case ReplicaPhase::StartingEngine:
+      rep.cold.ready = now_;
+      for (auto* o : observers_) o->on_cold_start(rep.cold);
+      make_ready(rep_id);
+      break;
+    default: break;
+  }
+}
+
+void Simulation::cache_admit(NodeView& node, std::uint32_t model) {
+  const double bytes = setup_.scenario.models[model].weight_bytes();
+  if (bytes > node.disk_cache_capacity) return;
+  if (!setup_.cache->admit(model, bytes, node)) return;
+  while (node.disk_cache_used + bytes > node.disk_cache_capacity) {
+    std::size_t v = setup_.cache->victim(node.disk_cache, node);
+    if (v >= node.disk_cache.size())
+      throw PolicyError{"cache policy '" + setup_.scenario.cache.impl + "' chose victim " +
+                        std::to_string(v) + " of " + std::to_string(node.disk_cache.size())};
+    node.disk_cache_used -= node.disk_cache[v].bytes;
+    for (auto* o : observers_) o->on_cache(now_, node.id, node.disk_cache[v].model, CacheEvent::Evict);
+    node.disk_cache.erase(node.disk_cache.begin() + static_cast<std::ptrdiff_t>(v));
+  }
+  node.disk_cache.push_back(CacheEntry{model, bytes, now_, now_, 0});
+  node.disk_cache_used += bytes;
+  for (auto* o : observers_) o->on_cache(now_, node.id, model, CacheEvent::Insert);
+}
+
+void Simulation::make_ready(std::uint32_t rep_id) {
+  Replica& rep = replicas_[rep_id];
+  ModelState& m = models_[rep.info.model];
+  m.starting.erase(std::find(m.starting.begin(), m.starting.end(), rep_id));
+  m.ready.insert(std::lower_bound(m.ready.begin(), m.ready.end(), rep_id), rep_id);
+  rep.phase = ReplicaPhase::Ready;
+  rep.progress_time = now_;
+  for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Ready);
+  if (m.buffer.empty()) return;
+  while (!m.buffer.empty()) route(m.buffer.pop());
+  arm_buffer_timer(rep.info.model);
+}
+
+void Simulation::drain(std::uint32_t rep_id) {
+  Replica& rep = replicas_[rep_id];
+  ModelState& m = models_[rep.info.model];
+  if (rep.phase == ReplicaPhase::Ready) {
+    m.ready.erase(std::find(m.ready.begin(), m.ready.end(), rep_id));
+    rep.phase = ReplicaPhase::Draining;
+    ++m.draining;
+    for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Draining);
+    if (rep.outstanding == 0) stop(rep_id);
+    return;
+  }
+  // Still starting: abandon the cold start.
+  m.starting.erase(std::find(m.starting.begin(), m.starting.end(), rep_id));
+  ++rep.epoch;
+  rep.cold.aborted = true;
+  rep.cold.ready = now_;
+  for (auto* o : observers_) o->on_cold_start(rep.cold);
+  ++m.draining;  // stop() counts it down
+  stop(rep_id);
+}
+
+void Simulation::stop(std::uint32_t rep_id) {
+  Replica& rep = replicas_[rep_id];
+  NodeView& node = nodes_[rep.info.node];
+  for (int g : rep.gpus) {
+    GpuSlot& slot = node.gpus[static_cast<std::size_t>(g)];
+    slot.memory_used -= rep.memory_per_gpu;
+    if (slot.memory_used < 1.0) slot.memory_used = 0;
+    slot.holders -= 1;
+    ++node.free_gpus;
+  }
+  --node.replicas;
+  --models_[rep.info.model].draining;
+  rep.phase = ReplicaPhase::Stopped;
+  ++rep.epoch;
+  rep.gpus.clear();
+  for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Stopped);
+}
+
+}  // namespace fleetsim

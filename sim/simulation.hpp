@@ -1,0 +1,208 @@
+// Simulation: one run of a scenario — the event loop, the cluster state, replicas and their
+// batches, the request buffer. It knows mechanisms; every decision (where to place, how many
+// replicas, which replica serves, what to cache) comes from the policies it is given.
+// A Simulation is a value: several can run in one process, each with its own clock and streams.
+//
+// End-of-run rule: arrivals stop at `duration`. Requests already in the system keep being
+// served, and the autoscalers keep working, until the last of them ends or until
+// `duration + drain_limit`, whichever is first; requests still in flight then fail with
+// reason `cut-off`. The run's end time is max(duration, last request end) in the first case
+// and duration + drain_limit in the second. Accounting (GPU-seconds, mean replicas) covers
+// [0, end time].
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "policies/api/cluster_view.hpp"
+#include "policies/autoscaling/autoscaler.hpp"
+#include "policies/cache/cache.hpp"
+#include "policies/placement/placement.hpp"
+#include "policies/routing/router.hpp"
+#include "sim/diagnostics.hpp"
+#include "sim/event_queue.hpp"
+#include "sim/fifo.hpp"
+#include "sim/llm_perf_model.hpp"
+#include "sim/observer.hpp"
+#include "sim/request_source.hpp"
+#include "sim/rng.hpp"
+#include "sim/scenario.hpp"
+
+namespace fleetsim {
+
+struct SimulationSetup {
+  Scenario scenario;
+  std::unique_ptr<PlacementPolicy> placement;
+  std::unique_ptr<Router> router;
+  std::unique_ptr<CachePolicy> cache;
+  std::vector<std::unique_ptr<Autoscaler>> autoscalers;  // one per model, in model order
+  std::vector<std::unique_ptr<RequestSource>> sources;
+};
+
+struct RunStatus {
+  bool ok = true;
+  Diagnostics errors;  // a policy's invalid decision or a bad trace record
+  SimTime end_time = 0;
+  std::uint64_t events = 0;    // events processed, stale ones included
+  std::uint64_t requests = 0;  // requests that arrived
+};
+
+class Simulation {
+ public:
+  explicit Simulation(SimulationSetup setup);
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  void add_observer(SimObserver* observer) { observers_.push_back(observer); }
+  RunStatus run();
+
+  const Scenario& scenario() const { return setup_.scenario; }
+  const std::vector<NodeView>& nodes() const { return nodes_; }
+  SimTime now() const { return now_; }
+
+ private:
+  enum class EventKind : std::uint8_t {
+    Arrival,      // target: source
+    ReplicaPhase, // target: replica; end of a cold-start phase
+    BatchStep,    // target: replica; end of an LLM prefill or next decode completion
+    ServiceDone,  // target: replica, extra: request
+    Autoscale,    // target: model
+    BufferTimeout // target: model
+  };
+  struct Event {
+    EventKind kind;
+    std::uint32_t target;
+    std::uint32_t epoch;
+    std::uint32_t extra;
+  };
+
+  struct Request {
+    std::uint64_t serial = 0;
+    SimTime arrival = 0;
+    SimTime dispatched = 0;
+    SimTime first_token = 0;
+    std::uint32_t model = 0;
+    std::uint32_t input_tokens = 0;
+    std::uint32_t output_tokens = 0;
+    bool waited = false;
+    bool live = false;
+  };
+
+  struct Sequence {  // an LLM request in the decode batch
+    double finish;   // batch progress (decode steps) at which its last token is out
+    std::uint32_t request;
+  };
+
+  enum class BatchStepKind : std::uint8_t { Idle, Prefill, Decode };
+
+  struct Replica {
+    ReplicaInfo info;
+    std::vector<int> gpus;
+    double memory_per_gpu = 0;
+    ReplicaPhase phase = ReplicaPhase::PullingImage;
+    std::uint32_t epoch = 0;  // bumped to cancel the pending phase / batch event
+    ColdStartRecord cold;
+    const LlmPerfModel* perf = nullptr;
+    Fifo<std::uint32_t> waiting;
+    int outstanding = 0;  // waiting + running
+    int running = 0;      // admitted to the batch (LLM) or in service
+    // LLM batch state; `progress` counts decode steps since the replica started.
+    BatchStepKind step = BatchStepKind::Idle;
+    std::vector<std::uint32_t> prefill_batch;
+    std::vector<Sequence> decoding;  // min-heap on (finish, request)
+    double progress = 0;
+    double context = 0;  // KV tokens held by the decoding sequences at progress_time
+    SimTime progress_time = 0;
+    double kv_reserved = 0;
+    double kv_capacity = 0;
+  };
+
+  struct ModelState {
+    std::vector<std::uint32_t> ready;  // ascending replica id
+    std::vector<std::uint32_t> starting;
+    int draining = 0;
+    Fifo<std::uint32_t> buffer;
+    std::uint32_t buffer_epoch = 0;
+    bool buffer_timer = false;
+    int in_flight = 0;    // requests queued or running on replicas
+    int concurrency = 0;  // requests arrived and not ended: in flight + buffered
+    double concurrency_integral = 0;
+    SimTime integral_time = 0;
+    SimTime next_evaluation = kNever;
+    std::uint32_t evaluation_epoch = 0;
+    RngStream service_rng;
+  };
+
+  struct PolicyError {
+    std::string message;
+  };
+
+  // event handlers
+  void on_arrival(std::uint32_t source);
+  void on_replica_phase(std::uint32_t replica);
+  void on_batch_step(std::uint32_t replica);
+  void on_service_done(std::uint32_t replica, std::uint32_t request);
+  void on_autoscale(std::uint32_t model);
+  void on_buffer_timeout(std::uint32_t model);
+
+  // requests
+  void dispatch_or_buffer(std::uint32_t request);
+  void route(std::uint32_t request);
+  void enqueue(std::uint32_t request, std::uint32_t replica);
+  void complete(std::uint32_t request, std::uint32_t replica);
+  void finish_request(std::uint32_t request, RequestOutcome outcome);
+  void change_concurrency(std::uint32_t model, int delta);
+  void arm_buffer_timer(std::uint32_t model);
+
+  // LLM batching
+  void llm_try_schedule(Replica& replica, std::uint32_t id);
+  bool admissible(const Replica& replica, const Request& request) const;
+  void start_prefill(Replica& replica, std::uint32_t id);
+  void advance_decode(Replica& replica);
+  void schedule_decode(Replica& replica, std::uint32_t id);
+  // service-time models
+  void service_try_start(Replica& replica, std::uint32_t id);
+
+  // replicas
+  void evaluate(std::uint32_t model);
+  void request_evaluation(std::uint32_t model, SimTime at);
+  PlacementRequest placement_request(std::uint32_t model) const;
+  bool start_replica(std::uint32_t model, bool warm);
+  void begin_phase(std::uint32_t replica, ReplicaPhase phase);
+  void make_ready(std::uint32_t replica);
+  void drain(std::uint32_t replica);
+  void stop(std::uint32_t replica);
+  void after_request_left(Replica& replica, std::uint32_t id);
+  void cache_admit(NodeView& node, std::uint32_t model);
+  const LlmPerfModel* perf_for(std::uint32_t model, std::uint32_t gpu_type);
+  void set_busy(Replica& replica, bool busy);
+
+  void schedule(SimTime at, EventKind kind, std::uint32_t target, std::uint32_t epoch = 0,
+                std::uint32_t extra = 0) {
+    queue_.push(at, Event{kind, target, epoch, extra});
+  }
+  std::uint32_t new_request();
+
+  SimulationSetup setup_;
+  std::vector<SimObserver*> observers_;
+  EventQueue<Event> queue_;
+  SimTime now_ = 0;
+  Diagnostics errors_;
+
+  std::vector<NodeView> nodes_;
+  std::vector<GpuType> gpu_types_;
+  std::vector<ModelState> models_;
+  std::vector<Replica> replicas_;
+  std::vector<Request> requests_;
+  std::vector<std::uint32_t> free_requests_;
+  std::vector<Arrival> pending_arrivals_;
+  std::vector<std::unique_ptr<LlmPerfModel>> perf_models_;  // [model * gpu types + gpu type]
+  std::vector<RouteCandidate> candidates_;                   // scratch for the router
+  std::uint64_t next_serial_ = 0;
+  std::uint64_t live_requests_ = 0;
+  SimTime last_request_end_ = 0;
+};
+
+}  // namespace fleetsim

@@ -1,0 +1,56 @@
+#include "traces/generators.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace fleetsim {
+
+std::uint32_t draw_tokens(const Distribution& d, RngStream& rng) {
+  double v = 0;
+  switch (d.kind) {
+    case Distribution::Kind::Fixed: v = d.a; break;
+    case Distribution::Kind::Uniform:  // integers in [a, b], each equally likely
+      v = d.a + static_cast<double>(rng.below(static_cast<std::uint64_t>(d.b - d.a) + 1));
+      break;
+    case Distribution::Kind::Lognormal: v = rng.lognormal(std::log(d.a), d.b); break;
+    case Distribution::Kind::Exponential: v = rng.exponential(d.a); break;
+  }
+  if (d.max > 0) v = std::min(v, d.max);
+  return static_cast<std::uint32_t>(std::clamp(std::round(v), 1.0, 2e9));
+}
+
+GeneratedSource::GeneratedSource(const WorkloadSpec& spec, std::uint64_t seed, SimTime duration)
+    : spec_(spec),
+      duration_(duration),
+      arrivals_(seed, "arrivals/" + spec.name),
+      input_tokens_(seed, "input_tokens/" + spec.name),
+      output_tokens_(seed, "output_tokens/" + spec.name) {}
+
+bool GeneratedSource::next(Arrival& out, Diagnostics&) {
+  if (spec_.rate <= 0) return false;
+  const double mean_gap = 1.0 / spec_.rate;
+  switch (spec_.arrivals) {
+    case WorkloadSpec::Arrivals::Gamma: {
+      const double shape = 1.0 / (spec_.cv * spec_.cv);
+      clock_ += arrivals_.gamma(shape, mean_gap / shape);
+      break;
+    }
+    default: clock_ += arrivals_.exponential(mean_gap); break;
+  }
+  double wall = clock_;
+  if (spec_.arrivals == WorkloadSpec::Arrivals::OnOff) {
+    const double on = to_seconds(spec_.on);
+    const double period = on + to_seconds(spec_.off);
+    const double cycles = std::floor(clock_ / on);
+    wall = cycles * period + (clock_ - cycles * on);
+  }
+  const SimTime t = spec_.start + from_seconds(wall);
+  if (t >= duration_) return false;
+  out.time = t;
+  out.model = spec_.model;
+  out.input_tokens = draw_tokens(spec_.input_tokens, input_tokens_);
+  out.output_tokens = draw_tokens(spec_.output_tokens, output_tokens_);
+  return true;
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,111 @@
+#include "traces/request_csv.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fast_float/fast_float.h>
+#include <string_view>
+
+namespace fleetsim {
+
+namespace {
+constexpr const char* kHeader = "timestamp,model,input_tokens,output_tokens";
+constexpr const char* kColumns[] = {"timestamp", "model", "input_tokens", "output_tokens"};
+}  // namespace
+
+RequestCsvReader::RequestCsvReader(std::string path,
+                                   std::unordered_map<std::string, std::uint32_t> models,
+                                   SimTime time_offset)
+    : path_(std::move(path)), models_(std::move(models)), offset_(time_offset), in_(path_) {}
+
+bool RequestCsvReader::fail(Diagnostics& errors, int column, const std::string& field,
+                            const std::string& message) {
+  errors.add(Diagnostic{path_, line_number_, column, field, message});
+  return false;
+}
+
+bool RequestCsvReader::next(Arrival& out, Diagnostics& errors) {
+  if (!in_) {
+    if (line_number_ == 0) {
+      line_number_ = 1;
+      return fail(errors, 0, "", "cannot open the trace file");
+    }
+    return false;
+  }
+  while (std::getline(in_, line_)) {
+    ++line_number_;
+    if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+    if (!header_checked_) {
+      header_checked_ = true;
+      if (line_ != kHeader)
+        return fail(errors, 1, "header", std::string("expected the header \"") + kHeader +
+                                             "\", got \"" + line_ + "\"");
+      continue;
+    }
+    if (line_.empty()) continue;
+    std::string_view fields[4];
+    int starts[4] = {0, 0, 0, 0};
+    std::size_t count = 0, begin = 0;
+    for (std::size_t i = 0; i <= line_.size(); ++i) {
+      if (i == line_.size() || line_[i] == ',') {
+        if (count < 4) {
+          fields[count] = std::string_view(line_).substr(begin, i - begin);
+          starts[count] = static_cast<int>(begin) + 1;
+        }
+        ++count;
+        begin = i + 1;
+      }
+    }
+    if (count != 4)
+      return fail(errors, 1, "", "expected 4 fields (" + std::string(kHeader) + "), got " +
+                                     std::to_string(count));
+    double seconds = 0;
+    auto r = fast_float::from_chars(fields[0].data(), fields[0].data() + fields[0].size(), seconds);
+    if (r.ec != std::errc() || r.ptr != fields[0].data() + fields[0].size() ||
+        !std::isfinite(seconds) || seconds < 0)
+      return fail(errors, starts[0], kColumns[0],
+                  "expected seconds >= 0, got \"" + std::string(fields[0]) + "\"");
+    const SimTime t = offset_ + from_seconds(seconds);
+    if (rows_ > 0 && t < last_time_)
+      return fail(errors, starts[0], kColumns[0],
+                  "timestamps must not decrease (" + std::string(fields[0]) +
+                      " comes after a later one)");
+    auto model = models_.find(std::string(fields[1]));
+    if (model == models_.end())
+      return fail(errors, starts[1], kColumns[1],
+                  "unknown model \"" + std::string(fields[1]) + "\" (not in the scenario)");
+    std::uint32_t tokens[2];
+    for (int k = 0; k < 2; ++k) {
+      std::string_view f = fields[2 + k];
+      std::uint64_t v = 0;
+      auto rr = std::from_chars(f.data(), f.data() + f.size(), v);
+      if (rr.ec != std::errc() || rr.ptr != f.data() + f.size() || v < 1 || v > 2000000000)
+        return fail(errors, starts[2 + k], kColumns[2 + k],
+                    "expected an integer >= 1, got \"" + std::string(f) + "\"");
+      tokens[k] = static_cast<std::uint32_t>(v);
+    }
+    out = Arrival{t, model->second, tokens[0], tokens[1]};
+    last_time_ = t;
+    ++rows_;
+    return true;
+  }
+  if (!header_checked_) {
+    header_checked_ = true;
+    line_number_ = std::max(line_number_, 1);
+    return fail(errors, 1, "header", "the trace file is empty (expected the header \"" +
+                                         std::string(kHeader) + "\")");
+  }
+  return false;
+}
+
+std::uint64_t check_request_csv(const std::string& path,
+                                const std::unordered_map<std::string, std::uint32_t>& models,
+                                Diagnostics& errors) {
+  RequestCsvReader reader(path, models);
+  Arrival a;
+  while (reader.next(a, errors)) {
+  }
+  return reader.rows_read();
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,45 @@
+// The native request trace: CSV with the header `timestamp,model,input_tokens,output_tokens`.
+//   timestamp      seconds since the start of the trace (decimal, >= 0, non-decreasing)
+//   model          a model name from the scenario
+//   input_tokens   prompt length, integer >= 1
+//   output_tokens  tokens to generate, integer >= 1
+// The file is streamed row by row: memory does not grow with its length. A bad row (wrong
+// field count, unparsable or negative number, unknown model, time going backwards) is an error
+// naming the file, line and column.
+#pragma once
+#include <fstream>
+#include <string>
+#include <unordered_map>
+
+#include "sim/request_source.hpp"
+
+namespace fleetsim {
+
+class RequestCsvReader final : public RequestSource {
+ public:
+  // `models` maps names to model ids; `time_offset` is added to every timestamp.
+  RequestCsvReader(std::string path, std::unordered_map<std::string, std::uint32_t> models,
+                   SimTime time_offset = 0);
+  bool next(Arrival& out, Diagnostics& errors) override;
+  std::uint64_t rows_read() const { return rows_; }
+
+ private:
+  bool fail(Diagnostics& errors, int column, const std::string& field, const std::string& message);
+
+  std::string path_;
+  std::unordered_map<std::string, std::uint32_t> models_;
+  SimTime offset_;
+  std::ifstream in_;
+  std::string line_;
+  int line_number_ = 0;
+  std::uint64_t rows_ = 0;
+  SimTime last_time_ = 0;
+  bool header_checked_ = false;
+};
+
+// Reads a whole trace to check it (for `fleetsim validate`); returns rows read.
+std::uint64_t check_request_csv(const std::string& path,
+                                const std::unordered_map<std::string, std::uint32_t>& models,
+                                Diagnostics& errors);
+
+}  // namespace fleetsim
