@@ -1,0 +1,148 @@
+// fleetsim_bench: micro- and macro-benchmarks of the engine.
+//   BM_EventQueue        steady-state push+pop on EventQueue with N pending events
+//   BM_DefaultScenario   one full run of scenarios/default.yaml (events/s, requests/s)
+//   BM_PlacementBestFit  one best-fit placement decision over a 1,000-node cluster
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "policies/registry.hpp"
+#include "scenarios/loader/build.hpp"
+#include "scenarios/loader/scenario_loader.hpp"
+#include "sim/event_queue.hpp"
+#include "sim/gpu_catalog.hpp"
+#include "sim/metrics.hpp"
+#include "sim/simulation.hpp"
+
+namespace {
+
+using namespace fleetsim;
+
+// Same layout and size as Simulation::Event (kind, target, epoch, extra).
+struct Payload {
+  std::uint8_t kind;
+  std::uint32_t target;
+  std::uint32_t epoch;
+  std::uint32_t extra;
+};
+static_assert(sizeof(Payload) == 16);
+
+// Hold model: N events pending; each iteration pops the earliest and schedules one new event a
+// random delay after it, so the heap stays at N. One iteration = one pop + one push = 2 ops.
+void BM_EventQueue(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  constexpr std::size_t kDelays = 1 << 16;  // power of two
+  std::mt19937_64 rng(12345);
+  std::exponential_distribution<double> exp_ms(1.0);
+  std::vector<SimTime> delays(kDelays);
+  for (auto& d : delays) d = from_seconds(exp_ms(rng) * 1e-3) + 1;
+
+  EventQueue<Payload> queue;
+  for (std::size_t i = 0; i < n; ++i)
+    queue.push(delays[i % kDelays] * static_cast<SimTime>(1 + i % 97),
+               Payload{static_cast<std::uint8_t>(i % 6), static_cast<std::uint32_t>(i), 0, 0});
+
+  std::size_t k = 0;
+  for (auto _ : state) {
+    auto e = queue.pop();
+    benchmark::DoNotOptimize(e);
+    e.payload.epoch++;
+    queue.push(e.time + delays[k++ & (kDelays - 1)], e.payload);
+  }
+  if (queue.size() != n) state.SkipWithError("queue size drifted");
+  state.SetItemsProcessed(2 * static_cast<std::int64_t>(state.iterations()));
+  state.counters["pending"] = static_cast<double>(n);
+}
+BENCHMARK(BM_EventQueue)->Arg(1'000)->Arg(100'000);
+
+void BM_DefaultScenario(benchmark::State& state) {
+  const PolicyRegistry registry = builtin_policies();
+  const std::string path = std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/default.yaml";
+  LoadResult loaded = load_scenario_file(path, registry);
+  if (!loaded.scenario) {
+    std::fputs(loaded.errors.to_string().c_str(), stderr);
+    state.SkipWithError("default scenario failed to load");
+    return;
+  }
+  const Scenario& scenario = *loaded.scenario;
+
+  std::uint64_t events = 0, requests = 0;
+  for (auto _ : state) {
+    Simulation simulation(build_setup(scenario, registry));
+    MetricsCollector metrics(simulation.scenario());
+    simulation.add_observer(&metrics);
+    RunStatus status = simulation.run();
+    if (!status.ok) {
+      std::fputs(status.errors.to_string().c_str(), stderr);
+      state.SkipWithError("run failed");
+      return;
+    }
+    events += status.events;
+    requests += status.requests;
+    benchmark::DoNotOptimize(metrics.result().overall.requests);
+  }
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+  state.counters["requests/s"] =
+      benchmark::Counter(static_cast<double>(requests), benchmark::Counter::kIsRate);
+  state.counters["events/run"] =
+      benchmark::Counter(static_cast<double>(events), benchmark::Counter::kAvgIterations);
+  state.counters["requests/run"] =
+      benchmark::Counter(static_cast<double>(requests), benchmark::Counter::kAvgIterations);
+}
+BENCHMARK(BM_DefaultScenario)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+const GpuType& gpu_named(const std::string& name) {
+  for (const GpuType& g : builtin_gpu_types())
+    if (g.name == name) return g;
+  std::fprintf(stderr, "no GPU type %s\n", name.c_str());
+  std::abort();
+}
+
+// 1,000 nodes of 8 H100s in 4 pools, with a random mix of occupied GPUs so that best-fit has
+// to evaluate every node; one request of range(0) GPUs at 40 GiB each.
+void BM_PlacementBestFit(benchmark::State& state) {
+  constexpr int kNodes = 1000, kGpusPerNode = 8;
+  const GpuType& h100 = gpu_named("H100-80GB");
+  std::mt19937_64 rng(7);
+  std::vector<NodeView> nodes(kNodes);
+  for (int i = 0; i < kNodes; ++i) {
+    NodeView& n = nodes[i];
+    n.id = static_cast<std::uint32_t>(i);
+    n.pool = static_cast<std::uint32_t>(i % 4);
+    n.gpu_type = &h100;
+    n.gpus.resize(kGpusPerNode);
+    n.free_gpus = kGpusPerNode;
+    const int used = static_cast<int>(rng() % (kGpusPerNode + 1));
+    for (int g = 0; g < used; ++g) {
+      n.gpus[g].holders = 1;
+      n.gpus[g].memory_used = h100.memory_bytes * 0.9;
+      --n.free_gpus;
+    }
+    n.replicas = static_cast<std::uint32_t>(used);
+    n.disk_cache_capacity = 1e12;
+    n.disk_read_bandwidth = 6e9;
+    n.network_bandwidth = 25e9 / 8;
+  }
+  auto policy = builtin_policies().make_placement(PolicyChoice{"best-fit", {}});
+  PlacementRequest request;
+  request.model = 1;
+  request.gpus = static_cast<int>(state.range(0));
+  request.memory_per_gpu = 40.0 * 1073741824.0;
+  ClusterView view{0, nodes};
+
+  for (auto _ : state) {
+    auto placed = policy->place(request, view);
+    benchmark::DoNotOptimize(placed);
+  }
+  state.counters["nodes"] = kNodes;
+}
+BENCHMARK(BM_PlacementBestFit)->Arg(1)->Arg(4)->Unit(benchmark::kNanosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

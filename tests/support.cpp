@@ -1,0 +1,102 @@
+#include "tests/support.hpp"
+
+#include <catch2/catch.hpp>
+
+namespace fleetsim::test {
+
+const PolicyRegistry& registry() {
+  static const PolicyRegistry r = builtin_policies();
+  return r;
+}
+
+Scenario scenario_from(const std::string& yaml, const LoadOptions& options) {
+  LoadResult loaded = load_scenario_text(yaml, "test.yaml", FLEETSIM_SOURCE_DIR, registry(), options);
+  INFO(loaded.errors.to_string());
+  REQUIRE(loaded.scenario.has_value());
+  return *loaded.scenario;
+}
+
+std::string errors_of(const std::string& yaml, const LoadOptions& options) {
+  LoadResult loaded = load_scenario_text(yaml, "test.yaml", FLEETSIM_SOURCE_DIR, registry(), options);
+  REQUIRE_FALSE(loaded.scenario.has_value());
+  REQUIRE_FALSE(loaded.errors.empty());
+  return loaded.errors.to_string();
+}
+
+void InvariantChecker::tick(SimTime now) {
+  if (now < last_) violations.push_back("time went back from " + std::to_string(last_) + " to " + std::to_string(now));
+  last_ = now;
+}
+
+void InvariantChecker::check_gpus() {
+  for (const NodeView& node : sim_.nodes()) {
+    int free = 0;
+    for (const GpuSlot& g : node.gpus) {
+      if (g.holders > 1) violations.push_back("GPU shared by " + std::to_string(g.holders) + " replicas");
+      if (g.memory_used > node.gpu_type->memory_bytes + 1) violations.push_back("GPU memory over-committed");
+      if (g.holders == 0) ++free;
+    }
+    if (free != node.free_gpus) violations.push_back("free GPU count out of step");
+  }
+}
+
+void InvariantChecker::on_request_end(const RequestResult& r) {
+  tick(r.end);
+  if (r.end < r.arrival) violations.push_back("request ended before it arrived");
+  if (seen_.size() <= r.serial) seen_.resize(r.serial + 1, 0);
+  if (seen_[r.serial]++) violations.push_back("request " + std::to_string(r.serial) + " ended twice");
+  ++ended;
+}
+
+void InvariantChecker::on_replica_placed(SimTime now, const ReplicaInfo&) {
+  tick(now);
+  check_gpus();
+}
+
+void InvariantChecker::on_replica_phase(SimTime now, const ReplicaInfo&, ReplicaPhase) {
+  tick(now);
+  check_gpus();
+}
+
+void InvariantChecker::on_run_end(SimTime end) {
+  tick(end);
+  for (std::size_t i = 0; i < seen_.size(); ++i)
+    if (seen_[i] != 1) violations.push_back("request " + std::to_string(i) + " never ended");
+}
+
+namespace {
+struct Recorder : SimObserver {
+  std::vector<RequestResult> requests;
+  std::vector<ColdStartRecord> cold_starts;
+  void on_request_end(const RequestResult& r) override { requests.push_back(r); }
+  std::vector<PhaseEvent> phases;
+  void on_cold_start(const ColdStartRecord& c) override { cold_starts.push_back(c); }
+  void on_replica_phase(SimTime now, const ReplicaInfo& r, ReplicaPhase p) override {
+    phases.push_back(PhaseEvent{now, r, p});
+  }
+};
+}  // namespace
+
+RunOutput run_scenario(const Scenario& scenario) {
+  Simulation sim(build_setup(scenario, registry()));
+  MetricsCollector metrics(sim.scenario());
+  InvariantChecker checker(sim);
+  Recorder recorder;
+  sim.add_observer(&metrics);
+  sim.add_observer(&checker);
+  sim.add_observer(&recorder);
+  RunOutput out;
+  out.status = sim.run();
+  out.metrics = metrics.result();
+  out.violations = checker.violations;
+  out.ended = checker.ended;
+  out.requests = std::move(recorder.requests);
+  out.cold_starts = std::move(recorder.cold_starts);
+  out.phases = std::move(recorder.phases);
+  if (out.status.requests != out.ended)
+    out.violations.push_back(std::to_string(out.status.requests) + " requests arrived, " +
+                             std::to_string(out.ended) + " ended");
+  return out;
+}
+
+}  // namespace fleetsim::test

@@ -1,0 +1,64 @@
+// Test helpers: build scenarios from YAML text, run them with the metrics collector and an
+// invariant checker attached, and look at the results.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "policies/registry.hpp"
+#include "scenarios/loader/build.hpp"
+#include "scenarios/loader/scenario_loader.hpp"
+#include "sim/metrics.hpp"
+#include "sim/simulation.hpp"
+
+namespace fleetsim::test {
+
+// Loads YAML text; fails the test (with the diagnostics) if it does not validate.
+Scenario scenario_from(const std::string& yaml, const LoadOptions& options = {});
+// Diagnostics of YAML text that must not validate (fails the test if it does).
+std::string errors_of(const std::string& yaml, const LoadOptions& options = {});
+
+// Checks, on every signal: time never goes back; no GPU holds more than one replica or more
+// memory than it has; every request ends exactly once (serials 0..n-1, each once).
+class InvariantChecker : public SimObserver {
+ public:
+  explicit InvariantChecker(const Simulation& sim) : sim_(sim) {}
+  void on_request_end(const RequestResult& r) override;
+  void on_replica_placed(SimTime now, const ReplicaInfo&) override;
+  void on_replica_phase(SimTime now, const ReplicaInfo&, ReplicaPhase) override;
+  void on_replica_busy(SimTime now, const ReplicaInfo&, bool) override { tick(now); }
+  void on_run_end(SimTime end) override;
+
+  std::vector<std::string> violations;
+  std::uint64_t ended = 0;
+
+ private:
+  void tick(SimTime now);
+  void check_gpus();
+  const Simulation& sim_;
+  SimTime last_ = 0;
+  std::vector<std::uint8_t> seen_;
+};
+
+struct PhaseEvent {
+  SimTime time;
+  ReplicaInfo replica;
+  ReplicaPhase phase;
+};
+
+struct RunOutput {
+  RunStatus status;
+  RunMetrics metrics;
+  std::vector<std::string> violations;
+  std::uint64_t ended = 0;
+  std::vector<RequestResult> requests;  // every request's end record, in end order
+  std::vector<ColdStartRecord> cold_starts;
+  std::vector<PhaseEvent> phases;
+};
+
+// Runs `scenario` with the built-in policies and the checkers attached.
+RunOutput run_scenario(const Scenario& scenario);
+
+const PolicyRegistry& registry();
+
+}  // namespace fleetsim::test

@@ -1,0 +1,125 @@
+// The engine's foundations: event order, random streams, percentile estimation.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "sim/event_queue.hpp"
+#include "sim/quantile_sketch.hpp"
+#include "sim/rng.hpp"
+
+using namespace fleetsim;
+
+TEST_CASE("event queue pops in (time, insertion) order", "[engine]") {
+  EventQueue<int> q;
+  RngStream rng(1, "times");
+  std::vector<std::pair<SimTime, int>> pushed;
+  for (int i = 0; i < 5000; ++i) {
+    SimTime t = static_cast<SimTime>(rng.below(50));  // many ties
+    q.push(t, i);
+    pushed.push_back({t, i});
+  }
+  // Expected: stable sort by time keeps insertion order among equal times.
+  std::stable_sort(pushed.begin(), pushed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [t, payload] : pushed) {
+    REQUIRE_FALSE(q.empty());
+    auto e = q.pop();
+    REQUIRE(e.time == t);
+    REQUIRE(e.payload == payload);
+  }
+  REQUIRE(q.empty());
+}
+
+TEST_CASE("event queue ties stay in insertion order across interleaved pushes and pops", "[engine]") {
+  EventQueue<int> q;
+  q.push(10, 1);
+  q.push(5, 2);
+  q.push(10, 3);
+  REQUIRE(q.pop().payload == 2);
+  q.push(10, 4);
+  q.push(7, 5);
+  REQUIRE(q.pop().payload == 5);
+  REQUIRE(q.pop().payload == 1);
+  REQUIRE(q.pop().payload == 3);
+  REQUIRE(q.pop().payload == 4);
+}
+
+TEST_CASE("random streams are independent of each other's consumption", "[engine][rng]") {
+  RngStream a1(42, "arrivals/a"), b1(42, "arrivals/b");
+  RngStream a2(42, "arrivals/a"), b2(42, "arrivals/b");
+  std::vector<double> alone, interleaved;
+  for (int i = 0; i < 100; ++i) alone.push_back(a1.uniform());
+  for (int i = 0; i < 100; ++i) {
+    for (int k = 0; k < i % 7; ++k) b2.exponential(1.0);  // draw a varying amount from b
+    interleaved.push_back(a2.uniform());
+  }
+  REQUIRE(alone == interleaved);
+  // Different names and different seeds give different streams.
+  REQUIRE(RngStream(42, "x").next_u64() != RngStream(42, "y").next_u64());
+  REQUIRE(RngStream(42, "x").next_u64() != RngStream(43, "x").next_u64());
+}
+
+TEST_CASE("random streams give pinned values (our own generator, same on every platform)", "[engine][rng]") {
+  RngStream r(1, "pinned");
+  const std::uint64_t first = r.next_u64();
+  RngStream again(1, "pinned");
+  REQUIRE(again.next_u64() == first);
+  // Pinned: a change to the generator or the seeding shows up here.
+  REQUIRE(stable_hash("") == 0xcbf29ce484222325ULL);
+  REQUIRE(stable_hash("a") == 0xaf63dc4c8601ec8cULL);
+}
+
+TEST_CASE("distributions have the right moments", "[engine][rng]") {
+  RngStream r(7, "moments");
+  const int n = 200000;
+  double sum = 0, sum2 = 0;
+  for (int i = 0; i < n; ++i) {
+    double x = r.gamma(0.25, 4.0);  // mean 1, cv 2
+    sum += x;
+    sum2 += x * x;
+  }
+  const double mean = sum / n, var = sum2 / n - mean * mean;
+  CHECK(mean == Approx(1.0).epsilon(0.03));
+  CHECK(std::sqrt(var) / mean == Approx(2.0).epsilon(0.05));
+  sum = 0;
+  for (int i = 0; i < n; ++i) sum += r.exponential(3.0);
+  CHECK(sum / n == Approx(3.0).epsilon(0.02));
+  for (int i = 0; i < 1000; ++i) {
+    auto v = r.below(10);
+    REQUIRE(v < 10);
+  }
+}
+
+TEST_CASE("quantile sketch stays within its relative error bound", "[engine][metrics]") {
+  QuantileSketch s(0.005);
+  RngStream r(3, "sketch");
+  std::vector<double> values;
+  for (int i = 0; i < 20000; ++i) {
+    double v = r.lognormal(-2.0, 1.5);
+    values.push_back(v);
+    s.add(v);
+  }
+  std::sort(values.begin(), values.end());
+  for (double q : {0.01, 0.25, 0.5, 0.9, 0.99, 0.999}) {
+    const double exact = values[static_cast<std::size_t>(q * static_cast<double>(values.size() - 1))];
+    INFO("q=" << q);
+    REQUIRE(std::abs(s.quantile(q) - exact) <= 0.005 * exact + 1e-15);
+  }
+  REQUIRE(s.quantile(1.0) == values.back());
+  REQUIRE(s.quantile(0.0) == values.front());
+  REQUIRE(s.count() == values.size());
+}
+
+TEST_CASE("quantile sketches merge exactly", "[engine][metrics]") {
+  QuantileSketch a, b, both;
+  for (int i = 1; i <= 1000; ++i) {
+    (i % 2 ? a : b).add(i * 0.001);
+    both.add(i * 0.001);
+  }
+  a.merge(b);
+  for (double q : {0.1, 0.5, 0.9, 0.99}) REQUIRE(a.quantile(q) == both.quantile(q));
+  REQUIRE(a.count() == 1000);
+  REQUIRE(QuantileSketch().quantile(0.5) == 0.0);
+}

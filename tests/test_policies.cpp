@@ -1,0 +1,130 @@
+// Placement, routing and cache policies: tie-breaks pinned, contracts checked, and every
+// registered policy exercised in a run with the invariant checker (the registry loop means a
+// new policy is covered without touching this file).
+#include <catch2/catch.hpp>
+
+#include "tests/support.hpp"
+
+using namespace fleetsim;
+using namespace fleetsim::test;
+
+namespace {
+
+std::vector<NodeView> cluster(const GpuType& gpu, std::vector<int> free_gpus) {
+  std::vector<NodeView> nodes;
+  for (std::size_t i = 0; i < free_gpus.size(); ++i) {
+    NodeView n;
+    n.id = static_cast<std::uint32_t>(i);
+    n.gpu_type = &gpu;
+    n.gpus.assign(8, GpuSlot{});
+    for (int g = 0; g < 8 - free_gpus[i]; ++g) n.gpus[static_cast<std::size_t>(g)] = GpuSlot{gpu.memory_bytes * 0.9, 1};
+    n.free_gpus = free_gpus[i];
+    nodes.push_back(n);
+  }
+  return nodes;
+}
+
+std::optional<Placement> place(const std::string& name, const std::vector<NodeView>& nodes, int gpus) {
+  auto policy = registry().make_placement(PolicyChoice{name, {}});
+  PlacementRequest request;
+  request.gpus = gpus;
+  request.memory_fraction = 0.9;
+  return policy->place(request, ClusterView{0, nodes});
+}
+
+}  // namespace
+
+TEST_CASE("placement policies choose as documented, with pinned tie-breaks", "[policies][placement]") {
+  const GpuType& h100 = builtin_gpu_types()[0];
+  auto nodes = cluster(h100, {3, 1, 8, 3, 2});
+  // first-fit: lowest node id with room.
+  REQUIRE(place("first-fit", nodes, 2)->node == 0);
+  REQUIRE(place("first-fit", nodes, 4)->node == 2);
+  // best-fit: fewest free GPUs that still fit; ties -> lowest id.
+  REQUIRE(place("best-fit", nodes, 2)->node == 4);
+  REQUIRE(place("best-fit", nodes, 3)->node == 0);
+  REQUIRE(place("best-fit", nodes, 1)->node == 1);
+  // spread: most free GPUs.
+  REQUIRE(place("spread", nodes, 1)->node == 2);
+  // GPUs are the lowest free ones.
+  REQUIRE(place("first-fit", nodes, 2)->gpus == std::vector<int>{5, 6});
+  REQUIRE_FALSE(place("best-fit", nodes, 9).has_value());
+}
+
+TEST_CASE("routers pick as documented", "[policies][routing]") {
+  std::vector<RouteCandidate> c = {{0, 3, 3}, {1, 1, 1}, {2, 1, 1}, {3, 5, 5}};
+  auto lo = registry().make_router(PolicyChoice{"least-outstanding", {}});
+  REQUIRE(lo->route(c, RouteRequest{}) == 1);  // tie between 1 and 2 -> lowest id
+  auto rr = registry().make_router(PolicyChoice{"round-robin", {}});
+  std::vector<std::size_t> picks;
+  for (int i = 0; i < 5; ++i) picks.push_back(rr->route(c, RouteRequest{}));
+  REQUIRE(picks == std::vector<std::size_t>{0, 1, 2, 3, 0});
+  // Per-model cursors.
+  REQUIRE(rr->route(c, RouteRequest{7, 0, 0}) == 0);
+}
+
+TEST_CASE("lru evicts the least recently used, then the oldest, then the lowest model id", "[policies][cache]") {
+  auto lru = registry().make_cache(PolicyChoice{"lru", {}});
+  NodeView node;
+  std::vector<CacheEntry> entries = {{5, 1e9, 0, 30, 1}, {3, 1e9, 10, 20, 0}, {4, 1e9, 5, 20, 2}};
+  REQUIRE(lru->victim(entries, node) == 2);  // last_used 20 twice: inserted 5 < 10
+  entries[2].inserted = 10;
+  REQUIRE(lru->victim(entries, node) == 1);  // all equal but model: 3 < 4
+  REQUIRE(lru->admit(0, 1e9, node));
+  REQUIRE_FALSE(registry().make_cache(PolicyChoice{"none", {}})->admit(0, 1e9, node));
+}
+
+TEST_CASE("the engine rejects a placement that over-commits a GPU, naming the policy", "[policies][contract]") {
+  struct Greedy : PlacementPolicy {
+    std::optional<Placement> place(const PlacementRequest& r, const ClusterView&) override {
+      return Placement{0, std::vector<int>(static_cast<std::size_t>(r.gpus), 0)};  // GPU 0 again and again
+    }
+  };
+  Scenario sc = scenario_from(
+      "duration: 1min\ncluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB}]}\n"
+      "policies: {autoscaler: {impl: fixed, replicas: 2}}\n"
+      "models: [{name: m, parameters: 1e9, kv_cache_per_token: 1KiB}]\n"
+      "workloads: [{model: m, arrivals: {process: poisson, rate: 1/s},"
+      " input_tokens: {dist: fixed, value: 1}, output_tokens: {dist: fixed, value: 1}}]\n");
+  SimulationSetup setup = build_setup(sc, registry());
+  setup.placement = std::make_unique<Greedy>();
+  Simulation sim(std::move(setup));
+  RunStatus status = sim.run();
+  REQUIRE_FALSE(status.ok);
+  REQUIRE_THAT(status.errors.to_string(), Catch::Contains("placement policy 'best-fit'") &&
+                                              Catch::Contains("over-committed GPU 0"));
+}
+
+TEST_CASE("every registered policy runs a scenario without breaking an invariant", "[policies][smoke]") {
+  const std::string yaml =
+      "duration: 20min\nseed: 9\n"
+      "cluster: {pools: [{name: a, nodes: 2, gpu: H100-80GB, gpus_per_node: 4, disk_cache: 100GB}]}\n"
+      "policies: {autoscaler: {impl: kpa, target_concurrency: 4}}\n"
+      "models:\n"
+      "  - {name: a, parameters: 8e9, kv_cache_per_token: 128KiB, image_size: 5GB}\n"
+      "  - {name: b, parameters: 30e9, gpus_per_replica: 2, kv_cache_per_token: 256KiB, image_size: 5GB}\n"
+      "  - {name: e, kind: service-time, memory_per_gpu: 2GiB, service_time: {dist: exponential, mean: 50ms}}\n"
+      "workloads:\n"
+      "  - {model: a, arrivals: {process: gamma, rate: 3/s, cv: 3},"
+      " input_tokens: {dist: uniform, low: 10, high: 2000}, output_tokens: {dist: uniform, low: 1, high: 400}}\n"
+      "  - {model: b, arrivals: {process: on-off, rate: 2/s, on: 3min, off: 4min},"
+      " input_tokens: {dist: lognormal, median: 500, sigma: 1}, output_tokens: {dist: fixed, value: 50}}\n"
+      "  - {model: e, arrivals: {process: poisson, rate: 10/s}}\n";
+  const std::map<PolicyFamily, std::string> key = {{PolicyFamily::Placement, "policies.placement.impl"},
+                                                    {PolicyFamily::Router, "policies.router.impl"},
+                                                    {PolicyFamily::Cache, "policies.cache.impl"},
+                                                    {PolicyFamily::Autoscaler, "policies.autoscaler"}};
+  for (const PolicyInfo& p : registry().all()) {
+    DYNAMIC_SECTION(family_name(p.family) << " " << p.name) {
+      LoadOptions options;
+      options.overrides = {p.family == PolicyFamily::Autoscaler ? key.at(p.family) + "={impl: " + p.name + "}"
+                                                                : key.at(p.family) + "=" + p.name};
+      RunOutput out = run_scenario(scenario_from(yaml, options));
+      INFO(out.status.errors.to_string());
+      REQUIRE(out.status.ok);
+      for (const auto& v : out.violations) FAIL(v);
+      REQUIRE(out.status.requests > 1000);
+      REQUIRE(out.metrics.overall.completed() > out.status.requests * 9 / 10);
+    }
+  }
+}

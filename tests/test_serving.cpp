@@ -1,0 +1,202 @@
+// The serving model against hand computations from the documented formulas (README, "How
+// results are computed"): one request on a warm replica, cold starts phase by phase, the
+// node cache, KV capacity, the buffer timeout.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "tests/support.hpp"
+
+using namespace fleetsim;
+using namespace fleetsim::test;
+
+namespace {
+
+std::string write_trace(const std::string& name, const std::string& rows) {
+  auto path = std::filesystem::temp_directory_path() / ("fleetsim_test_" + name + ".csv");
+  std::ofstream(path) << "timestamp,model,input_tokens,output_tokens\n" << rows;
+  return path.string();
+}
+
+SimTime ceil_ns(double seconds) { return static_cast<SimTime>(std::ceil(seconds * 1e9)); }
+
+// One H100 node; an 8B-parameter model in bf16; efficiencies 0.5 / 0.5 for round numbers.
+std::string base_yaml(const std::string& trace, const std::string& extra_model = "",
+                      const std::string& autoscaler = "{impl: fixed, replicas: 1}",
+                      bool warm = true) {
+  return std::string("duration: 1h\n") + "warm_start: " + (warm ? "true" : "false") + "\n" +
+         "cluster:\n  pools:\n"
+         "    - {name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 8, disk_cache: 1TB,\n"
+         "       disk_read_bandwidth: 5GB/s, network_bandwidth: 10GB/s}\n"
+         "performance: {compute_efficiency: 0.5, memory_efficiency: 0.5, iteration_overhead: 0s}\n"
+         "policies: {placement: {impl: first-fit}, autoscaler: " + autoscaler + "}\n"
+         "models:\n"
+         "  - {name: m, parameters: 8e9, kv_cache_per_token: 128KiB, image_size: 20GB, startup_time: 5s" +
+         extra_model + "}\n"
+         "workloads:\n  - trace: " + trace + "\n";
+}
+
+}  // namespace
+
+TEST_CASE("one request on a warm replica matches the hand computation", "[serving]") {
+  const std::string trace = write_trace("warm", "1.0,m,1000,11\n");
+  RunOutput out = run_scenario(scenario_from(base_yaml(trace)));
+  REQUIRE(out.violations.empty());
+  REQUIRE(out.requests.size() == 1);
+  const RequestResult& r = out.requests[0];
+  REQUIRE(r.outcome == RequestOutcome::Completed);
+  REQUIRE_FALSE(r.waited_for_replica);
+
+  // H100: 989e12 FLOP/s, 3350e9 B/s; efficiencies 0.5 each.
+  const double flops = 989e12 * 0.5, bandwidth = 3350e9 * 0.5;
+  const double weights = 8e9 * 2, kv = 131072;
+  // prefill(1000) = max(2·N·P / F', W / B')
+  const double prefill = std::max(2 * 8e9 * 1000 / flops, weights / bandwidth);
+  REQUIRE(prefill == Approx(0.0323559).epsilon(1e-5));
+  REQUIRE(r.first_token - r.arrival == ceil_ns(prefill));
+  // 10 decode steps, batch 1, context 1001 growing by 1 per step:
+  // T = (W/B' + 2N/F' + kv·C0/B')·10 + (kv/B')·1·10²/2
+  const double linear = weights / bandwidth + 2 * 8e9 / flops + kv * 1001 / bandwidth;
+  const double decode = linear * 10 + kv / bandwidth * 100 / 2;
+  REQUIRE(r.end - r.first_token == ceil_ns(decode));
+  REQUIRE(r.arrival == kSecond);
+  // TPOT as reported: (e2e - ttft) / (output - 1).
+  REQUIRE(out.metrics.models[0].tpot.quantile(0.5) == Approx(to_seconds(ceil_ns(decode)) / 10).epsilon(0.006));
+}
+
+TEST_CASE("continuous batching: a second request joins after its prefill and both progress together", "[serving]") {
+  // Two identical requests 1 ms apart: the second's prefill pauses the first's decode, then
+  // both decode in one batch. Each must take longer than it would alone, and the first to
+  // arrive finishes first.
+  const std::string trace = write_trace("batch", "1.0,m,1000,101\n1.001,m,1000,101\n");
+  RunOutput out = run_scenario(scenario_from(base_yaml(trace)));
+  REQUIRE(out.violations.empty());
+  REQUIRE(out.requests.size() == 2);
+  const std::string solo_trace = write_trace("solo", "1.0,m,1000,101\n");
+  RunOutput solo = run_scenario(scenario_from(base_yaml(solo_trace)));
+  const SimTime alone = solo.requests[0].end - solo.requests[0].arrival;
+  REQUIRE(out.requests[0].serial == 0);
+  REQUIRE(out.requests[0].end - out.requests[0].arrival > alone);
+  REQUIRE(out.requests[1].end - out.requests[1].arrival > alone);
+  // The batch of two costs far less than running them one after the other.
+  REQUIRE(out.requests[1].end - kSecond < 2 * alone);
+}
+
+TEST_CASE("one cold start equals image pull + weight load + start-up computed by hand", "[serving][cold-start]") {
+  // warm_start off: the replica asked for at t = 0 cold-starts. Image 20 GB over 10 GB/s = 2 s;
+  // weights 16 GB from the model store at min(10 GB/s network, 50 GB/s host-to-device) = 1.6 s;
+  // engine start-up 5 s. The request at t = 1 s waits for it.
+  const std::string trace = write_trace("cold", "1.0,m,100,2\n");
+  RunOutput out = run_scenario(scenario_from(base_yaml(trace, "", "{impl: fixed, replicas: 1}", false)));
+  REQUIRE(out.violations.empty());
+  REQUIRE(out.cold_starts.size() == 1);
+  const ColdStartRecord& c = out.cold_starts[0];
+  REQUIRE(c.image_pull == 2 * kSecond);
+  REQUIRE(c.weight_load == 1600 * kMillisecond);
+  REQUIRE(c.engine_startup == 5 * kSecond);
+  REQUIRE(c.source == WeightSource::ModelStore);
+  REQUIRE(c.ready - c.placed == 8600 * kMillisecond);
+  const RequestResult& r = out.requests[0];
+  REQUIRE(r.waited_for_replica);
+  REQUIRE(r.dispatched == 8600 * kMillisecond);
+  REQUIRE(out.metrics.models[0].requests_waited == 1);
+  REQUIRE(out.metrics.models[0].wait_for_replica.max() == Approx(7.6).epsilon(1e-9));
+}
+
+TEST_CASE("a second replica on the same node skips the pull and reads the node cache", "[serving][cold-start]") {
+  // KPA from a cold start at t = 0, then a burst of long requests makes it scale up; the only
+  // node already has the image and (LRU cache) the weights: 16 GB at 5 GB/s disk = 3.2 s.
+  std::string rows;
+  for (int i = 0; i < 40; ++i) rows += "100." + std::to_string(10 + i) + ",m,2000,2000\n";
+  const std::string trace = write_trace("second", rows);
+  RunOutput out = run_scenario(scenario_from(base_yaml(
+      trace, "", "{impl: kpa, target_concurrency: 4, initial_scale: 1}", false)));
+  REQUIRE(out.violations.empty());
+  REQUIRE(out.cold_starts.size() >= 2);
+  REQUIRE(out.cold_starts[0].image_pull == 2 * kSecond);
+  REQUIRE(out.cold_starts[0].source == WeightSource::ModelStore);
+  const ColdStartRecord& second = out.cold_starts[1];
+  REQUIRE(second.placed > 100 * kSecond);
+  REQUIRE(second.image_pull == 0);
+  REQUIRE(second.source == WeightSource::DiskCache);
+  REQUIRE(second.weight_load == 3200 * kMillisecond);
+  REQUIRE(second.ready - second.placed == 8200 * kMillisecond);
+  REQUIRE(out.metrics.cache_hits >= 1);
+}
+
+TEST_CASE("with cache none every load reads the model store", "[serving][cold-start]") {
+  std::string rows;
+  for (int i = 0; i < 40; ++i) rows += "100." + std::to_string(10 + i) + ",m,2000,2000\n";
+  const std::string trace = write_trace("nocache", rows);
+  std::string yaml = base_yaml(trace, "", "{impl: kpa, target_concurrency: 4}", false);
+  LoadOptions options;
+  options.overrides = {"policies.cache.impl=none"};
+  RunOutput out = run_scenario(scenario_from(yaml, options));
+  REQUIRE(out.cold_starts.size() >= 2);
+  for (const auto& c : out.cold_starts) REQUIRE(c.source == WeightSource::ModelStore);
+}
+
+TEST_CASE("a request that can never fit the KV cache fails as too-long", "[serving]") {
+  // KV capacity: (80 GiB · 0.9 − 16 GB) / 128 KiB ≈ 467k tokens.
+  const std::string trace = write_trace("toolong", "1.0,m,400000,100000\n2.0,m,100,10\n");
+  RunOutput out = run_scenario(scenario_from(base_yaml(trace)));
+  REQUIRE(out.violations.empty());
+  REQUIRE(out.metrics.models[0].outcomes[static_cast<int>(RequestOutcome::TooLong)] == 1);
+  REQUIRE(out.metrics.models[0].completed() == 1);
+}
+
+TEST_CASE("a request waiting longer than request_timeout fails with reason timeout", "[serving]") {
+  // No node can take a second model's replica while the first holds every GPU: its requests
+  // wait in the buffer and time out after 30 s; the run still ends with every request ended.
+  const std::string trace = write_trace("timeout", "1.0,m,100,10\n1.0,n,100,10\n");
+  std::string yaml = std::string("duration: 10min\nrequest_timeout: 30s\n") +
+                     "cluster:\n  pools:\n    - {name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 1}\n"
+                     "policies: {autoscaler: {impl: fixed, replicas: 1}}\n"
+                     "models:\n"
+                     "  - {name: m, parameters: 8e9, kv_cache_per_token: 128KiB}\n"
+                     "  - {name: n, parameters: 8e9, kv_cache_per_token: 128KiB}\n"
+                     "workloads:\n  - trace: " + trace + "\n";
+  RunOutput out = run_scenario(scenario_from(yaml));
+  REQUIRE(out.violations.empty());
+  REQUIRE(out.metrics.models[0].completed() == 1);
+  REQUIRE(out.metrics.models[1].outcomes[static_cast<int>(RequestOutcome::TimedOut)] == 1);
+  REQUIRE(out.metrics.models[1].unschedulable > 0);
+  for (const auto& r : out.requests)
+    if (r.model == 1) REQUIRE(r.end == 31 * kSecond);
+}
+
+TEST_CASE("service-time models serve up to max_concurrency at once", "[serving]") {
+  std::string rows;
+  for (int i = 0; i < 4; ++i) rows += "1.0,e,1,1\n";
+  const std::string trace = write_trace("service", rows);
+  std::string yaml = std::string("duration: 1min\n") +
+                     "cluster:\n  pools:\n    - {name: a, nodes: 1, gpu: L4, gpus_per_node: 1}\n"
+                     "policies: {autoscaler: {impl: fixed, replicas: 1}}\n"
+                     "models:\n"
+                     "  - {name: e, kind: service-time, memory_per_gpu: 2GiB, max_concurrency: 2,\n"
+                     "     service_time: {dist: fixed, value: 100ms}}\n"
+                     "workloads:\n  - trace: " + trace + "\n";
+  RunOutput out = run_scenario(scenario_from(yaml));
+  REQUIRE(out.violations.empty());
+  REQUIRE(out.requests.size() == 4);
+  // Two finish at 1.1 s, two at 1.2 s.
+  std::vector<SimTime> ends;
+  for (const auto& r : out.requests) ends.push_back(r.end);
+  std::sort(ends.begin(), ends.end());
+  REQUIRE(ends == std::vector<SimTime>{1100 * kMillisecond, 1100 * kMillisecond, 1200 * kMillisecond,
+                                       1200 * kMillisecond});
+}
+
+TEST_CASE("GPU-seconds split into starting, busy and idle and add up", "[serving][metrics]") {
+  const std::string trace = write_trace("gpusec", "10.0,m,100,2\n");
+  RunOutput out = run_scenario(scenario_from(base_yaml(trace, ", gpus_per_replica: 2", "{impl: fixed, replicas: 1}", false)));
+  const ModelMetrics& m = out.metrics.models[0];
+  REQUIRE(out.status.end_time == kHour);
+  REQUIRE(m.gpu_seconds_allocated == Approx(2 * 3600.0));
+  REQUIRE(m.gpu_seconds_starting + m.gpu_seconds_busy + m.gpu_seconds_idle == Approx(m.gpu_seconds_allocated));
+  // Cold start with TP 2: pull 2 s + load 16 GB at min(10, 2·50) GB/s = 1.6 s + start-up 5 s.
+  REQUIRE(m.gpu_seconds_starting == Approx(2 * 8.6));
+  REQUIRE(m.peak_replicas == 1);
+}
