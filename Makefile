@@ -32,13 +32,15 @@ run: configure
 	cmake --build $(BUILD) -j $(JOBS) --target fleetsim
 	$(BUILD)/fleetsim run --out out/default
 
+# Builds only what the tests need (not the benchmarks), then runs them.
 test: configure
-	cmake --build $(BUILD) -j $(JOBS)
+	cmake --build $(BUILD) -j $(JOBS) --target fleetsim fleetsim_tests
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: configure
-	cmake --build $(BUILD) -j $(JOBS) --target fleetsim_bench
-	$(BUILD)/fleetsim_bench
+	cmake --build $(BUILD) -j $(JOBS) --target fleetsim_bench fleetsim_calibrate
+	$(BUILD)/bench/fleetsim_bench
+	$(BUILD)/bench/fleetsim_calibrate
 
 clean:
 	rm -rf $(BUILD) out

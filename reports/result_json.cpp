@@ -103,6 +103,7 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
   j["performance"]["compute_efficiency"] = sc.perf.compute_efficiency;
   j["performance"]["memory_efficiency"] = sc.perf.memory_efficiency;
   j["performance"]["iteration_overhead"] = format_duration(sc.perf.iteration_overhead);
+  j["performance"]["tensor_parallel_overhead"] = format_duration(sc.perf.tensor_parallel_overhead);
   j["policies"]["placement"] = policy_json(sc.placement, PolicyFamily::Placement, registry);
   j["policies"]["router"] = policy_json(sc.router, PolicyFamily::Router, registry);
   j["policies"]["cache"] = policy_json(sc.cache, PolicyFamily::Cache, registry);

@@ -11,7 +11,7 @@ LlmPerfModel::LlmPerfModel(const ModelSpec& model, const GpuType& gpu, const Per
   const double bandwidth = tp * gpu.memory_bandwidth * perf.memory_efficiency;
   prefill_flop_seconds_per_token_ = 2.0 * model.parameters / flops;
   weight_pass_seconds_ = model.weight_bytes() / bandwidth;
-  overhead_ = to_seconds(perf.iteration_overhead);
+  overhead_ = to_seconds(perf.iteration_overhead) + (tp - 1) * to_seconds(perf.tensor_parallel_overhead);
   base_ = weight_pass_seconds_ + overhead_;
   per_seq_ = 2.0 * model.parameters / flops;
   per_token_ = model.kv_bytes_per_token / bandwidth;

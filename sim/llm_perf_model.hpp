@@ -3,7 +3,9 @@
 //
 //   W  = weight bytes, N = parameters, tp = GPUs per replica, F = peak FLOP/s per GPU,
 //   B  = peak memory bandwidth per GPU, mfu / mbu = achieved fractions of F and B,
-//   kv = KV-cache bytes per token, o = fixed per-step overhead.
+//   kv = KV-cache bytes per token, o = per-step overhead = iteration_overhead
+//   + (tp − 1) · tensor_parallel_overhead (the all-reduces of tensor parallelism do not shrink
+//   with more GPUs; measured decode steps show it, see README "Performance model accuracy").
 //
 //   prefill(P tokens)      = max(2·N·P / (tp·F·mfu),  W / (tp·B·mbu)) + o
 //                            (compute-bound; never faster than one pass over the weights)

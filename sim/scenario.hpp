@@ -82,6 +82,7 @@ struct PerfSpec {
   double compute_efficiency = 0.5;   // achieved fraction of peak FLOP/s (MFU) in prefill
   double memory_efficiency = 0.7;    // achieved fraction of peak memory bandwidth in decode
   SimTime iteration_overhead = 0;    // fixed per batch step (scheduling, kernel launches)
+  SimTime tensor_parallel_overhead = 0;  // per step, per GPU beyond the first (all-reduces)
 };
 
 struct Scenario {

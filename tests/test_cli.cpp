@@ -1,1 +1,331 @@
+// End-to-end tests of the fleetsim binary: subcommands, exit codes (0 ok, 2 bad input),
+// diagnostics with file:line, nothing written on bad input, result.json and seeds.
 #include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+using Catch::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A scratch directory per test, removed at the end; runs the binary with its output captured.
+struct Cli {
+  fs::path dir;
+
+  Cli() {
+    static std::atomic<int> counter{0};
+    dir = fs::temp_directory_path() /
+          ("fleetsim_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~Cli() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+
+  struct Result {
+    int code = -1;
+    std::string out;
+    std::string err;
+  };
+
+  // Runs `fleetsim <args>` from the repository root (args are passed to the shell as given).
+  Result run(const std::string& args) const {
+    const fs::path out = dir / "stdout.txt";
+    const fs::path err = dir / "stderr.txt";
+    const std::string command = "cd " + quote(FLEETSIM_SOURCE_DIR) + " && " + quote(FLEETSIM_BINARY) + " " + args +
+                                " > " + quote(out.string()) + " 2> " + quote(err.string());
+    const int status = std::system(command.c_str());
+    Result r;
+    REQUIRE(status != -1);
+    // The shell reports a crashed child as 128 + signal; so do we if the shell itself exec'd it.
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = read_file(out);
+    r.err = read_file(err);
+    return r;
+  }
+
+  std::string write(const std::string& name, const std::string& text) const {
+    const fs::path p = dir / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+
+  std::string path(const std::string& name) const { return (dir / name).string(); }
+};
+
+bool absent_or_empty(const fs::path& p) { return !fs::exists(p) || (fs::is_directory(p) && fs::is_empty(p)); }
+
+// Line 5 has gpus_per_node: 0 (a range error); line 9 an unknown model.
+const std::string kBadScenario = R"(duration: 1h
+cluster:
+  pools:
+    - name: a
+      gpus_per_node: 0
+      gpu: H100-80GB
+models:
+  - {name: m, parameters: 8e9, kv_cache_per_token: 128KiB}
+workloads:
+  - model: nope
+    arrivals: {process: poisson, rate: 1/s}
+    input_tokens: {dist: fixed, value: 100}
+    output_tokens: {dist: fixed, value: 10}
+)";
+
+const std::string kGoodScenario = R"(name: cli-small
+duration: 10min
+cluster:
+  pools:
+    - {name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 8}
+models:
+  - {name: m, parameters: 8e9, kv_cache_per_token: 128KiB}
+workloads:
+  - model: m
+    arrivals: {process: poisson, rate: 1/s}
+    input_tokens: {dist: fixed, value: 100}
+    output_tokens: {dist: fixed, value: 10}
+)";
+
+// result.json without its "seed" line, to compare what the seed changed beyond itself.
+std::string without_seed(const std::string& json) {
+  std::istringstream in(json);
+  std::string line, out;
+  while (std::getline(in, line))
+    if (line.find("\"seed\"") == std::string::npos) out += line + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("fleetsim --version prints the version", "[cli]") {
+  Cli cli;
+  auto r = cli.run("--version");
+  REQUIRE(r.code == 0);
+  REQUIRE_THAT(r.out, Contains("fleetsim 0.1.0"));
+}
+
+TEST_CASE("fleetsim with no subcommand is a usage error", "[cli]") {
+  Cli cli;
+  auto r = cli.run("");
+  REQUIRE(r.code != 0);
+  REQUIRE_THAT(r.out + r.err, Contains("subcommand"));
+}
+
+TEST_CASE("fleetsim policies lists every policy and kpa's parameters with defaults", "[cli]") {
+  Cli cli;
+  auto r = cli.run("policies");
+  REQUIRE(r.code == 0);
+  for (const char* family : {"placement:", "autoscaler:", "router:", "cache:"}) REQUIRE_THAT(r.out, Contains(family));
+  for (const char* name : {"first-fit", "best-fit", "spread", "kpa", "fixed", "least-outstanding", "round-robin",
+                           "lru", "none"})
+    REQUIRE_THAT(r.out, Contains(std::string("  ") + name + " — "));
+  REQUIRE_THAT(r.out, Contains("stable_window (duration, default 60s)"));
+  REQUIRE_THAT(r.out, Contains("target_concurrency (number, default 100)"));
+  REQUIRE_THAT(r.out, Contains("scale_to_zero_grace_period (duration, default 30s)"));
+  REQUIRE_THAT(r.out, Contains("min_scale (integer, default 0)"));
+  REQUIRE_THAT(r.out, Contains("replicas (integer, default 1)"));
+}
+
+TEST_CASE("fleetsim validate accepts the default scenario", "[cli]") {
+  Cli cli;
+  auto r = cli.run("validate scenarios/default.yaml");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  REQUIRE_THAT(r.out, Contains("scenarios/default.yaml: ok (5 models, 5 workloads)"));
+  REQUIRE(r.err.empty());
+}
+
+TEST_CASE("fleetsim validate of a bad scenario exits 2 with file:line diagnostics", "[cli]") {
+  Cli cli;
+  const std::string bad = cli.write("bad.yaml", kBadScenario);
+  auto r = cli.run("validate " + quote(bad));
+  REQUIRE(r.code == 2);
+  REQUIRE_THAT(r.err, Contains(bad + ":5:22: cluster.pools[0].gpus_per_node: must be >= 1 (got 0)"));
+  REQUIRE_THAT(r.err, Contains(bad + ":10:12: workloads[0].model: unknown model \"nope\""));
+  REQUIRE_THAT(r.err, Contains("2 errors, nothing written"));
+  REQUIRE_THAT(r.out, !Contains("ok ("));
+}
+
+TEST_CASE("fleetsim validate checks --set overrides and traces", "[cli]") {
+  Cli cli;
+  const std::string good = cli.write("good.yaml", kGoodScenario);
+  auto r = cli.run("validate " + quote(good) + " --set models[0].gpus_per_replica=16");
+  REQUIRE(r.code == 2);
+  REQUIRE_THAT(r.err, Contains("fits on no node"));
+
+  const std::string trace = cli.write("bad.csv", "timestamp,model,input_tokens,output_tokens\n1,m,10,10\n0.5,m,1,1\n");
+  const std::string with_trace = cli.write("trace.yaml", R"(duration: 10min
+cluster:
+  pools:
+    - {name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 8}
+models:
+  - {name: m, parameters: 8e9, kv_cache_per_token: 128KiB}
+workloads:
+  - trace: bad.csv
+)");
+  r = cli.run("validate " + quote(with_trace));
+  REQUIRE(r.code == 2);
+  REQUIRE_THAT(r.err, Contains(trace + ":3:1: timestamp: timestamps must not decrease"));
+}
+
+TEST_CASE("fleetsim validate of a missing file exits 2", "[cli]") {
+  Cli cli;
+  auto r = cli.run("validate " + quote(cli.path("missing.yaml")));
+  REQUIRE(r.code == 2);
+  REQUIRE_THAT(r.err, Contains(cli.path("missing.yaml") + ": cannot open the scenario file"));
+}
+
+TEST_CASE("fleetsim run of a bad scenario exits 2 and writes nothing", "[cli]") {
+  Cli cli;
+  const std::string bad = cli.write("bad.yaml", kBadScenario);
+  const std::string out = cli.path("out");
+  auto r = cli.run("run " + quote(bad) + " --out " + quote(out));
+  REQUIRE(r.code == 2);
+  REQUIRE_THAT(r.err, Contains(bad + ":5:22:"));
+  REQUIRE_THAT(r.err, Contains("nothing written"));
+  REQUIRE(absent_or_empty(out));
+}
+
+TEST_CASE("fleetsim run of a scenario with a bad trace row exits 2 and writes nothing", "[cli]") {
+  Cli cli;
+  const std::string trace = cli.write("t.csv", "timestamp,model,input_tokens,output_tokens\n1,m,10,10\n2,other,1,1\n");
+  const std::string scenario = cli.write("trace.yaml", R"(duration: 10min
+cluster:
+  pools:
+    - {name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 8}
+models:
+  - {name: m, parameters: 8e9, kv_cache_per_token: 128KiB}
+workloads:
+  - trace: t.csv
+)");
+  const std::string out = cli.path("out");
+  auto r = cli.run("run " + quote(scenario) + " --out " + quote(out) + " -q");
+  REQUIRE(r.code == 2);
+  REQUIRE_THAT(r.err, Contains(trace + ":3:3: model: unknown model \"other\""));
+  REQUIRE(absent_or_empty(out));
+}
+
+TEST_CASE("fleetsim run writes result.json into --out", "[cli]") {
+  Cli cli;
+  const std::string out = cli.path("result dir");  // a space in the path, too
+  auto r = cli.run("run scenarios/default.yaml --out " + quote(out) + " --set duration=10min");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const fs::path result = fs::path(out) / "result.json";
+  REQUIRE(fs::is_regular_file(result));
+  const std::string json = read_file(result);
+  REQUIRE_THAT(json, Contains("\"schema_version\""));
+  REQUIRE_THAT(json, Contains("\"fleetsim_version\": \"0.1.0\""));
+  REQUIRE_THAT(json, Contains("\"duration\": \"10min\""));
+  REQUIRE_THAT(r.out, Contains("wrote " + result.string()));
+  REQUIRE_THAT(r.out, Contains("llama-3.1-8b"));
+}
+
+TEST_CASE("fleetsim run --quiet prints nothing on success", "[cli]") {
+  Cli cli;
+  const std::string good = cli.write("good.yaml", kGoodScenario);
+  auto r = cli.run("run " + quote(good) + " --out " + quote(cli.path("out")) + " --quiet");
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out.empty());
+  REQUIRE(r.err.empty());
+  REQUIRE(fs::is_regular_file(cli.path("out") + "/result.json"));
+}
+
+TEST_CASE("fleetsim run: the same seed twice is byte-identical, another seed differs", "[cli]") {
+  Cli cli;
+  const std::string base = "run scenarios/default.yaml -q --set duration=20min --out ";
+  auto a = cli.run(base + quote(cli.path("a")) + " --seed 7");
+  auto b = cli.run(base + quote(cli.path("b")) + " --seed 7");
+  auto c = cli.run(base + quote(cli.path("c")) + " --seed 8");
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  REQUIRE(c.code == 0);
+  const std::string ja = read_file(cli.path("a") + "/result.json");
+  const std::string jb = read_file(cli.path("b") + "/result.json");
+  const std::string jc = read_file(cli.path("c") + "/result.json");
+  REQUIRE_FALSE(ja.empty());
+  REQUIRE(ja == jb);
+  REQUIRE_THAT(ja, Contains("\"seed\": 7"));
+  REQUIRE_THAT(jc, Contains("\"seed\": 8"));
+  // The seed changes the simulated traffic, not just the seed field.
+  REQUIRE(without_seed(ja) != without_seed(jc));
+}
+
+TEST_CASE("fleetsim run with an unknown --set key exits 2", "[cli]") {
+  Cli cli;
+  const std::string out = cli.path("out");
+  auto r = cli.run("run scenarios/default.yaml --out " + quote(out) + " --set durration=1h");
+  REQUIRE(r.code == 2);
+  REQUIRE_THAT(r.err, Contains("durration: unknown key, did you mean duration?"));
+  REQUIRE(absent_or_empty(out));
+}
+
+TEST_CASE("fleetsim run with a malformed --set exits 2", "[cli]") {
+  Cli cli;
+  const std::string out = cli.path("out");
+  auto r = cli.run("run scenarios/default.yaml --out " + quote(out) + " --set 'models[99].name=x'");
+  REQUIRE(r.code == 2);
+  REQUIRE_THAT(r.err, Contains("--set: models[99].name: no list element 99 (the list has 5)"));
+  r = cli.run("run scenarios/default.yaml --out " + quote(out) + " --set duration");
+  REQUIRE(r.code == 2);
+  REQUIRE_THAT(r.err, Contains("--set: duration: expected path.to.key=value"));
+  REQUIRE(absent_or_empty(out));
+}
+
+TEST_CASE("fleetsim run of a missing scenario file exits 2 like validate", "[cli][!mayfail]") {
+  // Bug: `run` checks its positional argument with CLI::ExistingFile, so a missing scenario is
+  // a CLI11 ValidationError and exits 105, while `validate` of the same path exits 2 ("bad
+  // input") as the exit-code contract in scenarios/cli/main.cpp says.
+  Cli cli;
+  auto r = cli.run("run " + quote(cli.path("missing.yaml")) + " --out " + quote(cli.path("out")));
+  INFO(r.err);
+  REQUIRE(r.code == 2);
+  REQUIRE(absent_or_empty(cli.path("out")));
+}
+
+TEST_CASE("fleetsim --set below a plain value is an error, not a crash", "[cli][!mayfail]") {
+  // Bug: apply_override lets YAML::BadSubscript escape; the process aborts (exit 134) with
+  // "terminate called after throwing an instance of 'YAML::BadSubscript'".
+  Cli cli;
+  auto r = cli.run("validate scenarios/default.yaml --set 'cluster.pools[0].nodes.x=3'");
+  INFO(r.err);
+  REQUIRE(r.code == 2);
+  REQUIRE_THAT(r.err, Contains("cluster.pools[0].nodes.x"));
+}
+
+TEST_CASE("fleetsim run with an --out that cannot be created fails cleanly", "[cli][!mayfail]") {
+  // Bug: main() calls std::filesystem::create_directories(out_dir) without catching
+  // filesystem_error; an --out below a regular file aborts the process (exit 134).
+  Cli cli;
+  const std::string file = cli.write("plain-file", "x");
+  const std::string good = cli.write("good.yaml", kGoodScenario);
+  auto r = cli.run("run " + quote(good) + " -q --out " + quote(file + "/sub"));
+  INFO(r.err);
+  REQUIRE(r.code != 0);
+  REQUIRE(r.code != 134);
+  REQUIRE_THAT(r.err, !Contains("terminate called"));
+  REQUIRE_THAT(r.err, Contains(file));
+}

@@ -504,6 +504,8 @@ struct Loader {
     sc.perf.compute_efficiency = p.number("compute_efficiency", sc.perf.compute_efficiency, 0.01, 1);
     sc.perf.memory_efficiency = p.number("memory_efficiency", sc.perf.memory_efficiency, 0.01, 1);
     sc.perf.iteration_overhead = p.duration("iteration_overhead", sc.perf.iteration_overhead, 0);
+    sc.perf.tensor_parallel_overhead =
+        p.duration("tensor_parallel_overhead", sc.perf.tensor_parallel_overhead, 0);
     p.finish();
   }
 
