@@ -1,6 +1,8 @@
 // fleetsim_calibrate: checks LlmPerfModel against measured LLM iteration times (the Splitwise
 // profiles, ../shared/profiles/splitwise-llm-perf/perf_model.csv) and, with --fit, searches
-// the PerfSpec efficiencies and per-step overhead that minimise the overall error.
+// the PerfSpec efficiencies and per-step overheads (iteration_overhead and
+// tensor_parallel_overhead, so a step costs iteration_overhead + (tp − 1) · tensor_parallel_overhead
+// on top of the roofline) that minimise the overall error.
 //
 // For every measured configuration (model, hardware, tensor parallel, prompt size, batch size,
 // output tokens; repeated rows averaged first) it predicts
@@ -16,8 +18,8 @@
 // keeps them.
 //
 // usage: fleetsim_calibrate [perf_model.csv] [--compute-efficiency X] [--memory-efficiency Y]
-//                           [--overhead-ms Z] [--decode-context prompt|mid] [--fit] [--verbose]
-//                           [--keep-impossible]
+//                           [--overhead-ms Z] [--tp-overhead-ms T] [--decode-context prompt|mid]
+//                           [--fit] [--verbose] [--keep-impossible]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -191,11 +193,12 @@ double decode_context(const Config& c) {
   return mid_context ? c.batch * (c.prompt + 0.5 * c.tokens) : static_cast<double>(c.batch) * c.prompt;
 }
 
-PerfSpec perf_of(double ce, double me, double overhead_ms) {
+PerfSpec perf_of(double ce, double me, double overhead_ms, double tp_overhead_ms) {
   PerfSpec p;
   p.compute_efficiency = ce;
   p.memory_efficiency = me;
   p.iteration_overhead = from_seconds(overhead_ms * 1e-3);
+  p.tensor_parallel_overhead = from_seconds(tp_overhead_ms * 1e-3);
   return p;
 }
 
@@ -227,50 +230,105 @@ double objective(const std::vector<Group>& groups, const PerfSpec& perf, Pred us
 
 void print_table(const std::vector<Group>& groups, const PerfSpec& perf, bool verbose) {
   std::printf("compute_efficiency %.3f  memory_efficiency %.3f  iteration_overhead %.3f ms  "
-              "decode context %s\n",
+              "tensor_parallel_overhead %.3f ms  decode context %s\n",
               perf.compute_efficiency, perf.memory_efficiency, to_seconds(perf.iteration_overhead) * 1e3,
+              to_seconds(perf.tensor_parallel_overhead) * 1e3,
               mid_context ? "batch*(prompt+out/2)" : "batch*prompt");
   std::printf("%-11s %-15s %2s %4s | %-22s | %-22s\n", "model", "hardware", "TP", "cfgs",
               "prefill MAPE / median", "decode MAPE / median");
   Errors all;
+  std::map<std::string, Errors> by_hardware;
+  auto append = [](Errors& to, const Errors& from) {
+    to.prefill.insert(to.prefill.end(), from.prefill.begin(), from.prefill.end());
+    to.decode.insert(to.decode.end(), from.decode.begin(), from.decode.end());
+  };
+  auto row = [](const char* model, const std::string& hw, const char* tp, const Errors& e) {
+    std::printf("%-11s %-15s %2s %4zu | %7.1f%%  %+9.1f%%   | %7.1f%%  %+9.1f%%   (mean of both MAPEs %.1f%%)\n",
+                model, hw.c_str(), tp, e.prefill.size(), mean_abs(e.prefill), median(e.prefill),
+                mean_abs(e.decode), median(e.decode), 0.5 * (mean_abs(e.prefill) + mean_abs(e.decode)));
+  };
   for (const Group& g : groups) {
     Errors e;
     group_errors(g, perf, e, verbose);
+    append(by_hardware[g.hardware], e);
     std::printf("%-11s %-15s %2d %4zu | %7.1f%%  %+9.1f%%   | %7.1f%%  %+9.1f%%\n", g.model.c_str(),
                 g.hardware.c_str(), g.tp, g.configs.size(), mean_abs(e.prefill), median(e.prefill),
                 mean_abs(e.decode), median(e.decode));
-    all.prefill.insert(all.prefill.end(), e.prefill.begin(), e.prefill.end());
-    all.decode.insert(all.decode.end(), e.decode.begin(), e.decode.end());
+    append(all, e);
   }
-  std::printf("%-11s %-15s %2s %4zu | %7.1f%%  %+9.1f%%   | %7.1f%%  %+9.1f%%   (mean of both MAPEs %.1f%%)\n",
-              "overall", "", "", all.prefill.size(), mean_abs(all.prefill), median(all.prefill),
-              mean_abs(all.decode), median(all.decode),
-              0.5 * (mean_abs(all.prefill) + mean_abs(all.decode)));
+  for (const auto& [hw, e] : by_hardware) row("all models", hw, "", e);
+  row("overall", "", "", all);
 }
 
 struct Fit {
-  double ce = 0, me = 0, ov = 0, score = 1e300;
+  double ce = 0, me = 0, ov = 0, tpo = 0, score = 1e300;
 };
 
-// Grid search over efficiencies in (0, 1] and overhead in [0, 40] ms, then a finer grid around
-// the best point.
+// Efficiencies in (0, 1], overheads ≥ 0.
+bool physical(double ce, double me, double ov, double tpo) {
+  return ce > 0 && me > 0 && ce <= 1 + 1e-9 && me <= 1 + 1e-9 && ov >= -1e-9 && tpo >= -1e-9;
+}
+
+// Minimises the objective over (compute_efficiency, memory_efficiency, iteration_overhead ms,
+// tensor_parallel_overhead ms): a coarse grid (efficiencies in 0.05 steps, overhead in [0, 40] ms
+// by 2 ms, tp overhead in [0, 10] ms by 0.5 ms), a finer grid around the best few coarse points,
+// then a compass search (halving steps) from the best point found.
 template <class Pred>
 Fit fit(const std::vector<Group>& groups, Pred use) {
-  Fit best;
-  auto scan = [&](double ce0, double ce1, double dce, double me0, double me1, double dme, double ov0,
-                  double ov1, double dov) {
-    for (double ce = ce0; ce <= ce1 + 1e-9; ce += dce)
-      for (double me = me0; me <= me1 + 1e-9; me += dme)
-        for (double ov = ov0; ov <= ov1 + 1e-9; ov += dov) {
-          if (ce <= 0 || me <= 0 || ce > 1 + 1e-9 || me > 1 + 1e-9 || ov < 0) continue;  // physical range
-          const double s = objective(groups, perf_of(ce, me, ov), use);
-          if (s < best.score) best = {ce, me, ov, s};
-        }
+  auto eval = [&](double ce, double me, double ov, double tpo) {
+    Fit f{ce, me, std::max(0.0, ov), std::max(0.0, tpo), 1e300};
+    if (physical(ce, me, ov, tpo)) f.score = objective(groups, perf_of(ce, me, f.ov, f.tpo), use);
+    return f;
   };
-  scan(0.05, 1.0, 0.05, 0.10, 1.0, 0.05, 0.0, 40.0, 1.0);
-  const Fit coarse = best;
-  scan(coarse.ce - 0.05, coarse.ce + 0.05, 0.005, coarse.me - 0.05, coarse.me + 0.05, 0.005,
-       coarse.ov - 1.0, coarse.ov + 1.0, 0.1);
+  auto better = [](const Fit& a, const Fit& b) { return a.score < b.score; };
+
+  // Coarse grid; keep the best few points as seeds (the objective is not convex).
+  std::vector<Fit> coarse;
+  for (int i = 1; i <= 20; ++i)
+    for (int j = 2; j <= 20; ++j)
+      for (int k = 0; k <= 20; ++k)
+        for (int l = 0; l <= 20; ++l) coarse.push_back(eval(0.05 * i, 0.05 * j, 2.0 * k, 0.5 * l));
+  const std::size_t seeds = std::min<std::size_t>(4, coarse.size());
+  std::partial_sort(coarse.begin(), coarse.begin() + seeds, coarse.end(), better);
+
+  Fit best = coarse.front();
+  for (std::size_t s = 0; s < seeds; ++s) {
+    const Fit c = coarse[s];
+    // Finer grid: ±0.05 by 0.01 in efficiencies, ±2 ms by 0.25 ms, ±0.5 ms by 0.1 ms.
+    Fit local = c;
+    for (int i = -5; i <= 5; ++i)
+      for (int j = -5; j <= 5; ++j)
+        for (int k = -8; k <= 8; ++k)
+          for (int l = -5; l <= 5; ++l) {
+            const Fit f = eval(c.ce + 0.01 * i, c.me + 0.01 * j, c.ov + 0.25 * k, c.tpo + 0.1 * l);
+            if (better(f, local)) local = f;
+          }
+    // Compass search.
+    double step[4] = {0.01, 0.01, 0.25, 0.1};
+    const double min_step[4] = {1e-4, 1e-4, 1e-3, 1e-3};
+    for (int iter = 0; iter < 10000; ++iter) {
+      bool moved = false;
+      for (int d = 0; d < 4; ++d)
+        for (double sign : {-1.0, 1.0}) {
+          double x[4] = {local.ce, local.me, local.ov, local.tpo};
+          x[d] += sign * step[d];
+          const Fit f = eval(x[0], x[1], x[2], x[3]);
+          if (better(f, local)) {
+            local = f;
+            moved = true;
+          }
+        }
+      if (moved) continue;
+      bool done = true;
+      for (int d = 0; d < 4; ++d)
+        if (step[d] > min_step[d]) {
+          step[d] *= 0.5;
+          done = false;
+        }
+      if (done) break;
+    }
+    if (better(local, best)) best = local;
+  }
   return best;
 }
 
@@ -279,7 +337,8 @@ Fit fit(const std::vector<Group>& groups, Pred use) {
 int main(int argc, char** argv) {
   std::string path = std::string(FLEETSIM_SOURCE_DIR) + "/../shared/profiles/splitwise-llm-perf/perf_model.csv";
   double ce = PerfSpec{}.compute_efficiency, me = PerfSpec{}.memory_efficiency,
-         ov = to_seconds(PerfSpec{}.iteration_overhead) * 1e3;
+         ov = to_seconds(PerfSpec{}.iteration_overhead) * 1e3,
+         tpo = to_seconds(PerfSpec{}.tensor_parallel_overhead) * 1e3;
   bool do_fit = false, verbose = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -293,6 +352,7 @@ int main(int argc, char** argv) {
     if (a == "--compute-efficiency") ce = std::stod(value());
     else if (a == "--memory-efficiency") me = std::stod(value());
     else if (a == "--overhead-ms") ov = std::stod(value());
+    else if (a == "--tp-overhead-ms") tpo = std::stod(value());
     else if (a == "--decode-context") {
       const std::string v = value();
       if (v != "prompt" && v != "mid") {
@@ -305,8 +365,8 @@ int main(int argc, char** argv) {
     else if (a == "--keep-impossible") keep_impossible = true;
     else if (a == "--help" || a == "-h") {
       std::cout << "usage: fleetsim_calibrate [perf_model.csv] [--compute-efficiency X] "
-                   "[--memory-efficiency Y] [--overhead-ms Z] [--decode-context prompt|mid] [--fit] "
-                   "[--verbose] [--keep-impossible]\n";
+                   "[--memory-efficiency Y] [--overhead-ms Z] [--tp-overhead-ms T] "
+                   "[--decode-context prompt|mid] [--fit] [--verbose] [--keep-impossible]\n";
       return 0;
     } else if (!a.empty() && a[0] == '-') {
       std::cerr << "unknown option " << a << "\n";
@@ -320,14 +380,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::printf("%s\n", path.c_str());
-  print_table(groups, perf_of(ce, me, ov), verbose);
+  if (!physical(ce, me, ov, tpo)) {
+    std::cerr << "efficiencies must be in (0, 1] and overheads >= 0\n";
+    return 2;
+  }
+  print_table(groups, perf_of(ce, me, ov, tpo), verbose);
 
   if (do_fit) {
-    std::printf("\nbest fit (grid search minimising the mean of prefill and decode MAPE):\n");
+    std::printf("\nbest fit (grid + compass search minimising the mean of prefill and decode MAPE):\n");
     auto report = [&](const char* label, const Fit& f) {
-      std::printf("  %-16s compute_efficiency %.3f  memory_efficiency %.3f  iteration_overhead %.1f ms"
-                  "  -> MAPE %.1f%%\n",
-                  label, f.ce, f.me, f.ov, f.score);
+      std::printf("  %-16s compute_efficiency %.4f  memory_efficiency %.4f  iteration_overhead %.2f ms"
+                  "  tensor_parallel_overhead %.2f ms  -> MAPE %.2f%%\n",
+                  label, f.ce, f.me, f.ov, f.tpo, f.score);
     };
     const Fit all = fit(groups, [](const Group&) { return true; });
     report("all rows", all);
@@ -338,7 +402,7 @@ int main(int argc, char** argv) {
       report(hw, fit(groups, [&](const Group& g) { return g.hardware == h; }));
     }
     std::printf("\nat the all-rows fit:\n");
-    print_table(groups, perf_of(all.ce, all.me, all.ov), false);
+    print_table(groups, perf_of(all.ce, all.me, all.ov, all.tpo), false);
   }
   return 0;
 }

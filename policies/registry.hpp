@@ -24,6 +24,9 @@ struct PolicyInfo {
   std::string name;
   std::string description;  // one line
   std::vector<ParamSpec> params;
+  bool needs_future = false;  // autoscalers only: sees each model's next arrival (oracles)
+  // Optional check across parameters; returns "" when the values are consistent.
+  std::function<std::string(const ParamValues&)> check;
   // Exactly one factory is set, the one of `family`.
   std::function<std::unique_ptr<PlacementPolicy>(const ParamValues&)> make_placement;
   std::function<std::unique_ptr<Autoscaler>(const ParamValues&)> make_autoscaler;

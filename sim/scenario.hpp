@@ -79,10 +79,12 @@ struct WorkloadSpec {
 };
 
 struct PerfSpec {
-  double compute_efficiency = 0.5;   // achieved fraction of peak FLOP/s (MFU) in prefill
-  double memory_efficiency = 0.7;    // achieved fraction of peak memory bandwidth in decode
-  SimTime iteration_overhead = 0;    // fixed per batch step (scheduling, kernel launches)
-  SimTime tensor_parallel_overhead = 0;  // per step, per GPU beyond the first (all-reduces)
+  // Defaults fitted to measured iteration times (Splitwise profiles; README "Performance model
+  // accuracy"; bench/calibrate_perf_model.cpp --fit gives 0.419 / 0.911 / 13.2 ms / 1.70 ms).
+  double compute_efficiency = 0.40;  // achieved fraction of peak FLOP/s (MFU) in prefill
+  double memory_efficiency = 0.90;   // achieved fraction of peak memory bandwidth in decode
+  SimTime iteration_overhead = 13 * kMillisecond;  // per batch step (scheduling, launches)
+  SimTime tensor_parallel_overhead = 1700 * kMicrosecond;  // per step, per GPU beyond the first
 };
 
 struct Scenario {

@@ -79,12 +79,13 @@ struct Cli {
 
 bool absent_or_empty(const fs::path& p) { return !fs::exists(p) || (fs::is_directory(p) && fs::is_empty(p)); }
 
-// Line 5 has gpus_per_node: 0 (a range error); line 9 an unknown model.
+// Line 5 has gpus_per_node: 0 (a range error); line 11 an unknown model.
 const std::string kBadScenario = R"(duration: 1h
 cluster:
   pools:
     - name: a
       gpus_per_node: 0
+      nodes: 1
       gpu: H100-80GB
 models:
   - {name: m, parameters: 8e9, kv_cache_per_token: 128KiB}
@@ -164,7 +165,7 @@ TEST_CASE("fleetsim validate of a bad scenario exits 2 with file:line diagnostic
   auto r = cli.run("validate " + quote(bad));
   REQUIRE(r.code == 2);
   REQUIRE_THAT(r.err, Contains(bad + ":5:22: cluster.pools[0].gpus_per_node: must be >= 1 (got 0)"));
-  REQUIRE_THAT(r.err, Contains(bad + ":10:12: workloads[0].model: unknown model \"nope\""));
+  REQUIRE_THAT(r.err, Contains(bad + ":11:12: workloads[0].model: unknown model \"nope\""));
   REQUIRE_THAT(r.err, Contains("2 errors, nothing written"));
   REQUIRE_THAT(r.out, !Contains("ok ("));
 }
@@ -295,7 +296,7 @@ TEST_CASE("fleetsim run with a malformed --set exits 2", "[cli]") {
   REQUIRE(absent_or_empty(out));
 }
 
-TEST_CASE("fleetsim run of a missing scenario file exits 2 like validate", "[cli][!mayfail]") {
+TEST_CASE("fleetsim run of a missing scenario file exits 2 like validate", "[cli]") {
   // Bug: `run` checks its positional argument with CLI::ExistingFile, so a missing scenario is
   // a CLI11 ValidationError and exits 105, while `validate` of the same path exits 2 ("bad
   // input") as the exit-code contract in scenarios/cli/main.cpp says.
@@ -306,7 +307,7 @@ TEST_CASE("fleetsim run of a missing scenario file exits 2 like validate", "[cli
   REQUIRE(absent_or_empty(cli.path("out")));
 }
 
-TEST_CASE("fleetsim --set below a plain value is an error, not a crash", "[cli][!mayfail]") {
+TEST_CASE("fleetsim --set below a plain value is an error, not a crash", "[cli]") {
   // Bug: apply_override lets YAML::BadSubscript escape; the process aborts (exit 134) with
   // "terminate called after throwing an instance of 'YAML::BadSubscript'".
   Cli cli;
@@ -316,7 +317,7 @@ TEST_CASE("fleetsim --set below a plain value is an error, not a crash", "[cli][
   REQUIRE_THAT(r.err, Contains("cluster.pools[0].nodes.x"));
 }
 
-TEST_CASE("fleetsim run with an --out that cannot be created fails cleanly", "[cli][!mayfail]") {
+TEST_CASE("fleetsim run with an --out that cannot be created fails cleanly", "[cli]") {
   // Bug: main() calls std::filesystem::create_directories(out_dir) without catching
   // filesystem_error; an --out below a regular file aborts the process (exit 134).
   Cli cli;

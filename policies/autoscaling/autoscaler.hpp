@@ -4,16 +4,24 @@
 //   input   a ScalingView: the time, the model's replica counts by state, the requests in
 //           flight and buffered, and the running integral of concurrency, from which any
 //           window average is exact: avg(t0, t1) = (I(t1) - I(t0)) / (t1 - t0).
-//   output  desired replicas (>= 0) and the absolute time of the next evaluation (> now).
+//           Also: the idle periods that ended since the last evaluation (exact, from the
+//           engine's own bookkeeping), when the current idle period began, the duration of the
+//           model's last cold start, and — only for policies registered with `needs_future` —
+//           the time of the model's next arrival (the oracle's knowledge).
+//   output  desired replicas (>= 0), the absolute time of the next periodic evaluation
+//           (> now, or kNever), and optionally a wake-up time (> now, or kNever).
 //           The engine starts replicas when desired > ready + starting and drains the surplus
 //           when desired < ready + starting.
-//   state   may keep state between evaluations (windows, panic mode).
-//   idle    whatever the policy asks, a model with no replica and no request in flight or
-//           buffered is not evaluated again until a request arrives: idle models cost nothing.
+//   state   may keep state between evaluations (windows, panic mode, histograms).
+//   idle    a model with no replica and no request in flight or buffered is not evaluated
+//           periodically: `next_evaluation` is ignored for it until a request arrives, so idle
+//           models cost nothing. `wakeup` is honoured even then (one evaluation, e.g. to
+//           pre-warm a replica ahead of expected traffic).
 //   invalid a negative desired count or a next evaluation not after `now` stops the run with an
 //           error naming the policy.
 #pragma once
 #include <cstdint>
+#include <span>
 
 #include "sim/time.hpp"
 
@@ -28,11 +36,16 @@ struct ScalingView {
   int in_flight = 0;  // requests on replicas (queued there or running)
   int buffered = 0;   // requests waiting for a replica (the activator's buffer)
   double concurrency_integral = 0;  // ∫ (in_flight + buffered) dt since t = 0, request-seconds
+  SimTime idle_since = kNever;       // when concurrency last fell to 0; kNever while requests are in
+  std::span<const SimTime> idle_periods;  // lengths of idle periods ended since the last evaluation
+  SimTime last_cold_start = 0;       // placement-to-ready time of the model's latest cold start
+  SimTime next_arrival = kNever;     // only for policies with needs_future; kNever if none
 };
 
 struct ScalingDecision {
   int desired = 0;
-  SimTime next_evaluation = kNever;
+  SimTime next_evaluation = kNever;  // periodic: ignored while the model is idle at zero
+  SimTime wakeup = kNever;           // honoured even while idle at zero
 };
 
 class Autoscaler {

@@ -172,6 +172,11 @@ PolicyInfo kpa_policy() {
       // initial-scale: 1
       {"initial_scale", ParamType::Integer, "1", 0, 1e6, "replicas at t = 0"},
   };
+  info.check = [](const ParamValues& p) -> std::string {
+    if (p.integer("max_scale") > 0 && p.integer("min_scale") > p.integer("max_scale"))
+      return "min_scale must not exceed max_scale";
+    return "";
+  };
   info.make_autoscaler = [](const ParamValues& p) { return std::make_unique<Kpa>(p); };
   return info;
 }

@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   bool quiet = false;
 
   auto* run = app.add_subcommand("run", "run a scenario (the default scenario when none is given)");
-  run->add_option("scenario", scenario_path, "scenario YAML file")->check(CLI::ExistingFile);
+  run->add_option("scenario", scenario_path, "scenario YAML file");
   auto* seed_opt = run->add_option("--seed", seed, "replace the scenario's seed");
   run->add_option("--out", out_dir, "directory for result.json (default out/<scenario name>)");
   run->add_option("--set", overrides, "override a scenario value: path.to.key=value (repeatable)");
@@ -83,7 +83,13 @@ int main(int argc, char** argv) {
 
   auto* policies = app.add_subcommand("policies", "list every registered policy with its parameters");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "successes"; every usage error is bad input (exit 2).
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitBadInput;
+  }
   const PolicyRegistry registry = builtin_policies();
 
   if (policies->parsed()) return list_policies(registry);
@@ -121,9 +127,21 @@ int main(int argc, char** argv) {
   }
 
   if (out_dir.empty()) out_dir = "out/" + scenario.name;
-  std::filesystem::create_directories(out_dir);
   const std::string result_path = out_dir + "/result.json";
-  std::ofstream(result_path) << result_json(scenario, registry, metrics.result(), status, FLEETSIM_VERSION);
+  std::error_code error;
+  std::filesystem::create_directories(out_dir, error);
+  std::ofstream out(result_path);
+  if (error || !out) {
+    std::cerr << out_dir << ": cannot write results here"
+              << (error ? " (" + error.message() + ")" : std::string()) << "\n";
+    return kExitBadInput;
+  }
+  out << result_json(scenario, registry, metrics.result(), status, FLEETSIM_VERSION);
+  out.close();
+  if (!out) {
+    std::cerr << result_path << ": writing failed\n";
+    return kExitBadInput;
+  }
   if (!quiet) {
     std::cout << summary_table(scenario, metrics.result(), status);
     std::cout << "wall " << wall << " s (" << static_cast<double>(status.events) / wall << " events/s, "

@@ -22,8 +22,14 @@ namespace {
 struct Context {
   std::string file;
   Diagnostics& errors;
+  std::vector<std::string> overridden;  // key paths replaced by --set (their nodes have no file position)
 
   void error(const YAML::Node& node, const std::string& path, const std::string& message) {
+    for (const auto& o : overridden)
+      if (path == o || path.rfind(o + ".", 0) == 0 || path.rfind(o + "[", 0) == 0) {
+        errors.add(Diagnostic{"--set", 0, 0, path, message});
+        return;
+      }
     int line = 0, column = 0;
     if (node.IsDefined() && node.Mark().line >= 0) {
       line = node.Mark().line + 1;
@@ -63,8 +69,14 @@ class MapReader {
 
   void finish() {
     if (!ok_) return;
+    std::vector<std::string> seen;
     for (const auto& kv : node_) {
       const std::string key = kv.first.as<std::string>();
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        ctx_.error(kv.first, path(key), "duplicate key (each key may appear once)");
+        continue;
+      }
+      seen.push_back(key);
       if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
       std::string message = "unknown key";
       std::string suggestion = did_you_mean(key, known_);
@@ -250,6 +262,10 @@ void apply_override(YAML::Node root, const std::string& spec, Diagnostics& error
   }
   YAML::Node parent = chain.back();
   const std::string& leaf = parts.empty() ? path : parts.back();
+  if (parent.IsScalar()) {
+    errors.add(Diagnostic{"--set", 0, 0, path, "\"" + leaf + "\" is inside a plain value"});
+    return;
+  }
   if (parent.IsSequence()) {
     char* end = nullptr;
     unsigned long idx = std::strtoul(leaf.c_str(), &end, 10);
@@ -279,7 +295,7 @@ Distribution read_distribution(Context& ctx, const YAML::Node& node, const std::
   const std::string kind = r.text("dist", "", true);
   auto value = [&](const std::string& key, bool required) -> double {
     if (durations) return to_seconds(r.duration(key, 0, 0, required));
-    return r.number(key, 0, 0, 1e9, required);
+    return r.number(key, 0, 1, 1e9, required);  // token counts: at least one
   };
   if (kind == "fixed") {
     d.kind = Distribution::Kind::Fixed;
@@ -395,6 +411,10 @@ PolicyChoice read_policy(Context& ctx, const YAML::Node& node, const std::string
     choice.params.set_number(p.name, v);
   }
   r.finish();
+  if (info->check && ctx.errors.empty()) {
+    const std::string problem = info->check(choice.params);
+    if (!problem.empty()) ctx.error(node, path, problem + " (" + family_name(family) + " policy " + impl + ")");
+  }
   return choice;
 }
 
@@ -405,11 +425,12 @@ struct Loader {
   Scenario sc;
   std::unordered_map<std::string, std::uint32_t> pool_index;
   std::unordered_map<std::string, std::uint32_t> model_index;
+  std::vector<YAML::Node> model_nodes;
 
   void read(const YAML::Node& root) {
     MapReader r(ctx, root, "");
     if (!r.ok()) {
-      if (!root.IsMap()) ctx.error(root, "", "a scenario file must be a YAML mapping");
+      if (!root.IsDefined() || root.IsNull()) ctx.error(root, "", "the scenario file is empty");
       return;
     }
     sc.name = r.text("name", "unnamed");
@@ -585,6 +606,7 @@ struct Loader {
       m.finish();
       model_index[spec.name] = static_cast<std::uint32_t>(sc.models.size());
       sc.models.push_back(spec);
+      model_nodes.push_back(items[i]);
     }
   }
 
@@ -683,8 +705,8 @@ struct Loader {
         }
       }
       if (!fits)
-        ctx.errors.add(Diagnostic{ctx.file, 0, 0, index_path("models", i),
-                                  "replica of model \"" + m.name + "\" fits on no node: " + why});
+        ctx.error(model_nodes[i], index_path("models", i),
+                  "replica of model \"" + m.name + "\" fits on no node: " + why);
     }
   }
 };
@@ -695,7 +717,7 @@ LoadResult load_scenario_text(const std::string& yaml, const std::string& source
                               const std::string& base_dir, const PolicyRegistry& registry,
                               const LoadOptions& options) {
   LoadResult result;
-  Context ctx{source_name, result.errors};
+  Context ctx{source_name, result.errors, {}};
   YAML::Node root;
   try {
     root = YAML::Load(yaml);
@@ -704,9 +726,24 @@ LoadResult load_scenario_text(const std::string& yaml, const std::string& source
                                  "not valid YAML: " + e.msg});
     return result;
   }
-  for (const auto& o : options.overrides) apply_override(root, o, result.errors);
+  for (const auto& o : options.overrides) {
+    apply_override(root, o, result.errors);
+    // Normalise "models.0.name" to "models[0].name", the form diagnostics use.
+    std::string path = o.substr(0, o.find('='));
+    std::string normal;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+      std::size_t dot = path.find('.', start);
+      std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      const bool index = !part.empty() && part.find_first_not_of("0123456789") == std::string::npos;
+      normal += index ? "[" + part + "]" : (normal.empty() ? "" : ".") + part;
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    ctx.overridden.push_back(normal);
+  }
   if (!result.errors.empty()) return result;
-  Loader loader{ctx, registry, base_dir, {}, {}, {}};
+  Loader loader{ctx, registry, base_dir, {}, {}, {}, {}};
   loader.sc.source_file = source_name;
   loader.read(root);
   if (options.seed) loader.sc.seed = *options.seed;
