@@ -65,6 +65,10 @@ PolicyRegistry builtin_policies() {
   add(spread_policy(), "the node with room and the most free GPUs");
   add(kpa_policy(), "Knative Pod Autoscaler: stable/panic windows, scale to zero after a grace period");
   add(fixed_policy(), "a static replica count, never zero");
+  add(fixed_keepalive_policy(), "keep replicas 10 min after the last request, then scale to zero");
+  add(fixed_keepalive_20min_policy(), "keep replicas 20 min after the last request, then scale to zero");
+  add(hybrid_histogram_policy(), "Serverless in the Wild: idle-time histogram sets pre-warm and keep-alive windows");
+  add(oracle_policy(), "knows the next arrival: a lower bound for comparison, not deployable");
   add(least_outstanding_policy(), "the ready replica with the fewest requests queued or running");
   add(round_robin_policy(), "ready replicas in turn, per model");
   add(lru_policy(), "node disk cache, evicts the least recently used model by bytes");

@@ -76,6 +76,12 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
     models_[m].service_rng = RngStream(sc.seed, "service/" + sc.models[m].name);
   perf_models_.resize(sc.models.size() * gpu_types_.size());
   pending_arrivals_.resize(setup_.sources.size());
+  setup_.sees_future.resize(sc.models.size(), false);
+  lookahead_pending_.resize(setup_.lookahead.size());
+  lookahead_live_.assign(setup_.lookahead.size(), true);
+  Diagnostics ignored;  // the real sources report the same records
+  for (std::size_t s = 0; s < setup_.lookahead.size(); ++s)
+    lookahead_live_[s] = setup_.lookahead[s]->next(lookahead_pending_[s], ignored);
 }
 
 Simulation::~Simulation() = default;
@@ -163,6 +169,9 @@ void Simulation::on_arrival(std::uint32_t source) {
   r.output_tokens = std::max<std::uint32_t>(1, a.output_tokens);
   r.live = true;
   ++live_requests_;
+  ModelState& m = models_[a.model];
+  if (m.arrivals_read_ahead > m.arrivals_seen) m.future.pop_front();
+  ++m.arrivals_seen;
   change_concurrency(a.model, +1);
   dispatch_or_buffer(id);
 
@@ -183,7 +192,39 @@ void Simulation::change_concurrency(std::uint32_t model, int delta) {
   ModelState& m = models_[model];
   m.concurrency_integral += m.concurrency * to_seconds(now_ - m.integral_time);
   m.integral_time = now_;
+  const bool was_idle = m.concurrency == 0;
   m.concurrency += delta;
+  if (was_idle && m.concurrency > 0) {
+    if (m.had_request) m.idle_periods.push_back(now_ - m.idle_since);
+    m.had_request = true;
+    m.idle_since = kNever;
+  } else if (!was_idle && m.concurrency == 0) {
+    m.idle_since = now_;
+  }
+}
+
+// The oracle's knowledge: read the lookahead copy of the sources until the model's next
+// arrival is known (or the sources end). Arrivals the run has already consumed are skipped.
+SimTime Simulation::next_arrival_of(std::uint32_t model) {
+  ModelState& m = models_[model];
+  Diagnostics ignored;
+  while (m.future.empty()) {
+    std::size_t best = lookahead_pending_.size();
+    for (std::size_t s = 0; s < lookahead_pending_.size(); ++s)
+      if (lookahead_live_[s] && (best == lookahead_pending_.size() ||
+                                 lookahead_pending_[s].time < lookahead_pending_[best].time))
+        best = s;
+    if (best == lookahead_pending_.size()) return kNever;
+    const Arrival a = lookahead_pending_[best];
+    lookahead_live_[best] = setup_.lookahead[best]->next(lookahead_pending_[best], ignored);
+    if (a.time >= setup_.scenario.duration) {
+      lookahead_live_[best] = false;
+      continue;
+    }
+    ModelState& owner = models_[a.model];
+    if (owner.arrivals_read_ahead++ >= owner.arrivals_seen) owner.future.push_back(a.time);
+  }
+  return m.future.front();
 }
 
 void Simulation::dispatch_or_buffer(std::uint32_t id) {
@@ -446,7 +487,12 @@ void Simulation::evaluate(std::uint32_t model) {
   view.in_flight = m.in_flight;
   view.buffered = static_cast<int>(m.buffer.size());
   view.concurrency_integral = m.concurrency_integral;
+  view.idle_since = m.idle_since;
+  view.idle_periods = m.idle_periods;
+  view.last_cold_start = m.last_cold_start;
+  if (setup_.sees_future[model]) view.next_arrival = next_arrival_of(model);
   ScalingDecision decision = setup_.autoscalers[model]->evaluate(view);
+  m.idle_periods.clear();
   const std::string& policy = setup_.scenario.models[model].autoscaler.impl;
   if (decision.desired < 0)
     throw PolicyError{"autoscaler policy '" + policy + "' asked for " +
@@ -471,13 +517,14 @@ void Simulation::evaluate(std::uint32_t model) {
         victim = rep;
     drain(victim);
   }
+  for (SimTime t : {decision.next_evaluation, decision.wakeup})
+    if (t != kNever && t <= now_)
+      throw PolicyError{"autoscaler policy '" + policy + "' asked for its next evaluation at " +
+                        std::to_string(t) + "ns, not after now (" + std::to_string(now_) + "ns)"};
+  // Idle at zero: only an explicit wake-up brings the model back before its next request.
   const bool idle = m.ready.empty() && m.starting.empty() && m.in_flight == 0 && m.buffer.empty();
-  if (idle || decision.next_evaluation == kNever) return;
-  if (decision.next_evaluation <= now_)
-    throw PolicyError{"autoscaler policy '" + policy + "' asked for its next evaluation at " +
-                      std::to_string(decision.next_evaluation) + "ns, not after now (" +
-                      std::to_string(now_) + "ns)"};
-  request_evaluation(model, decision.next_evaluation);
+  const SimTime next = std::min(idle ? kNever : decision.next_evaluation, decision.wakeup);
+  if (next != kNever) request_evaluation(model, next);
 }
 
 // ---------------------------------------------------------------- replicas
@@ -636,6 +683,7 @@ void Simulation::on_replica_phase(std::uint32_t rep_id) {
       break;
     case ReplicaPhase::StartingEngine:
       rep.cold.ready = now_;
+      models_[rep.info.model].last_cold_start = now_ - rep.cold.placed;
       for (auto* o : observers_) o->on_cold_start(rep.cold);
       make_ready(rep_id);
       break;

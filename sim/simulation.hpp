@@ -11,6 +11,7 @@
 // [0, end time].
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,10 @@ struct SimulationSetup {
   std::unique_ptr<CachePolicy> cache;
   std::vector<std::unique_ptr<Autoscaler>> autoscalers;  // one per model, in model order
   std::vector<std::unique_ptr<RequestSource>> sources;
+  // Oracle support: a second, identical copy of `sources` read ahead of the run, and which
+  // models' autoscalers may see their next arrival. Empty when no autoscaler needs it.
+  std::vector<std::unique_ptr<RequestSource>> lookahead;
+  std::vector<bool> sees_future;  // per model
 };
 
 struct RunStatus {
@@ -133,6 +138,14 @@ class Simulation {
     SimTime next_evaluation = kNever;
     std::uint32_t evaluation_epoch = 0;
     RngStream service_rng;
+    SimTime idle_since = 0;          // concurrency has been 0 since then; kNever while busy
+    bool had_request = false;        // the idle time before a model's first request is no idle period
+    std::vector<SimTime> idle_periods;  // ended since the last evaluation
+    SimTime last_cold_start = 0;
+    // Oracle lookahead: upcoming arrival times, and how many were consumed / read ahead.
+    std::deque<SimTime> future;
+    std::uint64_t arrivals_seen = 0;
+    std::uint64_t arrivals_read_ahead = 0;
   };
 
   struct PolicyError {
@@ -184,6 +197,7 @@ class Simulation {
     queue_.push(at, Event{kind, target, epoch, extra});
   }
   std::uint32_t new_request();
+  SimTime next_arrival_of(std::uint32_t model);
 
   SimulationSetup setup_;
   std::vector<SimObserver*> observers_;
@@ -198,6 +212,8 @@ class Simulation {
   std::vector<Request> requests_;
   std::vector<std::uint32_t> free_requests_;
   std::vector<Arrival> pending_arrivals_;
+  std::vector<Arrival> lookahead_pending_;
+  std::vector<bool> lookahead_live_;
   std::vector<std::unique_ptr<LlmPerfModel>> perf_models_;  // [model * gpu types + gpu type]
   std::vector<RouteCandidate> candidates_;                   // scratch for the router
   std::uint64_t next_serial_ = 0;

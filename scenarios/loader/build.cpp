@@ -17,12 +17,23 @@ SimulationSetup build_setup(const Scenario& scenario, const PolicyRegistry& regi
     setup.autoscalers.push_back(registry.make_autoscaler(m.autoscaler));
   std::unordered_map<std::string, std::uint32_t> names;
   for (std::uint32_t i = 0; i < scenario.models.size(); ++i) names[scenario.models[i].name] = i;
-  for (const WorkloadSpec& w : scenario.workloads) {
-    if (w.arrivals == WorkloadSpec::Arrivals::Trace)
-      setup.sources.push_back(std::make_unique<RequestCsvReader>(w.trace_path, names, w.start));
-    else
-      setup.sources.push_back(std::make_unique<GeneratedSource>(w, scenario.seed, scenario.duration));
+  auto make_sources = [&](std::vector<std::unique_ptr<RequestSource>>& into) {
+    for (const WorkloadSpec& w : scenario.workloads) {
+      if (w.arrivals == WorkloadSpec::Arrivals::Trace)
+        into.push_back(std::make_unique<RequestCsvReader>(w.trace_path, names, w.start));
+      else
+        into.push_back(std::make_unique<GeneratedSource>(w, scenario.seed, scenario.duration));
+    }
+  };
+  make_sources(setup.sources);
+  // Oracles see the future through a second copy of the same deterministic sources.
+  bool any_future = false;
+  for (const ModelSpec& m : scenario.models) {
+    const PolicyInfo* info = registry.find(PolicyFamily::Autoscaler, m.autoscaler.impl);
+    setup.sees_future.push_back(info && info->needs_future);
+    any_future = any_future || setup.sees_future.back();
   }
+  if (any_future) make_sources(setup.lookahead);
   return setup;
 }
 

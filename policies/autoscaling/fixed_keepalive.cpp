@@ -1,0 +1,52 @@
+// fixed-keepalive: the serverless platforms' rule — keep a model's replicas for a fixed idle
+// timeout after its last request ends, then scale to zero. While it has traffic, it runs as
+// many replicas as the recent demand needs (DemandWindow over the keep-alive window).
+// Presets: `fixed-keepalive` keeps 10 minutes, `fixed-keepalive-20min` 20 minutes — the fixed
+// windows "Serverless in the Wild" (Shahrad et al., ATC'20, section 2) reports for public
+// clouds' function platforms.
+#include "policies/autoscaling/demand_window.hpp"
+#include "policies/builtin.hpp"
+
+namespace fleetsim {
+
+namespace {
+class FixedKeepalive final : public Autoscaler {
+ public:
+  explicit FixedKeepalive(const ParamValues& p)
+      : keepalive_(p.duration("keepalive")),
+        tick_(p.duration("tick_interval")),
+        demand_(p.number("target_concurrency"), keepalive_) {}
+
+  ScalingDecision evaluate(const ScalingView& v) override {
+    const int needed = demand_.update(v);
+    const bool busy = v.in_flight + v.buffered > 0;
+    if (busy) return {needed, v.now + tick_};
+    // Idle: keep what the window asks for until the timeout, then nothing. The engine wakes
+    // us at the exact expiry, not by polling.
+    const SimTime expiry = v.idle_since + keepalive_;
+    if (v.now < expiry) return {std::max(needed, 1), std::min(v.now + tick_, expiry)};
+    return {0, kNever};
+  }
+
+ private:
+  SimTime keepalive_;
+  SimTime tick_;
+  DemandWindow demand_;
+};
+
+PolicyInfo keepalive_policy(const char* name, const char* window) {
+  PolicyInfo info;
+  info.family = PolicyFamily::Autoscaler;
+  info.name = name;
+  info.params = demand_params();
+  info.params.push_back({"keepalive", ParamType::Duration, window, 0, 7 * 86400,
+                         "idle time after the last request before scaling to zero"});
+  info.make_autoscaler = [](const ParamValues& p) { return std::make_unique<FixedKeepalive>(p); };
+  return info;
+}
+}  // namespace
+
+PolicyInfo fixed_keepalive_policy() { return keepalive_policy("fixed-keepalive", "10min"); }
+PolicyInfo fixed_keepalive_20min_policy() { return keepalive_policy("fixed-keepalive-20min", "20min"); }
+
+}  // namespace fleetsim
