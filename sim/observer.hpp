@@ -26,7 +26,7 @@ struct RequestResult {
   SimTime dispatched = 0;   // when it reached a replica (arrival if one was ready)
   SimTime first_token = 0;  // LLM: end of its prefill; service-time models: completion
   SimTime end = 0;
-  bool waited_for_replica = false;  // found no ready replica and waited in the buffer
+  bool waited_for_replica = false;  // found no ready replica and waited (> 0 s) in the buffer
 };
 
 enum class ReplicaPhase : std::uint8_t {

@@ -288,7 +288,7 @@ void Simulation::finish_request(std::uint32_t id, RequestOutcome outcome) {
   result.dispatched = r.dispatched;
   result.first_token = r.first_token;
   result.end = now_;
-  result.waited_for_replica = r.waited;
+  result.waited_for_replica = r.waited && r.dispatched > r.arrival;
   for (auto* o : observers_) o->on_request_end(result);
   r.live = false;
   --live_requests_;

@@ -2,8 +2,8 @@
 // bound for comparison, not a deployable policy. When a model goes idle it keeps its replica
 // only if the next request comes within one cold start (re-starting would cost at least as
 // many GPU-seconds as waiting); otherwise it scales to zero at once and starts a replica one
-// cold-start duration (the model's last one, or `lead_time` before any) ahead of the next
-// request, so that request finds it ready.
+// cold start ahead of the next request — the longest cold start seen so far, and at least
+// `lead_time` — so that request finds it ready. Its idle GPU-time is that lead's slack.
 #include "policies/autoscaling/demand_window.hpp"
 #include "policies/builtin.hpp"
 
@@ -21,7 +21,8 @@ class Oracle final : public Autoscaler {
     const int needed = demand_.update(v);
     if (v.in_flight + v.buffered > 0) return {needed, v.now + tick_};
     if (v.next_arrival == kNever) return {0, kNever};
-    const SimTime lead = v.last_cold_start > 0 ? v.last_cold_start : lead_;
+    longest_ = std::max(longest_, v.last_cold_start);
+    const SimTime lead = std::max(longest_, lead_);
     const SimTime start_at = v.next_arrival - lead;
     if (start_at <= v.now) return {std::max(needed, 1), v.now + tick_};
     return {0, kNever, start_at};
@@ -29,6 +30,7 @@ class Oracle final : public Autoscaler {
 
  private:
   SimTime lead_;
+  SimTime longest_ = 0;
   SimTime tick_;
   DemandWindow demand_;
 };
@@ -41,7 +43,7 @@ PolicyInfo oracle_policy() {
   info.needs_future = true;
   info.params = demand_params();
   info.params.push_back({"lead_time", ParamType::Duration, "60s", 0, 3600,
-                         "cold-start estimate before the model's first measured one"});
+                         "least lead before an expected arrival (covers cold starts not yet seen)"});
   info.params.push_back({"demand_window", ParamType::Duration, "60s", 1, 3600,
                          "how long capacity needed by a burst is kept"});
   info.make_autoscaler = [](const ParamValues& p) { return std::make_unique<Oracle>(p); };
