@@ -18,6 +18,15 @@ ordered percentiles(const QuantileSketch& s) {
   j["p90"] = s.quantile(0.90);
   j["p99"] = s.quantile(0.99);
   j["max"] = s.max();
+  // The distribution for CDF charts: [value, fraction] at fractions 0, 0.02, ..., 0.98,
+  // 0.99, 0.999, 1.
+  ordered cdf = ordered::array();
+  if (s.count() > 0) {
+    auto point = [&](double q) { cdf.push_back(ordered::array({s.quantile(q), q})); };
+    for (int i = 0; i < 50; ++i) point(i / 50.0);
+    for (double q : {0.98, 0.99, 0.999, 1.0}) point(q);
+  }
+  j["cdf"] = cdf;
   return j;
 }
 
@@ -75,6 +84,7 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
   j["drain_limit"] = format_duration(sc.drain_limit);
   j["request_timeout"] = format_duration(sc.request_timeout);
   j["warm_start"] = sc.warm_start;
+  j["sample_interval"] = format_duration(sc.sample_interval);
   ordered gpus = ordered::array();
   for (const auto& g : sc.gpu_types) {
     ordered t;

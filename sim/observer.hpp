@@ -67,6 +67,10 @@ enum class CacheEvent : std::uint8_t { Hit, Insert, Evict };
 class SimObserver {
  public:
   virtual ~SimObserver() = default;
+  // A request arrived; `buffered`: no replica was ready, it waits in the model's buffer.
+  virtual void on_request_arrived(SimTime, std::uint32_t /*model*/, bool /*buffered*/) {}
+  // A buffered request left the buffer for a replica.
+  virtual void on_request_dispatched(SimTime, std::uint32_t /*model*/) {}
   virtual void on_request_end(const RequestResult&) {}
   virtual void on_replica_placed(SimTime, const ReplicaInfo&) {}
   virtual void on_replica_phase(SimTime, const ReplicaInfo&, ReplicaPhase) {}

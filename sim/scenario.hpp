@@ -96,6 +96,7 @@ struct Scenario {
   SimTime drain_limit = 0;       // after `duration`, in-flight requests get this long to end
   SimTime request_timeout = 0;   // longest wait in the buffer for a replica
   bool warm_start = true;        // replicas wanted at t = 0 begin ready (a deployed system)
+  SimTime sample_interval = 60 * kSecond;  // time-series sampling period
   std::vector<GpuType> gpu_types;
   std::vector<PoolSpec> pools;
   std::vector<ModelSpec> models;

@@ -125,6 +125,11 @@ RunStatus Simulation::run() {
     if (errors_.empty()) {
       if (live_requests_ > 0) {
         now_ = hard_end;
+        for (std::uint32_t model = 0; model < models_.size(); ++model)
+          for (std::size_t i = models_[model].buffer.size(); i > 0; --i) {
+            models_[model].buffer.pop();
+            for (auto* o : observers_) o->on_request_dispatched(now_, model);
+          }
         for (std::uint32_t r = 0; r < requests_.size(); ++r)
           if (requests_[r].live) finish_request(r, RequestOutcome::CutOff);
       } else {
@@ -231,9 +236,11 @@ void Simulation::dispatch_or_buffer(std::uint32_t id) {
   Request& r = requests_[id];
   ModelState& m = models_[r.model];
   if (!m.ready.empty()) {
+    for (auto* o : observers_) o->on_request_arrived(now_, r.model, false);
     route(id);
     return;
   }
+  for (auto* o : observers_) o->on_request_arrived(now_, r.model, true);
   // No ready replica: wait in the buffer (Knative's activator) and make sure one is coming.
   r.waited = true;
   m.buffer.push(id);
@@ -328,8 +335,10 @@ void Simulation::arm_buffer_timer(std::uint32_t model) {
 void Simulation::on_buffer_timeout(std::uint32_t model) {
   ModelState& m = models_[model];
   const SimTime timeout = setup_.scenario.request_timeout;
-  while (!m.buffer.empty() && requests_[m.buffer.front()].arrival + timeout <= now_)
+  while (!m.buffer.empty() && requests_[m.buffer.front()].arrival + timeout <= now_) {
+    for (auto* o : observers_) o->on_request_dispatched(now_, model);
     finish_request(m.buffer.pop(), RequestOutcome::TimedOut);
+  }
   arm_buffer_timer(model);
 }
 
@@ -718,7 +727,10 @@ void Simulation::make_ready(std::uint32_t rep_id) {
   rep.progress_time = now_;
   for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Ready);
   if (m.buffer.empty()) return;
-  while (!m.buffer.empty()) route(m.buffer.pop());
+  while (!m.buffer.empty()) {
+    for (auto* o : observers_) o->on_request_dispatched(now_, rep.info.model);
+    route(m.buffer.pop());
+  }
   arm_buffer_timer(rep.info.model);
 }
 

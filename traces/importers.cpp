@@ -23,7 +23,7 @@ constexpr std::size_t kMaxExamples = 5;
 constexpr std::uint64_t kMaxTokens = 2'000'000'000;  // what the native reader accepts
 constexpr const char* kHeader = "timestamp,model,input_tokens,output_tokens";
 
-std::string quoted(std::string_view value) {
+std::string quote_value(std::string_view value) {
   constexpr std::size_t kMax = 60;
   std::string out = "\"";
   if (value.size() > kMax) {
@@ -101,7 +101,7 @@ const char* token_reason(TokenCheck c) {
 }
 
 std::string token_message(TokenCheck c, std::string_view text) {
-  std::string m = "expected an integer >= 1, got " + quoted(trim(text));
+  std::string m = "expected an integer >= 1, got " + quote_value(trim(text));
   if (c == TokenCheck::Negative) m += " (negative)";
   if (c == TokenCheck::TooLarge) m += " (more than 2e9)";
   return m;
@@ -245,8 +245,8 @@ class Pipeline {
     ++ordinal_;
     if (have_last_ && row.time_ns < last_source_) {
       Diagnostic d = where;
-      d.message = "time " + quoted(time_text) + " is earlier than the previous row's " +
-                  quoted(last_text_) + " (rows must be in time order)";
+      d.message = "time " + quote_value(time_text) + " is earlier than the previous row's " +
+                  quote_value(last_text_) + " (rows must be in time order)";
       return ctx_.reject(std::move(d), "out-of-order") ? Step::Next : Step::Fail;
     }
     if (!have_last_) base_ = rebase_ ? row.time_ns : 0;
@@ -524,7 +524,7 @@ bool read_delimited(Context& ctx, Pipeline& pipe, const CsvSpec& spec) {
       Diagnostic d = at(time_i);
       d.message = (spec.iso ? std::string("expected an ISO 8601 date and time (2023-11-16 18:15:46.68), got ")
                             : "expected a number of " + spec.unit_name + ", got ") +
-                  quoted(time_text);
+                  quote_value(time_text);
       if (!ctx.reject(std::move(d), "bad-time")) return false;
       continue;
     }
@@ -549,7 +549,7 @@ bool read_delimited(Context& ctx, Pipeline& pipe, const CsvSpec& spec) {
       const std::string& m = fields[static_cast<std::size_t>(model_i)];
       if (spec.check_model && (m.empty() || m.find_first_of(",\"\r\n") != std::string::npos)) {
         Diagnostic d = at(model_i);
-        d.message = "expected a model name without commas or quotes, got " + quoted(m);
+        d.message = "expected a model name without commas or quotes, got " + quote_value(m);
         if (!ctx.reject(std::move(d), "bad-model")) return false;
         continue;
       }
@@ -594,7 +594,7 @@ bool read_mooncake(Context& ctx, Pipeline& pipe) {
       continue;
     }
     if (!j.is_object()) {
-      if (!ctx.reject(Diagnostic{file, line_no, 1, "", "expected a JSON object, got " + quoted(line)}, "bad-json"))
+      if (!ctx.reject(Diagnostic{file, line_no, 1, "", "expected a JSON object, got " + quote_value(line)}, "bad-json"))
         return false;
       continue;
     }
@@ -626,7 +626,7 @@ bool read_mooncake(Context& ctx, Pipeline& pipe) {
       row.time_ns = std::llround(ts->get<double>() * 1e6);
     } else {
       if (!ctx.reject(Diagnostic{file, line_no, 0, "timestamp",
-                                 "expected a number of milliseconds, got " + quoted(time_text)},
+                                 "expected a number of milliseconds, got " + quote_value(time_text)},
                       "bad-time"))
         return false;
       continue;
@@ -672,7 +672,7 @@ bool read_mooncake(Context& ctx, Pipeline& pipe) {
       }
       if (!ok) {
         if (!ctx.reject(Diagnostic{file, line_no, 0, "hash_ids",
-                                   "expected an array of integers >= 0, got " + quoted(h->dump())},
+                                   "expected an array of integers >= 0, got " + quote_value(h->dump())},
                         "bad-number"))
           return false;
         continue;
@@ -847,7 +847,7 @@ class Client {
       for (int k = 0; k < 3 && ok; ++k) {
         if (!parse_double(fields_[static_cast<std::size_t>(k)], v[k]) || v[k] < 0) {
           Diagnostic d{trace_path, line_no_, starts_[static_cast<std::size_t>(k)], kNames[k],
-                       "expected a number >= 0, got " + quoted(fields_[static_cast<std::size_t>(k)])};
+                       "expected a number >= 0, got " + quote_value(fields_[static_cast<std::size_t>(k)])};
           if (!ctx.reject(std::move(d), k == 0 ? "bad-time" : "bad-number")) return false;
           ok = false;
         }
@@ -858,7 +858,7 @@ class Client {
       row.cv = v[2];
       if (have_last_start_ && row.start <= last_start_) {
         Diagnostic d{trace_path, line_no_, 1, kNames[0],
-                     "window start " + quoted(fields_[0]) + " does not come after the previous window's"};
+                     "window start " + quote_value(fields_[0]) + " does not come after the previous window's"};
         if (!ctx.reject(std::move(d), "out-of-order")) return false;
         continue;
       }

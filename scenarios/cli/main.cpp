@@ -8,10 +8,12 @@
 #include <iostream>
 
 #include "reports/result_json.hpp"
+#include "reports/run_files.hpp"
 #include "reports/summary_table.hpp"
 #include "scenarios/loader/build.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
 #include "sim/metrics.hpp"
+#include "sim/timeseries.hpp"
 #include "sim/units.hpp"
 
 namespace {
@@ -115,7 +117,9 @@ int main(int argc, char** argv) {
 
   Simulation simulation(build_setup(scenario, registry));
   MetricsCollector metrics(simulation.scenario());
+  TimeSeriesRecorder timeseries(simulation.scenario(), scenario.sample_interval);
   simulation.add_observer(&metrics);
+  simulation.add_observer(&timeseries);
   const auto started = std::chrono::steady_clock::now();
   RunStatus status = simulation.run();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -138,8 +142,12 @@ int main(int argc, char** argv) {
   }
   out << result_json(scenario, registry, metrics.result(), status, FLEETSIM_VERSION);
   out.close();
-  if (!out) {
-    std::cerr << result_path << ": writing failed\n";
+  std::ofstream series(out_dir + "/timeseries.csv");
+  series << timeseries_csv(scenario, timeseries);
+  std::ofstream cold(out_dir + "/cold_starts.csv");
+  cold << cold_starts_csv(scenario, timeseries);
+  if (!out || !series || !cold) {
+    std::cerr << out_dir << ": writing the results failed\n";
     return kExitBadInput;
   }
   if (!quiet) {

@@ -442,6 +442,7 @@ struct Loader {
     // activator holds a request; we use it as the default buffer timeout.
     sc.request_timeout = r.duration("request_timeout", 5 * kMinute, kMillisecond);
     sc.warm_start = r.flag("warm_start", true);
+    sc.sample_interval = r.duration("sample_interval", 60 * kSecond, kMillisecond);
     read_gpu_types(r);
     read_cluster(r);
     read_performance(r);

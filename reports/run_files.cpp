@@ -1,0 +1,40 @@
+#include "reports/run_files.hpp"
+
+#include <cstdio>
+
+namespace fleetsim {
+
+namespace {
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+}  // namespace
+
+std::string timeseries_csv(const Scenario& scenario, const TimeSeriesRecorder& recorder) {
+  std::string out = "time_s,model,series,value\n";
+  for (const auto& sample : recorder.samples()) {
+    const std::string time = number(to_seconds(sample.time));
+    for (std::size_t m = 0; m < sample.models.size(); ++m) {
+      const std::string& model = m < scenario.models.size() ? scenario.models[m].name : std::string("all");
+      for (int s = 0; s < kSeriesCount; ++s)
+        out += time + "," + model + "," + series_name(static_cast<Series>(s)) + "," +
+               number(sample.models[m][static_cast<std::size_t>(s)]) + "\n";
+    }
+  }
+  return out;
+}
+
+std::string cold_starts_csv(const Scenario& scenario, const TimeSeriesRecorder& recorder) {
+  std::string out = "model,replica,node,placed_s,ready_s,image_pull_s,weight_load_s,engine_startup_s,source,aborted\n";
+  for (const ColdStartRecord& c : recorder.cold_starts())
+    out += scenario.models[c.replica.model].name + "," + std::to_string(c.replica.id) + "," +
+           std::to_string(c.replica.node) + "," + number(to_seconds(c.placed)) + "," +
+           number(to_seconds(c.ready)) + "," + number(to_seconds(c.image_pull)) + "," +
+           number(to_seconds(c.weight_load)) + "," + number(to_seconds(c.engine_startup)) + "," +
+           weight_source_name(c.source) + "," + (c.aborted ? "1" : "0") + "\n";
+  return out;
+}
+
+}  // namespace fleetsim

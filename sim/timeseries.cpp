@@ -1,0 +1,94 @@
+#include "sim/timeseries.hpp"
+
+namespace fleetsim {
+
+const char* series_name(Series s) {
+  switch (s) {
+    case Series::ReplicasReady: return "replicas_ready";
+    case Series::ReplicasStarting: return "replicas_starting";
+    case Series::GpusAllocated: return "gpus_allocated";
+    case Series::RequestsInSystem: return "requests_in_system";
+    case Series::RequestsBuffered: return "requests_buffered";
+    case Series::Arrivals: return "arrivals";
+    case Series::Completions: return "completions";
+    case Series::ColdStarts: return "cold_starts";
+  }
+  return "?";
+}
+
+namespace {
+constexpr bool is_counter(int s) { return s >= static_cast<int>(Series::Arrivals); }
+}  // namespace
+
+TimeSeriesRecorder::TimeSeriesRecorder(const Scenario& scenario, SimTime interval)
+    : interval_(interval), next_sample_(interval), state_(scenario.models.size(), Values{}) {}
+
+void TimeSeriesRecorder::advance(SimTime now) {
+  while (next_sample_ <= now) {
+    Sample sample{next_sample_, state_};
+    Values all{};
+    for (const Values& v : state_)
+      for (int s = 0; s < kSeriesCount; ++s) all[static_cast<std::size_t>(s)] += v[static_cast<std::size_t>(s)];
+    sample.models.push_back(all);
+    samples_.push_back(std::move(sample));
+    for (Values& v : state_)
+      for (int s = 0; s < kSeriesCount; ++s)
+        if (is_counter(s)) v[static_cast<std::size_t>(s)] = 0;
+    next_sample_ += interval_;
+  }
+}
+
+void TimeSeriesRecorder::add(std::uint32_t model, Series s, double delta) {
+  state_[model][static_cast<std::size_t>(s)] += delta;
+}
+
+void TimeSeriesRecorder::on_request_arrived(SimTime now, std::uint32_t model, bool buffered) {
+  advance(now);
+  add(model, Series::Arrivals, 1);
+  add(model, Series::RequestsInSystem, 1);
+  if (buffered) add(model, Series::RequestsBuffered, 1);
+}
+
+void TimeSeriesRecorder::on_request_dispatched(SimTime now, std::uint32_t model) {
+  advance(now);
+  add(model, Series::RequestsBuffered, -1);
+}
+
+void TimeSeriesRecorder::on_request_end(const RequestResult& r) {
+  advance(r.end);
+  add(r.model, Series::RequestsInSystem, -1);
+  if (r.outcome == RequestOutcome::Completed) add(r.model, Series::Completions, 1);
+}
+
+void TimeSeriesRecorder::on_replica_placed(SimTime now, const ReplicaInfo& info) {
+  advance(now);
+  if (starting_.size() <= info.id) starting_.resize(info.id + 1, 0);
+  starting_[info.id] = 1;
+  add(info.model, Series::ReplicasStarting, 1);
+  add(info.model, Series::GpusAllocated, info.gpus);
+}
+
+void TimeSeriesRecorder::on_replica_phase(SimTime now, const ReplicaInfo& info, ReplicaPhase phase) {
+  advance(now);
+  if (phase == ReplicaPhase::Ready) {
+    starting_[info.id] = 0;
+    add(info.model, Series::ReplicasStarting, -1);
+    add(info.model, Series::ReplicasReady, 1);
+  } else if (phase == ReplicaPhase::Draining) {
+    add(info.model, Series::ReplicasReady, -1);
+  } else if (phase == ReplicaPhase::Stopped) {
+    if (starting_[info.id]) add(info.model, Series::ReplicasStarting, -1);
+    starting_[info.id] = 0;
+    add(info.model, Series::GpusAllocated, -info.gpus);
+  }
+}
+
+void TimeSeriesRecorder::on_cold_start(const ColdStartRecord& record) {
+  advance(record.ready);
+  if (!record.aborted) add(record.replica.model, Series::ColdStarts, 1);
+  cold_starts_.push_back(record);
+}
+
+void TimeSeriesRecorder::on_run_end(SimTime end) { advance(end); }
+
+}  // namespace fleetsim

@@ -1,0 +1,64 @@
+// TimeSeriesRecorder: samples a run's state every `interval` of simulated time, per model and
+// for all models together, without adding events to the run: state between two signals is
+// constant, so samples are written lazily when the next signal (or the end) arrives.
+// A sample at time t shows the state just before the events at t; the counters (arrivals,
+// completions, cold starts) count the interval [t − interval, t). It also keeps every cold
+// start's record for the report's timeline.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "sim/observer.hpp"
+#include "sim/scenario.hpp"
+
+namespace fleetsim {
+
+enum class Series : std::uint8_t {
+  ReplicasReady,
+  ReplicasStarting,
+  GpusAllocated,
+  RequestsInSystem,
+  RequestsBuffered,
+  Arrivals,
+  Completions,
+  ColdStarts,
+};
+inline constexpr int kSeriesCount = 8;
+const char* series_name(Series s);  // replicas_ready, replicas_starting, ...
+
+class TimeSeriesRecorder : public SimObserver {
+ public:
+  using Values = std::array<double, kSeriesCount>;
+  struct Sample {
+    SimTime time;
+    std::vector<Values> models;  // per model, then one more: all models together
+  };
+
+  TimeSeriesRecorder(const Scenario& scenario, SimTime interval);
+
+  void on_request_arrived(SimTime now, std::uint32_t model, bool buffered) override;
+  void on_request_dispatched(SimTime now, std::uint32_t model) override;
+  void on_request_end(const RequestResult& r) override;
+  void on_replica_placed(SimTime now, const ReplicaInfo& info) override;
+  void on_replica_phase(SimTime now, const ReplicaInfo& info, ReplicaPhase phase) override;
+  void on_cold_start(const ColdStartRecord& record) override;
+  void on_run_end(SimTime end) override;
+
+  const std::vector<Sample>& samples() const { return samples_; }
+  const std::vector<ColdStartRecord>& cold_starts() const { return cold_starts_; }
+  SimTime interval() const { return interval_; }
+
+ private:
+  void advance(SimTime now);
+  void add(std::uint32_t model, Series s, double delta);
+
+  SimTime interval_;
+  SimTime next_sample_;
+  std::vector<Values> state_;         // per model; levels and the counters of the open interval
+  std::vector<std::uint8_t> starting_;  // per replica: still counted as starting
+  std::vector<Sample> samples_;
+  std::vector<ColdStartRecord> cold_starts_;
+};
+
+}  // namespace fleetsim
