@@ -112,10 +112,10 @@ std::string synthetic_csv(int n, double step) {
 
 ImportOptions synthetic_options(const std::string& in, const std::string& out) {
   ImportOptions o = options("generic-csv", in, out);
-  o.time_column = "t";
-  o.model_column = "model";
-  o.input_column = "in";
-  o.output_column = "out";
+  o.time_column = std::string("t");
+  o.model_column = std::string("model");
+  o.input_column = std::string("in");
+  o.output_column = std::string("out");
   return o;
 }
 
@@ -164,6 +164,7 @@ TEST_CASE("importers: azure-llm-2023 rows become relative seconds with a fixed m
     REQUIRE(lines_of(o.output)[1] == "0,llama-3.1-8b,4808,10");
   }
   SECTION("it has no model column") {
+    o.output = t.path("other.csv");
     o.assign = ModelAssign::FromColumn;
     REQUIRE_THAT(failed_import(o), Contains("--assign: azure-llm-2023 has no model column"));
   }
@@ -271,6 +272,8 @@ TEST_CASE("importers: servegen is seeded per client window", "[importers]") {
 
   // A window is exactly the matching part of the full import, shifted.
   o.seed = 1;
+  ok_import(o);
+  REQUIRE(slurp(o.output) == a);
   o.output = t.path("w.csv");
   o.window_start = 600;
   o.window_end = 1200;
@@ -366,7 +369,7 @@ TEST_CASE("importers: malformed input stops the import with file, line, column a
   }
   SECTION("negative tokens") {
     REQUIRE_THAT(failed_import(azure(header + row1 + "2023-11-16 18:17:05,12,-5\n")),
-                 Contains(file + ":3:23: GeneratedTokens: expected an integer >= 1, got \"-5\" (negative)"));
+                 Contains(file + ":3:24: GeneratedTokens: expected an integer >= 1, got \"-5\" (negative)"));
   }
   SECTION("zero tokens") {
     REQUIRE_THAT(failed_import(azure(header + "2023-11-16 18:17:05,0,5\n")),
@@ -477,10 +480,10 @@ TEST_CASE("importers: lenient mode skips bad rows and counts them by reason", "[
     REQUIRE(rm.skipped_by_reason == std::map<std::string, std::uint64_t>{{"bad-json", 2}, {"missing-field", 1}});
   }
   SECTION("a missing header column still stops a lenient import") {
-    t.write("in.csv", "TIMESTAMP,Context,GeneratedTokens\n2023-11-16 18:17:03,100,10\n");
+    t.write("in.csv", "TIMESTAMP,ContextToken,GeneratedTokens\n2023-11-16 18:17:03,100,10\n");
     ImportReport bad = import_trace(o);
     REQUIRE_THAT(bad.errors.to_string(), Contains("missing column \"ContextTokens\"") &&
-                                             Contains("did you mean \"Context\"?"));
+                                             Contains("did you mean \"ContextToken\"?"));
   }
 }
 
@@ -505,7 +508,7 @@ TEST_CASE("importers: window and time scale", "[importers]") {
     REQUIRE(r.rows_read == 2001);            // reading stops at the first row past the end
     auto lines = lines_of(o.output);
     REQUIRE(lines[1] == "0,m1,1001,2");
-    REQUIRE(lines.back() == "19.98,m0,2000,2");
+    REQUIRE(lines.back() == "19.98,m1,2000,2");
   }
 }
 

@@ -2,19 +2,11 @@
 // 2 bad input (scenario, override, trace), 1 a policy broke its contract during the run.
 #include <CLI/CLI.hpp>
 
-#include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 
-#include "reports/result_json.hpp"
-#include "reports/run_files.hpp"
 #include "reports/summary_table.hpp"
-#include "scenarios/loader/build.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
-#include "sim/metrics.hpp"
-#include "sim/timeseries.hpp"
-#include "sim/units.hpp"
+#include "scenarios/runner/run_to_directory.hpp"
 
 namespace {
 
@@ -115,43 +107,17 @@ int main(int argc, char** argv) {
   if (!loaded.scenario) return report_errors(loaded.errors);
   const Scenario& scenario = *loaded.scenario;
 
-  Simulation simulation(build_setup(scenario, registry));
-  MetricsCollector metrics(simulation.scenario());
-  TimeSeriesRecorder timeseries(simulation.scenario(), scenario.sample_interval);
-  simulation.add_observer(&metrics);
-  simulation.add_observer(&timeseries);
-  const auto started = std::chrono::steady_clock::now();
-  RunStatus status = simulation.run();
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (!status.ok) {
-    std::cerr << status.errors.to_string() << "run stopped, nothing written\n";
-    // Trace records are input errors; a policy's broken contract is a different failure.
-    const bool input = !status.errors.items().empty() && !status.errors.items().front().file.empty();
-    return input ? kExitBadInput : kExitPolicyError;
-  }
-
   if (out_dir.empty()) out_dir = "out/" + scenario.name;
-  const std::string result_path = out_dir + "/result.json";
-  std::error_code error;
-  std::filesystem::create_directories(out_dir, error);
-  std::ofstream out(result_path);
-  if (error || !out) {
-    std::cerr << out_dir << ": cannot write results here"
-              << (error ? " (" + error.message() + ")" : std::string()) << "\n";
-    return kExitBadInput;
+  RunReport outcome = run_to_directory(scenario, registry, out_dir, FLEETSIM_VERSION);
+  if (outcome.failure != RunFailure::None) {
+    std::cerr << outcome.errors.to_string() << "run stopped, nothing written\n";
+    return outcome.failure == RunFailure::PolicyError ? kExitPolicyError : kExitBadInput;
   }
-  out << result_json(scenario, registry, metrics.result(), status, FLEETSIM_VERSION);
-  out.close();
-  std::ofstream series(out_dir + "/timeseries.csv");
-  series << timeseries_csv(scenario, timeseries);
-  std::ofstream cold(out_dir + "/cold_starts.csv");
-  cold << cold_starts_csv(scenario, timeseries);
-  if (!out || !series || !cold) {
-    std::cerr << out_dir << ": writing the results failed\n";
-    return kExitBadInput;
-  }
+  const RunStatus& status = outcome.status;
+  const double wall = outcome.wall_seconds;
+  const std::string& result_path = outcome.result_path;
   if (!quiet) {
-    std::cout << summary_table(scenario, metrics.result(), status);
+    std::cout << summary_table(scenario, outcome.metrics, status);
     std::cout << "wall " << wall << " s (" << static_cast<double>(status.events) / wall << " events/s, "
               << static_cast<double>(status.requests) / wall << " requests/s); wrote " << result_path
               << "\n";

@@ -1,0 +1,52 @@
+#include "scenarios/runner/run_to_directory.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "reports/result_json.hpp"
+#include "reports/run_files.hpp"
+#include "scenarios/loader/build.hpp"
+#include "sim/timeseries.hpp"
+
+namespace fleetsim {
+
+RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& registry,
+                           const std::string& out_dir, const std::string& version) {
+  RunReport report;
+  Simulation simulation(build_setup(scenario, registry));
+  MetricsCollector metrics(simulation.scenario());
+  TimeSeriesRecorder timeseries(simulation.scenario(), scenario.sample_interval);
+  simulation.add_observer(&metrics);
+  simulation.add_observer(&timeseries);
+  const auto started = std::chrono::steady_clock::now();
+  report.status = simulation.run();
+  report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!report.status.ok) {
+    report.errors = report.status.errors;
+    // A bad trace record names its file; a policy's broken contract does not.
+    const auto& items = report.errors.items();
+    report.failure = !items.empty() && !items.front().file.empty() ? RunFailure::BadInput
+                                                                   : RunFailure::PolicyError;
+    return report;
+  }
+  report.metrics = metrics.result();
+  report.result_path = out_dir + "/result.json";
+  std::error_code error;
+  std::filesystem::create_directories(out_dir, error);
+  std::ofstream out(report.result_path);
+  if (!error && out) {
+    out << result_json(scenario, registry, report.metrics, report.status, version);
+    out.close();
+    std::ofstream(out_dir + "/timeseries.csv") << timeseries_csv(scenario, timeseries);
+    std::ofstream cold(out_dir + "/cold_starts.csv");
+    cold << cold_starts_csv(scenario, timeseries);
+    if (out && cold) return report;
+  }
+  report.failure = RunFailure::WriteError;
+  report.errors.add(Diagnostic{out_dir, 0, 0, "",
+                               "cannot write results here" + (error ? " (" + error.message() + ")" : std::string())});
+  return report;
+}
+
+}  // namespace fleetsim
