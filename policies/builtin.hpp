@@ -18,5 +18,11 @@ PolicyInfo least_outstanding_policy();
 PolicyInfo round_robin_policy();
 PolicyInfo lru_policy();
 PolicyInfo no_cache_policy();
+PolicyInfo lfu_policy();
+PolicyInfo gdsf_policy();
+PolicyInfo pinned_policy();
+
+// Shared by cache policies: the LRU entry (oldest last_used, then inserted, then model id).
+std::size_t least_recently_used(std::span<const CacheEntry> entries);
 
 }  // namespace fleetsim

@@ -6,6 +6,8 @@
 
 namespace fleetsim {
 
+const char* tier_name(CacheTier tier) { return tier == CacheTier::Disk ? "disk" : "host-memory"; }
+
 const char* family_name(PolicyFamily family) {
   switch (family) {
     case PolicyFamily::Placement: return "placement";
@@ -72,6 +74,9 @@ PolicyRegistry builtin_policies() {
   add(least_outstanding_policy(), "the ready replica with the fewest requests queued or running");
   add(round_robin_policy(), "ready replicas in turn, per model");
   add(lru_policy(), "node disk cache, evicts the least recently used model by bytes");
+  add(lfu_policy(), "node caches evict the model loaded from them the fewest times");
+  add(gdsf_policy(), "Greedy-Dual-Size-Frequency: frequency x re-fetch cost, with ageing");
+  add(pinned_policy(), "KServe LocalModelCache: listed models prefetched and never evicted; LRU for the rest");
   add(no_cache_policy(), "no node cache: every load reads the model store");
   return r;
 }

@@ -1,5 +1,6 @@
 #include "reports/result_json.hpp"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "sim/units.hpp"
@@ -58,7 +59,9 @@ ordered policy_json(const PolicyChoice& c, PolicyFamily family, const PolicyRegi
   if (!info) return j;
   for (const ParamSpec& p : info->params) {
     switch (p.type) {
-      case ParamType::String: j[p.name] = c.params.text(p.name); break;
+      case ParamType::String:
+      case ParamType::ModelList:
+      case ParamType::PoolList: j[p.name] = c.params.text(p.name); break;
       case ParamType::Bool: j[p.name] = c.params.flag(p.name); break;
       case ParamType::Duration: j[p.name] = format_duration(c.params.duration(p.name)); break;
       case ParamType::Integer: j[p.name] = c.params.integer(p.name); break;
@@ -105,10 +108,17 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
     t["gpus_per_node"] = p.gpus_per_node;
     t["host_memory"] = format_size(p.host_memory_bytes);
     t["disk_cache"] = format_size(p.disk_cache_bytes);
+    t["host_cache"] = format_size(p.host_cache_bytes);
     t["disk_read_bandwidth"] = format_bandwidth(p.disk_read_bandwidth);
     t["network_bandwidth"] = format_bandwidth(p.network_bandwidth);
     pools.push_back(t);
   }
+  auto limit = [](double bw) -> ordered {
+    if (std::isinf(bw)) return "unlimited";
+    return format_bandwidth(bw);
+  };
+  j["cluster"]["model_store_bandwidth"] = limit(sc.model_store_bandwidth);
+  j["cluster"]["registry_bandwidth"] = limit(sc.registry_bandwidth);
   j["cluster"]["pools"] = pools;
   j["performance"]["compute_efficiency"] = sc.perf.compute_efficiency;
   j["performance"]["memory_efficiency"] = sc.perf.memory_efficiency;
@@ -199,6 +209,7 @@ ordered metrics_json(const ModelMetrics& m) {
   cs["mean_image_pull_s"] = m.image_pull_seconds / n;
   cs["mean_weight_load_s"] = m.weight_load_seconds / n;
   cs["mean_engine_startup_s"] = m.engine_startup_seconds / n;
+  cs["weights_from_host_memory"] = m.loads_from_host_memory;
   cs["weights_from_disk_cache"] = m.loads_from_disk_cache;
   cs["weights_from_model_store"] = m.loads_from_model_store;
   cs["unschedulable_scale_ups"] = m.unschedulable;
@@ -240,6 +251,15 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
   j["overall"]["cache"]["hits"] = metrics.cache_hits;
   j["overall"]["cache"]["inserts"] = metrics.cache_inserts;
   j["overall"]["cache"]["evictions"] = metrics.cache_evictions;
+  ordered links = ordered::array();
+  for (const LinkUsage& l : status.links) {
+    ordered link;
+    link["link"] = l.name;
+    link["bytes"] = l.bytes;
+    link["bandwidth_bytes_per_s"] = std::isinf(l.bandwidth) ? -1.0 : l.bandwidth;
+    links.push_back(link);
+  }
+  j["links"] = links;
   ordered models;
   for (std::size_t i = 0; i < sc.models.size(); ++i) models[sc.models[i].name] = with_mean(metrics.models[i]);
   j["models"] = models;

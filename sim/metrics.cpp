@@ -84,6 +84,7 @@ void MetricsCollector::on_cold_start(const ColdStartRecord& c) {
   m.image_pull_seconds += to_seconds(c.image_pull);
   m.weight_load_seconds += to_seconds(c.weight_load);
   m.engine_startup_seconds += to_seconds(c.engine_startup);
+  if (c.source == WeightSource::HostMemory) ++m.loads_from_host_memory;
   if (c.source == WeightSource::DiskCache) ++m.loads_from_disk_cache;
   if (c.source == WeightSource::ModelStore) ++m.loads_from_model_store;
   m.cold_start_duration.add(to_seconds(c.ready - c.placed));
@@ -116,6 +117,7 @@ void MetricsCollector::on_run_end(SimTime end) {
     all.e2e.merge(m.e2e);
     all.cold_starts += m.cold_starts;
     all.cold_starts_aborted += m.cold_starts_aborted;
+    all.loads_from_host_memory += m.loads_from_host_memory;
     all.loads_from_disk_cache += m.loads_from_disk_cache;
     all.loads_from_model_store += m.loads_from_model_store;
     all.image_pull_seconds += m.image_pull_seconds;

@@ -30,6 +30,7 @@ struct ModelMetrics {
   // to wait for a replica (found none ready) with the time they waited.
   std::uint64_t cold_starts = 0;
   std::uint64_t cold_starts_aborted = 0;
+  std::uint64_t loads_from_host_memory = 0;
   std::uint64_t loads_from_disk_cache = 0;
   std::uint64_t loads_from_model_store = 0;
   double image_pull_seconds = 0;

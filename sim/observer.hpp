@@ -39,8 +39,9 @@ enum class ReplicaPhase : std::uint8_t {
 };
 const char* phase_name(ReplicaPhase phase);
 
-enum class WeightSource : std::uint8_t { None, DiskCache, ModelStore };
-const char* weight_source_name(WeightSource source);  // "none", "disk-cache", "model-store"
+enum class WeightSource : std::uint8_t { None, HostMemory, DiskCache, ModelStore };
+// "none", "host-memory", "disk-cache", "model-store"
+const char* weight_source_name(WeightSource source);
 
 struct ReplicaInfo {
   std::uint32_t id = 0;

@@ -19,6 +19,7 @@ struct PoolSpec {
   int gpus_per_node = 8;
   double host_memory_bytes = 0;
   double disk_cache_bytes = 0;
+  double host_cache_bytes = 0;     // host memory set aside for model weights (a cache tier)
   double disk_read_bandwidth = 0;  // bytes/s
   double network_bandwidth = 0;    // bytes/s to the model store and image registry
 };
@@ -99,6 +100,8 @@ struct Scenario {
   SimTime sample_interval = 60 * kSecond;  // time-series sampling period
   std::vector<GpuType> gpu_types;
   std::vector<PoolSpec> pools;
+  double model_store_bandwidth = 0;  // bytes/s, cluster-wide aggregate; infinity = no limit
+  double registry_bandwidth = 0;     // bytes/s, image registry aggregate; infinity = no limit
   std::vector<ModelSpec> models;
   std::vector<WorkloadSpec> workloads;
   PolicyChoice placement;

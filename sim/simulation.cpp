@@ -19,6 +19,7 @@ bool sequence_after(const auto& a, const auto& b) {  // min-heap order for std::
 }
 
 constexpr double kProgressEpsilon = 1e-6;  // decode steps; absorbs float rounding
+constexpr std::uint32_t kNoModel = 0xFFFFFFFFu;
 
 }  // namespace
 
@@ -47,6 +48,7 @@ const char* phase_name(ReplicaPhase phase) {
 const char* weight_source_name(WeightSource source) {
   switch (source) {
     case WeightSource::None: return "none";
+    case WeightSource::HostMemory: return "host-memory";
     case WeightSource::DiskCache: return "disk-cache";
     case WeightSource::ModelStore: return "model-store";
   }
@@ -66,11 +68,16 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
       node.gpus.assign(static_cast<std::size_t>(pool.gpus_per_node), GpuSlot{});
       node.free_gpus = pool.gpus_per_node;
       node.disk_cache_capacity = pool.disk_cache_bytes;
+      node.host_cache_capacity = pool.host_cache_bytes;
       node.disk_read_bandwidth = pool.disk_read_bandwidth;
       node.network_bandwidth = pool.network_bandwidth;
+      node_network_link_.push_back(network_.add_link(pool.network_bandwidth));
+      node_disk_link_.push_back(network_.add_link(pool.disk_read_bandwidth));
       nodes_.push_back(std::move(node));
     }
   }
+  store_link_ = network_.add_link(sc.model_store_bandwidth);
+  registry_link_ = network_.add_link(sc.registry_bandwidth);
   models_.resize(sc.models.size());
   for (std::uint32_t m = 0; m < sc.models.size(); ++m)
     models_[m].service_rng = RngStream(sc.seed, "service/" + sc.models[m].name);
@@ -94,7 +101,11 @@ RunStatus Simulation::run() {
     for (std::uint32_t s = 0; s < setup_.sources.size(); ++s)
       if (setup_.sources[s]->next(pending_arrivals_[s], errors_))
         schedule(pending_arrivals_[s].time, EventKind::Arrival, s);
-    // The deployed state at t = 0: every model's autoscaler is asked once.
+    // Before the run: caches the policy prefetches, then the deployed state at t = 0 (every
+    // model's autoscaler is asked once).
+    for (NodeView& node : nodes_)
+      for (std::uint32_t model : setup_.cache->prefetch_at_start(node))
+        if (model < models_.size() && !node.has_cached(model)) cache_admit(node, CacheTier::Disk, model);
     for (std::uint32_t m = 0; m < models_.size(); ++m) evaluate(m);
 
     while (!queue_.empty() && errors_.empty()) {
@@ -120,6 +131,9 @@ RunStatus Simulation::run() {
         case EventKind::BufferTimeout:
           if (models_[e.target].buffer_epoch == e.epoch) on_buffer_timeout(e.target);
           break;
+        case EventKind::TransferDone:
+          if (transfer_epoch_ == e.epoch) on_transfer_done();
+          break;
       }
     }
     if (errors_.empty()) {
@@ -141,6 +155,16 @@ RunStatus Simulation::run() {
   }
   status.end_time = now_;
   status.requests = next_serial_;
+  auto usage = [&](const std::string& name, TransferNetwork::LinkId link) {
+    if (network_.bytes_moved(link) > 0)
+      status.links.push_back(LinkUsage{name, network_.bandwidth(link), network_.bytes_moved(link)});
+  };
+  usage("model-store", store_link_);
+  usage("registry", registry_link_);
+  for (std::size_t n = 0; n < nodes_.size(); ++n) {
+    usage("node-" + std::to_string(n) + "/network", node_network_link_[n]);
+    usage("node-" + std::to_string(n) + "/disk", node_disk_link_[n]);
+  }
   status.ok = errors_.empty();
   status.errors = errors_;
   if (status.ok)
@@ -568,8 +592,7 @@ PlacementRequest Simulation::placement_request(std::uint32_t model) const {
 bool Simulation::start_replica(std::uint32_t model, bool warm) {
   const ModelSpec& spec = setup_.scenario.models[model];
   const PlacementRequest request = placement_request(model);
-  ClusterView view{now_, nodes_};
-  std::optional<Placement> placement = setup_.placement->place(request, view);
+  std::optional<Placement> placement = setup_.placement->place(request, cluster_view());
   if (!placement) {
     for (auto* o : observers_) o->on_unschedulable(now_, model);
     return false;
@@ -632,65 +655,158 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
     // A deployed system at t = 0: the image is on the node and weights are where the cache
     // policy would have kept them.
     if (!node.has_image(model)) node.images.push_back(model);
-    if (!node.has_cached(model)) cache_admit(node, model);
+    if (!node.has_cached(model)) cache_admit(node, CacheTier::Disk, model);
+    if (!node.has_in_memory(model)) cache_admit(node, CacheTier::HostMemory, model);
     make_ready(id);
   } else {
     begin_phase(id, ReplicaPhase::PullingImage);
+    prefetch(model);
   }
   return true;
 }
 
+ClusterView Simulation::cluster_view() {
+  for (std::size_t n = 0; n < nodes_.size(); ++n) {
+    nodes_[n].network_transfers = network_.transfers_on(node_network_link_[n]);
+    nodes_[n].disk_transfers = network_.transfers_on(node_disk_link_[n]);
+  }
+  ClusterView view{now_, nodes_};
+  view.model_store_bandwidth = network_.bandwidth(store_link_);
+  view.model_store_transfers = network_.transfers_on(store_link_);
+  view.registry_bandwidth = network_.bandwidth(registry_link_);
+  view.registry_transfers = network_.transfers_on(registry_link_);
+  return view;
+}
+
 // Cold start: pull the image (skipped when the node has it), load the weights from the fastest
-// place that holds them (the node's disk cache, else the model store over the node's network
-// link) into the GPUs, then start the engine. The load streams source -> host -> GPUs, so its
-// rate is the slower of the source and the replica's combined host-to-device links.
+// tier that holds them — the node's host-memory cache, its disk cache, else the model store
+// over the node's network link — into the GPUs, then start the engine. Pulls and loads are
+// transfers on shared links (max-min fair, see sim/transfers.hpp); a load also never goes
+// faster than the replica's combined host-to-device links. Each phase's duration is measured.
 void Simulation::begin_phase(std::uint32_t rep_id, ReplicaPhase phase) {
   Replica& rep = replicas_[rep_id];
   const ModelSpec& spec = setup_.scenario.models[rep.info.model];
   NodeView& node = nodes_[rep.info.node];
-  SimTime duration = 0;
-  if (phase == ReplicaPhase::PullingImage) {
-    if (!node.has_image(rep.info.model) && spec.image_bytes > 0)
-      duration = ceil_ns(spec.image_bytes / node.network_bandwidth);
-    rep.cold.image_pull = duration;
-  } else if (phase == ReplicaPhase::LoadingWeights) {
-    double source_bandwidth = node.network_bandwidth;
-    rep.cold.source = WeightSource::ModelStore;
-    for (auto& entry : node.disk_cache) {
-      if (entry.model != rep.info.model) continue;
-      rep.cold.source = WeightSource::DiskCache;
-      source_bandwidth = node.disk_read_bandwidth;
-      entry.last_used = now_;
-      ++entry.hits;
-      for (auto* o : observers_) o->on_cache(now_, node.id, rep.info.model, CacheEvent::Hit);
-    }
-    double bandwidth = std::min(source_bandwidth,
-                                spec.gpus_per_replica * node.gpu_type->host_to_device_bandwidth);
-    duration = ceil_ns(spec.weight_bytes() / bandwidth);
-    rep.cold.weight_load = duration;
-  } else if (phase == ReplicaPhase::StartingEngine) {
-    duration = spec.startup_time;
-    rep.cold.engine_startup = duration;
-  }
+  const std::uint32_t n = node.id;
   rep.phase = phase;
+  rep.phase_started = now_;
   for (auto* o : observers_) o->on_replica_phase(now_, rep.info, phase);
-  schedule(now_ + duration, EventKind::ReplicaPhase, rep_id, rep.epoch);
+  if (phase == ReplicaPhase::PullingImage) {
+    if (node.has_image(rep.info.model) || spec.image_bytes <= 0) {
+      end_phase(rep_id);
+      return;
+    }
+    start_transfer(rep_id, spec.image_bytes, TransferNetwork::kUnlimited,
+                   {node_network_link_[n], registry_link_}, rep_id);
+  } else if (phase == ReplicaPhase::LoadingWeights) {
+    const double cap = spec.gpus_per_replica * node.gpu_type->host_to_device_bandwidth;
+    rep.cold.source = WeightSource::ModelStore;
+    auto hit = [&](CacheTier tier, std::vector<CacheEntry>& entries) {
+      for (auto& entry : entries) {
+        if (entry.model != rep.info.model) continue;
+        entry.last_used = now_;
+        ++entry.hits;
+        setup_.cache->on_hit(tier, entry, node);
+        for (auto* o : observers_) o->on_cache(now_, node.id, rep.info.model, CacheEvent::Hit);
+        return true;
+      }
+      return false;
+    };
+    if (hit(CacheTier::HostMemory, node.host_cache)) {
+      rep.cold.source = WeightSource::HostMemory;
+      start_transfer(rep_id, spec.weight_bytes(), cap, {}, rep_id);
+    } else if (hit(CacheTier::Disk, node.disk_cache)) {
+      rep.cold.source = WeightSource::DiskCache;
+      start_transfer(rep_id, spec.weight_bytes(), cap, {node_disk_link_[n]}, rep_id);
+    } else {
+      start_transfer(rep_id, spec.weight_bytes(), cap, {node_network_link_[n], store_link_}, rep_id);
+    }
+  } else if (phase == ReplicaPhase::StartingEngine) {
+    schedule(now_ + spec.startup_time, EventKind::ReplicaPhase, rep_id, rep.epoch);
+  }
 }
 
-void Simulation::on_replica_phase(std::uint32_t rep_id) {
+void Simulation::start_transfer(std::uint64_t owner, double bytes, double cap,
+                                std::initializer_list<TransferNetwork::LinkId> links,
+                                std::uint32_t replica) {
+  auto id = network_.start(now_, bytes, cap, std::span<const TransferNetwork::LinkId>(links.begin(), links.size()), owner);
+  if (replica != TransferNetwork::kNone) replicas_[replica].transfer = id;
+  reschedule_transfers();
+}
+
+void Simulation::reschedule_transfers() {
+  ++transfer_epoch_;
+  const SimTime next = network_.next_completion();
+  if (next != kNever) schedule(std::max(next, now_), EventKind::TransferDone, 0, transfer_epoch_);
+}
+
+// Owners: a replica id, or kPrefetchOwner + index into prefetches_.
+namespace {
+constexpr std::uint64_t kPrefetchOwner = 1ULL << 40;
+}
+
+void Simulation::on_transfer_done() {
+  finished_transfers_.clear();
+  network_.complete_until(now_, finished_transfers_);
+  // Handle in a stable order (owners, ascending), whatever order the network listed them.
+  std::sort(finished_transfers_.begin(), finished_transfers_.end());
+  const std::vector<std::uint64_t> finished = finished_transfers_;
+  for (std::uint64_t owner : finished) {
+    if (owner >= kPrefetchOwner) {
+      Prefetch& p = prefetches_[owner - kPrefetchOwner];
+      if (!nodes_[p.node].has_cached(p.model)) cache_admit(nodes_[p.node], CacheTier::Disk, p.model);
+      p.model = kNoModel;
+      continue;
+    }
+    replicas_[owner].transfer = TransferNetwork::kNone;
+    end_phase(static_cast<std::uint32_t>(owner));
+  }
+  reschedule_transfers();
+}
+
+// The cache policy may ask to warm other nodes' disks when a replica of `model` starts.
+void Simulation::prefetch(std::uint32_t model) {
+  for (std::uint32_t n : setup_.cache->prefetch_on_scale_up(model, cluster_view())) {
+    if (n >= nodes_.size())
+      throw PolicyError{"cache policy '" + setup_.scenario.cache.impl + "' asked to prefetch onto node " +
+                        std::to_string(n) + ", which does not exist"};
+    if (nodes_[n].has_cached(model)) continue;
+    bool in_flight = false;
+    for (const Prefetch& p : prefetches_) in_flight = in_flight || (p.node == n && p.model == model);
+    if (in_flight) continue;
+    std::size_t slot = prefetches_.size();
+    for (std::size_t i = 0; i < prefetches_.size(); ++i)
+      if (prefetches_[i].model == kNoModel) slot = i;
+    if (slot == prefetches_.size()) prefetches_.push_back({});
+    prefetches_[slot] = Prefetch{n, model};
+    start_transfer(kPrefetchOwner + slot, setup_.scenario.models[model].weight_bytes(),
+                   TransferNetwork::kUnlimited, {node_network_link_[n], store_link_}, TransferNetwork::kNone);
+  }
+}
+
+void Simulation::on_replica_phase(std::uint32_t rep_id) { end_phase(rep_id); }
+
+void Simulation::end_phase(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
   NodeView& node = nodes_[rep.info.node];
+  const SimTime took = now_ - rep.phase_started;
   switch (rep.phase) {
     case ReplicaPhase::PullingImage:
+      rep.cold.image_pull = took;
       if (!node.has_image(rep.info.model)) node.images.push_back(rep.info.model);
       begin_phase(rep_id, ReplicaPhase::LoadingWeights);
       break;
     case ReplicaPhase::LoadingWeights:
+      rep.cold.weight_load = took;
+      // Fill the tiers the weights passed through.
       if (rep.cold.source == WeightSource::ModelStore && !node.has_cached(rep.info.model))
-        cache_admit(node, rep.info.model);
+        cache_admit(node, CacheTier::Disk, rep.info.model);
+      if (rep.cold.source != WeightSource::HostMemory && !node.has_in_memory(rep.info.model))
+        cache_admit(node, CacheTier::HostMemory, rep.info.model);
       begin_phase(rep_id, ReplicaPhase::StartingEngine);
       break;
     case ReplicaPhase::StartingEngine:
+      rep.cold.engine_startup = took;
       rep.cold.ready = now_;
       models_[rep.info.model].last_cold_start = now_ - rep.cold.placed;
       for (auto* o : observers_) o->on_cold_start(rep.cold);
@@ -700,21 +816,28 @@ void Simulation::on_replica_phase(std::uint32_t rep_id) {
   }
 }
 
-void Simulation::cache_admit(NodeView& node, std::uint32_t model) {
+void Simulation::cache_admit(NodeView& node, CacheTier tier, std::uint32_t model) {
+  const bool disk = tier == CacheTier::Disk;
+  std::vector<CacheEntry>& entries = disk ? node.disk_cache : node.host_cache;
+  double& used = disk ? node.disk_cache_used : node.host_cache_used;
+  const double capacity = disk ? node.disk_cache_capacity : node.host_cache_capacity;
   const double bytes = setup_.scenario.models[model].weight_bytes();
-  if (bytes > node.disk_cache_capacity) return;
-  if (!setup_.cache->admit(model, bytes, node)) return;
-  while (node.disk_cache_used + bytes > node.disk_cache_capacity) {
-    std::size_t v = setup_.cache->victim(node.disk_cache, node);
-    if (v >= node.disk_cache.size())
+  if (bytes > capacity) return;
+  if (!setup_.cache->admit(tier, model, bytes, node)) return;
+  while (used + bytes > capacity) {
+    std::size_t v = setup_.cache->victim(tier, entries, node);
+    if (v == CachePolicy::kKeepAll) return;
+    if (v >= entries.size())
       throw PolicyError{"cache policy '" + setup_.scenario.cache.impl + "' chose victim " +
-                        std::to_string(v) + " of " + std::to_string(node.disk_cache.size())};
-    node.disk_cache_used -= node.disk_cache[v].bytes;
-    for (auto* o : observers_) o->on_cache(now_, node.id, node.disk_cache[v].model, CacheEvent::Evict);
-    node.disk_cache.erase(node.disk_cache.begin() + static_cast<std::ptrdiff_t>(v));
+                        std::to_string(v) + " of " + std::to_string(entries.size())};
+    used -= entries[v].bytes;
+    setup_.cache->on_evict(tier, entries[v], node);
+    for (auto* o : observers_) o->on_cache(now_, node.id, entries[v].model, CacheEvent::Evict);
+    entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(v));
   }
-  node.disk_cache.push_back(CacheEntry{model, bytes, now_, now_, 0});
-  node.disk_cache_used += bytes;
+  entries.push_back(CacheEntry{model, bytes, now_, now_, 0});
+  used += bytes;
+  setup_.cache->on_insert(tier, entries.back(), node);
   for (auto* o : observers_) o->on_cache(now_, node.id, model, CacheEvent::Insert);
 }
 
@@ -748,6 +871,11 @@ void Simulation::drain(std::uint32_t rep_id) {
   // Still starting: abandon the cold start.
   m.starting.erase(std::find(m.starting.begin(), m.starting.end(), rep_id));
   ++rep.epoch;
+  if (rep.transfer != TransferNetwork::kNone) {
+    network_.cancel(now_, rep.transfer);
+    rep.transfer = TransferNetwork::kNone;
+    reschedule_transfers();
+  }
   rep.cold.aborted = true;
   rep.cold.ready = now_;
   for (auto* o : observers_) o->on_cold_start(rep.cold);

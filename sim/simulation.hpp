@@ -29,6 +29,7 @@
 #include "sim/request_source.hpp"
 #include "sim/rng.hpp"
 #include "sim/scenario.hpp"
+#include "sim/transfers.hpp"
 
 namespace fleetsim {
 
@@ -45,12 +46,20 @@ struct SimulationSetup {
   std::vector<bool> sees_future;  // per model
 };
 
+// Bytes a link carried during the run.
+struct LinkUsage {
+  std::string name;  // "model-store", "registry", "node-3/network", "node-3/disk"
+  double bandwidth = 0;
+  double bytes = 0;
+};
+
 struct RunStatus {
   bool ok = true;
   Diagnostics errors;  // a policy's invalid decision or a bad trace record
   SimTime end_time = 0;
   std::uint64_t events = 0;    // events processed, stale ones included
   std::uint64_t requests = 0;  // requests that arrived
+  std::vector<LinkUsage> links;  // links that carried any bytes
 };
 
 class Simulation {
@@ -74,7 +83,8 @@ class Simulation {
     BatchStep,    // target: replica; end of an LLM prefill or next decode completion
     ServiceDone,  // target: replica, extra: request
     Autoscale,    // target: model
-    BufferTimeout // target: model
+    BufferTimeout,// target: model
+    TransferDone  // the earliest transfer on the network finished
   };
   struct Event {
     EventKind kind;
@@ -109,6 +119,8 @@ class Simulation {
     ReplicaPhase phase = ReplicaPhase::PullingImage;
     std::uint32_t epoch = 0;  // bumped to cancel the pending phase / batch event
     ColdStartRecord cold;
+    SimTime phase_started = 0;
+    TransferNetwork::TransferId transfer = TransferNetwork::kNone;
     const LlmPerfModel* perf = nullptr;
     Fifo<std::uint32_t> waiting;
     int outstanding = 0;  // waiting + running
@@ -188,7 +200,14 @@ class Simulation {
   void drain(std::uint32_t replica);
   void stop(std::uint32_t replica);
   void after_request_left(Replica& replica, std::uint32_t id);
-  void cache_admit(NodeView& node, std::uint32_t model);
+  void cache_admit(NodeView& node, CacheTier tier, std::uint32_t model);
+  void start_transfer(std::uint64_t owner, double bytes, double cap,
+                      std::initializer_list<TransferNetwork::LinkId> links, std::uint32_t replica);
+  void on_transfer_done();
+  void reschedule_transfers();
+  void end_phase(std::uint32_t replica);
+  void prefetch(std::uint32_t model);
+  ClusterView cluster_view();
   const LlmPerfModel* perf_for(std::uint32_t model, std::uint32_t gpu_type);
   void set_busy(Replica& replica, bool busy);
 
@@ -216,6 +235,16 @@ class Simulation {
   std::vector<bool> lookahead_live_;
   std::vector<std::unique_ptr<LlmPerfModel>> perf_models_;  // [model * gpu types + gpu type]
   std::vector<RouteCandidate> candidates_;                   // scratch for the router
+  TransferNetwork network_;
+  std::vector<TransferNetwork::LinkId> node_network_link_, node_disk_link_;
+  TransferNetwork::LinkId store_link_ = 0, registry_link_ = 0;
+  std::uint32_t transfer_epoch_ = 0;
+  std::vector<std::uint64_t> finished_transfers_;
+  struct Prefetch {
+    std::uint32_t node;
+    std::uint32_t model;
+  };
+  std::vector<Prefetch> prefetches_;  // in flight
   std::uint64_t next_serial_ = 0;
   std::uint64_t live_requests_ = 0;
   SimTime last_request_end_ = 0;

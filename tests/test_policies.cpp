@@ -3,6 +3,9 @@
 // new policy is covered without touching this file).
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+
 #include "tests/support.hpp"
 
 using namespace fleetsim;
@@ -67,11 +70,11 @@ TEST_CASE("lru evicts the least recently used, then the oldest, then the lowest 
   auto lru = registry().make_cache(PolicyChoice{"lru", {}});
   NodeView node;
   std::vector<CacheEntry> entries = {{5, 1e9, 0, 30, 1}, {3, 1e9, 10, 20, 0}, {4, 1e9, 5, 20, 2}};
-  REQUIRE(lru->victim(entries, node) == 2);  // last_used 20 twice: inserted 5 < 10
+  REQUIRE(lru->victim(CacheTier::Disk, entries, node) == 2);  // last_used 20 twice: inserted 5 < 10
   entries[2].inserted = 10;
-  REQUIRE(lru->victim(entries, node) == 1);  // all equal but model: 3 < 4
-  REQUIRE(lru->admit(0, 1e9, node));
-  REQUIRE_FALSE(registry().make_cache(PolicyChoice{"none", {}})->admit(0, 1e9, node));
+  REQUIRE(lru->victim(CacheTier::Disk, entries, node) == 1);  // all equal but model: 3 < 4
+  REQUIRE(lru->admit(CacheTier::Disk, 0, 1e9, node));
+  REQUIRE_FALSE(registry().make_cache(PolicyChoice{"none", {}})->admit(CacheTier::Disk, 0, 1e9, node));
 }
 
 TEST_CASE("the engine rejects a placement that over-commits a GPU, naming the policy", "[policies][contract]") {
@@ -127,4 +130,73 @@ TEST_CASE("every registered policy runs a scenario without breaking an invariant
       REQUIRE(out.metrics.overall.completed() > out.status.requests * 9 / 10);
     }
   }
+}
+
+TEST_CASE("lfu evicts the least used, ties broken by recency then model id", "[policies][cache]") {
+  auto lfu = registry().make_cache(PolicyChoice{"lfu", {}});
+  NodeView node;
+  //                                model bytes inserted last_used hits
+  std::vector<CacheEntry> entries = {{1, 1e9, 0, 50, 3}, {2, 1e9, 0, 40, 1}, {3, 1e9, 0, 30, 1}};
+  REQUIRE(lfu->victim(CacheTier::Disk, entries, node) == 2);  // hits 1 twice: last_used 30 < 40
+  entries[2].last_used = 40;
+  REQUIRE(lfu->victim(CacheTier::Disk, entries, node) == 1);  // all equal but model: 2 < 3
+}
+
+TEST_CASE("gdsf ages out entries: after an eviction, newcomers outrank old frequent ones", "[policies][cache]") {
+  ParamValues p;
+  p.set_number("size_aware", 1);
+  auto gdsf = registry().make_cache(PolicyChoice{"gdsf", p});
+  NodeView node;
+  node.network_bandwidth = 1e9;
+  // H = L + frequency / size (size-aware). A: 1 GB, used 3 times -> 4/1; B: 2 GB, new -> 1/2.
+  CacheEntry a{1, 1e9, 0, 0, 0}, b{2, 2e9, 0, 0, 0}, c{3, 0.5e9, 0, 0, 0};
+  gdsf->on_insert(CacheTier::Disk, a, node);
+  for (int i = 1; i <= 3; ++i) {
+    a.hits = static_cast<std::uint64_t>(i);
+    gdsf->on_hit(CacheTier::Disk, a, node);
+  }
+  gdsf->on_insert(CacheTier::Disk, b, node);
+  std::vector<CacheEntry> entries = {a, b};
+  REQUIRE(gdsf->victim(CacheTier::Disk, entries, node) == 1);  // B: 0.5 < A: 4
+  gdsf->on_evict(CacheTier::Disk, b, node);                     // L becomes 0.5 (x1e9 scale)
+  gdsf->on_insert(CacheTier::Disk, c, node);                    // C: L + 1/0.5 = 0.5 + 2 = 2.5
+  entries = {a, c};
+  REQUIRE(gdsf->victim(CacheTier::Disk, entries, node) == 1);   // C 2.5 < A 4
+  // Other tiers and nodes age separately.
+  NodeView other;
+  other.id = 1;
+  other.network_bandwidth = 1e9;
+  gdsf->on_insert(CacheTier::Disk, b, other);
+  std::vector<CacheEntry> there = {b};
+  REQUIRE(gdsf->victim(CacheTier::Disk, there, other) == 0);
+}
+
+TEST_CASE("pinned models are prefetched and never evicted", "[policies][cache]") {
+  // One node with room for two 16 GB models; m0 pinned. Requests for m1, m2, m3 in turn each
+  // need a cold start; LRU would have evicted m0 long ago.
+  auto path = std::filesystem::temp_directory_path() / "fleetsim_test_pinned.csv";
+  std::ofstream(path) << "timestamp,model,input_tokens,output_tokens\n"
+                         "10,m1,10,2\n20,m2,10,2\n30,m3,10,2\n40,m0,10,2\n";
+  std::string models;
+  for (int i = 0; i < 4; ++i)
+    models += "  - {name: m" + std::to_string(i) + ", parameters: 8e9, kv_cache_per_token: 128KiB}\n";
+  Scenario sc = scenario_from(
+      "duration: 10min\nwarm_start: false\n"
+      "cluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 4, disk_cache: 33GB}]}\n"
+      "policies: {cache: {impl: pinned, models: m0}, autoscaler: {impl: kpa, initial_scale: 0}}\n"
+      "models:\n" + models + "workloads: [{trace: " + path.string() + "}]\n");
+  RunOutput out = run_scenario(sc);
+  REQUIRE(out.violations.empty());
+  REQUIRE(out.cold_starts.size() == 4);
+  for (const auto& c : out.cold_starts) {
+    INFO("model " << c.replica.model);
+    REQUIRE(c.source == (c.replica.model == 0 ? WeightSource::DiskCache : WeightSource::ModelStore));
+  }
+  // An unknown name in the list is an input error.
+  REQUIRE_THAT(errors_of("duration: 1h\ncluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB}]}\n"
+                         "policies: {cache: {impl: pinned, models: m9}}\n"
+                         "models: [{name: m0, parameters: 8e9, kv_cache_per_token: 128KiB}]\n"
+                         "workloads: [{model: m0, arrivals: {process: poisson, rate: 1/s},"
+                         " input_tokens: {dist: fixed, value: 1}, output_tokens: {dist: fixed, value: 1}}]\n"),
+               Catch::Contains("policies.cache.models: unknown model \"m9\", did you mean m0?"));
 }

@@ -106,15 +106,16 @@ TEST_CASE("one cold start equals image pull + weight load + start-up computed by
 }
 
 TEST_CASE("a second replica on the same node skips the pull and reads the node cache", "[serving][cold-start]") {
-  // KPA from a cold start at t = 0, then a burst of long requests makes it scale up; the only
-  // node already has the image and (LRU cache) the weights: 16 GB at 5 GB/s disk = 3.2 s.
+  // KPA from a cold start at t = 0 (one replica kept: min_scale 1), then a burst of long
+  // requests makes it add exactly one more (max_scale 2); the only node already has the image
+  // and (LRU cache) the weights: 16 GB at 5 GB/s disk = 3.2 s.
   std::string rows;
   for (int i = 0; i < 40; ++i) rows += "100." + std::to_string(10 + i) + ",m,2000,2000\n";
   const std::string trace = write_trace("second", rows);
   RunOutput out = run_scenario(scenario_from(base_yaml(
-      trace, "", "{impl: kpa, target_concurrency: 4, initial_scale: 1}", false)));
+      trace, "", "{impl: kpa, target_concurrency: 4, min_scale: 1, max_scale: 2}", false)));
   REQUIRE(out.violations.empty());
-  REQUIRE(out.cold_starts.size() >= 2);
+  REQUIRE(out.cold_starts.size() >= 2);  // later ones: scale-down and up again as the burst drains
   REQUIRE(out.cold_starts[0].image_pull == 2 * kSecond);
   REQUIRE(out.cold_starts[0].source == WeightSource::ModelStore);
   const ColdStartRecord& second = out.cold_starts[1];
@@ -124,6 +125,45 @@ TEST_CASE("a second replica on the same node skips the pull and reads the node c
   REQUIRE(second.weight_load == 3200 * kMillisecond);
   REQUIRE(second.ready - second.placed == 8200 * kMillisecond);
   REQUIRE(out.metrics.cache_hits >= 1);
+}
+
+TEST_CASE("two replicas loading on one node share its disk and both take twice as long", "[serving][cold-start]") {
+  // As above, but two more replicas start at the same instant: each reads 16 GB at half of
+  // the 5 GB/s disk, 6.4 s instead of 3.2 s.
+  std::string rows;
+  for (int i = 0; i < 40; ++i) rows += "100." + std::to_string(10 + i) + ",m,2000,2000\n";
+  const std::string trace = write_trace("shared", rows);
+  RunOutput out = run_scenario(scenario_from(base_yaml(
+      trace, "", "{impl: kpa, target_concurrency: 4, min_scale: 1, max_scale: 3}", false)));
+  REQUIRE(out.violations.empty());
+  REQUIRE(out.cold_starts.size() >= 3);
+  REQUIRE(out.cold_starts[1].placed == out.cold_starts[2].placed);
+  for (int i : {1, 2}) {
+    REQUIRE(out.cold_starts[static_cast<std::size_t>(i)].source == WeightSource::DiskCache);
+    REQUIRE(out.cold_starts[static_cast<std::size_t>(i)].weight_load == 6400 * kMillisecond);
+  }
+}
+
+TEST_CASE("a load from host memory, from disk and from the store, by tier", "[serving][cold-start]") {
+  // Tiers: host memory (host-to-device 50 GB/s) > disk (5 GB/s) > store (network 10 GB/s,
+  // store aggregate 4 GB/s here). 16 GB of weights: 0.32 s, 3.2 s and 4 s.
+  const std::string trace = write_trace("tiers", "1.0,m,100,2\n");
+  auto load = [&](const std::string& pool_extra, WeightSource expected) {
+    std::string yaml = std::string("duration: 1min\nwarm_start: false\n") +
+                       "cluster:\n  model_store_bandwidth: 4GB/s\n  pools:\n"
+                       "    - {name: a, nodes: 1, gpu: H100-80GB, disk_read_bandwidth: 5GB/s,"
+                       " network_bandwidth: 10GB/s" + pool_extra + "}\n"
+                       "policies: {autoscaler: {impl: fixed, replicas: 1}, cache: {impl: pinned, models: m}}\n"
+                       "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB, image_size: 0GB}]\n"
+                       "workloads:\n  - trace: " + trace + "\n";
+    RunOutput out = run_scenario(scenario_from(yaml));
+    REQUIRE(out.cold_starts.size() == 1);
+    REQUIRE(out.cold_starts[0].source == expected);
+    return out.cold_starts[0].weight_load;
+  };
+  // pinned prefetches m into the disk cache at start; without a disk cache it cannot.
+  REQUIRE(load("", WeightSource::ModelStore) == 4 * kSecond);
+  REQUIRE(load(", disk_cache: 100GB", WeightSource::DiskCache) == 3200 * kMillisecond);
 }
 
 TEST_CASE("with cache none every load reads the model store", "[serving][cold-start]") {

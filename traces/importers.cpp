@@ -1,9 +1,9 @@
 #include "traces/importers.hpp"
 
+#include <fast_float/fast_float.h>
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fast_float/fast_float.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -94,9 +94,12 @@ TokenCheck parse_tokens(std::string_view text, std::uint32_t& out) {
 
 const char* token_reason(TokenCheck c) {
   switch (c) {
-    case TokenCheck::Negative: return "negative-tokens";
-    case TokenCheck::Zero: return "zero-tokens";
-    default: return "bad-number";
+    case TokenCheck::Negative:
+      return "negative-tokens";
+    case TokenCheck::Zero:
+      return "zero-tokens";
+    default:
+      return "bad-number";
   }
 }
 
@@ -214,10 +217,10 @@ class Output {
 // Pipeline: order check, window, time scale, model assignment, rate scale, write.
 
 struct SourceRow {
-  std::int64_t time_ns = 0;   // source time: absolute or relative
-  std::string_view key;       // model column / client; empty when the format has none
+  std::int64_t time_ns = 0;  // source time: absolute or relative
+  std::string_view key;      // model column / client; empty when the format has none
   std::uint32_t input = 0, output = 0;
-  std::string_view prefix;    // mooncake hash ids, space-separated (keep_prefix_hashes)
+  std::string_view prefix;  // mooncake hash ids, space-separated (keep_prefix_hashes)
 };
 
 enum class Step { Next, Stop, Fail };
@@ -225,8 +228,13 @@ enum class Step { Next, Stop, Fail };
 class Pipeline {
  public:
   Pipeline(Context& ctx, Output& out, bool rebase, ModelAssign assign, std::string fixed)
-      : ctx_(ctx), out_(out), rebase_(rebase), assign_(assign), fixed_(std::move(fixed)),
-        rate_rng_(ctx.opt.seed, "import/rate-scale"), zipf_rng_(ctx.opt.seed, "import/zipf") {
+      : ctx_(ctx),
+        out_(out),
+        rebase_(rebase),
+        assign_(assign),
+        fixed_(std::move(fixed)),
+        rate_rng_(ctx.opt.seed, "import/rate-scale"),
+        zipf_rng_(ctx.opt.seed, "import/zipf") {
     const ImportOptions& o = ctx.opt;
     if (o.window_start) start_ = from_seconds(*o.window_start);
     if (o.window_end) end_ = from_seconds(*o.window_end);
@@ -276,21 +284,25 @@ class Pipeline {
  private:
   std::string_view model_for(const SourceRow& row) {
     switch (assign_) {
-      case ModelAssign::FromColumn: return row.key;
+      case ModelAssign::FromColumn:
+        return row.key;
       case ModelAssign::Hash: {
         std::uint64_t h = row.key.empty() ? mix64(ctx_.opt.seed ^ mix64(ordinal_))
                                           : mix64(ctx_.opt.seed ^ stable_hash(row.key));
         return names_[h % names_.size()];
       }
       case ModelAssign::Zipf: {
-        double u = row.key.empty() ? zipf_rng_.uniform()
-                                   : RngStream(ctx_.opt.seed, "import/zipf/" + std::string(row.key)).uniform();
+        double u = row.key.empty()
+                       ? zipf_rng_.uniform()
+                       : RngStream(ctx_.opt.seed, "import/zipf/" + std::string(row.key)).uniform();
         const double x = u * zipf_cum_.back();
         auto it = std::upper_bound(zipf_cum_.begin(), zipf_cum_.end(), x);
-        std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(it - zipf_cum_.begin()), names_.size() - 1);
+        std::size_t k =
+            std::min<std::size_t>(static_cast<std::size_t>(it - zipf_cum_.begin()), names_.size() - 1);
         return names_[k];
       }
-      default: return fixed_;
+      default:
+        return fixed_;
     }
   }
 
@@ -325,7 +337,8 @@ class Pipeline {
     const double span = static_cast<double>(next_t - pending_t_);
     for (int c = 1; c < pending_copies_; ++c) {
       std::int64_t dt = static_cast<std::int64_t>(std::floor(rate_rng_.uniform() * span));
-      jitter_.push_back(pending_t_ + std::min<std::int64_t>(dt, std::max<std::int64_t>(0, next_t - pending_t_ - 1)));
+      jitter_.push_back(pending_t_ +
+                        std::min<std::int64_t>(dt, std::max<std::int64_t>(0, next_t - pending_t_ - 1)));
     }
     std::sort(jitter_.begin(), jitter_.end());
     for (std::int64_t t : jitter_) emit(t, pending_model_, pending_in_, pending_out_, pending_prefix_);
@@ -412,7 +425,7 @@ int split_fields(std::string_view line, char delim, std::vector<std::string>& fi
     }
     ++n;
     if (j >= line.size()) return n;
-    i = j + 1;  // line[j] is the delimiter
+    i = j + 1;               // line[j] is the delimiter
     if (i == line.size()) {  // a trailing delimiter: one more, empty field
       if (static_cast<int>(fields.size()) <= n) {
         fields.emplace_back();
@@ -490,9 +503,13 @@ bool read_delimited(Context& ctx, Pipeline& pipe, const CsvSpec& spec) {
     if (is_blank(line)) continue;
     ++ctx.report.rows_read;
     const int n = split_fields(line, spec.delim, fields, starts);
-    auto at = [&](int i) { return Diagnostic{file, line_no, starts[static_cast<std::size_t>(i)], names[static_cast<std::size_t>(i)], ""}; };
+    auto at = [&](int i) {
+      return Diagnostic{file, line_no, starts[static_cast<std::size_t>(i)],
+                        names[static_cast<std::size_t>(i)], ""};
+    };
     if (n < 0) {
-      if (!ctx.reject(Diagnostic{file, line_no, 1, "", "unterminated quoted field"}, "bad-quote")) return false;
+      if (!ctx.reject(Diagnostic{file, line_no, 1, "", "unterminated quoted field"}, "bad-quote"))
+        return false;
       continue;
     }
     if (n != header_count) {
@@ -594,7 +611,8 @@ bool read_mooncake(Context& ctx, Pipeline& pipe) {
       continue;
     }
     if (!j.is_object()) {
-      if (!ctx.reject(Diagnostic{file, line_no, 1, "", "expected a JSON object, got " + quote_value(line)}, "bad-json"))
+      if (!ctx.reject(Diagnostic{file, line_no, 1, "", "expected a JSON object, got " + quote_value(line)},
+                      "bad-json"))
         return false;
       continue;
     }
@@ -616,7 +634,8 @@ bool read_mooncake(Context& ctx, Pipeline& pipe) {
     if (ts->is_number_unsigned() || ts->is_number_integer()) {
       const std::int64_t ms = ts->get<std::int64_t>();
       if (ms > 9'000'000'000'000LL || ms < -9'000'000'000'000LL) {
-        if (!ctx.reject(Diagnostic{file, line_no, 0, "timestamp", "timestamp out of range: " + time_text}, "bad-time"))
+        if (!ctx.reject(Diagnostic{file, line_no, 0, "timestamp", "timestamp out of range: " + time_text},
+                        "bad-time"))
           return false;
         continue;
       }
@@ -642,7 +661,7 @@ bool read_mooncake(Context& ctx, Pipeline& pipe) {
         break;
       }
       TokenCheck c = v->is_number_integer() || v->is_number_unsigned() ? parse_tokens(v->dump(), tokens[k])
-                                                                         : TokenCheck::BadNumber;
+                                                                       : TokenCheck::BadNumber;
       if (c != TokenCheck::Ok) {
         if (!ctx.reject(Diagnostic{file, line_no, 0, names[k], token_message(c, v->dump())}, token_reason(c)))
           return false;
@@ -835,8 +854,9 @@ class Client {
       const int n = split_fields(line, ',', fields_, starts_);
       static const char* kNames[] = {"window_start", "rate", "cv", "pattern", "param1", "param2"};
       if (n != 6) {
-        Diagnostic d{trace_path, line_no_, 1, "",
-                     "expected 6 fields (window_start,rate,cv,pattern,param1,param2), got " + std::to_string(n)};
+        Diagnostic d{
+            trace_path, line_no_, 1, "",
+            "expected 6 fields (window_start,rate,cv,pattern,param1,param2), got " + std::to_string(n)};
         if (!ctx.reject(std::move(d), "wrong-field-count")) return false;
         continue;
       }
@@ -857,8 +877,9 @@ class Client {
       row.rate = v[1];
       row.cv = v[2];
       if (have_last_start_ && row.start <= last_start_) {
-        Diagnostic d{trace_path, line_no_, 1, kNames[0],
-                     "window start " + quote_value(fields_[0]) + " does not come after the previous window's"};
+        Diagnostic d{
+            trace_path, line_no_, 1, kNames[0],
+            "window start " + quote_value(fields_[0]) + " does not come after the previous window's"};
         if (!ctx.reject(std::move(d), "out-of-order")) return false;
         continue;
       }
@@ -878,6 +899,11 @@ class Client {
       if (!started_) {
         started_ = true;
         if (!read_row(ctx, cur_)) return Next::Fail;
+        if (!cur_ && line_no_ == 0) {
+          ctx.fatal(trace_path, 1, "",
+                    "the file is empty (expected rows window_start,rate,cv,pattern,param1,param2)");
+          return Next::Fail;
+        }
       }
       if (!cur_) return Next::End;
       std::optional<WindowRow> next;
@@ -901,7 +927,8 @@ class Client {
         in_pmf_ = pick(w.start, true);
         out_pmf_ = pick(w.start, false);
         if (!in_pmf_ || !out_pmf_) {
-          ctx.fatal(trace_path, w.line, "", "no token lengths for this window (every PMF in the dataset is empty)");
+          ctx.fatal(trace_path, w.line, "",
+                    "no token lengths for this window (every PMF in the dataset is empty)");
           return Next::Fail;
         }
       }
@@ -980,7 +1007,8 @@ bool load_dataset(Context& ctx, const std::string& path, std::vector<Period>& pe
     }
     periods.push_back(std::move(p));
   }
-  std::sort(periods.begin(), periods.end(), [](const Period& a, const Period& b) { return a.start < b.start; });
+  std::sort(periods.begin(), periods.end(),
+            [](const Period& a, const Period& b) { return a.start < b.start; });
   return true;
 }
 
@@ -1003,7 +1031,8 @@ bool read_servegen(Context& ctx, Pipeline& pipe) {
       std::smatch m;
       const std::string fname = entry.path().filename().string();
       if (!std::regex_match(fname, m, kTrace)) continue;
-      found.push_back({std::stol(m[1].str()), "client-" + m[1].str(), entry.path().string(), dataset_for(entry.path())});
+      found.push_back(
+          {std::stol(m[1].str()), "client-" + m[1].str(), entry.path().string(), dataset_for(entry.path())});
     }
     if (found.empty()) {
       ctx.fatal(o.input, 0, "", "no chunk-<N>-trace.csv files in this folder");
@@ -1082,7 +1111,9 @@ std::string folder_name(const std::string& input) {
   return name.empty() ? "servegen" : name;
 }
 
-bool valid_model_name(const std::string& m) { return !m.empty() && m.find_first_of(",\"\r\n") == std::string::npos; }
+bool valid_model_name(const std::string& m) {
+  return !m.empty() && m.find_first_of(",\"\r\n") == std::string::npos;
+}
 
 }  // namespace
 
@@ -1118,7 +1149,8 @@ std::optional<std::int64_t> parse_iso8601_ns(std::string_view s) {
   if (!digits(2, h) || !expect(':') || !digits(2, mi) || !expect(':') || !digits(2, sec)) return std::nullopt;
   static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap ? 1 : 0) || h > 23 || mi > 59 || sec > 60)
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap ? 1 : 0) || h > 23 || mi > 59 ||
+      sec > 60)
     return std::nullopt;
   std::int64_t frac = 0;
   if (expect('.') || expect(',')) {
@@ -1171,14 +1203,18 @@ ImportReport import_trace(const ImportOptions& o) {
   // Options.
   const auto& formats = import_formats();
   if (std::find(formats.begin(), formats.end(), o.format) == formats.end()) {
-    std::string m = "unknown format \"" + o.format + "\" (formats: azure-llm-2023, mooncake, servegen, generic-csv)";
+    std::string m =
+        "unknown format \"" + o.format + "\" (formats: azure-llm-2023, mooncake, servegen, generic-csv)";
     const std::string close = did_you_mean(o.format, formats);
     if (!close.empty()) m += "; did you mean \"" + close + "\"?";
     option_error("format", m);
     return report;
   }
   std::error_code ec;
-  if (o.input.empty() || !fs::exists(o.input, ec)) option_error("input", "no such file or folder: \"" + o.input + "\"");
+  if (o.input.empty() || !fs::exists(o.input, ec))
+    option_error("input", "no such file or folder: \"" + o.input + "\"");
+  else if (o.format != "servegen" && fs::is_directory(o.input, ec))
+    option_error("input", "\"" + o.input + "\" is a folder; " + o.format + " reads one file");
   if (o.output.empty()) option_error("--out", "an output file is required");
   if (!(o.time_scale > 0) || !std::isfinite(o.time_scale))
     option_error("--time-scale", "must be a number > 0 (got " + std::to_string(o.time_scale) + ")");
@@ -1210,7 +1246,8 @@ ImportReport import_trace(const ImportOptions& o) {
     }
   }
   if (assign == ModelAssign::Fixed && !valid_model_name(fixed))
-    option_error("--assign", "a fixed model name must be non-empty, without commas or quotes (got \"" + fixed + "\")");
+    option_error("--assign",
+                 "a fixed model name must be non-empty, without commas or quotes (got \"" + fixed + "\")");
   if ((assign == ModelAssign::Hash || assign == ModelAssign::Zipf) && (o.models < 1 || o.models > 1'000'000))
     option_error("--assign", "the model count must be 1 .. 1000000 (got " + std::to_string(o.models) + ")");
   if (assign == ModelAssign::Zipf && (!(o.zipf_s >= 0) || !std::isfinite(o.zipf_s)))
@@ -1219,7 +1256,8 @@ ImportReport import_trace(const ImportOptions& o) {
     if (o.format == "azure-llm-2023" || o.format == "mooncake")
       option_error("--assign", o.format + " has no model column; use fixed:NAME, hash:N or zipf:N:S");
     if (o.format == "generic-csv" && o.model_column.empty())
-      option_error("--model-column", "generic-csv needs --model-column, or --assign fixed:NAME, hash:N or zipf:N:S");
+      option_error("--model-column",
+                   "generic-csv needs --model-column, or --assign fixed:NAME, hash:N or zipf:N:S");
   }
   if (o.keep_prefix_hashes && o.format != "mooncake")
     option_error("--keep-prefix-hashes", "only the mooncake format has prefix hashes");
@@ -1246,7 +1284,8 @@ ImportReport import_trace(const ImportOptions& o) {
     } else if (!o.time_format.empty()) {
       option_error("--time-format", "the only time format is iso8601 (numeric times take --time-unit)");
     } else {
-      static const std::pair<const char*, double> kUnits[] = {{"s", 1e9}, {"ms", 1e6}, {"us", 1e3}, {"ns", 1}};
+      static const std::pair<const char*, double> kUnits[] = {
+          {"s", 1e9}, {"ms", 1e6}, {"us", 1e3}, {"ns", 1}};
       bool found = false;
       for (const auto& [name, ns] : kUnits)
         if (o.time_unit == name) {

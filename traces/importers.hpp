@@ -28,9 +28,9 @@
 //                   public data, while rate and cv are the measured moments. Token lengths are
 //                   drawn from the dataset.json PMFs of the latest period (21,600 s in the public
 //                   data) starting at or before the window (an empty PMF -> the nearest non-empty
-//                   period); `reason_ratio` is ignored. Clients without a dataset.json need
-//                   `default_tokens`. Each (client, window) has its own random stream named from
-//                   the seed, so an import restricted by window_start/window_end is exactly the
+//                   period; a length 0 counts as 1); `reason_ratio` is ignored. Clients without
+//                   a dataset.json need `default_tokens`. Each (client, window) has its own random stream
+//                   named from the seed, so an import restricted by window_start/window_end is exactly the
 //                   matching part of a full import. Clients are merged in time order (ties: client
 //                   number). The row key is "client-<N>"; the default model is the folder's name.
 //   generic-csv     any delimited file with a header: time_column (numeric in time_unit, or
@@ -54,9 +54,9 @@
 // Errors. A bad row (unparsable number, wrong field count, bad JSON, negative or zero tokens,
 // time going backwards, empty model) stops the import with a diagnostic naming the file, line,
 // column (its name in `path`) and value. With `lenient` such rows are skipped and counted by
-// reason (reasons: bad-number, bad-time, bad-json, missing-field, wrong-field-count,
-// negative-tokens, zero-tokens, out-of-order, bad-model). A missing input, an empty file, a
-// header without a needed column and bad options always stop the import.
+// reason (reasons: bad-number, bad-time, bad-json, bad-quote, missing-field, wrong-field-count,
+// negative-tokens, zero-tokens, out-of-order, bad-model; ServeGen: a bad window row is skipped). A missing
+// input, an empty file, a header without a needed column and bad options always stop the import.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -111,7 +111,7 @@ struct ImportReport {
   std::uint64_t rows_skipped = 0;  // bad rows skipped (lenient only)
   std::map<std::string, std::uint64_t> skipped_by_reason;
   std::uint64_t rows_outside_window = 0;
-  std::uint64_t rows_sampled_out = 0;  // dropped by rate_scale < 1
+  std::uint64_t rows_sampled_out = 0;        // dropped by rate_scale < 1
   double first_time_s = 0, last_time_s = 0;  // of the output
   std::vector<Diagnostic> skipped_examples;  // the first few skipped rows (lenient)
   Diagnostics errors;                        // non-empty: the import failed, nothing written

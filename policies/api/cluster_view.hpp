@@ -34,14 +34,24 @@ struct NodeView {
   int free_gpus = 0;                  // GPUs with no holder
   double disk_cache_capacity = 0;     // bytes
   double disk_cache_used = 0;         // bytes
+  double host_cache_capacity = 0;     // bytes of host memory for model weights
+  double host_cache_used = 0;
   double disk_read_bandwidth = 0;     // bytes/s
   double network_bandwidth = 0;       // bytes/s, to the model store and image registry
+  std::uint32_t network_transfers = 0;  // transfers now sharing the network link
+  std::uint32_t disk_transfers = 0;     // transfers now reading the disk
   std::vector<CacheEntry> disk_cache;  // models whose weights are on the node's disk
+  std::vector<CacheEntry> host_cache;  // models whose weights are in the node's host memory
   std::vector<std::uint32_t> images;   // models whose container image the node has pulled
   std::uint32_t replicas = 0;          // replicas placed on the node and not yet stopped
 
-  bool has_cached(std::uint32_t model) const {
+  bool has_cached(std::uint32_t model) const {  // on disk
     for (const auto& e : disk_cache)
+      if (e.model == model) return true;
+    return false;
+  }
+  bool has_in_memory(std::uint32_t model) const {
+    for (const auto& e : host_cache)
       if (e.model == model) return true;
     return false;
   }
@@ -55,6 +65,10 @@ struct NodeView {
 struct ClusterView {
   SimTime now = 0;
   std::span<const NodeView> nodes;
+  double model_store_bandwidth = 0;  // aggregate; infinity = no limit
+  std::uint32_t model_store_transfers = 0;
+  double registry_bandwidth = 0;
+  std::uint32_t registry_transfers = 0;
 };
 
 }  // namespace fleetsim

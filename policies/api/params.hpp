@@ -10,7 +10,9 @@
 
 namespace fleetsim {
 
-enum class ParamType { Number, Integer, Duration, Bool, String };
+// ModelList / PoolList: comma-separated names of the scenario's models or pools, checked by the
+// loader and handed to the policy as ids.
+enum class ParamType { Number, Integer, Duration, Bool, String, ModelList, PoolList };
 
 struct ParamSpec {
   std::string name;
@@ -26,6 +28,7 @@ class ParamValues {
  public:
   void set_number(const std::string& name, double v) { numbers_[name] = v; }
   void set_string(const std::string& name, std::string v) { strings_[name] = std::move(v); }
+  void set_ids(const std::string& name, std::vector<std::uint32_t> ids) { ids_[name] = std::move(ids); }
 
   double number(const std::string& name) const { return numbers_.at(name); }
   std::int64_t integer(const std::string& name) const {
@@ -36,6 +39,7 @@ class ParamValues {
   }
   bool flag(const std::string& name) const { return numbers_.at(name) != 0; }
   const std::string& text(const std::string& name) const { return strings_.at(name); }
+  const std::vector<std::uint32_t>& ids(const std::string& name) const { return ids_.at(name); }
 
   const std::map<std::string, double>& numbers() const { return numbers_; }
   const std::map<std::string, std::string>& strings() const { return strings_; }
@@ -43,6 +47,7 @@ class ParamValues {
  private:
   std::map<std::string, double> numbers_;
   std::map<std::string, std::string> strings_;
+  std::map<std::string, std::vector<std::uint32_t>> ids_;
 };
 
 // A policy choice as a scenario states it: `impl:` names the implementation, parameters sit

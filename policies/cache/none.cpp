@@ -6,8 +6,8 @@ namespace fleetsim {
 namespace {
 class NoCache final : public CachePolicy {
  public:
-  bool admit(std::uint32_t, double, const NodeView&) override { return false; }
-  std::size_t victim(std::span<const CacheEntry>, const NodeView&) override { return 0; }
+  bool admit(CacheTier, std::uint32_t, double, const NodeView&) override { return false; }
+  std::size_t victim(CacheTier, std::span<const CacheEntry>, const NodeView&) override { return kKeepAll; }
 };
 }  // namespace
 

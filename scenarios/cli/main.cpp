@@ -6,6 +6,7 @@
 
 #include "reports/summary_table.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
+#include "scenarios/cli/trace_command.hpp"
 #include "scenarios/runner/run_to_directory.hpp"
 
 namespace {
@@ -30,6 +31,8 @@ const char* type_name(ParamType t) {
     case ParamType::Duration: return "duration";
     case ParamType::Bool: return "bool";
     case ParamType::String: return "string";
+    case ParamType::ModelList: return "model names";
+    case ParamType::PoolList: return "pool names";
   }
   return "?";
 }
@@ -77,6 +80,8 @@ int main(int argc, char** argv) {
 
   auto* policies = app.add_subcommand("policies", "list every registered policy with its parameters");
 
+  int trace_exit = 0;
+  add_trace_command(app, trace_exit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -84,6 +89,7 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitBadInput;
   }
+  if (app.got_subcommand("trace")) return trace_exit;
   const PolicyRegistry registry = builtin_policies();
 
   if (policies->parsed()) return list_policies(registry);

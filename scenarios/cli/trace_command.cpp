@@ -49,7 +49,8 @@ std::string finish_options(TraceArgs& a) {
   ImportOptions& o = a.options;
   if (!a.window.empty()) {
     const auto colon = a.window.find(':');
-    if (colon == std::string::npos) return "--window: expected START:END (seconds or durations), got \"" + a.window + "\"";
+    if (colon == std::string::npos)
+      return "--window: expected START:END (seconds or durations), got \"" + a.window + "\"";
     std::string error;
     if (!parse_seconds(a.window.substr(0, colon), o.window_start, error) ||
         !parse_seconds(a.window.substr(colon + 1), o.window_end, error))
@@ -70,8 +71,8 @@ std::string finish_options(TraceArgs& a) {
     } else if (kind == "hash" && parts.size() == 2 && parse_count(parts[1], n) && n >= 1 && n <= 1'000'000) {
       o.assign = ModelAssign::Hash;
       o.models = static_cast<int>(n);
-    } else if (kind == "zipf" && (parts.size() == 2 || parts.size() == 3) && parse_count(parts[1], n) && n >= 1 &&
-               n <= 1'000'000) {
+    } else if (kind == "zipf" && (parts.size() == 2 || parts.size() == 3) && parse_count(parts[1], n) &&
+               n >= 1 && n <= 1'000'000) {
       o.assign = ModelAssign::Zipf;
       o.models = static_cast<int>(n);
       if (parts.size() == 3) {
@@ -82,7 +83,8 @@ std::string finish_options(TraceArgs& a) {
         o.zipf_s = exponent;
       }
     } else {
-      return "--assign: expected column, fixed:NAME, hash:N or zipf:N:S (N = 1 .. 1000000), got \"" + s + "\"";
+      return "--assign: expected column, fixed:NAME, hash:N or zipf:N:S (N = 1 .. 1000000), got \"" + s +
+             "\"";
     }
   }
   if (!a.default_tokens.empty()) {
@@ -110,7 +112,13 @@ int run_import(TraceArgs& args) {
     std::cerr << error << "\nnothing written\n";
     return kExitBadInput;
   }
-  const ImportReport r = import_trace(args.options);
+  ImportReport r;
+  try {
+    r = import_trace(args.options);
+  } catch (const std::exception& e) {  // I/O failures the importers do not expect (a vanished folder)
+    std::cerr << "trace import failed: " << e.what() << "\nnothing written\n";
+    return kExitBadInput;
+  }
   for (const Diagnostic& d : r.skipped_examples) std::cerr << "skipped: " << d.to_string() << "\n";
   if (!r.ok()) {
     std::cerr << r.errors.to_string();
@@ -144,30 +152,36 @@ void add_trace_command(CLI::App& app, int& exit_code) {
   auto* trace = app.add_subcommand("trace", "work with request traces (import public traces)");
   trace->require_subcommand(1);
   auto* imp = trace->add_subcommand(
-      "import", "convert a public request trace to fleetsim's CSV (timestamp,model,input_tokens,output_tokens)");
+      "import",
+      "convert a public request trace to fleetsim's CSV (timestamp,model,input_tokens,output_tokens)");
   auto args = std::make_shared<TraceArgs>();
   ImportOptions& o = args->options;
   imp->add_option("format", o.format, "azure-llm-2023 | mooncake | servegen | generic-csv")->required();
-  imp->add_option("input", o.input, "the trace file (servegen: a folder of chunk-<N>-trace.csv, or one)")->required();
+  imp->add_option("input", o.input, "the trace file (servegen: a folder of chunk-<N>-trace.csv, or one)")
+      ->required();
   imp->add_option("--out,-o", o.output, "the CSV to write (written only if the import succeeds)")->required();
   imp->add_flag("--lenient", o.lenient, "skip bad rows and count them by reason instead of stopping");
   imp->add_option("--time-scale", o.time_scale, "multiply timestamps (0.5 = twice as fast; default 1)");
-  imp->add_option("--rate-scale", o.rate_scale,
-                  "< 1 keep a seeded random share of requests; > 1 replicate each request with seeded jitter");
+  imp->add_option(
+      "--rate-scale", o.rate_scale,
+      "< 1 keep a seeded random share of requests; > 1 replicate each request with seeded jitter");
   imp->add_option("--window", args->window,
                   "START:END, seconds since the trace start (or durations: 10min:1h), before scaling; either "
                   "side may be empty; the output starts at START");
   imp->add_option("--assign", args->assign,
                   "models: column | fixed:NAME | hash:N | zipf:N:S (names model-0 .. model-N-1)");
   imp->add_option("--seed", o.seed, "seed for rate scaling, hash/zipf assignment and servegen (default 1)");
-  auto* unit = imp->add_option("--time-unit", o.time_unit, "generic-csv: unit of numeric times: s, ms, us, ns (default s)");
-  auto* format = imp->add_option("--time-format", o.time_format, "generic-csv: iso8601 for date-time strings");
+  auto* unit = imp->add_option("--time-unit", o.time_unit,
+                               "generic-csv: unit of numeric times: s, ms, us, ns (default s)");
+  auto* format =
+      imp->add_option("--time-format", o.time_format, "generic-csv: iso8601 for date-time strings");
   unit->excludes(format);
   imp->add_option("--time-column", o.time_column, "generic-csv: the arrival time column");
   imp->add_option("--model-column", o.model_column, "generic-csv: the model column (for --assign column)");
   imp->add_option("--input-column", o.input_column, "generic-csv: the prompt tokens column");
   imp->add_option("--output-column", o.output_column, "generic-csv: the output tokens column");
-  imp->add_option("--delimiter", o.delimiter, "generic-csv: field delimiter, one character or \"tab\" (default ,)");
+  imp->add_option("--delimiter", o.delimiter,
+                  "generic-csv: field delimiter, one character or \"tab\" (default ,)");
   imp->add_flag("--keep-prefix-hashes", o.keep_prefix_hashes,
                 "mooncake: add a 5th column prefix_hashes (space-separated hash_ids); fleetsim run reads 4 "
                 "columns only");

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "sim/transfers.hpp"
 #include "sim/units.hpp"
 #include "traces/request_csv.hpp"
 
@@ -348,7 +349,10 @@ PolicyChoice read_policy(Context& ctx, const YAML::Node& node, const std::string
     YAML::Node n = r.get(p.name);
     const bool given = n.IsDefined() && !n.IsNull();
     if (!given && inherit) {  // per-model override: unset parameters come from the global choice
-      if (p.type == ParamType::String) choice.params.set_string(p.name, base->params.text(p.name));
+      if (p.type == ParamType::ModelList || p.type == ParamType::PoolList) {
+        choice.params.set_string(p.name, base->params.text(p.name));
+        choice.params.set_ids(p.name, base->params.ids(p.name));
+      } else if (p.type == ParamType::String) choice.params.set_string(p.name, base->params.text(p.name));
       else choice.params.set_number(p.name, base->params.numbers().at(p.name));
       continue;
     }
@@ -365,7 +369,9 @@ PolicyChoice read_policy(Context& ctx, const YAML::Node& node, const std::string
     }
     double v = 0;
     switch (p.type) {
-      case ParamType::String: choice.params.set_string(p.name, text); continue;
+      case ParamType::String:
+      case ParamType::ModelList:  // names now, ids once the models and pools are known
+      case ParamType::PoolList: choice.params.set_string(p.name, text); continue;
       case ParamType::Bool:
         if (text != "true" && text != "false") {
           error("expected true or false");
@@ -449,6 +455,12 @@ struct Loader {
     SloSpec slo = read_slo(r.get("slo"), "slo", SloSpec{});
     PolicyChoice autoscaler = read_policies(r);
     read_models(r, autoscaler, slo);
+    resolve_names(sc.placement, PolicyFamily::Placement, "policies.placement", r.get("policies"));
+    resolve_names(sc.router, PolicyFamily::Router, "policies.router", r.get("policies"));
+    resolve_names(sc.cache, PolicyFamily::Cache, "policies.cache", r.get("policies"));
+    for (std::size_t i = 0; i < sc.models.size(); ++i)
+      resolve_names(sc.models[i].autoscaler, PolicyFamily::Autoscaler, index_path("models", i) + ".autoscaler",
+                    model_nodes[i]);
     read_workloads(r);
     r.finish();
     check_fit();
@@ -483,6 +495,9 @@ struct Loader {
       ctx.error(r.node(), "cluster", "required key is missing");
       return;
     }
+    // Cluster-wide aggregate limits; absent means no limit beyond each node's own link.
+    sc.model_store_bandwidth = c.bandwidth("model_store_bandwidth", TransferNetwork::kUnlimited);
+    sc.registry_bandwidth = c.bandwidth("registry_bandwidth", TransferNetwork::kUnlimited);
     auto pools = list_of(c, "pools");
     if (pools.empty()) ctx.error(c.node(), "cluster.pools", "at least one node pool is required");
     for (std::size_t i = 0; i < pools.size(); ++i) {
@@ -512,6 +527,10 @@ struct Loader {
       pool.gpus_per_node = p.integer("gpus_per_node", 8, 1, 1024);
       pool.host_memory_bytes = p.size("host_memory", 1024.0 * 1073741824.0, true);
       pool.disk_cache_bytes = p.size("disk_cache", 0, false);
+      pool.host_cache_bytes = p.size("host_cache", 0, false);
+      if (pool.host_cache_bytes > pool.host_memory_bytes)
+        ctx.error(p.get("host_cache"), p.path("host_cache"),
+                  "larger than the node's host_memory (" + format_size(pool.host_memory_bytes) + ")");
       pool.disk_read_bandwidth = p.bandwidth("disk_read_bandwidth", 2e9);
       pool.network_bandwidth = p.bandwidth("network_bandwidth", 100e9 / 8);
       p.finish();
@@ -675,6 +694,38 @@ struct Loader {
       (void)w.get("output_tokens");
       w.finish();
       sc.workloads.push_back(spec);
+    }
+  }
+
+  // ModelList / PoolList parameters: names -> ids, each name checked.
+  void resolve_names(PolicyChoice& choice, PolicyFamily family, const std::string& path, const YAML::Node& where) {
+    const PolicyInfo* info = registry.find(family, choice.impl);
+    if (!info) return;
+    for (const ParamSpec& p : info->params) {
+      if (p.type != ParamType::ModelList && p.type != ParamType::PoolList) continue;
+      const bool models = p.type == ParamType::ModelList;
+      const auto& index = models ? model_index : pool_index;
+      std::vector<std::string> known;
+      for (const auto& [name, id] : index) known.push_back(name);
+      std::sort(known.begin(), known.end());
+      std::vector<std::uint32_t> ids;
+      std::stringstream in(choice.params.text(p.name));
+      std::string name;
+      while (std::getline(in, name, ',')) {
+        name.erase(0, name.find_first_not_of(' '));
+        name.erase(name.find_last_not_of(' ') + 1);
+        if (name.empty()) continue;
+        auto it = index.find(name);
+        if (it != index.end()) {
+          ids.push_back(it->second);
+          continue;
+        }
+        std::string s = did_you_mean(name, known);
+        ctx.error(where, path + "." + p.name,
+                  std::string("unknown ") + (models ? "model" : "pool") + " \"" + name + "\"" +
+                      (s.empty() ? "" : ", did you mean " + s + "?"));
+      }
+      choice.params.set_ids(p.name, ids);
     }
   }
 
