@@ -8,6 +8,7 @@ namespace fleetsim {
 PolicyInfo first_fit_policy();
 PolicyInfo best_fit_policy();
 PolicyInfo spread_policy();
+PolicyInfo cache_affinity_policy();
 PolicyInfo kpa_policy();
 PolicyInfo fixed_policy();
 PolicyInfo fixed_keepalive_policy();

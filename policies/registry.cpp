@@ -65,6 +65,7 @@ PolicyRegistry builtin_policies() {
   add(first_fit_policy(), "lowest-numbered node with room");
   add(best_fit_policy(), "bin-packing: the node with room and the fewest free GPUs");
   add(spread_policy(), "the node with room and the most free GPUs");
+  add(cache_affinity_policy(), "ServerlessLLM-style: the node where the replica would load fastest");
   add(kpa_policy(), "Knative Pod Autoscaler: stable/panic windows, scale to zero after a grace period");
   add(fixed_policy(), "a static replica count, never zero");
   add(fixed_keepalive_policy(), "keep replicas 10 min after the last request, then scale to zero");

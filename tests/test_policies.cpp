@@ -200,3 +200,36 @@ TEST_CASE("pinned models are prefetched and never evicted", "[policies][cache]")
                          " input_tokens: {dist: fixed, value: 1}, output_tokens: {dist: fixed, value: 1}}]\n"),
                Catch::Contains("policies.cache.models: unknown model \"m9\", did you mean m0?"));
 }
+
+TEST_CASE("cache-affinity takes the node where the replica loads fastest", "[policies][placement]") {
+  const GpuType& h100 = builtin_gpu_types()[0];  // host-to-device 50 GB/s
+  auto nodes = cluster(h100, {8, 8, 8, 2});
+  for (auto& n : nodes) {
+    n.network_bandwidth = 10e9;
+    n.disk_read_bandwidth = 5e9;
+  }
+  PlacementRequest request;
+  request.model = 7;
+  request.gpus = 1;
+  request.memory_fraction = 0.9;
+  request.weight_bytes = 16e9;
+  request.image_bytes = 10e9;
+  auto policy = registry().make_placement(PolicyChoice{"cache-affinity", {}});
+  ClusterView view{0, nodes};
+  view.model_store_bandwidth = 1e30;
+  view.registry_bandwidth = 1e30;
+  // Nothing cached anywhere: all equal (1 s pull + 1.6 s load) -> bin-packing: node 3.
+  REQUIRE(policy->place(request, view)->node == 3);
+  // Node 1 has the weights on disk (16 GB at 5 GB/s = 3.2 s, plus a 1 s pull = 4.2 s) — slower
+  // than the store over a free 10 GB/s link (2.6 s). Node 2 has image and weights in memory.
+  nodes[1].disk_cache.push_back(CacheEntry{7, 16e9, 0, 0, 0});
+  REQUIRE(policy->place(request, view)->node == 3);
+  nodes[2].images.push_back(7);
+  nodes[2].host_cache.push_back(CacheEntry{7, 16e9, 0, 0, 0});
+  REQUIRE(policy->place(request, view)->node == 2);  // 16 GB at 50 GB/s: 0.32 s
+  // Busy links count: with four transfers on node 3's network, its share is 2 GB/s.
+  nodes[2].host_cache.clear();
+  nodes[2].images.clear();
+  nodes[3].network_transfers = 4;
+  REQUIRE(policy->place(request, view)->node == 0);  // nodes 0 and 2 tie at 2.6 s: fewer free GPUs? both 8 -> lowest id
+}

@@ -83,14 +83,14 @@ std::string errors_of(const SweepLoadResult& r) {
 
 const char* kSmallSweep = R"(base: tiny.yaml
 grid:
-  policies.autoscaler.target_concurrency: [4, 8]
+  policies.autoscaler: [{impl: kpa}, {impl: fixed-keepalive}]
 seeds: [1, 2]
 metrics:
   - overall.requests
   - overall.slo_attainment
   - overall.cold_starts.count
   - models.chat-3.1-1b.ttft_s.p99
-pareto: {x: overall.cold_starts.share_of_requests_waited, y: max:overall.slo_attainment}
+pareto: {x: overall.cold_starts.share_of_requests_waited, y: overall.gpu_seconds.idle}
 )";
 
 SweepRunOptions test_options() {
@@ -122,6 +122,7 @@ seeds: [7, 8]
   REQUIRE(s.base_path == (t.dir / "tiny.yaml").lexically_normal().string());
   REQUIRE(s.name == "sweep");
   REQUIRE(s.metrics == default_sweep_metrics());
+  REQUIRE_FALSE(s.pareto);
   REQUIRE(sweep_point_count(s) == 2 * 3 * 2 * 2);
   REQUIRE(sweep_axis_columns(s) == std::vector<std::string>{"policies.autoscaler", "cluster.pools[0].nodes",
                                                             "models[0].startup_time", "models.0.image_size"});
@@ -146,7 +147,15 @@ seeds: [7, 8]
   REQUIRE(point_dir_name(s, 7) == "point-0007");
 
   // Without seeds the scenario keeps its own.
-  const SweepSpec plain = t.sweep("base: tiny.yaml\ngrid: {duration: [1min, 2min, 3min]}\n", "plain.yaml");
+  const SweepSpec plain = t.sweep(
+      "base: tiny.yaml\ngrid: {duration: [1min, 2min, 3min]}\nmetrics: [overall.requests]\n"
+      "pareto: {x: overall.ttft_s.p99, y: max:overall.slo_attainment}\n",
+      "plain.yaml");
+  REQUIRE(plain.name == "plain");
+  REQUIRE(plain.pareto);
+  REQUIRE((!plain.pareto->maximize_x && plain.pareto->maximize_y));
+  REQUIRE(plain.pareto->y == "overall.slo_attainment");
+  REQUIRE(plain.metrics == std::vector<std::string>{"overall.requests", "overall.ttft_s.p99", "overall.slo_attainment"});
   REQUIRE(sweep_point_count(plain) == 3);
   REQUIRE_FALSE(sweep_point(plain, 2).seed);
   REQUIRE(sweep_point(plain, 2).overrides == std::vector<std::string>{"duration=3min"});
@@ -193,7 +202,7 @@ zip:
     const SweepSpec s = t.sweep("base: tiny.yaml\ngrid:\n  polices.autoscaler: [{impl: kpa}]\nseeds: [1, 2]\n");
     const Diagnostics d = check_sweep_points(s, builtin_policies());
     REQUIRE(d.size() == 1);
-    REQUIRE_THAT(d.to_string(), Contains("sweep.yaml:3:23: polices: points 0-1: unknown key, did you mean policies?"));
+    REQUIRE_THAT(d.to_string(), Contains("sweep.yaml:3:24: polices: points 0-1: unknown key, did you mean policies?"));
     // Nothing runs.
     const SweepReport r = run_sweep(s, (t.dir / "out").string(), 2, 0, 1, test_options());
     REQUIRE(r.errors.size() == 1);
@@ -254,21 +263,27 @@ TEST_CASE("merged outputs are byte-identical for any thread count and for merged
 
   // The table: point order, the axis value, the seed, metrics (a model name with dots).
   const std::string csv = read_file(one / "merged.csv");
-  REQUIRE(csv.rfind("point,policies.autoscaler.target_concurrency,seed,overall.requests,overall.slo_attainment,"
+  REQUIRE(csv.rfind("point,policies.autoscaler,seed,overall.requests,overall.slo_attainment,"
                     "overall.cold_starts.count,models.chat-3.1-1b.ttft_s.p99,"
-                    "overall.cold_starts.share_of_requests_waited\n0,4,1,",
+                    "overall.cold_starts.share_of_requests_waited,overall.gpu_seconds.idle\n0,{impl: kpa},1,",
                     0) == 0);
-  REQUIRE_THAT(csv, Contains("\n1,4,2,"));
-  REQUIRE_THAT(csv, Contains("\n3,8,2,"));
+  REQUIRE_THAT(csv, Contains("\n1,{impl: kpa},2,"));
+  REQUIRE_THAT(csv, Contains("\n3,{impl: fixed-keepalive},2,"));
   REQUIRE(std::count(csv.begin(), csv.end(), '\n') == 5);
   const YAML::Node json = YAML::LoadFile((one / "merged.json").string());
   REQUIRE(json["points"].size() == 4);
-  REQUIRE(json["points"][3]["values"]["policies.autoscaler.target_concurrency"].as<int>() == 8);
-  REQUIRE(json["pareto"]["maximize_y"].as<bool>());
+  REQUIRE(json["points"][3]["values"]["policies.autoscaler"]["impl"].as<std::string>() == "fixed-keepalive");
+  REQUIRE(json["points"][3]["seed"].as<int>() == 2);
+  REQUIRE_FALSE(json["pareto"]["maximize_y"].as<bool>());
+  // kpa scales to zero in the off periods (cold starts), fixed-keepalive keeps idle replicas:
+  // a trade-off, so the frontier has more than one point.
+  REQUIRE(json["pareto"]["frontier"].size() >= 2);
   const std::string svg = read_file(one / "pareto.svg");
   REQUIRE(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
   REQUIRE_THAT(svg, Contains("Pareto frontier"));
-  REQUIRE_THAT(svg, Contains("<polyline") || Contains("Pareto frontier (1)"));
+  REQUIRE_THAT(svg, Contains("<polyline"));
+  REQUIRE(std::count(csv.begin(), csv.end(), '\n') == 5);
+  REQUIRE(read_file(one / "pareto.csv").rfind(csv.substr(0, csv.find('\n') + 1), 0) == 0);
 }
 
 TEST_CASE("a sweep resumes: completed points are skipped, changed points refused", "[sweep]") {
@@ -297,7 +312,7 @@ TEST_CASE("a sweep resumes: completed points are skipped, changed points refused
   REQUIRE(read_file(out / "merged.csv") == csv);
 
   // Same folder, other settings for the same point numbers: refused, nothing overwritten.
-  const SweepSpec other = t.sweep("base: tiny.yaml\ngrid:\n  policies.autoscaler.target_concurrency: [4, 16]\nseeds: [1, 2]\n",
+  const SweepSpec other = t.sweep("base: tiny.yaml\ngrid:\n  policies.autoscaler: [{impl: kpa}, {impl: fixed}]\nseeds: [1, 2]\n",
                                   "other.yaml");
   const SweepReport refused = run_sweep(other, out.string(), 1, 0, 1, test_options());
   REQUIRE(refused.ran == 0);
@@ -399,7 +414,7 @@ TEST_CASE("fleetsim sweep: run, shards, merge, emit, exit codes", "[sweep]") {
   REQUIRE_THAT(read_file(t.dir / "log.txt"), Contains("completions: 4"));
   REQUIRE(run("sweep " + sweep + "--shard 2/2") == 2);
   REQUIRE(run("sweep " + sweep + "--emit pbs") == 2);
-  write_file(t.dir / "bad.yaml", "base: tiny.yaml\nsed: [1]\n");
+  write_file(t.dir / "bad.yaml", "base: tiny.yaml\nseedz: [1]\n");
   REQUIRE(run("sweep '" + (t.dir / "bad.yaml").string() + "'") == 2);
-  REQUIRE_THAT(read_file(t.dir / "log.txt"), Contains("bad.yaml:2:1: sed: unknown key, did you mean seeds?"));
+  REQUIRE_THAT(read_file(t.dir / "log.txt"), Contains("bad.yaml:2:1: seedz: unknown key, did you mean seeds?"));
 }

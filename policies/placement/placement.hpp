@@ -30,6 +30,8 @@ struct PlacementRequest {
   double memory_fraction = 0;            // ... plus this fraction of each GPU's memory
   double min_gpu_memory = 0;             // GPUs with less memory cannot host it at all
   std::span<const std::uint32_t> pools;  // allowed pools; empty means any
+  double weight_bytes = 0;               // what a cold start must load ...
+  double image_bytes = 0;                // ... and pull
 };
 
 struct Placement {

@@ -1,0 +1,655 @@
+// Reports read back from run directories: report.html (self-contained, deterministic, renders in
+// headless Chromium without console errors), result.prom (passes `promtool check metrics`, exact
+// values), the comparison table (best marked, exact relative differences), and diagnostics with
+// file and line for bad inputs. Fixtures are written into a scratch directory per test.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "reports/compare.hpp"
+#include "reports/html_report.hpp"
+#include "reports/prometheus.hpp"
+#include "reports/run_data.hpp"
+#include "reports/write_reports.hpp"
+
+using Catch::Contains;
+namespace fs = std::filesystem;
+using fleetsim::Diagnostics;
+using fleetsim::LoadedRun;
+using fleetsim::RunData;
+
+namespace {
+
+using ordered = nlohmann::ordered_json;
+
+const std::string kWeird = "weird\"<b>&\\name";  // needs escaping in HTML, CSV and label values
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void spit(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary);
+  out << text;
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+bool on_path(const std::string& tool) { return std::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0; }
+
+struct Scratch {
+  fs::path dir;
+  Scratch() {
+    static std::atomic<int> counter{0};
+    dir = fs::temp_directory_path() / ("fleetsim_reports_test_" + std::to_string(::getpid()) + "_" +
+                                       std::to_string(counter++));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~Scratch() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  fs::path make(const std::string& name) const {
+    fs::create_directories(dir / name);
+    return dir / name;
+  }
+};
+
+ordered latency(std::uint64_t count, double mean, double p50, double p90, double p99, double max, bool cdf) {
+  ordered j;
+  j["count"] = count;
+  j["mean"] = mean;
+  j["p50"] = p50;
+  j["p90"] = p90;
+  j["p99"] = p99;
+  j["max"] = max;
+  if (cdf) j["cdf"] = ordered::array({{p50 / 4, 0.0}, {p50, 0.5}, {p90, 0.9}, {p99, 0.99}, {max, 1.0}});
+  return j;
+}
+
+// Figures a fixture block varies by.
+struct Block {
+  std::uint64_t requests = 1000, failed_timeout = 6, failed_cutoff = 4;
+  double slo = 0.9;
+  double ttft_p99 = 0.75;
+  double gpu_allocated = 36000;  // 10 GPU-hours
+  std::uint64_t cold_starts = 3;
+  bool tpot = true;
+};
+
+ordered metrics(const Block& b) {
+  ordered j;
+  const std::uint64_t failed = b.failed_timeout + b.failed_cutoff;
+  j["requests"] = b.requests;
+  j["completed"] = b.requests - failed;
+  j["failed"] = failed;
+  j["failed_by_reason"] = {{"timeout", b.failed_timeout}, {"too-long", 0}, {"cut-off", b.failed_cutoff}};
+  j["slo_attainment"] = b.slo;
+  j["ttft_s"] = latency(b.requests - failed, 0.25, 0.125, 0.5, b.ttft_p99, 2.5, true);
+  j["tpot_s"] = b.tpot ? latency(b.requests - failed, 0.03125, 0.03, 0.04, 0.05, 0.09, true)
+                       : latency(0, 0, 0, 0, 0, 0, false);
+  j["e2e_s"] = latency(b.requests - failed, 4.5, 3, 9, 20, 40, true);
+  ordered cs;
+  cs["count"] = b.cold_starts;
+  cs["aborted"] = 1;
+  cs["requests_waited"] = 20;
+  cs["share_of_requests_waited"] = 0.02;
+  cs["added_latency_s"] = latency(20, 16, 15, 18, 21, 22, false);
+  cs["duration_s"] = latency(b.cold_starts, 30, 28, 40, 41, 41.5, true);
+  cs["mean_image_pull_s"] = 2.0;
+  cs["mean_weight_load_s"] = 8.0;
+  cs["mean_engine_startup_s"] = 20.0;
+  cs["weights_from_disk_cache"] = 2;
+  cs["weights_from_model_store"] = 1;
+  cs["unschedulable_scale_ups"] = 0;
+  j["cold_starts"] = cs;
+  j["gpu_seconds"] = {{"allocated", b.gpu_allocated},
+                      {"busy", b.gpu_allocated * 0.5},
+                      {"idle", b.gpu_allocated * 0.25},
+                      {"starting", b.gpu_allocated * 0.25}};
+  j["replicas"] = {{"peak", 4}, {"mean", 2.5}};
+  return j;
+}
+
+std::string result_json(const Block& overall, const Block& alpha, const Block& weird, bool cost = false,
+                        int schema_version = 1) {
+  ordered j;
+  j["schema_version"] = schema_version;
+  j["fleetsim_version"] = "0.1.0";
+  j["scenario"] = {{"name", "fixture"}, {"description", "two models <for> tests & checks"}, {"seed", 7}};
+  j["run"] = {{"seed", 7}, {"end_time_s", 600.0}, {"events", 12345}, {"requests", overall.requests},
+              {"percentile_relative_error", 0.005}};
+  j["overall"] = metrics(overall);
+  j["overall"]["cache"] = {{"hits", 3}, {"inserts", 1}, {"evictions", 0}};
+  j["models"][std::string("alpha")] = metrics(alpha);
+  j["models"][kWeird] = metrics(weird);
+  if (cost) {
+    j["overall"]["cost"] = {{"currency", "USD"}, {"total", 42.5}, {"gpu", 40.0}};
+    j["models"]["alpha"]["cost"] = {{"currency", "USD"}, {"total", 30.0}, {"gpu", 28.0}};
+    j["models"][kWeird]["cost"] = {{"currency", "USD"}, {"total", 12.5}, {"gpu", 12.0}};
+  }
+  return j.dump(2) + "\n";
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string timeseries_fixture() {
+  const char* series[] = {"replicas_ready", "replicas_starting", "gpus_allocated", "requests_in_system",
+                          "requests_buffered", "arrivals", "completions", "cold_starts"};
+  std::string out = "time_s,model,series,value\n";
+  for (int t = 60; t <= 600; t += 60) {
+    const int k = t / 60;
+    const std::string models[] = {"alpha", kWeird, "all"};
+    for (int m = 0; m < 3; ++m) {
+      for (int s = 0; s < 8; ++s) {
+        double v = 0;
+        const double a = k % 4 + 1, b = (k + 2) % 3;  // alpha and weird
+        const double both[] = {a, b, a + b};
+        const double base = both[m];
+        switch (s) {
+          case 0: v = base; break;
+          case 1: v = k == 3 ? 1 : 0; break;
+          case 2: v = m == 1 ? base : base * 2; break;
+          case 3: v = base * 7; break;
+          case 4: v = k == 3 ? 5 : 0; break;
+          case 5: v = base * 120; break;
+          case 6: v = base * 118; break;
+          case 7: v = k == 3 ? 1 : 0; break;
+        }
+        if (m == 2 && (s == 2)) v = a * 2 + b;
+        out += std::to_string(t) + "," + csv_field(models[m]) + "," + series[s] + "," + std::to_string(v) + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+std::string cold_starts_fixture() {
+  return "model,replica,node,placed_s,ready_s,image_pull_s,weight_load_s,engine_startup_s,source,aborted\n"
+         "alpha,4,0,10,40,2,8,20,model-store,0\n"
+         "alpha,5,1,12,34,0,2,20,disk-cache,0\n"
+         "alpha,6,1,300,310,0,4,0,disk-cache,1\n" +
+         csv_field(kWeird) + ",1,2,150,181.5,1.5,10,20,disk-cache,0\n";
+}
+
+fs::path write_fixture(const Scratch& s, const std::string& name, const std::string& result, bool csvs = true) {
+  const fs::path dir = s.make(name);
+  spit(dir / "result.json", result);
+  if (csvs) {
+    spit(dir / "timeseries.csv", timeseries_fixture());
+    spit(dir / "cold_starts.csv", cold_starts_fixture());
+  }
+  return dir;
+}
+
+RunData load(const fs::path& dir) {
+  LoadedRun loaded = fleetsim::load_run_dir(dir.string());
+  INFO(loaded.errors.to_string());
+  REQUIRE(loaded.errors.empty());
+  REQUIRE(loaded.run);
+  return *loaded.run;
+}
+
+Block overall_block() {
+  Block b;
+  b.requests = 1500;
+  b.cold_starts = 4;
+  b.gpu_allocated = 54000;
+  return b;
+}
+
+Block weird_block() {
+  Block b;
+  b.requests = 500;
+  b.failed_timeout = 0;
+  b.failed_cutoff = 0;
+  b.tpot = false;
+  b.gpu_allocated = 18000;
+  b.cold_starts = 1;
+  return b;
+}
+
+std::string default_result(bool cost = false) { return result_json(overall_block(), Block{}, weird_block(), cost); }
+
+// The diagnostics of loading `dir` (which must fail).
+Diagnostics errors_of(const fs::path& dir) {
+  LoadedRun loaded = fleetsim::load_run_dir(dir.string());
+  REQUIRE_FALSE(loaded.run);
+  REQUIRE_FALSE(loaded.errors.empty());
+  return loaded.errors;
+}
+
+int line_containing(const std::string& text, const std::string& needle) {
+  const auto at = text.find(needle);
+  REQUIRE(at != std::string::npos);
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+}
+
+// The line of `text` that starts with `prefix`.
+std::string line_starting(const std::string& text, const std::string& prefix) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(prefix, 0) == 0) return line;
+  FAIL("no line starts with \"" << prefix << "\" in:\n" << text);
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("a run directory loads into plain structs", "[reports]") {
+  Scratch s;
+  const RunData run = load(write_fixture(s, "run-a", default_result()));
+  CHECK(run.name == "run-a");
+  CHECK(run.scenario_name == "fixture");
+  CHECK(run.end_time_s == 600.0);
+  REQUIRE(run.models.size() == 2);
+  CHECK(run.models[0].name == "alpha");
+  CHECK(run.models[1].name == kWeird);
+  CHECK(run.models[0].ttft.p99 == 0.75);
+  CHECK(run.models[0].ttft.cdf.size() == 5);
+  CHECK(run.models[1].tpot.count == 0);
+  CHECK(run.overall.failed_by_reason.size() == 3);
+  CHECK(run.has_timeseries);
+  REQUIRE(run.timeseries.find(kWeird, "requests_in_system"));
+  CHECK(run.timeseries.find(kWeird, "requests_in_system")->value.size() == 10);
+  CHECK(run.timeseries.models() == std::vector<std::string>{"alpha", kWeird, "all"});
+  REQUIRE(run.cold_start_log.size() == 4);
+  CHECK(run.cold_start_log[2].aborted);
+  CHECK(run.cold_start_log[3].model == kWeird);
+  CHECK(run.cold_start_log[3].ready_s == 181.5);
+}
+
+TEST_CASE("report.html is self-contained, complete and deterministic", "[reports]") {
+  Scratch s;
+  const fs::path dir = write_fixture(s, "run-a", default_result(true));
+  const RunData run = load(dir);
+  const std::string html = fleetsim::html_report(run);
+
+  CHECK_THAT(html, Contains("<!DOCTYPE html>"));
+  CHECK_THAT(html, Contains("<svg"));
+  for (const char* id : {"summary", "latency", "capacity", "queues", "cold-starts", "gpu-time", "cost", "failures",
+                         "chart-ttft-cdf", "chart-e2e-cdf", "chart-replicas", "chart-gpus", "chart-in-system",
+                         "chart-buffered", "chart-rate", "chart-cold-start-timeline", "chart-cold-start-phases",
+                         "chart-cold-start-means", "chart-idle-gpu", "chart-gpu-states", "chart-cost"})
+    CHECK_THAT(html, Contains(std::string("id=\"") + id + "\""));
+  for (const char* title : {"Time to first token (TTFT), CDF", "End-to-end latency, CDF", "Replicas over time",
+                            "GPUs allocated over time", "Requests in the system", "Requests buffered",
+                            "Cold starts on the timeline", "Cold-start phases, one bar per cold start",
+                            "Idle GPU time per model", "image pull", "weight load", "engine start-up", "aborted",
+                            "simulated time (min)", "share of completed requests", "all models", "alpha"})
+    CHECK_THAT(html, Contains(title));
+  // Escaped everywhere: the raw name never appears, the escaped one does.
+  CHECK_THAT(html, !Contains("weird\"<b>"));
+  CHECK_THAT(html, Contains("weird&quot;&lt;b&gt;&amp;\\name"));
+  CHECK_THAT(html, Contains("two models &lt;for&gt; tests &amp; checks"));
+  // Nothing external, nothing scripted.
+  CHECK_THAT(html, !Contains("<script"));
+  CHECK_THAT(html, !Contains("http://"));
+  CHECK_THAT(html, !Contains("https://"));
+  CHECK_THAT(html, !Contains("@import"));
+  CHECK_THAT(html, !Contains("url("));
+  // Summary figures.
+  CHECK_THAT(html, Contains("<td>1,500</td>"));
+  CHECK_THAT(html, Contains("<td>750 ms</td>"));
+  CHECK_THAT(html, Contains("<td>90.00%</td>"));
+
+  CHECK(fleetsim::html_report(load(dir)) == html);  // same input, same bytes
+
+  // The report of a run without the CSV files says so.
+  const RunData bare = load(write_fixture(s, "bare", default_result(), false));
+  const std::string bare_html = fleetsim::html_report(bare);
+  CHECK_THAT(bare_html, Contains("No time series in this run"));
+  CHECK_THAT(bare_html, Contains("no cold_starts.csv"));
+  CHECK_THAT(bare_html, !Contains("id=\"cost\""));
+  CHECK_THAT(bare_html, Contains("id=\"chart-ttft-cdf\""));
+}
+
+TEST_CASE("write_run_reports writes report.html and result.prom", "[reports]") {
+  Scratch s;
+  const fs::path dir = write_fixture(s, "run-a", default_result());
+  const Diagnostics errors = fleetsim::write_run_reports(dir.string());
+  INFO(errors.to_string());
+  REQUIRE(errors.empty());
+  CHECK(slurp(dir / "report.html") == fleetsim::html_report(load(dir)));
+  CHECK(slurp(dir / "result.prom") == fleetsim::prometheus_export(load(dir)));
+  CHECK_FALSE(fs::exists(dir / "report.html.tmp"));
+
+  const fs::path empty = s.make("empty");
+  CHECK_FALSE(fleetsim::write_run_reports(empty.string()).empty());
+  CHECK_FALSE(fs::exists(empty / "report.html"));
+  CHECK_FALSE(fs::exists(empty / "result.prom"));
+}
+
+TEST_CASE("result.prom is valid exposition text with exact values", "[reports]") {
+  Scratch s;
+  const fs::path dir = write_fixture(s, "run-a", default_result(true));
+  const std::string prom = fleetsim::prometheus_export(load(dir));
+
+  REQUIRE(prom.size() > 6);
+  CHECK(prom.substr(prom.size() - 6) == "# EOF\n");
+  for (const char* line : {
+           "fleetsim_requests_total{model=\"alpha\"} 1000\n",
+           "fleetsim_requests_total{model=\"all\"} 1500\n",
+           "fleetsim_requests_total{model=\"weird\\\"<b>&\\\\name\"} 500\n",
+           "fleetsim_requests_failed_total{model=\"all\",reason=\"timeout\"} 6\n",
+           "fleetsim_requests_failed_total{model=\"alpha\",reason=\"cut-off\"} 4\n",
+           "fleetsim_slo_attainment_ratio{model=\"alpha\"} 0.9\n",
+           "fleetsim_ttft_seconds{model=\"alpha\",quantile=\"0.5\"} 0.125\n",
+           "fleetsim_ttft_seconds{model=\"alpha\",quantile=\"0.9\"} 0.5\n",
+           "fleetsim_ttft_seconds{model=\"alpha\",quantile=\"0.99\"} 0.75\n",
+           "fleetsim_ttft_seconds_count{model=\"alpha\"} 990\n",
+           "fleetsim_ttft_seconds_sum{model=\"alpha\"} 247.5\n",
+           "fleetsim_tpot_seconds{model=\"weird\\\"<b>&\\\\name\",quantile=\"0.5\"} NaN\n",
+           "fleetsim_tpot_seconds_count{model=\"weird\\\"<b>&\\\\name\"} 0\n",
+           "fleetsim_latency_max_seconds{model=\"alpha\",latency=\"ttft\"} 2.5\n",
+           "fleetsim_cold_starts_total{model=\"all\"} 4\n",
+           "fleetsim_cold_start_phase_mean_seconds{model=\"alpha\",phase=\"weight_load\"} 8\n",
+           "fleetsim_weight_loads_total{model=\"alpha\",source=\"model_store\"} 1\n",
+           "fleetsim_gpu_allocated_seconds_total{model=\"alpha\"} 36000\n",
+           "fleetsim_gpu_state_seconds_total{model=\"alpha\",state=\"idle\"} 9000\n",
+           "fleetsim_replicas_mean{model=\"alpha\"} 2.5\n",
+           "fleetsim_run_end_time_seconds 600\n",
+           "fleetsim_node_cache_hits_total 3\n",
+           "fleetsim_cost{model=\"alpha\",item=\"total\",currency=\"USD\"} 30\n",
+           "# TYPE fleetsim_ttft_seconds summary\n# UNIT fleetsim_ttft_seconds seconds\n",
+           "# TYPE fleetsim_requests_total counter\n",
+       })
+    CHECK_THAT(prom, Contains(line));
+
+  // Every sample belongs to the family declared last, which has HELP and TYPE; no family twice.
+  std::istringstream in(prom);
+  std::string family;
+  std::vector<std::string> families;
+  bool help = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# HELP ", 0) == 0) {
+      family = line.substr(7, line.find(' ', 7) - 7);
+      CHECK(std::find(families.begin(), families.end(), family) == families.end());
+      families.push_back(family);
+      help = true;
+    } else if (line.rfind("# TYPE ", 0) == 0) {
+      CHECK(help);
+      CHECK(line.substr(7, line.find(' ', 7) - 7) == family);
+    } else if (line[0] != '#') {
+      const std::string name = line.substr(0, line.find_first_of("{ "));
+      INFO(line);
+      CHECK((name == family || name == family + "_sum" || name == family + "_count"));
+      CHECK(name.rfind("fleetsim_", 0) == 0);
+    }
+  }
+
+  CHECK(fleetsim::prometheus_export(load(dir)) == prom);
+
+  if (!on_path("promtool")) {
+    WARN("promtool is not installed (Debian package prometheus): skipping `promtool check metrics`");
+    return;
+  }
+  const fs::path file = s.dir / "result.prom";
+  spit(file, prom);
+  const fs::path out = s.dir / "promtool.txt";
+  const int rc = std::system(("promtool check metrics < " + quote(file.string()) + " > " + quote(out.string()) + " 2>&1").c_str());
+  INFO("promtool check metrics:\n" << slurp(out));
+  CHECK(rc == 0);
+  CHECK(slurp(out).empty());
+}
+
+TEST_CASE("compare marks the best value and the relative differences", "[reports]") {
+  CHECK(fleetsim::relative_difference(1.0, 1.123) == "+12.3%");
+  CHECK(fleetsim::relative_difference(2.0, 1.0) == "-50.0%");
+  CHECK(fleetsim::relative_difference(-2.0, -1.0) == "+50.0%");
+  CHECK(fleetsim::relative_difference(0.0, 0.0) == "+0.0%");
+  CHECK(fleetsim::relative_difference(0.0, 3.0) == "n/a");
+
+  Scratch s;
+  Block base_overall = overall_block(), cand_overall = overall_block();
+  cand_overall.ttft_p99 = 0.6;          // better: -20.0%
+  cand_overall.slo = 0.95;              // better: +5.6%
+  cand_overall.gpu_allocated = 59400;   // worse: +10.0%
+  const RunData base = load(write_fixture(s, "base", result_json(base_overall, Block{}, weird_block())));
+  const RunData cand = load(write_fixture(s, "candidate", result_json(cand_overall, Block{}, weird_block())));
+  const std::string table = fleetsim::compare_table({base, cand});
+  INFO(table);
+
+  const std::string head = line_starting(table, "metric");
+  CHECK_THAT(head, Contains("base"));
+  CHECK_THAT(head, Contains("candidate"));
+  CHECK(head.find("base") < head.find("candidate"));
+
+  const std::string ttft = line_starting(table, "  TTFT p99");  // the overall section comes first
+  CHECK_THAT(ttft, Contains("lower"));
+  CHECK_THAT(ttft, Contains("750 ms "));
+  CHECK_THAT(ttft, !Contains("750 ms*"));
+  CHECK_THAT(ttft, Contains("600 ms* (-20.0%)"));
+
+  const std::string slo = line_starting(table, "  SLO attainment");
+  CHECK_THAT(slo, Contains("higher"));
+  CHECK_THAT(slo, Contains("90.00% "));
+  CHECK_THAT(slo, Contains("95.00%* (+5.6%)"));
+
+  const std::string gpu = line_starting(table, "  GPU-hours allocated");
+  CHECK_THAT(gpu, Contains("15.00*"));
+  CHECK_THAT(gpu, Contains("16.50  (+10.0%)"));
+
+  const std::string requests = line_starting(table, "  requests");  // no direction: nothing marked
+  CHECK_THAT(requests, !Contains("*"));
+  CHECK_THAT(requests, Contains("1,500  (+0.0%)"));
+  const std::string failed = line_starting(table, "  failed");  // equal everywhere: nothing marked
+  CHECK_THAT(failed, !Contains("*"));
+
+  CHECK_THAT(table, Contains("model alpha\n"));
+  CHECK_THAT(table, Contains("model " + kWeird + "\n"));
+
+  // Three runs: the best of three is marked, differences stay relative to the first.
+  Block third = overall_block();
+  third.ttft_p99 = 0.5;
+  const RunData best = load(write_fixture(s, "third", result_json(third, Block{}, weird_block())));
+  const std::string three = fleetsim::compare_table({base, cand, best});
+  const std::string ttft3 = line_starting(three, "  TTFT p99");
+  CHECK_THAT(ttft3, Contains("600 ms  (-20.0%)"));
+  CHECK_THAT(ttft3, Contains("500 ms* (-33.3%)"));
+
+  const std::string html = fleetsim::compare_html({base, cand});
+  CHECK_THAT(html, Contains("<td class=\"best\" title=\"best\">600 ms *</td><td class=\"rel\">(-20.0%)</td>"));
+  CHECK_THAT(html, Contains("<th colspan=\"2\">base (baseline)</th>"));
+  CHECK_THAT(html, Contains("weird&quot;&lt;b&gt;&amp;\\name"));
+  CHECK_THAT(html, !Contains("<script"));
+  CHECK_THAT(html, !Contains("http://"));
+  CHECK_THAT(html, !Contains("https://"));
+  CHECK(fleetsim::compare_html({base, cand}) == html);
+}
+
+TEST_CASE("bad run directories give diagnostics with file and line", "[reports]") {
+  Scratch s;
+  SECTION("no such directory") {
+    const Diagnostics e = errors_of(s.dir / "nope");
+    CHECK_THAT(e.items()[0].file, Contains("nope"));
+  }
+  SECTION("missing result.json") {
+    const fs::path dir = s.make("no-result");
+    spit(dir / "timeseries.csv", timeseries_fixture());
+    const Diagnostics e = errors_of(dir);
+    CHECK_THAT(e.items()[0].file, Contains("result.json"));
+    CHECK_THAT(e.items()[0].message, Contains("missing"));
+  }
+  SECTION("malformed JSON") {
+    const fs::path dir = s.make("malformed");
+    spit(dir / "result.json", "{\n  \"schema_version\": 1,\n  \"run\": {\n    \"seed\": 1,,\n  }\n}\n");
+    const Diagnostics e = errors_of(dir);
+    CHECK_THAT(e.items()[0].file, Contains("result.json"));
+    CHECK(e.items()[0].line == 4);
+    CHECK_THAT(e.items()[0].message, Contains("malformed JSON"));
+    CHECK_THAT(e.to_string(), Contains("result.json:4:"));
+  }
+  SECTION("wrong schema_version") {
+    const fs::path dir = write_fixture(s, "v2", result_json(overall_block(), Block{}, weird_block(), false, 2));
+    const Diagnostics e = errors_of(dir);
+    REQUIRE(e.size() == 1);
+    CHECK_THAT(e.items()[0].file, Contains("result.json"));
+    CHECK(e.items()[0].line == 2);
+    CHECK_THAT(e.items()[0].message, Contains("schema_version 2"));
+  }
+  SECTION("a wrong type deep inside, with its key path and line") {
+    ordered j = ordered::parse(default_result());
+    j["models"]["alpha"]["ttft_s"]["p50"] = "fast";
+    j["overall"].erase("requests");
+    const std::string text = j.dump(2);
+    const fs::path dir = write_fixture(s, "typed", text);
+    const Diagnostics e = errors_of(dir);
+    INFO(e.to_string());
+    REQUIRE(e.size() == 2);
+    CHECK(e.items()[0].path == "overall");
+    CHECK_THAT(e.items()[0].message, Contains("missing key \"requests\""));
+    CHECK(e.items()[0].line == line_containing(text, "\"overall\""));
+    CHECK(e.items()[1].path == "models.alpha.ttft_s.p50");
+    CHECK(e.items()[1].line == line_containing(text, "\"p50\": \"fast\""));
+  }
+  SECTION("a CSV row with a bad number") {
+    const fs::path dir = write_fixture(s, "bad-csv", default_result());
+    std::string ts = timeseries_fixture();
+    ts.insert(ts.find('\n', ts.find('\n') + 1) + 1, "120,alpha,arrivals,1x2\n");  // becomes line 3
+    spit(dir / "timeseries.csv", ts);
+    spit(dir / "cold_starts.csv", cold_starts_fixture() + "alpha,9,0,abc,40,2,8,20,model-store,0\nalpha,9,0\n");
+    const Diagnostics e = errors_of(dir);
+    INFO(e.to_string());
+    REQUIRE(e.size() == 3);
+    CHECK_THAT(e.items()[0].file, Contains("timeseries.csv"));
+    CHECK(e.items()[0].line == 3);
+    CHECK(e.items()[0].column == 4);
+    CHECK_THAT(e.items()[0].message, Contains("1x2"));
+    CHECK_THAT(e.items()[1].file, Contains("cold_starts.csv"));
+    CHECK(e.items()[1].line == 6);
+    CHECK(e.items()[1].path == "placed_s");
+    CHECK(e.items()[2].line == 7);
+    CHECK_THAT(e.items()[2].message, Contains("expected 10 fields"));
+  }
+  SECTION("a CSV with the wrong header") {
+    const fs::path dir = write_fixture(s, "bad-header", default_result());
+    spit(dir / "timeseries.csv", "time,model,value\n60,alpha,1\n");
+    const Diagnostics e = errors_of(dir);
+    CHECK(e.items()[0].line == 1);
+    CHECK_THAT(e.items()[0].message, Contains("series"));
+  }
+}
+
+#ifdef FLEETSIM_BINARY
+TEST_CASE("reports of a real run", "[reports]") {
+  Scratch s;
+  const fs::path dir = s.dir / "real";
+  const std::string run = quote(FLEETSIM_BINARY) + " run " + quote(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/default.yaml") +
+                          " --out " + quote(dir.string()) + " --set duration=1h -q";
+  REQUIRE(std::system(run.c_str()) == 0);
+  const Diagnostics errors = fleetsim::write_run_reports(dir.string());
+  INFO(errors.to_string());
+  REQUIRE(errors.empty());
+  const std::string html = slurp(dir / "report.html");
+  CHECK_THAT(html, Contains("llama-3.1-8b"));
+  if (fs::exists(dir / "timeseries.csv")) CHECK_THAT(html, Contains("id=\"chart-gpus\""));
+  if (fs::exists(dir / "cold_starts.csv")) CHECK_THAT(html, Contains("id=\"chart-cold-start-timeline\""));
+  if (on_path("promtool")) {
+    const fs::path out = s.dir / "promtool.txt";
+    const int rc = std::system(
+        ("promtool check metrics < " + quote((dir / "result.prom").string()) + " > " + quote(out.string()) + " 2>&1").c_str());
+    INFO(slurp(out));
+    CHECK(rc == 0);
+  }
+  // The CLI, once `report` and `compare` are registered in main.
+  const fs::path help = s.dir / "help.txt";
+  std::system((quote(FLEETSIM_BINARY) + " --help > " + quote(help.string()) + " 2>&1").c_str());
+  if (slurp(help).find("compare") == std::string::npos) {
+    WARN("fleetsim has no report/compare subcommands yet: skipping the CLI checks");
+    return;
+  }
+  fs::remove(dir / "report.html");
+  const fs::path out = s.dir / "out.txt";
+  CHECK(std::system((quote(FLEETSIM_BINARY) + " report " + quote(dir.string()) + " > " + quote(out.string())).c_str()) == 0);
+  CHECK_THAT(slurp(out), Contains("report.html"));
+  CHECK(fs::exists(dir / "report.html"));
+  const fs::path html_out = s.dir / "compare.html";
+  CHECK(std::system((quote(FLEETSIM_BINARY) + " compare " + quote(dir.string()) + " " + quote(dir.string()) +
+                     " --html " + quote(html_out.string()) + " > " + quote(out.string()))
+                        .c_str()) == 0);
+  CHECK_THAT(slurp(out), Contains("TTFT p99"));
+  CHECK(fs::exists(html_out));
+  const int bad = std::system((quote(FLEETSIM_BINARY) + " compare " + quote(dir.string()) + " " +
+                               quote((s.dir / "nope").string()) + " > /dev/null 2>&1")
+                                  .c_str());
+  CHECK(WIFEXITED(bad));
+  CHECK(WEXITSTATUS(bad) == 2);
+}
+#endif
+
+TEST_CASE("report.html renders in headless Chromium without console errors", "[reports]") {
+  const std::string chromium = "/usr/bin/chromium";
+  if (!fs::exists(chromium)) {
+    WARN("Chromium is not installed (Debian packages chromium, chromium-driver): skipping the rendering check");
+    return;
+  }
+  Scratch s;
+  const fs::path dir = write_fixture(s, "render", default_result(true));
+  REQUIRE(fleetsim::write_run_reports(dir.string()).empty());
+  // A real run makes a richer picture when the binary is there.
+#ifdef FLEETSIM_BINARY
+  const fs::path real = s.dir / "real";
+  const bool have_real = std::system((quote(FLEETSIM_BINARY) + " run " +
+                                      quote(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/default.yaml") + " --out " +
+                                      quote(real.string()) + " --set duration=6h -q > /dev/null 2>&1")
+                                         .c_str()) == 0 &&
+                         fleetsim::write_run_reports(real.string()).empty();
+#else
+  const fs::path real;
+  const bool have_real = false;
+#endif
+  const fs::path output = fs::current_path() / "test-output";
+  fs::create_directories(output);
+  for (const auto& [name, from] : {std::pair<std::string, fs::path>{"report-fixture", dir}, {"report", real}}) {
+    if (name == "report" && !have_real) continue;
+    const fs::path html = output / (name + ".html");
+    const fs::path png = output / (name + ".png");
+    fs::copy_file(from / "report.html", html, fs::copy_options::overwrite_existing);
+    fs::remove(png);
+    const fs::path profile = s.dir / ("chromium-profile-" + name);
+    const fs::path log = s.dir / (name + "-chromium.log");
+    const std::string command = "timeout 120 " + chromium +
+                                " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
+                                " --disable-background-networking --disable-component-update --disable-sync"
+                                " --user-data-dir=" + quote(profile.string()) + " --screenshot=" + quote(png.string()) +
+                                " --window-size=1400,3000 --enable-logging=stderr --v=0 " +
+                                quote("file://" + html.string()) + " > " + quote(log.string()) + " 2>&1";
+    const int rc = std::system(command.c_str());
+    const std::string stderr_text = slurp(log);
+    INFO(name << ": chromium exit " << rc << "\n" << stderr_text);
+    CHECK(rc == 0);
+    REQUIRE(fs::exists(png));
+    CHECK(fs::file_size(png) > 20000);
+    CHECK(slurp(png).substr(0, 8) == "\x89PNG\r\n\x1a\n");
+    std::istringstream lines(stderr_text);
+    for (std::string line; std::getline(lines, line);) {
+      INFO(line);
+      CHECK(line.find("Uncaught") == std::string::npos);
+      CHECK(line.find("ERROR:CONSOLE") == std::string::npos);
+      CHECK(line.find(":CONSOLE") == std::string::npos);  // the page has no script: nothing may log
+    }
+  }
+}
