@@ -1,5 +1,6 @@
 #include "reports/result_json.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -212,6 +213,22 @@ ordered metrics_json(const ModelMetrics& m) {
   cs["weights_from_host_memory"] = m.loads_from_host_memory;
   cs["weights_from_disk_cache"] = m.loads_from_disk_cache;
   cs["weights_from_model_store"] = m.loads_from_model_store;
+  // By the tier that served the weights: loads, mean load time, and the tier's hit ratio —
+  // the share of the loads that reached it which it served (host memory sees every load, the
+  // disk the ones host memory missed).
+  auto tier = [](std::uint64_t served, double seconds, std::uint64_t reached) {
+    ordered t;
+    t["loads"] = served;
+    t["mean_load_s"] = served ? seconds / static_cast<double>(served) : 0.0;
+    t["hit_ratio"] = reached ? static_cast<double>(served) / static_cast<double>(reached) : 0.0;
+    return t;
+  };
+  const std::uint64_t loads = m.loads_from_host_memory + m.loads_from_disk_cache + m.loads_from_model_store;
+  cs["by_tier"]["host-memory"] = tier(m.loads_from_host_memory, m.load_seconds_host_memory, loads);
+  cs["by_tier"]["disk-cache"] =
+      tier(m.loads_from_disk_cache, m.load_seconds_disk_cache, loads - m.loads_from_host_memory);
+  cs["by_tier"]["model-store"] =
+      tier(m.loads_from_model_store, m.load_seconds_model_store, m.loads_from_model_store);
   cs["unschedulable_scale_ups"] = m.unschedulable;
   j["cold_starts"] = cs;
   ordered g;
@@ -220,6 +237,7 @@ ordered metrics_json(const ModelMetrics& m) {
   g["idle"] = m.gpu_seconds_idle;
   g["starting"] = m.gpu_seconds_starting;
   j["gpu_seconds"] = g;
+  j["gpu_memory_byte_seconds_idle"] = m.gpu_memory_byte_seconds_idle;
   j["replicas"]["peak"] = m.peak_replicas;
   return j;
 }
@@ -248,6 +266,23 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
     return o;
   };
   j["overall"] = with_mean(metrics.overall);
+  // How the cold-start share spreads over models (the keep-alive literature reports it this
+  // way): percentiles of the per-model share of requests that waited, over models with traffic.
+  {
+    std::vector<double> shares;
+    for (const ModelMetrics& m : metrics.models)
+      if (m.requests > 0) shares.push_back(static_cast<double>(m.requests_waited) / static_cast<double>(m.requests));
+    std::sort(shares.begin(), shares.end());
+    auto pick = [&](double q) {
+      return shares.empty() ? 0.0 : shares[static_cast<std::size_t>(q * static_cast<double>(shares.size() - 1))];
+    };
+    ordered across;
+    across["models"] = shares.size();
+    across["p50"] = pick(0.50);
+    across["p75"] = pick(0.75);
+    across["p99"] = pick(0.99);
+    j["overall"]["cold_start_share_across_models"] = across;
+  }
   j["overall"]["cache"]["hits"] = metrics.cache_hits;
   j["overall"]["cache"]["inserts"] = metrics.cache_inserts;
   j["overall"]["cache"]["evictions"] = metrics.cache_evictions;

@@ -37,7 +37,7 @@ void MetricsCollector::change_replicas(ModelMetrics& m, SimTime now, int delta) 
 
 void MetricsCollector::on_replica_placed(SimTime now, const ReplicaInfo& info) {
   if (replicas_.size() <= info.id) replicas_.resize(info.id + 1);
-  replicas_[info.id] = ReplicaAccount{Mode::Starting, now, info.gpus, info.model};
+  replicas_[info.id] = ReplicaAccount{Mode::Starting, now, info.gpus, info.model, info.memory_bytes};
   change_replicas(result_.models[info.model], now, +1);
   change_replicas(result_.overall, now, +1);
 }
@@ -48,7 +48,10 @@ void MetricsCollector::close_interval(ReplicaAccount& a, SimTime now) {
   switch (a.mode) {
     case Mode::Starting: m.gpu_seconds_starting += gpu_seconds; break;
     case Mode::Busy: m.gpu_seconds_busy += gpu_seconds; break;
-    case Mode::Idle: m.gpu_seconds_idle += gpu_seconds; break;
+    case Mode::Idle:
+      m.gpu_seconds_idle += gpu_seconds;
+      m.gpu_memory_byte_seconds_idle += a.memory_bytes * to_seconds(now - a.since);
+      break;
     case Mode::Stopped: return;
   }
   m.gpu_seconds_allocated += gpu_seconds;
@@ -84,9 +87,10 @@ void MetricsCollector::on_cold_start(const ColdStartRecord& c) {
   m.image_pull_seconds += to_seconds(c.image_pull);
   m.weight_load_seconds += to_seconds(c.weight_load);
   m.engine_startup_seconds += to_seconds(c.engine_startup);
-  if (c.source == WeightSource::HostMemory) ++m.loads_from_host_memory;
-  if (c.source == WeightSource::DiskCache) ++m.loads_from_disk_cache;
-  if (c.source == WeightSource::ModelStore) ++m.loads_from_model_store;
+  const double load = to_seconds(c.weight_load);
+  if (c.source == WeightSource::HostMemory) ++m.loads_from_host_memory, m.load_seconds_host_memory += load;
+  if (c.source == WeightSource::DiskCache) ++m.loads_from_disk_cache, m.load_seconds_disk_cache += load;
+  if (c.source == WeightSource::ModelStore) ++m.loads_from_model_store, m.load_seconds_model_store += load;
   m.cold_start_duration.add(to_seconds(c.ready - c.placed));
 }
 
@@ -131,6 +135,10 @@ void MetricsCollector::on_run_end(SimTime end) {
     all.gpu_seconds_starting += m.gpu_seconds_starting;
     all.gpu_seconds_busy += m.gpu_seconds_busy;
     all.gpu_seconds_idle += m.gpu_seconds_idle;
+    all.gpu_memory_byte_seconds_idle += m.gpu_memory_byte_seconds_idle;
+    all.load_seconds_host_memory += m.load_seconds_host_memory;
+    all.load_seconds_disk_cache += m.load_seconds_disk_cache;
+    all.load_seconds_model_store += m.load_seconds_model_store;
   }
 }
 

@@ -45,6 +45,11 @@ struct ModelMetrics {
   double gpu_seconds_starting = 0;
   double gpu_seconds_busy = 0;
   double gpu_seconds_idle = 0;
+  double gpu_memory_byte_seconds_idle = 0;  // GPU memory held by idle replicas × time
+  // Weight loads by the tier that served them: count and seconds spent loading.
+  double load_seconds_host_memory = 0;
+  double load_seconds_disk_cache = 0;
+  double load_seconds_model_store = 0;
   int peak_replicas = 0;
   double replica_seconds = 0;  // ∫ replicas dt, for the time-weighted mean
   int replicas_now = 0;
@@ -86,6 +91,7 @@ class MetricsCollector : public SimObserver {
     SimTime since = 0;
     int gpus = 0;
     std::uint32_t model = 0;
+    double memory_bytes = 0;
   };
   void close_interval(ReplicaAccount& account, SimTime now);
   void change_replicas(ModelMetrics& m, SimTime now, int delta);

@@ -48,6 +48,7 @@ struct ReplicaInfo {
   std::uint32_t model = 0;
   std::uint32_t node = 0;
   int gpus = 0;
+  double memory_bytes = 0;  // GPU memory the replica claims, all its GPUs together
 };
 
 // One replica start, phase by phase. A replica started warm (at t = 0 with warm_start) has no

@@ -578,6 +578,8 @@ PlacementRequest Simulation::placement_request(std::uint32_t model) const {
   request.model = model;
   request.gpus = spec.gpus_per_replica;
   request.pools = spec.pools;
+  request.weight_bytes = spec.weight_bytes();
+  request.image_bytes = spec.image_bytes;
   if (spec.kind == ModelSpec::Kind::Llm) {
     request.memory_fraction = spec.gpu_memory_utilization;
     request.min_gpu_memory =
@@ -633,7 +635,7 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   std::uint32_t id = static_cast<std::uint32_t>(replicas_.size());
   replicas_.emplace_back();
   Replica& rep = replicas_.back();
-  rep.info = ReplicaInfo{id, model, node.id, spec.gpus_per_replica};
+  rep.info = ReplicaInfo{id, model, node.id, spec.gpus_per_replica, claim * spec.gpus_per_replica};
   rep.gpus = placement->gpus;
   rep.memory_per_gpu = claim;
   for (int g : rep.gpus) {

@@ -348,7 +348,7 @@ TEST_CASE("unknown policy impl gets a did-you-mean and the valid names", "[bad-i
   std::string yaml = kMinimal + "policies:\n  placement: {impl: best-fitt}\n  router: {impl: round-robbin}\n";
   const std::string msg = errors_of(yaml);
   REQUIRE_THAT(msg, Contains("test.yaml:13:21: policies.placement.impl: unknown placement policy \"best-fitt\", did you mean best-fit?"));
-  REQUIRE_THAT(msg, Contains("(valid: first-fit, best-fit, spread)"));
+  REQUIRE_THAT(msg, Contains("(valid: first-fit, best-fit, spread, cache-affinity)"));
   REQUIRE_THAT(msg, Contains("test.yaml:14:"));
   REQUIRE_THAT(msg, Contains("unknown router policy \"round-robbin\", did you mean round-robin?"));
 }
