@@ -207,6 +207,7 @@ ordered metrics_json(const ModelMetrics& m) {
   cs["added_latency_s"] = percentiles(m.wait_for_replica);
   cs["duration_s"] = percentiles(m.cold_start_duration);
   const double n = m.cold_starts ? static_cast<double>(m.cold_starts) : 1.0;
+  cs["mean_node_provision_s"] = m.node_provision_seconds / n;
   cs["mean_image_pull_s"] = m.image_pull_seconds / n;
   cs["mean_weight_load_s"] = m.weight_load_seconds / n;
   cs["mean_engine_startup_s"] = m.engine_startup_seconds / n;
@@ -295,6 +296,17 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
     links.push_back(link);
   }
   j["links"] = links;
+  ordered pools = ordered::array();
+  for (const PoolUsage& p : status.pools) {
+    ordered pool;
+    pool["pool"] = p.pool;
+    pool["node_hours"] = p.node_seconds / 3600.0;
+    pool["peak_nodes"] = p.peak_nodes;
+    pool["provisioned"] = p.provisioned;
+    pool["released"] = p.released;
+    pools.push_back(pool);
+  }
+  j["pools"] = pools;
   ordered models;
   for (std::size_t i = 0; i < sc.models.size(); ++i) models[sc.models[i].name] = with_mean(metrics.models[i]);
   j["models"] = models;

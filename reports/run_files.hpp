@@ -1,8 +1,8 @@
 // The files `fleetsim run` writes beside result.json:
 //   timeseries.csv   tidy: time_s,model,series,value — one row per sample time, model (and
 //                    `all`) and series, sorted by time, model order of the scenario, series
-//   cold_starts.csv  model,replica,node,placed_s,ready_s,image_pull_s,weight_load_s,
-//                    engine_startup_s,source,aborted — one row per replica start
+//   cold_starts.csv  model,replica,node,placed_s,ready_s,node_provision_s,image_pull_s,
+//                    weight_load_s,engine_startup_s,source,aborted — one row per replica start
 #pragma once
 #include <string>
 

@@ -91,7 +91,8 @@ void MetricsCollector::on_cold_start(const ColdStartRecord& c) {
   if (c.source == WeightSource::HostMemory) ++m.loads_from_host_memory, m.load_seconds_host_memory += load;
   if (c.source == WeightSource::DiskCache) ++m.loads_from_disk_cache, m.load_seconds_disk_cache += load;
   if (c.source == WeightSource::ModelStore) ++m.loads_from_model_store, m.load_seconds_model_store += load;
-  m.cold_start_duration.add(to_seconds(c.ready - c.placed));
+  m.cold_start_duration.add(to_seconds(c.ready - c.placed + c.node_provision));
+  m.node_provision_seconds += to_seconds(c.node_provision);
 }
 
 void MetricsCollector::on_unschedulable(SimTime, std::uint32_t model) {
@@ -125,6 +126,7 @@ void MetricsCollector::on_run_end(SimTime end) {
     all.loads_from_disk_cache += m.loads_from_disk_cache;
     all.loads_from_model_store += m.loads_from_model_store;
     all.image_pull_seconds += m.image_pull_seconds;
+    all.node_provision_seconds += m.node_provision_seconds;
     all.weight_load_seconds += m.weight_load_seconds;
     all.engine_startup_seconds += m.engine_startup_seconds;
     all.cold_start_duration.merge(m.cold_start_duration);

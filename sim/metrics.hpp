@@ -33,6 +33,7 @@ struct ModelMetrics {
   std::uint64_t loads_from_host_memory = 0;
   std::uint64_t loads_from_disk_cache = 0;
   std::uint64_t loads_from_model_store = 0;
+  double node_provision_seconds = 0;
   double image_pull_seconds = 0;
   double weight_load_seconds = 0;
   double engine_startup_seconds = 0;

@@ -57,6 +57,7 @@ struct ColdStartRecord {
   ReplicaInfo replica;
   SimTime placed = 0;
   SimTime ready = 0;
+  SimTime node_provision = 0;  // waiting for a new node before placement (0 if none was needed)
   SimTime image_pull = 0;
   SimTime weight_load = 0;
   SimTime engine_startup = 0;
@@ -82,6 +83,8 @@ class SimObserver {
   virtual void on_scale(SimTime, std::uint32_t /*model*/, int /*current*/, int /*desired*/) {}
   virtual void on_unschedulable(SimTime, std::uint32_t /*model*/) {}
   virtual void on_cache(SimTime, std::uint32_t /*node*/, std::uint32_t /*model*/, CacheEvent) {}
+  // A node of an elastic pool came up, or was released after standing idle.
+  virtual void on_node(SimTime, std::uint32_t /*node*/, bool /*up*/) {}
   virtual void on_run_end(SimTime /*end*/) {}
 };
 

@@ -12,18 +12,6 @@
 
 namespace fleetsim {
 
-struct PoolSpec {
-  std::string name;
-  int nodes = 1;
-  std::uint32_t gpu_type = 0;  // index into Scenario::gpu_types
-  int gpus_per_node = 8;
-  double host_memory_bytes = 0;
-  double disk_cache_bytes = 0;
-  double host_cache_bytes = 0;     // host memory set aside for model weights (a cache tier)
-  double disk_read_bandwidth = 0;  // bytes/s
-  double network_bandwidth = 0;    // bytes/s to the model store and image registry
-};
-
 // A distribution of a non-negative quantity (token counts, service times in seconds).
 struct Distribution {
   enum class Kind { Fixed, Uniform, Lognormal, Exponential };
@@ -31,6 +19,21 @@ struct Distribution {
   double a = 0;  // fixed: value; uniform: low; lognormal: median; exponential: mean
   double b = 0;  // uniform: high; lognormal: sigma (of the underlying normal)
   double max = 0;  // lognormal/exponential draws are capped here when > 0
+};
+
+struct PoolSpec {
+  std::string name;
+  int nodes = 1;       // up at the start
+  int max_nodes = 1;   // the pool grows to this many when replicas find no room
+  SimTime node_idle_timeout = 0;  // a node added by growth goes after this long without replicas
+  Distribution provisioning_time;  // from the request for a node to the node being usable
+  std::uint32_t gpu_type = 0;  // index into Scenario::gpu_types
+  int gpus_per_node = 8;
+  double host_memory_bytes = 0;
+  double disk_cache_bytes = 0;
+  double host_cache_bytes = 0;     // host memory set aside for model weights (a cache tier)
+  double disk_read_bandwidth = 0;  // bytes/s
+  double network_bandwidth = 0;    // bytes/s to the model store and image registry
 };
 
 struct SloSpec {

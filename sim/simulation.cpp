@@ -20,6 +20,7 @@ bool sequence_after(const auto& a, const auto& b) {  // min-heap order for std::
 
 constexpr double kProgressEpsilon = 1e-6;  // decode steps; absorbs float rounding
 constexpr std::uint32_t kNoModel = 0xFFFFFFFFu;
+constexpr std::uint32_t kNoNode = 0xFFFFFFFFu;
 
 }  // namespace
 
@@ -58,10 +59,20 @@ const char* weight_source_name(WeightSource source) {
 Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
   const Scenario& sc = setup_.scenario;
   gpu_types_ = sc.gpu_types;
+  std::size_t slots = 0;
+  for (const PoolSpec& pool : sc.pools) slots += static_cast<std::size_t>(std::max(pool.nodes, pool.max_nodes));
+  nodes_.reserve(slots);
+  pools_.resize(sc.pools.size());
   for (std::uint32_t p = 0; p < sc.pools.size(); ++p) {
     const PoolSpec& pool = sc.pools[p];
-    for (int i = 0; i < pool.nodes; ++i) {
+    pools_[p].provisioning = RngStream(sc.seed, "provisioning/" + pool.name);
+    pools_[p].usage.pool = pool.name;
+    pools_[p].up = pool.nodes;
+    pools_[p].usage.peak_nodes = pool.nodes;
+    // Slots beyond `nodes` are the pool's room to grow: down until provisioned.
+    for (int i = 0; i < std::max(pool.nodes, pool.max_nodes); ++i) {
       NodeView node;
+      node.up = i < pool.nodes;
       node.id = static_cast<std::uint32_t>(nodes_.size());
       node.pool = p;
       node.gpu_type = &gpu_types_[pool.gpu_type];
@@ -74,6 +85,7 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
       node_network_link_.push_back(network_.add_link(pool.network_bandwidth));
       node_disk_link_.push_back(network_.add_link(pool.disk_read_bandwidth));
       nodes_.push_back(std::move(node));
+      node_epoch_.push_back(0);
     }
   }
   store_link_ = network_.add_link(sc.model_store_bandwidth);
@@ -134,6 +146,10 @@ RunStatus Simulation::run() {
         case EventKind::TransferDone:
           if (transfer_epoch_ == e.epoch) on_transfer_done();
           break;
+        case EventKind::NodeUp: on_node_up(e.target, e.extra); break;
+        case EventKind::NodeIdle:
+          if (node_epoch_[e.target] == e.epoch) on_node_idle(e.target);
+          break;
       }
     }
     if (errors_.empty()) {
@@ -159,6 +175,10 @@ RunStatus Simulation::run() {
     if (network_.bytes_moved(link) > 0)
       status.links.push_back(LinkUsage{name, network_.bandwidth(link), network_.bytes_moved(link)});
   };
+  for (std::uint32_t p = 0; p < pools_.size(); ++p) {
+    count_nodes(p, 0);
+    status.pools.push_back(pools_[p].usage);
+  }
   usage("model-store", store_link_);
   usage("registry", registry_link_);
   for (std::size_t n = 0; n < nodes_.size(); ++n) {
@@ -597,12 +617,15 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   std::optional<Placement> placement = setup_.placement->place(request, cluster_view());
   if (!placement) {
     for (auto* o : observers_) o->on_unschedulable(now_, model);
+    request_node(model);
     return false;
   }
   const std::string who = "placement policy '" + setup_.scenario.placement.impl + "'";
   if (placement->node >= nodes_.size())
     throw PolicyError{who + " chose node " + std::to_string(placement->node) + ", which does not exist"};
   NodeView& node = nodes_[placement->node];
+  if (!node.up)
+    throw PolicyError{who + " chose node " + std::to_string(node.id) + ", which is not up"};
   if (!spec.pools.empty() &&
       std::find(spec.pools.begin(), spec.pools.end(), node.pool) == spec.pools.end())
     throw PolicyError{who + " put model '" + spec.name + "' on node " + std::to_string(node.id) +
@@ -651,6 +674,12 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   }
   rep.cold.replica = rep.info;
   rep.cold.placed = now_;
+  ++node_epoch_[node.id];  // cancels a pending idle release
+  ModelState& ms = models_[model];
+  if (ms.awaited_node == node.id) {
+    rep.cold.node_provision = now_ - ms.node_requested;
+    ms.awaited_node = kNoNode;
+  }
   for (auto* o : observers_) o->on_replica_placed(now_, rep.info);
   models_[model].starting.push_back(id);
   if (warm) {
@@ -843,6 +872,85 @@ void Simulation::cache_admit(NodeView& node, CacheTier tier, std::uint32_t model
   for (auto* o : observers_) o->on_cache(now_, node.id, model, CacheEvent::Insert);
 }
 
+std::uint32_t Simulation::pool_first_node(std::uint32_t pool) const {
+  std::uint32_t first = 0;
+  for (std::uint32_t p = 0; p < pool; ++p)
+    first += static_cast<std::uint32_t>(std::max(setup_.scenario.pools[p].nodes, setup_.scenario.pools[p].max_nodes));
+  return first;
+}
+
+void Simulation::count_nodes(std::uint32_t pool, int delta) {
+  PoolState& p = pools_[pool];
+  p.usage.node_seconds += p.up * to_seconds(now_ - p.usage_since);
+  p.usage_since = now_;
+  p.up += delta;
+  p.usage.peak_nodes = std::max(p.usage.peak_nodes, p.up);
+}
+
+// Grow a pool for `model`: the first of its allowed pools with room to grow whose GPUs can
+// host it. One node at a time per model: a model waiting for a node asks for no other.
+bool Simulation::request_node(std::uint32_t model) {
+  ModelState& m = models_[model];
+  if (m.awaited_node != kNoNode) return false;
+  const ModelSpec& spec = setup_.scenario.models[model];
+  const PlacementRequest request = placement_request(model);
+  for (std::uint32_t p = 0; p < setup_.scenario.pools.size(); ++p) {
+    const PoolSpec& pool = setup_.scenario.pools[p];
+    if (!spec.pools.empty() && std::find(spec.pools.begin(), spec.pools.end(), p) == spec.pools.end()) continue;
+    if (pool.gpus_per_node < spec.gpus_per_replica ||
+        gpu_types_[pool.gpu_type].memory_bytes < request.min_gpu_memory)
+      continue;
+    if (pools_[p].up + pools_[p].pending >= pool.max_nodes) continue;
+    const std::uint32_t first = pool_first_node(p);
+    for (std::uint32_t n = first; n < first + static_cast<std::uint32_t>(pool.max_nodes); ++n) {
+      if (nodes_[n].up || node_epoch_[n] == kProvisioning) continue;
+      node_epoch_[n] = kProvisioning;
+      ++pools_[p].pending;
+      m.awaited_node = n;
+      m.node_requested = now_;
+      const Distribution& d = pool.provisioning_time;
+      RngStream& rng = pools_[p].provisioning;
+      double seconds = d.a;
+      if (d.kind == Distribution::Kind::Uniform) seconds = rng.uniform(d.a, d.b);
+      if (d.kind == Distribution::Kind::Lognormal) seconds = rng.lognormal(std::log(d.a), d.b);
+      if (d.kind == Distribution::Kind::Exponential) seconds = rng.exponential(d.a);
+      if (d.max > 0) seconds = std::min(seconds, d.max);
+      schedule(now_ + ceil_ns(seconds), EventKind::NodeUp, n, 0, model);
+      return true;
+    }
+  }
+  return false;
+}
+
+void Simulation::on_node_up(std::uint32_t n, std::uint32_t model) {
+  NodeView& node = nodes_[n];
+  node.up = true;
+  node_epoch_[n] = 0;
+  --pools_[node.pool].pending;
+  ++pools_[node.pool].usage.provisioned;
+  count_nodes(node.pool, +1);
+  for (auto* o : observers_) o->on_node(now_, n, true);
+  // Idle until a replica lands on it.
+  schedule(now_ + setup_.scenario.pools[node.pool].node_idle_timeout, EventKind::NodeIdle, n, node_epoch_[n]);
+  request_evaluation(model, now_);
+}
+
+void Simulation::on_node_idle(std::uint32_t n) {
+  NodeView& node = nodes_[n];
+  if (!node.up || node.replicas > 0) return;
+  // A fresh machine next time: nothing cached, no images.
+  node.up = false;
+  node.disk_cache.clear();
+  node.host_cache.clear();
+  node.disk_cache_used = node.host_cache_used = 0;
+  node.images.clear();
+  ++pools_[node.pool].usage.released;
+  count_nodes(node.pool, -1);
+  for (auto* o : observers_) o->on_node(now_, n, false);
+  for (ModelState& m : models_)
+    if (m.awaited_node == n) m.awaited_node = kNoNode;
+}
+
 void Simulation::make_ready(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
   ModelState& m = models_[rep.info.model];
@@ -897,6 +1005,10 @@ void Simulation::stop(std::uint32_t rep_id) {
   }
   --node.replicas;
   --models_[rep.info.model].draining;
+  // A node the pool grew by goes back after standing empty for the pool's idle timeout.
+  const PoolSpec& pool = setup_.scenario.pools[node.pool];
+  if (node.replicas == 0 && node.id - pool_first_node(node.pool) >= static_cast<std::uint32_t>(pool.nodes))
+    schedule(now_ + pool.node_idle_timeout, EventKind::NodeIdle, node.id, node_epoch_[node.id]);
   rep.phase = ReplicaPhase::Stopped;
   ++rep.epoch;
   rep.gpus.clear();

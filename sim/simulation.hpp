@@ -53,6 +53,15 @@ struct LinkUsage {
   double bytes = 0;
 };
 
+// A pool's node usage over the run.
+struct PoolUsage {
+  std::string pool;
+  double node_seconds = 0;       // ∫ nodes up dt
+  std::uint32_t provisioned = 0;  // nodes added by growth
+  std::uint32_t released = 0;     // nodes given back after standing idle
+  int peak_nodes = 0;
+};
+
 struct RunStatus {
   bool ok = true;
   Diagnostics errors;  // a policy's invalid decision or a bad trace record
@@ -60,6 +69,7 @@ struct RunStatus {
   std::uint64_t events = 0;    // events processed, stale ones included
   std::uint64_t requests = 0;  // requests that arrived
   std::vector<LinkUsage> links;  // links that carried any bytes
+  std::vector<PoolUsage> pools;
 };
 
 class Simulation {
@@ -84,7 +94,9 @@ class Simulation {
     ServiceDone,  // target: replica, extra: request
     Autoscale,    // target: model
     BufferTimeout,// target: model
-    TransferDone  // the earliest transfer on the network finished
+    TransferDone, // the earliest transfer on the network finished
+    NodeUp,       // target: node, extra: the model that asked for it
+    NodeIdle      // target: node; release it if still empty
   };
   struct Event {
     EventKind kind;
@@ -158,6 +170,17 @@ class Simulation {
     std::deque<SimTime> future;
     std::uint64_t arrivals_seen = 0;
     std::uint64_t arrivals_read_ahead = 0;
+    // A node this model asked for: when requested, and which (none while kNoNode).
+    std::uint32_t awaited_node = 0xFFFFFFFFu;
+    SimTime node_requested = 0;
+  };
+
+  struct PoolState {
+    int up = 0;
+    int pending = 0;
+    RngStream provisioning;
+    PoolUsage usage;
+    SimTime usage_since = 0;
   };
 
   struct PolicyError {
@@ -194,6 +217,8 @@ class Simulation {
   void evaluate(std::uint32_t model);
   void request_evaluation(std::uint32_t model, SimTime at);
   PlacementRequest placement_request(std::uint32_t model) const;
+  std::uint32_t pool_first_node(std::uint32_t pool) const;
+  static constexpr std::uint32_t kProvisioning = 0xFFFFFFFEu;  // node_epoch_ of a node on its way up
   bool start_replica(std::uint32_t model, bool warm);
   void begin_phase(std::uint32_t replica, ReplicaPhase phase);
   void make_ready(std::uint32_t replica);
@@ -207,6 +232,10 @@ class Simulation {
   void reschedule_transfers();
   void end_phase(std::uint32_t replica);
   void prefetch(std::uint32_t model);
+  bool request_node(std::uint32_t model);
+  void on_node_up(std::uint32_t node, std::uint32_t model);
+  void on_node_idle(std::uint32_t node);
+  void count_nodes(std::uint32_t pool, int delta);
   ClusterView cluster_view();
   const LlmPerfModel* perf_for(std::uint32_t model, std::uint32_t gpu_type);
   void set_busy(Replica& replica, bool busy);
@@ -245,6 +274,8 @@ class Simulation {
     std::uint32_t model;
   };
   std::vector<Prefetch> prefetches_;  // in flight
+  std::vector<PoolState> pools_;
+  std::vector<std::uint32_t> node_epoch_;  // bumped when a replica lands, cancels idle checks
   std::uint64_t next_serial_ = 0;
   std::uint64_t live_requests_ = 0;
   SimTime last_request_end_ = 0;

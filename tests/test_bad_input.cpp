@@ -120,7 +120,7 @@ workloads:
     output_tokens: {dist: fixed, value: 10}
 )");
   REQUIRE_THAT(msg, Contains("test.yaml:7:7: cluster.pools[0].colour: unknown key"));
-  REQUIRE_THAT(msg, Contains("expected one of: name, nodes, gpu, gpus_per_node"));
+  REQUIRE_THAT(msg, Contains("expected one of: name, nodes, max_nodes, node_idle_timeout, provisioning_time, gpu, gpus_per_node"));
 }
 
 TEST_CASE("a mapping where a number is expected is a type error", "[bad-input]") {
@@ -278,7 +278,7 @@ TEST_CASE("zero nodes and negative gpus_per_node are range errors", "[bad-input]
                "nodes: 0, gpu: H100-80GB, gpus_per_node: -2");
   const std::string msg = errors_of(yaml);
   REQUIRE_THAT(msg, Contains("test.yaml:4:"));
-  REQUIRE_THAT(msg, Contains("cluster.pools[0].nodes: must be >= 1 (got 0)"));
+  REQUIRE_THAT(msg, Contains("cluster.pools[0].nodes: a pool needs nodes or max_nodes > 0"));
   REQUIRE_THAT(msg, Contains("cluster.pools[0].gpus_per_node: must be >= 1 (got -2)"));
 }
 
@@ -455,7 +455,7 @@ extra: 1
   REQUIRE(r.errors.size() == 7);
   REQUIRE_THAT(msg, Contains("test.yaml:1:11: duration:"));
   REQUIRE_THAT(msg, Contains("test.yaml:4:"));
-  REQUIRE_THAT(msg, Contains("cluster.pools[0].nodes: must be >= 1"));
+  REQUIRE_THAT(msg, Contains("cluster.pools[0].nodes: a pool needs nodes or max_nodes > 0"));
   REQUIRE_THAT(msg, Contains("cluster.pools[0].disk_cache: expected a size"));
   REQUIRE_THAT(msg, Contains("test.yaml:8:12: workloads[0].model: unknown model \"mm\""));
   REQUIRE_THAT(msg, Contains("test.yaml:9:"));
@@ -491,7 +491,7 @@ TEST_CASE("override (--set) whose value is not valid YAML", "[bad-input]") {
 
 TEST_CASE("override (--set) that introduces a bad value is reported", "[bad-input]") {
   REQUIRE_THAT(errors_of(kMinimal, sets({"cluster.pools[0].nodes=-1"})),
-               Contains("cluster.pools[0].nodes: must be >= 1 (got -1)"));
+               Contains("cluster.pools[0].nodes: must be >= 0 (got -1)"));
   REQUIRE_THAT(errors_of(kMinimal, sets({"duration=10 parsecs"})),
                Contains("duration: expected a duration such as 10s, 500ms, 5min, 1h, got \"10 parsecs\""));
   REQUIRE_THAT(errors_of(kMinimal, sets({"policies.autoscaler.impl=kpaa"})),
@@ -509,7 +509,7 @@ TEST_CASE("an error in a --set value is not attributed to line 1 of the file", "
   // of the value string; MapReader then reports "test.yaml:1:1: cluster.pools[0].nodes: ...",
   // pointing at the first line of the scenario file, which has nothing to do with it.
   const std::string msg = errors_of(kMinimal, sets({"cluster.pools[0].nodes=-1"}));
-  REQUIRE_THAT(msg, Contains("cluster.pools[0].nodes: must be >= 1 (got -1)"));
+  REQUIRE_THAT(msg, Contains("cluster.pools[0].nodes: must be >= 0 (got -1)"));
   REQUIRE_THAT(msg, !Contains("test.yaml:1:1:"));
 }
 

@@ -240,3 +240,39 @@ TEST_CASE("GPU-seconds split into starting, busy and idle and add up", "[serving
   REQUIRE(m.gpu_seconds_starting == Approx(2 * 8.6));
   REQUIRE(m.peak_replicas == 1);
 }
+
+TEST_CASE("a replica that finds no room waits for a new node; the idle node is released", "[serving][nodes]") {
+  // An empty elastic pool (nodes 0, max_nodes 1), a node takes exactly 2 min to provision.
+  // The request at 10 s wakes the autoscaler; no node -> one is requested at 10 s, up at 130 s;
+  // then the usual cold start (2 s pull + 1.6 s load + 5 s start-up): ready at 138.6 s.
+  const std::string trace = write_trace("provision", "10.0,m,100,2\n");
+  std::string yaml = std::string("duration: 1h\nwarm_start: false\n") +
+                     "cluster:\n  pools:\n"
+                     "    - {name: a, nodes: 0, max_nodes: 1, gpu: H100-80GB, network_bandwidth: 10GB/s,\n"
+                     "       provisioning_time: {dist: fixed, value: 2min}, node_idle_timeout: 5min}\n"
+                     "policies: {autoscaler: {impl: kpa, initial_scale: 0}}\n"
+                     "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB, image_size: 20GB, startup_time: 5s}]\n"
+                     "workloads:\n  - trace: " + trace + "\n";
+  Scenario sc = scenario_from(yaml);
+  Simulation sim(build_setup(sc, registry()));
+  InvariantChecker checker(sim);
+  MetricsCollector metrics(sim.scenario());
+  sim.add_observer(&checker);
+  sim.add_observer(&metrics);
+  RunStatus status = sim.run();
+  REQUIRE(status.ok);
+  REQUIRE(checker.violations.empty());
+  const ModelMetrics& m = metrics.result().models[0];
+  REQUIRE(m.cold_starts == 1);
+  REQUIRE(m.node_provision_seconds == Approx(120.0));
+  REQUIRE(m.wait_for_replica.max() == Approx(128.6));
+  REQUIRE(m.cold_start_duration.max() == Approx(128.6).epsilon(0.006));
+  REQUIRE(status.pools.size() == 1);
+  REQUIRE(status.pools[0].provisioned == 1);
+  REQUIRE(status.pools[0].released == 1);
+  REQUIRE(status.pools[0].peak_nodes == 1);
+  // Up from 130 s until released: the replica stops after the KPA's 60 s window + 30 s grace
+  // (ticks every 2 s), then the node stands idle 5 min. Well under the hour.
+  REQUIRE(status.pools[0].node_seconds > 130 + 90 + 300 - 130);
+  REQUIRE(status.pools[0].node_seconds < 140 + 100 + 300);
+}

@@ -29,6 +29,7 @@ struct CacheEntry {
 struct NodeView {
   std::uint32_t id = 0;
   std::uint32_t pool = 0;
+  bool up = true;  // false: a pool slot not provisioned (yet), or released; nothing fits
   const GpuType* gpu_type = nullptr;
   std::vector<GpuSlot> gpus;
   int free_gpus = 0;                  // GPUs with no holder

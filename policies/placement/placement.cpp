@@ -11,6 +11,7 @@ bool gpu_available(const NodeView& node, const GpuSlot& slot, double claim) {
 }  // namespace
 
 bool node_fits(const NodeView& node, const PlacementRequest& request) {
+  if (!node.up) return false;
   if (!request.pools.empty() &&
       std::find(request.pools.begin(), request.pools.end(), node.pool) == request.pools.end())
     return false;

@@ -508,7 +508,20 @@ struct Loader {
       pool.name = p.text("name", "", true);
       if (pool_index.count(pool.name))
         ctx.error(p.get("name"), p.path("name"), "duplicate pool name \"" + pool.name + "\"");
-      pool.nodes = p.integer("nodes", 1, 1, 1000000, true);
+      pool.nodes = p.integer("nodes", 1, 0, 1000000, true);
+      pool.max_nodes = p.integer("max_nodes", pool.nodes, 0, 1000000);
+      if (pool.max_nodes < pool.nodes)
+        ctx.error(p.get("max_nodes"), p.path("max_nodes"), "must be >= nodes (" + std::to_string(pool.nodes) + ")");
+      if (pool.max_nodes == 0) ctx.error(p.get("nodes"), p.path("nodes"), "a pool needs nodes or max_nodes > 0");
+      pool.node_idle_timeout = p.duration("node_idle_timeout", 10 * kMinute, 0);
+      // Provisioning a GPU node: VM start, driver and device plugin. The Kubernetes
+      // cluster-autoscaler notes a GPU node "can take up to 15 minutes" before its GPUs are
+      // allocatable (kubernetes/autoscaler, cluster-autoscaler/utils/gpu/gpu.go); we take a
+      // median of 5 minutes, capped there.
+      pool.provisioning_time = p.has("provisioning_time")
+                                   ? read_distribution(ctx, p.get("provisioning_time"), p.path("provisioning_time"), true)
+                                   : Distribution{Distribution::Kind::Lognormal, 300, 0.4, 900};
+      (void)p.get("provisioning_time");
       std::string gpu = p.text("gpu", "", true);
       auto it = std::find_if(sc.gpu_types.begin(), sc.gpu_types.end(),
                              [&](const GpuType& t) { return t.name == gpu; });
