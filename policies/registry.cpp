@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "policies/builtin.hpp"
+#include "sim/units.hpp"
 
 namespace fleetsim {
 
@@ -40,19 +41,46 @@ const PolicyInfo& lookup(const PolicyRegistry& r, PolicyFamily family, const Pol
     throw std::logic_error(std::string("unresolved ") + family_name(family) + " policy " + c.impl);
   return *info;
 }
+
+// The choice's values, with each parameter it does not set at its declared default (the
+// scenario loader always sets all; programs building policies directly need not).
+ParamValues with_defaults(const PolicyInfo& info, const ParamValues& given) {
+  ParamValues out = given;
+  for (const ParamSpec& p : info.params) {
+    const bool set = given.numbers().count(p.name) || given.strings().count(p.name);
+    if (set) continue;
+    switch (p.type) {
+      case ParamType::String: out.set_string(p.name, p.default_value); break;
+      case ParamType::ModelList:
+      case ParamType::PoolList:
+        out.set_string(p.name, p.default_value);
+        out.set_ids(p.name, {});
+        break;
+      case ParamType::Bool: out.set_number(p.name, p.default_value == "true"); break;
+      case ParamType::Duration: out.set_number(p.name, static_cast<double>(*parse_duration(p.default_value).value)); break;
+      case ParamType::Number:
+      case ParamType::Integer: out.set_number(p.name, std::stod(p.default_value)); break;
+    }
+  }
+  return out;
+}
 }  // namespace
 
 std::unique_ptr<PlacementPolicy> PolicyRegistry::make_placement(const PolicyChoice& c) const {
-  return lookup(*this, PolicyFamily::Placement, c).make_placement(c.params);
+  const PolicyInfo& info = lookup(*this, PolicyFamily::Placement, c);
+  return info.make_placement(with_defaults(info, c.params));
 }
 std::unique_ptr<Autoscaler> PolicyRegistry::make_autoscaler(const PolicyChoice& c) const {
-  return lookup(*this, PolicyFamily::Autoscaler, c).make_autoscaler(c.params);
+  const PolicyInfo& info = lookup(*this, PolicyFamily::Autoscaler, c);
+  return info.make_autoscaler(with_defaults(info, c.params));
 }
 std::unique_ptr<Router> PolicyRegistry::make_router(const PolicyChoice& c) const {
-  return lookup(*this, PolicyFamily::Router, c).make_router(c.params);
+  const PolicyInfo& info = lookup(*this, PolicyFamily::Router, c);
+  return info.make_router(with_defaults(info, c.params));
 }
 std::unique_ptr<CachePolicy> PolicyRegistry::make_cache(const PolicyChoice& c) const {
-  return lookup(*this, PolicyFamily::Cache, c).make_cache(c.params);
+  const PolicyInfo& info = lookup(*this, PolicyFamily::Cache, c);
+  return info.make_cache(with_defaults(info, c.params));
 }
 
 // Every in-tree policy, one line each. A new policy is added here and nowhere else.

@@ -152,6 +152,12 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
       t["max_concurrency"] = m.max_concurrency;
       t["memory_per_gpu"] = format_size(m.memory_per_gpu);
     }
+    if (llm) {
+      ordered adapters = ordered::array();
+      for (const auto& a : m.adapters) adapters.push_back(ordered{{"name", a.name}, {"size", format_size(a.bytes)}});
+      t["adapters"] = adapters;
+      t["max_adapters"] = m.max_adapters;
+    }
     t["autoscaler"] = policy_json(m.autoscaler, PolicyFamily::Autoscaler, registry);
     t["slo"] = slo_json(m.slo);
     models.push_back(t);
@@ -175,6 +181,7 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
         a["off"] = format_duration(w.off);
       }
       t["arrivals"] = a;
+      if (w.adapter_zipf >= 0) t["adapter_zipf"] = w.adapter_zipf;
       t["input_tokens"] = distribution_json(w.input_tokens, false);
       t["output_tokens"] = distribution_json(w.output_tokens, false);
     }
@@ -232,6 +239,8 @@ ordered metrics_json(const ModelMetrics& m) {
       tier(m.loads_from_model_store, m.load_seconds_model_store, m.loads_from_model_store);
   cs["unschedulable_scale_ups"] = m.unschedulable;
   j["cold_starts"] = cs;
+  j["adapters"]["loads"] = m.adapter_loads;
+  j["adapters"]["loads_from_disk"] = m.adapter_loads_from_disk;
   ordered g;
   g["allocated"] = m.gpu_seconds_allocated;
   g["busy"] = m.gpu_seconds_busy;

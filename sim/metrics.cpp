@@ -95,6 +95,11 @@ void MetricsCollector::on_cold_start(const ColdStartRecord& c) {
   m.node_provision_seconds += to_seconds(c.node_provision);
 }
 
+void MetricsCollector::on_adapter_load(SimTime, const ReplicaInfo& info, bool from_disk) {
+  ++result_.models[info.model].adapter_loads;
+  if (from_disk) ++result_.models[info.model].adapter_loads_from_disk;
+}
+
 void MetricsCollector::on_unschedulable(SimTime, std::uint32_t model) {
   ++result_.models[model].unschedulable;
 }
@@ -133,6 +138,8 @@ void MetricsCollector::on_run_end(SimTime end) {
     all.requests_waited += m.requests_waited;
     all.wait_for_replica.merge(m.wait_for_replica);
     all.unschedulable += m.unschedulable;
+    all.adapter_loads += m.adapter_loads;
+    all.adapter_loads_from_disk += m.adapter_loads_from_disk;
     all.gpu_seconds_allocated += m.gpu_seconds_allocated;
     all.gpu_seconds_starting += m.gpu_seconds_starting;
     all.gpu_seconds_busy += m.gpu_seconds_busy;

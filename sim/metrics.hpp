@@ -41,6 +41,8 @@ struct ModelMetrics {
   std::uint64_t requests_waited = 0;
   QuantileSketch wait_for_replica;     // seconds in the buffer, requests that waited
   std::uint64_t unschedulable = 0;     // scale-ups that found no node
+  std::uint64_t adapter_loads = 0;     // LoRA adapters loaded onto running replicas
+  std::uint64_t adapter_loads_from_disk = 0;
 
   double gpu_seconds_allocated = 0;
   double gpu_seconds_starting = 0;
@@ -80,6 +82,7 @@ class MetricsCollector : public SimObserver {
   void on_cold_start(const ColdStartRecord& record) override;
   void on_unschedulable(SimTime now, std::uint32_t model) override;
   void on_cache(SimTime now, std::uint32_t node, std::uint32_t model, CacheEvent event) override;
+  void on_adapter_load(SimTime now, const ReplicaInfo& info, bool from_disk) override;
   void on_run_end(SimTime end) override;
 
   // Valid after on_run_end.

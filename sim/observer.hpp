@@ -83,6 +83,8 @@ class SimObserver {
   virtual void on_scale(SimTime, std::uint32_t /*model*/, int /*current*/, int /*desired*/) {}
   virtual void on_unschedulable(SimTime, std::uint32_t /*model*/) {}
   virtual void on_cache(SimTime, std::uint32_t /*node*/, std::uint32_t /*model*/, CacheEvent) {}
+  // A replica started loading a LoRA adapter (from the node's disk, or else the model store).
+  virtual void on_adapter_load(SimTime, const ReplicaInfo&, bool /*from_disk*/) {}
   // A node of an elastic pool came up, or was released after standing idle.
   virtual void on_node(SimTime, std::uint32_t /*node*/, bool /*up*/) {}
   virtual void on_run_end(SimTime /*end*/) {}

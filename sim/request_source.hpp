@@ -9,11 +9,14 @@
 
 namespace fleetsim {
 
+inline constexpr std::uint32_t kNoAdapter = 0xFFFFFFFFu;
+
 struct Arrival {
   SimTime time = 0;
   std::uint32_t model = 0;
   std::uint32_t input_tokens = 0;
   std::uint32_t output_tokens = 0;
+  std::uint32_t adapter = kNoAdapter;  // index into the model's adapters, or none (base model)
 };
 
 class RequestSource {

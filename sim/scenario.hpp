@@ -41,6 +41,12 @@ struct SloSpec {
   SimTime e2e = 0;
 };
 
+// A LoRA adapter of an LLM: small weights a replica of its base model loads on demand.
+struct AdapterSpec {
+  std::string name;
+  double bytes = 0;
+};
+
 struct ModelSpec {
   enum class Kind { Llm, ServiceTime };
   std::string name;
@@ -56,6 +62,8 @@ struct ModelSpec {
   double gpu_memory_utilization = 0.9;  // vLLM's default fraction of GPU memory it may use
   int max_batch = 256;                  // vLLM max_num_seqs
   int max_prefill_tokens = 8192;        // prompt tokens per prefill batch
+  std::vector<AdapterSpec> adapters;    // LoRA adapters of this base model
+  int max_adapters = 4;                 // adapters a replica holds in GPU memory at once
   // Service-time models (embeddings, rerankers, classic ML)
   Distribution service_time;
   int max_concurrency = 1;
@@ -79,6 +87,7 @@ struct WorkloadSpec {
   Distribution input_tokens;
   Distribution output_tokens;
   std::string trace_path;   // Trace: resolved path of the CSV file
+  double adapter_zipf = -1;  // >= 0: each request names one of the model's adapters, Zipf(s)
   std::string name;         // stable name, seeds its random streams
 };
 

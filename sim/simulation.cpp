@@ -86,6 +86,7 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
       node_disk_link_.push_back(network_.add_link(pool.disk_read_bandwidth));
       nodes_.push_back(std::move(node));
       node_epoch_.push_back(0);
+      node_adapters_.emplace_back();
     }
   }
   store_link_ = network_.add_link(sc.model_store_bandwidth);
@@ -216,6 +217,7 @@ void Simulation::on_arrival(std::uint32_t source) {
   r.model = a.model;
   r.input_tokens = a.input_tokens;
   r.output_tokens = std::max<std::uint32_t>(1, a.output_tokens);
+  r.adapter = a.adapter;
   r.live = true;
   ++live_requests_;
   ModelState& m = models_[a.model];
@@ -297,9 +299,10 @@ void Simulation::route(std::uint32_t id) {
   ModelState& m = models_[r.model];
   candidates_.clear();
   for (std::uint32_t rep : m.ready)
-    candidates_.push_back(RouteCandidate{rep, replicas_[rep].outstanding, replicas_[rep].running});
+    candidates_.push_back(RouteCandidate{rep, replicas_[rep].outstanding, replicas_[rep].running,
+                                         r.adapter != kNoAdapter && holds_adapter(replicas_[rep], r.adapter)});
   std::size_t pick = setup_.router->route(
-      candidates_, RouteRequest{r.model, r.input_tokens, r.output_tokens});
+      candidates_, RouteRequest{r.model, r.input_tokens, r.output_tokens, r.adapter});
   if (pick >= candidates_.size())
     throw PolicyError{"router policy '" + setup_.scenario.router.impl + "' returned index " +
                       std::to_string(pick) + " for " + std::to_string(candidates_.size()) +
@@ -352,6 +355,8 @@ void Simulation::complete(std::uint32_t id, std::uint32_t rep_id) {
   Request& r = requests_[id];
   if (setup_.scenario.models[r.model].kind == ModelSpec::Kind::ServiceTime) r.first_token = now_;
   rep.kv_reserved -= static_cast<double>(r.input_tokens) + r.output_tokens;
+  for (AdapterSlot& slot : rep.adapters)
+    if (slot.adapter == r.adapter) --slot.in_use;
   --rep.running;
   --rep.outstanding;
   --models_[r.model].in_flight;
@@ -397,6 +402,8 @@ bool Simulation::admissible(const Replica& rep, const Request& r) const {
 void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
   if (rep.step == BatchStepKind::Prefill || rep.waiting.empty()) return;
   if (!admissible(rep, requests_[rep.waiting.front()])) return;
+  const std::uint32_t adapter = requests_[rep.waiting.front()].adapter;
+  if (adapter != kNoAdapter && !adapter_ready(rep, rep_id, adapter)) return;
   if (rep.step == BatchStepKind::Decode) advance_decode(rep);
   start_prefill(rep, rep_id);
 }
@@ -412,6 +419,11 @@ void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
     const Request& r = requests_[rep.waiting.front()];
     if (!admissible(rep, r)) break;
     if (!rep.prefill_batch.empty() && tokens + r.input_tokens > spec.max_prefill_tokens) break;
+    if (r.adapter != kNoAdapter) {
+      if (!adapter_ready(rep, rep_id, r.adapter)) break;
+      for (AdapterSlot& slot : rep.adapters)
+        if (slot.adapter == r.adapter) ++slot.in_use, slot.last_used = now_;
+    }
     tokens += r.input_tokens;
     rep.kv_reserved += static_cast<double>(r.input_tokens) + r.output_tokens;
     ++rep.running;
@@ -477,10 +489,8 @@ void Simulation::on_batch_step(std::uint32_t rep_id) {
   }
   rep.progress_time = now_;
   rep.step = BatchStepKind::Idle;
-  if (!rep.waiting.empty() && admissible(rep, requests_[rep.waiting.front()]))
-    start_prefill(rep, rep_id);
-  else if (!rep.decoding.empty())
-    schedule_decode(rep, rep_id);
+  llm_try_schedule(rep, rep_id);
+  if (rep.step == BatchStepKind::Idle && !rep.decoding.empty()) schedule_decode(rep, rep_id);
   after_request_left(rep, rep_id);
 }
 
@@ -771,9 +781,51 @@ void Simulation::reschedule_transfers() {
   if (next != kNever) schedule(std::max(next, now_), EventKind::TransferDone, 0, transfer_epoch_);
 }
 
-// Owners: a replica id, or kPrefetchOwner + index into prefetches_.
+// Transfer owners: a replica id (its cold-start phase), kPrefetchOwner + index into
+// prefetches_, or kAdapterOwner + (replica << 20) + adapter (a LoRA adapter load).
 namespace {
 constexpr std::uint64_t kPrefetchOwner = 1ULL << 40;
+constexpr std::uint64_t kAdapterOwner = 1ULL << 60;
+}
+
+bool Simulation::holds_adapter(const Replica& rep, std::uint32_t adapter) const {
+  for (const AdapterSlot& slot : rep.adapters)
+    if (slot.adapter == adapter && !slot.loading) return true;
+  return false;
+}
+
+// True when `adapter` is resident on the replica. Otherwise starts loading it (from the node's
+// disk if a replica on this node loaded it before, else from the model store, at most at the
+// replica's host-to-device rate), evicting the least recently used adapter no admitted request
+// uses; when every slot is busy, the request waits for one to free up.
+bool Simulation::adapter_ready(Replica& rep, std::uint32_t rep_id, std::uint32_t adapter) {
+  for (const AdapterSlot& slot : rep.adapters)
+    if (slot.adapter == adapter) return !slot.loading;
+  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  if (static_cast<int>(rep.adapters.size()) >= spec.max_adapters) {
+    std::size_t victim = rep.adapters.size();
+    for (std::size_t i = 0; i < rep.adapters.size(); ++i) {
+      const AdapterSlot& s = rep.adapters[i];
+      if (s.in_use > 0 || s.loading) continue;
+      if (victim == rep.adapters.size() || s.last_used < rep.adapters[victim].last_used) victim = i;
+    }
+    if (victim == rep.adapters.size()) return false;
+    rep.adapters.erase(rep.adapters.begin() + static_cast<std::ptrdiff_t>(victim));
+  }
+  rep.adapters.push_back(AdapterSlot{adapter, now_, 0, true});
+  NodeView& node = nodes_[rep.info.node];
+  const double cap = spec.gpus_per_replica * node.gpu_type->host_to_device_bandwidth;
+  const std::uint64_t key = (static_cast<std::uint64_t>(rep.info.model) << 20) | adapter;
+  const bool on_disk = std::find(node_adapters_[node.id].begin(), node_adapters_[node.id].end(), key) !=
+                       node_adapters_[node.id].end();
+  const std::uint64_t owner = kAdapterOwner + (static_cast<std::uint64_t>(rep_id) << 20) + adapter;
+  const double bytes = spec.adapters[adapter].bytes;
+  if (on_disk)
+    start_transfer(owner, bytes, cap, {node_disk_link_[node.id]}, TransferNetwork::kNone);
+  else
+    start_transfer(owner, bytes, cap, {node_network_link_[node.id], store_link_}, TransferNetwork::kNone);
+  for (auto* o : observers_) o->on_adapter_load(now_, rep.info, on_disk);
+  return false;
 }
 
 void Simulation::on_transfer_done() {
@@ -783,6 +835,18 @@ void Simulation::on_transfer_done() {
   std::sort(finished_transfers_.begin(), finished_transfers_.end());
   const std::vector<std::uint64_t> finished = finished_transfers_;
   for (std::uint64_t owner : finished) {
+    if (owner >= kAdapterOwner) {
+      const auto rep_id = static_cast<std::uint32_t>((owner - kAdapterOwner) >> 20);
+      const auto adapter = static_cast<std::uint32_t>((owner - kAdapterOwner) & 0xFFFFF);
+      Replica& rep = replicas_[rep_id];
+      const std::uint64_t key = (static_cast<std::uint64_t>(rep.info.model) << 20) | adapter;
+      auto& on_node = node_adapters_[rep.info.node];
+      if (std::find(on_node.begin(), on_node.end(), key) == on_node.end()) on_node.push_back(key);
+      for (AdapterSlot& slot : rep.adapters)
+        if (slot.adapter == adapter) slot.loading = false;
+      if (rep.phase == ReplicaPhase::Ready || rep.phase == ReplicaPhase::Draining) llm_try_schedule(rep, rep_id);
+      continue;
+    }
     if (owner >= kPrefetchOwner) {
       Prefetch& p = prefetches_[owner - kPrefetchOwner];
       if (!nodes_[p.node].has_cached(p.model)) cache_admit(nodes_[p.node], CacheTier::Disk, p.model);

@@ -113,8 +113,16 @@ class Simulation {
     std::uint32_t model = 0;
     std::uint32_t input_tokens = 0;
     std::uint32_t output_tokens = 0;
+    std::uint32_t adapter = kNoAdapter;
     bool waited = false;
     bool live = false;
+  };
+
+  struct AdapterSlot {  // a LoRA adapter resident (or loading) on a replica
+    std::uint32_t adapter;
+    SimTime last_used;
+    int in_use;  // admitted requests using it
+    bool loading;
   };
 
   struct Sequence {  // an LLM request in the decode batch
@@ -146,6 +154,7 @@ class Simulation {
     SimTime progress_time = 0;
     double kv_reserved = 0;
     double kv_capacity = 0;
+    std::vector<AdapterSlot> adapters;
   };
 
   struct ModelState {
@@ -232,6 +241,8 @@ class Simulation {
   void reschedule_transfers();
   void end_phase(std::uint32_t replica);
   void prefetch(std::uint32_t model);
+  bool adapter_ready(Replica& replica, std::uint32_t id, std::uint32_t adapter);
+  bool holds_adapter(const Replica& replica, std::uint32_t adapter) const;
   bool request_node(std::uint32_t model);
   void on_node_up(std::uint32_t node, std::uint32_t model);
   void on_node_idle(std::uint32_t node);
@@ -275,6 +286,7 @@ class Simulation {
   };
   std::vector<Prefetch> prefetches_;  // in flight
   std::vector<PoolState> pools_;
+  std::vector<std::vector<std::uint64_t>> node_adapters_;  // (model << 20 | adapter) on each node's disk
   std::vector<std::uint32_t> node_epoch_;  // bumped when a replica lands, cancels idle checks
   std::uint64_t next_serial_ = 0;
   std::uint64_t live_requests_ = 0;

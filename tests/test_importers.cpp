@@ -195,7 +195,7 @@ TEST_CASE("importers: mooncake JSON lines, with and without prefix hashes", "[im
                                    "0,mooncake,6758,500,0 1 2", "0,mooncake,700,3,0 3",
                                    "1.5,mooncake,20,1,4"});
   // The fifth column is for other tools: fleetsim's own reader takes exactly four.
-  RequestCsvReader reader(o.output, {{"mooncake", 0}});
+  RequestCsvReader reader(o.output, {{"mooncake", ModelRef{0}}});
   Diagnostics errors;
   Arrival a;
   REQUIRE_FALSE(reader.next(a, errors));
@@ -635,7 +635,7 @@ TEST_CASE("importers: the output is readable by RequestCsvReader", "[importers]"
   TempDir t;
   ImportOptions o = options("azure-llm-2023", t.write("in.csv", kAzureSmall), t.path("out.csv"));
   ok_import(o);
-  RequestCsvReader reader(o.output, {{"azure-llm", 3}});
+  RequestCsvReader reader(o.output, {{"azure-llm", ModelRef{3}}});
   Diagnostics errors;
   std::vector<Arrival> got;
   for (Arrival a; reader.next(a, errors);) got.push_back(a);
@@ -653,7 +653,7 @@ TEST_CASE("importers: the output is readable by RequestCsvReader", "[importers]"
   g.time_scale = 0.1;
   ok_import(g);
   Diagnostics errors2;
-  REQUIRE(check_request_csv(g.output, {{"m0", 0}, {"m1", 1}, {"m2", 2}}, errors2) == 150);
+  REQUIRE(check_request_csv(g.output, {{"m0", ModelRef{0}}, {"m1", ModelRef{1}}, {"m2", ModelRef{2}}}, errors2) == 150);
   REQUIRE(errors2.empty());
 }
 
@@ -675,7 +675,7 @@ TEST_CASE("importers: the shared Azure code trace", "[importers]") {
   REQUIRE(lines[2] == "0.052,azure-llm,3180,8");
   REQUIRE(lines.back() == "3435.948056,azure-llm,549,173");
   Diagnostics errors;
-  REQUIRE(check_request_csv(o.output, {{"azure-llm", 0}}, errors) == 8819);
+  REQUIRE(check_request_csv(o.output, {{"azure-llm", ModelRef{0}}}, errors) == 8819);
   REQUIRE(errors.empty());
 }
 
@@ -694,7 +694,7 @@ TEST_CASE("importers: the shared Mooncake conversation trace", "[importers]") {
   REQUIRE(lines[1] == "0,mooncake,6758,500");
   REQUIRE(lines.back() == "3536.999,mooncake,20774,508");
   Diagnostics errors;
-  REQUIRE(check_request_csv(o.output, {{"mooncake", 0}}, errors) == 12031);
+  REQUIRE(check_request_csv(o.output, {{"mooncake", ModelRef{0}}}, errors) == 12031);
 
   o.keep_prefix_hashes = true;
   ok_import(o);
@@ -727,7 +727,7 @@ TEST_CASE("importers: the shared ServeGen DeepSeek-R1 statistics", "[importers]"
   ok_import(o);
   REQUIRE(slurp(o.output) == a);
   Diagnostics errors;
-  REQUIRE(check_request_csv(o.output, {{"deepseek-r1", 0}}, errors) == r.rows_written);
+  REQUIRE(check_request_csv(o.output, {{"deepseek-r1", ModelRef{0}}}, errors) == r.rows_written);
 
   const std::string small = shared_traces() + "servegen/m-small-trace-only";
   if (fs::exists(small)) {

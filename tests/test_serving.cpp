@@ -276,3 +276,31 @@ TEST_CASE("a replica that finds no room waits for a new node; the idle node is r
   REQUIRE(status.pools[0].node_seconds > 130 + 90 + 300 - 130);
   REQUIRE(status.pools[0].node_seconds < 140 + 100 + 300);
 }
+
+TEST_CASE("a LoRA adapter is loaded onto the running replica instead of starting a new one", "[serving][lora]") {
+  // One warm replica holding one adapter at a time. Adapters of 1 GB: from the model store
+  // over the 10 GB/s link 0.1 s; from the node's disk (after a first load) at 5 GB/s 0.2 s.
+  // Requests: m:a at 1 s, m:b at 5 s (evicts a), m:a at 10 s (a again, now from disk).
+  const std::string trace = write_trace("lora", "1.0,m:a,1000,2\n5.0,m:b,1000,2\n10.0,m:a,1000,2\n");
+  RunOutput out = run_scenario(scenario_from(base_yaml(
+      trace, ", max_adapters: 1, adapters: [{name: a, size: 1GB}, {name: b, size: 1GB}]")));
+  REQUIRE(out.violations.empty());
+  REQUIRE(out.requests.size() == 3);
+  REQUIRE(out.cold_starts.empty());  // the warm replica served all three
+  const ModelMetrics& m = out.metrics.models[0];
+  REQUIRE(m.adapter_loads == 3);
+  REQUIRE(m.adapter_loads_from_disk == 1);
+  const double flops = 989e12 * 0.5;
+  const SimTime prefill = ceil_ns(2 * 8e9 * 1000 / flops);
+  REQUIRE(out.requests[0].first_token - out.requests[0].arrival == 100 * kMillisecond + prefill);
+  REQUIRE(out.requests[1].first_token - out.requests[1].arrival == 100 * kMillisecond + prefill);
+  REQUIRE(out.requests[2].first_token - out.requests[2].arrival == 200 * kMillisecond + prefill);
+}
+
+TEST_CASE("the router prefers a replica that already holds the adapter", "[serving][lora]") {
+  std::vector<RouteCandidate> c = {{0, 2, 2, false}, {1, 5, 5, true}, {2, 9, 9, true}};
+  auto lo = registry().make_router(PolicyChoice{"least-outstanding", {}});
+  REQUIRE(lo->route(c, RouteRequest{}) == 1);  // 5 - 4 = 1 < 2
+  c[1].outstanding = 7;                         // 7 - 4 = 3 > 2: too busy
+  REQUIRE(lo->route(c, RouteRequest{}) == 0);
+}

@@ -19,12 +19,22 @@ std::uint32_t draw_tokens(const Distribution& d, RngStream& rng) {
   return static_cast<std::uint32_t>(std::clamp(std::round(v), 1.0, 2e9));
 }
 
-GeneratedSource::GeneratedSource(const WorkloadSpec& spec, std::uint64_t seed, SimTime duration)
+GeneratedSource::GeneratedSource(const WorkloadSpec& spec, std::uint64_t seed, SimTime duration,
+                                 std::size_t adapters)
     : spec_(spec),
       duration_(duration),
       arrivals_(seed, "arrivals/" + spec.name),
       input_tokens_(seed, "input_tokens/" + spec.name),
-      output_tokens_(seed, "output_tokens/" + spec.name) {}
+      output_tokens_(seed, "output_tokens/" + spec.name),
+      adapters_(seed, "adapters/" + spec.name) {
+  if (spec.adapter_zipf < 0 || adapters == 0) return;
+  double total = 0;
+  for (std::size_t k = 1; k <= adapters; ++k) {
+    total += 1.0 / std::pow(static_cast<double>(k), spec.adapter_zipf);
+    adapter_cdf_.push_back(total);
+  }
+  for (double& c : adapter_cdf_) c /= total;
+}
 
 bool GeneratedSource::next(Arrival& out, Diagnostics&) {
   if (spec_.rate <= 0) return false;
@@ -50,6 +60,13 @@ bool GeneratedSource::next(Arrival& out, Diagnostics&) {
   out.model = spec_.model;
   out.input_tokens = draw_tokens(spec_.input_tokens, input_tokens_);
   out.output_tokens = draw_tokens(spec_.output_tokens, output_tokens_);
+  out.adapter = kNoAdapter;
+  if (!adapter_cdf_.empty()) {
+    const double u = adapters_.uniform();
+    out.adapter = static_cast<std::uint32_t>(std::upper_bound(adapter_cdf_.begin(), adapter_cdf_.end(), u) -
+                                             adapter_cdf_.begin());
+    out.adapter = std::min<std::uint32_t>(out.adapter, static_cast<std::uint32_t>(adapter_cdf_.size() - 1));
+  }
   return true;
 }
 

@@ -4,19 +4,23 @@
 //             (cv > 1 is burstier than Poisson, cv < 1 more regular)
 //   on-off    Poisson at `rate` during `on` periods, nothing during `off` periods, starting
 //             with an on period at `start`
-// Token lengths are drawn per request from the workload's distributions. Each workload draws
-// from its own named streams (arrivals/<name>, input_tokens/<name>, output_tokens/<name>), so
-// adding a workload never changes another's requests.
+// Token lengths are drawn per request from the workload's distributions; with adapter_zipf,
+// each request names one of the model's LoRA adapters, adapter k (from 1) with weight 1/k^s.
+// Each workload draws from its own named streams (arrivals/<name>, input_tokens/<name>,
+// output_tokens/<name>, adapters/<name>), so adding a workload never changes another's requests.
 #pragma once
 #include "sim/request_source.hpp"
 #include "sim/rng.hpp"
 #include "sim/scenario.hpp"
 
+#include <vector>
+
 namespace fleetsim {
 
 class GeneratedSource final : public RequestSource {
  public:
-  GeneratedSource(const WorkloadSpec& spec, std::uint64_t seed, SimTime duration);
+  // `adapters`: how many LoRA adapters the workload's model has (used with adapter_zipf).
+  GeneratedSource(const WorkloadSpec& spec, std::uint64_t seed, SimTime duration, std::size_t adapters = 0);
   bool next(Arrival& out, Diagnostics& errors) override;
 
  private:
@@ -25,6 +29,8 @@ class GeneratedSource final : public RequestSource {
   RngStream arrivals_;
   RngStream input_tokens_;
   RngStream output_tokens_;
+  RngStream adapters_;
+  std::vector<double> adapter_cdf_;  // cumulative Zipf weights, empty when requests name none
   double clock_ = 0;  // seconds since `start`; for on-off, seconds of on-time
 };
 

@@ -14,7 +14,7 @@ constexpr const char* kColumns[] = {"timestamp", "model", "input_tokens", "outpu
 }  // namespace
 
 RequestCsvReader::RequestCsvReader(std::string path,
-                                   std::unordered_map<std::string, std::uint32_t> models,
+                                   TraceModelNames models,
                                    SimTime time_offset)
     : path_(std::move(path)), models_(std::move(models)), offset_(time_offset), in_(path_) {}
 
@@ -84,7 +84,7 @@ bool RequestCsvReader::next(Arrival& out, Diagnostics& errors) {
                     "expected an integer >= 1, got \"" + std::string(f) + "\"");
       tokens[k] = static_cast<std::uint32_t>(v);
     }
-    out = Arrival{t, model->second, tokens[0], tokens[1]};
+    out = Arrival{t, model->second.model, tokens[0], tokens[1], model->second.adapter};
     last_time_ = t;
     ++rows_;
     return true;
@@ -99,7 +99,7 @@ bool RequestCsvReader::next(Arrival& out, Diagnostics& errors) {
 }
 
 std::uint64_t check_request_csv(const std::string& path,
-                                const std::unordered_map<std::string, std::uint32_t>& models,
+                                const TraceModelNames& models,
                                 Diagnostics& errors) {
   RequestCsvReader reader(path, models);
   Arrival a;

@@ -1,6 +1,7 @@
 // The native request trace: CSV with the header `timestamp,model,input_tokens,output_tokens`.
 //   timestamp      seconds since the start of the trace (decimal, >= 0, non-decreasing)
-//   model          a model name from the scenario
+//   model          a model name from the scenario, or `model:adapter` for one of its LoRA
+//                  adapters
 //   input_tokens   prompt length, integer >= 1
 //   output_tokens  tokens to generate, integer >= 1
 // The file is streamed row by row: memory does not grow with its length. A bad row (wrong
@@ -15,10 +16,17 @@
 
 namespace fleetsim {
 
+// What a name in the model column stands for.
+struct ModelRef {
+  std::uint32_t model = 0;
+  std::uint32_t adapter = kNoAdapter;
+};
+using TraceModelNames = std::unordered_map<std::string, ModelRef>;
+
 class RequestCsvReader final : public RequestSource {
  public:
-  // `models` maps names to model ids; `time_offset` is added to every timestamp.
-  RequestCsvReader(std::string path, std::unordered_map<std::string, std::uint32_t> models,
+  // `models` maps names (and model:adapter) to models; `time_offset` is added to every timestamp.
+  RequestCsvReader(std::string path, TraceModelNames models,
                    SimTime time_offset = 0);
   bool next(Arrival& out, Diagnostics& errors) override;
   std::uint64_t rows_read() const { return rows_; }
@@ -27,7 +35,7 @@ class RequestCsvReader final : public RequestSource {
   bool fail(Diagnostics& errors, int column, const std::string& field, const std::string& message);
 
   std::string path_;
-  std::unordered_map<std::string, std::uint32_t> models_;
+  TraceModelNames models_;
   SimTime offset_;
   std::ifstream in_;
   std::string line_;
@@ -39,7 +47,7 @@ class RequestCsvReader final : public RequestSource {
 
 // Reads a whole trace to check it (for `fleetsim validate`); returns rows read.
 std::uint64_t check_request_csv(const std::string& path,
-                                const std::unordered_map<std::string, std::uint32_t>& models,
+                                const TraceModelNames& models,
                                 Diagnostics& errors);
 
 }  // namespace fleetsim

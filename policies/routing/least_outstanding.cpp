@@ -1,5 +1,8 @@
 // least-outstanding: the ready replica with the fewest requests queued or running (ties:
 // lowest replica id). Knative's activator and most LLM gateways balance this way.
+// LoRA: a replica that already holds the request's adapter counts `adapter_affinity` fewer
+// requests, so it wins unless it is that much busier (loading an adapter costs a transfer
+// and a slot).
 #include "policies/builtin.hpp"
 
 namespace fleetsim {
@@ -7,12 +10,17 @@ namespace fleetsim {
 namespace {
 class LeastOutstanding final : public Router {
  public:
+  explicit LeastOutstanding(const ParamValues& p) : affinity_(static_cast<int>(p.integer("adapter_affinity"))) {}
   std::size_t route(std::span<const RouteCandidate> candidates, const RouteRequest&) override {
+    auto load = [&](const RouteCandidate& c) { return c.outstanding - (c.has_adapter ? affinity_ : 0); };
     std::size_t best = 0;
     for (std::size_t i = 1; i < candidates.size(); ++i)
-      if (candidates[i].outstanding < candidates[best].outstanding) best = i;
+      if (load(candidates[i]) < load(candidates[best])) best = i;
     return best;
   }
+
+ private:
+  int affinity_;
 };
 }  // namespace
 
@@ -20,7 +28,9 @@ PolicyInfo least_outstanding_policy() {
   PolicyInfo info;
   info.family = PolicyFamily::Router;
   info.name = "least-outstanding";
-  info.make_router = [](const ParamValues&) { return std::make_unique<LeastOutstanding>(); };
+  info.params = {{"adapter_affinity", ParamType::Integer, "4", 0, 1e6,
+                  "requests of extra load a replica holding the LoRA adapter may carry and still win"}};
+  info.make_router = [](const ParamValues& p) { return std::make_unique<LeastOutstanding>(p); };
   return info;
 }
 

@@ -17,12 +17,14 @@ struct RouteCandidate {
   std::uint32_t replica = 0;
   int outstanding = 0;  // requests on the replica: queued + running
   int running = 0;      // requests admitted to the batch
+  bool has_adapter = false;  // holds the request's LoRA adapter already
 };
 
 struct RouteRequest {
   std::uint32_t model = 0;
   std::uint32_t input_tokens = 0;
   std::uint32_t output_tokens = 0;
+  std::uint32_t adapter = 0xFFFFFFFFu;  // index into the model's adapters; all ones = none
 };
 
 class Router {

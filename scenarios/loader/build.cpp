@@ -7,6 +7,16 @@
 
 namespace fleetsim {
 
+TraceModelNames trace_model_names(const Scenario& scenario) {
+  TraceModelNames names;
+  for (std::uint32_t i = 0; i < scenario.models.size(); ++i) {
+    names[scenario.models[i].name] = ModelRef{i, kNoAdapter};
+    for (std::uint32_t a = 0; a < scenario.models[i].adapters.size(); ++a)
+      names[scenario.models[i].name + ":" + scenario.models[i].adapters[a].name] = ModelRef{i, a};
+  }
+  return names;
+}
+
 SimulationSetup build_setup(const Scenario& scenario, const PolicyRegistry& registry) {
   SimulationSetup setup;
   setup.scenario = scenario;
@@ -15,14 +25,14 @@ SimulationSetup build_setup(const Scenario& scenario, const PolicyRegistry& regi
   setup.cache = registry.make_cache(scenario.cache);
   for (const ModelSpec& m : scenario.models)
     setup.autoscalers.push_back(registry.make_autoscaler(m.autoscaler));
-  std::unordered_map<std::string, std::uint32_t> names;
-  for (std::uint32_t i = 0; i < scenario.models.size(); ++i) names[scenario.models[i].name] = i;
+  const auto names = trace_model_names(scenario);
   auto make_sources = [&](std::vector<std::unique_ptr<RequestSource>>& into) {
     for (const WorkloadSpec& w : scenario.workloads) {
       if (w.arrivals == WorkloadSpec::Arrivals::Trace)
         into.push_back(std::make_unique<RequestCsvReader>(w.trace_path, names, w.start));
       else
-        into.push_back(std::make_unique<GeneratedSource>(w, scenario.seed, scenario.duration));
+        into.push_back(std::make_unique<GeneratedSource>(w, scenario.seed, scenario.duration,
+                                                         scenario.models[w.model].adapters.size()));
     }
   };
   make_sources(setup.sources);

@@ -5,9 +5,14 @@
 
 #include "policies/registry.hpp"
 #include "sim/simulation.hpp"
+#include "traces/request_csv.hpp"
 
 namespace fleetsim {
 
 SimulationSetup build_setup(const Scenario& scenario, const PolicyRegistry& registry);
+
+// The names a trace may use in its model column: each model, and `model:adapter` for each of
+// its LoRA adapters.
+TraceModelNames trace_model_names(const Scenario& scenario);
 
 }  // namespace fleetsim

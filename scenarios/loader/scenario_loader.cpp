@@ -10,6 +10,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "scenarios/loader/build.hpp"
 #include "sim/transfers.hpp"
 #include "sim/units.hpp"
 #include "traces/request_csv.hpp"
@@ -625,6 +626,23 @@ struct Loader {
         spec.gpu_memory_utilization = m.number("gpu_memory_utilization", 0.9, 0.05, 1.0);
         spec.max_batch = m.integer("max_batch", 256, 1, 1000000);
         spec.max_prefill_tokens = m.integer("max_prefill_tokens", 8192, 1, 100000000);
+        // vLLM's --max-loras defaults to 1; we default to 4 adapters per replica.
+        spec.max_adapters = m.integer("max_adapters", 4, 1, 100000);
+        auto adapters = list_of(m, "adapters");
+        for (std::size_t a = 0; a < adapters.size(); ++a) {
+          MapReader ar(ctx, adapters[a], index_path(m.path("adapters"), a));
+          if (!ar.ok()) continue;
+          AdapterSpec adapter;
+          adapter.name = ar.text("name", "", true);
+          adapter.bytes = ar.size("size", 0, true, true);
+          for (const auto& other : spec.adapters)
+            if (other.name == adapter.name)
+              ctx.error(ar.get("name"), ar.path("name"), "duplicate adapter name \"" + adapter.name + "\"");
+          if (adapter.name.find(':') != std::string::npos)
+            ctx.error(ar.get("name"), ar.path("name"), "adapter names may not contain ':'");
+          ar.finish();
+          spec.adapters.push_back(adapter);
+        }
       } else {
         spec.service_time = read_distribution(ctx, m.get("service_time"), m.path("service_time"), true);
         spec.max_concurrency = m.integer("max_concurrency", 1, 1, 1000000);
@@ -676,6 +694,12 @@ struct Loader {
         spec.model = it->second;
       }
       spec.name = w.text("name", model + "/" + std::to_string(i));
+      if (w.has("adapter_zipf")) {
+        spec.adapter_zipf = w.number("adapter_zipf", 1.0, 0, 100);
+        if (it != model_index.end() && sc.models[it->second].adapters.empty())
+          ctx.error(w.get("adapter_zipf"), w.path("adapter_zipf"), "model \"" + model + "\" declares no adapters");
+      }
+      (void)w.get("adapter_zipf");
       MapReader a(ctx, w.get("arrivals"), w.path("arrivals"));
       if (!a.ok()) ctx.error(items[i], w.path("arrivals"), "required key is missing");
       std::string process = a.text("process", "", a.ok());
@@ -832,8 +856,7 @@ LoadResult load_scenario_file(const std::string& path, const PolicyRegistry& reg
 
 Diagnostics check_traces(const Scenario& scenario) {
   Diagnostics errors;
-  std::unordered_map<std::string, std::uint32_t> names;
-  for (std::uint32_t i = 0; i < scenario.models.size(); ++i) names[scenario.models[i].name] = i;
+  const auto names = trace_model_names(scenario);
   for (const auto& w : scenario.workloads)
     if (w.arrivals == WorkloadSpec::Arrivals::Trace) check_request_csv(w.trace_path, names, errors);
   return errors;
