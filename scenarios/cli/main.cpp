@@ -6,6 +6,7 @@
 
 #include "reports/summary_table.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
+#include "scenarios/cli/sweep_command.hpp"
 #include "scenarios/cli/trace_command.hpp"
 #include "scenarios/runner/run_to_directory.hpp"
 
@@ -82,6 +83,8 @@ int main(int argc, char** argv) {
 
   int trace_exit = 0;
   add_trace_command(app, trace_exit);
+  int sweep_exit = 0;
+  add_sweep_command(app, sweep_exit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -90,6 +93,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitBadInput;
   }
   if (app.got_subcommand("trace")) return trace_exit;
+  if (app.got_subcommand("sweep")) return sweep_exit;
   const PolicyRegistry registry = builtin_policies();
 
   if (policies->parsed()) return list_policies(registry);

@@ -1,0 +1,1318 @@
+#include "scenarios/sweep/sweep.hpp"
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+#include "scenarios/loader/scenario_loader.hpp"
+#include "scenarios/runner/run_to_directory.hpp"
+
+namespace fleetsim {
+
+namespace fs = std::filesystem;
+using ordered = nlohmann::ordered_json;
+
+namespace {
+
+constexpr std::size_t kMaxPoints = 10'000'000;
+
+// ------------------------------------------------------------------ small helpers
+
+std::string read_text(const fs::path& p, bool& ok) {
+  std::ifstream in(p, std::ios::binary);
+  ok = static_cast<bool>(in);
+  std::stringstream s;
+  if (ok) s << in.rdbuf();
+  return s.str();
+}
+
+// Writes through a temporary file and a rename, so readers never see half a file.
+bool write_text(const fs::path& p, const std::string& text) {
+  const fs::path tmp = p.string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                       std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return false;
+    out << text;
+    out.close();
+    if (!out) return false;
+  }
+  std::error_code ec;
+  fs::rename(tmp, p, ec);
+  if (ec) fs::remove(tmp, ec);
+  return !ec;
+}
+
+// "a.b[2].c" and "a.b.2.c" -> "a.b[2].c": the form the scenario loader's diagnostics use.
+std::string normal_path(const std::string& path) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (char c : path) {
+    if (c == '.' || c == '[' || c == ']') {
+      if (!cur.empty()) parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) parts.push_back(cur);
+  std::string out;
+  for (const auto& p : parts) {
+    const bool index = p.find_first_not_of("0123456789") == std::string::npos;
+    out += index ? "[" + p + "]" : (out.empty() ? "" : ".") + p;
+  }
+  return out;
+}
+
+bool path_within(const std::string& path, const std::string& prefix) {
+  return path == prefix || path.rfind(prefix + ".", 0) == 0 || path.rfind(prefix + "[", 0) == 0;
+}
+
+// "0-4, 7, 9-10"
+std::string ranges(const std::vector<std::size_t>& v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size();) {
+    std::size_t j = i;
+    while (j + 1 < v.size() && v[j + 1] == v[j] + 1) ++j;
+    out += (out.empty() ? "" : ", ") + std::to_string(v[i]);
+    if (j > i) out += "-" + std::to_string(v[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string points_phrase(const std::vector<std::size_t>& v) {
+  return (v.size() == 1 ? "point " : "points ") + ranges(v);
+}
+
+// Runs f(i) for i in [0, n) on up to `jobs` threads (a shared atomic work index).
+template <class F>
+void parallel_for(std::size_t n, unsigned jobs, F&& f) {
+  const std::size_t threads = std::min<std::size_t>(std::max(1u, jobs), n);
+  if (threads <= 1) {
+    for (std::size_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> pool;
+  pool.reserve(threads);
+  for (std::size_t t = 0; t < threads; ++t)
+    pool.emplace_back([&] {
+      for (;;) {
+        const std::size_t i = next.fetch_add(1);
+        if (i >= n) break;
+        f(i);
+      }
+    });
+  for (auto& t : pool) t.join();
+}
+
+std::string format_number(double v, int precision = 6) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, precision);
+  return std::string(buf, r.ptr);
+}
+
+std::string format_fixed(double v) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 2);
+  std::string s(buf, r.ptr);
+  return s == "-0.00" ? "0.00" : s;
+}
+
+// ------------------------------------------------------------------ YAML values
+
+void set_flow(YAML::Node n) {
+  if (n.IsMap() || n.IsSequence()) {
+    n.SetStyle(YAML::EmitterStyle::Flow);
+    if (n.IsMap())
+      for (auto kv : n) set_flow(kv.second);
+    else
+      for (auto e : n) set_flow(e);
+  }
+}
+
+std::string flow_yaml(const YAML::Node& node) {
+  YAML::Node copy = YAML::Clone(node);
+  set_flow(copy);
+  YAML::Emitter e;
+  e.SetMapFormat(YAML::Flow);
+  e.SetSeqFormat(YAML::Flow);
+  e << copy;
+  return e.c_str();
+}
+
+// A YAML value as JSON: plain scalars that read as booleans, null or numbers become those.
+ordered yaml_to_json(const YAML::Node& n) {
+  if (!n.IsDefined() || n.IsNull()) return nullptr;
+  if (n.IsMap()) {
+    ordered o = ordered::object();
+    for (const auto& kv : n) o[kv.first.Scalar()] = yaml_to_json(kv.second);
+    return o;
+  }
+  if (n.IsSequence()) {
+    ordered a = ordered::array();
+    for (const auto& e : n) a.push_back(yaml_to_json(e));
+    return a;
+  }
+  const std::string& t = n.Scalar();
+  if (n.Tag() == "!") return t;  // quoted: a string
+  if (t == "true" || t == "True" || t == "TRUE") return true;
+  if (t == "false" || t == "False" || t == "FALSE") return false;
+  if (t == "~" || t == "null" || t == "Null" || t == "NULL") return nullptr;
+  const char* b = t.data();
+  const char* e = t.data() + t.size();
+  std::int64_t i = 0;
+  if (auto r = std::from_chars(b, e, i); r.ec == std::errc() && r.ptr == e) return i;
+  double d = 0;
+  if (auto r = std::from_chars(b, e, d); r.ec == std::errc() && r.ptr == e && std::isfinite(d)) return d;
+  return t;
+}
+
+ordered flow_to_json(const std::string& flow) {
+  try {
+    return yaml_to_json(YAML::Load(flow));
+  } catch (const YAML::Exception&) {
+    return flow;
+  }
+}
+
+// A short label for charts: {impl: kpa, keepalive: 5min} -> "kpa keepalive=5min".
+std::string short_label(const std::string& flow) {
+  YAML::Node n;
+  try {
+    n = YAML::Load(flow);
+  } catch (const YAML::Exception&) {
+    return flow;
+  }
+  if (!n.IsMap()) return flow;
+  std::string out;
+  for (const auto& kv : n) {
+    const std::string key = kv.first.Scalar();
+    const std::string value = kv.second.IsScalar() ? kv.second.Scalar() : flow_yaml(kv.second);
+    out += (out.empty() ? "" : " ") + (key == "impl" ? value : key + "=" + value);
+  }
+  return out.empty() ? flow : out;
+}
+
+// ------------------------------------------------------------------ reading the sweep file
+
+struct SweepReader {
+  std::string file;
+  Diagnostics& errors;
+
+  void error(const YAML::Node& n, const std::string& path, const std::string& message) {
+    int line = 0, column = 0;
+    if (n.IsDefined() && n.Mark().line >= 0) {
+      line = n.Mark().line + 1;
+      column = n.Mark().column + 1;
+    }
+    errors.add(Diagnostic{file, line, column, path, message});
+  }
+
+  static std::string describe(const YAML::Node& n) {
+    if (!n.IsDefined() || n.IsNull()) return "nothing";
+    if (n.IsScalar()) return "\"" + n.Scalar() + "\"";
+    if (n.IsSequence()) return "a list";
+    return "a mapping";
+  }
+
+  // The keys of a mapping, in file order, with their nodes; duplicate and unknown keys
+  // (when `known` is not empty) are reported.
+  std::vector<std::pair<YAML::Node, YAML::Node>> entries(const YAML::Node& map, const std::string& path,
+                                                         const std::vector<std::string>& known) {
+    std::vector<std::pair<YAML::Node, YAML::Node>> out;
+    std::vector<std::string> seen;
+    for (const auto& kv : map) {
+      if (!kv.first.IsScalar()) {
+        error(kv.first, path, "expected a key, got " + describe(kv.first));
+        continue;
+      }
+      const std::string key = kv.first.Scalar();
+      const std::string where = path.empty() ? key : path + "." + key;
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        error(kv.first, where, "duplicate key (each key may appear once)");
+        continue;
+      }
+      seen.push_back(key);
+      if (!known.empty() && std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string message = "unknown key";
+        const std::string suggestion = did_you_mean(key, known);
+        if (!suggestion.empty()) {
+          message += ", did you mean " + suggestion + "?";
+        } else {
+          message += " (expected one of: ";
+          for (std::size_t i = 0; i < known.size(); ++i) message += (i ? ", " : "") + known[i];
+          message += ")";
+        }
+        error(kv.first, where, message);
+        continue;
+      }
+      out.emplace_back(kv.first, kv.second);
+    }
+    return out;
+  }
+
+  bool text(const YAML::Node& n, const std::string& path, std::string& out) {
+    if (!n.IsScalar() || n.Scalar().empty()) {
+      error(n, path, "expected a non-empty string, got " + describe(n));
+      return false;
+    }
+    out = n.Scalar();
+    return true;
+  }
+
+  SweepValue value(const YAML::Node& n) {
+    SweepValue v;
+    v.yaml = flow_yaml(n);
+    if (n.Mark().line >= 0) {
+      v.line = n.Mark().line + 1;
+      v.column = n.Mark().column + 1;
+    }
+    return v;
+  }
+
+  bool key_path(const YAML::Node& key, const std::string& section) {
+    const std::string& k = key.Scalar();
+    if (k.empty() || k.find('=') != std::string::npos ||
+        k.find_first_of(" \t") != std::string::npos || normal_path(k).empty()) {
+      error(key, section + "." + k, "expected a scenario key path such as policies.autoscaler or models[0].startup_time");
+      return false;
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+const std::vector<std::string>& default_sweep_metrics() {
+  static const std::vector<std::string> metrics = {
+      "overall.requests",          "overall.slo_attainment",
+      "overall.ttft_s.p99",        "overall.e2e_s.p99",
+      "overall.cold_starts.count", "overall.cold_starts.share_of_requests_waited",
+      "overall.gpu_seconds.allocated", "overall.gpu_seconds.idle"};
+  return metrics;
+}
+
+SweepLoadResult load_sweep_text(const std::string& yaml, const std::string& source_name,
+                                const std::string& base_dir) {
+  SweepLoadResult result;
+  SweepReader r{source_name, result.errors};
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::ParserException& e) {
+    result.errors.add(Diagnostic{source_name, e.mark.line + 1, e.mark.column + 1, "",
+                                 "not valid YAML: " + e.msg});
+    return result;
+  }
+  if (!root.IsMap()) {
+    r.error(root, "", "expected a mapping with base:, grid:, zip:, seeds:, ... (got " + SweepReader::describe(root) + ")");
+    return result;
+  }
+  SweepSpec s;
+  s.file = source_name;
+  s.name = fs::path(source_name).stem().string();
+  bool have_base = false;
+  bool have_metrics = false;
+  std::vector<std::pair<std::string, YAML::Node>> used_keys;  // normalised key path, its node
+
+  auto claim = [&](const YAML::Node& key, const std::string& where) {
+    const std::string normal = normal_path(key.Scalar());
+    for (const auto& [k, n] : used_keys)
+      if (k == normal) {
+        r.error(key, where, "this key path is already varied or set at line " + std::to_string(n.Mark().line + 1) +
+                                " (each path may appear once across set, grid and zip)");
+        return false;
+      }
+    used_keys.emplace_back(normal, key);
+    return true;
+  };
+
+  const std::vector<std::string> known = {"name", "description", "base", "set", "grid", "zip",
+                                          "seeds", "metrics", "pareto"};
+  for (const auto& [key, node] : r.entries(root, "", known)) {
+    const std::string k = key.Scalar();
+    if (k == "name") {
+      r.text(node, k, s.name);
+    } else if (k == "description") {
+      if (!node.IsScalar() && !node.IsNull()) r.error(node, k, "expected a string");
+    } else if (k == "base") {
+      if (!r.text(node, k, s.base)) continue;
+      have_base = true;
+      fs::path p = fs::path(s.base).is_absolute() ? fs::path(s.base) : fs::path(base_dir) / s.base;
+      s.base_path = p.lexically_normal().string();
+      std::error_code ec;
+      if (!fs::is_regular_file(p, ec))
+        r.error(node, k, "cannot open the base scenario " + s.base_path + " (paths are relative to the sweep file)");
+    } else if (k == "set") {
+      if (!node.IsMap()) {
+        r.error(node, k, "expected a mapping of key paths to values, got " + SweepReader::describe(node));
+        continue;
+      }
+      for (const auto& [sk, sv] : r.entries(node, k, {})) {
+        if (!r.key_path(sk, k) || !claim(sk, k + "." + sk.Scalar())) continue;
+        s.fixed.push_back(SweepSetting{sk.Scalar(), r.value(sv)});
+      }
+    } else if (k == "grid" || k == "zip") {
+      if (!node.IsMap()) {
+        r.error(node, k, "expected a mapping of key paths to lists of values, got " + SweepReader::describe(node));
+        continue;
+      }
+      SweepAxis zip;
+      zip.zip = true;
+      YAML::Node first_zip_key;
+      for (const auto& [ak, av] : r.entries(node, k, {})) {
+        const std::string where = k + "." + ak.Scalar();
+        if (!r.key_path(ak, k)) continue;
+        if (!av.IsSequence() || av.size() == 0) {
+          r.error(av.IsDefined() && !av.IsNull() ? av : ak, where,
+                  "expected a non-empty list of values, got " + SweepReader::describe(av));
+          continue;
+        }
+        if (!claim(ak, where)) continue;
+        std::vector<SweepValue> values;
+        for (const auto& v : av) values.push_back(r.value(v));
+        if (k == "grid") {
+          SweepAxis axis;
+          axis.keys.push_back(ak.Scalar());
+          for (auto& v : values) axis.values.push_back({v});
+          s.axes.push_back(std::move(axis));
+          continue;
+        }
+        if (zip.keys.empty()) {
+          first_zip_key = ak;
+          zip.values.resize(values.size());
+        } else if (values.size() != zip.values.size()) {
+          r.error(av, where,
+                  "zip lists must all have one length: " + zip.keys.front() + " (line " +
+                      std::to_string(first_zip_key.Mark().line + 1) + ") has " + std::to_string(zip.values.size()) +
+                      " values, this one " + std::to_string(values.size()));
+          continue;
+        }
+        zip.keys.push_back(ak.Scalar());
+        for (std::size_t i = 0; i < values.size(); ++i) zip.values[i].push_back(values[i]);
+      }
+      if (k == "zip" && !zip.keys.empty()) s.axes.push_back(std::move(zip));
+    } else if (k == "seeds") {
+      if (!node.IsSequence() || node.size() == 0) {
+        r.error(node, k, "expected a non-empty list of seeds, got " + SweepReader::describe(node));
+        continue;
+      }
+      for (const auto& v : node) {
+        std::uint64_t seed = 0;
+        const std::string t = v.IsScalar() ? v.Scalar() : "";
+        auto res = std::from_chars(t.data(), t.data() + t.size(), seed);
+        if (t.empty() || res.ec != std::errc() || res.ptr != t.data() + t.size()) {
+          r.error(v, k, "expected a seed (an integer >= 0), got " + SweepReader::describe(v));
+          continue;
+        }
+        if (std::find(s.seeds.begin(), s.seeds.end(), seed) != s.seeds.end()) {
+          r.error(v, k, "seed " + t + " is listed twice");
+          continue;
+        }
+        s.seeds.push_back(seed);
+      }
+    } else if (k == "metrics") {
+      have_metrics = true;
+      if (!node.IsSequence() || node.size() == 0) {
+        r.error(node, k, "expected a non-empty list of result.json paths, got " + SweepReader::describe(node));
+        continue;
+      }
+      for (const auto& v : node) {
+        std::string m;
+        if (!r.text(v, k, m)) continue;
+        if (std::find(s.metrics.begin(), s.metrics.end(), m) != s.metrics.end()) {
+          r.error(v, k, "metric " + m + " is listed twice");
+          continue;
+        }
+        s.metrics.push_back(m);
+      }
+    } else if (k == "pareto") {
+      if (!node.IsMap()) {
+        r.error(node, k, "expected {x: PATH, y: PATH}, got " + SweepReader::describe(node));
+        continue;
+      }
+      ParetoSpec p;
+      bool have_x = false, have_y = false;
+      for (const auto& [pk, pv] : r.entries(node, k, {"x", "y"})) {
+        std::string t;
+        if (!r.text(pv, k + "." + pk.Scalar(), t)) continue;
+        bool maximize = false;
+        if (t.rfind("max:", 0) == 0) {
+          maximize = true;
+          t = t.substr(4);
+        } else if (t.rfind("min:", 0) == 0) {
+          t = t.substr(4);
+        }
+        t.erase(0, t.find_first_not_of(' '));
+        if (t.empty()) {
+          r.error(pv, k + "." + pk.Scalar(), "expected a result.json path after the prefix");
+          continue;
+        }
+        (pk.Scalar() == "x" ? p.x : p.y) = t;
+        (pk.Scalar() == "x" ? p.maximize_x : p.maximize_y) = maximize;
+        (pk.Scalar() == "x" ? have_x : have_y) = true;
+      }
+      if (!have_x || !have_y) {
+        r.error(node, k, std::string("required key is missing: ") + (have_x ? "y" : "x"));
+        continue;
+      }
+      s.pareto = p;
+    }
+  }
+  if (!have_base && result.errors.empty()) r.error(root, "base", "required key is missing: the base scenario file");
+  if (!have_metrics) s.metrics = default_sweep_metrics();
+  if (s.pareto) {
+    for (const std::string& m : {s.pareto->x, s.pareto->y})
+      if (std::find(s.metrics.begin(), s.metrics.end(), m) == s.metrics.end()) s.metrics.push_back(m);
+  }
+  if (result.errors.empty()) {
+    double count = s.seeds.empty() ? 1.0 : static_cast<double>(s.seeds.size());
+    for (const auto& a : s.axes) count *= static_cast<double>(a.values.size());
+    if (count > static_cast<double>(kMaxPoints))
+      r.error(root, "", "the sweep has " + format_number(count) + " points; at most " + std::to_string(kMaxPoints));
+  }
+  if (result.errors.empty()) result.sweep = std::move(s);
+  return result;
+}
+
+SweepLoadResult load_sweep_file(const std::string& path) {
+  bool ok = false;
+  const std::string text = read_text(path, ok);
+  if (!ok) {
+    SweepLoadResult result;
+    result.errors.add(Diagnostic{path, 0, 0, "", "cannot open the sweep file"});
+    return result;
+  }
+  const std::string dir = fs::path(path).parent_path().string();
+  return load_sweep_text(text, path, dir.empty() ? "." : dir);
+}
+
+// ------------------------------------------------------------------ points
+
+std::size_t sweep_point_count(const SweepSpec& sweep) {
+  std::size_t n = sweep.seeds.empty() ? 1 : sweep.seeds.size();
+  for (const auto& a : sweep.axes) n *= a.values.size();
+  return n;
+}
+
+SweepPoint sweep_point(const SweepSpec& sweep, std::size_t index) {
+  SweepPoint p;
+  p.index = index;
+  std::size_t rest = index;
+  if (!sweep.seeds.empty()) {
+    p.seed = sweep.seeds[rest % sweep.seeds.size()];
+    rest /= sweep.seeds.size();
+  }
+  p.choice.assign(sweep.axes.size(), 0);
+  for (std::size_t a = sweep.axes.size(); a-- > 0;) {
+    p.choice[a] = rest % sweep.axes[a].values.size();
+    rest /= sweep.axes[a].values.size();
+  }
+  for (const auto& f : sweep.fixed) p.overrides.push_back(f.key + "=" + f.value.yaml);
+  for (std::size_t a = 0; a < sweep.axes.size(); ++a) {
+    const SweepAxis& axis = sweep.axes[a];
+    for (std::size_t k = 0; k < axis.keys.size(); ++k)
+      p.overrides.push_back(axis.keys[k] + "=" + axis.values[p.choice[a]][k].yaml);
+  }
+  return p;
+}
+
+std::vector<SweepPoint> sweep_points(const SweepSpec& sweep) {
+  std::vector<SweepPoint> out;
+  const std::size_t n = sweep_point_count(sweep);
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) out.push_back(sweep_point(sweep, i));
+  return out;
+}
+
+std::string point_dir_name(const SweepSpec& sweep, std::size_t index) {
+  const std::size_t n = sweep_point_count(sweep);
+  std::size_t width = 4;
+  for (std::size_t last = n > 0 ? n - 1 : 0, digits = 1; (last /= 10) > 0;) width = std::max(width, ++digits);
+  std::string num = std::to_string(index);
+  if (num.size() < width) num.insert(0, width - num.size(), '0');
+  return "point-" + num;
+}
+
+std::vector<std::string> sweep_axis_columns(const SweepSpec& sweep) {
+  std::vector<std::string> out;
+  for (const auto& a : sweep.axes) out.insert(out.end(), a.keys.begin(), a.keys.end());
+  return out;
+}
+
+std::string parse_shard(const std::string& text, std::size_t& index, std::size_t& count) {
+  const auto slash = text.find('/');
+  auto number = [](const std::string& t, std::size_t& v) {
+    auto r = std::from_chars(t.data(), t.data() + t.size(), v);
+    return !t.empty() && r.ec == std::errc() && r.ptr == t.data() + t.size();
+  };
+  std::size_t i = 0, n = 0;
+  if (slash == std::string::npos || !number(text.substr(0, slash), i) || !number(text.substr(slash + 1), n))
+    return "expected I/N (shard I of N, 0 <= I < N), got \"" + text + "\"";
+  if (n == 0 || i >= n) return "shard " + text + ": need 0 <= I < N";
+  index = i;
+  count = n;
+  return "";
+}
+
+namespace {
+
+std::vector<std::size_t> shard_indices(std::size_t total, std::size_t shard_index, std::size_t shard_count) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = shard_index; i < total; i += shard_count) out.push_back(i);
+  return out;
+}
+
+// A loader diagnostic caused by an override points at the sweep file's value instead.
+Diagnostic locate(const SweepSpec& sweep, const SweepPoint& point, Diagnostic d) {
+  if (d.file != "--set" && d.line != 0) return d;
+  const std::string path = normal_path(d.path);
+  const SweepValue* best = nullptr;
+  std::size_t best_len = 0;
+  auto consider = [&](const std::string& key, const SweepValue& v) {
+    const std::string k = normal_path(key);
+    // The override's own path or below it; or, for a problem without a position, a key the
+    // override created above it (an unknown key in the path).
+    if ((path_within(path, k) || path_within(k, path)) && k.size() >= best_len) {
+      best = &v;
+      best_len = k.size();
+    }
+  };
+  for (const auto& f : sweep.fixed) consider(f.key, f.value);
+  for (std::size_t a = 0; a < sweep.axes.size(); ++a)
+    for (std::size_t k = 0; k < sweep.axes[a].keys.size(); ++k)
+      consider(sweep.axes[a].keys[k], sweep.axes[a].values[point.choice[a]][k]);
+  if (!best) return d;
+  d.file = sweep.file;
+  d.line = best->line;
+  d.column = best->column;
+  return d;
+}
+
+// Adds per-point diagnostics to `out`, each distinct problem once with the points it affects.
+void add_grouped(Diagnostics& out, const std::vector<std::pair<std::size_t, Diagnostics>>& per_point) {
+  std::vector<std::pair<Diagnostic, std::vector<std::size_t>>> groups;
+  std::map<std::string, std::size_t> by_text;
+  for (const auto& [point, diags] : per_point)
+    for (const Diagnostic& d : diags.items()) {
+      const std::string key = d.to_string();
+      auto it = by_text.find(key);
+      if (it == by_text.end()) {
+        by_text.emplace(key, groups.size());
+        groups.push_back({d, {point}});
+      } else if (groups[it->second].second.back() != point) {
+        groups[it->second].second.push_back(point);
+      }
+    }
+  for (auto& [d, points] : groups) {
+    Diagnostic g = d;
+    g.message = points_phrase(points) + ": " + d.message;
+    out.add(std::move(g));
+  }
+}
+
+struct LoadedPoints {
+  std::vector<std::optional<Scenario>> scenarios;  // parallel to the indices asked for
+  Diagnostics errors;
+};
+
+LoadedPoints load_points(const SweepSpec& sweep, const PolicyRegistry& registry, const std::vector<std::size_t>& indices,
+                         unsigned jobs) {
+  LoadedPoints out;
+  out.scenarios.resize(indices.size());
+  std::vector<std::pair<std::size_t, Diagnostics>> per_point(indices.size());
+  parallel_for(indices.size(), jobs, [&](std::size_t i) {
+    const SweepPoint point = sweep_point(sweep, indices[i]);
+    per_point[i].first = point.index;
+    try {
+      LoadOptions options;
+      options.overrides = point.overrides;
+      options.seed = point.seed;
+      LoadResult loaded = load_scenario_file(sweep.base_path, registry, options);
+      for (const Diagnostic& d : loaded.errors.items()) per_point[i].second.add(locate(sweep, point, d));
+      out.scenarios[i] = std::move(loaded.scenario);
+    } catch (const std::exception& e) {
+      per_point[i].second.add(Diagnostic{sweep.base_path, 0, 0, "", std::string("cannot load: ") + e.what()});
+    }
+  });
+  add_grouped(out.errors, per_point);
+  return out;
+}
+
+// point.json: what the point is; compared on resume and merge.
+ordered point_json(const SweepSpec& sweep, const SweepPoint& p) {
+  ordered j = ordered::object();
+  j["point"] = p.index;
+  j["dir"] = point_dir_name(sweep, p.index);
+  j["sweep"] = sweep.name;
+  j["base"] = sweep.base;
+  j["overrides"] = p.overrides;
+  ordered values = ordered::object();
+  for (std::size_t a = 0; a < sweep.axes.size(); ++a)
+    for (std::size_t k = 0; k < sweep.axes[a].keys.size(); ++k)
+      values[sweep.axes[a].keys[k]] = flow_to_json(sweep.axes[a].values[p.choice[a]][k].yaml);
+  j["values"] = values;
+  if (p.seed) j["seed"] = *p.seed;
+  else j["seed"] = nullptr;
+  return j;
+}
+
+// "" when the folder's point.json describes this point; otherwise why not.
+std::string check_point_json(const fs::path& dir, const ordered& expected) {
+  bool ok = false;
+  const std::string text = read_text(dir / "point.json", ok);
+  if (!ok) return "has result.json but no point.json";
+  ordered j;
+  try {
+    j = ordered::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    return "point.json is not valid JSON (" + std::string(e.what()) + ")";
+  }
+  if (!j.is_object() || j.value("overrides", ordered()) != expected["overrides"] ||
+      j.value("seed", ordered()) != expected["seed"])
+    return "was run with other settings (point.json: overrides " + j.value("overrides", ordered()).dump() +
+           ", seed " + j.value("seed", ordered()).dump() + "; this sweep: overrides " +
+           expected["overrides"].dump() + ", seed " + expected["seed"].dump() +
+           "); remove the folder or use another output folder";
+  return "";
+}
+
+// ------------------------------------------------------------------ merging
+
+// A result.json path: dots between keys, [i] or .i for list elements; at each mapping the
+// longest run of segments that is a key wins (model names contain dots).
+const ordered* lookup(const ordered& root, const std::string& path) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (char c : path) {
+    if (c == '.' || c == '[' || c == ']') {
+      if (!cur.empty()) parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) parts.push_back(cur);
+  const ordered* node = &root;
+  std::size_t i = 0;
+  while (i < parts.size()) {
+    if (node->is_object()) {
+      std::size_t taken = 0;
+      const ordered* next = nullptr;
+      std::string key;
+      for (std::size_t j = i; j < parts.size(); ++j) {
+        key += (j > i ? "." : "") + parts[j];
+        auto it = node->find(key);
+        if (it != node->end()) {
+          next = &*it;
+          taken = j - i + 1;
+        }
+      }
+      if (!next) return nullptr;
+      node = next;
+      i += taken;
+    } else if (node->is_array()) {
+      std::size_t idx = 0;
+      auto r = std::from_chars(parts[i].data(), parts[i].data() + parts[i].size(), idx);
+      if (r.ec != std::errc() || r.ptr != parts[i].data() + parts[i].size() || idx >= node->size()) return nullptr;
+      node = &(*node)[idx];
+      ++i;
+    } else {
+      return nullptr;
+    }
+  }
+  return node;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string csv_value(const ordered& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) return csv_field(v.get<std::string>());
+  return csv_field(v.dump());
+}
+
+struct Row {
+  std::size_t point = 0;
+  std::vector<std::string> axis_text;  // flow YAML per axis column
+  ordered values;                      // per axis column, as JSON
+  ordered seed;
+  std::vector<ordered> metrics;
+  std::string label;                   // short, for the chart
+};
+
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// Ticks at multiples of `step` from lo to hi; the plotted range reaches a little beyond them,
+// so points on the first or last tick stay off the axis lines.
+struct Scale {
+  double lo = 0, hi = 1, step = 0.2;
+  double at(double v, double from, double to) const {
+    const double margin = (hi - lo) * 0.03;
+    return from + (v - (lo - margin)) / (hi - lo + 2 * margin) * (to - from);
+  }
+};
+
+Scale nice_scale(double min, double max) {
+  if (!(max > min)) {
+    const double pad = min == 0 ? 1 : std::abs(min) * 0.1;
+    min -= pad;
+    max += pad;
+  }
+  const double raw = (max - min) / 5;
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  const double norm = raw / mag;
+  const double step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
+  Scale s;
+  s.step = step;
+  s.lo = std::floor(min / step) * step;
+  s.hi = std::ceil(max / step) * step;
+  if (s.hi <= s.lo) s.hi = s.lo + step;
+  return s;
+}
+
+std::string pareto_svg(const SweepSpec& sweep, const std::vector<Row>& rows, const std::vector<std::size_t>& plotted,
+                       const std::vector<double>& xs, const std::vector<double>& ys,
+                       const std::vector<std::size_t>& frontier) {
+  const ParetoSpec& p = *sweep.pareto;
+  const double W = 800, H = 540, left = 96, right = 32, top = 72, bottom = 78;
+  const double x0 = left, x1 = W - right, y0 = H - bottom, y1 = top;
+  double xmin = 0, xmax = 1, ymin = 0, ymax = 1;
+  if (!xs.empty()) {
+    xmin = *std::min_element(xs.begin(), xs.end());
+    xmax = *std::max_element(xs.begin(), xs.end());
+    ymin = *std::min_element(ys.begin(), ys.end());
+    ymax = *std::max_element(ys.begin(), ys.end());
+  }
+  const Scale sx = nice_scale(xmin, xmax), sy = nice_scale(ymin, ymax);
+  auto X = [&](double v) { return format_fixed(sx.at(v, x0, x1)); };
+  auto Y = [&](double v) { return format_fixed(sy.at(v, y0, y1)); };
+  auto better = [](bool maximize) { return maximize ? " (higher is better)" : " (lower is better)"; };
+
+  std::ostringstream o;
+  o.imbue(std::locale::classic());
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" viewBox=\"0 0 " << W
+    << " " << H << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  o << "<rect x=\"0\" y=\"0\" width=\"" << W << "\" height=\"" << H << "\" fill=\"white\"/>\n";
+  o << "<text x=\"" << x0 << "\" y=\"26\" font-size=\"16\" font-weight=\"bold\">" << xml_escape(sweep.name)
+    << ": Pareto frontier</text>\n";
+  // Legend, above the plot.
+  o << "<g id=\"legend\">\n";
+  o << "<circle cx=\"" << x0 + 8 << "\" cy=\"48\" r=\"4\" fill=\"#9aa5b1\" stroke=\"#52606d\" stroke-width=\"0.8\"/>\n";
+  o << "<text x=\"" << x0 + 18 << "\" y=\"52\">all points (" << plotted.size() << ")</text>\n";
+  o << "<line x1=\"" << x0 + 150 << "\" y1=\"48\" x2=\"" << x0 + 178 << "\" y2=\"48\" stroke=\"#d62728\" stroke-width=\"2\"/>\n";
+  o << "<circle cx=\"" << x0 + 164 << "\" cy=\"48\" r=\"5\" fill=\"#d62728\"/>\n";
+  o << "<text x=\"" << x0 + 186 << "\" y=\"52\">Pareto frontier (" << frontier.size() << ")</text>\n";
+  if (rows.size() > plotted.size())
+    o << "<text x=\"" << x0 + 340 << "\" y=\"52\" fill=\"#52606d\">" << rows.size() - plotted.size()
+      << " without values not shown</text>\n";
+  o << "</g>\n";
+  // Grid, ticks and tick labels.
+  o << "<g id=\"axes\" stroke=\"#e4e7eb\" stroke-width=\"1\">\n";
+  const long xt0 = std::lround(sx.lo / sx.step), xt1 = std::lround(sx.hi / sx.step);
+  const long yt0 = std::lround(sy.lo / sy.step), yt1 = std::lround(sy.hi / sy.step);
+  for (long k = xt0; k <= xt1; ++k) o << "<line x1=\"" << X(k * sx.step) << "\" y1=\"" << y0 << "\" x2=\"" << X(k * sx.step) << "\" y2=\"" << y1 << "\"/>\n";
+  for (long k = yt0; k <= yt1; ++k) o << "<line x1=\"" << x0 << "\" y1=\"" << Y(k * sy.step) << "\" x2=\"" << x1 << "\" y2=\"" << Y(k * sy.step) << "\"/>\n";
+  o << "</g>\n<g stroke=\"#323f4b\" stroke-width=\"1.2\">\n";
+  o << "<line x1=\"" << x0 << "\" y1=\"" << y0 << "\" x2=\"" << x1 << "\" y2=\"" << y0 << "\"/>\n";
+  o << "<line x1=\"" << x0 << "\" y1=\"" << y0 << "\" x2=\"" << x0 << "\" y2=\"" << y1 << "\"/>\n";
+  for (long k = xt0; k <= xt1; ++k) o << "<line x1=\"" << X(k * sx.step) << "\" y1=\"" << y0 << "\" x2=\"" << X(k * sx.step) << "\" y2=\"" << y0 + 5 << "\"/>\n";
+  for (long k = yt0; k <= yt1; ++k) o << "<line x1=\"" << x0 - 5 << "\" y1=\"" << Y(k * sy.step) << "\" x2=\"" << x0 << "\" y2=\"" << Y(k * sy.step) << "\"/>\n";
+  o << "</g>\n<g fill=\"#323f4b\">\n";
+  for (long k = xt0; k <= xt1; ++k)
+    o << "<text x=\"" << X(k * sx.step) << "\" y=\"" << y0 + 19 << "\" text-anchor=\"middle\">" << format_number(k * sx.step) << "</text>\n";
+  for (long k = yt0; k <= yt1; ++k)
+    o << "<text x=\"" << x0 - 8 << "\" y=\"" << format_fixed(sy.at(k * sy.step, y0, y1) + 4) << "\" text-anchor=\"end\">"
+      << format_number(k * sy.step) << "</text>\n";
+  o << "<text x=\"" << format_fixed((x0 + x1) / 2) << "\" y=\"" << H - 24 << "\" text-anchor=\"middle\" font-size=\"13\">"
+    << xml_escape(p.x) << better(p.maximize_x) << "</text>\n";
+  o << "<text x=\"20\" y=\"" << format_fixed((y0 + y1) / 2) << "\" text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 20 "
+    << format_fixed((y0 + y1) / 2) << ")\">" << xml_escape(p.y) << better(p.maximize_y) << "</text>\n";
+  o << "</g>\n";
+  // Every point, with a tooltip.
+  auto tooltip = [&](std::size_t i) {
+    const Row& r = rows[plotted[i]];
+    std::string t = "point " + std::to_string(r.point);
+    for (const auto& a : r.axis_text) t += ", " + a;
+    if (!r.seed.is_null()) t += ", seed " + r.seed.dump();
+    return xml_escape(t + "\n" + p.x + " = " + format_number(xs[i], 8) + "\n" + p.y + " = " + format_number(ys[i], 8));
+  };
+  o << "<g id=\"points\" fill=\"#9aa5b1\" fill-opacity=\"0.85\" stroke=\"#52606d\" stroke-width=\"0.8\">\n";
+  for (std::size_t i = 0; i < plotted.size(); ++i)
+    o << "<circle cx=\"" << X(xs[i]) << "\" cy=\"" << Y(ys[i]) << "\" r=\"4\"><title>" << tooltip(i) << "</title></circle>\n";
+  o << "</g>\n";
+  // The frontier: connected in x order, highlighted, labelled.
+  o << "<g id=\"frontier\">\n";
+  if (frontier.size() > 1) {
+    o << "<polyline fill=\"none\" stroke=\"#d62728\" stroke-width=\"2\" points=\"";
+    for (std::size_t n = 0; n < frontier.size(); ++n)
+      o << (n ? " " : "") << X(xs[frontier[n]]) << "," << Y(ys[frontier[n]]);
+    o << "\"/>\n";
+  }
+  for (std::size_t f : frontier)
+    o << "<circle cx=\"" << X(xs[f]) << "\" cy=\"" << Y(ys[f]) << "\" r=\"5.5\" fill=\"#d62728\" stroke=\"white\" stroke-width=\"1\"><title>"
+      << tooltip(f) << "</title></circle>\n";
+  for (std::size_t f : frontier)
+    o << "<text x=\"" << format_fixed(sx.at(xs[f], x0, x1) + 8) << "\" y=\"" << format_fixed(sy.at(ys[f], y0, y1) - 8)
+      << "\" font-size=\"11\" fill=\"#9b1c1c\">" << xml_escape(rows[plotted[f]].label) << "</text>\n";
+  o << "</g>\n</svg>\n";
+  return o.str();
+}
+
+}  // namespace
+
+std::vector<std::size_t> pareto_frontier(const std::vector<ParetoCandidate>& points, bool maximize_x,
+                                         bool maximize_y) {
+  std::vector<std::size_t> order(points.size());
+  std::iota(order.begin(), order.end(), 0);
+  auto mx = [&](std::size_t i) { return maximize_x ? -points[i].x : points[i].x; };
+  auto my = [&](std::size_t i) { return maximize_y ? -points[i].y : points[i].y; };
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (mx(a) != mx(b)) return mx(a) < mx(b);
+    return my(a) < my(b);
+  });
+  std::vector<std::size_t> out;
+  double best_before = INFINITY;  // lowest y among points with a strictly lower x
+  for (std::size_t g = 0; g < order.size();) {
+    std::size_t h = g;
+    while (h < order.size() && mx(order[h]) == mx(order[g])) ++h;
+    const double group_min = my(order[g]);
+    for (std::size_t k = g; k < h; ++k)
+      if (my(order[k]) == group_min && group_min < best_before) out.push_back(order[k]);
+    best_before = std::min(best_before, group_min);
+    g = h;
+  }
+  std::stable_sort(out.begin(), out.end(), [&](std::size_t a, std::size_t b) {
+    if (points[a].x != points[b].x) return points[a].x < points[b].x;
+    if (points[a].y != points[b].y) return points[a].y < points[b].y;
+    return a < b;
+  });
+  return out;
+}
+
+Diagnostics check_sweep_points(const SweepSpec& sweep, const PolicyRegistry& registry, unsigned jobs,
+                               std::size_t shard_index, std::size_t shard_count) {
+  if (shard_count == 0 || shard_index >= shard_count) {
+    Diagnostics d;
+    d.add(Diagnostic{"--shard", 0, 0, "", "need 0 <= I < N"});
+    return d;
+  }
+  return load_points(sweep, registry, shard_indices(sweep_point_count(sweep), shard_index, shard_count), jobs).errors;
+}
+
+MergeReport merge_sweep(const SweepSpec& sweep, const std::string& out_dir) {
+  MergeReport report;
+  const std::size_t n = sweep_point_count(sweep);
+  report.points = n;
+  const fs::path out(out_dir);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::error_code ec;
+    if (!fs::is_regular_file(out / point_dir_name(sweep, i) / "result.json", ec)) report.missing.push_back(i);
+  }
+  if (!report.missing.empty()) {
+    std::string first = point_dir_name(sweep, report.missing.front());
+    report.errors.add(Diagnostic{out_dir, 0, 0, "",
+                                 std::to_string(report.missing.size()) + " of " + std::to_string(n) +
+                                     " points have no result.json yet (" + points_phrase(report.missing) +
+                                     ", e.g. " + first + "): run their shards first"});
+    return report;
+  }
+
+  const std::vector<std::string> columns = sweep_axis_columns(sweep);
+  std::vector<Row> rows;
+  rows.reserve(n);
+  std::map<std::string, std::vector<std::size_t>> missing_metric;  // path -> points
+  std::vector<std::string> missing_order;
+  std::map<std::string, bool> metric_is_group;
+  for (std::size_t i = 0; i < n; ++i) {
+    const SweepPoint point = sweep_point(sweep, i);
+    const fs::path dir = out / point_dir_name(sweep, i);
+    const ordered expected = point_json(sweep, point);
+    if (std::string why = check_point_json(dir, expected); !why.empty()) {
+      report.errors.add(Diagnostic{dir.string(), 0, 0, "", why});
+      continue;
+    }
+    bool ok = false;
+    const std::string text = read_text(dir / "result.json", ok);
+    ordered result;
+    try {
+      result = ordered::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      report.errors.add(Diagnostic{(dir / "result.json").string(), 0, 0, "", std::string("not valid JSON: ") + e.what()});
+      continue;
+    }
+    Row row;
+    row.point = i;
+    row.values = expected["values"];
+    for (std::size_t a = 0; a < sweep.axes.size(); ++a)
+      for (std::size_t k = 0; k < sweep.axes[a].keys.size(); ++k) {
+        const std::string& v = sweep.axes[a].values[point.choice[a]][k].yaml;
+        row.axis_text.push_back(v);
+        row.label += (row.label.empty() ? "" : ", ") + short_label(v);
+      }
+    const ordered* seed = lookup(result, "run.seed");
+    row.seed = seed ? *seed : ordered(nullptr);
+    if (!sweep.seeds.empty() && !row.seed.is_null())
+      row.label += (row.label.empty() ? "seed " : " s") + row.seed.dump();
+    if (row.label.empty()) row.label = "point " + std::to_string(i);
+    for (const std::string& m : sweep.metrics) {
+      const ordered* v = lookup(result, m);
+      if (!v || v->is_object() || v->is_array()) {
+        if (!missing_metric.count(m)) missing_order.push_back(m);
+        metric_is_group[m] = metric_is_group[m] || v != nullptr;
+        missing_metric[m].push_back(i);
+        row.metrics.emplace_back(nullptr);
+      } else {
+        row.metrics.push_back(*v);
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  for (const std::string& m : missing_order)
+    report.errors.add(Diagnostic{sweep.file, 0, 0, "metrics",
+                                 points_phrase(missing_metric[m]) + ": " + m +
+                                     (metric_is_group[m] ? " is a group of values in result.json, not one value (name a key inside it)"
+                                                         : " is not in result.json")});
+  if (!report.errors.empty()) return report;
+
+  // merged.csv
+  std::string header = "point";
+  for (const auto& c : columns) header += "," + csv_field(c);
+  header += ",seed";
+  for (const auto& m : sweep.metrics) header += "," + csv_field(m);
+  header += "\n";
+  auto csv_row = [&](const Row& r) {
+    std::string line = std::to_string(r.point);
+    for (const auto& t : r.axis_text) line += "," + csv_field(t);
+    line += "," + csv_value(r.seed);
+    for (const auto& v : r.metrics) line += "," + csv_value(v);
+    return line + "\n";
+  };
+  std::string csv = header;
+  for (const Row& r : rows) csv += csv_row(r);
+
+  // merged.json
+  ordered j = ordered::object();
+  j["sweep"] = sweep.name;
+  j["base"] = sweep.base;
+  j["axes"] = columns;
+  j["seeds"] = sweep.seeds;
+  j["metrics"] = sweep.metrics;
+  std::vector<std::size_t> frontier_points;
+  std::string pareto_csv, svg;
+  if (sweep.pareto) {
+    const auto xi = std::find(sweep.metrics.begin(), sweep.metrics.end(), sweep.pareto->x) - sweep.metrics.begin();
+    const auto yi = std::find(sweep.metrics.begin(), sweep.metrics.end(), sweep.pareto->y) - sweep.metrics.begin();
+    std::vector<std::size_t> plotted;
+    std::vector<ParetoCandidate> candidates;
+    std::vector<double> xs, ys;
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const ordered& x = rows[r].metrics[xi];
+      const ordered& y = rows[r].metrics[yi];
+      if (x.is_null() || y.is_null()) continue;
+      if (!x.is_number() || !y.is_number()) {
+        report.errors.add(Diagnostic{sweep.file, 0, 0, "pareto",
+                                     "point " + std::to_string(rows[r].point) + ": " +
+                                         (x.is_number() ? sweep.pareto->y : sweep.pareto->x) + " is not a number"});
+        return report;
+      }
+      plotted.push_back(r);
+      candidates.push_back({x.get<double>(), y.get<double>()});
+      xs.push_back(candidates.back().x);
+      ys.push_back(candidates.back().y);
+    }
+    const std::vector<std::size_t> frontier = pareto_frontier(candidates, sweep.pareto->maximize_x, sweep.pareto->maximize_y);
+    pareto_csv = header;
+    for (std::size_t f : frontier) {
+      frontier_points.push_back(rows[plotted[f]].point);
+      pareto_csv += csv_row(rows[plotted[f]]);
+    }
+    ordered pj = ordered::object();
+    pj["x"] = sweep.pareto->x;
+    pj["maximize_x"] = sweep.pareto->maximize_x;
+    pj["y"] = sweep.pareto->y;
+    pj["maximize_y"] = sweep.pareto->maximize_y;
+    pj["frontier"] = frontier_points;
+    j["pareto"] = pj;
+    svg = pareto_svg(sweep, rows, plotted, xs, ys, frontier);
+  }
+  ordered points = ordered::array();
+  for (const Row& r : rows) {
+    ordered p = ordered::object();
+    p["point"] = r.point;
+    p["dir"] = point_dir_name(sweep, r.point);
+    p["values"] = r.values;
+    p["seed"] = r.seed;
+    ordered m = ordered::object();
+    for (std::size_t k = 0; k < sweep.metrics.size(); ++k) m[sweep.metrics[k]] = r.metrics[k];
+    p["metrics"] = m;
+    points.push_back(p);
+  }
+  j["points"] = points;
+
+  std::vector<std::pair<std::string, std::string>> files = {{"merged.csv", csv}, {"merged.json", j.dump(2) + "\n"}};
+  if (sweep.pareto) {
+    files.emplace_back("pareto.csv", pareto_csv);
+    files.emplace_back("pareto.svg", svg);
+  }
+  for (const auto& [name, text] : files) {
+    const fs::path p = out / name;
+    if (!write_text(p, text)) {
+      report.errors.add(Diagnostic{p.string(), 0, 0, "", "cannot write this file"});
+      return report;
+    }
+    report.written.push_back(p.string());
+  }
+  return report;
+}
+
+SweepReport run_sweep(const SweepSpec& sweep, const std::string& out_dir, unsigned jobs, std::size_t shard_index,
+                      std::size_t shard_count, const SweepRunOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  SweepReport report;
+  auto finish = [&]() -> SweepReport& {
+    report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return report;
+  };
+  if (shard_count == 0 || shard_index >= shard_count) {
+    report.errors.add(Diagnostic{"--shard", 0, 0, "",
+                                 "shard " + std::to_string(shard_index) + "/" + std::to_string(shard_count) +
+                                     ": need 0 <= I < N"});
+    return finish();
+  }
+  jobs = std::max(1u, jobs);
+  std::optional<PolicyRegistry> own_registry;
+  if (!options.registry) own_registry = builtin_policies();
+  const PolicyRegistry& registry = options.registry ? *options.registry : *own_registry;
+
+  report.points = sweep_point_count(sweep);
+  const std::vector<std::size_t> mine = shard_indices(report.points, shard_index, shard_count);
+  report.in_shard = mine.size();
+  const fs::path out(out_dir);
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) {
+    report.errors.add(Diagnostic{out_dir, 0, 0, "", "cannot create the output folder (" + ec.message() + ")"});
+    return finish();
+  }
+
+  // Completed points are skipped (after checking they are the same points).
+  std::vector<std::size_t> todo;
+  for (std::size_t i : mine) {
+    const fs::path dir = out / point_dir_name(sweep, i);
+    if (!fs::is_regular_file(dir / "result.json", ec)) {
+      todo.push_back(i);
+      continue;
+    }
+    if (std::string why = check_point_json(dir, point_json(sweep, sweep_point(sweep, i))); !why.empty()) {
+      report.errors.add(Diagnostic{dir.string(), 0, 0, "", why});
+      continue;
+    }
+    ++report.skipped;
+  }
+  if (!report.errors.empty()) return finish();
+
+  LoadedPoints loaded = load_points(sweep, registry, todo, jobs);
+  if (!loaded.errors.empty()) {
+    report.errors = std::move(loaded.errors);
+    return finish();
+  }
+
+  std::mutex mutex;
+  std::vector<std::pair<std::size_t, Diagnostics>> failures;
+  std::size_t done = 0;
+  parallel_for(todo.size(), jobs, [&](std::size_t t) {
+    const std::size_t i = todo[t];
+    const SweepPoint point = sweep_point(sweep, i);
+    const std::string name = point_dir_name(sweep, i);
+    const fs::path final_dir = out / name;
+    const fs::path tmp = out / ("." + name + ".partial-" + std::to_string(::getpid()));
+    Diagnostics errors;
+    bool policy = false;
+    double wall = 0;
+    try {
+      std::error_code e;
+      fs::remove_all(tmp, e);
+      RunReport run = run_to_directory(*loaded.scenarios[t], registry, tmp.string(), options.version);
+      wall = run.wall_seconds;
+      if (run.failure != RunFailure::None) {
+        errors = run.errors;
+        policy = run.failure == RunFailure::PolicyError;
+      } else if (!write_text(tmp / "point.json", point_json(sweep, point).dump(2) + "\n")) {
+        errors.add(Diagnostic{(tmp / "point.json").string(), 0, 0, "", "cannot write this file"});
+      } else {
+        fs::remove_all(final_dir, e);  // a folder without result.json: left over, replaced
+        fs::rename(tmp, final_dir, e);
+        if (e) errors.add(Diagnostic{final_dir.string(), 0, 0, "", "cannot move the results here (" + e.message() + ")"});
+      }
+      if (!errors.empty()) fs::remove_all(tmp, e);
+    } catch (const std::exception& e) {
+      errors.add(Diagnostic{"", 0, 0, "", std::string("the run failed: ") + e.what()});
+    }
+    const bool ok = errors.empty();
+    std::lock_guard<std::mutex> lock(mutex);
+    ++done;
+    if (ok) {
+      ++report.ran;
+    } else {
+      failures.emplace_back(i, std::move(errors));
+      report.policy_error = report.policy_error || policy;
+    }
+    if (options.on_point)
+      options.on_point(SweepProgress{i, final_dir.string(), ok, wall, done, todo.size()});
+  });
+  std::sort(failures.begin(), failures.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& f : failures) report.failed.push_back(f.first);
+  add_grouped(report.errors, failures);
+
+  for (std::size_t i = 0; i < report.points; ++i)
+    if (!fs::is_regular_file(out / point_dir_name(sweep, i) / "result.json", ec)) report.missing.push_back(i);
+  if (report.errors.empty() && report.missing.empty()) {
+    MergeReport merged = merge_sweep(sweep, out_dir);
+    report.errors = std::move(merged.errors);
+    report.written = std::move(merged.written);
+    report.merged = report.errors.empty();
+  }
+  return finish();
+}
+
+// ------------------------------------------------------------------ cluster job files
+
+namespace {
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-=:,+@%") ==
+                        std::string::npos)
+    return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// A DNS-1123 label: lowercase letters, digits and '-', at most 63 characters.
+std::string dns_label(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    const char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9')) out += l;
+    else if (!out.empty() && out.back() != '-') out += '-';
+  }
+  if (out.size() > 63) out.resize(63);
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.empty() ? "fleetsim-sweep" : out;
+}
+
+std::string yaml_quote(const std::string& s) { return nlohmann::json(s).dump(); }  // JSON strings are YAML
+
+}  // namespace
+
+std::string emit_slurm(const std::string& sweep_path, const std::string& out_dir, std::size_t shards,
+                       const EmitOptions& options) {
+  shards = std::max<std::size_t>(1, shards);
+  const std::string n = std::to_string(shards);
+  const std::string job = "fleetsim-" + options.name;
+  std::ostringstream o;
+  o << "#!/bin/bash\n";
+  o << "#SBATCH --job-name=" << shell_quote(job) << "\n";
+  o << "#SBATCH --array=0-" << shards - 1 << "\n";
+  o << "#SBATCH --ntasks=1\n";
+  o << "#SBATCH --cpus-per-task=" << std::max(1u, options.jobs_per_task) << "\n";
+  o << "#SBATCH --output=" << shell_quote(job) << "-%A_%a.out\n";
+  o << "#\n";
+  o << "# fleetsim sweep " << sweep_path << ": " << n << " shards, one per array task (task i runs the\n";
+  o << "# points p with p % " << n << " == i). Submit from the folder the paths are relative to:\n";
+  o << "#   sbatch THIS_FILE        (FLEETSIM=/path/to/fleetsim sbatch THIS_FILE for another binary)\n";
+  o << "# Tasks share " << out_dir << " (a shared file system); a rerun skips finished points. The task\n";
+  o << "# that completes the sweep writes merged.csv; or merge once the array is done:\n";
+  o << "#   sbatch --dependency=afterok:JOBID --wrap " << shell_quote(options.binary + " sweep merge " +
+                                                                     shell_quote(sweep_path) + " --out " +
+                                                                     shell_quote(out_dir))
+    << "\n";
+  o << "set -euo pipefail\n";
+  o << "if [ -z \"${FLEETSIM:-}\" ]; then FLEETSIM=" << shell_quote(options.binary) << "; fi\n";
+  o << "exec \"$FLEETSIM\" sweep " << shell_quote(sweep_path) << " --shard \"${SLURM_ARRAY_TASK_ID}/" << n
+    << "\" --out " << shell_quote(out_dir) << " --jobs \"${SLURM_CPUS_PER_TASK:-1}\"\n";
+  return o.str();
+}
+
+std::string emit_k8s(const std::string& sweep_path, const std::string& out_dir, std::size_t shards,
+                     const EmitOptions& options) {
+  shards = std::max<std::size_t>(1, shards);
+  const std::string n = std::to_string(shards);
+  const std::string name = dns_label("fleetsim-sweep-" + options.name);
+  const unsigned cpus = std::max(1u, options.jobs_per_task);
+  std::ostringstream o;
+  o << "# fleetsim sweep " << sweep_path << " as a Kubernetes Indexed Job: " << n << " pods, pod i runs shard\n";
+  o << "# i/" << n << " (the points p with p % " << n << " == i). kubectl apply -f THIS_FILE\n";
+  o << "# Every pod must see the same " << out_dir << " (mount a shared ReadWriteMany volume there:\n";
+  o << "# see volumeMounts/volumes below) and the sweep file and its base scenario, relative to the\n";
+  o << "# container's working directory. The pod that completes the sweep writes merged.csv; or\n";
+  o << "# merge afterwards: kubectl wait --for=condition=complete job/" << name << ", then run\n";
+  o << "#   " << options.binary << " sweep merge " << sweep_path << " --out " << out_dir << "\n";
+  o << "apiVersion: batch/v1\n";
+  o << "kind: Job\n";
+  o << "metadata:\n";
+  o << "  name: " << name << "\n";
+  o << "  labels: {app.kubernetes.io/name: fleetsim}\n";
+  o << "spec:\n";
+  o << "  completionMode: Indexed\n";
+  o << "  completions: " << n << "\n";
+  o << "  parallelism: " << n << "\n";
+  o << "  backoffLimit: " << n << "\n";
+  o << "  template:\n";
+  o << "    metadata:\n";
+  o << "      labels: {app.kubernetes.io/name: fleetsim}\n";
+  o << "    spec:\n";
+  o << "      restartPolicy: Never\n";
+  o << "      containers:\n";
+  o << "        - name: fleetsim\n";
+  o << "          image: " << yaml_quote(options.image) << "\n";
+  o << "          command: [" << yaml_quote(options.binary) << ", \"sweep\", " << yaml_quote(sweep_path)
+    << ", \"--shard\", \"$(JOB_COMPLETION_INDEX)/" << n << "\", \"--out\", " << yaml_quote(out_dir)
+    << ", \"--jobs\", \"" << cpus << "\"]\n";
+  o << "          env:\n";
+  o << "            # set by the Job controller for Indexed Jobs too; declared for $(...) expansion\n";
+  o << "            - name: JOB_COMPLETION_INDEX\n";
+  o << "              valueFrom:\n";
+  o << "                fieldRef:\n";
+  o << "                  fieldPath: metadata.annotations['batch.kubernetes.io/job-completion-index']\n";
+  o << "          resources:\n";
+  o << "            requests: {cpu: \"" << cpus << "\"}\n";
+  o << "          # volumeMounts: [{name: sweeps, mountPath: /sweeps}]\n";
+  o << "      # volumes: [{name: sweeps, persistentVolumeClaim: {claimName: fleetsim-sweeps}}]\n";
+  return o.str();
+}
+
+}  // namespace fleetsim
