@@ -7,13 +7,15 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 # Debian 12 packages the build needs (see ../shared/DEBIAN12-NOTES.md for the CMake targets).
 PACKAGES = cmake g++ make ninja-build ccache pkg-config catch2 libyaml-cpp-dev libcli11-dev \
            nlohmann-json3-dev libbenchmark-dev libfast-float-dev
+# Only the tests need these: promtool checks the Prometheus export, Chromium renders the report.
+TEST_PACKAGES = prometheus chromium
 
 .PHONY: all deps configure build run test bench clean
 
 all: build
 
 deps:
-	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(PACKAGES) $(if $(filter test,$(MAKECMDGOALS)),$(TEST_PACKAGES)); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

@@ -167,7 +167,7 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
   for (const auto& w : sc.workloads) {
     ordered t;
     if (w.arrivals == WorkloadSpec::Arrivals::Trace) {
-      t["trace"] = w.trace_path;
+      t["trace"] = w.trace_source.empty() ? w.trace_path : w.trace_source;
     } else {
       t["name"] = w.name;
       t["model"] = sc.models[w.model].name;

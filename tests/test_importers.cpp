@@ -5,6 +5,8 @@
 // `fleetsim trace import` command.
 #include <catch2/catch.hpp>
 
+#include "tests/support.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -800,3 +802,29 @@ TEST_CASE("importers: fleetsim trace import", "[importers][cli]") {
   }
 }
 #endif
+
+TEST_CASE("a scenario replays a public-format trace directly, imported once into a cache", "[importers][scenario]") {
+  auto dir = std::filesystem::temp_directory_path() / "fleetsim_test_direct_import";
+  std::filesystem::create_directories(dir);
+  const auto log = (dir / "log.tsv").string();
+  std::ofstream(log) << "when_ms\tprompt\tcompletion\n0\t100\t5\n500\t200\t7\n1500\t300\t9\n";
+  const std::string yaml =
+      "duration: 10min\n"
+      "cluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB}]}\n"
+      "policies: {autoscaler: {impl: fixed, replicas: 1}}\n"
+      "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB}]\n"
+      "workloads:\n"
+      "  - trace: {path: " + log + ", format: generic-csv, time_column: when_ms, time_unit: ms,\n"
+      "            input_column: prompt, output_column: completion, delimiter: tab,\n"
+      "            assign: fixed, model: m, time_scale: 2}\n";
+  fleetsim::test::RunOutput out = fleetsim::test::run_scenario(fleetsim::test::scenario_from(yaml));
+  REQUIRE(out.violations.empty());
+  REQUIRE(out.requests.size() == 3);
+  REQUIRE(out.requests[2].arrival == 3 * fleetsim::kSecond);  // 1.5 s, twice as slow
+  REQUIRE(out.requests[1].input_tokens == 200);
+  // A second load reuses the cached import; a bad option is an input error with its key.
+  REQUIRE(fleetsim::test::run_scenario(fleetsim::test::scenario_from(yaml)).requests.size() == 3);
+  std::string bad = yaml;
+  bad.replace(bad.find("generic-csv"), 11, "generic-tsv");
+  REQUIRE_THAT(fleetsim::test::errors_of(bad), Catch::Contains("workloads[0].trace.format: unknown trace format \"generic-tsv\""));
+}

@@ -233,3 +233,37 @@ TEST_CASE("cache-affinity takes the node where the replica loads fastest", "[pol
   nodes[3].network_transfers = 4;
   REQUIRE(policy->place(request, view)->node == 0);  // nodes 0 and 2 tie at 2.6 s: fewer free GPUs? both 8 -> lowest id
 }
+
+TEST_CASE("a cache policy's scale-up prefetch warms another node's disk in the background", "[policies][cache]") {
+  // When a replica starts on node 0, the policy asks for node 1 to be warmed: 16 GB over node
+  // 1's 10 GB/s link arrive at 1.6 s and land in its disk cache; node 1 never ran a replica.
+  struct WarmNeighbour : CachePolicy {
+    bool admit(CacheTier, std::uint32_t, double, const NodeView&) override { return true; }
+    std::size_t victim(CacheTier, std::span<const CacheEntry>, const NodeView&) override { return kKeepAll; }
+    std::vector<std::uint32_t> prefetch_on_scale_up(std::uint32_t, const ClusterView&) override { return {1}; }
+  };
+  struct InsertLog : SimObserver {
+    std::vector<std::pair<SimTime, std::uint32_t>> inserts;
+    void on_cache(SimTime now, std::uint32_t node, std::uint32_t, CacheEvent e) override {
+      if (e == CacheEvent::Insert) inserts.push_back({now, node});
+    }
+  };
+  Scenario sc = scenario_from(
+      "duration: 1min\nwarm_start: false\n"
+      "cluster: {pools: [{name: a, nodes: 2, gpu: H100-80GB, disk_cache: 100GB, network_bandwidth: 10GB/s}]}\n"
+      "policies: {placement: {impl: first-fit}, autoscaler: {impl: fixed, replicas: 1}}\n"
+      "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB, image_size: 0GB}]\n"
+      "workloads: [{model: m, arrivals: {process: poisson, rate: 1/s},"
+      " input_tokens: {dist: fixed, value: 10}, output_tokens: {dist: fixed, value: 2}}]\n");
+  SimulationSetup setup = build_setup(sc, registry());
+  setup.cache = std::make_unique<WarmNeighbour>();
+  Simulation sim(std::move(setup));
+  InsertLog log;
+  sim.add_observer(&log);
+  REQUIRE(sim.run().ok);
+  REQUIRE(sim.nodes()[1].has_cached(0));
+  REQUIRE(sim.nodes()[1].replicas == 0);
+  // Node 0's own load and node 1's prefetch share the store but not a node link: both 1.6 s.
+  REQUIRE(std::find(log.inserts.begin(), log.inserts.end(), std::make_pair(1600 * kMillisecond, 1u)) !=
+          log.inserts.end());
+}

@@ -92,6 +92,7 @@ struct Block {
   double gpu_allocated = 36000;  // 10 GPU-hours
   std::uint64_t cold_starts = 3;
   bool tpot = true;
+  bool newer = true;  // the fields later writers add: node provision, host memory, idle GPU memory
 };
 
 ordered metrics(const Block& b) {
@@ -113,6 +114,10 @@ ordered metrics(const Block& b) {
   cs["share_of_requests_waited"] = 0.02;
   cs["added_latency_s"] = latency(20, 16, 15, 18, 21, 22, false);
   cs["duration_s"] = latency(b.cold_starts, 30, 28, 40, 41, 41.5, true);
+  if (b.newer) {
+    cs["mean_node_provision_s"] = 0.5;
+    cs["weights_from_host_memory"] = 0;
+  }
   cs["mean_image_pull_s"] = 2.0;
   cs["mean_weight_load_s"] = 8.0;
   cs["mean_engine_startup_s"] = 20.0;
@@ -124,6 +129,7 @@ ordered metrics(const Block& b) {
                       {"busy", b.gpu_allocated * 0.5},
                       {"idle", b.gpu_allocated * 0.25},
                       {"starting", b.gpu_allocated * 0.25}};
+  if (b.newer) j["gpu_memory_byte_seconds_idle"] = 1.25e12;
   j["replicas"] = {{"peak", 4}, {"mean", 2.5}};
   return j;
 }
@@ -138,6 +144,12 @@ std::string result_json(const Block& overall, const Block& alpha, const Block& w
               {"percentile_relative_error", 0.005}};
   j["overall"] = metrics(overall);
   j["overall"]["cache"] = {{"hits", 3}, {"inserts", 1}, {"evictions", 0}};
+  if (overall.newer) {
+    j["links"] = ordered::array({{{"link", "model-store"}, {"bytes", 4096.0}, {"bandwidth_bytes_per_s", -1.0}},
+                                 {{"link", "node-0/disk"}, {"bytes", 8192.0}, {"bandwidth_bytes_per_s", 6e9}}});
+    j["pools"] = ordered::array(
+        {{{"pool", "h100"}, {"node_hours", 2.0}, {"peak_nodes", 2}, {"provisioned", 1}, {"released", 0}}});
+  }
   j["models"][std::string("alpha")] = metrics(alpha);
   j["models"][kWeird] = metrics(weird);
   if (cost) {
@@ -186,12 +198,20 @@ std::string timeseries_fixture() {
   return out;
 }
 
-std::string cold_starts_fixture() {
-  return "model,replica,node,placed_s,ready_s,image_pull_s,weight_load_s,engine_startup_s,source,aborted\n"
-         "alpha,4,0,10,40,2,8,20,model-store,0\n"
-         "alpha,5,1,12,34,0,2,20,disk-cache,0\n"
-         "alpha,6,1,300,310,0,4,0,disk-cache,1\n" +
-         csv_field(kWeird) + ",1,2,150,181.5,1.5,10,20,disk-cache,0\n";
+// The current layout (with node_provision_s), or the first one without it.
+std::string cold_starts_fixture(bool provision = true) {
+  if (!provision)
+    return "model,replica,node,placed_s,ready_s,image_pull_s,weight_load_s,engine_startup_s,source,aborted\n"
+           "alpha,4,0,10,40,2,8,20,model-store,0\n"
+           "alpha,5,1,12,34,0,2,20,disk-cache,0\n"
+           "alpha,6,1,300,310,0,4,0,disk-cache,1\n" +
+           csv_field(kWeird) + ",1,2,150,181.5,1.5,10,20,disk-cache,0\n";
+  return "model,replica,node,placed_s,ready_s,node_provision_s,image_pull_s,weight_load_s,engine_startup_s,source,"
+         "aborted\n"
+         "alpha,4,0,10,40,0,2,8,20,model-store,0\n"
+         "alpha,5,1,12,34,0,0,2,20,disk-cache,0\n"
+         "alpha,6,1,300,310,0,0,4,0,disk-cache,1\n" +
+         csv_field(kWeird) + ",1,2,150,183,1.5,1.5,10,20,disk-cache,0\n";
 }
 
 fs::path write_fixture(const Scratch& s, const std::string& name, const std::string& result, bool csvs = true) {
@@ -228,6 +248,22 @@ Block weird_block() {
   b.tpot = false;
   b.gpu_allocated = 18000;
   b.cold_starts = 1;
+  return b;
+}
+
+Block old_block() {
+  Block b;
+  b.newer = false;
+  return b;
+}
+Block overall_old() {
+  Block b = overall_block();
+  b.newer = false;
+  return b;
+}
+Block weird_old() {
+  Block b = weird_block();
+  b.newer = false;
   return b;
 }
 
@@ -278,7 +314,26 @@ TEST_CASE("a run directory loads into plain structs", "[reports]") {
   REQUIRE(run.cold_start_log.size() == 4);
   CHECK(run.cold_start_log[2].aborted);
   CHECK(run.cold_start_log[3].model == kWeird);
-  CHECK(run.cold_start_log[3].ready_s == 181.5);
+  CHECK(run.cold_start_log[3].ready_s == 183);
+  CHECK(run.cold_start_log[3].node_provision_s == 1.5);
+  CHECK(run.has_node_provision());
+  CHECK(run.models[0].cold_starts.mean_node_provision_s == 0.5);
+  REQUIRE(run.pools.size() == 1);
+  CHECK(run.pools[0].node_hours == 2.0);
+  REQUIRE(run.links.size() == 2);
+  CHECK(run.links[0].bandwidth_bytes_per_s < 0);
+
+  // The first layouts: no node provision, no pools or links.
+  const fs::path old = write_fixture(s, "old", result_json(overall_old(), old_block(), weird_old()));
+  spit(old / "cold_starts.csv", cold_starts_fixture(false));
+  const RunData first = load(old);
+  CHECK_FALSE(first.has_node_provision());
+  CHECK(first.cold_start_log[3].ready_s == 181.5);
+  CHECK(first.pools.empty());
+  const std::string html = fleetsim::html_report(first);
+  CHECK_THAT(html, !Contains("node provision"));
+  CHECK_THAT(html, Contains("id=\"chart-cold-start-timeline\""));
+  CHECK_THAT(fleetsim::prometheus_export(first), !Contains("phase=\"node_provision\""));
 }
 
 TEST_CASE("report.html is self-contained, complete and deterministic", "[reports]") {
@@ -298,7 +353,8 @@ TEST_CASE("report.html is self-contained, complete and deterministic", "[reports
                             "GPUs allocated over time", "Requests in the system", "Requests buffered",
                             "Cold starts on the timeline", "Cold-start phases, one bar per cold start",
                             "Idle GPU time per model", "image pull", "weight load", "engine start-up", "aborted",
-                            "simulated time (min)", "share of completed requests", "all models", "alpha"})
+                            "simulated time (min)", "share of completed requests", "all models", "alpha",
+                            "node provision", "Node pools", "Data moved per link", "unlimited"})
     CHECK_THAT(html, Contains(title));
   // Escaped everywhere: the raw name never appears, the escaped one does.
   CHECK_THAT(html, !Contains("weird\"<b>"));
@@ -373,6 +429,13 @@ TEST_CASE("result.prom is valid exposition text with exact values", "[reports]")
            "fleetsim_run_end_time_seconds 600\n",
            "fleetsim_node_cache_hits_total 3\n",
            "fleetsim_cost{model=\"alpha\",item=\"total\",currency=\"USD\"} 30\n",
+           "fleetsim_cold_start_phase_mean_seconds{model=\"alpha\",phase=\"node_provision\"} 0.5\n",
+           "fleetsim_weight_loads_total{model=\"alpha\",source=\"host_memory\"} 0\n",
+           "fleetsim_gpu_memory_idle_byte_seconds_total{model=\"all\"} 1.25e+12\n",
+           "fleetsim_pool_node_seconds_total{pool=\"h100\"} 7200\n",
+           "fleetsim_link_transferred_bytes_total{link=\"node-0/disk\"} 8192\n",
+           "fleetsim_link_bandwidth_bytes_per_second{link=\"model-store\"} +Inf\n",
+           "fleetsim_link_bandwidth_bytes_per_second{link=\"node-0/disk\"} 6e+09\n",
            "# TYPE fleetsim_ttft_seconds summary\n# UNIT fleetsim_ttft_seconds seconds\n",
            "# TYPE fleetsim_requests_total counter\n",
        })
@@ -530,7 +593,7 @@ TEST_CASE("bad run directories give diagnostics with file and line", "[reports]"
     std::string ts = timeseries_fixture();
     ts.insert(ts.find('\n', ts.find('\n') + 1) + 1, "120,alpha,arrivals,1x2\n");  // becomes line 3
     spit(dir / "timeseries.csv", ts);
-    spit(dir / "cold_starts.csv", cold_starts_fixture() + "alpha,9,0,abc,40,2,8,20,model-store,0\nalpha,9,0\n");
+    spit(dir / "cold_starts.csv", cold_starts_fixture() + "alpha,9,0,abc,40,0,2,8,20,model-store,0\nalpha,9,0\n");
     const Diagnostics e = errors_of(dir);
     INFO(e.to_string());
     REQUIRE(e.size() == 3);
@@ -542,7 +605,7 @@ TEST_CASE("bad run directories give diagnostics with file and line", "[reports]"
     CHECK(e.items()[1].line == 6);
     CHECK(e.items()[1].path == "placed_s");
     CHECK(e.items()[2].line == 7);
-    CHECK_THAT(e.items()[2].message, Contains("expected 10 fields"));
+    CHECK_THAT(e.items()[2].message, Contains("expected 11 fields"));
   }
   SECTION("a CSV with the wrong header") {
     const fs::path dir = write_fixture(s, "bad-header", default_result());
@@ -577,7 +640,7 @@ TEST_CASE("reports of a real run", "[reports]") {
   // The CLI, once `report` and `compare` are registered in main.
   const fs::path help = s.dir / "help.txt";
   std::system((quote(FLEETSIM_BINARY) + " --help > " + quote(help.string()) + " 2>&1").c_str());
-  if (slurp(help).find("compare") == std::string::npos) {
+  if (slurp(help).find("\n  report ") == std::string::npos) {
     WARN("fleetsim has no report/compare subcommands yet: skipping the CLI checks");
     return;
   }

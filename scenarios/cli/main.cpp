@@ -6,6 +6,7 @@
 
 #include "reports/summary_table.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
+#include "scenarios/cli/report_command.hpp"
 #include "scenarios/cli/sweep_command.hpp"
 #include "scenarios/cli/trace_command.hpp"
 #include "scenarios/runner/run_to_directory.hpp"
@@ -85,6 +86,8 @@ int main(int argc, char** argv) {
   add_trace_command(app, trace_exit);
   int sweep_exit = 0;
   add_sweep_command(app, sweep_exit);
+  int report_exit = 0;
+  add_report_commands(app, report_exit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -94,6 +97,7 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("trace")) return trace_exit;
   if (app.got_subcommand("sweep")) return sweep_exit;
+  if (app.got_subcommand("report") || app.got_subcommand("compare")) return report_exit;
   const PolicyRegistry registry = builtin_policies();
 
   if (policies->parsed()) return list_policies(registry);

@@ -6,6 +6,7 @@
 
 #include "reports/result_json.hpp"
 #include "reports/run_files.hpp"
+#include "reports/write_reports.hpp"
 #include "scenarios/loader/build.hpp"
 #include "sim/timeseries.hpp"
 
@@ -41,7 +42,15 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
     std::ofstream(out_dir + "/timeseries.csv") << timeseries_csv(scenario, timeseries);
     std::ofstream cold(out_dir + "/cold_starts.csv");
     cold << cold_starts_csv(scenario, timeseries);
-    if (out && cold) return report;
+    cold.close();
+    // The human-facing files, read back from what was just written (as `fleetsim report`).
+    if (out && cold) {
+      Diagnostics report_errors = write_run_reports(out_dir);
+      if (report_errors.empty()) return report;
+      report.failure = RunFailure::WriteError;
+      report.errors = report_errors;
+      return report;
+    }
   }
   report.failure = RunFailure::WriteError;
   report.errors.add(Diagnostic{out_dir, 0, 0, "",

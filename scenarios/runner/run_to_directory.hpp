@@ -1,6 +1,6 @@
 // Running a validated scenario and writing its results into a directory: result.json,
-// timeseries.csv and cold_starts.csv (and, when report writers are linked in, the report
-// files). Used by `fleetsim run` and by sweeps; nothing is written unless the run succeeds.
+// timeseries.csv, cold_starts.csv, and from them report.html and result.prom. Used by
+// `fleetsim run` and by sweeps; nothing is written unless the run succeeds.
 #pragma once
 #include <string>
 

@@ -1,0 +1,1254 @@
+#include "reports/html_report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <map>
+
+namespace fleetsim {
+
+namespace {
+
+// Tableau 10: distinguishable, and readable for the common color-vision deficiencies.
+constexpr const char* kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+constexpr const char* kAllColor = "#222222";
+constexpr const char* kAbortedFill = "#c9c9c9";
+constexpr const char* kAbortedStroke = "#d62728";
+constexpr int kWidth = 1000;
+
+std::string esc(const std::string& s) { return html_escape(s); }
+
+// SVG coordinates: one decimal.
+std::string f1(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f", v);
+  if (std::string(b) == "-0.0") return "0.0";
+  return b;
+}
+
+// Tick labels: up to 6 significant digits, no "-0".
+std::string g6(double v) {
+  if (std::fabs(v) < 1e-12) v = 0;
+  char b[32];
+  std::snprintf(b, sizeof b, "%.6g", v);
+  return b;
+}
+
+// Cuts a label to `n` characters (UTF-8 code points), adding an ellipsis.
+std::string truncate(const std::string& s, std::size_t n) {
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
+      if (chars == n) return s.substr(0, i) + "…";
+      ++chars;
+    }
+  }
+  return s;
+}
+
+struct Style {
+  std::string color, dash;
+  double width = 1.6;
+};
+
+Style model_style(std::size_t i) {
+  Style s;
+  s.color = kPalette[i % 10];
+  s.dash = i < 10 ? "" : i < 20 ? "7 3" : "2 2";
+  return s;
+}
+
+Style all_style() { return Style{kAllColor, "", 2.2}; }
+
+// ---------------------------------------------------------------------------------------------
+// Axes
+
+struct Axis {
+  double lo = 0, hi = 1;
+  bool log = false;
+  std::vector<double> ticks;
+  std::function<std::string(double)> label = g6;
+  std::string title;
+  double p0 = 0, p1 = 1;  // pixel positions of lo and hi
+
+  double px(double v) const {
+    double t;
+    if (log) {
+      const double l = std::log10(std::max(v, lo));
+      t = (l - std::log10(lo)) / (std::log10(hi) - std::log10(lo));
+    } else {
+      t = (v - lo) / (hi - lo);
+    }
+    if (!std::isfinite(t)) t = 0;
+    t = std::clamp(t, -0.01, 1.01);
+    return p0 + t * (p1 - p0);
+  }
+};
+
+// 1, 2, 2.5 or 5 times a power of ten (no 2.5 for counts: their ticks stay whole numbers).
+double nice_step(double raw, bool integral = false) {
+  if (!(raw > 0) || !std::isfinite(raw)) return 1;
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  const double r = raw / mag;
+  const double m = r <= 1 ? 1 : r <= 2 ? 2 : (r <= 2.5 && !integral) ? 2.5 : r <= 5 ? 5 : 10;
+  return m * mag;
+}
+
+// A linear axis from lo to hi (rounded out to nice ticks); `min_step` 1 keeps counts integral.
+Axis linear_axis(double lo, double hi, std::string title, double min_step = 0, int target = 5) {
+  Axis a;
+  a.title = std::move(title);
+  if (!std::isfinite(lo) || !std::isfinite(hi)) lo = 0, hi = 1;
+  if (hi <= lo) hi = lo == 0 ? 1 : lo + std::fabs(lo) * 0.1;
+  const double step = std::max(nice_step((hi - lo) / target, min_step >= 1), min_step);
+  a.lo = std::floor(lo / step + 1e-9) * step;
+  a.hi = std::ceil(hi / step - 1e-9) * step;
+  if (a.hi <= a.lo) a.hi = a.lo + step;
+  for (int k = 0;; ++k) {
+    double v = a.lo + k * step;
+    if (v > a.hi + step * 1e-9) break;
+    if (std::fabs(v) < step * 1e-9) v = 0;
+    a.ticks.push_back(v);
+  }
+  return a;
+}
+
+// Simulated time from 0 to end_s, in s, min or h depending on the span.
+Axis time_axis(double end_s) {
+  Axis a;
+  if (!(end_s > 0) || !std::isfinite(end_s)) end_s = 1;
+  double unit = 1;
+  std::string name = "s";
+  std::vector<double> steps;
+  if (end_s >= 3 * 3600) {
+    unit = 3600, name = "h";
+    steps = {0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 24, 48, 72, 96, 168, 336, 720, 1440, 2880, 8760};
+  } else if (end_s >= 180) {
+    unit = 60, name = "min";
+    steps = {0.5, 1, 2, 5, 10, 15, 20, 30, 60};
+  }
+  const double span = end_s / unit;
+  double step = nice_step(span / 6);
+  for (double s : steps)
+    if (span / s <= 8) {
+      step = s;
+      break;
+    }
+  a.lo = 0;
+  a.hi = end_s;
+  for (int k = 0; k * step <= span * (1 + 1e-9); ++k) a.ticks.push_back(k * step * unit);
+  a.label = [unit](double v) { return g6(v / unit); };
+  a.title = "simulated time (" + name + ")";
+  return a;
+}
+
+std::string latency_tick(double v) {
+  char b[32];
+  if (v < 1e-3) std::snprintf(b, sizeof b, "%g µs", v * 1e6);
+  else if (v < 1) std::snprintf(b, sizeof b, "%g ms", v * 1e3);
+  else std::snprintf(b, sizeof b, "%g s", v);
+  return b;
+}
+
+// A log axis over decades covering [lo, hi] (lo > 0).
+Axis latency_axis(double lo, double hi, std::string title) {
+  Axis a;
+  a.log = true;
+  a.title = std::move(title);
+  if (!(lo > 0) || !std::isfinite(lo)) lo = 1e-3;
+  if (!(hi > lo) || !std::isfinite(hi)) hi = lo * 10;
+  int d0 = static_cast<int>(std::floor(std::log10(lo) + 1e-9));
+  int d1 = static_cast<int>(std::ceil(std::log10(hi) - 1e-9));
+  if (d1 <= d0) d1 = d0 + 1;
+  a.lo = std::pow(10.0, d0);
+  a.hi = std::pow(10.0, d1);
+  for (int d = d0; d <= d1; ++d) {
+    const double base = std::pow(10.0, d);
+    a.ticks.push_back(base);
+    if (d1 - d0 <= 2 && d < d1) {
+      a.ticks.push_back(2 * base);
+      a.ticks.push_back(5 * base);
+    }
+  }
+  std::sort(a.ticks.begin(), a.ticks.end());
+  a.label = latency_tick;
+  return a;
+}
+
+Axis percent_axis(std::string title) {
+  Axis a = linear_axis(0, 1, std::move(title), 0.2);
+  a.label = [](double v) { return g6(v * 100) + "%"; };
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chart frame: title on top, plot area, legend on the right.
+
+struct LegendItem {
+  std::string label;
+  std::string color;
+  char kind = 'l';  // 'l' line, 'r' filled box, 'm' line with markers
+  std::string dash;
+  std::string stroke;  // outline of a box
+  double opacity = 1;
+};
+
+class Chart {
+ public:
+  Chart(std::string title, int height, double left = 78, double legend_width = 230)
+      : title_(std::move(title)), height_(height), left_(left), right_(kWidth - legend_width), top_(44),
+        bottom_(height - 56) {}
+
+  double left() const { return left_; }
+  double right() const { return right_; }
+  double top() const { return top_; }
+  double bottom() const { return bottom_; }
+  std::string& body() { return body_; }
+
+  void x_axis(Axis& a, bool grid = true) {
+    a.p0 = left_;
+    a.p1 = right_;
+    for (double t : a.ticks) {
+      const double x = a.px(t);
+      if (grid) body_ += line(x, top_, x, bottom_, "grid");
+      body_ += line(x, bottom_, x, bottom_ + 5, "axis");
+      body_ += "<text x=\"" + f1(x) + "\" y=\"" + f1(bottom_ + 18) + "\" text-anchor=\"middle\">" +
+               esc(a.label(t)) + "</text>\n";
+    }
+    body_ += line(left_, bottom_, right_, bottom_, "axis");
+    body_ += "<text x=\"" + f1((left_ + right_) / 2) + "\" y=\"" + f1(bottom_ + 40) +
+             "\" text-anchor=\"middle\" class=\"axis-title\">" + esc(a.title) + "</text>\n";
+  }
+
+  void y_axis(Axis& a, bool grid = true) {
+    a.p0 = bottom_;
+    a.p1 = top_;
+    for (double t : a.ticks) {
+      const double y = a.px(t);
+      if (grid) body_ += line(left_, y, right_, y, "grid");
+      body_ += line(left_ - 5, y, left_, y, "axis");
+      body_ += "<text x=\"" + f1(left_ - 8) + "\" y=\"" + f1(y + 4) + "\" text-anchor=\"end\">" + esc(a.label(t)) +
+               "</text>\n";
+    }
+    body_ += line(left_, top_, left_, bottom_, "axis");
+    const double cx = left_ - 60, cy = (top_ + bottom_) / 2;
+    body_ += "<text x=\"" + f1(cx) + "\" y=\"" + f1(cy) + "\" text-anchor=\"middle\" class=\"axis-title\" transform=\"rotate(-90 " +
+             f1(cx) + " " + f1(cy) + ")\">" + esc(a.title) + "</text>\n";
+  }
+
+  void legend(const std::vector<LegendItem>& items) {
+    const double x = right_ + 22;
+    double y = top_ + 4;
+    const std::size_t rows = static_cast<std::size_t>(std::max(1.0, (height_ - top_ - 8) / 18));
+    body_ += "<g class=\"legend\">\n";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const LegendItem& it = items[i];
+      if (i + 1 == rows && items.size() > rows) {
+        body_ += "<text x=\"" + f1(x) + "\" y=\"" + f1(y + 4) + "\">… and " + std::to_string(items.size() - i) +
+                 " more</text>\n";
+        break;
+      }
+      if (it.kind == 'r') {
+        body_ += "<rect x=\"" + f1(x) + "\" y=\"" + f1(y - 6) + "\" width=\"16\" height=\"11\" fill=\"" + it.color +
+                 "\"" + (it.opacity < 1 ? " fill-opacity=\"" + g6(it.opacity) + "\"" : "") +
+                 (it.stroke.empty() ? "" : " stroke=\"" + it.stroke + "\" stroke-width=\"1.5\"") + "/>";
+      } else {
+        body_ += "<line x1=\"" + f1(x) + "\" y1=\"" + f1(y) + "\" x2=\"" + f1(x + 18) + "\" y2=\"" + f1(y) +
+                 "\" stroke=\"" + it.color + "\" stroke-width=\"2.2\"" +
+                 (it.dash.empty() ? "" : " stroke-dasharray=\"" + it.dash + "\"") + "/>";
+        if (it.kind == 'm')
+          body_ += "<circle cx=\"" + f1(x + 9) + "\" cy=\"" + f1(y) + "\" r=\"3\" fill=\"" + it.color + "\"/>";
+      }
+      body_ += "<text x=\"" + f1(x + 24) + "\" y=\"" + f1(y + 4) + "\"><title>" + esc(it.label) + "</title>" +
+               esc(truncate(it.label, 26)) + "</text>\n";
+      y += 18;
+    }
+    body_ += "</g>\n";
+  }
+
+  std::string svg() const {
+    return "<svg class=\"chart\" width=\"" + std::to_string(kWidth) + "\" height=\"" + std::to_string(height_) +
+           "\" viewBox=\"0 0 " + std::to_string(kWidth) + " " + std::to_string(height_) +
+           "\" role=\"img\" aria-label=\"" + esc(title_) + "\">\n<text x=\"12\" y=\"24\" class=\"title\">" +
+           esc(title_) + "</text>\n" + body_ + "</svg>\n";
+  }
+
+  static std::string line(double x1, double y1, double x2, double y2, const char* cls) {
+    return "<line class=\"" + std::string(cls) + "\" x1=\"" + f1(x1) + "\" y1=\"" + f1(y1) + "\" x2=\"" + f1(x2) +
+           "\" y2=\"" + f1(y2) + "\"/>\n";
+  }
+
+ private:
+  std::string title_;
+  int height_;
+  double left_, right_, top_, bottom_;
+  std::string body_;
+};
+
+std::string figure(const std::string& id, const std::string& svg, const std::string& caption) {
+  return "<figure id=\"" + esc(id) + "\">\n" + svg + "<figcaption>" + esc(caption) + "</figcaption>\n</figure>\n";
+}
+
+std::string missing(const std::string& text) { return "<p class=\"missing\">" + esc(text) + "</p>\n"; }
+
+// Pixel points, thinned to first/min/max/last per pixel column when there are many.
+std::vector<std::pair<double, double>> thin(const std::vector<std::pair<double, double>>& pts, double width) {
+  if (pts.size() <= static_cast<std::size_t>(2 * width)) return pts;
+  std::vector<std::pair<double, double>> out;
+  std::size_t i = 0;
+  while (i < pts.size()) {
+    const long column = std::lround(std::floor(pts[i].first));
+    std::size_t j = i, lo = i, hi = i;
+    while (j < pts.size() && std::lround(std::floor(pts[j].first)) == column) {
+      if (pts[j].second < pts[lo].second) lo = j;
+      if (pts[j].second > pts[hi].second) hi = j;
+      ++j;
+    }
+    std::vector<std::size_t> keep{i, lo, hi, j - 1};
+    std::sort(keep.begin(), keep.end());
+    keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+    for (std::size_t k : keep) out.push_back(pts[k]);
+    i = j;
+  }
+  return out;
+}
+
+std::string points_attr(const std::vector<std::pair<double, double>>& px) {
+  std::string s;
+  s.reserve(px.size() * 12);
+  for (const auto& [x, y] : px) {
+    if (!s.empty()) s += ' ';
+    s += f1(x) + "," + f1(y);
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Line charts
+
+struct Line {
+  std::string label;
+  Style style;
+  std::vector<std::pair<double, double>> pts;  // data coordinates
+  bool markers = false;
+};
+
+std::string draw_lines(Chart& c, const Axis& x, const Axis& y, const std::vector<Line>& lines) {
+  std::string& b = c.body();
+  for (const Line& l : lines) {
+    std::vector<std::pair<double, double>> px;
+    px.reserve(l.pts.size());
+    for (const auto& [vx, vy] : l.pts)
+      if (std::isfinite(vx) && std::isfinite(vy)) px.emplace_back(x.px(vx), y.px(vy));
+    if (px.empty()) continue;
+    px = thin(px, c.right() - c.left());
+    b += "<g><title>" + esc(l.label) + "</title><polyline fill=\"none\" stroke=\"" + l.style.color +
+         "\" stroke-width=\"" + g6(l.style.width) + "\" stroke-linejoin=\"round\"" +
+         (l.style.dash.empty() ? "" : " stroke-dasharray=\"" + l.style.dash + "\"") + " points=\"" + points_attr(px) +
+         "\"/>";
+    if (l.markers)
+      for (const auto& [px_x, px_y] : px)
+        b += "<circle cx=\"" + f1(px_x) + "\" cy=\"" + f1(px_y) + "\" r=\"3\" fill=\"" + l.style.color + "\"/>";
+    b += "</g>\n";
+  }
+  return b;
+}
+
+std::vector<LegendItem> legend_of(const std::vector<Line>& lines) {
+  std::vector<LegendItem> items;
+  for (const Line& l : lines) items.push_back({l.label, l.style.color, l.markers ? 'm' : 'l', l.style.dash, "", 1});
+  return items;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The models, in a fixed order: result.json's, then any others the CSVs name ("all" excluded).
+
+std::vector<std::string> model_order(const RunData& run) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& m) {
+    if (m == "all") return;
+    if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
+  };
+  for (const auto& m : run.models) add(m.name);
+  for (const auto& m : run.timeseries.models()) add(m);
+  for (const auto& r : run.cold_start_log) add(r.model);
+  return out;
+}
+
+std::size_t index_of(const std::vector<std::string>& v, const std::string& s) {
+  return static_cast<std::size_t>(std::find(v.begin(), v.end(), s) - v.begin());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summary
+
+std::string summary_row(const ModelResult& m, bool overall) {
+  auto lat = [](const LatencyStats& s, double v) { return s.count ? format_latency(v) : std::string("-"); };
+  std::string r = overall ? "<tr class=\"overall\">" : "<tr>";
+  r += "<td class=\"name\">" + esc(overall ? "overall" : m.name) + "</td>";
+  r += "<td>" + format_count(m.requests) + "</td>";
+  r += "<td>" + format_count(m.failed) + "</td>";
+  r += "<td>" + format_percent(m.slo_attainment, 2) + "</td>";
+  for (const LatencyStats* s : {&m.ttft, &m.tpot, &m.e2e})
+    r += "<td>" + lat(*s, s->p50) + "</td><td>" + lat(*s, s->p90) + "</td><td>" + lat(*s, s->p99) + "</td>";
+  r += "<td>" + format_count(m.cold_starts.count) + "</td>";
+  r += "<td>" + format_percent(m.cold_starts.share_of_requests_waited, 2) + "</td>";
+  r += "<td>" + format_fixed(m.gpu_seconds_allocated / 3600, 1) + "</td>";
+  r += "<td>" + format_fixed(m.gpu_seconds_idle / 3600, 1) + "</td>";
+  r += "<td>" + format_fixed(m.replicas_mean, 2) + "</td>";
+  r += "<td>" + std::to_string(m.replicas_peak) + "</td>";
+  return r + "</tr>\n";
+}
+
+std::string summary_table(const RunData& run) {
+  std::string t = "<div class=\"scroll\"><table class=\"summary\">\n<thead><tr><th class=\"name\" rowspan=\"2\">model</th>"
+                  "<th rowspan=\"2\">requests</th><th rowspan=\"2\">failed</th><th rowspan=\"2\" title=\"share of all "
+                  "requests that met both the TTFT and the end-to-end SLO\">SLO met</th>"
+                  "<th colspan=\"3\">TTFT</th><th colspan=\"3\">TPOT</th><th colspan=\"3\">end-to-end</th>"
+                  "<th rowspan=\"2\">cold starts</th><th rowspan=\"2\" title=\"share of requests that found no ready "
+                  "replica and waited for a cold start\">waited</th><th rowspan=\"2\">GPU-h allocated</th>"
+                  "<th rowspan=\"2\">GPU-h idle</th><th rowspan=\"2\">mean replicas</th><th rowspan=\"2\">peak "
+                  "replicas</th></tr>\n<tr>";
+  for (int i = 0; i < 3; ++i) t += "<th>p50</th><th>p90</th><th>p99</th>";
+  t += "</tr></thead>\n<tbody>\n";
+  for (const ModelResult& m : run.models) t += summary_row(m, false);
+  t += summary_row(run.overall, true);
+  t += "</tbody></table></div>\n";
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Latency CDFs
+
+std::string cdf_chart(const RunData& run, const std::vector<std::string>& order, const std::string& id,
+                      const std::string& title, const LatencyStats ModelResult::*pick, const std::string& what) {
+  std::vector<Line> lines;
+  bool approximate = false;
+  auto add = [&](const ModelResult& m, Style style, const std::string& label) {
+    const LatencyStats& s = m.*pick;
+    if (s.count == 0) return;
+    Line l{label, std::move(style), {}, false};
+    if (!s.cdf.empty()) {
+      l.pts = s.cdf;
+    } else {
+      l.pts = {{s.p50, 0.5}, {s.p90, 0.9}, {s.p99, 0.99}, {s.max, 1.0}};
+      l.markers = true;
+      approximate = true;
+    }
+    lines.push_back(std::move(l));
+  };
+  for (const ModelResult& m : run.models) add(m, model_style(index_of(order, m.name)), m.name);
+  add(run.overall, all_style(), "all models");
+  if (lines.empty()) return missing(title + ": no completed requests in this run.");
+  double lo = std::numeric_limits<double>::infinity(), hi = 0;
+  for (const Line& l : lines)
+    for (const auto& [v, f] : l.pts)
+      if (v > 0 && std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+  Axis x = latency_axis(lo, hi, what + " (log scale)");
+  Axis y = percent_axis("share of completed requests");
+  Chart c(title, 380);
+  c.x_axis(x);
+  c.y_axis(y);
+  draw_lines(c, x, y, lines);
+  c.legend(legend_of(lines));
+  std::string caption = "Cumulative distribution of " + what + " per model (completed requests): the curve reaches y at x when a "
+                        "share y of the requests took at most x.";
+  if (approximate)
+    caption += " Models drawn with dots have no cdf in result.json: only p50, p90, p99 and the maximum are plotted.";
+  return figure(id, c.svg(), caption);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time series
+
+std::vector<std::pair<double, double>> points_of(const RunSeries* s) {
+  std::vector<std::pair<double, double>> out;
+  if (!s) return out;
+  for (std::size_t i = 0; i < s->time_s.size(); ++i) out.emplace_back(s->time_s[i], s->value[i]);
+  return out;
+}
+
+// A count per interval as a rate (per second): the interval ends at each sample time.
+std::vector<std::pair<double, double>> rate_of(const RunSeries* s) {
+  std::vector<std::pair<double, double>> out;
+  if (!s) return out;
+  for (std::size_t i = 0; i < s->time_s.size(); ++i) {
+    const double dt = i == 0 ? s->time_s[0] : s->time_s[i] - s->time_s[i - 1];
+    if (dt > 0) out.emplace_back(s->time_s[i], s->value[i] / dt);
+  }
+  return out;
+}
+
+double time_end(const RunData& run) {
+  double end = run.end_time_s;
+  for (const RunSeries& s : run.timeseries.series)
+    if (!s.time_s.empty()) end = std::max(end, s.time_s.back());
+  return end;
+}
+
+double max_y(const std::vector<Line>& lines) {
+  double hi = 0;
+  for (const Line& l : lines)
+    for (const auto& p : l.pts)
+      if (std::isfinite(p.second)) hi = std::max(hi, p.second);
+  return hi;
+}
+
+// One line per model (and a black one for "all") of `series`.
+std::string series_chart(const RunData& run, const std::vector<std::string>& order, const std::string& id,
+                         const std::string& title, const std::string& series, const std::string& y_title,
+                         const std::string& caption, bool integral) {
+  std::vector<Line> lines;
+  for (std::size_t i = 0; i < order.size(); ++i)
+    if (const RunSeries* s = run.timeseries.find(order[i], series))
+      lines.push_back({order[i], model_style(i), points_of(s), false});
+  if (const RunSeries* s = run.timeseries.find("all", series)) lines.push_back({"all models", all_style(), points_of(s), false});
+  if (lines.empty()) return missing(title + ": timeseries.csv has no \"" + series + "\" series.");
+  Axis x = time_axis(time_end(run));
+  Axis y = linear_axis(0, max_y(lines), y_title, integral ? 1 : 0);
+  Chart c(title, 340);
+  c.x_axis(x);
+  c.y_axis(y);
+  draw_lines(c, x, y, lines);
+  c.legend(legend_of(lines));
+  return figure(id, c.svg(), caption);
+}
+
+std::string replicas_chart(const RunData& run, const std::vector<std::string>& order) {
+  std::vector<Line> lines;
+  std::vector<LegendItem> legend;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const RunSeries* ready = run.timeseries.find(order[i], "replicas_ready");
+    const RunSeries* starting = run.timeseries.find(order[i], "replicas_starting");
+    if (!ready && !starting) continue;
+    Style st = model_style(i);
+    if (ready) lines.push_back({order[i] + ": ready", st, points_of(ready), false});
+    if (starting) {
+      Style dotted = st;
+      dotted.dash = "2 3";
+      dotted.width = 1.3;
+      lines.push_back({order[i] + ": starting", dotted, points_of(starting), false});
+    }
+    legend.push_back({order[i], st.color, 'l', st.dash, "", 1});
+  }
+  if (const RunSeries* s = run.timeseries.find("all", "replicas_ready")) {
+    lines.push_back({"all models: ready", all_style(), points_of(s), false});
+    legend.push_back({"all models (ready)", kAllColor, 'l', "", "", 1});
+  }
+  if (lines.empty()) return missing("Replicas over time: timeseries.csv has no replicas_ready or replicas_starting series.");
+  legend.push_back({"solid: ready", "#777777", 'l', "", "", 1});
+  legend.push_back({"dotted: starting", "#777777", 'l', "2 3", "", 1});
+  Axis x = time_axis(time_end(run));
+  Axis y = linear_axis(0, max_y(lines), "replicas", 1);
+  Chart c("Replicas over time", 360);
+  c.x_axis(x);
+  c.y_axis(y);
+  draw_lines(c, x, y, lines);
+  c.legend(legend);
+  return figure("chart-replicas", c.svg(),
+                "Replicas per model at each sample time: ready (solid) and starting — pulling the image, loading weights "
+                "or starting the engine (dotted); the black line is the total of ready replicas.");
+}
+
+// Stacked areas of GPUs allocated per model, with the "all" total as a line.
+std::string gpus_chart(const RunData& run, const std::vector<std::string>& order) {
+  std::vector<std::size_t> models;
+  std::vector<const RunSeries*> layers;
+  for (std::size_t i = 0; i < order.size(); ++i)
+    if (const RunSeries* s = run.timeseries.find(order[i], "gpus_allocated")) {
+      models.push_back(i);
+      layers.push_back(s);
+    }
+  const RunSeries* all = run.timeseries.find("all", "gpus_allocated");
+  if (layers.empty() && !all) return missing("GPUs allocated over time: timeseries.csv has no gpus_allocated series.");
+  // The time grid: every sample time of any layer, in order.
+  std::vector<double> grid;
+  for (const RunSeries* s : layers) grid.insert(grid.end(), s->time_s.begin(), s->time_s.end());
+  if (all) grid.insert(grid.end(), all->time_s.begin(), all->time_s.end());
+  std::sort(grid.begin(), grid.end());
+  grid.erase(std::unique(grid.begin(), grid.end()), grid.end());
+  std::vector<std::vector<double>> cum(layers.size(), std::vector<double>(grid.size(), 0));
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    std::map<double, double> at;
+    for (std::size_t k = 0; k < layers[l]->time_s.size(); ++k) at[layers[l]->time_s[k]] = layers[l]->value[k];
+    for (std::size_t g = 0; g < grid.size(); ++g) {
+      auto it = at.find(grid[g]);
+      cum[l][g] = (l ? cum[l - 1][g] : 0) + (it != at.end() && std::isfinite(it->second) ? it->second : 0);
+    }
+  }
+  double hi = 0;
+  if (!cum.empty())
+    for (double v : cum.back()) hi = std::max(hi, v);
+  if (all)
+    for (double v : all->value) hi = std::max(hi, v);
+  Axis x = time_axis(time_end(run));
+  Axis y = linear_axis(0, hi, "GPUs", 1);
+  Chart c("GPUs allocated over time", 360);
+  c.x_axis(x);
+  c.y_axis(y);
+  // Thin to at most ~one sample per pixel column: the maximum of each cumulative layer in a column
+  // keeps the layers ordered.
+  const double width = c.right() - c.left();
+  std::vector<std::size_t> starts;  // first grid index of each column
+  for (std::size_t g = 0; g < grid.size(); ++g)
+    if (grid.size() <= 2 * width || g == 0 ||
+        std::floor(x.px(grid[g])) != std::floor(x.px(grid[g - 1])))
+      starts.push_back(g);
+  auto column_max = [&](const std::vector<double>& v, std::size_t k) {
+    const std::size_t end = k + 1 < starts.size() ? starts[k + 1] : grid.size();
+    double m = v[starts[k]];
+    for (std::size_t g = starts[k]; g < end; ++g) m = std::max(m, v[g]);
+    return m;
+  };
+  std::vector<LegendItem> legend;
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    std::vector<std::pair<double, double>> poly;
+    for (std::size_t k = 0; k < starts.size(); ++k) poly.emplace_back(x.px(grid[starts[k]]), y.px(column_max(cum[l], k)));
+    for (std::size_t k = starts.size(); k-- > 0;)
+      poly.emplace_back(x.px(grid[starts[k]]), y.px(l ? column_max(cum[l - 1], k) : 0));
+    const Style st = model_style(models[l]);
+    c.body() += "<g><title>" + esc(order[models[l]]) + "</title><polygon fill=\"" + st.color +
+                "\" fill-opacity=\"0.85\" stroke=\"" + st.color + "\" stroke-width=\"0.5\" points=\"" +
+                points_attr(poly) + "\"/></g>\n";
+    legend.push_back({order[models[l]], st.color, 'r', "", "", 0.85});
+  }
+  if (all) {
+    draw_lines(c, x, y, {Line{"all models", all_style(), points_of(all), false}});
+    legend.push_back({"all models (total)", kAllColor, 'l', "", "", 1});
+  }
+  std::reverse(legend.begin(), legend.end() - (all ? 1 : 0));  // top layer first, like the chart
+  c.legend(legend);
+  return figure("chart-gpus", c.svg(),
+                "GPUs allocated to each model's replicas (placed and not yet stopped, starting ones included), stacked; "
+                "the black line is the cluster total.");
+}
+
+std::string rate_chart(const RunData& run, const std::vector<std::string>& order) {
+  std::vector<Line> lines;
+  for (std::size_t i = 0; i < order.size(); ++i)
+    if (const RunSeries* s = run.timeseries.find(order[i], "arrivals"))
+      lines.push_back({order[i] + ": arrivals", model_style(i), rate_of(s), false});
+  if (const RunSeries* s = run.timeseries.find("all", "arrivals"))
+    lines.push_back({"all models: arrivals", all_style(), rate_of(s), false});
+  if (const RunSeries* s = run.timeseries.find("all", "completions")) {
+    Style st = all_style();
+    st.dash = "5 3";
+    st.width = 1.4;
+    lines.push_back({"all models: completions", st, rate_of(s), false});
+  }
+  if (lines.empty()) return missing("Request rate: timeseries.csv has no arrivals or completions series.");
+  Axis x = time_axis(time_end(run));
+  Axis y = linear_axis(0, max_y(lines), "requests per second");
+  Chart c("Request rate", 340);
+  c.x_axis(x);
+  c.y_axis(y);
+  draw_lines(c, x, y, lines);
+  c.legend(legend_of(lines));
+  return figure("chart-rate", c.svg(),
+                "Arrivals per second in each sample interval, per model and in total, and completions per second in "
+                "total (dashed).");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Horizontal bars (one row per model, stacked segments)
+
+struct BarRow {
+  std::string label;
+  std::vector<double> segments;
+  std::string value_label;
+  bool overall = false;
+};
+
+std::string hbar_chart(const std::string& id, const std::string& title, const std::vector<std::string>& segment_names,
+                       const std::vector<std::string>& segment_colors, const std::vector<BarRow>& rows,
+                       const std::string& x_title, const std::string& caption) {
+  double hi = 0;
+  for (const BarRow& r : rows) {
+    double total = 0;
+    for (double v : r.segments) total += std::max(0.0, std::isfinite(v) ? v : 0.0);
+    hi = std::max(hi, total);
+  }
+  const int row_h = 26;
+  Chart c(title, 44 + static_cast<int>(rows.size()) * row_h + 62, 170);
+  Axis x = linear_axis(0, hi * 1.2, x_title);
+  c.x_axis(x);
+  std::string& b = c.body();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const BarRow& r = rows[i];
+    const double y = c.top() + 6 + static_cast<double>(i) * row_h;
+    b += "<text x=\"" + f1(c.left() - 8) + "\" y=\"" + f1(y + 13) + "\" text-anchor=\"end\"" +
+         (r.overall ? " font-weight=\"bold\"" : "") + "><title>" + esc(r.label) + "</title>" + esc(truncate(r.label, 22)) +
+         "</text>\n";
+    double at = 0;
+    for (std::size_t s = 0; s < r.segments.size(); ++s) {
+      const double v = std::isfinite(r.segments[s]) ? std::max(0.0, r.segments[s]) : 0.0;
+      if (v <= 0) continue;
+      const double x0 = x.px(at), x1 = x.px(at + v);
+      b += "<rect x=\"" + f1(x0) + "\" y=\"" + f1(y) + "\" width=\"" + f1(std::max(0.5, x1 - x0)) +
+           "\" height=\"18\" fill=\"" + segment_colors[s] + "\"><title>" + esc(r.label + ": " + segment_names[s] + " " +
+           g6(v)) + "</title></rect>\n";
+      at += v;
+    }
+    b += "<text x=\"" + f1(x.px(at) + 6) + "\" y=\"" + f1(y + 13) + "\">" + esc(r.value_label) + "</text>\n";
+  }
+  b += Chart::line(c.left(), c.top(), c.left(), c.bottom(), "axis");
+  if (segment_names.size() > 1) {
+    std::vector<LegendItem> legend;
+    for (std::size_t s = 0; s < segment_names.size(); ++s)
+      legend.push_back({segment_names[s], segment_colors[s], 'r', "", "", 1});
+    c.legend(legend);
+  } else if (segment_names.size() == 1) {
+    c.legend({{segment_names[0], segment_colors[0], 'r', "", "", 1}});
+  }
+  return figure(id, c.svg(), caption);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cold starts
+
+// The phases of a cold start, in order; node provision only where the run records it.
+struct Phase {
+  const char* name;
+  const char* color;
+  double ColdStartRow::*row;
+  double ColdStartStats::*mean;
+};
+
+// Node provision is drawn only when some cold start waited for a node.
+bool any_node_provision(const RunData& run) {
+  if (!run.has_node_provision()) return false;
+  if (run.overall.cold_starts.mean_node_provision_s > 0) return true;
+  for (const ModelResult& m : run.models)
+    if (m.cold_starts.mean_node_provision_s > 0) return true;
+  for (const ColdStartRow& r : run.cold_start_log)
+    if (r.node_provision_s > 0) return true;
+  return false;
+}
+
+std::vector<Phase> phases_of(const RunData& run) {
+  std::vector<Phase> p;
+  if (any_node_provision(run))
+    p.push_back({"node provision", "#b07aa1", &ColdStartRow::node_provision_s, &ColdStartStats::mean_node_provision_s});
+  p.push_back({"image pull", "#4e79a7", &ColdStartRow::image_pull_s, &ColdStartStats::mean_image_pull_s});
+  p.push_back({"weight load", "#f28e2b", &ColdStartRow::weight_load_s, &ColdStartStats::mean_weight_load_s});
+  p.push_back({"engine start-up", "#59a14f", &ColdStartRow::engine_startup_s, &ColdStartStats::mean_engine_startup_s});
+  return p;
+}
+
+std::string phase_tooltip(const ColdStartRow& r, const std::vector<Phase>& phases) {
+  std::string t = r.model + " replica " + r.replica + " on " + r.node + ": placed at " + format_fixed(r.placed_s, 1) +
+                  " s, " + (r.aborted ? "aborted" : "ready") + " at " + format_fixed(r.ready_s, 1) + " s (" +
+                  format_latency(r.ready_s - r.placed_s) + "): ";
+  for (std::size_t p = 0; p < phases.size(); ++p)
+    t += std::string(p ? ", " : "") + phases[p].name + " " + format_latency(r.*phases[p].row);
+  return t + "; weights from " + r.source;
+}
+
+std::vector<std::vector<const ColdStartRow*>> by_model(const RunData& run, const std::vector<std::string>& order) {
+  std::vector<std::vector<const ColdStartRow*>> groups(order.size());
+  for (const ColdStartRow& r : run.cold_start_log) groups[index_of(order, r.model)].push_back(&r);
+  for (auto& g : groups)
+    std::stable_sort(g.begin(), g.end(), [](auto* a, auto* b) { return a->placed_s < b->placed_s; });
+  return groups;
+}
+
+std::vector<LegendItem> phase_legend(const std::vector<Phase>& phases) {
+  std::vector<LegendItem> legend;
+  for (const Phase& p : phases) legend.push_back({p.name, p.color, 'r', "", "", 1});
+  legend.push_back({"aborted", kAbortedFill, 'r', "", kAbortedStroke, 1});
+  return legend;
+}
+
+// A Gantt-like strip: one lane per model, each cold start a bar from placement to ready split
+// into its phases; overlapping cold starts take further rows of the lane.
+std::string cold_start_timeline(const RunData& run, const std::vector<std::string>& order) {
+  const auto groups = by_model(run, order);
+  const std::vector<Phase> phases = phases_of(run);
+  double end = time_end(run);
+  for (const ColdStartRow& r : run.cold_start_log) end = std::max(end, r.ready_s);
+  Axis x = time_axis(end);
+  const double left = 170, right = kWidth - 230;
+  x.p0 = left;
+  x.p1 = right;
+  const double min_w = 2;
+  // Rows per model, in pixel space.
+  std::vector<std::vector<int>> row_of(groups.size());
+  std::vector<int> rows(groups.size(), 0);
+  int total_rows = 0;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    std::vector<double> row_end;
+    for (const ColdStartRow* r : groups[g]) {
+      const double x0 = x.px(r->placed_s), x1 = std::max(x.px(r->ready_s), x0 + min_w);
+      std::size_t k = 0;
+      while (k < row_end.size() && row_end[k] + 1 > x0) ++k;
+      if (k == row_end.size()) row_end.push_back(x1);
+      else row_end[k] = x1;
+      row_of[g].push_back(static_cast<int>(k));
+    }
+    rows[g] = static_cast<int>(row_end.size());
+    total_rows += rows[g];
+  }
+  const double row_h = std::clamp(std::floor(420.0 / std::max(1, total_rows)), 2.0, 12.0);
+  const double lane_pad = 8;
+  double plot_h = 0;
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    if (!groups[g].empty()) plot_h += rows[g] * row_h + lane_pad;
+  const int height = static_cast<int>(std::ceil(44 + std::max(plot_h, 120.0) + 56));
+  Chart c("Cold starts on the timeline", height, left);
+  c.x_axis(x);
+  std::string& b = c.body();
+  double y = c.top();
+  int lane = 0;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    if (groups[g].empty()) continue;
+    const double lane_h = rows[g] * row_h + lane_pad;
+    if (lane++ % 2 == 0)
+      b += "<rect x=\"" + f1(left) + "\" y=\"" + f1(y) + "\" width=\"" + f1(right - left) + "\" height=\"" + f1(lane_h) +
+           "\" fill=\"#f3f3f3\"/>\n";
+    b += "<text x=\"" + f1(left - 8) + "\" y=\"" + f1(y + std::min(lane_h / 2 + 4, 16.0)) +
+         "\" text-anchor=\"end\"><title>" + esc(order[g]) + "</title>" + esc(truncate(order[g], 20)) + " (" +
+         std::to_string(groups[g].size()) + ")</text>\n";
+    for (std::size_t i = 0; i < groups[g].size(); ++i) {
+      const ColdStartRow& r = *groups[g][i];
+      const double top = y + lane_pad / 2 + row_of[g][i] * row_h;
+      const double h = std::max(1.0, row_h - (row_h > 4 ? 1 : 0));
+      const double x0 = x.px(r.placed_s), x1 = std::max(x.px(r.ready_s), x0 + min_w);
+      b += "<g><title>" + esc(phase_tooltip(r, phases)) + "</title>";
+      if (r.aborted) {
+        b += "<rect x=\"" + f1(x0) + "\" y=\"" + f1(top) + "\" width=\"" + f1(x1 - x0) + "\" height=\"" + f1(h) +
+             "\" fill=\"" + kAbortedFill + "\" stroke=\"" + kAbortedStroke + "\" stroke-width=\"1\"/>";
+      } else {
+        double sum = 0;
+        for (const Phase& p : phases) sum += r.*p.row;
+        double at = x0;
+        for (std::size_t p = 0; p < phases.size(); ++p) {
+          const double w = sum > 0 ? (x1 - x0) * (r.*phases[p].row) / sum : (p + 1 == phases.size() ? x1 - x0 : 0);
+          if (w <= 0) continue;
+          b += "<rect x=\"" + f1(at) + "\" y=\"" + f1(top) + "\" width=\"" + f1(w) + "\" height=\"" + f1(h) +
+               "\" fill=\"" + phases[p].color + "\"/>";
+          at += w;
+        }
+      }
+      b += "</g>\n";
+    }
+    y += lane_h;
+  }
+  b += Chart::line(left, c.top(), left, c.bottom(), "axis");
+  c.legend(phase_legend(phases));
+  return figure("chart-cold-start-timeline", c.svg(),
+                "Each bar is one cold start, from placement to ready (or to its abort), split into its phases; bars are at least 2 px wide, so short cold starts in long runs are drawn "
+                "wider than they were. Overlapping cold starts of a model take extra rows; the count of cold starts "
+                "is beside each model. Hover a bar for its details.");
+}
+
+// Stacked vertical bars, one per cold start (grouped by model, in order of placement): how long
+// each phase took.
+std::string cold_start_phases_chart(const RunData& run, const std::vector<std::string>& order) {
+  const auto groups = by_model(run, order);
+  const std::vector<Phase> phases = phases_of(run);
+  auto total_of = [&](const ColdStartRow& r) {
+    double t = 0;
+    for (const Phase& p : phases) t += r.*p.row;
+    return t;
+  };
+  const double left = 78, right = kWidth - 230;
+  const std::size_t max_bars = static_cast<std::size_t>((right - left) / 2.5);
+  std::size_t total = run.cold_start_log.size(), nonempty = 0;
+  for (const auto& g : groups) nonempty += g.empty() ? 0 : 1;
+  const std::size_t stride = std::max<std::size_t>(1, (total + max_bars - 1) / max_bars);
+  std::vector<std::vector<const ColdStartRow*>> kept(groups.size());
+  std::size_t shown = 0;
+  double hi = 0;
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    for (std::size_t i = 0; i < groups[g].size(); i += stride) {
+      const ColdStartRow* r = groups[g][i];
+      kept[g].push_back(r);
+      ++shown;
+      hi = std::max(hi, total_of(*r));
+    }
+  const double slots = static_cast<double>(shown + (nonempty > 0 ? nonempty - 1 : 0));
+  const double slot = (right - left) / std::max(1.0, slots);
+  const double bar_w = std::max(1.0, std::min(slot * 0.8, 24.0));
+  Chart c("Cold-start phases, one bar per cold start", 380, left);
+  Axis y = linear_axis(0, hi, "seconds");
+  c.y_axis(y);
+  std::string& b = c.body();
+  b += Chart::line(left, c.bottom(), right, c.bottom(), "axis");
+  double at = left;
+  for (std::size_t g = 0; g < kept.size(); ++g) {
+    if (kept[g].empty()) continue;
+    const double group_x0 = at;
+    const Style st = model_style(g);
+    for (const ColdStartRow* r : kept[g]) {
+      const double cx = at + slot / 2;
+      b += "<g><title>" + esc(phase_tooltip(*r, phases)) + "</title>";
+      double base = 0;
+      for (const Phase& p : phases) {
+        const double v = r->*p.row;
+        if (v <= 0) continue;
+        const double y0 = y.px(base + v), y1 = y.px(base);
+        b += "<rect x=\"" + f1(cx - bar_w / 2) + "\" y=\"" + f1(y0) + "\" width=\"" + f1(bar_w) + "\" height=\"" +
+             f1(std::max(0.5, y1 - y0)) + "\" fill=\"" + p.color + "\"" +
+             (r->aborted ? " fill-opacity=\"0.35\" stroke=\"" + std::string(kAbortedStroke) + "\" stroke-width=\"0.8\"" : "") +
+             "/>";
+        base += v;
+      }
+      b += "</g>\n";
+      at += slot;
+    }
+    const double group_x1 = at;
+    b += "<rect x=\"" + f1(group_x0) + "\" y=\"" + f1(c.bottom() + 3) + "\" width=\"" + f1(group_x1 - group_x0) +
+         "\" height=\"5\" fill=\"" + st.color + "\"><title>" + esc(order[g]) + "</title></rect>\n";
+    if (group_x1 - group_x0 >= 40)
+      b += "<text x=\"" + f1((group_x0 + group_x1) / 2) + "\" y=\"" + f1(c.bottom() + 22) +
+           "\" text-anchor=\"middle\"><title>" + esc(order[g]) + "</title>" +
+           esc(truncate(order[g], static_cast<std::size_t>(std::max(3.0, (group_x1 - group_x0) / 7)))) + "</text>\n";
+    at += slot;  // a gap between models
+  }
+  b += "<text x=\"" + f1((left + right) / 2) + "\" y=\"" + f1(c.bottom() + 44) +
+       "\" text-anchor=\"middle\" class=\"axis-title\">" +
+       esc(stride > 1 ? "cold starts by model, in order of placement (1 in " + std::to_string(stride) + " of " +
+                            std::to_string(total) + " shown)"
+                      : "cold starts by model, in order of placement") +
+       "</text>\n";
+  std::vector<LegendItem> legend;
+  for (const Phase& p : phases) legend.push_back({p.name, p.color, 'r', "", "", 1});
+  legend.push_back({"aborted (faded)", "#f28e2b", 'r', "", kAbortedStroke, 0.35});
+  for (std::size_t g = 0; g < kept.size(); ++g)
+    if (!kept[g].empty()) legend.push_back({order[g], model_style(g).color, 'r', "", "", 1});
+  c.legend(legend);
+  return figure("chart-cold-start-phases", c.svg(),
+                "Duration of each cold start split into its phases; the "
+                "colored strip under the bars marks the model. An aborted cold start shows the phases recorded for "
+                "it, faded.");
+}
+
+std::string cold_start_table(const RunData& run) {
+  bool host = run.overall.cold_starts.has_host_memory;
+  for (const ModelResult& m : run.models) host = host || m.cold_starts.has_host_memory;
+  std::string t = "<div class=\"scroll\"><table>\n<thead><tr><th class=\"name\">model</th><th>cold starts</th>"
+                  "<th>aborted</th>" + std::string(host ? "<th>weights from host memory</th>" : "") +
+                  "<th>weights from disk cache</th><th>weights from model store</th>"
+                  "<th>unschedulable scale-ups</th><th>mean duration</th><th>p99 duration</th>"
+                  "<th>requests waited</th><th>share waited</th><th>added latency p50</th><th>added latency p99</th>"
+                  "</tr></thead>\n<tbody>\n";
+  auto row = [&](const ModelResult& m, bool overall) {
+    const ColdStartStats& c = m.cold_starts;
+    auto lat = [](const LatencyStats& s, double v) { return s.count ? format_latency(v) : std::string("-"); };
+    t += std::string(overall ? "<tr class=\"overall\">" : "<tr>") + "<td class=\"name\">" +
+         esc(overall ? "overall" : m.name) + "</td><td>" + format_count(c.count) + "</td><td>" + format_count(c.aborted) +
+         (host ? "</td><td>" + format_count(c.weights_from_host_memory) : std::string()) + "</td><td>" +
+         format_count(c.weights_from_disk_cache) + "</td><td>" + format_count(c.weights_from_model_store) +
+         "</td><td>" + format_count(c.unschedulable_scale_ups) + "</td><td>" + lat(c.duration, c.duration.mean) +
+         "</td><td>" + lat(c.duration, c.duration.p99) + "</td><td>" + format_count(c.requests_waited) + "</td><td>" +
+         format_percent(c.share_of_requests_waited, 2) + "</td><td>" + lat(c.added_latency, c.added_latency.p50) +
+         "</td><td>" + lat(c.added_latency, c.added_latency.p99) + "</td></tr>\n";
+  };
+  for (const ModelResult& m : run.models) row(m, false);
+  row(run.overall, true);
+  return t + "</tbody></table></div>\n";
+}
+
+std::string mean_phases_chart(const RunData& run) {
+  const std::vector<Phase> phases = phases_of(run);
+  std::vector<BarRow> rows;
+  auto add = [&](const ModelResult& m, bool overall) {
+    const ColdStartStats& c = m.cold_starts;
+    if (c.count == 0 && !overall) return;
+    std::vector<double> means;
+    double total = 0;
+    for (const Phase& p : phases) {
+      means.push_back(c.*p.mean);
+      total += c.*p.mean;
+    }
+    rows.push_back({overall ? "overall" : m.name, means,
+                    c.count ? format_latency(total) + " (" + format_count(c.count) + ")" : "no cold starts", overall});
+  };
+  for (const ModelResult& m : run.models) add(m, false);
+  add(run.overall, true);
+  std::vector<std::string> names, colors;
+  for (const Phase& p : phases) {
+    names.push_back(p.name);
+    colors.push_back(p.color);
+  }
+  return hbar_chart("chart-cold-start-means", "Mean cold-start phases per model", names, colors, rows, "seconds",
+                    "Mean time of each cold-start phase (from result.json), per model with cold starts; the label is "
+                    "the mean total and, in brackets, the number of cold starts.");
+}
+
+// ---------------------------------------------------------------------------------------------
+// GPU time and cost
+
+std::string gpu_time_charts(const RunData& run, const std::vector<std::string>& order) {
+  std::vector<BarRow> idle, states;
+  auto add = [&](const ModelResult& m, bool overall) {
+    const double share = m.gpu_seconds_allocated > 0 ? m.gpu_seconds_idle / m.gpu_seconds_allocated : 0;
+    idle.push_back({overall ? "overall" : m.name, {m.gpu_seconds_idle / 3600},
+                    format_fixed(m.gpu_seconds_idle / 3600, 2) + " GPU-h (" + format_percent(share, 1) + " of allocated)",
+                    overall});
+    states.push_back({overall ? "overall" : m.name,
+                      {m.gpu_seconds_busy / 3600, m.gpu_seconds_starting / 3600, m.gpu_seconds_idle / 3600},
+                      format_fixed(m.gpu_seconds_allocated / 3600, 2) + " GPU-h", overall});
+  };
+  for (const ModelResult& m : run.models) add(m, false);
+  (void)order;
+  std::string out = hbar_chart("chart-idle-gpu", "Idle GPU time per model", {"idle GPU-hours"}, {"#e15759"}, idle,
+                               "idle GPU-hours (GPU-seconds / 3600)",
+                               "GPU time of ready replicas with no request queued or running, per model.");
+  add(run.overall, true);
+  out += hbar_chart("chart-gpu-states", "GPU time by state per model", {"busy", "starting", "idle"},
+                    {"#4e79a7", "#f28e2b", "#e15759"}, states, "GPU-hours",
+                    "Allocated GPU time split into busy (ready, serving at least one request), starting (placed, not "
+                    "yet ready) and idle (ready, no request); the label is the allocated total.");
+  return out;
+}
+
+std::string pools_and_links(const RunData& run) {
+  std::string t;
+  if (!run.pools.empty()) {
+    t += "<h3>Node pools</h3>\n<div class=\"scroll\"><table>\n<thead><tr><th class=\"name\">pool</th><th>node-hours</th>"
+         "<th>peak nodes</th><th>nodes provisioned</th><th>nodes released</th></tr></thead>\n<tbody>\n";
+    for (const PoolRow& p : run.pools)
+      t += "<tr><td class=\"name\">" + esc(p.pool) + "</td><td>" + format_fixed(p.node_hours, 2) + "</td><td>" +
+           format_count(p.peak_nodes) + "</td><td>" + format_count(p.provisioned) + "</td><td>" +
+           format_count(p.released) + "</td></tr>\n";
+    t += "</tbody></table></div>\n";
+  }
+  if (!run.links.empty()) {
+    t += "<h3>Data moved per link</h3>\n<div class=\"scroll\"><table>\n<thead><tr><th class=\"name\">link</th>"
+         "<th>GB moved</th><th>bandwidth (GB/s)</th></tr></thead>\n<tbody>\n";
+    for (const LinkRow& l : run.links)
+      t += "<tr><td class=\"name\">" + esc(l.link) + "</td><td>" + format_fixed(l.bytes / 1e9, 1) + "</td><td>" +
+           (l.bandwidth_bytes_per_s < 0 ? std::string("unlimited") : format_fixed(l.bandwidth_bytes_per_s / 1e9, 3)) +
+           "</td></tr>\n";
+    t += "</tbody></table></div>\n";
+  }
+  return t;
+}
+
+std::string cost_section(const RunData& run) {
+  // Every cost field any block has, in order of first appearance.
+  std::vector<std::string> fields;
+  auto collect = [&](const ModelResult& m) {
+    for (const auto& [k, v] : m.cost)
+      if (std::find(fields.begin(), fields.end(), k) == fields.end()) fields.push_back(k);
+  };
+  for (const ModelResult& m : run.models) collect(m);
+  collect(run.overall);
+  std::string currency = run.overall.cost_currency;
+  for (const ModelResult& m : run.models)
+    if (currency.empty()) currency = m.cost_currency;
+  auto value = [](const ModelResult& m, const std::string& k) {
+    for (const auto& [key, v] : m.cost)
+      if (key == k) return v;
+    return std::numeric_limits<double>::quiet_NaN();
+  };
+  std::string t = "<div class=\"scroll\"><table>\n<thead><tr><th class=\"name\">model</th>";
+  for (const auto& f : fields) t += "<th>" + esc(f) + (currency.empty() ? "" : " (" + esc(currency) + ")") + "</th>";
+  t += "</tr></thead>\n<tbody>\n";
+  auto row = [&](const ModelResult& m, bool overall) {
+    t += std::string(overall ? "<tr class=\"overall\">" : "<tr>") + "<td class=\"name\">" +
+         esc(overall ? "overall" : m.name) + "</td>";
+    for (const auto& f : fields) t += "<td>" + format_fixed(value(m, f), 2) + "</td>";
+    t += "</tr>\n";
+  };
+  for (const ModelResult& m : run.models)
+    if (!m.cost.empty()) row(m, false);
+  if (!run.overall.cost.empty()) row(run.overall, true);
+  t += "</tbody></table></div>\n";
+  const std::string key =
+      std::find(fields.begin(), fields.end(), "total") != fields.end() ? "total" : fields.empty() ? "" : fields[0];
+  std::vector<BarRow> rows;
+  for (const ModelResult& m : run.models) {
+    const double v = value(m, key);
+    if (!std::isnan(v)) rows.push_back({m.name, {v}, format_fixed(v, 2) + (currency.empty() ? "" : " " + currency), false});
+  }
+  if (!rows.empty())
+    t += hbar_chart("chart-cost", "Cost per model (" + key + ")", {key}, {"#59a14f"}, rows,
+                    "cost" + (currency.empty() ? std::string() : " (" + currency + ")"),
+                    "The \"" + key + "\" field of each model's cost block in result.json.");
+  return t;
+}
+
+std::string failures_table(const RunData& run) {
+  std::vector<std::string> reasons;
+  auto collect = [&](const ModelResult& m) {
+    for (const auto& [k, v] : m.failed_by_reason)
+      if (std::find(reasons.begin(), reasons.end(), k) == reasons.end()) reasons.push_back(k);
+  };
+  collect(run.overall);
+  for (const ModelResult& m : run.models) collect(m);
+  std::string t = "<div class=\"scroll\"><table>\n<thead><tr><th class=\"name\">model</th><th>requests</th>"
+                  "<th>completed</th><th>failed</th>";
+  for (const auto& r : reasons) t += "<th>" + esc(r) + "</th>";
+  t += "</tr></thead>\n<tbody>\n";
+  auto row = [&](const ModelResult& m, bool overall) {
+    t += std::string(overall ? "<tr class=\"overall\">" : "<tr>") + "<td class=\"name\">" +
+         esc(overall ? "overall" : m.name) + "</td><td>" + format_count(m.requests) + "</td><td>" +
+         format_count(m.completed) + "</td><td>" + format_count(m.failed) + "</td>";
+    for (const auto& r : reasons) {
+      std::uint64_t n = 0;
+      for (const auto& [k, v] : m.failed_by_reason)
+        if (k == r) n = v;
+      t += "<td>" + format_count(n) + "</td>";
+    }
+    t += "</tr>\n";
+  };
+  for (const ModelResult& m : run.models) row(m, false);
+  row(run.overall, true);
+  return t + "</tbody></table></div>\n";
+}
+
+std::string meta(const RunData& run) {
+  std::string m = "<dl class=\"meta\">\n";
+  auto item = [&](const std::string& k, const std::string& v) {
+    m += "<dt>" + esc(k) + "</dt><dd>" + esc(v) + "</dd>\n";
+  };
+  item("scenario", run.scenario_name.empty() ? "(unnamed)" : run.scenario_name);
+  item("run directory", run.name);
+  item("fleetsim version", run.fleetsim_version.empty() ? "unknown" : run.fleetsim_version);
+  item("seed", std::to_string(run.seed));
+  item("simulated time", format_fixed(run.end_time_s, 1) + " s (" + format_fixed(run.end_time_s / 3600, 2) + " h)");
+  item("requests", format_count(run.requests));
+  item("events", format_count(run.events));
+  item("percentiles", "within " + format_percent(run.percentile_relative_error, 1) + " relative error");
+  if (!run.sample_interval.empty()) item("sample interval", run.sample_interval);
+  if (run.has_cache)
+    item("node cache", format_count(run.cache_hits) + " hits, " + format_count(run.cache_inserts) + " inserts, " +
+                           format_count(run.cache_evictions) + " evictions");
+  std::string files = "result.json";
+  if (run.has_timeseries) files += ", timeseries.csv";
+  if (run.has_cold_start_log) files += ", cold_starts.csv";
+  item("read from", files);
+  return m + "</dl>\n";
+}
+
+}  // namespace
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+const std::string& report_css() {
+  static const std::string css =
+      "body{font-family:sans-serif;margin:0 auto;max-width:1180px;padding:12px 24px 40px;color:#222;"
+      "background:#fff;line-height:1.4}\n"
+      "h1{font-size:24px;margin:10px 0 4px}\n"
+      "h2{font-size:19px;border-bottom:2px solid #ddd;padding-bottom:4px;margin:30px 0 10px}\n"
+      "h3{font-size:15px;margin:18px 0 6px}\n"
+      "p.desc{color:#555;margin:0 0 10px}\n"
+      "nav{font-size:14px;margin:8px 0 4px}\nnav a{margin-right:14px;color:#2a5c8a}\n"
+      "dl.meta{display:grid;grid-template-columns:max-content auto;gap:2px 16px;font-size:14px;margin:8px 0}\n"
+      "dl.meta dt{color:#666}\ndl.meta dd{margin:0}\n"
+      "div.scroll{overflow-x:auto}\n"
+      "table{border-collapse:collapse;font-size:12.5px;margin:6px 0 10px}\n"
+      "th,td{padding:3px 6px;border-bottom:1px solid #e4e4e4;text-align:right;white-space:nowrap}\n"
+      "th{background:#f2f2f2;font-weight:600;white-space:normal}\n"
+      "td.name,th.name{text-align:left}\n"
+      "tr.overall td{font-weight:bold;border-top:2px solid #bbb}\n"
+      "td.best{color:#1a7f37;font-weight:bold}\n"
+      "figure{margin:10px 0 22px}\n"
+      "figcaption{font-size:13px;color:#555;max-width:960px}\n"
+      "svg.chart{display:block;max-width:100%;height:auto;font-family:sans-serif;background:#fff}\n"
+      "svg.chart text{font-size:12px;fill:#333}\n"
+      "svg.chart text.title{font-size:15px;font-weight:bold;fill:#222}\n"
+      "svg.chart text.axis-title{font-size:12px;fill:#555}\n"
+      "svg.chart line.axis{stroke:#444;stroke-width:1}\n"
+      "svg.chart line.grid{stroke:#e8e8e8;stroke-width:1}\n"
+      "p.missing{color:#6b5300;background:#fff8dc;padding:6px 10px;border-left:4px solid #e0b000}\n"
+      "p.note{font-size:13px;color:#555}\n"
+      "footer{margin-top:30px;font-size:12px;color:#888}\n";
+  return css;
+}
+
+std::string html_report(const RunData& run) {
+  const std::vector<std::string> order = model_order(run);
+  const std::string title = "fleetsim report: " + (run.scenario_name.empty() ? run.name : run.scenario_name);
+  std::string h;
+  h.reserve(1 << 20);
+  h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>" +
+       esc(title) + "</title>\n<style>\n" + report_css() + "</style>\n</head>\n<body>\n";
+  h += "<header>\n<h1>" + esc(title) + "</h1>\n";
+  if (!run.scenario_description.empty()) h += "<p class=\"desc\">" + esc(run.scenario_description) + "</p>\n";
+  h += meta(run);
+  h += "<nav><a href=\"#summary\">Summary</a><a href=\"#latency\">Latency</a><a href=\"#capacity\">Replicas and "
+       "GPUs</a><a href=\"#queues\">Queues</a><a href=\"#cold-starts\">Cold starts</a><a href=\"#gpu-time\">GPU "
+       "time</a>";
+  if (run.has_cost()) h += "<a href=\"#cost\">Cost</a>";
+  h += "<a href=\"#failures\">Failures</a></nav>\n</header>\n";
+
+  h += "<section id=\"summary\">\n<h2>Summary</h2>\n" + summary_table(run) +
+       "<p class=\"note\">Latencies of completed requests (TTFT: time to first token; TPOT: time per output token; "
+       "end-to-end: arrival to last token). SLO met: share of all requests within both thresholds. Waited: share "
+       "of requests that found no ready replica. GPU-hours cover placement to stop; idle is ready with no "
+       "request.</p>\n</section>\n";
+
+  h += "<section id=\"latency\">\n<h2>Latency</h2>\n";
+  h += cdf_chart(run, order, "chart-ttft-cdf", "Time to first token (TTFT), CDF", &ModelResult::ttft, "TTFT");
+  h += cdf_chart(run, order, "chart-e2e-cdf", "End-to-end latency, CDF", &ModelResult::e2e, "end-to-end latency");
+  h += "</section>\n";
+
+  const std::string no_series = "No time series in this run (the run directory has no timeseries.csv).";
+  h += "<section id=\"capacity\">\n<h2>Replicas and GPUs over time</h2>\n";
+  if (!run.has_timeseries || run.timeseries.empty()) {
+    h += missing(no_series);
+  } else {
+    h += replicas_chart(run, order);
+    h += gpus_chart(run, order);
+  }
+  h += "</section>\n";
+
+  h += "<section id=\"queues\">\n<h2>Queues and traffic over time</h2>\n";
+  if (!run.has_timeseries || run.timeseries.empty()) {
+    h += missing(no_series);
+  } else {
+    h += series_chart(run, order, "chart-in-system", "Requests in the system", "requests_in_system", "requests",
+                      "Requests arrived and not yet ended at each sample time (buffered, queued at a replica or "
+                      "running), per model and in total (black).",
+                      true);
+    h += series_chart(run, order, "chart-buffered", "Requests buffered (waiting for a replica)", "requests_buffered",
+                      "requests",
+                      "Requests held in a model's buffer because it had no ready replica (waiting for a cold start), "
+                      "per model and in total (black).",
+                      true);
+    h += rate_chart(run, order);
+  }
+  h += "</section>\n";
+
+  h += "<section id=\"cold-starts\">\n<h2>Cold starts</h2>\n" + cold_start_table(run) + mean_phases_chart(run);
+  if (!run.has_cold_start_log) {
+    h += missing("No per-cold-start log in this run (the run directory has no cold_starts.csv).");
+  } else if (run.cold_start_log.empty()) {
+    h += missing("cold_starts.csv lists no cold starts.");
+  } else {
+    h += cold_start_timeline(run, order);
+    h += cold_start_phases_chart(run, order);
+  }
+  h += "</section>\n";
+
+  h += "<section id=\"gpu-time\">\n<h2>GPU time</h2>\n" + gpu_time_charts(run, order) + pools_and_links(run) +
+       "</section>\n";
+  if (run.has_cost()) h += "<section id=\"cost\">\n<h2>Cost</h2>\n" + cost_section(run) + "</section>\n";
+  h += "<section id=\"failures\">\n<h2>Failures</h2>\n" + failures_table(run) + "</section>\n";
+  h += "<footer>Generated by fleetsim " + esc(run.fleetsim_version) + " from " + esc(run.name) +
+       "/result.json. Self-contained: no scripts, fonts or network resources.</footer>\n</body>\n</html>\n";
+  return h;
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,26 @@
+// A run's results as Prometheus / OpenMetrics text (`result.prom`), for pushing a simulated
+// run's figures next to real ones (node_exporter textfile collector, Pushgateway, promtool).
+//
+// Every family has # HELP and # TYPE lines, and # UNIT where it has a unit; the text ends with
+// `# EOF`. Names start with `fleetsim_`, use base units (seconds) and counters end in `_total`.
+// Per-model samples carry model="NAME"; the overall figures carry model="all" (as in
+// timeseries.csv), so sum() over models must exclude it. Latencies are summaries (quantile
+// 0.5 / 0.9 / 0.99 plus _count and _sum = mean × count; quantiles are NaN when count is 0), their
+// maxima a gauge fleetsim_latency_max_seconds{latency=...}.
+//
+// Counter families are named with their `_total` suffix on the # HELP / # TYPE / # UNIT lines,
+// as in the Prometheus text format: `promtool check metrics` (which lints with the text-format
+// parser) requires that, and Prometheus' own OpenMetrics parser accepts it.
+#pragma once
+#include <string>
+
+#include "reports/run_data.hpp"
+
+namespace fleetsim {
+
+std::string prometheus_export(const RunData& run);
+
+// A label value escaped for the exposition formats: \ -> \\, " -> \", newline -> \n.
+std::string prometheus_label_escape(const std::string& value);
+
+}  // namespace fleetsim

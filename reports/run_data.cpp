@@ -1,0 +1,718 @@
+#include "reports/run_data.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace fleetsim {
+
+namespace {
+
+namespace fs = std::filesystem;
+using ordered = nlohmann::ordered_json;
+
+// ---------------------------------------------------------------------------------------------
+// Where each value of a JSON text starts (1-based line), by key path ("overall.ttft_s.p50",
+// "models.llama-3.1-8b.requests", "overall.ttft_s.cdf[3]"). Runs over text nlohmann has already
+// accepted, so it only has to skip, not validate.
+class JsonLines {
+ public:
+  explicit JsonLines(const std::string& text) : s_(text) {
+    skip_ws();
+    value("");
+  }
+  // The line of `path`, else of its nearest parent that has one, else 0.
+  int line_of(std::string path) const {
+    for (;;) {
+      auto it = lines_.find(path);
+      if (it != lines_.end()) return it->second;
+      if (path.empty()) return 0;
+      const auto cut = path.find_last_of(".[");
+      path = cut == std::string::npos ? std::string() : path.substr(0, cut);
+    }
+  }
+
+ private:
+  void skip_ws() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) {
+      if (s_[i_] == '\n') ++line_;
+      ++i_;
+    }
+  }
+  std::string string() {  // at the opening quote; returns the (simply) decoded content
+    std::string out;
+    ++i_;
+    while (i_ < s_.size() && s_[i_] != '"') {
+      if (s_[i_] == '\\' && i_ + 1 < s_.size()) {
+        const char e = s_[i_ + 1];
+        out += e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b' : e == 'f' ? '\f' : e;
+        if (e == 'u') {  // keep \uXXXX undecoded: such keys fall back to their parent's line
+          out += s_.substr(i_ + 2, 4);
+          i_ += 4;
+        }
+        i_ += 2;
+      } else {
+        out += s_[i_++];
+      }
+    }
+    ++i_;
+    return out;
+  }
+  void value(const std::string& path) {
+    lines_.emplace(path, line_);
+    if (i_ >= s_.size()) return;
+    const char c = s_[i_];
+    if (c == '{') {
+      ++i_;
+      skip_ws();
+      while (i_ < s_.size() && s_[i_] != '}') {
+        const std::string key = string();
+        skip_ws();
+        ++i_;  // ':'
+        skip_ws();
+        value(path.empty() ? key : path + "." + key);
+        skip_ws();
+        if (i_ < s_.size() && s_[i_] == ',') ++i_;
+        skip_ws();
+      }
+      ++i_;
+    } else if (c == '[') {
+      ++i_;
+      skip_ws();
+      for (int n = 0; i_ < s_.size() && s_[i_] != ']'; ++n) {
+        value(path + "[" + std::to_string(n) + "]");
+        skip_ws();
+        if (i_ < s_.size() && s_[i_] == ',') ++i_;
+        skip_ws();
+      }
+      ++i_;
+    } else if (c == '"') {
+      string();
+    } else {
+      while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}' && s_[i_] != ']' && s_[i_] != ' ' &&
+             s_[i_] != '\n' && s_[i_] != '\r' && s_[i_] != '\t')
+        ++i_;
+    }
+  }
+
+  const std::string& s_;
+  std::size_t i_ = 0;
+  int line_ = 1;
+  std::map<std::string, int> lines_;
+};
+
+// Reads fields of result.json, reporting each problem once with its file, line and key path.
+class Reader {
+ public:
+  Reader(const std::string& file, const JsonLines& lines, Diagnostics& errors)
+      : file_(file), lines_(lines), errors_(errors) {}
+
+  void error(const std::string& path, const std::string& message) {
+    errors_.add({file_, lines_.line_of(path), 0, path, message});
+  }
+
+  const ordered* member(const ordered& obj, const std::string& path, const std::string& key, bool required) {
+    if (!obj.is_object()) return nullptr;
+    auto it = obj.find(key);
+    if (it == obj.end()) {
+      if (required) error(path, "missing key \"" + key + "\"");
+      return nullptr;
+    }
+    return &*it;
+  }
+  const ordered* object(const ordered& obj, const std::string& path, const std::string& key, bool required) {
+    const ordered* v = member(obj, path, key, required);
+    if (v && !v->is_object()) {
+      error(join(path, key), "expected an object");
+      return nullptr;
+    }
+    return v;
+  }
+  // A number (null reads as NaN: nlohmann writes NaN as null).
+  void number(const ordered& obj, const std::string& path, const std::string& key, double& out,
+              bool required = true) {
+    const ordered* v = member(obj, path, key, required);
+    if (!v) return;
+    if (v->is_null()) {
+      out = std::numeric_limits<double>::quiet_NaN();
+    } else if (v->is_number()) {
+      out = v->get<double>();
+    } else {
+      error(join(path, key), "expected a number, got " + std::string(v->type_name()));
+    }
+  }
+  void count(const ordered& obj, const std::string& path, const std::string& key, std::uint64_t& out,
+             bool required = true) {
+    const ordered* v = member(obj, path, key, required);
+    if (!v) return;
+    if (v->is_number_unsigned()) {
+      out = v->get<std::uint64_t>();
+    } else if (v->is_number_integer() && v->get<std::int64_t>() >= 0) {
+      out = static_cast<std::uint64_t>(v->get<std::int64_t>());
+    } else if (v->is_number_float() && v->get<double>() >= 0 && std::floor(v->get<double>()) == v->get<double>() &&
+               v->get<double>() < 1.8e19) {
+      out = static_cast<std::uint64_t>(v->get<double>());
+    } else {
+      error(join(path, key), "expected a count (an integer >= 0), got " + v->dump());
+    }
+  }
+  void text(const ordered& obj, const std::string& path, const std::string& key, std::string& out,
+            bool required = true) {
+    const ordered* v = member(obj, path, key, required);
+    if (!v) return;
+    if (v->is_string()) {
+      out = v->get<std::string>();
+    } else {
+      error(join(path, key), "expected a string, got " + std::string(v->type_name()));
+    }
+  }
+
+  void latency(const ordered& obj, const std::string& path, const std::string& key, LatencyStats& out) {
+    const ordered* b = object(obj, path, key, true);
+    if (!b) return;
+    const std::string p = join(path, key);
+    count(*b, p, "count", out.count);
+    number(*b, p, "mean", out.mean);
+    number(*b, p, "p50", out.p50);
+    number(*b, p, "p90", out.p90);
+    number(*b, p, "p99", out.p99);
+    number(*b, p, "max", out.max);
+    const ordered* cdf = member(*b, p, "cdf", false);
+    if (!cdf || cdf->is_null()) return;
+    const std::string cp = join(p, "cdf");
+    if (!cdf->is_array()) {
+      error(cp, "expected an array of [value_s, fraction] pairs");
+      return;
+    }
+    double last_fraction = -1;
+    for (std::size_t i = 0; i < cdf->size(); ++i) {
+      const ordered& point = (*cdf)[i];
+      const std::string pp = cp + "[" + std::to_string(i) + "]";
+      if (!point.is_array() || point.size() != 2 || !point[0].is_number() || !point[1].is_number()) {
+        error(pp, "expected [value_s, fraction] (two numbers)");
+        continue;
+      }
+      const double v = point[0].get<double>(), f = point[1].get<double>();
+      if (!(f >= 0 && f <= 1) || f < last_fraction) {
+        error(pp, "fraction must be in [0, 1] and never decrease");
+        continue;
+      }
+      last_fraction = f;
+      out.cdf.emplace_back(v, f);
+    }
+  }
+
+  void cost(const ordered& obj, const std::string& prefix, ModelResult& out) {
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+      const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+      if (it->is_number()) {
+        out.cost.emplace_back(key, it->get<double>());
+      } else if (it->is_object()) {
+        cost(*it, key, out);
+      } else if (it->is_string() && it.key() == "currency" && prefix.empty()) {
+        out.cost_currency = it->get<std::string>();
+      }
+    }
+  }
+
+  void metrics(const ordered& b, const std::string& path, ModelResult& out) {
+    count(b, path, "requests", out.requests);
+    count(b, path, "completed", out.completed);
+    count(b, path, "failed", out.failed);
+    if (const ordered* reasons = object(b, path, "failed_by_reason", true)) {
+      for (auto it = reasons->begin(); it != reasons->end(); ++it) {
+        std::uint64_t n = 0;
+        count(*reasons, join(path, "failed_by_reason"), it.key(), n);
+        out.failed_by_reason.emplace_back(it.key(), n);
+      }
+    }
+    number(b, path, "slo_attainment", out.slo_attainment);
+    latency(b, path, "ttft_s", out.ttft);
+    latency(b, path, "tpot_s", out.tpot);
+    latency(b, path, "e2e_s", out.e2e);
+    if (const ordered* cs = object(b, path, "cold_starts", true)) {
+      const std::string p = join(path, "cold_starts");
+      ColdStartStats& c = out.cold_starts;
+      count(*cs, p, "count", c.count);
+      count(*cs, p, "aborted", c.aborted);
+      count(*cs, p, "requests_waited", c.requests_waited);
+      number(*cs, p, "share_of_requests_waited", c.share_of_requests_waited);
+      latency(*cs, p, "added_latency_s", c.added_latency);
+      latency(*cs, p, "duration_s", c.duration);
+      if (member(*cs, p, "mean_node_provision_s", false)) {
+        c.has_node_provision = true;
+        number(*cs, p, "mean_node_provision_s", c.mean_node_provision_s);
+      }
+      if (member(*cs, p, "weights_from_host_memory", false)) {
+        c.has_host_memory = true;
+        count(*cs, p, "weights_from_host_memory", c.weights_from_host_memory);
+      }
+      number(*cs, p, "mean_image_pull_s", c.mean_image_pull_s);
+      number(*cs, p, "mean_weight_load_s", c.mean_weight_load_s);
+      number(*cs, p, "mean_engine_startup_s", c.mean_engine_startup_s);
+      count(*cs, p, "weights_from_disk_cache", c.weights_from_disk_cache);
+      count(*cs, p, "weights_from_model_store", c.weights_from_model_store);
+      count(*cs, p, "unschedulable_scale_ups", c.unschedulable_scale_ups);
+    }
+    if (const ordered* g = object(b, path, "gpu_seconds", true)) {
+      const std::string p = join(path, "gpu_seconds");
+      number(*g, p, "allocated", out.gpu_seconds_allocated);
+      number(*g, p, "busy", out.gpu_seconds_busy);
+      number(*g, p, "idle", out.gpu_seconds_idle);
+      number(*g, p, "starting", out.gpu_seconds_starting);
+    }
+    if (const ordered* r = object(b, path, "replicas", true)) {
+      const std::string p = join(path, "replicas");
+      count(*r, p, "peak", out.replicas_peak);
+      number(*r, p, "mean", out.replicas_mean);
+    }
+    if (member(b, path, "gpu_memory_byte_seconds_idle", false)) {
+      out.has_gpu_memory_idle = true;
+      number(b, path, "gpu_memory_byte_seconds_idle", out.gpu_memory_byte_seconds_idle);
+    }
+    if (const ordered* c = member(b, path, "cost", false)) {
+      if (c->is_object()) {
+        cost(*c, "", out);
+      } else if (c->is_number()) {
+        out.cost.emplace_back("total", c->get<double>());
+      } else if (!c->is_null()) {
+        error(join(path, "cost"), "expected an object or a number");
+      }
+    }
+  }
+
+  static std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+
+ private:
+  const std::string& file_;
+  const JsonLines& lines_;
+  Diagnostics& errors_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// CSV: comma-separated, optional double quotes ("" inside quotes is a quote), LF or CRLF.
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> fields;
+  std::string field;
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.push_back(std::move(field));
+      field.clear();
+    } else {
+      field += c;
+    }
+  }
+  fields.push_back(std::move(field));
+  return fields;
+}
+
+bool parse_number(const std::string& s, double& out) {
+  if (s.empty()) return false;
+  const char* begin = s.data();
+  if (*begin == '+') ++begin;
+  auto r = std::from_chars(begin, s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(out);
+}
+
+// Calls row(line number, fields) for each data row after checking the header has `required`
+// columns; `index` gets each required column's position.
+template <class Row>
+void read_csv(const std::string& text, const std::string& file, const std::vector<std::string>& required,
+              std::vector<std::size_t>& index, Diagnostics& errors, Row row) {
+  std::istringstream in(text);
+  std::string line;
+  int line_no = 0;
+  bool header = true;
+  std::size_t columns = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (header) {
+      if (line.size() >= 3 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
+      const std::vector<std::string> names = split_csv_line(line);
+      columns = names.size();
+      index.assign(required.size(), 0);
+      std::string missing;
+      for (std::size_t i = 0; i < required.size(); ++i) {
+        std::size_t k = 0;
+        while (k < names.size() && names[k] != required[i]) ++k;
+        if (k == names.size()) missing += (missing.empty() ? "" : ", ") + required[i];
+        index[i] = k;
+      }
+      if (!missing.empty()) {
+        std::string expected;
+        for (const auto& r : required) expected += (expected.empty() ? "" : ",") + r;
+        errors.add({file, line_no, 0, "", "header lacks column(s) " + missing + " (expected " + expected + ")"});
+        return;
+      }
+      header = false;
+      continue;
+    }
+    if (line.empty()) continue;
+    const std::vector<std::string> fields = split_csv_line(line);
+    if (fields.size() != columns) {
+      errors.add({file, line_no, 0, "",
+                  "expected " + std::to_string(columns) + " fields, got " + std::to_string(fields.size())});
+      continue;
+    }
+    row(line_no, fields);
+  }
+  if (header) errors.add({file, line_no > 0 ? line_no : 1, 0, "", "empty file: expected a header line"});
+}
+
+std::optional<std::string> read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return s.str();
+}
+
+}  // namespace
+
+const RunSeries* TimeSeriesData::find(const std::string& model, const std::string& name) const {
+  for (const RunSeries& s : series)
+    if (s.model == model && s.name == name) return &s;
+  return nullptr;
+}
+
+std::vector<std::string> TimeSeriesData::models() const {
+  std::vector<std::string> out;
+  for (const RunSeries& s : series) {
+    bool seen = false;
+    for (const auto& m : out) seen = seen || m == s.model;
+    if (!seen) out.push_back(s.model);
+  }
+  return out;
+}
+
+const ModelResult* RunData::model(const std::string& name) const {
+  for (const ModelResult& m : models)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+bool RunData::has_node_provision() const {
+  if (cold_start_log_has_node_provision || overall.cold_starts.has_node_provision) return true;
+  for (const ModelResult& m : models)
+    if (m.cold_starts.has_node_provision) return true;
+  return false;
+}
+
+bool RunData::has_cost() const {
+  if (!overall.cost.empty()) return true;
+  for (const ModelResult& m : models)
+    if (!m.cost.empty()) return true;
+  return false;
+}
+
+void parse_result_json(const std::string& text, const std::string& file, RunData& out, Diagnostics& errors) {
+  ordered j;
+  try {
+    j = ordered::parse(text);
+  } catch (const ordered::parse_error& e) {
+    // e.byte is the 1-based offset of the offending character: count the lines before it.
+    const std::size_t end = std::min<std::size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
+    int line = 1, column = 1;
+    for (std::size_t i = 0; i < end; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string what = e.what();
+    const auto cut = what.find("parse error");
+    if (cut != std::string::npos) what = what.substr(cut);
+    errors.add({file, line, column, "", "malformed JSON: " + what});
+    return;
+  }
+  const JsonLines lines(text);
+  Reader r(file, lines, errors);
+  if (!j.is_object()) {
+    r.error("", "expected a JSON object (a fleetsim result.json)");
+    return;
+  }
+  const ordered* version = r.member(j, "", "schema_version", true);
+  if (!version) return;
+  if (!version->is_number_integer() || version->get<std::int64_t>() != 1) {
+    r.error("schema_version", "unsupported schema_version " + version->dump() + " (this fleetsim reads 1)");
+    return;
+  }
+  out.schema_version = 1;
+  r.text(j, "", "fleetsim_version", out.fleetsim_version, false);
+  if (const ordered* sc = r.object(j, "", "scenario", false)) {
+    r.text(*sc, "scenario", "name", out.scenario_name, false);
+    r.text(*sc, "scenario", "description", out.scenario_description, false);
+    if (const ordered* si = r.member(*sc, "scenario", "sample_interval", false)) {
+      if (si->is_string()) out.sample_interval = si->get<std::string>();
+      else if (si->is_number()) out.sample_interval = si->dump() + "s";
+    }
+  }
+  if (const ordered* run = r.object(j, "", "run", true)) {
+    r.count(*run, "run", "seed", out.seed, false);
+    r.number(*run, "run", "end_time_s", out.end_time_s);
+    r.count(*run, "run", "events", out.events, false);
+    r.count(*run, "run", "requests", out.requests, false);
+    r.number(*run, "run", "percentile_relative_error", out.percentile_relative_error, false);
+  }
+  if (const ordered* overall = r.object(j, "", "overall", true)) {
+    out.overall.name = "overall";
+    r.metrics(*overall, "overall", out.overall);
+    if (const ordered* cache = r.object(*overall, "overall", "cache", false)) {
+      out.has_cache = true;
+      r.count(*cache, "overall.cache", "hits", out.cache_hits);
+      r.count(*cache, "overall.cache", "inserts", out.cache_inserts);
+      r.count(*cache, "overall.cache", "evictions", out.cache_evictions);
+    }
+  }
+  if (const ordered* models = r.object(j, "", "models", true)) {
+    for (auto it = models->begin(); it != models->end(); ++it) {
+      const std::string path = "models." + it.key();
+      if (!it->is_object()) {
+        r.error(path, "expected an object");
+        continue;
+      }
+      ModelResult m;
+      m.name = it.key();
+      r.metrics(*it, path, m);
+      out.models.push_back(std::move(m));
+    }
+  }
+  if (const ordered* pools = r.member(j, "", "pools", false); pools && !pools->is_null()) {
+    if (!pools->is_array()) r.error("pools", "expected an array");
+    else
+      for (std::size_t i = 0; i < pools->size(); ++i) {
+        const std::string p = "pools[" + std::to_string(i) + "]";
+        const ordered& e = (*pools)[i];
+        if (!e.is_object()) {
+          r.error(p, "expected an object");
+          continue;
+        }
+        PoolRow row;
+        r.text(e, p, "pool", row.pool);
+        r.number(e, p, "node_hours", row.node_hours, false);
+        r.count(e, p, "peak_nodes", row.peak_nodes, false);
+        r.count(e, p, "provisioned", row.provisioned, false);
+        r.count(e, p, "released", row.released, false);
+        out.pools.push_back(std::move(row));
+      }
+  }
+  if (const ordered* links = r.member(j, "", "links", false); links && !links->is_null()) {
+    if (!links->is_array()) r.error("links", "expected an array");
+    else
+      for (std::size_t i = 0; i < links->size(); ++i) {
+        const std::string p = "links[" + std::to_string(i) + "]";
+        const ordered& e = (*links)[i];
+        if (!e.is_object()) {
+          r.error(p, "expected an object");
+          continue;
+        }
+        LinkRow row;
+        r.text(e, p, "link", row.link);
+        r.number(e, p, "bytes", row.bytes, false);
+        r.number(e, p, "bandwidth_bytes_per_s", row.bandwidth_bytes_per_s, false);
+        out.links.push_back(std::move(row));
+      }
+  }
+  // A top-level cost block (if the writer puts it there) counts as the overall cost.
+  if (const ordered* c = r.member(j, "", "cost", false); c && c->is_object() && out.overall.cost.empty())
+    r.cost(*c, "", out.overall);
+}
+
+TimeSeriesData parse_timeseries_csv(const std::string& text, const std::string& file, Diagnostics& errors) {
+  TimeSeriesData out;
+  std::map<std::pair<std::string, std::string>, std::size_t> where;
+  const std::vector<std::string> columns{"time_s", "model", "series", "value"};
+  std::vector<std::size_t> at;
+  read_csv(text, file, columns, at, errors, [&](int line, const std::vector<std::string>& f) {
+    double t = 0, v = 0;
+    bool ok = true;
+    if (!parse_number(f[at[0]], t) || t < 0) {
+      errors.add({file, line, static_cast<int>(at[0]) + 1, "time_s",
+                  "expected a time in seconds >= 0, got \"" + f[at[0]] + "\""});
+      ok = false;
+    }
+    if (!parse_number(f[at[3]], v)) {
+      errors.add({file, line, static_cast<int>(at[3]) + 1, "value", "expected a number, got \"" + f[at[3]] + "\""});
+      ok = false;
+    }
+    if (f[at[1]].empty() || f[at[2]].empty()) {
+      errors.add({file, line, 0, "", "model and series must not be empty"});
+      ok = false;
+    }
+    if (!ok) return;
+    auto key = std::make_pair(f[at[1]], f[at[2]]);
+    auto it = where.find(key);
+    if (it == where.end()) {
+      it = where.emplace(key, out.series.size()).first;
+      out.series.push_back(RunSeries{key.first, key.second, {}, {}});
+    }
+    RunSeries& s = out.series[it->second];
+    s.time_s.push_back(t);
+    s.value.push_back(v);
+  });
+  return out;
+}
+
+std::vector<ColdStartRow> parse_cold_starts_csv(const std::string& text, const std::string& file,
+                                                Diagnostics& errors, bool* has_node_provision) {
+  std::vector<ColdStartRow> out;
+  const std::vector<std::string> columns{"model",        "replica",       "node",             "placed_s",
+                                         "ready_s",      "image_pull_s",  "weight_load_s",    "engine_startup_s",
+                                         "source",       "aborted"};
+  std::vector<std::size_t> at;
+  // The optional node_provision_s column: its position in the header, if there.
+  std::size_t provision_at = std::string::npos;
+  {
+    const std::string header = text.substr(0, text.find('\n'));
+    std::vector<std::string> names = split_csv_line(header.empty() || header.back() != '\r' ? header
+                                                                                          : header.substr(0, header.size() - 1));
+    for (std::size_t k = 0; k < names.size(); ++k)
+      if (names[k] == "node_provision_s") provision_at = k;
+  }
+  if (has_node_provision) *has_node_provision = provision_at != std::string::npos;
+  read_csv(text, file, columns, at, errors, [&](int line, const std::vector<std::string>& f) {
+    ColdStartRow r;
+    if (provision_at != std::string::npos &&
+        (!parse_number(f[provision_at], r.node_provision_s) || r.node_provision_s < 0)) {
+      errors.add({file, line, static_cast<int>(provision_at) + 1, "node_provision_s",
+                  "expected seconds (a number >= 0), got \"" + f[provision_at] + "\""});
+      return;
+    }
+    r.model = f[at[0]];
+    r.replica = f[at[1]];
+    r.node = f[at[2]];
+    r.source = f[at[8]];
+    bool ok = true;
+    double* numbers[] = {&r.placed_s, &r.ready_s, &r.image_pull_s, &r.weight_load_s, &r.engine_startup_s};
+    for (std::size_t k = 0; k < 5; ++k) {
+      const std::string& field = f[at[3 + k]];
+      if (!parse_number(field, *numbers[k]) || *numbers[k] < 0) {
+        errors.add({file, line, static_cast<int>(at[3 + k]) + 1, columns[3 + k],
+                    "expected seconds (a number >= 0), got \"" + field + "\""});
+        ok = false;
+      }
+    }
+    const std::string& aborted = f[at[9]];
+    if (aborted == "0" || aborted == "1") {
+      r.aborted = aborted == "1";
+    } else {
+      errors.add({file, line, static_cast<int>(at[9]) + 1, "aborted", "expected 0 or 1, got \"" + aborted + "\""});
+      ok = false;
+    }
+    if (r.model.empty()) {
+      errors.add({file, line, static_cast<int>(at[0]) + 1, "model", "must not be empty"});
+      ok = false;
+    }
+    if (ok) out.push_back(std::move(r));
+  });
+  return out;
+}
+
+std::string format_latency(double s) {
+  if (std::isnan(s)) return "-";
+  char buf[64];
+  const double a = std::fabs(s);
+  if (a == 0) return "0 s";
+  if (a < 1e-3) std::snprintf(buf, sizeof buf, "%.3g µs", s * 1e6);
+  else if (a < 1) std::snprintf(buf, sizeof buf, "%.3g ms", s * 1e3);
+  else if (a < 1000) std::snprintf(buf, sizeof buf, "%.3g s", s);
+  else std::snprintf(buf, sizeof buf, "%.0f s", s);
+  return buf;
+}
+
+std::string format_count(std::uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string format_fixed(double v, int decimals) {
+  if (std::isnan(v)) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  if (std::string(buf).find_first_not_of("-0.") == std::string::npos && buf[0] == '-') return buf + 1;  // "-0.0"
+  return buf;
+}
+
+std::string format_percent(double fraction, int decimals) {
+  if (std::isnan(fraction)) return "-";
+  return format_fixed(fraction * 100, decimals) + "%";
+}
+
+LoadedRun load_run_dir(const std::string& dir) {
+  LoadedRun loaded;
+  RunData run;
+  run.dir = dir;
+  fs::path path(dir);
+  std::string name = path.filename().string();
+  if (name.empty() || name == ".") name = path.parent_path().filename().string();  // "runs/a/"
+  if (name.empty() || name == ".") name = fs::absolute(path).lexically_normal().parent_path().filename().string();
+  run.name = name.empty() ? dir : name;
+
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    loaded.errors.add({dir, 0, 0, "", "not a run directory (expected a folder with result.json)"});
+    return loaded;
+  }
+  const fs::path result = path / "result.json";
+  const std::optional<std::string> text = read_text(result);
+  if (!text) {
+    loaded.errors.add({result.string(), 0, 0, "",
+                       fs::exists(result, ec) ? "cannot read the file" : "missing: not a fleetsim run directory"});
+    return loaded;
+  }
+  parse_result_json(*text, result.string(), run, loaded.errors);
+
+  const fs::path ts = path / "timeseries.csv";
+  if (fs::exists(ts, ec)) {
+    if (auto t = read_text(ts)) {
+      run.has_timeseries = true;
+      run.timeseries = parse_timeseries_csv(*t, ts.string(), loaded.errors);
+    } else {
+      loaded.errors.add({ts.string(), 0, 0, "", "cannot read the file"});
+    }
+  }
+  const fs::path cs = path / "cold_starts.csv";
+  if (fs::exists(cs, ec)) {
+    if (auto t = read_text(cs)) {
+      run.has_cold_start_log = true;
+      run.cold_start_log =
+          parse_cold_starts_csv(*t, cs.string(), loaded.errors, &run.cold_start_log_has_node_provision);
+    } else {
+      loaded.errors.add({cs.string(), 0, 0, "", "cannot read the file"});
+    }
+  }
+  if (loaded.errors.empty()) loaded.run = std::move(run);
+  return loaded;
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,142 @@
+// A run directory (written by `fleetsim run --out DIR`) read back into plain structs, for the
+// report, the Prometheus export and the comparison of runs:
+//   result.json      required (schema_version 1)
+//   timeseries.csv   optional: time_s,model,series,value (tidy long format)
+//   cold_starts.csv  optional: model,replica,node,placed_s,ready_s,[node_provision_s,]image_pull_s,
+//                              weight_load_s,engine_startup_s,source,aborted
+// Problems come back as Diagnostics (file, line, key path or column, message); nothing exits.
+// Unknown keys and extra CSV columns are ignored, so newer writers stay readable.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/diagnostics.hpp"
+
+namespace fleetsim {
+
+// A latency block of result.json: `count`, `mean`, `p50`, `p90`, `p99`, `max` (seconds) and,
+// when the writer adds it, `cdf`: [[value_s, fraction], ...] (empty when absent).
+struct LatencyStats {
+  std::uint64_t count = 0;
+  double mean = 0, p50 = 0, p90 = 0, p99 = 0, max = 0;
+  std::vector<std::pair<double, double>> cdf;
+};
+
+struct ColdStartStats {
+  std::uint64_t count = 0, aborted = 0, requests_waited = 0;
+  double share_of_requests_waited = 0;
+  LatencyStats added_latency;  // cold_starts.added_latency_s
+  LatencyStats duration;       // cold_starts.duration_s
+  double mean_image_pull_s = 0, mean_weight_load_s = 0, mean_engine_startup_s = 0;
+  std::uint64_t weights_from_disk_cache = 0, weights_from_model_store = 0, unschedulable_scale_ups = 0;
+  // Optional (newer writers): waiting for a node to be provisioned; weights from host memory.
+  bool has_node_provision = false, has_host_memory = false;
+  double mean_node_provision_s = 0;
+  std::uint64_t weights_from_host_memory = 0;
+};
+
+// The metrics of one model, or of `overall`.
+struct ModelResult {
+  std::string name;  // "overall" for the overall block
+  std::uint64_t requests = 0, completed = 0, failed = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> failed_by_reason;  // in file order
+  double slo_attainment = 0;
+  LatencyStats ttft, tpot, e2e;
+  ColdStartStats cold_starts;
+  double gpu_seconds_allocated = 0, gpu_seconds_busy = 0, gpu_seconds_idle = 0, gpu_seconds_starting = 0;
+  std::uint64_t replicas_peak = 0;
+  double replicas_mean = 0;
+  bool has_gpu_memory_idle = false;  // optional: gpu_memory_byte_seconds_idle
+  double gpu_memory_byte_seconds_idle = 0;
+  // `cost`, when the block has one: its numeric fields flattened ("total", "gpu.h100", ...) in
+  // file order, and its `currency` string if any.
+  std::vector<std::pair<std::string, double>> cost;
+  std::string cost_currency;
+};
+
+// One series of timeseries.csv: the samples of (model, series), in file order.
+struct RunSeries {
+  std::string model, name;
+  std::vector<double> time_s, value;
+};
+
+struct TimeSeriesData {
+  std::vector<RunSeries> series;  // in order of first appearance
+  const RunSeries* find(const std::string& model, const std::string& name) const;
+  std::vector<std::string> models() const;  // in order of first appearance ("all" included)
+  bool empty() const { return series.empty(); }
+};
+
+// One row of cold_starts.csv.
+struct ColdStartRow {
+  std::string model, replica, node;
+  double placed_s = 0, ready_s = 0, image_pull_s = 0, weight_load_s = 0, engine_startup_s = 0;
+  double node_provision_s = 0;  // optional column
+  std::string source;  // where the weights came from: disk-cache | model-store | none | ...
+  bool aborted = false;
+};
+
+// result.json's optional `pools` (node pools) and `links` (bytes moved per shared link).
+struct PoolRow {
+  std::string pool;
+  double node_hours = 0;
+  std::uint64_t peak_nodes = 0, provisioned = 0, released = 0;
+};
+struct LinkRow {
+  std::string link;
+  double bytes = 0;
+  double bandwidth_bytes_per_s = -1;  // < 0: unlimited
+};
+
+struct RunData {
+  std::string dir;   // as given
+  std::string name;  // the directory's name (column heads in comparisons)
+  int schema_version = 0;
+  std::string fleetsim_version;
+  std::string scenario_name, scenario_description;
+  std::uint64_t seed = 0, events = 0, requests = 0;
+  double end_time_s = 0, percentile_relative_error = 0;
+  std::string sample_interval;  // scenario.sample_interval as written, when present
+  ModelResult overall;
+  std::vector<ModelResult> models;  // in result.json order
+  bool has_cache = false;
+  std::uint64_t cache_hits = 0, cache_inserts = 0, cache_evictions = 0;
+  bool has_timeseries = false;  // timeseries.csv was there
+  TimeSeriesData timeseries;
+  bool has_cold_start_log = false;  // cold_starts.csv was there
+  bool cold_start_log_has_node_provision = false;  // ... with a node_provision_s column
+  std::vector<ColdStartRow> cold_start_log;
+  std::vector<PoolRow> pools;
+  std::vector<LinkRow> links;
+
+  const ModelResult* model(const std::string& name) const;
+  bool has_cost() const;            // overall or any model has a cost block
+  bool has_node_provision() const;  // result.json or cold_starts.csv has the node-provision phase
+};
+
+struct LoadedRun {
+  std::optional<RunData> run;  // set when there were no errors
+  Diagnostics errors;
+};
+
+// Reads DIR/result.json and, when present, DIR/timeseries.csv and DIR/cold_starts.csv.
+LoadedRun load_run_dir(const std::string& dir);
+
+// The parts on their own (file names only label the diagnostics). Each appends its problems to
+// `errors` and returns what it could read.
+void parse_result_json(const std::string& text, const std::string& file, RunData& out, Diagnostics& errors);
+TimeSeriesData parse_timeseries_csv(const std::string& text, const std::string& file, Diagnostics& errors);
+std::vector<ColdStartRow> parse_cold_starts_csv(const std::string& text, const std::string& file,
+                                                Diagnostics& errors, bool* has_node_provision = nullptr);
+
+// Display formatting shared by the report, the export and the comparison (C locale: the same
+// value always gives the same text).
+std::string format_latency(double seconds);             // "850 µs", "72.0 ms", "2.09 s"; "-" if NaN
+std::string format_count(std::uint64_t n);              // "86,211"
+std::string format_fixed(double value, int decimals);   // "%.<decimals>f"; "-" if NaN
+std::string format_percent(double fraction, int decimals);  // 0.9982 -> "99.82%"; "-" if NaN
+
+}  // namespace fleetsim

@@ -1,0 +1,52 @@
+#include "reports/write_reports.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include "reports/html_report.hpp"
+#include "reports/prometheus.hpp"
+#include "reports/run_data.hpp"
+
+namespace fleetsim {
+
+std::string write_file_atomically(const std::string& path, const std::string& text) {
+  namespace fs = std::filesystem;
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!out) return "cannot write here";
+    out << text;
+    out.close();
+    if (!out) {
+      std::error_code ignored;
+      fs::remove(temp, ignored);
+      return "writing failed";
+    }
+  }
+  std::error_code error;
+  fs::rename(temp, path, error);
+  if (error) {
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    return "cannot write here (" + error.message() + ")";
+  }
+  return "";
+}
+
+Diagnostics write_run_reports(const std::string& run_dir) {
+  LoadedRun loaded = load_run_dir(run_dir);
+  if (!loaded.run) return loaded.errors;
+  Diagnostics errors;
+  const std::filesystem::path dir(run_dir);
+  const std::pair<std::string, std::string> files[] = {
+      {(dir / "report.html").string(), html_report(*loaded.run)},
+      {(dir / "result.prom").string(), prometheus_export(*loaded.run)},
+  };
+  for (const auto& [path, text] : files) {
+    const std::string error = write_file_atomically(path, text);
+    if (!error.empty()) errors.add({path, 0, 0, "", error});
+  }
+  return errors;
+}
+
+}  // namespace fleetsim
