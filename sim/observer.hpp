@@ -87,6 +87,9 @@ class SimObserver {
   virtual void on_adapter_load(SimTime, const ReplicaInfo&, bool /*from_disk*/) {}
   // A node of an elastic pool came up, or was released after standing idle.
   virtual void on_node(SimTime, std::uint32_t /*node*/, bool /*up*/) {}
+  // Every 65,536 events (and never more often): how far the run has got. For progress
+  // displays and live metrics; cheap enough to leave attached.
+  virtual void on_progress(SimTime /*now*/, std::uint64_t /*events*/, std::uint64_t /*requests*/) {}
   virtual void on_run_end(SimTime /*end*/) {}
 };
 

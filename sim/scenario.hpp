@@ -86,7 +86,8 @@ struct WorkloadSpec {
   SimTime start = 0;        // arrivals begin here
   Distribution input_tokens;
   Distribution output_tokens;
-  std::string trace_path;   // Trace: resolved path of the CSV file
+  std::string trace_path;   // Trace: resolved path of the native CSV file that is replayed
+  std::string trace_source; // as the scenario named it (for imported traces: the original)
   double adapter_zipf = -1;  // >= 0: each request names one of the model's adapters, Zipf(s)
   std::string name;         // stable name, seeds its random streams
 };

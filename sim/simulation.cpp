@@ -127,7 +127,10 @@ RunStatus Simulation::run() {
       if (top.time > hard_end) break;
       auto entry = queue_.pop();
       now_ = entry.time;
-      ++status.events;
+      if ((++status.events & 0xFFFF) == 0) {
+        for (auto* o : observers_) o->on_progress(now_, status.events, next_serial_);
+        for (std::uint32_t i = 0; i < setup_.test_slowdown; ++i) spin_ = spin_ + 1;  // tests only
+      }
       const Event& e = entry.payload;
       switch (e.kind) {
         case EventKind::Arrival: on_arrival(e.target); break;

@@ -44,6 +44,8 @@ struct SimulationSetup {
   // models' autoscalers may see their next arrival. Empty when no autoscaler needs it.
   std::vector<std::unique_ptr<RequestSource>> lookahead;
   std::vector<bool> sees_future;  // per model
+  // Test-only: extra busy work per 65,536 events, to check that the speed gate notices.
+  std::uint32_t test_slowdown = 0;
 };
 
 // Bytes a link carried during the run.
@@ -291,6 +293,7 @@ class Simulation {
   std::uint64_t next_serial_ = 0;
   std::uint64_t live_requests_ = 0;
   SimTime last_request_end_ = 0;
+  volatile std::uint64_t spin_ = 0;  // the test slowdown's busy work
 };
 
 }  // namespace fleetsim
