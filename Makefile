@@ -6,7 +6,8 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
 # Debian 12 packages the build needs (see ../shared/DEBIAN12-NOTES.md for the CMake targets).
 PACKAGES = cmake g++ make ninja-build ccache pkg-config catch2 libyaml-cpp-dev libcli11-dev \
-           nlohmann-json3-dev libbenchmark-dev libfast-float-dev
+           nlohmann-json3-dev libbenchmark-dev libfast-float-dev \
+           libcpp-httplib-dev
 # Only the tests need these: promtool checks the Prometheus export, Chromium renders the report.
 TEST_PACKAGES = prometheus chromium
 
@@ -34,10 +35,12 @@ run: configure
 	cmake --build $(BUILD) -j $(JOBS) --target fleetsim
 	$(BUILD)/fleetsim run --out out/default
 
-# Builds only what the tests need (not the benchmarks), then runs them.
+# Builds only what the tests need (not the benchmarks), runs them, then the regression gate on
+# the CI-sized scenario set (simulated metrics exactly, engine speed as a ratio; bench/gate).
 test: configure
 	cmake --build $(BUILD) -j $(JOBS) --target fleetsim fleetsim_tests
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(BUILD)/fleetsim bench --baseline bench/baseline.json --label ci
 
 bench: configure
 	cmake --build $(BUILD) -j $(JOBS) --target fleetsim_bench fleetsim_calibrate

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "bench/gate/gate.hpp"
 #include "reports/result_json.hpp"
 #include "tests/support.hpp"
 
@@ -109,4 +110,25 @@ TEST_CASE("events grow with requests, not with tokens", "[scenarios][engine]") {
   REQUIRE(long_events < short_events * 3 / 2);
   REQUIRE(long_events < 5 * long_requests);
   REQUIRE(long_events < long_requests * 1000 / 10);  // per-token events would be >= 1000 per request
+}
+
+TEST_CASE("every shipped scenario matches its golden summary (bench/baseline.json)", "[scenarios][golden]") {
+  // The baseline holds each scenario's headline metrics, exactly. A change in any of them is a
+  // change in what the simulator computes: review it, then `fleetsim bench --update` (also
+  // for `--label full`) and commit the baseline's diff with the change.
+  Diagnostics errors;
+  GateBaseline baseline = load_gate_baseline(std::string(FLEETSIM_SOURCE_DIR) + "/bench/baseline.json", errors);
+  REQUIRE(errors.empty());
+  std::vector<std::string> covered;
+  for (const GateCase& c : baseline.cases) covered.push_back(std::string(FLEETSIM_SOURCE_DIR) + "/" + c.scenario);
+  for (const auto& path : shipped_scenarios()) {
+    INFO(path << " has no case in bench/baseline.json");
+    REQUIRE(std::find(covered.begin(), covered.end(), path) != covered.end());
+  }
+  GateOptions metrics_only;
+  metrics_only.speed = false;
+  GateResult result = run_gate(baseline, FLEETSIM_SOURCE_DIR, registry(), metrics_only);
+  INFO(gate_table(result) << result.errors.to_string());
+  REQUIRE(result.passed);
+  REQUIRE(result.rows.empty());
 }

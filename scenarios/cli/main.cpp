@@ -6,10 +6,12 @@
 
 #include "reports/summary_table.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
+#include "scenarios/cli/bench_command.hpp"
 #include "scenarios/cli/report_command.hpp"
 #include "scenarios/cli/sweep_command.hpp"
 #include "scenarios/cli/trace_command.hpp"
 #include "scenarios/runner/run_to_directory.hpp"
+#include "sim/units.hpp"
 
 namespace {
 
@@ -22,6 +24,23 @@ int report_errors(const Diagnostics& errors) {
   std::cerr << errors.to_string();
   std::cerr << errors.size() << (errors.size() == 1 ? " error" : " errors") << ", nothing written\n";
   return kExitBadInput;
+}
+
+// --metrics-hold: a number of seconds or a duration with its unit; never negative.
+bool parse_hold(const std::string& text, double& seconds) {
+  if (auto d = parse_duration(text); d && *d.value >= 0) {
+    seconds = to_seconds(*d.value);
+    return true;
+  }
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used != text.size() || !(v >= 0) || v > 1e7) return false;
+    seconds = v;
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 std::string param_default(const ParamSpec& p) { return p.default_value; }
@@ -73,6 +92,15 @@ int main(int argc, char** argv) {
   run->add_option("--out", out_dir, "directory for result.json (default out/<scenario name>)");
   run->add_option("--set", overrides, "override a scenario value: path.to.key=value (repeatable)");
   run->add_flag("--quiet,-q", quiet, "print nothing but errors");
+  RunOptions run_options;
+  auto* progress_opt = run->add_flag("--progress,!--no-progress", run_options.progress,
+                                     "live progress on stderr for runs over 2 s (default: on unless --quiet)");
+  run->add_option("--metrics-port", run_options.metrics_port,
+                  "serve live metrics at http://127.0.0.1:PORT/metrics during the run (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  std::string metrics_hold;
+  run->add_option("--metrics-hold", metrics_hold,
+                  "keep serving the metrics this long after the run (seconds, or 30s, 2min; default 0)");
 
   std::string validate_path;
   std::vector<std::string> validate_overrides;
@@ -88,6 +116,8 @@ int main(int argc, char** argv) {
   add_sweep_command(app, sweep_exit);
   int report_exit = 0;
   add_report_commands(app, report_exit);
+  int bench_exit = 0;
+  add_bench_command(app, bench_exit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -98,6 +128,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("trace")) return trace_exit;
   if (app.got_subcommand("sweep")) return sweep_exit;
   if (app.got_subcommand("report") || app.got_subcommand("compare")) return report_exit;
+  if (app.got_subcommand("bench")) return bench_exit;
   const PolicyRegistry registry = builtin_policies();
 
   if (policies->parsed()) return list_policies(registry);
@@ -122,7 +153,13 @@ int main(int argc, char** argv) {
   const Scenario& scenario = *loaded.scenario;
 
   if (out_dir.empty()) out_dir = "out/" + scenario.name;
-  RunReport outcome = run_to_directory(scenario, registry, out_dir, FLEETSIM_VERSION);
+  if (!*progress_opt) run_options.progress = !quiet;
+  if (!metrics_hold.empty() && !parse_hold(metrics_hold, run_options.metrics_hold_s)) {
+    std::cerr << "--metrics-hold: expected seconds or a duration such as 30s or 2min, got '" << metrics_hold << "'\n";
+    return kExitBadInput;
+  }
+  if (!quiet) run_options.log = &std::cerr;
+  RunReport outcome = run_to_directory(scenario, registry, out_dir, FLEETSIM_VERSION, run_options);
   if (outcome.failure != RunFailure::None) {
     std::cerr << outcome.errors.to_string() << "run stopped, nothing written\n";
     return outcome.failure == RunFailure::PolicyError ? kExitPolicyError : kExitBadInput;

@@ -1,0 +1,74 @@
+// The regression gate: runs a fixed set of scenarios and compares them with a stored baseline
+// (bench/baseline.json).
+//   - Simulated metrics are deterministic, so they must match exactly (doubles within a
+//     relative 1e-9, the round-trip precision of result.json); the event count too. Any
+//     change fails: a change in what a policy achieves must be reviewed and committed with
+//     --update.
+//   - Engine speed is compared as a ratio measured in one process: the case's events per
+//     second divided by the operations per second of a fixed reference workload (a plain
+//     event-queue loop) run right before it, best of `repetitions`. Machine speed cancels
+//     out; a ratio below the baseline's by more than `speed_tolerance` (default 35%: these
+//     machines are shared and noisy) fails.
+// baseline.json: { schema_version: 1, speed_tolerance, repetitions,
+//                  cases: [ { name, scenario, set: [...], labels: [...],
+//                             events, speed_ratio, metrics: { path: value } } ] }
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "policies/registry.hpp"
+#include "sim/diagnostics.hpp"
+
+namespace fleetsim {
+
+struct GateCase {
+  std::string name;
+  std::string scenario;             // relative to the repository root (the baseline's folder's parent)
+  std::vector<std::string> set;     // --set overrides
+  std::vector<std::string> labels;  // e.g. ci, full
+  std::uint64_t events = 0;
+  double speed_ratio = 0;
+  std::map<std::string, double> metrics;
+};
+
+struct GateBaseline {
+  double speed_tolerance = 0.35;
+  int repetitions = 3;
+  std::vector<GateCase> cases;
+};
+
+struct GateOptions {
+  std::string label = "ci";
+  std::uint32_t test_slowdown = 0;  // test-only: plants a slowdown in the engine
+  bool update = false;
+  bool speed = true;  // false: one run per case, simulated metrics only (golden-summary tests)
+};
+
+struct GateRow {
+  std::string name;
+  std::string what;  // metric path, "events" or "speed ratio"
+  double baseline = 0;
+  double now = 0;
+  bool regression = false;
+  std::string note;  // "changed", "slower", "faster", "new"
+};
+
+struct GateResult {
+  std::vector<GateRow> rows;       // only what changed or regressed (plus speed, always)
+  bool passed = true;
+  Diagnostics errors;
+  GateBaseline measured;           // the baseline as it would be rewritten by --update
+};
+
+// The metrics the gate keeps for every case (result.json paths).
+const std::vector<std::string>& gate_metric_paths();
+
+GateBaseline load_gate_baseline(const std::string& path, Diagnostics& errors);
+std::string gate_baseline_json(const GateBaseline& baseline);
+// Runs the cases with `options.label`; `root` is where scenario paths are relative to.
+GateResult run_gate(const GateBaseline& baseline, const std::string& root, const PolicyRegistry& registry,
+                    const GateOptions& options);
+std::string gate_table(const GateResult& result);
+
+}  // namespace fleetsim

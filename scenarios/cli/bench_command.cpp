@@ -1,0 +1,53 @@
+#include "scenarios/cli/bench_command.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "bench/gate/gate.hpp"
+#include "policies/registry.hpp"
+
+namespace fleetsim {
+
+void add_bench_command(CLI::App& app, int& exit_code) {
+  struct Options {
+    std::string baseline = "bench/baseline.json";
+    std::string label = "ci";
+    bool update = false;
+    std::uint32_t slowdown = 0;
+  };
+  auto options = std::make_shared<Options>();
+  auto* bench = app.add_subcommand("bench", "run the fixed scenario set and compare it with a baseline");
+  bench->add_option("--baseline", options->baseline, "baseline file (default bench/baseline.json)");
+  bench->add_option("--label", options->label, "which cases to run: ci (default) or full");
+  bench->add_flag("--update", options->update, "rewrite the baseline with what this run measured");
+  bench->add_option("--test-slowdown", options->slowdown, "test only: plant a slowdown in the engine")
+      ->group("");  // hidden
+  bench->callback([options, &exit_code] {
+    Diagnostics errors;
+    GateBaseline baseline = load_gate_baseline(options->baseline, errors);
+    if (!errors.empty()) {
+      std::cerr << errors.to_string();
+      exit_code = 2;
+      return;
+    }
+    // Scenario paths are relative to the repository root: the baseline's folder's parent.
+    const auto root = std::filesystem::absolute(options->baseline).parent_path().parent_path().string();
+    GateOptions gate;
+    gate.label = options->label;
+    gate.test_slowdown = options->slowdown;
+    const PolicyRegistry registry = builtin_policies();
+    GateResult result = run_gate(baseline, root, registry, gate);
+    std::cout << gate_table(result);
+    if (!result.errors.empty()) std::cerr << result.errors.to_string();
+    if (options->update && result.errors.empty()) {
+      std::ofstream(options->baseline) << gate_baseline_json(result.measured);
+      std::cout << "baseline rewritten: " << options->baseline << " (review the diff before committing)\n";
+      exit_code = 0;
+      return;
+    }
+    exit_code = result.passed ? 0 : 1;
+  });
+}
+
+}  // namespace fleetsim
