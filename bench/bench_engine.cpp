@@ -4,6 +4,11 @@
 //   BM_PlacementBestFit  one best-fit placement decision over a 1,000-node cluster
 #include <benchmark/benchmark.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "traces/request_csv.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -142,6 +147,83 @@ void BM_PlacementBestFit(benchmark::State& state) {
   state.counters["nodes"] = kNodes;
 }
 BENCHMARK(BM_PlacementBestFit)->Arg(1)->Arg(4)->Unit(benchmark::kNanosecond);
+
+// Cache policy decisions: choosing a victim among N entries of a node's disk cache.
+void BM_CacheVictim(benchmark::State& state) {
+  const auto registry = fleetsim::builtin_policies();
+  const std::string policy = state.range(1) == 0 ? "lru" : (state.range(1) == 1 ? "lfu" : "gdsf");
+  auto cache = registry.make_cache(fleetsim::PolicyChoice{policy, {}});
+  fleetsim::NodeView node;
+  node.network_bandwidth = 1e9;
+  fleetsim::RngStream rng(1, "bench/cache");
+  std::vector<fleetsim::CacheEntry> entries;
+  for (std::int64_t i = 0; i < state.range(0); ++i) {
+    fleetsim::CacheEntry e{static_cast<std::uint32_t>(i), 1e9 * (1 + static_cast<double>(rng.below(30))),
+                           static_cast<fleetsim::SimTime>(rng.below(1000)), static_cast<fleetsim::SimTime>(rng.below(100000)),
+                           rng.below(50)};
+    cache->on_insert(fleetsim::CacheTier::Disk, e, node);
+    entries.push_back(e);
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(cache->victim(fleetsim::CacheTier::Disk, entries, node));
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel(policy);
+}
+BENCHMARK(BM_CacheVictim)->Args({16, 0})->Args({256, 0})->Args({256, 1})->Args({256, 2});
+
+// Trace parsing throughput: the native CSV reader over a generated 100,000-row file.
+void BM_TraceParsing(benchmark::State& state) {
+  const auto path = (std::filesystem::temp_directory_path() / "fleetsim_bench_trace.csv").string();
+  {
+    std::ofstream out(path);
+    out << "timestamp,model,input_tokens,output_tokens\n";
+    fleetsim::RngStream rng(1, "bench/trace");
+    double t = 0;
+    for (int i = 0; i < 100'000; ++i) {
+      t += rng.exponential(0.01);
+      out << t << ",model-" << rng.below(8) << "," << 1 + rng.below(4000) << "," << 1 + rng.below(500) << "\n";
+    }
+  }
+  const auto bytes = static_cast<std::int64_t>(std::filesystem::file_size(path));
+  fleetsim::TraceModelNames names;
+  for (std::uint32_t m = 0; m < 8; ++m) names["model-" + std::to_string(m)] = fleetsim::ModelRef{m};
+  for (auto _ : state) {
+    fleetsim::RequestCsvReader reader(path, names);
+    fleetsim::Diagnostics errors;
+    fleetsim::Arrival a;
+    std::uint64_t rows = 0;
+    while (reader.next(a, errors)) ++rows;
+    benchmark::DoNotOptimize(rows);
+  }
+  state.SetBytesProcessed(state.iterations() * bytes);
+  state.SetItemsProcessed(state.iterations() * 100'000);
+}
+BENCHMARK(BM_TraceParsing)->Unit(benchmark::kMillisecond);
+
+// Macro benchmarks: every shipped scenario, events/s and simulated requests/s.
+void BM_Scenario(benchmark::State& state, const std::string& file) {
+  const auto registry = fleetsim::builtin_policies();
+  auto loaded = fleetsim::load_scenario_file(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/" + file, registry);
+  if (!loaded.scenario) {
+    state.SkipWithError("scenario does not load");
+    return;
+  }
+  std::uint64_t events = 0, requests = 0;
+  for (auto _ : state) {
+    fleetsim::Simulation sim(fleetsim::build_setup(*loaded.scenario, registry));
+    fleetsim::MetricsCollector metrics(sim.scenario());
+    sim.add_observer(&metrics);
+    auto status = sim.run();
+    events += status.events;
+    requests += status.requests;
+  }
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+  state.counters["requests/s"] = benchmark::Counter(static_cast<double>(requests), benchmark::Counter::kIsRate);
+}
+BENCHMARK_CAPTURE(BM_Scenario, fixed_pool, std::string("fixed-pool.yaml"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Scenario, scale_to_zero, std::string("scale-to-zero.yaml"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Scenario, tensor_parallel, std::string("tensor-parallel.yaml"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Scenario, bursty, std::string("bursty.yaml"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Scenario, keepalive_study, std::string("keepalive-study.yaml"))->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
