@@ -30,7 +30,8 @@ struct JobSpec {
   WorkerSpec worker;
   std::vector<std::string> gpu_types;  // allowed GPU types; empty = any
   // Work: a duration on `reference_gpu_type`, or `steps` at `steps_per_second[type]` (for the
-  // whole job on that type). Exactly one of the two is set (duration > 0 or steps > 0).
+  // whole job on that type). At most one of the two is set (duration > 0 or steps > 0); a
+  // long-running instance (a pod, a serving instance) has neither and runs until `end`.
   SimTime duration = 0;
   std::string reference_gpu_type;
   double steps = 0;
