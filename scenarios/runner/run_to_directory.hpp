@@ -2,6 +2,7 @@
 // timeseries.csv, cold_starts.csv, and from them report.html and result.prom. Used by
 // `fleetsim run` and by sweeps; nothing is written unless the run succeeds.
 #pragma once
+#include <iosfwd>
 #include <string>
 
 #include "policies/registry.hpp"
@@ -21,7 +22,17 @@ struct RunReport {
   std::string result_path;
 };
 
+// What `fleetsim run` adds around a run; the defaults (sweeps) show and serve nothing.
+struct RunOptions {
+  bool progress = false;      // live progress on stderr (reports/progress.hpp)
+  int metrics_port = -1;      // >= 0: serve live metrics on 127.0.0.1:PORT/metrics (0: any free port)
+  double metrics_hold_s = 0;  // keep serving this long after the run, for a last scrape
+  std::ostream* log = nullptr;  // where to say which address serves the metrics (none: null)
+};
+
+// A metrics port that cannot be bound fails the run before it starts (RunFailure::BadInput).
 RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& registry,
-                           const std::string& out_dir, const std::string& version);
+                           const std::string& out_dir, const std::string& version,
+                           const RunOptions& options = {});
 
 }  // namespace fleetsim
