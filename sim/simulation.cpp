@@ -224,6 +224,10 @@ void Simulation::on_arrival(std::uint32_t source) {
   r.live = true;
   ++live_requests_;
   ModelState& m = models_[a.model];
+  if (m.wake_on_arrival) {
+    m.wake_on_arrival = false;
+    request_evaluation(a.model, now_);
+  }
   if (m.arrivals_read_ahead > m.arrivals_seen) m.future.pop_front();
   ++m.arrivals_seen;
   change_concurrency(a.model, +1);
@@ -591,6 +595,7 @@ void Simulation::evaluate(std::uint32_t model) {
   const bool idle = m.ready.empty() && m.starting.empty() && m.in_flight == 0 && m.buffer.empty();
   const SimTime next = std::min(idle ? kNever : decision.next_evaluation, decision.wakeup);
   if (next != kNever) request_evaluation(model, next);
+  m.wake_on_arrival = decision.wake_on_arrival;
 }
 
 // ---------------------------------------------------------------- replicas

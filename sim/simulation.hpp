@@ -184,6 +184,7 @@ class Simulation {
     // A node this model asked for: when requested, and which (none while kNoNode).
     std::uint32_t awaited_node = 0xFFFFFFFFu;
     SimTime node_requested = 0;
+    bool wake_on_arrival = false;
   };
 
   struct PoolState {

@@ -10,6 +10,8 @@
 //           the time of the model's next arrival (the oracle's knowledge).
 //   output  desired replicas (>= 0), the absolute time of the next periodic evaluation
 //           (> now, or kNever), and optionally a wake-up time (> now, or kNever).
+//           With wake_on_arrival the model is evaluated again when its next request arrives,
+//           so a policy with nothing to do until then need not poll.
 //           The engine starts replicas when desired > ready + starting and drains the surplus
 //           when desired < ready + starting.
 //   state   may keep state between evaluations (windows, panic mode, histograms).
@@ -46,6 +48,7 @@ struct ScalingDecision {
   int desired = 0;
   SimTime next_evaluation = kNever;  // periodic: ignored while the model is idle at zero
   SimTime wakeup = kNever;           // honoured even while idle at zero
+  bool wake_on_arrival = false;      // also evaluate when the model's next request arrives
 };
 
 class Autoscaler {

@@ -21,10 +21,10 @@ class FixedKeepalive final : public Autoscaler {
     const int needed = demand_.update(v);
     const bool busy = v.in_flight + v.buffered > 0;
     if (busy) return {needed, v.now + tick_};
-    // Idle: keep what the window asks for until the timeout, then nothing. The engine wakes
-    // us at the exact expiry, not by polling.
+    // Idle: keep the replicas until the timeout, then none. No polling meanwhile: the engine
+    // wakes us at the exact expiry, or at the next request if it comes first.
     const SimTime expiry = v.idle_since + keepalive_;
-    if (v.now < expiry) return {std::max(needed, 1), std::min(v.now + tick_, expiry)};
+    if (v.now < expiry) return {std::max(needed, 1), expiry, kNever, true};
     return {0, kNever};
   }
 

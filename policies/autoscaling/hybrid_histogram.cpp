@@ -11,10 +11,12 @@
 // with the same range", 4 h) when the histogram is not representative — the coefficient of
 // variation of its bin counts is below 2 — or when more than half of the idle times fell
 // outside its range (the paper forecasts those with ARIMA; we do not).
-// Differences: (1) the pre-warm starts early by the model's last cold-start duration, so the
+// Differences: (1) the pre-warm starts early by the model's longest cold start seen, so the
 // replica is ready when the window opens (a GPU cold start is tens of seconds, not the
-// milliseconds of a function); (2) fewer than `min_samples` idle times also fall back (the
+// milliseconds of a function; the longest, because cold starts vary with link contention and
+// with the cache tier that serves the weights); (2) fewer than `min_samples` idle times also fall back (the
 // paper does not say how it treats new applications).
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -42,6 +44,7 @@ class HybridHistogram final : public Autoscaler {
 
   ScalingDecision evaluate(const ScalingView& v) override {
     for (SimTime idle : v.idle_periods) record(idle);
+    longest_cold_start_ = std::max(longest_cold_start_, v.last_cold_start);
     const int needed = demand_.update(v);
     if (v.in_flight + v.buffered > 0) return {needed, v.now + tick_};
     const Windows w = windows();
@@ -50,9 +53,9 @@ class HybridHistogram final : public Autoscaler {
     const SimTime warm_until = warm_from + w.keepalive;
     if (v.now >= warm_until) return {0, kNever};
     // Start loading early enough to be ready when the pre-warm window ends.
-    const SimTime load_at = w.prewarm > 0 ? warm_from - v.last_cold_start : idle_start;
-    if (v.now >= load_at) return {std::max(needed, 1), std::min(v.now + tick_, warm_until)};
-    return {0, kNever, load_at};
+    const SimTime load_at = w.prewarm > 0 ? warm_from - longest_cold_start_ : idle_start;
+    if (v.now >= load_at) return {std::max(needed, 1), warm_until, kNever, true};
+    return {0, kNever, load_at, true};
   }
 
   struct Windows {
@@ -117,6 +120,7 @@ class HybridHistogram final : public Autoscaler {
   std::uint64_t samples_ = 0;
   std::uint64_t in_range_ = 0;
   std::uint64_t out_of_range_ = 0;
+  SimTime longest_cold_start_ = 0;
 };
 }  // namespace
 

@@ -24,8 +24,8 @@ class Oracle final : public Autoscaler {
     longest_ = std::max(longest_, v.last_cold_start);
     const SimTime lead = std::max(longest_, lead_);
     const SimTime start_at = v.next_arrival - lead;
-    if (start_at <= v.now) return {std::max(needed, 1), v.now + tick_};
-    return {0, kNever, start_at};
+    if (start_at <= v.now) return {std::max(needed, 1), kNever, kNever, true};
+    return {0, kNever, start_at, true};
   }
 
  private:
