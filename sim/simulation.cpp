@@ -682,6 +682,7 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   for (int g : rep.gpus) {
     node.gpus[static_cast<std::size_t>(g)].memory_used += claim;
     node.gpus[static_cast<std::size_t>(g)].holders += 1;
+    node.gpus[static_cast<std::size_t>(g)].milli_used = 1000;
     --node.free_gpus;
   }
   ++node.replicas;
@@ -1073,6 +1074,7 @@ void Simulation::stop(std::uint32_t rep_id) {
     slot.memory_used -= rep.memory_per_gpu;
     if (slot.memory_used < 1.0) slot.memory_used = 0;
     slot.holders -= 1;
+    slot.milli_used = 0;
     ++node.free_gpus;
   }
   --node.replicas;

@@ -14,8 +14,9 @@
 namespace fleetsim {
 
 struct GpuSlot {
-  double memory_used = 0;     // bytes held by replicas on this GPU
-  std::uint32_t holders = 0;  // replicas using this GPU (whole-GPU allocation: 0 or 1)
+  double memory_used = 0;       // bytes held by what runs on this GPU
+  std::uint32_t holders = 0;    // allocations using this GPU (a whole-GPU one is alone)
+  std::uint32_t milli_used = 0; // thousandths of the GPU allocated: 1000 when whole
 };
 
 struct CacheEntry {
@@ -45,6 +46,10 @@ struct NodeView {
   std::vector<CacheEntry> host_cache;  // models whose weights are in the node's host memory
   std::vector<std::uint32_t> images;   // models whose container image the node has pulled
   std::uint32_t replicas = 0;          // replicas placed on the node and not yet stopped
+  double cpu_capacity = 0;             // cores (0: not modelled)
+  double cpu_used = 0;
+  double host_memory_capacity = 0;     // bytes (0: not modelled)
+  double host_memory_used = 0;
 
   bool has_cached(std::uint32_t model) const {  // on disk
     for (const auto& e : disk_cache)

@@ -4,31 +4,43 @@
 
 namespace fleetsim {
 
-namespace {
-bool gpu_available(const NodeView& node, const GpuSlot& slot, double claim) {
-  return slot.holders == 0 && slot.memory_used + claim <= node.gpu_type->memory_bytes;
+bool gpu_fits(const NodeView& node, const GpuSlot& slot, const PlacementRequest& request) {
+  const double claim = memory_claim(node, request);
+  if (slot.memory_used + claim > node.gpu_type->memory_bytes) return false;
+  if (request.milli_gpu > 0) return slot.milli_used + static_cast<std::uint32_t>(request.milli_gpu) <= 1000;
+  return slot.holders == 0 && slot.milli_used == 0;
 }
-}  // namespace
 
 bool node_fits(const NodeView& node, const PlacementRequest& request) {
   if (!node.up) return false;
   if (!request.pools.empty() &&
       std::find(request.pools.begin(), request.pools.end(), node.pool) == request.pools.end())
     return false;
-  if (node.free_gpus < request.gpus || node.gpu_type->memory_bytes < request.min_gpu_memory)
+  if (!request.gpu_types.empty() && !request.catalog.empty()) {
+    bool allowed = false;
+    for (std::uint32_t t : request.gpu_types)
+      allowed = allowed || (t < request.catalog.size() && request.catalog[t].name == node.gpu_type->name);
+    if (!allowed) return false;
+  }
+  if (node.cpu_capacity > 0 && node.cpu_used + request.cpu > node.cpu_capacity + 1e-9) return false;
+  if (node.host_memory_capacity > 0 && node.host_memory_used + request.host_memory > node.host_memory_capacity)
     return false;
-  const double claim = memory_claim(node, request);
+  const int needed = request.milli_gpu > 0 ? 1 : request.gpus;
+  if (needed == 0) return true;
+  if ((request.milli_gpu == 0 && node.free_gpus < request.gpus) ||
+      node.gpu_type->memory_bytes < request.min_gpu_memory)
+    return false;
   int available = 0;
   for (const GpuSlot& slot : node.gpus)
-    if (gpu_available(node, slot, claim)) ++available;
-  return available >= request.gpus;
+    if (gpu_fits(node, slot, request)) ++available;
+  return available >= needed;
 }
 
 std::vector<int> lowest_free_gpus(const NodeView& node, const PlacementRequest& request) {
   std::vector<int> gpus;
-  const double claim = memory_claim(node, request);
-  for (std::size_t g = 0; g < node.gpus.size() && static_cast<int>(gpus.size()) < request.gpus; ++g)
-    if (gpu_available(node, node.gpus[g], claim)) gpus.push_back(static_cast<int>(g));
+  const int needed = request.milli_gpu > 0 ? 1 : request.gpus;
+  for (std::size_t g = 0; g < node.gpus.size() && static_cast<int>(gpus.size()) < needed; ++g)
+    if (gpu_fits(node, node.gpus[g], request)) gpus.push_back(static_cast<int>(g));
   return gpus;
 }
 

@@ -4,9 +4,10 @@
 //   input   a PlacementRequest (model, GPUs needed, memory per GPU, allowed pools) and the
 //           current ClusterView.
 //   output  a Placement: one node and exactly `request.gpus` distinct GPU indices on it, each
-//           with no holder and with `memory_per_gpu` bytes free; or std::nullopt when nothing
-//           fits, after which the replica is not created and the autoscaler's next evaluation
-//           tries again.
+//           with no holder and with `memory_per_gpu` bytes free (for a fractional request,
+//           `milli_gpu` > 0: exactly one GPU with that much of it unallocated); or std::nullopt
+//           when nothing fits, after which the replica (or worker) is not placed and the
+//           caller tries again later.
 //   state   may keep state between calls (e.g. a cursor), but must not read anything except its
 //           arguments.
 //   ties    each built-in documents its tie-break; all fall back to the lowest node id and the
@@ -32,6 +33,13 @@ struct PlacementRequest {
   std::span<const std::uint32_t> pools;  // allowed pools; empty means any
   double weight_bytes = 0;               // what a cold start must load ...
   double image_bytes = 0;                // ... and pull
+  // Training / batch workers (and pods): a share of one GPU instead of whole GPUs, CPU and
+  // host memory, and the GPU types allowed (indices into the scenario's GPU types; empty: any).
+  int milli_gpu = 0;                     // 1..999 with gpus == 0: a fraction of one GPU
+  double cpu = 0;                        // cores
+  double host_memory = 0;                // bytes
+  std::span<const std::uint32_t> gpu_types;
+  std::span<const GpuType> catalog;      // to map gpu_types to names; empty when unused
 };
 
 struct Placement {
@@ -53,5 +61,7 @@ inline double memory_claim(const NodeView& node, const PlacementRequest& request
 }
 bool node_fits(const NodeView& node, const PlacementRequest& request);
 std::vector<int> lowest_free_gpus(const NodeView& node, const PlacementRequest& request);
+// Whether GPU `g` of `node` can take (the whole-GPU or fractional) request.
+bool gpu_fits(const NodeView& node, const GpuSlot& gpu, const PlacementRequest& request);
 
 }  // namespace fleetsim
