@@ -22,6 +22,11 @@ PolicyInfo no_cache_policy();
 PolicyInfo lfu_policy();
 PolicyInfo gdsf_policy();
 PolicyInfo pinned_policy();
+PolicyInfo fifo_queue_policy();
+PolicyInfo sjf_queue_policy();
+PolicyInfo srtf_queue_policy();
+PolicyInfo las_queue_policy();
+PolicyInfo priority_queue_policy();
 
 // Shared by cache policies: the LRU entry (oldest last_used, then inserted, then model id).
 std::size_t least_recently_used(std::span<const CacheEntry> entries);

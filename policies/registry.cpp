@@ -15,6 +15,7 @@ const char* family_name(PolicyFamily family) {
     case PolicyFamily::Autoscaler: return "autoscaler";
     case PolicyFamily::Router: return "router";
     case PolicyFamily::Cache: return "cache";
+    case PolicyFamily::Queue: return "queue";
   }
   return "?";
 }
@@ -82,6 +83,10 @@ std::unique_ptr<CachePolicy> PolicyRegistry::make_cache(const PolicyChoice& c) c
   const PolicyInfo& info = lookup(*this, PolicyFamily::Cache, c);
   return info.make_cache(with_defaults(info, c.params));
 }
+std::unique_ptr<QueuePolicy> PolicyRegistry::make_queue(const PolicyChoice& c) const {
+  const PolicyInfo& info = lookup(*this, PolicyFamily::Queue, c);
+  return info.make_queue(with_defaults(info, c.params));
+}
 
 // Every in-tree policy, one line each. A new policy is added here and nowhere else.
 PolicyRegistry builtin_policies() {
@@ -107,6 +112,11 @@ PolicyRegistry builtin_policies() {
   add(gdsf_policy(), "Greedy-Dual-Size-Frequency: frequency x re-fetch cost, with ageing");
   add(pinned_policy(), "KServe LocalModelCache: listed models prefetched and never evicted; LRU for the rest");
   add(no_cache_policy(), "no node cache: every load reads the model store");
+  add(fifo_queue_policy(), "jobs in submit order");
+  add(sjf_queue_policy(), "shortest job first (known run times: a bound)");
+  add(srtf_queue_policy(), "shortest remaining time first, preemptive (known run times)");
+  add(las_queue_policy(), "Tiresias: discretized 2D least attained service, starvation guard");
+  add(priority_queue_policy(), "strict priority classes, preemptive, FIFO within a class");
   return r;
 }
 

@@ -11,11 +11,12 @@
 #include "policies/autoscaling/autoscaler.hpp"
 #include "policies/cache/cache.hpp"
 #include "policies/placement/placement.hpp"
+#include "policies/queueing/queue_policy.hpp"
 #include "policies/routing/router.hpp"
 
 namespace fleetsim {
 
-enum class PolicyFamily { Placement, Autoscaler, Router, Cache };
+enum class PolicyFamily { Placement, Autoscaler, Router, Cache, Queue };
 
 const char* family_name(PolicyFamily family);  // "placement", "autoscaler", "router", "cache"
 
@@ -32,6 +33,7 @@ struct PolicyInfo {
   std::function<std::unique_ptr<Autoscaler>(const ParamValues&)> make_autoscaler;
   std::function<std::unique_ptr<Router>(const ParamValues&)> make_router;
   std::function<std::unique_ptr<CachePolicy>(const ParamValues&)> make_cache;
+  std::function<std::unique_ptr<QueuePolicy>(const ParamValues&)> make_queue;
 };
 
 class PolicyRegistry {
@@ -46,6 +48,7 @@ class PolicyRegistry {
   std::unique_ptr<Autoscaler> make_autoscaler(const PolicyChoice& choice) const;
   std::unique_ptr<Router> make_router(const PolicyChoice& choice) const;
   std::unique_ptr<CachePolicy> make_cache(const PolicyChoice& choice) const;
+  std::unique_ptr<QueuePolicy> make_queue(const PolicyChoice& choice) const;
 
  private:
   std::vector<PolicyInfo> policies_;

@@ -7,6 +7,7 @@
 #include "reports/summary_table.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
 #include "scenarios/cli/bench_command.hpp"
+#include "scenarios/cli/jobs_command.hpp"
 #include "scenarios/cli/report_command.hpp"
 #include "scenarios/cli/sweep_command.hpp"
 #include "scenarios/cli/trace_command.hpp"
@@ -60,7 +61,7 @@ const char* type_name(ParamType t) {
 
 int list_policies(const PolicyRegistry& registry) {
   for (PolicyFamily family : {PolicyFamily::Placement, PolicyFamily::Autoscaler, PolicyFamily::Router,
-                              PolicyFamily::Cache}) {
+                              PolicyFamily::Cache, PolicyFamily::Queue}) {
     std::cout << family_name(family) << ":\n";
     for (const PolicyInfo& p : registry.all()) {
       if (p.family != family) continue;
@@ -118,6 +119,8 @@ int main(int argc, char** argv) {
   add_report_commands(app, report_exit);
   int bench_exit = 0;
   add_bench_command(app, bench_exit);
+  int jobs_exit = 0;
+  add_jobs_command(app, jobs_exit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -129,6 +132,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("sweep")) return sweep_exit;
   if (app.got_subcommand("report") || app.got_subcommand("compare")) return report_exit;
   if (app.got_subcommand("bench")) return bench_exit;
+  if (app.got_subcommand("jobs")) return jobs_exit;
   const PolicyRegistry registry = builtin_policies();
 
   if (policies->parsed()) return list_policies(registry);

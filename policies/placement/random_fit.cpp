@@ -1,0 +1,47 @@
+// random: the FGD paper's Random-fit baseline (Weng et al., ATC'23, section 6; reference code:
+// random_score.go with random GPU selection): a node drawn uniformly among the nodes with room,
+// from the policy's own seeded stream (RngStream(seed, "placement/random")), so a run is
+// reproducible. GPUs: a share goes to a fitting GPU drawn uniformly from the same stream, whole
+// GPUs to the lowest free ones (as in the reference).
+#include "policies/builtin.hpp"
+#include "sim/rng.hpp"
+
+namespace fleetsim {
+
+namespace {
+class RandomFit final : public PlacementPolicy {
+ public:
+  explicit RandomFit(std::uint64_t seed) : rng_(seed, "placement/random") {}
+
+  std::optional<Placement> place(const PlacementRequest& request, const ClusterView& cluster) override {
+    fitting_.clear();
+    for (const NodeView& node : cluster.nodes)
+      if (node_fits(node, request)) fitting_.push_back(&node);
+    if (fitting_.empty()) return std::nullopt;
+    const NodeView& node = *fitting_[rng_.below(fitting_.size())];
+    if (request.milli_gpu <= 0) return Placement{node.id, lowest_free_gpus(node, request)};
+    std::vector<int> gpus;
+    for (std::size_t g = 0; g < node.gpus.size(); ++g)
+      if (gpu_fits(node, node.gpus[g], request)) gpus.push_back(static_cast<int>(g));
+    return Placement{node.id, {gpus[rng_.below(gpus.size())]}};
+  }
+
+ private:
+  RngStream rng_;
+  std::vector<const NodeView*> fitting_;
+};
+}  // namespace
+
+PolicyInfo random_fit_policy() {
+  PolicyInfo info;
+  info.family = PolicyFamily::Placement;
+  info.name = "random";
+  info.params = {{"seed", ParamType::Integer, "1", 0, 9007199254740992.0,
+                  "seed of the policy's random stream (the saturation replay sets it to its --seed)"}};
+  info.make_placement = [](const ParamValues& p) {
+    return std::make_unique<RandomFit>(static_cast<std::uint64_t>(p.integer("seed")));
+  };
+  return info;
+}
+
+}  // namespace fleetsim

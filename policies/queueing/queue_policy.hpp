@@ -1,0 +1,58 @@
+// QueuePolicy: the order in which jobs get GPUs (a new family, for training and batch jobs).
+//
+// Contract
+//   input   every job that is waiting or running, with what the scheduler knows of it, and the
+//           time.
+//   output  the jobs' indices in priority order (a permutation of 0..n-1). The scheduler walks
+//           the order and gives each job its whole gang if it fits (all or nothing), keeping
+//           running jobs' GPUs where it can. A policy is `preemptive` when a running job
+//           ranked below a waiting one may lose its GPUs to it (only if the job is
+//           preemptible); otherwise running jobs keep theirs and only waiting jobs are ordered.
+//           The walk stops at the first waiting job that does not fit, unless the scenario
+//           enables EASY backfill (then later jobs may start if they do not delay it).
+//   state   may keep state (e.g. LAS queues).
+//   ties    by submit time, then job index.
+#pragma once
+#include <cstdint>
+#include <algorithm>
+#include <span>
+#include <vector>
+
+#include "sim/time.hpp"
+
+namespace fleetsim {
+
+struct JobView {
+  std::uint32_t index = 0;
+  SimTime submit = 0;
+  int gpus = 0;                  // GPUs of the whole gang
+  bool running = false;
+  bool preemptible = true;
+  int priority = 0;
+  std::uint32_t tenant = 0;
+  double total_seconds = 0;      // run time on the GPU type it would run on (oracle knowledge)
+  double remaining_seconds = 0;  // of that, what is left (oracle knowledge)
+  double attained_gpu_seconds = 0;  // service received so far (GPUs × time)
+};
+
+class QueuePolicy {
+ public:
+  virtual ~QueuePolicy() = default;
+  virtual bool preemptive() const = 0;
+  virtual void order(SimTime now, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) = 0;
+};
+
+// Sorts `out` (indices into jobs) by `key(job)` ascending, ties by submit time then index.
+template <class Key>
+void order_by(std::span<const JobView> jobs, std::vector<std::uint32_t>& out, Key key) {
+  out.clear();
+  for (std::uint32_t i = 0; i < jobs.size(); ++i) out.push_back(i);
+  std::stable_sort(out.begin(), out.end(), [&](std::uint32_t a, std::uint32_t b) {
+    const auto ka = key(jobs[a]), kb = key(jobs[b]);
+    if (ka != kb) return ka < kb;
+    if (jobs[a].submit != jobs[b].submit) return jobs[a].submit < jobs[b].submit;
+    return jobs[a].index < jobs[b].index;
+  });
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,429 @@
+#include "sim/job_simulation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "sim/event_queue.hpp"
+
+namespace fleetsim {
+
+namespace {
+enum class JobEventKind : std::uint8_t { Arrival, Completion, Round };
+struct JobEvent {
+  JobEventKind kind;
+  std::uint32_t job;
+  std::uint32_t epoch;
+};
+
+SimTime ceil_seconds(double s) {
+  const double ns = std::ceil(s * 1e9);
+  return ns <= 0 ? 0 : static_cast<SimTime>(ns);
+}
+}  // namespace
+
+struct JobSimulation::Impl {
+  struct Job {
+    JobSpec spec;
+    std::uint32_t outcome = 0;  // index into result.jobs
+    bool running = false;
+    bool done = false;
+    std::uint32_t epoch = 0;
+    std::string type;                       // GPU type it runs on
+    std::vector<std::pair<int, int>> alloc;  // (node, gpus)
+    double remaining = 0;        // work units left (steps, or seconds on the reference type)
+    double checkpointed = 0;     // remaining work at the last checkpoint
+    SimTime progress_since = 0;  // work accrues from here (start + restart overhead)
+    SimTime started = 0;
+    SimTime work_started = 0;    // started + restart overhead: when this run began progressing
+    double attained = 0;         // GPU-seconds received
+  };
+
+  std::vector<JobClusterNode> nodes;
+  std::vector<int> free_gpus;
+  std::unique_ptr<JobSource> source;
+  std::unique_ptr<QueuePolicy> policy;
+  JobRunOptions options;
+  EventQueue<JobEvent> queue;
+  SimTime now = 0;
+  std::vector<Job> jobs;               // arrived and not finished (slots reused)
+  std::vector<std::uint32_t> active;   // indices into jobs
+  std::vector<std::uint32_t> free_slots;
+  JobSpec pending;
+  bool has_pending = false;
+  JobRunResult result;
+  int busy = 0;
+  SimTime busy_since = 0;
+  bool round_scheduled = false;
+
+  double rate(const Job& j, const std::string& type) const {
+    if (j.spec.steps > 0) {
+      auto it = j.spec.steps_per_second.find(type);
+      return it == j.spec.steps_per_second.end() ? 0.0 : it->second;
+    }
+    return 1.0;
+  }
+  double total_work(const JobSpec& s) const { return s.steps > 0 ? s.steps : to_seconds(s.duration); }
+  int gang(const JobSpec& s) const { return s.workers * std::max(1, s.worker.gpus); }
+
+  // The fastest type the job can use that the cluster has, with its rate.
+  std::vector<std::string> types_for(const Job& j) const {
+    std::vector<std::pair<double, std::string>> ranked;
+    for (const auto& n : nodes) {
+      bool seen = false;
+      for (const auto& r : ranked) seen = seen || r.second == n.gpu_type;
+      if (seen) continue;
+      if (!j.spec.gpu_types.empty() &&
+          std::find(j.spec.gpu_types.begin(), j.spec.gpu_types.end(), n.gpu_type) == j.spec.gpu_types.end())
+        continue;
+      const double r = rate(j, n.gpu_type);
+      if (r > 0) ranked.push_back({r, n.gpu_type});
+    }
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<std::string> out;
+    for (auto& r : ranked) out.push_back(r.second);
+    return out;
+  }
+
+  // Gang placement on `free` (see the header); empty when it does not fit.
+  std::vector<std::pair<int, int>> place(const Job& j, const std::vector<int>& free, std::string& type_out) const {
+    const int per_worker = std::max(1, j.spec.worker.gpus);
+    const int workers = j.spec.workers;
+    for (const std::string& type : types_for(j)) {
+      // One node for the whole gang: the tightest.
+      int best = -1;
+      for (std::size_t n = 0; n < nodes.size(); ++n)
+        if (nodes[n].gpu_type == type && free[n] >= per_worker * workers &&
+            (best < 0 || free[n] < free[static_cast<std::size_t>(best)]))
+          best = static_cast<int>(n);
+      if (best >= 0) {
+        type_out = type;
+        return {{best, per_worker * workers}};
+      }
+      // Else fill the nodes with the most free GPUs first.
+      std::vector<int> order;
+      for (std::size_t n = 0; n < nodes.size(); ++n)
+        if (nodes[n].gpu_type == type && free[n] >= per_worker) order.push_back(static_cast<int>(n));
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return free[static_cast<std::size_t>(a)] > free[static_cast<std::size_t>(b)]; });
+      std::vector<std::pair<int, int>> alloc;
+      int left = workers;
+      for (int n : order) {
+        const int take = std::min(left, free[static_cast<std::size_t>(n)] / per_worker);
+        if (take > 0) alloc.push_back({n, take * per_worker});
+        left -= take;
+        if (left == 0) break;
+      }
+      if (left == 0) {
+        type_out = type;
+        return alloc;
+      }
+    }
+    return {};
+  }
+
+  void account_busy(int delta) {
+    result.gpu_seconds_busy += busy * to_seconds(now - busy_since);
+    busy_since = now;
+    busy += delta;
+  }
+
+  void progress(Job& j) {
+    if (!j.running || now <= j.progress_since) return;
+    const double r = rate(j, j.type);
+    j.remaining = std::max(0.0, j.remaining - r * to_seconds(now - j.progress_since));
+    j.attained += gang(j.spec) * to_seconds(now - j.progress_since);
+    j.progress_since = now;
+  }
+
+  void start(std::uint32_t id, std::vector<std::pair<int, int>> alloc, const std::string& type) {
+    Job& j = jobs[id];
+    for (auto [n, g] : alloc) free_gpus[static_cast<std::size_t>(n)] -= g;
+    j.alloc = std::move(alloc);
+    j.type = type;
+    j.running = true;
+    j.started = now;
+    JobOutcome& o = result.jobs[j.outcome];
+    const bool restart = o.first_start != kNever;
+    if (!restart) o.first_start = now;
+    const SimTime overhead = j.spec.restart_overhead > 0 ? j.spec.restart_overhead : options.restart_overhead;
+    j.progress_since = now + (restart ? overhead : 0);
+    j.work_started = j.progress_since;
+    account_busy(gang(j.spec));
+    ++j.epoch;
+    const double r = rate(j, type);
+    queue.push(j.progress_since + ceil_seconds(j.remaining / r), JobEvent{JobEventKind::Completion, id, j.epoch});
+  }
+
+  void stop(std::uint32_t id) {  // frees the GPUs (completion or preemption)
+    Job& j = jobs[id];
+    for (auto [n, g] : j.alloc) free_gpus[static_cast<std::size_t>(n)] += g;
+    j.alloc.clear();
+    j.running = false;
+    ++j.epoch;
+    account_busy(-gang(j.spec));
+  }
+
+  void preempt(std::uint32_t id) {
+    Job& j = jobs[id];
+    progress(j);
+    // Work since the last checkpoint is lost.
+    const double r = rate(j, j.type);
+    double kept = j.remaining;
+    if (j.spec.checkpoint_interval == 0 && options.checkpoint_on_preemption) {
+      kept = j.remaining;
+    } else if (j.spec.checkpoint_interval > 0) {
+      const double ran = std::max(0.0, to_seconds(now - j.work_started));
+      const double interval = to_seconds(j.spec.checkpoint_interval);
+      const double checkpoints = std::floor(ran / interval);
+      kept = std::max(j.remaining, j.checkpointed - checkpoints * interval * r);
+    } else {
+      kept = j.checkpointed;
+    }
+    JobOutcome& o = result.jobs[j.outcome];
+    o.lost_gpu_seconds += (kept - j.remaining) / r * gang(j.spec);
+    ++o.preemptions;
+    j.remaining = kept;
+    j.checkpointed = kept;
+    stop(id);
+  }
+
+  void complete(std::uint32_t id) {
+    Job& j = jobs[id];
+    stop(id);
+    j.done = true;
+    JobOutcome& o = result.jobs[j.outcome];
+    o.end = now;
+    o.gpu_type = j.type;
+    active.erase(std::find(active.begin(), active.end(), id));
+    free_slots.push_back(id);
+  }
+
+  JobView view_of(std::uint32_t id) const {
+    const Job& j = jobs[id];
+    JobView v;
+    v.index = id;
+    v.submit = j.spec.submit;
+    v.gpus = gang(j.spec);
+    v.running = j.running;
+    v.preemptible = j.spec.preemptible;
+    v.priority = j.spec.priority;
+    const double r = j.running ? rate(j, j.type) : [&] {
+      auto types = types_for(j);
+      return types.empty() ? 1.0 : rate(j, types.front());
+    }();
+    v.total_seconds = total_work(j.spec) / r;
+    v.remaining_seconds = j.remaining / r;
+    v.attained_gpu_seconds = j.attained;
+    return v;
+  }
+
+  void schedule() {
+    for (std::uint32_t id : active) progress(jobs[id]);
+    std::vector<JobView> views;
+    std::vector<std::uint32_t> ids;
+    const bool preemptive = policy->preemptive();
+    for (std::uint32_t id : active) {
+      if (!preemptive && jobs[id].running) continue;
+      views.push_back(view_of(id));
+      ids.push_back(id);
+    }
+    if (views.empty()) return;
+    std::vector<std::uint32_t> order;
+    policy->order(now, views, order);
+    // The target: walk the order on a scratch copy of the free GPUs.
+    std::vector<int> free = free_gpus;
+    if (preemptive)
+      for (std::uint32_t id : active)
+        if (jobs[id].running && jobs[id].spec.preemptible)
+          for (auto [n, g] : jobs[id].alloc) free[static_cast<std::size_t>(n)] += g;
+    std::vector<std::uint32_t> keep, to_start;
+    std::vector<std::vector<std::pair<int, int>>> placements;
+    std::vector<std::string> types;
+    bool blocked = false;
+    SimTime shadow = kNever;
+    int extra = 0;
+    for (std::uint32_t k : order) {
+      const std::uint32_t id = ids[k];
+      Job& j = jobs[id];
+      if (j.running) {  // preemptive only: keep its GPUs if a higher-ranked job did not take them
+        if (!j.spec.preemptible) {
+          keep.push_back(id);
+          continue;
+        }
+        bool fits = true;
+        for (auto [n, g] : j.alloc) fits = fits && free[static_cast<std::size_t>(n)] >= g;
+        if (fits) {
+          for (auto [n, g] : j.alloc) free[static_cast<std::size_t>(n)] -= g;
+          keep.push_back(id);
+        }
+        continue;
+      }
+      if (blocked && !options.backfill) continue;
+      std::string type;
+      auto alloc = place(j, free, type);
+      if (alloc.empty()) {
+        if (!blocked && options.backfill && !preemptive) reserve(j, shadow, extra);
+        blocked = true;
+        continue;
+      }
+      if (blocked) {  // EASY backfill: must not delay the reserved job
+        const double r = rate(j, type);
+        const bool ends_in_time = now + ceil_seconds(j.remaining / r) <= shadow;
+        if (!ends_in_time && gang(j.spec) > extra) continue;
+        if (!ends_in_time) extra -= gang(j.spec);
+      }
+      for (auto [n, g] : alloc) free[static_cast<std::size_t>(n)] -= g;
+      to_start.push_back(id);
+      placements.push_back(std::move(alloc));
+      types.push_back(type);
+    }
+    if (preemptive)
+      for (std::uint32_t id : std::vector<std::uint32_t>(active))
+        if (jobs[id].running && std::find(keep.begin(), keep.end(), id) == keep.end()) preempt(id);
+    for (std::size_t i = 0; i < to_start.size(); ++i) start(to_start[i], placements[i], types[i]);
+  }
+
+  // EASY: when does `head` fit, from running jobs' known ends; GPUs left over at that time.
+  void reserve(const Job& head, SimTime& shadow, int& extra) {
+    int free_now = 0;
+    for (int f : free_gpus) free_now += f;
+    std::vector<std::pair<SimTime, int>> ends;
+    for (std::uint32_t id : active) {
+      const Job& j = jobs[id];
+      if (!j.running) continue;
+      ends.push_back({j.progress_since + ceil_seconds(j.remaining / rate(j, j.type)), gang(j.spec)});
+    }
+    std::sort(ends.begin(), ends.end());
+    int available = free_now;
+    shadow = kNever;
+    for (auto [t, g] : ends) {
+      available += g;
+      if (available >= gang(head.spec)) {
+        shadow = t;
+        break;
+      }
+    }
+    extra = shadow == kNever ? 0 : available - gang(head.spec);
+  }
+
+  bool read_next() {
+    has_pending = source->next(pending, result.errors);
+    if (has_pending) queue.push(pending.submit, JobEvent{JobEventKind::Arrival, 0, 0});
+    return has_pending;
+  }
+
+  void arrive() {
+    std::uint32_t id;
+    if (!free_slots.empty()) {
+      id = free_slots.back();
+      free_slots.pop_back();
+      jobs[id] = Job{};
+    } else {
+      id = static_cast<std::uint32_t>(jobs.size());
+      jobs.emplace_back();
+    }
+    Job& j = jobs[id];
+    j.spec = pending;
+    j.remaining = j.checkpointed = total_work(j.spec);
+    j.outcome = static_cast<std::uint32_t>(result.jobs.size());
+    JobOutcome o;
+    o.id = j.spec.id;
+    o.tenant = j.spec.tenant;
+    o.gpus = gang(j.spec);
+    o.submit = j.spec.submit;
+    result.jobs.push_back(o);
+    if (types_for(j).empty()) {  // can never run here: ends unfinished, not waiting forever
+      result.errors.add(Diagnostic{"", 0, 0, "jobs", "job " + j.spec.id + " has no GPU type this cluster offers"});
+      free_slots.push_back(id);
+      return;
+    }
+    active.push_back(id);
+  }
+};
+
+JobSimulation::JobSimulation(std::vector<JobClusterNode> nodes, std::unique_ptr<JobSource> jobs,
+                             std::unique_ptr<QueuePolicy> policy, JobRunOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->nodes = std::move(nodes);
+  for (const auto& n : impl_->nodes) impl_->free_gpus.push_back(n.gpus);
+  impl_->source = std::move(jobs);
+  impl_->policy = std::move(policy);
+  impl_->options = options;
+}
+
+JobSimulation::~JobSimulation() = default;
+
+JobRunResult JobSimulation::run() {
+  Impl& s = *impl_;
+  s.read_next();
+  SimTime first_submit = s.has_pending ? s.pending.submit : 0;
+  SimTime last_end = 0;
+  while (!s.queue.empty() && s.result.errors.empty()) {
+    auto e = s.queue.pop();
+    s.now = e.time;
+    ++s.result.events;
+    bool changed = false;
+    switch (e.payload.kind) {
+      case JobEventKind::Arrival:
+        s.arrive();
+        s.read_next();
+        changed = true;
+        break;
+      case JobEventKind::Completion: {
+        auto& j = s.jobs[e.payload.job];
+        if (j.done || !j.running || j.epoch != e.payload.epoch) break;
+        s.progress(j);
+        s.complete(e.payload.job);
+        last_end = s.now;
+        changed = true;
+        break;
+      }
+      case JobEventKind::Round:
+        s.round_scheduled = false;
+        s.schedule();
+        break;
+    }
+    // Event-driven: one scheduling pass once every event of this instant is handled.
+    if (changed && s.options.round == 0 && (s.queue.empty() || s.queue.top().time != s.now)) s.schedule();
+    // Round-based: allocations change only at round boundaries, while jobs are in the system.
+    if (s.options.round > 0 && !s.round_scheduled && !s.active.empty()) {
+      const SimTime next = (s.now / s.options.round + 1) * s.options.round;
+      s.queue.push(next, JobEvent{JobEventKind::Round, 0, 0});
+      s.round_scheduled = true;
+    }
+  }
+  s.account_busy(0);
+  s.result.ok = s.result.errors.empty();
+  s.result.makespan = last_end - first_submit;
+  int gpus = 0;
+  for (const auto& n : s.nodes) gpus += n.gpus;
+  s.result.gpu_seconds_capacity = gpus * to_seconds(s.result.makespan);
+  return std::move(s.result);
+}
+
+JobSummary summarize_jobs(const JobRunResult& result, int min_gpus, int max_gpus) {
+  JobSummary out;
+  double jct_sum = 0, queue_sum = 0;
+  for (const JobOutcome& o : result.jobs) {
+    if (o.gpus < min_gpus || o.gpus > max_gpus) continue;
+    ++out.jobs;
+    out.preemptions += static_cast<std::uint64_t>(o.preemptions);
+    out.lost_gpu_hours += o.lost_gpu_seconds / 3600.0;
+    if (!o.completed()) continue;
+    ++out.completed;
+    const double jct = to_seconds(o.end - o.submit);
+    const double wait = to_seconds(o.first_start - o.submit);
+    out.jct.add(jct);
+    out.queueing.add(wait);
+    jct_sum += jct;
+    queue_sum += wait;
+  }
+  if (out.completed) {
+    out.mean_jct_s = jct_sum / static_cast<double>(out.completed);
+    out.mean_queueing_s = queue_sum / static_cast<double>(out.completed);
+  }
+  if (result.gpu_seconds_capacity > 0) out.utilization = result.gpu_seconds_busy / result.gpu_seconds_capacity;
+  return out;
+}
+
+}  // namespace fleetsim

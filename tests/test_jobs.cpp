@@ -1,0 +1,150 @@
+// The job simulation against hand computations: FIFO blocking, EASY backfill, SRTF
+// preemption with and without lost work, rounds, gang placement across nodes.
+#include <catch2/catch.hpp>
+
+#include "sim/job_simulation.hpp"
+#include "tests/support.hpp"
+
+using namespace fleetsim;
+using namespace fleetsim::test;
+
+namespace {
+
+class ListSource final : public JobSource {
+ public:
+  explicit ListSource(std::vector<JobSpec> jobs) : jobs_(std::move(jobs)) {}
+  bool next(JobSpec& out, Diagnostics&) override {
+    if (i_ >= jobs_.size()) return false;
+    out = jobs_[i_++];
+    return true;
+  }
+
+ private:
+  std::vector<JobSpec> jobs_;
+  std::size_t i_ = 0;
+};
+
+JobSpec job(const std::string& id, double submit_s, int workers, int gpus, double seconds) {
+  JobSpec j;
+  j.id = id;
+  j.submit = from_seconds(submit_s);
+  j.workers = workers;
+  j.worker.gpus = gpus;
+  j.duration = from_seconds(seconds);
+  return j;
+}
+
+JobRunResult run(std::vector<JobClusterNode> nodes, std::vector<JobSpec> jobs, const std::string& policy,
+                 JobRunOptions options = {}) {
+  JobSimulation sim(std::move(nodes), std::make_unique<ListSource>(std::move(jobs)),
+                    registry().make_queue(PolicyChoice{policy, {}}), options);
+  JobRunResult r = sim.run();
+  REQUIRE(r.ok);
+  return r;
+}
+
+double jct(const JobRunResult& r, const std::string& id) {
+  for (const auto& j : r.jobs)
+    if (j.id == id) return to_seconds(j.end - j.submit);
+  FAIL("no job " << id);
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("fifo: a job waits for the gang before it, all or nothing", "[jobs]") {
+  // Two GPUs. A needs both for 100 s; B (1 GPU, 50 s, at 10 s) waits until 100 s: JCT 140 s.
+  auto r = run({{"g", 2}}, {job("A", 0, 1, 2, 100), job("B", 10, 1, 1, 50)}, "fifo");
+  REQUIRE(jct(r, "A") == Approx(100));
+  REQUIRE(jct(r, "B") == Approx(140));
+  REQUIRE(to_seconds(r.makespan) == 150);
+  REQUIRE(summarize_jobs(r).mean_queueing_s == Approx(45));  // (0 + 90) / 2
+}
+
+TEST_CASE("EASY backfill starts a short job that does not delay the head", "[jobs]") {
+  // Two GPUs. A (1 GPU, 100 s) runs; B (2 GPUs) arrives at 10 s and must wait until 100 s;
+  // C (1 GPU, 50 s, at 20 s) would end at 70 s, before B's reservation: it starts at once.
+  // Without backfill C waits for B: starts at 200 s.
+  std::vector<JobSpec> jobs = {job("A", 0, 1, 1, 100), job("B", 10, 1, 2, 100), job("C", 20, 1, 1, 50)};
+  JobRunOptions easy;
+  easy.backfill = true;
+  auto with = run({{"g", 2}}, jobs, "fifo", easy);
+  REQUIRE(jct(with, "C") == Approx(50));
+  REQUIRE(jct(with, "B") == Approx(190));  // not delayed: starts at 100 s
+  auto without = run({{"g", 2}}, jobs, "fifo");
+  REQUIRE(jct(without, "C") == Approx(230));  // starts at 200 s
+}
+
+TEST_CASE("srtf preempts a long job for a short one; the long one resumes", "[jobs]") {
+  // One GPU. A (100 s) from 0; B (10 s) at 10 s preempts it (90 s left > 10 s), B ends at 20 s,
+  // A resumes and ends at 110 s (checkpoint on preemption: no work lost).
+  auto r = run({{"g", 1}}, {job("A", 0, 1, 1, 100), job("B", 10, 1, 1, 10)}, "srtf");
+  REQUIRE(jct(r, "B") == Approx(10));
+  REQUIRE(jct(r, "A") == Approx(110));
+  REQUIRE(r.jobs[0].preemptions == 1);
+  REQUIRE(r.jobs[0].lost_gpu_seconds == 0);
+  // Losing the work instead, with a 5 s restart: A restarts from scratch at 20 s, ends at 125 s.
+  JobRunOptions lose;
+  lose.checkpoint_on_preemption = false;
+  lose.restart_overhead = from_seconds(5);
+  auto l = run({{"g", 1}}, {job("A", 0, 1, 1, 100), job("B", 10, 1, 1, 10)}, "srtf", lose);
+  REQUIRE(jct(l, "A") == Approx(125));
+  REQUIRE(l.jobs[0].lost_gpu_seconds == Approx(10));
+  // With a 4 s checkpoint interval: 10 s run -> checkpoints at 4 and 8 s, 2 s lost; restart
+  // 5 s: A resumes at 25 s with 92 s left, ends at 117 s.
+  auto c = run({{"g", 1}}, {[] { auto a = job("A", 0, 1, 1, 100); a.checkpoint_interval = from_seconds(4); return a; }(),
+                            job("B", 10, 1, 1, 10)}, "srtf", lose);
+  REQUIRE(jct(c, "A") == Approx(117));
+  REQUIRE(c.jobs[0].lost_gpu_seconds == Approx(2));
+}
+
+TEST_CASE("rounds: allocations change only at round boundaries", "[jobs]") {
+  JobRunOptions rounds;
+  rounds.round = from_seconds(360);
+  // Arrives at 10 s, starts at the 360 s boundary, runs 100 s.
+  auto r = run({{"g", 1}}, {job("A", 10, 1, 1, 100)}, "fifo", rounds);
+  REQUIRE(jct(r, "A") == Approx(450));
+}
+
+TEST_CASE("a gang spans the fewest nodes, preferring one node that fits it whole", "[jobs]") {
+  // Nodes of 4, 2 and 4 GPUs. A (3 GPUs) takes the tightest node that fits it whole (node 0 or
+  // 2: both 4 -> the first). B (4 workers x 1 GPU) then fits node 2 whole. C (3 x 1) must span
+  // node 0's last GPU and node 1's two.
+  auto r = run({{"g", 4}, {"g", 2}, {"g", 4}},
+               {job("A", 0, 1, 3, 100), job("B", 1, 4, 1, 100), job("C", 2, 3, 1, 100)}, "fifo");
+  for (const auto& j : r.jobs) REQUIRE(to_seconds(j.first_start - j.submit) == 0);
+}
+
+TEST_CASE("steps run at the speed of the GPU type the job gets", "[jobs]") {
+  // 1,000 steps; 10 steps/s on fast, 2 on slow: the job takes the fast node (100 s).
+  auto j = job("A", 0, 1, 1, 0);
+  j.duration = 0;
+  j.steps = 1000;
+  j.steps_per_second = {{"fast", 10}, {"slow", 2}};
+  auto r = run({{"slow", 1}, {"fast", 1}}, {j}, "fifo");
+  REQUIRE(jct(r, "A") == Approx(100));
+  REQUIRE(r.jobs[0].gpu_type == "fast");
+}
+
+TEST_CASE("every queue policy runs a mixed trace to completion", "[jobs][smoke]") {
+  std::vector<JobSpec> jobs;
+  RngStream rng(5, "jobs/smoke");
+  for (int i = 0; i < 200; ++i) {
+    auto j = job("j" + std::to_string(i), i * 30.0, 1 + static_cast<int>(rng.below(3)), 1 + static_cast<int>(rng.below(2)),
+                 60 + rng.uniform() * 3000);
+    j.priority = static_cast<int>(rng.below(3));
+    j.preemptible = rng.below(4) != 0;
+    jobs.push_back(j);
+  }
+  for (const auto& name : registry().names(PolicyFamily::Queue)) {
+    DYNAMIC_SECTION(name) {
+      for (bool backfill : {false, true}) {
+        JobRunOptions o;
+        o.backfill = backfill;
+        auto r = run({{"g", 4}, {"g", 4}, {"g", 2}}, jobs, name, o);
+        REQUIRE(summarize_jobs(r).completed == 200);
+        REQUIRE(r.gpu_seconds_busy <= r.gpu_seconds_capacity + 1e-6);
+      }
+    }
+  }
+}
