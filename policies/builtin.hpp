@@ -8,6 +8,11 @@ namespace fleetsim {
 PolicyInfo first_fit_policy();
 PolicyInfo best_fit_policy();
 PolicyInfo spread_policy();
+PolicyInfo fgd_policy();
+PolicyInfo dot_product_policy();
+PolicyInfo gpu_packing_policy();
+PolicyInfo gpu_clustering_policy();
+PolicyInfo random_fit_policy();
 PolicyInfo cache_affinity_policy();
 PolicyInfo kpa_policy();
 PolicyInfo fixed_policy();
@@ -27,6 +32,7 @@ PolicyInfo sjf_queue_policy();
 PolicyInfo srtf_queue_policy();
 PolicyInfo las_queue_policy();
 PolicyInfo priority_queue_policy();
+PolicyInfo fair_share_queue_policy();
 
 // Shared by cache policies: the LRU entry (oldest last_used, then inserted, then model id).
 std::size_t least_recently_used(std::span<const CacheEntry> entries);

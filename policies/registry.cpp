@@ -99,6 +99,11 @@ PolicyRegistry builtin_policies() {
   add(best_fit_policy(), "bin-packing: the node with room and the fewest free GPUs");
   add(spread_policy(), "the node with room and the most free GPUs");
   add(cache_affinity_policy(), "ServerlessLLM-style: the node where the replica would load fastest");
+  add(fgd_policy(), "Fragmentation Gradient Descent (ATC'23): the placement that grows expected GPU fragmentation least");
+  add(dot_product_policy(), "Tetris-style: smallest dot product of request and free (CPU, GPU), normalised");
+  add(gpu_packing_policy(), "GPUs already partly used first, then nodes in use, then the smallest idle node");
+  add(gpu_clustering_policy(), "pods of the same GPU request kind packed on the same nodes");
+  add(random_fit_policy(), "a node with room drawn uniformly (seeded)");
   add(kpa_policy(), "Knative Pod Autoscaler: stable/panic windows, scale to zero after a grace period");
   add(fixed_policy(), "a static replica count, never zero");
   add(fixed_keepalive_policy(), "keep replicas 10 min after the last request, then scale to zero");
@@ -117,6 +122,7 @@ PolicyRegistry builtin_policies() {
   add(srtf_queue_policy(), "shortest remaining time first, preemptive (known run times)");
   add(las_queue_policy(), "Tiresias: discretized 2D least attained service, starvation guard");
   add(priority_queue_policy(), "strict priority classes, preemptive, FIFO within a class");
+  add(fair_share_queue_policy(), "per-tenant quotas with borrowing and reclaim, dominant-resource fair");
   return r;
 }
 

@@ -41,6 +41,7 @@ struct JobSimulation::Impl {
 
   std::vector<JobClusterNode> nodes;
   std::vector<int> free_gpus;
+  std::vector<std::string> tenants;  // names seen, in order of first arrival
   std::unique_ptr<JobSource> source;
   std::unique_ptr<QueuePolicy> policy;
   JobRunOptions options;
@@ -214,6 +215,10 @@ struct JobSimulation::Impl {
     v.total_seconds = total_work(j.spec) / r;
     v.remaining_seconds = j.remaining / r;
     v.attained_gpu_seconds = j.attained;
+    v.cpu = j.spec.workers * j.spec.worker.cpu;
+    v.memory_bytes = j.spec.workers * j.spec.worker.memory_bytes;
+    auto t = std::find(tenants.begin(), tenants.end(), j.spec.tenant);
+    v.tenant = static_cast<std::uint32_t>(t - tenants.begin());
     return v;
   }
 
@@ -229,7 +234,11 @@ struct JobSimulation::Impl {
     }
     if (views.empty()) return;
     std::vector<std::uint32_t> order;
-    policy->order(now, views, order);
+    QueueContext context;
+    context.now = now;
+    for (const auto& n : nodes) context.total_gpus += n.gpus;
+    context.tenants = tenants;
+    policy->order(context, views, order);
     // The target: walk the order on a scratch copy of the free GPUs.
     std::vector<int> free = free_gpus;
     if (preemptive)
@@ -279,7 +288,8 @@ struct JobSimulation::Impl {
     }
     if (preemptive)
       for (std::uint32_t id : std::vector<std::uint32_t>(active))
-        if (jobs[id].running && std::find(keep.begin(), keep.end(), id) == keep.end()) preempt(id);
+        if (jobs[id].running && jobs[id].spec.preemptible && std::find(keep.begin(), keep.end(), id) == keep.end())
+          preempt(id);
     for (std::size_t i = 0; i < to_start.size(); ++i) start(to_start[i], placements[i], types[i]);
   }
 
@@ -324,6 +334,7 @@ struct JobSimulation::Impl {
     }
     Job& j = jobs[id];
     j.spec = pending;
+    if (std::find(tenants.begin(), tenants.end(), j.spec.tenant) == tenants.end()) tenants.push_back(j.spec.tenant);
     j.remaining = j.checkpointed = total_work(j.spec);
     j.outcome = static_cast<std::uint32_t>(result.jobs.size());
     JobOutcome o;

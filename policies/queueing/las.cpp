@@ -27,7 +27,8 @@ class Las final : public QueuePolicy {
 
   bool preemptive() const override { return true; }
 
-  void order(SimTime now, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) override {
+  void order(const QueueContext& context, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) override {
+    const SimTime now = context.now;
     std::vector<int> level(jobs.size());
     for (std::size_t i = 0; i < jobs.size(); ++i) {
       const JobView& j = jobs[i];

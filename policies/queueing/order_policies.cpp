@@ -14,7 +14,7 @@ namespace {
 class Fifo final : public QueuePolicy {
  public:
   bool preemptive() const override { return false; }
-  void order(SimTime, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) override {
+  void order(const QueueContext&, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) override {
     order_by(jobs, out, [](const JobView& j) { return j.submit; });
   }
 };
@@ -22,7 +22,7 @@ class Fifo final : public QueuePolicy {
 class Sjf final : public QueuePolicy {
  public:
   bool preemptive() const override { return false; }
-  void order(SimTime, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) override {
+  void order(const QueueContext&, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) override {
     order_by(jobs, out, [](const JobView& j) { return j.total_seconds; });
   }
 };
@@ -30,7 +30,7 @@ class Sjf final : public QueuePolicy {
 class Srtf final : public QueuePolicy {
  public:
   bool preemptive() const override { return true; }
-  void order(SimTime, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) override {
+  void order(const QueueContext&, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) override {
     order_by(jobs, out, [](const JobView& j) { return j.remaining_seconds; });
   }
 };
@@ -38,7 +38,7 @@ class Srtf final : public QueuePolicy {
 class Priority final : public QueuePolicy {
  public:
   bool preemptive() const override { return true; }
-  void order(SimTime, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) override {
+  void order(const QueueContext&, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) override {
     order_by(jobs, out, [](const JobView& j) { return -j.priority; });
   }
 };

@@ -3,7 +3,9 @@
 // Contract
 //   input   every job that is waiting or running, with what the scheduler knows of it, and the
 //           time.
-//   output  the jobs' indices in priority order (a permutation of 0..n-1). The scheduler walks
+//   output  the jobs' indices in priority order (normally a permutation of 0..n-1; a job left
+//           out is held: a waiting one does not start, a running one is preempted if it is
+//           preemptible — how a policy enforces a quota). The scheduler walks
 //           the order and gives each job its whole gang if it fits (all or nothing), keeping
 //           running jobs' GPUs where it can. A policy is `preemptive` when a running job
 //           ranked below a waiting one may lose its GPUs to it (only if the job is
@@ -16,6 +18,7 @@
 #include <cstdint>
 #include <algorithm>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "sim/time.hpp"
@@ -33,13 +36,25 @@ struct JobView {
   double total_seconds = 0;      // run time on the GPU type it would run on (oracle knowledge)
   double remaining_seconds = 0;  // of that, what is left (oracle knowledge)
   double attained_gpu_seconds = 0;  // service received so far (GPUs × time)
+  double cpu = 0;                   // cores of the whole gang
+  double memory_bytes = 0;          // host memory of the whole gang
+};
+
+// What a policy may know of the cluster as a whole.
+struct QueueContext {
+  SimTime now = 0;
+  int total_gpus = 0;
+  double total_cpu = 0;          // 0 when not modelled
+  double total_memory_bytes = 0; // 0 when not modelled
+  std::span<const std::string> tenants;  // JobView::tenant indexes this
 };
 
 class QueuePolicy {
  public:
   virtual ~QueuePolicy() = default;
   virtual bool preemptive() const = 0;
-  virtual void order(SimTime now, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) = 0;
+  virtual void order(const QueueContext& context, std::span<const JobView> jobs,
+                     std::vector<std::uint32_t>& out) = 0;
 };
 
 // Sorts `out` (indices into jobs) by `key(job)` ascending, ties by submit time then index.

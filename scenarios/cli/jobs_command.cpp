@@ -59,7 +59,7 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--trace", o->trace, "the job trace")->required();
   cmd->add_option("--throughputs", o->throughputs, "gavel: gavel_simulation_throughputs.json");
   cmd->add_option("--cluster", o->cluster, "TYPE:NODESxGPUS[,...], e.g. v100:64x1")->required();
-  cmd->add_option("--policy", o->policy, "queue policy: fifo, sjf, srtf, las, priority (default fifo)");
+  cmd->add_option("--policy", o->policy, "queue policy: fifo, sjf, srtf, las, priority, fair-share (default fifo)");
   cmd->add_option("--round", o->round, "allocations change only every ROUND (e.g. 360s); default event-driven");
   cmd->add_flag("--backfill", o->backfill, "EASY backfill (non-preemptive policies)");
   cmd->add_option("--reference-gpu", o->reference, "GPU type duration-based jobs are measured on");
