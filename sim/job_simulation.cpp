@@ -122,7 +122,13 @@ struct JobSimulation::Impl {
     return {};
   }
 
+  SimTime next_sample = 0;
+
   void account_busy(int delta) {
+    // Samples of busy GPUs (the level before the change: it held until now).
+    if (options.sample_interval > 0)
+      for (; next_sample <= now; next_sample += options.sample_interval)
+        result.busy_gpus.push_back({next_sample, busy});
     result.gpu_seconds_busy += busy * to_seconds(now - busy_since);
     busy_since = now;
     busy += delta;
@@ -342,6 +348,7 @@ struct JobSimulation::Impl {
     o.tenant = j.spec.tenant;
     o.gpus = gang(j.spec);
     o.submit = j.spec.submit;
+    if (auto types = types_for(j); !types.empty()) o.standalone_s = total_work(j.spec) / rate(j, types.front());
     result.jobs.push_back(o);
     if (types_for(j).empty()) {  // can never run here: ends unfinished, not waiting forever
       result.errors.add(Diagnostic{"", 0, 0, "jobs", "job " + j.spec.id + " has no GPU type this cluster offers"});
@@ -410,6 +417,32 @@ JobRunResult JobSimulation::run() {
   for (const auto& n : s.nodes) gpus += n.gpus;
   s.result.gpu_seconds_capacity = gpus * to_seconds(s.result.makespan);
   return std::move(s.result);
+}
+
+std::vector<TenantFairness> finish_time_fairness(const JobRunResult& result, int cluster_gpus) {
+  std::vector<TenantFairness> out;
+  for (const JobOutcome& o : result.jobs) {
+    if (std::none_of(out.begin(), out.end(), [&](const TenantFairness& t) { return t.tenant == o.tenant; }))
+      out.push_back(TenantFairness{o.tenant});
+  }
+  const double share = static_cast<double>(cluster_gpus) / std::max<std::size_t>(1, out.size());
+  for (TenantFairness& t : out) {
+    double jct = 0, rho = 0;
+    for (const JobOutcome& o : result.jobs) {
+      if (o.tenant != t.tenant || !o.completed() || o.standalone_s <= 0) continue;
+      const double isolated = o.standalone_s * std::max(1.0, o.gpus / share);
+      const double r = to_seconds(o.end - o.submit) / isolated;
+      ++t.jobs;
+      jct += to_seconds(o.end - o.submit);
+      rho += r;
+      t.max_rho = std::max(t.max_rho, r);
+    }
+    if (t.jobs) {
+      t.mean_jct_s = jct / static_cast<double>(t.jobs);
+      t.mean_rho = rho / static_cast<double>(t.jobs);
+    }
+  }
+  return out;
 }
 
 JobSummary summarize_jobs(const JobRunResult& result, int min_gpus, int max_gpus) {

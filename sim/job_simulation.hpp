@@ -54,6 +54,7 @@ struct JobOutcome {
   int preemptions = 0;
   double lost_gpu_seconds = 0;  // work thrown away by preemptions, GPUs × seconds
   std::string gpu_type;         // where it finished
+  double standalone_s = 0;      // run time alone on the fastest GPU type it may use
   bool completed() const { return end != kNever; }
 };
 
@@ -92,5 +93,19 @@ struct JobSummary {
   double utilization = 0;  // busy / capacity over the makespan
 };
 JobSummary summarize_jobs(const JobRunResult& result, int min_gpus = 0, int max_gpus = 1 << 30);
+
+// Finish-time fairness per tenant (Themis, Mahajan et al., NSDI'20): for each job
+// rho = JCT / T_id, with T_id its run time alone on its tenant's equal share of the cluster
+// (standalone run time × max(1, gang GPUs / (cluster GPUs / tenants))). rho <= 1 means the
+// job finished no later than it would have with its fair share. Per tenant: jobs, mean JCT,
+// mean and max rho.
+struct TenantFairness {
+  std::string tenant;
+  std::uint64_t jobs = 0;
+  double mean_jct_s = 0;
+  double mean_rho = 0;
+  double max_rho = 0;
+};
+std::vector<TenantFairness> finish_time_fairness(const JobRunResult& result, int cluster_gpus);
 
 }  // namespace fleetsim

@@ -186,3 +186,25 @@ TEST_CASE("fair-share: a tenant borrows idle quota and gives it back when the ow
   for (const auto& j : held.jobs) none += j.preemptions;
   REQUIRE(none == 0);
 }
+
+TEST_CASE("finish-time fairness per tenant and the utilization series", "[jobs][fair-share]") {
+  // Two GPUs, tenants a and b (equal share: 1 GPU each). a's 2-GPU job of 100 s at 0; b's 1-GPU
+  // job of 100 s at 0 waits (FIFO, a first): JCT 200 s. T_id: a = 100 × max(1, 2/1) = 200 ->
+  // rho 0.5; b = 100 × 1 -> rho 2.
+  auto a = job("a", 0, 1, 2, 100);
+  a.tenant = "a";
+  auto b = job("b", 0, 1, 1, 100);
+  b.tenant = "b";
+  JobRunOptions o;
+  o.sample_interval = from_seconds(50);
+  auto r = run({{"g", 2}}, {a, b}, "fifo", o);
+  auto f = finish_time_fairness(r, 2);
+  REQUIRE(f.size() == 2);
+  REQUIRE(f[0].tenant == "a");
+  REQUIRE(f[0].mean_rho == Approx(0.5));
+  REQUIRE(f[1].mean_rho == Approx(2.0));
+  // Busy GPUs every 50 s: 2 until 100 s, then 1 until 200 s (samples show the level just before).
+  std::vector<std::pair<SimTime, int>> expected = {{0, 0}, {from_seconds(50), 2}, {from_seconds(100), 2},
+                                                   {from_seconds(150), 1}, {from_seconds(200), 1}};
+  REQUIRE(r.busy_gpus == expected);
+}

@@ -51,6 +51,7 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
   struct Options {
     std::string format = "gavel", trace, throughputs, cluster, policy = "fifo", out, round, reference;
     std::string restart = "0s";
+    std::string sample = "1h";
     bool backfill = false, lenient = false, lose_work = false;
   };
   auto o = std::make_shared<Options>();
@@ -67,7 +68,8 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--lose-work-on-preemption", o->lose_work,
                 "jobs without a checkpoint interval lose their work when preempted (default: they checkpoint)");
   cmd->add_option("--restart-overhead", o->restart, "time a preempted job needs to restart (default 0s)");
-  cmd->add_option("--out", o->out, "write jobs.csv (one row per job) here");
+  cmd->add_option("--out", o->out, "write jobs.csv (one row per job) and utilization.csv here");
+  cmd->add_option("--sample-interval", o->sample, "utilization.csv sampling period (default 1h)");
   cmd->callback([o, &exit_code] {
     exit_code = 2;
     std::vector<JobClusterNode> nodes;
@@ -80,6 +82,12 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
     options.backfill = o->backfill;
     options.reference_gpu_type = o->reference;
     options.checkpoint_on_preemption = !o->lose_work;
+    if (auto d = parse_duration(o->sample); d && *d.value > 0) {
+      options.sample_interval = *d.value;
+    } else {
+      std::cerr << "--sample-interval: " << (d ? "must be > 0" : d.error) << "\n";
+      return;
+    }
     if (auto d = parse_duration(o->restart)) {
       options.restart_overhead = *d.value;
     } else {
@@ -134,8 +142,21 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
       const JobSummary c = summarize_jobs(result, lo, hi);
       if (c.jobs) std::cout << "  " << name << ": " << c.jobs << " jobs, JCT mean " << fmt(c.mean_jct_s / 3600) << " h\n";
     }
+    int cluster_gpus = 0;
+    for (const auto& n : nodes) cluster_gpus += n.gpus;
+    const auto fairness = finish_time_fairness(result, cluster_gpus);
+    if (fairness.size() > 1) {
+      std::cout << "  finish-time fairness (rho = JCT / time alone on an equal share; <= 1 is fair):\n";
+      for (const auto& t : fairness)
+        std::cout << "    " << (t.tenant.empty() ? "(none)" : t.tenant) << ": " << t.jobs << " jobs, JCT mean "
+                  << fmt(t.mean_jct_s / 3600) << " h, rho mean " << fmt(t.mean_rho) << ", max " << fmt(t.max_rho) << "\n";
+    }
     if (!o->out.empty()) {
       std::filesystem::create_directories(o->out);
+      std::ofstream util(o->out + "/utilization.csv");
+      util << "time_s,busy_gpus,utilization\n";
+      for (auto [t, busy] : result.busy_gpus)
+        util << to_seconds(t) << "," << busy << "," << static_cast<double>(busy) / cluster_gpus << "\n";
       std::ofstream csv(o->out + "/jobs.csv");
       csv << "job,tenant,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n";
       for (const JobOutcome& j : result.jobs) {
@@ -146,7 +167,7 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
             << (j.first_start == kNever ? -1 : to_seconds(j.first_start - j.submit)) << "," << j.preemptions << ","
             << j.lost_gpu_seconds << "," << j.gpu_type << "\n";
       }
-      std::cout << "wrote " << o->out << "/jobs.csv\n";
+      std::cout << "wrote " << o->out << "/jobs.csv and utilization.csv\n";
     }
     exit_code = 0;
   });
