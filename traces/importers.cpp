@@ -1,5 +1,7 @@
 #include "traces/importers.hpp"
 
+#include "traces/delimited.hpp"
+
 #include <fast_float/fast_float.h>
 #include <algorithm>
 #include <charconv>
@@ -378,64 +380,10 @@ class Pipeline {
 // ---------------------------------------------------------------------------------------------
 // Delimited text (azure-llm-2023, generic-csv).
 
-// Splits one line into fields (1-based start columns). Double-quoted fields may hold the
-// delimiter; "" inside them is a quote. Unquoted fields are trimmed of spaces and tabs (unless
-// the delimiter is one). Returns the field count, or -1 on an unterminated quote.
+// Delimited text: fields with quotes (see traces/delimited.hpp).
 int split_fields(std::string_view line, char delim, std::vector<std::string>& fields,
                  std::vector<int>& starts) {
-  int n = 0;
-  std::size_t i = 0;
-  const bool trim_fields = delim != ' ' && delim != '\t';
-  for (;;) {
-    if (static_cast<int>(fields.size()) <= n) {
-      fields.emplace_back();
-      starts.push_back(0);
-    }
-    std::string& f = fields[static_cast<std::size_t>(n)];
-    f.clear();
-    starts[static_cast<std::size_t>(n)] = static_cast<int>(i) + 1;
-    std::size_t j = i;
-    if (trim_fields)
-      while (j < line.size() && (line[j] == ' ' || line[j] == '\t')) ++j;
-    if (j < line.size() && line[j] == '"') {
-      ++j;
-      bool closed = false;
-      while (j < line.size()) {
-        if (line[j] == '"') {
-          if (j + 1 < line.size() && line[j + 1] == '"') {
-            f += '"';
-            j += 2;
-            continue;
-          }
-          closed = true;
-          ++j;
-          break;
-        }
-        f += line[j++];
-      }
-      if (!closed) return -1;
-      while (j < line.size() && line[j] != delim) f += line[j++];  // text after the quote
-      if (trim_fields) f.assign(trim(f));
-    } else {
-      std::size_t k = line.find(delim, i);
-      if (k == std::string_view::npos) k = line.size();
-      std::string_view raw = line.substr(i, k - i);
-      f.assign(trim_fields ? trim(raw) : raw);
-      j = k;
-    }
-    ++n;
-    if (j >= line.size()) return n;
-    i = j + 1;               // line[j] is the delimiter
-    if (i == line.size()) {  // a trailing delimiter: one more, empty field
-      if (static_cast<int>(fields.size()) <= n) {
-        fields.emplace_back();
-        starts.push_back(0);
-      }
-      fields[static_cast<std::size_t>(n)].clear();
-      starts[static_cast<std::size_t>(n)] = static_cast<int>(i) + 1;
-      return n + 1;
-    }
-  }
+  return split_line(line, delim, true, fields, starts);
 }
 
 struct CsvSpec {

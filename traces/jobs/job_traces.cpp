@@ -1,5 +1,7 @@
 #include "traces/jobs/job_traces.hpp"
 
+#include "traces/delimited.hpp"
+
 #include <fast_float/fast_float.h>
 
 #include <algorithm>
@@ -69,64 +71,6 @@ std::string seconds_text(SimTime t) {
   return out + "." + digits;
 }
 
-// Splits a line into fields with their 1-based start columns. With `quotes`, double-quoted
-// fields may hold the delimiter ("" is a quote). Fields are trimmed of spaces/tabs unless the
-// delimiter is one. Returns the field count, or -1 on an unterminated quote.
-int split_line(std::string_view line, char delim, bool quotes, std::vector<std::string>& fields,
-               std::vector<int>& starts) {
-  int n = 0;
-  std::size_t i = 0;
-  const bool trim_fields = delim != ' ' && delim != '\t';
-  auto slot = [&]() -> std::string& {
-    if (static_cast<int>(fields.size()) <= n) {
-      fields.emplace_back();
-      starts.push_back(0);
-    }
-    starts[static_cast<std::size_t>(n)] = static_cast<int>(i) + 1;
-    std::string& f = fields[static_cast<std::size_t>(n)];
-    f.clear();
-    return f;
-  };
-  for (;;) {
-    std::string& f = slot();
-    std::size_t j = i;
-    if (trim_fields)
-      while (j < line.size() && (line[j] == ' ' || line[j] == '\t')) ++j;
-    if (quotes && j < line.size() && line[j] == '"') {
-      ++j;
-      bool closed = false;
-      while (j < line.size()) {
-        if (line[j] == '"') {
-          if (j + 1 < line.size() && line[j + 1] == '"') {
-            f += '"';
-            j += 2;
-            continue;
-          }
-          closed = true;
-          ++j;
-          break;
-        }
-        f += line[j++];
-      }
-      if (!closed) return -1;
-      while (j < line.size() && line[j] != delim) f += line[j++];
-      if (trim_fields) f.assign(trim(f));
-    } else {
-      std::size_t k = line.find(delim, i);
-      if (k == std::string_view::npos) k = line.size();
-      std::string_view raw = line.substr(i, k - i);
-      f.assign(trim_fields ? trim(raw) : raw);
-      j = k;
-    }
-    ++n;
-    if (j >= line.size()) return n;
-    i = j + 1;
-    if (i == line.size()) {  // a trailing delimiter: one more, empty field
-      slot();
-      return n + 1;
-    }
-  }
-}
 
 class LineReader {
  public:
