@@ -21,6 +21,7 @@ bool sequence_after(const auto& a, const auto& b) {  // min-heap order for std::
 constexpr double kProgressEpsilon = 1e-6;  // decode steps; absorbs float rounding
 constexpr std::uint32_t kNoModel = 0xFFFFFFFFu;
 constexpr std::uint32_t kNoNode = 0xFFFFFFFFu;
+constexpr std::size_t kMaxIdlePeriods = 4096;  // idle periods kept between two evaluations
 
 }  // namespace
 
@@ -117,8 +118,7 @@ RunStatus Simulation::run() {
     // Before the run: caches the policy prefetches, then the deployed state at t = 0 (every
     // model's autoscaler is asked once).
     for (NodeView& node : nodes_)
-      for (std::uint32_t model : setup_.cache->prefetch_at_start(node))
-        if (model < models_.size() && !node.has_cached(model)) cache_admit(node, CacheTier::Disk, model);
+      if (node.up) prefetch_at_start(node);
     for (std::uint32_t m = 0; m < models_.size(); ++m) evaluate(m);
 
     while (!queue_.empty() && errors_.empty()) {
@@ -228,8 +228,10 @@ void Simulation::on_arrival(std::uint32_t source) {
     m.wake_on_arrival = false;
     request_evaluation(a.model, now_);
   }
-  if (m.arrivals_read_ahead > m.arrivals_seen) m.future.pop_front();
-  ++m.arrivals_seen;
+  if (setup_.sees_future[a.model]) {
+    if (m.arrivals_read_ahead > m.arrivals_seen) m.future.pop_front();
+    ++m.arrivals_seen;
+  }
   change_concurrency(a.model, +1);
   dispatch_or_buffer(id);
 
@@ -253,7 +255,8 @@ void Simulation::change_concurrency(std::uint32_t model, int delta) {
   const bool was_idle = m.concurrency == 0;
   m.concurrency += delta;
   if (was_idle && m.concurrency > 0) {
-    if (m.had_request) m.idle_periods.push_back(now_ - m.idle_since);
+    // Bounded: an autoscaler evaluated rarely (fixed) must not make this grow with the run.
+    if (m.had_request && m.idle_periods.size() < kMaxIdlePeriods) m.idle_periods.push_back(now_ - m.idle_since);
     m.had_request = true;
     m.idle_since = kNever;
   } else if (!was_idle && m.concurrency == 0) {
@@ -279,6 +282,7 @@ SimTime Simulation::next_arrival_of(std::uint32_t model) {
       lookahead_live_[best] = false;
       continue;
     }
+    if (!setup_.sees_future[a.model]) continue;  // only oracle models keep their future
     ModelState& owner = models_[a.model];
     if (owner.arrivals_read_ahead++ >= owner.arrivals_seen) owner.future.push_back(a.time);
   }
@@ -338,6 +342,8 @@ void Simulation::enqueue(std::uint32_t id, std::uint32_t rep_id) {
 
 void Simulation::finish_request(std::uint32_t id, RequestOutcome outcome) {
   Request& r = requests_[id];
+  // A request that ends while still in the buffer (timeout, cut-off) waited until its end.
+  if (r.waited && r.dispatched == r.arrival && outcome != RequestOutcome::Completed) r.dispatched = now_;
   change_concurrency(r.model, -1);
   RequestResult result;
   result.serial = r.serial;
@@ -411,7 +417,11 @@ void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
   if (!admissible(rep, requests_[rep.waiting.front()])) return;
   const std::uint32_t adapter = requests_[rep.waiting.front()].adapter;
   if (adapter != kNoAdapter && !adapter_ready(rep, rep_id, adapter)) return;
-  if (rep.step == BatchStepKind::Decode) advance_decode(rep);
+  if (rep.step == BatchStepKind::Decode) {
+    advance_decode(rep);
+    // Sequences whose last token is due this very instant finish before the prefill starts.
+    complete_finished(rep, rep_id);
+  }
   start_prefill(rep, rep_id);
 }
 
@@ -452,6 +462,19 @@ void Simulation::advance_decode(Replica& rep) {
   rep.progress_time = now_;
 }
 
+void Simulation::complete_finished(Replica& rep, std::uint32_t rep_id) {
+  while (!rep.decoding.empty() && rep.decoding.front().finish <= rep.progress + kProgressEpsilon) {
+    std::pop_heap(rep.decoding.begin(), rep.decoding.end(),
+                  [](const Sequence& a, const Sequence& b) { return sequence_after(a, b); });
+    std::uint32_t id = rep.decoding.back().request;
+    rep.decoding.pop_back();
+    const Request& r = requests_[id];
+    rep.context -= static_cast<double>(r.input_tokens) + r.output_tokens;
+    complete(id, rep_id);
+  }
+  if (rep.decoding.empty()) rep.context = 0;  // drop accumulated rounding
+}
+
 void Simulation::schedule_decode(Replica& rep, std::uint32_t rep_id) {
   const double batch = static_cast<double>(rep.decoding.size());
   const double steps = rep.decoding.front().finish - rep.progress;
@@ -483,16 +506,7 @@ void Simulation::on_batch_step(std::uint32_t rep_id) {
     const double target = rep.decoding.front().finish;
     rep.context += batch * (target - rep.progress);
     rep.progress = target;
-    while (!rep.decoding.empty() && rep.decoding.front().finish <= rep.progress + kProgressEpsilon) {
-      std::pop_heap(rep.decoding.begin(), rep.decoding.end(),
-                    [](const Sequence& a, const Sequence& b) { return sequence_after(a, b); });
-      std::uint32_t id = rep.decoding.back().request;
-      rep.decoding.pop_back();
-      const Request& r = requests_[id];
-      rep.context -= static_cast<double>(r.input_tokens) + r.output_tokens;
-      complete(id, rep_id);
-    }
-    if (rep.decoding.empty()) rep.context = 0;  // drop accumulated rounding
+    complete_finished(rep, rep_id);
   }
   rep.progress_time = now_;
   rep.step = BatchStepKind::Idle;
@@ -749,6 +763,11 @@ void Simulation::begin_phase(std::uint32_t rep_id, ReplicaPhase phase) {
     start_transfer(rep_id, spec.image_bytes, TransferNetwork::kUnlimited,
                    {node_network_link_[n], registry_link_}, rep_id);
   } else if (phase == ReplicaPhase::LoadingWeights) {
+    if (spec.weight_bytes() <= 0) {  // nothing to load (service-time models state no weights)
+      rep.cold.source = WeightSource::None;
+      end_phase(rep_id);
+      return;
+    }
     const double cap = spec.gpus_per_replica * node.gpu_type->host_to_device_bandwidth;
     rep.cold.source = WeightSource::ModelStore;
     auto hit = [&](CacheTier tier, std::vector<CacheEntry>& entries) {
@@ -780,6 +799,7 @@ void Simulation::start_transfer(std::uint64_t owner, double bytes, double cap,
                                 std::initializer_list<TransferNetwork::LinkId> links,
                                 std::uint32_t replica) {
   auto id = network_.start(now_, bytes, cap, std::span<const TransferNetwork::LinkId>(links.begin(), links.size()), owner);
+  last_transfer_ = id;
   if (replica != TransferNetwork::kNone) replicas_[replica].transfer = id;
   reschedule_transfers();
 }
@@ -821,7 +841,7 @@ bool Simulation::adapter_ready(Replica& rep, std::uint32_t rep_id, std::uint32_t
     if (victim == rep.adapters.size()) return false;
     rep.adapters.erase(rep.adapters.begin() + static_cast<std::ptrdiff_t>(victim));
   }
-  rep.adapters.push_back(AdapterSlot{adapter, now_, 0, true});
+  rep.adapters.push_back(AdapterSlot{adapter, now_, 0, true, TransferNetwork::kNone});
   NodeView& node = nodes_[rep.info.node];
   const double cap = spec.gpus_per_replica * node.gpu_type->host_to_device_bandwidth;
   const std::uint64_t key = (static_cast<std::uint64_t>(rep.info.model) << 20) | adapter;
@@ -833,6 +853,7 @@ bool Simulation::adapter_ready(Replica& rep, std::uint32_t rep_id, std::uint32_t
     start_transfer(owner, bytes, cap, {node_disk_link_[node.id]}, TransferNetwork::kNone);
   else
     start_transfer(owner, bytes, cap, {node_network_link_[node.id], store_link_}, TransferNetwork::kNone);
+  rep.adapters.back().transfer = last_transfer_;
   for (auto* o : observers_) o->on_adapter_load(now_, rep.info, on_disk);
   return false;
 }
@@ -852,7 +873,7 @@ void Simulation::on_transfer_done() {
       auto& on_node = node_adapters_[rep.info.node];
       if (std::find(on_node.begin(), on_node.end(), key) == on_node.end()) on_node.push_back(key);
       for (AdapterSlot& slot : rep.adapters)
-        if (slot.adapter == adapter) slot.loading = false;
+        if (slot.adapter == adapter) slot.loading = false, slot.transfer = TransferNetwork::kNone;
       if (rep.phase == ReplicaPhase::Ready || rep.phase == ReplicaPhase::Draining) llm_try_schedule(rep, rep_id);
       continue;
     }
@@ -866,6 +887,12 @@ void Simulation::on_transfer_done() {
     end_phase(static_cast<std::uint32_t>(owner));
   }
   reschedule_transfers();
+}
+
+// What the cache policy keeps on a node's disk from the moment it is up (pinned models).
+void Simulation::prefetch_at_start(NodeView& node) {
+  for (std::uint32_t model : setup_.cache->prefetch_at_start(node))
+    if (model < models_.size() && !node.has_cached(model)) cache_admit(node, CacheTier::Disk, model);
 }
 
 // The cache policy may ask to warm other nodes' disks when a replica of `model` starts.
@@ -905,7 +932,8 @@ void Simulation::end_phase(std::uint32_t rep_id) {
       // Fill the tiers the weights passed through.
       if (rep.cold.source == WeightSource::ModelStore && !node.has_cached(rep.info.model))
         cache_admit(node, CacheTier::Disk, rep.info.model);
-      if (rep.cold.source != WeightSource::HostMemory && !node.has_in_memory(rep.info.model))
+      if (rep.cold.source != WeightSource::HostMemory && rep.cold.source != WeightSource::None &&
+          !node.has_in_memory(rep.info.model))
         cache_admit(node, CacheTier::HostMemory, rep.info.model);
       begin_phase(rep_id, ReplicaPhase::StartingEngine);
       break;
@@ -926,7 +954,7 @@ void Simulation::cache_admit(NodeView& node, CacheTier tier, std::uint32_t model
   double& used = disk ? node.disk_cache_used : node.host_cache_used;
   const double capacity = disk ? node.disk_cache_capacity : node.host_cache_capacity;
   const double bytes = setup_.scenario.models[model].weight_bytes();
-  if (bytes > capacity) return;
+  if (bytes <= 0 || bytes > capacity) return;
   if (!setup_.cache->admit(tier, model, bytes, node)) return;
   while (used + bytes > capacity) {
     std::size_t v = setup_.cache->victim(tier, entries, node);
@@ -964,7 +992,9 @@ void Simulation::count_nodes(std::uint32_t pool, int delta) {
 // host it. One node at a time per model: a model waiting for a node asks for no other.
 bool Simulation::request_node(std::uint32_t model) {
   ModelState& m = models_[model];
-  if (m.awaited_node != kNoNode) return false;
+  // One node at a time per model, while it is on its way up; once up it may have gone to
+  // another model, and this one may ask again.
+  if (m.awaited_node != kNoNode && node_epoch_[m.awaited_node] == kProvisioning) return false;
   const ModelSpec& spec = setup_.scenario.models[model];
   const PlacementRequest request = placement_request(model);
   for (std::uint32_t p = 0; p < setup_.scenario.pools.size(); ++p) {
@@ -999,6 +1029,7 @@ void Simulation::on_node_up(std::uint32_t n, std::uint32_t model) {
   NodeView& node = nodes_[n];
   node.up = true;
   node_epoch_[n] = 0;
+  prefetch_at_start(node);
   --pools_[node.pool].pending;
   ++pools_[node.pool].usage.provisioned;
   count_nodes(node.pool, +1);
@@ -1011,10 +1042,13 @@ void Simulation::on_node_up(std::uint32_t n, std::uint32_t model) {
 void Simulation::on_node_idle(std::uint32_t n) {
   NodeView& node = nodes_[n];
   if (!node.up || node.replicas > 0) return;
-  // A fresh machine next time: nothing cached, no images.
+  // A fresh machine next time: nothing cached, no images, no adapters.
   node.up = false;
+  for (const CacheEntry& e : node.disk_cache) setup_.cache->on_evict(CacheTier::Disk, e, node);
+  for (const CacheEntry& e : node.host_cache) setup_.cache->on_evict(CacheTier::HostMemory, e, node);
   node.disk_cache.clear();
   node.host_cache.clear();
+  node_adapters_[n].clear();
   node.disk_cache_used = node.host_cache_used = 0;
   node.images.clear();
   ++pools_[node.pool].usage.released;
@@ -1086,6 +1120,14 @@ void Simulation::stop(std::uint32_t rep_id) {
   rep.phase = ReplicaPhase::Stopped;
   ++rep.epoch;
   rep.gpus.clear();
+  bool cancelled = false;
+  for (const AdapterSlot& slot : rep.adapters)
+    if (slot.loading && slot.transfer != TransferNetwork::kNone) {
+      network_.cancel(now_, slot.transfer);
+      cancelled = true;
+    }
+  rep.adapters.clear();
+  if (cancelled) reschedule_transfers();
   for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Stopped);
 }
 

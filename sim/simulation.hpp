@@ -125,6 +125,7 @@ class Simulation {
     SimTime last_used;
     int in_use;  // admitted requests using it
     bool loading;
+    TransferNetwork::TransferId transfer;  // while loading
   };
 
   struct Sequence {  // an LLM request in the decode batch
@@ -222,6 +223,7 @@ class Simulation {
   void start_prefill(Replica& replica, std::uint32_t id);
   void advance_decode(Replica& replica);
   void schedule_decode(Replica& replica, std::uint32_t id);
+  void complete_finished(Replica& replica, std::uint32_t id);
   // service-time models
   void service_try_start(Replica& replica, std::uint32_t id);
 
@@ -244,6 +246,7 @@ class Simulation {
   void reschedule_transfers();
   void end_phase(std::uint32_t replica);
   void prefetch(std::uint32_t model);
+  void prefetch_at_start(NodeView& node);
   bool adapter_ready(Replica& replica, std::uint32_t id, std::uint32_t adapter);
   bool holds_adapter(const Replica& replica, std::uint32_t adapter) const;
   bool request_node(std::uint32_t model);
@@ -282,6 +285,7 @@ class Simulation {
   std::vector<TransferNetwork::LinkId> node_network_link_, node_disk_link_;
   TransferNetwork::LinkId store_link_ = 0, registry_link_ = 0;
   std::uint32_t transfer_epoch_ = 0;
+  TransferNetwork::TransferId last_transfer_ = TransferNetwork::kNone;
   std::vector<std::uint64_t> finished_transfers_;
   struct Prefetch {
     std::uint32_t node;

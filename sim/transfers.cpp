@@ -88,9 +88,9 @@ void TransferNetwork::allocate() {
       if (t.frozen) continue;
       double share = t.cap;
       for (LinkId l : t.links) share = std::min(share, links_[l].residual / links_[l].unfrozen);
-      if (share > level * (1 + 1e-12)) continue;
+      if (share > level * (1 + 1e-12) && std::isfinite(share)) continue;
       t.frozen = true;
-      t.rate = level;
+      t.rate = std::min(level, share);
       --left;
       for (LinkId l : t.links) {
         links_[l].residual = std::max(0.0, links_[l].residual - level);

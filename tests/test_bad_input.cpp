@@ -348,7 +348,7 @@ TEST_CASE("unknown policy impl gets a did-you-mean and the valid names", "[bad-i
   std::string yaml = kMinimal + "policies:\n  placement: {impl: best-fitt}\n  router: {impl: round-robbin}\n";
   const std::string msg = errors_of(yaml);
   REQUIRE_THAT(msg, Contains("test.yaml:13:21: policies.placement.impl: unknown placement policy \"best-fitt\", did you mean best-fit?"));
-  REQUIRE_THAT(msg, Contains("(valid: first-fit, best-fit, spread, cache-affinity)"));
+  REQUIRE_THAT(msg, Contains("(valid: first-fit, best-fit, spread, cache-affinity, fgd, dot-product, gpu-packing, gpu-clustering, random)"));
   REQUIRE_THAT(msg, Contains("test.yaml:14:"));
   REQUIRE_THAT(msg, Contains("unknown router policy \"round-robbin\", did you mean round-robin?"));
 }
@@ -607,7 +607,7 @@ TEST_CASE("trace CSV row with a negative timestamp", "[bad-input][traces]") {
   REQUIRE(e.line == 3);
   REQUIRE(e.column == 1);
   REQUIRE(e.path == "timestamp");
-  REQUIRE_THAT(d.to_string(), Contains(file + ":3:1: timestamp: expected seconds >= 0, got \"-3\""));
+  REQUIRE_THAT(d.to_string(), Contains(file + ":3:1: timestamp: expected seconds from 0 to 3.15e9 (100 years), got \"-3\""));
 }
 
 TEST_CASE("trace CSV row with a non-numeric timestamp", "[bad-input][traces]") {
@@ -677,4 +677,22 @@ TEST_CASE("every bad trace file is reported", "[bad-input][traces]") {
   REQUIRE(d.size() == 2);
   REQUIRE_THAT(d.to_string(), Contains(a + ":2:8: output_tokens:"));
   REQUIRE_THAT(d.to_string(), Contains(b + ":2:1: timestamp:"));
+}
+
+TEST_CASE("inputs that used to crash the loader or wrap the clock are errors", "[bad-input]") {
+  const std::string base =
+      "duration: 1h\ncluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB}]}\n"
+      "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB, autoscaler: {target_concurrency: 8}}]\n"
+      "workloads: [{model: m, arrivals: {process: poisson, rate: 1/s},"
+      " input_tokens: {dist: fixed, value: 1}, output_tokens: {dist: fixed, value: 1}}]\n";
+  // An invalid global autoscaler parameter that a model's override inherits.
+  REQUIRE_THAT(errors_of(base + "policies: {autoscaler: {impl: kpa, tick_interval: 500us}}\n"),
+               Contains("policies.autoscaler.tick_interval: must be between"));
+  // A list where a model list is expected.
+  REQUIRE_THAT(errors_of(base, sets({"policies.cache={impl: pinned, models: [m]}"})),
+               Contains("policies.cache.models: expected a single value"));
+  // Durations whose sums would overflow the clock; rates too small to ever fire.
+  REQUIRE_THAT(errors_of(base, sets({"duration=9000000000s"})), Contains("duration: must be at most 100 years"));
+  REQUIRE_THAT(errors_of(base, sets({"workloads[0].arrivals.rate=0.000000001/d"})),
+               Contains("a rate below one request per 30 years"));
 }

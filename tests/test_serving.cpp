@@ -203,6 +203,9 @@ TEST_CASE("a request waiting longer than request_timeout fails with reason timeo
   REQUIRE(out.metrics.models[0].completed() == 1);
   REQUIRE(out.metrics.models[1].outcomes[static_cast<int>(RequestOutcome::TimedOut)] == 1);
   REQUIRE(out.metrics.models[1].unschedulable > 0);
+  // It waited for a replica the whole time (the review found it counted as not waiting).
+  REQUIRE(out.metrics.models[1].requests_waited == 1);
+  REQUIRE(out.metrics.models[1].wait_for_replica.max() == Approx(30.0));
   for (const auto& r : out.requests)
     if (r.model == 1) REQUIRE(r.end == 31 * kSecond);
 }

@@ -54,6 +54,8 @@ bool GeneratedSource::next(Arrival& out, Diagnostics&) {
     const double cycles = std::floor(clock_ / on);
     wall = cycles * period + (clock_ - cycles * on);
   }
+  // Compare before converting: a huge gap must end the stream, not wrap the int64 clock.
+  if (wall >= to_seconds(duration_ - spec_.start)) return false;
   const SimTime t = spec_.start + from_seconds(wall);
   if (t >= duration_) return false;
   out.time = t;

@@ -62,9 +62,9 @@ bool RequestCsvReader::next(Arrival& out, Diagnostics& errors) {
     double seconds = 0;
     auto r = fast_float::from_chars(fields[0].data(), fields[0].data() + fields[0].size(), seconds);
     if (r.ec != std::errc() || r.ptr != fields[0].data() + fields[0].size() ||
-        !std::isfinite(seconds) || seconds < 0)
+        !std::isfinite(seconds) || seconds < 0 || seconds > 3.15e9)
       return fail(errors, starts[0], kColumns[0],
-                  "expected seconds >= 0, got \"" + std::string(fields[0]) + "\"");
+                  "expected seconds from 0 to 3.15e9 (100 years), got \"" + std::string(fields[0]) + "\"");
     const SimTime t = offset_ + from_seconds(seconds);
     if (rows_ > 0 && t < last_time_)
       return fail(errors, starts[0], kColumns[0],

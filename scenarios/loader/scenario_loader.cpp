@@ -356,7 +356,10 @@ PolicyChoice read_policy(Context& ctx, const YAML::Node& node, const std::string
   for (const ParamSpec& p : info->params) {
     YAML::Node n = r.get(p.name);
     const bool given = n.IsDefined() && !n.IsNull();
-    if (!given && inherit) {  // per-model override: unset parameters come from the global choice
+    // Per-model override: unset parameters come from the global choice (if it had a valid
+    // value; an invalid one was reported there and the default stands in here).
+    const bool base_has = inherit && (base->params.numbers().count(p.name) || base->params.strings().count(p.name));
+    if (!given && base_has) {
       if (p.type == ParamType::ModelList || p.type == ParamType::PoolList) {
         choice.params.set_string(p.name, base->params.text(p.name));
         choice.params.set_ids(p.name, base->params.ids(p.name));
@@ -455,6 +458,12 @@ struct Loader {
     // Knative's revision timeout (`revision-timeout-seconds`, 300 s) bounds how long the
     // activator holds a request; we use it as the default buffer timeout.
     sc.request_timeout = r.duration("request_timeout", 5 * kMinute, kMillisecond);
+    // Times are int64 nanoseconds: keep every sum the run forms far from overflow.
+    constexpr SimTime kLongest = 100LL * 365 * 24 * kHour;  // 100 years
+    for (auto [value, key] : {std::pair{sc.duration, "duration"}, {sc.drain_limit, "drain_limit"},
+                              {sc.request_timeout, "request_timeout"}})
+      if (value > kLongest)
+        ctx.error(r.get(key), key, "must be at most 100 years (" + format_duration(kLongest) + ")");
     sc.warm_start = r.flag("warm_start", true);
     sc.sample_interval = r.duration("sample_interval", 60 * kSecond, kMillisecond);
     read_gpu_types(r);
@@ -719,6 +728,8 @@ struct Loader {
       if (!a.ok()) ctx.error(items[i], w.path("arrivals"), "required key is missing");
       std::string process = a.text("process", "", a.ok());
       spec.rate = a.rate("rate", 0, a.ok());
+      if (spec.rate > 0 && spec.rate < 1e-9)
+        ctx.error(a.get("rate"), a.path("rate"), "a rate below one request per 30 years; use 0 for none");
       if (process == "poisson") {
         spec.arrivals = WorkloadSpec::Arrivals::Poisson;
       } else if (process == "gamma") {
@@ -845,6 +856,7 @@ struct Loader {
     if (!info) return;
     for (const ParamSpec& p : info->params) {
       if (p.type != ParamType::ModelList && p.type != ParamType::PoolList) continue;
+      if (!choice.params.strings().count(p.name)) continue;  // rejected when read (reported there)
       const bool models = p.type == ParamType::ModelList;
       const auto& index = models ? model_index : pool_index;
       std::vector<std::string> known;

@@ -1,0 +1,211 @@
+#include "sim/saturation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "policies/placement/fragmentation.hpp"
+#include "sim/rng.hpp"
+
+namespace fleetsim {
+
+const SaturationPoint* SaturationResult::at(int pct) const {
+  for (const SaturationPoint& p : points)
+    if (p.arrived_pct == pct) return &p;
+  return nullptr;
+}
+
+namespace {
+
+struct Pod {
+  PlacementRequest request;
+  std::vector<std::uint32_t> types;  // request.gpu_types views this
+  PodSize size;
+  std::int64_t demand_milli = 0;
+};
+
+std::string node_name(const NodeView& node) { return "node " + std::to_string(node.id); }
+
+// "" when the decision keeps the contract, else what is wrong.
+std::string check(const Placement& p, const Pod& pod, std::span<const NodeView> nodes) {
+  if (p.node >= nodes.size())
+    return "chose node " + std::to_string(p.node) + ", which does not exist (" + std::to_string(nodes.size()) +
+           " nodes)";
+  const NodeView& node = nodes[p.node];
+  if (!node.up) return "chose " + node_name(node) + ", which is not up";
+  const PlacementRequest& r = pod.request;
+  const int needed = r.milli_gpu > 0 ? 1 : r.gpus;
+  if (static_cast<int>(p.gpus.size()) != needed)
+    return "gave " + std::to_string(p.gpus.size()) + " GPUs to a pod that needs " + std::to_string(needed) +
+           (r.milli_gpu > 0 ? " (a share of one)" : "");
+  for (std::size_t i = 0; i < p.gpus.size(); ++i) {
+    const int g = p.gpus[i];
+    if (g < 0 || g >= static_cast<int>(node.gpus.size()))
+      return "chose GPU " + std::to_string(g) + " of " + node_name(node) + ", which has " +
+             std::to_string(node.gpus.size());
+    if (std::find(p.gpus.begin(), p.gpus.begin() + static_cast<std::ptrdiff_t>(i), g) !=
+        p.gpus.begin() + static_cast<std::ptrdiff_t>(i))
+      return "chose GPU " + std::to_string(g) + " of " + node_name(node) + " twice";
+    const GpuSlot& slot = node.gpus[static_cast<std::size_t>(g)];
+    if (r.milli_gpu > 0) {
+      if (slot.milli_used + static_cast<std::uint32_t>(r.milli_gpu) > 1000)
+        return "over-committed GPU " + std::to_string(g) + " of " + node_name(node) + ": " +
+               std::to_string(slot.milli_used) + " + " + std::to_string(r.milli_gpu) + " milli > 1000";
+    } else if (slot.holders > 0 || slot.milli_used > 0) {
+      return "over-committed GPU " + std::to_string(g) + " of " + node_name(node) + ": it is already allocated";
+    }
+  }
+  if (node.cpu_capacity > 0 && node.cpu_used + r.cpu > node.cpu_capacity + 1e-9)
+    return "over-committed the CPU of " + node_name(node);
+  if (node.host_memory_capacity > 0 && node.host_memory_used + r.host_memory > node.host_memory_capacity)
+    return "over-committed the host memory of " + node_name(node);
+  if (!pod.size.gpu_types.empty() &&
+      std::find(pod.size.gpu_types.begin(), pod.size.gpu_types.end(), node.gpu_type->name) ==
+          pod.size.gpu_types.end())
+    return "put a pod that may not run on " + node.gpu_type->name + " GPUs on " + node_name(node);
+  return "";
+}
+
+void apply(const Placement& p, const Pod& pod, std::span<NodeView> nodes) {
+  NodeView& node = nodes[p.node];
+  node.cpu_used += pod.request.cpu;
+  node.host_memory_used += pod.request.host_memory;
+  ++node.replicas;
+  for (int g : p.gpus) {
+    GpuSlot& slot = node.gpus[static_cast<std::size_t>(g)];
+    if (slot.holders == 0) --node.free_gpus;
+    ++slot.holders;
+    slot.milli_used += pod.request.milli_gpu > 0 ? static_cast<std::uint32_t>(pod.request.milli_gpu) : 1000;
+  }
+}
+
+}  // namespace
+
+SaturationResult run_saturation(std::span<const NodeRecord> records, std::span<const JobSpec> pods,
+                                PlacementPolicy& policy, const SaturationOptions& options) {
+  SaturationResult result;
+  result.policy = options.policy_name;
+  const std::string who = "placement policy '" + options.policy_name + "'";
+
+  // The GPU types: the nodes' (first seen first), then any only pods name. Filled before any
+  // NodeView points into it.
+  std::vector<GpuType> catalog;
+  auto type_index = [&catalog](const std::string& name) {
+    for (std::size_t i = 0; i < catalog.size(); ++i)
+      if (catalog[i].name == name) return static_cast<std::uint32_t>(i);
+    catalog.push_back(GpuType{name, 0, 0, 0, 0});
+    return static_cast<std::uint32_t>(catalog.size() - 1);
+  };
+  std::vector<std::uint32_t> node_type;
+  for (const NodeRecord& r : records) node_type.push_back(type_index(r.gpus > 0 ? r.gpu_type : ""));
+  std::vector<Pod> stream(pods.size());
+  std::int64_t total_demand = 0;
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    const JobSpec& job = pods[i];
+    if (job.workers != 1) {
+      result.error = "pod " + job.id + " has " + std::to_string(job.workers) +
+                     " workers; the saturation replay places single pods";
+      return result;
+    }
+    Pod& pod = stream[i];
+    for (const std::string& t : job.gpu_types) pod.types.push_back(type_index(t));
+    pod.request.gpus = job.worker.milli_gpu > 0 ? 0 : job.worker.gpus;
+    pod.request.milli_gpu = job.worker.milli_gpu;
+    pod.request.cpu = job.worker.cpu;
+    pod.request.host_memory = job.worker.memory_bytes;
+    pod.demand_milli = job.worker.milli_gpu > 0 ? job.worker.milli_gpu : 1000LL * job.worker.gpus;
+    total_demand += pod.demand_milli;
+  }
+  for (Pod& pod : stream) {
+    pod.request.gpu_types = pod.types;
+    pod.request.catalog = catalog;
+    pod.size = pod_size(pod.request);
+  }
+
+  std::vector<NodeView> nodes(records.size());
+  std::int64_t capacity = 0;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    NodeView& n = nodes[i];
+    n.id = static_cast<std::uint32_t>(i);
+    n.gpu_type = &catalog[node_type[i]];
+    n.gpus.assign(static_cast<std::size_t>(std::max(records[i].gpus, 0)), GpuSlot{});
+    n.free_gpus = static_cast<int>(n.gpus.size());
+    n.cpu_capacity = records[i].cpu;
+    n.host_memory_capacity = records[i].memory_bytes;
+    capacity += 1000LL * static_cast<std::int64_t>(n.gpus.size());
+  }
+  result.capacity_gpus = static_cast<double>(capacity) / 1000;
+  if (capacity == 0) {
+    result.error = "the cluster has no GPUs";
+    return result;
+  }
+  if (pods.empty() || total_demand == 0) {
+    result.error = "no pod asks for a GPU, so the arrived GPU demand never grows";
+    return result;
+  }
+  if (!(options.until >= 0.01) || options.until > 100) {
+    result.error = "the stop multiple must be between 0.01 and 100";
+    return result;
+  }
+
+  FragmentationModel workload;
+  RngStream rng(options.seed, "saturation/sample");
+  std::int64_t arrived = 0, allocated = 0;
+  int next_pct = 0;
+  auto record = [&](int pct) {
+    SaturationPoint p;
+    p.arrived_pct = pct;
+    p.allocation_ratio = static_cast<double>(allocated) / static_cast<double>(capacity);
+    p.unallocated_gpus = static_cast<double>(capacity - allocated) / 1000;
+    p.frag_gpus = workload.cluster(nodes) / 1000;
+    p.frag_ratio = p.unallocated_gpus > 0 ? p.frag_gpus / p.unallocated_gpus : 0;
+    p.arrived_pods = result.arrived_pods;
+    p.failed_pods = result.failed_pods;
+    result.points.push_back(p);
+  };
+  // Points are due at pct% of capacity: arrived * 100 >= pct * capacity (exact, in milli).
+  auto due = [&](int pct) { return arrived * 100 >= static_cast<std::int64_t>(pct) * capacity; };
+  const int last_pct = static_cast<int>(std::llround(options.until * 100));
+  record(next_pct++);
+  while (!due(last_pct)) {
+    const Pod& pod = stream[rng.below(stream.size())];
+    workload.add(pod.size);
+    ++result.arrived_pods;
+    arrived += pod.demand_milli;
+    ClusterView view;
+    view.nodes = nodes;
+    std::optional<Placement> placement = policy.place(pod.request, view);
+    if (placement) {
+      if (std::string bad = check(*placement, pod, nodes); !bad.empty()) {
+        result.error = who + " " + bad;
+        result.policy_error = true;
+        break;
+      }
+      apply(*placement, pod, nodes);
+      allocated += pod.demand_milli;
+      ++result.placed_pods;
+    } else {
+      ++result.failed_pods;
+    }
+    while (next_pct <= last_pct && due(next_pct)) record(next_pct++);
+  }
+  result.arrived_gpus = static_cast<double>(arrived) / 1000;
+  result.allocated_gpus = static_cast<double>(allocated) / 1000;
+  return result;
+}
+
+std::string saturation_csv(std::span<const SaturationResult> results) {
+  std::string out = "policy,arrived_pct,allocation_ratio,unallocated_gpus,frag_gpus,frag_ratio,failed_pods\n";
+  char line[256];
+  for (const SaturationResult& r : results)
+    for (const SaturationPoint& p : r.points) {
+      std::snprintf(line, sizeof line, ",%d,%.6f,%.3f,%.3f,%.6f,%llu\n", p.arrived_pct, p.allocation_ratio,
+                    p.unallocated_gpus, p.frag_gpus, p.frag_ratio,
+                    static_cast<unsigned long long>(p.failed_pods));
+      out += r.policy;
+      out += line;
+    }
+  return out;
+}
+
+}  // namespace fleetsim
