@@ -173,9 +173,15 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
       t["model"] = sc.models[w.model].name;
       ordered a;
       a["process"] = w.arrivals == WorkloadSpec::Arrivals::Poisson ? "poisson"
-                     : w.arrivals == WorkloadSpec::Arrivals::Gamma ? "gamma" : "on-off";
+                     : w.arrivals == WorkloadSpec::Arrivals::Gamma ? "gamma"
+                     : w.arrivals == WorkloadSpec::Arrivals::Diurnal ? "diurnal" : "on-off";
       a["rate"] = format_rate(w.rate);
       if (w.arrivals == WorkloadSpec::Arrivals::Gamma) a["cv"] = w.cv;
+      if (w.arrivals == WorkloadSpec::Arrivals::Diurnal) {
+        a["amplitude"] = w.amplitude;
+        a["period"] = format_duration(w.period);
+        a["peak"] = format_duration(w.peak);
+      }
       if (w.arrivals == WorkloadSpec::Arrivals::OnOff) {
         a["on"] = format_duration(w.on);
         a["off"] = format_duration(w.off);

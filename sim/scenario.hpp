@@ -76,13 +76,16 @@ struct ModelSpec {
 };
 
 struct WorkloadSpec {
-  enum class Arrivals { Poisson, Gamma, OnOff, Trace };
+  enum class Arrivals { Poisson, Gamma, OnOff, Diurnal, Trace };
   Arrivals arrivals = Arrivals::Poisson;
   std::uint32_t model = 0;  // not used by Trace (the trace names models per row)
   double rate = 0;          // requests/s (OnOff: rate while on)
   double cv = 1;            // Gamma: coefficient of variation of inter-arrival times
   SimTime on = 0;           // OnOff periods
   SimTime off = 0;
+  double amplitude = 0;     // Diurnal: rate(t) = rate · (1 + amplitude · sin(2π (t − peak + period/4) / period))
+  SimTime period = 0;
+  SimTime peak = 0;         // Diurnal: when in the period the rate is highest
   SimTime start = 0;        // arrivals begin here
   Distribution input_tokens;
   Distribution output_tokens;

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "tests/support.hpp"
+#include "traces/generators.hpp"
 
 using namespace fleetsim;
 using namespace fleetsim::test;
@@ -306,4 +307,29 @@ TEST_CASE("the router prefers a replica that already holds the adapter", "[servi
   REQUIRE(lo->route(c, RouteRequest{}) == 1);  // 5 - 4 = 1 < 2
   c[1].outstanding = 7;                         // 7 - 4 = 3 > 2: too busy
   REQUIRE(lo->route(c, RouteRequest{}) == 0);
+}
+
+TEST_CASE("diurnal arrivals follow the day: busiest at the peak, the mean at the rate", "[serving][workloads]") {
+  // rate 10/s, amplitude 0.8, peak at 6 h of a 24 h period: around 6 h the rate is 18/s, around
+  // 18 h 2/s; over the whole day the mean is 10/s (864,000 requests, ±1%).
+  WorkloadSpec w;
+  w.arrivals = WorkloadSpec::Arrivals::Diurnal;
+  w.rate = 10;
+  w.amplitude = 0.8;
+  w.period = 24 * kHour;
+  w.peak = 6 * kHour;
+  w.name = "d";
+  w.input_tokens = w.output_tokens = Distribution{Distribution::Kind::Fixed, 1, 0, 0};
+  GeneratedSource source(w, 1, 24 * kHour);
+  Diagnostics errors;
+  Arrival a;
+  std::uint64_t total = 0, near_peak = 0, near_trough = 0;
+  while (source.next(a, errors)) {
+    ++total;
+    if (a.time >= 5 * kHour + 30 * kMinute && a.time < 6 * kHour + 30 * kMinute) ++near_peak;
+    if (a.time >= 17 * kHour + 30 * kMinute && a.time < 18 * kHour + 30 * kMinute) ++near_trough;
+  }
+  REQUIRE(total == Approx(864000).epsilon(0.01));
+  REQUIRE(near_peak == Approx(3600 * 10 * 1.8).epsilon(0.03));   // ≈ rate(peak) over that hour
+  REQUIRE(near_trough == Approx(3600 * 10 * 0.2).epsilon(0.08));
 }

@@ -45,6 +45,17 @@ bool GeneratedSource::next(Arrival& out, Diagnostics&) {
       clock_ += arrivals_.gamma(shape, mean_gap / shape);
       break;
     }
+    case WorkloadSpec::Arrivals::Diurnal: {
+      const double top = spec_.rate * (1 + spec_.amplitude);
+      const double period = to_seconds(spec_.period), peak = to_seconds(spec_.peak);
+      for (;;) {
+        clock_ += arrivals_.exponential(1.0 / top);
+        const double now_rate = spec_.rate * (1 + spec_.amplitude * std::cos(2 * M_PI * (clock_ - peak) / period));
+        if (arrivals_.uniform() * top <= now_rate) break;
+        if (clock_ >= to_seconds(duration_ - spec_.start)) break;
+      }
+      break;
+    }
     default: clock_ += arrivals_.exponential(mean_gap); break;
   }
   double wall = clock_;

@@ -4,6 +4,10 @@
 //             (cv > 1 is burstier than Poisson, cv < 1 more regular)
 //   on-off    Poisson at `rate` during `on` periods, nothing during `off` periods, starting
 //             with an on period at `start`
+//   diurnal   Poisson with a rate that follows a day: rate · (1 + amplitude · cos(2π (t − peak)
+//             / period)), mean `rate`, highest at `peak` (time into the period), drawn by
+//             thinning (Lewis & Shedler): candidates at the peak rate, each kept with
+//             probability rate(t) / peak rate
 // Token lengths are drawn per request from the workload's distributions; with adapter_zipf,
 // each request names one of the model's LoRA adapters, adapter k (from 1) with weight 1/k^s.
 // Each workload draws from its own named streams (arrivals/<name>, input_tokens/<name>,

@@ -8,6 +8,7 @@
 #include "scenarios/loader/scenario_loader.hpp"
 #include "scenarios/cli/bench_command.hpp"
 #include "scenarios/cli/jobs_command.hpp"
+#include "scenarios/cli/saturation_command.hpp"
 #include "scenarios/cli/report_command.hpp"
 #include "scenarios/cli/sweep_command.hpp"
 #include "scenarios/cli/trace_command.hpp"
@@ -121,6 +122,8 @@ int main(int argc, char** argv) {
   add_bench_command(app, bench_exit);
   int jobs_exit = 0;
   add_jobs_command(app, jobs_exit);
+  int saturation_exit = 0;
+  add_saturation_command(app, saturation_exit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -133,6 +136,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("report") || app.got_subcommand("compare")) return report_exit;
   if (app.got_subcommand("bench")) return bench_exit;
   if (app.got_subcommand("jobs")) return jobs_exit;
+  if (app.got_subcommand("saturation")) return saturation_exit;
   const PolicyRegistry registry = builtin_policies();
 
   if (policies->parsed()) return list_policies(registry);

@@ -739,11 +739,16 @@ struct Loader {
         spec.arrivals = WorkloadSpec::Arrivals::OnOff;
         spec.on = a.duration("on", 0, kMillisecond, true);
         spec.off = a.duration("off", 0, 0, true);
+      } else if (process == "diurnal") {
+        spec.arrivals = WorkloadSpec::Arrivals::Diurnal;
+        spec.amplitude = a.number("amplitude", 0.5, 0, 1);
+        spec.period = a.duration("period", 24 * kHour, kSecond);
+        spec.peak = a.duration("peak", 14 * kHour, 0);
       } else if (!process.empty()) {
-        std::string s = did_you_mean(process, {"poisson", "gamma", "on-off"});
+        std::string s = did_you_mean(process, {"poisson", "gamma", "on-off", "diurnal"});
         ctx.error(a.get("process"), a.path("process"),
                   "unknown arrival process \"" + process + "\"" +
-                      (s.empty() ? " (expected poisson, gamma or on-off)" : ", did you mean " + s + "?"));
+                      (s.empty() ? " (expected poisson, gamma, on-off or diurnal)" : ", did you mean " + s + "?"));
       }
       a.finish();
       // Token lengths matter only to LLMs; service-time models default to one token each way.

@@ -1,0 +1,284 @@
+#include "scenarios/cli/saturation_command.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "policies/registry.hpp"
+#include "sim/saturation.hpp"
+#include "traces/jobs/job_traces.hpp"
+
+namespace fleetsim {
+
+namespace {
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ','))
+    if (!part.empty()) out.push_back(part);
+  return out;
+}
+
+std::string fixed(double v, int digits) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string escape_xml(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// One self-contained chart: allocation ratio (%) against arrived workload (% of GPU capacity).
+std::string saturation_svg(const std::vector<SaturationResult>& results, const std::string& title) {
+  const double width = 860, height = 520, left = 80, right = 30, top = 50, bottom = 70;
+  const double pw = width - left - right, ph = height - top - bottom;
+  int max_pct = 10;
+  for (const auto& r : results)
+    if (!r.points.empty()) max_pct = std::max(max_pct, r.points.back().arrived_pct);
+  const int x_step = max_pct <= 50 ? 5 : 10;
+  const double x_max = static_cast<double>((max_pct + x_step - 1) / x_step * x_step);
+  auto x = [&](double pct) { return left + pw * pct / x_max; };
+  auto y = [&](double ratio) { return top + ph * (1 - ratio); };
+  static const char* colors[] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+                                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  std::ostringstream s;
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+    << "\" viewBox=\"0 0 " << width << " " << height << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  s << "<text x=\"" << width / 2 << "\" y=\"28\" text-anchor=\"middle\" font-size=\"15\">" << escape_xml(title)
+    << "</text>\n";
+  // Grid, ticks and labels.
+  for (int p = 0; p <= static_cast<int>(x_max); p += x_step) {
+    const double px = x(p);
+    s << "<line x1=\"" << px << "\" y1=\"" << top << "\" x2=\"" << px << "\" y2=\"" << top + ph
+      << "\" stroke=\"#e5e5e5\"/>\n";
+    s << "<line x1=\"" << px << "\" y1=\"" << top + ph << "\" x2=\"" << px << "\" y2=\"" << top + ph + 5
+      << "\" stroke=\"black\"/>\n";
+    s << "<text x=\"" << px << "\" y=\"" << top + ph + 19 << "\" text-anchor=\"middle\">" << p << "</text>\n";
+  }
+  for (int p = 0; p <= 100; p += 10) {
+    const double py = y(p / 100.0);
+    s << "<line x1=\"" << left << "\" y1=\"" << py << "\" x2=\"" << left + pw << "\" y2=\"" << py
+      << "\" stroke=\"#e5e5e5\"/>\n";
+    s << "<line x1=\"" << left - 5 << "\" y1=\"" << py << "\" x2=\"" << left << "\" y2=\"" << py
+      << "\" stroke=\"black\"/>\n";
+    s << "<text x=\"" << left - 9 << "\" y=\"" << py + 4 << "\" text-anchor=\"end\">" << p << "</text>\n";
+  }
+  // The 100%-arrived line: where demand equals capacity.
+  if (x_max >= 100)
+    s << "<line x1=\"" << x(100) << "\" y1=\"" << top << "\" x2=\"" << x(100) << "\" y2=\"" << top + ph
+      << "\" stroke=\"#999\" stroke-dasharray=\"4 4\"/>\n";
+  s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << pw << "\" height=\"" << ph
+    << "\" fill=\"none\" stroke=\"black\"/>\n";
+  s << "<text x=\"" << left + pw / 2 << "\" y=\"" << height - 22
+    << "\" text-anchor=\"middle\">arrived workload (GPU requests, % of cluster GPU capacity)</text>\n";
+  s << "<text transform=\"translate(" << 24 << " " << top + ph / 2
+    << ") rotate(-90)\" text-anchor=\"middle\">GPU allocation ratio (% of cluster GPU capacity)</text>\n";
+  // One line per policy.
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    const char* color = colors[i % std::size(colors)];
+    s << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.8\" points=\"";
+    for (const auto& p : r.points) s << fixed(x(p.arrived_pct), 1) << "," << fixed(y(p.allocation_ratio), 1) << " ";
+    s << "\"/>\n";
+  }
+  // Legend, top left (the curves start at the bottom left and stay below the diagonal).
+  const double lx = left + 14, ly = top + 14;
+  s << "<rect x=\"" << lx - 6 << "\" y=\"" << ly - 6 << "\" width=\"250\" height=\"" << 18 * results.size() + 8
+    << "\" fill=\"white\" stroke=\"#ccc\"/>\n";
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    const double yy = ly + 18 * static_cast<double>(i) + 6;
+    const SaturationPoint* end = r.points.empty() ? nullptr : &r.points.back();
+    s << "<line x1=\"" << lx << "\" y1=\"" << yy << "\" x2=\"" << lx + 24 << "\" y2=\"" << yy << "\" stroke=\""
+      << colors[i % std::size(colors)] << "\" stroke-width=\"2.5\"/>\n";
+    s << "<text x=\"" << lx + 32 << "\" y=\"" << yy + 4 << "\">" << escape_xml(r.policy);
+    if (end) s << " (" << fixed(100 * end->allocation_ratio, 1) << "% at " << end->arrived_pct << "%)";
+    s << "</text>\n";
+  }
+  s << "</svg>\n";
+  return s.str();
+}
+
+}  // namespace
+
+void add_saturation_command(CLI::App& app, int& exit_code) {
+  struct Options {
+    std::string nodes, pods, out = "out/saturation";
+    std::string policies = "fgd,best-fit,dot-product,gpu-packing,gpu-clustering,random";
+    double until = 1.3;
+    std::uint64_t seed = 1;
+    bool file_order = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand(
+      "saturation", "FGD paper's saturation replay: pods arrive until the GPU demand is a multiple of capacity");
+  cmd->add_option("--nodes", o->nodes, "openb node list (openb_node_list_*.csv)")->required();
+  cmd->add_option("--pods", o->pods, "openb pod list (openb_pod_list_*.csv)")->required();
+  cmd->add_option("--policies", o->policies,
+                  "placement policies, comma-separated, each NAME or NAME:param=value[:...] (default "
+                  "fgd,best-fit,dot-product,gpu-packing,gpu-clustering,random)");
+  cmd->add_option("--until", o->until, "stop when the arrived GPU demand reaches this multiple of capacity (default 1.3)")
+      ->check(CLI::Range(0.01, 100.0));
+  cmd->add_option("--seed", o->seed, "seed of the pod sampling (and of seeded policies); default 1");
+  cmd->add_option("--out", o->out, "directory for saturation.csv and saturation.svg (default out/saturation)");
+  cmd->add_flag("--file-order", o->file_order,
+                "read the pod list in file order, ignoring its times (needed for unsorted variants, e.g. gpushare*)");
+  cmd->callback([o, &exit_code] {
+    exit_code = 2;
+    const PolicyRegistry registry = builtin_policies();
+    const std::vector<std::string> names = split(o->policies);
+    if (names.empty()) {
+      std::cerr << "--policies: no policy given\n";
+      return;
+    }
+    // NAME or NAME:key=value[:key=value...], e.g. fgd:exact=true
+    std::vector<PolicyChoice> choices;
+    for (const std::string& spec : names) {
+      std::vector<std::string> parts;
+      std::stringstream in(spec);
+      for (std::string part; std::getline(in, part, ':');) parts.push_back(part);
+      const PolicyInfo* info = parts.empty() ? nullptr : registry.find(PolicyFamily::Placement, parts[0]);
+      if (!info) {
+        const auto all = registry.names(PolicyFamily::Placement);
+        std::string valid;
+        for (const auto& a : all) valid += (valid.empty() ? "" : ", ") + a;
+        const std::string name = parts.empty() ? spec : parts[0];
+        const std::string guess = did_you_mean(name, all);
+        std::cerr << "--policies: unknown placement policy \"" << name << "\""
+                  << (guess.empty() ? "" : ", did you mean " + guess + "?") << " (valid: " << valid << ")\n";
+        return;
+      }
+      PolicyChoice choice{parts[0], {}};
+      for (const ParamSpec& p : info->params)
+        if (p.name == "seed") choice.params.set_number("seed", static_cast<double>(o->seed));
+      for (std::size_t i = 1; i < parts.size(); ++i) {
+        const auto eq = parts[i].find('=');
+        const std::string key = parts[i].substr(0, eq), value = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
+        const ParamSpec* param = nullptr;
+        for (const ParamSpec& p : info->params)
+          if (p.name == key) param = &p;
+        if (!param || eq == std::string::npos) {
+          std::cerr << "--policies: " << spec << ": " << info->name << " has no parameter \"" << key << "\"\n";
+          return;
+        }
+        if (param->type == ParamType::Bool) {
+          if (value != "true" && value != "false") {
+            std::cerr << "--policies: " << spec << ": " << key << " must be true or false\n";
+            return;
+          }
+          choice.params.set_number(key, value == "true");
+        } else if (param->type == ParamType::Number || param->type == ParamType::Integer) {
+          try {
+            std::size_t used = 0;
+            const double v = std::stod(value, &used);
+            if (used != value.size() || v < param->min || v > param->max ||
+                (param->type == ParamType::Integer && v != static_cast<double>(static_cast<long long>(v))))
+              throw std::invalid_argument("");
+            choice.params.set_number(key, v);
+          } catch (const std::exception&) {
+            std::cerr << "--policies: " << spec << ": " << key << " must be a number in [" << param->min << ", "
+                      << param->max << "]\n";
+            return;
+          }
+        } else {
+          choice.params.set_string(key, value);
+        }
+      }
+      choices.push_back(std::move(choice));
+    }
+    Diagnostics errors;
+    const std::vector<NodeRecord> nodes = read_node_list("openb", o->nodes, errors);
+    if (!errors.empty() || nodes.empty()) {
+      std::cerr << errors.to_string() << (errors.empty() ? o->nodes + ": no nodes\n" : "");
+      return;
+    }
+    JobTraceOptions trace;
+    trace.format = "openb";
+    trace.path = o->pods;
+    trace.file_order = o->file_order;
+    auto source = open_job_trace(trace, errors);
+    std::vector<JobSpec> pods;
+    if (source) {
+      JobSpec job;
+      while (source->next(job, errors)) pods.push_back(job);
+    }
+    if (!errors.empty()) {
+      std::cerr << errors.to_string();
+      if (!o->file_order) std::cerr << "(an unsorted pod list needs --file-order)\n";
+      return;
+    }
+
+    std::vector<SaturationResult> results;
+    std::vector<double> walls;
+    for (std::size_t i = 0; i < choices.size(); ++i) {
+      const PolicyChoice& choice = choices[i];
+      const std::string& name = names[i];
+      auto policy = registry.make_placement(choice);
+      SaturationOptions options;
+      options.until = o->until;
+      options.seed = o->seed;
+      options.policy_name = name;
+      const auto t0 = std::chrono::steady_clock::now();
+      SaturationResult r = run_saturation(nodes, pods, *policy, options);
+      walls.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      if (!r.error.empty()) {
+        std::cerr << r.error << "\n";
+        exit_code = r.policy_error ? 1 : 2;
+        return;
+      }
+      results.push_back(std::move(r));
+    }
+
+    const SaturationResult& first = results.front();
+    std::cout << "saturation replay: " << nodes.size() << " nodes, " << fixed(first.capacity_gpus, 0) << " GPUs; "
+              << pods.size() << " pods sampled with replacement (seed " << o->seed << ") until "
+              << fixed(100 * o->until, 0) << "% of capacity has arrived\n";
+    std::printf("%-16s %10s %12s %10s %12s %10s %8s %8s\n", "policy", "alloc@100%", "unalloc@100%", "alloc@end",
+                "unalloc@end", "frag@end", "failed", "wall_s");
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const SaturationResult& r = results[i];
+      const SaturationPoint* at100 = r.at(100);
+      const SaturationPoint& end = r.points.back();
+      std::printf("%-16s %10s %12s %9.2f%% %12.1f %10.1f %8llu %8.2f\n", r.policy.c_str(),
+                  at100 ? (fixed(100 * at100->allocation_ratio, 2) + "%").c_str() : "-",
+                  at100 ? fixed(at100->unallocated_gpus, 1).c_str() : "-", 100 * end.allocation_ratio,
+                  end.unallocated_gpus, end.frag_gpus, static_cast<unsigned long long>(r.failed_pods), walls[i]);
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(o->out, ec);
+    const std::string csv_path = o->out + "/saturation.csv", svg_path = o->out + "/saturation.svg";
+    std::ofstream csv(csv_path, std::ios::binary);
+    csv << saturation_csv(results);
+    std::ofstream svg(svg_path, std::ios::binary);
+    svg << saturation_svg(results, "Saturation replay: " + std::filesystem::path(o->pods).filename().string() +
+                                       " on " + std::filesystem::path(o->nodes).filename().string() + ", seed " +
+                                       std::to_string(o->seed));
+    if (!csv || !svg) {
+      std::cerr << o->out << ": cannot write saturation.csv / saturation.svg\n";
+      return;
+    }
+    std::cout << "wrote " << csv_path << " and " << svg_path << "\n";
+    exit_code = 0;
+  });
+}
+
+}  // namespace fleetsim
