@@ -8,7 +8,8 @@
 //     second divided by the operations per second of a fixed reference workload (a plain
 //     event-queue loop) run right before it, best of `repetitions`. Machine speed cancels
 //     out; a ratio below the baseline's by more than `speed_tolerance` (default 35%: these
-//     machines are shared and noisy) fails.
+//     machines are shared and noisy) fails. Cases under 100,000 events are not timed (a few
+//     milliseconds of run time is mostly noise).
 // baseline.json: { schema_version: 1, speed_tolerance, repetitions,
 //                  cases: [ { name, scenario, set: [...], labels: [...],
 //                             events, speed_ratio, metrics: { path: value } } ] }
