@@ -22,6 +22,24 @@ SimTime ceil_seconds(double s) {
 }
 }  // namespace
 
+namespace {
+class ListCluster final : public JobCluster {
+ public:
+  explicit ListCluster(std::vector<JobClusterNode> nodes) : nodes_(std::move(nodes)) {
+    for (const auto& n : nodes_) free_.push_back(n.gpus);
+  }
+  std::size_t size() const override { return nodes_.size(); }
+  const std::string& gpu_type(std::size_t n) const override { return nodes_[n].gpu_type; }
+  int free_gpus(std::size_t n) const override { return free_[n]; }
+  void take(std::size_t n, int g, std::uint32_t) override { free_[n] -= g; }
+  void give(std::size_t n, int g, std::uint32_t) override { free_[n] += g; }
+
+ private:
+  std::vector<JobClusterNode> nodes_;
+  std::vector<int> free_;
+};
+}  // namespace
+
 struct JobSimulation::Impl {
   struct Job {
     JobSpec spec;
@@ -39,8 +57,7 @@ struct JobSimulation::Impl {
     double attained = 0;         // GPU-seconds received
   };
 
-  std::vector<JobClusterNode> nodes;
-  std::vector<int> free_gpus;
+  std::unique_ptr<JobCluster> cluster;
   std::vector<std::string> tenants;  // names seen, in order of first arrival
   std::unique_ptr<JobSource> source;
   std::unique_ptr<QueuePolicy> policy;
@@ -56,6 +73,16 @@ struct JobSimulation::Impl {
   int busy = 0;
   SimTime busy_since = 0;
   bool round_scheduled = false;
+  SimTime first_submit = 0;
+  SimTime last_end = 0;
+
+  int gpus_total = 0;  // GPUs jobs may use (standalone: all; co-located: counted at start)
+  int total_gpus() const { return gpus_total; }
+  std::vector<int> current_free() const {
+    std::vector<int> free(cluster->size());
+    for (std::size_t n = 0; n < free.size(); ++n) free[n] = cluster->free_gpus(n);
+    return free;
+  }
 
   double rate(const Job& j, const std::string& type) const {
     if (j.spec.steps > 0) {
@@ -70,15 +97,16 @@ struct JobSimulation::Impl {
   // The fastest type the job can use that the cluster has, with its rate.
   std::vector<std::string> types_for(const Job& j) const {
     std::vector<std::pair<double, std::string>> ranked;
-    for (const auto& n : nodes) {
+    for (std::size_t n = 0; n < cluster->size(); ++n) {
+      const std::string& type = cluster->gpu_type(n);
       bool seen = false;
-      for (const auto& r : ranked) seen = seen || r.second == n.gpu_type;
+      for (const auto& r : ranked) seen = seen || r.second == type;
       if (seen) continue;
       if (!j.spec.gpu_types.empty() &&
-          std::find(j.spec.gpu_types.begin(), j.spec.gpu_types.end(), n.gpu_type) == j.spec.gpu_types.end())
+          std::find(j.spec.gpu_types.begin(), j.spec.gpu_types.end(), type) == j.spec.gpu_types.end())
         continue;
-      const double r = rate(j, n.gpu_type);
-      if (r > 0) ranked.push_back({r, n.gpu_type});
+      const double r = rate(j, type);
+      if (r > 0) ranked.push_back({r, type});
     }
     std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     std::vector<std::string> out;
@@ -93,8 +121,8 @@ struct JobSimulation::Impl {
     for (const std::string& type : types_for(j)) {
       // One node for the whole gang: the tightest.
       int best = -1;
-      for (std::size_t n = 0; n < nodes.size(); ++n)
-        if (nodes[n].gpu_type == type && free[n] >= per_worker * workers &&
+      for (std::size_t n = 0; n < cluster->size(); ++n)
+        if (cluster->gpu_type(n) == type && free[n] >= per_worker * workers &&
             (best < 0 || free[n] < free[static_cast<std::size_t>(best)]))
           best = static_cast<int>(n);
       if (best >= 0) {
@@ -103,8 +131,8 @@ struct JobSimulation::Impl {
       }
       // Else fill the nodes with the most free GPUs first.
       std::vector<int> order;
-      for (std::size_t n = 0; n < nodes.size(); ++n)
-        if (nodes[n].gpu_type == type && free[n] >= per_worker) order.push_back(static_cast<int>(n));
+      for (std::size_t n = 0; n < cluster->size(); ++n)
+        if (cluster->gpu_type(n) == type && free[n] >= per_worker) order.push_back(static_cast<int>(n));
       std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return free[static_cast<std::size_t>(a)] > free[static_cast<std::size_t>(b)]; });
       std::vector<std::pair<int, int>> alloc;
       int left = workers;
@@ -144,7 +172,7 @@ struct JobSimulation::Impl {
 
   void start(std::uint32_t id, std::vector<std::pair<int, int>> alloc, const std::string& type) {
     Job& j = jobs[id];
-    for (auto [n, g] : alloc) free_gpus[static_cast<std::size_t>(n)] -= g;
+    for (auto [n, g] : alloc) cluster->take(static_cast<std::size_t>(n), g, id);
     j.alloc = std::move(alloc);
     j.type = type;
     j.running = true;
@@ -163,7 +191,7 @@ struct JobSimulation::Impl {
 
   void stop(std::uint32_t id) {  // frees the GPUs (completion or preemption)
     Job& j = jobs[id];
-    for (auto [n, g] : j.alloc) free_gpus[static_cast<std::size_t>(n)] += g;
+    for (auto [n, g] : j.alloc) cluster->give(static_cast<std::size_t>(n), g, id);
     j.alloc.clear();
     j.running = false;
     ++j.epoch;
@@ -242,11 +270,11 @@ struct JobSimulation::Impl {
     std::vector<std::uint32_t> order;
     QueueContext context;
     context.now = now;
-    for (const auto& n : nodes) context.total_gpus += n.gpus;
+    context.total_gpus = total_gpus();
     context.tenants = tenants;
     policy->order(context, views, order);
     // The target: walk the order on a scratch copy of the free GPUs.
-    std::vector<int> free = free_gpus;
+    std::vector<int> free = current_free();
     if (preemptive)
       for (std::uint32_t id : active)
         if (jobs[id].running && jobs[id].spec.preemptible)
@@ -302,7 +330,7 @@ struct JobSimulation::Impl {
   // EASY: when does `head` fit, from running jobs' known ends; GPUs left over at that time.
   void reserve(const Job& head, SimTime& shadow, int& extra) {
     int free_now = 0;
-    for (int f : free_gpus) free_now += f;
+    for (int f : current_free()) free_now += f;
     std::vector<std::pair<SimTime, int>> ends;
     for (std::uint32_t id : active) {
       const Job& j = jobs[id];
@@ -361,22 +389,27 @@ struct JobSimulation::Impl {
 
 JobSimulation::JobSimulation(std::vector<JobClusterNode> nodes, std::unique_ptr<JobSource> jobs,
                              std::unique_ptr<QueuePolicy> policy, JobRunOptions options)
+    : JobSimulation(std::make_unique<ListCluster>(std::move(nodes)), std::move(jobs), std::move(policy), options) {}
+
+JobSimulation::JobSimulation(std::unique_ptr<JobCluster> cluster, std::unique_ptr<JobSource> jobs,
+                             std::unique_ptr<QueuePolicy> policy, JobRunOptions options)
     : impl_(std::make_unique<Impl>()) {
-  impl_->nodes = std::move(nodes);
-  for (const auto& n : impl_->nodes) impl_->free_gpus.push_back(n.gpus);
+  impl_->cluster = std::move(cluster);
+  for (std::size_t n = 0; n < impl_->cluster->size(); ++n) impl_->gpus_total += impl_->cluster->free_gpus(n);
   impl_->source = std::move(jobs);
   impl_->policy = std::move(policy);
   impl_->options = options;
+  impl_->read_next();
+  impl_->first_submit = impl_->has_pending ? impl_->pending.submit : 0;
 }
 
 JobSimulation::~JobSimulation() = default;
 
-JobRunResult JobSimulation::run() {
+SimTime JobSimulation::next_event() const { return impl_->queue.empty() ? kNever : impl_->queue.top().time; }
+
+void JobSimulation::advance(SimTime until) {
   Impl& s = *impl_;
-  s.read_next();
-  SimTime first_submit = s.has_pending ? s.pending.submit : 0;
-  SimTime last_end = 0;
-  while (!s.queue.empty() && s.result.errors.empty()) {
+  while (!s.queue.empty() && s.queue.top().time <= until && s.result.errors.empty()) {
     auto e = s.queue.pop();
     s.now = e.time;
     ++s.result.events;
@@ -392,7 +425,7 @@ JobRunResult JobSimulation::run() {
         if (j.done || !j.running || j.epoch != e.payload.epoch) break;
         s.progress(j);
         s.complete(e.payload.job);
-        last_end = s.now;
+        s.last_end = s.now;
         changed = true;
         break;
       }
@@ -410,12 +443,57 @@ JobRunResult JobSimulation::run() {
       s.round_scheduled = true;
     }
   }
+}
+
+void JobSimulation::resources_changed(SimTime now) {
+  Impl& s = *impl_;
+  advance(now);
+  s.now = now;
+  if (s.options.round == 0 && !s.active.empty()) s.schedule();
+}
+
+bool JobSimulation::make_room(SimTime now, std::size_t node, int gpus) {
+  Impl& s = *impl_;
+  advance(now);
+  s.now = now;
+  std::vector<std::uint32_t> victims;
+  for (std::uint32_t id : s.active) {
+    const auto& j = s.jobs[id];
+    if (!j.running || !j.spec.preemptible) continue;
+    for (auto [n, g] : j.alloc)
+      if (static_cast<std::size_t>(n) == node) victims.push_back(id);
+  }
+  std::sort(victims.begin(), victims.end(), [&](std::uint32_t a, std::uint32_t b) {
+    const auto& ja = s.jobs[a];
+    const auto& jb = s.jobs[b];
+    if (ja.spec.priority != jb.spec.priority) return ja.spec.priority < jb.spec.priority;
+    return ja.started > jb.started;
+  });
+  for (std::uint32_t id : victims) {
+    if (s.cluster->free_gpus(node) >= gpus) break;
+    s.preempt(id);
+  }
+  return s.cluster->free_gpus(node) >= gpus;
+}
+
+JobRunResult JobSimulation::finish(SimTime end) {
+  Impl& s = *impl_;
+  advance(end);
+  s.now = std::max(s.now, end);
   s.account_busy(0);
   s.result.ok = s.result.errors.empty();
-  s.result.makespan = last_end - first_submit;
-  int gpus = 0;
-  for (const auto& n : s.nodes) gpus += n.gpus;
-  s.result.gpu_seconds_capacity = gpus * to_seconds(s.result.makespan);
+  s.result.makespan = (s.last_end > 0 ? std::max(s.last_end, end) : end) - s.first_submit;
+  s.result.gpu_seconds_capacity = s.total_gpus() * to_seconds(s.result.makespan);
+  return std::move(s.result);
+}
+
+JobRunResult JobSimulation::run() {
+  Impl& s = *impl_;
+  advance(kNever - 1);
+  s.account_busy(0);
+  s.result.ok = s.result.errors.empty();
+  s.result.makespan = s.last_end - s.first_submit;
+  s.result.gpu_seconds_capacity = s.total_gpus() * to_seconds(s.result.makespan);
   return std::move(s.result);
 }
 

@@ -69,12 +69,35 @@ struct JobRunResult {
   std::vector<std::pair<SimTime, int>> busy_gpus;  // samples, when sample_interval > 0
 };
 
+// The GPUs jobs run on: a plain list of nodes (JobClusterNode), or the inference simulation's
+// nodes when jobs and inference share a cluster.
+class JobCluster {
+ public:
+  virtual ~JobCluster() = default;
+  virtual std::size_t size() const = 0;
+  virtual const std::string& gpu_type(std::size_t node) const = 0;
+  virtual int free_gpus(std::size_t node) const = 0;
+  virtual void take(std::size_t node, int gpus, std::uint32_t job) = 0;
+  virtual void give(std::size_t node, int gpus, std::uint32_t job) = 0;
+};
+
 class JobSimulation {
  public:
   JobSimulation(std::vector<JobClusterNode> nodes, std::unique_ptr<JobSource> jobs,
                 std::unique_ptr<QueuePolicy> policy, JobRunOptions options);
+  JobSimulation(std::unique_ptr<JobCluster> cluster, std::unique_ptr<JobSource> jobs,
+                std::unique_ptr<QueuePolicy> policy, JobRunOptions options);
   ~JobSimulation();
-  JobRunResult run();
+  JobRunResult run();  // standalone: until every job has ended
+
+  // Driven by another simulation (co-location), on its clock:
+  SimTime next_event() const;                // kNever when none
+  void advance(SimTime until);               // handle job events up to and including `until`
+  void resources_changed(SimTime now);       // GPUs were freed by someone else: schedule
+  // Preempts running preemptible jobs on `node` (lowest priority, then latest started, first)
+  // until `gpus` are free there; returns whether they are.
+  bool make_room(SimTime now, std::size_t node, int gpus);
+  JobRunResult finish(SimTime end);          // stops the clock at `end` (unfinished jobs stay so)
 
  private:
   struct Impl;
