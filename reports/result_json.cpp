@@ -195,6 +195,17 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
     workloads.push_back(t);
   }
   j["workloads"] = workloads;
+  if (sc.jobs.enabled) {
+    ordered jobs;
+    jobs["trace"] = sc.jobs.trace_path;
+    jobs["format"] = sc.jobs.format;
+    jobs["policy"] = policy_json(sc.jobs.policy, PolicyFamily::Queue, registry);
+    jobs["backfill"] = sc.jobs.backfill;
+    jobs["inference_preempts"] = sc.jobs.inference_preempts;
+    jobs["checkpoint_on_preemption"] = sc.jobs.checkpoint_on_preemption;
+    jobs["restart_overhead"] = format_duration(sc.jobs.restart_overhead);
+    j["jobs"] = jobs;
+  }
   return j;
 }
 
@@ -322,6 +333,30 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
     pools.push_back(pool);
   }
   j["pools"] = pools;
+  // Co-located jobs, and how busy the cluster was: GPUs held by inference replicas plus GPUs
+  // running jobs, over GPUs × the run.
+  double job_busy = 0;
+  if (status.jobs) {
+    const JobSummary js = summarize_jobs(*status.jobs);
+    job_busy = status.jobs->gpu_seconds_busy;
+    ordered jobs;
+    jobs["jobs"] = js.jobs;
+    jobs["completed"] = js.completed;
+    jobs["mean_jct_s"] = js.mean_jct_s;
+    jobs["jct_s"] = percentiles(js.jct);
+    jobs["mean_queueing_s"] = js.mean_queueing_s;
+    jobs["queueing_s"] = percentiles(js.queueing);
+    jobs["preemptions"] = js.preemptions;
+    jobs["lost_gpu_hours"] = js.lost_gpu_hours;
+    jobs["gpu_seconds_busy"] = job_busy;
+    j["jobs"] = jobs;
+  }
+  j["cluster"]["gpu_seconds_total"] = status.gpu_seconds_total;
+  j["cluster"]["utilization"] =
+      status.gpu_seconds_total > 0
+          ? (metrics.overall.gpu_seconds_allocated + job_busy) / status.gpu_seconds_total : 0.0;
+  j["cluster"]["inference_utilization"] =
+      status.gpu_seconds_total > 0 ? metrics.overall.gpu_seconds_allocated / status.gpu_seconds_total : 0.0;
   ordered models;
   for (std::size_t i = 0; i < sc.models.size(); ++i) models[sc.models[i].name] = with_mean(metrics.models[i]);
   j["models"] = models;

@@ -67,6 +67,18 @@ std::string summary_table(const Scenario& sc, const RunMetrics& metrics, const R
       out += std::string(total - 2, '-') + "\n";
     }
   }
+  if (status.jobs) {
+    const JobSummary js = summarize_jobs(*status.jobs);
+    out += "jobs: " + std::to_string(js.completed) + " of " + std::to_string(js.jobs) + " completed, JCT mean " +
+           fmt("%.2f", js.mean_jct_s / 3600.0) + " h, queueing mean " + fmt("%.2f", js.mean_queueing_s / 3600.0) +
+           " h, " + std::to_string(js.preemptions) + " preemptions; " + fmt("%.1f", status.jobs->gpu_seconds_busy / 3600.0) +
+           " GPU-h\n";
+  }
+  if (status.gpu_seconds_total > 0)
+    out += "cluster GPU utilization: " +
+           fmt("%.1f%%", 100.0 * (metrics.overall.gpu_seconds_allocated + (status.jobs ? status.jobs->gpu_seconds_busy : 0.0)) /
+                             status.gpu_seconds_total) + " (inference replicas " +
+           fmt("%.1f%%", 100.0 * metrics.overall.gpu_seconds_allocated / status.gpu_seconds_total) + ")\n";
   return out;
 }
 

@@ -104,6 +104,24 @@ struct PerfSpec {
   SimTime tensor_parallel_overhead = 1700 * kMicrosecond;  // per step, per GPU beyond the first
 };
 
+// Training / batch jobs sharing the cluster with inference (co-location).
+struct JobsSpec {
+  bool enabled = false;
+  std::string trace_path;
+  std::string format = "generic-csv";
+  std::string throughputs;   // gavel throughput table
+  bool lenient = false;
+  PolicyChoice policy;       // queue policy
+  bool backfill = false;
+  bool inference_preempts = true;  // an inference scale-up may preempt preemptible jobs
+  bool checkpoint_on_preemption = true;
+  SimTime restart_overhead = 0;
+  // generic-csv column names (see traces/jobs/job_traces.hpp)
+  std::string id_column = "id", submit_column = "submit_s", duration_column = "duration_s",
+              gpus_column = "gpus", workers_column = "workers", tenant_column = "tenant",
+              priority_column = "priority";
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -124,6 +142,7 @@ struct Scenario {
   PolicyChoice router;
   PolicyChoice cache;
   PerfSpec perf;
+  JobsSpec jobs;
 };
 
 }  // namespace fleetsim

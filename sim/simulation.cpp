@@ -57,6 +57,63 @@ const char* weight_source_name(WeightSource source) {
   return "?";
 }
 
+// The inference cluster's GPUs as jobs see them: a job worker takes whole free GPUs (no
+// replica on them), marked as held so that placement policies see them taken.
+class Simulation::NodeJobCluster final : public JobCluster {
+ public:
+  explicit NodeJobCluster(std::vector<NodeView>& nodes) : nodes_(nodes) {}
+  std::size_t size() const override { return nodes_.size(); }
+  const std::string& gpu_type(std::size_t n) const override { return nodes_[n].gpu_type->name; }
+  int free_gpus(std::size_t n) const override {
+    const NodeView& node = nodes_[n];
+    if (!node.up) return 0;
+    int free = 0;
+    for (const GpuSlot& g : node.gpus) free += g.holders == 0 && g.milli_used == 0;
+    return free;
+  }
+  void take(std::size_t n, int gpus, std::uint32_t job) override {
+    NodeView& node = nodes_[n];
+    for (std::size_t g = 0; g < node.gpus.size() && gpus > 0; ++g) {
+      GpuSlot& slot = node.gpus[g];
+      if (slot.holders != 0 || slot.milli_used != 0) continue;
+      slot.holders = 1;
+      slot.milli_used = 1000;
+      slot.memory_used = node.gpu_type->memory_bytes;
+      --node.free_gpus;
+      held_.push_back({job, static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(g)});
+      --gpus;
+    }
+  }
+  void give(std::size_t n, int gpus, std::uint32_t job) override {
+    for (std::size_t i = 0; i < held_.size() && gpus > 0;) {
+      if (held_[i].job != job || held_[i].node != n) {
+        ++i;
+        continue;
+      }
+      NodeView& node = nodes_[n];
+      GpuSlot& slot = node.gpus[held_[i].gpu];
+      slot.holders = 0;
+      slot.milli_used = 0;
+      slot.memory_used = 0;
+      ++node.free_gpus;
+      held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(i));
+      --gpus;
+    }
+  }
+  int job_gpus(std::size_t n) const {
+    int count = 0;
+    for (const auto& h : held_) count += h.node == n;
+    return count;
+  }
+
+ private:
+  struct Held {
+    std::uint32_t job, node, gpu;
+  };
+  std::vector<NodeView>& nodes_;
+  std::vector<Held> held_;
+};
+
 Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
   const Scenario& sc = setup_.scenario;
   gpu_types_ = sc.gpu_types;
@@ -95,6 +152,16 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
   models_.resize(sc.models.size());
   for (std::uint32_t m = 0; m < sc.models.size(); ++m)
     models_[m].service_rng = RngStream(sc.seed, "service/" + sc.models[m].name);
+  if (sc.jobs.enabled && setup_.job_source && setup_.job_policy) {
+    JobRunOptions options;
+    options.backfill = sc.jobs.backfill;
+    options.checkpoint_on_preemption = sc.jobs.checkpoint_on_preemption;
+    options.restart_overhead = sc.jobs.restart_overhead;
+    auto cluster = std::make_unique<NodeJobCluster>(nodes_);
+    job_cluster_ = cluster.get();
+    jobs_ = std::make_unique<JobSimulation>(std::move(cluster), std::move(setup_.job_source),
+                                            std::move(setup_.job_policy), options);
+  }
   perf_models_.resize(sc.models.size() * gpu_types_.size());
   pending_arrivals_.resize(setup_.sources.size());
   setup_.sees_future.resize(sc.models.size(), false);
@@ -125,6 +192,7 @@ RunStatus Simulation::run() {
       const auto& top = queue_.top();
       if (top.time >= sc.duration && live_requests_ == 0) break;
       if (top.time > hard_end) break;
+      if (jobs_) jobs_->advance(top.time);  // job events first when simultaneous
       auto entry = queue_.pop();
       now_ = entry.time;
       if ((++status.events & 0xFFFF) == 0) {
@@ -175,6 +243,10 @@ RunStatus Simulation::run() {
   }
   status.end_time = now_;
   status.requests = next_serial_;
+  if (jobs_ && errors_.empty()) status.jobs = std::make_shared<JobRunResult>(jobs_->finish(now_));
+  int gpus = 0;
+  for (const NodeView& node : nodes_) gpus += static_cast<int>(node.gpus.size());
+  status.gpu_seconds_total = gpus * to_seconds(now_);
   auto usage = [&](const std::string& name, TransferNetwork::LinkId link) {
     if (network_.bytes_moved(link) > 0)
       status.links.push_back(LinkUsage{name, network_.bandwidth(link), network_.bytes_moved(link)});
@@ -647,6 +719,7 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   const ModelSpec& spec = setup_.scenario.models[model];
   const PlacementRequest request = placement_request(model);
   std::optional<Placement> placement = setup_.placement->place(request, cluster_view());
+  if (!placement && make_room_for(model)) placement = setup_.placement->place(request, cluster_view());
   if (!placement) {
     for (auto* o : observers_) o->on_unschedulable(now_, model);
     request_node(model);
@@ -973,6 +1046,29 @@ void Simulation::cache_admit(NodeView& node, CacheTier tier, std::uint32_t model
   for (auto* o : observers_) o->on_cache(now_, node.id, model, CacheEvent::Insert);
 }
 
+// Co-location: an inference replica that finds no room may take GPUs from preemptible jobs,
+// on the node where that needs the fewest preemptions (most GPUs free already; ties: lowest id).
+bool Simulation::make_room_for(std::uint32_t model) {
+  if (!jobs_ || !setup_.scenario.jobs.inference_preempts) return false;
+  const PlacementRequest request = placement_request(model);
+  std::int64_t best = -1;
+  int best_free = -1;
+  for (std::size_t n = 0; n < nodes_.size(); ++n) {
+    const NodeView& node = nodes_[n];
+    if (!node.up || node.gpu_type->memory_bytes < request.min_gpu_memory) continue;
+    if (!request.pools.empty() &&
+        std::find(request.pools.begin(), request.pools.end(), node.pool) == request.pools.end())
+      continue;
+    const int free = job_cluster_->free_gpus(n);
+    if (free + job_cluster_->job_gpus(n) < request.gpus || free >= request.gpus) continue;
+    if (free > best_free) {
+      best = static_cast<std::int64_t>(n);
+      best_free = free;
+    }
+  }
+  return best >= 0 && jobs_->make_room(now_, static_cast<std::size_t>(best), request.gpus);
+}
+
 std::uint32_t Simulation::pool_first_node(std::uint32_t pool) const {
   std::uint32_t first = 0;
   for (std::uint32_t p = 0; p < pool; ++p)
@@ -1120,6 +1216,7 @@ void Simulation::stop(std::uint32_t rep_id) {
   rep.phase = ReplicaPhase::Stopped;
   ++rep.epoch;
   rep.gpus.clear();
+  if (jobs_) jobs_->resources_changed(now_);  // jobs may use the freed GPUs
   bool cancelled = false;
   for (const AdapterSlot& slot : rep.adapters)
     if (slot.loading && slot.transfer != TransferNetwork::kNone) {

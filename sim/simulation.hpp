@@ -24,6 +24,7 @@
 #include "sim/diagnostics.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/fifo.hpp"
+#include "sim/job_simulation.hpp"
 #include "sim/llm_perf_model.hpp"
 #include "sim/observer.hpp"
 #include "sim/request_source.hpp"
@@ -44,6 +45,9 @@ struct SimulationSetup {
   // models' autoscalers may see their next arrival. Empty when no autoscaler needs it.
   std::vector<std::unique_ptr<RequestSource>> lookahead;
   std::vector<bool> sees_future;  // per model
+  // Jobs co-located with inference (Scenario::jobs): their trace and queue policy.
+  std::unique_ptr<JobSource> job_source;
+  std::unique_ptr<QueuePolicy> job_policy;
   // Test-only: extra busy work per 65,536 events, to check that the speed gate notices.
   std::uint32_t test_slowdown = 0;
 };
@@ -72,6 +76,8 @@ struct RunStatus {
   std::uint64_t requests = 0;  // requests that arrived
   std::vector<LinkUsage> links;  // links that carried any bytes
   std::vector<PoolUsage> pools;
+  std::shared_ptr<JobRunResult> jobs;  // co-located jobs, when the scenario has them
+  double gpu_seconds_total = 0;        // GPUs × end time (the cluster's capacity over the run)
 };
 
 class Simulation {
@@ -293,6 +299,10 @@ class Simulation {
   };
   std::vector<Prefetch> prefetches_;  // in flight
   std::vector<PoolState> pools_;
+  std::unique_ptr<JobSimulation> jobs_;
+  class NodeJobCluster;
+  NodeJobCluster* job_cluster_ = nullptr;  // owned by jobs_
+  bool make_room_for(std::uint32_t model);
   std::vector<std::vector<std::uint64_t>> node_adapters_;  // (model << 20 | adapter) on each node's disk
   std::vector<std::uint32_t> node_epoch_;  // bumped when a replica lands, cancels idle checks
   std::uint64_t next_serial_ = 0;

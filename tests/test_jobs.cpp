@@ -2,6 +2,9 @@
 // preemption with and without lost work, rounds, gang placement across nodes.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+
 #include "sim/job_simulation.hpp"
 #include "tests/support.hpp"
 
@@ -207,4 +210,39 @@ TEST_CASE("finish-time fairness per tenant and the utilization series", "[jobs][
   std::vector<std::pair<SimTime, int>> expected = {{0, 0}, {from_seconds(50), 2}, {from_seconds(100), 2},
                                                    {from_seconds(150), 1}, {from_seconds(200), 1}};
   REQUIRE(r.busy_gpus == expected);
+}
+
+TEST_CASE("co-location: an inference scale-up preempts a job, which resumes afterwards", "[jobs][colocation]") {
+  // One node, 2 GPUs. Job A (2 GPUs, 1,000 s) starts at 0 and holds both. A request at 100 s
+  // finds no replica; the KPA asks for one; placement finds no room, so A is preempted
+  // (checkpointed) and the replica cold-starts. After the request, the replica scales to zero
+  // and A gets its GPUs back. Without preemption the request waits until it times out.
+  auto dir = std::filesystem::temp_directory_path() / "fleetsim_test_coloc";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "jobs.csv") << "id,submit_s,duration_s,gpus,workers,tenant,priority\nA,0,1000,2,1,t,0\n";
+  std::ofstream(dir / "requests.csv") << "timestamp,model,input_tokens,output_tokens\n100.0,m,100,5\n";
+  const std::string yaml =
+      "duration: 1h\nrequest_timeout: 60s\n"
+      "cluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 2}]}\n"
+      "policies: {autoscaler: {impl: kpa, initial_scale: 0}}\n"
+      "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB}]\n"
+      "workloads: [{trace: " + (dir / "requests.csv").string() + "}]\n"
+      "jobs: {trace: " + (dir / "jobs.csv").string() + ", restart_overhead: 30s}\n";
+  RunOutput with = run_scenario(scenario_from(yaml));
+  REQUIRE(with.violations.empty());
+  REQUIRE(with.metrics.overall.completed() == 1);
+  REQUIRE(with.status.jobs);
+  REQUIRE(with.status.jobs->jobs.size() == 1);
+  const JobOutcome& a = with.status.jobs->jobs[0];
+  REQUIRE(a.preemptions == 1);
+  REQUIRE(a.completed());
+  // A ran 100 s, was out while the replica lived, then ran 900 s more after a 30 s restart.
+  REQUIRE(to_seconds(a.end - a.submit) > 1000 + 30);
+  REQUIRE(with.status.gpu_seconds_total == Approx(2 * 3600.0));
+
+  RunOutput without = run_scenario(scenario_from(yaml, LoadOptions{{"jobs.inference_preempts=false"}, std::nullopt}));
+  REQUIRE(without.violations.empty());
+  REQUIRE(without.metrics.overall.outcomes[static_cast<int>(RequestOutcome::TimedOut)] == 1);
+  REQUIRE(without.status.jobs->jobs[0].preemptions == 0);
+  REQUIRE(to_seconds(without.status.jobs->jobs[0].end) == Approx(1000));
 }

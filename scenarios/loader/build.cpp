@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "traces/generators.hpp"
+#include "traces/jobs/job_traces.hpp"
 #include "traces/request_csv.hpp"
 
 namespace fleetsim {
@@ -44,6 +45,24 @@ SimulationSetup build_setup(const Scenario& scenario, const PolicyRegistry& regi
     any_future = any_future || setup.sees_future.back();
   }
   if (any_future) make_sources(setup.lookahead);
+  if (scenario.jobs.enabled) {
+    const JobsSpec& j = scenario.jobs;
+    JobTraceOptions trace;
+    trace.format = j.format;
+    trace.path = j.trace_path;
+    trace.lenient = j.lenient;
+    trace.throughput_table = j.throughputs;
+    trace.columns.id = j.id_column;
+    trace.columns.submit = j.submit_column;
+    trace.columns.duration = j.duration_column;
+    trace.columns.gpus = j.gpus_column;
+    trace.columns.workers = j.workers_column;
+    trace.columns.tenant = j.tenant_column;
+    trace.columns.priority = j.priority_column;
+    Diagnostics errors;  // the loader checked the file; a bad row surfaces during the run
+    setup.job_source = open_job_trace(trace, errors);
+    setup.job_policy = registry.make_queue(j.policy);
+  }
   return setup;
 }
 

@@ -14,6 +14,7 @@
 #include "sim/rng.hpp"
 #include "sim/transfers.hpp"
 #include "traces/importers.hpp"
+#include "traces/jobs/job_traces.hpp"
 
 #include <unistd.h>
 
@@ -479,6 +480,7 @@ struct Loader {
       resolve_names(sc.models[i].autoscaler, PolicyFamily::Autoscaler, index_path("models", i) + ".autoscaler",
                     model_nodes[i]);
     read_workloads(r);
+    read_jobs(r);
     r.finish();
     check_fit();
   }
@@ -885,6 +887,66 @@ struct Loader {
                       (s.empty() ? "" : ", did you mean " + s + "?"));
       }
       choice.params.set_ids(p.name, ids);
+    }
+  }
+
+  // Co-located training / batch jobs: a job trace and a queue policy.
+  void read_jobs(MapReader& r) {
+    if (!r.has("jobs")) {
+      (void)r.get("jobs");
+      return;
+    }
+    MapReader j(ctx, r.get("jobs"), "jobs");
+    if (!j.ok()) return;
+    JobsSpec& spec = sc.jobs;
+    spec.enabled = true;
+    std::filesystem::path p = j.text("trace", "", true);
+    if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
+    spec.trace_path = p.lexically_normal().string();
+    if (!std::filesystem::is_regular_file(spec.trace_path))
+      ctx.error(j.get("trace"), j.path("trace"), "job trace not found: " + spec.trace_path);
+    spec.format = j.text("format", "generic-csv");
+    if (spec.format != "generic-csv" && spec.format != "gavel" && spec.format != "openb" && spec.format != "dlrm-2025")
+      ctx.error(j.get("format"), j.path("format"),
+                "unknown job trace format \"" + spec.format + "\" (expected generic-csv, gavel, openb or dlrm-2025)");
+    if (j.has("throughputs")) {
+      std::filesystem::path t = j.text("throughputs", "");
+      if (t.is_relative()) t = std::filesystem::path(base_dir) / t;
+      spec.throughputs = t.lexically_normal().string();
+    }
+    (void)j.get("throughputs");
+    spec.lenient = j.flag("lenient", false);
+    spec.backfill = j.flag("backfill", false);
+    spec.inference_preempts = j.flag("inference_preempts", true);
+    spec.checkpoint_on_preemption = j.flag("checkpoint_on_preemption", true);
+    spec.restart_overhead = j.duration("restart_overhead", 0, 0);
+    spec.policy = read_policy(ctx, j.get("policy"), j.path("policy"), PolicyFamily::Queue, registry, "fifo");
+    MapReader c(ctx, j.get("columns"), j.path("columns"));
+    spec.id_column = c.text("id", spec.id_column);
+    spec.submit_column = c.text("submit", spec.submit_column);
+    spec.duration_column = c.text("duration", spec.duration_column);
+    spec.gpus_column = c.text("gpus", spec.gpus_column);
+    spec.workers_column = c.text("workers", spec.workers_column);
+    spec.tenant_column = c.text("tenant", spec.tenant_column);
+    spec.priority_column = c.text("priority", spec.priority_column);
+    c.finish();
+    j.finish();
+    if (ctx.errors.empty()) {  // the header and options, now; rows are read during the run
+      JobTraceOptions trace;
+      trace.format = spec.format;
+      trace.path = spec.trace_path;
+      trace.lenient = spec.lenient;
+      trace.throughput_table = spec.throughputs;
+      trace.columns.id = spec.id_column;
+      trace.columns.submit = spec.submit_column;
+      trace.columns.duration = spec.duration_column;
+      trace.columns.gpus = spec.gpus_column;
+      trace.columns.workers = spec.workers_column;
+      trace.columns.tenant = spec.tenant_column;
+      trace.columns.priority = spec.priority_column;
+      Diagnostics errors;
+      if (!open_job_trace(trace, errors))
+        for (const auto& d : errors.items()) ctx.errors.add(d);
     }
   }
 
