@@ -246,3 +246,55 @@ TEST_CASE("co-location: an inference scale-up preempts a job, which resumes afte
   REQUIRE(without.status.jobs->jobs[0].preemptions == 0);
   REQUIRE(to_seconds(without.status.jobs->jobs[0].end) == Approx(1000));
 }
+
+TEST_CASE("hand-computed schedules: sjf, priority and las on small examples", "[jobs]") {
+  SECTION("sjf: the shortest waiting job goes first") {
+    // One GPU. A (100 s) runs from 0; B (50 s) and C (20 s) arrive at 10 s and 11 s.
+    // At 100 s SJF starts C (20 s) then B: C ends at 120 s, B at 170 s (FIFO: B 150, C 170).
+    auto r = run({{"g", 1}}, {job("A", 0, 1, 1, 100), job("B", 10, 1, 1, 50), job("C", 11, 1, 1, 20)}, "sjf");
+    REQUIRE(jct(r, "C") == Approx(109));  // 120 - 11
+    REQUIRE(jct(r, "B") == Approx(160));  // 170 - 10
+    auto f = run({{"g", 1}}, {job("A", 0, 1, 1, 100), job("B", 10, 1, 1, 50), job("C", 11, 1, 1, 20)}, "fifo");
+    REQUIRE(jct(f, "B") == Approx(140));
+    REQUIRE(jct(f, "C") == Approx(159));
+  }
+  SECTION("priority: a higher class preempts a preemptible lower one; a non-preemptible one is kept") {
+    // Two GPUs. L1 (priority 0, preemptible, 1 GPU, 100 s) and L2 (priority 0, not preemptible,
+    // 1 GPU, 100 s) start at 0; H (priority 5, 1 GPU, 10 s) at 5 s takes L1's GPU; L1 resumes
+    // at 15 s and ends at 110 s; L2 is untouched (ends at 100 s).
+    auto l1 = job("L1", 0, 1, 1, 100);
+    auto l2 = job("L2", 0, 1, 1, 100);
+    l2.preemptible = false;
+    auto h = job("H", 5, 1, 1, 10);
+    h.priority = 5;
+    auto r = run({{"g", 2}}, {l1, l2, h}, "priority");
+    REQUIRE(jct(r, "H") == Approx(10));
+    REQUIRE(jct(r, "L1") == Approx(110));
+    REQUIRE(jct(r, "L2") == Approx(100));
+  }
+  SECTION("las: a newcomer with no attained service preempts a job past the threshold") {
+    // One GPU, threshold 0.01 GPU-hours = 36 s. A (200 s) from 0; at 50 s A has 50 GPU-s, in
+    // the second queue; B (30 s) arrives at 50 s in the first queue and preempts A; B ends at
+    // 80 s; A resumes and ends at 230 s.
+    ParamValues p;
+    p.set_number("threshold_gpu_hours", 0.01);
+    p.set_number("queues", 2);
+    p.set_number("starvation_factor", 0);
+    JobSimulation sim({{"g", 1}}, std::make_unique<ListSource>(std::vector<JobSpec>{job("A", 0, 1, 1, 200), job("B", 50, 1, 1, 30)}),
+                      registry().make_queue(PolicyChoice{"las", p}), {});
+    auto r = sim.run();
+    REQUIRE(r.ok);
+    REQUIRE(jct(r, "B") == Approx(30));
+    REQUIRE(jct(r, "A") == Approx(230));
+  }
+}
+
+TEST_CASE("gangs are never partially placed", "[jobs]") {
+  // Three 2-GPU nodes; a gang of 4 workers x 1 GPU needs two whole free nodes' worth: while a
+  // 1-GPU job holds part of each node, the gang waits rather than taking 3 of its 4.
+  std::vector<JobSpec> jobs = {job("a", 0, 1, 1, 100), job("b", 0, 1, 1, 100), job("c", 0, 1, 1, 100),
+                               job("G", 1, 4, 1, 50)};
+  auto r = run({{"g", 2}, {"g", 2}, {"g", 2}}, jobs, "fifo");
+  // 3 GPUs free (one per node) < 4: G starts only at 100 s.
+  REQUIRE(jct(r, "G") == Approx(149));
+}
