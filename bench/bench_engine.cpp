@@ -8,6 +8,8 @@
 #include <fstream>
 
 #include "traces/request_csv.hpp"
+#include "sim/saturation.hpp"
+#include "traces/jobs/job_traces.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -224,6 +226,42 @@ BENCHMARK_CAPTURE(BM_Scenario, scale_to_zero, std::string("scale-to-zero.yaml"))
 BENCHMARK_CAPTURE(BM_Scenario, tensor_parallel, std::string("tensor-parallel.yaml"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Scenario, bursty, std::string("bursty.yaml"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Scenario, keepalive_study, std::string("keepalive-study.yaml"))->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// FGD's experiment at full size: the saturation replay of the openb default pod list on the
+// 1,523-node openb cluster (node_list_all_node), one run per iteration; reports placement
+// decisions per second. Skipped when ../shared/traces is absent.
+void BM_SaturationReplay(benchmark::State& state, const std::string& policy_name) {
+  const std::string dir = std::string(FLEETSIM_SOURCE_DIR) + "/../shared/traces/alibaba-openb-2023/";
+  if (!std::filesystem::exists(dir + "openb_node_list_all_node.csv")) {
+    state.SkipWithError("../shared/traces/alibaba-openb-2023 not present");
+    return;
+  }
+  fleetsim::Diagnostics errors;
+  auto nodes = fleetsim::read_node_list("openb", dir + "openb_node_list_all_node.csv", errors);
+  fleetsim::JobTraceOptions trace;
+  trace.format = "openb";
+  trace.path = dir + "openb_pod_list_default.csv";
+  auto source = fleetsim::open_job_trace(trace, errors);
+  std::vector<fleetsim::JobSpec> pods;
+  fleetsim::JobSpec pod;
+  while (source && source->next(pod, errors)) pods.push_back(pod);
+  if (!errors.empty() || pods.empty()) {
+    state.SkipWithError("openb traces did not load");
+    return;
+  }
+  const auto registry = fleetsim::builtin_policies();
+  std::uint64_t decisions = 0;
+  for (auto _ : state) {
+    auto policy = registry.make_placement(fleetsim::PolicyChoice{policy_name, {}});
+    fleetsim::SaturationOptions options;
+    options.policy_name = policy_name;
+    auto result = fleetsim::run_saturation(nodes, pods, *policy, options);
+    decisions += result.arrived_pods;
+  }
+  state.counters["decisions/s"] = benchmark::Counter(static_cast<double>(decisions), benchmark::Counter::kIsRate);
+}
+BENCHMARK_CAPTURE(BM_SaturationReplay, fgd, std::string("fgd"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_SaturationReplay, best_fit, std::string("best-fit"))->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
