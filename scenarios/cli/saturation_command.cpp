@@ -1,3 +1,4 @@
+#include "reports/html_report.hpp"
 #include "scenarios/cli/saturation_command.hpp"
 
 #include <CLI/CLI.hpp>
@@ -32,19 +33,7 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-std::string escape_xml(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+// XML text is escaped with the report module's html_escape (reports/html_report.hpp).
 
 // One self-contained chart: allocation ratio (%) against arrived workload (% of GPU capacity).
 std::string saturation_svg(const std::vector<SaturationResult>& results, const std::string& title) {
@@ -63,7 +52,7 @@ std::string saturation_svg(const std::vector<SaturationResult>& results, const s
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
     << "\" viewBox=\"0 0 " << width << " " << height << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  s << "<text x=\"" << width / 2 << "\" y=\"28\" text-anchor=\"middle\" font-size=\"15\">" << escape_xml(title)
+  s << "<text x=\"" << width / 2 << "\" y=\"28\" text-anchor=\"middle\" font-size=\"15\">" << html_escape(title)
     << "</text>\n";
   // Grid, ticks and labels.
   for (int p = 0; p <= static_cast<int>(x_max); p += x_step) {
@@ -110,7 +99,7 @@ std::string saturation_svg(const std::vector<SaturationResult>& results, const s
     const SaturationPoint* end = r.points.empty() ? nullptr : &r.points.back();
     s << "<line x1=\"" << lx << "\" y1=\"" << yy << "\" x2=\"" << lx + 24 << "\" y2=\"" << yy << "\" stroke=\""
       << colors[i % std::size(colors)] << "\" stroke-width=\"2.5\"/>\n";
-    s << "<text x=\"" << lx + 32 << "\" y=\"" << yy + 4 << "\">" << escape_xml(r.policy);
+    s << "<text x=\"" << lx + 32 << "\" y=\"" << yy + 4 << "\">" << html_escape(r.policy);
     if (end) s << " (" << fixed(100 * end->allocation_ratio, 1) << "% at " << end->arrived_pct << "%)";
     s << "</text>\n";
   }

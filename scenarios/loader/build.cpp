@@ -8,6 +8,22 @@
 
 namespace fleetsim {
 
+JobTraceOptions job_trace_options(const JobsSpec& j) {
+  JobTraceOptions trace;
+  trace.format = j.format;
+  trace.path = j.trace_path;
+  trace.lenient = j.lenient;
+  trace.throughput_table = j.throughputs;
+  trace.columns.id = j.id_column;
+  trace.columns.submit = j.submit_column;
+  trace.columns.duration = j.duration_column;
+  trace.columns.gpus = j.gpus_column;
+  trace.columns.workers = j.workers_column;
+  trace.columns.tenant = j.tenant_column;
+  trace.columns.priority = j.priority_column;
+  return trace;
+}
+
 TraceModelNames trace_model_names(const Scenario& scenario) {
   TraceModelNames names;
   for (std::uint32_t i = 0; i < scenario.models.size(); ++i) {
@@ -46,22 +62,9 @@ SimulationSetup build_setup(const Scenario& scenario, const PolicyRegistry& regi
   }
   if (any_future) make_sources(setup.lookahead);
   if (scenario.jobs.enabled) {
-    const JobsSpec& j = scenario.jobs;
-    JobTraceOptions trace;
-    trace.format = j.format;
-    trace.path = j.trace_path;
-    trace.lenient = j.lenient;
-    trace.throughput_table = j.throughputs;
-    trace.columns.id = j.id_column;
-    trace.columns.submit = j.submit_column;
-    trace.columns.duration = j.duration_column;
-    trace.columns.gpus = j.gpus_column;
-    trace.columns.workers = j.workers_column;
-    trace.columns.tenant = j.tenant_column;
-    trace.columns.priority = j.priority_column;
     Diagnostics errors;  // the loader checked the file; a bad row surfaces during the run
-    setup.job_source = open_job_trace(trace, errors);
-    setup.job_policy = registry.make_queue(j.policy);
+    setup.job_source = open_job_trace(job_trace_options(scenario.jobs), errors);
+    setup.job_policy = registry.make_queue(scenario.jobs.policy);
   }
   return setup;
 }

@@ -5,6 +5,7 @@
 
 #include "policies/registry.hpp"
 #include "sim/simulation.hpp"
+#include "traces/jobs/job_traces.hpp"
 #include "traces/request_csv.hpp"
 
 namespace fleetsim {
@@ -14,5 +15,8 @@ SimulationSetup build_setup(const Scenario& scenario, const PolicyRegistry& regi
 // The names a trace may use in its model column: each model, and `model:adapter` for each of
 // its LoRA adapters.
 TraceModelNames trace_model_names(const Scenario& scenario);
+
+// How to open the job trace of a scenario's jobs: section.
+JobTraceOptions job_trace_options(const JobsSpec& jobs);
 
 }  // namespace fleetsim

@@ -932,20 +932,8 @@ struct Loader {
     c.finish();
     j.finish();
     if (ctx.errors.empty()) {  // the header and options, now; rows are read during the run
-      JobTraceOptions trace;
-      trace.format = spec.format;
-      trace.path = spec.trace_path;
-      trace.lenient = spec.lenient;
-      trace.throughput_table = spec.throughputs;
-      trace.columns.id = spec.id_column;
-      trace.columns.submit = spec.submit_column;
-      trace.columns.duration = spec.duration_column;
-      trace.columns.gpus = spec.gpus_column;
-      trace.columns.workers = spec.workers_column;
-      trace.columns.tenant = spec.tenant_column;
-      trace.columns.priority = spec.priority_column;
       Diagnostics errors;
-      if (!open_job_trace(trace, errors))
+      if (!open_job_trace(job_trace_options(spec), errors))
         for (const auto& d : errors.items()) ctx.errors.add(d);
     }
   }

@@ -1,3 +1,4 @@
+#include "reports/html_report.hpp"
 #include "scenarios/sweep/sweep.hpp"
 
 #include <nlohmann/json.hpp>
@@ -761,19 +762,7 @@ struct Row {
   std::string label;                   // short, for the chart
 };
 
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+// XML text is escaped with the report module's html_escape (reports/html_report.hpp).
 
 // Ticks at multiples of `step` from lo to hi; the plotted range reaches a little beyond them,
 // so points on the first or last tick stay off the axis lines.
@@ -826,7 +815,7 @@ std::string pareto_svg(const SweepSpec& sweep, const std::vector<Row>& rows, con
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" viewBox=\"0 0 " << W
     << " " << H << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   o << "<rect x=\"0\" y=\"0\" width=\"" << W << "\" height=\"" << H << "\" fill=\"white\"/>\n";
-  o << "<text x=\"" << x0 << "\" y=\"26\" font-size=\"16\" font-weight=\"bold\">" << xml_escape(sweep.name)
+  o << "<text x=\"" << x0 << "\" y=\"26\" font-size=\"16\" font-weight=\"bold\">" << html_escape(sweep.name)
     << ": Pareto frontier</text>\n";
   // Legend, above the plot.
   o << "<g id=\"legend\">\n";
@@ -857,9 +846,9 @@ std::string pareto_svg(const SweepSpec& sweep, const std::vector<Row>& rows, con
     o << "<text x=\"" << x0 - 8 << "\" y=\"" << format_fixed(sy.at(k * sy.step, y0, y1) + 4) << "\" text-anchor=\"end\">"
       << format_number(k * sy.step) << "</text>\n";
   o << "<text x=\"" << format_fixed((x0 + x1) / 2) << "\" y=\"" << H - 24 << "\" text-anchor=\"middle\" font-size=\"13\">"
-    << xml_escape(p.x) << better(p.maximize_x) << "</text>\n";
+    << html_escape(p.x) << better(p.maximize_x) << "</text>\n";
   o << "<text x=\"20\" y=\"" << format_fixed((y0 + y1) / 2) << "\" text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 20 "
-    << format_fixed((y0 + y1) / 2) << ")\">" << xml_escape(p.y) << better(p.maximize_y) << "</text>\n";
+    << format_fixed((y0 + y1) / 2) << ")\">" << html_escape(p.y) << better(p.maximize_y) << "</text>\n";
   o << "</g>\n";
   // Every point, with a tooltip.
   auto tooltip = [&](std::size_t i) {
@@ -867,7 +856,7 @@ std::string pareto_svg(const SweepSpec& sweep, const std::vector<Row>& rows, con
     std::string t = "point " + std::to_string(r.point);
     for (const auto& a : r.axis_text) t += ", " + a;
     if (!r.seed.is_null()) t += ", seed " + r.seed.dump();
-    return xml_escape(t + "\n" + p.x + " = " + format_number(xs[i], 8) + "\n" + p.y + " = " + format_number(ys[i], 8));
+    return html_escape(t + "\n" + p.x + " = " + format_number(xs[i], 8) + "\n" + p.y + " = " + format_number(ys[i], 8));
   };
   o << "<g id=\"points\" fill=\"#9aa5b1\" fill-opacity=\"0.85\" stroke=\"#52606d\" stroke-width=\"0.8\">\n";
   for (std::size_t i = 0; i < plotted.size(); ++i)
@@ -886,7 +875,7 @@ std::string pareto_svg(const SweepSpec& sweep, const std::vector<Row>& rows, con
       << tooltip(f) << "</title></circle>\n";
   for (std::size_t f : frontier)
     o << "<text x=\"" << format_fixed(sx.at(xs[f], x0, x1) + 8) << "\" y=\"" << format_fixed(sy.at(ys[f], y0, y1) - 8)
-      << "\" font-size=\"11\" fill=\"#9b1c1c\">" << xml_escape(rows[plotted[f]].label) << "</text>\n";
+      << "\" font-size=\"11\" fill=\"#9b1c1c\">" << html_escape(rows[plotted[f]].label) << "</text>\n";
   o << "</g>\n</svg>\n";
   return o.str();
 }
