@@ -1,5 +1,8 @@
 #include "sim/saturation.hpp"
 
+#include <deque>
+#include <queue>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -191,6 +194,171 @@ SaturationResult run_saturation(std::span<const NodeRecord> records, std::span<c
   }
   result.arrived_gpus = static_cast<double>(arrived) / 1000;
   result.allocated_gpus = static_cast<double>(allocated) / 1000;
+  return result;
+}
+
+namespace {
+void release(const Placement& p, const Pod& pod, std::span<NodeView> nodes) {
+  NodeView& node = nodes[p.node];
+  node.cpu_used -= pod.request.cpu;
+  node.host_memory_used -= pod.request.host_memory;
+  --node.replicas;
+  for (int g : p.gpus) {
+    GpuSlot& slot = node.gpus[static_cast<std::size_t>(g)];
+    --slot.holders;
+    slot.milli_used -= pod.request.milli_gpu > 0 ? static_cast<std::uint32_t>(pod.request.milli_gpu) : 1000;
+    if (slot.holders == 0) ++node.free_gpus;
+  }
+}
+}  // namespace
+
+PodReplayResult run_pod_replay(std::span<const NodeRecord> records, std::span<const JobSpec> pods,
+                               PlacementPolicy& policy, const PodReplayOptions& options) {
+  PodReplayResult result;
+  result.policy = options.policy_name;
+  result.pods = pods.size();
+  const std::string who = "placement policy '" + options.policy_name + "'";
+  // The cluster and the pods' requests, as the saturation replay builds them.
+  std::vector<GpuType> catalog;
+  auto type_index = [&catalog](const std::string& name) {
+    for (std::size_t i = 0; i < catalog.size(); ++i)
+      if (catalog[i].name == name) return static_cast<std::uint32_t>(i);
+    catalog.push_back(GpuType{name, 0, 0, 0, 0});
+    return static_cast<std::uint32_t>(catalog.size() - 1);
+  };
+  std::vector<std::uint32_t> node_type;
+  for (const NodeRecord& r : records) node_type.push_back(type_index(r.gpus > 0 ? r.gpu_type : ""));
+  std::vector<Pod> stream(pods.size());
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    const JobSpec& job = pods[i];
+    if (job.workers != 1) {
+      result.error = "pod " + job.id + " has " + std::to_string(job.workers) + " workers; the replay places single pods";
+      return result;
+    }
+    if (i > 0 && job.submit < pods[i - 1].submit) {
+      result.error = "pod " + job.id + " comes before the previous pod in time (use a time-ordered trace)";
+      return result;
+    }
+    Pod& pod = stream[i];
+    for (const std::string& t : job.gpu_types) pod.types.push_back(type_index(t));
+    pod.request.gpus = job.worker.milli_gpu > 0 ? 0 : job.worker.gpus;
+    pod.request.milli_gpu = job.worker.milli_gpu;
+    pod.request.cpu = job.worker.cpu;
+    pod.request.host_memory = job.worker.memory_bytes;
+    pod.demand_milli = job.worker.milli_gpu > 0 ? job.worker.milli_gpu : 1000LL * job.worker.gpus;
+  }
+  for (Pod& pod : stream) {
+    pod.request.gpu_types = pod.types;
+    pod.request.catalog = catalog;
+    pod.size = pod_size(pod.request);
+  }
+  std::vector<NodeView> nodes(records.size());
+  std::int64_t capacity = 0;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    NodeView& n = nodes[i];
+    n.id = static_cast<std::uint32_t>(i);
+    n.gpu_type = &catalog[node_type[i]];
+    n.gpus.assign(static_cast<std::size_t>(std::max(records[i].gpus, 0)), GpuSlot{});
+    n.free_gpus = static_cast<int>(n.gpus.size());
+    n.cpu_capacity = records[i].cpu;
+    n.host_memory_capacity = records[i].memory_bytes;
+    capacity += 1000LL * static_cast<std::int64_t>(n.gpus.size());
+  }
+  result.capacity_gpus = static_cast<double>(capacity) / 1000;
+  if (capacity == 0) {
+    result.error = "the cluster has no GPUs";
+    return result;
+  }
+
+  // Departures ordered by (time, pod index); arrivals walk the (time-ordered) pods.
+  struct Departure {
+    SimTime time;
+    std::size_t pod;
+    bool operator>(const Departure& o) const { return time != o.time ? time > o.time : pod > o.pod; }
+  };
+  std::priority_queue<Departure, std::vector<Departure>, std::greater<>> departures;
+  std::vector<std::optional<Placement>> placed(pods.size());
+  std::deque<std::size_t> waiting;
+  FragmentationModel workload;
+  std::int64_t allocated = 0;
+  std::uint64_t running = 0, waited_and_placed = 0;
+  double wait_sum = 0, allocation_integral = 0;
+  SimTime now = pods.empty() ? 0 : pods.front().submit, last = now, next_sample = now;
+  const SimTime start = now;
+
+  auto try_place = [&](std::size_t i) -> bool {
+    ClusterView view;
+    view.nodes = nodes;
+    std::optional<Placement> p = policy.place(stream[i].request, view);
+    if (!p) return false;
+    if (std::string bad = check(*p, stream[i], nodes); !bad.empty()) {
+      result.error = who + " " + bad;
+      result.policy_error = true;
+      return false;
+    }
+    apply(*p, stream[i], nodes);
+    allocated += stream[i].demand_milli;
+    ++running;
+    placed[i] = std::move(p);
+    if (pods[i].end != kNever) departures.push(Departure{std::max(pods[i].end, now), i});
+    return true;
+  };
+  auto advance = [&](SimTime t) {  // samples up to t, and the allocation integral
+    for (; next_sample <= t; next_sample += options.sample_interval) {
+      PodReplayPoint p;
+      p.time = next_sample;
+      p.allocation_ratio = static_cast<double>(allocated) / static_cast<double>(capacity);
+      p.unallocated_gpus = static_cast<double>(capacity - allocated) / 1000;
+      p.frag_gpus = workload.cluster(nodes) / 1000;
+      p.running = running;
+      p.waiting = waiting.size();
+      result.points.push_back(p);
+    }
+    allocation_integral += static_cast<double>(allocated) / static_cast<double>(capacity) * to_seconds(t - last);
+    last = t;
+    now = t;
+  };
+
+  std::size_t next = 0;
+  while ((next < pods.size() || !departures.empty()) && result.error.empty()) {
+    const bool arrival = next < pods.size() && (departures.empty() || pods[next].submit <= departures.top().time);
+    if (arrival) {
+      advance(pods[next].submit);
+      workload.add(stream[next].size);
+      if (try_place(next)) ++result.placed_on_arrival;
+      else if (result.error.empty()) waiting.push_back(next);
+      ++next;
+      continue;
+    }
+    const Departure d = departures.top();
+    departures.pop();
+    advance(d.time);
+    release(*placed[d.pod], stream[d.pod], nodes);
+    allocated -= stream[d.pod].demand_milli;
+    --running;
+    // Retry the queue in order; pods that fit start.
+    for (std::size_t k = 0; k < waiting.size() && result.error.empty();) {
+      const std::size_t i = waiting[k];
+      if (pods[i].end != kNever && pods[i].end <= now) {  // deleted before it ever ran
+        ++result.expired;
+        waiting.erase(waiting.begin() + static_cast<std::ptrdiff_t>(k));
+        continue;
+      }
+      if (try_place(i)) {
+        const double w = to_seconds(now - pods[i].submit);
+        wait_sum += w;
+        result.max_wait_s = std::max(result.max_wait_s, w);
+        ++waited_and_placed;
+        waiting.erase(waiting.begin() + static_cast<std::ptrdiff_t>(k));
+      } else {
+        ++k;
+      }
+    }
+  }
+  advance(now);
+  result.never_placed = waiting.size();
+  result.mean_wait_s = waited_and_placed ? wait_sum / static_cast<double>(waited_and_placed) : 0;
+  result.mean_allocation_ratio = now > start ? allocation_integral / to_seconds(now - start) : 0;
   return result;
 }
 

@@ -477,3 +477,38 @@ TEST_CASE("openb saturation: FGD leaves fewer GPUs unallocated than best-fit", "
     REQUIRE(fgd.points.back().frag_ratio > 0.95);
   }
 }
+
+TEST_CASE("pod time replay: pods leave at their end, waiting pods start in order or expire", "[saturation]") {
+  // One node with one GPU. A (whole GPU) 0-100 s; B (500 milli) at 10 s until 300 s waits for A
+  // and starts at 100 s (90 s wait); C (500 milli) at 20 s until 50 s is deleted while waiting;
+  // D (500 milli) at 150 s fits beside B at once.
+  std::vector<fleetsim::NodeRecord> nodes = {{"n0", "G", 1, 64, 256e9}};
+  auto pod = [](const std::string& id, double submit, double end, int gpus, int milli) {
+    fleetsim::JobSpec j;
+    j.id = id;
+    j.submit = fleetsim::from_seconds(submit);
+    j.end = fleetsim::from_seconds(end);
+    j.worker.gpus = gpus;
+    j.worker.milli_gpu = milli;
+    return j;
+  };
+  std::vector<fleetsim::JobSpec> pods = {pod("A", 0, 100, 1, 0), pod("B", 10, 300, 0, 500),
+                                         pod("C", 20, 50, 0, 500), pod("D", 150, 400, 0, 500)};
+  auto registry = fleetsim::builtin_policies();
+  auto policy = registry.make_placement(fleetsim::PolicyChoice{"best-fit", {}});
+  fleetsim::PodReplayOptions options;
+  options.sample_interval = fleetsim::from_seconds(50);
+  auto r = fleetsim::run_pod_replay(nodes, pods, *policy, options);
+  REQUIRE(r.error.empty());
+  REQUIRE(r.placed_on_arrival == 2);  // A and D
+  REQUIRE(r.expired == 1);            // C
+  REQUIRE(r.never_placed == 0);
+  REQUIRE(r.mean_wait_s == Approx(90));
+  // Samples every 50 s: at 50 s A holds the GPU (B, C waiting); at 200 s B and D share it.
+  REQUIRE(r.points[1].allocation_ratio == Approx(1.0));
+  REQUIRE(r.points[1].waiting == 2);
+  REQUIRE(r.points[4].allocation_ratio == Approx(1.0));
+  REQUIRE(r.points[4].running == 2);
+  // Allocation over 0-400 s: 1.0 for 0-100, 0.5 for 100-150, 1.0 for 150-300, 0.5 for 300-400.
+  REQUIRE(r.mean_allocation_ratio == Approx((100 * 1.0 + 50 * 0.5 + 150 * 1.0 + 100 * 0.5) / 400));
+}
