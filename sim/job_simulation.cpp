@@ -91,7 +91,14 @@ struct JobSimulation::Impl {
     }
     return 1.0;
   }
-  double total_work(const JobSpec& s) const { return s.steps > 0 ? s.steps : to_seconds(s.duration); }
+  // Steps, or seconds of work; a long-running instance (neither) runs until its end — for ever
+  // when it has none (kForever seconds: no completion is scheduled).
+  static constexpr double kForever = 1e12;
+  double total_work(const JobSpec& s) const {
+    if (s.steps > 0) return s.steps;
+    if (s.duration > 0) return to_seconds(s.duration);
+    return s.end != kNever ? std::max(0.0, to_seconds(s.end - s.submit)) : kForever;
+  }
   int gang(const JobSpec& s) const { return s.workers * std::max(1, s.worker.gpus); }
 
   // The fastest type the job can use that the cluster has, with its rate.
@@ -186,7 +193,8 @@ struct JobSimulation::Impl {
     account_busy(gang(j.spec));
     ++j.epoch;
     const double r = rate(j, type);
-    queue.push(j.progress_since + ceil_seconds(j.remaining / r), JobEvent{JobEventKind::Completion, id, j.epoch});
+    if (j.remaining / r < kForever / 2)
+      queue.push(j.progress_since + ceil_seconds(j.remaining / r), JobEvent{JobEventKind::Completion, id, j.epoch});
   }
 
   void stop(std::uint32_t id) {  // frees the GPUs (completion or preemption)

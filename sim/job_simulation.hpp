@@ -5,6 +5,10 @@
 // boundaries (Gavel's round-based mode, 360 s there), so results can be compared job by job
 // with round-based simulators.
 //
+// A long-running instance (a trace row with an end time but no duration or steps, e.g. a DLRM
+// serving instance) runs for end − submit seconds of its own time; one without an end runs for
+// ever (it holds its GPUs until the simulation stops).
+//
 // Placement of a gang (whole-GPU workers): GPU types are tried fastest first for the job; on
 // a type, a single node that fits the whole gang is preferred (the one with the fewest free
 // GPUs), else nodes are filled most-free first, so the gang spans the fewest nodes.

@@ -298,3 +298,23 @@ TEST_CASE("gangs are never partially placed", "[jobs]") {
   // 3 GPUs free (one per node) < 4: G starts only at 100 s.
   REQUIRE(jct(r, "G") == Approx(149));
 }
+
+TEST_CASE("long-running instances run until their end, or for ever", "[jobs]") {
+  // One GPU. I (no work, ends at 500 s) holds it from 0 to 500 s; J (100 s) waits until then.
+  JobSpec instance;
+  instance.id = "I";
+  instance.workers = 1;
+  instance.worker.gpus = 1;
+  instance.end = from_seconds(500);
+  auto r = run({{"g", 1}}, {instance, job("J", 10, 1, 1, 100)}, "fifo");
+  REQUIRE(jct(r, "I") == Approx(500));
+  REQUIRE(jct(r, "J") == Approx(590));
+  // Without an end it never finishes: J never starts, and the run ends with both unfinished.
+  instance.end = kNever;
+  JobSimulation sim({{"g", 1}}, std::make_unique<ListSource>(std::vector<JobSpec>{instance, job("J", 10, 1, 1, 100)}),
+                    registry().make_queue(PolicyChoice{"fifo", {}}), {});
+  auto f = sim.run();
+  REQUIRE(f.ok);
+  REQUIRE_FALSE(f.jobs[0].completed());
+  REQUIRE_FALSE(f.jobs[1].completed());
+}
