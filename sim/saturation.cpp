@@ -82,6 +82,61 @@ void apply(const Placement& p, const Pod& pod, std::span<NodeView> nodes) {
   }
 }
 
+
+// What both replays start from: the GPU catalog (the nodes' types first seen first, then any
+// only pods name; filled before any NodeView points into it), each pod's request, and the
+// empty cluster. `error` is set when a pod has more than one worker.
+struct Replay {
+  std::vector<GpuType> catalog;
+  std::vector<Pod> pods;
+  std::vector<NodeView> nodes;
+  std::int64_t capacity = 0;  // milli-GPUs
+  std::int64_t total_demand = 0;
+  std::string error;
+};
+
+void build_replay(Replay& r, std::span<const NodeRecord> records, std::span<const JobSpec> pods) {
+  auto type_index = [&r](const std::string& name) {
+    for (std::size_t i = 0; i < r.catalog.size(); ++i)
+      if (r.catalog[i].name == name) return static_cast<std::uint32_t>(i);
+    r.catalog.push_back(GpuType{name, 0, 0, 0, 0});
+    return static_cast<std::uint32_t>(r.catalog.size() - 1);
+  };
+  std::vector<std::uint32_t> node_type;
+  for (const NodeRecord& n : records) node_type.push_back(type_index(n.gpus > 0 ? n.gpu_type : ""));
+  r.pods.resize(pods.size());
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    const JobSpec& job = pods[i];
+    if (job.workers != 1) {
+      r.error = "pod " + job.id + " has " + std::to_string(job.workers) + " workers; the replay places single pods";
+      return;
+    }
+    Pod& pod = r.pods[i];
+    for (const std::string& t : job.gpu_types) pod.types.push_back(type_index(t));
+    pod.request.gpus = job.worker.milli_gpu > 0 ? 0 : job.worker.gpus;
+    pod.request.milli_gpu = job.worker.milli_gpu;
+    pod.request.cpu = job.worker.cpu;
+    pod.request.host_memory = job.worker.memory_bytes;
+    pod.demand_milli = job.worker.milli_gpu > 0 ? job.worker.milli_gpu : 1000LL * job.worker.gpus;
+    r.total_demand += pod.demand_milli;
+  }
+  for (Pod& pod : r.pods) {
+    pod.request.gpu_types = pod.types;
+    pod.request.catalog = r.catalog;
+    pod.size = pod_size(pod.request);
+  }
+  r.nodes.resize(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    NodeView& n = r.nodes[i];
+    n.id = static_cast<std::uint32_t>(i);
+    n.gpu_type = &r.catalog[node_type[i]];
+    n.gpus.assign(static_cast<std::size_t>(std::max(records[i].gpus, 0)), GpuSlot{});
+    n.free_gpus = static_cast<int>(n.gpus.size());
+    n.cpu_capacity = records[i].cpu;
+    n.host_memory_capacity = records[i].memory_bytes;
+    r.capacity += 1000LL * static_cast<std::int64_t>(n.gpus.size());
+  }
+}
 }  // namespace
 
 SaturationResult run_saturation(std::span<const NodeRecord> records, std::span<const JobSpec> pods,
@@ -90,53 +145,16 @@ SaturationResult run_saturation(std::span<const NodeRecord> records, std::span<c
   result.policy = options.policy_name;
   const std::string who = "placement policy '" + options.policy_name + "'";
 
-  // The GPU types: the nodes' (first seen first), then any only pods name. Filled before any
-  // NodeView points into it.
-  std::vector<GpuType> catalog;
-  auto type_index = [&catalog](const std::string& name) {
-    for (std::size_t i = 0; i < catalog.size(); ++i)
-      if (catalog[i].name == name) return static_cast<std::uint32_t>(i);
-    catalog.push_back(GpuType{name, 0, 0, 0, 0});
-    return static_cast<std::uint32_t>(catalog.size() - 1);
-  };
-  std::vector<std::uint32_t> node_type;
-  for (const NodeRecord& r : records) node_type.push_back(type_index(r.gpus > 0 ? r.gpu_type : ""));
-  std::vector<Pod> stream(pods.size());
-  std::int64_t total_demand = 0;
-  for (std::size_t i = 0; i < pods.size(); ++i) {
-    const JobSpec& job = pods[i];
-    if (job.workers != 1) {
-      result.error = "pod " + job.id + " has " + std::to_string(job.workers) +
-                     " workers; the saturation replay places single pods";
-      return result;
-    }
-    Pod& pod = stream[i];
-    for (const std::string& t : job.gpu_types) pod.types.push_back(type_index(t));
-    pod.request.gpus = job.worker.milli_gpu > 0 ? 0 : job.worker.gpus;
-    pod.request.milli_gpu = job.worker.milli_gpu;
-    pod.request.cpu = job.worker.cpu;
-    pod.request.host_memory = job.worker.memory_bytes;
-    pod.demand_milli = job.worker.milli_gpu > 0 ? job.worker.milli_gpu : 1000LL * job.worker.gpus;
-    total_demand += pod.demand_milli;
+  Replay replay;
+  build_replay(replay, records, pods);
+  if (!replay.error.empty()) {
+    result.error = replay.error;
+    return result;
   }
-  for (Pod& pod : stream) {
-    pod.request.gpu_types = pod.types;
-    pod.request.catalog = catalog;
-    pod.size = pod_size(pod.request);
-  }
-
-  std::vector<NodeView> nodes(records.size());
-  std::int64_t capacity = 0;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    NodeView& n = nodes[i];
-    n.id = static_cast<std::uint32_t>(i);
-    n.gpu_type = &catalog[node_type[i]];
-    n.gpus.assign(static_cast<std::size_t>(std::max(records[i].gpus, 0)), GpuSlot{});
-    n.free_gpus = static_cast<int>(n.gpus.size());
-    n.cpu_capacity = records[i].cpu;
-    n.host_memory_capacity = records[i].memory_bytes;
-    capacity += 1000LL * static_cast<std::int64_t>(n.gpus.size());
-  }
+  std::vector<Pod>& stream = replay.pods;
+  std::vector<NodeView>& nodes = replay.nodes;
+  const std::int64_t capacity = replay.capacity;
+  const std::int64_t total_demand = replay.total_demand;
   result.capacity_gpus = static_cast<double>(capacity) / 1000;
   if (capacity == 0) {
     result.error = "the cluster has no GPUs";
@@ -218,52 +236,20 @@ PodReplayResult run_pod_replay(std::span<const NodeRecord> records, std::span<co
   result.policy = options.policy_name;
   result.pods = pods.size();
   const std::string who = "placement policy '" + options.policy_name + "'";
-  // The cluster and the pods' requests, as the saturation replay builds them.
-  std::vector<GpuType> catalog;
-  auto type_index = [&catalog](const std::string& name) {
-    for (std::size_t i = 0; i < catalog.size(); ++i)
-      if (catalog[i].name == name) return static_cast<std::uint32_t>(i);
-    catalog.push_back(GpuType{name, 0, 0, 0, 0});
-    return static_cast<std::uint32_t>(catalog.size() - 1);
-  };
-  std::vector<std::uint32_t> node_type;
-  for (const NodeRecord& r : records) node_type.push_back(type_index(r.gpus > 0 ? r.gpu_type : ""));
-  std::vector<Pod> stream(pods.size());
-  for (std::size_t i = 0; i < pods.size(); ++i) {
-    const JobSpec& job = pods[i];
-    if (job.workers != 1) {
-      result.error = "pod " + job.id + " has " + std::to_string(job.workers) + " workers; the replay places single pods";
+  for (std::size_t i = 1; i < pods.size(); ++i)
+    if (pods[i].submit < pods[i - 1].submit) {
+      result.error = "pod " + pods[i].id + " comes before the previous pod in time (use a time-ordered trace)";
       return result;
     }
-    if (i > 0 && job.submit < pods[i - 1].submit) {
-      result.error = "pod " + job.id + " comes before the previous pod in time (use a time-ordered trace)";
-      return result;
-    }
-    Pod& pod = stream[i];
-    for (const std::string& t : job.gpu_types) pod.types.push_back(type_index(t));
-    pod.request.gpus = job.worker.milli_gpu > 0 ? 0 : job.worker.gpus;
-    pod.request.milli_gpu = job.worker.milli_gpu;
-    pod.request.cpu = job.worker.cpu;
-    pod.request.host_memory = job.worker.memory_bytes;
-    pod.demand_milli = job.worker.milli_gpu > 0 ? job.worker.milli_gpu : 1000LL * job.worker.gpus;
+  Replay replay;
+  build_replay(replay, records, pods);
+  if (!replay.error.empty()) {
+    result.error = replay.error;
+    return result;
   }
-  for (Pod& pod : stream) {
-    pod.request.gpu_types = pod.types;
-    pod.request.catalog = catalog;
-    pod.size = pod_size(pod.request);
-  }
-  std::vector<NodeView> nodes(records.size());
-  std::int64_t capacity = 0;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    NodeView& n = nodes[i];
-    n.id = static_cast<std::uint32_t>(i);
-    n.gpu_type = &catalog[node_type[i]];
-    n.gpus.assign(static_cast<std::size_t>(std::max(records[i].gpus, 0)), GpuSlot{});
-    n.free_gpus = static_cast<int>(n.gpus.size());
-    n.cpu_capacity = records[i].cpu;
-    n.host_memory_capacity = records[i].memory_bytes;
-    capacity += 1000LL * static_cast<std::int64_t>(n.gpus.size());
-  }
+  std::vector<Pod>& stream = replay.pods;
+  std::vector<NodeView>& nodes = replay.nodes;
+  const std::int64_t capacity = replay.capacity;
   result.capacity_gpus = static_cast<double>(capacity) / 1000;
   if (capacity == 0) {
     result.error = "the cluster has no GPUs";
