@@ -1,6 +1,7 @@
 #include "reports/result_json.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -202,6 +203,8 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
     jobs["policy"] = policy_json(sc.jobs.policy, PolicyFamily::Queue, registry);
     jobs["backfill"] = sc.jobs.backfill;
     jobs["inference_preempts"] = sc.jobs.inference_preempts;
+    if (sc.jobs.inference_priority != std::numeric_limits<int>::max())
+      jobs["inference_priority"] = sc.jobs.inference_priority;
     jobs["checkpoint_on_preemption"] = sc.jobs.checkpoint_on_preemption;
     jobs["restart_overhead"] = format_duration(sc.jobs.restart_overhead);
     j["jobs"] = jobs;

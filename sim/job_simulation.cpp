@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <cstdio>
 
 #include "sim/event_queue.hpp"
 
@@ -22,21 +23,51 @@ SimTime ceil_seconds(double s) {
 }
 }  // namespace
 
+constexpr double kUnlimited = std::numeric_limits<double>::infinity();
+
+void apply_allocation(JobClusterState& state, const JobAllocation& allocation, int sign) {
+  for (const JobAllocation::Gpu& g : allocation.gpus) {
+    const std::size_t i = state.gpu_begin[g.node] + g.gpu;
+    const bool was_whole = state.milli_free[i] == 1000;
+    state.milli_free[i] += sign * g.milli;
+    state.gpu_memory_free[i] += sign * g.memory;
+    const bool is_whole = state.milli_free[i] == 1000;
+    state.whole_free[g.node] += static_cast<int>(is_whole) - static_cast<int>(was_whole);
+  }
+  for (const JobAllocation::Host& h : allocation.hosts) {
+    state.cpu_free[h.node] += sign * h.cpu;
+    state.memory_free[h.node] += sign * h.memory;
+  }
+}
+
 namespace {
 class ListCluster final : public JobCluster {
  public:
   explicit ListCluster(std::vector<JobClusterNode> nodes) : nodes_(std::move(nodes)) {
-    for (const auto& n : nodes_) free_.push_back(n.gpus);
+    free_.gpu_begin.push_back(0);
+    for (const auto& n : nodes_) {
+      for (int g = 0; g < n.gpus; ++g) {
+        free_.milli_free.push_back(1000);
+        free_.gpu_memory_free.push_back(n.gpu_memory_bytes > 0 ? n.gpu_memory_bytes : kUnlimited);
+      }
+      free_.gpu_begin.push_back(static_cast<std::uint32_t>(free_.milli_free.size()));
+      free_.whole_free.push_back(n.gpus);
+      free_.cpu_free.push_back(n.cpu > 0 ? n.cpu : kUnlimited);
+      free_.memory_free.push_back(n.memory_bytes > 0 ? n.memory_bytes : kUnlimited);
+    }
   }
   std::size_t size() const override { return nodes_.size(); }
   const std::string& gpu_type(std::size_t n) const override { return nodes_[n].gpu_type; }
-  int free_gpus(std::size_t n) const override { return free_[n]; }
-  void take(std::size_t n, int g, std::uint32_t) override { free_[n] -= g; }
-  void give(std::size_t n, int g, std::uint32_t) override { free_[n] += g; }
+  double gpu_memory(std::size_t n) const override {
+    return nodes_[n].gpu_memory_bytes > 0 ? nodes_[n].gpu_memory_bytes : kUnlimited;
+  }
+  void read(JobClusterState& out) const override { out = free_; }
+  void take(const JobAllocation& a, std::uint32_t) override { apply_allocation(free_, a, -1); }
+  void give(const JobAllocation& a, std::uint32_t) override { apply_allocation(free_, a, +1); }
 
  private:
   std::vector<JobClusterNode> nodes_;
-  std::vector<int> free_;
+  JobClusterState free_;
 };
 }  // namespace
 
@@ -44,11 +75,13 @@ struct JobSimulation::Impl {
   struct Job {
     JobSpec spec;
     std::uint32_t outcome = 0;  // index into result.jobs
+    std::uint32_t tenant = 0;   // index into tenants
     bool running = false;
     bool done = false;
     std::uint32_t epoch = 0;
-    std::string type;                       // GPU type it runs on
-    std::vector<std::pair<int, int>> alloc;  // (node, gpus)
+    std::vector<std::uint16_t> types;  // GPU types it may use, fastest first
+    std::uint16_t type = 0;            // GPU type it runs on
+    JobAllocation alloc;
     double remaining = 0;        // work units left (steps, or seconds on the reference type)
     double checkpointed = 0;     // remaining work at the last checkpoint
     SimTime progress_since = 0;  // work accrues from here (start + restart overhead)
@@ -58,6 +91,9 @@ struct JobSimulation::Impl {
   };
 
   std::unique_ptr<JobCluster> cluster;
+  std::vector<std::string> type_names;               // distinct GPU types of the cluster
+  std::vector<std::uint16_t> node_type;              // per node, into type_names
+  std::vector<std::vector<std::uint32_t>> type_nodes;  // per type, its nodes in id order
   std::vector<std::string> tenants;  // names seen, in order of first arrival
   std::unique_ptr<JobSource> source;
   std::unique_ptr<QueuePolicy> policy;
@@ -67,26 +103,52 @@ struct JobSimulation::Impl {
   std::vector<Job> jobs;               // arrived and not finished (slots reused)
   std::vector<std::uint32_t> active;   // indices into jobs
   std::vector<std::uint32_t> free_slots;
+  std::size_t waiting = 0;             // active jobs not running
   JobSpec pending;
   bool has_pending = false;
   JobRunResult result;
-  int busy = 0;
+  double busy = 0;
   SimTime busy_since = 0;
   bool round_scheduled = false;
   SimTime first_submit = 0;
   SimTime last_end = 0;
+  JobClusterState scratch;             // the free resources a scheduling pass plans on
+  JobClusterState capacity;            // everything free: what no job may exceed
+  JobClusterState real_free;           // in a preemptive pass: what is free without preempting
+  std::vector<std::uint32_t> victim_rank;  // per GPU: best rank in the order among its holders
+  bool preemptive_pass = false;
+  mutable std::vector<std::uint32_t> candidates;
 
   int gpus_total = 0;  // GPUs jobs may use (standalone: all; co-located: counted at start)
-  int total_gpus() const { return gpus_total; }
-  std::vector<int> current_free() const {
-    std::vector<int> free(cluster->size());
-    for (std::size_t n = 0; n < free.size(); ++n) free[n] = cluster->free_gpus(n);
-    return free;
+  double cpu_total = 0, memory_total = 0;  // 0 when not modelled on some node
+
+  void index_types() {
+    for (std::size_t n = 0; n < cluster->size(); ++n) {
+      const std::string& name = cluster->gpu_type(n);
+      auto it = std::find(type_names.begin(), type_names.end(), name);
+      if (it == type_names.end()) {
+        type_names.push_back(name);
+        type_nodes.emplace_back();
+        it = type_names.end() - 1;
+      }
+      node_type.push_back(static_cast<std::uint16_t>(it - type_names.begin()));
+      type_nodes[node_type.back()].push_back(static_cast<std::uint32_t>(n));
+    }
+    cluster->read(scratch);
+    capacity = scratch;
+    for (std::size_t n = 0; n < cluster->size(); ++n) {
+      gpus_total += scratch.whole_free[n];
+      cpu_total += scratch.cpu_free[n];
+      memory_total += scratch.memory_free[n];
+    }
+    if (std::isinf(cpu_total)) cpu_total = 0;
+    if (std::isinf(memory_total)) memory_total = 0;
   }
 
-  double rate(const Job& j, const std::string& type) const {
+  static bool cpu_only(const JobSpec& s) { return s.worker.gpus == 0 && s.worker.milli_gpu == 0; }
+  double rate(const Job& j, std::uint16_t type) const {
     if (j.spec.steps > 0) {
-      auto it = j.spec.steps_per_second.find(type);
+      auto it = j.spec.steps_per_second.find(type_names[type]);
       return it == j.spec.steps_per_second.end() ? 0.0 : it->second;
     }
     return 1.0;
@@ -99,67 +161,148 @@ struct JobSimulation::Impl {
     if (s.duration > 0) return to_seconds(s.duration);
     return s.end != kNever ? std::max(0.0, to_seconds(s.end - s.submit)) : kForever;
   }
-  int gang(const JobSpec& s) const { return s.workers * std::max(1, s.worker.gpus); }
+  static double gang(const JobSpec& s) {
+    return s.workers * (s.worker.milli_gpu > 0 ? s.worker.milli_gpu / 1000.0 : s.worker.gpus);
+  }
 
-  // The fastest type the job can use that the cluster has, with its rate.
-  std::vector<std::string> types_for(const Job& j) const {
-    std::vector<std::pair<double, std::string>> ranked;
-    for (std::size_t n = 0; n < cluster->size(); ++n) {
-      const std::string& type = cluster->gpu_type(n);
-      bool seen = false;
-      for (const auto& r : ranked) seen = seen || r.second == type;
-      if (seen) continue;
-      if (!j.spec.gpu_types.empty() &&
-          std::find(j.spec.gpu_types.begin(), j.spec.gpu_types.end(), type) == j.spec.gpu_types.end())
+  // The types the job can use that the cluster has, fastest first (ties: cluster order; a
+  // CPU-only job: nodes without GPUs first). A type whose GPUs are too small for the job's GPU
+  // memory is left out.
+  std::vector<std::uint16_t> types_for(const Job& j) const {
+    std::vector<std::pair<double, std::uint16_t>> ranked;
+    const bool no_gpu = cpu_only(j.spec);
+    for (std::uint16_t t = 0; t < type_names.size(); ++t) {
+      const std::string& name = type_names[t];
+      if (name.empty() && !no_gpu) continue;
+      if (!name.empty() && !j.spec.gpu_types.empty() &&
+          std::find(j.spec.gpu_types.begin(), j.spec.gpu_types.end(), name) == j.spec.gpu_types.end())
         continue;
-      const double r = rate(j, type);
-      if (r > 0) ranked.push_back({r, type});
+      if (!no_gpu && j.spec.worker.gpu_memory_bytes > cluster->gpu_memory(type_nodes[t].front())) continue;
+      const double r = rate(j, t);
+      if (r > 0) ranked.push_back({no_gpu && name.empty() ? kForever : r, t});
     }
     std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    std::vector<std::string> out;
+    std::vector<std::uint16_t> out;
     for (auto& r : ranked) out.push_back(r.second);
     return out;
   }
 
-  // Gang placement on `free` (see the header); empty when it does not fit.
-  std::vector<std::pair<int, int>> place(const Job& j, const std::vector<int>& free, std::string& type_out) const {
-    const int per_worker = std::max(1, j.spec.worker.gpus);
-    const int workers = j.spec.workers;
-    for (const std::string& type : types_for(j)) {
-      // One node for the whole gang: the tightest.
-      int best = -1;
-      for (std::size_t n = 0; n < cluster->size(); ++n)
-        if (cluster->gpu_type(n) == type && free[n] >= per_worker * workers &&
-            (best < 0 || free[n] < free[static_cast<std::size_t>(best)]))
-          best = static_cast<int>(n);
-      if (best >= 0) {
-        type_out = type;
-        return {{best, per_worker * workers}};
+  // How many of the job's workers fit on node n of `free`, at most `cap`.
+  int fit_count(const JobSpec& s, std::uint32_t n, const JobClusterState& free, int cap) const {
+    const WorkerSpec& w = s.worker;
+    double count = cap;
+    if (w.cpu > 0) count = std::min(count, std::floor(free.cpu_free[n] / w.cpu + 1e-9));
+    if (w.memory_bytes > 0) count = std::min(count, std::floor(free.memory_free[n] / w.memory_bytes));
+    if (w.milli_gpu > 0) {
+      double shares = 0;
+      for (std::uint32_t i = free.gpu_begin[n]; i < free.gpu_begin[n + 1] && shares < count; ++i) {
+        double k = std::floor(free.milli_free[i] / static_cast<double>(w.milli_gpu));
+        if (w.gpu_memory_bytes > 0) k = std::min(k, std::floor(free.gpu_memory_free[i] / w.gpu_memory_bytes));
+        shares += k;
       }
-      // Else fill the nodes with the most free GPUs first.
-      std::vector<int> order;
-      for (std::size_t n = 0; n < cluster->size(); ++n)
-        if (cluster->gpu_type(n) == type && free[n] >= per_worker) order.push_back(static_cast<int>(n));
-      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return free[static_cast<std::size_t>(a)] > free[static_cast<std::size_t>(b)]; });
-      std::vector<std::pair<int, int>> alloc;
+      count = std::min(count, shares);
+    } else if (w.gpus > 0) {
+      count = std::min(count, static_cast<double>(free.whole_free[n] / w.gpus));
+    }
+    return static_cast<int>(count);
+  }
+
+  // Takes `count` workers' resources on node n of `free` (they fit) and records them. In a
+  // preemptive pass `free` counts running jobs' resources as free: then GPUs free without
+  // preemption are chosen first, then those of the lowest-ranked running jobs, so a new job
+  // displaces as few and as unimportant jobs as it can.
+  void take_workers(const JobSpec& s, std::uint32_t n, int count, JobClusterState& free, JobAllocation& out) const {
+    const WorkerSpec& w = s.worker;
+    const int milli = w.milli_gpu > 0 ? w.milli_gpu : 1000;
+    // Larger is better to take: free without preemption, else the rank of its best holder.
+    auto cost = [&](std::size_t i) -> std::uint32_t {
+      if (!preemptive_pass || real_free.milli_free[i] >= milli) return std::numeric_limits<std::uint32_t>::max();
+      return victim_rank[i];
+    };
+    for (int k = 0; k < count; ++k) {
+      JobAllocation one;
+      one.hosts.push_back({n, w.cpu, w.memory_bytes});
+      if (w.milli_gpu > 0) {  // best fit: the GPU with the least free milli that fits
+        std::int64_t best = -1;
+        auto better = [&](std::size_t i, std::size_t b) {
+          if (cost(i) != cost(b)) return cost(i) > cost(b);
+          return free.milli_free[i] < free.milli_free[b];
+        };
+        for (std::uint32_t i = free.gpu_begin[n]; i < free.gpu_begin[n + 1]; ++i) {
+          if (free.milli_free[i] < w.milli_gpu || free.gpu_memory_free[i] < w.gpu_memory_bytes) continue;
+          if (best < 0 || better(i, static_cast<std::size_t>(best))) best = i;
+        }
+        one.gpus.push_back({n, static_cast<std::uint32_t>(best) - free.gpu_begin[n], w.milli_gpu, w.gpu_memory_bytes});
+      } else {
+        candidates.clear();
+        for (std::uint32_t i = free.gpu_begin[n]; i < free.gpu_begin[n + 1]; ++i)
+          if (free.milli_free[i] == 1000) candidates.push_back(i);
+        std::stable_sort(candidates.begin(), candidates.end(),
+                         [&](std::uint32_t a, std::uint32_t b) { return cost(a) > cost(b); });
+        for (int g = 0; g < w.gpus; ++g) {
+          const std::uint32_t i = candidates[static_cast<std::size_t>(g)];
+          // All its memory (none recorded when memory is not modelled).
+          const double memory = std::isinf(free.gpu_memory_free[i]) ? 0.0 : free.gpu_memory_free[i];
+          one.gpus.push_back({n, i - free.gpu_begin[n], 1000, memory});
+        }
+      }
+      apply_allocation(free, one, -1);
+      out.gpus.insert(out.gpus.end(), one.gpus.begin(), one.gpus.end());
+      out.hosts.push_back(one.hosts.front());
+    }
+  }
+
+  // Gang placement on `free` (see the header): true and `out` filled (and `free` reduced) when
+  // the whole gang fits; else false and nothing changed.
+  bool place(const Job& j, JobClusterState& free, JobAllocation& out, std::uint16_t& type_out) const {
+    const int workers = j.spec.workers;
+    for (std::uint16_t type : j.types) {
+      const auto& nodes = type_nodes[type];
+      // One node for the whole gang: the tightest.
+      std::int64_t best = -1;
+      auto slack = [&](std::uint32_t n) {
+        double milli = 0;
+        if (j.spec.worker.milli_gpu > 0)
+          for (std::uint32_t i = free.gpu_begin[n]; i < free.gpu_begin[n + 1]; ++i) milli += free.milli_free[i];
+        return std::tuple{free.whole_free[n], milli, free.cpu_free[n]};
+      };
+      for (std::uint32_t n : nodes)
+        if (fit_count(j.spec, n, free, workers) >= workers &&
+            (best < 0 || slack(n) < slack(static_cast<std::uint32_t>(best))))
+          best = n;
+      if (best >= 0) {
+        out.clear();
+        take_workers(j.spec, static_cast<std::uint32_t>(best), workers, free, out);
+        type_out = type;
+        return true;
+      }
+      // Else fill the nodes with room for the most workers first.
+      std::vector<std::pair<int, std::uint32_t>> room;
+      int total = 0;
+      for (std::uint32_t n : nodes)
+        if (const int k = fit_count(j.spec, n, free, workers); k > 0) {
+          room.push_back({k, n});
+          total += k;
+        }
+      if (total < workers) continue;
+      std::stable_sort(room.begin(), room.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      out.clear();
       int left = workers;
-      for (int n : order) {
-        const int take = std::min(left, free[static_cast<std::size_t>(n)] / per_worker);
-        if (take > 0) alloc.push_back({n, take * per_worker});
+      for (auto [k, n] : room) {
+        const int take = std::min(left, k);
+        take_workers(j.spec, n, take, free, out);
         left -= take;
         if (left == 0) break;
       }
-      if (left == 0) {
-        type_out = type;
-        return alloc;
-      }
+      type_out = type;
+      return true;
     }
-    return {};
+    return false;
   }
 
   SimTime next_sample = 0;
 
-  void account_busy(int delta) {
+  void account_busy(double delta) {
     // Samples of busy GPUs (the level before the change: it held until now).
     if (options.sample_interval > 0)
       for (; next_sample <= now; next_sample += options.sample_interval)
@@ -167,6 +310,7 @@ struct JobSimulation::Impl {
     result.gpu_seconds_busy += busy * to_seconds(now - busy_since);
     busy_since = now;
     busy += delta;
+    if (std::abs(busy) < 1e-9) busy = 0;
   }
 
   void progress(Job& j) {
@@ -177,12 +321,13 @@ struct JobSimulation::Impl {
     j.progress_since = now;
   }
 
-  void start(std::uint32_t id, std::vector<std::pair<int, int>> alloc, const std::string& type) {
+  void start(std::uint32_t id, JobAllocation& alloc, std::uint16_t type) {
     Job& j = jobs[id];
-    for (auto [n, g] : alloc) cluster->take(static_cast<std::size_t>(n), g, id);
-    j.alloc = std::move(alloc);
+    cluster->take(alloc, id);
+    std::swap(j.alloc, alloc);
     j.type = type;
     j.running = true;
+    --waiting;
     j.started = now;
     JobOutcome& o = result.jobs[j.outcome];
     const bool restart = o.first_start != kNever;
@@ -197,9 +342,9 @@ struct JobSimulation::Impl {
       queue.push(j.progress_since + ceil_seconds(j.remaining / r), JobEvent{JobEventKind::Completion, id, j.epoch});
   }
 
-  void stop(std::uint32_t id) {  // frees the GPUs (completion or preemption)
+  void stop(std::uint32_t id) {  // frees the resources (completion or preemption)
     Job& j = jobs[id];
-    for (auto [n, g] : j.alloc) cluster->give(static_cast<std::size_t>(n), g, id);
+    cluster->give(j.alloc, id);
     j.alloc.clear();
     j.running = false;
     ++j.epoch;
@@ -228,6 +373,7 @@ struct JobSimulation::Impl {
     j.remaining = kept;
     j.checkpointed = kept;
     stop(id);
+    ++waiting;
   }
 
   void complete(std::uint32_t id) {
@@ -236,7 +382,7 @@ struct JobSimulation::Impl {
     j.done = true;
     JobOutcome& o = result.jobs[j.outcome];
     o.end = now;
-    o.gpu_type = j.type;
+    o.gpu_type = type_names[j.type];
     active.erase(std::find(active.begin(), active.end(), id));
     free_slots.push_back(id);
   }
@@ -250,113 +396,159 @@ struct JobSimulation::Impl {
     v.running = j.running;
     v.preemptible = j.spec.preemptible;
     v.priority = j.spec.priority;
-    const double r = j.running ? rate(j, j.type) : [&] {
-      auto types = types_for(j);
-      return types.empty() ? 1.0 : rate(j, types.front());
-    }();
+    const double r = rate(j, j.running ? j.type : j.types.front());
     v.total_seconds = total_work(j.spec) / r;
     v.remaining_seconds = j.remaining / r;
     v.attained_gpu_seconds = j.attained;
     v.cpu = j.spec.workers * j.spec.worker.cpu;
     v.memory_bytes = j.spec.workers * j.spec.worker.memory_bytes;
-    auto t = std::find(tenants.begin(), tenants.end(), j.spec.tenant);
-    v.tenant = static_cast<std::uint32_t>(t - tenants.begin());
+    v.tenant = j.tenant;
     return v;
   }
 
+  // Scratch of one scheduling pass (kept to reuse their memory).
+  std::vector<JobView> views;
+  std::vector<std::uint32_t> ids, order, to_start;
+  std::vector<JobAllocation> placements;
+  std::vector<std::uint16_t> placement_types;
+  std::vector<char> keep;
+
   void schedule() {
-    for (std::uint32_t id : active) progress(jobs[id]);
-    std::vector<JobView> views;
-    std::vector<std::uint32_t> ids;
     const bool preemptive = policy->preemptive();
+    // A non-preemptive policy only orders waiting jobs, whose state does not change while they
+    // wait; running jobs' progress is brought up to date where it is needed (preemption, views).
+    if (!preemptive && waiting == 0) return;
+    if (preemptive)
+      for (std::uint32_t id : active) progress(jobs[id]);
+    views.clear();
+    ids.clear();
     for (std::uint32_t id : active) {
       if (!preemptive && jobs[id].running) continue;
       views.push_back(view_of(id));
       ids.push_back(id);
     }
     if (views.empty()) return;
-    std::vector<std::uint32_t> order;
     QueueContext context;
     context.now = now;
-    context.total_gpus = total_gpus();
+    context.total_gpus = gpus_total;
+    context.total_cpu = cpu_total;
+    context.total_memory_bytes = memory_total;
     context.tenants = tenants;
     policy->order(context, views, order);
-    // The target: walk the order on a scratch copy of the free GPUs.
-    std::vector<int> free = current_free();
+    // The target: walk the order on a scratch copy of the free resources.
+    cluster->read(scratch);
+    keep.assign(jobs.size(), 0);
+    preemptive_pass = preemptive;
+    if (preemptive) {
+      real_free = scratch;
+      victim_rank.assign(scratch.milli_free.size(), std::numeric_limits<std::uint32_t>::max());
+      for (std::uint32_t k = 0; k < order.size(); ++k)
+        for (const auto& g : jobs[ids[order[k]]].alloc.gpus) {
+          std::uint32_t& r = victim_rank[scratch.gpu_begin[g.node] + g.gpu];
+          r = std::min(r, k);
+        }
+    }
     if (preemptive)
       for (std::uint32_t id : active)
-        if (jobs[id].running && jobs[id].spec.preemptible)
-          for (auto [n, g] : jobs[id].alloc) free[static_cast<std::size_t>(n)] += g;
-    std::vector<std::uint32_t> keep, to_start;
-    std::vector<std::vector<std::pair<int, int>>> placements;
-    std::vector<std::string> types;
+        if (jobs[id].running && jobs[id].spec.preemptible) apply_allocation(scratch, jobs[id].alloc, +1);
+    to_start.clear();
+    std::size_t placed = 0;
     bool blocked = false;
     SimTime shadow = kNever;
-    int extra = 0;
+    double extra = 0;
     for (std::uint32_t k : order) {
       const std::uint32_t id = ids[k];
       Job& j = jobs[id];
-      if (j.running) {  // preemptive only: keep its GPUs if a higher-ranked job did not take them
+      if (j.running) {  // preemptive only: keep its resources if a higher-ranked job did not take them
         if (!j.spec.preemptible) {
-          keep.push_back(id);
+          keep[id] = 1;
           continue;
         }
-        bool fits = true;
-        for (auto [n, g] : j.alloc) fits = fits && free[static_cast<std::size_t>(n)] >= g;
-        if (fits) {
-          for (auto [n, g] : j.alloc) free[static_cast<std::size_t>(n)] -= g;
-          keep.push_back(id);
+        if (fits_again(j.alloc, scratch)) {
+          apply_allocation(scratch, j.alloc, -1);
+          keep[id] = 1;
         }
         continue;
       }
-      if (blocked && !options.backfill) continue;
-      std::string type;
-      auto alloc = place(j, free, type);
-      if (alloc.empty()) {
-        if (!blocked && options.backfill && !preemptive) reserve(j, shadow, extra);
+      if (blocked && !options.backfill) {
+        if (!preemptive) break;
+        continue;
+      }
+      if (placements.size() <= placed) placements.emplace_back();
+      if (placement_types.size() <= placed) placement_types.emplace_back();
+      JobAllocation& alloc = placements[placed];
+      std::uint16_t type = 0;
+      if (!place(j, scratch, alloc, type)) {
+        if (!blocked && options.backfill && !preemptive) reserve(j, scratch, shadow, extra);
         blocked = true;
         continue;
       }
       if (blocked) {  // EASY backfill: must not delay the reserved job
-        const double r = rate(j, type);
-        const bool ends_in_time = now + ceil_seconds(j.remaining / r) <= shadow;
-        if (!ends_in_time && gang(j.spec) > extra) continue;
+        const bool ends_in_time = now + ceil_seconds(j.remaining / rate(j, type)) <= shadow;
+        if (!ends_in_time && gang(j.spec) > extra + 1e-9) {
+          apply_allocation(scratch, alloc, +1);
+          continue;
+        }
         if (!ends_in_time) extra -= gang(j.spec);
       }
-      for (auto [n, g] : alloc) free[static_cast<std::size_t>(n)] -= g;
       to_start.push_back(id);
-      placements.push_back(std::move(alloc));
-      types.push_back(type);
+      placement_types[placed] = type;
+      ++placed;
     }
+    preemptive_pass = false;
     if (preemptive)
       for (std::uint32_t id : std::vector<std::uint32_t>(active))
-        if (jobs[id].running && jobs[id].spec.preemptible && std::find(keep.begin(), keep.end(), id) == keep.end())
-          preempt(id);
-    for (std::size_t i = 0; i < to_start.size(); ++i) start(to_start[i], placements[i], types[i]);
+        if (jobs[id].running && jobs[id].spec.preemptible && !keep[id]) preempt(id);
+    for (std::size_t i = 0; i < to_start.size(); ++i) start(to_start[i], placements[i], placement_types[i]);
   }
 
-  // EASY: when does `head` fit, from running jobs' known ends; GPUs left over at that time.
-  void reserve(const Job& head, SimTime& shadow, int& extra) {
-    int free_now = 0;
-    for (int f : current_free()) free_now += f;
-    std::vector<std::pair<SimTime, int>> ends;
+  // Whether a running job's own allocation is still free in `free`.
+  static bool fits_again(const JobAllocation& a, const JobClusterState& free) {
+    for (const auto& g : a.gpus) {
+      const std::size_t i = free.gpu_begin[g.node] + g.gpu;
+      if (free.milli_free[i] < g.milli || free.gpu_memory_free[i] < g.memory) return false;
+    }
+    // CPU and memory of several workers on one node add up.
+    for (std::size_t h = 0; h < a.hosts.size(); ++h) {
+      double cpu = 0, memory = 0;
+      for (const auto& other : a.hosts)
+        if (other.node == a.hosts[h].node) {
+          cpu += other.cpu;
+          memory += other.memory;
+        }
+      if (free.cpu_free[a.hosts[h].node] + 1e-9 < cpu || free.memory_free[a.hosts[h].node] < memory) return false;
+    }
+    return true;
+  }
+
+  // EASY: the reservation of the first waiting job that does not fit. Starting from `free`
+  // (what this pass has not handed out), running jobs release their resources in the order of
+  // their known ends until the head's gang fits (with its shape: per-node GPUs, shares, CPU,
+  // memory); that end is the shadow time. `extra`: the GPUs (pooled, shares as fractions)
+  // still free then beside the head. No reservation (shadow kNever) when it never fits.
+  void reserve(const Job& head, const JobClusterState& free, SimTime& shadow, double& extra) {
+    std::vector<std::pair<SimTime, std::uint32_t>> ends;
     for (std::uint32_t id : active) {
       const Job& j = jobs[id];
-      if (!j.running) continue;
-      ends.push_back({j.progress_since + ceil_seconds(j.remaining / rate(j, j.type)), gang(j.spec)});
+      if (!j.running || j.remaining / rate(j, j.type) >= kForever / 2) continue;  // never ends
+      ends.push_back({j.progress_since + ceil_seconds(j.remaining / rate(j, j.type)), id});
     }
     std::sort(ends.begin(), ends.end());
-    int available = free_now;
+    future = free;
     shadow = kNever;
-    for (auto [t, g] : ends) {
-      available += g;
-      if (available >= gang(head.spec)) {
+    extra = 0;
+    std::uint16_t type = 0;
+    for (auto [t, id] : ends) {
+      apply_allocation(future, jobs[id].alloc, +1);
+      if (place(head, future, reserve_probe, type)) {
         shadow = t;
-        break;
+        for (int m : future.milli_free) extra += m / 1000.0;
+        return;
       }
     }
-    extra = shadow == kNever ? 0 : available - gang(head.spec);
   }
+  JobClusterState future;  // reserve()'s scratch
+  JobAllocation reserve_probe;
 
   bool read_next() {
     has_pending = source->next(pending, result.errors);
@@ -376,22 +568,35 @@ struct JobSimulation::Impl {
     }
     Job& j = jobs[id];
     j.spec = pending;
-    if (std::find(tenants.begin(), tenants.end(), j.spec.tenant) == tenants.end()) tenants.push_back(j.spec.tenant);
+    auto t = std::find(tenants.begin(), tenants.end(), j.spec.tenant);
+    if (t == tenants.end()) t = tenants.insert(t, j.spec.tenant);
+    j.tenant = static_cast<std::uint32_t>(t - tenants.begin());
     j.remaining = j.checkpointed = total_work(j.spec);
+    j.types = types_for(j);
     j.outcome = static_cast<std::uint32_t>(result.jobs.size());
     JobOutcome o;
     o.id = j.spec.id;
     o.tenant = j.spec.tenant;
     o.gpus = gang(j.spec);
     o.submit = j.spec.submit;
-    if (auto types = types_for(j); !types.empty()) o.standalone_s = total_work(j.spec) / rate(j, types.front());
+    if (!j.types.empty()) o.standalone_s = total_work(j.spec) / rate(j, j.types.front());
     result.jobs.push_back(o);
-    if (types_for(j).empty()) {  // can never run here: ends unfinished, not waiting forever
-      result.errors.add(Diagnostic{"", 0, 0, "jobs", "job " + j.spec.id + " has no GPU type this cluster offers"});
+    // A job that could not run even on the empty cluster is rejected: it ends unstarted rather
+    // than waiting for ever (and, under FIFO, blocking every job behind it).
+    JobAllocation probe;
+    std::uint16_t type = 0;
+    const char* why = j.types.empty() ? "no GPU type it may use (with enough GPU memory) is in the cluster"
+                      : !place(j, capacity, probe, type) ? "its gang does not fit even the empty cluster"
+                                                          : nullptr;
+    if (!why) apply_allocation(capacity, probe, +1);
+    if (why) {
+      ++result.rejected;
+      if (result.rejected_examples.size() < 5) result.rejected_examples.push_back("job " + j.spec.id + ": " + why);
       free_slots.push_back(id);
       return;
     }
     active.push_back(id);
+    ++waiting;
   }
 };
 
@@ -403,7 +608,7 @@ JobSimulation::JobSimulation(std::unique_ptr<JobCluster> cluster, std::unique_pt
                              std::unique_ptr<QueuePolicy> policy, JobRunOptions options)
     : impl_(std::make_unique<Impl>()) {
   impl_->cluster = std::move(cluster);
-  for (std::size_t n = 0; n < impl_->cluster->size(); ++n) impl_->gpus_total += impl_->cluster->free_gpus(n);
+  impl_->index_types();
   impl_->source = std::move(jobs);
   impl_->policy = std::move(policy);
   impl_->options = options;
@@ -460,28 +665,33 @@ void JobSimulation::resources_changed(SimTime now) {
   if (s.options.round == 0 && !s.active.empty()) s.schedule();
 }
 
-bool JobSimulation::make_room(SimTime now, std::size_t node, int gpus) {
+bool JobSimulation::make_room(SimTime now, std::size_t node, int gpus, int below_priority) {
   Impl& s = *impl_;
   advance(now);
   s.now = now;
   std::vector<std::uint32_t> victims;
   for (std::uint32_t id : s.active) {
     const auto& j = s.jobs[id];
-    if (!j.running || !j.spec.preemptible) continue;
-    for (auto [n, g] : j.alloc)
-      if (static_cast<std::size_t>(n) == node) victims.push_back(id);
+    if (!j.running || !j.spec.preemptible || j.spec.priority >= below_priority) continue;
+    if (std::any_of(j.alloc.gpus.begin(), j.alloc.gpus.end(), [&](const auto& g) { return g.node == node; }))
+      victims.push_back(id);
   }
   std::sort(victims.begin(), victims.end(), [&](std::uint32_t a, std::uint32_t b) {
     const auto& ja = s.jobs[a];
     const auto& jb = s.jobs[b];
     if (ja.spec.priority != jb.spec.priority) return ja.spec.priority < jb.spec.priority;
-    return ja.started > jb.started;
+    if (ja.started != jb.started) return ja.started > jb.started;
+    return a < b;
   });
+  auto whole_free = [&] {
+    s.cluster->read(s.scratch);
+    return s.scratch.whole_free[node];
+  };
   for (std::uint32_t id : victims) {
-    if (s.cluster->free_gpus(node) >= gpus) break;
+    if (whole_free() >= gpus) break;
     s.preempt(id);
   }
-  return s.cluster->free_gpus(node) >= gpus;
+  return whole_free() >= gpus;
 }
 
 JobRunResult JobSimulation::finish(SimTime end) {
@@ -491,7 +701,7 @@ JobRunResult JobSimulation::finish(SimTime end) {
   s.account_busy(0);
   s.result.ok = s.result.errors.empty();
   s.result.makespan = (s.last_end > 0 ? std::max(s.last_end, end) : end) - s.first_submit;
-  s.result.gpu_seconds_capacity = s.total_gpus() * to_seconds(s.result.makespan);
+  s.result.gpu_seconds_capacity = s.gpus_total * to_seconds(s.result.makespan);
   return std::move(s.result);
 }
 
@@ -501,17 +711,17 @@ JobRunResult JobSimulation::run() {
   s.account_busy(0);
   s.result.ok = s.result.errors.empty();
   s.result.makespan = s.last_end - s.first_submit;
-  s.result.gpu_seconds_capacity = s.total_gpus() * to_seconds(s.result.makespan);
+  s.result.gpu_seconds_capacity = s.gpus_total * to_seconds(s.result.makespan);
   return std::move(s.result);
 }
 
-std::vector<TenantFairness> finish_time_fairness(const JobRunResult& result, int cluster_gpus) {
+std::vector<TenantFairness> finish_time_fairness(const JobRunResult& result, double cluster_gpus) {
   std::vector<TenantFairness> out;
   for (const JobOutcome& o : result.jobs) {
     if (std::none_of(out.begin(), out.end(), [&](const TenantFairness& t) { return t.tenant == o.tenant; }))
       out.push_back(TenantFairness{o.tenant});
   }
-  const double share = static_cast<double>(cluster_gpus) / std::max<std::size_t>(1, out.size());
+  const double share = cluster_gpus / static_cast<double>(std::max<std::size_t>(1, out.size()));
   for (TenantFairness& t : out) {
     double jct = 0, rho = 0;
     for (const JobOutcome& o : result.jobs) {
@@ -531,7 +741,7 @@ std::vector<TenantFairness> finish_time_fairness(const JobRunResult& result, int
   return out;
 }
 
-JobSummary summarize_jobs(const JobRunResult& result, int min_gpus, int max_gpus) {
+JobSummary summarize_jobs(const JobRunResult& result, double min_gpus, double max_gpus) {
   JobSummary out;
   double jct_sum = 0, queue_sum = 0;
   for (const JobOutcome& o : result.jobs) {

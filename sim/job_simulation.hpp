@@ -9,9 +9,19 @@
 // serving instance) runs for end − submit seconds of its own time; one without an end runs for
 // ever (it holds its GPUs until the simulation stops).
 //
-// Placement of a gang (whole-GPU workers): GPU types are tried fastest first for the job; on
-// a type, a single node that fits the whole gang is preferred (the one with the fewest free
-// GPUs), else nodes are filled most-free first, so the gang spans the fewest nodes.
+// Resources. A node has GPUs of one type (or none), each with GPU memory, plus CPU cores and
+// host memory; a figure of 0 in JobClusterNode means "not modelled" (no limit). A worker takes
+// whole GPUs (each alone: no other worker shares it), or a share of one GPU in milli-GPU plus
+// GPU memory on it (shares of several workers add up to at most 1000 and the GPU's memory),
+// and CPU and host memory on its node. A job with no GPUs (a CPU-only instance) uses CPU and
+// memory only. Nothing is ever over-committed; the JobCluster checks it (an error otherwise).
+//
+// Placement of a gang: GPU types are tried fastest first for the job (for a CPU-only job, nodes
+// without GPUs first); on a type, a single node that fits the whole gang is preferred (the
+// tightest: fewest free whole GPUs, then least free milli-GPU, then least free CPU), else nodes
+// are filled with as many workers as fit, most room first, so the gang spans the fewest nodes.
+// Within a node, whole GPUs are the lowest-index free ones; a share goes to the GPU with the
+// least free milli-GPU that still fits it (best fit, so shares pack and whole GPUs stay free).
 //
 // EASY backfill (optional, non-preemptive policies): when the first waiting job in the order
 // does not fit, it gets a reservation at the earliest time enough GPUs free up (from running
@@ -32,9 +42,45 @@
 namespace fleetsim {
 
 struct JobClusterNode {
-  std::string gpu_type;  // matches the jobs' steps_per_second keys / reference type
+  std::string gpu_type;          // matches the jobs' steps_per_second keys; "" for no GPUs
   int gpus = 0;
+  double gpu_memory_bytes = 0;   // per GPU; 0: not modelled
+  double cpu = 0;                // cores; 0: not modelled
+  double memory_bytes = 0;       // host memory; 0: not modelled
 };
+
+// The free resources of every node, flat: GPU g of node n is entry gpu_begin[n] + g.
+// "Not modelled" is infinity here.
+struct JobClusterState {
+  std::vector<std::uint32_t> gpu_begin;  // nodes + 1 entries
+  std::vector<int> milli_free;           // per GPU: 1000 = the whole GPU is free
+  std::vector<double> gpu_memory_free;   // per GPU, bytes
+  std::vector<int> whole_free;           // per node: GPUs with milli_free == 1000
+  std::vector<double> cpu_free;          // per node, cores
+  std::vector<double> memory_free;       // per node, bytes
+};
+
+// What a running job holds: GPU pieces and per-worker CPU and host memory.
+struct JobAllocation {
+  struct Gpu {
+    std::uint32_t node = 0, gpu = 0;  // gpu: index on the node
+    int milli = 1000;                 // 1000: the whole GPU
+    double memory = 0;                // bytes of its memory
+  };
+  struct Host {
+    std::uint32_t node = 0;
+    double cpu = 0, memory = 0;
+  };
+  std::vector<Gpu> gpus;
+  std::vector<Host> hosts;  // one per worker
+  void clear() {
+    gpus.clear();
+    hosts.clear();
+  }
+};
+
+// Adds (sign +1: released) or removes (sign -1: taken) an allocation's resources.
+void apply_allocation(JobClusterState& state, const JobAllocation& allocation, int sign);
 
 struct JobRunOptions {
   SimTime round = 0;                    // 0: event-driven
@@ -51,7 +97,7 @@ struct JobRunOptions {
 struct JobOutcome {
   std::string id;
   std::string tenant;
-  int gpus = 0;
+  double gpus = 0;              // of the whole gang; a share counts as milli / 1000
   SimTime submit = 0;
   SimTime first_start = kNever;
   SimTime end = kNever;
@@ -66,23 +112,28 @@ struct JobRunResult {
   bool ok = true;
   Diagnostics errors;
   std::vector<JobOutcome> jobs;  // in submit order
+  // Jobs that can never run on this cluster (no allowed GPU type, GPUs too small, a gang larger
+  // than the empty cluster): never started, left out of the queue; the first few, with why.
+  std::uint64_t rejected = 0;
+  std::vector<std::string> rejected_examples;
   SimTime makespan = 0;          // last completion - first submit
   std::uint64_t events = 0;
   double gpu_seconds_busy = 0;
   double gpu_seconds_capacity = 0;  // GPUs × makespan
-  std::vector<std::pair<SimTime, int>> busy_gpus;  // samples, when sample_interval > 0
+  std::vector<std::pair<SimTime, double>> busy_gpus;  // samples, when sample_interval > 0
 };
 
-// The GPUs jobs run on: a plain list of nodes (JobClusterNode), or the inference simulation's
-// nodes when jobs and inference share a cluster.
+// The resources jobs run on: a plain list of nodes (JobClusterNode), or the inference
+// simulation's nodes when jobs and inference share a cluster.
 class JobCluster {
  public:
   virtual ~JobCluster() = default;
   virtual std::size_t size() const = 0;
-  virtual const std::string& gpu_type(std::size_t node) const = 0;
-  virtual int free_gpus(std::size_t node) const = 0;
-  virtual void take(std::size_t node, int gpus, std::uint32_t job) = 0;
-  virtual void give(std::size_t node, int gpus, std::uint32_t job) = 0;
+  virtual const std::string& gpu_type(std::size_t node) const = 0;  // "" for no GPUs
+  virtual double gpu_memory(std::size_t node) const = 0;  // per GPU, capacity (infinity: not modelled)
+  virtual void read(JobClusterState& out) const = 0;      // what is free now
+  virtual void take(const JobAllocation& allocation, std::uint32_t job) = 0;
+  virtual void give(const JobAllocation& allocation, std::uint32_t job) = 0;
 };
 
 class JobSimulation {
@@ -98,9 +149,10 @@ class JobSimulation {
   SimTime next_event() const;                // kNever when none
   void advance(SimTime until);               // handle job events up to and including `until`
   void resources_changed(SimTime now);       // GPUs were freed by someone else: schedule
-  // Preempts running preemptible jobs on `node` (lowest priority, then latest started, first)
-  // until `gpus` are free there; returns whether they are.
-  bool make_room(SimTime now, std::size_t node, int gpus);
+  // Preempts running preemptible jobs with priority below `below_priority` on `node` (lowest
+  // priority, then latest started, first) until `gpus` whole GPUs are free there; returns
+  // whether they are.
+  bool make_room(SimTime now, std::size_t node, int gpus, int below_priority);
   JobRunResult finish(SimTime end);          // stops the clock at `end` (unfinished jobs stay so)
 
  private:
@@ -119,11 +171,12 @@ struct JobSummary {
   double lost_gpu_hours = 0;
   double utilization = 0;  // busy / capacity over the makespan
 };
-JobSummary summarize_jobs(const JobRunResult& result, int min_gpus = 0, int max_gpus = 1 << 30);
+JobSummary summarize_jobs(const JobRunResult& result, double min_gpus = 0, double max_gpus = 1e9);
 
 // Finish-time fairness per tenant (Themis, Mahajan et al., NSDI'20): for each job
 // rho = JCT / T_id, with T_id its run time alone on its tenant's equal share of the cluster
-// (standalone run time × max(1, gang GPUs / (cluster GPUs / tenants))). rho <= 1 means the
+// (standalone run time × max(1, gang GPUs / (cluster GPUs / tenants))); CPU-only jobs count
+// with their standalone time. rho <= 1 means the
 // job finished no later than it would have with its fair share. Per tenant: jobs, mean JCT,
 // mean and max rho.
 struct TenantFairness {
@@ -133,6 +186,6 @@ struct TenantFairness {
   double mean_rho = 0;
   double max_rho = 0;
 };
-std::vector<TenantFairness> finish_time_fairness(const JobRunResult& result, int cluster_gpus);
+std::vector<TenantFairness> finish_time_fairness(const JobRunResult& result, double cluster_gpus);
 
 }  // namespace fleetsim

@@ -3,6 +3,7 @@
 // filled in); the YAML loader in scenarios/loader produces it, the Simulation consumes it.
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -113,7 +114,8 @@ struct JobsSpec {
   bool lenient = false;
   PolicyChoice policy;       // queue policy
   bool backfill = false;
-  bool inference_preempts = true;  // an inference scale-up may preempt preemptible jobs
+  bool inference_preempts = true;  // an inference scale-up may preempt preemptible jobs ...
+  int inference_priority = std::numeric_limits<int>::max();  // ... whose priority is below this
   bool checkpoint_on_preemption = true;
   SimTime restart_overhead = 0;
   // generic-csv column names (see traces/jobs/job_traces.hpp)

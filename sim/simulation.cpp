@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <unordered_map>
 
 namespace fleetsim {
 
@@ -64,54 +66,93 @@ class Simulation::NodeJobCluster final : public JobCluster {
   explicit NodeJobCluster(std::vector<NodeView>& nodes) : nodes_(nodes) {}
   std::size_t size() const override { return nodes_.size(); }
   const std::string& gpu_type(std::size_t n) const override { return nodes_[n].gpu_type->name; }
-  int free_gpus(std::size_t n) const override {
+  double gpu_memory(std::size_t n) const override {
+    const double m = nodes_[n].gpu_type->memory_bytes;
+    return m > 0 ? m : std::numeric_limits<double>::infinity();
+  }
+  // A GPU held by an inference replica is taken whole; one with job shares has the rest free.
+  // A node that is not up offers nothing.
+  void read(JobClusterState& out) const override {
+    const double unlimited = std::numeric_limits<double>::infinity();
+    out.gpu_begin.assign(1, 0);
+    out.milli_free.clear();
+    out.gpu_memory_free.clear();
+    out.whole_free.clear();
+    out.cpu_free.clear();
+    out.memory_free.clear();
+    for (const NodeView& node : nodes_) {
+      int whole = 0;
+      const double memory = gpu_memory(node.id);
+      for (const GpuSlot& g : node.gpus) {
+        const int free = node.up ? 1000 - static_cast<int>(std::min<std::uint32_t>(g.milli_used, 1000)) : 0;
+        out.milli_free.push_back(free);
+        out.gpu_memory_free.push_back(node.up ? std::max(0.0, memory - g.memory_used) : 0.0);
+        whole += free == 1000;
+      }
+      out.gpu_begin.push_back(static_cast<std::uint32_t>(out.milli_free.size()));
+      out.whole_free.push_back(whole);
+      out.cpu_free.push_back(!node.up ? 0.0 : node.cpu_capacity > 0 ? node.cpu_capacity - node.cpu_used : unlimited);
+      out.memory_free.push_back(!node.up                       ? 0.0
+                                : node.host_memory_capacity > 0 ? node.host_memory_capacity - node.host_memory_used
+                                                                : unlimited);
+    }
+  }
+  void take(const JobAllocation& a, std::uint32_t) override { change(a, +1); }
+  void give(const JobAllocation& a, std::uint32_t) override { change(a, -1); }
+
+  // Whole GPUs free on node n, and how many more jobs hold alone (preemption could free them).
+  int free_gpus(std::size_t n) const {
     const NodeView& node = nodes_[n];
     if (!node.up) return 0;
     int free = 0;
-    for (const GpuSlot& g : node.gpus) free += g.holders == 0 && g.milli_used == 0;
+    for (const GpuSlot& g : node.gpus) free += g.holders == 0;
     return free;
-  }
-  void take(std::size_t n, int gpus, std::uint32_t job) override {
-    NodeView& node = nodes_[n];
-    for (std::size_t g = 0; g < node.gpus.size() && gpus > 0; ++g) {
-      GpuSlot& slot = node.gpus[g];
-      if (slot.holders != 0 || slot.milli_used != 0) continue;
-      slot.holders = 1;
-      slot.milli_used = 1000;
-      slot.memory_used = node.gpu_type->memory_bytes;
-      --node.free_gpus;
-      held_.push_back({job, static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(g)});
-      --gpus;
-    }
-  }
-  void give(std::size_t n, int gpus, std::uint32_t job) override {
-    for (std::size_t i = 0; i < held_.size() && gpus > 0;) {
-      if (held_[i].job != job || held_[i].node != n) {
-        ++i;
-        continue;
-      }
-      NodeView& node = nodes_[n];
-      GpuSlot& slot = node.gpus[held_[i].gpu];
-      slot.holders = 0;
-      slot.milli_used = 0;
-      slot.memory_used = 0;
-      ++node.free_gpus;
-      held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(i));
-      --gpus;
-    }
   }
   int job_gpus(std::size_t n) const {
     int count = 0;
-    for (const auto& h : held_) count += h.node == n;
+    for (std::size_t g = 0; g < nodes_[n].gpus.size(); ++g) {
+      const std::uint32_t holders = nodes_[n].gpus[g].holders;
+      const auto it = job_holders_.find(key(n, g));
+      count += holders > 0 && it != job_holders_.end() && holders == it->second;
+    }
     return count;
   }
 
  private:
-  struct Held {
-    std::uint32_t job, node, gpu;
-  };
+  std::uint64_t key(std::size_t n, std::size_t g) const { return (static_cast<std::uint64_t>(n) << 32) | g; }
+  // A whole GPU takes all its memory (a job using it alone); a share takes what it asked.
+  void change(const JobAllocation& a, int sign) {
+    for (const auto& piece : a.gpus) {
+      NodeView& node = nodes_[piece.node];
+      GpuSlot& slot = node.gpus[piece.gpu];
+      const bool whole = piece.milli >= 1000;
+      const double memory = whole ? node.gpu_type->memory_bytes : piece.memory;
+      if (sign > 0) {
+        if (slot.holders == 0) --node.free_gpus;
+        ++slot.holders;
+        ++job_holders_[key(piece.node, piece.gpu)];
+        slot.milli_used += static_cast<std::uint32_t>(piece.milli);
+        slot.memory_used += memory;
+      } else {
+        --slot.holders;
+        if (--job_holders_[key(piece.node, piece.gpu)] == 0) job_holders_.erase(key(piece.node, piece.gpu));
+        slot.milli_used -= static_cast<std::uint32_t>(piece.milli);
+        slot.memory_used -= memory;
+        if (slot.holders == 0) {
+          ++node.free_gpus;
+          slot.memory_used = 0;
+          slot.milli_used = 0;
+        }
+      }
+    }
+    for (const auto& host : a.hosts) {
+      NodeView& node = nodes_[host.node];
+      node.cpu_used += sign * host.cpu;
+      node.host_memory_used += sign * host.memory;
+    }
+  }
   std::vector<NodeView>& nodes_;
-  std::vector<Held> held_;
+  std::unordered_map<std::uint64_t, std::uint32_t> job_holders_;  // (node, GPU) -> job pieces on it
 };
 
 Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
@@ -1066,7 +1107,8 @@ bool Simulation::make_room_for(std::uint32_t model) {
       best_free = free;
     }
   }
-  return best >= 0 && jobs_->make_room(now_, static_cast<std::size_t>(best), request.gpus);
+  return best >= 0 && jobs_->make_room(now_, static_cast<std::size_t>(best), request.gpus,
+                                       setup_.scenario.jobs.inference_priority);
 }
 
 std::uint32_t Simulation::pool_first_node(std::uint32_t pool) const {

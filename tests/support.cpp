@@ -32,7 +32,10 @@ void InvariantChecker::check_gpus() {
   for (const NodeView& node : sim_.nodes()) {
     int free = 0;
     for (const GpuSlot& g : node.gpus) {
-      if (g.holders > 1) violations.push_back("GPU shared by " + std::to_string(g.holders) + " replicas");
+      // Shares (co-located jobs' fractional workers) may stack up to a whole GPU; a replica or a
+      // whole-GPU job counts 1000 alone.
+      if (g.milli_used > 1000) violations.push_back("GPU over-committed: " + std::to_string(g.milli_used) + " milli");
+      if (g.holders > 1 && g.milli_used == 0) violations.push_back("GPU shared with nothing allocated");
       if (g.memory_used > node.gpu_type->memory_bytes + 1) violations.push_back("GPU memory over-committed");
       if (g.holders == 0) ++free;
     }

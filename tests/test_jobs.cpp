@@ -2,10 +2,13 @@
 // preemption with and without lost work, rounds, gang placement across nodes.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "sim/job_simulation.hpp"
+#include "sim/rng.hpp"
 #include "tests/support.hpp"
 
 using namespace fleetsim;
@@ -207,7 +210,7 @@ TEST_CASE("finish-time fairness per tenant and the utilization series", "[jobs][
   REQUIRE(f[0].mean_rho == Approx(0.5));
   REQUIRE(f[1].mean_rho == Approx(2.0));
   // Busy GPUs every 50 s: 2 until 100 s, then 1 until 200 s (samples show the level just before).
-  std::vector<std::pair<SimTime, int>> expected = {{0, 0}, {from_seconds(50), 2}, {from_seconds(100), 2},
+  std::vector<std::pair<SimTime, double>> expected = {{0, 0}, {from_seconds(50), 2}, {from_seconds(100), 2},
                                                    {from_seconds(150), 1}, {from_seconds(200), 1}};
   REQUIRE(r.busy_gpus == expected);
 }
@@ -317,4 +320,220 @@ TEST_CASE("long-running instances run until their end, or for ever", "[jobs]") {
   REQUIRE(f.ok);
   REQUIRE_FALSE(f.jobs[0].completed());
   REQUIRE_FALSE(f.jobs[1].completed());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources beyond whole GPUs: shares of a GPU, GPU memory, CPU and host memory.
+
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+JobSpec share_job(const std::string& id, double submit_s, int milli, double seconds) {
+  JobSpec j = job(id, submit_s, 1, 0, seconds);
+  j.worker.milli_gpu = milli;
+  return j;
+}
+
+// A cluster that checks, on every take, that nothing is over-committed, and counts what moves.
+class CheckingCluster final : public JobCluster {
+ public:
+  CheckingCluster(int nodes, int gpus, double gpu_memory, double cpu, double memory) {
+    state_.gpu_begin.push_back(0);
+    for (int n = 0; n < nodes; ++n) {
+      for (int g = 0; g < gpus; ++g) {
+        state_.milli_free.push_back(1000);
+        state_.gpu_memory_free.push_back(gpu_memory);
+      }
+      state_.gpu_begin.push_back(static_cast<std::uint32_t>(state_.milli_free.size()));
+      state_.whole_free.push_back(gpus);
+      state_.cpu_free.push_back(cpu);
+      state_.memory_free.push_back(memory);
+    }
+    initial_ = state_;
+  }
+  std::size_t size() const override { return state_.whole_free.size(); }
+  const std::string& gpu_type(std::size_t) const override { return type_; }
+  double gpu_memory(std::size_t) const override { return initial_.gpu_memory_free[0]; }
+  void read(JobClusterState& out) const override { out = state_; }
+  void take(const JobAllocation& a, std::uint32_t) override {
+    apply_allocation(state_, a, -1);
+    ++takes;
+    for (std::size_t i = 0; i < state_.milli_free.size(); ++i) {
+      if (state_.milli_free[i] < 0 || state_.gpu_memory_free[i] < -1e-6) ++violations;
+    }
+    for (std::size_t n = 0; n < size(); ++n)
+      if (state_.cpu_free[n] < -1e-9 || state_.memory_free[n] < -1e-6) ++violations;
+    for (const auto& g : a.gpus)  // a whole GPU is held alone; a share never takes a whole one
+      if (g.milli <= 0 || g.milli > 1000) ++violations;
+  }
+  void give(const JobAllocation& a, std::uint32_t) override {
+    apply_allocation(state_, a, +1);
+    ++gives;
+  }
+  bool back_to_initial() const {
+    return state_.milli_free == initial_.milli_free && state_.whole_free == initial_.whole_free &&
+           std::equal(state_.cpu_free.begin(), state_.cpu_free.end(), initial_.cpu_free.begin(),
+                      [](double a, double b) { return std::abs(a - b) < 1e-6; });
+  }
+  int takes = 0, gives = 0, violations = 0;
+
+ private:
+  std::string type_ = "g";
+  JobClusterState state_, initial_;
+};
+
+}  // namespace
+
+TEST_CASE("GPU shares: two halves share a GPU, a third share waits for room", "[jobs][fractional]") {
+  // One 1-GPU node. A (500 milli, 100 s) and B (500, 100 s) at 0 run side by side on the one
+  // GPU; C (600, 50 s) at 1 s fits only when A and B leave at 100 s: JCT 149 s. D (1 whole GPU,
+  // 10 s) at 2 s waits behind C under FIFO (C blocks the queue), starts at 150 s: JCT 158 s.
+  auto r = run({{"g", 1}}, {share_job("A", 0, 500, 100), share_job("B", 0, 500, 100), share_job("C", 1, 600, 50),
+                            job("D", 2, 1, 1, 10)},
+               "fifo");
+  REQUIRE(jct(r, "A") == Approx(100));
+  REQUIRE(jct(r, "B") == Approx(100));
+  REQUIRE(jct(r, "C") == Approx(149));
+  REQUIRE(jct(r, "D") == Approx(158));
+  // Busy GPUs count shares as fractions: 1.0 from 0 to 100 s, 0.6 to 150 s, 1 to 160 s.
+  REQUIRE(r.gpu_seconds_busy == Approx(100 * 1.0 + 50 * 0.6 + 10 * 1.0));
+  auto c = std::find_if(r.jobs.begin(), r.jobs.end(), [](const JobOutcome& o) { return o.id == "C"; });
+  REQUIRE(c->gpus == Approx(0.6));
+}
+
+TEST_CASE("GPU shares: GPU memory and CPU bound who fits, and best fit packs shares", "[jobs][fractional]") {
+  SECTION("GPU memory: two 30% shares that need 10 GiB each cannot share a 16 GiB GPU") {
+    auto a = share_job("A", 0, 300, 100);
+    auto b = share_job("B", 0, 300, 100);
+    a.worker.gpu_memory_bytes = b.worker.gpu_memory_bytes = 10 * kGiB;
+    auto r = run({{"g", 1, 16 * kGiB}}, {a, b}, "fifo");
+    REQUIRE(jct(r, "A") == Approx(100));
+    REQUIRE(jct(r, "B") == Approx(200));  // waits for A's memory
+    auto two = run({{"g", 2, 16 * kGiB}}, {a, b}, "fifo");
+    REQUIRE(jct(two, "B") == Approx(100));  // the second GPU takes it
+  }
+  SECTION("CPU: two 6-core jobs on an 8-core node run one after the other; a CPU-only job takes no GPU") {
+    auto a = job("A", 0, 1, 1, 100);
+    auto b = job("B", 0, 1, 1, 100);
+    a.worker.cpu = b.worker.cpu = 6;
+    auto r = run({{"g", 2, 0, 8}}, {a, b}, "fifo");
+    REQUIRE(jct(r, "B") == Approx(200));
+    // A CPU-only job (2 cores) beside a job holding both GPUs: it runs at once, on no GPU.
+    auto whole = job("W", 0, 1, 2, 100);
+    auto cpu = job("C", 0, 1, 0, 50);
+    cpu.worker.cpu = 2;
+    auto s = run({{"g", 2, 0, 8}}, {whole, cpu}, "fifo");
+    REQUIRE(jct(s, "C") == Approx(50));
+    REQUIRE(s.gpu_seconds_busy == Approx(2 * 100.0));
+  }
+  SECTION("best fit: a share goes to the GPU with the least room left, keeping a whole GPU free") {
+    // Two GPUs. A (700) lands on GPU 0; B (300) fills GPU 0 rather than breaking GPU 1, so W
+    // (a whole GPU) starts at once.
+    auto r = run({{"g", 2}}, {share_job("A", 0, 700, 100), share_job("B", 1, 300, 100), job("W", 2, 1, 1, 10)}, "fifo");
+    REQUIRE(jct(r, "W") == Approx(10));
+  }
+}
+
+TEST_CASE("a job that can never fit the cluster is rejected, not left blocking the queue", "[jobs]") {
+  // One 4-GPU node. X needs 8 GPUs: rejected at arrival (reported), and FIFO goes on with Y.
+  auto gpu = job("Y", 1, 1, 1, 10);
+  auto typed = job("Z", 2, 1, 1, 10);
+  typed.gpu_types = {"h100"};
+  auto r = run({{"g", 4}}, {job("X", 0, 8, 1, 100), gpu, typed}, "fifo");
+  REQUIRE(r.rejected == 2);
+  REQUIRE(r.rejected_examples.size() == 2);
+  REQUIRE_THAT(r.rejected_examples[0], Catch::Contains("job X") && Catch::Contains("does not fit even the empty cluster"));
+  REQUIRE_THAT(r.rejected_examples[1], Catch::Contains("job Z") && Catch::Contains("no GPU type"));
+  REQUIRE(jct(r, "Y") == Approx(10));
+  REQUIRE_FALSE(r.jobs[0].completed());
+}
+
+TEST_CASE("EASY backfill reserves by shape: a 4-GPU worker needs 4 on one node", "[jobs][backfill]") {
+  // Two 4-GPU nodes. A (3 GPUs, 100 s) takes node 0, B (3 GPUs, 200 s) node 1. H (one worker
+  // of 4 GPUs) at 1 s: 1 + 1 GPUs are free, the wrong shape; its reservation is node 0 at
+  // 100 s (when A ends), leaving node 1's free GPU spare.
+  //   S (1 GPU, 50 s) at 2 s ends before 100 s: backfilled at once (on node 0).
+  //   L (1 GPU, 500 s) at 3 s runs past 100 s but fits in the spare GPU: starts at once.
+  //   M (1 GPU, 500 s) at 4 s: S's GPU frees at 52 s, but M would run past 100 s on H's node
+  //   and nothing is spare: it waits until B ends at 200 s.
+  JobRunOptions o;
+  o.backfill = true;
+  auto r = run({{"g", 4}, {"g", 4}},
+               {job("A", 0, 1, 3, 100), job("B", 0, 1, 3, 200), job("H", 1, 1, 4, 100), job("S", 2, 1, 1, 50),
+                job("L", 3, 1, 1, 500), job("M", 4, 1, 1, 500)},
+               "fifo", o);
+  REQUIRE(jct(r, "S") == Approx(50));
+  REQUIRE(jct(r, "L") == Approx(500));
+  REQUIRE(jct(r, "H") == Approx(199));  // starts at 100 s
+  REQUIRE(jct(r, "M") == Approx(696));  // starts at 200 s
+}
+
+TEST_CASE("resources are never over-committed and all come back, for every queue policy", "[jobs][fractional][invariants]") {
+  for (const std::string policy : {"fifo", "sjf", "srtf", "las", "priority", "fair-share"}) {
+    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+      RngStream rng(seed, "test/jobs");
+      std::vector<JobSpec> jobs;
+      double t = 0;
+      for (int i = 0; i < 120; ++i) {
+        t += rng.uniform() * 20;
+        JobSpec j = job("j" + std::to_string(i), t, 1 + static_cast<int>(rng.uniform() * 2), 0, 10 + rng.uniform() * 200);
+        const double kind = rng.uniform();
+        if (kind < 0.4) j.worker.gpus = 1 + static_cast<int>(rng.uniform() * 2);
+        else if (kind < 0.8) j.worker.milli_gpu = 100 + static_cast<int>(rng.uniform() * 800);
+        j.worker.gpu_memory_bytes = rng.uniform() * 8 * kGiB;
+        j.worker.cpu = rng.uniform() * 8;
+        j.worker.memory_bytes = rng.uniform() * 32 * kGiB;
+        j.priority = static_cast<int>(rng.uniform() * 3);
+        j.tenant = rng.uniform() < 0.5 ? "a" : "b";
+        jobs.push_back(j);
+      }
+      auto cluster = std::make_unique<CheckingCluster>(3, 4, 16 * kGiB, 16, 64 * kGiB);
+      CheckingCluster* check = cluster.get();
+      JobSimulation sim(std::move(cluster), std::make_unique<ListSource>(jobs),
+                        registry().make_queue(PolicyChoice{policy, {}}), {});
+      auto r = sim.run();
+      INFO(policy << " seed " << seed);
+      REQUIRE(r.ok);
+      REQUIRE(check->violations == 0);
+      REQUIRE(check->takes > 0);
+      REQUIRE(check->takes == check->gives);
+      REQUIRE(check->back_to_initial());
+      for (const auto& o : r.jobs) REQUIRE(o.completed());
+    }
+  }
+}
+
+TEST_CASE("co-location: shares pack on one GPU, and a scale-up preempts only jobs below inference's priority", "[jobs][colocation][fractional]") {
+  // One node, 2 GPUs. A and B (half a GPU each, from 0 and 1 s) share GPU 0 (best fit); C (a
+  // whole GPU, priority 0, from 2 s) holds GPU 1; A and B have priority 2. A request at 100 s
+  // needs a replica: C, the lowest priority, is preempted; the shares keep running. With
+  // inference_priority 0 no job is below it, so none may be preempted: the request times out.
+  auto dir = std::filesystem::temp_directory_path() / "fleetsim_test_coloc_shares";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "jobs.csv") << "id,submit_s,duration_s,gpus,workers,tenant,priority\n"
+                                     "A,0,1000,0.5,1,t,2\nB,1,1000,0.5,1,t,2\nC,2,1000,1,1,t,0\n";
+  std::ofstream(dir / "requests.csv") << "timestamp,model,input_tokens,output_tokens\n100.0,m,100,5\n";
+  const std::string yaml =
+      "duration: 1h\nrequest_timeout: 60s\n"
+      "cluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 2}]}\n"
+      "policies: {autoscaler: {impl: kpa, initial_scale: 0}}\n"
+      "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB}]\n"
+      "workloads: [{trace: " + (dir / "requests.csv").string() + "}]\n"
+      "jobs: {trace: " + (dir / "jobs.csv").string() + "}\n";
+  RunOutput with = run_scenario(scenario_from(yaml));
+  REQUIRE(with.violations.empty());
+  REQUIRE(with.metrics.overall.completed() == 1);
+  const auto& jobs = with.status.jobs->jobs;
+  REQUIRE(jobs.size() == 3);
+  REQUIRE(jobs[0].preemptions == 0);
+  REQUIRE(jobs[1].preemptions == 0);
+  REQUIRE(jobs[2].preemptions == 1);
+  REQUIRE(jobs[0].gpus == Approx(0.5));
+  REQUIRE(to_seconds(jobs[1].end - jobs[1].submit) == Approx(1000));
+
+  RunOutput kept = run_scenario(scenario_from(yaml, LoadOptions{{"jobs.inference_priority=0"}, std::nullopt}));
+  REQUIRE(kept.violations.empty());
+  REQUIRE(kept.metrics.overall.outcomes[static_cast<int>(RequestOutcome::TimedOut)] == 1);
+  for (const auto& j : kept.status.jobs->jobs) REQUIRE(j.preemptions == 0);
 }

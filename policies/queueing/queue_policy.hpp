@@ -28,7 +28,7 @@ namespace fleetsim {
 struct JobView {
   std::uint32_t index = 0;
   SimTime submit = 0;
-  int gpus = 0;                  // GPUs of the whole gang
+  double gpus = 0;               // GPUs of the whole gang (a share of one counts as milli / 1000)
   bool running = false;
   bool preemptible = true;
   int priority = 0;

@@ -1,12 +1,14 @@
 #include "scenarios/cli/jobs_command.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "policies/registry.hpp"
+#include "sim/gpu_catalog.hpp"
 #include "sim/job_simulation.hpp"
 #include "sim/units.hpp"
 #include "traces/jobs/job_traces.hpp"
@@ -15,25 +17,74 @@ namespace fleetsim {
 
 namespace {
 
-// "v100:64x1,p100:8x4": GPU type, nodes, GPUs per node.
+// "v100:64x1,p100:8x4", "G/32GiB:200x8:96:768GiB,cpu:300x0:64:256GiB": per group, the GPU type
+// (optionally /GPU memory; a built-in type's memory otherwise), nodes x GPUs per node, and
+// optionally CPU cores and host memory per node. A group with 0 GPUs is CPU-only (its type
+// name is ignored). A figure left out is not modelled (no limit).
 bool parse_cluster(const std::string& text, std::vector<JobClusterNode>& out, std::string& error) {
   std::stringstream in(text);
   std::string part;
   while (std::getline(in, part, ',')) {
-    const auto colon = part.find(':'), x = part.find('x', colon == std::string::npos ? 0 : colon);
-    if (colon == std::string::npos || x == std::string::npos) {
-      error = "expected TYPE:NODESxGPUS, got \"" + part + "\"";
+    std::vector<std::string> fields;
+    std::stringstream p(part);
+    for (std::string f; std::getline(p, f, ':');) fields.push_back(f);
+    const std::string usage = "expected TYPE[/GPU_MEMORY]:NODESxGPUS[:CPUS[:MEMORY]], got \"" + part + "\"";
+    if (fields.size() < 2 || fields.size() > 4 || fields[1].find('x') == std::string::npos) {
+      error = usage;
       return false;
     }
+    JobClusterNode node;
+    int nodes = 0;
     try {
-      const int nodes = std::stoi(part.substr(colon + 1, x - colon - 1));
-      const int gpus = std::stoi(part.substr(x + 1));
-      if (nodes <= 0 || gpus <= 0) throw std::invalid_argument("");
-      for (int i = 0; i < nodes; ++i) out.push_back(JobClusterNode{part.substr(0, colon), gpus});
+      std::size_t used = 0;
+      const std::string& counts = fields[1];
+      const auto x = counts.find('x');
+      nodes = std::stoi(counts.substr(0, x), &used);
+      if (used != x) throw std::invalid_argument("");
+      node.gpus = std::stoi(counts.substr(x + 1), &used);
+      if (used != counts.size() - x - 1 || nodes <= 0 || node.gpus < 0) throw std::invalid_argument("");
     } catch (const std::exception&) {
-      error = "expected positive counts in \"" + part + "\"";
+      error = "expected NODESxGPUS with nodes >= 1 and GPUs >= 0 in \"" + part + "\"";
       return false;
     }
+    const auto slash = fields[0].find('/');
+    node.gpu_type = node.gpus > 0 ? fields[0].substr(0, slash) : "";
+    if (node.gpus > 0 && node.gpu_type.empty()) {
+      error = usage;
+      return false;
+    }
+    if (slash != std::string::npos) {
+      auto m = parse_size(fields[0].substr(slash + 1));
+      if (!m || *m.value <= 0) {
+        error = "GPU memory in \"" + part + "\": " + (m ? "must be > 0" : m.error);
+        return false;
+      }
+      node.gpu_memory_bytes = *m.value;
+    } else {
+      for (const GpuType& t : builtin_gpu_types())
+        if (t.name == node.gpu_type) node.gpu_memory_bytes = t.memory_bytes;
+    }
+    if (fields.size() >= 3) {
+      char* end = nullptr;
+      node.cpu = std::strtod(fields[2].c_str(), &end);
+      if (fields[2].empty() || *end != '\0' || !(node.cpu > 0)) {
+        error = "CPU cores in \"" + part + "\": expected a number > 0, got \"" + fields[2] + "\"";
+        return false;
+      }
+    }
+    if (fields.size() == 4) {
+      auto m = parse_size(fields[3]);
+      if (!m || *m.value <= 0) {
+        error = "host memory in \"" + part + "\": " + (m ? "must be > 0" : m.error);
+        return false;
+      }
+      node.memory_bytes = *m.value;
+    }
+    if (node.gpus == 0 && node.cpu == 0 && node.memory_bytes == 0) {
+      error = "a group without GPUs needs CPU cores or memory, in \"" + part + "\"";
+      return false;
+    }
+    out.insert(out.end(), static_cast<std::size_t>(nodes), node);
   }
   if (out.empty()) error = "empty cluster";
   return !out.empty();
@@ -49,7 +100,8 @@ std::string fmt(double v) {
 
 void add_jobs_command(CLI::App& app, int& exit_code) {
   struct Options {
-    std::string format = "gavel", trace, throughputs, cluster, policy = "fifo", out, round, reference;
+    std::string format = "gavel", trace, throughputs, cluster, nodes, node_format = "openb", policy = "fifo", out,
+                round, reference;
     std::string restart = "0s";
     std::string sample = "1h";
     bool backfill = false, lenient = false, lose_work = false;
@@ -59,7 +111,12 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--format", o->format, "gavel (default) | openb | dlrm-2025 | generic-csv");
   cmd->add_option("--trace", o->trace, "the job trace")->required();
   cmd->add_option("--throughputs", o->throughputs, "gavel: gavel_simulation_throughputs.json");
-  cmd->add_option("--cluster", o->cluster, "TYPE:NODESxGPUS[,...], e.g. v100:64x1")->required();
+  auto* cluster = cmd->add_option("--cluster", o->cluster,
+                                  "TYPE[/GPU_MEMORY]:NODESxGPUS[:CPUS[:MEMORY]][,...], e.g. v100:64x1");
+  auto* nodes = cmd->add_option("--nodes", o->nodes, "or a node list file (see --node-format)");
+  cluster->excludes(nodes);
+  nodes->excludes(cluster);
+  cmd->add_option("--node-format", o->node_format, "openb (default) | pai-machines");
   cmd->add_option("--policy", o->policy, "queue policy: fifo, sjf, srtf, las, priority, fair-share (default fifo)");
   cmd->add_option("--round", o->round, "allocations change only every ROUND (e.g. 360s); default event-driven");
   cmd->add_flag("--backfill", o->backfill, "EASY backfill (non-preemptive policies)");
@@ -74,9 +131,28 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
     exit_code = 2;
     std::vector<JobClusterNode> nodes;
     std::string error;
-    if (!parse_cluster(o->cluster, nodes, error)) {
-      std::cerr << "--cluster: " << error << "\n";
-      return;
+    if (o->nodes.empty()) {
+      if (o->cluster.empty()) {
+        std::cerr << "jobs: give --cluster or --nodes\n";
+        return;
+      }
+      if (!parse_cluster(o->cluster, nodes, error)) {
+        std::cerr << "--cluster: " << error << "\n";
+        return;
+      }
+    } else {
+      Diagnostics node_errors;
+      const std::vector<NodeRecord> records = read_node_list(o->node_format, o->nodes, node_errors);
+      if (records.empty()) {
+        std::cerr << node_errors.to_string();
+        return;
+      }
+      for (const NodeRecord& r : records) {
+        JobClusterNode node{r.gpu_type, r.gpus, 0, r.cpu, r.memory_bytes};
+        for (const GpuType& t : builtin_gpu_types())
+          if (t.name == node.gpu_type) node.gpu_memory_bytes = t.memory_bytes;
+        nodes.push_back(node);
+      }
     }
     JobRunOptions options;
     options.backfill = o->backfill;
@@ -130,6 +206,10 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
     std::cout << "jobs " << all.jobs << " (completed " << all.completed << "), policy " << o->policy
               << (options.round ? ", rounds of " + format_duration(options.round) : ", event-driven")
               << (options.backfill ? ", EASY backfill" : "") << "\n";
+    if (result.rejected) {
+      std::cout << "  rejected " << result.rejected << " (can never run on this cluster), e.g.:\n";
+      for (const std::string& why : result.rejected_examples) std::cout << "    " << why << "\n";
+    }
     std::cout << "  JCT mean " << fmt(all.mean_jct_s / 3600) << " h, p50 " << fmt(all.jct.quantile(0.5) / 3600)
               << " h, p99 " << fmt(all.jct.quantile(0.99) / 3600) << " h\n";
     std::cout << "  queueing mean " << fmt(all.mean_queueing_s / 3600) << " h, p99 "
@@ -138,11 +218,12 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
     std::cout << "  makespan " << fmt(to_seconds(result.makespan) / 3600) << " h, GPU utilization "
               << fmt(100 * all.utilization) << "%, preemptions " << all.preemptions << " (lost "
               << fmt(all.lost_gpu_hours) << " GPU-h)\n";
-    for (auto [lo, hi, name] : {std::tuple{1, 1, "1 GPU"}, {2, 4, "2-4 GPUs"}, {5, 8, "5-8 GPUs"}, {9, 1 << 30, ">8 GPUs"}}) {
+    for (auto [lo, hi, name] : {std::tuple{0.0, 0.0, "no GPU"}, {0.001, 0.999, "a GPU share"}, {1.0, 1.0, "1 GPU"},
+                                {1.001, 4.0, "2-4 GPUs"}, {4.001, 8.0, "5-8 GPUs"}, {8.001, 1e9, ">8 GPUs"}}) {
       const JobSummary c = summarize_jobs(result, lo, hi);
       if (c.jobs) std::cout << "  " << name << ": " << c.jobs << " jobs, JCT mean " << fmt(c.mean_jct_s / 3600) << " h\n";
     }
-    int cluster_gpus = 0;
+    double cluster_gpus = 0;
     for (const auto& n : nodes) cluster_gpus += n.gpus;
     const auto fairness = finish_time_fairness(result, cluster_gpus);
     if (fairness.size() > 1) {
@@ -156,7 +237,7 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
       std::ofstream util(o->out + "/utilization.csv");
       util << "time_s,busy_gpus,utilization\n";
       for (auto [t, busy] : result.busy_gpus)
-        util << to_seconds(t) << "," << busy << "," << static_cast<double>(busy) / cluster_gpus << "\n";
+        util << to_seconds(t) << "," << busy << "," << (cluster_gpus > 0 ? busy / cluster_gpus : 0.0) << "\n";
       std::ofstream csv(o->out + "/jobs.csv");
       csv << "job,tenant,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n";
       for (const JobOutcome& j : result.jobs) {

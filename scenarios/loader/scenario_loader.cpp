@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -918,6 +919,8 @@ struct Loader {
     spec.lenient = j.flag("lenient", false);
     spec.backfill = j.flag("backfill", false);
     spec.inference_preempts = j.flag("inference_preempts", true);
+    spec.inference_priority = j.integer("inference_priority", spec.inference_priority, std::numeric_limits<int>::min(),
+                                        std::numeric_limits<int>::max());
     spec.checkpoint_on_preemption = j.flag("checkpoint_on_preemption", true);
     spec.restart_overhead = j.duration("restart_overhead", 0, 0);
     spec.policy = read_policy(ctx, j.get("policy"), j.path("policy"), PolicyFamily::Queue, registry, "fifo");
