@@ -330,3 +330,88 @@ TEST_CASE("fleetsim run with an --out that cannot be created fails cleanly", "[c
   REQUIRE_THAT(r.err, !Contains("terminate called"));
   REQUIRE_THAT(r.err, Contains(file));
 }
+
+// ---------------------------------------------------------------------------------------------
+// fleetsim jobs
+
+namespace {
+// A and B share one GPU (half each, 2 cores each, on a 4-core node); X can never fit; C (a
+// whole GPU, 2 cores) waits for CPU until A and B end at 100 s.
+const std::string kJobTrace =
+    "id,submit_s,duration_s,gpus,workers,tenant,priority,cores\n"
+    "A,0,100,0.5,1,t,0,2\nB,0,100,0.5,1,t,0,2\nX,1,10,16,1,u,0,1\nC,5,50,1,1,u,0,2\n";
+}  // namespace
+
+TEST_CASE("fleetsim jobs: shares, CPU, a rejected job, and the per-job CSV", "[cli][jobs]") {
+  Cli cli;
+  const std::string trace = cli.write("jobs.csv", kJobTrace);
+  auto r = cli.run("jobs --format generic-csv --trace " + quote(trace) +
+                   " --cluster g:1x2:4 --column cpu=cores --out " + quote(cli.path("out")));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  REQUIRE_THAT(r.out, Contains("jobs 4 (completed 3)"));
+  REQUIRE_THAT(r.out, Contains("rejected 1 (can never run on this cluster)"));
+  REQUIRE_THAT(r.out, Contains("job X: its gang does not fit even the empty cluster"));
+  REQUIRE(read_file(cli.path("out") + "/jobs.csv") ==
+          "job,tenant,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n"
+          "A,t,0.5,0,0,100,100,0,0,0,g\n"
+          "B,t,0.5,0,0,100,100,0,0,0,g\n"
+          "X,u,16,1,-1,-1,-1,-1,0,0,\n"
+          "C,u,1,5,100,150,145,95,0,0,g\n");
+  REQUIRE_THAT(read_file(cli.path("out") + "/tenants.csv"), Contains("tenant,completed_jobs,mean_jct_s,mean_rho,max_rho\n"));
+  // Without the CPU limit C starts at once on the second GPU.
+  auto free_cpu = cli.run("jobs --format generic-csv --trace " + quote(trace) + " --cluster g:1x2 --column cpu=cores --out " +
+                          quote(cli.path("out2")));
+  REQUIRE(free_cpu.code == 0);
+  REQUIRE_THAT(read_file(cli.path("out2") + "/jobs.csv"), Contains("C,u,1,5,5,55,50,0,0,0,g\n"));
+}
+
+TEST_CASE("fleetsim jobs: bad --cluster, --column and cluster choices exit 2 with a reason", "[cli][jobs]") {
+  Cli cli;
+  const std::string trace = cli.write("jobs.csv", kJobTrace);
+  const std::string base = "jobs --format generic-csv --trace " + quote(trace) + " ";
+  const std::pair<std::string, std::string> cases[] = {
+      {"--cluster g", "expected TYPE[/GPU_MEMORY]:NODESxGPUS[:CPUS[:MEMORY]]"},
+      {"--cluster g:0x8", "expected NODESxGPUS with nodes >= 1 and GPUs >= 0"},
+      {"--cluster g:2x-1", "expected NODESxGPUS with nodes >= 1 and GPUs >= 0"},
+      {"--cluster g:2x8z", "expected NODESxGPUS with nodes >= 1 and GPUs >= 0"},
+      {"--cluster g:2x8:many", "CPU cores in \"g:2x8:many\": expected a number > 0"},
+      {"--cluster g:2x8:8:lots", "host memory in \"g:2x8:8:lots\""},
+      {"--cluster g/0GiB:2x8", "GPU memory in \"g/0GiB:2x8\": must be > 0"},
+      {"--cluster cpu:4x0", "a group without GPUs needs CPU cores or memory"},
+      {"--cluster g:1x1,", "an empty group in \"g:1x1,\""},
+      {"--cluster g:1x1 --column nope=x", "--column: expected KEY=COLUMN"},
+      {"--cluster g:1x1 --column tenant", "--column: expected KEY=COLUMN"},
+      {"", "give --cluster or --nodes"},
+      {"--cluster g:1x1 --nodes " + quote(trace), "excludes"},
+      {"--nodes " + quote(cli.path("missing.csv")), "missing.csv"},
+  };
+  for (const auto& [args, message] : cases) {
+    auto r = cli.run(base + args);
+    INFO(args << "\n" << r.err);
+    REQUIRE(r.code != 0);
+    REQUIRE_THAT(r.err, Contains(message));
+  }
+}
+
+TEST_CASE("fleetsim jobs --nodes reads an openb node list; CPU-only nodes take CPU-only jobs", "[cli][jobs]") {
+  Cli cli;
+  const std::string nodes = cli.write("nodes.csv",
+                                      "sn,cpu_milli,memory_mib,gpu,model\n"
+                                      "n0,8000,65536,2,T4\n"
+                                      "n1,64000,262144,0,\n");
+  const std::string trace = cli.write("jobs.csv",
+                                      "id,submit_s,duration_s,gpus,cores\n"
+                                      "cpu1,0,100,0,32\ncpu2,0,100,0,32\ngpu,0,100,1,8\n");
+  auto r = cli.run("jobs --format generic-csv --trace " + quote(trace) + " --nodes " + quote(nodes) +
+                   " --column workers= --column tenant= --column priority= --column cpu=cores --out " +
+                   quote(cli.path("out")));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  // The two 32-core jobs fill the CPU node together; the GPU job gets the T4 node's 8 cores.
+  REQUIRE(read_file(cli.path("out") + "/jobs.csv") ==
+          "job,tenant,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n"
+          "cpu1,,0,0,0,100,100,0,0,0,\n"
+          "cpu2,,0,0,0,100,100,0,0,0,\n"
+          "gpu,,1,0,0,100,100,0,0,0,T4\n");
+}

@@ -1,5 +1,6 @@
 #include "scenarios/cli/jobs_command.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +23,10 @@ namespace {
 // optionally CPU cores and host memory per node. A group with 0 GPUs is CPU-only (its type
 // name is ignored). A figure left out is not modelled (no limit).
 bool parse_cluster(const std::string& text, std::vector<JobClusterNode>& out, std::string& error) {
+  if (text.empty() || text.front() == ',' || text.back() == ',' || text.find(",,") != std::string::npos) {
+    error = "an empty group in \"" + text + "\"";
+    return false;
+  }
   std::stringstream in(text);
   std::string part;
   while (std::getline(in, part, ',')) {
@@ -90,6 +95,52 @@ bool parse_cluster(const std::string& text, std::vector<JobClusterNode>& out, st
   return !out.empty();
 }
 
+// generic-csv: "--column KEY=NAME" sets one GenericJobColumns field (NAME empty: not in the
+// file). Defaults as a scenario's jobs.columns: id, submit_s, duration_s, gpus, workers,
+// tenant, priority.
+GenericJobColumns default_columns() {
+  GenericJobColumns c;
+  c.id = "id";
+  c.submit = "submit_s";
+  c.duration = "duration_s";
+  c.gpus = "gpus";
+  c.workers = "workers";
+  c.tenant = "tenant";
+  c.priority = "priority";
+  return c;
+}
+
+bool set_column(GenericJobColumns& c, const std::string& assignment, std::string& error) {
+  const auto eq = assignment.find('=');
+  const std::string key = assignment.substr(0, eq), value = eq == std::string::npos ? "" : assignment.substr(eq + 1);
+  const std::pair<const char*, std::string*> fields[] = {
+      {"id", &c.id},           {"submit", &c.submit},     {"submit_unit", &c.submit_unit},
+      {"duration", &c.duration}, {"duration_unit", &c.duration_unit}, {"reference_gpu_type", &c.reference_gpu_type},
+      {"workers", &c.workers}, {"gpus", &c.gpus},         {"milli_gpu", &c.milli_gpu},
+      {"gpu_fraction", &c.gpu_fraction}, {"cpu", &c.cpu}, {"memory", &c.memory},
+      {"memory_unit", &c.memory_unit}, {"gpu_type", &c.gpu_type}, {"tenant", &c.tenant},
+      {"priority", &c.priority}, {"delimiter", &c.delimiter}};
+  std::string keys;
+  for (const auto& [name, field] : fields) {
+    if (key == name && eq != std::string::npos) {
+      *field = value;
+      return true;
+    }
+    keys += (keys.empty() ? "" : ", ") + std::string(name);
+  }
+  error = "expected KEY=COLUMN with KEY one of " + keys + ", got \"" + assignment + "\"";
+  return false;
+}
+
+// A length of time in the unit that reads best: seconds, minutes or hours.
+std::string span(double seconds) {
+  char buf[32];
+  if (seconds < 120) std::snprintf(buf, sizeof buf, "%.0f s", seconds);
+  else if (seconds < 7200) std::snprintf(buf, sizeof buf, "%.1f min", seconds / 60);
+  else std::snprintf(buf, sizeof buf, "%.1f h", seconds / 3600);
+  return buf;
+}
+
 std::string fmt(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", v);
@@ -104,6 +155,7 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
                 round, reference;
     std::string restart = "0s";
     std::string sample = "1h";
+    std::vector<std::string> columns;
     bool backfill = false, lenient = false, lose_work = false;
   };
   auto o = std::make_shared<Options>();
@@ -117,6 +169,9 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
   cluster->excludes(nodes);
   nodes->excludes(cluster);
   cmd->add_option("--node-format", o->node_format, "openb (default) | pai-machines");
+  cmd->add_option("--column", o->columns,
+                  "generic-csv: KEY=COLUMN (repeatable; defaults id=id, submit=submit_s, duration=duration_s, "
+                  "gpus=gpus, workers=workers, tenant=tenant, priority=priority)");
   cmd->add_option("--policy", o->policy, "queue policy: fifo, sjf, srtf, las, priority, fair-share (default fifo)");
   cmd->add_option("--round", o->round, "allocations change only every ROUND (e.g. 360s); default event-driven");
   cmd->add_flag("--backfill", o->backfill, "EASY backfill (non-preemptive policies)");
@@ -191,6 +246,12 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
     trace.path = o->trace;
     trace.lenient = o->lenient;
     trace.throughput_table = o->throughputs;
+    trace.columns = default_columns();
+    for (const std::string& c : o->columns)
+      if (!set_column(trace.columns, c, error)) {
+        std::cerr << "--column: " << error << "\n";
+        return;
+      }
     auto source = open_job_trace(trace, errors);
     if (!source) {
       std::cerr << errors.to_string();
@@ -210,27 +271,38 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
       std::cout << "  rejected " << result.rejected << " (can never run on this cluster), e.g.:\n";
       for (const std::string& why : result.rejected_examples) std::cout << "    " << why << "\n";
     }
-    std::cout << "  JCT mean " << fmt(all.mean_jct_s / 3600) << " h, p50 " << fmt(all.jct.quantile(0.5) / 3600)
-              << " h, p99 " << fmt(all.jct.quantile(0.99) / 3600) << " h\n";
-    std::cout << "  queueing mean " << fmt(all.mean_queueing_s / 3600) << " h, p99 "
-              << fmt(all.queueing.quantile(0.99) / 3600) << " h, p99.9 " << fmt(all.queueing.quantile(0.999) / 3600)
-              << " h\n";
-    std::cout << "  makespan " << fmt(to_seconds(result.makespan) / 3600) << " h, GPU utilization "
+    std::cout << "  JCT mean " << span(all.mean_jct_s) << ", p50 " << span(all.jct.quantile(0.5)) << ", p99 "
+              << span(all.jct.quantile(0.99)) << "\n";
+    std::cout << "  queueing mean " << span(all.mean_queueing_s) << ", p99 " << span(all.queueing.quantile(0.99))
+              << ", p99.9 " << span(all.queueing.quantile(0.999)) << "\n";
+    std::cout << "  makespan " << span(to_seconds(result.makespan)) << ", GPU utilization "
               << fmt(100 * all.utilization) << "%, preemptions " << all.preemptions << " (lost "
               << fmt(all.lost_gpu_hours) << " GPU-h)\n";
     for (auto [lo, hi, name] : {std::tuple{0.0, 0.0, "no GPU"}, {0.001, 0.999, "a GPU share"}, {1.0, 1.0, "1 GPU"},
                                 {1.001, 4.0, "2-4 GPUs"}, {4.001, 8.0, "5-8 GPUs"}, {8.001, 1e9, ">8 GPUs"}}) {
       const JobSummary c = summarize_jobs(result, lo, hi);
-      if (c.jobs) std::cout << "  " << name << ": " << c.jobs << " jobs, JCT mean " << fmt(c.mean_jct_s / 3600) << " h\n";
+      if (c.jobs) std::cout << "  " << name << ": " << c.jobs << " jobs, JCT mean " << span(c.mean_jct_s) << "\n";
     }
     double cluster_gpus = 0;
     for (const auto& n : nodes) cluster_gpus += n.gpus;
     const auto fairness = finish_time_fairness(result, cluster_gpus);
+    constexpr std::size_t kTenantsShown = 10;
     if (fairness.size() > 1) {
-      std::cout << "  finish-time fairness (rho = JCT / time alone on an equal share; <= 1 is fair):\n";
-      for (const auto& t : fairness)
+      // The least fairly treated tenants first (highest mean rho); all of them in tenants.csv.
+      std::vector<const TenantFairness*> worst;
+      for (const auto& t : fairness) worst.push_back(&t);
+      std::stable_sort(worst.begin(), worst.end(),
+                       [](const TenantFairness* a, const TenantFairness* b) { return a->mean_rho > b->mean_rho; });
+      std::cout << "  finish-time fairness (rho = JCT / time alone on an equal share; <= 1 is fair)"
+                << (worst.size() > kTenantsShown ? ", the " + std::to_string(kTenantsShown) + " highest of " +
+                                                       std::to_string(worst.size()) + " tenants"
+                                                 : std::string())
+                << ":\n";
+      for (std::size_t i = 0; i < worst.size() && i < kTenantsShown; ++i) {
+        const TenantFairness& t = *worst[i];
         std::cout << "    " << (t.tenant.empty() ? "(none)" : t.tenant) << ": " << t.jobs << " jobs, JCT mean "
-                  << fmt(t.mean_jct_s / 3600) << " h, rho mean " << fmt(t.mean_rho) << ", max " << fmt(t.max_rho) << "\n";
+                  << span(t.mean_jct_s) << ", rho mean " << fmt(t.mean_rho) << ", max " << fmt(t.max_rho) << "\n";
+      }
     }
     if (!o->out.empty()) {
       std::filesystem::create_directories(o->out);
@@ -248,7 +320,11 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
             << (j.first_start == kNever ? -1 : to_seconds(j.first_start - j.submit)) << "," << j.preemptions << ","
             << j.lost_gpu_seconds << "," << j.gpu_type << "\n";
       }
-      std::cout << "wrote " << o->out << "/jobs.csv and utilization.csv\n";
+      std::ofstream tenants(o->out + "/tenants.csv");
+      tenants << "tenant,completed_jobs,mean_jct_s,mean_rho,max_rho\n";
+      for (const auto& t : fairness)
+        tenants << t.tenant << "," << t.jobs << "," << t.mean_jct_s << "," << t.mean_rho << "," << t.max_rho << "\n";
+      std::cout << "wrote " << o->out << "/jobs.csv, utilization.csv and tenants.csv\n";
     }
     exit_code = 0;
   });
