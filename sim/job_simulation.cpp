@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <cstdio>
 
 #include "sim/event_queue.hpp"
@@ -254,7 +255,7 @@ struct JobSimulation::Impl {
 
   // Gang placement on `free` (see the header): true and `out` filled (and `free` reduced) when
   // the whole gang fits; else false and nothing changed.
-  bool place(const Job& j, JobClusterState& free, JobAllocation& out, std::uint16_t& type_out) const {
+  bool place_builtin(const Job& j, JobClusterState& free, JobAllocation& out, std::uint16_t& type_out) const {
     const int workers = j.spec.workers;
     for (std::uint16_t type : j.types) {
       const auto& nodes = type_nodes[type];
@@ -298,6 +299,137 @@ struct JobSimulation::Impl {
       return true;
     }
     return false;
+  }
+
+  // ---- Placement by a policy (see the header) ----
+  std::vector<GpuType> catalog;          // one entry per cluster GPU type ("" for none)
+  std::vector<NodeView> view;            // the scratch state as the policy sees it
+  std::vector<double> cpu_capacity, memory_capacity;  // per node (0: not modelled)
+  std::vector<std::uint32_t> one_type;   // the request's allowed type
+
+  void build_view() {
+    for (std::size_t t = 0; t < type_names.size(); ++t) {
+      GpuType g;
+      g.name = type_names[t];
+      const double m = cluster->gpu_memory(type_nodes[t].front());
+      g.memory_bytes = std::isinf(m) ? 0 : m;
+      catalog.push_back(g);
+    }
+    view.resize(cluster->size());
+    for (std::size_t n = 0; n < view.size(); ++n) {
+      view[n].id = static_cast<std::uint32_t>(n);
+      view[n].gpu_type = &catalog[node_type[n]];
+      view[n].gpus.resize(capacity.gpu_begin[n + 1] - capacity.gpu_begin[n]);
+      cpu_capacity.push_back(std::isinf(capacity.cpu_free[n]) ? 0 : capacity.cpu_free[n]);
+      memory_capacity.push_back(std::isinf(capacity.memory_free[n]) ? 0 : capacity.memory_free[n]);
+    }
+  }
+  void sync_view(std::uint32_t n) {
+    NodeView& v = view[n];
+    v.free_gpus = scratch.whole_free[n];
+    for (std::size_t g = 0; g < v.gpus.size(); ++g) {
+      const std::size_t i = scratch.gpu_begin[n] + g;
+      GpuSlot& slot = v.gpus[g];
+      slot.milli_used = static_cast<std::uint32_t>(1000 - scratch.milli_free[i]);
+      slot.holders = slot.milli_used > 0 ? 1 : 0;
+      slot.memory_used = v.gpu_type->memory_bytes > 0 ? v.gpu_type->memory_bytes - scratch.gpu_memory_free[i] : 0;
+    }
+    v.cpu_capacity = cpu_capacity[n];
+    v.cpu_used = cpu_capacity[n] > 0 ? cpu_capacity[n] - scratch.cpu_free[n] : 0;
+    v.host_memory_capacity = memory_capacity[n];
+    v.host_memory_used = memory_capacity[n] > 0 ? memory_capacity[n] - scratch.memory_free[n] : 0;
+  }
+  void refresh_view() {
+    if (view.empty()) build_view();
+    for (std::uint32_t n = 0; n < view.size(); ++n) sync_view(n);
+  }
+  // Changes the pass's scratch state (and the policy's view of it).
+  void change_scratch(const JobAllocation& a, int sign) {
+    apply_allocation(scratch, a, sign);
+    if (!options.placement) return;
+    for (const auto& h : a.hosts) sync_view(h.node);
+  }
+
+  // A placement in the scheduling pass: the policy's, or the built-in one.
+  bool place_in_pass(const Job& j, JobAllocation& out, std::uint16_t& type_out) {
+    if (!options.placement) return place_builtin(j, scratch, out, type_out);
+    const WorkerSpec& w = j.spec.worker;
+    for (std::uint16_t type : j.types) {
+      one_type.assign(1, type);
+      PlacementRequest request;
+      request.gpus = w.milli_gpu > 0 ? 0 : w.gpus;
+      request.milli_gpu = w.milli_gpu;
+      // GPU memory: types too small are already left out (types_for); a share claims its
+      // memory where the type's memory is modelled.
+      request.memory_per_gpu = w.milli_gpu > 0 && catalog[type].memory_bytes > 0 ? w.gpu_memory_bytes : 0;
+      request.cpu = w.cpu;
+      request.host_memory = w.memory_bytes;
+      request.gpu_types = one_type;
+      request.catalog = catalog;
+      out.clear();
+      bool placed = true;
+      for (int k = 0; k < j.spec.workers && placed; ++k) {
+        ClusterView cv;
+        cv.now = now;
+        cv.nodes = view;
+        std::optional<Placement> p = options.placement->place(request, cv);
+        if (!p) {
+          placed = false;
+          break;
+        }
+        JobAllocation one;
+        if (const std::string wrong = check_decision(*p, j, type); !wrong.empty()) {
+          result.errors.add(Diagnostic{"", 0, 0, "jobs",
+                                       "placement policy " + options.placement_name + " " + wrong + " (job " + j.spec.id + ")"});
+          placed = false;
+          break;
+        }
+        one.hosts.push_back({p->node, w.cpu, w.memory_bytes});
+        for (int g : p->gpus) {
+          const std::size_t i = scratch.gpu_begin[p->node] + static_cast<std::size_t>(g);
+          const bool whole = w.milli_gpu == 0;
+          const double memory = whole ? (std::isinf(scratch.gpu_memory_free[i]) ? 0.0 : scratch.gpu_memory_free[i])
+                                      : w.gpu_memory_bytes;
+          one.gpus.push_back({p->node, static_cast<std::uint32_t>(g), whole ? 1000 : w.milli_gpu, memory});
+        }
+        change_scratch(one, -1);
+        out.gpus.insert(out.gpus.end(), one.gpus.begin(), one.gpus.end());
+        out.hosts.push_back(one.hosts.front());
+      }
+      if (placed) {
+        type_out = type;
+        return true;
+      }
+      change_scratch(out, +1);  // undo the workers placed
+      out.clear();
+      if (!result.errors.empty()) return false;
+    }
+    return false;
+  }
+
+  // "" when a policy's decision for one worker of `j` on `type` keeps the contract.
+  std::string check_decision(const Placement& p, const Job& j, std::uint16_t type) const {
+    if (p.node >= view.size()) return "chose node " + std::to_string(p.node) + ", which does not exist";
+    const std::string node = "node " + std::to_string(p.node);
+    if (node_type[p.node] != type) return "chose " + node + ", whose GPU type the request did not allow";
+    const WorkerSpec& w = j.spec.worker;
+    const int needed = w.milli_gpu > 0 ? 1 : w.gpus;
+    if (static_cast<int>(p.gpus.size()) != needed)
+      return "gave " + std::to_string(p.gpus.size()) + " GPUs to a worker that needs " + std::to_string(needed);
+    const std::size_t count = scratch.gpu_begin[p.node + 1] - scratch.gpu_begin[p.node];
+    for (std::size_t k = 0; k < p.gpus.size(); ++k) {
+      const int g = p.gpus[k];
+      if (g < 0 || static_cast<std::size_t>(g) >= count) return "chose GPU " + std::to_string(g) + " of " + node + ", which does not exist";
+      if (std::find(p.gpus.begin(), p.gpus.begin() + static_cast<std::ptrdiff_t>(k), g) != p.gpus.begin() + static_cast<std::ptrdiff_t>(k))
+        return "chose GPU " + std::to_string(g) + " of " + node + " twice";
+      const std::size_t i = scratch.gpu_begin[p.node] + static_cast<std::size_t>(g);
+      if (scratch.milli_free[i] < (w.milli_gpu > 0 ? w.milli_gpu : 1000) ||
+          (w.milli_gpu > 0 && scratch.gpu_memory_free[i] < w.gpu_memory_bytes))
+        return "over-committed GPU " + std::to_string(g) + " of " + node;
+    }
+    if (scratch.cpu_free[p.node] + 1e-9 < w.cpu) return "over-committed the CPU of " + node;
+    if (scratch.memory_free[p.node] < w.memory_bytes) return "over-committed the host memory of " + node;
+    return "";
   }
 
   SimTime next_sample = 0;
@@ -451,6 +583,7 @@ struct JobSimulation::Impl {
     if (preemptive)
       for (std::uint32_t id : active)
         if (jobs[id].running && jobs[id].spec.preemptible) apply_allocation(scratch, jobs[id].alloc, +1);
+    if (options.placement) refresh_view();
     to_start.clear();
     std::size_t placed = 0;
     bool blocked = false;
@@ -464,10 +597,7 @@ struct JobSimulation::Impl {
           keep[id] = 1;
           continue;
         }
-        if (fits_again(j.alloc, scratch)) {
-          apply_allocation(scratch, j.alloc, -1);
-          keep[id] = 1;
-        }
+        if (retake(j.alloc)) keep[id] = 1;
         continue;
       }
       if (blocked && !options.backfill) {
@@ -478,7 +608,7 @@ struct JobSimulation::Impl {
       if (placement_types.size() <= placed) placement_types.emplace_back();
       JobAllocation& alloc = placements[placed];
       std::uint16_t type = 0;
-      if (!place(j, scratch, alloc, type)) {
+      if (!place_in_pass(j, alloc, type)) {
         if (!blocked && options.backfill && !preemptive) reserve(j, scratch, shadow, extra);
         blocked = true;
         continue;
@@ -486,7 +616,7 @@ struct JobSimulation::Impl {
       if (blocked) {  // EASY backfill: must not delay the reserved job
         const bool ends_in_time = now + ceil_seconds(j.remaining / rate(j, type)) <= shadow;
         if (!ends_in_time && gang(j.spec) > extra + 1e-9) {
-          apply_allocation(scratch, alloc, +1);
+          change_scratch(alloc, +1);
           continue;
         }
         if (!ends_in_time) extra -= gang(j.spec);
@@ -502,23 +632,19 @@ struct JobSimulation::Impl {
     for (std::size_t i = 0; i < to_start.size(); ++i) start(to_start[i], placements[i], placement_types[i]);
   }
 
-  // Whether a running job's own allocation is still free in `free`.
-  static bool fits_again(const JobAllocation& a, const JobClusterState& free) {
+  // Takes a running job's own allocation back in the scratch state if it is still free there
+  // (pieces on one GPU, workers on one node, add up); false and nothing changed otherwise.
+  bool retake(const JobAllocation& a) {
+    change_scratch(a, -1);
+    bool fits = true;
     for (const auto& g : a.gpus) {
-      const std::size_t i = free.gpu_begin[g.node] + g.gpu;
-      if (free.milli_free[i] < g.milli || free.gpu_memory_free[i] < g.memory) return false;
+      const std::size_t i = scratch.gpu_begin[g.node] + g.gpu;
+      fits = fits && scratch.milli_free[i] >= 0 && scratch.gpu_memory_free[i] >= -1e-6;
     }
-    // CPU and memory of several workers on one node add up.
-    for (std::size_t h = 0; h < a.hosts.size(); ++h) {
-      double cpu = 0, memory = 0;
-      for (const auto& other : a.hosts)
-        if (other.node == a.hosts[h].node) {
-          cpu += other.cpu;
-          memory += other.memory;
-        }
-      if (free.cpu_free[a.hosts[h].node] + 1e-9 < cpu || free.memory_free[a.hosts[h].node] < memory) return false;
-    }
-    return true;
+    for (const auto& h : a.hosts)
+      fits = fits && scratch.cpu_free[h.node] >= -1e-9 && scratch.memory_free[h.node] >= -1e-6;
+    if (!fits) change_scratch(a, +1);
+    return fits;
   }
 
   // EASY: the reservation of the first waiting job that does not fit. Starting from `free`
@@ -540,7 +666,7 @@ struct JobSimulation::Impl {
     std::uint16_t type = 0;
     for (auto [t, id] : ends) {
       apply_allocation(future, jobs[id].alloc, +1);
-      if (place(head, future, reserve_probe, type)) {
+      if (place_builtin(head, future, reserve_probe, type)) {
         shadow = t;
         for (int m : future.milli_free) extra += m / 1000.0;
         return;
@@ -586,7 +712,7 @@ struct JobSimulation::Impl {
     JobAllocation probe;
     std::uint16_t type = 0;
     const char* why = j.types.empty() ? "no GPU type it may use (with enough GPU memory) is in the cluster"
-                      : !place(j, capacity, probe, type) ? "its gang does not fit even the empty cluster"
+                      : !place_builtin(j, capacity, probe, type) ? "its gang does not fit even the empty cluster"
                                                           : nullptr;
     if (!why) apply_allocation(capacity, probe, +1);
     if (why) {

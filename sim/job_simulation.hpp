@@ -23,6 +23,16 @@
 // Within a node, whole GPUs are the lowest-index free ones; a share goes to the GPU with the
 // least free milli-GPU that still fits it (best fit, so shares pack and whole GPUs stay free).
 //
+// Placement by a policy (JobRunOptions::placement, e.g. fgd or best-fit): for each GPU type
+// the job may use, fastest first, the policy places the gang's workers one by one (a request
+// limited to that type, with the worker's GPUs or share, GPU memory, CPU and host memory) on a
+// view of the cluster as the scheduling pass has planned it so far; the gang starts only if all
+// of them are placed (else the ones placed are undone and the next type is tried). The policy's
+// decisions are checked as the saturation replay checks them; a wrong one stops the run with an
+// error naming the policy. EASY reservations and the fits-at-all check at arrival use the
+// built-in placement. (A policy that learns the workload from its requests, like fgd, sees a
+// waiting job again at every pass.)
+//
 // EASY backfill (optional, non-preemptive policies): when the first waiting job in the order
 // does not fit, it gets a reservation at the earliest time enough GPUs free up (from running
 // jobs' known remaining times); later jobs may start now if they end before that time or use
@@ -34,6 +44,7 @@
 #include <string>
 #include <vector>
 
+#include "policies/placement/placement.hpp"
 #include "policies/queueing/queue_policy.hpp"
 #include "sim/diagnostics.hpp"
 #include "sim/job.hpp"
@@ -92,6 +103,10 @@ struct JobRunOptions {
   // last start. Jobs with an interval lose the work since their last periodic checkpoint.
   bool checkpoint_on_preemption = true;
   SimTime restart_overhead = 0;         // for jobs whose trace gives none
+  // Placement: null = the built-in gang placement (above). A placement policy instead places
+  // each worker in turn (see "Placement by a policy" above).
+  std::shared_ptr<PlacementPolicy> placement;
+  std::string placement_name;           // for error messages
 };
 
 struct JobOutcome {

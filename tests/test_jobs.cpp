@@ -471,7 +471,7 @@ TEST_CASE("EASY backfill reserves by shape: a 4-GPU worker needs 4 on one node",
 
 TEST_CASE("resources are never over-committed and all come back, for every queue policy", "[jobs][fractional][invariants]") {
   for (const std::string policy : {"fifo", "sjf", "srtf", "las", "priority", "fair-share"}) {
-    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    for (std::uint64_t seed = 1; seed <= 6; ++seed) {
       RngStream rng(seed, "test/jobs");
       std::vector<JobSpec> jobs;
       double t = 0;
@@ -490,10 +490,18 @@ TEST_CASE("resources are never over-committed and all come back, for every queue
       }
       auto cluster = std::make_unique<CheckingCluster>(3, 4, 16 * kGiB, 16, 64 * kGiB);
       CheckingCluster* check = cluster.get();
+      // The built-in placement, and placement policies (fgd, best-fit) placing each worker.
+      const std::string placement = seed % 3 == 1 ? "" : seed % 3 == 2 ? "fgd" : "best-fit";
+      JobRunOptions options;
+      options.backfill = policy == "fifo";
+      if (!placement.empty()) {
+        options.placement = registry().make_placement(PolicyChoice{placement, {}});
+        options.placement_name = placement;
+      }
       JobSimulation sim(std::move(cluster), std::make_unique<ListSource>(jobs),
-                        registry().make_queue(PolicyChoice{policy, {}}), {});
+                        registry().make_queue(PolicyChoice{policy, {}}), options);
       auto r = sim.run();
-      INFO(policy << " seed " << seed);
+      INFO(policy << " seed " << seed << " placement " << placement << " " << r.errors.to_string());
       REQUIRE(r.ok);
       REQUIRE(check->violations == 0);
       REQUIRE(check->takes > 0);
@@ -536,4 +544,45 @@ TEST_CASE("co-location: shares pack on one GPU, and a scale-up preempts only job
   REQUIRE(kept.violations.empty());
   REQUIRE(kept.metrics.overall.outcomes[static_cast<int>(RequestOutcome::TimedOut)] == 1);
   for (const auto& j : kept.status.jobs->jobs) REQUIRE(j.preemptions == 0);
+}
+
+namespace {
+// Always answers node 0, GPU 0: wrong as soon as that GPU is taken.
+class StubbornPlacement final : public PlacementPolicy {
+ public:
+  std::optional<Placement> place(const PlacementRequest&, const ClusterView&) override { return Placement{0, {0}}; }
+};
+}  // namespace
+
+TEST_CASE("jobs placed by a placement policy: same packing, all or nothing, wrong decisions stop the run", "[jobs][fractional]") {
+  JobRunOptions best_fit;
+  best_fit.placement = registry().make_placement(PolicyChoice{"best-fit", {}});
+  best_fit.placement_name = "best-fit";
+  SECTION("shares pack on one GPU under best-fit as under the built-in placement") {
+    auto r = run({{"g", 2}}, {share_job("A", 0, 700, 100), share_job("B", 1, 300, 100), job("W", 2, 1, 1, 10)}, "fifo",
+                 best_fit);
+    REQUIRE(jct(r, "W") == Approx(10));
+  }
+  SECTION("a gang of three 1-GPU workers on two 1-GPU nodes never starts; the two placed are undone") {
+    auto cluster = std::make_unique<CheckingCluster>(2, 1, 0, 0, 0);
+    CheckingCluster* check = cluster.get();
+    JobSimulation sim(std::move(cluster), std::make_unique<ListSource>(std::vector<JobSpec>{job("G", 0, 3, 1, 10), job("S", 1, 1, 1, 10)}),
+                      registry().make_queue(PolicyChoice{"fifo", {}}), best_fit);
+    auto r = sim.run();
+    REQUIRE(r.ok);
+    REQUIRE(r.rejected == 1);  // the gang does not fit the empty cluster
+    REQUIRE(jct(r, "S") == Approx(10));
+    REQUIRE(check->takes == 1);
+    REQUIRE(check->back_to_initial());
+  }
+  SECTION("a policy that over-commits a GPU stops the run with an error naming it") {
+    JobRunOptions stubborn;
+    stubborn.placement = std::make_shared<StubbornPlacement>();
+    stubborn.placement_name = "stubborn";
+    JobSimulation sim({{"g", 2}}, std::make_unique<ListSource>(std::vector<JobSpec>{job("A", 0, 1, 1, 100), job("B", 1, 1, 1, 100)}),
+                      registry().make_queue(PolicyChoice{"fifo", {}}), stubborn);
+    auto r = sim.run();
+    REQUIRE_FALSE(r.ok);
+    REQUIRE_THAT(r.errors.to_string(), Catch::Contains("placement policy stubborn over-committed GPU 0 of node 0 (job B)"));
+  }
 }

@@ -152,7 +152,7 @@ std::string fmt(double v) {
 void add_jobs_command(CLI::App& app, int& exit_code) {
   struct Options {
     std::string format = "gavel", trace, throughputs, cluster, nodes, node_format = "openb", policy = "fifo", out,
-                round, reference;
+                round, reference, placement;
     std::string restart = "0s";
     std::string sample = "1h";
     std::vector<std::string> columns;
@@ -173,6 +173,8 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
                   "generic-csv: KEY=COLUMN (repeatable; defaults id=id, submit=submit_s, duration=duration_s, "
                   "gpus=gpus, workers=workers, tenant=tenant, priority=priority)");
   cmd->add_option("--policy", o->policy, "queue policy: fifo, sjf, srtf, las, priority, fair-share (default fifo)");
+  cmd->add_option("--placement", o->placement,
+                  "a placement policy (fgd, best-fit, ...) places each worker; default: the built-in gang placement");
   cmd->add_option("--round", o->round, "allocations change only every ROUND (e.g. 360s); default event-driven");
   cmd->add_flag("--backfill", o->backfill, "EASY backfill (non-preemptive policies)");
   cmd->add_option("--reference-gpu", o->reference, "GPU type duration-based jobs are measured on");
@@ -240,6 +242,16 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
       std::cerr << "--policy: unknown queue policy \"" << o->policy << "\" (valid: " << all << ")\n";
       return;
     }
+    if (!o->placement.empty()) {
+      if (!registry.find(PolicyFamily::Placement, o->placement)) {
+        std::string all;
+        for (const auto& n : registry.names(PolicyFamily::Placement)) all += (all.empty() ? "" : ", ") + n;
+        std::cerr << "--placement: unknown placement policy \"" << o->placement << "\" (valid: " << all << ")\n";
+        return;
+      }
+      options.placement = registry.make_placement(PolicyChoice{o->placement, {}});
+      options.placement_name = o->placement;
+    }
     Diagnostics errors;
     JobTraceOptions trace;
     trace.format = o->format;
@@ -266,7 +278,8 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
     const JobSummary all = summarize_jobs(result);
     std::cout << "jobs " << all.jobs << " (completed " << all.completed << "), policy " << o->policy
               << (options.round ? ", rounds of " + format_duration(options.round) : ", event-driven")
-              << (options.backfill ? ", EASY backfill" : "") << "\n";
+              << (options.backfill ? ", EASY backfill" : "")
+              << (options.placement ? ", placement " + o->placement : std::string()) << "\n";
     if (result.rejected) {
       std::cout << "  rejected " << result.rejected << " (can never run on this cluster), e.g.:\n";
       for (const std::string& why : result.rejected_examples) std::cout << "    " << why << "\n";
