@@ -345,6 +345,7 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
     ordered jobs;
     jobs["jobs"] = js.jobs;
     jobs["completed"] = js.completed;
+    jobs["rejected"] = status.jobs->rejected;  // could never fit the cluster
     jobs["mean_jct_s"] = js.mean_jct_s;
     jobs["jct_s"] = percentiles(js.jct);
     jobs["mean_queueing_s"] = js.mean_queueing_s;
