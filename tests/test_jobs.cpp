@@ -215,22 +215,30 @@ TEST_CASE("finish-time fairness per tenant and the utilization series", "[jobs][
   REQUIRE(r.busy_gpus == expected);
 }
 
+namespace {
+// A scenario: one node with 2 H100s, a scale-to-zero model that gets one request at 100 s (60 s
+// timeout), and the job rows given (generic-csv: id,submit_s,duration_s,gpus,workers,tenant,
+// priority) as its co-located jobs; `jobs_extra` is added to the jobs mapping.
+std::string one_request_beside_jobs(const std::string& name, const std::string& job_rows, const std::string& jobs_extra) {
+  auto dir = std::filesystem::temp_directory_path() / name;
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "jobs.csv") << "id,submit_s,duration_s,gpus,workers,tenant,priority\n" << job_rows;
+  std::ofstream(dir / "requests.csv") << "timestamp,model,input_tokens,output_tokens\n100.0,m,100,5\n";
+  return "duration: 1h\nrequest_timeout: 60s\n"
+         "cluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 2}]}\n"
+         "policies: {autoscaler: {impl: kpa, initial_scale: 0}}\n"
+         "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB}]\n"
+         "workloads: [{trace: " + (dir / "requests.csv").string() + "}]\n"
+         "jobs: {trace: " + (dir / "jobs.csv").string() + jobs_extra + "}\n";
+}
+}  // namespace
+
 TEST_CASE("co-location: an inference scale-up preempts a job, which resumes afterwards", "[jobs][colocation]") {
   // One node, 2 GPUs. Job A (2 GPUs, 1,000 s) starts at 0 and holds both. A request at 100 s
   // finds no replica; the KPA asks for one; placement finds no room, so A is preempted
   // (checkpointed) and the replica cold-starts. After the request, the replica scales to zero
   // and A gets its GPUs back. Without preemption the request waits until it times out.
-  auto dir = std::filesystem::temp_directory_path() / "fleetsim_test_coloc";
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "jobs.csv") << "id,submit_s,duration_s,gpus,workers,tenant,priority\nA,0,1000,2,1,t,0\n";
-  std::ofstream(dir / "requests.csv") << "timestamp,model,input_tokens,output_tokens\n100.0,m,100,5\n";
-  const std::string yaml =
-      "duration: 1h\nrequest_timeout: 60s\n"
-      "cluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 2}]}\n"
-      "policies: {autoscaler: {impl: kpa, initial_scale: 0}}\n"
-      "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB}]\n"
-      "workloads: [{trace: " + (dir / "requests.csv").string() + "}]\n"
-      "jobs: {trace: " + (dir / "jobs.csv").string() + ", restart_overhead: 30s}\n";
+  const std::string yaml = one_request_beside_jobs("fleetsim_test_coloc", "A,0,1000,2,1,t,0\n", ", restart_overhead: 30s");
   RunOutput with = run_scenario(scenario_from(yaml));
   REQUIRE(with.violations.empty());
   REQUIRE(with.metrics.overall.completed() == 1);
@@ -517,18 +525,8 @@ TEST_CASE("co-location: shares pack on one GPU, and a scale-up preempts only job
   // whole GPU, priority 0, from 2 s) holds GPU 1; A and B have priority 2. A request at 100 s
   // needs a replica: C, the lowest priority, is preempted; the shares keep running. With
   // inference_priority 0 no job is below it, so none may be preempted: the request times out.
-  auto dir = std::filesystem::temp_directory_path() / "fleetsim_test_coloc_shares";
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "jobs.csv") << "id,submit_s,duration_s,gpus,workers,tenant,priority\n"
-                                     "A,0,1000,0.5,1,t,2\nB,1,1000,0.5,1,t,2\nC,2,1000,1,1,t,0\n";
-  std::ofstream(dir / "requests.csv") << "timestamp,model,input_tokens,output_tokens\n100.0,m,100,5\n";
-  const std::string yaml =
-      "duration: 1h\nrequest_timeout: 60s\n"
-      "cluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 2}]}\n"
-      "policies: {autoscaler: {impl: kpa, initial_scale: 0}}\n"
-      "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB}]\n"
-      "workloads: [{trace: " + (dir / "requests.csv").string() + "}]\n"
-      "jobs: {trace: " + (dir / "jobs.csv").string() + "}\n";
+  const std::string yaml = one_request_beside_jobs(
+      "fleetsim_test_coloc_shares", "A,0,1000,0.5,1,t,2\nB,1,1000,0.5,1,t,2\nC,2,1000,1,1,t,0\n", "");
   RunOutput with = run_scenario(scenario_from(yaml));
   REQUIRE(with.violations.empty());
   REQUIRE(with.metrics.overall.completed() == 1);
