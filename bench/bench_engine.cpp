@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "traces/request_csv.hpp"
+#include "sim/job_simulation.hpp"
 #include "sim/saturation.hpp"
 #include "traces/jobs/job_traces.hpp"
 
@@ -227,6 +228,20 @@ BENCHMARK_CAPTURE(BM_Scenario, tensor_parallel, std::string("tensor-parallel.yam
 BENCHMARK_CAPTURE(BM_Scenario, bursty, std::string("bursty.yaml"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Scenario, keepalive_study, std::string("keepalive-study.yaml"))->Unit(benchmark::kMillisecond)->UseRealTime();
 
+class VectorJobSource final : public fleetsim::JobSource {
+ public:
+  explicit VectorJobSource(const std::vector<fleetsim::JobSpec>& jobs) : jobs_(jobs) {}
+  bool next(fleetsim::JobSpec& out, fleetsim::Diagnostics&) override {
+    if (i_ >= jobs_.size()) return false;
+    out = jobs_[i_++];
+    return true;
+  }
+
+ private:
+  const std::vector<fleetsim::JobSpec>& jobs_;
+  std::size_t i_ = 0;
+};
+
 // FGD's experiment at full size: the saturation replay of the openb default pod list on the
 // 1,523-node openb cluster (node_list_all_node), one run per iteration; reports placement
 // decisions per second. Skipped when ../shared/traces is absent.
@@ -262,6 +277,42 @@ void BM_SaturationReplay(benchmark::State& state, const std::string& policy_name
 }
 BENCHMARK_CAPTURE(BM_SaturationReplay, fgd, std::string("fgd"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_SaturationReplay, best_fit, std::string("best-fit"))->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The job scheduler at scale: the DLRM trace's 23,871 instances (16,485 CPU-only) on 400 nodes
+// of 8 GPUs and 2,000 CPU nodes, with CPU and host memory per node, under FIFO: instances queue
+// for days at the peak. One replay per iteration; reports job events per second. Skipped when
+// ../shared/traces is absent.
+void BM_JobReplayDlrm(benchmark::State& state) {
+  const std::string path =
+      std::string(FLEETSIM_SOURCE_DIR) + "/../shared/traces/alibaba-dlrm-2025/disaggregated_DLRM_trace.csv";
+  if (!std::filesystem::exists(path)) {
+    state.SkipWithError("../shared/traces/alibaba-dlrm-2025 not present");
+    return;
+  }
+  fleetsim::Diagnostics errors;
+  fleetsim::JobTraceOptions trace;
+  trace.format = "dlrm-2025";
+  trace.path = path;
+  std::vector<fleetsim::JobSpec> instances;
+  auto source = fleetsim::open_job_trace(trace, errors);
+  for (fleetsim::JobSpec j; source && source->next(j, errors);) instances.push_back(j);
+  if (!errors.empty() || instances.empty()) {
+    state.SkipWithError("the DLRM trace did not load");
+    return;
+  }
+  constexpr double kGiB = 1024.0 * 1024 * 1024;
+  std::vector<fleetsim::JobClusterNode> nodes(400, fleetsim::JobClusterNode{"G", 8, 0, 128, 1536 * kGiB});
+  nodes.insert(nodes.end(), 2000, fleetsim::JobClusterNode{"", 0, 0, 192, 1536 * kGiB});
+  const auto registry = fleetsim::builtin_policies();
+  std::uint64_t events = 0;
+  for (auto _ : state) {
+    fleetsim::JobSimulation sim(nodes, std::make_unique<VectorJobSource>(instances),
+                                registry.make_queue(fleetsim::PolicyChoice{"fifo", {}}), {});
+    events += sim.run().events;
+  }
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_JobReplayDlrm)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

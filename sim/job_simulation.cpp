@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <set>
 #include <cstdio>
 
 #include "sim/event_queue.hpp"
@@ -56,6 +57,7 @@ class ListCluster final : public JobCluster {
       free_.cpu_free.push_back(n.cpu > 0 ? n.cpu : kUnlimited);
       free_.memory_free.push_back(n.memory_bytes > 0 ? n.memory_bytes : kUnlimited);
     }
+    capacity_ = free_;
   }
   std::size_t size() const override { return nodes_.size(); }
   const std::string& gpu_type(std::size_t n) const override { return nodes_[n].gpu_type; }
@@ -63,12 +65,13 @@ class ListCluster final : public JobCluster {
     return nodes_[n].gpu_memory_bytes > 0 ? nodes_[n].gpu_memory_bytes : kUnlimited;
   }
   void read(JobClusterState& out) const override { out = free_; }
+  void read_capacity(JobClusterState& out) const override { out = capacity_; }
   void take(const JobAllocation& a, std::uint32_t) override { apply_allocation(free_, a, -1); }
   void give(const JobAllocation& a, std::uint32_t) override { apply_allocation(free_, a, +1); }
 
  private:
   std::vector<JobClusterNode> nodes_;
-  JobClusterState free_;
+  JobClusterState free_, capacity_;
 };
 }  // namespace
 
@@ -80,6 +83,9 @@ struct JobSimulation::Impl {
     bool running = false;
     bool done = false;
     std::uint32_t epoch = 0;
+    std::uint64_t seq = 0;             // arrival order
+    SimTime projected_end = kNever;    // while running: when it will end (kNever: it never does)
+    std::uint64_t failed_at = kNotFailed;  // free_epochs() when it last did not fit (built-in placement)
     std::vector<std::uint16_t> types;  // GPU types it may use, fastest first
     std::uint16_t type = 0;            // GPU type it runs on
     JobAllocation alloc;
@@ -104,7 +110,27 @@ struct JobSimulation::Impl {
   std::vector<Job> jobs;               // arrived and not finished (slots reused)
   std::vector<std::uint32_t> active;   // indices into jobs
   std::vector<std::uint32_t> free_slots;
-  std::size_t waiting = 0;             // active jobs not running
+  std::vector<std::uint32_t> waiting;  // active jobs not running, in arrival order
+  std::uint64_t next_seq = 0;
+  // Per GPU type, how many times resources on its nodes were freed: a job that did not fit
+  // cannot fit before one of its types' counts moves (nothing else adds resources).
+  std::vector<std::uint64_t> type_frees;
+  static constexpr std::uint64_t kNotFailed = ~std::uint64_t{0};
+  std::uint64_t free_epochs(const Job& j) const {
+    std::uint64_t sum = 0;
+    for (std::uint16_t t : j.types) sum += type_frees[t];
+    return sum;
+  }
+  void add_waiting(std::uint32_t id) {
+    auto at = std::lower_bound(waiting.begin(), waiting.end(), jobs[id].seq,
+                               [&](std::uint32_t w, std::uint64_t seq) { return jobs[w].seq < seq; });
+    waiting.insert(at, id);
+  }
+  void remove_waiting(std::uint32_t id) {
+    auto at = std::lower_bound(waiting.begin(), waiting.end(), jobs[id].seq,
+                               [&](std::uint32_t w, std::uint64_t seq) { return jobs[w].seq < seq; });
+    waiting.erase(at);
+  }
   JobSpec pending;
   bool has_pending = false;
   JobRunResult result;
@@ -135,8 +161,9 @@ struct JobSimulation::Impl {
       node_type.push_back(static_cast<std::uint16_t>(it - type_names.begin()));
       type_nodes[node_type.back()].push_back(static_cast<std::uint32_t>(n));
     }
-    cluster->read(scratch);
-    capacity = scratch;
+    cluster->read_capacity(capacity);
+    type_frees.assign(type_names.size(), 0);
+    scratch = capacity;
     for (std::size_t n = 0; n < cluster->size(); ++n) {
       gpus_total += scratch.whole_free[n];
       cpu_total += scratch.cpu_free[n];
@@ -459,7 +486,7 @@ struct JobSimulation::Impl {
     std::swap(j.alloc, alloc);
     j.type = type;
     j.running = true;
-    --waiting;
+    remove_waiting(id);
     j.started = now;
     JobOutcome& o = result.jobs[j.outcome];
     const bool restart = o.first_start != kNever;
@@ -470,13 +497,19 @@ struct JobSimulation::Impl {
     account_busy(gang(j.spec));
     ++j.epoch;
     const double r = rate(j, type);
-    if (j.remaining / r < kForever / 2)
-      queue.push(j.progress_since + ceil_seconds(j.remaining / r), JobEvent{JobEventKind::Completion, id, j.epoch});
+    j.projected_end = kNever;
+    if (j.remaining / r < kForever / 2) {
+      j.projected_end = j.progress_since + ceil_seconds(j.remaining / r);
+      queue.push(j.projected_end, JobEvent{JobEventKind::Completion, id, j.epoch});
+      running_ends.insert({j.projected_end, id});
+    }
   }
 
   void stop(std::uint32_t id) {  // frees the resources (completion or preemption)
     Job& j = jobs[id];
     cluster->give(j.alloc, id);
+    ++type_frees[j.type];
+    if (j.projected_end != kNever) running_ends.erase({j.projected_end, id});
     j.alloc.clear();
     j.running = false;
     ++j.epoch;
@@ -505,7 +538,7 @@ struct JobSimulation::Impl {
     j.remaining = kept;
     j.checkpointed = kept;
     stop(id);
-    ++waiting;
+    add_waiting(id);
   }
 
   void complete(std::uint32_t id) {
@@ -538,6 +571,18 @@ struct JobSimulation::Impl {
     return v;
   }
 
+  // Jobs that did not fit in this pass, one per shape (what the built-in placement looks at).
+  std::vector<std::uint32_t> failed_shapes;
+  static bool same_shape(const Job& a, const Job& b) {
+    const WorkerSpec &x = a.spec.worker, &y = b.spec.worker;
+    return a.spec.workers == b.spec.workers && x.gpus == y.gpus && x.milli_gpu == y.milli_gpu &&
+           x.gpu_memory_bytes == y.gpu_memory_bytes && x.cpu == y.cpu && x.memory_bytes == y.memory_bytes &&
+           a.types == b.types;
+  }
+  bool failed_shape(const Job& j) const {
+    return std::any_of(failed_shapes.begin(), failed_shapes.end(), [&](std::uint32_t f) { return same_shape(jobs[f], j); });
+  }
+
   // Scratch of one scheduling pass (kept to reuse their memory).
   std::vector<JobView> views;
   std::vector<std::uint32_t> ids, order, to_start;
@@ -549,13 +594,18 @@ struct JobSimulation::Impl {
     const bool preemptive = policy->preemptive();
     // A non-preemptive policy only orders waiting jobs, whose state does not change while they
     // wait; running jobs' progress is brought up to date where it is needed (preemption, views).
-    if (!preemptive && waiting == 0) return;
+    if (!preemptive && waiting.empty()) return;
+    // Nothing was freed where any waiting job could go since it last failed to fit: no job can
+    // start, and the order does not matter (built-in placement; see the memo below).
+    if (!preemptive && !options.placement &&
+        std::all_of(waiting.begin(), waiting.end(), [&](std::uint32_t id) { return jobs[id].failed_at == free_epochs(jobs[id]); }))
+      return;
     if (preemptive)
       for (std::uint32_t id : active) progress(jobs[id]);
     views.clear();
     ids.clear();
-    for (std::uint32_t id : active) {
-      if (!preemptive && jobs[id].running) continue;
+    failed_shapes.clear();
+    for (std::uint32_t id : preemptive ? active : waiting) {
       views.push_back(view_of(id));
       ids.push_back(id);
     }
@@ -569,7 +619,7 @@ struct JobSimulation::Impl {
     policy->order(context, views, order);
     // The target: walk the order on a scratch copy of the free resources.
     cluster->read(scratch);
-    keep.assign(jobs.size(), 0);
+    if (preemptive) keep.assign(jobs.size(), 0);
     preemptive_pass = preemptive;
     if (preemptive) {
       real_free = scratch;
@@ -608,7 +658,14 @@ struct JobSimulation::Impl {
       if (placement_types.size() <= placed) placement_types.emplace_back();
       JobAllocation& alloc = placements[placed];
       std::uint16_t type = 0;
-      if (!place_in_pass(j, alloc, type)) {
+      // Without preemption resources only shrink until something is freed: a job that did not
+      // fit need not be tried again before then (the built-in placement is deterministic).
+      // Within a pass resources only shrink too: a job shaped like one that did not fit does not.
+      const bool memo = !preemptive && !options.placement;
+      const bool known_misfit = (memo && j.failed_at == free_epochs(j)) || (!options.placement && failed_shape(j));
+      if (known_misfit || !place_in_pass(j, alloc, type)) {
+        if (memo) j.failed_at = free_epochs(j);
+        if (!options.placement && !failed_shape(j)) failed_shapes.push_back(id);
         if (!blocked && options.backfill && !preemptive) reserve(j, scratch, shadow, extra);
         blocked = true;
         continue;
@@ -653,26 +710,42 @@ struct JobSimulation::Impl {
   // memory); that end is the shadow time. `extra`: the GPUs (pooled, shares as fractions)
   // still free then beside the head. No reservation (shadow kNever) when it never fits.
   void reserve(const Job& head, const JobClusterState& free, SimTime& shadow, double& extra) {
-    std::vector<std::pair<SimTime, std::uint32_t>> ends;
-    for (std::uint32_t id : active) {
-      const Job& j = jobs[id];
-      if (!j.running || j.remaining / rate(j, j.type) >= kForever / 2) continue;  // never ends
-      ends.push_back({j.progress_since + ceil_seconds(j.remaining / rate(j, j.type)), id});
-    }
-    std::sort(ends.begin(), ends.end());
+    // Only the nodes a release touches change, so the head's room (workers that fit, per node,
+    // capped at the gang) is kept per type and updated there; the gang fits once a type's room
+    // reaches it (the built-in placement fills nodes).
     future = free;
     shadow = kNever;
     extra = 0;
-    std::uint16_t type = 0;
-    for (auto [t, id] : ends) {
-      apply_allocation(future, jobs[id].alloc, +1);
-      if (place_builtin(head, future, reserve_probe, type)) {
+    const int workers = head.spec.workers;
+    node_room.assign(cluster->size(), 0);
+    type_room.assign(type_names.size(), -1);  // -1: a type the head may not use
+    for (std::uint16_t t : head.types) {
+      type_room[t] = 0;
+      for (std::uint32_t n : type_nodes[t]) type_room[t] += node_room[n] = fit_count(head.spec, n, future, workers);
+    }
+    for (auto [t, id] : running_ends) {
+      const JobAllocation& a = jobs[id].alloc;
+      apply_allocation(future, a, +1);
+      bool fits = false;
+      for (std::size_t h = 0; h < a.hosts.size(); ++h) {
+        const std::uint32_t n = a.hosts[h].node;
+        if (type_room[node_type[n]] < 0 || (h > 0 && a.hosts[h - 1].node == n)) continue;
+        const int room = fit_count(head.spec, n, future, workers);
+        type_room[node_type[n]] += room - node_room[n];
+        node_room[n] = room;
+        fits = fits || type_room[node_type[n]] >= workers;
+      }
+      if (fits) {
         shadow = t;
+        std::uint16_t type = 0;
+        place_builtin(head, future, reserve_probe, type);
         for (int m : future.milli_free) extra += m / 1000.0;
         return;
       }
     }
   }
+  std::set<std::pair<SimTime, std::uint32_t>> running_ends;  // running jobs that end, by end
+  std::vector<int> node_room, type_room;                     // reserve()'s scratch
   JobClusterState future;  // reserve()'s scratch
   JobAllocation reserve_probe;
 
@@ -694,6 +767,7 @@ struct JobSimulation::Impl {
     }
     Job& j = jobs[id];
     j.spec = pending;
+    j.seq = next_seq++;
     auto t = std::find(tenants.begin(), tenants.end(), j.spec.tenant);
     if (t == tenants.end()) t = tenants.insert(t, j.spec.tenant);
     j.tenant = static_cast<std::uint32_t>(t - tenants.begin());
@@ -722,7 +796,7 @@ struct JobSimulation::Impl {
       return;
     }
     active.push_back(id);
-    ++waiting;
+    add_waiting(id);
   }
 };
 
@@ -784,10 +858,15 @@ void JobSimulation::advance(SimTime until) {
   }
 }
 
+void JobSimulation::capacity_added() {
+  for (auto& f : impl_->type_frees) ++f;
+}
+
 void JobSimulation::resources_changed(SimTime now) {
   Impl& s = *impl_;
   advance(now);
   s.now = now;
+  capacity_added();
   if (s.options.round == 0 && !s.active.empty()) s.schedule();
 }
 

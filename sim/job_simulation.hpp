@@ -147,6 +147,8 @@ class JobCluster {
   virtual const std::string& gpu_type(std::size_t node) const = 0;  // "" for no GPUs
   virtual double gpu_memory(std::size_t node) const = 0;  // per GPU, capacity (infinity: not modelled)
   virtual void read(JobClusterState& out) const = 0;      // what is free now
+  // Everything, as if every node were up and empty (a job that does not fit this never will).
+  virtual void read_capacity(JobClusterState& out) const = 0;
   virtual void take(const JobAllocation& allocation, std::uint32_t job) = 0;
   virtual void give(const JobAllocation& allocation, std::uint32_t job) = 0;
 };
@@ -164,6 +166,7 @@ class JobSimulation {
   SimTime next_event() const;                // kNever when none
   void advance(SimTime until);               // handle job events up to and including `until`
   void resources_changed(SimTime now);       // GPUs were freed by someone else: schedule
+  void capacity_added();                     // nodes came up (jobs see them at their next pass)
   // Preempts running preemptible jobs with priority below `below_priority` on `node` (lowest
   // priority, then latest started, first) until `gpus` whole GPUs are free there; returns
   // whether they are.

@@ -70,9 +70,13 @@ class Simulation::NodeJobCluster final : public JobCluster {
     const double m = nodes_[n].gpu_type->memory_bytes;
     return m > 0 ? m : std::numeric_limits<double>::infinity();
   }
-  // A GPU held by an inference replica is taken whole; one with job shares has the rest free.
-  // A node that is not up offers nothing.
-  void read(JobClusterState& out) const override {
+  void read(JobClusterState& out) const override { fill(out, false); }
+  void read_capacity(JobClusterState& out) const override { fill(out, true); }
+
+ private:
+  // Free resources (a GPU held by an inference replica is taken whole; one with job shares has
+  // the rest free; a node that is not up offers nothing), or with `all` the whole capacity.
+  void fill(JobClusterState& out, bool all) const {
     const double unlimited = std::numeric_limits<double>::infinity();
     out.gpu_begin.assign(1, 0);
     out.milli_free.clear();
@@ -81,22 +85,27 @@ class Simulation::NodeJobCluster final : public JobCluster {
     out.cpu_free.clear();
     out.memory_free.clear();
     for (const NodeView& node : nodes_) {
+      const bool offers = all || node.up;
       int whole = 0;
       const double memory = gpu_memory(node.id);
       for (const GpuSlot& g : node.gpus) {
-        const int free = node.up ? 1000 - static_cast<int>(std::min<std::uint32_t>(g.milli_used, 1000)) : 0;
+        const int used = all ? 0 : static_cast<int>(std::min<std::uint32_t>(g.milli_used, 1000));
+        const int free = offers ? 1000 - used : 0;
         out.milli_free.push_back(free);
-        out.gpu_memory_free.push_back(node.up ? std::max(0.0, memory - g.memory_used) : 0.0);
+        out.gpu_memory_free.push_back(!offers ? 0.0 : all ? memory : std::max(0.0, memory - g.memory_used));
         whole += free == 1000;
       }
       out.gpu_begin.push_back(static_cast<std::uint32_t>(out.milli_free.size()));
       out.whole_free.push_back(whole);
-      out.cpu_free.push_back(!node.up ? 0.0 : node.cpu_capacity > 0 ? node.cpu_capacity - node.cpu_used : unlimited);
-      out.memory_free.push_back(!node.up                       ? 0.0
-                                : node.host_memory_capacity > 0 ? node.host_memory_capacity - node.host_memory_used
+      const double cpu_used = all ? 0 : node.cpu_used, memory_used = all ? 0 : node.host_memory_used;
+      out.cpu_free.push_back(!offers ? 0.0 : node.cpu_capacity > 0 ? node.cpu_capacity - cpu_used : unlimited);
+      out.memory_free.push_back(!offers                          ? 0.0
+                                : node.host_memory_capacity > 0 ? node.host_memory_capacity - memory_used
                                                                 : unlimited);
     }
   }
+
+ public:
   void take(const JobAllocation& a, std::uint32_t) override { change(a, +1); }
   void give(const JobAllocation& a, std::uint32_t) override { change(a, -1); }
 
@@ -1166,6 +1175,7 @@ bool Simulation::request_node(std::uint32_t model) {
 void Simulation::on_node_up(std::uint32_t n, std::uint32_t model) {
   NodeView& node = nodes_[n];
   node.up = true;
+  if (jobs_) jobs_->capacity_added();  // jobs that did not fit may now
   node_epoch_[n] = 0;
   prefetch_at_start(node);
   --pools_[node.pool].pending;

@@ -364,6 +364,7 @@ class CheckingCluster final : public JobCluster {
   const std::string& gpu_type(std::size_t) const override { return type_; }
   double gpu_memory(std::size_t) const override { return initial_.gpu_memory_free[0]; }
   void read(JobClusterState& out) const override { out = state_; }
+  void read_capacity(JobClusterState& out) const override { out = initial_; }
   void take(const JobAllocation& a, std::uint32_t) override {
     apply_allocation(state_, a, -1);
     ++takes;
