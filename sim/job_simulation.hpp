@@ -14,7 +14,9 @@
 // whole GPUs (each alone: no other worker shares it), or a share of one GPU in milli-GPU plus
 // GPU memory on it (shares of several workers add up to at most 1000 and the GPU's memory),
 // and CPU and host memory on its node. A job with no GPUs (a CPU-only instance) uses CPU and
-// memory only. Nothing is ever over-committed; the JobCluster checks it (an error otherwise).
+// memory only. Nothing is ever over-committed (tests check every allocation against this).
+// A job that could not run even on the empty cluster (all nodes up) is rejected at arrival
+// (JobRunResult::rejected) instead of waiting for ever.
 //
 // Placement of a gang: GPU types are tried fastest first for the job (for a CPU-only job, nodes
 // without GPUs first); on a type, a single node that fits the whole gang is preferred (the
@@ -34,10 +36,15 @@
 // waiting job again at every pass.)
 //
 // EASY backfill (optional, non-preemptive policies): when the first waiting job in the order
-// does not fit, it gets a reservation at the earliest time enough GPUs free up (from running
-// jobs' known remaining times); later jobs may start now if they end before that time or use
-// only GPUs the reservation does not need. GPU counts are pooled over types for the
-// reservation (an approximation on mixed clusters).
+// does not fit, it gets a reservation: running jobs release their resources in the order of
+// their known ends until its gang fits, shape included (per-node GPUs, shares, CPU, memory);
+// that end is the shadow time. Later jobs may start now if they end before it, or if their
+// GPUs fit in what is spare beside the reserved job then (counted pooled over nodes and types:
+// an approximation).
+//
+// Cost. A non-preemptive pass orders only waiting jobs; a job that did not fit is not tried
+// again until resources on its GPU types are freed (resources only shrink otherwise), nor is a
+// job of the same shape in the same pass; a pass in which no waiting job can fit returns at once.
 #pragma once
 #include <cstdint>
 #include <memory>
