@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "reports/html_report.hpp"
+#include "reports/svg_chart.hpp"
 
 namespace fleetsim {
 

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <functional>
 #include <limits>
 #include <map>
+
+#include "reports/svg_chart.hpp"
 
 namespace fleetsim {
 
@@ -19,40 +19,21 @@ constexpr const char* kAbortedFill = "#c9c9c9";
 constexpr const char* kAbortedStroke = "#d62728";
 constexpr int kWidth = 1000;
 
+using svg::Axis;
+using svg::Chart;
+using svg::coord;
+using svg::latency_axis;
+using svg::LegendItem;
+using svg::linear_axis;
+using svg::percent_axis;
+using svg::short_number;
+using svg::Swatch;
+using svg::time_axis;
+using svg::truncate;
+using Style = svg::LineStyle;
+using Line = svg::Series;
+
 std::string esc(const std::string& s) { return html_escape(s); }
-
-// SVG coordinates: one decimal.
-std::string f1(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.1f", v);
-  if (std::string(b) == "-0.0") return "0.0";
-  return b;
-}
-
-// Tick labels: up to 6 significant digits, no "-0".
-std::string g6(double v) {
-  if (std::fabs(v) < 1e-12) v = 0;
-  char b[32];
-  std::snprintf(b, sizeof b, "%.6g", v);
-  return b;
-}
-
-// Cuts a label to `n` characters (UTF-8 code points), adding an ellipsis.
-std::string truncate(const std::string& s, std::size_t n) {
-  std::size_t chars = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
-      if (chars == n) return s.substr(0, i) + "…";
-      ++chars;
-    }
-  }
-  return s;
-}
-
-struct Style {
-  std::string color, dash;
-  double width = 1.6;
-};
 
 Style model_style(std::size_t i) {
   Style s;
@@ -63,230 +44,10 @@ Style model_style(std::size_t i) {
 
 Style all_style() { return Style{kAllColor, "", 2.2}; }
 
-// ---------------------------------------------------------------------------------------------
-// Axes
-
-struct Axis {
-  double lo = 0, hi = 1;
-  bool log = false;
-  std::vector<double> ticks;
-  std::function<std::string(double)> label = g6;
-  std::string title;
-  double p0 = 0, p1 = 1;  // pixel positions of lo and hi
-
-  double px(double v) const {
-    double t;
-    if (log) {
-      const double l = std::log10(std::max(v, lo));
-      t = (l - std::log10(lo)) / (std::log10(hi) - std::log10(lo));
-    } else {
-      t = (v - lo) / (hi - lo);
-    }
-    if (!std::isfinite(t)) t = 0;
-    t = std::clamp(t, -0.01, 1.01);
-    return p0 + t * (p1 - p0);
-  }
-};
-
-// 1, 2, 2.5 or 5 times a power of ten (no 2.5 for counts: their ticks stay whole numbers).
-double nice_step(double raw, bool integral = false) {
-  if (!(raw > 0) || !std::isfinite(raw)) return 1;
-  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  const double r = raw / mag;
-  const double m = r <= 1 ? 1 : r <= 2 ? 2 : (r <= 2.5 && !integral) ? 2.5 : r <= 5 ? 5 : 10;
-  return m * mag;
+// A report chart: 1000 px wide, the legend in a 230 px column on the right.
+Chart report_chart(std::string title, int height, double left = 78) {
+  return Chart(std::move(title), svg::Layout{kWidth, height, left, 230, 44, 56, false});
 }
-
-// A linear axis from lo to hi (rounded out to nice ticks); `min_step` 1 keeps counts integral.
-Axis linear_axis(double lo, double hi, std::string title, double min_step = 0, int target = 5) {
-  Axis a;
-  a.title = std::move(title);
-  if (!std::isfinite(lo) || !std::isfinite(hi)) lo = 0, hi = 1;
-  if (hi <= lo) hi = lo == 0 ? 1 : lo + std::fabs(lo) * 0.1;
-  const double step = std::max(nice_step((hi - lo) / target, min_step >= 1), min_step);
-  a.lo = std::floor(lo / step + 1e-9) * step;
-  a.hi = std::ceil(hi / step - 1e-9) * step;
-  if (a.hi <= a.lo) a.hi = a.lo + step;
-  for (int k = 0;; ++k) {
-    double v = a.lo + k * step;
-    if (v > a.hi + step * 1e-9) break;
-    if (std::fabs(v) < step * 1e-9) v = 0;
-    a.ticks.push_back(v);
-  }
-  return a;
-}
-
-// Simulated time from 0 to end_s, in s, min or h depending on the span.
-Axis time_axis(double end_s) {
-  Axis a;
-  if (!(end_s > 0) || !std::isfinite(end_s)) end_s = 1;
-  double unit = 1;
-  std::string name = "s";
-  std::vector<double> steps;
-  if (end_s >= 3 * 3600) {
-    unit = 3600, name = "h";
-    steps = {0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 24, 48, 72, 96, 168, 336, 720, 1440, 2880, 8760};
-  } else if (end_s >= 180) {
-    unit = 60, name = "min";
-    steps = {0.5, 1, 2, 5, 10, 15, 20, 30, 60};
-  }
-  const double span = end_s / unit;
-  double step = nice_step(span / 6);
-  for (double s : steps)
-    if (span / s <= 8) {
-      step = s;
-      break;
-    }
-  a.lo = 0;
-  a.hi = end_s;
-  for (int k = 0; k * step <= span * (1 + 1e-9); ++k) a.ticks.push_back(k * step * unit);
-  a.label = [unit](double v) { return g6(v / unit); };
-  a.title = "simulated time (" + name + ")";
-  return a;
-}
-
-std::string latency_tick(double v) {
-  char b[32];
-  if (v < 1e-3) std::snprintf(b, sizeof b, "%g µs", v * 1e6);
-  else if (v < 1) std::snprintf(b, sizeof b, "%g ms", v * 1e3);
-  else std::snprintf(b, sizeof b, "%g s", v);
-  return b;
-}
-
-// A log axis over decades covering [lo, hi] (lo > 0).
-Axis latency_axis(double lo, double hi, std::string title) {
-  Axis a;
-  a.log = true;
-  a.title = std::move(title);
-  if (!(lo > 0) || !std::isfinite(lo)) lo = 1e-3;
-  if (!(hi > lo) || !std::isfinite(hi)) hi = lo * 10;
-  int d0 = static_cast<int>(std::floor(std::log10(lo) + 1e-9));
-  int d1 = static_cast<int>(std::ceil(std::log10(hi) - 1e-9));
-  if (d1 <= d0) d1 = d0 + 1;
-  a.lo = std::pow(10.0, d0);
-  a.hi = std::pow(10.0, d1);
-  for (int d = d0; d <= d1; ++d) {
-    const double base = std::pow(10.0, d);
-    a.ticks.push_back(base);
-    if (d1 - d0 <= 2 && d < d1) {
-      a.ticks.push_back(2 * base);
-      a.ticks.push_back(5 * base);
-    }
-  }
-  std::sort(a.ticks.begin(), a.ticks.end());
-  a.label = latency_tick;
-  return a;
-}
-
-Axis percent_axis(std::string title) {
-  Axis a = linear_axis(0, 1, std::move(title), 0.2);
-  a.label = [](double v) { return g6(v * 100) + "%"; };
-  return a;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Chart frame: title on top, plot area, legend on the right.
-
-struct LegendItem {
-  std::string label;
-  std::string color;
-  char kind = 'l';  // 'l' line, 'r' filled box, 'm' line with markers
-  std::string dash;
-  std::string stroke;  // outline of a box
-  double opacity = 1;
-};
-
-class Chart {
- public:
-  Chart(std::string title, int height, double left = 78, double legend_width = 230)
-      : title_(std::move(title)), height_(height), left_(left), right_(kWidth - legend_width), top_(44),
-        bottom_(height - 56) {}
-
-  double left() const { return left_; }
-  double right() const { return right_; }
-  double top() const { return top_; }
-  double bottom() const { return bottom_; }
-  std::string& body() { return body_; }
-
-  void x_axis(Axis& a, bool grid = true) {
-    a.p0 = left_;
-    a.p1 = right_;
-    for (double t : a.ticks) {
-      const double x = a.px(t);
-      if (grid) body_ += line(x, top_, x, bottom_, "grid");
-      body_ += line(x, bottom_, x, bottom_ + 5, "axis");
-      body_ += "<text x=\"" + f1(x) + "\" y=\"" + f1(bottom_ + 18) + "\" text-anchor=\"middle\">" +
-               esc(a.label(t)) + "</text>\n";
-    }
-    body_ += line(left_, bottom_, right_, bottom_, "axis");
-    body_ += "<text x=\"" + f1((left_ + right_) / 2) + "\" y=\"" + f1(bottom_ + 40) +
-             "\" text-anchor=\"middle\" class=\"axis-title\">" + esc(a.title) + "</text>\n";
-  }
-
-  void y_axis(Axis& a, bool grid = true) {
-    a.p0 = bottom_;
-    a.p1 = top_;
-    for (double t : a.ticks) {
-      const double y = a.px(t);
-      if (grid) body_ += line(left_, y, right_, y, "grid");
-      body_ += line(left_ - 5, y, left_, y, "axis");
-      body_ += "<text x=\"" + f1(left_ - 8) + "\" y=\"" + f1(y + 4) + "\" text-anchor=\"end\">" + esc(a.label(t)) +
-               "</text>\n";
-    }
-    body_ += line(left_, top_, left_, bottom_, "axis");
-    const double cx = left_ - 60, cy = (top_ + bottom_) / 2;
-    body_ += "<text x=\"" + f1(cx) + "\" y=\"" + f1(cy) + "\" text-anchor=\"middle\" class=\"axis-title\" transform=\"rotate(-90 " +
-             f1(cx) + " " + f1(cy) + ")\">" + esc(a.title) + "</text>\n";
-  }
-
-  void legend(const std::vector<LegendItem>& items) {
-    const double x = right_ + 22;
-    double y = top_ + 4;
-    const std::size_t rows = static_cast<std::size_t>(std::max(1.0, (height_ - top_ - 8) / 18));
-    body_ += "<g class=\"legend\">\n";
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      const LegendItem& it = items[i];
-      if (i + 1 == rows && items.size() > rows) {
-        body_ += "<text x=\"" + f1(x) + "\" y=\"" + f1(y + 4) + "\">… and " + std::to_string(items.size() - i) +
-                 " more</text>\n";
-        break;
-      }
-      if (it.kind == 'r') {
-        body_ += "<rect x=\"" + f1(x) + "\" y=\"" + f1(y - 6) + "\" width=\"16\" height=\"11\" fill=\"" + it.color +
-                 "\"" + (it.opacity < 1 ? " fill-opacity=\"" + g6(it.opacity) + "\"" : "") +
-                 (it.stroke.empty() ? "" : " stroke=\"" + it.stroke + "\" stroke-width=\"1.5\"") + "/>";
-      } else {
-        body_ += "<line x1=\"" + f1(x) + "\" y1=\"" + f1(y) + "\" x2=\"" + f1(x + 18) + "\" y2=\"" + f1(y) +
-                 "\" stroke=\"" + it.color + "\" stroke-width=\"2.2\"" +
-                 (it.dash.empty() ? "" : " stroke-dasharray=\"" + it.dash + "\"") + "/>";
-        if (it.kind == 'm')
-          body_ += "<circle cx=\"" + f1(x + 9) + "\" cy=\"" + f1(y) + "\" r=\"3\" fill=\"" + it.color + "\"/>";
-      }
-      body_ += "<text x=\"" + f1(x + 24) + "\" y=\"" + f1(y + 4) + "\"><title>" + esc(it.label) + "</title>" +
-               esc(truncate(it.label, 26)) + "</text>\n";
-      y += 18;
-    }
-    body_ += "</g>\n";
-  }
-
-  std::string svg() const {
-    return "<svg class=\"chart\" width=\"" + std::to_string(kWidth) + "\" height=\"" + std::to_string(height_) +
-           "\" viewBox=\"0 0 " + std::to_string(kWidth) + " " + std::to_string(height_) +
-           "\" role=\"img\" aria-label=\"" + esc(title_) + "\">\n<text x=\"12\" y=\"24\" class=\"title\">" +
-           esc(title_) + "</text>\n" + body_ + "</svg>\n";
-  }
-
-  static std::string line(double x1, double y1, double x2, double y2, const char* cls) {
-    return "<line class=\"" + std::string(cls) + "\" x1=\"" + f1(x1) + "\" y1=\"" + f1(y1) + "\" x2=\"" + f1(x2) +
-           "\" y2=\"" + f1(y2) + "\"/>\n";
-  }
-
- private:
-  std::string title_;
-  int height_;
-  double left_, right_, top_, bottom_;
-  std::string body_;
-};
 
 std::string figure(const std::string& id, const std::string& svg, const std::string& caption) {
   return "<figure id=\"" + esc(id) + "\">\n" + svg + "<figcaption>" + esc(caption) + "</figcaption>\n</figure>\n";
@@ -294,72 +55,10 @@ std::string figure(const std::string& id, const std::string& svg, const std::str
 
 std::string missing(const std::string& text) { return "<p class=\"missing\">" + esc(text) + "</p>\n"; }
 
-// Pixel points, thinned to first/min/max/last per pixel column when there are many.
-std::vector<std::pair<double, double>> thin(const std::vector<std::pair<double, double>>& pts, double width) {
-  if (pts.size() <= static_cast<std::size_t>(2 * width)) return pts;
-  std::vector<std::pair<double, double>> out;
-  std::size_t i = 0;
-  while (i < pts.size()) {
-    const long column = std::lround(std::floor(pts[i].first));
-    std::size_t j = i, lo = i, hi = i;
-    while (j < pts.size() && std::lround(std::floor(pts[j].first)) == column) {
-      if (pts[j].second < pts[lo].second) lo = j;
-      if (pts[j].second > pts[hi].second) hi = j;
-      ++j;
-    }
-    std::vector<std::size_t> keep{i, lo, hi, j - 1};
-    std::sort(keep.begin(), keep.end());
-    keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
-    for (std::size_t k : keep) out.push_back(pts[k]);
-    i = j;
-  }
-  return out;
-}
-
-std::string points_attr(const std::vector<std::pair<double, double>>& px) {
-  std::string s;
-  s.reserve(px.size() * 12);
-  for (const auto& [x, y] : px) {
-    if (!s.empty()) s += ' ';
-    s += f1(x) + "," + f1(y);
-  }
-  return s;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Line charts
-
-struct Line {
-  std::string label;
-  Style style;
-  std::vector<std::pair<double, double>> pts;  // data coordinates
-  bool markers = false;
-};
-
-std::string draw_lines(Chart& c, const Axis& x, const Axis& y, const std::vector<Line>& lines) {
-  std::string& b = c.body();
-  for (const Line& l : lines) {
-    std::vector<std::pair<double, double>> px;
-    px.reserve(l.pts.size());
-    for (const auto& [vx, vy] : l.pts)
-      if (std::isfinite(vx) && std::isfinite(vy)) px.emplace_back(x.px(vx), y.px(vy));
-    if (px.empty()) continue;
-    px = thin(px, c.right() - c.left());
-    b += "<g><title>" + esc(l.label) + "</title><polyline fill=\"none\" stroke=\"" + l.style.color +
-         "\" stroke-width=\"" + g6(l.style.width) + "\" stroke-linejoin=\"round\"" +
-         (l.style.dash.empty() ? "" : " stroke-dasharray=\"" + l.style.dash + "\"") + " points=\"" + points_attr(px) +
-         "\"/>";
-    if (l.markers)
-      for (const auto& [px_x, px_y] : px)
-        b += "<circle cx=\"" + f1(px_x) + "\" cy=\"" + f1(px_y) + "\" r=\"3\" fill=\"" + l.style.color + "\"/>";
-    b += "</g>\n";
-  }
-  return b;
-}
-
 std::vector<LegendItem> legend_of(const std::vector<Line>& lines) {
   std::vector<LegendItem> items;
-  for (const Line& l : lines) items.push_back({l.label, l.style.color, l.markers ? 'm' : 'l', l.style.dash, "", 1});
+  for (const Line& l : lines)
+    items.push_back({l.label, l.style.color, l.markers ? Swatch::LineMarker : Swatch::Line, l.style.dash});
   return items;
 }
 
@@ -449,10 +148,10 @@ std::string cdf_chart(const RunData& run, const std::vector<std::string>& order,
       if (v > 0 && std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
   Axis x = latency_axis(lo, hi, what + " (log scale)");
   Axis y = percent_axis("share of completed requests");
-  Chart c(title, 380);
+  Chart c = report_chart(title, 380);
   c.x_axis(x);
   c.y_axis(y);
-  draw_lines(c, x, y, lines);
+  c.lines(x, y, lines);
   c.legend(legend_of(lines));
   std::string caption = "Cumulative distribution of " + what + " per model (completed requests): the curve reaches y at x when a "
                         "share y of the requests took at most x.";
@@ -509,10 +208,10 @@ std::string series_chart(const RunData& run, const std::vector<std::string>& ord
   if (lines.empty()) return missing(title + ": timeseries.csv has no \"" + series + "\" series.");
   Axis x = time_axis(time_end(run));
   Axis y = linear_axis(0, max_y(lines), y_title, integral ? 1 : 0);
-  Chart c(title, 340);
+  Chart c = report_chart(title, 340);
   c.x_axis(x);
   c.y_axis(y);
-  draw_lines(c, x, y, lines);
+  c.lines(x, y, lines);
   c.legend(legend_of(lines));
   return figure(id, c.svg(), caption);
 }
@@ -532,21 +231,21 @@ std::string replicas_chart(const RunData& run, const std::vector<std::string>& o
       dotted.width = 1.3;
       lines.push_back({order[i] + ": starting", dotted, points_of(starting), false});
     }
-    legend.push_back({order[i], st.color, 'l', st.dash, "", 1});
+    legend.push_back({order[i], st.color, Swatch::Line, st.dash});
   }
   if (const RunSeries* s = run.timeseries.find("all", "replicas_ready")) {
     lines.push_back({"all models: ready", all_style(), points_of(s), false});
-    legend.push_back({"all models (ready)", kAllColor, 'l', "", "", 1});
+    legend.push_back({"all models (ready)", kAllColor, Swatch::Line});
   }
   if (lines.empty()) return missing("Replicas over time: timeseries.csv has no replicas_ready or replicas_starting series.");
-  legend.push_back({"solid: ready", "#777777", 'l', "", "", 1});
-  legend.push_back({"dotted: starting", "#777777", 'l', "2 3", "", 1});
+  legend.push_back({"solid: ready", "#777777", Swatch::Line});
+  legend.push_back({"dotted: starting", "#777777", Swatch::Line, "2 3"});
   Axis x = time_axis(time_end(run));
   Axis y = linear_axis(0, max_y(lines), "replicas", 1);
-  Chart c("Replicas over time", 360);
+  Chart c = report_chart("Replicas over time", 360);
   c.x_axis(x);
   c.y_axis(y);
-  draw_lines(c, x, y, lines);
+  c.lines(x, y, lines);
   c.legend(legend);
   return figure("chart-replicas", c.svg(),
                 "Replicas per model at each sample time: ready (solid) and starting — pulling the image, loading weights "
@@ -586,7 +285,7 @@ std::string gpus_chart(const RunData& run, const std::vector<std::string>& order
     for (double v : all->value) hi = std::max(hi, v);
   Axis x = time_axis(time_end(run));
   Axis y = linear_axis(0, hi, "GPUs", 1);
-  Chart c("GPUs allocated over time", 360);
+  Chart c = report_chart("GPUs allocated over time", 360);
   c.x_axis(x);
   c.y_axis(y);
   // Thin to at most ~one sample per pixel column: the maximum of each cumulative layer in a column
@@ -612,12 +311,12 @@ std::string gpus_chart(const RunData& run, const std::vector<std::string>& order
     const Style st = model_style(models[l]);
     c.body() += "<g><title>" + esc(order[models[l]]) + "</title><polygon fill=\"" + st.color +
                 "\" fill-opacity=\"0.85\" stroke=\"" + st.color + "\" stroke-width=\"0.5\" points=\"" +
-                points_attr(poly) + "\"/></g>\n";
-    legend.push_back({order[models[l]], st.color, 'r', "", "", 0.85});
+                Chart::points_attr(poly) + "\"/></g>\n";
+    legend.push_back({order[models[l]], st.color, Swatch::Box, "", "", 0.85});
   }
   if (all) {
-    draw_lines(c, x, y, {Line{"all models", all_style(), points_of(all), false}});
-    legend.push_back({"all models (total)", kAllColor, 'l', "", "", 1});
+    c.lines(x, y, {Line{"all models", all_style(), points_of(all), false}});
+    legend.push_back({"all models (total)", kAllColor, Swatch::Line});
   }
   std::reverse(legend.begin(), legend.end() - (all ? 1 : 0));  // top layer first, like the chart
   c.legend(legend);
@@ -642,10 +341,10 @@ std::string rate_chart(const RunData& run, const std::vector<std::string>& order
   if (lines.empty()) return missing("Request rate: timeseries.csv has no arrivals or completions series.");
   Axis x = time_axis(time_end(run));
   Axis y = linear_axis(0, max_y(lines), "requests per second");
-  Chart c("Request rate", 340);
+  Chart c = report_chart("Request rate", 340);
   c.x_axis(x);
   c.y_axis(y);
-  draw_lines(c, x, y, lines);
+  c.lines(x, y, lines);
   c.legend(legend_of(lines));
   return figure("chart-rate", c.svg(),
                 "Arrivals per second in each sample interval, per model and in total, and completions per second in "
@@ -672,14 +371,14 @@ std::string hbar_chart(const std::string& id, const std::string& title, const st
     hi = std::max(hi, total);
   }
   const int row_h = 26;
-  Chart c(title, 44 + static_cast<int>(rows.size()) * row_h + 62, 170);
+  Chart c = report_chart(title, 44 + static_cast<int>(rows.size()) * row_h + 62, 170);
   Axis x = linear_axis(0, hi * 1.2, x_title);
   c.x_axis(x);
   std::string& b = c.body();
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const BarRow& r = rows[i];
     const double y = c.top() + 6 + static_cast<double>(i) * row_h;
-    b += "<text x=\"" + f1(c.left() - 8) + "\" y=\"" + f1(y + 13) + "\" text-anchor=\"end\"" +
+    b += "<text x=\"" + coord(c.left() - 8) + "\" y=\"" + coord(y + 13) + "\" text-anchor=\"end\"" +
          (r.overall ? " font-weight=\"bold\"" : "") + "><title>" + esc(r.label) + "</title>" + esc(truncate(r.label, 22)) +
          "</text>\n";
     double at = 0;
@@ -687,21 +386,21 @@ std::string hbar_chart(const std::string& id, const std::string& title, const st
       const double v = std::isfinite(r.segments[s]) ? std::max(0.0, r.segments[s]) : 0.0;
       if (v <= 0) continue;
       const double x0 = x.px(at), x1 = x.px(at + v);
-      b += "<rect x=\"" + f1(x0) + "\" y=\"" + f1(y) + "\" width=\"" + f1(std::max(0.5, x1 - x0)) +
+      b += "<rect x=\"" + coord(x0) + "\" y=\"" + coord(y) + "\" width=\"" + coord(std::max(0.5, x1 - x0)) +
            "\" height=\"18\" fill=\"" + segment_colors[s] + "\"><title>" + esc(r.label + ": " + segment_names[s] + " " +
-           g6(v)) + "</title></rect>\n";
+           short_number(v)) + "</title></rect>\n";
       at += v;
     }
-    b += "<text x=\"" + f1(x.px(at) + 6) + "\" y=\"" + f1(y + 13) + "\">" + esc(r.value_label) + "</text>\n";
+    b += "<text x=\"" + coord(x.px(at) + 6) + "\" y=\"" + coord(y + 13) + "\">" + esc(r.value_label) + "</text>\n";
   }
-  b += Chart::line(c.left(), c.top(), c.left(), c.bottom(), "axis");
+  c.left_axis_line();
   if (segment_names.size() > 1) {
     std::vector<LegendItem> legend;
     for (std::size_t s = 0; s < segment_names.size(); ++s)
-      legend.push_back({segment_names[s], segment_colors[s], 'r', "", "", 1});
+      legend.push_back({segment_names[s], segment_colors[s], Swatch::Box});
     c.legend(legend);
   } else if (segment_names.size() == 1) {
-    c.legend({{segment_names[0], segment_colors[0], 'r', "", "", 1}});
+    c.legend({{segment_names[0], segment_colors[0], Swatch::Box}});
   }
   return figure(id, c.svg(), caption);
 }
@@ -757,8 +456,8 @@ std::vector<std::vector<const ColdStartRow*>> by_model(const RunData& run, const
 
 std::vector<LegendItem> phase_legend(const std::vector<Phase>& phases) {
   std::vector<LegendItem> legend;
-  for (const Phase& p : phases) legend.push_back({p.name, p.color, 'r', "", "", 1});
-  legend.push_back({"aborted", kAbortedFill, 'r', "", kAbortedStroke, 1});
+  for (const Phase& p : phases) legend.push_back({p.name, p.color, Swatch::Box});
+  legend.push_back({"aborted", kAbortedFill, Swatch::Box, "", kAbortedStroke});
   return legend;
 }
 
@@ -797,7 +496,7 @@ std::string cold_start_timeline(const RunData& run, const std::vector<std::strin
   for (std::size_t g = 0; g < groups.size(); ++g)
     if (!groups[g].empty()) plot_h += rows[g] * row_h + lane_pad;
   const int height = static_cast<int>(std::ceil(44 + std::max(plot_h, 120.0) + 56));
-  Chart c("Cold starts on the timeline", height, left);
+  Chart c = report_chart("Cold starts on the timeline", height, left);
   c.x_axis(x);
   std::string& b = c.body();
   double y = c.top();
@@ -806,9 +505,9 @@ std::string cold_start_timeline(const RunData& run, const std::vector<std::strin
     if (groups[g].empty()) continue;
     const double lane_h = rows[g] * row_h + lane_pad;
     if (lane++ % 2 == 0)
-      b += "<rect x=\"" + f1(left) + "\" y=\"" + f1(y) + "\" width=\"" + f1(right - left) + "\" height=\"" + f1(lane_h) +
+      b += "<rect x=\"" + coord(left) + "\" y=\"" + coord(y) + "\" width=\"" + coord(right - left) + "\" height=\"" + coord(lane_h) +
            "\" fill=\"#f3f3f3\"/>\n";
-    b += "<text x=\"" + f1(left - 8) + "\" y=\"" + f1(y + std::min(lane_h / 2 + 4, 16.0)) +
+    b += "<text x=\"" + coord(left - 8) + "\" y=\"" + coord(y + std::min(lane_h / 2 + 4, 16.0)) +
          "\" text-anchor=\"end\"><title>" + esc(order[g]) + "</title>" + esc(truncate(order[g], 20)) + " (" +
          std::to_string(groups[g].size()) + ")</text>\n";
     for (std::size_t i = 0; i < groups[g].size(); ++i) {
@@ -818,7 +517,7 @@ std::string cold_start_timeline(const RunData& run, const std::vector<std::strin
       const double x0 = x.px(r.placed_s), x1 = std::max(x.px(r.ready_s), x0 + min_w);
       b += "<g><title>" + esc(phase_tooltip(r, phases)) + "</title>";
       if (r.aborted) {
-        b += "<rect x=\"" + f1(x0) + "\" y=\"" + f1(top) + "\" width=\"" + f1(x1 - x0) + "\" height=\"" + f1(h) +
+        b += "<rect x=\"" + coord(x0) + "\" y=\"" + coord(top) + "\" width=\"" + coord(x1 - x0) + "\" height=\"" + coord(h) +
              "\" fill=\"" + kAbortedFill + "\" stroke=\"" + kAbortedStroke + "\" stroke-width=\"1\"/>";
       } else {
         double sum = 0;
@@ -827,7 +526,7 @@ std::string cold_start_timeline(const RunData& run, const std::vector<std::strin
         for (std::size_t p = 0; p < phases.size(); ++p) {
           const double w = sum > 0 ? (x1 - x0) * (r.*phases[p].row) / sum : (p + 1 == phases.size() ? x1 - x0 : 0);
           if (w <= 0) continue;
-          b += "<rect x=\"" + f1(at) + "\" y=\"" + f1(top) + "\" width=\"" + f1(w) + "\" height=\"" + f1(h) +
+          b += "<rect x=\"" + coord(at) + "\" y=\"" + coord(top) + "\" width=\"" + coord(w) + "\" height=\"" + coord(h) +
                "\" fill=\"" + phases[p].color + "\"/>";
           at += w;
         }
@@ -836,7 +535,7 @@ std::string cold_start_timeline(const RunData& run, const std::vector<std::strin
     }
     y += lane_h;
   }
-  b += Chart::line(left, c.top(), left, c.bottom(), "axis");
+  c.left_axis_line();
   c.legend(phase_legend(phases));
   return figure("chart-cold-start-timeline", c.svg(),
                 "Each bar is one cold start, from placement to ready (or to its abort), split into its phases; bars are at least 2 px wide, so short cold starts in long runs are drawn "
@@ -872,11 +571,11 @@ std::string cold_start_phases_chart(const RunData& run, const std::vector<std::s
   const double slots = static_cast<double>(shown + (nonempty > 0 ? nonempty - 1 : 0));
   const double slot = (right - left) / std::max(1.0, slots);
   const double bar_w = std::max(1.0, std::min(slot * 0.8, 24.0));
-  Chart c("Cold-start phases, one bar per cold start", 380, left);
+  Chart c = report_chart("Cold-start phases, one bar per cold start", 380, left);
   Axis y = linear_axis(0, hi, "seconds");
   c.y_axis(y);
   std::string& b = c.body();
-  b += Chart::line(left, c.bottom(), right, c.bottom(), "axis");
+  c.bottom_axis_line();
   double at = left;
   for (std::size_t g = 0; g < kept.size(); ++g) {
     if (kept[g].empty()) continue;
@@ -890,8 +589,8 @@ std::string cold_start_phases_chart(const RunData& run, const std::vector<std::s
         const double v = r->*p.row;
         if (v <= 0) continue;
         const double y0 = y.px(base + v), y1 = y.px(base);
-        b += "<rect x=\"" + f1(cx - bar_w / 2) + "\" y=\"" + f1(y0) + "\" width=\"" + f1(bar_w) + "\" height=\"" +
-             f1(std::max(0.5, y1 - y0)) + "\" fill=\"" + p.color + "\"" +
+        b += "<rect x=\"" + coord(cx - bar_w / 2) + "\" y=\"" + coord(y0) + "\" width=\"" + coord(bar_w) + "\" height=\"" +
+             coord(std::max(0.5, y1 - y0)) + "\" fill=\"" + p.color + "\"" +
              (r->aborted ? " fill-opacity=\"0.35\" stroke=\"" + std::string(kAbortedStroke) + "\" stroke-width=\"0.8\"" : "") +
              "/>";
         base += v;
@@ -900,25 +599,25 @@ std::string cold_start_phases_chart(const RunData& run, const std::vector<std::s
       at += slot;
     }
     const double group_x1 = at;
-    b += "<rect x=\"" + f1(group_x0) + "\" y=\"" + f1(c.bottom() + 3) + "\" width=\"" + f1(group_x1 - group_x0) +
+    b += "<rect x=\"" + coord(group_x0) + "\" y=\"" + coord(c.bottom() + 3) + "\" width=\"" + coord(group_x1 - group_x0) +
          "\" height=\"5\" fill=\"" + st.color + "\"><title>" + esc(order[g]) + "</title></rect>\n";
     if (group_x1 - group_x0 >= 40)
-      b += "<text x=\"" + f1((group_x0 + group_x1) / 2) + "\" y=\"" + f1(c.bottom() + 22) +
+      b += "<text x=\"" + coord((group_x0 + group_x1) / 2) + "\" y=\"" + coord(c.bottom() + 22) +
            "\" text-anchor=\"middle\"><title>" + esc(order[g]) + "</title>" +
            esc(truncate(order[g], static_cast<std::size_t>(std::max(3.0, (group_x1 - group_x0) / 7)))) + "</text>\n";
     at += slot;  // a gap between models
   }
-  b += "<text x=\"" + f1((left + right) / 2) + "\" y=\"" + f1(c.bottom() + 44) +
+  b += "<text x=\"" + coord((left + right) / 2) + "\" y=\"" + coord(c.bottom() + 44) +
        "\" text-anchor=\"middle\" class=\"axis-title\">" +
        esc(stride > 1 ? "cold starts by model, in order of placement (1 in " + std::to_string(stride) + " of " +
                             std::to_string(total) + " shown)"
                       : "cold starts by model, in order of placement") +
        "</text>\n";
   std::vector<LegendItem> legend;
-  for (const Phase& p : phases) legend.push_back({p.name, p.color, 'r', "", "", 1});
-  legend.push_back({"aborted (faded)", "#f28e2b", 'r', "", kAbortedStroke, 0.35});
+  for (const Phase& p : phases) legend.push_back({p.name, p.color, Swatch::Box});
+  legend.push_back({"aborted (faded)", "#f28e2b", Swatch::Box, "", kAbortedStroke, 0.35});
   for (std::size_t g = 0; g < kept.size(); ++g)
-    if (!kept[g].empty()) legend.push_back({order[g], model_style(g).color, 'r', "", "", 1});
+    if (!kept[g].empty()) legend.push_back({order[g], model_style(g).color, Swatch::Box});
   c.legend(legend);
   return figure("chart-cold-start-phases", c.svg(),
                 "Duration of each cold start split into its phases; the "
@@ -1128,22 +827,6 @@ std::string meta(const RunData& run) {
 
 }  // namespace
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 const std::string& report_css() {
   static const std::string css =
       "body{font-family:sans-serif;margin:0 auto;max-width:1180px;padding:12px 24px 40px;color:#222;"
@@ -1164,12 +847,7 @@ const std::string& report_css() {
       "td.best{color:#1a7f37;font-weight:bold}\n"
       "figure{margin:10px 0 22px}\n"
       "figcaption{font-size:13px;color:#555;max-width:960px}\n"
-      "svg.chart{display:block;max-width:100%;height:auto;font-family:sans-serif;background:#fff}\n"
-      "svg.chart text{font-size:12px;fill:#333}\n"
-      "svg.chart text.title{font-size:15px;font-weight:bold;fill:#222}\n"
-      "svg.chart text.axis-title{font-size:12px;fill:#555}\n"
-      "svg.chart line.axis{stroke:#444;stroke-width:1}\n"
-      "svg.chart line.grid{stroke:#e8e8e8;stroke-width:1}\n"
+      "svg.chart{display:block;max-width:100%;height:auto}\n"
       "p.missing{color:#6b5300;background:#fff8dc;padding:6px 10px;border-left:4px solid #e0b000}\n"
       "p.note{font-size:13px;color:#555}\n"
       "footer{margin-top:30px;font-size:12px;color:#888}\n";

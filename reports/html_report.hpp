@@ -1,5 +1,6 @@
-// The run report: ONE self-contained HTML file (inline CSS and SVG charts drawn here; no script,
-// font, stylesheet or network reference), deterministic (same RunData -> same bytes).
+// The run report: ONE self-contained HTML file (inline CSS and SVG charts drawn with
+// reports/svg_chart.hpp; no script, font, stylesheet or network reference), deterministic (same
+// RunData -> same bytes).
 // Sections: summary table; TTFT and end-to-end latency CDFs per model; replicas and GPUs
 // allocated over time; queues (requests in system / buffered) over time; request rate; cold
 // starts on a timeline with their phases (image pull / weight load / engine start-up), per cold
@@ -13,9 +14,6 @@
 namespace fleetsim {
 
 std::string html_report(const RunData& run);
-
-// Escapes & < > " ' for HTML text and attribute values (and SVG text).
-std::string html_escape(const std::string& text);
 
 // The report's style sheet (shared with the comparison page), without <style> tags.
 const std::string& report_css();

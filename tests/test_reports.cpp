@@ -19,6 +19,7 @@
 #include "reports/html_report.hpp"
 #include "reports/prometheus.hpp"
 #include "reports/run_data.hpp"
+#include "reports/svg_chart.hpp"
 #include "reports/write_reports.hpp"
 
 using Catch::Contains;
@@ -380,6 +381,67 @@ TEST_CASE("report.html is self-contained, complete and deterministic", "[reports
   CHECK_THAT(bare_html, Contains("no cold_starts.csv"));
   CHECK_THAT(bare_html, !Contains("id=\"cost\""));
   CHECK_THAT(bare_html, Contains("id=\"chart-ttft-cdf\""));
+}
+
+TEST_CASE("svg charts: nice ticks, integral counts, axis labels and escaping", "[reports]") {
+  namespace svg = fleetsim::svg;
+  auto ticks = [](const svg::Axis& a) { return a.ticks; };
+  CHECK(svg::nice_step(1.46) == 2);
+  CHECK(svg::nice_step(2.4) == 2.5);
+  CHECK(svg::nice_step(2.4, true) == 5);
+  CHECK(svg::nice_step(0.07) == Approx(0.1));
+  CHECK(svg::nice_step(0) == 1);
+
+  const svg::Axis a = svg::linear_axis(0, 7.3, "t");
+  CHECK(ticks(a) == std::vector<double>{0, 2, 4, 6, 8});
+  CHECK(a.lo == 0);
+  CHECK(a.hi == 8);
+  // Counts: a step of 2.5 would give 0, 2.5, 5, ...; integral axes take 5 instead.
+  CHECK(ticks(svg::linear_axis(0, 11, "requests", 1)) == std::vector<double>{0, 5, 10, 15});
+  for (double hi : {0.0, 1.0, 3.0, 7.0, 11.0, 13.0, 27.0, 99.0, 1234.0, 98765.0})
+    for (double t : svg::linear_axis(0, hi, "replicas", 1).ticks) {
+      INFO("hi " << hi << ", tick " << t);
+      CHECK(t == std::floor(t));
+    }
+  const svg::Axis small = svg::linear_axis(0, 0.3, "share");
+  std::vector<std::string> labels;
+  for (double t : small.ticks) labels.push_back(small.label(t));
+  CHECK(labels == std::vector<std::string>{"0", "0.1", "0.2", "0.3"});
+  // An empty span still makes an axis: 0..1 at zero, around the value elsewhere.
+  CHECK(ticks(svg::linear_axis(0, 0, "none")).back() == 1);
+  const svg::Axis single = svg::linear_axis(5, 5, "one point");
+  CHECK(single.lo < 5);
+  CHECK(single.hi > 5);
+
+  const svg::Axis pct = svg::percent_axis("share");
+  CHECK(pct.label(pct.ticks.front()) == "0%");
+  CHECK(pct.label(pct.ticks.back()) == "100%");
+  const svg::Axis lat = svg::latency_axis(0.003, 0.4, "latency");
+  labels.clear();
+  for (double t : lat.ticks) labels.push_back(lat.label(t));
+  CHECK(labels == std::vector<std::string>{"1 ms", "10 ms", "100 ms", "1 s"});
+  const svg::Axis time = svg::time_axis(7200);
+  CHECK(time.title == "simulated time (min)");
+  CHECK(time.label(time.ticks.back()) == "120");
+
+  svg::Axis x = svg::linear_axis(0, 10, "x <in>");
+  x.pad = 0.1;
+  svg::Axis y = svg::linear_axis(0, 1, "y");
+  svg::Chart c("a & b", svg::Layout{300, 200, 50, 20, 30, 40, true});
+  c.x_axis(x);
+  c.y_axis(y);
+  CHECK(x.px(0) == Approx(50 + 230 * 0.1 / 1.2));  // the pad keeps the first tick off the frame
+  CHECK(x.px(10) == Approx(50 + 230 * 1.1 / 1.2));
+  CHECK(y.px(1) == Approx(30));
+  c.lines(x, y, {svg::Series{"line", {"#123456", "", 2}, {{0, 0}, {10, 1}}, false}});
+  c.legend({{"line \"one\"", "#123456"}}, svg::LegendAt::InsideTopLeft);
+  const std::string out = c.svg();
+  CHECK(out.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
+  CHECK_THAT(out, Contains(">a &amp; b</text>"));
+  CHECK_THAT(out, Contains(">x &lt;in&gt;</text>"));
+  CHECK_THAT(out, Contains("line &quot;one&quot;"));
+  CHECK_THAT(out, Contains("<polyline fill=\"none\" stroke=\"#123456\""));
+  CHECK_THAT(out, !Contains("<svg class"));
 }
 
 TEST_CASE("write_run_reports writes report.html and result.prom", "[reports]") {

@@ -1,4 +1,3 @@
-#include "reports/html_report.hpp"
 #include "scenarios/cli/saturation_command.hpp"
 
 #include <CLI/CLI.hpp>
@@ -11,6 +10,7 @@
 #include <sstream>
 
 #include "policies/registry.hpp"
+#include "reports/svg_chart.hpp"
 #include "sim/saturation.hpp"
 #include "traces/jobs/job_traces.hpp"
 
@@ -33,78 +33,38 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-// XML text is escaped with the report module's html_escape (reports/html_report.hpp).
-
 // One self-contained chart: allocation ratio (%) against arrived workload (% of GPU capacity).
 std::string saturation_svg(const std::vector<SaturationResult>& results, const std::string& title) {
-  const double width = 860, height = 520, left = 80, right = 30, top = 50, bottom = 70;
-  const double pw = width - left - right, ph = height - top - bottom;
+  static const char* colors[] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+                                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
   int max_pct = 10;
   for (const auto& r : results)
     if (!r.points.empty()) max_pct = std::max(max_pct, r.points.back().arrived_pct);
-  const int x_step = max_pct <= 50 ? 5 : 10;
-  const double x_max = static_cast<double>((max_pct + x_step - 1) / x_step * x_step);
-  auto x = [&](double pct) { return left + pw * pct / x_max; };
-  auto y = [&](double ratio) { return top + ph * (1 - ratio); };
-  static const char* colors[] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-                                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-  std::ostringstream s;
-  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-    << "\" viewBox=\"0 0 " << width << " " << height << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  s << "<text x=\"" << width / 2 << "\" y=\"28\" text-anchor=\"middle\" font-size=\"15\">" << html_escape(title)
-    << "</text>\n";
-  // Grid, ticks and labels.
-  for (int p = 0; p <= static_cast<int>(x_max); p += x_step) {
-    const double px = x(p);
-    s << "<line x1=\"" << px << "\" y1=\"" << top << "\" x2=\"" << px << "\" y2=\"" << top + ph
-      << "\" stroke=\"#e5e5e5\"/>\n";
-    s << "<line x1=\"" << px << "\" y1=\"" << top + ph << "\" x2=\"" << px << "\" y2=\"" << top + ph + 5
-      << "\" stroke=\"black\"/>\n";
-    s << "<text x=\"" << px << "\" y=\"" << top + ph + 19 << "\" text-anchor=\"middle\">" << p << "</text>\n";
-  }
-  for (int p = 0; p <= 100; p += 10) {
-    const double py = y(p / 100.0);
-    s << "<line x1=\"" << left << "\" y1=\"" << py << "\" x2=\"" << left + pw << "\" y2=\"" << py
-      << "\" stroke=\"#e5e5e5\"/>\n";
-    s << "<line x1=\"" << left - 5 << "\" y1=\"" << py << "\" x2=\"" << left << "\" y2=\"" << py
-      << "\" stroke=\"black\"/>\n";
-    s << "<text x=\"" << left - 9 << "\" y=\"" << py + 4 << "\" text-anchor=\"end\">" << p << "</text>\n";
-  }
+  svg::Axis x = svg::linear_axis(0, max_pct, "arrived workload (GPU requests, % of cluster GPU capacity)", 5, 14);
+  svg::Axis y = svg::linear_axis(0, 100, "GPU allocation ratio (% of cluster GPU capacity)", 0, 10);
+  svg::Chart c(title, svg::Layout{860, 520, 80, 30, 50, 70, true});
+  c.x_axis(x);
+  c.y_axis(y);
   // The 100%-arrived line: where demand equals capacity.
-  if (x_max >= 100)
-    s << "<line x1=\"" << x(100) << "\" y1=\"" << top << "\" x2=\"" << x(100) << "\" y2=\"" << top + ph
-      << "\" stroke=\"#999\" stroke-dasharray=\"4 4\"/>\n";
-  s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << pw << "\" height=\"" << ph
-    << "\" fill=\"none\" stroke=\"black\"/>\n";
-  s << "<text x=\"" << left + pw / 2 << "\" y=\"" << height - 22
-    << "\" text-anchor=\"middle\">arrived workload (GPU requests, % of cluster GPU capacity)</text>\n";
-  s << "<text transform=\"translate(" << 24 << " " << top + ph / 2
-    << ") rotate(-90)\" text-anchor=\"middle\">GPU allocation ratio (% of cluster GPU capacity)</text>\n";
-  // One line per policy.
+  if (x.hi >= 100) c.body() += svg::Chart::line(x.px(100), c.top(), x.px(100), c.bottom(), "#999999", 1, "4 4");
+  c.frame();
+  std::vector<svg::Series> lines;
+  std::vector<svg::LegendItem> legend;
   for (std::size_t i = 0; i < results.size(); ++i) {
     const auto& r = results[i];
-    const char* color = colors[i % std::size(colors)];
-    s << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.8\" points=\"";
-    for (const auto& p : r.points) s << fixed(x(p.arrived_pct), 1) << "," << fixed(y(p.allocation_ratio), 1) << " ";
-    s << "\"/>\n";
-  }
-  // Legend, top left (the curves start at the bottom left and stay below the diagonal).
-  const double lx = left + 14, ly = top + 14;
-  s << "<rect x=\"" << lx - 6 << "\" y=\"" << ly - 6 << "\" width=\"250\" height=\"" << 18 * results.size() + 8
-    << "\" fill=\"white\" stroke=\"#ccc\"/>\n";
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    const auto& r = results[i];
-    const double yy = ly + 18 * static_cast<double>(i) + 6;
+    svg::Series line{r.policy, {colors[i % std::size(colors)], "", 1.8}, {}, false};
+    for (const auto& p : r.points) line.pts.emplace_back(p.arrived_pct, 100 * p.allocation_ratio);
     const SaturationPoint* end = r.points.empty() ? nullptr : &r.points.back();
-    s << "<line x1=\"" << lx << "\" y1=\"" << yy << "\" x2=\"" << lx + 24 << "\" y2=\"" << yy << "\" stroke=\""
-      << colors[i % std::size(colors)] << "\" stroke-width=\"2.5\"/>\n";
-    s << "<text x=\"" << lx + 32 << "\" y=\"" << yy + 4 << "\">" << html_escape(r.policy);
-    if (end) s << " (" << fixed(100 * end->allocation_ratio, 1) << "% at " << end->arrived_pct << "%)";
-    s << "</text>\n";
+    legend.push_back({r.policy + (end ? " (" + fixed(100 * end->allocation_ratio, 1) + "% at " +
+                                            std::to_string(end->arrived_pct) + "%)"
+                                      : ""),
+                      line.style.color});
+    lines.push_back(std::move(line));
   }
-  s << "</svg>\n";
-  return s.str();
+  c.lines(x, y, lines);
+  // Top left: the curves start at the bottom left and stay below the diagonal.
+  c.legend(legend, svg::LegendAt::InsideTopLeft);
+  return c.svg();
 }
 
 }  // namespace

@@ -1,4 +1,3 @@
-#include "reports/html_report.hpp"
 #include "scenarios/sweep/sweep.hpp"
 
 #include <nlohmann/json.hpp>
@@ -18,6 +17,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "reports/svg_chart.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
 #include "scenarios/runner/run_to_directory.hpp"
 
@@ -125,13 +125,6 @@ std::string format_number(double v, int precision = 6) {
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, precision);
   return std::string(buf, r.ptr);
-}
-
-std::string format_fixed(double v) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 2);
-  std::string s(buf, r.ptr);
-  return s == "-0.00" ? "0.00" : s;
 }
 
 // ------------------------------------------------------------------ YAML values
@@ -762,122 +755,56 @@ struct Row {
   std::string label;                   // short, for the chart
 };
 
-// XML text is escaped with the report module's html_escape (reports/html_report.hpp).
-
-// Ticks at multiples of `step` from lo to hi; the plotted range reaches a little beyond them,
-// so points on the first or last tick stay off the axis lines.
-struct Scale {
-  double lo = 0, hi = 1, step = 0.2;
-  double at(double v, double from, double to) const {
-    const double margin = (hi - lo) * 0.03;
-    return from + (v - (lo - margin)) / (hi - lo + 2 * margin) * (to - from);
-  }
-};
-
-Scale nice_scale(double min, double max) {
-  if (!(max > min)) {
-    const double pad = min == 0 ? 1 : std::abs(min) * 0.1;
-    min -= pad;
-    max += pad;
-  }
-  const double raw = (max - min) / 5;
-  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  const double norm = raw / mag;
-  const double step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
-  Scale s;
-  s.step = step;
-  s.lo = std::floor(min / step) * step;
-  s.hi = std::ceil(max / step) * step;
-  if (s.hi <= s.lo) s.hi = s.lo + step;
-  return s;
-}
-
+// Every point in grey with a tooltip; the frontier in red, connected in x order and labelled.
 std::string pareto_svg(const SweepSpec& sweep, const std::vector<Row>& rows, const std::vector<std::size_t>& plotted,
                        const std::vector<double>& xs, const std::vector<double>& ys,
                        const std::vector<std::size_t>& frontier) {
   const ParetoSpec& p = *sweep.pareto;
-  const double W = 800, H = 540, left = 96, right = 32, top = 72, bottom = 78;
-  const double x0 = left, x1 = W - right, y0 = H - bottom, y1 = top;
-  double xmin = 0, xmax = 1, ymin = 0, ymax = 1;
-  if (!xs.empty()) {
-    xmin = *std::min_element(xs.begin(), xs.end());
-    xmax = *std::max_element(xs.begin(), xs.end());
-    ymin = *std::min_element(ys.begin(), ys.end());
-    ymax = *std::max_element(ys.begin(), ys.end());
-  }
-  const Scale sx = nice_scale(xmin, xmax), sy = nice_scale(ymin, ymax);
-  auto X = [&](double v) { return format_fixed(sx.at(v, x0, x1)); };
-  auto Y = [&](double v) { return format_fixed(sy.at(v, y0, y1)); };
   auto better = [](bool maximize) { return maximize ? " (higher is better)" : " (lower is better)"; };
-
-  std::ostringstream o;
-  o.imbue(std::locale::classic());
-  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" viewBox=\"0 0 " << W
-    << " " << H << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  o << "<rect x=\"0\" y=\"0\" width=\"" << W << "\" height=\"" << H << "\" fill=\"white\"/>\n";
-  o << "<text x=\"" << x0 << "\" y=\"26\" font-size=\"16\" font-weight=\"bold\">" << html_escape(sweep.name)
-    << ": Pareto frontier</text>\n";
-  // Legend, above the plot.
-  o << "<g id=\"legend\">\n";
-  o << "<circle cx=\"" << x0 + 8 << "\" cy=\"48\" r=\"4\" fill=\"#9aa5b1\" stroke=\"#52606d\" stroke-width=\"0.8\"/>\n";
-  o << "<text x=\"" << x0 + 18 << "\" y=\"52\">all points (" << plotted.size() << ")</text>\n";
-  o << "<line x1=\"" << x0 + 150 << "\" y1=\"48\" x2=\"" << x0 + 178 << "\" y2=\"48\" stroke=\"#d62728\" stroke-width=\"2\"/>\n";
-  o << "<circle cx=\"" << x0 + 164 << "\" cy=\"48\" r=\"5\" fill=\"#d62728\"/>\n";
-  o << "<text x=\"" << x0 + 186 << "\" y=\"52\">Pareto frontier (" << frontier.size() << ")</text>\n";
+  auto range_axis = [](const std::vector<double>& v, const std::string& title) {
+    svg::Axis a = v.empty() ? svg::linear_axis(0, 1, title)
+                            : svg::linear_axis(*std::min_element(v.begin(), v.end()),
+                                               *std::max_element(v.begin(), v.end()), title);
+    a.pad = 0.03;
+    return a;
+  };
+  svg::Axis x = range_axis(xs, p.x + better(p.maximize_x)), y = range_axis(ys, p.y + better(p.maximize_y));
+  svg::Chart c(sweep.name + ": Pareto frontier", svg::Layout{800, 540, 96, 32, 72, 78, true});
+  c.x_axis(x);
+  c.y_axis(y);
+  std::vector<svg::LegendItem> legend = {
+      {"all points (" + std::to_string(plotted.size()) + ")", "#9aa5b1", svg::Swatch::Marker, "", "#52606d"},
+      {"Pareto frontier (" + std::to_string(frontier.size()) + ")", "#d62728", svg::Swatch::LineMarker}};
   if (rows.size() > plotted.size())
-    o << "<text x=\"" << x0 + 340 << "\" y=\"52\" fill=\"#52606d\">" << rows.size() - plotted.size()
-      << " without values not shown</text>\n";
-  o << "</g>\n";
-  // Grid, ticks and tick labels.
-  o << "<g id=\"axes\" stroke=\"#e4e7eb\" stroke-width=\"1\">\n";
-  const long xt0 = std::lround(sx.lo / sx.step), xt1 = std::lround(sx.hi / sx.step);
-  const long yt0 = std::lround(sy.lo / sy.step), yt1 = std::lround(sy.hi / sy.step);
-  for (long k = xt0; k <= xt1; ++k) o << "<line x1=\"" << X(k * sx.step) << "\" y1=\"" << y0 << "\" x2=\"" << X(k * sx.step) << "\" y2=\"" << y1 << "\"/>\n";
-  for (long k = yt0; k <= yt1; ++k) o << "<line x1=\"" << x0 << "\" y1=\"" << Y(k * sy.step) << "\" x2=\"" << x1 << "\" y2=\"" << Y(k * sy.step) << "\"/>\n";
-  o << "</g>\n<g stroke=\"#323f4b\" stroke-width=\"1.2\">\n";
-  o << "<line x1=\"" << x0 << "\" y1=\"" << y0 << "\" x2=\"" << x1 << "\" y2=\"" << y0 << "\"/>\n";
-  o << "<line x1=\"" << x0 << "\" y1=\"" << y0 << "\" x2=\"" << x0 << "\" y2=\"" << y1 << "\"/>\n";
-  for (long k = xt0; k <= xt1; ++k) o << "<line x1=\"" << X(k * sx.step) << "\" y1=\"" << y0 << "\" x2=\"" << X(k * sx.step) << "\" y2=\"" << y0 + 5 << "\"/>\n";
-  for (long k = yt0; k <= yt1; ++k) o << "<line x1=\"" << x0 - 5 << "\" y1=\"" << Y(k * sy.step) << "\" x2=\"" << x0 << "\" y2=\"" << Y(k * sy.step) << "\"/>\n";
-  o << "</g>\n<g fill=\"#323f4b\">\n";
-  for (long k = xt0; k <= xt1; ++k)
-    o << "<text x=\"" << X(k * sx.step) << "\" y=\"" << y0 + 19 << "\" text-anchor=\"middle\">" << format_number(k * sx.step) << "</text>\n";
-  for (long k = yt0; k <= yt1; ++k)
-    o << "<text x=\"" << x0 - 8 << "\" y=\"" << format_fixed(sy.at(k * sy.step, y0, y1) + 4) << "\" text-anchor=\"end\">"
-      << format_number(k * sy.step) << "</text>\n";
-  o << "<text x=\"" << format_fixed((x0 + x1) / 2) << "\" y=\"" << H - 24 << "\" text-anchor=\"middle\" font-size=\"13\">"
-    << html_escape(p.x) << better(p.maximize_x) << "</text>\n";
-  o << "<text x=\"20\" y=\"" << format_fixed((y0 + y1) / 2) << "\" text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 20 "
-    << format_fixed((y0 + y1) / 2) << ")\">" << html_escape(p.y) << better(p.maximize_y) << "</text>\n";
-  o << "</g>\n";
-  // Every point, with a tooltip.
+    legend.push_back({std::to_string(rows.size() - plotted.size()) + " without values not shown", "#52606d",
+                      svg::Swatch::None});
+  c.legend(legend, svg::LegendAt::Above);
   auto tooltip = [&](std::size_t i) {
     const Row& r = rows[plotted[i]];
     std::string t = "point " + std::to_string(r.point);
     for (const auto& a : r.axis_text) t += ", " + a;
     if (!r.seed.is_null()) t += ", seed " + r.seed.dump();
-    return html_escape(t + "\n" + p.x + " = " + format_number(xs[i], 8) + "\n" + p.y + " = " + format_number(ys[i], 8));
+    return t + "\n" + p.x + " = " + format_number(xs[i], 8) + "\n" + p.y + " = " + format_number(ys[i], 8);
   };
-  o << "<g id=\"points\" fill=\"#9aa5b1\" fill-opacity=\"0.85\" stroke=\"#52606d\" stroke-width=\"0.8\">\n";
+  std::string& b = c.body();
+  b += "<g id=\"points\">\n";
   for (std::size_t i = 0; i < plotted.size(); ++i)
-    o << "<circle cx=\"" << X(xs[i]) << "\" cy=\"" << Y(ys[i]) << "\" r=\"4\"><title>" << tooltip(i) << "</title></circle>\n";
-  o << "</g>\n";
-  // The frontier: connected in x order, highlighted, labelled.
-  o << "<g id=\"frontier\">\n";
+    b += svg::Chart::circle(x.px(xs[i]), y.px(ys[i]), 4, "#9aa5b1",
+                            "fill-opacity=\"0.85\" stroke=\"#52606d\" stroke-width=\"0.8\"", tooltip(i)) + "\n";
+  b += "</g>\n<g id=\"frontier\">\n";
   if (frontier.size() > 1) {
-    o << "<polyline fill=\"none\" stroke=\"#d62728\" stroke-width=\"2\" points=\"";
-    for (std::size_t n = 0; n < frontier.size(); ++n)
-      o << (n ? " " : "") << X(xs[frontier[n]]) << "," << Y(ys[frontier[n]]);
-    o << "\"/>\n";
+    svg::Points line;
+    for (std::size_t f : frontier) line.emplace_back(x.px(xs[f]), y.px(ys[f]));
+    b += svg::Chart::polyline(line, {"#d62728", "", 2}) + "\n";
   }
   for (std::size_t f : frontier)
-    o << "<circle cx=\"" << X(xs[f]) << "\" cy=\"" << Y(ys[f]) << "\" r=\"5.5\" fill=\"#d62728\" stroke=\"white\" stroke-width=\"1\"><title>"
-      << tooltip(f) << "</title></circle>\n";
+    b += svg::Chart::circle(x.px(xs[f]), y.px(ys[f]), 5.5, "#d62728", "stroke=\"white\" stroke-width=\"1\"",
+                            tooltip(f)) + "\n";
   for (std::size_t f : frontier)
-    o << "<text x=\"" << format_fixed(sx.at(xs[f], x0, x1) + 8) << "\" y=\"" << format_fixed(sy.at(ys[f], y0, y1) - 8)
-      << "\" font-size=\"11\" fill=\"#9b1c1c\">" << html_escape(rows[plotted[f]].label) << "</text>\n";
-  o << "</g>\n</svg>\n";
-  return o.str();
+    b += svg::Chart::text(x.px(xs[f]) + 8, y.px(ys[f]) - 8, rows[plotted[f]].label,
+                          "font-size=\"11\" fill=\"#9b1c1c\"");
+  b += "</g>\n";
+  return c.svg();
 }
 
 }  // namespace
