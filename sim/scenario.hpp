@@ -118,10 +118,16 @@ struct JobsSpec {
   int inference_priority = std::numeric_limits<int>::max();  // ... whose priority is below this
   bool checkpoint_on_preemption = true;
   SimTime restart_overhead = 0;
-  // generic-csv column names (see traces/jobs/job_traces.hpp)
+  // generic-csv column names (see traces/jobs/job_traces.hpp); empty = not in the file
   std::string id_column = "id", submit_column = "submit_s", duration_column = "duration_s",
               gpus_column = "gpus", workers_column = "workers", tenant_column = "tenant",
               priority_column = "priority";
+  std::string milli_gpu_column, gpu_fraction_column, cpu_column, memory_column, gpu_memory_column,
+      gpu_type_column;
+  // generic-csv units and reading options (GenericJobColumns's; open_job_trace checks them)
+  std::string submit_unit = "s", duration_unit = "s", memory_unit = "B";
+  std::string reference_gpu_type;  // the GPU type durations were measured on ("" = unstated)
+  std::string delimiter = ",";     // one character, or "tab"
 };
 
 struct Scenario {

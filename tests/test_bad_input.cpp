@@ -696,3 +696,80 @@ TEST_CASE("inputs that used to crash the loader or wrap the clock are errors", "
   REQUIRE_THAT(errors_of(base, sets({"workloads[0].arrivals.rate=0.000000001/d"})),
                Contains("a rate below one request per 30 years"));
 }
+
+// ------------------------------------------------------------------ job traces (jobs:)
+
+TEST_CASE("a bad generic-csv unit under jobs.columns is reported at its key", "[bad-input][jobs]") {
+  TempDir dir("jobs_unit");
+  const std::string file = dir.write("jobs.csv", "id,submit_s,duration_s,gpus,workers,tenant,priority,mem\n"
+                                                 "a,0,10,1,1,t,0,4\n");
+  // "jobs:" is line 12, below kMinimal's 11.
+  const std::string yaml = kMinimal + "jobs:\n"
+                                      "  trace: " + file + "\n"
+                                      "  columns:\n"
+                                      "    memory: mem\n"
+                                      "    memory_unit: parsecs\n"
+                                      "    duration_unit: fortnights\n";
+  REQUIRE(line_count(kMinimal) == 11);
+  const std::string msg = errors_of(yaml);
+  REQUIRE_THAT(msg, Contains("test.yaml:16:18: jobs.columns.memory_unit: expected B, KB, MB, GB, TB, KiB, MiB, "
+                             "GiB or TiB (got \"parsecs\")"));
+  REQUIRE_THAT(msg, Contains("test.yaml:17:20: jobs.columns.duration_unit: expected s, ms, us, ns, min or h "
+                             "(got \"fortnights\")"));
+  // The same through --set, and a two-character delimiter.
+  const std::string plain = kMinimal + "jobs: {trace: " + file + "}\n";
+  REQUIRE_THAT(errors_of(plain, sets({"jobs.columns.memory_unit=parsecs"})),
+               Contains("--set: jobs.columns.memory_unit: expected B, KB"));
+  REQUIRE_THAT(errors_of(plain, sets({"jobs.columns.delimiter=;;"})),
+               Contains("jobs.columns.delimiter: expected one character (or \"tab\"), got \";;\""));
+}
+
+TEST_CASE("every generic-csv column and unit under jobs.columns reaches the job specs", "[bad-input][jobs]") {
+  TempDir dir("jobs_columns");
+  const std::string file = dir.write("jobs.csv", "id;t_ms;dur_min;milli;cores;mem;gmem;types\n"
+                                                 "a;0;2;250;4;8;20;H100-80GB\n"
+                                                 "b;1500;1;0;0.5;1;0;\n");
+  const std::string yaml = kMinimal + "jobs:\n"
+                                      "  trace: " + file + "\n"
+                                      "  columns: {submit: t_ms, submit_unit: ms, duration: dur_min, duration_unit: min,\n"
+                                      "            reference_gpu_type: H100-80GB, gpus: \"\", workers: \"\", tenant: \"\",\n"
+                                      "            priority: \"\", milli_gpu: milli, cpu: cores, memory: mem,\n"
+                                      "            gpu_memory: gmem, memory_unit: GiB, gpu_type: types, delimiter: \";\"}\n";
+  const Scenario sc = scenario_from(yaml);
+  REQUIRE(sc.jobs.milli_gpu_column == "milli");
+  REQUIRE(sc.jobs.cpu_column == "cores");
+  REQUIRE(sc.jobs.gpu_fraction_column.empty());
+  REQUIRE(sc.jobs.memory_unit == "GiB");
+  SimulationSetup setup = build_setup(sc, registry());
+  REQUIRE(setup.job_source);
+  Diagnostics errors;
+  std::vector<JobSpec> jobs;
+  for (JobSpec j; setup.job_source->next(j, errors);) jobs.push_back(j);
+  INFO(errors.to_string());
+  REQUIRE(errors.empty());
+  REQUIRE(jobs.size() == 2);
+  const double gib = 1024.0 * 1024 * 1024;
+  REQUIRE(jobs[0].id == "a");
+  REQUIRE(jobs[0].duration == 120 * kSecond);
+  REQUIRE(jobs[0].reference_gpu_type == "H100-80GB");
+  REQUIRE(jobs[0].worker.gpus == 0);
+  REQUIRE(jobs[0].worker.milli_gpu == 250);
+  REQUIRE(jobs[0].worker.cpu == 4);
+  REQUIRE(jobs[0].worker.memory_bytes == 8 * gib);
+  REQUIRE(jobs[0].worker.gpu_memory_bytes == 20 * gib);
+  REQUIRE(jobs[0].gpu_types == std::vector<std::string>{"H100-80GB"});
+  REQUIRE(jobs[1].submit == from_seconds(1.5));
+  REQUIRE(jobs[1].worker.milli_gpu == 0);
+  REQUIRE(jobs[1].worker.cpu == 0.5);
+  REQUIRE(jobs[1].gpu_types.empty());
+
+  // The scenario's defaults are GenericJobColumns's: the new columns are not in the file.
+  const GenericJobColumns defaults;
+  const GenericJobColumns c = job_trace_options(JobsSpec{}).columns;
+  REQUIRE(c.submit_unit == defaults.submit_unit);
+  REQUIRE(c.duration_unit == defaults.duration_unit);
+  REQUIRE(c.memory_unit == defaults.memory_unit);
+  REQUIRE(c.delimiter == defaults.delimiter);
+  REQUIRE(c.reference_gpu_type.empty());
+  REQUIRE((c.milli_gpu + c.gpu_fraction + c.cpu + c.memory + c.gpu_memory + c.gpu_type).empty());
+}

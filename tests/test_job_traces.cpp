@@ -538,6 +538,64 @@ TEST_CASE("job traces: generic-csv maps named columns with units", "[job-traces]
   }
 }
 
+TEST_CASE("job traces: generic-csv gpu_memory is per GPU, in memory_unit", "[job-traces]") {
+  TempDir t;
+  JobTraceOptions o = options("generic-csv", t.write("gm.csv", "t,d,g,mem,gmem\n"
+                                                               "0,10,2,16,40\n"
+                                                               "5,10,0.5,2,0.5\n"
+                                                               "7,10,1,0,0\n"));
+  GenericJobColumns& c = o.columns;
+  c.submit = "t";
+  c.duration = "d";
+  c.gpus = "g";
+  c.memory = "mem";
+  c.gpu_memory = "gmem";
+  c.memory_unit = "GiB";
+  Drained d = drain(o);
+  REQUIRE(d.errors.empty());
+  REQUIRE(d.jobs.size() == 3);
+  REQUIRE(d.jobs[0].worker.gpus == 2);
+  REQUIRE(d.jobs[0].worker.gpu_memory_bytes == 40.0 * 1024 * 1024 * 1024);
+  REQUIRE(d.jobs[0].worker.memory_bytes == 16.0 * 1024 * 1024 * 1024);
+  REQUIRE(d.jobs[1].worker.milli_gpu == 500);
+  REQUIRE(d.jobs[1].worker.gpu_memory_bytes == 0.5 * 1024 * 1024 * 1024);
+  REQUIRE(d.jobs[2].worker.gpu_memory_bytes == 0);
+
+  SECTION("without the column, GPU memory is not stated") {
+    c.gpu_memory.clear();
+    Drained n = drain(o);
+    REQUIRE(n.jobs.size() == 3);
+    REQUIRE(n.jobs[0].worker.gpu_memory_bytes == 0);
+  }
+  SECTION("a negative value") {
+    const std::string bad = "5,10,1,2,-8\n";
+    const int col = static_cast<int>(bad.find("-8")) + 1;
+    o.path = t.write("neg.csv", "t,d,g,mem,gmem\n0,10,1,2,4\n" + bad);
+    REQUIRE_THAT(failure(o), Contains("neg.csv:3:" + std::to_string(col) +
+                                      ": gmem: expected GPU memory >= 0 in GiB, got \"-8\""));
+  }
+  SECTION("not a number") {
+    const std::string bad = "0,10,1,2,lots\n";
+    const int col = static_cast<int>(bad.find("lots")) + 1;
+    o.path = t.write("nan.csv", "t,d,g,mem,gmem\n" + bad);
+    REQUIRE_THAT(failure(o), Contains("nan.csv:2:" + std::to_string(col) +
+                                      ": gmem: expected GPU memory >= 0 in GiB, got \"lots\""));
+  }
+  SECTION("a header without the named column") {
+    o.path = t.write("hdr.csv", "t,d,g,mem\n0,10,1,2\n");
+    REQUIRE_THAT(open_failure(o), Contains("hdr.csv:1:1: gmem: missing column \"gmem\""));
+  }
+  SECTION("lenient skips bad values and counts them by reason") {
+    o.path = t.write("mixed.csv", "t,d,g,mem,gmem\n0,10,1,2,4\n1,10,1,2,-1\n2,10,1,2,x\n3,10,1,2,80\n");
+    o.lenient = true;
+    Drained l = drain(o);
+    REQUIRE(l.errors.empty());
+    REQUIRE(l.jobs.size() == 2);
+    REQUIRE(l.jobs[1].worker.gpu_memory_bytes == 80.0 * 1024 * 1024 * 1024);
+    REQUIRE(l.source->skipped() == std::map<std::string, std::uint64_t>{{"bad-number", 1}, {"bad-value", 1}});
+  }
+}
+
 TEST_CASE("job traces: bad options", "[job-traces]") {
   Diagnostics e;
   REQUIRE_FALSE(open_job_trace(options("gavle", "x"), e));

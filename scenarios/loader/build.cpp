@@ -21,6 +21,17 @@ JobTraceOptions job_trace_options(const JobsSpec& j) {
   trace.columns.workers = j.workers_column;
   trace.columns.tenant = j.tenant_column;
   trace.columns.priority = j.priority_column;
+  trace.columns.milli_gpu = j.milli_gpu_column;
+  trace.columns.gpu_fraction = j.gpu_fraction_column;
+  trace.columns.cpu = j.cpu_column;
+  trace.columns.memory = j.memory_column;
+  trace.columns.gpu_memory = j.gpu_memory_column;
+  trace.columns.gpu_type = j.gpu_type_column;
+  trace.columns.submit_unit = j.submit_unit;
+  trace.columns.duration_unit = j.duration_unit;
+  trace.columns.memory_unit = j.memory_unit;
+  trace.columns.reference_gpu_type = j.reference_gpu_type;
+  trace.columns.delimiter = j.delimiter;
   return trace;
 }
 

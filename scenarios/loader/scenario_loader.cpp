@@ -932,13 +932,42 @@ struct Loader {
     spec.workers_column = c.text("workers", spec.workers_column);
     spec.tenant_column = c.text("tenant", spec.tenant_column);
     spec.priority_column = c.text("priority", spec.priority_column);
+    spec.milli_gpu_column = c.text("milli_gpu", spec.milli_gpu_column);
+    spec.gpu_fraction_column = c.text("gpu_fraction", spec.gpu_fraction_column);
+    spec.cpu_column = c.text("cpu", spec.cpu_column);
+    spec.memory_column = c.text("memory", spec.memory_column);
+    spec.gpu_memory_column = c.text("gpu_memory", spec.gpu_memory_column);
+    spec.gpu_type_column = c.text("gpu_type", spec.gpu_type_column);
+    spec.submit_unit = c.text("submit_unit", spec.submit_unit);
+    spec.duration_unit = c.text("duration_unit", spec.duration_unit);
+    spec.memory_unit = c.text("memory_unit", spec.memory_unit);
+    spec.reference_gpu_type = c.text("reference_gpu_type", spec.reference_gpu_type);
+    spec.delimiter = c.text("delimiter", spec.delimiter);
     c.finish();
     j.finish();
     if (ctx.errors.empty()) {  // the header and options, now; rows are read during the run
       Diagnostics errors;
       if (!open_job_trace(job_trace_options(spec), errors))
-        for (const auto& d : errors.items()) ctx.errors.add(d);
+        for (const auto& d : errors.items()) add_job_trace_error(r.get("jobs"), d);
     }
+  }
+
+  // open_job_trace names a bad option as JobTraceOptions does ("columns.memory_unit",
+  // "throughput_table") and gives it no file position: report it at the scenario's key.
+  // Diagnostics about the trace file itself already carry its file, line and column.
+  void add_job_trace_error(const YAML::Node& jobs, const Diagnostic& d) {
+    if (!d.file.empty()) {
+      ctx.errors.add(d);
+      return;
+    }
+    const std::string key = d.path == "throughput_table" ? "throughputs" : d.path == "path" ? "trace" : d.path;
+    auto child = [](const YAML::Node& n, const std::string& k) {
+      return n.IsDefined() && n.IsMap() ? n[k] : YAML::Node(YAML::NodeType::Undefined);
+    };
+    const std::size_t dot = key.find('.');
+    const YAML::Node node = dot == std::string::npos ? child(jobs, key)
+                                                     : child(child(jobs, key.substr(0, dot)), key.substr(dot + 1));
+    ctx.error(node, "jobs." + key, d.message);
   }
 
   // Every model must fit on at least one node of its allowed pools.

@@ -784,6 +784,7 @@ class GenericSource final : public CsvSource {
     fraction_ = header_.find(path_, c_.gpu_fraction, true, errors);
     cpu_ = header_.find(path_, c_.cpu, true, errors);
     mem_ = header_.find(path_, c_.memory, true, errors);
+    gpu_mem_ = header_.find(path_, c_.gpu_memory, true, errors);
     type_ = header_.find(path_, c_.gpu_type, true, errors);
     tenant_ = header_.find(path_, c_.tenant, true, errors);
     prio_ = header_.find(path_, c_.priority, true, errors);
@@ -869,6 +870,12 @@ class GenericSource final : public CsvSource {
       if (m < 0) return bad(errors, row.at(mem_, "expected memory >= 0 in " + c_.memory_unit + ", got " + quote(row.text(mem_))), "bad-value");
       job.worker.memory_bytes = m * memory_unit_;
     }
+    if (gpu_mem_ >= 0) {
+      double m = 0;
+      if (NumCheck c = number(row, gpu_mem_, m, "GPU memory >= 0 in " + c_.memory_unit); c.reason) return failed(errors, std::move(c));
+      if (m < 0) return bad(errors, row.at(gpu_mem_, "expected GPU memory >= 0 in " + c_.memory_unit + ", got " + quote(row.text(gpu_mem_))), "bad-value");
+      job.worker.gpu_memory_bytes = m * memory_unit_;
+    }
     if (type_ >= 0) job.gpu_types = split_types(row.text(type_));
     if (tenant_ >= 0) job.tenant = trim(row.text(tenant_));
     if (prio_ >= 0 && !is_blank(row.text(prio_))) {
@@ -894,7 +901,7 @@ class GenericSource final : public CsvSource {
   std::int64_t base_ = 0;
   double submit_unit_ = 1, duration_unit_ = 1, memory_unit_ = 1;
   int id_ = -1, submit_ = -1, duration_ = -1, workers_ = -1, gpus_ = -1, milli_ = -1, fraction_ = -1, cpu_ = -1,
-      mem_ = -1, type_ = -1, tenant_ = -1, prio_ = -1;
+      mem_ = -1, gpu_mem_ = -1, type_ = -1, tenant_ = -1, prio_ = -1;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -80,9 +80,11 @@
 //                required. GPUs per worker come from gpus (whole; a value in (0, 1) is a share),
 //                milli_gpu (1..999 thousandths, or a multiple of 1000), or gpu_fraction (0..1,
 //                1 = one whole GPU); more than one of them non-zero on a row is a bad row.
-//                cpu (cores), memory (in memory_unit), workers (gang size, default 1),
-//                gpu_type ('|'-separated allowed types), tenant, priority (integer) are
-//                optional. id: its column, else "job-<n>" (0-based data row).
+//                cpu (cores), memory (host memory per worker, in memory_unit), gpu_memory
+//                (GPU memory per GPU of each worker, in memory_unit; -> worker.gpu_memory_bytes),
+//                workers (gang size, default 1), gpu_type ('|'-separated allowed types), tenant,
+//                priority (integer) are optional. id: its column, else "job-<n>" (0-based data
+//                row).
 //
 // Order. Jobs come out in non-decreasing submit order (JobSource's contract). Rows go through a
 // reorder buffer of `reorder_window` jobs (default 0; dlrm-2025: 4096): a row may be earlier
@@ -140,8 +142,9 @@ struct GenericJobColumns {
   std::string milli_gpu;
   std::string gpu_fraction;
   std::string cpu;                   // cores
-  std::string memory;
-  std::string memory_unit = "B";     // B | KB | MB | GB | TB | KiB | MiB | GiB | TiB
+  std::string memory;                // host memory per worker
+  std::string gpu_memory;            // GPU memory per GPU of each worker
+  std::string memory_unit = "B";     // memory and gpu_memory: B | KB | MB | GB | TB | KiB | MiB | GiB | TiB
   std::string gpu_type;              // allowed types, '|'-separated
   std::string tenant;
   std::string priority;
