@@ -415,3 +415,21 @@ TEST_CASE("fleetsim jobs --nodes reads an openb node list; CPU-only nodes take C
           "cpu2,,0,0,0,100,100,0,0,0,\n"
           "gpu,,1,0,0,100,100,0,0,0,T4\n");
 }
+
+TEST_CASE("fleetsim jobs --lenient says which rows it skipped and why", "[cli][jobs]") {
+  Cli cli;
+  const std::string trace = cli.write("jobs.csv",
+                                      "id,submit_s,duration_s,gpus\n"
+                                      "A,0,100,1\nB,1,ten,1\nC,2,100,1\n");
+  const std::string args = "jobs --format generic-csv --trace " + quote(trace) +
+                           " --cluster g:1x2 --column workers= --column tenant= --column priority=";
+  auto strict = cli.run(args);
+  REQUIRE(strict.code == 2);
+  REQUIRE_THAT(strict.err, Contains("jobs.csv:3:"));
+  auto lenient = cli.run(args + " --lenient");
+  INFO(lenient.err);
+  REQUIRE(lenient.code == 0);
+  REQUIRE_THAT(lenient.out, Contains("jobs 2 (completed 2)"));
+  REQUIRE_THAT(lenient.out, Contains("skipped 1 of 3 trace rows (bad-number: 1), first: "));
+  REQUIRE_THAT(lenient.out, Contains("jobs.csv:3:"));
+}

@@ -117,7 +117,7 @@ bool set_column(GenericJobColumns& c, const std::string& assignment, std::string
       {"id", &c.id},           {"submit", &c.submit},     {"submit_unit", &c.submit_unit},
       {"duration", &c.duration}, {"duration_unit", &c.duration_unit}, {"reference_gpu_type", &c.reference_gpu_type},
       {"workers", &c.workers}, {"gpus", &c.gpus},         {"milli_gpu", &c.milli_gpu},
-      {"gpu_fraction", &c.gpu_fraction}, {"cpu", &c.cpu}, {"memory", &c.memory},
+      {"gpu_fraction", &c.gpu_fraction}, {"cpu", &c.cpu}, {"memory", &c.memory}, {"gpu_memory", &c.gpu_memory},
       {"memory_unit", &c.memory_unit}, {"gpu_type", &c.gpu_type}, {"tenant", &c.tenant},
       {"priority", &c.priority}, {"delimiter", &c.delimiter}};
   std::string keys;
@@ -269,6 +269,7 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
       std::cerr << errors.to_string();
       return;
     }
+    const JobTraceSource* reader = source.get();  // owned by the simulation from here
     JobSimulation sim(nodes, std::move(source), registry.make_queue(PolicyChoice{o->policy, {}}), options);
     JobRunResult result = sim.run();
     if (!result.ok) {
@@ -280,6 +281,17 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
               << (options.round ? ", rounds of " + format_duration(options.round) : ", event-driven")
               << (options.backfill ? ", EASY backfill" : "")
               << (options.placement ? ", placement " + o->placement : std::string()) << "\n";
+    if (reader->rows_skipped()) {  // --lenient: say what was left out, never silently
+      std::cout << "  skipped " << reader->rows_skipped() << " of " << reader->rows_read() << " trace rows (";
+      bool first = true;
+      for (const auto& [reason, count] : reader->skipped()) {
+        std::cout << (first ? "" : ", ") << reason << ": " << count;
+        first = false;
+      }
+      std::cout << ")";
+      if (!reader->skipped_examples().empty()) std::cout << ", first: " << reader->skipped_examples().front().to_string();
+      std::cout << "\n";
+    }
     if (result.rejected) {
       std::cout << "  rejected " << result.rejected << " (can never run on this cluster), e.g.:\n";
       for (const std::string& why : result.rejected_examples) std::cout << "    " << why << "\n";
