@@ -201,6 +201,8 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
     jobs["trace"] = sc.jobs.trace_path;
     jobs["format"] = sc.jobs.format;
     jobs["policy"] = policy_json(sc.jobs.policy, PolicyFamily::Queue, registry);
+    if (!sc.jobs.placement.impl.empty())
+      jobs["placement"] = policy_json(sc.jobs.placement, PolicyFamily::Placement, registry);
     jobs["backfill"] = sc.jobs.backfill;
     jobs["inference_preempts"] = sc.jobs.inference_preempts;
     if (sc.jobs.inference_priority != std::numeric_limits<int>::max())

@@ -113,6 +113,7 @@ struct JobsSpec {
   std::string throughputs;   // gavel throughput table
   bool lenient = false;
   PolicyChoice policy;       // queue policy
+  PolicyChoice placement;    // placement policy for job workers; impl "" = the built-in gang placement
   bool backfill = false;
   bool inference_preempts = true;  // an inference scale-up may preempt preemptible jobs ...
   int inference_priority = std::numeric_limits<int>::max();  // ... whose priority is below this

@@ -207,6 +207,8 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
     options.backfill = sc.jobs.backfill;
     options.checkpoint_on_preemption = sc.jobs.checkpoint_on_preemption;
     options.restart_overhead = sc.jobs.restart_overhead;
+    options.placement = std::move(setup_.job_placement);
+    options.placement_name = sc.jobs.placement.impl;
     auto cluster = std::make_unique<NodeJobCluster>(nodes_);
     job_cluster_ = cluster.get();
     jobs_ = std::make_unique<JobSimulation>(std::move(cluster), std::move(setup_.job_source),

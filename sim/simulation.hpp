@@ -48,6 +48,7 @@ struct SimulationSetup {
   // Jobs co-located with inference (Scenario::jobs): their trace and queue policy.
   std::unique_ptr<JobSource> job_source;
   std::unique_ptr<QueuePolicy> job_policy;
+  std::unique_ptr<PlacementPolicy> job_placement;  // null: the built-in gang placement
   // Test-only: extra busy work per 65,536 events, to check that the speed gate notices.
   std::uint32_t test_slowdown = 0;
 };

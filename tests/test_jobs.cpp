@@ -539,6 +539,14 @@ TEST_CASE("co-location: shares pack on one GPU, and a scale-up preempts only job
   REQUIRE(jobs[0].gpus == Approx(0.5));
   REQUIRE(to_seconds(jobs[1].end - jobs[1].submit) == Approx(1000));
 
+  // The same with a placement policy placing the job workers: best-fit packs the shares too.
+  RunOutput placed = run_scenario(scenario_from(yaml, LoadOptions{{"jobs.placement.impl=best-fit"}, std::nullopt}));
+  REQUIRE(placed.violations.empty());
+  REQUIRE(placed.status.jobs->jobs[0].preemptions == 0);
+  REQUIRE(placed.status.jobs->jobs[2].preemptions == 1);
+  REQUIRE_THAT(errors_of(yaml, LoadOptions{{"jobs.placement.impl=nope"}, std::nullopt}),
+               Catch::Contains("jobs.placement.impl: unknown placement policy \"nope\""));
+
   RunOutput kept = run_scenario(scenario_from(yaml, LoadOptions{{"jobs.inference_priority=0"}, std::nullopt}));
   REQUIRE(kept.violations.empty());
   REQUIRE(kept.metrics.overall.outcomes[static_cast<int>(RequestOutcome::TimedOut)] == 1);

@@ -76,6 +76,8 @@ SimulationSetup build_setup(const Scenario& scenario, const PolicyRegistry& regi
     Diagnostics errors;  // the loader checked the file; a bad row surfaces during the run
     setup.job_source = open_job_trace(job_trace_options(scenario.jobs), errors);
     setup.job_policy = registry.make_queue(scenario.jobs.policy);
+    if (!scenario.jobs.placement.impl.empty())
+      setup.job_placement = registry.make_placement(scenario.jobs.placement);
   }
   return setup;
 }

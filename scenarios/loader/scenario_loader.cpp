@@ -924,6 +924,9 @@ struct Loader {
     spec.checkpoint_on_preemption = j.flag("checkpoint_on_preemption", true);
     spec.restart_overhead = j.duration("restart_overhead", 0, 0);
     spec.policy = read_policy(ctx, j.get("policy"), j.path("policy"), PolicyFamily::Queue, registry, "fifo");
+    if (j.has("placement"))
+      spec.placement = read_policy(ctx, j.get("placement"), j.path("placement"), PolicyFamily::Placement, registry, "");
+    (void)j.get("placement");
     MapReader c(ctx, j.get("columns"), j.path("columns"));
     spec.id_column = c.text("id", spec.id_column);
     spec.submit_column = c.text("submit", spec.submit_column);
