@@ -38,6 +38,7 @@ struct JobSpec {
   std::map<std::string, double> steps_per_second;
   int priority = 0;                    // larger = more important
   std::string tenant;                  // queue / team / virtual cluster
+  std::string job_class;               // the trace's kind of job (gavel job type, openb QoS, DLRM role)
   bool preemptible = true;
   SimTime checkpoint_interval = 0;     // 0: never checkpoints (a preemption loses all work)
   SimTime restart_overhead = 0;

@@ -777,6 +777,7 @@ struct JobSimulation::Impl {
     JobOutcome o;
     o.id = j.spec.id;
     o.tenant = j.spec.tenant;
+    o.job_class = j.spec.job_class;
     o.gpus = gang(j.spec);
     o.submit = j.spec.submit;
     if (!j.types.empty()) o.standalone_s = total_work(j.spec) / rate(j, j.types.front());

@@ -119,6 +119,7 @@ struct JobRunOptions {
 struct JobOutcome {
   std::string id;
   std::string tenant;
+  std::string job_class;        // JobSpec::job_class
   double gpus = 0;              // of the whole gang; a share counts as milli / 1000
   SimTime submit = 0;
   SimTime first_start = kNever;

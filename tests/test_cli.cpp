@@ -353,17 +353,17 @@ TEST_CASE("fleetsim jobs: shares, CPU, a rejected job, and the per-job CSV", "[c
   REQUIRE_THAT(r.out, Contains("rejected 1 (can never run on this cluster)"));
   REQUIRE_THAT(r.out, Contains("job X: its gang does not fit even the empty cluster"));
   REQUIRE(read_file(cli.path("out") + "/jobs.csv") ==
-          "job,tenant,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n"
-          "A,t,0.5,0,0,100,100,0,0,0,g\n"
-          "B,t,0.5,0,0,100,100,0,0,0,g\n"
-          "X,u,16,1,-1,-1,-1,-1,0,0,\n"
-          "C,u,1,5,100,150,145,95,0,0,g\n");
+          "job,tenant,class,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n"
+          "A,t,,0.5,0,0,100,100,0,0,0,g\n"
+          "B,t,,0.5,0,0,100,100,0,0,0,g\n"
+          "X,u,,16,1,-1,-1,-1,-1,0,0,\n"
+          "C,u,,1,5,100,150,145,95,0,0,g\n");
   REQUIRE_THAT(read_file(cli.path("out") + "/tenants.csv"), Contains("tenant,completed_jobs,mean_jct_s,mean_rho,max_rho\n"));
   // Without the CPU limit C starts at once on the second GPU.
   auto free_cpu = cli.run("jobs --format generic-csv --trace " + quote(trace) + " --cluster g:1x2 --column cpu=cores --out " +
                           quote(cli.path("out2")));
   REQUIRE(free_cpu.code == 0);
-  REQUIRE_THAT(read_file(cli.path("out2") + "/jobs.csv"), Contains("C,u,1,5,5,55,50,0,0,0,g\n"));
+  REQUIRE_THAT(read_file(cli.path("out2") + "/jobs.csv"), Contains("C,u,,1,5,5,55,50,0,0,0,g\n"));
 }
 
 TEST_CASE("fleetsim jobs: bad --cluster, --column and cluster choices exit 2 with a reason", "[cli][jobs]") {
@@ -410,10 +410,10 @@ TEST_CASE("fleetsim jobs --nodes reads an openb node list; CPU-only nodes take C
   REQUIRE(r.code == 0);
   // The two 32-core jobs fill the CPU node together; the GPU job gets the T4 node's 8 cores.
   REQUIRE(read_file(cli.path("out") + "/jobs.csv") ==
-          "job,tenant,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n"
-          "cpu1,,0,0,0,100,100,0,0,0,\n"
-          "cpu2,,0,0,0,100,100,0,0,0,\n"
-          "gpu,,1,0,0,100,100,0,0,0,T4\n");
+          "job,tenant,class,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n"
+          "cpu1,,,0,0,0,100,100,0,0,0,\n"
+          "cpu2,,,0,0,0,100,100,0,0,0,\n"
+          "gpu,,,1,0,0,100,100,0,0,0,T4\n");
 }
 
 TEST_CASE("fleetsim jobs --lenient says which rows it skipped and why", "[cli][jobs]") {

@@ -72,7 +72,7 @@ Drained drain(const JobTraceOptions& o) {
   JobSpec j;
   while (d.source->next(j, d.errors)) {
     d.jobs.push_back(j);
-    d.classes.push_back(d.source->job_class());
+    d.classes.push_back(j.job_class);
   }
   return d;
 }

@@ -141,6 +141,40 @@ std::string span(double seconds) {
   return buf;
 }
 
+std::string span(double seconds);
+
+// JCT by the trace's job class (gavel job type, openb QoS, DLRM role), the most common first;
+// nothing when the trace has no classes or one.
+void print_by_class(const JobRunResult& result) {
+  struct Class {
+    std::string name;
+    std::uint64_t jobs = 0, completed = 0;
+    double jct = 0;
+  };
+  std::vector<Class> classes;
+  for (const JobOutcome& o : result.jobs) {
+    auto c = std::find_if(classes.begin(), classes.end(), [&](const Class& k) { return k.name == o.job_class; });
+    if (c == classes.end()) c = classes.insert(classes.end(), Class{o.job_class});
+    ++c->jobs;
+    if (o.completed()) {
+      ++c->completed;
+      c->jct += to_seconds(o.end - o.submit);
+    }
+  }
+  if (classes.size() < 2) return;
+  std::stable_sort(classes.begin(), classes.end(), [](const Class& a, const Class& b) { return a.jobs > b.jobs; });
+  constexpr std::size_t kShown = 8;
+  std::cout << "  by class" << (classes.size() > kShown ? " (the " + std::to_string(kShown) + " most common of " +
+                                                              std::to_string(classes.size()) + "; all in jobs.csv)"
+                                                        : std::string())
+            << ":\n";
+  for (std::size_t i = 0; i < classes.size() && i < kShown; ++i) {
+    const Class& c = classes[i];
+    std::cout << "    " << (c.name.empty() ? "(none)" : c.name) << ": " << c.jobs << " jobs, " << c.completed
+              << " completed, JCT mean " << (c.completed ? span(c.jct / static_cast<double>(c.completed)) : "-") << "\n";
+  }
+}
+
 std::string fmt(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", v);
@@ -308,6 +342,7 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
       const JobSummary c = summarize_jobs(result, lo, hi);
       if (c.jobs) std::cout << "  " << name << ": " << c.jobs << " jobs, JCT mean " << span(c.mean_jct_s) << "\n";
     }
+    print_by_class(result);
     double cluster_gpus = 0;
     for (const auto& n : nodes) cluster_gpus += n.gpus;
     const auto fairness = finish_time_fairness(result, cluster_gpus);
@@ -336,10 +371,10 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
       for (auto [t, busy] : result.busy_gpus)
         util << to_seconds(t) << "," << busy << "," << (cluster_gpus > 0 ? busy / cluster_gpus : 0.0) << "\n";
       std::ofstream csv(o->out + "/jobs.csv");
-      csv << "job,tenant,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n";
+      csv << "job,tenant,class,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n";
       for (const JobOutcome& j : result.jobs) {
         const bool done = j.completed();
-        csv << j.id << "," << j.tenant << "," << j.gpus << "," << to_seconds(j.submit) << ","
+        csv << j.id << "," << j.tenant << "," << j.job_class << "," << j.gpus << "," << to_seconds(j.submit) << ","
             << (j.first_start == kNever ? -1 : to_seconds(j.first_start)) << "," << (done ? to_seconds(j.end) : -1) << ","
             << (done ? to_seconds(j.end - j.submit) : -1) << ","
             << (j.first_start == kNever ? -1 : to_seconds(j.first_start - j.submit)) << "," << j.preemptions << ","

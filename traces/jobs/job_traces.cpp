@@ -199,7 +199,7 @@ class SourceBase : public JobTraceSource {
     }
     std::pop_heap(heap_.begin(), heap_.end(), Later{});
     out = std::move(heap_.back().job);
-    cls_ = std::move(heap_.back().cls);
+    out.job_class = std::move(heap_.back().cls);
     heap_.pop_back();
     last_submit_ = out.submit;
     emitted_ = true;
@@ -210,7 +210,6 @@ class SourceBase : public JobTraceSource {
   std::uint64_t rows_skipped() const override { return skipped_total_; }
   const std::map<std::string, std::uint64_t>& skipped() const override { return skipped_; }
   const std::vector<Diagnostic>& skipped_examples() const override { return examples_; }
-  const std::string& job_class() const override { return cls_; }
 
  protected:
   // The next row: Job (with time_at_/time_text_ set), Skip (counted), Fail (reported) or Eof.
@@ -258,7 +257,6 @@ class SourceBase : public JobTraceSource {
   std::uint64_t seq_ = 0;
   bool eof_ = false, done_ = false, emitted_ = false;
   SimTime last_submit_ = 0;
-  std::string cls_;
   std::uint64_t skipped_total_ = 0;
   std::map<std::string, std::uint64_t> skipped_;
   std::vector<Diagnostic> examples_;

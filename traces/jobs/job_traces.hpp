@@ -21,7 +21,7 @@
 //                per GPU); steps = total_steps (integer >= 1); priority = round(priority_weight)
 //                (a fair-share weight, > 0; 1 in every public trace; the 7-field layout has none
 //                and gets Gavel's default 1); tenant = the file stem for 7-field rows (the file
-//                names are Philly virtual-cluster ids), empty for 10-field rows; job_class() =
+//                names are Philly virtual-cluster ids), empty for 10-field rows; job_class =
 //                job_type. command, working_directory, num_steps_arg, needs_data_dir and SLO
 //                are not used (SLO is -1 = none in every public trace).
 //                Throughputs: with `throughput_table` (gavel_simulation_throughputs.json:
@@ -51,7 +51,7 @@
 //                MiB; gpu_types = gpu_spec split at '|' (duplicates dropped; empty = any).
 //                qos -> (priority, preemptible): BE (0, yes), Burstable (1, yes), LS (2, no),
 //                Guaranteed (3, no); empty -> (0, yes); anything else is a bad row;
-//                job_class() = qos. A pod is a long-running instance: no duration or steps;
+//                job_class = qos. A pod is a long-running instance: no duration or steps;
 //                submit = creation_time, end = deletion_time (seconds); it holds its resources
 //                from placement until `end`. Pods still running at the trace's end have
 //                deletion_time = the trace end. Pending and Failed pods are kept (they asked
@@ -70,7 +70,7 @@
 //                0); end = deletion_time (empty/NaN: not deleted in the trace -> kNever); no
 //                duration or steps; workers = 1; cpu = cpu_request (vCPUs); gpus = gpu_request
 //                (0 or 1 whole GPUs; a value in (0, 1) becomes milli_gpu); memory =
-//                memory_request GiB; tenant = app_name; job_class() = role (CN / HN);
+//                memory_request GiB; tenant = app_name; job_class = role (CN / HN);
 //                preemptible = false. Limits, rdma, disk, max_instance_per_node and
 //                scheduled_time are not used. The file is out of order by up to 966 rows
 //                (84,715 s), so this format's default reorder_window is 4096.
@@ -171,9 +171,6 @@ class JobTraceSource : public JobSource {
   virtual const std::map<std::string, std::uint64_t>& skipped() const = 0;
   // The first few skipped rows' diagnostics (lenient).
   virtual const std::vector<Diagnostic>& skipped_examples() const = 0;
-  // The class of the job next() returned last: gavel job_type, openb qos, dlrm role ("" else).
-  // JobSpec has no such field.
-  virtual const std::string& job_class() const = 0;
 };
 
 // nullptr (with diagnostics) on bad options, a missing file, a bad header or throughput table.
