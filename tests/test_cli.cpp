@@ -433,3 +433,34 @@ TEST_CASE("fleetsim jobs --lenient says which rows it skipped and why", "[cli][j
   REQUIRE_THAT(lenient.out, Contains("skipped 1 of 3 trace rows (bad-number: 1), first: "));
   REQUIRE_THAT(lenient.out, Contains("jobs.csv:3:"));
 }
+
+TEST_CASE("fleetsim jobs --synthetic: generated jobs from observed run times; bad options exit 2", "[cli][jobs]") {
+  Cli cli;
+  const std::string runtimes = cli.write("rt.csv", "runtime\n60\n600\n0\n3600\n");
+  const std::string base = "jobs --cluster g:2x8 --runtimes " + quote(runtimes) + " ";
+  auto r = cli.run(base + "--synthetic 50 --arrival-rate 10/h --gang-gpus 1:3,16:1 --tenants 2 --out " +
+                   quote(cli.path("a")));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  REQUIRE_THAT(r.out, Contains("jobs 50 (completed 50)"));
+  auto again = cli.run(base + "--synthetic 50 --arrival-rate 10/h --gang-gpus 1:3,16:1 --tenants 2 --out " +
+                       quote(cli.path("b")));
+  REQUIRE(read_file(cli.path("a") + "/jobs.csv") == read_file(cli.path("b") + "/jobs.csv"));
+  const std::pair<std::string, std::string> cases[] = {
+      {"--synthetic 5 --arrival-rate 10/h --trace x.csv", "excludes"},
+      {"--synthetic 5", "--synthetic needs --runtimes and --arrival-rate"},
+      {"--synthetic 5 --arrival-rate fast", "--arrival-rate:"},
+      {"--synthetic 5 --arrival-rate 10/h --gang-gpus 1:x", "--gang-gpus: expected GPUS[:WEIGHT]"},
+      {"--synthetic 5 --arrival-rate 10/h --gang-gpus 12", "12 GPUs is not a multiple of 8"},
+      {"--synthetic 5 --arrival-rate 10/h --tenants 0", "tenants: must be >= 1"},
+  };
+  for (const auto& [args, message] : cases) {
+    auto bad = cli.run(base + args);
+    INFO(args << "\n" << bad.err);
+    REQUIRE(bad.code != 0);
+    REQUIRE_THAT(bad.err, Contains(message));
+  }
+  auto missing = cli.run("jobs --cluster g:2x8 --synthetic 5 --arrival-rate 1/h --runtimes " + quote(cli.path("nope.csv")));
+  REQUIRE(missing.code == 2);
+  REQUIRE_THAT(missing.err, Contains("nope.csv"));
+}

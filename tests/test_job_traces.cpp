@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "traces/jobs/job_traces.hpp"
+#include "traces/jobs/synthetic_jobs.hpp"
 
 using Catch::Contains;
 using namespace fleetsim;
@@ -871,5 +872,81 @@ TEST_CASE("job traces: shared node lists and Philly run times", "[job-traces]") 
     REQUIRE(d.mean() == Approx(14613.33).epsilon(1e-6));
     REQUIRE(d.min() == 0);
     REQUIRE(d.max() == 4628239);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic jobs
+
+TEST_CASE("synthetic jobs: Poisson arrivals, observed run times, weighted gangs, same seed same jobs", "[job-traces][synthetic]") {
+  SyntheticJobOptions o;
+  o.jobs = 4000;
+  o.arrival_rate = 2.0;  // per second
+  o.gpus = {{1, 3}, {16, 1}};
+  o.gpus_per_node = 8;
+  o.tenants = 2;
+  o.min_duration_s = 5;
+  auto read = [&](std::uint64_t seed) {
+    o.seed = seed;
+    auto source = synthetic_jobs(o, EmpiricalDistribution({0, 10, 20}));
+    std::vector<JobSpec> jobs;
+    Diagnostics e;
+    for (JobSpec j; source->next(j, e);) jobs.push_back(j);
+    return jobs;
+  };
+  const auto jobs = read(1);
+  REQUIRE(jobs.size() == 4000);
+  REQUIRE(jobs.front().id == "syn-0");
+  int big = 0, t1 = 0;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const JobSpec& j = jobs[i];
+    if (i) REQUIRE(j.submit >= jobs[i - 1].submit);
+    const double d = to_seconds(j.duration);
+    REQUIRE((d == 5 || d == 10 || d == 20));  // 0 is clamped to the minimum
+    if (j.workers * j.worker.gpus == 16) {
+      ++big;
+      REQUIRE(j.workers == 2);  // 16 GPUs: two workers of a node's 8
+      REQUIRE(j.worker.gpus == 8);
+    } else {
+      REQUIRE((j.workers == 1 && j.worker.gpus == 1));
+    }
+    REQUIRE((j.tenant == "t0" || j.tenant == "t1"));
+    t1 += j.tenant == "t1";
+  }
+  // Weights 3:1 -> a quarter are 16-GPU jobs; mean gap 0.5 s (4,000 draws: within a few %).
+  REQUIRE(big == Approx(1000).epsilon(0.08));
+  REQUIRE(t1 == Approx(2000).epsilon(0.06));
+  REQUIRE(to_seconds(jobs.back().submit) / 4000 == Approx(0.5).epsilon(0.05));
+  // Deterministic: the same seed gives the same jobs, another seed others.
+  const auto again = read(1);
+  REQUIRE(again.back().submit == jobs.back().submit);
+  REQUIRE(again[17].duration == jobs[17].duration);
+  REQUIRE(read(2).back().submit != jobs.back().submit);
+}
+
+TEST_CASE("synthetic jobs: bad options and gang lists are refused with a reason", "[job-traces][synthetic]") {
+  SyntheticJobOptions o;
+  o.arrival_rate = 1;
+  REQUIRE(check(o).empty());
+  auto with = [&](auto change) {
+    SyntheticJobOptions c = o;
+    change(c);
+    return check(c);
+  };
+  REQUIRE_THAT(with([](auto& c) { c.jobs = 0; }), Catch::Contains("jobs: must be >= 1"));
+  REQUIRE_THAT(with([](auto& c) { c.arrival_rate = 0; }), Catch::Contains("arrival rate: must be > 0"));
+  REQUIRE_THAT(with([](auto& c) { c.tenants = 0; }), Catch::Contains("tenants: must be >= 1"));
+  REQUIRE_THAT(with([](auto& c) { c.gpus = {{12, 1}}; }), Catch::Contains("12 GPUs is not a multiple of 8"));
+  REQUIRE_THAT(with([](auto& c) { c.gpus = {{0, 1}}; }), Catch::Contains("GPUs must be >= 1"));
+  REQUIRE_THAT(with([](auto& c) { c.gpus = {{1, -1}}; }), Catch::Contains("weights must be > 0"));
+  REQUIRE_THAT(with([](auto& c) { c.gpus.clear(); }), Catch::Contains("none given"));
+  std::vector<std::pair<int, double>> g;
+  std::string error;
+  REQUIRE(parse_gang_weights("1:70,2:10,8", g, error));
+  REQUIRE(g == std::vector<std::pair<int, double>>{{1, 70}, {2, 10}, {8, 1}});
+  for (const char* bad : {"", "x:1", "1:y", "1:2:3", "1.5:2"}) {
+    INFO(bad);
+    REQUIRE_FALSE(parse_gang_weights(bad, g, error));
+    REQUIRE_THAT(error, Catch::Contains("expected GPUS[:WEIGHT]"));
   }
 }

@@ -13,6 +13,7 @@
 #include "sim/job_simulation.hpp"
 #include "sim/units.hpp"
 #include "traces/jobs/job_traces.hpp"
+#include "traces/jobs/synthetic_jobs.hpp"
 
 namespace fleetsim {
 
@@ -190,12 +191,24 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
     std::string restart = "0s";
     std::string sample = "1h";
     std::vector<std::string> columns;
+    std::uint64_t synthetic = 0, seed = 1;
+    std::string runtimes, arrival_rate, gang_gpus = "1:70,2:10,4:10,8:10";
+    int tenants = 1;
     bool backfill = false, lenient = false, lose_work = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("jobs", "replay a training/batch job trace under a queue policy");
   cmd->add_option("--format", o->format, "gavel (default) | openb | dlrm-2025 | generic-csv");
-  cmd->add_option("--trace", o->trace, "the job trace")->required();
+  auto* trace_option = cmd->add_option("--trace", o->trace, "the job trace");
+  auto* synthetic = cmd->add_option("--synthetic", o->synthetic,
+                                    "or N synthetic jobs: Poisson arrivals, Philly run times (--runtimes)");
+  trace_option->excludes(synthetic);
+  synthetic->excludes(trace_option);
+  cmd->add_option("--runtimes", o->runtimes, "synthetic: philly_runtime.csv (run times drawn from it)");
+  cmd->add_option("--arrival-rate", o->arrival_rate, "synthetic: jobs per unit of time, e.g. 20/h");
+  cmd->add_option("--gang-gpus", o->gang_gpus, "synthetic: GPUS:WEIGHT,... (default 1:70,2:10,4:10,8:10)");
+  cmd->add_option("--tenants", o->tenants, "synthetic: tenants t0..tN-1, drawn uniformly (default 1)");
+  cmd->add_option("--seed", o->seed, "synthetic: the seed (default 1)");
   cmd->add_option("--throughputs", o->throughputs, "gavel: gavel_simulation_throughputs.json");
   auto* cluster = cmd->add_option("--cluster", o->cluster,
                                   "TYPE[/GPU_MEMORY]:NODESxGPUS[:CPUS[:MEMORY]][,...], e.g. v100:64x1");
@@ -298,12 +311,52 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
         std::cerr << "--column: " << error << "\n";
         return;
       }
-    auto source = open_job_trace(trace, errors);
-    if (!source) {
-      std::cerr << errors.to_string();
-      return;
+    std::unique_ptr<JobSource> source;
+    const JobTraceSource* reader = nullptr;  // a trace's source (owned by the simulation)
+    if (o->synthetic > 0) {
+      SyntheticJobOptions synth;
+      synth.jobs = o->synthetic;
+      synth.tenants = o->tenants;
+      synth.seed = o->seed;
+      if (o->runtimes.empty() || o->arrival_rate.empty()) {
+        std::cerr << "--synthetic needs --runtimes and --arrival-rate\n";
+        return;
+      }
+      if (auto r = parse_rate(o->arrival_rate)) {
+        synth.arrival_rate = *r.value;
+      } else {
+        std::cerr << "--arrival-rate: " << r.error << "\n";
+        return;
+      }
+      if (!parse_gang_weights(o->gang_gpus, synth.gpus, error)) {
+        std::cerr << "--gang-gpus: " << error << "\n";
+        return;
+      }
+      synth.gpus_per_node = 0;
+      for (const auto& n : nodes) synth.gpus_per_node = std::max(synth.gpus_per_node, n.gpus);
+      if (const std::string wrong = check(synth); !wrong.empty()) {
+        std::cerr << "--synthetic: " << wrong << "\n";
+        return;
+      }
+      EmpiricalDistribution runtimes = read_philly_runtimes(o->runtimes, errors);
+      if (runtimes.empty()) {
+        std::cerr << errors.to_string();
+        return;
+      }
+      source = synthetic_jobs(synth, std::move(runtimes));
+    } else {
+      if (o->trace.empty()) {
+        std::cerr << "jobs: give --trace or --synthetic\n";
+        return;
+      }
+      auto traced = open_job_trace(trace, errors);
+      if (!traced) {
+        std::cerr << errors.to_string();
+        return;
+      }
+      reader = traced.get();
+      source = std::move(traced);
     }
-    const JobTraceSource* reader = source.get();  // owned by the simulation from here
     JobSimulation sim(nodes, std::move(source), registry.make_queue(PolicyChoice{o->policy, {}}), options);
     JobRunResult result = sim.run();
     if (!result.ok) {
@@ -315,7 +368,7 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
               << (options.round ? ", rounds of " + format_duration(options.round) : ", event-driven")
               << (options.backfill ? ", EASY backfill" : "")
               << (options.placement ? ", placement " + o->placement : std::string()) << "\n";
-    if (reader->rows_skipped()) {  // --lenient: say what was left out, never silently
+    if (reader && reader->rows_skipped()) {  // --lenient: say what was left out, never silently
       std::cout << "  skipped " << reader->rows_skipped() << " of " << reader->rows_read() << " trace rows (";
       bool first = true;
       for (const auto& [reason, count] : reader->skipped()) {
