@@ -19,9 +19,12 @@ struct JobEvent {
   std::uint32_t epoch;
 };
 
+// Seconds to SimTime, rounded up; saturates at kFar (about 127 years) so that sums with a
+// simulation time cannot overflow: a run time that long is "never" for every comparison.
+constexpr SimTime kFar = SimTime{4'000'000'000} * 1'000'000'000;
 SimTime ceil_seconds(double s) {
   const double ns = std::ceil(s * 1e9);
-  return ns <= 0 ? 0 : static_cast<SimTime>(ns);
+  return ns <= 0 ? 0 : ns >= static_cast<double>(kFar) ? kFar : static_cast<SimTime>(ns);
 }
 }  // namespace
 
@@ -146,6 +149,7 @@ struct JobSimulation::Impl {
   bool preemptive_pass = false;
   mutable std::vector<std::uint32_t> candidates;
 
+  std::vector<double> type_memory;     // per type: the largest GPU memory of its nodes
   int gpus_total = 0;  // GPUs jobs may use (standalone: all; co-located: counted at start)
   double cpu_total = 0, memory_total = 0;  // 0 when not modelled on some node
 
@@ -161,9 +165,12 @@ struct JobSimulation::Impl {
       node_type.push_back(static_cast<std::uint16_t>(it - type_names.begin()));
       type_nodes[node_type.back()].push_back(static_cast<std::uint32_t>(n));
     }
+    type_memory.assign(type_names.size(), 0);
+    for (std::size_t n = 0; n < cluster->size(); ++n)
+      type_memory[node_type[n]] = std::max(type_memory[node_type[n]], cluster->gpu_memory(n));
     cluster->read_capacity(capacity);
     type_frees.assign(type_names.size(), 0);
-    scratch = capacity;
+    cluster->read(scratch);  // the totals count what is up at the start
     for (std::size_t n = 0; n < cluster->size(); ++n) {
       gpus_total += scratch.whole_free[n];
       cpu_total += scratch.cpu_free[n];
@@ -205,7 +212,7 @@ struct JobSimulation::Impl {
       if (!name.empty() && !j.spec.gpu_types.empty() &&
           std::find(j.spec.gpu_types.begin(), j.spec.gpu_types.end(), name) == j.spec.gpu_types.end())
         continue;
-      if (!no_gpu && j.spec.worker.gpu_memory_bytes > cluster->gpu_memory(type_nodes[t].front())) continue;
+      if (!no_gpu && j.spec.worker.gpu_memory_bytes > type_memory[t]) continue;
       const double r = rate(j, t);
       if (r > 0) ranked.push_back({no_gpu && name.empty() ? kForever : r, t});
     }
@@ -230,7 +237,13 @@ struct JobSimulation::Impl {
       }
       count = std::min(count, shares);
     } else if (w.gpus > 0) {
-      count = std::min(count, static_cast<double>(free.whole_free[n] / w.gpus));
+      int whole = free.whole_free[n];
+      if (w.gpu_memory_bytes > 0) {  // only GPUs with the memory asked for (nodes of a type may differ)
+        whole = 0;
+        for (std::uint32_t i = free.gpu_begin[n]; i < free.gpu_begin[n + 1]; ++i)
+          whole += free.milli_free[i] == 1000 && free.gpu_memory_free[i] >= w.gpu_memory_bytes;
+      }
+      count = std::min(count, static_cast<double>(whole / w.gpus));
     }
     return static_cast<int>(count);
   }
@@ -264,7 +277,7 @@ struct JobSimulation::Impl {
       } else {
         candidates.clear();
         for (std::uint32_t i = free.gpu_begin[n]; i < free.gpu_begin[n + 1]; ++i)
-          if (free.milli_free[i] == 1000) candidates.push_back(i);
+          if (free.milli_free[i] == 1000 && free.gpu_memory_free[i] >= w.gpu_memory_bytes) candidates.push_back(i);
         std::stable_sort(candidates.begin(), candidates.end(),
                          [&](std::uint32_t a, std::uint32_t b) { return cost(a) > cost(b); });
         for (int g = 0; g < w.gpus; ++g) {
@@ -334,18 +347,23 @@ struct JobSimulation::Impl {
   std::vector<double> cpu_capacity, memory_capacity;  // per node (0: not modelled)
   std::vector<std::uint32_t> one_type;   // the request's allowed type
 
+  // One catalog entry per GPU type and memory size (nodes of one type may differ in memory).
   void build_view() {
-    for (std::size_t t = 0; t < type_names.size(); ++t) {
+    std::vector<std::uint32_t> entry(cluster->size());
+    for (std::size_t n = 0; n < cluster->size(); ++n) {
       GpuType g;
-      g.name = type_names[t];
-      const double m = cluster->gpu_memory(type_nodes[t].front());
+      g.name = type_names[node_type[n]];
+      const double m = cluster->gpu_memory(n);
       g.memory_bytes = std::isinf(m) ? 0 : m;
-      catalog.push_back(g);
+      auto it = std::find_if(catalog.begin(), catalog.end(),
+                             [&](const GpuType& c) { return c.name == g.name && c.memory_bytes == g.memory_bytes; });
+      if (it == catalog.end()) it = catalog.insert(catalog.end(), g);
+      entry[n] = static_cast<std::uint32_t>(it - catalog.begin());
     }
     view.resize(cluster->size());
     for (std::size_t n = 0; n < view.size(); ++n) {
       view[n].id = static_cast<std::uint32_t>(n);
-      view[n].gpu_type = &catalog[node_type[n]];
+      view[n].gpu_type = &catalog[entry[n]];
       view[n].gpus.resize(capacity.gpu_begin[n + 1] - capacity.gpu_begin[n]);
       cpu_capacity.push_back(std::isinf(capacity.cpu_free[n]) ? 0 : capacity.cpu_free[n]);
       memory_capacity.push_back(std::isinf(capacity.memory_free[n]) ? 0 : capacity.memory_free[n]);
@@ -382,13 +400,20 @@ struct JobSimulation::Impl {
     if (!options.placement) return place_builtin(j, scratch, out, type_out);
     const WorkerSpec& w = j.spec.worker;
     for (std::uint16_t type : j.types) {
-      one_type.assign(1, type);
+      one_type.clear();  // the catalog entries of this type
+      bool memory_modelled = true;
+      for (std::uint32_t c = 0; c < catalog.size(); ++c)
+        if (catalog[c].name == type_names[type]) {
+          one_type.push_back(c);
+          memory_modelled = memory_modelled && catalog[c].memory_bytes > 0;
+        }
       PlacementRequest request;
       request.gpus = w.milli_gpu > 0 ? 0 : w.gpus;
       request.milli_gpu = w.milli_gpu;
       // GPU memory: types too small are already left out (types_for); a share claims its
       // memory where the type's memory is modelled.
-      request.memory_per_gpu = w.milli_gpu > 0 && catalog[type].memory_bytes > 0 ? w.gpu_memory_bytes : 0;
+      request.memory_per_gpu = w.milli_gpu > 0 && memory_modelled ? w.gpu_memory_bytes : 0;
+      request.min_gpu_memory = memory_modelled ? w.gpu_memory_bytes : 0;
       request.cpu = w.cpu;
       request.host_memory = w.memory_bytes;
       request.gpu_types = one_type;
@@ -451,7 +476,7 @@ struct JobSimulation::Impl {
         return "chose GPU " + std::to_string(g) + " of " + node + " twice";
       const std::size_t i = scratch.gpu_begin[p.node] + static_cast<std::size_t>(g);
       if (scratch.milli_free[i] < (w.milli_gpu > 0 ? w.milli_gpu : 1000) ||
-          (w.milli_gpu > 0 && scratch.gpu_memory_free[i] < w.gpu_memory_bytes))
+          scratch.gpu_memory_free[i] < w.gpu_memory_bytes)
         return "over-committed GPU " + std::to_string(g) + " of " + node;
     }
     if (scratch.cpu_free[p.node] + 1e-9 < w.cpu) return "over-committed the CPU of " + node;
@@ -498,8 +523,8 @@ struct JobSimulation::Impl {
     ++j.epoch;
     const double r = rate(j, type);
     j.projected_end = kNever;
-    if (j.remaining / r < kForever / 2) {
-      j.projected_end = j.progress_since + ceil_seconds(j.remaining / r);
+    if (const SimTime run = ceil_seconds(j.remaining / r); run < kFar) {
+      j.projected_end = j.progress_since + run;
       queue.push(j.projected_end, JobEvent{JobEventKind::Completion, id, j.epoch});
       running_ends.insert({j.projected_end, id});
     }
@@ -671,7 +696,9 @@ struct JobSimulation::Impl {
         continue;
       }
       if (blocked) {  // EASY backfill: must not delay the reserved job
-        const bool ends_in_time = now + ceil_seconds(j.remaining / rate(j, type)) <= shadow;
+        const bool restart = result.jobs[j.outcome].first_start != kNever;
+        const SimTime overhead = !restart ? 0 : j.spec.restart_overhead > 0 ? j.spec.restart_overhead : options.restart_overhead;
+        const bool ends_in_time = now + overhead + ceil_seconds(j.remaining / rate(j, type)) <= shadow;
         if (!ends_in_time && gang(j.spec) > extra + 1e-9) {
           change_scratch(alloc, +1);
           continue;
@@ -723,8 +750,25 @@ struct JobSimulation::Impl {
       type_room[t] = 0;
       for (std::uint32_t n : type_nodes[t]) type_room[t] += node_room[n] = fit_count(head.spec, n, future, workers);
     }
-    for (auto [t, id] : running_ends) {
-      const JobAllocation& a = jobs[id].alloc;
+    // Releases, in end order: running jobs, merged with the jobs this pass starts (their ends
+    // count from now, after a restart's overhead).
+    pass_ends.clear();
+    for (std::size_t i = 0; i < to_start.size(); ++i) {
+      const Job& j = jobs[to_start[i]];
+      const bool restart = result.jobs[j.outcome].first_start != kNever;
+      const SimTime overhead = !restart ? 0 : j.spec.restart_overhead > 0 ? j.spec.restart_overhead : options.restart_overhead;
+      const SimTime run = ceil_seconds(j.remaining / rate(j, placement_types[i]));
+      if (run < kFar) pass_ends.push_back({now + overhead + run, static_cast<std::uint32_t>(i)});
+    }
+    std::sort(pass_ends.begin(), pass_ends.end());
+    auto running = running_ends.begin();
+    auto started = pass_ends.begin();
+    while (running != running_ends.end() || started != pass_ends.end()) {
+      const bool take_running = started == pass_ends.end() || (running != running_ends.end() && running->first <= started->first);
+      const SimTime t = take_running ? running->first : started->first;
+      const JobAllocation& a = take_running ? jobs[running->second].alloc : placements[started->second];
+      if (take_running) ++running;
+      else ++started;
       apply_allocation(future, a, +1);
       bool fits = false;
       for (std::size_t h = 0; h < a.hosts.size(); ++h) {
@@ -744,6 +788,7 @@ struct JobSimulation::Impl {
       }
     }
   }
+  std::vector<std::pair<SimTime, std::uint32_t>> pass_ends;  // reserve()'s: jobs this pass starts
   std::set<std::pair<SimTime, std::uint32_t>> running_ends;  // running jobs that end, by end
   std::vector<int> node_room, type_room;                     // reserve()'s scratch
   JobClusterState future;  // reserve()'s scratch
@@ -760,7 +805,9 @@ struct JobSimulation::Impl {
     if (!free_slots.empty()) {
       id = free_slots.back();
       free_slots.pop_back();
+      const std::uint32_t epoch = jobs[id].epoch;  // stale events of the slot's last job must stay stale
       jobs[id] = Job{};
+      jobs[id].epoch = epoch + 1;
     } else {
       id = static_cast<std::uint32_t>(jobs.size());
       jobs.emplace_back();
@@ -889,15 +936,15 @@ bool JobSimulation::make_room(SimTime now, std::size_t node, int gpus, int below
     if (ja.started != jb.started) return ja.started > jb.started;
     return a < b;
   });
-  auto whole_free = [&] {
-    s.cluster->read(s.scratch);
-    return s.scratch.whole_free[node];
-  };
-  for (std::uint32_t id : victims) {
-    if (whole_free() >= gpus) break;
-    s.preempt(id);
-  }
-  return whole_free() >= gpus;
+  // Plan first: release the victims in order on a copy until `gpus` whole GPUs are free there;
+  // when even all of them would not do, preempt nobody.
+  s.cluster->read(s.scratch);
+  std::size_t needed = 0;
+  while (s.scratch.whole_free[node] < gpus && needed < victims.size())
+    apply_allocation(s.scratch, s.jobs[victims[needed++]].alloc, +1);
+  if (s.scratch.whole_free[node] < gpus) return false;
+  for (std::size_t i = 0; i < needed; ++i) s.preempt(victims[i]);
+  return true;
 }
 
 JobRunResult JobSimulation::finish(SimTime end) {

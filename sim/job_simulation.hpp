@@ -42,9 +42,10 @@
 // GPUs fit in what is spare beside the reserved job then (counted pooled over nodes and types:
 // an approximation).
 //
-// Cost. A non-preemptive pass orders only waiting jobs; a job that did not fit is not tried
-// again until resources on its GPU types are freed (resources only shrink otherwise), nor is a
-// job of the same shape in the same pass; a pass in which no waiting job can fit returns at once.
+// Cost. A non-preemptive pass orders only waiting jobs. With the built-in placement, a job that
+// did not fit is not tried again until resources on its GPU types are freed (resources only
+// shrink otherwise), nor is a job of the same shape in the same pass, and a pass in which no
+// waiting job can fit returns at once.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -176,8 +177,10 @@ class JobSimulation {
   void resources_changed(SimTime now);       // GPUs were freed by someone else: schedule
   void capacity_added();                     // nodes came up (jobs see them at their next pass)
   // Preempts running preemptible jobs with priority below `below_priority` on `node` (lowest
-  // priority, then latest started, first) until `gpus` whole GPUs are free there; returns
-  // whether they are.
+  // priority, then latest started, first) until `gpus` whole GPUs are free there, and returns
+  // true; when that cannot free enough, preempts nobody and returns false. The caller places
+  // what needed the room, then calls resources_changed() so that jobs may use what the
+  // preemptions freed beyond it (other nodes of a preempted gang).
   bool make_room(SimTime now, std::size_t node, int gpus, int below_priority);
   JobRunResult finish(SimTime end);          // stops the clock at `end` (unfinished jobs stay so)
 

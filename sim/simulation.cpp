@@ -59,8 +59,10 @@ const char* weight_source_name(WeightSource source) {
   return "?";
 }
 
-// The inference cluster's GPUs as jobs see them: a job worker takes whole free GPUs (no
-// replica on them), marked as held so that placement policies see them taken.
+// The inference cluster's nodes as jobs see them: GPUs no replica holds (whole, or what job
+// shares leave of one), GPU memory, CPU and host memory of the nodes that are up. What job
+// workers take is marked on the NodeViews (holders, milli_used, memory_used, cpu_used,
+// host_memory_used), so placement policies and the inference side see it taken.
 class Simulation::NodeJobCluster final : public JobCluster {
  public:
   explicit NodeJobCluster(std::vector<NodeView>& nodes) : nodes_(nodes) {}
@@ -771,8 +773,13 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   const ModelSpec& spec = setup_.scenario.models[model];
   const PlacementRequest request = placement_request(model);
   std::optional<Placement> placement = setup_.placement->place(request, cluster_view());
-  if (!placement && make_room_for(model)) placement = setup_.placement->place(request, cluster_view());
+  bool preempted = false;
+  if (!placement && make_room_for(model)) {
+    preempted = true;
+    placement = setup_.placement->place(request, cluster_view());
+  }
   if (!placement) {
+    if (preempted) jobs_->resources_changed(now_);  // the room went unused: jobs may take it back
     for (auto* o : observers_) o->on_unschedulable(now_, model);
     request_node(model);
     return false;
@@ -840,6 +847,7 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   }
   for (auto* o : observers_) o->on_replica_placed(now_, rep.info);
   models_[model].starting.push_back(id);
+  if (preempted) jobs_->resources_changed(now_);  // what the preemptions freed beyond this replica
   if (warm) {
     // A deployed system at t = 0: the image is on the node and weights are where the cache
     // policy would have kept them.
@@ -1099,12 +1107,12 @@ void Simulation::cache_admit(NodeView& node, CacheTier tier, std::uint32_t model
 }
 
 // Co-location: an inference replica that finds no room may take GPUs from preemptible jobs,
-// on the node where that needs the fewest preemptions (most GPUs free already; ties: lowest id).
+// on the node where that needs the fewest preemptions (most GPUs free already; ties: lowest id);
+// a node where the jobs that may be preempted would not free enough is passed over.
 bool Simulation::make_room_for(std::uint32_t model) {
   if (!jobs_ || !setup_.scenario.jobs.inference_preempts) return false;
   const PlacementRequest request = placement_request(model);
-  std::int64_t best = -1;
-  int best_free = -1;
+  std::vector<std::pair<int, std::size_t>> candidates;  // (-free GPUs, node)
   for (std::size_t n = 0; n < nodes_.size(); ++n) {
     const NodeView& node = nodes_[n];
     if (!node.up || node.gpu_type->memory_bytes < request.min_gpu_memory) continue;
@@ -1113,13 +1121,12 @@ bool Simulation::make_room_for(std::uint32_t model) {
       continue;
     const int free = job_cluster_->free_gpus(n);
     if (free + job_cluster_->job_gpus(n) < request.gpus || free >= request.gpus) continue;
-    if (free > best_free) {
-      best = static_cast<std::int64_t>(n);
-      best_free = free;
-    }
+    candidates.push_back({-free, n});
   }
-  return best >= 0 && jobs_->make_room(now_, static_cast<std::size_t>(best), request.gpus,
-                                       setup_.scenario.jobs.inference_priority);
+  std::sort(candidates.begin(), candidates.end());
+  for (auto [minus_free, n] : candidates)
+    if (jobs_->make_room(now_, n, request.gpus, setup_.scenario.jobs.inference_priority)) return true;
+  return false;
 }
 
 std::uint32_t Simulation::pool_first_node(std::uint32_t pool) const {
@@ -1192,6 +1199,13 @@ void Simulation::on_node_up(std::uint32_t n, std::uint32_t model) {
 void Simulation::on_node_idle(std::uint32_t n) {
   NodeView& node = nodes_[n];
   if (!node.up || node.replicas > 0) return;
+  // Co-located jobs keep a grown node up while they run on it: look again a timeout later.
+  const bool jobs_on_it = std::any_of(node.gpus.begin(), node.gpus.end(), [](const GpuSlot& g) { return g.holders > 0; }) ||
+                          node.cpu_used > 1e-9 || node.host_memory_used > 1.0;
+  if (jobs_on_it) {
+    schedule(now_ + setup_.scenario.pools[node.pool].node_idle_timeout, EventKind::NodeIdle, node.id, node_epoch_[node.id]);
+    return;
+  }
   // A fresh machine next time: nothing cached, no images, no adapters.
   node.up = false;
   for (const CacheEntry& e : node.disk_cache) setup_.cache->on_evict(CacheTier::Disk, e, node);

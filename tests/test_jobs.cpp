@@ -216,18 +216,21 @@ TEST_CASE("finish-time fairness per tenant and the utilization series", "[jobs][
 }
 
 namespace {
-// A scenario: one node with 2 H100s, a scale-to-zero model that gets one request at 100 s (60 s
-// timeout), and the job rows given (generic-csv: id,submit_s,duration_s,gpus,workers,tenant,
-// priority) as its co-located jobs; `jobs_extra` is added to the jobs mapping.
-std::string one_request_beside_jobs(const std::string& name, const std::string& job_rows, const std::string& jobs_extra) {
+// A scenario: one pool (default: one node with 2 H100s), a scale-to-zero model that gets one
+// request at 100 s (60 s timeout), and the job rows given (generic-csv: id,submit_s,duration_s,
+// gpus,workers,tenant,priority) as its co-located jobs; `jobs_extra` is added to the jobs
+// mapping, `model_extra` to the model's.
+std::string one_request_beside_jobs(const std::string& name, const std::string& job_rows, const std::string& jobs_extra,
+                                    const std::string& pool = "{name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 2}",
+                                    const std::string& model_extra = "") {
   auto dir = std::filesystem::temp_directory_path() / name;
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "jobs.csv") << "id,submit_s,duration_s,gpus,workers,tenant,priority\n" << job_rows;
   std::ofstream(dir / "requests.csv") << "timestamp,model,input_tokens,output_tokens\n100.0,m,100,5\n";
   return "duration: 1h\nrequest_timeout: 60s\n"
-         "cluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 2}]}\n"
+         "cluster: {pools: [" + pool + "]}\n"
          "policies: {autoscaler: {impl: kpa, initial_scale: 0}}\n"
-         "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB}]\n"
+         "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB" + model_extra + "}]\n"
          "workloads: [{trace: " + (dir / "requests.csv").string() + "}]\n"
          "jobs: {trace: " + (dir / "jobs.csv").string() + jobs_extra + "}\n";
 }
@@ -592,4 +595,109 @@ TEST_CASE("jobs placed by a placement policy: same packing, all or nothing, wron
     REQUIRE_FALSE(r.ok);
     REQUIRE_THAT(r.errors.to_string(), Catch::Contains("placement policy stubborn over-committed GPU 0 of node 0 (job B)"));
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regressions found in review (each failed before its fix).
+
+TEST_CASE("backfill: an instance that runs for ever does not pass the reservation", "[jobs][backfill]") {
+  // Two GPUs. A (1 GPU, 100 s); head B (2 GPUs) at 10 s waits for 100 s; C (1 GPU, no end) at
+  // 20 s would never end: it must wait behind B (its run time once overflowed to "ends now").
+  JobSpec forever;
+  forever.id = "C";
+  forever.submit = from_seconds(20);
+  forever.worker.gpus = 1;
+  JobRunOptions easy;
+  easy.backfill = true;
+  JobSimulation sim({{"g", 2}}, std::make_unique<ListSource>(std::vector<JobSpec>{job("A", 0, 1, 1, 100), job("B", 10, 1, 2, 10), forever}),
+                    registry().make_queue(PolicyChoice{"fifo", {}}), easy);
+  auto r = sim.run();
+  REQUIRE(to_seconds(r.jobs[1].end) == Approx(110));
+  REQUIRE(to_seconds(r.jobs[2].first_start) == Approx(110));
+}
+
+TEST_CASE("backfill: the reservation counts jobs started earlier in the same pass", "[jobs][backfill]") {
+  // Four GPUs, all at 0: X (2 GPUs, 100 s) starts; head H (4 GPUs) fits when X ends at 100 s;
+  // Y (2 GPUs, 1,000 s) would delay it and must wait.
+  JobRunOptions easy;
+  easy.backfill = true;
+  auto r = run({{"g", 4}}, {job("X", 0, 1, 2, 100), job("H", 0, 1, 4, 10), job("Y", 0, 1, 2, 1000)}, "fifo", easy);
+  REQUIRE(jct(r, "H") == Approx(110));
+  REQUIRE(jct(r, "Y") == Approx(1110));
+}
+
+TEST_CASE("GPU memory is per node: one type name with two memory sizes", "[jobs][fractional]") {
+  JobSpec x = job("X", 0, 1, 1, 100), y = job("Y", 1, 1, 1, 100);
+  x.worker.gpu_memory_bytes = y.worker.gpu_memory_bytes = 60 * kGiB;
+  auto r = run({{"A100", 1, 80 * kGiB}, {"A100", 1, 40 * kGiB}}, {x, y}, "fifo");
+  REQUIRE(jct(r, "Y") == Approx(199));  // not on the 40 GiB GPU: after X
+  auto reversed = run({{"A100", 1, 40 * kGiB}, {"A100", 1, 80 * kGiB}}, {x}, "fifo");
+  REQUIRE(reversed.rejected == 0);
+  REQUIRE(jct(reversed, "X") == Approx(100));
+}
+
+TEST_CASE("a reused job slot ignores the completion event of the job that had it", "[jobs]") {
+  // X (1,000 steps; fast 10/s, slow 1/s) starts on slow at 0 (Y holds fast); Z preempts it at
+  // 10 s; it resumes on fast at 50 s and ends at 149 s, before its first run's completion event
+  // (1,000 s). W, arriving at 200 s in X's slot, must not end at 1,000 s but at 5,200 s.
+  JobSpec x;
+  x.id = "X";
+  x.worker.gpus = 1;
+  x.steps = 1000;
+  x.steps_per_second = {{"fast", 10}, {"slow", 1}};
+  JobSpec y = x;
+  y.id = "Y";
+  y.steps = 500;
+  y.steps_per_second = {{"fast", 10}};
+  y.priority = 5;
+  JobSpec z = x;
+  z.id = "Z";
+  z.submit = from_seconds(10);
+  z.steps = 60;
+  z.steps_per_second = {{"slow", 1}};
+  z.priority = 5;
+  auto r = run({{"fast", 1}, {"slow", 1}}, {x, y, z, job("W", 200, 1, 1, 5000)}, "priority");
+  REQUIRE(jct(r, "X") == Approx(149));
+  REQUIRE(jct(r, "W") == Approx(5000));
+}
+
+TEST_CASE("co-location: no preemption when it cannot make room, and freed GPUs go back to jobs", "[jobs][colocation]") {
+  SECTION("A (priority 0) would be preempted for a 2-GPU replica, but B (priority 5) cannot be: nobody is") {
+    const std::string yaml = one_request_beside_jobs("fleetsim_test_coloc_futile", "A,0,1000,1,1,t,0\nB,0,3000,1,1,t,5\n",
+                                                     ", inference_priority: 3",
+                                                     "{name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 2}",
+                                                     ", gpus_per_replica: 2");
+    RunOutput out = run_scenario(scenario_from(yaml));
+    REQUIRE(out.violations.empty());
+    const auto& a = out.status.jobs->jobs[0];
+    REQUIRE(a.preemptions == 0);
+    REQUIRE(to_seconds(a.end) == Approx(1000));
+  }
+  SECTION("a gang preempted for a replica on one node leaves its other node's GPU to waiting jobs at once") {
+    // G (2 workers x 1 GPU, both 1-GPU nodes) is preempted at 100 s; W (1 GPU, from 10 s)
+    // starts on the other node at once, not when the replica stops.
+    const std::string yaml = one_request_beside_jobs("fleetsim_test_coloc_gang", "G,0,1000,1,2,t,0\nW,10,500,1,1,t,0\n",
+                                                     ", policy: {impl: sjf}",
+                                                     "{name: a, nodes: 2, gpu: H100-80GB, gpus_per_node: 1}");
+    RunOutput out = run_scenario(scenario_from(yaml));
+    REQUIRE(out.violations.empty());
+    REQUIRE(out.status.jobs->jobs[0].preemptions == 1);
+    REQUIRE(to_seconds(out.status.jobs->jobs[1].first_start) == Approx(100));
+  }
+}
+
+TEST_CASE("co-location: a grown node stays up while a job runs on it", "[jobs][colocation]") {
+  // One node and room for a second. J holds the first; the request at 100 s grows the pool; the
+  // replica leaves and K takes the grown node's GPU. The node must stay up until K is done (it
+  // may go as soon as K ends).
+  const std::string yaml = one_request_beside_jobs(
+      "fleetsim_test_coloc_grown", "J,0,3000,1,1,t,0\nK,50,3000,1,1,t,0\n", ", inference_preempts: false",
+      "{name: a, nodes: 1, max_nodes: 2, gpu: H100-80GB, gpus_per_node: 1, node_idle_timeout: 5min}");
+  RunOutput out = run_scenario(scenario_from(yaml, LoadOptions{{"request_timeout=600s"}, std::nullopt}));
+  REQUIRE(out.violations.empty());
+  const auto& k = out.status.jobs->jobs[1];
+  REQUIRE(k.completed());
+  // K ran on the grown node the whole time, so that node was up at least as long (before the
+  // fix it was released 5 minutes after the replica left, under K).
+  REQUIRE(out.status.pools[0].node_seconds >= 3600 + to_seconds(k.end - k.first_start) - 1);
 }
