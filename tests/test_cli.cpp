@@ -359,6 +359,9 @@ TEST_CASE("fleetsim jobs: shares, CPU, a rejected job, and the per-job CSV", "[c
           "X,u,,16,1,-1,-1,-1,-1,0,0,\n"
           "C,u,,1,5,100,150,145,95,0,0,g\n");
   REQUIRE_THAT(read_file(cli.path("out") + "/tenants.csv"), Contains("tenant,completed_jobs,mean_jct_s,mean_rho,max_rho\n"));
+  const std::string chart = read_file(cli.path("out") + "/utilization.svg");
+  REQUIRE(chart.rfind("<svg", 0) == 0);
+  REQUIRE_THAT(chart, Contains("GPU utilization: jobs.csv, fifo") && Contains("<polyline"));
   // Without the CPU limit C starts at once on the second GPU.
   auto free_cpu = cli.run("jobs --format generic-csv --trace " + quote(trace) + " --cluster g:1x2 --column cpu=cores --out " +
                           quote(cli.path("out2")));

@@ -11,6 +11,7 @@
 #include "policies/registry.hpp"
 #include "sim/gpu_catalog.hpp"
 #include "sim/job_simulation.hpp"
+#include "reports/svg_chart.hpp"
 #include "sim/units.hpp"
 #include "traces/jobs/job_traces.hpp"
 #include "traces/jobs/synthetic_jobs.hpp"
@@ -143,6 +144,24 @@ std::string span(double seconds) {
 }
 
 std::string span(double seconds);
+
+// utilization.svg: busy GPUs (the share of the cluster's) over the replay.
+std::string utilization_svg(const JobRunResult& result, double cluster_gpus, const std::string& title) {
+  svg::Series busy{"GPU utilization", {"#1f77b4", "", 1.6}, {}, false};
+  double end_s = 0;
+  for (auto [t, gpus] : result.busy_gpus) {
+    busy.pts.emplace_back(to_seconds(t), cluster_gpus > 0 ? gpus / cluster_gpus : 0.0);
+    end_s = to_seconds(t);
+  }
+  svg::Axis x = svg::time_axis(std::max(end_s, 1.0));
+  svg::Axis y = svg::percent_axis("busy GPUs, share of the cluster");
+  svg::Chart c(title, svg::Layout{860, 360, 80, 30, 50, 60, true});
+  c.x_axis(x);
+  c.y_axis(y);
+  c.frame();
+  c.lines(x, y, {busy});
+  return c.svg();
+}
 
 // JCT by the trace's job class (gavel job type, openb QoS, DLRM role), the most common first;
 // nothing when the trace has no classes or one.
@@ -423,6 +442,11 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
       util << "time_s,busy_gpus,utilization\n";
       for (auto [t, busy] : result.busy_gpus)
         util << to_seconds(t) << "," << busy << "," << (cluster_gpus > 0 ? busy / cluster_gpus : 0.0) << "\n";
+      std::ofstream(o->out + "/utilization.svg", std::ios::binary)
+          << utilization_svg(result, cluster_gpus,
+                             "GPU utilization: " + (o->synthetic ? std::string("synthetic jobs")
+                                                                 : std::filesystem::path(o->trace).filename().string()) +
+                                 ", " + o->policy);
       std::ofstream csv(o->out + "/jobs.csv");
       csv << "job,tenant,class,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n";
       for (const JobOutcome& j : result.jobs) {
@@ -437,7 +461,7 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
       tenants << "tenant,completed_jobs,mean_jct_s,mean_rho,max_rho\n";
       for (const auto& t : fairness)
         tenants << t.tenant << "," << t.jobs << "," << t.mean_jct_s << "," << t.mean_rho << "," << t.max_rho << "\n";
-      std::cout << "wrote " << o->out << "/jobs.csv, utilization.csv and tenants.csv\n";
+      std::cout << "wrote " << o->out << "/jobs.csv, utilization.csv (and .svg) and tenants.csv\n";
     }
     exit_code = 0;
   });
