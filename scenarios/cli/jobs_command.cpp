@@ -201,21 +201,246 @@ std::string fmt(double v) {
   return buf;
 }
 
+struct JobsOptions {
+  std::string format = "gavel", trace, throughputs, cluster, nodes, node_format = "openb", policy = "fifo", out,
+              round, reference, placement;
+  std::string restart = "0s";
+  std::string sample = "1h";
+  std::vector<std::string> columns;
+  std::uint64_t synthetic = 0, seed = 1;
+  std::string runtimes, arrival_rate, gang_gpus = "1:70,2:10,4:10,8:10";
+  int tenants = 1;
+  bool backfill = false, lenient = false, lose_work = false;
+};
+
+// The cluster from --cluster or --nodes; false (with a message) on bad input.
+bool cluster_of(const JobsOptions& o, std::vector<JobClusterNode>& nodes) {
+  std::string error;
+  if (o.nodes.empty()) {
+    if (o.cluster.empty()) {
+      std::cerr << "jobs: give --cluster or --nodes\n";
+      return false;
+    }
+    if (!parse_cluster(o.cluster, nodes, error)) {
+      std::cerr << "--cluster: " << error << "\n";
+      return false;
+    }
+  } else {
+    Diagnostics node_errors;
+    const std::vector<NodeRecord> records = read_node_list(o.node_format, o.nodes, node_errors);
+    if (records.empty()) {
+      std::cerr << node_errors.to_string();
+      return false;
+    }
+    for (const NodeRecord& r : records) {
+      JobClusterNode node{r.gpu_type, r.gpus, 0, r.cpu, r.memory_bytes};
+      for (const GpuType& t : builtin_gpu_types())
+        if (t.name == node.gpu_type) node.gpu_memory_bytes = t.memory_bytes;
+      nodes.push_back(node);
+    }
+  }
+  return true;
+}
+
+// Scheduling options and the queue policy's name checked; false (with a message) on bad input.
+bool run_options_of(const JobsOptions& o, const PolicyRegistry& registry, JobRunOptions& options) {
+  options.backfill = o.backfill;
+  options.reference_gpu_type = o.reference;
+  options.checkpoint_on_preemption = !o.lose_work;
+  if (auto d = parse_duration(o.sample); d && *d.value > 0) {
+    options.sample_interval = *d.value;
+  } else {
+    std::cerr << "--sample-interval: " << (d ? "must be > 0" : d.error) << "\n";
+    return false;
+  }
+  if (auto d = parse_duration(o.restart)) {
+    options.restart_overhead = *d.value;
+  } else {
+    std::cerr << "--restart-overhead: " << d.error << "\n";
+    return false;
+  }
+  if (!o.round.empty()) {
+    auto d = parse_duration(o.round);
+    if (!d || *d.value <= 0) {
+      std::cerr << "--round: " << (d ? "must be > 0" : d.error) << "\n";
+      return false;
+    }
+    options.round = *d.value;
+  }
+  if (!registry.find(PolicyFamily::Queue, o.policy)) {
+    std::string all;
+    for (const auto& n : registry.names(PolicyFamily::Queue)) all += (all.empty() ? "" : ", ") + n;
+    std::cerr << "--policy: unknown queue policy \"" << o.policy << "\" (valid: " << all << ")\n";
+    return false;
+  }
+  if (!o.placement.empty()) {
+    if (!registry.find(PolicyFamily::Placement, o.placement)) {
+      std::string all;
+      for (const auto& n : registry.names(PolicyFamily::Placement)) all += (all.empty() ? "" : ", ") + n;
+      std::cerr << "--placement: unknown placement policy \"" << o.placement << "\" (valid: " << all << ")\n";
+      return false;
+    }
+    options.placement = registry.make_placement(PolicyChoice{o.placement, {}});
+    options.placement_name = o.placement;
+  }
+  return true;
+}
+
+// The jobs: a trace (then `reader` is its reader, for what it skipped) or synthetic ones;
+// nullptr (with a message) on bad input.
+std::unique_ptr<JobSource> source_of(const JobsOptions& o, const std::vector<JobClusterNode>& nodes,
+                                     const JobTraceSource*& reader) {
+  std::string error;
+  Diagnostics errors;
+  JobTraceOptions trace;
+  trace.format = o.format;
+  trace.path = o.trace;
+  trace.lenient = o.lenient;
+  trace.throughput_table = o.throughputs;
+  trace.columns = default_columns();
+  for (const std::string& c : o.columns)
+    if (!set_column(trace.columns, c, error)) {
+      std::cerr << "--column: " << error << "\n";
+      return nullptr;
+    }
+  reader = nullptr;
+  if (o.synthetic > 0) {
+    SyntheticJobOptions synth;
+    synth.jobs = o.synthetic;
+    synth.tenants = o.tenants;
+    synth.seed = o.seed;
+    if (o.runtimes.empty() || o.arrival_rate.empty()) {
+      std::cerr << "--synthetic needs --runtimes and --arrival-rate\n";
+      return nullptr;
+    }
+    if (auto r = parse_rate(o.arrival_rate)) {
+      synth.arrival_rate = *r.value;
+    } else {
+      std::cerr << "--arrival-rate: " << r.error << "\n";
+      return nullptr;
+    }
+    if (!parse_gang_weights(o.gang_gpus, synth.gpus, error)) {
+      std::cerr << "--gang-gpus: " << error << "\n";
+      return nullptr;
+    }
+    synth.gpus_per_node = 0;
+    for (const auto& n : nodes) synth.gpus_per_node = std::max(synth.gpus_per_node, n.gpus);
+    if (const std::string wrong = check(synth); !wrong.empty()) {
+      std::cerr << "--synthetic: " << wrong << "\n";
+      return nullptr;
+    }
+    EmpiricalDistribution runtimes = read_philly_runtimes(o.runtimes, errors);
+    if (runtimes.empty()) {
+      std::cerr << errors.to_string();
+      return nullptr;
+    }
+    return synthetic_jobs(synth, std::move(runtimes));
+  } else {
+    if (o.trace.empty()) {
+      std::cerr << "jobs: give --trace or --synthetic\n";
+      return nullptr;
+    }
+    auto traced = open_job_trace(trace, errors);
+    if (!traced) {
+      std::cerr << errors.to_string();
+      return nullptr;
+    }
+    reader = traced.get();
+    return traced;
+  }
+}
+
+// The console summary.
+void print_summary(const JobsOptions& o, const JobRunOptions& options, const JobRunResult& result,
+                   const JobTraceSource* reader, const std::vector<TenantFairness>& fairness) {
+  const JobSummary all = summarize_jobs(result);
+  std::cout << "jobs " << all.jobs << " (completed " << all.completed << "), policy " << o.policy
+            << (options.round ? ", rounds of " + format_duration(options.round) : ", event-driven")
+            << (options.backfill ? ", EASY backfill" : "")
+            << (options.placement ? ", placement " + o.placement : std::string()) << "\n";
+  if (reader && reader->rows_skipped()) {  // --lenient: say what was left out, never silently
+    std::cout << "  skipped " << reader->rows_skipped() << " of " << reader->rows_read() << " trace rows (";
+    bool first = true;
+    for (const auto& [reason, count] : reader->skipped()) {
+      std::cout << (first ? "" : ", ") << reason << ": " << count;
+      first = false;
+    }
+    std::cout << ")";
+    if (!reader->skipped_examples().empty()) std::cout << ", first: " << reader->skipped_examples().front().to_string();
+    std::cout << "\n";
+  }
+  if (result.rejected) {
+    std::cout << "  rejected " << result.rejected << " (can never run on this cluster), e.g.:\n";
+    for (const std::string& why : result.rejected_examples) std::cout << "    " << why << "\n";
+  }
+  std::cout << "  JCT mean " << span(all.mean_jct_s) << ", p50 " << span(all.jct.quantile(0.5)) << ", p99 "
+            << span(all.jct.quantile(0.99)) << "\n";
+  std::cout << "  queueing mean " << span(all.mean_queueing_s) << ", p99 " << span(all.queueing.quantile(0.99))
+            << ", p99.9 " << span(all.queueing.quantile(0.999)) << "\n";
+  std::cout << "  makespan " << span(to_seconds(result.makespan)) << ", GPU utilization "
+            << fmt(100 * all.utilization) << "%, preemptions " << all.preemptions << " (lost "
+            << fmt(all.lost_gpu_hours) << " GPU-h)\n";
+  for (auto [lo, hi, name] : {std::tuple{0.0, 0.0, "no GPU"}, {0.001, 0.999, "a GPU share"}, {1.0, 1.0, "1 GPU"},
+                              {1.001, 4.0, "2-4 GPUs"}, {4.001, 8.0, "5-8 GPUs"}, {8.001, 1e9, ">8 GPUs"}}) {
+    const JobSummary c = summarize_jobs(result, lo, hi);
+    if (c.jobs) std::cout << "  " << name << ": " << c.jobs << " jobs, JCT mean " << span(c.mean_jct_s) << "\n";
+  }
+  print_by_class(result);
+  constexpr std::size_t kTenantsShown = 10;
+  if (fairness.size() > 1) {
+    // The least fairly treated tenants first (highest mean rho); all of them in tenants.csv.
+    std::vector<const TenantFairness*> worst;
+    for (const auto& t : fairness) worst.push_back(&t);
+    std::stable_sort(worst.begin(), worst.end(),
+                     [](const TenantFairness* a, const TenantFairness* b) { return a->mean_rho > b->mean_rho; });
+    std::cout << "  finish-time fairness (rho = JCT / time alone on an equal share; <= 1 is fair)"
+              << (worst.size() > kTenantsShown ? ", the " + std::to_string(kTenantsShown) + " highest of " +
+                                                     std::to_string(worst.size()) + " tenants"
+                                               : std::string())
+              << ":\n";
+    for (std::size_t i = 0; i < worst.size() && i < kTenantsShown; ++i) {
+      const TenantFairness& t = *worst[i];
+      std::cout << "    " << (t.tenant.empty() ? "(none)" : t.tenant) << ": " << t.jobs << " jobs, JCT mean "
+                << span(t.mean_jct_s) << ", rho mean " << fmt(t.mean_rho) << ", max " << fmt(t.max_rho) << "\n";
+    }
+  }
+}
+
+// jobs.csv, utilization.csv and .svg, tenants.csv under --out.
+void write_outputs(const JobsOptions& o, const JobRunResult& result, double cluster_gpus,
+                   const std::vector<TenantFairness>& fairness) {
+  if (o.out.empty()) return;
+  std::filesystem::create_directories(o.out);
+  std::ofstream util(o.out + "/utilization.csv");
+  util << "time_s,busy_gpus,utilization\n";
+  for (auto [t, busy] : result.busy_gpus)
+    util << to_seconds(t) << "," << busy << "," << (cluster_gpus > 0 ? busy / cluster_gpus : 0.0) << "\n";
+  std::ofstream(o.out + "/utilization.svg", std::ios::binary)
+      << utilization_svg(result, cluster_gpus,
+                         "GPU utilization: " + (o.synthetic ? std::string("synthetic jobs")
+                                                             : std::filesystem::path(o.trace).filename().string()) +
+                             ", " + o.policy);
+  std::ofstream csv(o.out + "/jobs.csv");
+  csv << "job,tenant,class,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n";
+  for (const JobOutcome& j : result.jobs) {
+    const bool done = j.completed();
+    csv << j.id << "," << j.tenant << "," << j.job_class << "," << j.gpus << "," << to_seconds(j.submit) << ","
+        << (j.first_start == kNever ? -1 : to_seconds(j.first_start)) << "," << (done ? to_seconds(j.end) : -1) << ","
+        << (done ? to_seconds(j.end - j.submit) : -1) << ","
+        << (j.first_start == kNever ? -1 : to_seconds(j.first_start - j.submit)) << "," << j.preemptions << ","
+        << j.lost_gpu_seconds << "," << j.gpu_type << "\n";
+  }
+  std::ofstream tenants(o.out + "/tenants.csv");
+  tenants << "tenant,completed_jobs,mean_jct_s,mean_rho,max_rho\n";
+  for (const auto& t : fairness)
+    tenants << t.tenant << "," << t.jobs << "," << t.mean_jct_s << "," << t.mean_rho << "," << t.max_rho << "\n";
+  std::cout << "wrote " << o.out << "/jobs.csv, utilization.csv (and .svg) and tenants.csv\n";
+}
+
 }  // namespace
 
 void add_jobs_command(CLI::App& app, int& exit_code) {
-  struct Options {
-    std::string format = "gavel", trace, throughputs, cluster, nodes, node_format = "openb", policy = "fifo", out,
-                round, reference, placement;
-    std::string restart = "0s";
-    std::string sample = "1h";
-    std::vector<std::string> columns;
-    std::uint64_t synthetic = 0, seed = 1;
-    std::string runtimes, arrival_rate, gang_gpus = "1:70,2:10,4:10,8:10";
-    int tenants = 1;
-    bool backfill = false, lenient = false, lose_work = false;
-  };
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<JobsOptions>();
   auto* cmd = app.add_subcommand("jobs", "replay a training/batch job trace under a queue policy");
   cmd->add_option("--format", o->format, "gavel (default) | openb | dlrm-2025 | generic-csv");
   auto* trace_option = cmd->add_option("--trace", o->trace, "the job trace");
@@ -253,216 +478,23 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
   cmd->callback([o, &exit_code] {
     exit_code = 2;
     std::vector<JobClusterNode> nodes;
-    std::string error;
-    if (o->nodes.empty()) {
-      if (o->cluster.empty()) {
-        std::cerr << "jobs: give --cluster or --nodes\n";
-        return;
-      }
-      if (!parse_cluster(o->cluster, nodes, error)) {
-        std::cerr << "--cluster: " << error << "\n";
-        return;
-      }
-    } else {
-      Diagnostics node_errors;
-      const std::vector<NodeRecord> records = read_node_list(o->node_format, o->nodes, node_errors);
-      if (records.empty()) {
-        std::cerr << node_errors.to_string();
-        return;
-      }
-      for (const NodeRecord& r : records) {
-        JobClusterNode node{r.gpu_type, r.gpus, 0, r.cpu, r.memory_bytes};
-        for (const GpuType& t : builtin_gpu_types())
-          if (t.name == node.gpu_type) node.gpu_memory_bytes = t.memory_bytes;
-        nodes.push_back(node);
-      }
-    }
     JobRunOptions options;
-    options.backfill = o->backfill;
-    options.reference_gpu_type = o->reference;
-    options.checkpoint_on_preemption = !o->lose_work;
-    if (auto d = parse_duration(o->sample); d && *d.value > 0) {
-      options.sample_interval = *d.value;
-    } else {
-      std::cerr << "--sample-interval: " << (d ? "must be > 0" : d.error) << "\n";
-      return;
-    }
-    if (auto d = parse_duration(o->restart)) {
-      options.restart_overhead = *d.value;
-    } else {
-      std::cerr << "--restart-overhead: " << d.error << "\n";
-      return;
-    }
-    if (!o->round.empty()) {
-      auto d = parse_duration(o->round);
-      if (!d || *d.value <= 0) {
-        std::cerr << "--round: " << (d ? "must be > 0" : d.error) << "\n";
-        return;
-      }
-      options.round = *d.value;
-    }
     const PolicyRegistry registry = builtin_policies();
-    if (!registry.find(PolicyFamily::Queue, o->policy)) {
-      std::string all;
-      for (const auto& n : registry.names(PolicyFamily::Queue)) all += (all.empty() ? "" : ", ") + n;
-      std::cerr << "--policy: unknown queue policy \"" << o->policy << "\" (valid: " << all << ")\n";
-      return;
-    }
-    if (!o->placement.empty()) {
-      if (!registry.find(PolicyFamily::Placement, o->placement)) {
-        std::string all;
-        for (const auto& n : registry.names(PolicyFamily::Placement)) all += (all.empty() ? "" : ", ") + n;
-        std::cerr << "--placement: unknown placement policy \"" << o->placement << "\" (valid: " << all << ")\n";
-        return;
-      }
-      options.placement = registry.make_placement(PolicyChoice{o->placement, {}});
-      options.placement_name = o->placement;
-    }
-    Diagnostics errors;
-    JobTraceOptions trace;
-    trace.format = o->format;
-    trace.path = o->trace;
-    trace.lenient = o->lenient;
-    trace.throughput_table = o->throughputs;
-    trace.columns = default_columns();
-    for (const std::string& c : o->columns)
-      if (!set_column(trace.columns, c, error)) {
-        std::cerr << "--column: " << error << "\n";
-        return;
-      }
-    std::unique_ptr<JobSource> source;
-    const JobTraceSource* reader = nullptr;  // a trace's source (owned by the simulation)
-    if (o->synthetic > 0) {
-      SyntheticJobOptions synth;
-      synth.jobs = o->synthetic;
-      synth.tenants = o->tenants;
-      synth.seed = o->seed;
-      if (o->runtimes.empty() || o->arrival_rate.empty()) {
-        std::cerr << "--synthetic needs --runtimes and --arrival-rate\n";
-        return;
-      }
-      if (auto r = parse_rate(o->arrival_rate)) {
-        synth.arrival_rate = *r.value;
-      } else {
-        std::cerr << "--arrival-rate: " << r.error << "\n";
-        return;
-      }
-      if (!parse_gang_weights(o->gang_gpus, synth.gpus, error)) {
-        std::cerr << "--gang-gpus: " << error << "\n";
-        return;
-      }
-      synth.gpus_per_node = 0;
-      for (const auto& n : nodes) synth.gpus_per_node = std::max(synth.gpus_per_node, n.gpus);
-      if (const std::string wrong = check(synth); !wrong.empty()) {
-        std::cerr << "--synthetic: " << wrong << "\n";
-        return;
-      }
-      EmpiricalDistribution runtimes = read_philly_runtimes(o->runtimes, errors);
-      if (runtimes.empty()) {
-        std::cerr << errors.to_string();
-        return;
-      }
-      source = synthetic_jobs(synth, std::move(runtimes));
-    } else {
-      if (o->trace.empty()) {
-        std::cerr << "jobs: give --trace or --synthetic\n";
-        return;
-      }
-      auto traced = open_job_trace(trace, errors);
-      if (!traced) {
-        std::cerr << errors.to_string();
-        return;
-      }
-      reader = traced.get();
-      source = std::move(traced);
-    }
+    if (!cluster_of(*o, nodes) || !run_options_of(*o, registry, options)) return;
+    const JobTraceSource* reader = nullptr;
+    std::unique_ptr<JobSource> source = source_of(*o, nodes, reader);
+    if (!source) return;
     JobSimulation sim(nodes, std::move(source), registry.make_queue(PolicyChoice{o->policy, {}}), options);
-    JobRunResult result = sim.run();
+    const JobRunResult result = sim.run();
     if (!result.ok) {
       std::cerr << result.errors.to_string();
       return;
     }
-    const JobSummary all = summarize_jobs(result);
-    std::cout << "jobs " << all.jobs << " (completed " << all.completed << "), policy " << o->policy
-              << (options.round ? ", rounds of " + format_duration(options.round) : ", event-driven")
-              << (options.backfill ? ", EASY backfill" : "")
-              << (options.placement ? ", placement " + o->placement : std::string()) << "\n";
-    if (reader && reader->rows_skipped()) {  // --lenient: say what was left out, never silently
-      std::cout << "  skipped " << reader->rows_skipped() << " of " << reader->rows_read() << " trace rows (";
-      bool first = true;
-      for (const auto& [reason, count] : reader->skipped()) {
-        std::cout << (first ? "" : ", ") << reason << ": " << count;
-        first = false;
-      }
-      std::cout << ")";
-      if (!reader->skipped_examples().empty()) std::cout << ", first: " << reader->skipped_examples().front().to_string();
-      std::cout << "\n";
-    }
-    if (result.rejected) {
-      std::cout << "  rejected " << result.rejected << " (can never run on this cluster), e.g.:\n";
-      for (const std::string& why : result.rejected_examples) std::cout << "    " << why << "\n";
-    }
-    std::cout << "  JCT mean " << span(all.mean_jct_s) << ", p50 " << span(all.jct.quantile(0.5)) << ", p99 "
-              << span(all.jct.quantile(0.99)) << "\n";
-    std::cout << "  queueing mean " << span(all.mean_queueing_s) << ", p99 " << span(all.queueing.quantile(0.99))
-              << ", p99.9 " << span(all.queueing.quantile(0.999)) << "\n";
-    std::cout << "  makespan " << span(to_seconds(result.makespan)) << ", GPU utilization "
-              << fmt(100 * all.utilization) << "%, preemptions " << all.preemptions << " (lost "
-              << fmt(all.lost_gpu_hours) << " GPU-h)\n";
-    for (auto [lo, hi, name] : {std::tuple{0.0, 0.0, "no GPU"}, {0.001, 0.999, "a GPU share"}, {1.0, 1.0, "1 GPU"},
-                                {1.001, 4.0, "2-4 GPUs"}, {4.001, 8.0, "5-8 GPUs"}, {8.001, 1e9, ">8 GPUs"}}) {
-      const JobSummary c = summarize_jobs(result, lo, hi);
-      if (c.jobs) std::cout << "  " << name << ": " << c.jobs << " jobs, JCT mean " << span(c.mean_jct_s) << "\n";
-    }
-    print_by_class(result);
     double cluster_gpus = 0;
     for (const auto& n : nodes) cluster_gpus += n.gpus;
     const auto fairness = finish_time_fairness(result, cluster_gpus);
-    constexpr std::size_t kTenantsShown = 10;
-    if (fairness.size() > 1) {
-      // The least fairly treated tenants first (highest mean rho); all of them in tenants.csv.
-      std::vector<const TenantFairness*> worst;
-      for (const auto& t : fairness) worst.push_back(&t);
-      std::stable_sort(worst.begin(), worst.end(),
-                       [](const TenantFairness* a, const TenantFairness* b) { return a->mean_rho > b->mean_rho; });
-      std::cout << "  finish-time fairness (rho = JCT / time alone on an equal share; <= 1 is fair)"
-                << (worst.size() > kTenantsShown ? ", the " + std::to_string(kTenantsShown) + " highest of " +
-                                                       std::to_string(worst.size()) + " tenants"
-                                                 : std::string())
-                << ":\n";
-      for (std::size_t i = 0; i < worst.size() && i < kTenantsShown; ++i) {
-        const TenantFairness& t = *worst[i];
-        std::cout << "    " << (t.tenant.empty() ? "(none)" : t.tenant) << ": " << t.jobs << " jobs, JCT mean "
-                  << span(t.mean_jct_s) << ", rho mean " << fmt(t.mean_rho) << ", max " << fmt(t.max_rho) << "\n";
-      }
-    }
-    if (!o->out.empty()) {
-      std::filesystem::create_directories(o->out);
-      std::ofstream util(o->out + "/utilization.csv");
-      util << "time_s,busy_gpus,utilization\n";
-      for (auto [t, busy] : result.busy_gpus)
-        util << to_seconds(t) << "," << busy << "," << (cluster_gpus > 0 ? busy / cluster_gpus : 0.0) << "\n";
-      std::ofstream(o->out + "/utilization.svg", std::ios::binary)
-          << utilization_svg(result, cluster_gpus,
-                             "GPU utilization: " + (o->synthetic ? std::string("synthetic jobs")
-                                                                 : std::filesystem::path(o->trace).filename().string()) +
-                                 ", " + o->policy);
-      std::ofstream csv(o->out + "/jobs.csv");
-      csv << "job,tenant,class,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n";
-      for (const JobOutcome& j : result.jobs) {
-        const bool done = j.completed();
-        csv << j.id << "," << j.tenant << "," << j.job_class << "," << j.gpus << "," << to_seconds(j.submit) << ","
-            << (j.first_start == kNever ? -1 : to_seconds(j.first_start)) << "," << (done ? to_seconds(j.end) : -1) << ","
-            << (done ? to_seconds(j.end - j.submit) : -1) << ","
-            << (j.first_start == kNever ? -1 : to_seconds(j.first_start - j.submit)) << "," << j.preemptions << ","
-            << j.lost_gpu_seconds << "," << j.gpu_type << "\n";
-      }
-      std::ofstream tenants(o->out + "/tenants.csv");
-      tenants << "tenant,completed_jobs,mean_jct_s,mean_rho,max_rho\n";
-      for (const auto& t : fairness)
-        tenants << t.tenant << "," << t.jobs << "," << t.mean_jct_s << "," << t.mean_rho << "," << t.max_rho << "\n";
-      std::cout << "wrote " << o->out << "/jobs.csv, utilization.csv (and .svg) and tenants.csv\n";
-    }
+    print_summary(*o, options, result, reader, fairness);
+    write_outputs(*o, result, cluster_gpus, fairness);
     exit_code = 0;
   });
 }
