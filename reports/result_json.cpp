@@ -200,6 +200,23 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
     ordered jobs;
     jobs["trace"] = sc.jobs.trace_path;
     jobs["format"] = sc.jobs.format;
+    if (sc.jobs.format == "generic-csv") {  // the columns read, and their units
+      const JobsSpec& c = sc.jobs;
+      ordered columns;
+      for (const auto& [key, value] :
+           {std::pair<const char*, const std::string*>{"id", &c.id_column}, {"submit", &c.submit_column},
+            {"duration", &c.duration_column}, {"gpus", &c.gpus_column}, {"workers", &c.workers_column},
+            {"tenant", &c.tenant_column}, {"priority", &c.priority_column}, {"milli_gpu", &c.milli_gpu_column},
+            {"gpu_fraction", &c.gpu_fraction_column}, {"cpu", &c.cpu_column}, {"memory", &c.memory_column},
+            {"gpu_memory", &c.gpu_memory_column}, {"gpu_type", &c.gpu_type_column}})
+        if (!value->empty()) columns[key] = *value;
+      columns["submit_unit"] = c.submit_unit;
+      columns["duration_unit"] = c.duration_unit;
+      columns["memory_unit"] = c.memory_unit;
+      if (!c.reference_gpu_type.empty()) columns["reference_gpu_type"] = c.reference_gpu_type;
+      columns["delimiter"] = c.delimiter;
+      jobs["columns"] = columns;
+    }
     jobs["policy"] = policy_json(sc.jobs.policy, PolicyFamily::Queue, registry);
     if (!sc.jobs.placement.impl.empty())
       jobs["placement"] = policy_json(sc.jobs.placement, PolicyFamily::Placement, registry);
