@@ -506,6 +506,7 @@ TEST_CASE("resources are never over-committed and all come back, for every queue
       const std::string placement = seed % 3 == 1 ? "" : seed % 3 == 2 ? "fgd" : "best-fit";
       JobRunOptions options;
       options.backfill = policy == "fifo";
+      options.round = seed > 3 ? from_seconds(60) : 0;  // half the runs in Gavel-style rounds
       if (!placement.empty()) {
         options.placement = registry().make_placement(PolicyChoice{placement, {}});
         options.placement_name = placement;
@@ -513,7 +514,8 @@ TEST_CASE("resources are never over-committed and all come back, for every queue
       JobSimulation sim(std::move(cluster), std::make_unique<ListSource>(jobs),
                         registry().make_queue(PolicyChoice{policy, {}}), options);
       auto r = sim.run();
-      INFO(policy << " seed " << seed << " placement " << placement << " " << r.errors.to_string());
+      INFO(policy << " seed " << seed << " placement " << placement << (options.round ? " rounds" : "") << " "
+                  << r.errors.to_string());
       REQUIRE(r.ok);
       REQUIRE(check->violations == 0);
       REQUIRE(check->takes > 0);
