@@ -222,6 +222,34 @@ struct JobSimulation::Impl {
     return out;
   }
 
+  // Why a job has no GPU type to run on here, in the user's terms.
+  std::string no_type_reason(const Job& j) const {
+    const JobSpec& s = j.spec;
+    auto names = [](const auto& list) {
+      std::string out;
+      for (const auto& n : list) out += (out.empty() ? "" : ", ") + std::string(n.empty() ? "(no GPU)" : n);
+      return out;
+    };
+    if (s.steps > 0 && s.steps_per_second.empty())
+      return "its work is in steps, with no throughput for any GPU type (gavel traces: give the throughput table)";
+    if (s.steps > 0) {
+      std::vector<std::string> known;
+      for (const auto& [type, rate] : s.steps_per_second) known.push_back(type);
+      bool any = false;
+      for (const auto& t : type_names) any = any || s.steps_per_second.count(t);
+      if (!any) return "it has throughputs for " + names(known) + " only; the cluster has " + names(type_names);
+    }
+    if (!s.gpu_types.empty()) {
+      bool any = false;
+      for (const auto& t : s.gpu_types) any = any || std::find(type_names.begin(), type_names.end(), t) != type_names.end();
+      if (!any) return "it may run on " + names(s.gpu_types) + " only; the cluster has " + names(type_names);
+    }
+    if (s.worker.gpu_memory_bytes > 0)
+      return "it needs " + std::to_string(static_cast<long long>(s.worker.gpu_memory_bytes / (1024.0 * 1024 * 1024))) +
+             " GiB of GPU memory, more than any GPU it may use has";
+    return "no GPU type it may use is in the cluster";
+  }
+
   // How many of the job's workers fit on node n of `free`, at most `cap`.
   int fit_count(const JobSpec& s, std::uint32_t n, const JobClusterState& free, int cap) const {
     const WorkerSpec& w = s.worker;
@@ -833,11 +861,11 @@ struct JobSimulation::Impl {
     // than waiting for ever (and, under FIFO, blocking every job behind it).
     JobAllocation probe;
     std::uint16_t type = 0;
-    const char* why = j.types.empty() ? "no GPU type it may use (with enough GPU memory) is in the cluster"
+    std::string why = j.types.empty()                            ? no_type_reason(j)
                       : !place_builtin(j, capacity, probe, type) ? "its gang does not fit even the empty cluster"
-                                                          : nullptr;
-    if (!why) apply_allocation(capacity, probe, +1);
-    if (why) {
+                                                                 : "";
+    if (why.empty()) apply_allocation(capacity, probe, +1);
+    if (!why.empty()) {
       ++result.rejected;
       if (result.rejected_examples.size() < 5) result.rejected_examples.push_back("job " + j.spec.id + ": " + why);
       free_slots.push_back(id);

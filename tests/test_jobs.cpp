@@ -456,7 +456,22 @@ TEST_CASE("a job that can never fit the cluster is rejected, not left blocking t
   REQUIRE(r.rejected == 2);
   REQUIRE(r.rejected_examples.size() == 2);
   REQUIRE_THAT(r.rejected_examples[0], Catch::Contains("job X") && Catch::Contains("does not fit even the empty cluster"));
-  REQUIRE_THAT(r.rejected_examples[1], Catch::Contains("job Z") && Catch::Contains("no GPU type"));
+  REQUIRE(r.rejected_examples[1] == "job Z: it may run on h100 only; the cluster has g");
+  // Each reason in the user's terms.
+  JobSpec steps = job("S", 0, 1, 1, 0);
+  steps.duration = 0;
+  steps.steps = 100;
+  JobSpec elsewhere = steps;
+  elsewhere.id = "E";
+  elsewhere.steps_per_second = {{"k80", 1.0}, {"v100", 2.0}};
+  JobSpec big = job("M", 0, 1, 1, 10);
+  big.worker.gpu_memory_bytes = 100 * kGiB;
+  auto reasons = run({{"g", 4, 80 * kGiB}}, {steps, elsewhere, big}, "fifo");
+  REQUIRE(reasons.rejected_examples ==
+          std::vector<std::string>{
+              "job S: its work is in steps, with no throughput for any GPU type (gavel traces: give the throughput table)",
+              "job E: it has throughputs for k80, v100 only; the cluster has g",
+              "job M: it needs 100 GiB of GPU memory, more than any GPU it may use has"});
   REQUIRE(jct(r, "Y") == Approx(10));
   REQUIRE_FALSE(r.jobs[0].completed());
 }
