@@ -88,7 +88,8 @@ struct JobSimulation::Impl {
     std::uint32_t epoch = 0;
     std::uint64_t seq = 0;             // arrival order
     SimTime projected_end = kNever;    // while running: when it will end (kNever: it never does)
-    std::uint64_t failed_at = kNotFailed;  // free_epochs() when it last did not fit (built-in placement)
+    std::uint64_t failed_at = kNotFailed;
+    bool asked_policy = false;         // a placement policy has seen this job's requests  // free_epochs() when it last did not fit (built-in placement)
     std::vector<std::uint16_t> types;  // GPU types it may use, fastest first
     std::uint16_t type = 0;            // GPU type it runs on
     JobAllocation alloc;
@@ -424,7 +425,7 @@ struct JobSimulation::Impl {
   }
 
   // A placement in the scheduling pass: the policy's, or the built-in one.
-  bool place_in_pass(const Job& j, JobAllocation& out, std::uint16_t& type_out) {
+  bool place_in_pass(Job& j, JobAllocation& out, std::uint16_t& type_out) {
     if (!options.placement) return place_builtin(j, scratch, out, type_out);
     const WorkerSpec& w = j.spec.worker;
     for (std::uint16_t type : j.types) {
@@ -446,6 +447,7 @@ struct JobSimulation::Impl {
       request.host_memory = w.memory_bytes;
       request.gpu_types = one_type;
       request.catalog = catalog;
+      request.asked_before = j.asked_policy;
       out.clear();
       bool placed = true;
       for (int k = 0; k < j.spec.workers && placed; ++k) {
@@ -476,6 +478,7 @@ struct JobSimulation::Impl {
         out.gpus.insert(out.gpus.end(), one.gpus.begin(), one.gpus.end());
         out.hosts.push_back(one.hosts.front());
       }
+      j.asked_policy = true;  // its first type's requests were the ones a learning policy counts
       if (placed) {
         type_out = type;
         return true;

@@ -13,7 +13,8 @@
 // popularity of size m in the target workload.
 //
 // Target workload: the sizes (GPUs or GPU share, CPU, host memory, allowed GPU types) of the
-// requests this policy has been asked to place so far, the current one included (policy state:
+// requests this policy has been asked to place so far (a request marked asked_before once), the
+// current one included (policy state:
 // a policy sees only its arguments). The paper takes it from the whole trace in advance (and keeps
 // the most popular sizes covering 95% of pods); here it is learnt online and every size counts.
 //
@@ -64,7 +65,7 @@ class Fgd final : public PlacementPolicy {
   explicit Fgd(bool exact) : exact_(exact) {}
 
   std::optional<Placement> place(const PlacementRequest& request, const ClusterView& cluster) override {
-    model_.add(pod_size(request));
+    if (!request.asked_before) model_.add(pod_size(request));
     const bool share = request.milli_gpu > 0;
     bool found = false;
     std::int64_t best_delta = 0;

@@ -40,6 +40,9 @@ struct PlacementRequest {
   double host_memory = 0;                // bytes
   std::span<const std::uint32_t> gpu_types;
   std::span<const GpuType> catalog;      // to map gpu_types to names; empty when unused
+  // The same request again (a job still waiting, asked at every scheduling pass): a policy that
+  // learns the workload from its requests should not count it again.
+  bool asked_before = false;
 };
 
 struct Placement {
