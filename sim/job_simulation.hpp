@@ -5,6 +5,10 @@
 // boundaries (Gavel's round-based mode, 360 s there), so results can be compared job by job
 // with round-based simulators.
 //
+// Speed: a job given in steps runs at its steps_per_second for the GPU type it got; a job given
+// as a duration runs that long on every GPU type (no relative speeds are known; its
+// reference_gpu_type is kept as a record only).
+//
 // A long-running instance (a trace row with an end time but no duration or steps, e.g. a DLRM
 // serving instance) runs for end − submit seconds of its own time; one without an end runs for
 // ever (it holds its GPUs until the simulation stops).
@@ -104,7 +108,6 @@ void apply_allocation(JobClusterState& state, const JobAllocation& allocation, i
 struct JobRunOptions {
   SimTime round = 0;                    // 0: event-driven
   bool backfill = false;
-  std::string reference_gpu_type;       // duration-based jobs run at 1 s per s on any type
   SimTime sample_interval = 0;          // utilization series; 0: none
   // Jobs whose trace gives no checkpoint interval: true = they checkpoint when preempted and
   // lose nothing (Gavel's and Tiresias's assumption); false = they lose all work since their

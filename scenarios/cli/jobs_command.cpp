@@ -203,7 +203,7 @@ std::string fmt(double v) {
 
 struct JobsOptions {
   std::string format = "gavel", trace, throughputs, cluster, nodes, node_format = "openb", policy = "fifo", out,
-              round, reference, placement;
+              round, placement;
   std::string restart = "0s";
   std::string sample = "1h";
   std::vector<std::string> columns;
@@ -245,7 +245,6 @@ bool cluster_of(const JobsOptions& o, std::vector<JobClusterNode>& nodes) {
 // Scheduling options and the queue policy's name checked; false (with a message) on bad input.
 bool run_options_of(const JobsOptions& o, const PolicyRegistry& registry, JobRunOptions& options) {
   options.backfill = o.backfill;
-  options.reference_gpu_type = o.reference;
   options.checkpoint_on_preemption = !o.lose_work;
   if (auto d = parse_duration(o.sample); d && *d.value > 0) {
     options.sample_interval = *d.value;
@@ -468,12 +467,11 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
                   "a placement policy (fgd, best-fit, ...) places each worker; default: the built-in gang placement");
   cmd->add_option("--round", o->round, "allocations change only every ROUND (e.g. 360s); default event-driven");
   cmd->add_flag("--backfill", o->backfill, "EASY backfill (non-preemptive policies)");
-  cmd->add_option("--reference-gpu", o->reference, "GPU type duration-based jobs are measured on");
   cmd->add_flag("--lenient", o->lenient, "skip bad trace rows (reported)");
   cmd->add_flag("--lose-work-on-preemption", o->lose_work,
                 "jobs without a checkpoint interval lose their work when preempted (default: they checkpoint)");
   cmd->add_option("--restart-overhead", o->restart, "time a preempted job needs to restart (default 0s)");
-  cmd->add_option("--out", o->out, "write jobs.csv (one row per job) and utilization.csv here");
+  cmd->add_option("--out", o->out, "write jobs.csv (one row per job), utilization.csv and .svg, and tenants.csv here");
   cmd->add_option("--sample-interval", o->sample, "utilization.csv sampling period (default 1h)");
   cmd->callback([o, &exit_code] {
     exit_code = 2;
