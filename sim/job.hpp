@@ -29,8 +29,8 @@ struct JobSpec {
   int workers = 1;                     // gang size
   WorkerSpec worker;
   std::vector<std::string> gpu_types;  // allowed GPU types; empty = any
-  // Work: a duration on `reference_gpu_type`, or `steps` at `steps_per_second[type]` (for the
-  // whole job on that type). At most one of the two is set (duration > 0 or steps > 0); a
+  // Work: a duration (measured on `reference_gpu_type`, a record: the job scheduler runs it as
+  // long on every type), or `steps` at `steps_per_second[type]` (for the whole job on that type). At most one of the two is set (duration > 0 or steps > 0); a
   // long-running instance (a pod, a serving instance) has neither and runs until `end`.
   SimTime duration = 0;
   std::string reference_gpu_type;

@@ -88,8 +88,8 @@ struct JobSimulation::Impl {
     std::uint32_t epoch = 0;
     std::uint64_t seq = 0;             // arrival order
     SimTime projected_end = kNever;    // while running: when it will end (kNever: it never does)
-    std::uint64_t failed_at = kNotFailed;
-    bool asked_policy = false;         // a placement policy has seen this job's requests  // free_epochs() when it last did not fit (built-in placement)
+    std::uint64_t failed_at = kNotFailed;  // free_epochs() when it last did not fit (built-in placement)
+    bool asked_policy = false;         // a placement policy has seen this job's requests
     std::vector<std::uint16_t> types;  // GPU types it may use, fastest first
     std::uint16_t type = 0;            // GPU type it runs on
     JobAllocation alloc;
@@ -223,32 +223,33 @@ struct JobSimulation::Impl {
     return out;
   }
 
-  // Why a job has no GPU type to run on here, in the user's terms.
+  // Why a job has no GPU type to run on here, in the user's terms: per cluster type, what rules
+  // it out (a gavel job with no throughputs at all is told to give the table).
   std::string no_type_reason(const Job& j) const {
     const JobSpec& s = j.spec;
-    auto names = [](const auto& list) {
-      std::string out;
-      for (const auto& n : list) out += (out.empty() ? "" : ", ") + std::string(n.empty() ? "(no GPU)" : n);
-      return out;
-    };
     if (s.steps > 0 && s.steps_per_second.empty())
       return "its work is in steps, with no throughput for any GPU type (gavel traces: give the throughput table)";
-    if (s.steps > 0) {
-      std::vector<std::string> known;
-      for (const auto& [type, rate] : s.steps_per_second) known.push_back(type);
-      bool any = false;
-      for (const auto& t : type_names) any = any || s.steps_per_second.count(t);
-      if (!any) return "it has throughputs for " + names(known) + " only; the cluster has " + names(type_names);
+    std::string out;
+    for (std::uint16_t t = 0; t < type_names.size(); ++t) {
+      const std::string& name = type_names[t];
+      std::string why;
+      if (name.empty()) {
+        continue;  // nodes without GPUs: not what a GPU job looks for
+      } else if (!s.gpu_types.empty() && std::find(s.gpu_types.begin(), s.gpu_types.end(), name) == s.gpu_types.end()) {
+        why = "not allowed";
+      } else if (s.steps > 0 && !s.steps_per_second.count(name)) {
+        why = "no throughput";
+      } else if (s.worker.gpu_memory_bytes > type_memory[t]) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.1f GiB of GPU memory, %.1f asked", type_memory[t] / (1024.0 * 1024 * 1024),
+                      s.worker.gpu_memory_bytes / (1024.0 * 1024 * 1024));
+        why = buf;
+      } else {
+        continue;
+      }
+      out += (out.empty() ? "" : ", ") + (name.empty() ? std::string("nodes without GPUs") : name) + " (" + why + ")";
     }
-    if (!s.gpu_types.empty()) {
-      bool any = false;
-      for (const auto& t : s.gpu_types) any = any || std::find(type_names.begin(), type_names.end(), t) != type_names.end();
-      if (!any) return "it may run on " + names(s.gpu_types) + " only; the cluster has " + names(type_names);
-    }
-    if (s.worker.gpu_memory_bytes > 0)
-      return "it needs " + std::to_string(static_cast<long long>(s.worker.gpu_memory_bytes / (1024.0 * 1024 * 1024))) +
-             " GiB of GPU memory, more than any GPU it may use has";
-    return "no GPU type it may use is in the cluster";
+    return "no GPU type of the cluster can run it: " + out;
   }
 
   // How many of the job's workers fit on node n of `free`, at most `cap`.
@@ -376,14 +377,16 @@ struct JobSimulation::Impl {
   std::vector<double> cpu_capacity, memory_capacity;  // per node (0: not modelled)
   std::vector<std::uint32_t> one_type;   // the request's allowed type
 
-  // One catalog entry per GPU type and memory size (nodes of one type may differ in memory).
+  // One catalog entry per GPU type and memory size (nodes of one type may differ in memory);
+  // memory that is not modelled is shown to policies as more than anything asks for.
+  static constexpr double kUnmodelledMemory = 1e30;
   void build_view() {
     std::vector<std::uint32_t> entry(cluster->size());
     for (std::size_t n = 0; n < cluster->size(); ++n) {
       GpuType g;
       g.name = type_names[node_type[n]];
       const double m = cluster->gpu_memory(n);
-      g.memory_bytes = std::isinf(m) ? 0 : m;
+      g.memory_bytes = std::isinf(m) ? kUnmodelledMemory : m;
       auto it = std::find_if(catalog.begin(), catalog.end(),
                              [&](const GpuType& c) { return c.name == g.name && c.memory_bytes == g.memory_bytes; });
       if (it == catalog.end()) it = catalog.insert(catalog.end(), g);
@@ -406,7 +409,7 @@ struct JobSimulation::Impl {
       GpuSlot& slot = v.gpus[g];
       slot.milli_used = static_cast<std::uint32_t>(1000 - scratch.milli_free[i]);
       slot.holders = slot.milli_used > 0 ? 1 : 0;
-      slot.memory_used = v.gpu_type->memory_bytes > 0 ? v.gpu_type->memory_bytes - scratch.gpu_memory_free[i] : 0;
+      slot.memory_used = std::isinf(scratch.gpu_memory_free[i]) ? 0 : v.gpu_type->memory_bytes - scratch.gpu_memory_free[i];
     }
     v.cpu_capacity = cpu_capacity[n];
     v.cpu_used = cpu_capacity[n] > 0 ? cpu_capacity[n] - scratch.cpu_free[n] : 0;
@@ -430,19 +433,15 @@ struct JobSimulation::Impl {
     const WorkerSpec& w = j.spec.worker;
     for (std::uint16_t type : j.types) {
       one_type.clear();  // the catalog entries of this type
-      bool memory_modelled = true;
       for (std::uint32_t c = 0; c < catalog.size(); ++c)
-        if (catalog[c].name == type_names[type]) {
-          one_type.push_back(c);
-          memory_modelled = memory_modelled && catalog[c].memory_bytes > 0;
-        }
+        if (catalog[c].name == type_names[type]) one_type.push_back(c);
       PlacementRequest request;
       request.gpus = w.milli_gpu > 0 ? 0 : w.gpus;
       request.milli_gpu = w.milli_gpu;
       // GPU memory: types too small are already left out (types_for); a share claims its
       // memory where the type's memory is modelled.
-      request.memory_per_gpu = w.milli_gpu > 0 && memory_modelled ? w.gpu_memory_bytes : 0;
-      request.min_gpu_memory = memory_modelled ? w.gpu_memory_bytes : 0;
+      request.memory_per_gpu = w.milli_gpu > 0 ? w.gpu_memory_bytes : 0;
+      request.min_gpu_memory = w.gpu_memory_bytes;
       request.cpu = w.cpu;
       request.host_memory = w.memory_bytes;
       request.gpu_types = one_type;
@@ -974,7 +973,18 @@ bool JobSimulation::make_room(SimTime now, std::size_t node, int gpus, int below
   while (s.scratch.whole_free[node] < gpus && needed < victims.size())
     apply_allocation(s.scratch, s.jobs[victims[needed++]].alloc, +1);
   if (s.scratch.whole_free[node] < gpus) return false;
-  for (std::size_t i = 0; i < needed; ++i) s.preempt(victims[i]);
+  // Then drop, last first, every planned victim the others suffice without (a share beside a job
+  // that cannot be preempted frees no whole GPU).
+  std::vector<std::uint32_t> plan(victims.begin(), victims.begin() + static_cast<std::ptrdiff_t>(needed));
+  for (std::size_t k = plan.size(); k-- > 0;) {
+    apply_allocation(s.scratch, s.jobs[plan[k]].alloc, -1);
+    if (s.scratch.whole_free[node] >= gpus) {
+      plan.erase(plan.begin() + static_cast<std::ptrdiff_t>(k));
+    } else {
+      apply_allocation(s.scratch, s.jobs[plan[k]].alloc, +1);
+    }
+  }
+  for (std::uint32_t id : plan) s.preempt(id);
   return true;
 }
 
@@ -994,7 +1004,7 @@ JobRunResult JobSimulation::run() {
   advance(kNever - 1);
   s.account_busy(0);
   s.result.ok = s.result.errors.empty();
-  s.result.makespan = s.last_end - s.first_submit;
+  s.result.makespan = std::max<SimTime>(0, s.last_end - s.first_submit);  // 0 when nothing completed
   s.result.gpu_seconds_capacity = s.gpus_total * to_seconds(s.result.makespan);
   return std::move(s.result);
 }

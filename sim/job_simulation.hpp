@@ -37,7 +37,7 @@
 // decisions are checked as the saturation replay checks them; a wrong one stops the run with an
 // error naming the policy. EASY reservations and the fits-at-all check at arrival use the
 // built-in placement. A job's requests are marked asked_before after its first attempt, so a
-// policy that learns the workload from its requests (fgd) counts each job once.
+// policy that learns the workload from its requests (fgd) counts each worker of a job once.
 //
 // EASY backfill (optional, non-preemptive policies): when the first waiting job in the order
 // does not fit, it gets a reservation: running jobs release their resources in the order of

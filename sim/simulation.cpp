@@ -1203,7 +1203,9 @@ void Simulation::on_node_idle(std::uint32_t n) {
   const bool jobs_on_it = std::any_of(node.gpus.begin(), node.gpus.end(), [](const GpuSlot& g) { return g.holders > 0; }) ||
                           node.cpu_used > 1e-9 || node.host_memory_used > 1.0;
   if (jobs_on_it) {
-    schedule(now_ + setup_.scenario.pools[node.pool].node_idle_timeout, EventKind::NodeIdle, node.id, node_epoch_[node.id]);
+    // (at least a minute later: a timeout of 0 must not re-check at the same instant for ever)
+    schedule(now_ + std::max(setup_.scenario.pools[node.pool].node_idle_timeout, 60 * kSecond), EventKind::NodeIdle,
+             node.id, node_epoch_[node.id]);
     return;
   }
   // A fresh machine next time: nothing cached, no images, no adapters.

@@ -456,6 +456,10 @@ TEST_CASE("fleetsim jobs --synthetic: generated jobs from observed run times; ba
       {"--synthetic 5 --arrival-rate 10/h --gang-gpus 1:x", "--gang-gpus: expected GPUS[:WEIGHT]"},
       {"--synthetic 5 --arrival-rate 10/h --gang-gpus 12", "12 GPUs is not a multiple of 8"},
       {"--synthetic 5 --arrival-rate 10/h --tenants 0", "tenants: must be >= 1"},
+      {"--synthetic 0 --arrival-rate 10/h", "--synthetic: must be >= 1"},
+      {"--synthetic 5 --arrival-rate 10/h --lenient", "--lenient: not with --synthetic"},
+      {"--synthetic 5 --arrival-rate 10/h --column cpu=c", "--column: not with --synthetic"},
+      {"--trace x.csv", "--runtimes: only with --synthetic"},
   };
   for (const auto& [args, message] : cases) {
     auto bad = cli.run(base + args);
@@ -466,4 +470,12 @@ TEST_CASE("fleetsim jobs --synthetic: generated jobs from observed run times; ba
   auto missing = cli.run("jobs --cluster g:2x8 --synthetic 5 --arrival-rate 1/h --runtimes " + quote(cli.path("nope.csv")));
   REQUIRE(missing.code == 2);
   REQUIRE_THAT(missing.err, Contains("nope.csv"));
+}
+
+TEST_CASE("fleetsim jobs: synthetic-only options with a trace are refused", "[cli][jobs]") {
+  Cli cli;
+  const std::string trace = cli.write("jobs.csv", kJobTrace);
+  auto r = cli.run("jobs --format generic-csv --trace " + quote(trace) + " --cluster g:1x2 --seed 3");
+  REQUIRE(r.code == 2);
+  REQUIRE_THAT(r.err, Contains("--seed: only with --synthetic"));
 }

@@ -456,22 +456,30 @@ TEST_CASE("a job that can never fit the cluster is rejected, not left blocking t
   REQUIRE(r.rejected == 2);
   REQUIRE(r.rejected_examples.size() == 2);
   REQUIRE_THAT(r.rejected_examples[0], Catch::Contains("job X") && Catch::Contains("does not fit even the empty cluster"));
-  REQUIRE(r.rejected_examples[1] == "job Z: it may run on h100 only; the cluster has g");
+  REQUIRE(r.rejected_examples[1] == "job Z: no GPU type of the cluster can run it: g (not allowed)");
   // Each reason in the user's terms.
   JobSpec steps = job("S", 0, 1, 1, 0);
   steps.duration = 0;
   steps.steps = 100;
   JobSpec elsewhere = steps;
   elsewhere.id = "E";
-  elsewhere.steps_per_second = {{"k80", 1.0}, {"v100", 2.0}};
+  elsewhere.steps_per_second = {{"a100", 1.0}, {"t4", 2.0}};
   JobSpec big = job("M", 0, 1, 1, 10);
   big.worker.gpu_memory_bytes = 100 * kGiB;
-  auto reasons = run({{"g", 4, 80 * kGiB}}, {steps, elsewhere, big}, "fifo");
+  JobSpec mixed = elsewhere;  // may only use v100, has a k80 throughput only
+  mixed.id = "X";
+  mixed.steps_per_second = {{"k80", 1.0}};
+  mixed.gpu_types = {"v100"};
+  mixed.worker.gpu_memory_bytes = 1.9 * kGiB;
+  auto reasons = run({{"g", 4, 80 * kGiB}, {"v100", 1, 16 * kGiB}, {"k80", 1, 12 * kGiB}, {"", 0, 0, 8}},
+                     {steps, elsewhere, big, mixed}, "fifo");
   REQUIRE(reasons.rejected_examples ==
           std::vector<std::string>{
               "job S: its work is in steps, with no throughput for any GPU type (gavel traces: give the throughput table)",
-              "job E: it has throughputs for k80, v100 only; the cluster has g",
-              "job M: it needs 100 GiB of GPU memory, more than any GPU it may use has"});
+              "job E: no GPU type of the cluster can run it: g (no throughput), v100 (no throughput), k80 (no throughput)",
+              "job M: no GPU type of the cluster can run it: g (80.0 GiB of GPU memory, 100.0 asked), v100 (16.0 GiB of "
+              "GPU memory, 100.0 asked), k80 (12.0 GiB of GPU memory, 100.0 asked)",
+              "job X: no GPU type of the cluster can run it: g (not allowed), v100 (no throughput), k80 (not allowed)"});
   REQUIRE(jct(r, "Y") == Approx(10));
   REQUIRE_FALSE(r.jobs[0].completed());
 }
@@ -717,4 +725,31 @@ TEST_CASE("co-location: a grown node stays up while a job runs on it", "[jobs][c
   // K ran on the grown node the whole time, so that node was up at least as long (before the
   // fix it was released 5 minutes after the replica left, under K).
   REQUIRE(out.status.pools[0].node_seconds >= 3600 + to_seconds(k.end - k.first_start) - 1);
+  // With a node idle timeout of 0 the run still ends (a node held by jobs is looked at again a
+  // minute later, not at the same instant for ever).
+  const std::string zero = one_request_beside_jobs(
+      "fleetsim_test_coloc_grown0", "J,0,3000,1,1,t,0\nK,50,3000,1,1,t,0\n", ", inference_preempts: false",
+      "{name: a, nodes: 1, max_nodes: 2, gpu: H100-80GB, gpus_per_node: 1, node_idle_timeout: 0s}");
+  RunOutput quick = run_scenario(scenario_from(zero, LoadOptions{{"request_timeout=600s"}, std::nullopt}));
+  REQUIRE(quick.violations.empty());
+  REQUIRE(quick.status.jobs->jobs[1].first_start != kNever);
+}
+
+TEST_CASE("make_room preempts only jobs whose release is needed", "[jobs][colocation]") {
+  // One node, 2 GPUs. S1 (half a GPU, priority 0) and S2 (half, not preemptible) share GPU 0; W
+  // (a whole GPU, priority 1) has GPU 1. Room for one whole GPU: S1 goes first by priority, but
+  // frees nothing while S2 stays; only W's release is needed, so only W is preempted.
+  auto s1 = share_job("S1", 0, 500, 1000);
+  auto s2 = share_job("S2", 0, 500, 1000);
+  s2.preemptible = false;
+  auto w = job("W", 0, 1, 1, 1000);
+  w.priority = 1;
+  JobSimulation sim({{"g", 2}}, std::make_unique<ListSource>(std::vector<JobSpec>{s1, s2, w}),
+                    registry().make_queue(PolicyChoice{"fifo", {}}), {});
+  sim.advance(from_seconds(1));
+  REQUIRE(sim.make_room(from_seconds(1), 0, 1, 10));
+  REQUIRE_FALSE(sim.make_room(from_seconds(1), 0, 2, 10));  // S2 holds GPU 0: never two; nobody else goes
+  auto r = sim.finish(from_seconds(2));
+  REQUIRE(r.jobs[0].preemptions == 0);
+  REQUIRE(r.jobs[2].preemptions == 1);
 }

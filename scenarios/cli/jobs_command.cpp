@@ -324,6 +324,10 @@ std::unique_ptr<JobSource> source_of(const JobsOptions& o, const std::vector<Job
     }
     synth.gpus_per_node = 0;
     for (const auto& n : nodes) synth.gpus_per_node = std::max(synth.gpus_per_node, n.gpus);
+    if (synth.gpus_per_node == 0) {
+      std::cerr << "--synthetic: the cluster has no GPUs (synthetic jobs are GPU jobs)\n";
+      return nullptr;
+    }
     if (const std::string wrong = check(synth); !wrong.empty()) {
       std::cerr << "--synthetic: " << wrong << "\n";
       return nullptr;
@@ -473,8 +477,22 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--restart-overhead", o->restart, "time a preempted job needs to restart (default 0s)");
   cmd->add_option("--out", o->out, "write jobs.csv (one row per job), utilization.csv and .svg, and tenants.csv here");
   cmd->add_option("--sample-interval", o->sample, "utilization.csv sampling period (default 1h)");
-  cmd->callback([o, &exit_code] {
+  cmd->callback([o, cmd, &exit_code] {
     exit_code = 2;
+    // Options that belong to the other source of jobs are refused, not silently ignored.
+    const bool synthetic_run = cmd->count("--synthetic") > 0;
+    if (synthetic_run && o->synthetic == 0) {
+      std::cerr << "--synthetic: must be >= 1\n";
+      return;
+    }
+    for (const char* name : synthetic_run ? std::vector<const char*>{"--format", "--throughputs", "--column", "--lenient"}
+                                          : std::vector<const char*>{"--runtimes", "--arrival-rate", "--gang-gpus",
+                                                                     "--tenants", "--seed"})
+      if (cmd->count(name) > 0) {
+        std::cerr << name << (synthetic_run ? ": not with --synthetic (no trace is read)" : ": only with --synthetic")
+                  << "\n";
+        return;
+      }
     std::vector<JobClusterNode> nodes;
     JobRunOptions options;
     const PolicyRegistry registry = builtin_policies();

@@ -4,7 +4,7 @@
 //
 //   arrivals   exponential gaps with mean 1 / arrival_rate (jobs per second), from t = 0
 //   duration   one observed value drawn uniformly (a bootstrap), at least min_duration_s (the
-//              Philly file has zeros), on the reference GPU type
+//              Philly file has zeros), as long on every GPU type
 //   gang       `gpus` weights: a job of g GPUs is one worker of g GPUs when g <= gpus_per_node,
 //              else g / gpus_per_node workers of gpus_per_node GPUs (g must divide evenly)
 //   tenant     "t0" .. "t<tenants-1>", uniformly
