@@ -544,10 +544,9 @@ struct JobSimulation::Impl {
     remove_waiting(id);
     j.started = now;
     JobOutcome& o = result.jobs[j.outcome];
-    const bool restart = o.first_start != kNever;
-    if (!restart) o.first_start = now;
-    const SimTime overhead = j.spec.restart_overhead > 0 ? j.spec.restart_overhead : options.restart_overhead;
-    j.progress_since = now + (restart ? overhead : 0);
+    const SimTime delay = start_delay(j);  // read before first_start is set
+    if (o.first_start == kNever) o.first_start = now;
+    j.progress_since = now + delay;
     j.work_started = j.progress_since;
     account_busy(gang(j.spec));
     ++j.epoch;
@@ -558,6 +557,13 @@ struct JobSimulation::Impl {
       queue.push(j.projected_end, JobEvent{JobEventKind::Completion, id, j.epoch});
       running_ends.insert({j.projected_end, id});
     }
+  }
+
+  // How long after it (re)starts a job makes progress: its restart overhead when it has run
+  // before, else nothing.
+  SimTime start_delay(const Job& j) const {
+    if (result.jobs[j.outcome].first_start == kNever) return 0;
+    return j.spec.restart_overhead > 0 ? j.spec.restart_overhead : options.restart_overhead;
   }
 
   void stop(std::uint32_t id) {  // frees the resources (completion or preemption)
@@ -726,9 +732,7 @@ struct JobSimulation::Impl {
         continue;
       }
       if (blocked) {  // EASY backfill: must not delay the reserved job
-        const bool restart = result.jobs[j.outcome].first_start != kNever;
-        const SimTime overhead = !restart ? 0 : j.spec.restart_overhead > 0 ? j.spec.restart_overhead : options.restart_overhead;
-        const bool ends_in_time = now + overhead + ceil_seconds(j.remaining / rate(j, type)) <= shadow;
+        const bool ends_in_time = now + start_delay(j) + ceil_seconds(j.remaining / rate(j, type)) <= shadow;
         if (!ends_in_time && gang(j.spec) > extra + 1e-9) {
           change_scratch(alloc, +1);
           continue;
@@ -785,10 +789,8 @@ struct JobSimulation::Impl {
     pass_ends.clear();
     for (std::size_t i = 0; i < to_start.size(); ++i) {
       const Job& j = jobs[to_start[i]];
-      const bool restart = result.jobs[j.outcome].first_start != kNever;
-      const SimTime overhead = !restart ? 0 : j.spec.restart_overhead > 0 ? j.spec.restart_overhead : options.restart_overhead;
       const SimTime run = ceil_seconds(j.remaining / rate(j, placement_types[i]));
-      if (run < kFar) pass_ends.push_back({now + overhead + run, static_cast<std::uint32_t>(i)});
+      if (run < kFar) pass_ends.push_back({now + start_delay(j) + run, static_cast<std::uint32_t>(i)});
     }
     std::sort(pass_ends.begin(), pass_ends.end());
     auto running = running_ends.begin();

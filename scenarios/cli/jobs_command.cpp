@@ -20,6 +20,23 @@ namespace fleetsim {
 
 namespace {
 
+// A built-in GPU type's memory per GPU, by exact name; 0 (not modelled) for any other name.
+double builtin_gpu_memory(const std::string& type) {
+  for (const GpuType& t : builtin_gpu_types())
+    if (t.name == type) return t.memory_bytes;
+  return 0;
+}
+
+// Whether `name` is a policy of `family`; else says so, with the valid names, and false.
+bool known_policy(const PolicyRegistry& registry, PolicyFamily family, const std::string& name, const char* flag,
+                  const char* what) {
+  if (registry.find(family, name)) return true;
+  std::string all;
+  for (const auto& n : registry.names(family)) all += (all.empty() ? "" : ", ") + n;
+  std::cerr << flag << ": unknown " << what << " policy \"" << name << "\" (valid: " << all << ")\n";
+  return false;
+}
+
 // "v100:64x1,p100:8x4", "G/32GiB:200x8:96:768GiB,cpu:300x0:64:256GiB": per group, the GPU type
 // (optionally /GPU memory; a built-in type's memory otherwise), nodes x GPUs per node, and
 // optionally CPU cores and host memory per node. A group with 0 GPUs is CPU-only (its type
@@ -68,8 +85,7 @@ bool parse_cluster(const std::string& text, std::vector<JobClusterNode>& out, st
       }
       node.gpu_memory_bytes = *m.value;
     } else {
-      for (const GpuType& t : builtin_gpu_types())
-        if (t.name == node.gpu_type) node.gpu_memory_bytes = t.memory_bytes;
+      node.gpu_memory_bytes = builtin_gpu_memory(node.gpu_type);
     }
     if (fields.size() >= 3) {
       char* end = nullptr;
@@ -233,10 +249,7 @@ bool cluster_of(const JobsOptions& o, std::vector<JobClusterNode>& nodes) {
       return false;
     }
     for (const NodeRecord& r : records) {
-      JobClusterNode node{r.gpu_type, r.gpus, 0, r.cpu, r.memory_bytes};
-      for (const GpuType& t : builtin_gpu_types())
-        if (t.name == node.gpu_type) node.gpu_memory_bytes = t.memory_bytes;
-      nodes.push_back(node);
+      nodes.push_back(JobClusterNode{r.gpu_type, r.gpus, builtin_gpu_memory(r.gpu_type), r.cpu, r.memory_bytes});
     }
   }
   return true;
@@ -266,19 +279,9 @@ bool run_options_of(const JobsOptions& o, const PolicyRegistry& registry, JobRun
     }
     options.round = *d.value;
   }
-  if (!registry.find(PolicyFamily::Queue, o.policy)) {
-    std::string all;
-    for (const auto& n : registry.names(PolicyFamily::Queue)) all += (all.empty() ? "" : ", ") + n;
-    std::cerr << "--policy: unknown queue policy \"" << o.policy << "\" (valid: " << all << ")\n";
-    return false;
-  }
+  if (!known_policy(registry, PolicyFamily::Queue, o.policy, "--policy", "queue")) return false;
   if (!o.placement.empty()) {
-    if (!registry.find(PolicyFamily::Placement, o.placement)) {
-      std::string all;
-      for (const auto& n : registry.names(PolicyFamily::Placement)) all += (all.empty() ? "" : ", ") + n;
-      std::cerr << "--placement: unknown placement policy \"" << o.placement << "\" (valid: " << all << ")\n";
-      return false;
-    }
+    if (!known_policy(registry, PolicyFamily::Placement, o.placement, "--placement", "placement")) return false;
     options.placement = registry.make_placement(PolicyChoice{o.placement, {}});
     options.placement_name = o.placement;
   }
