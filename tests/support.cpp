@@ -1,6 +1,10 @@
 #include "tests/support.hpp"
 
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
 
 namespace fleetsim::test {
 
@@ -21,6 +25,26 @@ std::string errors_of(const std::string& yaml, const LoadOptions& options) {
   REQUIRE_FALSE(loaded.scenario.has_value());
   REQUIRE_FALSE(loaded.errors.empty());
   return loaded.errors.to_string();
+}
+
+TempDir::TempDir(const std::string& tag) {
+  static std::atomic<int> counter{0};
+  dir = std::filesystem::temp_directory_path() /
+        ("fleetsim_test_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+std::string TempDir::write(const std::string& name, const std::string& text) const {
+  const std::filesystem::path p = dir / name;
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << text;
+  return p.string();
 }
 
 void InvariantChecker::tick(SimTime now) {

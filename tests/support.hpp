@@ -1,6 +1,7 @@
 // Test helpers: build scenarios from YAML text, run them with the metrics collector and an
 // invariant checker attached, and look at the results.
 #pragma once
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,19 @@
 #include "sim/simulation.hpp"
 
 namespace fleetsim::test {
+
+// A scratch directory, unique per process and instance, removed with everything in it.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "files");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  // Writes `text` (bytes as given) to `name` below the directory; returns its path.
+  std::string write(const std::string& name, const std::string& text) const;
+  std::string path(const std::string& name) const { return (dir / name).string(); }
+  std::filesystem::path dir;
+};
 
 // Loads YAML text; fails the test (with the diagnostics) if it does not validate.
 Scenario scenario_from(const std::string& yaml, const LoadOptions& options = {});

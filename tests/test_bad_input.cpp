@@ -46,26 +46,6 @@ LoadOptions sets(std::initializer_list<std::string> overrides) {
 std::size_t line_count(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
 
 // A scratch directory for trace files, removed when the test ends.
-struct TempDir {
-  std::filesystem::path path;
-  explicit TempDir(const std::string& tag) {
-    static int counter = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("fleetsim_bad_input_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string file = (path / name).string();
-    std::ofstream(file) << text;
-    return file;
-  }
-};
-
 std::string scenario_with_trace(const std::string& trace_path) {
   return R"(duration: 1h
 cluster:

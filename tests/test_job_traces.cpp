@@ -15,32 +15,14 @@
 
 #include "traces/jobs/job_traces.hpp"
 #include "traces/jobs/synthetic_jobs.hpp"
+#include "tests/support.hpp"
 
 using Catch::Contains;
 using namespace fleetsim;
+using fleetsim::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    dir = fs::temp_directory_path() /
-          ("fleetsim_job_traces_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    const fs::path p = dir / name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p.string();
-  }
-};
 
 std::string shared_traces() { return std::string(FLEETSIM_SOURCE_DIR) + "/../shared/traces/"; }
 
