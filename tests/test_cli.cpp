@@ -12,6 +12,8 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support.hpp"
+
 using Catch::Contains;
 namespace fs = std::filesystem;
 
@@ -32,19 +34,8 @@ std::string read_file(const fs::path& p) {
 
 // A scratch directory per test, removed at the end; runs the binary with its output captured.
 struct Cli {
-  fs::path dir;
-
-  Cli() {
-    static std::atomic<int> counter{0};
-    dir = fs::temp_directory_path() /
-          ("fleetsim_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~Cli() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
+  fleetsim::test::TempDir scratch{"cli"};
+  const fs::path dir = scratch.dir;
 
   struct Result {
     int code = -1;
@@ -68,13 +59,8 @@ struct Cli {
     return r;
   }
 
-  std::string write(const std::string& name, const std::string& text) const {
-    const fs::path p = dir / name;
-    std::ofstream(p) << text;
-    return p.string();
-  }
-
-  std::string path(const std::string& name) const { return (dir / name).string(); }
+  std::string write(const std::string& name, const std::string& text) const { return scratch.write(name, text); }
+  std::string path(const std::string& name) const { return scratch.path(name); }
 };
 
 bool absent_or_empty(const fs::path& p) { return !fs::exists(p) || (fs::is_directory(p) && fs::is_empty(p)); }

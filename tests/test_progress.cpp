@@ -22,6 +22,7 @@
 #include "reports/metrics_server.hpp"
 #include "reports/progress.hpp"
 #include "sim/simulation.hpp"
+#include "tests/support.hpp"
 
 using Catch::Contains;
 using Catch::EndsWith;
@@ -48,20 +49,7 @@ std::string slurp(const fs::path& p) {
 
 bool on_path(const std::string& tool) { return std::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0; }
 
-struct ScratchDir {
-  fs::path dir;
-  ScratchDir() {
-    static std::atomic<int> counter{0};
-    dir = fs::temp_directory_path() /
-          ("fleetsim_progress_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-};
+using ScratchDir = fleetsim::test::TempDir;
 
 // A wall clock the test sets; counts its reads.
 struct FakeClock {
