@@ -285,7 +285,7 @@ TEST_CASE("fleetsim run with a malformed --set exits 2", "[cli]") {
 TEST_CASE("fleetsim run of a missing scenario file exits 2 like validate", "[cli]") {
   // Bug: `run` checks its positional argument with CLI::ExistingFile, so a missing scenario is
   // a CLI11 ValidationError and exits 105, while `validate` of the same path exits 2 ("bad
-  // input") as the exit-code contract in scenarios/cli/main.cpp says.
+  // input") as the exit-code contract in cli/main.cpp says.
   Cli cli;
   auto r = cli.run("run " + quote(cli.path("missing.yaml")) + " --out " + quote(cli.path("out")));
   INFO(r.err);

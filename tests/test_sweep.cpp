@@ -14,7 +14,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "scenarios/sweep/sweep.hpp"
+#include "cli/sweep/sweep.hpp"
 
 using Catch::Contains;
 namespace fs = std::filesystem;

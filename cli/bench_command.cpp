@@ -1,4 +1,4 @@
-#include "scenarios/cli/bench_command.hpp"
+#include "cli/bench_command.hpp"
 
 #include <filesystem>
 #include <fstream>

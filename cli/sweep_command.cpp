@@ -1,4 +1,4 @@
-#include "scenarios/cli/sweep_command.hpp"
+#include "cli/sweep_command.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -8,7 +8,7 @@
 #include <memory>
 #include <thread>
 
-#include "scenarios/sweep/sweep.hpp"
+#include "cli/sweep/sweep.hpp"
 
 #ifndef FLEETSIM_VERSION
 #define FLEETSIM_VERSION "unknown"

@@ -1,4 +1,4 @@
-#include "scenarios/cli/trace_command.hpp"
+#include "cli/trace_command.hpp"
 
 #include <CLI/CLI.hpp>
 

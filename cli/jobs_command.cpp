@@ -1,4 +1,4 @@
-#include "scenarios/cli/jobs_command.hpp"
+#include "cli/jobs_command.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "scenarios/cli/saturation_command.hpp"
+#include "cli/saturation_command.hpp"
 
 #include <CLI/CLI.hpp>
 

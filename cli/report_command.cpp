@@ -1,4 +1,4 @@
-#include "scenarios/cli/report_command.hpp"
+#include "cli/report_command.hpp"
 
 #include <CLI/CLI.hpp>
 

@@ -1,4 +1,4 @@
-// `fleetsim sweep`: parameter sweeps (scenarios/sweep/sweep.hpp has the file format).
+// `fleetsim sweep`: parameter sweeps (cli/sweep/sweep.hpp has the file format).
 //
 //   fleetsim sweep FILE [--jobs N] [--out DIR] [--shard I/N] [--quiet]
 //       runs the points of shard I of N (default all) on N threads (default: hardware

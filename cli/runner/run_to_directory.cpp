@@ -1,4 +1,4 @@
-#include "scenarios/runner/run_to_directory.hpp"
+#include "cli/runner/run_to_directory.hpp"
 
 #include <chrono>
 #include <filesystem>

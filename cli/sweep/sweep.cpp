@@ -1,4 +1,4 @@
-#include "scenarios/sweep/sweep.hpp"
+#include "cli/sweep/sweep.hpp"
 
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
@@ -19,7 +19,7 @@
 
 #include "reports/svg_chart.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
-#include "scenarios/runner/run_to_directory.hpp"
+#include "cli/runner/run_to_directory.hpp"
 
 namespace fleetsim {
 

@@ -6,13 +6,13 @@
 
 #include "reports/summary_table.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
-#include "scenarios/cli/bench_command.hpp"
-#include "scenarios/cli/jobs_command.hpp"
-#include "scenarios/cli/saturation_command.hpp"
-#include "scenarios/cli/report_command.hpp"
-#include "scenarios/cli/sweep_command.hpp"
-#include "scenarios/cli/trace_command.hpp"
-#include "scenarios/runner/run_to_directory.hpp"
+#include "cli/bench_command.hpp"
+#include "cli/jobs_command.hpp"
+#include "cli/saturation_command.hpp"
+#include "cli/report_command.hpp"
+#include "cli/sweep_command.hpp"
+#include "cli/trace_command.hpp"
+#include "cli/runner/run_to_directory.hpp"
 #include "sim/units.hpp"
 
 namespace {
