@@ -207,69 +207,82 @@ class Simulation {
     std::string message;
   };
 
-  // event handlers
-  void on_arrival(std::uint32_t source);
-  void on_replica_phase(std::uint32_t replica);
-  void on_batch_step(std::uint32_t replica);
-  void on_service_done(std::uint32_t replica, std::uint32_t request);
-  void on_autoscale(std::uint32_t model);
-  void on_buffer_timeout(std::uint32_t model);
+  // Member functions are defined across sim/, one file per entity:
 
-  // requests
+  // sim/simulation.cpp: arrivals (the event loop, construction and run-end accounting too)
+  void on_arrival(std::uint32_t source);
+  std::uint32_t new_request();
+  SimTime next_arrival_of(std::uint32_t model);
+
+  // sim/request_routing.cpp: requests through the buffer (activator) and the router
   void dispatch_or_buffer(std::uint32_t request);
   void route(std::uint32_t request);
   void enqueue(std::uint32_t request, std::uint32_t replica);
   void complete(std::uint32_t request, std::uint32_t replica);
   void finish_request(std::uint32_t request, RequestOutcome outcome);
+  void after_request_left(Replica& replica, std::uint32_t id);
+  void set_busy(Replica& replica, bool busy);
   void change_concurrency(std::uint32_t model, int delta);
   void arm_buffer_timer(std::uint32_t model);
+  void on_buffer_timeout(std::uint32_t model);
 
-  // LLM batching
+  // sim/batching.cpp: LLM continuous batching
   void llm_try_schedule(Replica& replica, std::uint32_t id);
   bool admissible(const Replica& replica, const Request& request) const;
   void start_prefill(Replica& replica, std::uint32_t id);
   void advance_decode(Replica& replica);
   void schedule_decode(Replica& replica, std::uint32_t id);
   void complete_finished(Replica& replica, std::uint32_t id);
-  // service-time models
+  void on_batch_step(std::uint32_t replica);
+  // ... and service-time models
   void service_try_start(Replica& replica, std::uint32_t id);
+  void on_service_done(std::uint32_t replica, std::uint32_t request);
 
-  // replicas
-  void evaluate(std::uint32_t model);
+  // sim/replica_lifecycle.cpp: autoscaler evaluation, placement, cold start, drain, stop
   void request_evaluation(std::uint32_t model, SimTime at);
+  void on_autoscale(std::uint32_t model);
+  void evaluate(std::uint32_t model);
+  const LlmPerfModel* perf_for(std::uint32_t model, std::uint32_t gpu_type);
   PlacementRequest placement_request(std::uint32_t model) const;
-  std::uint32_t pool_first_node(std::uint32_t pool) const;
-  static constexpr std::uint32_t kProvisioning = 0xFFFFFFFEu;  // node_epoch_ of a node on its way up
   bool start_replica(std::uint32_t model, bool warm);
+  ClusterView cluster_view();
   void begin_phase(std::uint32_t replica, ReplicaPhase phase);
+  void on_replica_phase(std::uint32_t replica);
+  void end_phase(std::uint32_t replica);
   void make_ready(std::uint32_t replica);
   void drain(std::uint32_t replica);
   void stop(std::uint32_t replica);
-  void after_request_left(Replica& replica, std::uint32_t id);
-  void cache_admit(NodeView& node, CacheTier tier, std::uint32_t model);
+
+  // sim/model_loading.cpp: transfers on the shared links, node weight caches, prefetch
   void start_transfer(std::uint64_t owner, double bytes, double cap,
                       std::initializer_list<TransferNetwork::LinkId> links, std::uint32_t replica);
-  void on_transfer_done();
   void reschedule_transfers();
-  void end_phase(std::uint32_t replica);
-  void prefetch(std::uint32_t model);
+  void on_transfer_done();
   void prefetch_at_start(NodeView& node);
-  bool adapter_ready(Replica& replica, std::uint32_t id, std::uint32_t adapter);
+  void prefetch(std::uint32_t model);
+  void cache_admit(NodeView& node, CacheTier tier, std::uint32_t model);
+
+  // sim/lora_adapters.cpp: LoRA adapters on replicas
   bool holds_adapter(const Replica& replica, std::uint32_t adapter) const;
+  bool adapter_ready(Replica& replica, std::uint32_t id, std::uint32_t adapter);
+
+  // sim/node_pools.cpp: growing and releasing pool nodes
+  std::uint32_t pool_first_node(std::uint32_t pool) const;
+  static constexpr std::uint32_t kProvisioning = 0xFFFFFFFEu;  // node_epoch_ of a node on its way up
+  void count_nodes(std::uint32_t pool, int delta);
   bool request_node(std::uint32_t model);
   void on_node_up(std::uint32_t node, std::uint32_t model);
   void on_node_idle(std::uint32_t node);
-  void count_nodes(std::uint32_t pool, int delta);
-  ClusterView cluster_view();
-  const LlmPerfModel* perf_for(std::uint32_t model, std::uint32_t gpu_type);
-  void set_busy(Replica& replica, bool busy);
+
+  // sim/colocated_jobs.cpp: jobs co-located with inference
+  class NodeJobCluster;
+  void set_up_jobs();
+  bool make_room_for(std::uint32_t model);
 
   void schedule(SimTime at, EventKind kind, std::uint32_t target, std::uint32_t epoch = 0,
                 std::uint32_t extra = 0) {
     queue_.push(at, Event{kind, target, epoch, extra});
   }
-  std::uint32_t new_request();
-  SimTime next_arrival_of(std::uint32_t model);
 
   SimulationSetup setup_;
   std::vector<SimObserver*> observers_;
@@ -301,9 +314,7 @@ class Simulation {
   std::vector<Prefetch> prefetches_;  // in flight
   std::vector<PoolState> pools_;
   std::unique_ptr<JobSimulation> jobs_;
-  class NodeJobCluster;
   NodeJobCluster* job_cluster_ = nullptr;  // owned by jobs_
-  bool make_room_for(std::uint32_t model);
   std::vector<std::vector<std::uint64_t>> node_adapters_;  // (model << 20 | adapter) on each node's disk
   std::vector<std::uint32_t> node_epoch_;  // bumped when a replica lands, cancels idle checks
   std::uint64_t next_serial_ = 0;

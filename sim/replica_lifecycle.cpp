@@ -1,0 +1,380 @@
+// Replicas from the autoscaler's decision to their stop: evaluating a model's autoscaler,
+// placing a replica, its cold-start phases (image pull, weight load, engine start), ready,
+// draining and stopping.
+#include "sim/simulation.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+#include "sim/simulation_internal.hpp"
+
+namespace fleetsim {
+
+using namespace simulation_internal;
+
+// ---------------------------------------------------------------- autoscaling
+
+void Simulation::request_evaluation(std::uint32_t model, SimTime at) {
+  ModelState& m = models_[model];
+  if (m.next_evaluation <= at) return;
+  m.next_evaluation = at;
+  schedule(at, EventKind::Autoscale, model, ++m.evaluation_epoch);
+}
+
+void Simulation::on_autoscale(std::uint32_t model) {
+  models_[model].next_evaluation = kNever;
+  evaluate(model);
+}
+
+void Simulation::evaluate(std::uint32_t model) {
+  ModelState& m = models_[model];
+  change_concurrency(model, 0);  // bring the integral up to now
+  ScalingView view;
+  view.now = now_;
+  view.model = model;
+  view.ready = static_cast<int>(m.ready.size());
+  view.starting = static_cast<int>(m.starting.size());
+  view.draining = m.draining;
+  view.in_flight = m.in_flight;
+  view.buffered = static_cast<int>(m.buffer.size());
+  view.concurrency_integral = m.concurrency_integral;
+  view.idle_since = m.idle_since;
+  view.idle_periods = m.idle_periods;
+  view.last_cold_start = m.last_cold_start;
+  if (setup_.sees_future[model]) view.next_arrival = next_arrival_of(model);
+  ScalingDecision decision = setup_.autoscalers[model]->evaluate(view);
+  m.idle_periods.clear();
+  const std::string& policy = setup_.scenario.models[model].autoscaler.impl;
+  if (decision.desired < 0)
+    throw PolicyError{"autoscaler policy '" + policy + "' asked for " +
+                      std::to_string(decision.desired) + " replicas of model '" +
+                      setup_.scenario.models[model].name + "'"};
+  const int current = view.ready + view.starting;
+  for (auto* o : observers_) o->on_scale(now_, model, current, decision.desired);
+  const bool warm = now_ == 0 && setup_.scenario.warm_start;
+  for (int i = current; i < decision.desired; ++i)
+    if (!start_replica(model, warm)) break;
+  for (int i = decision.desired; i < current; ++i) {
+    // Surplus: drop the newest replica still starting, else the ready replica with the fewest
+    // outstanding requests (ties: the newest).
+    if (!m.starting.empty()) {
+      drain(m.starting.back());
+      continue;
+    }
+    std::uint32_t victim = m.ready.back();
+    for (std::uint32_t rep : m.ready)
+      if (replicas_[rep].outstanding < replicas_[victim].outstanding ||
+          (replicas_[rep].outstanding == replicas_[victim].outstanding && rep > victim))
+        victim = rep;
+    drain(victim);
+  }
+  for (SimTime t : {decision.next_evaluation, decision.wakeup})
+    if (t != kNever && t <= now_)
+      throw PolicyError{"autoscaler policy '" + policy + "' asked for its next evaluation at " +
+                        std::to_string(t) + "ns, not after now (" + std::to_string(now_) + "ns)"};
+  // Idle at zero: only an explicit wake-up brings the model back before its next request.
+  const bool idle = m.ready.empty() && m.starting.empty() && m.in_flight == 0 && m.buffer.empty();
+  const SimTime next = std::min(idle ? kNever : decision.next_evaluation, decision.wakeup);
+  if (next != kNever) request_evaluation(model, next);
+  m.wake_on_arrival = decision.wake_on_arrival;
+}
+
+// ---------------------------------------------------------------- replicas
+
+const LlmPerfModel* Simulation::perf_for(std::uint32_t model, std::uint32_t gpu_type) {
+  auto& slot = perf_models_[model * gpu_types_.size() + gpu_type];
+  if (!slot)
+    slot = std::make_unique<LlmPerfModel>(setup_.scenario.models[model], gpu_types_[gpu_type],
+                                          setup_.scenario.perf);
+  return slot.get();
+}
+
+// An LLM engine (vLLM-style) claims gpu_memory_utilization of every GPU it runs on, and its
+// GPUs must be big enough for the weights; a service-time model claims a fixed amount.
+PlacementRequest Simulation::placement_request(std::uint32_t model) const {
+  const ModelSpec& spec = setup_.scenario.models[model];
+  PlacementRequest request;
+  request.model = model;
+  request.gpus = spec.gpus_per_replica;
+  request.pools = spec.pools;
+  request.weight_bytes = spec.weight_bytes();
+  request.image_bytes = spec.image_bytes;
+  if (spec.kind == ModelSpec::Kind::Llm) {
+    request.memory_fraction = spec.gpu_memory_utilization;
+    request.min_gpu_memory =
+        spec.weight_bytes() / spec.gpus_per_replica / spec.gpu_memory_utilization;
+  } else {
+    request.memory_per_gpu = spec.memory_per_gpu;
+    request.min_gpu_memory = spec.memory_per_gpu;
+  }
+  return request;
+}
+
+bool Simulation::start_replica(std::uint32_t model, bool warm) {
+  const ModelSpec& spec = setup_.scenario.models[model];
+  const PlacementRequest request = placement_request(model);
+  std::optional<Placement> placement = setup_.placement->place(request, cluster_view());
+  bool preempted = false;
+  if (!placement && make_room_for(model)) {
+    preempted = true;
+    placement = setup_.placement->place(request, cluster_view());
+  }
+  if (!placement) {
+    if (preempted) jobs_->resources_changed(now_);  // the room went unused: jobs may take it back
+    for (auto* o : observers_) o->on_unschedulable(now_, model);
+    request_node(model);
+    return false;
+  }
+  const std::string who = "placement policy '" + setup_.scenario.placement.impl + "'";
+  if (placement->node >= nodes_.size())
+    throw PolicyError{who + " chose node " + std::to_string(placement->node) + ", which does not exist"};
+  NodeView& node = nodes_[placement->node];
+  if (!node.up)
+    throw PolicyError{who + " chose node " + std::to_string(node.id) + ", which is not up"};
+  if (!spec.pools.empty() &&
+      std::find(spec.pools.begin(), spec.pools.end(), node.pool) == spec.pools.end())
+    throw PolicyError{who + " put model '" + spec.name + "' on node " + std::to_string(node.id) +
+                      ", outside its allowed pools"};
+  if (static_cast<int>(placement->gpus.size()) != spec.gpus_per_replica)
+    throw PolicyError{who + " gave " + std::to_string(placement->gpus.size()) + " GPUs to model '" +
+                      spec.name + "', which needs " + std::to_string(spec.gpus_per_replica)};
+  if (node.gpu_type->memory_bytes < request.min_gpu_memory)
+    throw PolicyError{who + " put model '" + spec.name + "' on node " + std::to_string(node.id) +
+                      ", whose GPUs are too small for its weights"};
+  const double claim = memory_claim(node, request);
+  std::vector<int> seen;
+  for (int g : placement->gpus) {
+    if (g < 0 || g >= static_cast<int>(node.gpus.size()))
+      throw PolicyError{who + " chose GPU " + std::to_string(g) + " of node " +
+                        std::to_string(node.id) + ", which has " + std::to_string(node.gpus.size())};
+    if (std::find(seen.begin(), seen.end(), g) != seen.end())
+      throw PolicyError{who + " chose GPU " + std::to_string(g) + " of node " +
+                        std::to_string(node.id) + " twice"};
+    seen.push_back(g);
+    const GpuSlot& slot = node.gpus[static_cast<std::size_t>(g)];
+    if (slot.holders > 0)
+      throw PolicyError{who + " over-committed GPU " + std::to_string(g) + " of node " +
+                        std::to_string(node.id) + ": it is already allocated"};
+    if (slot.memory_used + claim > node.gpu_type->memory_bytes)
+      throw PolicyError{who + " over-committed the memory of GPU " + std::to_string(g) +
+                        " of node " + std::to_string(node.id)};
+  }
+
+  std::uint32_t id = static_cast<std::uint32_t>(replicas_.size());
+  replicas_.emplace_back();
+  Replica& rep = replicas_.back();
+  rep.info = ReplicaInfo{id, model, node.id, spec.gpus_per_replica, claim * spec.gpus_per_replica};
+  rep.gpus = placement->gpus;
+  rep.memory_per_gpu = claim;
+  for (int g : rep.gpus) {
+    node.gpus[static_cast<std::size_t>(g)].memory_used += claim;
+    node.gpus[static_cast<std::size_t>(g)].holders += 1;
+    node.gpus[static_cast<std::size_t>(g)].milli_used = 1000;
+    --node.free_gpus;
+  }
+  ++node.replicas;
+  const std::uint32_t gpu_type = static_cast<std::uint32_t>(node.gpu_type - gpu_types_.data());
+  if (spec.kind == ModelSpec::Kind::Llm) {
+    rep.perf = perf_for(model, gpu_type);
+    rep.kv_capacity = rep.perf->kv_capacity_tokens();
+  }
+  rep.cold.replica = rep.info;
+  rep.cold.placed = now_;
+  ++node_epoch_[node.id];  // cancels a pending idle release
+  ModelState& ms = models_[model];
+  if (ms.awaited_node == node.id) {
+    rep.cold.node_provision = now_ - ms.node_requested;
+    ms.awaited_node = kNoNode;
+  }
+  for (auto* o : observers_) o->on_replica_placed(now_, rep.info);
+  models_[model].starting.push_back(id);
+  if (preempted) jobs_->resources_changed(now_);  // what the preemptions freed beyond this replica
+  if (warm) {
+    // A deployed system at t = 0: the image is on the node and weights are where the cache
+    // policy would have kept them.
+    if (!node.has_image(model)) node.images.push_back(model);
+    if (!node.has_cached(model)) cache_admit(node, CacheTier::Disk, model);
+    if (!node.has_in_memory(model)) cache_admit(node, CacheTier::HostMemory, model);
+    make_ready(id);
+  } else {
+    begin_phase(id, ReplicaPhase::PullingImage);
+    prefetch(model);
+  }
+  return true;
+}
+
+ClusterView Simulation::cluster_view() {
+  for (std::size_t n = 0; n < nodes_.size(); ++n) {
+    nodes_[n].network_transfers = network_.transfers_on(node_network_link_[n]);
+    nodes_[n].disk_transfers = network_.transfers_on(node_disk_link_[n]);
+  }
+  ClusterView view{now_, nodes_};
+  view.model_store_bandwidth = network_.bandwidth(store_link_);
+  view.model_store_transfers = network_.transfers_on(store_link_);
+  view.registry_bandwidth = network_.bandwidth(registry_link_);
+  view.registry_transfers = network_.transfers_on(registry_link_);
+  return view;
+}
+
+// Cold start: pull the image (skipped when the node has it), load the weights from the fastest
+// tier that holds them — the node's host-memory cache, its disk cache, else the model store
+// over the node's network link — into the GPUs, then start the engine. Pulls and loads are
+// transfers on shared links (max-min fair, see sim/transfers.hpp); a load also never goes
+// faster than the replica's combined host-to-device links. Each phase's duration is measured.
+void Simulation::begin_phase(std::uint32_t rep_id, ReplicaPhase phase) {
+  Replica& rep = replicas_[rep_id];
+  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  NodeView& node = nodes_[rep.info.node];
+  const std::uint32_t n = node.id;
+  rep.phase = phase;
+  rep.phase_started = now_;
+  for (auto* o : observers_) o->on_replica_phase(now_, rep.info, phase);
+  if (phase == ReplicaPhase::PullingImage) {
+    if (node.has_image(rep.info.model) || spec.image_bytes <= 0) {
+      end_phase(rep_id);
+      return;
+    }
+    start_transfer(rep_id, spec.image_bytes, TransferNetwork::kUnlimited,
+                   {node_network_link_[n], registry_link_}, rep_id);
+  } else if (phase == ReplicaPhase::LoadingWeights) {
+    if (spec.weight_bytes() <= 0) {  // nothing to load (service-time models state no weights)
+      rep.cold.source = WeightSource::None;
+      end_phase(rep_id);
+      return;
+    }
+    const double cap = spec.gpus_per_replica * node.gpu_type->host_to_device_bandwidth;
+    rep.cold.source = WeightSource::ModelStore;
+    auto hit = [&](CacheTier tier, std::vector<CacheEntry>& entries) {
+      for (auto& entry : entries) {
+        if (entry.model != rep.info.model) continue;
+        entry.last_used = now_;
+        ++entry.hits;
+        setup_.cache->on_hit(tier, entry, node);
+        for (auto* o : observers_) o->on_cache(now_, node.id, rep.info.model, CacheEvent::Hit);
+        return true;
+      }
+      return false;
+    };
+    if (hit(CacheTier::HostMemory, node.host_cache)) {
+      rep.cold.source = WeightSource::HostMemory;
+      start_transfer(rep_id, spec.weight_bytes(), cap, {}, rep_id);
+    } else if (hit(CacheTier::Disk, node.disk_cache)) {
+      rep.cold.source = WeightSource::DiskCache;
+      start_transfer(rep_id, spec.weight_bytes(), cap, {node_disk_link_[n]}, rep_id);
+    } else {
+      start_transfer(rep_id, spec.weight_bytes(), cap, {node_network_link_[n], store_link_}, rep_id);
+    }
+  } else if (phase == ReplicaPhase::StartingEngine) {
+    schedule(now_ + spec.startup_time, EventKind::ReplicaPhase, rep_id, rep.epoch);
+  }
+}
+
+void Simulation::on_replica_phase(std::uint32_t rep_id) { end_phase(rep_id); }
+
+void Simulation::end_phase(std::uint32_t rep_id) {
+  Replica& rep = replicas_[rep_id];
+  NodeView& node = nodes_[rep.info.node];
+  const SimTime took = now_ - rep.phase_started;
+  switch (rep.phase) {
+    case ReplicaPhase::PullingImage:
+      rep.cold.image_pull = took;
+      if (!node.has_image(rep.info.model)) node.images.push_back(rep.info.model);
+      begin_phase(rep_id, ReplicaPhase::LoadingWeights);
+      break;
+    case ReplicaPhase::LoadingWeights:
+      rep.cold.weight_load = took;
+      // Fill the tiers the weights passed through.
+      if (rep.cold.source == WeightSource::ModelStore && !node.has_cached(rep.info.model))
+        cache_admit(node, CacheTier::Disk, rep.info.model);
+      if (rep.cold.source != WeightSource::HostMemory && rep.cold.source != WeightSource::None &&
+          !node.has_in_memory(rep.info.model))
+        cache_admit(node, CacheTier::HostMemory, rep.info.model);
+      begin_phase(rep_id, ReplicaPhase::StartingEngine);
+      break;
+    case ReplicaPhase::StartingEngine:
+      rep.cold.engine_startup = took;
+      rep.cold.ready = now_;
+      models_[rep.info.model].last_cold_start = now_ - rep.cold.placed;
+      for (auto* o : observers_) o->on_cold_start(rep.cold);
+      make_ready(rep_id);
+      break;
+    default: break;
+  }
+}
+
+void Simulation::make_ready(std::uint32_t rep_id) {
+  Replica& rep = replicas_[rep_id];
+  ModelState& m = models_[rep.info.model];
+  m.starting.erase(std::find(m.starting.begin(), m.starting.end(), rep_id));
+  m.ready.insert(std::lower_bound(m.ready.begin(), m.ready.end(), rep_id), rep_id);
+  rep.phase = ReplicaPhase::Ready;
+  rep.progress_time = now_;
+  for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Ready);
+  if (m.buffer.empty()) return;
+  while (!m.buffer.empty()) {
+    for (auto* o : observers_) o->on_request_dispatched(now_, rep.info.model);
+    route(m.buffer.pop());
+  }
+  arm_buffer_timer(rep.info.model);
+}
+
+void Simulation::drain(std::uint32_t rep_id) {
+  Replica& rep = replicas_[rep_id];
+  ModelState& m = models_[rep.info.model];
+  if (rep.phase == ReplicaPhase::Ready) {
+    m.ready.erase(std::find(m.ready.begin(), m.ready.end(), rep_id));
+    rep.phase = ReplicaPhase::Draining;
+    ++m.draining;
+    for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Draining);
+    if (rep.outstanding == 0) stop(rep_id);
+    return;
+  }
+  // Still starting: abandon the cold start.
+  m.starting.erase(std::find(m.starting.begin(), m.starting.end(), rep_id));
+  ++rep.epoch;
+  if (rep.transfer != TransferNetwork::kNone) {
+    network_.cancel(now_, rep.transfer);
+    rep.transfer = TransferNetwork::kNone;
+    reschedule_transfers();
+  }
+  rep.cold.aborted = true;
+  rep.cold.ready = now_;
+  for (auto* o : observers_) o->on_cold_start(rep.cold);
+  ++m.draining;  // stop() counts it down
+  stop(rep_id);
+}
+
+void Simulation::stop(std::uint32_t rep_id) {
+  Replica& rep = replicas_[rep_id];
+  NodeView& node = nodes_[rep.info.node];
+  for (int g : rep.gpus) {
+    GpuSlot& slot = node.gpus[static_cast<std::size_t>(g)];
+    slot.memory_used -= rep.memory_per_gpu;
+    if (slot.memory_used < 1.0) slot.memory_used = 0;
+    slot.holders -= 1;
+    slot.milli_used = 0;
+    ++node.free_gpus;
+  }
+  --node.replicas;
+  --models_[rep.info.model].draining;
+  // A node the pool grew by goes back after standing empty for the pool's idle timeout.
+  const PoolSpec& pool = setup_.scenario.pools[node.pool];
+  if (node.replicas == 0 && node.id - pool_first_node(node.pool) >= static_cast<std::uint32_t>(pool.nodes))
+    schedule(now_ + pool.node_idle_timeout, EventKind::NodeIdle, node.id, node_epoch_[node.id]);
+  rep.phase = ReplicaPhase::Stopped;
+  ++rep.epoch;
+  rep.gpus.clear();
+  if (jobs_) jobs_->resources_changed(now_);  // jobs may use the freed GPUs
+  bool cancelled = false;
+  for (const AdapterSlot& slot : rep.adapters)
+    if (slot.loading && slot.transfer != TransferNetwork::kNone) {
+      network_.cancel(now_, slot.transfer);
+      cancelled = true;
+    }
+  rep.adapters.clear();
+  if (cancelled) reschedule_transfers();
+  for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Stopped);
+}
+
+}  // namespace fleetsim

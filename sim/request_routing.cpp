@@ -1,0 +1,148 @@
+// Requests between arrival and end: the buffer that holds them while a model has no ready
+// replica (Knative's activator) and its timeout, the router's pick among ready replicas, the
+// replica queue, completion, and each model's concurrency (what autoscalers read).
+#include "sim/simulation.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace fleetsim {
+
+namespace {
+
+constexpr std::size_t kMaxIdlePeriods = 4096;  // idle periods kept between two evaluations
+
+}  // namespace
+
+void Simulation::change_concurrency(std::uint32_t model, int delta) {
+  ModelState& m = models_[model];
+  m.concurrency_integral += m.concurrency * to_seconds(now_ - m.integral_time);
+  m.integral_time = now_;
+  const bool was_idle = m.concurrency == 0;
+  m.concurrency += delta;
+  if (was_idle && m.concurrency > 0) {
+    // Bounded: an autoscaler evaluated rarely (fixed) must not make this grow with the run.
+    if (m.had_request && m.idle_periods.size() < kMaxIdlePeriods) m.idle_periods.push_back(now_ - m.idle_since);
+    m.had_request = true;
+    m.idle_since = kNever;
+  } else if (!was_idle && m.concurrency == 0) {
+    m.idle_since = now_;
+  }
+}
+
+void Simulation::dispatch_or_buffer(std::uint32_t id) {
+  Request& r = requests_[id];
+  ModelState& m = models_[r.model];
+  if (!m.ready.empty()) {
+    for (auto* o : observers_) o->on_request_arrived(now_, r.model, false);
+    route(id);
+    return;
+  }
+  for (auto* o : observers_) o->on_request_arrived(now_, r.model, true);
+  // No ready replica: wait in the buffer (Knative's activator) and make sure one is coming.
+  r.waited = true;
+  m.buffer.push(id);
+  if (m.buffer.size() == 1) arm_buffer_timer(r.model);
+  if (m.starting.empty()) request_evaluation(r.model, now_);
+}
+
+void Simulation::route(std::uint32_t id) {
+  Request& r = requests_[id];
+  ModelState& m = models_[r.model];
+  candidates_.clear();
+  for (std::uint32_t rep : m.ready)
+    candidates_.push_back(RouteCandidate{rep, replicas_[rep].outstanding, replicas_[rep].running,
+                                         r.adapter != kNoAdapter && holds_adapter(replicas_[rep], r.adapter)});
+  std::size_t pick = setup_.router->route(
+      candidates_, RouteRequest{r.model, r.input_tokens, r.output_tokens, r.adapter});
+  if (pick >= candidates_.size())
+    throw PolicyError{"router policy '" + setup_.scenario.router.impl + "' returned index " +
+                      std::to_string(pick) + " for " + std::to_string(candidates_.size()) +
+                      " candidates"};
+  enqueue(id, candidates_[pick].replica);
+}
+
+void Simulation::enqueue(std::uint32_t id, std::uint32_t rep_id) {
+  Request& r = requests_[id];
+  Replica& rep = replicas_[rep_id];
+  r.dispatched = now_;
+  const ModelSpec& spec = setup_.scenario.models[r.model];
+  if (spec.kind == ModelSpec::Kind::Llm &&
+      static_cast<double>(r.input_tokens) + r.output_tokens > rep.kv_capacity) {
+    finish_request(id, RequestOutcome::TooLong);
+    return;
+  }
+  ++models_[r.model].in_flight;
+  rep.waiting.push(id);
+  if (rep.outstanding++ == 0) set_busy(rep, true);
+  if (spec.kind == ModelSpec::Kind::Llm)
+    llm_try_schedule(rep, rep_id);
+  else
+    service_try_start(rep, rep_id);
+}
+
+void Simulation::finish_request(std::uint32_t id, RequestOutcome outcome) {
+  Request& r = requests_[id];
+  // A request that ends while still in the buffer (timeout, cut-off) waited until its end.
+  if (r.waited && r.dispatched == r.arrival && outcome != RequestOutcome::Completed) r.dispatched = now_;
+  change_concurrency(r.model, -1);
+  RequestResult result;
+  result.serial = r.serial;
+  result.model = r.model;
+  result.input_tokens = r.input_tokens;
+  result.output_tokens = r.output_tokens;
+  result.outcome = outcome;
+  result.arrival = r.arrival;
+  result.dispatched = r.dispatched;
+  result.first_token = r.first_token;
+  result.end = now_;
+  result.waited_for_replica = r.waited && r.dispatched > r.arrival;
+  for (auto* o : observers_) o->on_request_end(result);
+  r.live = false;
+  --live_requests_;
+  last_request_end_ = now_;
+  free_requests_.push_back(id);
+}
+
+void Simulation::complete(std::uint32_t id, std::uint32_t rep_id) {
+  Replica& rep = replicas_[rep_id];
+  Request& r = requests_[id];
+  if (setup_.scenario.models[r.model].kind == ModelSpec::Kind::ServiceTime) r.first_token = now_;
+  rep.kv_reserved -= static_cast<double>(r.input_tokens) + r.output_tokens;
+  for (AdapterSlot& slot : rep.adapters)
+    if (slot.adapter == r.adapter) --slot.in_use;
+  --rep.running;
+  --rep.outstanding;
+  --models_[r.model].in_flight;
+  finish_request(id, RequestOutcome::Completed);
+}
+
+void Simulation::after_request_left(Replica& rep, std::uint32_t rep_id) {
+  if (rep.outstanding > 0) return;
+  set_busy(rep, false);
+  if (rep.phase == ReplicaPhase::Draining) stop(rep_id);
+}
+
+void Simulation::set_busy(Replica& rep, bool busy) {
+  for (auto* o : observers_) o->on_replica_busy(now_, rep.info, busy);
+}
+
+void Simulation::arm_buffer_timer(std::uint32_t model) {
+  ModelState& m = models_[model];
+  ++m.buffer_epoch;
+  if (m.buffer.empty()) return;
+  SimTime deadline = requests_[m.buffer.front()].arrival + setup_.scenario.request_timeout;
+  schedule(std::max(deadline, now_), EventKind::BufferTimeout, model, m.buffer_epoch);
+}
+
+void Simulation::on_buffer_timeout(std::uint32_t model) {
+  ModelState& m = models_[model];
+  const SimTime timeout = setup_.scenario.request_timeout;
+  while (!m.buffer.empty() && requests_[m.buffer.front()].arrival + timeout <= now_) {
+    for (auto* o : observers_) o->on_request_dispatched(now_, model);
+    finish_request(m.buffer.pop(), RequestOutcome::TimedOut);
+  }
+  arm_buffer_timer(model);
+}
+
+}  // namespace fleetsim

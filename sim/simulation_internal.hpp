@@ -1,0 +1,26 @@
+// Private to the Simulation's own .cpp files (simulation.cpp, request_routing.cpp, batching.cpp,
+// replica_lifecycle.cpp, model_loading.cpp, lora_adapters.cpp, node_pools.cpp,
+// colocated_jobs.cpp): helpers and constants more than one of them uses. Include nowhere else.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "sim/time.hpp"
+
+namespace fleetsim::simulation_internal {
+
+// Durations computed from the performance model are rounded up to the next nanosecond, so a
+// batch step never ends before its exact time and progress never overshoots a sequence's end.
+inline SimTime ceil_ns(double seconds) {
+  double ns = std::ceil(seconds * 1e9);
+  return ns <= 0 ? 0 : static_cast<SimTime>(ns);
+}
+
+inline constexpr std::uint32_t kNoNode = 0xFFFFFFFFu;
+
+// Transfer owners: a replica id (its cold-start phase), kPrefetchOwner + index into
+// prefetches_, or kAdapterOwner + (replica << 20) + adapter (a LoRA adapter load).
+inline constexpr std::uint64_t kPrefetchOwner = 1ULL << 40;
+inline constexpr std::uint64_t kAdapterOwner = 1ULL << 60;
+
+}  // namespace fleetsim::simulation_internal
