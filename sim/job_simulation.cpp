@@ -26,12 +26,24 @@ SimTime ceil_seconds(double s) {
   const double ns = std::ceil(s * 1e9);
   return ns <= 0 ? 0 : ns >= static_cast<double>(kFar) ? kFar : static_cast<SimTime>(ns);
 }
-}  // namespace
 
 constexpr double kUnlimited = std::numeric_limits<double>::infinity();
 
-void apply_allocation(JobClusterState& state, const JobAllocation& allocation, int sign) {
-  for (const JobAllocation::Gpu& g : allocation.gpus) {
+// The free resources of every node, flat: GPU g of node n is entry gpu_begin[n] + g. "Not
+// modelled" is infinity here. A scheduling pass plans on a copy of this (the scheduler's
+// arithmetic, not a second model of the cluster: it is read from the ClusterState).
+struct JobClusterState {
+  std::vector<std::uint32_t> gpu_begin;  // nodes + 1 entries
+  std::vector<int> milli_free;           // per GPU: 1000 = the whole GPU is free
+  std::vector<double> gpu_memory_free;   // per GPU, bytes
+  std::vector<int> whole_free;           // per node: GPUs with milli_free == 1000
+  std::vector<double> cpu_free;          // per node, cores
+  std::vector<double> memory_free;       // per node, bytes
+};
+
+// Adds (sign +1: released) or removes (sign -1: taken) an allocation's resources.
+void apply_allocation(JobClusterState& state, const Allocation& allocation, int sign) {
+  for (const Allocation::Gpu& g : allocation.gpus) {
     const std::size_t i = state.gpu_begin[g.node] + g.gpu;
     const bool was_whole = state.milli_free[i] == 1000;
     state.milli_free[i] += sign * g.milli;
@@ -39,44 +51,69 @@ void apply_allocation(JobClusterState& state, const JobAllocation& allocation, i
     const bool is_whole = state.milli_free[i] == 1000;
     state.whole_free[g.node] += static_cast<int>(is_whole) - static_cast<int>(was_whole);
   }
-  for (const JobAllocation::Host& h : allocation.hosts) {
+  for (const Allocation::Host& h : allocation.hosts) {
     state.cpu_free[h.node] += sign * h.cpu;
     state.memory_free[h.node] += sign * h.memory;
   }
 }
 
-namespace {
-class ListCluster final : public JobCluster {
- public:
-  explicit ListCluster(std::vector<JobClusterNode> nodes) : nodes_(std::move(nodes)) {
-    free_.gpu_begin.push_back(0);
-    for (const auto& n : nodes_) {
-      for (int g = 0; g < n.gpus; ++g) {
-        free_.milli_free.push_back(1000);
-        free_.gpu_memory_free.push_back(n.gpu_memory_bytes > 0 ? n.gpu_memory_bytes : kUnlimited);
-      }
-      free_.gpu_begin.push_back(static_cast<std::uint32_t>(free_.milli_free.size()));
-      free_.whole_free.push_back(n.gpus);
-      free_.cpu_free.push_back(n.cpu > 0 ? n.cpu : kUnlimited);
-      free_.memory_free.push_back(n.memory_bytes > 0 ? n.memory_bytes : kUnlimited);
-    }
-    capacity_ = free_;
-  }
-  std::size_t size() const override { return nodes_.size(); }
-  const std::string& gpu_type(std::size_t n) const override { return nodes_[n].gpu_type; }
-  double gpu_memory(std::size_t n) const override {
-    return nodes_[n].gpu_memory_bytes > 0 ? nodes_[n].gpu_memory_bytes : kUnlimited;
-  }
-  void read(JobClusterState& out) const override { out = free_; }
-  void read_capacity(JobClusterState& out) const override { out = capacity_; }
-  void take(const JobAllocation& a, std::uint32_t) override { apply_allocation(free_, a, -1); }
-  void give(const JobAllocation& a, std::uint32_t) override { apply_allocation(free_, a, +1); }
+// GPU memory of a node's GPUs; infinity when not modelled.
+double gpu_memory_of(const NodeView& node) {
+  const double m = node.gpu_type->memory_bytes;
+  return m <= 0 || m >= kUnmodelledGpuMemory ? kUnlimited : m;
+}
 
- private:
-  std::vector<JobClusterNode> nodes_;
-  JobClusterState free_, capacity_;
-};
+// What is free on `cluster` (a GPU held by a replica is taken whole; one with job shares has the
+// rest free; a node that is not up offers nothing), or with `all` its whole capacity.
+void read_free(const ClusterState& cluster, JobClusterState& out, bool all) {
+  out.gpu_begin.assign(1, 0);
+  out.milli_free.clear();
+  out.gpu_memory_free.clear();
+  out.whole_free.clear();
+  out.cpu_free.clear();
+  out.memory_free.clear();
+  for (const NodeView& node : cluster.nodes()) {
+    const bool offers = all || node.up;
+    int whole = 0;
+    const double memory = gpu_memory_of(node);
+    for (const GpuSlot& g : node.gpus) {
+      const int used = all ? 0 : static_cast<int>(std::min<std::uint32_t>(g.milli_used, 1000));
+      const int free = offers ? 1000 - used : 0;
+      out.milli_free.push_back(free);
+      out.gpu_memory_free.push_back(!offers ? 0.0 : all ? memory : std::max(0.0, memory - g.memory_used));
+      whole += free == 1000;
+    }
+    out.gpu_begin.push_back(static_cast<std::uint32_t>(out.milli_free.size()));
+    out.whole_free.push_back(whole);
+    const double cpu_used = all ? 0 : node.cpu_used, memory_used = all ? 0 : node.host_memory_used;
+    out.cpu_free.push_back(!offers ? 0.0 : node.cpu_capacity > 0 ? node.cpu_capacity - cpu_used : kUnlimited);
+    out.memory_free.push_back(!offers                          ? 0.0
+                              : node.host_memory_capacity > 0 ? node.host_memory_capacity - memory_used
+                                                              : kUnlimited);
+  }
+}
 }  // namespace
+
+ClusterState job_cluster(std::span<const JobClusterNode> nodes) {
+  std::vector<GpuType> catalog;  // one entry per type name and GPU memory
+  std::vector<std::uint32_t> entry;
+  for (const JobClusterNode& n : nodes) {
+    GpuType g;
+    g.name = n.gpu_type;
+    g.memory_bytes = n.gpu_memory_bytes > 0 ? n.gpu_memory_bytes : kUnmodelledGpuMemory;
+    auto it = std::find_if(catalog.begin(), catalog.end(),
+                           [&](const GpuType& c) { return c.name == g.name && c.memory_bytes == g.memory_bytes; });
+    if (it == catalog.end()) it = catalog.insert(catalog.end(), g);
+    entry.push_back(static_cast<std::uint32_t>(it - catalog.begin()));
+  }
+  ClusterState cluster(std::move(catalog));
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const std::uint32_t n = cluster.add_node(0, entry[i], nodes[i].gpus);
+    cluster.node_for_update(n).cpu_capacity = nodes[i].cpu;
+    cluster.node_for_update(n).host_memory_capacity = nodes[i].memory_bytes;
+  }
+  return cluster;
+}
 
 struct JobSimulation::Impl {
   struct Job {
@@ -92,7 +129,7 @@ struct JobSimulation::Impl {
     bool asked_policy = false;         // a placement policy has seen this job's requests
     std::vector<std::uint16_t> types;  // GPU types it may use, fastest first
     std::uint16_t type = 0;            // GPU type it runs on
-    JobAllocation alloc;
+    Allocation alloc;
     double remaining = 0;        // work units left (steps, or seconds on the reference type)
     double checkpointed = 0;     // remaining work at the last checkpoint
     SimTime progress_since = 0;  // work accrues from here (start + restart overhead)
@@ -101,7 +138,8 @@ struct JobSimulation::Impl {
     double attained = 0;         // GPU-seconds received
   };
 
-  std::unique_ptr<JobCluster> cluster;
+  ClusterState* cluster = nullptr;
+  std::unique_ptr<ClusterState> owned;  // a standalone run's cluster
   std::vector<std::string> type_names;               // distinct GPU types of the cluster
   std::vector<std::uint16_t> node_type;              // per node, into type_names
   std::vector<std::vector<std::uint32_t>> type_nodes;  // per type, its nodes in id order
@@ -156,7 +194,7 @@ struct JobSimulation::Impl {
 
   void index_types() {
     for (std::size_t n = 0; n < cluster->size(); ++n) {
-      const std::string& name = cluster->gpu_type(n);
+      const std::string& name = cluster->node(static_cast<std::uint32_t>(n)).gpu_type->name;
       auto it = std::find(type_names.begin(), type_names.end(), name);
       if (it == type_names.end()) {
         type_names.push_back(name);
@@ -168,10 +206,10 @@ struct JobSimulation::Impl {
     }
     type_memory.assign(type_names.size(), 0);
     for (std::size_t n = 0; n < cluster->size(); ++n)
-      type_memory[node_type[n]] = std::max(type_memory[node_type[n]], cluster->gpu_memory(n));
-    cluster->read_capacity(capacity);
+      type_memory[node_type[n]] = std::max(type_memory[node_type[n]], gpu_memory_of(cluster->node(static_cast<std::uint32_t>(n))));
+    read_free(*cluster, capacity, true);
     type_frees.assign(type_names.size(), 0);
-    cluster->read(scratch);  // the totals count what is up at the start
+    read_free(*cluster, scratch, false);  // the totals count what is up at the start
     for (std::size_t n = 0; n < cluster->size(); ++n) {
       gpus_total += scratch.whole_free[n];
       cpu_total += scratch.cpu_free[n];
@@ -282,7 +320,7 @@ struct JobSimulation::Impl {
   // preemptive pass `free` counts running jobs' resources as free: then GPUs free without
   // preemption are chosen first, then those of the lowest-ranked running jobs, so a new job
   // displaces as few and as unimportant jobs as it can.
-  void take_workers(const JobSpec& s, std::uint32_t n, int count, JobClusterState& free, JobAllocation& out) const {
+  void take_workers(const JobSpec& s, std::uint32_t n, int count, JobClusterState& free, Allocation& out) const {
     const WorkerSpec& w = s.worker;
     const int milli = w.milli_gpu > 0 ? w.milli_gpu : 1000;
     // Larger is better to take: free without preemption, else the rank of its best holder.
@@ -291,7 +329,7 @@ struct JobSimulation::Impl {
       return victim_rank[i];
     };
     for (int k = 0; k < count; ++k) {
-      JobAllocation one;
+      Allocation one;
       one.hosts.push_back({n, w.cpu, w.memory_bytes});
       if (w.milli_gpu > 0) {  // best fit: the GPU with the least free milli that fits
         std::int64_t best = -1;
@@ -325,7 +363,7 @@ struct JobSimulation::Impl {
 
   // Gang placement on `free` (see the header): true and `out` filled (and `free` reduced) when
   // the whole gang fits; else false and nothing changed.
-  bool place_builtin(const Job& j, JobClusterState& free, JobAllocation& out, std::uint16_t& type_out) const {
+  bool place_builtin(const Job& j, JobClusterState& free, Allocation& out, std::uint16_t& type_out) const {
     const int workers = j.spec.workers;
     for (std::uint16_t type : j.types) {
       const auto& nodes = type_nodes[type];
@@ -372,69 +410,25 @@ struct JobSimulation::Impl {
   }
 
   // ---- Placement by a policy (see the header) ----
-  std::vector<GpuType> catalog;          // one entry per cluster GPU type ("" for none)
-  std::vector<NodeView> view;            // the scratch state as the policy sees it
-  std::vector<double> cpu_capacity, memory_capacity;  // per node (0: not modelled)
+  ClusterState plan;                     // the cluster as this pass has planned it so far
   std::vector<std::uint32_t> one_type;   // the request's allowed type
 
-  // One catalog entry per GPU type and memory size (nodes of one type may differ in memory);
-  // memory that is not modelled is shown to policies as more than anything asks for.
-  static constexpr double kUnmodelledMemory = 1e30;
-  void build_view() {
-    std::vector<std::uint32_t> entry(cluster->size());
-    for (std::size_t n = 0; n < cluster->size(); ++n) {
-      GpuType g;
-      g.name = type_names[node_type[n]];
-      const double m = cluster->gpu_memory(n);
-      g.memory_bytes = std::isinf(m) ? kUnmodelledMemory : m;
-      auto it = std::find_if(catalog.begin(), catalog.end(),
-                             [&](const GpuType& c) { return c.name == g.name && c.memory_bytes == g.memory_bytes; });
-      if (it == catalog.end()) it = catalog.insert(catalog.end(), g);
-      entry[n] = static_cast<std::uint32_t>(it - catalog.begin());
-    }
-    view.resize(cluster->size());
-    for (std::size_t n = 0; n < view.size(); ++n) {
-      view[n].id = static_cast<std::uint32_t>(n);
-      view[n].gpu_type = &catalog[entry[n]];
-      view[n].gpus.resize(capacity.gpu_begin[n + 1] - capacity.gpu_begin[n]);
-      cpu_capacity.push_back(std::isinf(capacity.cpu_free[n]) ? 0 : capacity.cpu_free[n]);
-      memory_capacity.push_back(std::isinf(capacity.memory_free[n]) ? 0 : capacity.memory_free[n]);
-    }
-  }
-  void sync_view(std::uint32_t n) {
-    NodeView& v = view[n];
-    v.free_gpus = scratch.whole_free[n];
-    for (std::size_t g = 0; g < v.gpus.size(); ++g) {
-      const std::size_t i = scratch.gpu_begin[n] + g;
-      GpuSlot& slot = v.gpus[g];
-      slot.milli_used = static_cast<std::uint32_t>(1000 - scratch.milli_free[i]);
-      slot.holders = slot.milli_used > 0 ? 1 : 0;
-      slot.memory_used = std::isinf(scratch.gpu_memory_free[i]) ? 0 : v.gpu_type->memory_bytes - scratch.gpu_memory_free[i];
-    }
-    v.cpu_capacity = cpu_capacity[n];
-    v.cpu_used = cpu_capacity[n] > 0 ? cpu_capacity[n] - scratch.cpu_free[n] : 0;
-    v.host_memory_capacity = memory_capacity[n];
-    v.host_memory_used = memory_capacity[n] > 0 ? memory_capacity[n] - scratch.memory_free[n] : 0;
-  }
-  void refresh_view() {
-    if (view.empty()) build_view();
-    for (std::uint32_t n = 0; n < view.size(); ++n) sync_view(n);
-  }
-  // Changes the pass's scratch state (and the policy's view of it).
-  void change_scratch(const JobAllocation& a, int sign) {
+  // Changes the pass's scratch state (and, with a placement policy, the plan it sees).
+  void change_scratch(const Allocation& a, int sign) {
     apply_allocation(scratch, a, sign);
     if (!options.placement) return;
-    for (const auto& h : a.hosts) sync_view(h.node);
+    if (sign < 0) plan.reserve(a);
+    else plan.release(a);
   }
 
   // A placement in the scheduling pass: the policy's, or the built-in one.
-  bool place_in_pass(Job& j, JobAllocation& out, std::uint16_t& type_out) {
+  bool place_in_pass(Job& j, Allocation& out, std::uint16_t& type_out) {
     if (!options.placement) return place_builtin(j, scratch, out, type_out);
     const WorkerSpec& w = j.spec.worker;
     for (std::uint16_t type : j.types) {
       one_type.clear();  // the catalog entries of this type
-      for (std::uint32_t c = 0; c < catalog.size(); ++c)
-        if (catalog[c].name == type_names[type]) one_type.push_back(c);
+      for (std::uint32_t c = 0; c < plan.catalog().size(); ++c)
+        if (plan.catalog()[c].name == type_names[type]) one_type.push_back(c);
       PlacementRequest request;
       request.gpus = w.milli_gpu > 0 ? 0 : w.gpus;
       request.milli_gpu = w.milli_gpu;
@@ -445,23 +439,20 @@ struct JobSimulation::Impl {
       request.cpu = w.cpu;
       request.host_memory = w.memory_bytes;
       request.gpu_types = one_type;
-      request.catalog = catalog;
+      request.catalog = plan.catalog();
       request.asked_before = j.asked_policy;
       out.clear();
       bool placed = true;
       for (int k = 0; k < j.spec.workers && placed; ++k) {
-        ClusterView cv;
-        cv.now = now;
-        cv.nodes = view;
-        std::optional<Placement> p = options.placement->place(request, cv);
+        std::optional<Placement> p = options.placement->place(request, plan.view(now));
         if (!p) {
           placed = false;
           break;
         }
-        JobAllocation one;
-        if (const std::string wrong = check_decision(*p, j, type); !wrong.empty()) {
+        Allocation one;
+        if (const Status status = plan.check(request, *p, "a worker"); !status.ok) {
           result.errors.add(Diagnostic{"", 0, 0, "jobs",
-                                       "placement policy " + options.placement_name + " " + wrong + " (job " + j.spec.id + ")"});
+                                       "placement policy '" + options.placement_name + "' " + status.message + " (job " + j.spec.id + ")"});
           placed = false;
           break;
         }
@@ -489,31 +480,6 @@ struct JobSimulation::Impl {
     return false;
   }
 
-  // "" when a policy's decision for one worker of `j` on `type` keeps the contract.
-  std::string check_decision(const Placement& p, const Job& j, std::uint16_t type) const {
-    if (p.node >= view.size()) return "chose node " + std::to_string(p.node) + ", which does not exist";
-    const std::string node = "node " + std::to_string(p.node);
-    if (node_type[p.node] != type) return "chose " + node + ", whose GPU type the request did not allow";
-    const WorkerSpec& w = j.spec.worker;
-    const int needed = w.milli_gpu > 0 ? 1 : w.gpus;
-    if (static_cast<int>(p.gpus.size()) != needed)
-      return "gave " + std::to_string(p.gpus.size()) + " GPUs to a worker that needs " + std::to_string(needed);
-    const std::size_t count = scratch.gpu_begin[p.node + 1] - scratch.gpu_begin[p.node];
-    for (std::size_t k = 0; k < p.gpus.size(); ++k) {
-      const int g = p.gpus[k];
-      if (g < 0 || static_cast<std::size_t>(g) >= count) return "chose GPU " + std::to_string(g) + " of " + node + ", which does not exist";
-      if (std::find(p.gpus.begin(), p.gpus.begin() + static_cast<std::ptrdiff_t>(k), g) != p.gpus.begin() + static_cast<std::ptrdiff_t>(k))
-        return "chose GPU " + std::to_string(g) + " of " + node + " twice";
-      const std::size_t i = scratch.gpu_begin[p.node] + static_cast<std::size_t>(g);
-      if (scratch.milli_free[i] < (w.milli_gpu > 0 ? w.milli_gpu : 1000) ||
-          scratch.gpu_memory_free[i] < w.gpu_memory_bytes)
-        return "over-committed GPU " + std::to_string(g) + " of " + node;
-    }
-    if (scratch.cpu_free[p.node] + 1e-9 < w.cpu) return "over-committed the CPU of " + node;
-    if (scratch.memory_free[p.node] < w.memory_bytes) return "over-committed the host memory of " + node;
-    return "";
-  }
-
   SimTime next_sample = 0;
 
   void account_busy(double delta) {
@@ -535,9 +501,9 @@ struct JobSimulation::Impl {
     j.progress_since = now;
   }
 
-  void start(std::uint32_t id, JobAllocation& alloc, std::uint16_t type) {
+  void start(std::uint32_t id, Allocation& alloc, std::uint16_t type) {
     Job& j = jobs[id];
-    cluster->take(alloc, id);
+    cluster->reserve(alloc);
     std::swap(j.alloc, alloc);
     j.type = type;
     j.running = true;
@@ -568,7 +534,7 @@ struct JobSimulation::Impl {
 
   void stop(std::uint32_t id) {  // frees the resources (completion or preemption)
     Job& j = jobs[id];
-    cluster->give(j.alloc, id);
+    cluster->release(j.alloc);
     ++type_frees[j.type];
     if (j.projected_end != kNever) running_ends.erase({j.projected_end, id});
     j.alloc.clear();
@@ -622,7 +588,9 @@ struct JobSimulation::Impl {
     v.running = j.running;
     v.preemptible = j.spec.preemptible;
     v.priority = j.spec.priority;
-    const double r = rate(j, j.running ? j.type : j.types.front());
+    // One basis for every job, running or waiting: its time on the fastest type it may use (a
+    // running job's own GPU speed would rank identical jobs differently by where they run).
+    const double r = rate(j, j.types.front());
     v.total_seconds = total_work(j.spec) / r;
     v.remaining_seconds = j.remaining / r;
     v.attained_gpu_seconds = j.attained;
@@ -647,20 +615,31 @@ struct JobSimulation::Impl {
   // Scratch of one scheduling pass (kept to reuse their memory).
   std::vector<JobView> views;
   std::vector<std::uint32_t> ids, order, to_start;
-  std::vector<JobAllocation> placements;
+  std::vector<Allocation> placements;
   std::vector<std::uint16_t> placement_types;
   std::vector<char> keep;
 
+  // A job may be preempted when it is preemptible and has run at least the minimum run time.
+  bool may_preempt(const Job& j) const { return j.spec.preemptible && now - j.started >= options.min_run_time; }
+
+  // One scheduling pass, then, when it preempted a job, another at once, so that a preempted
+  // job may start again on what is left (bounded: each pass preempts only lower-ranked jobs).
   void schedule() {
+    for (int pass = 0; pass < 8 && schedule_pass(); ++pass) {
+    }
+  }
+
+  // Returns whether it preempted a job.
+  bool schedule_pass() {
     const bool preemptive = policy->preemptive();
     // A non-preemptive policy only orders waiting jobs, whose state does not change while they
     // wait; running jobs' progress is brought up to date where it is needed (preemption, views).
-    if (!preemptive && waiting.empty()) return;
+    if (!preemptive && waiting.empty()) return false;
     // Nothing was freed where any waiting job could go since it last failed to fit: no job can
     // start, and the order does not matter (built-in placement; see the memo below).
     if (!preemptive && !options.placement &&
         std::all_of(waiting.begin(), waiting.end(), [&](std::uint32_t id) { return jobs[id].failed_at == free_epochs(jobs[id]); }))
-      return;
+      return false;
     if (preemptive)
       for (std::uint32_t id : active) progress(jobs[id]);
     views.clear();
@@ -670,7 +649,7 @@ struct JobSimulation::Impl {
       views.push_back(view_of(id));
       ids.push_back(id);
     }
-    if (views.empty()) return;
+    if (views.empty()) return false;
     QueueContext context;
     context.now = now;
     context.total_gpus = gpus_total;
@@ -679,7 +658,8 @@ struct JobSimulation::Impl {
     context.tenants = tenants;
     policy->order(context, views, order);
     // The target: walk the order on a scratch copy of the free resources.
-    cluster->read(scratch);
+    read_free(*cluster, scratch, false);
+    if (options.placement) plan = *cluster;
     if (preemptive) keep.assign(jobs.size(), 0);
     preemptive_pass = preemptive;
     if (preemptive) {
@@ -693,8 +673,7 @@ struct JobSimulation::Impl {
     }
     if (preemptive)
       for (std::uint32_t id : active)
-        if (jobs[id].running && jobs[id].spec.preemptible) apply_allocation(scratch, jobs[id].alloc, +1);
-    if (options.placement) refresh_view();
+        if (jobs[id].running && may_preempt(jobs[id])) change_scratch(jobs[id].alloc, +1);
     to_start.clear();
     std::size_t placed = 0;
     bool blocked = false;
@@ -704,7 +683,7 @@ struct JobSimulation::Impl {
       const std::uint32_t id = ids[k];
       Job& j = jobs[id];
       if (j.running) {  // preemptive only: keep its resources if a higher-ranked job did not take them
-        if (!j.spec.preemptible) {
+        if (!may_preempt(j)) {
           keep[id] = 1;
           continue;
         }
@@ -717,14 +696,21 @@ struct JobSimulation::Impl {
       }
       if (placements.size() <= placed) placements.emplace_back();
       if (placement_types.size() <= placed) placement_types.emplace_back();
-      JobAllocation& alloc = placements[placed];
+      Allocation& alloc = placements[placed];
       std::uint16_t type = 0;
       // Without preemption resources only shrink until something is freed: a job that did not
       // fit need not be tried again before then (the built-in placement is deterministic).
       // Within a pass resources only shrink too: a job shaped like one that did not fit does not.
       const bool memo = !preemptive && !options.placement;
       const bool known_misfit = (memo && j.failed_at == free_epochs(j)) || (!options.placement && failed_shape(j));
-      if (known_misfit || !place_in_pass(j, alloc, type)) {
+      // In a preemptive pass, capacity that is free now comes first: a job preempts others only
+      // when it cannot run without doing so (built-in placement).
+      bool on_free = false;
+      if (preemptive && !options.placement && !known_misfit && place_builtin(j, real_free, alloc, type)) {
+        apply_allocation(scratch, alloc, -1);
+        on_free = true;
+      }
+      if (!on_free && (known_misfit || !place_in_pass(j, alloc, type))) {
         if (memo) j.failed_at = free_epochs(j);
         if (!options.placement && !failed_shape(j)) failed_shapes.push_back(id);
         if (!blocked && options.backfill && !preemptive) reserve(j, scratch, shadow, extra);
@@ -739,20 +725,43 @@ struct JobSimulation::Impl {
         }
         if (!ends_in_time) extra -= gang(j.spec);
       }
+      if (preemptive && !on_free) apply_allocation(real_free, alloc, -1);  // (held GPUs go below 0: taken)
       to_start.push_back(id);
       placement_types[placed] = type;
       ++placed;
     }
     preemptive_pass = false;
+    bool preempted = false;
     if (preemptive)
       for (std::uint32_t id : std::vector<std::uint32_t>(active))
-        if (jobs[id].running && jobs[id].spec.preemptible && !keep[id]) preempt(id);
+        if (jobs[id].running && may_preempt(jobs[id]) && !keep[id]) {
+          if (!used_by_started(jobs[id].alloc, placed)) ++result.futile_preemptions;
+          preempt(id);
+          preempted = true;
+        }
     for (std::size_t i = 0; i < to_start.size(); ++i) start(to_start[i], placements[i], placement_types[i]);
+    return preempted;
+  }
+
+  // Whether a job that starts in this pass uses any GPU (or, for a CPU-only allocation, any
+  // node) of `a`: a preemption no start needs is futile.
+  bool used_by_started(const Allocation& a, std::size_t placed) const {
+    for (std::size_t i = 0; i < placed; ++i) {
+      const Allocation& b = placements[i];
+      for (const auto& x : a.gpus)
+        for (const auto& y : b.gpus)
+          if (x.node == y.node && x.gpu == y.gpu) return true;
+      if (a.gpus.empty())
+        for (const auto& x : a.hosts)
+          for (const auto& y : b.hosts)
+            if (x.node == y.node) return true;
+    }
+    return false;
   }
 
   // Takes a running job's own allocation back in the scratch state if it is still free there
   // (pieces on one GPU, workers on one node, add up); false and nothing changed otherwise.
-  bool retake(const JobAllocation& a) {
+  bool retake(const Allocation& a) {
     change_scratch(a, -1);
     bool fits = true;
     for (const auto& g : a.gpus) {
@@ -798,7 +807,7 @@ struct JobSimulation::Impl {
     while (running != running_ends.end() || started != pass_ends.end()) {
       const bool take_running = started == pass_ends.end() || (running != running_ends.end() && running->first <= started->first);
       const SimTime t = take_running ? running->first : started->first;
-      const JobAllocation& a = take_running ? jobs[running->second].alloc : placements[started->second];
+      const Allocation& a = take_running ? jobs[running->second].alloc : placements[started->second];
       if (take_running) ++running;
       else ++started;
       apply_allocation(future, a, +1);
@@ -824,7 +833,7 @@ struct JobSimulation::Impl {
   std::set<std::pair<SimTime, std::uint32_t>> running_ends;  // running jobs that end, by end
   std::vector<int> node_room, type_room;                     // reserve()'s scratch
   JobClusterState future;  // reserve()'s scratch
-  JobAllocation reserve_probe;
+  Allocation reserve_probe;
 
   bool read_next() {
     has_pending = source->next(pending, result.errors);
@@ -863,7 +872,7 @@ struct JobSimulation::Impl {
     result.jobs.push_back(o);
     // A job that could not run even on the empty cluster is rejected: it ends unstarted rather
     // than waiting for ever (and, under FIFO, blocking every job behind it).
-    JobAllocation probe;
+    Allocation probe;
     std::uint16_t type = 0;
     std::string why = j.types.empty()                            ? no_type_reason(j)
                       : !place_builtin(j, capacity, probe, type) ? "its gang does not fit even the empty cluster"
@@ -882,12 +891,21 @@ struct JobSimulation::Impl {
 
 JobSimulation::JobSimulation(std::vector<JobClusterNode> nodes, std::unique_ptr<JobSource> jobs,
                              std::unique_ptr<QueuePolicy> policy, JobRunOptions options)
-    : JobSimulation(std::make_unique<ListCluster>(std::move(nodes)), std::move(jobs), std::move(policy), options) {}
+    : impl_(std::make_unique<Impl>()) {
+  impl_->owned = std::make_unique<ClusterState>(job_cluster(nodes));
+  impl_->cluster = impl_->owned.get();
+  impl_->index_types();
+  impl_->source = std::move(jobs);
+  impl_->policy = std::move(policy);
+  impl_->options = options;
+  impl_->read_next();
+  impl_->first_submit = impl_->has_pending ? impl_->pending.submit : 0;
+}
 
-JobSimulation::JobSimulation(std::unique_ptr<JobCluster> cluster, std::unique_ptr<JobSource> jobs,
+JobSimulation::JobSimulation(ClusterState& cluster, std::unique_ptr<JobSource> jobs,
                              std::unique_ptr<QueuePolicy> policy, JobRunOptions options)
     : impl_(std::make_unique<Impl>()) {
-  impl_->cluster = std::move(cluster);
+  impl_->cluster = &cluster;
   impl_->index_types();
   impl_->source = std::move(jobs);
   impl_->policy = std::move(policy);
@@ -970,7 +988,7 @@ bool JobSimulation::make_room(SimTime now, std::size_t node, int gpus, int below
   });
   // Plan first: release the victims in order on a copy until `gpus` whole GPUs are free there;
   // when even all of them would not do, preempt nobody.
-  s.cluster->read(s.scratch);
+  read_free(*s.cluster, s.scratch, false);
   std::size_t needed = 0;
   while (s.scratch.whole_free[node] < gpus && needed < victims.size())
     apply_allocation(s.scratch, s.jobs[victims[needed++]].alloc, +1);
@@ -988,6 +1006,18 @@ bool JobSimulation::make_room(SimTime now, std::size_t node, int gpus, int below
   }
   for (std::uint32_t id : plan) s.preempt(id);
   return true;
+}
+
+int JobSimulation::gpus_held_by_jobs(std::size_t node) const {
+  const Impl& s = *impl_;
+  const NodeView& n = s.cluster->node(static_cast<std::uint32_t>(node));
+  std::vector<std::uint32_t> pieces(n.gpus.size(), 0);  // job pieces on each GPU
+  for (std::uint32_t id : s.active)
+    for (const Allocation::Gpu& g : s.jobs[id].alloc.gpus)
+      if (g.node == node) ++pieces[g.gpu];
+  int count = 0;
+  for (std::size_t g = 0; g < n.gpus.size(); ++g) count += n.gpus[g].holders > 0 && n.gpus[g].holders == pieces[g];
+  return count;
 }
 
 JobRunResult JobSimulation::finish(SimTime end) {

@@ -53,11 +53,13 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "policies/placement/placement.hpp"
 #include "policies/queueing/queue_policy.hpp"
+#include "sim/cluster_state.hpp"
 #include "sim/diagnostics.hpp"
 #include "sim/job.hpp"
 #include "sim/quantile_sketch.hpp"
@@ -72,38 +74,10 @@ struct JobClusterNode {
   double memory_bytes = 0;       // host memory; 0: not modelled
 };
 
-// The free resources of every node, flat: GPU g of node n is entry gpu_begin[n] + g.
-// "Not modelled" is infinity here.
-struct JobClusterState {
-  std::vector<std::uint32_t> gpu_begin;  // nodes + 1 entries
-  std::vector<int> milli_free;           // per GPU: 1000 = the whole GPU is free
-  std::vector<double> gpu_memory_free;   // per GPU, bytes
-  std::vector<int> whole_free;           // per node: GPUs with milli_free == 1000
-  std::vector<double> cpu_free;          // per node, cores
-  std::vector<double> memory_free;       // per node, bytes
-};
-
-// What a running job holds: GPU pieces and per-worker CPU and host memory.
-struct JobAllocation {
-  struct Gpu {
-    std::uint32_t node = 0, gpu = 0;  // gpu: index on the node
-    int milli = 1000;                 // 1000: the whole GPU
-    double memory = 0;                // bytes of its memory
-  };
-  struct Host {
-    std::uint32_t node = 0;
-    double cpu = 0, memory = 0;
-  };
-  std::vector<Gpu> gpus;
-  std::vector<Host> hosts;  // one per worker
-  void clear() {
-    gpus.clear();
-    hosts.clear();
-  }
-};
-
-// Adds (sign +1: released) or removes (sign -1: taken) an allocation's resources.
-void apply_allocation(JobClusterState& state, const JobAllocation& allocation, int sign);
+// The cluster a standalone job run uses: one node per entry, GPU types named as in the list
+// (one catalog entry per type and GPU memory; memory not modelled is kUnmodelledGpuMemory).
+inline constexpr double kUnmodelledGpuMemory = 1e30;
+ClusterState job_cluster(std::span<const JobClusterNode> nodes);
 
 struct JobRunOptions {
   SimTime round = 0;                    // 0: event-driven
@@ -114,6 +88,9 @@ struct JobRunOptions {
   // last start. Jobs with an interval lose the work since their last periodic checkpoint.
   bool checkpoint_on_preemption = true;
   SimTime restart_overhead = 0;         // for jobs whose trace gives none
+  // A running job is not preempted before it has run this long since its last (re)start
+  // (production schedulers have such a floor against thrashing; 0: none).
+  SimTime min_run_time = 0;
   // Placement: null = the built-in gang placement (above). A placement policy instead places
   // each worker in turn (see "Placement by a policy" above).
   std::shared_ptr<PlacementPolicy> placement;
@@ -145,32 +122,22 @@ struct JobRunResult {
   std::vector<std::string> rejected_examples;
   SimTime makespan = 0;          // last completion - first submit
   std::uint64_t events = 0;
+  // Preemptions whose resources no job started in the same scheduling pass used (must be 0:
+  // a preemptive pass frees only what a waiting job needs).
+  std::uint64_t futile_preemptions = 0;
   double gpu_seconds_busy = 0;
   double gpu_seconds_capacity = 0;  // GPUs × makespan
   std::vector<std::pair<SimTime, double>> busy_gpus;  // samples, when sample_interval > 0
-};
-
-// The resources jobs run on: a plain list of nodes (JobClusterNode), or the inference
-// simulation's nodes when jobs and inference share a cluster.
-class JobCluster {
- public:
-  virtual ~JobCluster() = default;
-  virtual std::size_t size() const = 0;
-  virtual const std::string& gpu_type(std::size_t node) const = 0;  // "" for no GPUs
-  virtual double gpu_memory(std::size_t node) const = 0;  // per GPU, capacity (infinity: not modelled)
-  virtual void read(JobClusterState& out) const = 0;      // what is free now
-  // Everything, as if every node were up and empty (a job that does not fit this never will).
-  virtual void read_capacity(JobClusterState& out) const = 0;
-  virtual void take(const JobAllocation& allocation, std::uint32_t job) = 0;
-  virtual void give(const JobAllocation& allocation, std::uint32_t job) = 0;
 };
 
 class JobSimulation {
  public:
   JobSimulation(std::vector<JobClusterNode> nodes, std::unique_ptr<JobSource> jobs,
                 std::unique_ptr<QueuePolicy> policy, JobRunOptions options);
-  JobSimulation(std::unique_ptr<JobCluster> cluster, std::unique_ptr<JobSource> jobs,
-                std::unique_ptr<QueuePolicy> policy, JobRunOptions options);
+  // On a cluster the caller owns (co-location: the serving simulation's), which must outlive
+  // this; jobs take and give back its resources through reserve() and release().
+  JobSimulation(ClusterState& cluster, std::unique_ptr<JobSource> jobs, std::unique_ptr<QueuePolicy> policy,
+                JobRunOptions options);
   ~JobSimulation();
   JobRunResult run();  // standalone: until every job has ended
 
@@ -185,6 +152,8 @@ class JobSimulation {
   // what needed the room, then calls resources_changed() so that jobs may use what the
   // preemptions freed beyond it (other nodes of a preempted gang).
   bool make_room(SimTime now, std::size_t node, int gpus, int below_priority);
+  // GPUs of `node` that only jobs hold (no replica): more than make_room() could ever free there.
+  int gpus_held_by_jobs(std::size_t node) const;
   JobRunResult finish(SimTime end);          // stops the clock at `end` (unfinished jobs stay so)
 
  private:

@@ -35,7 +35,7 @@ bool Simulation::adapter_ready(Replica& rep, std::uint32_t rep_id, std::uint32_t
     rep.adapters.erase(rep.adapters.begin() + static_cast<std::ptrdiff_t>(victim));
   }
   rep.adapters.push_back(AdapterSlot{adapter, now_, 0, true, TransferNetwork::kNone});
-  NodeView& node = nodes_[rep.info.node];
+  NodeView& node = node_at(rep.info.node);
   const double cap = spec.gpus_per_replica * node.gpu_type->host_to_device_bandwidth;
   const std::uint64_t key = (static_cast<std::uint64_t>(rep.info.model) << 20) | adapter;
   const bool on_disk = std::find(node_adapters_[node.id].begin(), node_adapters_[node.id].end(), key) !=

@@ -55,7 +55,7 @@ void Simulation::on_transfer_done() {
     }
     if (owner >= kPrefetchOwner) {
       Prefetch& p = prefetches_[owner - kPrefetchOwner];
-      if (!nodes_[p.node].has_cached(p.model)) cache_admit(nodes_[p.node], CacheTier::Disk, p.model);
+      if (!node_at(p.node).has_cached(p.model)) cache_admit(node_at(p.node), CacheTier::Disk, p.model);
       p.model = kNoModel;
       continue;
     }
@@ -74,10 +74,10 @@ void Simulation::prefetch_at_start(NodeView& node) {
 // The cache policy may ask to warm other nodes' disks when a replica of `model` starts.
 void Simulation::prefetch(std::uint32_t model) {
   for (std::uint32_t n : setup_.cache->prefetch_on_scale_up(model, cluster_view())) {
-    if (n >= nodes_.size())
+    if (n >= cluster_.size())
       throw PolicyError{"cache policy '" + setup_.scenario.cache.impl + "' asked to prefetch onto node " +
                         std::to_string(n) + ", which does not exist"};
-    if (nodes_[n].has_cached(model)) continue;
+    if (node_at(n).has_cached(model)) continue;
     bool in_flight = false;
     for (const Prefetch& p : prefetches_) in_flight = in_flight || (p.node == n && p.model == model);
     if (in_flight) continue;

@@ -44,7 +44,7 @@ bool Simulation::request_node(std::uint32_t model) {
     if (pools_[p].up + pools_[p].pending >= pool.max_nodes) continue;
     const std::uint32_t first = pool_first_node(p);
     for (std::uint32_t n = first; n < first + static_cast<std::uint32_t>(pool.max_nodes); ++n) {
-      if (nodes_[n].up || node_epoch_[n] == kProvisioning) continue;
+      if (node_at(n).up || node_epoch_[n] == kProvisioning) continue;
       node_epoch_[n] = kProvisioning;
       ++pools_[p].pending;
       m.awaited_node = n;
@@ -64,7 +64,7 @@ bool Simulation::request_node(std::uint32_t model) {
 }
 
 void Simulation::on_node_up(std::uint32_t n, std::uint32_t model) {
-  NodeView& node = nodes_[n];
+  NodeView& node = node_at(n);
   node.up = true;
   if (jobs_) jobs_->capacity_added();  // jobs that did not fit may now
   node_epoch_[n] = 0;
@@ -79,7 +79,7 @@ void Simulation::on_node_up(std::uint32_t n, std::uint32_t model) {
 }
 
 void Simulation::on_node_idle(std::uint32_t n) {
-  NodeView& node = nodes_[n];
+  NodeView& node = node_at(n);
   if (!node.up || node.replicas > 0) return;
   // Co-located jobs keep a grown node up while they run on it: look again a timeout later.
   const bool jobs_on_it = std::any_of(node.gpus.begin(), node.gpus.end(), [](const GpuSlot& g) { return g.holders > 0; }) ||

@@ -127,39 +127,10 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
     return false;
   }
   const std::string who = "placement policy '" + setup_.scenario.placement.impl + "'";
-  if (placement->node >= nodes_.size())
-    throw PolicyError{who + " chose node " + std::to_string(placement->node) + ", which does not exist"};
-  NodeView& node = nodes_[placement->node];
-  if (!node.up)
-    throw PolicyError{who + " chose node " + std::to_string(node.id) + ", which is not up"};
-  if (!spec.pools.empty() &&
-      std::find(spec.pools.begin(), spec.pools.end(), node.pool) == spec.pools.end())
-    throw PolicyError{who + " put model '" + spec.name + "' on node " + std::to_string(node.id) +
-                      ", outside its allowed pools"};
-  if (static_cast<int>(placement->gpus.size()) != spec.gpus_per_replica)
-    throw PolicyError{who + " gave " + std::to_string(placement->gpus.size()) + " GPUs to model '" +
-                      spec.name + "', which needs " + std::to_string(spec.gpus_per_replica)};
-  if (node.gpu_type->memory_bytes < request.min_gpu_memory)
-    throw PolicyError{who + " put model '" + spec.name + "' on node " + std::to_string(node.id) +
-                      ", whose GPUs are too small for its weights"};
+  if (const Status status = cluster_.check(request, *placement, "model '" + spec.name + "'"); !status.ok)
+    throw PolicyError{who + " " + status.message};
+  NodeView& node = node_at(placement->node);
   const double claim = memory_claim(node, request);
-  std::vector<int> seen;
-  for (int g : placement->gpus) {
-    if (g < 0 || g >= static_cast<int>(node.gpus.size()))
-      throw PolicyError{who + " chose GPU " + std::to_string(g) + " of node " +
-                        std::to_string(node.id) + ", which has " + std::to_string(node.gpus.size())};
-    if (std::find(seen.begin(), seen.end(), g) != seen.end())
-      throw PolicyError{who + " chose GPU " + std::to_string(g) + " of node " +
-                        std::to_string(node.id) + " twice"};
-    seen.push_back(g);
-    const GpuSlot& slot = node.gpus[static_cast<std::size_t>(g)];
-    if (slot.holders > 0)
-      throw PolicyError{who + " over-committed GPU " + std::to_string(g) + " of node " +
-                        std::to_string(node.id) + ": it is already allocated"};
-    if (slot.memory_used + claim > node.gpu_type->memory_bytes)
-      throw PolicyError{who + " over-committed the memory of GPU " + std::to_string(g) +
-                        " of node " + std::to_string(node.id)};
-  }
 
   std::uint32_t id = static_cast<std::uint32_t>(replicas_.size());
   replicas_.emplace_back();
@@ -167,14 +138,10 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   rep.info = ReplicaInfo{id, model, node.id, spec.gpus_per_replica, claim * spec.gpus_per_replica};
   rep.gpus = placement->gpus;
   rep.memory_per_gpu = claim;
-  for (int g : rep.gpus) {
-    node.gpus[static_cast<std::size_t>(g)].memory_used += claim;
-    node.gpus[static_cast<std::size_t>(g)].holders += 1;
-    node.gpus[static_cast<std::size_t>(g)].milli_used = 1000;
-    --node.free_gpus;
-  }
-  ++node.replicas;
-  const std::uint32_t gpu_type = static_cast<std::uint32_t>(node.gpu_type - gpu_types_.data());
+  rep.allocation = cluster_.allocation_for(request, *placement);
+  rep.allocation.counts_as_replica = true;
+  cluster_.reserve(rep.allocation);
+  const std::uint32_t gpu_type = static_cast<std::uint32_t>(cluster_.type_index(node));
   if (spec.kind == ModelSpec::Kind::Llm) {
     rep.perf = perf_for(model, gpu_type);
     rep.kv_capacity = rep.perf->kv_capacity_tokens();
@@ -205,11 +172,11 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
 }
 
 ClusterView Simulation::cluster_view() {
-  for (std::size_t n = 0; n < nodes_.size(); ++n) {
-    nodes_[n].network_transfers = network_.transfers_on(node_network_link_[n]);
-    nodes_[n].disk_transfers = network_.transfers_on(node_disk_link_[n]);
+  for (std::size_t n = 0; n < cluster_.size(); ++n) {
+    node_at(n).network_transfers = network_.transfers_on(node_network_link_[n]);
+    node_at(n).disk_transfers = network_.transfers_on(node_disk_link_[n]);
   }
-  ClusterView view{now_, nodes_};
+  ClusterView view = cluster_.view(now_);
   view.model_store_bandwidth = network_.bandwidth(store_link_);
   view.model_store_transfers = network_.transfers_on(store_link_);
   view.registry_bandwidth = network_.bandwidth(registry_link_);
@@ -225,7 +192,7 @@ ClusterView Simulation::cluster_view() {
 void Simulation::begin_phase(std::uint32_t rep_id, ReplicaPhase phase) {
   Replica& rep = replicas_[rep_id];
   const ModelSpec& spec = setup_.scenario.models[rep.info.model];
-  NodeView& node = nodes_[rep.info.node];
+  NodeView& node = node_at(rep.info.node);
   const std::uint32_t n = node.id;
   rep.phase = phase;
   rep.phase_started = now_;
@@ -274,7 +241,7 @@ void Simulation::on_replica_phase(std::uint32_t rep_id) { end_phase(rep_id); }
 
 void Simulation::end_phase(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
-  NodeView& node = nodes_[rep.info.node];
+  NodeView& node = node_at(rep.info.node);
   const SimTime took = now_ - rep.phase_started;
   switch (rep.phase) {
     case ReplicaPhase::PullingImage:
@@ -347,16 +314,9 @@ void Simulation::drain(std::uint32_t rep_id) {
 
 void Simulation::stop(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
-  NodeView& node = nodes_[rep.info.node];
-  for (int g : rep.gpus) {
-    GpuSlot& slot = node.gpus[static_cast<std::size_t>(g)];
-    slot.memory_used -= rep.memory_per_gpu;
-    if (slot.memory_used < 1.0) slot.memory_used = 0;
-    slot.holders -= 1;
-    slot.milli_used = 0;
-    ++node.free_gpus;
-  }
-  --node.replicas;
+  cluster_.release(rep.allocation);
+  rep.allocation.clear();
+  const NodeView& node = cluster_.node(rep.info.node);
   --models_[rep.info.model].draining;
   // A node the pool grew by goes back after standing empty for the pool's idle timeout.
   const PoolSpec& pool = setup_.scenario.pools[node.pool];

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "policies/placement/fragmentation.hpp"
+#include "sim/cluster_state.hpp"
 #include "sim/rng.hpp"
 
 namespace fleetsim {
@@ -27,69 +28,13 @@ struct Pod {
   std::int64_t demand_milli = 0;
 };
 
-std::string node_name(const NodeView& node) { return "node " + std::to_string(node.id); }
-
-// "" when the decision keeps the contract, else what is wrong.
-std::string check(const Placement& p, const Pod& pod, std::span<const NodeView> nodes) {
-  if (p.node >= nodes.size())
-    return "chose node " + std::to_string(p.node) + ", which does not exist (" + std::to_string(nodes.size()) +
-           " nodes)";
-  const NodeView& node = nodes[p.node];
-  if (!node.up) return "chose " + node_name(node) + ", which is not up";
-  const PlacementRequest& r = pod.request;
-  const int needed = r.milli_gpu > 0 ? 1 : r.gpus;
-  if (static_cast<int>(p.gpus.size()) != needed)
-    return "gave " + std::to_string(p.gpus.size()) + " GPUs to a pod that needs " + std::to_string(needed) +
-           (r.milli_gpu > 0 ? " (a share of one)" : "");
-  for (std::size_t i = 0; i < p.gpus.size(); ++i) {
-    const int g = p.gpus[i];
-    if (g < 0 || g >= static_cast<int>(node.gpus.size()))
-      return "chose GPU " + std::to_string(g) + " of " + node_name(node) + ", which has " +
-             std::to_string(node.gpus.size());
-    if (std::find(p.gpus.begin(), p.gpus.begin() + static_cast<std::ptrdiff_t>(i), g) !=
-        p.gpus.begin() + static_cast<std::ptrdiff_t>(i))
-      return "chose GPU " + std::to_string(g) + " of " + node_name(node) + " twice";
-    const GpuSlot& slot = node.gpus[static_cast<std::size_t>(g)];
-    if (r.milli_gpu > 0) {
-      if (slot.milli_used + static_cast<std::uint32_t>(r.milli_gpu) > 1000)
-        return "over-committed GPU " + std::to_string(g) + " of " + node_name(node) + ": " +
-               std::to_string(slot.milli_used) + " + " + std::to_string(r.milli_gpu) + " milli > 1000";
-    } else if (slot.holders > 0 || slot.milli_used > 0) {
-      return "over-committed GPU " + std::to_string(g) + " of " + node_name(node) + ": it is already allocated";
-    }
-  }
-  if (node.cpu_capacity > 0 && node.cpu_used + r.cpu > node.cpu_capacity + 1e-9)
-    return "over-committed the CPU of " + node_name(node);
-  if (node.host_memory_capacity > 0 && node.host_memory_used + r.host_memory > node.host_memory_capacity)
-    return "over-committed the host memory of " + node_name(node);
-  if (!pod.size.gpu_types.empty() &&
-      std::find(pod.size.gpu_types.begin(), pod.size.gpu_types.end(), node.gpu_type->name) ==
-          pod.size.gpu_types.end())
-    return "put a pod that may not run on " + node.gpu_type->name + " GPUs on " + node_name(node);
-  return "";
-}
-
-void apply(const Placement& p, const Pod& pod, std::span<NodeView> nodes) {
-  NodeView& node = nodes[p.node];
-  node.cpu_used += pod.request.cpu;
-  node.host_memory_used += pod.request.host_memory;
-  ++node.replicas;
-  for (int g : p.gpus) {
-    GpuSlot& slot = node.gpus[static_cast<std::size_t>(g)];
-    if (slot.holders == 0) --node.free_gpus;
-    ++slot.holders;
-    slot.milli_used += pod.request.milli_gpu > 0 ? static_cast<std::uint32_t>(pod.request.milli_gpu) : 1000;
-  }
-}
-
-
 // What both replays start from: the GPU catalog (the nodes' types first seen first, then any
 // only pods name; filled before any NodeView points into it), each pod's request, and the
 // empty cluster. `error` is set when a pod has more than one worker.
 struct Replay {
   std::vector<GpuType> catalog;
   std::vector<Pod> pods;
-  std::vector<NodeView> nodes;
+  ClusterState cluster;
   std::int64_t capacity = 0;  // milli-GPUs
   std::int64_t total_demand = 0;
   std::string error;
@@ -125,17 +70,24 @@ void build_replay(Replay& r, std::span<const NodeRecord> records, std::span<cons
     pod.request.catalog = r.catalog;
     pod.size = pod_size(pod.request);
   }
-  r.nodes.resize(records.size());
+  r.cluster = ClusterState(r.catalog);
   for (std::size_t i = 0; i < records.size(); ++i) {
-    NodeView& n = r.nodes[i];
-    n.id = static_cast<std::uint32_t>(i);
-    n.gpu_type = &r.catalog[node_type[i]];
-    n.gpus.assign(static_cast<std::size_t>(std::max(records[i].gpus, 0)), GpuSlot{});
-    n.free_gpus = static_cast<int>(n.gpus.size());
-    n.cpu_capacity = records[i].cpu;
-    n.host_memory_capacity = records[i].memory_bytes;
-    r.capacity += 1000LL * static_cast<std::int64_t>(n.gpus.size());
+    const std::uint32_t n = r.cluster.add_node(0, node_type[i], records[i].gpus);
+    NodeView& node = r.cluster.node_for_update(n);
+    node.cpu_capacity = records[i].cpu;
+    node.host_memory_capacity = records[i].memory_bytes;
+    r.capacity += 1000LL * static_cast<std::int64_t>(node.gpus.size());
   }
+  for (Pod& pod : r.pods) pod.request.catalog = r.cluster.catalog();
+}
+
+// Checks a pod's placement and reserves it; "" when it kept the contract, else what is wrong.
+std::string place(ClusterState& cluster, const Placement& p, const Pod& pod, Allocation& out) {
+  if (Status s = cluster.check(pod.request, p, "a pod"); !s.ok) return s.message;
+  out = cluster.allocation_for(pod.request, p);
+  out.counts_as_replica = true;
+  cluster.reserve(out);
+  return "";
 }
 }  // namespace
 
@@ -152,7 +104,7 @@ SaturationResult run_saturation(std::span<const NodeRecord> records, std::span<c
     return result;
   }
   std::vector<Pod>& stream = replay.pods;
-  std::vector<NodeView>& nodes = replay.nodes;
+  ClusterState& cluster = replay.cluster;
   const std::int64_t capacity = replay.capacity;
   const std::int64_t total_demand = replay.total_demand;
   result.capacity_gpus = static_cast<double>(capacity) / 1000;
@@ -178,7 +130,7 @@ SaturationResult run_saturation(std::span<const NodeRecord> records, std::span<c
     p.arrived_pct = pct;
     p.allocation_ratio = static_cast<double>(allocated) / static_cast<double>(capacity);
     p.unallocated_gpus = static_cast<double>(capacity - allocated) / 1000;
-    p.frag_gpus = workload.cluster(nodes) / 1000;
+    p.frag_gpus = workload.cluster(cluster.nodes()) / 1000;
     p.frag_ratio = p.unallocated_gpus > 0 ? p.frag_gpus / p.unallocated_gpus : 0;
     p.arrived_pods = result.arrived_pods;
     p.failed_pods = result.failed_pods;
@@ -188,21 +140,19 @@ SaturationResult run_saturation(std::span<const NodeRecord> records, std::span<c
   auto due = [&](int pct) { return arrived * 100 >= static_cast<std::int64_t>(pct) * capacity; };
   const int last_pct = static_cast<int>(std::llround(options.until * 100));
   record(next_pct++);
+  Allocation taken;
   while (!due(last_pct)) {
     const Pod& pod = stream[rng.below(stream.size())];
     workload.add(pod.size);
     ++result.arrived_pods;
     arrived += pod.demand_milli;
-    ClusterView view;
-    view.nodes = nodes;
-    std::optional<Placement> placement = policy.place(pod.request, view);
+    std::optional<Placement> placement = policy.place(pod.request, cluster.view(0));
     if (placement) {
-      if (std::string bad = check(*placement, pod, nodes); !bad.empty()) {
+      if (std::string bad = place(cluster, *placement, pod, taken); !bad.empty()) {
         result.error = who + " " + bad;
         result.policy_error = true;
         break;
       }
-      apply(*placement, pod, nodes);
       allocated += pod.demand_milli;
       ++result.placed_pods;
     } else {
@@ -214,21 +164,6 @@ SaturationResult run_saturation(std::span<const NodeRecord> records, std::span<c
   result.allocated_gpus = static_cast<double>(allocated) / 1000;
   return result;
 }
-
-namespace {
-void release(const Placement& p, const Pod& pod, std::span<NodeView> nodes) {
-  NodeView& node = nodes[p.node];
-  node.cpu_used -= pod.request.cpu;
-  node.host_memory_used -= pod.request.host_memory;
-  --node.replicas;
-  for (int g : p.gpus) {
-    GpuSlot& slot = node.gpus[static_cast<std::size_t>(g)];
-    --slot.holders;
-    slot.milli_used -= pod.request.milli_gpu > 0 ? static_cast<std::uint32_t>(pod.request.milli_gpu) : 1000;
-    if (slot.holders == 0) ++node.free_gpus;
-  }
-}
-}  // namespace
 
 PodReplayResult run_pod_replay(std::span<const NodeRecord> records, std::span<const JobSpec> pods,
                                PlacementPolicy& policy, const PodReplayOptions& options) {
@@ -248,7 +183,7 @@ PodReplayResult run_pod_replay(std::span<const NodeRecord> records, std::span<co
     return result;
   }
   std::vector<Pod>& stream = replay.pods;
-  std::vector<NodeView>& nodes = replay.nodes;
+  ClusterState& cluster = replay.cluster;
   const std::int64_t capacity = replay.capacity;
   result.capacity_gpus = static_cast<double>(capacity) / 1000;
   if (capacity == 0) {
@@ -263,7 +198,7 @@ PodReplayResult run_pod_replay(std::span<const NodeRecord> records, std::span<co
     bool operator>(const Departure& o) const { return time != o.time ? time > o.time : pod > o.pod; }
   };
   std::priority_queue<Departure, std::vector<Departure>, std::greater<>> departures;
-  std::vector<std::optional<Placement>> placed(pods.size());
+  std::vector<Allocation> placed(pods.size());
   std::deque<std::size_t> waiting;
   FragmentationModel workload;
   std::int64_t allocated = 0;
@@ -273,19 +208,15 @@ PodReplayResult run_pod_replay(std::span<const NodeRecord> records, std::span<co
   const SimTime start = now;
 
   auto try_place = [&](std::size_t i) -> bool {
-    ClusterView view;
-    view.nodes = nodes;
-    std::optional<Placement> p = policy.place(stream[i].request, view);
+    std::optional<Placement> p = policy.place(stream[i].request, cluster.view(now));
     if (!p) return false;
-    if (std::string bad = check(*p, stream[i], nodes); !bad.empty()) {
+    if (std::string bad = place(cluster, *p, stream[i], placed[i]); !bad.empty()) {
       result.error = who + " " + bad;
       result.policy_error = true;
       return false;
     }
-    apply(*p, stream[i], nodes);
     allocated += stream[i].demand_milli;
     ++running;
-    placed[i] = std::move(p);
     if (pods[i].end != kNever) departures.push(Departure{std::max(pods[i].end, now), i});
     return true;
   };
@@ -295,7 +226,7 @@ PodReplayResult run_pod_replay(std::span<const NodeRecord> records, std::span<co
       p.time = next_sample;
       p.allocation_ratio = static_cast<double>(allocated) / static_cast<double>(capacity);
       p.unallocated_gpus = static_cast<double>(capacity - allocated) / 1000;
-      p.frag_gpus = workload.cluster(nodes) / 1000;
+      p.frag_gpus = workload.cluster(cluster.nodes()) / 1000;
       p.running = running;
       p.waiting = waiting.size();
       result.points.push_back(p);
@@ -319,7 +250,7 @@ PodReplayResult run_pod_replay(std::span<const NodeRecord> records, std::span<co
     const Departure d = departures.top();
     departures.pop();
     advance(d.time);
-    release(*placed[d.pod], stream[d.pod], nodes);
+    cluster.release(placed[d.pod]);
     allocated -= stream[d.pod].demand_milli;
     --running;
     // Retry the queue in order; pods that fit start.

@@ -44,9 +44,7 @@ const char* weight_source_name(WeightSource source) {
 Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
   const Scenario& sc = setup_.scenario;
   gpu_types_ = sc.gpu_types;
-  std::size_t slots = 0;
-  for (const PoolSpec& pool : sc.pools) slots += static_cast<std::size_t>(std::max(pool.nodes, pool.max_nodes));
-  nodes_.reserve(slots);
+  cluster_ = ClusterState(gpu_types_);
   pools_.resize(sc.pools.size());
   for (std::uint32_t p = 0; p < sc.pools.size(); ++p) {
     const PoolSpec& pool = sc.pools[p];
@@ -58,9 +56,9 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
     for (int i = 0; i < std::max(pool.nodes, pool.max_nodes); ++i) {
       NodeView node;
       node.up = i < pool.nodes;
-      node.id = static_cast<std::uint32_t>(nodes_.size());
+      node.id = static_cast<std::uint32_t>(cluster_.size());
       node.pool = p;
-      node.gpu_type = &gpu_types_[pool.gpu_type];
+      node.gpu_type = &cluster_.catalog()[pool.gpu_type];
       node.gpus.assign(static_cast<std::size_t>(pool.gpus_per_node), GpuSlot{});
       node.free_gpus = pool.gpus_per_node;
       node.disk_cache_capacity = pool.disk_cache_bytes;
@@ -69,7 +67,7 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
       node.network_bandwidth = pool.network_bandwidth;
       node_network_link_.push_back(network_.add_link(pool.network_bandwidth));
       node_disk_link_.push_back(network_.add_link(pool.disk_read_bandwidth));
-      nodes_.push_back(std::move(node));
+      cluster_.add_node(std::move(node));
       node_epoch_.push_back(0);
       node_adapters_.emplace_back();
     }
@@ -102,8 +100,8 @@ RunStatus Simulation::run() {
         schedule(pending_arrivals_[s].time, EventKind::Arrival, s);
     // Before the run: caches the policy prefetches, then the deployed state at t = 0 (every
     // model's autoscaler is asked once).
-    for (NodeView& node : nodes_)
-      if (node.up) prefetch_at_start(node);
+    for (std::uint32_t n = 0; n < cluster_.size(); ++n)
+      if (cluster_.node(n).up) prefetch_at_start(node_at(n));
     for (std::uint32_t m = 0; m < models_.size(); ++m) evaluate(m);
 
     while (!queue_.empty() && errors_.empty()) {
@@ -163,7 +161,7 @@ RunStatus Simulation::run() {
   status.requests = next_serial_;
   if (jobs_ && errors_.empty()) status.jobs = std::make_shared<JobRunResult>(jobs_->finish(now_));
   int gpus = 0;
-  for (const NodeView& node : nodes_) gpus += static_cast<int>(node.gpus.size());
+  for (const NodeView& node : cluster_.nodes()) gpus += static_cast<int>(node.gpus.size());
   status.gpu_seconds_total = gpus * to_seconds(now_);
   auto usage = [&](const std::string& name, TransferNetwork::LinkId link) {
     if (network_.bytes_moved(link) > 0)
@@ -175,7 +173,7 @@ RunStatus Simulation::run() {
   }
   usage("model-store", store_link_);
   usage("registry", registry_link_);
-  for (std::size_t n = 0; n < nodes_.size(); ++n) {
+  for (std::size_t n = 0; n < cluster_.size(); ++n) {
     usage("node-" + std::to_string(n) + "/network", node_network_link_[n]);
     usage("node-" + std::to_string(n) + "/disk", node_disk_link_[n]);
   }

@@ -21,6 +21,7 @@
 #include "policies/cache/cache.hpp"
 #include "policies/placement/placement.hpp"
 #include "policies/routing/router.hpp"
+#include "sim/cluster_state.hpp"
 #include "sim/diagnostics.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/fifo.hpp"
@@ -92,7 +93,8 @@ class Simulation {
   RunStatus run();
 
   const Scenario& scenario() const { return setup_.scenario; }
-  const std::vector<NodeView>& nodes() const { return nodes_; }
+  std::span<const NodeView> nodes() const { return cluster_.nodes(); }
+  const ClusterState& cluster() const { return cluster_; }
   SimTime now() const { return now_; }
 
  private:
@@ -146,6 +148,7 @@ class Simulation {
     ReplicaInfo info;
     std::vector<int> gpus;
     double memory_per_gpu = 0;
+    Allocation allocation;  // what it holds in cluster_
     ReplicaPhase phase = ReplicaPhase::PullingImage;
     std::uint32_t epoch = 0;  // bumped to cancel the pending phase / batch event
     ColdStartRecord cold;
@@ -275,7 +278,6 @@ class Simulation {
   void on_node_idle(std::uint32_t node);
 
   // sim/colocated_jobs.cpp: jobs co-located with inference
-  class NodeJobCluster;
   void set_up_jobs();
   bool make_room_for(std::uint32_t model);
 
@@ -290,7 +292,8 @@ class Simulation {
   SimTime now_ = 0;
   Diagnostics errors_;
 
-  std::vector<NodeView> nodes_;
+  ClusterState cluster_;  // nodes, GPUs, memory, caches; every replica and job worker allocation
+  NodeView& node_at(std::uint32_t n) { return cluster_.node_for_update(n); }
   std::vector<GpuType> gpu_types_;
   std::vector<ModelState> models_;
   std::vector<Replica> replicas_;
@@ -314,7 +317,6 @@ class Simulation {
   std::vector<Prefetch> prefetches_;  // in flight
   std::vector<PoolState> pools_;
   std::unique_ptr<JobSimulation> jobs_;
-  NodeJobCluster* job_cluster_ = nullptr;  // owned by jobs_
   std::vector<std::vector<std::uint64_t>> node_adapters_;  // (model << 20 | adapter) on each node's disk
   std::vector<std::uint32_t> node_epoch_;  // bumped when a replica lands, cancels idle checks
   std::uint64_t next_serial_ = 0;

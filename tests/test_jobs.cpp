@@ -347,52 +347,37 @@ JobSpec share_job(const std::string& id, double submit_s, int milli, double seco
 }
 
 // A cluster that checks, on every take, that nothing is over-committed, and counts what moves.
-class CheckingCluster final : public JobCluster {
- public:
-  CheckingCluster(int nodes, int gpus, double gpu_memory, double cpu, double memory) {
-    state_.gpu_begin.push_back(0);
-    for (int n = 0; n < nodes; ++n) {
-      for (int g = 0; g < gpus; ++g) {
-        state_.milli_free.push_back(1000);
-        state_.gpu_memory_free.push_back(gpu_memory);
+struct CheckingCluster {
+  CheckingCluster(int nodes, int gpus, double gpu_memory, double cpu, double memory)
+      : state(job_cluster(std::vector<JobClusterNode>(static_cast<std::size_t>(nodes),
+                                                      JobClusterNode{"g", gpus, gpu_memory, cpu, memory}))) {
+    state.watch([this](const Allocation& a, bool reserved) {
+      if (!reserved) {
+        ++gives;
+        return;
       }
-      state_.gpu_begin.push_back(static_cast<std::uint32_t>(state_.milli_free.size()));
-      state_.whole_free.push_back(gpus);
-      state_.cpu_free.push_back(cpu);
-      state_.memory_free.push_back(memory);
-    }
-    initial_ = state_;
-  }
-  std::size_t size() const override { return state_.whole_free.size(); }
-  const std::string& gpu_type(std::size_t) const override { return type_; }
-  double gpu_memory(std::size_t) const override { return initial_.gpu_memory_free[0]; }
-  void read(JobClusterState& out) const override { out = state_; }
-  void read_capacity(JobClusterState& out) const override { out = initial_; }
-  void take(const JobAllocation& a, std::uint32_t) override {
-    apply_allocation(state_, a, -1);
-    ++takes;
-    for (std::size_t i = 0; i < state_.milli_free.size(); ++i) {
-      if (state_.milli_free[i] < 0 || state_.gpu_memory_free[i] < -1e-6) ++violations;
-    }
-    for (std::size_t n = 0; n < size(); ++n)
-      if (state_.cpu_free[n] < -1e-9 || state_.memory_free[n] < -1e-6) ++violations;
-    for (const auto& g : a.gpus)  // a whole GPU is held alone; a share never takes a whole one
-      if (g.milli <= 0 || g.milli > 1000) ++violations;
-  }
-  void give(const JobAllocation& a, std::uint32_t) override {
-    apply_allocation(state_, a, +1);
-    ++gives;
+      ++takes;
+      for (const NodeView& n : state.nodes()) {
+        for (const GpuSlot& g : n.gpus)
+          if (g.milli_used > 1000 || g.memory_used > n.gpu_type->memory_bytes * (1 + 1e-9)) ++violations;
+        if ((n.cpu_capacity > 0 && n.cpu_used > n.cpu_capacity + 1e-9) ||
+            (n.host_memory_capacity > 0 && n.host_memory_used > n.host_memory_capacity * (1 + 1e-9)))
+          ++violations;
+      }
+      for (const auto& g : a.gpus)  // a whole GPU is held alone; a share never takes a whole one
+        if (g.milli <= 0 || g.milli > 1000) ++violations;
+    });
   }
   bool back_to_initial() const {
-    return state_.milli_free == initial_.milli_free && state_.whole_free == initial_.whole_free &&
-           std::equal(state_.cpu_free.begin(), state_.cpu_free.end(), initial_.cpu_free.begin(),
-                      [](double a, double b) { return std::abs(a - b) < 1e-6; });
+    for (const NodeView& n : state.nodes()) {
+      if (n.free_gpus != static_cast<int>(n.gpus.size()) || std::abs(n.cpu_used) > 1e-6) return false;
+      for (const GpuSlot& g : n.gpus)
+        if (g.holders != 0 || g.milli_used != 0) return false;
+    }
+    return true;
   }
+  ClusterState state;
   int takes = 0, gives = 0, violations = 0;
-
- private:
-  std::string type_ = "g";
-  JobClusterState state_, initial_;
 };
 
 }  // namespace
@@ -523,8 +508,7 @@ TEST_CASE("resources are never over-committed and all come back, for every queue
         j.tenant = rng.uniform() < 0.5 ? "a" : "b";
         jobs.push_back(j);
       }
-      auto cluster = std::make_unique<CheckingCluster>(3, 4, 16 * kGiB, 16, 64 * kGiB);
-      CheckingCluster* check = cluster.get();
+      auto check = std::make_unique<CheckingCluster>(3, 4, 16 * kGiB, 16, 64 * kGiB);
       // The built-in placement, and placement policies (fgd, best-fit) placing each worker.
       const std::string placement = seed % 3 == 1 ? "" : seed % 3 == 2 ? "fgd" : "best-fit";
       JobRunOptions options;
@@ -534,7 +518,7 @@ TEST_CASE("resources are never over-committed and all come back, for every queue
         options.placement = registry().make_placement(PolicyChoice{placement, {}});
         options.placement_name = placement;
       }
-      JobSimulation sim(std::move(cluster), std::make_unique<ListSource>(jobs),
+      JobSimulation sim(check->state, std::make_unique<ListSource>(jobs),
                         registry().make_queue(PolicyChoice{policy, {}}), options);
       auto r = sim.run();
       INFO(policy << " seed " << seed << " placement " << placement << (options.round ? " rounds" : "") << " "
@@ -599,9 +583,8 @@ TEST_CASE("jobs placed by a placement policy: same packing, all or nothing, wron
     REQUIRE(jct(r, "W") == Approx(10));
   }
   SECTION("a gang of three 1-GPU workers on two 1-GPU nodes never starts; the two placed are undone") {
-    auto cluster = std::make_unique<CheckingCluster>(2, 1, 0, 0, 0);
-    CheckingCluster* check = cluster.get();
-    JobSimulation sim(std::move(cluster), std::make_unique<ListSource>(std::vector<JobSpec>{job("G", 0, 3, 1, 10), job("S", 1, 1, 1, 10)}),
+    auto check = std::make_unique<CheckingCluster>(2, 1, 0, 0, 0);
+    JobSimulation sim(check->state, std::make_unique<ListSource>(std::vector<JobSpec>{job("G", 0, 3, 1, 10), job("S", 1, 1, 1, 10)}),
                       registry().make_queue(PolicyChoice{"fifo", {}}), best_fit);
     auto r = sim.run();
     REQUIRE(r.ok);
@@ -618,7 +601,7 @@ TEST_CASE("jobs placed by a placement policy: same packing, all or nothing, wron
                       registry().make_queue(PolicyChoice{"fifo", {}}), stubborn);
     auto r = sim.run();
     REQUIRE_FALSE(r.ok);
-    REQUIRE_THAT(r.errors.to_string(), Catch::Contains("placement policy stubborn over-committed GPU 0 of node 0 (job B)"));
+    REQUIRE_THAT(r.errors.to_string(), Catch::Contains("placement policy 'stubborn' over-committed GPU 0 of node 0: it is already allocated (job B)"));
   }
 }
 

@@ -407,7 +407,7 @@ TEST_CASE("saturation replay rejects a policy's invalid decisions, naming it", "
   const std::vector<JobSpec> one = {pod("p", 1, 0, 1)};
   REQUIRE_THAT(run([](auto&) { return Placement{7, {0}}; }, one), Contains("node 7, which does not exist"));
   REQUIRE_THAT(run([](auto&) { return Placement{0, {2}}; }, one), Contains("GPU 2 of node 0, which has 2"));
-  REQUIRE_THAT(run([](auto&) { return Placement{0, {0, 1}}; }, one), Contains("gave 2 GPUs to a pod that needs 1"));
+  REQUIRE_THAT(run([](auto&) { return Placement{0, {0, 1}}; }, one), Contains("gave 2 GPUs to a pod, which needs 1"));
   REQUIRE_THAT(run([](auto&) { return Placement{2, {0}}; }, one), Contains("GPU 0 of node 2, which has 0"));
   // The same GPU twice for a 2-GPU pod; GPU 0 again after it was given (over-committed).
   REQUIRE_THAT(run([](auto&) { return Placement{0, {1, 1}}; }, {pod("p", 2, 0, 1)}), Contains("GPU 1 of node 0 twice"));
@@ -421,7 +421,7 @@ TEST_CASE("saturation replay rejects a policy's invalid decisions, naming it", "
   // GPU type: a pod that may only run on V100s, put on the T4 node.
   JobSpec typed = pod("t", 1, 0, 1);
   typed.gpu_types = {"V100"};
-  REQUIRE_THAT(run([](auto&) { return Placement{0, {0}}; }, {typed}), Contains("may not run on T4 GPUs on node 0"));
+  REQUIRE_THAT(run([](auto&) { return Placement{0, {0}}; }, {typed}), Contains("put a pod, which may not run on T4 GPUs, on node 0"));
 }
 
 TEST_CASE("openb saturation: FGD leaves fewer GPUs unallocated than best-fit", "[saturation]") {

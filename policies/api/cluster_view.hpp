@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/gpu_catalog.hpp"
-#include "sim/time.hpp"
+#include "policies/api/gpu_type.hpp"
+#include "policies/api/time.hpp"
 
 namespace fleetsim {
 

@@ -25,7 +25,7 @@
 #include <cstdint>
 #include <span>
 
-#include "sim/time.hpp"
+#include "policies/api/time.hpp"
 
 namespace fleetsim {
 
