@@ -1,11 +1,15 @@
 #include "traces/delimited.hpp"
 
+#include "traces/text.hpp"
+
 namespace fleetsim {
 
 namespace {
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+// trim(), and carriage returns among the trailing blanks too: a caller that keeps a CRLF line's
+// '\r' still gets clean fields.
+std::string_view trim_field(std::string_view s) {
+  s = trim(s);
+  while (!s.empty() && s.back() == '\r') s = trim(s.substr(0, s.size() - 1));
   return s;
 }
 }  // namespace
@@ -48,12 +52,12 @@ int split_line(std::string_view line, char delim, bool quotes, std::vector<std::
       }
       if (!closed) return -1;
       while (j < line.size() && line[j] != delim) f += line[j++];
-      if (trim_fields) f.assign(trim(f));
+      if (trim_fields) f.assign(trim_field(f));
     } else {
       std::size_t k = line.find(delim, i);
       if (k == std::string_view::npos) k = line.size();
       std::string_view raw = line.substr(i, k - i);
-      f.assign(trim_fields ? trim(raw) : raw);
+      f.assign(trim_fields ? trim_field(raw) : raw);
       j = k;
     }
     ++n;
