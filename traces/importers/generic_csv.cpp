@@ -1,8 +1,6 @@
 // generic-csv: any delimited request log with a header, the columns named by the user; and the
 // delimited-text reader that azure-llm-2023 uses too (its columns fixed).
-#include <algorithm>
 #include <cmath>
-#include <fstream>
 
 #include "traces/delimited.hpp"
 #include "traces/importers/common.hpp"
@@ -61,57 +59,28 @@ std::unique_ptr<RequestFormat> make_generic_csv() { return std::make_unique<Gene
 
 bool read_delimited(Context& ctx, Pipeline& pipe, const CsvSpec& spec) {
   const std::string& file = ctx.opt.input;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  Diagnostics& errors = ctx.report.errors;
+  LineReader reader;
+  if (!reader.open(file)) {
     ctx.fatal(file, 0, "", "cannot open the input file");
     return false;
   }
+  DelimitedHeader header;
+  if (!read_header(reader, file, spec.delim, header, errors)) return false;
+  const std::vector<std::string>& names = header.names;
+  const int header_count = static_cast<int>(names.size());
+  const std::size_t before = errors.size();
+  const int time_i = header.find(file, spec.time_col, true, errors);
+  const int in_i = header.find(file, spec.input_col, true, errors);
+  const int out_i = header.find(file, spec.output_col, true, errors);
+  const int model_i = header.find(file, spec.model_col, true, errors);  // -1: none
+  if (errors.size() != before || time_i < 0 || in_i < 0 || out_i < 0) return false;
+
   std::string line;
   std::vector<std::string> fields;
   std::vector<int> starts;
-  int line_no = 0;
-
-  // Header.
-  std::string header_text;
-  if (!std::getline(in, line)) {
-    ctx.fatal(file, 1, "header", "the file is empty (expected a header naming the columns)");
-    return false;
-  }
-  line_no = 1;
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
-  if (is_blank(line)) {
-    ctx.fatal(file, 1, "header", "the first line is empty (expected a header naming the columns)");
-    return false;
-  }
-  const int header_count = split_line(line, spec.delim, true, fields, starts);
-  if (header_count < 0) {
-    ctx.fatal(file, 1, "header", "unterminated quote in the header");
-    return false;
-  }
-  std::vector<std::string> names(fields.begin(), fields.begin() + header_count);
-  header_text = line;
-  auto find = [&](const std::string& name) -> int {
-    if (name.empty()) return -1;
-    auto it = std::find(names.begin(), names.end(), name);
-    if (it != names.end()) return static_cast<int>(it - names.begin());
-    std::string have;
-    for (const auto& n : names) have += (have.empty() ? "" : ", ") + n;
-    std::string message = "missing column \"" + name + "\" (the header has: " + have + ")";
-    const std::string close = did_you_mean(name, names);
-    if (!close.empty()) message += "; did you mean \"" + close + "\"?";
-    ctx.report.errors.add(Diagnostic{file, 1, 1, name, message});
-    return -2;
-  };
-  const int time_i = find(spec.time_col);
-  const int in_i = find(spec.input_col);
-  const int out_i = find(spec.output_col);
-  const int model_i = spec.model_col.empty() ? -1 : find(spec.model_col);
-  if (time_i < 0 || in_i < 0 || out_i < 0 || model_i == -2) return false;
-
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+  while (reader.next(line)) {
+    const int line_no = reader.line();
     if (is_blank(line)) continue;
     ++ctx.report.rows_read;
     const int n = split_line(line, spec.delim, true, fields, starts);
@@ -126,7 +95,7 @@ bool read_delimited(Context& ctx, Pipeline& pipe, const CsvSpec& spec) {
     }
     if (n != header_count) {
       Diagnostic d{file, line_no, 1, "",
-                   "expected " + std::to_string(header_count) + " fields (" + header_text + "), got " +
+                   "expected " + std::to_string(header_count) + " fields (" + header.text + "), got " +
                        std::to_string(n)};
       if (!ctx.reject(std::move(d), "wrong-field-count")) return false;
       continue;

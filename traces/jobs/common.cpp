@@ -39,60 +39,6 @@ bool is_absent(std::string_view text) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Lines and headers
-
-bool LineReader::open(const std::string& path) {
-  in_.open(path, std::ios::binary);
-  return static_cast<bool>(in_);
-}
-
-bool LineReader::next(std::string& line) {
-  if (!std::getline(in_, line)) return false;
-  ++line_;
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line_ == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
-  return true;
-}
-
-int Header::find(const std::string& file, const std::string& name, bool required, Diagnostics& errors) const {
-  if (name.empty()) return -1;
-  auto it = std::find(names.begin(), names.end(), name);
-  if (it != names.end()) return static_cast<int>(it - names.begin());
-  if (required) {
-    std::string have;
-    for (const auto& n : names) have += (have.empty() ? "" : ", ") + n;
-    std::string message = "missing column \"" + name + "\" (the header has: " + have + ")";
-    const std::string close = did_you_mean(name, names);
-    if (!close.empty()) message += "; did you mean \"" + close + "\"?";
-    errors.add(Diagnostic{file, 1, 1, name, message});
-  }
-  return -1;
-}
-
-bool read_header(LineReader& reader, const std::string& file, char delim, Header& header,
-                 Diagnostics& errors) {
-  std::string line;
-  if (!reader.next(line)) {
-    errors.add(Diagnostic{file, 1, 0, "header", "the file is empty (expected a header naming the columns)"});
-    return false;
-  }
-  if (is_blank(line)) {
-    errors.add(Diagnostic{file, 1, 0, "header", "the first line is empty (expected a header naming the columns)"});
-    return false;
-  }
-  std::vector<std::string> fields;
-  std::vector<int> starts;
-  const int n = split_line(line, delim, true, fields, starts);
-  if (n < 0) {
-    errors.add(Diagnostic{file, 1, 0, "header", "unterminated quote in the header"});
-    return false;
-  }
-  header.names.assign(fields.begin(), fields.begin() + n);
-  header.text = line;
-  return true;
-}
-
-// ---------------------------------------------------------------------------------------------
 // SourceBase
 
 bool SourceBase::next(JobSpec& out, Diagnostics& errors) {
@@ -248,6 +194,13 @@ Read CsvSource::next_row(Diagnostics& errors) {
     return Read::Job;
   }
   return Read::Eof;
+}
+
+Read CsvSource::deletion_time(const Row& row, int create, int del, JobSpec& job, Diagnostics& errors) {
+  if (NumCheck c = seconds_field(row, del, 1.0, job.end, "seconds"); c.reason) return failed(errors, std::move(c));
+  if (job.end < job.submit)
+    return bad(errors, row.at(del, "deletion_time " + quote(row.text(del)) + " is before creation_time " + quote(row.text(create))), "bad-time");
+  return Read::Job;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,17 +1,18 @@
-// What the job and cluster trace readers share (private to jobs/): line and header reading, the
-// job source base (lenient counting, reorder buffer, order check), typed fields, whole tables,
-// and one function per format for the dispatcher in job_traces.cpp (entry: job_traces.hpp).
+// What the job and cluster trace readers share (private to jobs/): the job source base (lenient
+// counting, reorder buffer, order check), typed fields, whole tables, and one function per
+// format for the dispatcher in job_traces.cpp (entry: job_traces.hpp).
 #pragma once
 #include <cstdint>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sim/diagnostics.hpp"
 #include "sim/job.hpp"
+#include "traces/delimited.hpp"
 #include "traces/jobs/job_traces.hpp"
 
 namespace fleetsim::job_readers {
@@ -26,30 +27,6 @@ bool is_whole(double v);
 
 // Empty or NaN: "the event is outside the trace" in the Alibaba tables.
 bool is_absent(std::string_view text);
-
-// Lines without their '\r', line 1 without a UTF-8 byte order mark; counts lines.
-class LineReader {
- public:
-  bool open(const std::string& path);
-  bool next(std::string& line);
-  int line() const { return line_; }
-
- private:
-  std::ifstream in_;
-  int line_ = 0;
-};
-
-// A header: the column names, and where each needed one is.
-struct Header {
-  std::vector<std::string> names;
-  std::string text;
-
-  // Index of `name`; -1 when absent (an error when required, added to `errors`).
-  int find(const std::string& file, const std::string& name, bool required, Diagnostics& errors) const;
-};
-
-// Reads line 1 as a header. False (with a diagnostic) when there is none.
-bool read_header(LineReader& reader, const std::string& file, char delim, Header& header, Diagnostics& errors);
 
 // ---------------------------------------------------------------------------------------------
 // The shared source: lenient counting, the reorder buffer, the order check.
@@ -160,9 +137,12 @@ class CsvSource : public SourceBase {
   Row row() const { return Row{path_, reader_.line(), fields_, starts_, header_.names}; }
   // Reports a failed check: Skip (lenient) or Fail.
   Read failed(Diagnostics& errors, NumCheck&& c) { return bad(errors, std::move(c.diag), c.reason); }
+  // job.end from the deletion time in field `del` (seconds), which must not come before job.submit
+  // (the creation time in field `create`): Job, or Skip/Fail.
+  Read deletion_time(const Row& row, int create, int del, JobSpec& job, Diagnostics& errors);
 
   LineReader reader_;
-  Header header_;
+  DelimitedHeader header_;
   char delim_;
   std::string line_;
   std::vector<std::string> fields_;
@@ -175,7 +155,7 @@ class CsvSource : public SourceBase {
 struct Table {
   std::string file;
   LineReader reader;
-  Header header;
+  DelimitedHeader header;
   std::vector<std::string> fields;
   std::vector<int> starts;
   std::string line;
@@ -203,6 +183,15 @@ struct NodeListSpec {
 
 // Every row of a node list; any error -> {} (see job_traces.hpp).
 std::vector<NodeRecord> read_nodes(const std::string& path, const NodeListSpec& spec, Diagnostics& errors);
+
+// A new Source(args...) once its init() succeeds (file opened; header and columns found, for a
+// CSV source); else nullptr, with init's diagnostics in `errors`.
+template <class Source, class... Args>
+std::unique_ptr<JobTraceSource> opened(Diagnostics& errors, Args&&... args) {
+  auto s = std::make_unique<Source>(std::forward<Args>(args)...);
+  if (!s->init(errors)) return nullptr;
+  return s;
+}
 
 // ---------------------------------------------------------------------------------------------
 // The formats (one file each). open_*: nullptr (with diagnostics) on a missing file, a bad

@@ -49,11 +49,8 @@ class DlrmSource final : public CsvSource {
     job.preemptible = false;
     if (!is_absent(row.text(create_)))
       if (NumCheck c = seconds_field(row, create_, 1.0, job.submit, "seconds"); c.reason) return failed(errors, std::move(c));
-    if (!is_absent(row.text(delete_))) {
-      if (NumCheck c = seconds_field(row, delete_, 1.0, job.end, "seconds"); c.reason) return failed(errors, std::move(c));
-      if (job.end < job.submit)
-        return bad(errors, row.at(delete_, "deletion_time " + quote(row.text(delete_)) + " is before creation_time " + quote(row.text(create_))), "bad-time");
-    }
+    if (!is_absent(row.text(delete_)))
+      if (const Read r = deletion_time(row, create_, delete_, job, errors); r != Read::Job) return r;
     cls.assign(trim(row.text(role_)));
     time_at_ = row.at(create_, "");
     time_text_ = is_absent(row.text(create_)) ? std::string("0 (before the trace)") : row.text(create_);
@@ -67,9 +64,7 @@ class DlrmSource final : public CsvSource {
 }  // namespace
 
 std::unique_ptr<JobTraceSource> open_dlrm_2025(const JobTraceOptions& o, std::size_t window, Diagnostics& errors) {
-  auto s = std::make_unique<DlrmSource>(o.path, o.lenient, window);
-  if (!s->init(errors)) return nullptr;
-  return s;
+  return opened<DlrmSource>(errors, o.path, o.lenient, window);
 }
 
 }  // namespace fleetsim::job_readers

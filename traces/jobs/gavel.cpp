@@ -102,7 +102,7 @@ class GavelSource final : public SourceBase {
     stem_ = fs::path(path_).stem().string();
     expected_rows_ = "tab-separated Gavel job lines";
   }
-  bool open(Diagnostics& errors) {
+  bool init(Diagnostics& errors) {
     if (!reader_.open(path_)) {
       errors.add(Diagnostic{path_, 0, 0, "", "cannot open the trace file"});
       return false;
@@ -214,9 +214,7 @@ std::unique_ptr<JobTraceSource> open_gavel(const JobTraceOptions& o, std::size_t
     table.emplace();
     if (!load_throughputs(o.throughput_table, *table, errors)) return nullptr;
   }
-  auto s = std::make_unique<GavelSource>(o.path, o.lenient, window, std::move(table));
-  if (!s->open(errors)) return nullptr;
-  return s;
+  return opened<GavelSource>(errors, o.path, o.lenient, window, std::move(table));
 }
 
 }  // namespace fleetsim::job_readers

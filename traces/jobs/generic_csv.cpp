@@ -187,9 +187,7 @@ void check_generic_csv(const JobTraceOptions& o, Diagnostics& errors) {
 std::unique_ptr<JobTraceSource> open_generic_csv(const JobTraceOptions& o, std::size_t window, Diagnostics& errors) {
   char delim = ',';
   parse_delimiter(o.columns.delimiter, delim);  // checked by check_generic_csv
-  auto s = std::make_unique<GenericSource>(o.path, o.lenient, window, delim, o.columns);
-  if (!s->init(errors)) return nullptr;
-  return s;
+  return opened<GenericSource>(errors, o.path, o.lenient, window, delim, o.columns);
 }
 
 }  // namespace fleetsim::job_readers

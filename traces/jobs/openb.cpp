@@ -86,11 +86,8 @@ class OpenbSource final : public CsvSource {
     }
     if (create_ >= 0) {
       if (NumCheck c = seconds_field(row, create_, 1.0, job.submit, "seconds"); c.reason) return failed(errors, std::move(c));
-      if (delete_ >= 0 && !is_absent(row.text(delete_))) {
-        if (NumCheck c = seconds_field(row, delete_, 1.0, job.end, "seconds"); c.reason) return failed(errors, std::move(c));
-        if (job.end < job.submit)
-          return bad(errors, row.at(delete_, "deletion_time " + quote(row.text(delete_)) + " is before creation_time " + quote(row.text(create_))), "bad-time");
-      }
+      if (delete_ >= 0 && !is_absent(row.text(delete_)))
+        if (const Read r = deletion_time(row, create_, delete_, job, errors); r != Read::Job) return r;
       time_at_ = row.at(create_, "");
       time_text_ = row.text(create_);
     } else {
@@ -108,9 +105,7 @@ class OpenbSource final : public CsvSource {
 }  // namespace
 
 std::unique_ptr<JobTraceSource> open_openb(const JobTraceOptions& o, std::size_t window, Diagnostics& errors) {
-  auto s = std::make_unique<OpenbSource>(o.path, o.lenient, window, o.file_order);
-  if (!s->init(errors)) return nullptr;
-  return s;
+  return opened<OpenbSource>(errors, o.path, o.lenient, window, o.file_order);
 }
 
 // sn, cpu_milli, memory_mib (MiB), gpu (count), model (GPU type; empty for CPU-only nodes).
