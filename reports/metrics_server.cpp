@@ -6,9 +6,7 @@
 
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
-#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -24,15 +22,6 @@ double steady_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-std::string value(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
-std::string value(std::uint64_t v) { return std::to_string(v); }
-
 class Writer {
  public:
   void family(const char* name, const char* type, const char* unit, const char* help) {
@@ -42,13 +31,13 @@ class Writer {
   }
   template <class V>
   void sample(const char* name, V v) {
-    out_ += std::string(name) + ' ' + value(v) + '\n';
+    out_ += std::string(name) + ' ' + prometheus_value(v) + '\n';
   }
   template <class V>
   void sample(const char* name, const std::string& model, V v, const char* outcome = nullptr) {
     out_ += std::string(name) + "{model=\"" + prometheus_label_escape(model) + '"';
     if (outcome) out_ += std::string(",outcome=\"") + outcome + '"';
-    out_ += "} " + value(v) + '\n';
+    out_ += "} " + prometheus_value(v) + '\n';
   }
   std::string finish() { return out_ + "# EOF\n"; }
 

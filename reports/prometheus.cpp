@@ -9,16 +9,6 @@ namespace fleetsim {
 
 namespace {
 
-// Shortest text that reads back as the same double; NaN / +Inf / -Inf as the formats spell them.
-std::string value(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
-std::string value(std::uint64_t v) { return std::to_string(v); }
-
 std::string help_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -51,7 +41,7 @@ class Writer {
       }
       out_ += '}';
     }
-    out_ += ' ' + value(v) + '\n';
+    out_ += ' ' + prometheus_value(v) + '\n';
   }
   std::string finish() { return out_ + "# EOF\n"; }
 
@@ -65,6 +55,16 @@ Labels with(Labels l, const std::string& k, const std::string& v) {
 }
 
 }  // namespace
+
+std::string prometheus_value(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+std::string prometheus_value(std::uint64_t v) { return std::to_string(v); }
 
 std::string prometheus_label_escape(const std::string& s) {
   std::string out;

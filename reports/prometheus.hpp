@@ -12,6 +12,7 @@
 // as in the Prometheus text format: `promtool check metrics` (which lints with the text-format
 // parser) requires that, and Prometheus' own OpenMetrics parser accepts it.
 #pragma once
+#include <cstdint>
 #include <string>
 
 #include "reports/run_data.hpp"
@@ -19,6 +20,12 @@
 namespace fleetsim {
 
 std::string prometheus_export(const RunData& run);
+
+// A sample value as the exposition formats write it: the shortest text that reads back as the
+// same double, NaN / +Inf / -Inf as the formats spell them; counts as integers. Shared by
+// result.prom and the live /metrics endpoint (metrics_server).
+std::string prometheus_value(double v);
+std::string prometheus_value(std::uint64_t v);
 
 // A label value escaped for the exposition formats: \ -> \\, " -> \", newline -> \n.
 std::string prometheus_label_escape(const std::string& value);

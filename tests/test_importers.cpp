@@ -23,6 +23,7 @@
 
 #include "traces/importers.hpp"
 #include "traces/request_csv.hpp"
+#include "traces/text.hpp"  // parse_iso8601_ns
 
 using Catch::Contains;
 using namespace fleetsim;

@@ -1,5 +1,6 @@
 // Trace importers: public request traces -> fleetsim's native request CSV
 // (`timestamp,model,input_tokens,output_tokens`, see traces/request_csv.hpp).
+// One file per format under traces/importers/, listed in traces/importers/registry.cpp.
 //
 // Every importer streams: the input is read row by row and each request is written as soon as
 // it is final, so memory does not grow with the trace (ServeGen keeps one pending arrival per
@@ -122,9 +123,5 @@ ImportReport import_trace(const ImportOptions& options);
 
 // The format names, for help texts and validation.
 const std::vector<std::string>& import_formats();
-
-// "YYYY-MM-DD[T| ]HH:MM:SS[.fraction][Z|+HH:MM|-HH:MM|+HHMM]" -> nanoseconds since the Unix
-// epoch (UTC; no zone = UTC). Fractions beyond 9 digits are truncated. Empty on a bad string.
-std::optional<std::int64_t> parse_iso8601_ns(std::string_view text);
 
 }  // namespace fleetsim
