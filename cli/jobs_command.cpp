@@ -221,6 +221,7 @@ struct JobsOptions {
   std::string format = "gavel", trace, throughputs, cluster, nodes, node_format = "openb", policy = "fifo", out,
               round, placement;
   std::string restart = "0s";
+  std::string min_run = "0s";
   std::string sample = "1h";
   std::vector<std::string> columns;
   std::uint64_t synthetic = 0, seed = 1;
@@ -269,6 +270,12 @@ bool run_options_of(const JobsOptions& o, const PolicyRegistry& registry, JobRun
     options.restart_overhead = *d.value;
   } else {
     std::cerr << "--restart-overhead: " << d.error << "\n";
+    return false;
+  }
+  if (auto d = parse_duration(o.min_run)) {
+    options.min_run_time = *d.value;
+  } else {
+    std::cerr << "--min-run-time: " << d.error << "\n";
     return false;
   }
   if (!o.round.empty()) {
@@ -385,7 +392,7 @@ void print_summary(const JobsOptions& o, const JobRunOptions& options, const Job
             << ", p99.9 " << span(all.queueing.quantile(0.999)) << "\n";
   std::cout << "  makespan " << span(to_seconds(result.makespan)) << ", GPU utilization "
             << fmt(100 * all.utilization) << "%, preemptions " << all.preemptions << " (lost "
-            << fmt(all.lost_gpu_hours) << " GPU-h)\n";
+            << fmt(all.lost_gpu_hours) << " GPU-h, futile " << result.futile_preemptions << ")\n";
   for (auto [lo, hi, name] : {std::tuple{0.0, 0.0, "no GPU"}, {0.001, 0.999, "a GPU share"}, {1.0, 1.0, "1 GPU"},
                               {1.001, 4.0, "2-4 GPUs"}, {4.001, 8.0, "5-8 GPUs"}, {8.001, 1e9, ">8 GPUs"}}) {
     const JobSummary c = summarize_jobs(result, lo, hi);
@@ -478,6 +485,8 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--lose-work-on-preemption", o->lose_work,
                 "jobs without a checkpoint interval lose their work when preempted (default: they checkpoint)");
   cmd->add_option("--restart-overhead", o->restart, "time a preempted job needs to restart (default 0s)");
+  cmd->add_option("--min-run-time", o->min_run,
+                  "a job is not preempted before it has run this long since its last start (default 0s)");
   cmd->add_option("--out", o->out, "write jobs.csv (one row per job), utilization.csv and .svg, and tenants.csv here");
   cmd->add_option("--sample-interval", o->sample, "utilization.csv sampling period (default 1h)");
   cmd->callback([o, cmd, &exit_code] {

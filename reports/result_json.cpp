@@ -370,6 +370,7 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
     jobs["mean_queueing_s"] = js.mean_queueing_s;
     jobs["queueing_s"] = percentiles(js.queueing);
     jobs["preemptions"] = js.preemptions;
+    jobs["futile_preemptions"] = status.jobs->futile_preemptions;  // freed what no job used (0)
     jobs["lost_gpu_hours"] = js.lost_gpu_hours;
     jobs["gpu_seconds_busy"] = job_busy;
     j["jobs"] = jobs;

@@ -12,7 +12,8 @@
 namespace fleetsim {
 
 namespace {
-enum class JobEventKind : std::uint8_t { Arrival, Completion, Round };
+// Recheck: a running job's minimum run time ends; a pass may now preempt it.
+enum class JobEventKind : std::uint8_t { Arrival, Completion, Round, Recheck };
 struct JobEvent {
   JobEventKind kind;
   std::uint32_t job;
@@ -621,12 +622,28 @@ struct JobSimulation::Impl {
 
   // A job may be preempted when it is preemptible and has run at least the minimum run time.
   bool may_preempt(const Job& j) const { return j.spec.preemptible && now - j.started >= options.min_run_time; }
+  // While jobs wait and a running job is protected by the minimum run time, a pass is due
+  // when the first protection ends.
+  SimTime next_recheck = kNever;
+  void plan_recheck() {
+    if (options.min_run_time <= 0 || waiting.empty()) return;
+    SimTime first = kNever;
+    for (std::uint32_t id : active) {
+      const Job& j = jobs[id];
+      if (j.running && j.spec.preemptible && now - j.started < options.min_run_time)
+        first = std::min(first, j.started + options.min_run_time);
+    }
+    if (first == kNever || first >= next_recheck) return;
+    next_recheck = first;
+    queue.push(first, JobEvent{JobEventKind::Recheck, 0, 0});
+  }
 
   // One scheduling pass, then, when it preempted a job, another at once, so that a preempted
   // job may start again on what is left (bounded: each pass preempts only lower-ranked jobs).
   void schedule() {
     for (int pass = 0; pass < 8 && schedule_pass(); ++pass) {
     }
+    if (policy->preemptive()) plan_recheck();
   }
 
   // Returns whether it preempted a job.
@@ -743,18 +760,17 @@ struct JobSimulation::Impl {
     return preempted;
   }
 
-  // Whether a job that starts in this pass uses any GPU (or, for a CPU-only allocation, any
-  // node) of `a`: a preemption no start needs is futile.
+  // Whether a job that starts in this pass uses any GPU of `a`, or CPU or host memory on a node
+  // where `a` has them: a preemption no start needs is futile.
   bool used_by_started(const Allocation& a, std::size_t placed) const {
     for (std::size_t i = 0; i < placed; ++i) {
       const Allocation& b = placements[i];
       for (const auto& x : a.gpus)
         for (const auto& y : b.gpus)
           if (x.node == y.node && x.gpu == y.gpu) return true;
-      if (a.gpus.empty())
-        for (const auto& x : a.hosts)
-          for (const auto& y : b.hosts)
-            if (x.node == y.node) return true;
+      for (const auto& x : a.hosts)
+        for (const auto& y : b.hosts)
+          if (x.node == y.node && ((x.cpu > 0 && y.cpu > 0) || (x.memory > 0 && y.memory > 0))) return true;
     }
     return false;
   }
@@ -940,6 +956,10 @@ void JobSimulation::advance(SimTime until) {
         changed = true;
         break;
       }
+      case JobEventKind::Recheck:
+        if (s.next_recheck == s.now) s.next_recheck = kNever;
+        if (s.options.round == 0) s.schedule();
+        break;
       case JobEventKind::Round:
         s.round_scheduled = false;
         s.schedule();

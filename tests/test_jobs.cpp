@@ -529,6 +529,7 @@ TEST_CASE("resources are never over-committed and all come back, for every queue
       REQUIRE(check->takes == check->gives);
       REQUIRE(check->back_to_initial());
       for (const auto& o : r.jobs) REQUIRE(o.completed());
+      REQUIRE(r.futile_preemptions == 0);
     }
   }
 }
@@ -735,4 +736,70 @@ TEST_CASE("make_room preempts only jobs whose release is needed", "[jobs][coloca
   auto r = sim.finish(from_seconds(2));
   REQUIRE(r.jobs[0].preemptions == 0);
   REQUIRE(r.jobs[2].preemptions == 1);
+}
+
+TEST_CASE("preemption happens only when the waiting job cannot run on free capacity", "[jobs][preemption]") {
+  // Issue 9's case. Two 1-GPU V100 nodes, 30 s restart overhead. a (0 s, 10 h, 1 GPU) runs on
+  // node 0; b (7,200 s, 1 h) arrives while node 1 is idle: it starts there, a is never
+  // preempted and ends at 36,000 s, b at 10,800 s. One 2-GPU node gives the same.
+  const std::string policy = GENERATE(as<std::string>{}, "las", "srtf");
+  JobRunOptions options;
+  options.restart_overhead = from_seconds(30);
+  std::vector<JobSpec> jobs = {job("a", 0, 1, 1, 36000), job("b", 7200, 1, 1, 3600)};
+  for (const std::vector<JobClusterNode>& nodes :
+       {std::vector<JobClusterNode>{{"v100", 1}, {"v100", 1}}, std::vector<JobClusterNode>{{"v100", 2}}}) {
+    INFO(policy << " on " << nodes.size() << " node(s)");
+    auto r = run(nodes, jobs, policy, options);
+    REQUIRE(jct(r, "a") == Approx(36000));
+    REQUIRE(jct(r, "b") == Approx(3600));
+    REQUIRE(r.jobs[0].preemptions == 0);
+    REQUIRE(r.futile_preemptions == 0);
+  }
+}
+
+TEST_CASE("SRTF ranks running and waiting jobs at the same GPU speed", "[jobs][preemption]") {
+  // One V100 (1 step/s) and one K80 (0.25 step/s); four identical jobs of 36,000 steps at 0 s
+  // (10 h on the V100, 40 h on the K80). Every job is ranked by its time on the V100: J1 takes
+  // the V100, J2 the K80. At 10 h J1 ends; J2 has 27,000 steps left (7.5 h at V100 speed)
+  // and keeps the K80, J3 takes the V100 (ends 20 h); at 20 h J2 has 18,000 steps left (5 h)
+  // and keeps it, J4 takes the V100 (ends 30 h); J2 ends at 40 h. No preemption: the same
+  // schedule as FIFO. (Ranked at the K80's speed, J2's 30 h left put it behind J3 and J4 and it
+  // was preempted back and forth.)
+  std::vector<JobSpec> jobs;
+  for (int i = 1; i <= 4; ++i) {
+    JobSpec j = job("J" + std::to_string(i), 0, 1, 1, 0);
+    j.duration = 0;
+    j.steps = 36000;
+    j.steps_per_second = {{"v100", 1.0}, {"k80", 0.25}};
+    jobs.push_back(j);
+  }
+  for (const std::string policy : {"srtf", "sjf", "fifo"}) {
+    INFO(policy);
+    auto r = run({{"v100", 1}, {"k80", 1}}, jobs, policy);
+    REQUIRE(jct(r, "J1") == Approx(36000));
+    REQUIRE(jct(r, "J2") == Approx(144000));
+    REQUIRE(jct(r, "J3") == Approx(72000));
+    REQUIRE(jct(r, "J4") == Approx(108000));
+    REQUIRE(to_seconds(r.makespan) == Approx(144000));
+    for (const auto& o : r.jobs) REQUIRE(o.preemptions == 0);
+  }
+}
+
+TEST_CASE("a minimum run time delays a preemption until it has passed", "[jobs][preemption]") {
+  // One 1-GPU node, priority policy. L (priority 0, 1,000 s) at 0 s; H (priority 5, 100 s) at
+  // 10 s. Without a floor H preempts L at once: H ends at 110 s, L (checkpointed) at 1,100 s.
+  // With a 60 s minimum run time L keeps the GPU until 60 s: H ends at 160 s, L at 1,100 s.
+  JobSpec low = job("L", 0, 1, 1, 1000);
+  JobSpec high = job("H", 10, 1, 1, 100);
+  high.priority = 5;
+  auto free_run = run({{"g", 1}}, {low, high}, "priority");
+  REQUIRE(jct(free_run, "H") == Approx(100));
+  REQUIRE(jct(free_run, "L") == Approx(1100));
+  JobRunOptions floor;
+  floor.min_run_time = from_seconds(60);
+  auto floored = run({{"g", 1}}, {low, high}, "priority", floor);
+  REQUIRE(jct(floored, "H") == Approx(150));
+  REQUIRE(jct(floored, "L") == Approx(1100));
+  REQUIRE(floored.jobs[0].preemptions == 1);
+  REQUIRE(floored.futile_preemptions == 0);
 }
