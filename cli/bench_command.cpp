@@ -9,7 +9,7 @@
 
 namespace fleetsim {
 
-void add_bench_command(CLI::App& app, int& exit_code) {
+void add_bench_command(CLI::App& app, const PolicyRegistry& registry, int& exit_code) {
   struct Options {
     std::string baseline = "bench/baseline.json";
     std::string label = "ci";
@@ -23,7 +23,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   bench->add_flag("--update", options->update, "rewrite the baseline with what this run measured");
   bench->add_option("--test-slowdown", options->slowdown, "test only: plant a slowdown in the engine")
       ->group("");  // hidden
-  bench->callback([options, &exit_code] {
+  bench->callback([options, &registry, &exit_code] {
     Diagnostics errors;
     GateBaseline baseline = load_gate_baseline(options->baseline, errors);
     if (!errors.empty()) {
@@ -36,7 +36,6 @@ void add_bench_command(CLI::App& app, int& exit_code) {
     GateOptions gate;
     gate.label = options->label;
     gate.test_slowdown = options->slowdown;
-    const PolicyRegistry registry = builtin_policies();
     GateResult result = run_gate(baseline, root, registry, gate);
     std::cout << gate_table(result);
     if (!result.errors.empty()) std::cerr << result.errors.to_string();

@@ -3,5 +3,9 @@
 #include <CLI/CLI.hpp>
 
 namespace fleetsim {
-void add_bench_command(CLI::App& app, int& exit_code);
+
+class PolicyRegistry;
+
+// The registry is the program's one registry (built once in main); it must outlive the app.
+void add_bench_command(CLI::App& app, const PolicyRegistry& registry, int& exit_code);
 }

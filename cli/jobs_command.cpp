@@ -452,7 +452,7 @@ void write_outputs(const JobsOptions& o, const JobRunResult& result, double clus
 
 }  // namespace
 
-void add_jobs_command(CLI::App& app, int& exit_code) {
+void add_jobs_command(CLI::App& app, const PolicyRegistry& registry, int& exit_code) {
   auto o = std::make_shared<JobsOptions>();
   auto* cmd = app.add_subcommand("jobs", "replay a training/batch job trace under a queue policy");
   cmd->add_option("--format", o->format, "gavel (default) | openb | dlrm-2025 | generic-csv");
@@ -489,7 +489,7 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
                   "a job is not preempted before it has run this long since its last start (default 0s)");
   cmd->add_option("--out", o->out, "write jobs.csv (one row per job), utilization.csv and .svg, and tenants.csv here");
   cmd->add_option("--sample-interval", o->sample, "utilization.csv sampling period (default 1h)");
-  cmd->callback([o, cmd, &exit_code] {
+  cmd->callback([o, cmd, &registry, &exit_code] {
     exit_code = 2;
     // Options that belong to the other source of jobs are refused, not silently ignored.
     const bool synthetic_run = cmd->count("--synthetic") > 0;
@@ -507,7 +507,6 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
       }
     std::vector<JobClusterNode> nodes;
     JobRunOptions options;
-    const PolicyRegistry registry = builtin_policies();
     if (!cluster_of(*o, nodes) || !run_options_of(*o, registry, options)) return;
     const JobTraceSource* reader = nullptr;
     std::unique_ptr<JobSource> source = source_of(*o, nodes, reader);

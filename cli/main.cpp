@@ -81,6 +81,9 @@ int main(int argc, char** argv) {
   CLI::App app{"fleetsim — cluster GPU scheduler and autoscaler simulator"};
   app.set_version_flag("--version", std::string("fleetsim ") + FLEETSIM_VERSION);
   app.require_subcommand(1);
+  // The one policy registry of the program: built here, handed to every command (plugins will
+  // add theirs to it before the commands run).
+  const PolicyRegistry registry = builtin_policies();
 
   std::string scenario_path = FLEETSIM_DEFAULT_SCENARIO;
   std::string out_dir;
@@ -119,11 +122,11 @@ int main(int argc, char** argv) {
   int report_exit = 0;
   add_report_commands(app, report_exit);
   int bench_exit = 0;
-  add_bench_command(app, bench_exit);
+  add_bench_command(app, registry, bench_exit);
   int jobs_exit = 0;
-  add_jobs_command(app, jobs_exit);
+  add_jobs_command(app, registry, jobs_exit);
   int saturation_exit = 0;
-  add_saturation_command(app, saturation_exit);
+  add_saturation_command(app, registry, saturation_exit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -137,7 +140,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("bench")) return bench_exit;
   if (app.got_subcommand("jobs")) return jobs_exit;
   if (app.got_subcommand("saturation")) return saturation_exit;
-  const PolicyRegistry registry = builtin_policies();
 
   if (policies->parsed()) return list_policies(registry);
 

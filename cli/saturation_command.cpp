@@ -69,7 +69,7 @@ std::string saturation_svg(const std::vector<SaturationResult>& results, const s
 
 }  // namespace
 
-void add_saturation_command(CLI::App& app, int& exit_code) {
+void add_saturation_command(CLI::App& app, const PolicyRegistry& registry, int& exit_code) {
   struct Options {
     std::string nodes, pods, out = "out/saturation";
     std::string policies = "fgd,best-fit,dot-product,gpu-packing,gpu-clustering,random";
@@ -95,9 +95,8 @@ void add_saturation_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--time", o->time,
                 "time replay instead: pods arrive at their creation time and leave at their deletion time "
                 "(writes pod_replay.csv)");
-  cmd->callback([o, &exit_code] {
+  cmd->callback([o, &registry, &exit_code] {
     exit_code = 2;
-    const PolicyRegistry registry = builtin_policies();
     const std::vector<std::string> names = split(o->policies);
     if (names.empty()) {
       std::cerr << "--policies: no policy given\n";
