@@ -10,6 +10,7 @@ ClusterState& ClusterState::operator=(const ClusterState& other) {
   if (this == &other) return *this;
   catalog_ = other.catalog_;
   nodes_ = other.nodes_;
+  version_ = other.version_;
   for (NodeView& n : nodes_) n.gpu_type = catalog_.data() + (n.gpu_type - other.catalog_.data());
   return *this;
 }
@@ -19,6 +20,7 @@ std::uint32_t ClusterState::add_node(NodeView node) {
   node.free_gpus = 0;
   for (const GpuSlot& g : node.gpus) node.free_gpus += g.holders == 0;
   nodes_.push_back(std::move(node));
+  version_.push_back(1);
   return nodes_.back().id;
 }
 
@@ -97,6 +99,7 @@ Allocation ClusterState::allocation_for(const PlacementRequest& r, const Placeme
 void ClusterState::change(const Allocation& a, int sign) {
   for (const Allocation::Gpu& piece : a.gpus) {
     NodeView& node = nodes_[piece.node];
+    ++version_[piece.node];
     GpuSlot& slot = node.gpus[piece.gpu];
     if (sign > 0) {
       if (slot.holders == 0) --node.free_gpus;
@@ -116,6 +119,7 @@ void ClusterState::change(const Allocation& a, int sign) {
   }
   for (const Allocation::Host& host : a.hosts) {
     NodeView& node = nodes_[host.node];
+    ++version_[host.node];
     node.cpu_used += sign * host.cpu;
     node.host_memory_used += sign * host.memory;
     if (a.counts_as_replica) node.replicas += static_cast<std::uint32_t>(sign);

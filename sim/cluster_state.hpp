@@ -78,8 +78,15 @@ class ClusterState {
   std::uint32_t type_index(const NodeView& node) const {
     return static_cast<std::uint32_t>(node.gpu_type - catalog_.data());
   }
-  // For the drivers: node life, caches, links. Not for GPU, CPU or memory accounting.
-  NodeView& node_for_update(std::uint32_t n) { return nodes_[n]; }
+  // For the drivers: node life, caches, links. Not for GPU, CPU or memory accounting. Marks
+  // the node changed when called: make the change before anything reads the state again.
+  NodeView& node_for_update(std::uint32_t n) {
+    ++version_[n];
+    return nodes_[n];
+  }
+  // Grows whenever node n may have changed: a reader that keeps a copy of what it needs
+  // refreshes only the nodes whose version moved.
+  std::uint64_t version(std::uint32_t n) const { return version_[n]; }
 
   // The read-only view a policy receives (the link figures are the driver's to fill in).
   ClusterView view(SimTime now) const {
@@ -130,6 +137,7 @@ class ClusterState {
   void change(const Allocation& allocation, int sign);
   std::vector<GpuType> catalog_;
   std::vector<NodeView> nodes_;
+  std::vector<std::uint64_t> version_;  // per node
   std::function<void(const Allocation&, bool)> watcher_;  // not copied
 };
 

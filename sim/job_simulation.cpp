@@ -64,34 +64,42 @@ double gpu_memory_of(const NodeView& node) {
   return m <= 0 || m >= kUnmodelledGpuMemory ? kUnlimited : m;
 }
 
-// What is free on `cluster` (a GPU held by a replica is taken whole; one with job shares has the
-// rest free; a node that is not up offers nothing), or with `all` its whole capacity.
+// What is free on node n of `cluster` (a GPU held by a replica is taken whole; one with job
+// shares has the rest free; a node that is not up offers nothing), or with `all` its whole
+// capacity, written into `out`, whose layout (gpu_begin) is already set.
+void read_node(const ClusterState& cluster, std::uint32_t n, JobClusterState& out, bool all) {
+  const NodeView& node = cluster.node(n);
+  const bool offers = all || node.up;
+  int whole = 0;
+  const double memory = gpu_memory_of(node);
+  for (std::size_t g = 0; g < node.gpus.size(); ++g) {
+    const GpuSlot& slot = node.gpus[g];
+    const int used = all ? 0 : static_cast<int>(std::min<std::uint32_t>(slot.milli_used, 1000));
+    const int free = offers ? 1000 - used : 0;
+    const std::size_t i = out.gpu_begin[n] + g;
+    out.milli_free[i] = free;
+    out.gpu_memory_free[i] = !offers ? 0.0 : all ? memory : std::max(0.0, memory - slot.memory_used);
+    whole += free == 1000;
+  }
+  out.whole_free[n] = whole;
+  const double cpu_used = all ? 0 : node.cpu_used, memory_used = all ? 0 : node.host_memory_used;
+  out.cpu_free[n] = !offers ? 0.0 : node.cpu_capacity > 0 ? node.cpu_capacity - cpu_used : kUnlimited;
+  out.memory_free[n] = !offers                          ? 0.0
+                       : node.host_memory_capacity > 0 ? node.host_memory_capacity - memory_used
+                                                       : kUnlimited;
+}
+
+// Sizes `out` for `cluster` and reads every node.
 void read_free(const ClusterState& cluster, JobClusterState& out, bool all) {
   out.gpu_begin.assign(1, 0);
-  out.milli_free.clear();
-  out.gpu_memory_free.clear();
-  out.whole_free.clear();
-  out.cpu_free.clear();
-  out.memory_free.clear();
-  for (const NodeView& node : cluster.nodes()) {
-    const bool offers = all || node.up;
-    int whole = 0;
-    const double memory = gpu_memory_of(node);
-    for (const GpuSlot& g : node.gpus) {
-      const int used = all ? 0 : static_cast<int>(std::min<std::uint32_t>(g.milli_used, 1000));
-      const int free = offers ? 1000 - used : 0;
-      out.milli_free.push_back(free);
-      out.gpu_memory_free.push_back(!offers ? 0.0 : all ? memory : std::max(0.0, memory - g.memory_used));
-      whole += free == 1000;
-    }
-    out.gpu_begin.push_back(static_cast<std::uint32_t>(out.milli_free.size()));
-    out.whole_free.push_back(whole);
-    const double cpu_used = all ? 0 : node.cpu_used, memory_used = all ? 0 : node.host_memory_used;
-    out.cpu_free.push_back(!offers ? 0.0 : node.cpu_capacity > 0 ? node.cpu_capacity - cpu_used : kUnlimited);
-    out.memory_free.push_back(!offers                          ? 0.0
-                              : node.host_memory_capacity > 0 ? node.host_memory_capacity - memory_used
-                                                              : kUnlimited);
-  }
+  for (const NodeView& node : cluster.nodes())
+    out.gpu_begin.push_back(out.gpu_begin.back() + static_cast<std::uint32_t>(node.gpus.size()));
+  out.milli_free.assign(out.gpu_begin.back(), 0);
+  out.gpu_memory_free.assign(out.gpu_begin.back(), 0);
+  out.whole_free.assign(cluster.size(), 0);
+  out.cpu_free.assign(cluster.size(), 0);
+  out.memory_free.assign(cluster.size(), 0);
+  for (std::uint32_t n = 0; n < cluster.size(); ++n) read_node(cluster, n, out, all);
 }
 }  // namespace
 
@@ -412,6 +420,25 @@ struct JobSimulation::Impl {
 
   // ---- Placement by a policy (see the header) ----
   ClusterState plan;                     // the cluster as this pass has planned it so far
+
+  // What is free now, into `out`: a copy of `mirror`, whose nodes are read again only where the
+  // cluster's version moved since the last read (a pass is then a copy, not a walk of every GPU).
+  JobClusterState mirror;
+  std::vector<std::uint64_t> mirror_version;
+  void read_now(JobClusterState& out) {
+    if (mirror_version.size() != cluster->size()) {
+      read_free(*cluster, mirror, false);
+      mirror_version.resize(cluster->size());
+      for (std::uint32_t n = 0; n < cluster->size(); ++n) mirror_version[n] = cluster->version(n);
+    } else {
+      for (std::uint32_t n = 0; n < cluster->size(); ++n)
+        if (mirror_version[n] != cluster->version(n)) {
+          read_node(*cluster, n, mirror, false);
+          mirror_version[n] = cluster->version(n);
+        }
+    }
+    out = mirror;
+  }
   std::vector<std::uint32_t> one_type;   // the request's allowed type
 
   // Changes the pass's scratch state (and, with a placement policy, the plan it sees).
@@ -675,7 +702,7 @@ struct JobSimulation::Impl {
     context.tenants = tenants;
     policy->order(context, views, order);
     // The target: walk the order on a scratch copy of the free resources.
-    read_free(*cluster, scratch, false);
+    read_now(scratch);
     if (options.placement) plan = *cluster;
     if (preemptive) keep.assign(jobs.size(), 0);
     preemptive_pass = preemptive;
@@ -1008,7 +1035,7 @@ bool JobSimulation::make_room(SimTime now, std::size_t node, int gpus, int below
   });
   // Plan first: release the victims in order on a copy until `gpus` whole GPUs are free there;
   // when even all of them would not do, preempt nobody.
-  read_free(*s.cluster, s.scratch, false);
+  s.read_now(s.scratch);
   std::size_t needed = 0;
   while (s.scratch.whole_free[node] < gpus && needed < victims.size())
     apply_allocation(s.scratch, s.jobs[victims[needed++]].alloc, +1);
