@@ -120,8 +120,6 @@ void add_saturation_command(CLI::App& app, const PolicyRegistry& registry, int& 
         return;
       }
       PolicyChoice choice{parts[0], {}};
-      for (const ParamSpec& p : info->params)
-        if (p.name == "seed") choice.params.set_number("seed", static_cast<double>(o->seed));
       for (std::size_t i = 1; i < parts.size(); ++i) {
         const auto eq = parts[i].find('=');
         const std::string key = parts[i].substr(0, eq), value = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
@@ -187,7 +185,7 @@ void add_saturation_command(CLI::App& app, const PolicyRegistry& registry, int& 
       std::printf("%-16s %11s %9s %10s %12s %12s %8s\n", "policy", "mean alloc", "on time", "waited", "mean wait",
                   "max wait", "never");
       for (std::size_t i = 0; i < choices.size(); ++i) {
-        auto policy = registry.make_placement(choices[i]);
+        auto policy = registry.make_placement(choices[i], PolicyRunInfo{o->seed, {}, {}, {}});
         PodReplayOptions options;
         options.policy_name = names[i];
         PodReplayResult r = run_pod_replay(nodes, pods, *policy, options);
@@ -215,7 +213,8 @@ void add_saturation_command(CLI::App& app, const PolicyRegistry& registry, int& 
     for (std::size_t i = 0; i < choices.size(); ++i) {
       const PolicyChoice& choice = choices[i];
       const std::string& name = names[i];
-      auto policy = registry.make_placement(choice);
+      // Seeded policies (random) draw from a stream of the same --seed.
+      auto policy = registry.make_placement(choice, PolicyRunInfo{o->seed, {}, {}, {}});
       SaturationOptions options;
       options.until = o->until;
       options.seed = o->seed;

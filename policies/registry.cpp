@@ -67,25 +67,36 @@ ParamValues with_defaults(const PolicyInfo& info, const ParamValues& given) {
 }
 }  // namespace
 
-std::unique_ptr<PlacementPolicy> PolicyRegistry::make_placement(const PolicyChoice& c) const {
-  const PolicyInfo& info = lookup(*this, PolicyFamily::Placement, c);
-  return info.make_placement(with_defaults(info, c.params));
+namespace {
+template <class T, class Factory>
+std::unique_ptr<T> make(const PolicyRegistry& r, PolicyFamily family, const PolicyChoice& c, const PolicyRunInfo& run,
+                        Factory PolicyInfo::*factory) {
+  const PolicyInfo& info = lookup(r, family, c);
+  PolicyContext context;
+  context.name = info.name;
+  context.params = with_defaults(info, c.params);
+  context.rng = RngStream(run.seed, std::string(family_name(family)) + "/" + info.name);
+  context.run = &run;
+  std::unique_ptr<T> policy = (info.*factory)(context);
+  policy->set_name(info.name);
+  return policy;
 }
-std::unique_ptr<Autoscaler> PolicyRegistry::make_autoscaler(const PolicyChoice& c) const {
-  const PolicyInfo& info = lookup(*this, PolicyFamily::Autoscaler, c);
-  return info.make_autoscaler(with_defaults(info, c.params));
+}  // namespace
+
+std::unique_ptr<PlacementPolicy> PolicyRegistry::make_placement(const PolicyChoice& c, const PolicyRunInfo& run) const {
+  return make<PlacementPolicy>(*this, PolicyFamily::Placement, c, run, &PolicyInfo::make_placement);
 }
-std::unique_ptr<Router> PolicyRegistry::make_router(const PolicyChoice& c) const {
-  const PolicyInfo& info = lookup(*this, PolicyFamily::Router, c);
-  return info.make_router(with_defaults(info, c.params));
+std::unique_ptr<Autoscaler> PolicyRegistry::make_autoscaler(const PolicyChoice& c, const PolicyRunInfo& run) const {
+  return make<Autoscaler>(*this, PolicyFamily::Autoscaler, c, run, &PolicyInfo::make_autoscaler);
 }
-std::unique_ptr<CachePolicy> PolicyRegistry::make_cache(const PolicyChoice& c) const {
-  const PolicyInfo& info = lookup(*this, PolicyFamily::Cache, c);
-  return info.make_cache(with_defaults(info, c.params));
+std::unique_ptr<Router> PolicyRegistry::make_router(const PolicyChoice& c, const PolicyRunInfo& run) const {
+  return make<Router>(*this, PolicyFamily::Router, c, run, &PolicyInfo::make_router);
 }
-std::unique_ptr<QueuePolicy> PolicyRegistry::make_queue(const PolicyChoice& c) const {
-  const PolicyInfo& info = lookup(*this, PolicyFamily::Queue, c);
-  return info.make_queue(with_defaults(info, c.params));
+std::unique_ptr<CachePolicy> PolicyRegistry::make_cache(const PolicyChoice& c, const PolicyRunInfo& run) const {
+  return make<CachePolicy>(*this, PolicyFamily::Cache, c, run, &PolicyInfo::make_cache);
+}
+std::unique_ptr<QueuePolicy> PolicyRegistry::make_queue(const PolicyChoice& c, const PolicyRunInfo& run) const {
+  return make<QueuePolicy>(*this, PolicyFamily::Queue, c, run, &PolicyInfo::make_queue);
 }
 
 // Every in-tree policy, one line each. A new policy is added here and nowhere else.

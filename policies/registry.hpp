@@ -28,12 +28,13 @@ struct PolicyInfo {
   bool needs_future = false;  // autoscalers only: sees each model's next arrival (oracles)
   // Optional check across parameters; returns "" when the values are consistent.
   std::function<std::string(const ParamValues&)> check;
-  // Exactly one factory is set, the one of `family`.
-  std::function<std::unique_ptr<PlacementPolicy>(const ParamValues&)> make_placement;
-  std::function<std::unique_ptr<Autoscaler>(const ParamValues&)> make_autoscaler;
-  std::function<std::unique_ptr<Router>(const ParamValues&)> make_router;
-  std::function<std::unique_ptr<CachePolicy>(const ParamValues&)> make_cache;
-  std::function<std::unique_ptr<QueuePolicy>(const ParamValues&)> make_queue;
+  // Exactly one factory is set, the one of `family`. It receives the policy's name, its
+  // resolved parameters, its own random stream and the run's names (PolicyContext).
+  std::function<std::unique_ptr<PlacementPolicy>(const PolicyContext&)> make_placement;
+  std::function<std::unique_ptr<Autoscaler>(const PolicyContext&)> make_autoscaler;
+  std::function<std::unique_ptr<Router>(const PolicyContext&)> make_router;
+  std::function<std::unique_ptr<CachePolicy>(const PolicyContext&)> make_cache;
+  std::function<std::unique_ptr<QueuePolicy>(const PolicyContext&)> make_queue;
 };
 
 class PolicyRegistry {
@@ -43,12 +44,14 @@ class PolicyRegistry {
   std::vector<std::string> names(PolicyFamily family) const;
   const std::vector<PolicyInfo>& all() const { return policies_; }
 
-  // Factories by choice; the choice must have been resolved against this registry.
-  std::unique_ptr<PlacementPolicy> make_placement(const PolicyChoice& choice) const;
-  std::unique_ptr<Autoscaler> make_autoscaler(const PolicyChoice& choice) const;
-  std::unique_ptr<Router> make_router(const PolicyChoice& choice) const;
-  std::unique_ptr<CachePolicy> make_cache(const PolicyChoice& choice) const;
-  std::unique_ptr<QueuePolicy> make_queue(const PolicyChoice& choice) const;
+  // Factories by choice; the choice must have been resolved against this registry. `run`
+  // gives the seed the policy's stream derives from and the scenario's names. The policy made
+  // knows its name.
+  std::unique_ptr<PlacementPolicy> make_placement(const PolicyChoice& choice, const PolicyRunInfo& run = {}) const;
+  std::unique_ptr<Autoscaler> make_autoscaler(const PolicyChoice& choice, const PolicyRunInfo& run = {}) const;
+  std::unique_ptr<Router> make_router(const PolicyChoice& choice, const PolicyRunInfo& run = {}) const;
+  std::unique_ptr<CachePolicy> make_cache(const PolicyChoice& choice, const PolicyRunInfo& run = {}) const;
+  std::unique_ptr<QueuePolicy> make_queue(const PolicyChoice& choice, const PolicyRunInfo& run = {}) const;
 
  private:
   std::vector<PolicyInfo> policies_;

@@ -1,34 +1,4 @@
-// RngStream: a named, seeded random stream (xoshiro256**, seeded through splitmix64 from the run
-// seed and a stable name). Each random source of a simulation owns its stream, so drawing more
-// from one never shifts another's numbers (ns-3's rule). The distributions are our own: std::
-// distributions differ between standard libraries, and results must be byte-identical everywhere.
+// RngStream lives in the policy API (policies/api/random.hpp): policies draw from the stream
+// the registry gives them; the engine uses the same generator for its own sources.
 #pragma once
-#include <cstdint>
-#include <string_view>
-
-namespace fleetsim {
-
-class RngStream {
- public:
-  RngStream() : RngStream(0, "") {}
-  RngStream(std::uint64_t run_seed, std::string_view name);
-
-  std::uint64_t next_u64();
-  double uniform();                        // [0, 1), 53 random bits
-  double uniform(double lo, double hi);    // [lo, hi)
-  std::uint64_t below(std::uint64_t n);    // [0, n), unbiased
-  double exponential(double mean);
-  double normal(double mean, double stddev);  // Marsaglia polar method
-  double lognormal(double mu, double sigma);  // exp(normal(mu, sigma))
-  double gamma(double shape, double scale);   // Marsaglia-Tsang; shape > 0
-
- private:
-  std::uint64_t s_[4];
-  double spare_normal_ = 0;
-  bool has_spare_ = false;
-};
-
-// FNV-1a 64: the stable hash that turns a stream name into seed material.
-std::uint64_t stable_hash(std::string_view text);
-
-}  // namespace fleetsim
+#include "policies/api/random.hpp"

@@ -310,3 +310,40 @@ TEST_CASE("the policy API includes nothing from sim/", "[cluster-state][api]") {
   }
   REQUIRE(headers >= 8);
 }
+
+TEST_CASE("every policy the registry makes knows its name; seeded policies draw from the run's seed",
+          "[cluster-state][api]") {
+  int made = 0;
+  for (const PolicyInfo& info : registry().all()) {
+    const PolicyChoice choice{info.name, {}};
+    const Policy* policy = nullptr;
+    std::unique_ptr<PlacementPolicy> placement;
+    std::unique_ptr<Autoscaler> autoscaler;
+    std::unique_ptr<Router> router;
+    std::unique_ptr<CachePolicy> cache;
+    std::unique_ptr<QueuePolicy> queue;
+    switch (info.family) {
+      case PolicyFamily::Placement: policy = (placement = registry().make_placement(choice)).get(); break;
+      case PolicyFamily::Autoscaler: policy = (autoscaler = registry().make_autoscaler(choice)).get(); break;
+      case PolicyFamily::Router: policy = (router = registry().make_router(choice)).get(); break;
+      case PolicyFamily::Cache: policy = (cache = registry().make_cache(choice)).get(); break;
+      case PolicyFamily::Queue: policy = (queue = registry().make_queue(choice)).get(); break;
+    }
+    REQUIRE(policy != nullptr);
+    REQUIRE(policy->name() == info.name);
+    ++made;
+  }
+  REQUIRE(made >= 20);
+
+  // random placement: the same run seed draws the same nodes, another seed other ones.
+  ClusterState c({GpuType{"g", 80 * kGiB}});
+  for (int i = 0; i < 8; ++i) c.add_node(0, 0, 1);
+  auto draws = [&](std::uint64_t seed) {
+    auto p = registry().make_placement(PolicyChoice{"random", {}}, PolicyRunInfo{seed, {}, {}, {}});
+    std::vector<std::uint32_t> nodes;
+    for (int i = 0; i < 32; ++i) nodes.push_back(p->place(whole(1), c.view(0))->node);
+    return nodes;
+  };
+  REQUIRE(draws(3) == draws(3));
+  REQUIRE(draws(3) != draws(4));
+}

@@ -25,8 +25,8 @@ const PolicyRegistry& registry() {
   return r;
 }
 
-std::unique_ptr<PlacementPolicy> make(const std::string& name, ParamValues params = {}) {
-  return registry().make_placement(PolicyChoice{name, std::move(params)});
+std::unique_ptr<PlacementPolicy> make(const std::string& name, ParamValues params = {}, std::uint64_t seed = 1) {
+  return registry().make_placement(PolicyChoice{name, std::move(params)}, PolicyRunInfo{seed, {}, {}, {}});
 }
 
 const GpuType kT4{"T4", 16e9, 0, 0, 0};
@@ -263,11 +263,9 @@ TEST_CASE("baselines choose as documented, ties included", "[saturation]") {
     nodes[0] = node(0, {0, 0});  // n0 emptied: idle now; n2 forgotten too -> lowest idle: n0
     REQUIRE(place(whole(1)) == 0);
   }
-  SECTION("random: uniform over the nodes with room, seeded") {
+  SECTION("random: uniform over the nodes with room, drawn from a stream of the run's seed") {
     const std::vector<NodeView> nodes = {node(0, {0}), node(1, {1000}), node(2, {0}), node(3, {0})};
-    ParamValues seed7;
-    seed7.set_number("seed", 7);
-    auto a = make("random", seed7), b = make("random", seed7), c = make("random");
+    auto a = make("random", {}, 7), b = make("random", {}, 7), c = make("random", {}, 1);
     std::map<std::uint32_t, int> counts;
     bool differs = false;
     for (int i = 0; i < 3000; ++i) {
@@ -368,9 +366,7 @@ TEST_CASE("saturation replay is deterministic per seed", "[saturation]") {
   auto csv = [&](std::uint64_t seed) {
     std::vector<SaturationResult> results;
     for (const std::string name : {"fgd", "best-fit", "dot-product", "gpu-packing", "gpu-clustering", "random"}) {
-      ParamValues params;
-      if (name == "random") params.set_number("seed", static_cast<double>(seed));
-      auto policy = make(name, params);
+      auto policy = make(name, {}, seed);
       SaturationOptions o;
       o.seed = seed;
       o.policy_name = name;

@@ -26,6 +26,7 @@
 #include <span>
 
 #include "policies/api/time.hpp"
+#include "policies/api/policy.hpp"
 
 namespace fleetsim {
 
@@ -51,7 +52,7 @@ struct ScalingDecision {
   bool wake_on_arrival = false;      // also evaluate when the model's next request arrives
 };
 
-class Autoscaler {
+class Autoscaler : public Policy {
  public:
   virtual ~Autoscaler() = default;
   virtual ScalingDecision evaluate(const ScalingView& view) = 0;

@@ -31,7 +31,7 @@ PolicyInfo fixed_policy() {
       {"retry_interval", ParamType::Duration, "10s", 0.001, 3600,
        "how often to retry when not every replica could be placed"},
   };
-  info.make_autoscaler = [](const ParamValues& p) { return std::make_unique<Fixed>(p); };
+  info.make_autoscaler = [](const PolicyContext& context) { return std::make_unique<Fixed>(context.params); };
   return info;
 }
 

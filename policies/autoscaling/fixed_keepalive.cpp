@@ -41,7 +41,7 @@ PolicyInfo keepalive_policy(const char* name, const char* window) {
   info.params = demand_params();
   info.params.push_back({"keepalive", ParamType::Duration, window, 0, 7 * 86400,
                          "idle time after the last request before scaling to zero"});
-  info.make_autoscaler = [](const ParamValues& p) { return std::make_unique<FixedKeepalive>(p); };
+  info.make_autoscaler = [](const PolicyContext& context) { return std::make_unique<FixedKeepalive>(context.params); };
   return info;
 }
 }  // namespace

@@ -143,7 +143,7 @@ PolicyInfo hybrid_histogram_policy() {
                          "fall back until this many idle times are recorded (ours, not the paper's)"});
   info.params.push_back({"fallback_keepalive", ParamType::Duration, "4h", 0, 7 * 86400,
                          "fixed keep-alive used when the histogram is not representative"});
-  info.make_autoscaler = [](const ParamValues& p) { return std::make_unique<HybridHistogram>(p); };
+  info.make_autoscaler = [](const PolicyContext& context) { return std::make_unique<HybridHistogram>(context.params); };
   return info;
 }
 

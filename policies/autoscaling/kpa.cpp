@@ -177,7 +177,7 @@ PolicyInfo kpa_policy() {
       return "min_scale must not exceed max_scale";
     return "";
   };
-  info.make_autoscaler = [](const ParamValues& p) { return std::make_unique<Kpa>(p); };
+  info.make_autoscaler = [](const PolicyContext& context) { return std::make_unique<Kpa>(context.params); };
   return info;
 }
 

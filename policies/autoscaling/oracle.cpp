@@ -46,7 +46,7 @@ PolicyInfo oracle_policy() {
                          "least lead before an expected arrival (covers cold starts not yet seen)"});
   info.params.push_back({"demand_window", ParamType::Duration, "60s", 1, 3600,
                          "how long capacity needed by a burst is kept"});
-  info.make_autoscaler = [](const ParamValues& p) { return std::make_unique<Oracle>(p); };
+  info.make_autoscaler = [](const PolicyContext& context) { return std::make_unique<Oracle>(context.params); };
   return info;
 }
 

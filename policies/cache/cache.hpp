@@ -25,13 +25,14 @@
 #include <vector>
 
 #include "policies/api/cluster_view.hpp"
+#include "policies/api/policy.hpp"
 
 namespace fleetsim {
 
 enum class CacheTier : std::uint8_t { HostMemory, Disk };
 const char* tier_name(CacheTier tier);  // "host-memory", "disk"
 
-class CachePolicy {
+class CachePolicy : public Policy {
  public:
   static constexpr std::size_t kKeepAll = std::numeric_limits<std::size_t>::max();
 

@@ -69,7 +69,7 @@ PolicyInfo gdsf_policy() {
   info.name = "gdsf";
   info.params = {{"size_aware", ParamType::Bool, "false", 0, 1,
                   "cost = 1 (prefer small models) instead of the time to re-fetch"}};
-  info.make_cache = [](const ParamValues& p) { return std::make_unique<Gdsf>(p); };
+  info.make_cache = [](const PolicyContext& context) { return std::make_unique<Gdsf>(context.params); };
   return info;
 }
 

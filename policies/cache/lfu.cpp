@@ -29,7 +29,7 @@ PolicyInfo lfu_policy() {
   PolicyInfo info;
   info.family = PolicyFamily::Cache;
   info.name = "lfu";
-  info.make_cache = [](const ParamValues&) { return std::make_unique<Lfu>(); };
+  info.make_cache = [](const PolicyContext&) { return std::make_unique<Lfu>(); };
   return info;
 }
 

@@ -32,7 +32,7 @@ PolicyInfo lru_policy() {
   PolicyInfo info;
   info.family = PolicyFamily::Cache;
   info.name = "lru";
-  info.make_cache = [](const ParamValues&) { return std::make_unique<Lru>(); };
+  info.make_cache = [](const PolicyContext&) { return std::make_unique<Lru>(); };
   return info;
 }
 

@@ -15,7 +15,7 @@ PolicyInfo no_cache_policy() {
   PolicyInfo info;
   info.family = PolicyFamily::Cache;
   info.name = "none";
-  info.make_cache = [](const ParamValues&) { return std::make_unique<NoCache>(); };
+  info.make_cache = [](const PolicyContext&) { return std::make_unique<NoCache>(); };
   return info;
 }
 

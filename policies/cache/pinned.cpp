@@ -53,7 +53,8 @@ PolicyInfo pinned_policy() {
       {"models", ParamType::ModelList, "", 0, 0, "comma-separated model names kept on the nodes"},
       {"pools", ParamType::PoolList, "", 0, 0, "comma-separated pool names; empty means every pool"},
   };
-  info.make_cache = [](const ParamValues& p) {
+  info.make_cache = [](const PolicyContext& context) {
+    const ParamValues& p = context.params;
     return std::make_unique<Pinned>(p.ids("models"), p.ids("pools"));
   };
   return info;

@@ -39,7 +39,7 @@ PolicyInfo best_fit_policy() {
   PolicyInfo info;
   info.family = PolicyFamily::Placement;
   info.name = "best-fit";
-  info.make_placement = [](const ParamValues&) { return std::make_unique<BestFit>(); };
+  info.make_placement = [](const PolicyContext&) { return std::make_unique<BestFit>(); };
   return info;
 }
 

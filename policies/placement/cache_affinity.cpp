@@ -60,7 +60,7 @@ PolicyInfo cache_affinity_policy() {
   PolicyInfo info;
   info.family = PolicyFamily::Placement;
   info.name = "cache-affinity";
-  info.make_placement = [](const ParamValues&) { return std::make_unique<CacheAffinity>(); };
+  info.make_placement = [](const PolicyContext&) { return std::make_unique<CacheAffinity>(); };
   return info;
 }
 

@@ -51,7 +51,7 @@ PolicyInfo dot_product_policy() {
   PolicyInfo info;
   info.family = PolicyFamily::Placement;
   info.name = "dot-product";
-  info.make_placement = [](const ParamValues&) { return std::make_unique<DotProduct>(); };
+  info.make_placement = [](const PolicyContext&) { return std::make_unique<DotProduct>(); };
   return info;
 }
 

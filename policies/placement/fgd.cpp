@@ -154,7 +154,7 @@ PolicyInfo fgd_policy() {
   info.name = "fgd";
   info.params = {{"exact", ParamType::Bool, "false", 0, 1,
                   "compare fragmentation increases exactly instead of by the reference code's 0..100 score"}};
-  info.make_placement = [](const ParamValues& p) { return std::make_unique<Fgd>(p.flag("exact")); };
+  info.make_placement = [](const PolicyContext& context) { return std::make_unique<Fgd>(context.params.flag("exact")); };
   return info;
 }
 

@@ -19,7 +19,7 @@ PolicyInfo first_fit_policy() {
   PolicyInfo info;
   info.family = PolicyFamily::Placement;
   info.name = "first-fit";
-  info.make_placement = [](const ParamValues&) { return std::make_unique<FirstFit>(); };
+  info.make_placement = [](const PolicyContext&) { return std::make_unique<FirstFit>(); };
   return info;
 }
 

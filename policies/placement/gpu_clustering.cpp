@@ -72,7 +72,7 @@ PolicyInfo gpu_clustering_policy() {
   PolicyInfo info;
   info.family = PolicyFamily::Placement;
   info.name = "gpu-clustering";
-  info.make_placement = [](const ParamValues&) { return std::make_unique<GpuClustering>(); };
+  info.make_placement = [](const PolicyContext&) { return std::make_unique<GpuClustering>(); };
   return info;
 }
 

@@ -66,7 +66,7 @@ PolicyInfo gpu_packing_policy() {
   PolicyInfo info;
   info.family = PolicyFamily::Placement;
   info.name = "gpu-packing";
-  info.make_placement = [](const ParamValues&) { return std::make_unique<GpuPacking>(); };
+  info.make_placement = [](const PolicyContext&) { return std::make_unique<GpuPacking>(); };
   return info;
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "policies/api/cluster_view.hpp"
+#include "policies/api/policy.hpp"
 
 namespace fleetsim {
 
@@ -50,7 +51,7 @@ struct Placement {
   std::vector<int> gpus;
 };
 
-class PlacementPolicy {
+class PlacementPolicy : public Policy {
  public:
   virtual ~PlacementPolicy() = default;
   virtual std::optional<Placement> place(const PlacementRequest& request,

@@ -1,17 +1,17 @@
 // random: the FGD paper's Random-fit baseline (Weng et al., ATC'23, section 6; reference code:
 // random_score.go with random GPU selection): a node drawn uniformly among the nodes with room,
-// from the policy's own seeded stream (RngStream(seed, "placement/random")), so a run is
-// reproducible. GPUs: a share goes to a fitting GPU drawn uniformly from the same stream, whole
+// from the policy's own stream, which the registry derives from the run's seed
+// (RngStream(seed, "placement/random")): a run is reproducible, and another --seed draws
+// differently. GPUs: a share goes to a fitting GPU drawn uniformly from the same stream, whole
 // GPUs to the lowest free ones (as in the reference).
 #include "policies/builtin.hpp"
-#include "sim/rng.hpp"
 
 namespace fleetsim {
 
 namespace {
 class RandomFit final : public PlacementPolicy {
  public:
-  explicit RandomFit(std::uint64_t seed) : rng_(seed, "placement/random") {}
+  explicit RandomFit(RngStream rng) : rng_(rng) {}
 
   std::optional<Placement> place(const PlacementRequest& request, const ClusterView& cluster) override {
     fitting_.clear();
@@ -36,11 +36,7 @@ PolicyInfo random_fit_policy() {
   PolicyInfo info;
   info.family = PolicyFamily::Placement;
   info.name = "random";
-  info.params = {{"seed", ParamType::Integer, "1", 0, 9007199254740992.0,
-                  "seed of the policy's random stream (the saturation replay sets it to its --seed)"}};
-  info.make_placement = [](const ParamValues& p) {
-    return std::make_unique<RandomFit>(static_cast<std::uint64_t>(p.integer("seed")));
-  };
+  info.make_placement = [](const PolicyContext& context) { return std::make_unique<RandomFit>(context.rng); };
   return info;
 }
 

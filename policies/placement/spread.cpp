@@ -25,7 +25,7 @@ PolicyInfo spread_policy() {
   PolicyInfo info;
   info.family = PolicyFamily::Placement;
   info.name = "spread";
-  info.make_placement = [](const ParamValues&) { return std::make_unique<Spread>(); };
+  info.make_placement = [](const PolicyContext&) { return std::make_unique<Spread>(); };
   return info;
 }
 

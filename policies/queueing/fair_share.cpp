@@ -106,7 +106,7 @@ PolicyInfo fair_share_queue_policy() {
       {"quotas", ParamType::String, "", 0, 0, "tenant:GPUs,... nominal quotas; others share the rest equally"},
       {"borrowing", ParamType::Bool, "true", 0, 1, "tenants may use idle quota of others (reclaimed on demand)"},
   };
-  info.make_queue = [](const ParamValues& p) { return std::make_unique<FairShare>(p); };
+  info.make_queue = [](const PolicyContext& context) { return std::make_unique<FairShare>(context.params); };
   return info;
 }
 

@@ -82,7 +82,7 @@ PolicyInfo las_queue_policy() {
       {"starvation_factor", ParamType::Number, "10", 0, 1e9,
        "a waiting job returns to the top queue after waiting this many times its last run (0: off)"},
   };
-  info.make_queue = [](const ParamValues& p) { return std::make_unique<Las>(p); };
+  info.make_queue = [](const PolicyContext& context) { return std::make_unique<Las>(context.params); };
   return info;
 }
 

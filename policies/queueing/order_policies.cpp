@@ -48,7 +48,7 @@ PolicyInfo queue_info(const char* name) {
   PolicyInfo info;
   info.family = PolicyFamily::Queue;
   info.name = name;
-  info.make_queue = [](const ParamValues&) { return std::make_unique<T>(); };
+  info.make_queue = [](const PolicyContext&) { return std::make_unique<T>(); };
   return info;
 }
 }  // namespace

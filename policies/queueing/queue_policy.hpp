@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "policies/api/time.hpp"
+#include "policies/api/policy.hpp"
 
 namespace fleetsim {
 
@@ -49,7 +50,7 @@ struct QueueContext {
   std::span<const std::string> tenants;  // JobView::tenant indexes this
 };
 
-class QueuePolicy {
+class QueuePolicy : public Policy {
  public:
   virtual ~QueuePolicy() = default;
   virtual bool preemptive() const = 0;

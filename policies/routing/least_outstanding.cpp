@@ -30,7 +30,7 @@ PolicyInfo least_outstanding_policy() {
   info.name = "least-outstanding";
   info.params = {{"adapter_affinity", ParamType::Integer, "4", 0, 1e6,
                   "requests of extra load a replica holding the LoRA adapter may carry and still win"}};
-  info.make_router = [](const ParamValues& p) { return std::make_unique<LeastOutstanding>(p); };
+  info.make_router = [](const PolicyContext& context) { return std::make_unique<LeastOutstanding>(context.params); };
   return info;
 }
 

@@ -23,7 +23,7 @@ PolicyInfo round_robin_policy() {
   PolicyInfo info;
   info.family = PolicyFamily::Router;
   info.name = "round-robin";
-  info.make_router = [](const ParamValues&) { return std::make_unique<RoundRobin>(); };
+  info.make_router = [](const PolicyContext&) { return std::make_unique<RoundRobin>(); };
   return info;
 }
 

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include "policies/api/policy.hpp"
 
 namespace fleetsim {
 
@@ -27,7 +28,7 @@ struct RouteRequest {
   std::uint32_t adapter = 0xFFFFFFFFu;  // index into the model's adapters; all ones = none
 };
 
-class Router {
+class Router : public Policy {
  public:
   virtual ~Router() = default;
   virtual std::size_t route(std::span<const RouteCandidate> candidates,

@@ -45,14 +45,26 @@ TraceModelNames trace_model_names(const Scenario& scenario) {
   return names;
 }
 
+// What the policies of a run are told about it: the seed their streams derive from, and the
+// names behind the ids they see.
+PolicyRunInfo policy_run_info(const Scenario& scenario) {
+  PolicyRunInfo run;
+  run.seed = scenario.seed;
+  for (const ModelSpec& m : scenario.models) run.models.push_back(m.name);
+  for (const PoolSpec& p : scenario.pools) run.pools.push_back(p.name);
+  for (const GpuType& g : scenario.gpu_types) run.gpu_types.push_back(g.name);
+  return run;
+}
+
 SimulationSetup build_setup(const Scenario& scenario, const PolicyRegistry& registry) {
   SimulationSetup setup;
   setup.scenario = scenario;
-  setup.placement = registry.make_placement(scenario.placement);
-  setup.router = registry.make_router(scenario.router);
-  setup.cache = registry.make_cache(scenario.cache);
+  const PolicyRunInfo run = policy_run_info(scenario);
+  setup.placement = registry.make_placement(scenario.placement, run);
+  setup.router = registry.make_router(scenario.router, run);
+  setup.cache = registry.make_cache(scenario.cache, run);
   for (const ModelSpec& m : scenario.models)
-    setup.autoscalers.push_back(registry.make_autoscaler(m.autoscaler));
+    setup.autoscalers.push_back(registry.make_autoscaler(m.autoscaler, run));
   const auto names = trace_model_names(scenario);
   auto make_sources = [&](std::vector<std::unique_ptr<RequestSource>>& into) {
     for (const WorkloadSpec& w : scenario.workloads) {
@@ -75,9 +87,9 @@ SimulationSetup build_setup(const Scenario& scenario, const PolicyRegistry& regi
   if (scenario.jobs.enabled) {
     Diagnostics errors;  // the loader checked the file; a bad row surfaces during the run
     setup.job_source = open_job_trace(job_trace_options(scenario.jobs), errors);
-    setup.job_policy = registry.make_queue(scenario.jobs.policy);
+    setup.job_policy = registry.make_queue(scenario.jobs.policy, run);
     if (!scenario.jobs.placement.impl.empty())
-      setup.job_placement = registry.make_placement(scenario.jobs.placement);
+      setup.job_placement = registry.make_placement(scenario.jobs.placement, run);
   }
   return setup;
 }
