@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "cli/sweep/sweep.hpp"
@@ -100,6 +101,14 @@ SweepRunOptions test_options() {
 }
 
 const std::vector<std::string> kMergedFiles = {"merged.csv", "merged.json", "pareto.csv", "pareto.svg"};
+
+// Every file below `root` (relative paths, sorted) with its bytes.
+std::map<std::string, std::string> tree_files(const fs::path& root) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    if (e.is_regular_file()) files[fs::relative(e.path(), root).generic_string()] = read_file(e.path());
+  return files;
+}
 
 }  // namespace
 
@@ -284,6 +293,35 @@ TEST_CASE("merged outputs are byte-identical for any thread count and for merged
   REQUIRE_THAT(svg, Contains("<polyline"));
   REQUIRE(std::count(csv.begin(), csv.end(), '\n') == 5);
   REQUIRE(read_file(one / "pareto.csv").rfind(csv.substr(0, csv.find('\n') + 1), 0) == 0);
+}
+
+TEST_CASE("every output file of a sweep is byte-identical for --jobs 1 and --jobs 2", "[sweep]") {
+  // Two processes (the command line), as two sweeps of one file would be: a point's report.html
+  // must name the point's own folder, not the temporary one it was written into.
+  TempDir t;
+  write_file(t.dir / "s.yaml", kSmallSweep);
+  const fs::path one = t.dir / "jobs1", two = t.dir / "jobs2";
+  for (const auto& [jobs, out] : {std::pair{1, one}, std::pair{2, two}}) {
+    const std::string command = std::string("'") + FLEETSIM_BINARY + "' sweep '" + (t.dir / "s.yaml").string() +
+                                "' -q --jobs " + std::to_string(jobs) + " --out '" + out.string() + "' > '" +
+                                (t.dir / "log.txt").string() + "' 2>&1";
+    INFO(command);
+    REQUIRE(std::system(command.c_str()) == 0);
+  }
+  const auto files1 = tree_files(one), files2 = tree_files(two);
+  std::vector<std::string> names1, names2;
+  for (const auto& [name, bytes] : files1) names1.push_back(name);
+  for (const auto& [name, bytes] : files2) names2.push_back(name);
+  REQUIRE(names1 == names2);
+  // Four points of result.json, point.json, report.html, result.prom and two CSVs; the merged files.
+  REQUIRE(files1.size() == 4 * 6 + kMergedFiles.size());
+  for (const auto& [name, bytes] : files1) {
+    INFO(name);
+    CHECK(bytes == files2.at(name));
+  }
+  const std::string& report = files1.at("point-0002/report.html");
+  REQUIRE_THAT(report, Contains("<dd>point-0002</dd>"));
+  REQUIRE_THAT(report, !Contains("partial"));
 }
 
 TEST_CASE("a sweep resumes: completed points are skipped, changed points refused", "[sweep]") {

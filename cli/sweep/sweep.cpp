@@ -1074,13 +1074,16 @@ SweepReport run_sweep(const SweepSpec& sweep, const std::string& out_dir, unsign
     const SweepPoint point = sweep_point(sweep, i);
     const std::string name = point_dir_name(sweep, i);
     const fs::path final_dir = out / name;
-    const fs::path tmp = out / ("." + name + ".partial-" + std::to_string(::getpid()));
+    // The point runs into a folder of its final name inside a temporary one, so that the files
+    // that name their folder (report.html) name the final one, the same for every run and --jobs.
+    const fs::path partial = out / ("." + name + ".partial-" + std::to_string(::getpid()));
+    const fs::path tmp = partial / name;
     Diagnostics errors;
     bool policy = false;
     double wall = 0;
     try {
       std::error_code e;
-      fs::remove_all(tmp, e);
+      fs::remove_all(partial, e);
       RunReport run = run_to_directory(*loaded.scenarios[t], registry, tmp.string(), options.version);
       wall = run.wall_seconds;
       if (run.failure != RunFailure::None) {
@@ -1093,7 +1096,7 @@ SweepReport run_sweep(const SweepSpec& sweep, const std::string& out_dir, unsign
         fs::rename(tmp, final_dir, e);
         if (e) errors.add(Diagnostic{final_dir.string(), 0, 0, "", "cannot move the results here (" + e.message() + ")"});
       }
-      if (!errors.empty()) fs::remove_all(tmp, e);
+      fs::remove_all(partial, e);
     } catch (const std::exception& e) {
       errors.add(Diagnostic{"", 0, 0, "", std::string("the run failed: ") + e.what()});
     }

@@ -37,8 +37,9 @@
 // then the seeds; the last axis varies fastest. Point i runs into `<out>/point-0007` (four
 // digits, more when the sweep has more than 10,000 points) holding the run's files
 // (result.json, timeseries.csv, cold_starts.csv) and point.json (its overrides and seed).
-// A point whose result.json exists is skipped (resume); a point is run into a temporary folder
-// and renamed when complete, so an interrupted run never leaves a half-written point. A point
+// A point whose result.json exists is skipped (resume); a point is run into a folder of its own
+// name inside a temporary one and moved out when complete, so an interrupted run never leaves a
+// half-written point and every file (report.html names its folder) is the same for any --jobs. A point
 // folder whose point.json records other overrides or another seed is an error (the sweep file
 // changed: remove it or use another output folder).
 //
