@@ -528,7 +528,8 @@ TEST_CASE("result.prom is valid exposition text with exact values", "[reports]")
   CHECK(fleetsim::prometheus_export(load(dir)) == prom);
 
   if (!on_path("promtool")) {
-    WARN("promtool is not installed (Debian package prometheus): skipping `promtool check metrics`");
+    // A missing dependency, said so (Catch2 2 has no SKIP); everything above was checked.
+    WARN("SKIPPED `promtool check metrics`: promtool is not installed (Debian package prometheus)");
     return;
   }
   const fs::path file = s.dir / "result.prom";
@@ -690,22 +691,24 @@ TEST_CASE("reports of a real run", "[reports]") {
   REQUIRE(errors.empty());
   const std::string html = slurp(dir / "report.html");
   CHECK_THAT(html, Contains("llama-3.1-8b"));
-  if (fs::exists(dir / "timeseries.csv")) CHECK_THAT(html, Contains("id=\"chart-gpus\""));
-  if (fs::exists(dir / "cold_starts.csv")) CHECK_THAT(html, Contains("id=\"chart-cold-start-timeline\""));
+  // `fleetsim run` always writes both files, so both charts must be there.
+  REQUIRE(fs::exists(dir / "timeseries.csv"));
+  REQUIRE(fs::exists(dir / "cold_starts.csv"));
+  CHECK_THAT(html, Contains("id=\"chart-gpus\""));
+  CHECK_THAT(html, Contains("id=\"chart-cold-start-timeline\""));
   if (on_path("promtool")) {
     const fs::path out = s.dir / "promtool.txt";
     const int rc = std::system(
         ("promtool check metrics < " + quote((dir / "result.prom").string()) + " > " + quote(out.string()) + " 2>&1").c_str());
     INFO(slurp(out));
     CHECK(rc == 0);
+  } else {
+    WARN("SKIPPED `promtool check metrics` of the real run: promtool is not installed (Debian package prometheus)");
   }
-  // The CLI, once `report` and `compare` are registered in main.
+  // The CLI: `report` and `compare` are subcommands.
   const fs::path help = s.dir / "help.txt";
-  std::system((quote(FLEETSIM_BINARY) + " --help > " + quote(help.string()) + " 2>&1").c_str());
-  if (slurp(help).find("\n  report ") == std::string::npos) {
-    WARN("fleetsim has no report/compare subcommands yet: skipping the CLI checks");
-    return;
-  }
+  REQUIRE(std::system((quote(FLEETSIM_BINARY) + " --help > " + quote(help.string()) + " 2>&1").c_str()) == 0);
+  REQUIRE_THAT(slurp(help), Contains("\n  report ") && Contains("\n  compare "));
   fs::remove(dir / "report.html");
   const fs::path out = s.dir / "out.txt";
   CHECK(std::system((quote(FLEETSIM_BINARY) + " report " + quote(dir.string()) + " > " + quote(out.string())).c_str()) == 0);
@@ -728,7 +731,8 @@ TEST_CASE("reports of a real run", "[reports]") {
 TEST_CASE("report.html renders in headless Chromium without console errors", "[reports]") {
   const std::string chromium = "/usr/bin/chromium";
   if (!fs::exists(chromium)) {
-    WARN("Chromium is not installed (Debian packages chromium, chromium-driver): skipping the rendering check");
+    // A missing dependency, said so (Catch2 2 has no SKIP): nothing else here can run without it.
+    WARN("SKIPPED the rendering check: Chromium is not installed (Debian packages chromium, chromium-driver)");
     return;
   }
   Scratch s;
@@ -737,11 +741,11 @@ TEST_CASE("report.html renders in headless Chromium without console errors", "[r
   // A real run makes a richer picture when the binary is there.
 #ifdef FLEETSIM_BINARY
   const fs::path real = s.dir / "real";
-  const bool have_real = std::system((quote(FLEETSIM_BINARY) + " run " +
-                                      quote(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/default.yaml") + " --out " +
-                                      quote(real.string()) + " --set duration=6h -q > /dev/null 2>&1")
-                                         .c_str()) == 0 &&
-                         fleetsim::write_run_reports(real.string()).empty();
+  REQUIRE(std::system((quote(FLEETSIM_BINARY) + " run " + quote(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/default.yaml") +
+                       " --out " + quote(real.string()) + " --set duration=6h -q > /dev/null 2>&1")
+                          .c_str()) == 0);
+  REQUIRE(fleetsim::write_run_reports(real.string()).empty());
+  const bool have_real = true;
 #else
   const fs::path real;
   const bool have_real = false;
