@@ -2,12 +2,16 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -29,6 +33,21 @@ namespace fleetsim {
 namespace {
 
 // ------------------------------------------------------------------ reading helpers
+
+// Creates `dir` and its missing parents owner-only (0700) and checks that `dir` is a folder (not
+// a link) owned by this user, tightened to 0700 if it was looser. "" or why not.
+std::string make_private_dir(const std::filesystem::path& dir) {
+  std::filesystem::path at;
+  for (const auto& part : dir) {
+    at /= part;
+    if (::mkdir(at.c_str(), 0700) != 0 && errno != EEXIST) return std::strerror(errno);
+  }
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) return std::strerror(errno);
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) return "not a folder of your own";
+  if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0) return std::strerror(errno);
+  return "";
+}
 
 std::string index_path(const std::string& base, std::size_t i) {
   return base + "[" + std::to_string(i) + "]";
@@ -242,6 +261,7 @@ struct Loader {
   YamlContext& ctx;
   const PolicyRegistry& registry;
   std::string base_dir;
+  std::string import_cache_dir;  // "" : default_import_cache_dir()
   Scenario sc;
   std::unordered_map<std::string, std::uint32_t> pool_index;
   std::unordered_map<std::string, std::uint32_t> model_index;
@@ -570,10 +590,12 @@ struct Loader {
   }
 
   // A workload's `trace:` as a mapping names a public format: the trace is imported (streamed,
-  // see traces/importers.hpp) into a cache folder, keyed by the input file (path, size, time
-  // of last change) and the import options, and replayed from there. Concurrent loads (a sweep's
-  // threads) each write their own file and rename it into place, so the cache never holds a
-  // partial import.
+  // see traces/importers.hpp) into the user's own cache folder (owner-only, never a shared one
+  // under /tmp, where other users could read, race or plant files), keyed by the input file
+  // (path, size, time of last change) and the import options, and replayed from there. Loading
+  // has to write it (a run streams the file; `validate` checks every row of it), and the cache
+  // makes the second load free. Concurrent loads (a sweep's threads) each write their own file
+  // and rename it into place, so the cache never holds a partial import.
   std::string import_for_scenario(const YAML::Node& node, const std::string& path) {
     MapReader t(ctx, node, path);
     ImportOptions o;
@@ -636,8 +658,15 @@ struct Loader {
         << '|' << o.time_column << '|' << o.time_unit << '|' << o.time_format << '|' << o.model_column << '|'
         << o.input_column << '|' << o.output_column << '|' << o.delimiter << '|'
         << (o.default_tokens ? std::to_string(o.default_tokens->first) + ":" + std::to_string(o.default_tokens->second) : "");
-    const auto dir = std::filesystem::temp_directory_path() / "fleetsim-imports";
-    std::filesystem::create_directories(dir, ec);
+    const std::filesystem::path dir = import_cache_dir.empty() ? default_import_cache_dir() : import_cache_dir;
+    if (dir.empty()) {
+      ctx.error(node, path, "no folder to cache the imported trace in: set XDG_CACHE_HOME or HOME");
+      return "";
+    }
+    if (const std::string why = make_private_dir(dir); !why.empty()) {
+      ctx.error(node, path, "cannot cache the imported trace in " + dir.string() + ": " + why);
+      return "";
+    }
     char name[32];
     std::snprintf(name, sizeof name, "%016llx.csv", static_cast<unsigned long long>(stable_hash(key.str())));
     const auto cached = dir / name;
@@ -810,6 +839,15 @@ struct Loader {
 
 }  // namespace
 
+std::string default_import_cache_dir() {
+  // The XDG base directory spec: XDG_CACHE_HOME if set to an absolute path, else ~/.cache.
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && xdg[0] == '/')
+    return (std::filesystem::path(xdg) / "fleetsim" / "imports").string();
+  if (const char* home = std::getenv("HOME"); home && home[0] != '\0')
+    return (std::filesystem::path(home) / ".cache" / "fleetsim" / "imports").string();
+  return "";
+}
+
 LoadResult load_scenario_text(const std::string& yaml, const std::string& source_name,
                               const std::string& base_dir, const PolicyRegistry& registry,
                               const LoadOptions& options) {
@@ -823,7 +861,7 @@ LoadResult load_scenario_text(const std::string& yaml, const std::string& source
     ctx.overridden.push_back(normal_key_path(o.substr(0, o.find('='))));  // "models.0.name" -> "models[0].name"
   }
   if (!result.errors.empty()) return result;
-  Loader loader{ctx, registry, base_dir, {}, {}, {}, {}};
+  Loader loader{ctx, registry, base_dir, options.import_cache_dir, {}, {}, {}, {}};
   loader.sc.source_file = source_name;
   loader.read(root);
   if (options.seed) loader.sc.seed = *options.seed;
