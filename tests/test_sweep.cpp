@@ -15,6 +15,7 @@
 #include <map>
 #include <sstream>
 
+#include "cli/sweep/emit.hpp"
 #include "cli/sweep/sweep.hpp"
 
 using Catch::Contains;
