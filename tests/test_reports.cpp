@@ -452,7 +452,10 @@ TEST_CASE("write_run_reports writes report.html and result.prom", "[reports]") {
   REQUIRE(errors.empty());
   CHECK(slurp(dir / "report.html") == fleetsim::html_report(load(dir)));
   CHECK(slurp(dir / "result.prom") == fleetsim::prometheus_export(load(dir)));
-  CHECK_FALSE(fs::exists(dir / "report.html.tmp"));
+  for (const auto& e : fs::directory_iterator(dir)) {  // no temporary file left behind
+    INFO(e.path());
+    CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
+  }
 
   const fs::path empty = s.make("empty");
   CHECK_FALSE(fleetsim::write_run_reports(empty.string()).empty());

@@ -203,7 +203,7 @@ zip:
     REQUIRE_THAT(errors_of(t.load("base: tiny.yaml\nset: {duration: 1min}\ngrid: {duration: [2min]}\n")),
                  Contains("grid.duration: this key path is already varied or set at line 2"));
     REQUIRE_THAT(errors_of(t.load("base: tiny.yaml\npareto: {x: overall.requests}\n")),
-                 Contains("pareto: required key is missing: y"));
+                 Contains("sweep.yaml:2:9: pareto.y: required key is missing"));
     REQUIRE_THAT(errors_of(t.load("base: [tiny.yaml\n")), Contains("not valid YAML"));
     REQUIRE_THAT(load_sweep_file((t.dir / "absent.yaml").string()).errors.to_string(),
                  Contains("cannot open the sweep file"));
