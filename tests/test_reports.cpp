@@ -391,6 +391,7 @@ TEST_CASE("svg charts: nice ticks, integral counts, axis labels and escaping", "
   CHECK(svg::nice_step(2.4, true) == 5);
   CHECK(svg::nice_step(0.07) == Approx(0.1));
   CHECK(svg::nice_step(0) == 1);
+  CHECK(svg::Chart::group("frontier", "<circle/>\n") == "<g id=\"frontier\">\n<circle/>\n</g>\n");
 
   const svg::Axis a = svg::linear_axis(0, 7.3, "t");
   CHECK(ticks(a) == std::vector<double>{0, 2, 4, 6, 8});

@@ -292,6 +292,7 @@ TEST_CASE("merged outputs are byte-identical for any thread count and for merged
   REQUIRE(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
   REQUIRE_THAT(svg, Contains("Pareto frontier"));
   REQUIRE_THAT(svg, Contains("<polyline"));
+  REQUIRE_THAT(svg, Contains("<g id=\"points\">") && Contains("<g id=\"frontier\">"));
   REQUIRE(std::count(csv.begin(), csv.end(), '\n') == 5);
   REQUIRE(read_file(one / "pareto.csv").rfind(csv.substr(0, csv.find('\n') + 1), 0) == 0);
 }

@@ -666,24 +666,22 @@ std::string pareto_svg(const SweepSpec& sweep, const std::vector<Row>& rows, con
     if (!r.seed.is_null()) t += ", seed " + r.seed.dump();
     return t + "\n" + p.x + " = " + format_number(xs[i], 8) + "\n" + p.y + " = " + format_number(ys[i], 8);
   };
-  std::string& b = c.body();
-  b += "<g id=\"points\">\n";
+  std::string points, frontier_marks;
   for (std::size_t i = 0; i < plotted.size(); ++i)
-    b += svg::Chart::circle(x.px(xs[i]), y.px(ys[i]), 4, "#9aa5b1",
-                            "fill-opacity=\"0.85\" stroke=\"#52606d\" stroke-width=\"0.8\"", tooltip(i)) + "\n";
-  b += "</g>\n<g id=\"frontier\">\n";
+    points += svg::Chart::circle(x.px(xs[i]), y.px(ys[i]), 4, "#9aa5b1",
+                                 "fill-opacity=\"0.85\" stroke=\"#52606d\" stroke-width=\"0.8\"", tooltip(i)) + "\n";
   if (frontier.size() > 1) {
     svg::Points line;
     for (std::size_t f : frontier) line.emplace_back(x.px(xs[f]), y.px(ys[f]));
-    b += svg::Chart::polyline(line, {"#d62728", "", 2}) + "\n";
+    frontier_marks += svg::Chart::polyline(line, {"#d62728", "", 2}) + "\n";
   }
   for (std::size_t f : frontier)
-    b += svg::Chart::circle(x.px(xs[f]), y.px(ys[f]), 5.5, "#d62728", "stroke=\"white\" stroke-width=\"1\"",
-                            tooltip(f)) + "\n";
+    frontier_marks += svg::Chart::circle(x.px(xs[f]), y.px(ys[f]), 5.5, "#d62728",
+                                         "stroke=\"white\" stroke-width=\"1\"", tooltip(f)) + "\n";
   for (std::size_t f : frontier)
-    b += svg::Chart::text(x.px(xs[f]) + 8, y.px(ys[f]) - 8, rows[plotted[f]].label,
-                          "font-size=\"11\" fill=\"#9b1c1c\"");
-  b += "</g>\n";
+    frontier_marks += svg::Chart::text(x.px(xs[f]) + 8, y.px(ys[f]) - 8, rows[plotted[f]].label,
+                                       "font-size=\"11\" fill=\"#9b1c1c\"");
+  c.body() += svg::Chart::group("points", points) + svg::Chart::group("frontier", frontier_marks);
   return c.svg();
 }
 
