@@ -27,17 +27,11 @@
 
 using Catch::Contains;
 using namespace fleetsim;
+using fleetsim::test::read_file;
 using fleetsim::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::vector<std::string> lines_of(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -251,17 +245,17 @@ TEST_CASE("importers: servegen is seeded per client window", "[importers]") {
   REQUIRE(full.rows_written > 3000);
   REQUIRE(full.rows_written < 5500);
   REQUIRE(sorted_by_time(lines_of(o.output)));
-  const std::string a = slurp(o.output);
+  const std::string a = read_file(o.output);
   ok_import(o);
-  REQUIRE(slurp(o.output) == a);  // same seed, same bytes
+  REQUIRE(read_file(o.output) == a);  // same seed, same bytes
   o.seed = 2;
   ok_import(o);
-  REQUIRE(slurp(o.output) != a);
+  REQUIRE(read_file(o.output) != a);
 
   // A window is exactly the matching part of the full import, shifted.
   o.seed = 1;
   ok_import(o);
-  REQUIRE(slurp(o.output) == a);
+  REQUIRE(read_file(o.output) == a);
   o.output = t.path("w.csv");
   o.window_start = 600;
   o.window_end = 1200;
@@ -522,12 +516,12 @@ TEST_CASE("importers: rate scale is a seeded subsample or a jittered replication
     REQUIRE(r.rows_written + r.rows_sampled_out == 10000);
     REQUIRE(r.rows_written > 4700);
     REQUIRE(r.rows_written < 5300);
-    const std::string a = slurp(o.output);
+    const std::string a = read_file(o.output);
     ok_import(o);
-    REQUIRE(slurp(o.output) == a);
+    REQUIRE(read_file(o.output) == a);
     o.seed = 8;
     ok_import(o);
-    REQUIRE(slurp(o.output) != a);
+    REQUIRE(read_file(o.output) != a);
     // Kept rows are unchanged input rows.
     for (const auto& line : lines_of(o.output)) {
       if (line[0] == 't') continue;
@@ -546,9 +540,9 @@ TEST_CASE("importers: rate scale is a seeded subsample or a jittered replication
     REQUIRE(lines[2].substr(lines[2].find(',')) == ",m0,1,2");
     REQUIRE(lines[3] == "0.01,m1,2,2");
     REQUIRE(lines.back() == "99.99,m0,10000,2");  // the last one's copy stays at its time
-    const std::string a = slurp(o.output);
+    const std::string a = read_file(o.output);
     ok_import(o);
-    REQUIRE(slurp(o.output) == a);
+    REQUIRE(read_file(o.output) == a);
   }
   SECTION("2.5 writes 2 or 3 copies") {
     o.rate_scale = 2.5;
@@ -580,12 +574,12 @@ TEST_CASE("importers: model assignment by hash and Zipf", "[importers]") {
     REQUIRE(count["model-2"] > count["model-3"]);
     const double ratio = static_cast<double>(count["model-0"]) / count["model-1"];
     REQUIRE(ratio == Approx(std::pow(2.0, 1.2)).epsilon(0.12));  // 2.30
-    const std::string a = slurp(o.output);
+    const std::string a = read_file(o.output);
     ok_import(o);
-    REQUIRE(slurp(o.output) == a);
+    REQUIRE(read_file(o.output) == a);
     o.seed = 99;
     ok_import(o);
-    REQUIRE(slurp(o.output) != a);
+    REQUIRE(read_file(o.output) != a);
   }
   SECTION("keyed rows keep one model per key (hash and zipf)") {
     ImportOptions o = synthetic_options(t.write("in.csv", synthetic_csv(300, 1)), t.path("out.csv"));
@@ -705,9 +699,9 @@ TEST_CASE("importers: the shared ServeGen DeepSeek-R1 statistics", "[importers]"
   auto lines = lines_of(o.output);
   REQUIRE(sorted_by_time(lines));
   REQUIRE(model_of(lines[1]) == "deepseek-r1");
-  const std::string a = slurp(o.output);
+  const std::string a = read_file(o.output);
   ok_import(o);
-  REQUIRE(slurp(o.output) == a);
+  REQUIRE(read_file(o.output) == a);
   Diagnostics errors;
   REQUIRE(check_request_csv(o.output, {{"deepseek-r1", ModelRef{0}}}, errors) == r.rows_written);
 
@@ -735,8 +729,8 @@ CliRun run_cli(const TempDir& t, const std::string& args) {
   const int status = std::system(command.c_str());
   CliRun r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
+  r.out = read_file(out);
+  r.err = read_file(err);
   return r;
 }
 }  // namespace
@@ -903,7 +897,7 @@ TEST_CASE("imported traces are cached per user and owner-only, never in a shared
     const std::string command = "XDG_CACHE_HOME='" + xdg + "' '" + FLEETSIM_BINARY + "' validate '" + scenario +
                                 "' > '" + t.path("out.txt") + "' 2>&1";
     const int status = std::system(command.c_str());
-    INFO(slurp(t.path("out.txt")));
+    INFO(read_file(t.path("out.txt")));
     REQUIRE(status == 0);
     const fs::path imports = fs::path(xdg) / "fleetsim" / "imports";
     REQUIRE(fs::is_directory(imports));
