@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "cli/sweep/emit.hpp"
 #include "cli/sweep/sweep.hpp"
 
 #ifndef FLEETSIM_VERSION

@@ -221,6 +221,10 @@ std::string Chart::circle(double x, double y, double r, const std::string& fill,
   return tooltip.empty() ? head + "/>" : head + "><title>" + html_escape(tooltip) + "</title></circle>";
 }
 
+std::string Chart::group(const std::string& id, const std::string& content) {
+  return "<g id=\"" + id + "\">\n" + content + "</g>\n";
+}
+
 std::string Chart::points_attr(const Points& px) {
   std::string s;
   s.reserve(px.size() * 12);

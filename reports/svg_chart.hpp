@@ -124,6 +124,8 @@ class Chart {
   static std::string circle(double x, double y, double r, const std::string& fill, const std::string& attrs = "",
                             const std::string& tooltip = "");
   static std::string polyline(const Points& px, const LineStyle& style);
+  // A named group of elements, one per line: <g id="ID">, `content`, </g>. `id` goes in as it is.
+  static std::string group(const std::string& id, const std::string& content);
   static std::string points_attr(const Points& px);  // "x,y x,y ..." for polyline and polygon
 
  private:

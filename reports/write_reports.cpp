@@ -1,5 +1,9 @@
 #include "reports/write_reports.hpp"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 
@@ -11,7 +15,10 @@ namespace fleetsim {
 
 std::string write_file_atomically(const std::string& path, const std::string& text) {
   namespace fs = std::filesystem;
-  const std::string temp = path + ".tmp";
+  // A temporary name of this writer's own: two processes or threads writing the same file (two
+  // sweep shards merging at once) never write into one temporary file.
+  static std::atomic<std::uint64_t> counter{0};
+  const std::string temp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     if (!out) return "cannot write here";

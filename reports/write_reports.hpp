@@ -11,7 +11,8 @@ namespace fleetsim {
 // Empty diagnostics on success.
 Diagnostics write_run_reports(const std::string& run_dir);
 
-// Writes `text` to `path` through a temporary file in the same folder; "" or an error message.
+// Writes `text` to `path` through a temporary file of its own in the same folder (safe when several
+// processes or threads write the same path); "" or an error message.
 std::string write_file_atomically(const std::string& path, const std::string& text);
 
 }  // namespace fleetsim

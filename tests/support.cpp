@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <sstream>
 
 namespace fleetsim::test {
 
@@ -27,6 +28,23 @@ std::string errors_of(const std::string& yaml, const LoadOptions& options) {
   return loaded.errors.to_string();
 }
 
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+std::string shell_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 TempDir::TempDir(const std::string& tag) {
   static std::atomic<int> counter{0};
   dir = std::filesystem::temp_directory_path() /
@@ -43,7 +61,7 @@ TempDir::~TempDir() {
 std::string TempDir::write(const std::string& name, const std::string& text) const {
   const std::filesystem::path p = dir / name;
   std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
+  write_file(p, text);
   return p.string();
 }
 

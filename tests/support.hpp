@@ -27,6 +27,13 @@ class TempDir {
   std::filesystem::path dir;
 };
 
+// The file's bytes ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& path);
+// Writes `text` (bytes as given) to `path`, replacing it.
+void write_file(const std::filesystem::path& path, const std::string& text);
+// `text` in single quotes for /bin/sh.
+std::string shell_quote(const std::string& text);
+
 // Loads YAML text; fails the test (with the diagnostics) if it does not validate.
 Scenario scenario_from(const std::string& yaml, const LoadOptions& options = {});
 // Diagnostics of YAML text that must not validate (fails the test if it does).

@@ -9,6 +9,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "scenarios/loader/yaml_reader.hpp"
 #include "tests/support.hpp"
 
 using namespace fleetsim;
@@ -109,6 +110,27 @@ TEST_CASE("a mapping where a number is expected is a type error", "[bad-input]")
   const std::string msg = errors_of(yaml);
   REQUIRE_THAT(msg, Contains("test.yaml:6:"));
   REQUIRE_THAT(msg, Contains("models[0].parameters: expected a number (got a mapping)"));
+}
+
+TEST_CASE("numbers are read one strict way: scenario keys and policy parameters alike", "[bad-input]") {
+  double v = -1;
+  for (const auto& [text, value] : {std::pair<std::string, double>{"8e9", 8e9}, {"8.03e9", 8.03e9}, {"+5", 5},
+                                    {"0.25", 0.25}, {"-3", -3}, {".5", 0.5}, {"7", 7}}) {
+    INFO(text);
+    REQUIRE(parse_number(text, v));
+    REQUIRE(v == value);
+  }
+  for (const std::string text : {"", "+", "1x", "5e", "1e400", "nan", "inf", "0x10", " 5", "5 ", "1,5", "--1"}) {
+    INFO(text);
+    REQUIRE_FALSE(parse_number(text, v));
+  }
+  // The same parser, the same messages: a scenario key and a policy parameter.
+  std::string yaml = kMinimal;
+  yaml.replace(yaml.find("parameters: 8e9"), 15, "parameters: 8e9x");
+  REQUIRE_THAT(errors_of(yaml), Contains("test.yaml:6:27: models[0].parameters: expected a number (got \"8e9x\")"));
+  REQUIRE_THAT(errors_of(kMinimal, sets({"policies.autoscaler={impl: kpa, target_concurrency: 1e400}"})),
+               Contains("policies.autoscaler.target_concurrency: expected a number for autoscaler policy kpa (got \"1e400\")"));
+  REQUIRE(load(kMinimal, sets({"policies.autoscaler={impl: kpa, target_concurrency: +8}"})).scenario);
 }
 
 TEST_CASE("a list where a mapping is expected is a type error", "[bad-input]") {

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iomanip>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,17 +28,11 @@
 
 using Catch::Contains;
 using namespace fleetsim;
+using fleetsim::test::read_file;
 using fleetsim::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::vector<std::string> lines_of(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -251,17 +246,17 @@ TEST_CASE("importers: servegen is seeded per client window", "[importers]") {
   REQUIRE(full.rows_written > 3000);
   REQUIRE(full.rows_written < 5500);
   REQUIRE(sorted_by_time(lines_of(o.output)));
-  const std::string a = slurp(o.output);
+  const std::string a = read_file(o.output);
   ok_import(o);
-  REQUIRE(slurp(o.output) == a);  // same seed, same bytes
+  REQUIRE(read_file(o.output) == a);  // same seed, same bytes
   o.seed = 2;
   ok_import(o);
-  REQUIRE(slurp(o.output) != a);
+  REQUIRE(read_file(o.output) != a);
 
   // A window is exactly the matching part of the full import, shifted.
   o.seed = 1;
   ok_import(o);
-  REQUIRE(slurp(o.output) == a);
+  REQUIRE(read_file(o.output) == a);
   o.output = t.path("w.csv");
   o.window_start = 600;
   o.window_end = 1200;
@@ -522,12 +517,12 @@ TEST_CASE("importers: rate scale is a seeded subsample or a jittered replication
     REQUIRE(r.rows_written + r.rows_sampled_out == 10000);
     REQUIRE(r.rows_written > 4700);
     REQUIRE(r.rows_written < 5300);
-    const std::string a = slurp(o.output);
+    const std::string a = read_file(o.output);
     ok_import(o);
-    REQUIRE(slurp(o.output) == a);
+    REQUIRE(read_file(o.output) == a);
     o.seed = 8;
     ok_import(o);
-    REQUIRE(slurp(o.output) != a);
+    REQUIRE(read_file(o.output) != a);
     // Kept rows are unchanged input rows.
     for (const auto& line : lines_of(o.output)) {
       if (line[0] == 't') continue;
@@ -546,9 +541,9 @@ TEST_CASE("importers: rate scale is a seeded subsample or a jittered replication
     REQUIRE(lines[2].substr(lines[2].find(',')) == ",m0,1,2");
     REQUIRE(lines[3] == "0.01,m1,2,2");
     REQUIRE(lines.back() == "99.99,m0,10000,2");  // the last one's copy stays at its time
-    const std::string a = slurp(o.output);
+    const std::string a = read_file(o.output);
     ok_import(o);
-    REQUIRE(slurp(o.output) == a);
+    REQUIRE(read_file(o.output) == a);
   }
   SECTION("2.5 writes 2 or 3 copies") {
     o.rate_scale = 2.5;
@@ -580,12 +575,12 @@ TEST_CASE("importers: model assignment by hash and Zipf", "[importers]") {
     REQUIRE(count["model-2"] > count["model-3"]);
     const double ratio = static_cast<double>(count["model-0"]) / count["model-1"];
     REQUIRE(ratio == Approx(std::pow(2.0, 1.2)).epsilon(0.12));  // 2.30
-    const std::string a = slurp(o.output);
+    const std::string a = read_file(o.output);
     ok_import(o);
-    REQUIRE(slurp(o.output) == a);
+    REQUIRE(read_file(o.output) == a);
     o.seed = 99;
     ok_import(o);
-    REQUIRE(slurp(o.output) != a);
+    REQUIRE(read_file(o.output) != a);
   }
   SECTION("keyed rows keep one model per key (hash and zipf)") {
     ImportOptions o = synthetic_options(t.write("in.csv", synthetic_csv(300, 1)), t.path("out.csv"));
@@ -705,9 +700,9 @@ TEST_CASE("importers: the shared ServeGen DeepSeek-R1 statistics", "[importers]"
   auto lines = lines_of(o.output);
   REQUIRE(sorted_by_time(lines));
   REQUIRE(model_of(lines[1]) == "deepseek-r1");
-  const std::string a = slurp(o.output);
+  const std::string a = read_file(o.output);
   ok_import(o);
-  REQUIRE(slurp(o.output) == a);
+  REQUIRE(read_file(o.output) == a);
   Diagnostics errors;
   REQUIRE(check_request_csv(o.output, {{"deepseek-r1", ModelRef{0}}}, errors) == r.rows_written);
 
@@ -735,8 +730,8 @@ CliRun run_cli(const TempDir& t, const std::string& args) {
   const int status = std::system(command.c_str());
   CliRun r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
+  r.out = read_file(out);
+  r.err = read_file(err);
   return r;
 }
 }  // namespace
@@ -783,28 +778,132 @@ TEST_CASE("importers: fleetsim trace import", "[importers][cli]") {
 }
 #endif
 
+namespace {
+
+// A scenario whose one workload imports `log` (a tab-separated trace with times in ms).
+std::string direct_import_yaml(const std::string& log) {
+  return "duration: 10min\n"
+         "cluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB}]}\n"
+         "policies: {autoscaler: {impl: fixed, replicas: 1}}\n"
+         "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB}]\n"
+         "workloads:\n"
+         "  - trace: {path: " + log + ", format: generic-csv, time_column: when_ms, time_unit: ms,\n"
+         "            input_column: prompt, output_column: completion, delimiter: tab,\n"
+         "            assign: fixed, model: m, time_scale: 2}\n";
+}
+
+const char* kDirectImportLog = "when_ms\tprompt\tcompletion\n0\t100\t5\n500\t200\t7\n1500\t300\t9\n";
+
+// Sets (or, with nullptr, unsets) an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) ::setenv(name, value, 1);
+    else ::unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_) ::setenv(name_.c_str(), old_->c_str(), 1);
+    else ::unsetenv(name_.c_str());
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+bool owner_only(const fs::path& dir) {
+  const fs::perms p = fs::status(dir).permissions();
+  return (p & fs::perms::owner_all) == fs::perms::owner_all &&
+         (p & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none;
+}
+
+}  // namespace
+
 TEST_CASE("a scenario replays a public-format trace directly, imported once into a cache", "[importers][scenario]") {
-  auto dir = std::filesystem::temp_directory_path() / "fleetsim_test_direct_import";
-  std::filesystem::create_directories(dir);
-  const auto log = (dir / "log.tsv").string();
-  std::ofstream(log) << "when_ms\tprompt\tcompletion\n0\t100\t5\n500\t200\t7\n1500\t300\t9\n";
-  const std::string yaml =
-      "duration: 10min\n"
-      "cluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB}]}\n"
-      "policies: {autoscaler: {impl: fixed, replicas: 1}}\n"
-      "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB}]\n"
-      "workloads:\n"
-      "  - trace: {path: " + log + ", format: generic-csv, time_column: when_ms, time_unit: ms,\n"
-      "            input_column: prompt, output_column: completion, delimiter: tab,\n"
-      "            assign: fixed, model: m, time_scale: 2}\n";
-  fleetsim::test::RunOutput out = fleetsim::test::run_scenario(fleetsim::test::scenario_from(yaml));
+  TempDir t("direct_import");
+  const std::string yaml = direct_import_yaml(t.write("log.tsv", kDirectImportLog));
+  LoadOptions options;
+  options.import_cache_dir = t.path("cache");
+  fleetsim::test::RunOutput out = fleetsim::test::run_scenario(fleetsim::test::scenario_from(yaml, options));
   REQUIRE(out.violations.empty());
   REQUIRE(out.requests.size() == 3);
   REQUIRE(out.requests[2].arrival == 3 * fleetsim::kSecond);  // 1.5 s, twice as slow
   REQUIRE(out.requests[1].input_tokens == 200);
   // A second load reuses the cached import; a bad option is an input error with its key.
-  REQUIRE(fleetsim::test::run_scenario(fleetsim::test::scenario_from(yaml)).requests.size() == 3);
+  REQUIRE(fleetsim::test::run_scenario(fleetsim::test::scenario_from(yaml, options)).requests.size() == 3);
   std::string bad = yaml;
   bad.replace(bad.find("generic-csv"), 11, "generic-tsv");
-  REQUIRE_THAT(fleetsim::test::errors_of(bad), Catch::Contains("workloads[0].trace.format: unknown trace format \"generic-tsv\""));
+  REQUIRE_THAT(fleetsim::test::errors_of(bad, options), Catch::Contains("workloads[0].trace.format: unknown trace format \"generic-tsv\""));
+}
+
+TEST_CASE("imported traces are cached per user and owner-only, never in a shared temporary folder", "[importers][scenario]") {
+  TempDir t("import_cache");
+  const std::string yaml = direct_import_yaml(t.write("log.tsv", kDirectImportLog));
+
+  SECTION("the folder asked for, created owner-only with the parents it needs") {
+    const fs::path cache = t.dir / "cache", imports = cache / "fleetsim" / "imports";
+    LoadOptions options;
+    options.import_cache_dir = imports.string();
+    const fs::path cached = fleetsim::test::scenario_from(yaml, options).workloads[0].trace_path;
+    REQUIRE(cached.parent_path() == imports);
+    REQUIRE(fs::is_regular_file(cached));
+    for (const fs::path& dir : {cache, cache / "fleetsim", imports}) {
+      INFO(dir);
+      CHECK(owner_only(dir));
+    }
+    // Nothing in the shared folder the loader used to write to (the name is this input's hash).
+    REQUIRE_FALSE(fs::exists(fs::temp_directory_path() / "fleetsim-imports" / cached.filename()));
+    // A cache folder opened up by someone is closed again before it is used.
+    fs::permissions(imports, fs::perms::all);
+    REQUIRE(fleetsim::test::scenario_from(yaml, options).workloads[0].trace_path == cached.string());
+    CHECK(owner_only(imports));
+  }
+  SECTION("a cache folder that is a link (or not a folder) is refused") {
+    fs::create_directories(t.dir / "elsewhere");
+    fs::create_directory_symlink(t.dir / "elsewhere", t.dir / "link");
+    LoadOptions options;
+    options.import_cache_dir = (t.dir / "link").string();
+    REQUIRE_THAT(fleetsim::test::errors_of(yaml, options),
+                 Catch::Contains("workloads[0].trace: cannot cache the imported trace in " + options.import_cache_dir +
+                                 ": not a folder of your own"));
+    options.import_cache_dir = t.path("log.tsv");
+    REQUIRE_THAT(fleetsim::test::errors_of(yaml, options), Catch::Contains("cannot cache the imported trace"));
+  }
+  SECTION("by default $XDG_CACHE_HOME/fleetsim/imports, else ~/.cache/fleetsim/imports") {
+    const std::string xdg = t.path("xdg"), home = t.path("home");
+    {
+      ScopedEnv set_xdg("XDG_CACHE_HOME", xdg.c_str()), set_home("HOME", home.c_str());
+      REQUIRE(default_import_cache_dir() == xdg + "/fleetsim/imports");
+      const fs::path cached = fleetsim::test::scenario_from(yaml).workloads[0].trace_path;
+      REQUIRE(cached.parent_path() == fs::path(xdg) / "fleetsim" / "imports");
+      CHECK(owner_only(fs::path(xdg) / "fleetsim"));
+    }
+    {
+      ScopedEnv relative_xdg("XDG_CACHE_HOME", "relative/cache"), set_home("HOME", home.c_str());
+      REQUIRE(default_import_cache_dir() == home + "/.cache/fleetsim/imports");  // the spec ignores a relative path
+    }
+    {
+      ScopedEnv no_xdg("XDG_CACHE_HOME", nullptr), no_home("HOME", nullptr);
+      REQUIRE(default_import_cache_dir().empty());
+      REQUIRE_THAT(fleetsim::test::errors_of(yaml),
+                   Catch::Contains("no folder to cache the imported trace in: set XDG_CACHE_HOME or HOME"));
+    }
+  }
+#ifdef FLEETSIM_BINARY
+  SECTION("fleetsim validate writes its import to the user's cache") {
+    const std::string scenario = t.write("scenario.yaml", yaml), xdg = t.path("xdg-cli");
+    const std::string command = "XDG_CACHE_HOME='" + xdg + "' '" + FLEETSIM_BINARY + "' validate '" + scenario +
+                                "' > '" + t.path("out.txt") + "' 2>&1";
+    const int status = std::system(command.c_str());
+    INFO(read_file(t.path("out.txt")));
+    REQUIRE(status == 0);
+    const fs::path imports = fs::path(xdg) / "fleetsim" / "imports";
+    REQUIRE(fs::is_directory(imports));
+    REQUIRE(std::distance(fs::directory_iterator(imports), fs::directory_iterator()) == 1);
+    CHECK(owner_only(imports));
+  }
+#endif
 }

@@ -90,12 +90,16 @@ TEST_CASE("the engine rejects a placement that over-commits a GPU, naming the po
       "workloads: [{model: m, arrivals: {process: poisson, rate: 1/s},"
       " input_tokens: {dist: fixed, value: 1}, output_tokens: {dist: fixed, value: 1}}]\n");
   SimulationSetup setup = build_setup(sc, registry());
+  // The engine names the policy the scenario chose; the one that broke the contract here is
+  // Greedy, so the scenario names it (the default, best-fit, never ran).
   setup.placement = std::make_unique<Greedy>();
+  setup.scenario.placement.impl = "greedy";
   Simulation sim(std::move(setup));
   RunStatus status = sim.run();
   REQUIRE_FALSE(status.ok);
-  REQUIRE_THAT(status.errors.to_string(), Catch::Contains("placement policy 'best-fit'") &&
+  REQUIRE_THAT(status.errors.to_string(), Catch::Contains("placement policy 'greedy'") &&
                                               Catch::Contains("over-committed GPU 0"));
+  REQUIRE_THAT(status.errors.to_string(), !Catch::Contains("best-fit"));
 }
 
 TEST_CASE("every registered policy runs a scenario without breaking an invariant", "[policies][smoke]") {

@@ -1,4 +1,4 @@
-// Parameter sweeps (scenarios/sweep): point order, strict sweep files, byte-identical merged
+// Parameter sweeps (cli/sweep): point order, strict sweep files, byte-identical merged
 // outputs for any thread count and for shards merged afterwards, resume, Slurm and Kubernetes
 // job files, the Pareto frontier, and the `fleetsim sweep` command.
 #include <catch2/catch.hpp>
@@ -6,15 +6,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <map>
 
+#include "cli/sweep/emit.hpp"
 #include "cli/sweep/sweep.hpp"
+#include "tests/support.hpp"
 
 using Catch::Contains;
 namespace fs = std::filesystem;
@@ -40,33 +39,15 @@ workloads:
     output_tokens: {dist: fixed, value: 20}
 )";
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using fleetsim::test::read_file;
+using fleetsim::test::write_file;
 
-void write_file(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
-
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    dir = fs::temp_directory_path() /
-          ("fleetsim_sweep_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    write_file(dir / "tiny.yaml", kTinyScenario);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
+// A scratch folder holding tiny.yaml, the base scenario of the sweeps below.
+struct SweepDir : fleetsim::test::TempDir {
+  SweepDir() : TempDir("sweep") { write("tiny.yaml", kTinyScenario); }
   // Writes a sweep file beside tiny.yaml and loads it.
   SweepLoadResult load(const std::string& text, const std::string& name = "sweep.yaml") const {
-    write_file(dir / name, text);
-    return load_sweep_file((dir / name).string());
+    return load_sweep_file(write(name, text));
   }
   SweepSpec sweep(const std::string& text, const std::string& name = "sweep.yaml") const {
     SweepLoadResult r = load(text, name);
@@ -101,10 +82,18 @@ SweepRunOptions test_options() {
 
 const std::vector<std::string> kMergedFiles = {"merged.csv", "merged.json", "pareto.csv", "pareto.svg"};
 
+// Every file below `root` (relative paths, sorted) with its bytes.
+std::map<std::string, std::string> tree_files(const fs::path& root) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    if (e.is_regular_file()) files[fs::relative(e.path(), root).generic_string()] = read_file(e.path());
+  return files;
+}
+
 }  // namespace
 
 TEST_CASE("sweep points: grid in file order, then zip, then seeds; the last axis fastest", "[sweep]") {
-  TempDir t;
+  SweepDir t;
   const SweepSpec s = t.sweep(R"(base: tiny.yaml
 set:
   duration: 2min
@@ -162,7 +151,7 @@ seeds: [7, 8]
 }
 
 TEST_CASE("bad sweep files are reported with file:line, nothing guessed", "[sweep]") {
-  TempDir t;
+  SweepDir t;
   SECTION("unknown key, with a suggestion") {
     const std::string e = errors_of(t.load("base: tiny.yaml\nseeds: [1]\ngrids:\n  duration: [1min]\n"));
     REQUIRE_THAT(e, Contains("sweep.yaml:3:1: grids: unknown key, did you mean grid?"));
@@ -193,7 +182,7 @@ zip:
     REQUIRE_THAT(errors_of(t.load("base: tiny.yaml\nset: {duration: 1min}\ngrid: {duration: [2min]}\n")),
                  Contains("grid.duration: this key path is already varied or set at line 2"));
     REQUIRE_THAT(errors_of(t.load("base: tiny.yaml\npareto: {x: overall.requests}\n")),
-                 Contains("pareto: required key is missing: y"));
+                 Contains("sweep.yaml:2:9: pareto.y: required key is missing"));
     REQUIRE_THAT(errors_of(t.load("base: [tiny.yaml\n")), Contains("not valid YAML"));
     REQUIRE_THAT(load_sweep_file((t.dir / "absent.yaml").string()).errors.to_string(),
                  Contains("cannot open the sweep file"));
@@ -218,7 +207,7 @@ zip:
 }
 
 TEST_CASE("merged outputs are byte-identical for any thread count and for merged shards", "[sweep]") {
-  TempDir t;
+  SweepDir t;
   const SweepSpec s = t.sweep(kSmallSweep);
   REQUIRE(sweep_point_count(s) == 4);
   const fs::path one = t.dir / "jobs1", two = t.dir / "jobs2", a = t.dir / "shard0", b = t.dir / "shard1";
@@ -282,12 +271,42 @@ TEST_CASE("merged outputs are byte-identical for any thread count and for merged
   REQUIRE(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
   REQUIRE_THAT(svg, Contains("Pareto frontier"));
   REQUIRE_THAT(svg, Contains("<polyline"));
+  REQUIRE_THAT(svg, Contains("<g id=\"points\">") && Contains("<g id=\"frontier\">"));
   REQUIRE(std::count(csv.begin(), csv.end(), '\n') == 5);
   REQUIRE(read_file(one / "pareto.csv").rfind(csv.substr(0, csv.find('\n') + 1), 0) == 0);
 }
 
+TEST_CASE("every output file of a sweep is byte-identical for --jobs 1 and --jobs 2", "[sweep]") {
+  // Two processes (the command line), as two sweeps of one file would be: a point's report.html
+  // must name the point's own folder, not the temporary one it was written into.
+  SweepDir t;
+  write_file(t.dir / "s.yaml", kSmallSweep);
+  const fs::path one = t.dir / "jobs1", two = t.dir / "jobs2";
+  for (const auto& [jobs, out] : {std::pair{1, one}, std::pair{2, two}}) {
+    const std::string command = std::string("'") + FLEETSIM_BINARY + "' sweep '" + (t.dir / "s.yaml").string() +
+                                "' -q --jobs " + std::to_string(jobs) + " --out '" + out.string() + "' > '" +
+                                (t.dir / "log.txt").string() + "' 2>&1";
+    INFO(command);
+    REQUIRE(std::system(command.c_str()) == 0);
+  }
+  const auto files1 = tree_files(one), files2 = tree_files(two);
+  std::vector<std::string> names1, names2;
+  for (const auto& [name, bytes] : files1) names1.push_back(name);
+  for (const auto& [name, bytes] : files2) names2.push_back(name);
+  REQUIRE(names1 == names2);
+  // Four points of result.json, point.json, report.html, result.prom and two CSVs; the merged files.
+  REQUIRE(files1.size() == 4 * 6 + kMergedFiles.size());
+  for (const auto& [name, bytes] : files1) {
+    INFO(name);
+    CHECK(bytes == files2.at(name));
+  }
+  const std::string& report = files1.at("point-0002/report.html");
+  REQUIRE_THAT(report, Contains("<dd>point-0002</dd>"));
+  REQUIRE_THAT(report, !Contains("partial"));
+}
+
 TEST_CASE("a sweep resumes: completed points are skipped, changed points refused", "[sweep]") {
-  TempDir t;
+  SweepDir t;
   const SweepSpec s = t.sweep(kSmallSweep);
   const fs::path out = t.dir / "out";
   REQUIRE(run_sweep(s, out.string(), 2, 0, 1, test_options()).ran == 4);
@@ -327,7 +346,7 @@ TEST_CASE("a sweep resumes: completed points are skipped, changed points refused
 }
 
 TEST_CASE("Slurm array script and Kubernetes Indexed Job", "[sweep]") {
-  TempDir t;
+  SweepDir t;
   EmitOptions options;
   options.name = "Keep Alive";
   options.image = "ghcr.io/example/fleetsim:1.2";
@@ -391,7 +410,7 @@ TEST_CASE("the example sweep validates", "[sweep]") {
 }
 
 TEST_CASE("fleetsim sweep: run, shards, merge, emit, exit codes", "[sweep]") {
-  TempDir t;
+  SweepDir t;
   write_file(t.dir / "s.yaml", kSmallSweep);
   const std::string bin = std::string("'") + FLEETSIM_BINARY + "' ";
   const std::string sweep = "'" + (t.dir / "s.yaml").string() + "' ";

@@ -3,23 +3,24 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <numeric>
-#include <sstream>
 #include <thread>
-#include <unistd.h>
 
-#include "reports/svg_chart.hpp"
-#include "scenarios/loader/scenario_loader.hpp"
 #include "cli/runner/run_to_directory.hpp"
+#include "reports/svg_chart.hpp"
+#include "reports/write_reports.hpp"
+#include "scenarios/loader/scenario_loader.hpp"
+#include "scenarios/loader/yaml_reader.hpp"
 
 namespace fleetsim {
 
@@ -31,56 +32,6 @@ namespace {
 constexpr std::size_t kMaxPoints = 10'000'000;
 
 // ------------------------------------------------------------------ small helpers
-
-std::string read_text(const fs::path& p, bool& ok) {
-  std::ifstream in(p, std::ios::binary);
-  ok = static_cast<bool>(in);
-  std::stringstream s;
-  if (ok) s << in.rdbuf();
-  return s.str();
-}
-
-// Writes through a temporary file and a rename, so readers never see half a file.
-bool write_text(const fs::path& p, const std::string& text) {
-  const fs::path tmp = p.string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                       std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return false;
-    out << text;
-    out.close();
-    if (!out) return false;
-  }
-  std::error_code ec;
-  fs::rename(tmp, p, ec);
-  if (ec) fs::remove(tmp, ec);
-  return !ec;
-}
-
-// "a.b[2].c" and "a.b.2.c" -> "a.b[2].c": the form the scenario loader's diagnostics use.
-std::string normal_path(const std::string& path) {
-  std::vector<std::string> parts;
-  std::string cur;
-  for (char c : path) {
-    if (c == '.' || c == '[' || c == ']') {
-      if (!cur.empty()) parts.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) parts.push_back(cur);
-  std::string out;
-  for (const auto& p : parts) {
-    const bool index = p.find_first_not_of("0123456789") == std::string::npos;
-    out += index ? "[" + p + "]" : (out.empty() ? "" : ".") + p;
-  }
-  return out;
-}
-
-bool path_within(const std::string& path, const std::string& prefix) {
-  return path == prefix || path.rfind(prefix + ".", 0) == 0 || path.rfind(prefix + "[", 0) == 0;
-}
 
 // "0-4, 7, 9-10"
 std::string ranges(const std::vector<std::size_t>& v) {
@@ -204,91 +155,45 @@ std::string short_label(const std::string& flow) {
 
 // ------------------------------------------------------------------ reading the sweep file
 
-struct SweepReader {
-  std::string file;
-  Diagnostics& errors;
-
-  void error(const YAML::Node& n, const std::string& path, const std::string& message) {
-    int line = 0, column = 0;
-    if (n.IsDefined() && n.Mark().line >= 0) {
-      line = n.Mark().line + 1;
-      column = n.Mark().column + 1;
-    }
-    errors.add(Diagnostic{file, line, column, path, message});
+SweepValue sweep_value(const YAML::Node& n) {
+  SweepValue v;
+  v.yaml = flow_yaml(n);
+  if (n.Mark().line >= 0) {
+    v.line = n.Mark().line + 1;
+    v.column = n.Mark().column + 1;
   }
+  return v;
+}
 
-  static std::string describe(const YAML::Node& n) {
-    if (!n.IsDefined() || n.IsNull()) return "nothing";
-    if (n.IsScalar()) return "\"" + n.Scalar() + "\"";
-    if (n.IsSequence()) return "a list";
-    return "a mapping";
+bool check_key_path(YamlContext& ctx, const YAML::Node& key, const std::string& section) {
+  const std::string& k = key.Scalar();
+  if (k.empty() || k.find('=') != std::string::npos || k.find_first_of(" \t") != std::string::npos ||
+      normal_key_path(k).empty()) {
+    ctx.error(key, section + "." + k, "expected a scenario key path such as policies.autoscaler or models[0].startup_time");
+    return false;
   }
+  return true;
+}
 
-  // The keys of a mapping, in file order, with their nodes; duplicate and unknown keys
-  // (when `known` is not empty) are reported.
-  std::vector<std::pair<YAML::Node, YAML::Node>> entries(const YAML::Node& map, const std::string& path,
-                                                         const std::vector<std::string>& known) {
-    std::vector<std::pair<YAML::Node, YAML::Node>> out;
-    std::vector<std::string> seen;
-    for (const auto& kv : map) {
-      if (!kv.first.IsScalar()) {
-        error(kv.first, path, "expected a key, got " + describe(kv.first));
-        continue;
-      }
-      const std::string key = kv.first.Scalar();
-      const std::string where = path.empty() ? key : path + "." + key;
-      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
-        error(kv.first, where, "duplicate key (each key may appear once)");
-        continue;
-      }
-      seen.push_back(key);
-      if (!known.empty() && std::find(known.begin(), known.end(), key) == known.end()) {
-        std::string message = "unknown key";
-        const std::string suggestion = did_you_mean(key, known);
-        if (!suggestion.empty()) {
-          message += ", did you mean " + suggestion + "?";
-        } else {
-          message += " (expected one of: ";
-          for (std::size_t i = 0; i < known.size(); ++i) message += (i ? ", " : "") + known[i];
-          message += ")";
-        }
-        error(kv.first, where, message);
-        continue;
-      }
-      out.emplace_back(kv.first, kv.second);
-    }
-    return out;
-  }
-
-  bool text(const YAML::Node& n, const std::string& path, std::string& out) {
-    if (!n.IsScalar() || n.Scalar().empty()) {
-      error(n, path, "expected a non-empty string, got " + describe(n));
-      return false;
-    }
+// A string that may not be empty, at `n` (reported at `n`, or at `where` when `n` is absent).
+bool nonempty_text(YamlContext& ctx, const YAML::Node& n, const YAML::Node& where, const std::string& path,
+                   std::string& out) {
+  if (n.IsScalar() && !n.Scalar().empty()) {
     out = n.Scalar();
     return true;
   }
+  ctx.error(n.IsDefined() && !n.IsNull() ? n : where, path, "expected a non-empty string, got " + describe(n));
+  return false;
+}
 
-  SweepValue value(const YAML::Node& n) {
-    SweepValue v;
-    v.yaml = flow_yaml(n);
-    if (n.Mark().line >= 0) {
-      v.line = n.Mark().line + 1;
-      v.column = n.Mark().column + 1;
-    }
-    return v;
-  }
-
-  bool key_path(const YAML::Node& key, const std::string& section) {
-    const std::string& k = key.Scalar();
-    if (k.empty() || k.find('=') != std::string::npos ||
-        k.find_first_of(" \t") != std::string::npos || normal_path(k).empty()) {
-      error(key, section + "." + k, "expected a scenario key path such as policies.autoscaler or models[0].startup_time");
-      return false;
-    }
-    return true;
-  }
-};
+// A list with at least one element, at `n` (reported like nonempty_text).
+bool nonempty_list(YamlContext& ctx, const YAML::Node& n, const YAML::Node& where, const std::string& path,
+                   const std::string& of_what) {
+  if (n.IsSequence() && n.size() > 0) return true;
+  ctx.error(n.IsDefined() && !n.IsNull() ? n : where, path,
+            "expected a non-empty list of " + of_what + ", got " + describe(n));
+  return false;
+}
 
 }  // namespace
 
@@ -304,171 +209,158 @@ const std::vector<std::string>& default_sweep_metrics() {
 SweepLoadResult load_sweep_text(const std::string& yaml, const std::string& source_name,
                                 const std::string& base_dir) {
   SweepLoadResult result;
-  SweepReader r{source_name, result.errors};
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::ParserException& e) {
-    result.errors.add(Diagnostic{source_name, e.mark.line + 1, e.mark.column + 1, "",
-                                 "not valid YAML: " + e.msg});
-    return result;
-  }
+  const std::optional<YAML::Node> parsed = parse_yaml(yaml, source_name, result.errors);
+  if (!parsed) return result;
+  const YAML::Node& root = *parsed;
+  YamlContext ctx{source_name, result.errors, {}};
   if (!root.IsMap()) {
-    r.error(root, "", "expected a mapping with base:, grid:, zip:, seeds:, ... (got " + SweepReader::describe(root) + ")");
+    ctx.error(root, "", "expected a mapping with base:, grid:, zip:, seeds:, ... (got " + describe(root) + ")");
     return result;
   }
   SweepSpec s;
   s.file = source_name;
   s.name = fs::path(source_name).stem().string();
-  bool have_base = false;
-  bool have_metrics = false;
-  std::vector<std::pair<std::string, YAML::Node>> used_keys;  // normalised key path, its node
+  std::vector<std::pair<std::string, YAML::Node>> used_keys;  // normal key path, its node
 
   auto claim = [&](const YAML::Node& key, const std::string& where) {
-    const std::string normal = normal_path(key.Scalar());
+    const std::string normal = normal_key_path(key.Scalar());
     for (const auto& [k, n] : used_keys)
       if (k == normal) {
-        r.error(key, where, "this key path is already varied or set at line " + std::to_string(n.Mark().line + 1) +
-                                " (each path may appear once across set, grid and zip)");
+        ctx.error(key, where, "this key path is already varied or set at line " + std::to_string(n.Mark().line + 1) +
+                                  " (each path may appear once across set, grid and zip)");
         return false;
       }
     used_keys.emplace_back(normal, key);
     return true;
   };
+  // The values of one grid or zip key, when its path and its list are good.
+  auto axis_values = [&](const YAML::Node& key, const YAML::Node& list, const std::string& section,
+                         std::vector<SweepValue>& values) {
+    const std::string where = section + "." + key.Scalar();
+    if (!check_key_path(ctx, key, section) || !nonempty_list(ctx, list, key, where, "values") || !claim(key, where))
+      return false;
+    for (const auto& v : list) values.push_back(sweep_value(v));
+    return true;
+  };
 
-  const std::vector<std::string> known = {"name", "description", "base", "set", "grid", "zip",
-                                          "seeds", "metrics", "pareto"};
-  for (const auto& [key, node] : r.entries(root, "", known)) {
-    const std::string k = key.Scalar();
-    if (k == "name") {
-      r.text(node, k, s.name);
-    } else if (k == "description") {
-      if (!node.IsScalar() && !node.IsNull()) r.error(node, k, "expected a string");
-    } else if (k == "base") {
-      if (!r.text(node, k, s.base)) continue;
-      have_base = true;
-      fs::path p = fs::path(s.base).is_absolute() ? fs::path(s.base) : fs::path(base_dir) / s.base;
-      s.base_path = p.lexically_normal().string();
-      std::error_code ec;
-      if (!fs::is_regular_file(p, ec))
-        r.error(node, k, "cannot open the base scenario " + s.base_path + " (paths are relative to the sweep file)");
-    } else if (k == "set") {
-      if (!node.IsMap()) {
-        r.error(node, k, "expected a mapping of key paths to values, got " + SweepReader::describe(node));
+  MapReader r(ctx, root, "");
+  if (const YAML::Node name = r.get("name"); r.has("name")) nonempty_text(ctx, name, root, "name", s.name);
+  (void)r.text("description", "");
+  bool have_base = false;
+  if (const YAML::Node base = r.get("base"); r.has("base") && nonempty_text(ctx, base, root, "base", s.base)) {
+    have_base = true;
+    const fs::path p = fs::path(s.base).is_absolute() ? fs::path(s.base) : fs::path(base_dir) / s.base;
+    s.base_path = p.lexically_normal().string();
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec))
+      ctx.error(base, "base", "cannot open the base scenario " + s.base_path + " (paths are relative to the sweep file)");
+  }
+
+  MapReader set(ctx, r.get("set"), "set");
+  for (const auto& [key, value] : set.entries())
+    if (check_key_path(ctx, key, "set") && claim(key, "set." + key.Scalar()))
+      s.fixed.push_back(SweepSetting{key.Scalar(), sweep_value(value)});
+  set.finish();
+
+  MapReader grid(ctx, r.get("grid"), "grid");
+  for (const auto& [key, list] : grid.entries()) {
+    std::vector<SweepValue> values;
+    if (!axis_values(key, list, "grid", values)) continue;
+    SweepAxis axis;
+    axis.keys.push_back(key.Scalar());
+    for (auto& v : values) axis.values.push_back({v});
+    s.axes.push_back(std::move(axis));
+  }
+  grid.finish();
+
+  MapReader zip_map(ctx, r.get("zip"), "zip");
+  SweepAxis zip;
+  zip.zip = true;
+  YAML::Node first_zip_key;
+  for (const auto& [key, list] : zip_map.entries()) {
+    std::vector<SweepValue> values;
+    if (!axis_values(key, list, "zip", values)) continue;
+    if (zip.keys.empty()) {
+      first_zip_key = key;
+      zip.values.resize(values.size());
+    } else if (values.size() != zip.values.size()) {
+      ctx.error(list, "zip." + key.Scalar(),
+                "zip lists must all have one length: " + zip.keys.front() + " (line " +
+                    std::to_string(first_zip_key.Mark().line + 1) + ") has " + std::to_string(zip.values.size()) +
+                    " values, this one " + std::to_string(values.size()));
+      continue;
+    }
+    zip.keys.push_back(key.Scalar());
+    for (std::size_t i = 0; i < values.size(); ++i) zip.values[i].push_back(values[i]);
+  }
+  zip_map.finish();
+  if (!zip.keys.empty()) s.axes.push_back(std::move(zip));
+
+  if (const YAML::Node seeds = r.get("seeds"); r.has("seeds") && nonempty_list(ctx, seeds, seeds, "seeds", "seeds")) {
+    for (const auto& v : seeds) {
+      std::uint64_t seed = 0;
+      const std::string t = v.IsScalar() ? v.Scalar() : "";
+      auto res = std::from_chars(t.data(), t.data() + t.size(), seed);
+      if (t.empty() || res.ec != std::errc() || res.ptr != t.data() + t.size()) {
+        ctx.error(v, "seeds", "expected a seed (an integer >= 0), got " + describe(v));
         continue;
       }
-      for (const auto& [sk, sv] : r.entries(node, k, {})) {
-        if (!r.key_path(sk, k) || !claim(sk, k + "." + sk.Scalar())) continue;
-        s.fixed.push_back(SweepSetting{sk.Scalar(), r.value(sv)});
-      }
-    } else if (k == "grid" || k == "zip") {
-      if (!node.IsMap()) {
-        r.error(node, k, "expected a mapping of key paths to lists of values, got " + SweepReader::describe(node));
+      if (std::find(s.seeds.begin(), s.seeds.end(), seed) != s.seeds.end()) {
+        ctx.error(v, "seeds", "seed " + t + " is listed twice");
         continue;
       }
-      SweepAxis zip;
-      zip.zip = true;
-      YAML::Node first_zip_key;
-      for (const auto& [ak, av] : r.entries(node, k, {})) {
-        const std::string where = k + "." + ak.Scalar();
-        if (!r.key_path(ak, k)) continue;
-        if (!av.IsSequence() || av.size() == 0) {
-          r.error(av.IsDefined() && !av.IsNull() ? av : ak, where,
-                  "expected a non-empty list of values, got " + SweepReader::describe(av));
-          continue;
-        }
-        if (!claim(ak, where)) continue;
-        std::vector<SweepValue> values;
-        for (const auto& v : av) values.push_back(r.value(v));
-        if (k == "grid") {
-          SweepAxis axis;
-          axis.keys.push_back(ak.Scalar());
-          for (auto& v : values) axis.values.push_back({v});
-          s.axes.push_back(std::move(axis));
-          continue;
-        }
-        if (zip.keys.empty()) {
-          first_zip_key = ak;
-          zip.values.resize(values.size());
-        } else if (values.size() != zip.values.size()) {
-          r.error(av, where,
-                  "zip lists must all have one length: " + zip.keys.front() + " (line " +
-                      std::to_string(first_zip_key.Mark().line + 1) + ") has " + std::to_string(zip.values.size()) +
-                      " values, this one " + std::to_string(values.size()));
-          continue;
-        }
-        zip.keys.push_back(ak.Scalar());
-        for (std::size_t i = 0; i < values.size(); ++i) zip.values[i].push_back(values[i]);
-      }
-      if (k == "zip" && !zip.keys.empty()) s.axes.push_back(std::move(zip));
-    } else if (k == "seeds") {
-      if (!node.IsSequence() || node.size() == 0) {
-        r.error(node, k, "expected a non-empty list of seeds, got " + SweepReader::describe(node));
-        continue;
-      }
-      for (const auto& v : node) {
-        std::uint64_t seed = 0;
-        const std::string t = v.IsScalar() ? v.Scalar() : "";
-        auto res = std::from_chars(t.data(), t.data() + t.size(), seed);
-        if (t.empty() || res.ec != std::errc() || res.ptr != t.data() + t.size()) {
-          r.error(v, k, "expected a seed (an integer >= 0), got " + SweepReader::describe(v));
-          continue;
-        }
-        if (std::find(s.seeds.begin(), s.seeds.end(), seed) != s.seeds.end()) {
-          r.error(v, k, "seed " + t + " is listed twice");
-          continue;
-        }
-        s.seeds.push_back(seed);
-      }
-    } else if (k == "metrics") {
-      have_metrics = true;
-      if (!node.IsSequence() || node.size() == 0) {
-        r.error(node, k, "expected a non-empty list of result.json paths, got " + SweepReader::describe(node));
-        continue;
-      }
-      for (const auto& v : node) {
-        std::string m;
-        if (!r.text(v, k, m)) continue;
-        if (std::find(s.metrics.begin(), s.metrics.end(), m) != s.metrics.end()) {
-          r.error(v, k, "metric " + m + " is listed twice");
-          continue;
-        }
-        s.metrics.push_back(m);
-      }
-    } else if (k == "pareto") {
-      if (!node.IsMap()) {
-        r.error(node, k, "expected {x: PATH, y: PATH}, got " + SweepReader::describe(node));
-        continue;
-      }
-      ParetoSpec p;
-      bool have_x = false, have_y = false;
-      for (const auto& [pk, pv] : r.entries(node, k, {"x", "y"})) {
-        std::string t;
-        if (!r.text(pv, k + "." + pk.Scalar(), t)) continue;
-        bool maximize = false;
-        if (t.rfind("max:", 0) == 0) {
-          maximize = true;
-          t = t.substr(4);
-        } else if (t.rfind("min:", 0) == 0) {
-          t = t.substr(4);
-        }
-        t.erase(0, t.find_first_not_of(' '));
-        if (t.empty()) {
-          r.error(pv, k + "." + pk.Scalar(), "expected a result.json path after the prefix");
-          continue;
-        }
-        (pk.Scalar() == "x" ? p.x : p.y) = t;
-        (pk.Scalar() == "x" ? p.maximize_x : p.maximize_y) = maximize;
-        (pk.Scalar() == "x" ? have_x : have_y) = true;
-      }
-      if (!have_x || !have_y) {
-        r.error(node, k, std::string("required key is missing: ") + (have_x ? "y" : "x"));
-        continue;
-      }
-      s.pareto = p;
+      s.seeds.push_back(seed);
     }
   }
-  if (!have_base && result.errors.empty()) r.error(root, "base", "required key is missing: the base scenario file");
+
+  const bool have_metrics = r.has("metrics");
+  if (const YAML::Node metrics = r.get("metrics");
+      have_metrics && nonempty_list(ctx, metrics, metrics, "metrics", "result.json paths")) {
+    for (const auto& v : metrics) {
+      std::string m;
+      if (!nonempty_text(ctx, v, v, "metrics", m)) continue;
+      if (std::find(s.metrics.begin(), s.metrics.end(), m) != s.metrics.end()) {
+        ctx.error(v, "metrics", "metric " + m + " is listed twice");
+        continue;
+      }
+      s.metrics.push_back(m);
+    }
+  }
+
+  MapReader pareto(ctx, r.get("pareto"), "pareto");
+  if (pareto.ok()) {
+    ParetoSpec p;
+    bool have_x = false, have_y = false;
+    for (const std::string axis : {"x", "y"}) {
+      std::string t;
+      if (!pareto.has(axis)) {
+        (void)pareto.get(axis);
+        ctx.error(pareto.node(), pareto.path(axis), "required key is missing");
+        continue;
+      }
+      if (!nonempty_text(ctx, pareto.get(axis), pareto.node(), pareto.path(axis), t)) continue;
+      bool maximize = false;
+      if (t.rfind("max:", 0) == 0) {
+        maximize = true;
+        t = t.substr(4);
+      } else if (t.rfind("min:", 0) == 0) {
+        t = t.substr(4);
+      }
+      t.erase(0, t.find_first_not_of(' '));
+      if (t.empty()) {
+        ctx.error(pareto.get(axis), pareto.path(axis), "expected a result.json path after the prefix");
+        continue;
+      }
+      (axis == "x" ? p.x : p.y) = t;
+      (axis == "x" ? p.maximize_x : p.maximize_y) = maximize;
+      (axis == "x" ? have_x : have_y) = true;
+    }
+    if (have_x && have_y) s.pareto = p;
+  }
+  pareto.finish();
+  r.finish();
+
+  if (!have_base && result.errors.empty()) ctx.error(root, "base", "required key is missing: the base scenario file");
   if (!have_metrics) s.metrics = default_sweep_metrics();
   if (s.pareto) {
     for (const std::string& m : {s.pareto->x, s.pareto->y})
@@ -478,16 +370,15 @@ SweepLoadResult load_sweep_text(const std::string& yaml, const std::string& sour
     double count = s.seeds.empty() ? 1.0 : static_cast<double>(s.seeds.size());
     for (const auto& a : s.axes) count *= static_cast<double>(a.values.size());
     if (count > static_cast<double>(kMaxPoints))
-      r.error(root, "", "the sweep has " + format_number(count) + " points; at most " + std::to_string(kMaxPoints));
+      ctx.error(root, "", "the sweep has " + format_number(count) + " points; at most " + std::to_string(kMaxPoints));
   }
   if (result.errors.empty()) result.sweep = std::move(s);
   return result;
 }
 
 SweepLoadResult load_sweep_file(const std::string& path) {
-  bool ok = false;
-  const std::string text = read_text(path, ok);
-  if (!ok) {
+  std::string text;
+  if (!read_text_file(path, text)) {
     SweepLoadResult result;
     result.errors.add(Diagnostic{path, 0, 0, "", "cannot open the sweep file"});
     return result;
@@ -575,14 +466,14 @@ std::vector<std::size_t> shard_indices(std::size_t total, std::size_t shard_inde
 // A loader diagnostic caused by an override points at the sweep file's value instead.
 Diagnostic locate(const SweepSpec& sweep, const SweepPoint& point, Diagnostic d) {
   if (d.file != "--set" && d.line != 0) return d;
-  const std::string path = normal_path(d.path);
+  const std::string path = normal_key_path(d.path);
   const SweepValue* best = nullptr;
   std::size_t best_len = 0;
   auto consider = [&](const std::string& key, const SweepValue& v) {
-    const std::string k = normal_path(key);
+    const std::string k = normal_key_path(key);
     // The override's own path or below it; or, for a problem without a position, a key the
     // override created above it (an unknown key in the path).
-    if ((path_within(path, k) || path_within(k, path)) && k.size() >= best_len) {
+    if ((key_path_within(path, k) || key_path_within(k, path)) && k.size() >= best_len) {
       best = &v;
       best_len = k.size();
     }
@@ -668,9 +559,8 @@ ordered point_json(const SweepSpec& sweep, const SweepPoint& p) {
 
 // "" when the folder's point.json describes this point; otherwise why not.
 std::string check_point_json(const fs::path& dir, const ordered& expected) {
-  bool ok = false;
-  const std::string text = read_text(dir / "point.json", ok);
-  if (!ok) return "has result.json but no point.json";
+  std::string text;
+  if (!read_text_file((dir / "point.json").string(), text)) return "has result.json but no point.json";
   ordered j;
   try {
     j = ordered::parse(text);
@@ -691,17 +581,7 @@ std::string check_point_json(const fs::path& dir, const ordered& expected) {
 // A result.json path: dots between keys, [i] or .i for list elements; at each mapping the
 // longest run of segments that is a key wins (model names contain dots).
 const ordered* lookup(const ordered& root, const std::string& path) {
-  std::vector<std::string> parts;
-  std::string cur;
-  for (char c : path) {
-    if (c == '.' || c == '[' || c == ']') {
-      if (!cur.empty()) parts.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) parts.push_back(cur);
+  const std::vector<std::string> parts = key_path_parts(path);
   const ordered* node = &root;
   std::size_t i = 0;
   while (i < parts.size()) {
@@ -786,24 +666,22 @@ std::string pareto_svg(const SweepSpec& sweep, const std::vector<Row>& rows, con
     if (!r.seed.is_null()) t += ", seed " + r.seed.dump();
     return t + "\n" + p.x + " = " + format_number(xs[i], 8) + "\n" + p.y + " = " + format_number(ys[i], 8);
   };
-  std::string& b = c.body();
-  b += "<g id=\"points\">\n";
+  std::string points, frontier_marks;
   for (std::size_t i = 0; i < plotted.size(); ++i)
-    b += svg::Chart::circle(x.px(xs[i]), y.px(ys[i]), 4, "#9aa5b1",
-                            "fill-opacity=\"0.85\" stroke=\"#52606d\" stroke-width=\"0.8\"", tooltip(i)) + "\n";
-  b += "</g>\n<g id=\"frontier\">\n";
+    points += svg::Chart::circle(x.px(xs[i]), y.px(ys[i]), 4, "#9aa5b1",
+                                 "fill-opacity=\"0.85\" stroke=\"#52606d\" stroke-width=\"0.8\"", tooltip(i)) + "\n";
   if (frontier.size() > 1) {
     svg::Points line;
     for (std::size_t f : frontier) line.emplace_back(x.px(xs[f]), y.px(ys[f]));
-    b += svg::Chart::polyline(line, {"#d62728", "", 2}) + "\n";
+    frontier_marks += svg::Chart::polyline(line, {"#d62728", "", 2}) + "\n";
   }
   for (std::size_t f : frontier)
-    b += svg::Chart::circle(x.px(xs[f]), y.px(ys[f]), 5.5, "#d62728", "stroke=\"white\" stroke-width=\"1\"",
-                            tooltip(f)) + "\n";
+    frontier_marks += svg::Chart::circle(x.px(xs[f]), y.px(ys[f]), 5.5, "#d62728",
+                                         "stroke=\"white\" stroke-width=\"1\"", tooltip(f)) + "\n";
   for (std::size_t f : frontier)
-    b += svg::Chart::text(x.px(xs[f]) + 8, y.px(ys[f]) - 8, rows[plotted[f]].label,
-                          "font-size=\"11\" fill=\"#9b1c1c\"");
-  b += "</g>\n";
+    frontier_marks += svg::Chart::text(x.px(xs[f]) + 8, y.px(ys[f]) - 8, rows[plotted[f]].label,
+                                       "font-size=\"11\" fill=\"#9b1c1c\"");
+  c.body() += svg::Chart::group("points", points) + svg::Chart::group("frontier", frontier_marks);
   return c.svg();
 }
 
@@ -880,8 +758,8 @@ MergeReport merge_sweep(const SweepSpec& sweep, const std::string& out_dir) {
       report.errors.add(Diagnostic{dir.string(), 0, 0, "", why});
       continue;
     }
-    bool ok = false;
-    const std::string text = read_text(dir / "result.json", ok);
+    std::string text;
+    read_text_file((dir / "result.json").string(), text);  // unreadable: empty, so not valid JSON below
     ordered result;
     try {
       result = ordered::parse(text);
@@ -1005,8 +883,8 @@ MergeReport merge_sweep(const SweepSpec& sweep, const std::string& out_dir) {
   }
   for (const auto& [name, text] : files) {
     const fs::path p = out / name;
-    if (!write_text(p, text)) {
-      report.errors.add(Diagnostic{p.string(), 0, 0, "", "cannot write this file"});
+    if (const std::string why = write_file_atomically(p.string(), text); !why.empty()) {
+      report.errors.add(Diagnostic{p.string(), 0, 0, "", why});
       return report;
     }
     report.written.push_back(p.string());
@@ -1074,26 +952,31 @@ SweepReport run_sweep(const SweepSpec& sweep, const std::string& out_dir, unsign
     const SweepPoint point = sweep_point(sweep, i);
     const std::string name = point_dir_name(sweep, i);
     const fs::path final_dir = out / name;
-    const fs::path tmp = out / ("." + name + ".partial-" + std::to_string(::getpid()));
+    // The point runs into a folder of its final name inside a temporary one, so that the files
+    // that name their folder (report.html) name the final one, the same for every run and --jobs.
+    const fs::path partial = out / ("." + name + ".partial-" + std::to_string(::getpid()));
+    const fs::path tmp = partial / name;
     Diagnostics errors;
     bool policy = false;
     double wall = 0;
     try {
       std::error_code e;
-      fs::remove_all(tmp, e);
+      fs::remove_all(partial, e);
       RunReport run = run_to_directory(*loaded.scenarios[t], registry, tmp.string(), options.version);
       wall = run.wall_seconds;
       if (run.failure != RunFailure::None) {
         errors = run.errors;
         policy = run.failure == RunFailure::PolicyError;
-      } else if (!write_text(tmp / "point.json", point_json(sweep, point).dump(2) + "\n")) {
-        errors.add(Diagnostic{(tmp / "point.json").string(), 0, 0, "", "cannot write this file"});
+      } else if (const std::string why = write_file_atomically((tmp / "point.json").string(),
+                                                               point_json(sweep, point).dump(2) + "\n");
+                 !why.empty()) {
+        errors.add(Diagnostic{(tmp / "point.json").string(), 0, 0, "", why});
       } else {
         fs::remove_all(final_dir, e);  // a folder without result.json: left over, replaced
         fs::rename(tmp, final_dir, e);
         if (e) errors.add(Diagnostic{final_dir.string(), 0, 0, "", "cannot move the results here (" + e.message() + ")"});
       }
-      if (!errors.empty()) fs::remove_all(tmp, e);
+      fs::remove_all(partial, e);
     } catch (const std::exception& e) {
       errors.add(Diagnostic{"", 0, 0, "", std::string("the run failed: ") + e.what()});
     }
@@ -1122,113 +1005,6 @@ SweepReport run_sweep(const SweepSpec& sweep, const std::string& out_dir, unsign
     report.merged = report.errors.empty();
   }
   return finish();
-}
-
-// ------------------------------------------------------------------ cluster job files
-
-namespace {
-
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-=:,+@%") ==
-                        std::string::npos)
-    return s;
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// A DNS-1123 label: lowercase letters, digits and '-', at most 63 characters.
-std::string dns_label(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    const char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9')) out += l;
-    else if (!out.empty() && out.back() != '-') out += '-';
-  }
-  if (out.size() > 63) out.resize(63);
-  while (!out.empty() && out.back() == '-') out.pop_back();
-  return out.empty() ? "fleetsim-sweep" : out;
-}
-
-std::string yaml_quote(const std::string& s) { return nlohmann::json(s).dump(); }  // JSON strings are YAML
-
-}  // namespace
-
-std::string emit_slurm(const std::string& sweep_path, const std::string& out_dir, std::size_t shards,
-                       const EmitOptions& options) {
-  shards = std::max<std::size_t>(1, shards);
-  const std::string n = std::to_string(shards);
-  const std::string job = "fleetsim-" + options.name;
-  std::ostringstream o;
-  o << "#!/bin/bash\n";
-  o << "#SBATCH --job-name=" << shell_quote(job) << "\n";
-  o << "#SBATCH --array=0-" << shards - 1 << "\n";
-  o << "#SBATCH --ntasks=1\n";
-  o << "#SBATCH --cpus-per-task=" << std::max(1u, options.jobs_per_task) << "\n";
-  o << "#SBATCH --output=" << shell_quote(job) << "-%A_%a.out\n";
-  o << "#\n";
-  o << "# fleetsim sweep " << sweep_path << ": " << n << " shards, one per array task (task i runs the\n";
-  o << "# points p with p % " << n << " == i). Submit from the folder the paths are relative to:\n";
-  o << "#   sbatch THIS_FILE        (FLEETSIM=/path/to/fleetsim sbatch THIS_FILE for another binary)\n";
-  o << "# Tasks share " << out_dir << " (a shared file system); a rerun skips finished points. The task\n";
-  o << "# that completes the sweep writes merged.csv; or merge once the array is done:\n";
-  o << "#   sbatch --dependency=afterok:JOBID --wrap " << shell_quote(options.binary + " sweep merge " +
-                                                                     shell_quote(sweep_path) + " --out " +
-                                                                     shell_quote(out_dir))
-    << "\n";
-  o << "set -euo pipefail\n";
-  o << "if [ -z \"${FLEETSIM:-}\" ]; then FLEETSIM=" << shell_quote(options.binary) << "; fi\n";
-  o << "exec \"$FLEETSIM\" sweep " << shell_quote(sweep_path) << " --shard \"${SLURM_ARRAY_TASK_ID}/" << n
-    << "\" --out " << shell_quote(out_dir) << " --jobs \"${SLURM_CPUS_PER_TASK:-1}\"\n";
-  return o.str();
-}
-
-std::string emit_k8s(const std::string& sweep_path, const std::string& out_dir, std::size_t shards,
-                     const EmitOptions& options) {
-  shards = std::max<std::size_t>(1, shards);
-  const std::string n = std::to_string(shards);
-  const std::string name = dns_label("fleetsim-sweep-" + options.name);
-  const unsigned cpus = std::max(1u, options.jobs_per_task);
-  std::ostringstream o;
-  o << "# fleetsim sweep " << sweep_path << " as a Kubernetes Indexed Job: " << n << " pods, pod i runs shard\n";
-  o << "# i/" << n << " (the points p with p % " << n << " == i). kubectl apply -f THIS_FILE\n";
-  o << "# Every pod must see the same " << out_dir << " (mount a shared ReadWriteMany volume there:\n";
-  o << "# see volumeMounts/volumes below) and the sweep file and its base scenario, relative to the\n";
-  o << "# container's working directory. The pod that completes the sweep writes merged.csv; or\n";
-  o << "# merge afterwards: kubectl wait --for=condition=complete job/" << name << ", then run\n";
-  o << "#   " << options.binary << " sweep merge " << sweep_path << " --out " << out_dir << "\n";
-  o << "apiVersion: batch/v1\n";
-  o << "kind: Job\n";
-  o << "metadata:\n";
-  o << "  name: " << name << "\n";
-  o << "  labels: {app.kubernetes.io/name: fleetsim}\n";
-  o << "spec:\n";
-  o << "  completionMode: Indexed\n";
-  o << "  completions: " << n << "\n";
-  o << "  parallelism: " << n << "\n";
-  o << "  backoffLimit: " << n << "\n";
-  o << "  template:\n";
-  o << "    metadata:\n";
-  o << "      labels: {app.kubernetes.io/name: fleetsim}\n";
-  o << "    spec:\n";
-  o << "      restartPolicy: Never\n";
-  o << "      containers:\n";
-  o << "        - name: fleetsim\n";
-  o << "          image: " << yaml_quote(options.image) << "\n";
-  o << "          command: [" << yaml_quote(options.binary) << ", \"sweep\", " << yaml_quote(sweep_path)
-    << ", \"--shard\", \"$(JOB_COMPLETION_INDEX)/" << n << "\", \"--out\", " << yaml_quote(out_dir)
-    << ", \"--jobs\", \"" << cpus << "\"]\n";
-  o << "          env:\n";
-  o << "            # set by the Job controller for Indexed Jobs too; declared for $(...) expansion\n";
-  o << "            - name: JOB_COMPLETION_INDEX\n";
-  o << "              valueFrom:\n";
-  o << "                fieldRef:\n";
-  o << "                  fieldPath: metadata.annotations['batch.kubernetes.io/job-completion-index']\n";
-  o << "          resources:\n";
-  o << "            requests: {cpu: \"" << cpus << "\"}\n";
-  o << "          # volumeMounts: [{name: sweeps, mountPath: /sweeps}]\n";
-  o << "      # volumes: [{name: sweeps, persistentVolumeClaim: {claimName: fleetsim-sweeps}}]\n";
-  return o.str();
 }
 
 }  // namespace fleetsim

@@ -37,8 +37,9 @@
 // then the seeds; the last axis varies fastest. Point i runs into `<out>/point-0007` (four
 // digits, more when the sweep has more than 10,000 points) holding the run's files
 // (result.json, timeseries.csv, cold_starts.csv) and point.json (its overrides and seed).
-// A point whose result.json exists is skipped (resume); a point is run into a temporary folder
-// and renamed when complete, so an interrupted run never leaves a half-written point. A point
+// A point whose result.json exists is skipped (resume); a point is run into a folder of its own
+// name inside a temporary one and moved out when complete, so an interrupted run never leaves a
+// half-written point and every file (report.html names its folder) is the same for any --jobs. A point
 // folder whose point.json records other overrides or another seed is an error (the sweep file
 // changed: remove it or use another output folder).
 //
@@ -193,21 +194,5 @@ struct ParetoCandidate {
 };
 std::vector<std::size_t> pareto_frontier(const std::vector<ParetoCandidate>& points, bool maximize_x,
                                          bool maximize_y);
-
-// Cluster job files that run shard i of `shards` per task, then (run `merge` after the last):
-struct EmitOptions {
-  std::string binary = "fleetsim";                   // the command on the compute nodes
-  std::string image = "REGISTRY/fleetsim:VERSION";   // Kubernetes container image
-  std::string name = "sweep";                        // job name (the sweep's name)
-  unsigned jobs_per_task = 1;                        // --jobs of each task
-};
-// A bash script for `sbatch`: `#SBATCH --array=0-(N-1)`, each task runs
-// `fleetsim sweep SWEEP --shard ${SLURM_ARRAY_TASK_ID}/N --out OUT`.
-std::string emit_slurm(const std::string& sweep_path, const std::string& out_dir, std::size_t shards,
-                       const EmitOptions& options = {});
-// A `batch/v1` Job manifest, completionMode Indexed, completions = parallelism = N; each pod
-// runs `fleetsim sweep SWEEP --shard $(JOB_COMPLETION_INDEX)/N --out OUT`.
-std::string emit_k8s(const std::string& sweep_path, const std::string& out_dir, std::size_t shards,
-                     const EmitOptions& options = {});
 
 }  // namespace fleetsim

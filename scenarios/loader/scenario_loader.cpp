@@ -2,25 +2,29 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <limits>
+#include <atomic>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <unordered_map>
 
 #include "scenarios/loader/build.hpp"
+#include "scenarios/loader/yaml_reader.hpp"
 #include "sim/rng.hpp"
 #include "sim/transfers.hpp"
 #include "traces/importers.hpp"
 #include "traces/jobs/job_traces.hpp"
 
-#include <unistd.h>
-
-#include <atomic>
-#include <cstdio>
 #include "sim/units.hpp"
 #include "traces/request_csv.hpp"
 
@@ -30,189 +34,19 @@ namespace {
 
 // ------------------------------------------------------------------ reading helpers
 
-struct Context {
-  std::string file;
-  Diagnostics& errors;
-  std::vector<std::string> overridden;  // key paths replaced by --set (their nodes have no file position)
-
-  void error(const YAML::Node& node, const std::string& path, const std::string& message) {
-    for (const auto& o : overridden)
-      if (path == o || path.rfind(o + ".", 0) == 0 || path.rfind(o + "[", 0) == 0) {
-        errors.add(Diagnostic{"--set", 0, 0, path, message});
-        return;
-      }
-    int line = 0, column = 0;
-    if (node.IsDefined() && node.Mark().line >= 0) {
-      line = node.Mark().line + 1;
-      column = node.Mark().column + 1;
-    }
-    errors.add(Diagnostic{file, line, column, path, message});
+// Creates `dir` and its missing parents owner-only (0700) and checks that `dir` is a folder (not
+// a link) owned by this user, tightened to 0700 if it was looser. "" or why not.
+std::string make_private_dir(const std::filesystem::path& dir) {
+  std::filesystem::path at;
+  for (const auto& part : dir) {
+    at /= part;
+    if (::mkdir(at.c_str(), 0700) != 0 && errno != EEXIST) return std::strerror(errno);
   }
-};
-
-std::string describe(const YAML::Node& n) {
-  if (!n.IsDefined() || n.IsNull()) return "nothing";
-  if (n.IsScalar()) return "\"" + n.Scalar() + "\"";
-  if (n.IsSequence()) return "a list";
-  return "a mapping";
-}
-
-// A YAML mapping being read: each key asked for is marked known; `finish` reports the rest.
-class MapReader {
- public:
-  MapReader(Context& ctx, const YAML::Node& node, std::string path)
-      : ctx_(ctx), node_(node), path_(std::move(path)) {
-    ok_ = node.IsMap();
-    if (!ok_ && node.IsDefined() && !node.IsNull())
-      ctx_.error(node, path_, "expected a mapping of keys to values, got " + describe(node));
-  }
-
-  bool ok() const { return ok_; }
-  const YAML::Node& node() const { return node_; }
-  std::string path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-
-  YAML::Node get(const std::string& key) {
-    if (std::find(known_.begin(), known_.end(), key) == known_.end()) known_.push_back(key);
-    if (!ok_) return YAML::Node(YAML::NodeType::Undefined);
-    return node_[key];
-  }
-  bool has(const std::string& key) const { return ok_ && node_[key].IsDefined() && !node_[key].IsNull(); }
-
-  void finish() {
-    if (!ok_) return;
-    std::vector<std::string> seen;
-    for (const auto& kv : node_) {
-      const std::string key = kv.first.as<std::string>();
-      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
-        ctx_.error(kv.first, path(key), "duplicate key (each key may appear once)");
-        continue;
-      }
-      seen.push_back(key);
-      if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
-      std::string message = "unknown key";
-      std::string suggestion = did_you_mean(key, known_);
-      if (!suggestion.empty()) message += ", did you mean " + suggestion + "?";
-      else message += " (expected one of: " + join(known_) + ")";
-      ctx_.error(kv.first, path(key), message);
-    }
-  }
-
-  Context& ctx() { return ctx_; }
-
-  // Typed getters: absent -> default (or an error when required); wrong -> error, default kept.
-  std::string text(const std::string& key, const std::string& def, bool required = false) {
-    YAML::Node n = get(key);
-    if (!present(n, key, required)) return def;
-    if (!n.IsScalar()) return bad(n, key, "expected a string", def);
-    return n.Scalar();
-  }
-
-  double number(const std::string& key, double def, double min, double max, bool required = false) {
-    YAML::Node n = get(key);
-    if (!present(n, key, required)) return def;
-    double v = 0;
-    if (!n.IsScalar() || !parse_double(n.Scalar(), v)) return bad(n, key, "expected a number", def);
-    return in_range(n, key, v, min, max) ? v : def;
-  }
-
-  int integer(const std::string& key, int def, int min, int max, bool required = false) {
-    YAML::Node n = get(key);
-    if (!present(n, key, required)) return def;
-    double v = 0;
-    if (!n.IsScalar() || !parse_double(n.Scalar(), v) || v != std::floor(v))
-      return bad(n, key, "expected an integer", def);
-    return in_range(n, key, v, min, max) ? static_cast<int>(v) : def;
-  }
-
-  bool flag(const std::string& key, bool def) {
-    YAML::Node n = get(key);
-    if (!present(n, key, false)) return def;
-    if (n.IsScalar() && (n.Scalar() == "true" || n.Scalar() == "false")) return n.Scalar() == "true";
-    return bad(n, key, "expected true or false", def);
-  }
-
-  SimTime duration(const std::string& key, SimTime def, SimTime min, bool required = false) {
-    YAML::Node n = get(key);
-    if (!present(n, key, required)) return def;
-    if (!n.IsScalar()) return bad(n, key, "expected a duration such as 10s, 500ms, 5min", def);
-    auto parsed = parse_duration(n.Scalar());
-    if (!parsed) return bad(n, key, parsed.error, def);
-    if (*parsed.value < min)
-      return bad(n, key, "must be at least " + format_duration(min) + " (got " + n.Scalar() + ")", def);
-    return *parsed.value;
-  }
-
-  template <class Parser>
-  double quantity(const std::string& key, double def, Parser parse, bool positive, bool required = false) {
-    YAML::Node n = get(key);
-    if (!present(n, key, required)) return def;
-    if (!n.IsScalar()) return bad(n, key, "expected a value with a unit", def);
-    auto parsed = parse(n.Scalar());
-    if (!parsed) return bad(n, key, parsed.error, def);
-    if (positive && *parsed.value <= 0) return bad(n, key, "must be > 0 (got " + n.Scalar() + ")", def);
-    return *parsed.value;
-  }
-  double size(const std::string& key, double def, bool positive, bool required = false) {
-    return quantity(key, def, parse_size, positive, required);
-  }
-  double bandwidth(const std::string& key, double def, bool required = false) {
-    return quantity(key, def, parse_bandwidth, true, required);
-  }
-  double rate(const std::string& key, double def, bool required = false) {
-    return quantity(key, def, parse_rate, false, required);
-  }
-
-  template <class T>
-  T bad(const YAML::Node& n, const std::string& key, const std::string& message, T def) {
-    ctx_.error(n, path(key), message + (message.find("got") == std::string::npos
-                                            ? " (got " + describe(n) + ")" : ""));
-    return def;
-  }
-
- private:
-  static std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-    return out;
-  }
-  static bool parse_double(const std::string& s, double& v) {
-    std::istringstream in(s);
-    in.imbue(std::locale::classic());
-    in >> v;
-    return !in.fail() && in.eof() && std::isfinite(v);
-  }
-  bool present(const YAML::Node& n, const std::string& key, bool required) {
-    if (n.IsDefined() && !n.IsNull()) return true;
-    if (required) ctx_.error(node_, path(key), "required key is missing");
-    return false;
-  }
-  bool in_range(const YAML::Node& n, const std::string& key, double v, double min, double max) {
-    std::ostringstream msg;
-    if (v < min) msg << "must be >= " << min << " (got " << n.Scalar() << ")";
-    else if (v > max) msg << "must be <= " << max << " (got " << n.Scalar() << ")";
-    else return true;
-    ctx_.error(n, path(key), msg.str());
-    return false;
-  }
-
-  Context& ctx_;
-  YAML::Node node_;
-  std::string path_;
-  bool ok_ = false;
-  std::vector<std::string> known_;
-};
-
-// Lists: a missing key is an empty list; anything else must be a sequence.
-std::vector<YAML::Node> list_of(MapReader& r, const std::string& key) {
-  YAML::Node n = r.get(key);
-  std::vector<YAML::Node> out;
-  if (!n.IsDefined() || n.IsNull()) return out;
-  if (!n.IsSequence()) {
-    r.ctx().error(n, r.path(key), "expected a list, got " + describe(n));
-    return out;
-  }
-  for (const auto& item : n) out.push_back(item);
-  return out;
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) return std::strerror(errno);
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) return "not a folder of your own";
+  if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0) return std::strerror(errno);
+  return "";
 }
 
 std::string index_path(const std::string& base, std::size_t i) {
@@ -231,17 +65,7 @@ void apply_override(YAML::Node root, const std::string& spec, Diagnostics& error
   }
   const std::string path = spec.substr(0, eq);
   const std::string value = spec.substr(eq + 1);
-  std::vector<std::string> parts;
-  std::string cur;
-  for (char c : path) {
-    if (c == '.' || c == '[') {
-      if (!cur.empty()) parts.push_back(cur);
-      cur.clear();
-    } else if (c != ']') {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) parts.push_back(cur);
+  const std::vector<std::string> parts = key_path_parts(path);
   YAML::Node parsed;
   try {
     parsed = YAML::Load(value);
@@ -295,7 +119,7 @@ void apply_override(YAML::Node root, const std::string& spec, Diagnostics& error
 const char* kDistributionHelp = "fixed, uniform, lognormal, exponential";
 
 // Token counts (quantity=false) or service times (quantity=true, durations).
-Distribution read_distribution(Context& ctx, const YAML::Node& node, const std::string& path,
+Distribution read_distribution(YamlContext& ctx, const YAML::Node& node, const std::string& path,
                                bool durations) {
   Distribution d;
   MapReader r(ctx, node, path);
@@ -337,7 +161,7 @@ Distribution read_distribution(Context& ctx, const YAML::Node& node, const std::
   return d;
 }
 
-PolicyChoice read_policy(Context& ctx, const YAML::Node& node, const std::string& path,
+PolicyChoice read_policy(YamlContext& ctx, const YAML::Node& node, const std::string& path,
                          PolicyFamily family, const PolicyRegistry& registry,
                          const std::string& default_impl, const PolicyChoice* base = nullptr) {
   PolicyChoice choice;
@@ -410,11 +234,7 @@ PolicyChoice read_policy(Context& ctx, const YAML::Node& node, const std::string
       }
       case ParamType::Number:
       case ParamType::Integer: {
-        std::istringstream in(text);
-        in.imbue(std::locale::classic());
-        in >> v;
-        if (in.fail() || !in.eof() || !std::isfinite(v) ||
-            (p.type == ParamType::Integer && v != std::floor(v))) {
+        if (!parse_number(text, v) || (p.type == ParamType::Integer && v != std::floor(v))) {
           error(p.type == ParamType::Integer ? "expected an integer" : "expected a number");
           continue;
         }
@@ -438,9 +258,10 @@ PolicyChoice read_policy(Context& ctx, const YAML::Node& node, const std::string
 }
 
 struct Loader {
-  Context& ctx;
+  YamlContext& ctx;
   const PolicyRegistry& registry;
   std::string base_dir;
+  std::string import_cache_dir;  // "" : default_import_cache_dir()
   Scenario sc;
   std::unordered_map<std::string, std::uint32_t> pool_index;
   std::unordered_map<std::string, std::uint32_t> model_index;
@@ -769,10 +590,12 @@ struct Loader {
   }
 
   // A workload's `trace:` as a mapping names a public format: the trace is imported (streamed,
-  // see traces/importers.hpp) into a cache folder, keyed by the input file (path, size, time
-  // of last change) and the import options, and replayed from there. Concurrent loads (a sweep's
-  // threads) each write their own file and rename it into place, so the cache never holds a
-  // partial import.
+  // see traces/importers.hpp) into the user's own cache folder (owner-only, never a shared one
+  // under /tmp, where other users could read, race or plant files), keyed by the input file
+  // (path, size, time of last change) and the import options, and replayed from there. Loading
+  // has to write it (a run streams the file; `validate` checks every row of it), and the cache
+  // makes the second load free. Concurrent loads (a sweep's threads) each write their own file
+  // and rename it into place, so the cache never holds a partial import.
   std::string import_for_scenario(const YAML::Node& node, const std::string& path) {
     MapReader t(ctx, node, path);
     ImportOptions o;
@@ -835,8 +658,15 @@ struct Loader {
         << '|' << o.time_column << '|' << o.time_unit << '|' << o.time_format << '|' << o.model_column << '|'
         << o.input_column << '|' << o.output_column << '|' << o.delimiter << '|'
         << (o.default_tokens ? std::to_string(o.default_tokens->first) + ":" + std::to_string(o.default_tokens->second) : "");
-    const auto dir = std::filesystem::temp_directory_path() / "fleetsim-imports";
-    std::filesystem::create_directories(dir, ec);
+    const std::filesystem::path dir = import_cache_dir.empty() ? default_import_cache_dir() : import_cache_dir;
+    if (dir.empty()) {
+      ctx.error(node, path, "no folder to cache the imported trace in: set XDG_CACHE_HOME or HOME");
+      return "";
+    }
+    if (const std::string why = make_private_dir(dir); !why.empty()) {
+      ctx.error(node, path, "cannot cache the imported trace in " + dir.string() + ": " + why);
+      return "";
+    }
     char name[32];
     std::snprintf(name, sizeof name, "%016llx.csv", static_cast<unsigned long long>(stable_hash(key.str())));
     const auto cached = dir / name;
@@ -1009,37 +839,29 @@ struct Loader {
 
 }  // namespace
 
+std::string default_import_cache_dir() {
+  // The XDG base directory spec: XDG_CACHE_HOME if set to an absolute path, else ~/.cache.
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && xdg[0] == '/')
+    return (std::filesystem::path(xdg) / "fleetsim" / "imports").string();
+  if (const char* home = std::getenv("HOME"); home && home[0] != '\0')
+    return (std::filesystem::path(home) / ".cache" / "fleetsim" / "imports").string();
+  return "";
+}
+
 LoadResult load_scenario_text(const std::string& yaml, const std::string& source_name,
                               const std::string& base_dir, const PolicyRegistry& registry,
                               const LoadOptions& options) {
   LoadResult result;
-  Context ctx{source_name, result.errors, {}};
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::ParserException& e) {
-    result.errors.add(Diagnostic{source_name, e.mark.line + 1, e.mark.column + 1, "",
-                                 "not valid YAML: " + e.msg});
-    return result;
-  }
+  YamlContext ctx{source_name, result.errors, {}};
+  std::optional<YAML::Node> parsed = parse_yaml(yaml, source_name, result.errors);
+  if (!parsed) return result;
+  YAML::Node root = *parsed;
   for (const auto& o : options.overrides) {
     apply_override(root, o, result.errors);
-    // Normalise "models.0.name" to "models[0].name", the form diagnostics use.
-    std::string path = o.substr(0, o.find('='));
-    std::string normal;
-    std::size_t start = 0;
-    while (start <= path.size()) {
-      std::size_t dot = path.find('.', start);
-      std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-      const bool index = !part.empty() && part.find_first_not_of("0123456789") == std::string::npos;
-      normal += index ? "[" + part + "]" : (normal.empty() ? "" : ".") + part;
-      if (dot == std::string::npos) break;
-      start = dot + 1;
-    }
-    ctx.overridden.push_back(normal);
+    ctx.overridden.push_back(normal_key_path(o.substr(0, o.find('='))));  // "models.0.name" -> "models[0].name"
   }
   if (!result.errors.empty()) return result;
-  Loader loader{ctx, registry, base_dir, {}, {}, {}, {}};
+  Loader loader{ctx, registry, base_dir, options.import_cache_dir, {}, {}, {}, {}};
   loader.sc.source_file = source_name;
   loader.read(root);
   if (options.seed) loader.sc.seed = *options.seed;
@@ -1049,16 +871,14 @@ LoadResult load_scenario_text(const std::string& yaml, const std::string& source
 
 LoadResult load_scenario_file(const std::string& path, const PolicyRegistry& registry,
                               const LoadOptions& options) {
-  std::ifstream in(path);
-  if (!in) {
+  std::string text;
+  if (!read_text_file(path, text)) {
     LoadResult result;
     result.errors.add(Diagnostic{path, 0, 0, "", "cannot open the scenario file"});
     return result;
   }
-  std::stringstream text;
-  text << in.rdbuf();
   std::string base = std::filesystem::path(path).parent_path().string();
-  return load_scenario_text(text.str(), path, base.empty() ? "." : base, registry, options);
+  return load_scenario_text(text, path, base.empty() ? "." : base, registry, options);
 }
 
 Diagnostics check_traces(const Scenario& scenario) {

@@ -16,6 +16,10 @@ namespace fleetsim {
 struct LoadOptions {
   std::vector<std::string> overrides;  // "path.to.key=value"; lists by index: models[0].name
   std::optional<std::uint64_t> seed;   // replaces the file's seed
+  // Where a workload's `trace: {path, format, ...}` is imported to and cached; "" for
+  // default_import_cache_dir(). Created owner-only (0700). (Initialised so that the callers'
+  // aggregate initialisations of the fields above need not name it.)
+  std::string import_cache_dir{};
 };
 
 struct LoadResult {
@@ -30,6 +34,10 @@ LoadResult load_scenario_file(const std::string& path, const PolicyRegistry& reg
 LoadResult load_scenario_text(const std::string& yaml, const std::string& source_name,
                               const std::string& base_dir, const PolicyRegistry& registry,
                               const LoadOptions& options = {});
+
+// The per-user cache of imported traces: $XDG_CACHE_HOME/fleetsim/imports (when XDG_CACHE_HOME
+// is an absolute path), else $HOME/.cache/fleetsim/imports; "" when neither is set.
+std::string default_import_cache_dir();
 
 // Checks every row of the scenario's trace files (the run itself streams them).
 Diagnostics check_traces(const Scenario& scenario);
