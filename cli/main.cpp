@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
   int trace_exit = 0;
   add_trace_command(app, trace_exit);
   int sweep_exit = 0;
-  add_sweep_command(app, sweep_exit);
+  add_sweep_command(app, registry, sweep_exit);
   int report_exit = 0;
   add_report_commands(app, report_exit);
   int bench_exit = 0;

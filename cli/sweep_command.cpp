@@ -52,7 +52,7 @@ std::string join(const std::vector<std::string>& files) {
   return out;
 }
 
-int run_sweep_command(const SweepArgs& a) {
+int run_sweep_command(const SweepArgs& a, const PolicyRegistry& registry) {
   if (a.file.empty()) {
     std::cerr << "sweep: a sweep file is required (fleetsim sweep FILE, or fleetsim sweep merge FILE)\n";
     return kExitBadInput;
@@ -62,7 +62,6 @@ int run_sweep_command(const SweepArgs& a) {
   const SweepSpec& sweep = *loaded.sweep;
   const std::string out = a.out.empty() ? default_out(a.file) : a.out;
   const std::size_t points = sweep_point_count(sweep);
-  const PolicyRegistry registry = builtin_policies();
 
   if (a.emit.empty() && (a.shards || !a.image.empty())) {
     std::cerr << "sweep: --shards and --image go with --emit slurm|k8s\n";
@@ -136,7 +135,7 @@ int run_merge_command(const SweepArgs& a) {
 
 }  // namespace
 
-void add_sweep_command(CLI::App& app, int& exit_code) {
+void add_sweep_command(CLI::App& app, const PolicyRegistry& registry, int& exit_code) {
   auto args = std::make_shared<SweepArgs>();
   auto* sweep = app.add_subcommand(
       "sweep", "run a parameter sweep (a grid/zip of scenario overrides and seeds), sharded and resumable");
@@ -157,9 +156,9 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   merge->add_option("--out,-o", args->merge_out, "the sweep's output folder (default out/sweeps/<file stem>)");
 
   merge->callback([args, &exit_code] { exit_code = run_merge_command(*args); });
-  sweep->callback([args, merge, &exit_code] {
+  sweep->callback([args, merge, &registry, &exit_code] {
     if (merge->parsed()) return;
-    exit_code = run_sweep_command(*args);
+    exit_code = run_sweep_command(*args, registry);
   });
 }
 

@@ -22,6 +22,8 @@ class App;
 
 namespace fleetsim {
 
-void add_sweep_command(CLI::App& app, int& exit_code);
+class PolicyRegistry;
+
+void add_sweep_command(CLI::App& app, const PolicyRegistry& registry, int& exit_code);
 
 }  // namespace fleetsim

@@ -77,6 +77,7 @@ pareto: {x: overall.cold_starts.share_of_requests_waited, y: overall.gpu_seconds
 SweepRunOptions test_options() {
   SweepRunOptions o;
   o.version = "test";
+  o.registry = &fleetsim::test::registry();
   return o;
 }
 

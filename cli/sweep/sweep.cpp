@@ -907,9 +907,7 @@ SweepReport run_sweep(const SweepSpec& sweep, const std::string& out_dir, unsign
     return finish();
   }
   jobs = std::max(1u, jobs);
-  std::optional<PolicyRegistry> own_registry;
-  if (!options.registry) own_registry = builtin_policies();
-  const PolicyRegistry& registry = options.registry ? *options.registry : *own_registry;
+  const PolicyRegistry& registry = *options.registry;
 
   report.points = sweep_point_count(sweep);
   const std::vector<std::size_t> mine = shard_indices(report.points, shard_index, shard_count);

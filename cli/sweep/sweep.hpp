@@ -146,7 +146,7 @@ struct SweepProgress {
 };
 
 struct SweepRunOptions {
-  const PolicyRegistry* registry = nullptr;  // nullptr: builtin_policies()
+  const PolicyRegistry* registry = nullptr;  // the program's one registry; required
   std::string version = "unknown";           // fleetsim_version in each result.json
   // Called after each point (from the worker threads, one call at a time).
   std::function<void(const SweepProgress&)> on_point;
