@@ -453,6 +453,8 @@ struct JobSimulation::Impl {
   bool place_in_pass(Job& j, Allocation& out, std::uint16_t& type_out) {
     if (!options.placement) return place_builtin(j, scratch, out, type_out);
     const WorkerSpec& w = j.spec.worker;
+    bool never = !j.types.empty();  // every type answered "never" for the first worker
+    std::string why;
     for (std::uint16_t type : j.types) {
       one_type.clear();  // the catalog entries of this type
       for (std::uint32_t c = 0; c < plan.catalog().size(); ++c)
@@ -472,11 +474,14 @@ struct JobSimulation::Impl {
       out.clear();
       bool placed = true;
       for (int k = 0; k < j.spec.workers && placed; ++k) {
-        std::optional<Placement> p = options.placement->place(request, plan.view(now));
+        const PlacementAnswer p = options.placement->place(request, plan.view(now));
         if (!p) {
+          if (k == 0 && p.never()) why = p.why();
+          never = never && k == 0 && p.never();
           placed = false;
           break;
         }
+        never = false;
         Allocation one;
         if (const Status status = plan.check(request, *p, "a worker"); !status.ok) {
           result.errors.add(Diagnostic{"", 0, 0, "jobs",
@@ -505,7 +510,18 @@ struct JobSimulation::Impl {
       out.clear();
       if (!result.errors.empty()) return false;
     }
+    if (never) never_fits.push_back({id_of(j), "placement policy '" + options.placement_name + "': " + why});
     return false;
+  }
+  // Jobs the placement policy said can never fit, found in this pass (rejected after it).
+  std::vector<std::pair<std::uint32_t, std::string>> never_fits;
+  std::uint32_t id_of(const Job& j) const { return static_cast<std::uint32_t>(&j - jobs.data()); }
+
+  // Ends a job that can never run here without starting it (counted in result.rejected).
+  void reject(std::uint32_t id, const std::string& why) {
+    ++result.rejected;
+    if (result.rejected_examples.size() < 5) result.rejected_examples.push_back("job " + jobs[id].spec.id + ": " + why);
+    free_slots.push_back(id);
   }
 
   SimTime next_sample = 0;
@@ -784,6 +800,12 @@ struct JobSimulation::Impl {
           preempted = true;
         }
     for (std::size_t i = 0; i < to_start.size(); ++i) start(to_start[i], placements[i], placement_types[i]);
+    for (const auto& [id, why] : never_fits) {
+      remove_waiting(id);
+      active.erase(std::find(active.begin(), active.end(), id));
+      reject(id, why);
+    }
+    never_fits.clear();
     return preempted;
   }
 
@@ -922,9 +944,7 @@ struct JobSimulation::Impl {
                                                                  : "";
     if (why.empty()) apply_allocation(capacity, probe, +1);
     if (!why.empty()) {
-      ++result.rejected;
-      if (result.rejected_examples.size() < 5) result.rejected_examples.push_back("job " + j.spec.id + ": " + why);
-      free_slots.push_back(id);
+      reject(id, why);
       return;
     }
     active.push_back(id);

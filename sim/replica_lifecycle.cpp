@@ -114,7 +114,11 @@ PlacementRequest Simulation::placement_request(std::uint32_t model) const {
 bool Simulation::start_replica(std::uint32_t model, bool warm) {
   const ModelSpec& spec = setup_.scenario.models[model];
   const PlacementRequest request = placement_request(model);
-  std::optional<Placement> placement = setup_.placement->place(request, cluster_view());
+  PlacementAnswer placement = setup_.placement->place(request, cluster_view());
+  if (placement.never()) {  // no node, grown or not, could host it: no room to make, no node to ask for
+    for (auto* o : observers_) o->on_unschedulable(now_, model);
+    return false;
+  }
   bool preempted = false;
   if (!placement && make_room_for(model)) {
     preempted = true;

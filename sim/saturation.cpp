@@ -146,7 +146,7 @@ SaturationResult run_saturation(std::span<const NodeRecord> records, std::span<c
     workload.add(pod.size);
     ++result.arrived_pods;
     arrived += pod.demand_milli;
-    std::optional<Placement> placement = policy.place(pod.request, cluster.view(0));
+    const PlacementAnswer placement = policy.place(pod.request, cluster.view(0));  // "never" fails it too
     if (placement) {
       if (std::string bad = place(cluster, *placement, pod, taken); !bad.empty()) {
         result.error = who + " " + bad;
@@ -208,7 +208,7 @@ PodReplayResult run_pod_replay(std::span<const NodeRecord> records, std::span<co
   const SimTime start = now;
 
   auto try_place = [&](std::size_t i) -> bool {
-    std::optional<Placement> p = policy.place(stream[i].request, cluster.view(now));
+    const PlacementAnswer p = policy.place(stream[i].request, cluster.view(now));
     if (!p) return false;
     if (std::string bad = place(cluster, *p, stream[i], placed[i]); !bad.empty()) {
       result.error = who + " " + bad;

@@ -266,7 +266,7 @@ TEST_CASE("every placement policy, random clusters and workloads: invariants hol
         r.gpu_types = type_b;
         r.catalog = c.catalog();
       }
-      const std::optional<Placement> p = policy->place(r, c.view(step));
+      const PlacementAnswer p = policy->place(r, c.view(step));
       if (!p) continue;
       const Status s = c.check(r, *p, "a request");
       INFO("policy " << name << " seed " << seed << " step " << step << ": " << s.message);
@@ -346,4 +346,70 @@ TEST_CASE("every policy the registry makes knows its name; seeded policies draw 
   };
   REQUIRE(draws(3) == draws(3));
   REQUIRE(draws(3) != draws(4));
+}
+
+TEST_CASE("placement answers \"never\" apart from \"not now\"", "[cluster-state][api]") {
+  ClusterState c = small_cluster();
+  // Fill every up node's GPUs: a 1-GPU request fits none now, but could once they empty.
+  for (std::uint32_t n = 0; n < 3; ++n)
+    for (int g = 0; g < static_cast<int>(c.node(n).gpus.size()); ++g) reserve(c, whole(1), Placement{n, {g}});
+  for (const std::string& name : registry().names(PolicyFamily::Placement)) {
+    INFO(name);
+    auto policy = registry().make_placement(PolicyChoice{name, {}});
+    const PlacementAnswer full = policy->place(whole(1), c.view(0));
+    REQUIRE_FALSE(full.has_value());
+    REQUIRE_FALSE(full.never());
+    const PlacementAnswer huge = policy->place(whole(5), c.view(0));  // no node has 5 GPUs
+    REQUIRE_FALSE(huge.has_value());
+    REQUIRE(huge.never());
+    REQUIRE_FALSE(huge.why().empty());
+  }
+  // A node that is not up could still host it: not "never".
+  PlacementRequest small_only = whole(2);
+  const std::uint32_t pool1[] = {1};
+  small_only.pools = pool1;
+  small_only.min_gpu_memory = 10 * kGiB;
+  REQUIRE_FALSE(nothing_fits(small_only, c.view(0)).never());
+  small_only.min_gpu_memory = 20 * kGiB;  // pool 1 has only 16 GiB GPUs
+  REQUIRE(nothing_fits(small_only, c.view(0)).never());
+}
+
+namespace {
+class NeverPlacement final : public PlacementPolicy {
+ public:
+  PlacementAnswer place(const PlacementRequest&, const ClusterView&) override {
+    return PlacementAnswer::never("this policy places nothing");
+  }
+};
+class ListJobs final : public JobSource {
+ public:
+  explicit ListJobs(std::vector<JobSpec> jobs) : jobs_(std::move(jobs)) {}
+  bool next(JobSpec& out, Diagnostics&) override {
+    if (i_ >= jobs_.size()) return false;
+    out = jobs_[i_++];
+    return true;
+  }
+
+ private:
+  std::vector<JobSpec> jobs_;
+  std::size_t i_ = 0;
+};
+}  // namespace
+
+TEST_CASE("a job whose placement policy answers \"never\" is rejected, not kept waiting", "[cluster-state][jobs]") {
+  JobSpec j;
+  j.id = "J";
+  j.workers = 1;
+  j.worker.gpus = 1;
+  j.duration = from_seconds(10);
+  JobRunOptions options;
+  options.placement = std::make_shared<NeverPlacement>();
+  options.placement_name = "never";
+  JobSimulation sim({{"g", 2}}, std::make_unique<ListJobs>(std::vector<JobSpec>{j}),
+                    registry().make_queue(PolicyChoice{"fifo", {}}), options);
+  const JobRunResult r = sim.run();
+  REQUIRE(r.ok);
+  REQUIRE(r.rejected == 1);
+  REQUIRE(r.rejected_examples.at(0) == "job J: placement policy 'never': this policy places nothing");
+  REQUIRE_FALSE(r.jobs.at(0).completed());
 }

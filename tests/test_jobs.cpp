@@ -570,7 +570,7 @@ namespace {
 // Always answers node 0, GPU 0: wrong as soon as that GPU is taken.
 class StubbornPlacement final : public PlacementPolicy {
  public:
-  std::optional<Placement> place(const PlacementRequest&, const ClusterView&) override { return Placement{0, {0}}; }
+  PlacementAnswer place(const PlacementRequest&, const ClusterView&) override { return Placement{0, {0}}; }
 };
 }  // namespace
 

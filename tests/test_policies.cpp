@@ -27,7 +27,7 @@ std::vector<NodeView> cluster(const GpuType& gpu, std::vector<int> free_gpus) {
   return nodes;
 }
 
-std::optional<Placement> place(const std::string& name, const std::vector<NodeView>& nodes, int gpus) {
+PlacementAnswer place(const std::string& name, const std::vector<NodeView>& nodes, int gpus) {
   auto policy = registry().make_placement(PolicyChoice{name, {}});
   PlacementRequest request;
   request.gpus = gpus;
@@ -79,7 +79,7 @@ TEST_CASE("lru evicts the least recently used, then the oldest, then the lowest 
 
 TEST_CASE("the engine rejects a placement that over-commits a GPU, naming the policy", "[policies][contract]") {
   struct Greedy : PlacementPolicy {
-    std::optional<Placement> place(const PlacementRequest& r, const ClusterView&) override {
+    PlacementAnswer place(const PlacementRequest& r, const ClusterView&) override {
       return Placement{0, std::vector<int>(static_cast<std::size_t>(r.gpus), 0)};  // GPU 0 again and again
     }
   };

@@ -387,7 +387,7 @@ TEST_CASE("saturation replay is deterministic per seed", "[saturation]") {
 TEST_CASE("saturation replay rejects a policy's invalid decisions, naming it", "[saturation]") {
   struct Bad final : PlacementPolicy {
     std::function<Placement(const PlacementRequest&)> decide;
-    std::optional<Placement> place(const PlacementRequest& r, const ClusterView&) override { return decide(r); }
+    PlacementAnswer place(const PlacementRequest& r, const ClusterView&) override { return decide(r); }
   };
   const std::vector<NodeRecord> nodes = {record("a", "T4", 2, 8), record("b", "V100", 2, 8), record("c", "", 0, 8)};
   auto run = [&](std::function<Placement(const PlacementRequest&)> decide, std::vector<JobSpec> pods) {

@@ -12,7 +12,7 @@ namespace fleetsim {
 namespace {
 class BestFit final : public PlacementPolicy {
  public:
-  std::optional<Placement> place(const PlacementRequest& request, const ClusterView& cluster) override {
+  PlacementAnswer place(const PlacementRequest& request, const ClusterView& cluster) override {
     const bool share = request.milli_gpu > 0;
     const NodeView* best = nullptr;
     std::int64_t best_milli = 0;
@@ -29,7 +29,7 @@ class BestFit final : public PlacementPolicy {
         }
       }
     }
-    if (!best) return std::nullopt;
+    if (!best) return nothing_fits(request, cluster);
     return Placement{best->id, share ? tightest_gpus(*best, request) : lowest_free_gpus(*best, request)};
   }
 };

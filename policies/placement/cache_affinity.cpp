@@ -23,7 +23,7 @@ double share(double bandwidth, std::uint32_t transfers) {
 
 class CacheAffinity final : public PlacementPolicy {
  public:
-  std::optional<Placement> place(const PlacementRequest& request, const ClusterView& cluster) override {
+  PlacementAnswer place(const PlacementRequest& request, const ClusterView& cluster) override {
     const NodeView* best = nullptr;
     double best_time = 0;
     for (const NodeView& node : cluster.nodes) {
@@ -34,7 +34,7 @@ class CacheAffinity final : public PlacementPolicy {
         best_time = time;
       }
     }
-    if (!best) return std::nullopt;
+    if (!best) return nothing_fits(request, cluster);
     return Placement{best->id, lowest_free_gpus(*best, request)};
   }
 

@@ -20,7 +20,7 @@ namespace fleetsim {
 namespace {
 class DotProduct final : public PlacementPolicy {
  public:
-  std::optional<Placement> place(const PlacementRequest& request, const ClusterView& cluster) override {
+  PlacementAnswer place(const PlacementRequest& request, const ClusterView& cluster) override {
     double max_cpu = 0, max_gpu = 0;
     for (const NodeView& node : cluster.nodes) {
       max_cpu = std::max(max_cpu, node.cpu_capacity);
@@ -41,7 +41,7 @@ class DotProduct final : public PlacementPolicy {
         best_score = score;
       }
     }
-    if (!best) return std::nullopt;
+    if (!best) return nothing_fits(request, cluster);
     return Placement{best->id, tightest_gpus(*best, request)};
   }
 };

@@ -64,7 +64,7 @@ class Fgd final : public PlacementPolicy {
  public:
   explicit Fgd(bool exact) : exact_(exact) {}
 
-  std::optional<Placement> place(const PlacementRequest& request, const ClusterView& cluster) override {
+  PlacementAnswer place(const PlacementRequest& request, const ClusterView& cluster) override {
     if (!request.asked_before) model_.add(pod_size(request));
     const bool share = request.milli_gpu > 0;
     bool found = false;
@@ -107,7 +107,7 @@ class Fgd final : public PlacementPolicy {
         consider(model_.weighted(after), std::move(gpus));
       }
     }
-    if (!found) return std::nullopt;
+    if (!found) return nothing_fits(request, cluster);
     return best;
   }
 

@@ -7,10 +7,10 @@ namespace fleetsim {
 namespace {
 class FirstFit final : public PlacementPolicy {
  public:
-  std::optional<Placement> place(const PlacementRequest& request, const ClusterView& cluster) override {
+  PlacementAnswer place(const PlacementRequest& request, const ClusterView& cluster) override {
     for (const NodeView& node : cluster.nodes)
       if (node_fits(node, request)) return Placement{node.id, lowest_free_gpus(node, request)};
-    return std::nullopt;
+    return nothing_fits(request, cluster);
   }
 };
 }  // namespace

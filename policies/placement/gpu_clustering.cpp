@@ -24,7 +24,7 @@ namespace fleetsim {
 namespace {
 class GpuClustering final : public PlacementPolicy {
  public:
-  std::optional<Placement> place(const PlacementRequest& request, const ClusterView& cluster) override {
+  PlacementAnswer place(const PlacementRequest& request, const ClusterView& cluster) override {
     if (kinds_.size() < cluster.nodes.size()) kinds_.resize(cluster.nodes.size());
     for (const NodeView& node : cluster.nodes) {
       auto& k = kinds_[node.id];
@@ -54,7 +54,7 @@ class GpuClustering final : public PlacementPolicy {
         best_free = free;
       }
     }
-    if (!best) return std::nullopt;
+    if (!best) return nothing_fits(request, cluster);
     if (wants_gpu) ++kinds_[best->id].kinds[kind];
     return Placement{best->id, tightest_gpus(*best, request)};
   }

@@ -20,7 +20,7 @@ namespace fleetsim {
 namespace {
 class GpuPacking final : public PlacementPolicy {
  public:
-  std::optional<Placement> place(const PlacementRequest& request, const ClusterView& cluster) override {
+  PlacementAnswer place(const PlacementRequest& request, const ClusterView& cluster) override {
     const bool wants_gpu = request.milli_gpu > 0 || request.gpus > 0;
     const NodeView* best = nullptr;
     std::tuple<int, long, long> best_rank{};
@@ -56,7 +56,7 @@ class GpuPacking final : public PlacementPolicy {
         best_gpus = std::move(gpus);
       }
     }
-    if (!best) return std::nullopt;
+    if (!best) return nothing_fits(request, cluster);
     return Placement{best->id, std::move(best_gpus)};
   }
 };

@@ -36,6 +36,30 @@ bool node_fits(const NodeView& node, const PlacementRequest& request) {
   return available >= needed;
 }
 
+bool node_could_fit(const NodeView& node, const PlacementRequest& request) {
+  if (!request.pools.empty() &&
+      std::find(request.pools.begin(), request.pools.end(), node.pool) == request.pools.end())
+    return false;
+  if (!request.gpu_types.empty() && !request.catalog.empty()) {
+    bool allowed = false;
+    for (std::uint32_t t : request.gpu_types)
+      allowed = allowed || (t < request.catalog.size() && request.catalog[t].name == node.gpu_type->name);
+    if (!allowed) return false;
+  }
+  if (node.cpu_capacity > 0 && request.cpu > node.cpu_capacity + 1e-9) return false;
+  if (node.host_memory_capacity > 0 && request.host_memory > node.host_memory_capacity) return false;
+  const int needed = request.milli_gpu > 0 ? 1 : request.gpus;
+  if (needed == 0) return true;
+  return static_cast<int>(node.gpus.size()) >= needed && node.gpu_type->memory_bytes >= request.min_gpu_memory &&
+         memory_claim(node, request) <= node.gpu_type->memory_bytes;
+}
+
+PlacementAnswer nothing_fits(const PlacementRequest& request, const ClusterView& cluster) {
+  for (const NodeView& node : cluster.nodes)
+    if (node_could_fit(node, request)) return std::nullopt;  // not now
+  return PlacementAnswer::never("no node of the cluster could host it, even empty");
+}
+
 std::vector<int> lowest_free_gpus(const NodeView& node, const PlacementRequest& request) {
   std::vector<int> gpus;
   const int needed = request.milli_gpu > 0 ? 1 : request.gpus;

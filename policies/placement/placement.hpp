@@ -3,11 +3,14 @@
 // Contract
 //   input   a PlacementRequest (model, GPUs needed, memory per GPU, allowed pools) and the
 //           current ClusterView.
-//   output  a Placement: one node and exactly `request.gpus` distinct GPU indices on it, each
-//           with no holder and with `memory_per_gpu` bytes free (for a fractional request,
-//           `milli_gpu` > 0: exactly one GPU with that much of it unallocated); or std::nullopt
-//           when nothing fits, after which the replica (or worker) is not placed and the
-//           caller tries again later.
+//   output  a PlacementAnswer: a Placement — one node and exactly `request.gpus` distinct GPU
+//           indices on it, each with no holder and with `memory_per_gpu` bytes free (for a
+//           fractional request, `milli_gpu` > 0: exactly one GPU with that much of it
+//           unallocated) —, or no placement: "not now" (std::nullopt: nothing fits the cluster
+//           as it is; the caller tries again later) or "never" (PlacementAnswer::never(why):
+//           no node of the cluster could host it even empty, up or not; the caller rejects
+//           the request — a job is rejected, a pod fails, a replica is reported
+//           unschedulable without asking for a node). nothing_fits() answers for the built-ins.
 //   state   may keep state between calls (e.g. a cursor), but must not read anything except its
 //           arguments.
 //   ties    each built-in documents its tie-break; all fall back to the lowest node id and the
@@ -17,6 +20,8 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <utility>
 #include <span>
 #include <vector>
 
@@ -51,10 +56,36 @@ struct Placement {
   std::vector<int> gpus;
 };
 
+// What place() answers: a placement, "not now" or "never" (see the contract above). Converts
+// from a Placement and from std::nullopt / std::optional<Placement> ("not now").
+class PlacementAnswer {
+ public:
+  PlacementAnswer(std::nullopt_t) {}
+  PlacementAnswer(Placement placement) : placement_(std::move(placement)) {}
+  PlacementAnswer(std::optional<Placement> placement) : placement_(std::move(placement)) {}
+  static PlacementAnswer never(std::string why) {
+    PlacementAnswer a(std::nullopt);
+    a.never_ = true;
+    a.why_ = std::move(why);
+    return a;
+  }
+  bool has_value() const { return placement_.has_value(); }
+  explicit operator bool() const { return placement_.has_value(); }
+  const Placement& operator*() const { return *placement_; }
+  const Placement* operator->() const { return &*placement_; }
+  bool never() const { return never_; }
+  const std::string& why() const { return why_; }  // for never()
+
+ private:
+  std::optional<Placement> placement_;
+  bool never_ = false;
+  std::string why_;
+};
+
 class PlacementPolicy : public Policy {
  public:
   virtual ~PlacementPolicy() = default;
-  virtual std::optional<Placement> place(const PlacementRequest& request,
+  virtual PlacementAnswer place(const PlacementRequest& request,
                                          const ClusterView& cluster) = 0;
 };
 
@@ -64,6 +95,11 @@ inline double memory_claim(const NodeView& node, const PlacementRequest& request
   return request.memory_per_gpu + request.memory_fraction * node.gpu_type->memory_bytes;
 }
 bool node_fits(const NodeView& node, const PlacementRequest& request);
+// Whether `node` could host the request if it were up and empty (pools, GPU type, GPU count,
+// GPU memory, CPU and host memory capacity).
+bool node_could_fit(const NodeView& node, const PlacementRequest& request);
+// The answer when nothing fits now: "never" when no node could fit even empty, else "not now".
+PlacementAnswer nothing_fits(const PlacementRequest& request, const ClusterView& cluster);
 std::vector<int> lowest_free_gpus(const NodeView& node, const PlacementRequest& request);
 // Whether GPU `g` of `node` can take (the whole-GPU or fractional) request.
 bool gpu_fits(const NodeView& node, const GpuSlot& gpu, const PlacementRequest& request);

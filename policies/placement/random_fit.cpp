@@ -13,11 +13,11 @@ class RandomFit final : public PlacementPolicy {
  public:
   explicit RandomFit(RngStream rng) : rng_(rng) {}
 
-  std::optional<Placement> place(const PlacementRequest& request, const ClusterView& cluster) override {
+  PlacementAnswer place(const PlacementRequest& request, const ClusterView& cluster) override {
     fitting_.clear();
     for (const NodeView& node : cluster.nodes)
       if (node_fits(node, request)) fitting_.push_back(&node);
-    if (fitting_.empty()) return std::nullopt;
+    if (fitting_.empty()) return nothing_fits(request, cluster);
     const NodeView& node = *fitting_[rng_.below(fitting_.size())];
     if (request.milli_gpu <= 0) return Placement{node.id, lowest_free_gpus(node, request)};
     std::vector<int> gpus;

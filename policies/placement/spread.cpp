@@ -7,7 +7,7 @@ namespace fleetsim {
 namespace {
 class Spread final : public PlacementPolicy {
  public:
-  std::optional<Placement> place(const PlacementRequest& request, const ClusterView& cluster) override {
+  PlacementAnswer place(const PlacementRequest& request, const ClusterView& cluster) override {
     const NodeView* best = nullptr;
     for (const NodeView& node : cluster.nodes) {
       if (!node_fits(node, request)) continue;
@@ -15,7 +15,7 @@ class Spread final : public PlacementPolicy {
           (node.free_gpus == best->free_gpus && node.replicas < best->replicas))
         best = &node;
     }
-    if (!best) return std::nullopt;
+    if (!best) return nothing_fits(request, cluster);
     return Placement{best->id, lowest_free_gpus(*best, request)};
   }
 };
