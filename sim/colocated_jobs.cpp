@@ -20,8 +20,28 @@ void Simulation::set_up_jobs() {
     options.restart_overhead = sc.jobs.restart_overhead;
     options.placement = std::move(setup_.job_placement);
     options.placement_name = sc.jobs.placement.impl;
+    // One event queue per run: the scheduler's events are ours, ahead of ours at equal times.
+    auto sink = [this](SimTime at, const JobEvent& e) {
+      queue_.push_first(at, Event{EventKind::Job, e.job, e.epoch, static_cast<std::uint32_t>(e.kind)});
+    };
     jobs_ = std::make_unique<JobSimulation>(cluster_, std::move(setup_.job_source),
-                                            std::move(setup_.job_policy), options);
+                                            std::move(setup_.job_policy), options, sink);
+  }
+}
+
+// A job scheduler's event from the queue; `instant_over` unless the next event is another of
+// its events at the same time. Not counted in RunStatus::events (JobRunResult counts them).
+void Simulation::on_job_event(SimTime at, const Event& e) {
+  const bool instant_over = queue_.empty() || queue_.top().payload.kind != EventKind::Job || queue_.top().time != at;
+  jobs_->handle(at, JobEvent{static_cast<JobEventKind>(e.extra), e.target, e.epoch}, instant_over);
+}
+
+// Handles the job events left in the queue up to `end` (after the serving events stopped);
+// serving events still queued are dropped: the run is over.
+void Simulation::finish_job_events(SimTime end) {
+  while (!queue_.empty() && queue_.top().time <= end) {
+    const auto entry = queue_.pop();
+    if (entry.payload.kind == EventKind::Job) on_job_event(entry.time, entry.payload);
   }
 }
 

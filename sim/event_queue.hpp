@@ -1,5 +1,8 @@
 // EventQueue: the simulation's single total event order, (time, insertion sequence).
 // Two events at the same time fire in the order they were scheduled, so ties are deterministic.
+// push_first() schedules into a class that fires before every push() event of the same time
+// (in its own insertion order): a run's co-located job scheduler uses it, so that at one
+// instant the jobs settle before the serving engine acts on the cluster.
 // A 4-ary implicit heap on a flat vector: no allocation once it has grown to its working size.
 // Cancellation is the caller's business (events carry an epoch the handler checks), which keeps
 // the queue free of per-event bookkeeping.
@@ -22,7 +25,11 @@ class EventQueue {
   };
 
   void push(SimTime time, const Payload& payload) {
-    heap_.push_back(Entry{time, next_sequence_++, payload});
+    heap_.push_back(Entry{time, kLater + next_sequence_++, payload});
+    sift_up(heap_.size() - 1);
+  }
+  void push_first(SimTime time, const Payload& payload) {
+    heap_.push_back(Entry{time, next_first_sequence_++, payload});
     sift_up(heap_.size() - 1);
   }
 
@@ -74,8 +81,10 @@ class EventQueue {
     heap_[i] = std::move(moving);
   }
 
+  static constexpr std::uint64_t kLater = std::uint64_t{1} << 62;  // push() sequences start here
   std::vector<Entry> heap_;
   std::uint64_t next_sequence_ = 0;
+  std::uint64_t next_first_sequence_ = 0;
 };
 
 }  // namespace fleetsim

@@ -12,13 +12,6 @@
 namespace fleetsim {
 
 namespace {
-// Recheck: a running job's minimum run time ends; a pass may now preempt it.
-enum class JobEventKind : std::uint8_t { Arrival, Completion, Round, Recheck };
-struct JobEvent {
-  JobEventKind kind;
-  std::uint32_t job;
-  std::uint32_t epoch;
-};
 
 // Seconds to SimTime, rounded up; saturates at kFar (about 127 years) so that sums with a
 // simulation time cannot overflow: a run time that long is "never" for every comparison.
@@ -125,6 +118,8 @@ ClusterState job_cluster(std::span<const JobClusterNode> nodes) {
 }
 
 struct JobSimulation::Impl {
+  bool handle(SimTime at, const JobEvent& e);
+  void after_event(bool changed, bool instant_over);
   struct Job {
     JobSpec spec;
     std::uint32_t outcome = 0;  // index into result.jobs
@@ -156,7 +151,12 @@ struct JobSimulation::Impl {
   std::unique_ptr<JobSource> source;
   std::unique_ptr<QueuePolicy> policy;
   JobRunOptions options;
-  EventQueue<JobEvent> queue;
+  EventQueue<JobEvent> queue;  // standalone; co-located, events go to the driver's queue
+  JobEventSink sink;
+  void push(SimTime at, JobEvent e) {
+    if (sink) sink(at, e);
+    else queue.push(at, e);
+  }
   SimTime now = 0;
   std::vector<Job> jobs;               // arrived and not finished (slots reused)
   std::vector<std::uint32_t> active;   // indices into jobs
@@ -564,7 +564,7 @@ struct JobSimulation::Impl {
     j.projected_end = kNever;
     if (const SimTime run = ceil_seconds(j.remaining / r); run < kFar) {
       j.projected_end = j.progress_since + run;
-      queue.push(j.projected_end, JobEvent{JobEventKind::Completion, id, j.epoch});
+      push(j.projected_end, JobEvent{JobEventKind::Completion, id, j.epoch});
       running_ends.insert({j.projected_end, id});
     }
   }
@@ -678,7 +678,7 @@ struct JobSimulation::Impl {
     }
     if (first == kNever || first >= next_recheck) return;
     next_recheck = first;
-    queue.push(first, JobEvent{JobEventKind::Recheck, 0, 0});
+    push(first, JobEvent{JobEventKind::Recheck, 0, 0});
   }
 
   // One scheduling pass, then, when it preempted a job, another at once, so that a preempted
@@ -902,7 +902,7 @@ struct JobSimulation::Impl {
 
   bool read_next() {
     has_pending = source->next(pending, result.errors);
-    if (has_pending) queue.push(pending.submit, JobEvent{JobEventKind::Arrival, 0, 0});
+    if (has_pending) push(pending.submit, JobEvent{JobEventKind::Arrival, 0, 0});
     return has_pending;
   }
 
@@ -966,9 +966,10 @@ JobSimulation::JobSimulation(std::vector<JobClusterNode> nodes, std::unique_ptr<
 }
 
 JobSimulation::JobSimulation(ClusterState& cluster, std::unique_ptr<JobSource> jobs,
-                             std::unique_ptr<QueuePolicy> policy, JobRunOptions options)
+                             std::unique_ptr<QueuePolicy> policy, JobRunOptions options, JobEventSink sink)
     : impl_(std::make_unique<Impl>()) {
   impl_->cluster = &cluster;
+  impl_->sink = std::move(sink);
   impl_->index_types();
   impl_->source = std::move(jobs);
   impl_->policy = std::move(policy);
@@ -979,48 +980,60 @@ JobSimulation::JobSimulation(ClusterState& cluster, std::unique_ptr<JobSource> j
 
 JobSimulation::~JobSimulation() = default;
 
-SimTime JobSimulation::next_event() const { return impl_->queue.empty() ? kNever : impl_->queue.top().time; }
+// One event: returns whether it changed what a pass would decide.
+bool JobSimulation::Impl::handle(SimTime at, const JobEvent& e) {
+  now = at;
+  ++result.events;
+  switch (e.kind) {
+    case JobEventKind::Arrival:
+      arrive();
+      read_next();
+      return true;
+    case JobEventKind::Completion: {
+      auto& j = jobs[e.job];
+      if (j.done || !j.running || j.epoch != e.epoch) return false;
+      progress(j);
+      complete(e.job);
+      last_end = now;
+      return true;
+    }
+    case JobEventKind::Recheck:
+      if (next_recheck == now) next_recheck = kNever;
+      if (options.round == 0) schedule();
+      return false;
+    case JobEventKind::Round:
+      round_scheduled = false;
+      schedule();
+      return false;
+  }
+  return false;
+}
+
+// After an event: event-driven, one scheduling pass once every event of this instant is
+// handled (when the last one changed something); round-based, allocations change only at
+// round boundaries, while jobs are in the system.
+void JobSimulation::Impl::after_event(bool changed, bool instant_over) {
+  if (changed && options.round == 0 && instant_over) schedule();
+  if (options.round > 0 && !round_scheduled && !active.empty()) {
+    push((now / options.round + 1) * options.round, JobEvent{JobEventKind::Round, 0, 0});
+    round_scheduled = true;
+  }
+}
 
 void JobSimulation::advance(SimTime until) {
   Impl& s = *impl_;
   while (!s.queue.empty() && s.queue.top().time <= until && s.result.errors.empty()) {
     auto e = s.queue.pop();
-    s.now = e.time;
-    ++s.result.events;
-    bool changed = false;
-    switch (e.payload.kind) {
-      case JobEventKind::Arrival:
-        s.arrive();
-        s.read_next();
-        changed = true;
-        break;
-      case JobEventKind::Completion: {
-        auto& j = s.jobs[e.payload.job];
-        if (j.done || !j.running || j.epoch != e.payload.epoch) break;
-        s.progress(j);
-        s.complete(e.payload.job);
-        s.last_end = s.now;
-        changed = true;
-        break;
-      }
-      case JobEventKind::Recheck:
-        if (s.next_recheck == s.now) s.next_recheck = kNever;
-        if (s.options.round == 0) s.schedule();
-        break;
-      case JobEventKind::Round:
-        s.round_scheduled = false;
-        s.schedule();
-        break;
-    }
-    // Event-driven: one scheduling pass once every event of this instant is handled.
-    if (changed && s.options.round == 0 && (s.queue.empty() || s.queue.top().time != s.now)) s.schedule();
-    // Round-based: allocations change only at round boundaries, while jobs are in the system.
-    if (s.options.round > 0 && !s.round_scheduled && !s.active.empty()) {
-      const SimTime next = (s.now / s.options.round + 1) * s.options.round;
-      s.queue.push(next, JobEvent{JobEventKind::Round, 0, 0});
-      s.round_scheduled = true;
-    }
+    const bool changed = s.handle(e.time, e.payload);
+    s.after_event(changed, s.queue.empty() || s.queue.top().time != s.now);
   }
+}
+
+void JobSimulation::handle(SimTime at, const JobEvent& event, bool instant_over) {
+  Impl& s = *impl_;
+  if (!s.result.errors.empty()) return;
+  const bool changed = s.handle(at, event);
+  s.after_event(changed, instant_over);
 }
 
 void JobSimulation::capacity_added() {

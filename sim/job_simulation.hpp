@@ -52,6 +52,7 @@
 // waiting job can fit returns at once.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -130,20 +131,35 @@ struct JobRunResult {
   std::vector<std::pair<SimTime, double>> busy_gpus;  // samples, when sample_interval > 0
 };
 
+// A job scheduler's event. Recheck: a running job's minimum run time ends (a pass may now
+// preempt it).
+enum class JobEventKind : std::uint8_t { Arrival, Completion, Round, Recheck };
+struct JobEvent {
+  JobEventKind kind;
+  std::uint32_t job;
+  std::uint32_t epoch;
+};
+// Where a co-located scheduler's events go: the driver's own queue (one event queue per run).
+using JobEventSink = std::function<void(SimTime at, const JobEvent& event)>;
+
 class JobSimulation {
  public:
   JobSimulation(std::vector<JobClusterNode> nodes, std::unique_ptr<JobSource> jobs,
                 std::unique_ptr<QueuePolicy> policy, JobRunOptions options);
   // On a cluster the caller owns (co-location: the serving simulation's), which must outlive
-  // this; jobs take and give back its resources through reserve() and release().
+  // this; jobs take and give back its resources through reserve() and release(). With a
+  // `sink`, every event goes to the driver's queue, which hands each back through handle();
+  // without, the scheduler keeps its own queue (advance(), run()).
   JobSimulation(ClusterState& cluster, std::unique_ptr<JobSource> jobs, std::unique_ptr<QueuePolicy> policy,
-                JobRunOptions options);
+                JobRunOptions options, JobEventSink sink = {});
   ~JobSimulation();
   JobRunResult run();  // standalone: until every job has ended
 
   // Driven by another simulation (co-location), on its clock:
-  SimTime next_event() const;                // kNever when none
-  void advance(SimTime until);               // handle job events up to and including `until`
+  void advance(SimTime until);               // handle own-queue job events up to and including `until`
+  // One event from the driver's queue (sink mode). `instant_over`: no other event of this
+  // scheduler is due at the same time (the driver's queue orders them before its own there).
+  void handle(SimTime at, const JobEvent& event, bool instant_over);
   void resources_changed(SimTime now);       // GPUs were freed by someone else: schedule
   void capacity_added();                     // nodes came up (jobs see them at their next pass)
   // Preempts running preemptible jobs with priority below `below_priority` on `node` (lowest

@@ -108,9 +108,12 @@ RunStatus Simulation::run() {
       const auto& top = queue_.top();
       if (top.time >= sc.duration && live_requests_ == 0) break;
       if (top.time > hard_end) break;
-      if (jobs_) jobs_->advance(top.time);  // job events first when simultaneous
       auto entry = queue_.pop();
       now_ = entry.time;
+      if (entry.payload.kind == EventKind::Job) {  // (first at equal times: see push_first)
+        on_job_event(now_, entry.payload);
+        continue;
+      }
       if ((++status.events & 0xFFFF) == 0) {
         for (auto* o : observers_) o->on_progress(now_, status.events, next_serial_);
         for (std::uint32_t i = 0; i < setup_.test_slowdown; ++i) spin_ = spin_ + 1;  // tests only
@@ -138,11 +141,13 @@ RunStatus Simulation::run() {
         case EventKind::NodeIdle:
           if (node_epoch_[e.target] == e.epoch) on_node_idle(e.target);
           break;
+        case EventKind::Job: break;  // handled above
       }
     }
     if (errors_.empty()) {
       if (live_requests_ > 0) {
         now_ = hard_end;
+        if (jobs_) finish_job_events(now_);  // the jobs' state at the cut-off, before replicas stop
         for (std::uint32_t model = 0; model < models_.size(); ++model)
           for (std::size_t i = models_[model].buffer.size(); i > 0; --i) {
             models_[model].buffer.pop();
@@ -152,6 +157,7 @@ RunStatus Simulation::run() {
           if (requests_[r].live) finish_request(r, RequestOutcome::CutOff);
       } else {
         now_ = std::max(sc.duration, last_request_end_);
+        if (jobs_) finish_job_events(now_);
       }
     }
   } catch (const PolicyError& error) {

@@ -107,7 +107,8 @@ class Simulation {
     BufferTimeout,// target: model
     TransferDone, // the earliest transfer on the network finished
     NodeUp,       // target: node, extra: the model that asked for it
-    NodeIdle      // target: node; release it if still empty
+    NodeIdle,     // target: node; release it if still empty
+    Job           // target: job, epoch, extra: JobEventKind; a co-located job scheduler's event
   };
   struct Event {
     EventKind kind;
@@ -280,6 +281,8 @@ class Simulation {
   // sim/colocated_jobs.cpp: jobs co-located with inference
   void set_up_jobs();
   bool make_room_for(std::uint32_t model);
+  void on_job_event(SimTime at, const Event& e);
+  void finish_job_events(SimTime end);
 
   void schedule(SimTime at, EventKind kind, std::uint32_t target, std::uint32_t epoch = 0,
                 std::uint32_t extra = 0) {

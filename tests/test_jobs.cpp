@@ -9,6 +9,7 @@
 
 #include "sim/job_simulation.hpp"
 #include "sim/rng.hpp"
+#include "sim/event_queue.hpp"
 #include "tests/support.hpp"
 
 using namespace fleetsim;
@@ -802,4 +803,27 @@ TEST_CASE("a minimum run time delays a preemption until it has passed", "[jobs][
   REQUIRE(jct(floored, "L") == Approx(1100));
   REQUIRE(floored.jobs[0].preemptions == 1);
   REQUIRE(floored.futile_preemptions == 0);
+}
+
+TEST_CASE("co-located jobs schedule their events on the driver's queue", "[jobs][colocation]") {
+  // With a sink, every event (arrivals, completions) goes to the driver, which hands each
+  // back: one event queue per run. Two 1-GPU jobs on one GPU: A 0-100 s, B 100-150 s.
+  ClusterState cluster = job_cluster(std::vector<JobClusterNode>{{"g", 1}});
+  EventQueue<JobEvent> driver;
+  JobSimulation sim(cluster, std::make_unique<ListSource>(std::vector<JobSpec>{job("A", 0, 1, 1, 100), job("B", 0, 1, 1, 50)}),
+                    registry().make_queue(PolicyChoice{"fifo", {}}), {},
+                    [&](SimTime at, const JobEvent& e) { driver.push(at, e); });
+  REQUIRE(driver.size() == 1);  // the first arrival
+  std::vector<JobEventKind> kinds;
+  while (!driver.empty()) {
+    const auto e = driver.pop();
+    kinds.push_back(e.payload.kind);
+    sim.handle(e.time, e.payload, driver.empty() || driver.top().time != e.time);
+  }
+  const JobRunResult r = sim.finish(from_seconds(200));
+  REQUIRE(kinds == std::vector<JobEventKind>{JobEventKind::Arrival, JobEventKind::Arrival, JobEventKind::Completion,
+                                             JobEventKind::Completion});
+  REQUIRE(jct(r, "A") == Approx(100));
+  REQUIRE(jct(r, "B") == Approx(150));
+  REQUIRE(cluster.node(0).free_gpus == 1);
 }
