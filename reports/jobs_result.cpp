@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "reports/json_blocks.hpp"
+#include "reports/result_json.hpp"
 #include "sim/units.hpp"
 
 namespace fleetsim {
@@ -110,7 +111,7 @@ const std::vector<JobSizeClass>& job_size_classes() {
 std::string jobs_result_json(const JobsInputs& in, const PolicyRegistry& registry, const JobRunResult& result,
                              const std::string& version) {
   ordered j;
-  j["schema_version"] = 1;  // kResultSchemaVersion: one schema for every front end
+  j["schema_version"] = kResultSchemaVersion;  // one schema for every front end
   j["fleetsim_version"] = version;
   j["kind"] = "jobs";
   ordered sc;

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "reports/json_blocks.hpp"
+#include "reports/result_json.hpp"
 
 namespace fleetsim {
 
@@ -66,7 +67,7 @@ ordered cluster_json(std::span<const NodeRecord> nodes) {
 std::string saturation_result_json(const SaturationInputs& in, const PolicyRegistry& registry,
                                    std::span<const SaturationResult> results, const std::string& version) {
   ordered j;
-  j["schema_version"] = 1;  // kResultSchemaVersion: one schema for every front end
+  j["schema_version"] = kResultSchemaVersion;  // one schema for every front end
   j["fleetsim_version"] = version;
   j["kind"] = "saturation";
   ordered sc;
