@@ -17,7 +17,8 @@ void add_bench_command(CLI::App& app, const PolicyRegistry& registry, int& exit_
     std::uint32_t slowdown = 0;
   };
   auto options = std::make_shared<Options>();
-  auto* bench = app.add_subcommand("bench", "run the fixed scenario set and compare it with a baseline");
+  auto* bench = app.add_subcommand(
+      "bench", "run the fixed set of scenarios and jobs / saturation command lines and compare it with a baseline");
   bench->add_option("--baseline", options->baseline, "baseline file (default bench/baseline.json)");
   bench->add_option("--label", options->label, "which cases to run: ci (default) or full");
   bench->add_flag("--update", options->update, "rewrite the baseline with what this run measured");
@@ -36,6 +37,9 @@ void add_bench_command(CLI::App& app, const PolicyRegistry& registry, int& exit_
     GateOptions gate;
     gate.label = options->label;
     gate.test_slowdown = options->slowdown;
+    // Cases of the jobs and saturation front ends run this very program.
+    std::error_code self_error;
+    gate.fleetsim_binary = std::filesystem::canonical("/proc/self/exe", self_error).string();
     GateResult result = run_gate(baseline, root, registry, gate);
     std::cout << gate_table(result);
     if (!result.errors.empty()) std::cerr << result.errors.to_string();

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "policies/registry.hpp"
+#include "reports/jobs_result.hpp"
+#include "reports/write_reports.hpp"
 #include "sim/gpu_catalog.hpp"
 #include "sim/job_simulation.hpp"
 #include "reports/svg_chart.hpp"
@@ -128,18 +130,21 @@ GenericJobColumns default_columns() {
   return c;
 }
 
+// Every generic-csv column key and the field it sets, in the order `--column` lists them.
+std::vector<std::pair<const char*, std::string*>> column_fields(GenericJobColumns& c) {
+  return {{"id", &c.id},           {"submit", &c.submit},     {"submit_unit", &c.submit_unit},
+          {"duration", &c.duration}, {"duration_unit", &c.duration_unit}, {"reference_gpu_type", &c.reference_gpu_type},
+          {"workers", &c.workers}, {"gpus", &c.gpus},         {"milli_gpu", &c.milli_gpu},
+          {"gpu_fraction", &c.gpu_fraction}, {"cpu", &c.cpu}, {"memory", &c.memory}, {"gpu_memory", &c.gpu_memory},
+          {"memory_unit", &c.memory_unit}, {"gpu_type", &c.gpu_type}, {"tenant", &c.tenant},
+          {"priority", &c.priority}, {"delimiter", &c.delimiter}};
+}
+
 bool set_column(GenericJobColumns& c, const std::string& assignment, std::string& error) {
   const auto eq = assignment.find('=');
   const std::string key = assignment.substr(0, eq), value = eq == std::string::npos ? "" : assignment.substr(eq + 1);
-  const std::pair<const char*, std::string*> fields[] = {
-      {"id", &c.id},           {"submit", &c.submit},     {"submit_unit", &c.submit_unit},
-      {"duration", &c.duration}, {"duration_unit", &c.duration_unit}, {"reference_gpu_type", &c.reference_gpu_type},
-      {"workers", &c.workers}, {"gpus", &c.gpus},         {"milli_gpu", &c.milli_gpu},
-      {"gpu_fraction", &c.gpu_fraction}, {"cpu", &c.cpu}, {"memory", &c.memory}, {"gpu_memory", &c.gpu_memory},
-      {"memory_unit", &c.memory_unit}, {"gpu_type", &c.gpu_type}, {"tenant", &c.tenant},
-      {"priority", &c.priority}, {"delimiter", &c.delimiter}};
   std::string keys;
-  for (const auto& [name, field] : fields) {
+  for (const auto& [name, field] : column_fields(c)) {
     if (key == name && eq != std::string::npos) {
       *field = value;
       return true;
@@ -419,11 +424,68 @@ void print_summary(const JobsOptions& o, const JobRunOptions& options, const Job
   }
 }
 
-// jobs.csv, utilization.csv and .svg, tenants.csv under --out.
-void write_outputs(const JobsOptions& o, const JobRunResult& result, double cluster_gpus,
-                   const std::vector<TenantFairness>& fairness) {
-  if (o.out.empty()) return;
-  std::filesystem::create_directories(o.out);
+// What ran, for result.json's `scenario` (every default filled in).
+JobsInputs inputs_of(const JobsOptions& o, const std::vector<JobClusterNode>& nodes, const JobRunOptions& options,
+                     const JobTraceSource* reader) {
+  JobsInputs in;
+  in.seed = o.seed;
+  if (o.synthetic > 0) {
+    in.name = "synthetic";
+    in.synthetic = o.synthetic;
+    in.runtimes = o.runtimes;
+    in.arrival_rate = o.arrival_rate;
+    in.gang_gpus = o.gang_gpus;
+    in.tenants = o.tenants;
+  } else {
+    in.name = std::filesystem::path(o.trace).stem().string();
+    in.trace = o.trace;
+    in.format = o.format;
+    in.throughputs = o.throughputs;
+    in.lenient = o.lenient;
+    GenericJobColumns columns = default_columns();
+    std::string ignored;  // --column was checked when the trace was opened
+    for (const std::string& c : o.columns) set_column(columns, c, ignored);
+    for (const auto& [key, field] : column_fields(columns)) in.columns.emplace_back(key, *field);
+    if (reader) {
+      in.rows_read = reader->rows_read();
+      in.rows_skipped = reader->rows_skipped();
+      for (const auto& [reason, count] : reader->skipped()) in.skipped.emplace_back(reason, count);
+    }
+  }
+  in.cluster = o.cluster;
+  in.nodes_file = o.nodes;
+  in.node_format = o.node_format;
+  in.nodes = nodes;
+  in.policy = o.policy;
+  in.placement = o.placement;
+  in.round = options.round;
+  in.restart_overhead = options.restart_overhead;
+  in.min_run_time = options.min_run_time;
+  in.sample_interval = options.sample_interval;
+  in.backfill = options.backfill;
+  in.checkpoint_on_preemption = options.checkpoint_on_preemption;
+  double gpus = 0;
+  for (const auto& n : nodes) gpus += n.gpus;
+  in.description = (o.synthetic > 0 ? std::to_string(o.synthetic) + " synthetic jobs"
+                                    : "job trace " + std::filesystem::path(o.trace).filename().string()) +
+                   " on " + std::to_string(nodes.size()) + " nodes, " + svg::short_number(gpus) + " GPUs, under " + o.policy +
+                   (o.placement.empty() ? std::string() : ", placement " + o.placement) +
+                   (options.backfill ? ", EASY backfill" : "");
+  return in;
+}
+
+// jobs.csv, utilization.csv and .svg, tenants.csv, and the files every front end writes —
+// result.json, timeseries.csv, report.html, result.prom — under --out; false (with a message)
+// when they cannot be written.
+bool write_outputs(const JobsOptions& o, const JobsInputs& inputs, const PolicyRegistry& registry,
+                   const JobRunResult& result, double cluster_gpus, const std::vector<TenantFairness>& fairness) {
+  if (o.out.empty()) return true;
+  std::error_code error;
+  std::filesystem::create_directories(o.out, error);
+  if (error) {
+    std::cerr << o.out << ": cannot create the directory (" << error.message() << ")\n";
+    return false;
+  }
   std::ofstream util(o.out + "/utilization.csv");
   util << "time_s,busy_gpus,utilization\n";
   for (auto [t, busy] : result.busy_gpus)
@@ -447,7 +509,27 @@ void write_outputs(const JobsOptions& o, const JobRunResult& result, double clus
   tenants << "tenant,completed_jobs,mean_jct_s,mean_rho,max_rho\n";
   for (const auto& t : fairness)
     tenants << t.tenant << "," << t.jobs << "," << t.mean_jct_s << "," << t.mean_rho << "," << t.max_rho << "\n";
-  std::cout << "wrote " << o.out << "/jobs.csv, utilization.csv (and .svg) and tenants.csv\n";
+  util.close();
+  csv.close();
+  tenants.close();
+  // The versioned result, and from it (read back, as `fleetsim report` does) the report and
+  // the OpenMetrics export.
+  Diagnostics errors;
+  for (const auto& [name, text] :
+       {std::pair<std::string, std::string>{"result.json", jobs_result_json(inputs, registry, result, FLEETSIM_VERSION)},
+        {"timeseries.csv", jobs_timeseries_csv(result, cluster_gpus)}})
+    if (const std::string why = write_file_atomically(o.out + "/" + name, text); !why.empty())
+      errors.add({o.out + "/" + name, 0, 0, "", why});
+  if (errors.empty()) errors = write_run_reports(o.out);
+  if (!util || !csv || !tenants) errors.add({o.out, 0, 0, "", "cannot write jobs.csv, utilization.csv or tenants.csv"});
+  if (!errors.empty()) {
+    std::cerr << errors.to_string();
+    return false;
+  }
+  std::cout << "wrote " << o.out
+            << "/result.json, report.html, result.prom, timeseries.csv, jobs.csv, utilization.csv (and .svg) and "
+               "tenants.csv\n";
+  return true;
 }
 
 }  // namespace
@@ -487,7 +569,9 @@ void add_jobs_command(CLI::App& app, const PolicyRegistry& registry, int& exit_c
   cmd->add_option("--restart-overhead", o->restart, "time a preempted job needs to restart (default 0s)");
   cmd->add_option("--min-run-time", o->min_run,
                   "a job is not preempted before it has run this long since its last start (default 0s)");
-  cmd->add_option("--out", o->out, "write jobs.csv (one row per job), utilization.csv and .svg, and tenants.csv here");
+  cmd->add_option("--out", o->out,
+                  "write result.json, report.html, result.prom, timeseries.csv, jobs.csv (one row per job), "
+                  "utilization.csv and .svg, and tenants.csv here");
   cmd->add_option("--sample-interval", o->sample, "utilization.csv sampling period (default 1h)");
   cmd->callback([o, cmd, &registry, &exit_code] {
     exit_code = 2;
@@ -521,7 +605,7 @@ void add_jobs_command(CLI::App& app, const PolicyRegistry& registry, int& exit_c
     for (const auto& n : nodes) cluster_gpus += n.gpus;
     const auto fairness = finish_time_fairness(result, cluster_gpus);
     print_summary(*o, options, result, reader, fairness);
-    write_outputs(*o, result, cluster_gpus, fairness);
+    if (!write_outputs(*o, inputs_of(*o, nodes, options, reader), registry, result, cluster_gpus, fairness)) return;
     exit_code = 0;
   });
 }

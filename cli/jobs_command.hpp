@@ -1,4 +1,7 @@
 // `fleetsim jobs`: replay a job trace on a GPU cluster under a queue policy (sim/job_simulation).
+// With --out DIR it writes what every front end writes — result.json (kind jobs,
+// reports/jobs_result.hpp), timeseries.csv, and from them report.html and result.prom — plus its
+// own jobs.csv, utilization.csv and .svg and tenants.csv.
 #pragma once
 #include <CLI/CLI.hpp>
 

@@ -39,6 +39,14 @@ int run_compare(const std::vector<std::string>& dirs, const std::string& html) {
     if (loaded.run) runs.push_back(std::move(*loaded.run));
   }
   if (!errors.empty()) return print_errors(errors, "nothing compared");
+  // A table has the rows of one front end: a jobs result next to a saturation result would
+  // show nothing but dashes.
+  for (const RunData& r : runs)
+    if (r.kind != runs.front().kind)
+      errors.add({r.dir, 0, 0, "kind",
+                  "a " + r.kind + " result cannot be compared with a " + runs.front().kind + " result (" +
+                      runs.front().dir + ")"});
+  if (!errors.empty()) return print_errors(errors, "nothing compared");
   std::cout << compare_table(runs);
   if (!html.empty()) {
     const std::string error = write_file_atomically(html, compare_html(runs));
@@ -57,13 +65,15 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   auto dir = std::make_shared<std::string>();
   auto* report = app.add_subcommand(
       "report", "write RUN_DIR/report.html (self-contained charts) and RUN_DIR/result.prom (OpenMetrics)");
-  report->add_option("run_dir", *dir, "a directory written by `fleetsim run --out`")->required();
+  report->add_option("run_dir", *dir, "a directory written by `fleetsim run`, `jobs` or `saturation` --out")->required();
   report->callback([dir, &exit_code] { exit_code = run_report(*dir); });
 
   auto dirs = std::make_shared<std::vector<std::string>>();
   auto html = std::make_shared<std::string>();
   auto* compare = app.add_subcommand("compare", "compare runs side by side (best value per metric marked *)");
-  compare->add_option("run_dirs", *dirs, "directories written by `fleetsim run --out`; the first is the baseline")
+  compare->add_option("run_dirs", *dirs,
+                      "directories written by one front end (`fleetsim run`, `jobs` or `saturation` --out); the "
+                      "first is the baseline")
       ->required();
   compare->add_option("--html", *html, "also write the comparison as a self-contained HTML page");
   compare->callback([dirs, html, &exit_code] { exit_code = run_compare(*dirs, *html); });

@@ -5,7 +5,8 @@
 //   report   reads RUN_DIR (result.json, and timeseries.csv / cold_starts.csv when present) and
 //            writes RUN_DIR/report.html and RUN_DIR/result.prom; prints their paths.
 //   compare  prints every headline metric side by side (best marked *, relative differences
-//            from the first run); --html also writes the table as a self-contained page.
+//            from the first run); --html also writes the table as a self-contained page. The
+//            directories must hold results of one front end (run, jobs or saturation).
 #pragma once
 
 namespace CLI {

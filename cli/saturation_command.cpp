@@ -10,7 +10,9 @@
 #include <sstream>
 
 #include "policies/registry.hpp"
+#include "reports/saturation_result.hpp"
 #include "reports/svg_chart.hpp"
+#include "reports/write_reports.hpp"
 #include "sim/saturation.hpp"
 #include "traces/jobs/job_traces.hpp"
 
@@ -254,11 +256,36 @@ void add_saturation_command(CLI::App& app, const PolicyRegistry& registry, int& 
     svg << saturation_svg(results, "Saturation replay: " + std::filesystem::path(o->pods).filename().string() +
                                        " on " + std::filesystem::path(o->nodes).filename().string() + ", seed " +
                                        std::to_string(o->seed));
+    csv.close();
+    svg.close();
     if (!csv || !svg) {
       std::cerr << o->out << ": cannot write saturation.csv / saturation.svg\n";
       return;
     }
-    std::cout << "wrote " << csv_path << " and " << svg_path << "\n";
+    // The versioned result every front end writes, and from it (read back, as `fleetsim report`
+    // does) report.html and result.prom.
+    SaturationInputs inputs;
+    inputs.nodes = o->nodes;
+    inputs.pods = o->pods;
+    inputs.file_order = o->file_order;
+    inputs.until = o->until;
+    inputs.seed = o->seed;
+    inputs.specs = names;
+    inputs.choices = choices;
+    inputs.pods_in_list = pods.size();
+    inputs.cluster = nodes;
+    const std::string result_path = o->out + "/result.json";
+    Diagnostics write_errors;
+    if (const std::string why = write_file_atomically(
+            result_path, saturation_result_json(inputs, registry, results, FLEETSIM_VERSION));
+        !why.empty())
+      write_errors.add({result_path, 0, 0, "", why});
+    if (write_errors.empty()) write_errors = write_run_reports(o->out);
+    if (!write_errors.empty()) {
+      std::cerr << write_errors.to_string();
+      return;
+    }
+    std::cout << "wrote " << result_path << ", report.html, result.prom, " << csv_path << " and " << svg_path << "\n";
     exit_code = 0;
   });
 }

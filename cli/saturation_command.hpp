@@ -6,9 +6,11 @@
 // Prints per policy the allocation ratio and unallocated GPUs when the arrived workload reaches
 // 100% of capacity and at the end, failed pods and wall time; writes DIR/saturation.csv (tidy:
 // policy,arrived_pct,allocation_ratio,unallocated_gpus,frag_gpus,frag_ratio,failed_pods) and
-// DIR/saturation.svg (allocation ratio against arrived workload, one line per policy); DIR
-// defaults to out/saturation. Registering it is one call; the callback sets `exit_code`: 0 ok,
-// 2 bad input or options, 1 a policy broke the placement contract.
+// DIR/saturation.svg (allocation ratio against arrived workload, one line per policy), and
+// what every front end writes: DIR/result.json (kind saturation, reports/saturation_result.hpp)
+// and from it DIR/report.html and DIR/result.prom; DIR defaults to out/saturation. (--time, the
+// pod time replay, writes pod_replay.csv only.) Registering it is one call; the callback sets
+// `exit_code`: 0 ok, 2 bad input or options, 1 a policy broke the placement contract.
 #pragma once
 
 namespace CLI {

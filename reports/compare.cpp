@@ -103,29 +103,27 @@ std::optional<double> cost_total(const ModelResult& m) {
   return std::nullopt;
 }
 
-Row make_row(const Metric& metric, const std::vector<const ModelResult*>& blocks) {
-  Row row;
-  row.label = metric.label;
-  row.better = metric.better;
-  std::vector<std::optional<double>> values;
-  for (const ModelResult* b : blocks) {
-    std::optional<double> v = b ? metric.get(*b) : std::nullopt;
+// A row of one value per run (nullopt: the run has none), the best marked.
+Row value_row(const std::string& label, Better better, std::vector<std::optional<double>> values,
+              const std::function<std::string(double)>& format) {
+  for (auto& v : values)
     if (v && std::isnan(*v)) v.reset();
-    values.push_back(v);
-  }
+  Row row;
+  row.label = label;
+  row.better = better;
   std::optional<double> best;
   bool all_equal = true;
   for (const auto& v : values) {
     if (!v) continue;
     if (best && *v != *best) all_equal = false;
-    if (!best || (metric.better == Better::Lower ? *v < *best : *v > *best)) best = v;
+    if (!best || (better == Better::Lower ? *v < *best : *v > *best)) best = v;
   }
   std::size_t present = 0;
   for (const auto& v : values) present += v ? 1 : 0;
-  const bool mark = metric.better != Better::None && present >= 2 && !all_equal;
+  const bool mark = better != Better::None && present >= 2 && !all_equal;
   for (std::size_t i = 0; i < values.size(); ++i) {
     Cell c;
-    c.value = values[i] ? metric.format(*values[i]) : "-";
+    c.value = values[i] ? format(*values[i]) : "-";
     c.best = mark && values[i] && *values[i] == *best;
     if (i > 0 && values[i] && values[0]) c.relative = relative_difference(*values[0], *values[i]);
     row.cells.push_back(std::move(c));
@@ -133,7 +131,158 @@ Row make_row(const Metric& metric, const std::vector<const ModelResult*>& blocks
   return row;
 }
 
+Row make_row(const Metric& metric, const std::vector<const ModelResult*>& blocks) {
+  std::vector<std::optional<double>> values;
+  for (const ModelResult* b : blocks) values.push_back(b ? metric.get(*b) : std::nullopt);
+  return value_row(metric.label, metric.better, std::move(values), metric.format);
+}
+
+std::string span_text(double v) { return format_span(v); }
+std::string gpus_text(double v) { return format_fixed(v, 1); }
+
+// `fleetsim jobs` results: the jobs block, then mean JCT by gang size and mean rho by tenant.
+std::vector<Row> jobs_rows(const std::vector<RunData>& runs) {
+  std::vector<Row> rows;
+  auto add = [&](const std::string& label, Better better, const std::function<std::optional<double>(const RunData&)>& get,
+                 const std::function<std::string(double)>& format) {
+    std::vector<std::optional<double>> values;
+    for (const RunData& r : runs) values.push_back(r.has_jobs ? get(r) : std::nullopt);
+    rows.push_back(value_row(label, better, std::move(values), format));
+  };
+  auto count = [](std::uint64_t JobsStats::*field) {
+    return [field](const RunData& r) { return std::optional<double>(static_cast<double>(r.jobs.*field)); };
+  };
+  auto jct = [](double LatencyStats::*q) {
+    return [q](const RunData& r) { return r.jobs.jct.count ? std::optional<double>(r.jobs.jct.*q) : std::nullopt; };
+  };
+  auto queueing = [](double LatencyStats::*q) {
+    return [q](const RunData& r) {
+      return r.jobs.queueing.count ? std::optional<double>(r.jobs.queueing.*q) : std::nullopt;
+    };
+  };
+  rows.push_back({"jobs", "", Better::None, {}});
+  add("jobs", Better::None, count(&JobsStats::jobs), count_text);
+  add("completed", Better::Higher, count(&JobsStats::completed), count_text);
+  add("rejected", Better::Lower, count(&JobsStats::rejected), count_text);
+  add("JCT mean", Better::Lower,
+      [](const RunData& r) { return r.jobs.jct.count ? std::optional<double>(r.jobs.mean_jct_s) : std::nullopt; },
+      span_text);
+  add("JCT p50", Better::Lower, jct(&LatencyStats::p50), span_text);
+  add("JCT p90", Better::Lower, jct(&LatencyStats::p90), span_text);
+  add("JCT p99", Better::Lower, jct(&LatencyStats::p99), span_text);
+  add("queueing mean", Better::Lower,
+      [](const RunData& r) {
+        return r.jobs.queueing.count ? std::optional<double>(r.jobs.mean_queueing_s) : std::nullopt;
+      },
+      span_text);
+  add("queueing p50", Better::Lower, queueing(&LatencyStats::p50), span_text);
+  add("queueing p99", Better::Lower, queueing(&LatencyStats::p99), span_text);
+  add("preemptions", Better::Lower, count(&JobsStats::preemptions), count_text);
+  add("futile preemptions", Better::Lower, count(&JobsStats::futile_preemptions), count_text);
+  add("GPU-hours lost", Better::Lower, [](const RunData& r) { return std::optional<double>(r.jobs.lost_gpu_hours); },
+      hours_text);
+  add("GPU utilization", Better::Higher,
+      [](const RunData& r) { return r.jobs.has_totals ? std::optional<double>(r.jobs.utilization) : std::nullopt; },
+      percent_text);
+  add("makespan", Better::Lower,
+      [](const RunData& r) { return r.jobs.has_totals ? std::optional<double>(r.jobs.makespan_s) : std::nullopt; },
+      span_text);
+  // By gang size and by tenant: in order of first appearance over the runs.
+  std::vector<std::string> sizes, tenants;
+  for (const RunData& r : runs) {
+    for (const JobSizeRow& s : r.job_sizes)
+      if (std::find(sizes.begin(), sizes.end(), s.label) == sizes.end()) sizes.push_back(s.label);
+    for (const TenantRow& t : r.tenants)
+      if (std::find(tenants.begin(), tenants.end(), t.tenant) == tenants.end()) tenants.push_back(t.tenant);
+  }
+  if (!sizes.empty()) rows.push_back({"JCT mean by gang size", "", Better::None, {}});
+  for (const std::string& size : sizes)
+    add(size, Better::Lower,
+        [&size](const RunData& r) -> std::optional<double> {
+          for (const JobSizeRow& s : r.job_sizes)
+            if (s.label == size && s.completed > 0) return s.mean_jct_s;
+          return std::nullopt;
+        },
+        span_text);
+  if (tenants.size() > 1) {
+    rows.push_back({"finish-time fairness (mean rho) by tenant", "", Better::None, {}});
+    for (const std::string& tenant : tenants)
+      add(tenant.empty() ? "(none)" : tenant, Better::Lower,
+          [&tenant](const RunData& r) -> std::optional<double> {
+            for (const TenantRow& t : r.tenants)
+              if (t.tenant == tenant && t.completed_jobs > 0) return t.mean_rho;
+            return std::nullopt;
+          },
+          mean_text);
+  }
+  rows.push_back({"run", "", Better::None, {}});
+  add("simulated time", Better::None, [](const RunData& r) { return std::optional<double>(r.end_time_s); }, span_text);
+  return rows;
+}
+
+// `fleetsim saturation` results: per policy (in order of first appearance over the runs), pods
+// and the curve at its marks and its end.
+std::vector<Row> saturation_rows(const std::vector<RunData>& runs) {
+  std::vector<Row> rows;
+  std::vector<std::string> policies;
+  std::vector<int> marks;
+  for (const RunData& r : runs)
+    for (const SaturationPolicyResult& p : r.saturation) {
+      if (std::find(policies.begin(), policies.end(), p.name) == policies.end()) policies.push_back(p.name);
+      for (const SaturationMark& m : p.marks)
+        if (std::find(marks.begin(), marks.end(), m.arrived_pct) == marks.end()) marks.push_back(m.arrived_pct);
+    }
+  std::sort(marks.begin(), marks.end());
+  for (const std::string& name : policies) {
+    std::vector<const SaturationPolicyResult*> blocks;
+    for (const RunData& r : runs) {
+      const SaturationPolicyResult* found = nullptr;
+      for (const SaturationPolicyResult& p : r.saturation)
+        if (p.name == name) found = &p;
+      blocks.push_back(found);
+    }
+    auto add = [&](const std::string& label, Better better,
+                   const std::function<std::optional<double>(const SaturationPolicyResult&)>& get,
+                   const std::function<std::string(double)>& format) {
+      std::vector<std::optional<double>> values;
+      for (const SaturationPolicyResult* b : blocks) values.push_back(b ? get(*b) : std::nullopt);
+      rows.push_back(value_row(label, better, std::move(values), format));
+    };
+    rows.push_back({"policy " + name, "", Better::None, {}});
+    add("pods arrived", Better::None,
+        [](const SaturationPolicyResult& p) { return std::optional<double>(static_cast<double>(p.arrived_pods)); },
+        count_text);
+    add("pods failed", Better::Lower,
+        [](const SaturationPolicyResult& p) { return std::optional<double>(static_cast<double>(p.failed_pods)); },
+        count_text);
+    auto at = [](int pct, double SaturationMark::*field) {
+      return [pct, field](const SaturationPolicyResult& p) -> std::optional<double> {
+        if (const SaturationMark* m = p.at(pct)) return m->*field;
+        return std::nullopt;
+      };
+    };
+    auto end = [](double SaturationMark::*field) {
+      return [field](const SaturationPolicyResult& p) {
+        return p.has_end ? std::optional<double>(p.end.*field) : std::nullopt;
+      };
+    };
+    for (int m : marks)
+      add("allocation at " + std::to_string(m) + "%", Better::Higher, at(m, &SaturationMark::allocation_ratio),
+          percent_text);
+    add("allocation at end", Better::Higher, end(&SaturationMark::allocation_ratio), percent_text);
+    add("unallocated GPUs at 100%", Better::Lower, at(100, &SaturationMark::unallocated_gpus), gpus_text);
+    add("unallocated GPUs at end", Better::Lower, end(&SaturationMark::unallocated_gpus), gpus_text);
+    add("fragmented GPUs at 100%", Better::Lower, at(100, &SaturationMark::frag_gpus), gpus_text);
+    add("fragmented GPUs at end", Better::Lower, end(&SaturationMark::frag_gpus), gpus_text);
+  }
+  return rows;
+}
+
 std::vector<Row> build_rows(const std::vector<RunData>& runs) {
+  // Runs of one front end are compared (the command line refuses a mix); the first run's kind
+  // picks the rows.
+  if (!runs.empty() && runs.front().kind == "jobs") return jobs_rows(runs);
+  if (!runs.empty() && runs.front().kind == "saturation") return saturation_rows(runs);
   std::vector<Row> rows;
   std::vector<const ModelResult*> overall;
   for (const RunData& r : runs) overall.push_back(&r.overall);

@@ -1,5 +1,8 @@
 // Side-by-side comparison of runs: one row per headline metric (overall, then each model any
-// run has), one column per run (headed by the run directory's name). In each row the best value
+// run has), one column per run (headed by the run directory's name). Results of `fleetsim jobs`
+// get the jobs block's rows (then mean JCT by gang size and mean rho by tenant), results of
+// `fleetsim saturation` per policy its pods and allocation / unallocated / fragmented GPUs at
+// the marks and the end; the first run's kind picks the rows (compare one kind at a time). In each row the best value
 // is marked `*` (per metric, lower or higher is better: the `better` column says which; rows
 // without a direction, like request counts, mark nothing, nor do rows where all runs are equal),
 // and every run after the first shows its relative difference from the first run:

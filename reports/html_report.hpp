@@ -6,6 +6,12 @@
 // starts on a timeline with their phases (image pull / weight load / engine start-up), per cold
 // start and as means per model; idle GPU time and GPU time by state per model; cost (when
 // result.json has it); failures by reason. Parts whose input file is absent say so.
+// A `fleetsim jobs` result (kind jobs) gets its own page in the same frame: the headline table
+// (jobs, JCT and queueing percentiles, preemptions, lost GPU-hours, utilization, makespan), the
+// JCT and queueing CDFs, GPU utilization over time (timeseries.csv), JCT by gang size and
+// finish-time fairness per tenant; a `fleetsim saturation` result (kind saturation): per policy
+// the allocation ratio at the marks and the end, unallocated and fragmented GPUs, failed pods,
+// and the allocation, fragmentation and unallocated-GPU curves against arrived workload.
 #pragma once
 #include <string>
 

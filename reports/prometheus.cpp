@@ -54,6 +54,145 @@ Labels with(Labels l, const std::string& k, const std::string& v) {
   return l;
 }
 
+void run_info(Writer& w, const RunData& run) {
+  w.family("fleetsim_run_info", "gauge", "",
+           "The run: front end (kind), scenario name, fleetsim version and seed (value 1).");
+  w.sample("fleetsim_run_info",
+           {{"kind", run.kind}, {"scenario", run.scenario_name}, {"fleetsim_version", run.fleetsim_version},
+            {"seed", std::to_string(run.seed)}},
+           std::uint64_t{1});
+}
+
+// A summary of a latency block: quantiles 0.5 / 0.9 / 0.99 (NaN without observations), _sum, _count.
+void summary(Writer& w, const std::string& name, const Labels& l, const LatencyStats& s) {
+  const double nan = std::nan("");
+  w.sample(name, with(l, "quantile", "0.5"), s.count ? s.p50 : nan);
+  w.sample(name, with(l, "quantile", "0.9"), s.count ? s.p90 : nan);
+  w.sample(name, with(l, "quantile", "0.99"), s.count ? s.p99 : nan);
+  w.sample(name + "_sum", l, s.count ? s.mean * static_cast<double>(s.count) : 0.0);
+  w.sample(name + "_count", l, s.count);
+}
+
+// `fleetsim jobs`: the jobs block, by gang size and by tenant.
+std::string jobs_export(const RunData& run) {
+  Writer w;
+  const JobsStats& j = run.jobs;
+  run_info(w, run);
+  w.family("fleetsim_run_end_time_seconds", "gauge", "seconds", "Simulated time at the end of the run.");
+  w.sample("fleetsim_run_end_time_seconds", {}, run.end_time_s);
+  w.family("fleetsim_run_events_total", "counter", "", "Discrete events the simulation processed.");
+  w.sample("fleetsim_run_events_total", {}, run.events);
+  w.family("fleetsim_cluster_gpus", "gauge", "", "GPUs of the cluster.");
+  w.sample("fleetsim_cluster_gpus", {}, run.cluster_gpus);
+  w.family("fleetsim_jobs_total", "counter", "", "Jobs that arrived.");
+  w.sample("fleetsim_jobs_total", {}, j.jobs);
+  w.family("fleetsim_jobs_completed_total", "counter", "", "Jobs that completed.");
+  w.sample("fleetsim_jobs_completed_total", {}, j.completed);
+  w.family("fleetsim_jobs_rejected_total", "counter", "", "Jobs that could never run on the cluster.");
+  w.sample("fleetsim_jobs_rejected_total", {}, j.rejected);
+  w.family("fleetsim_job_completion_seconds", "summary", "seconds",
+           "Job completion time (submit to end) of completed jobs.");
+  summary(w, "fleetsim_job_completion_seconds", {}, j.jct);
+  w.family("fleetsim_job_queueing_seconds", "summary", "seconds",
+           "Queueing delay (submit to first start) of completed jobs.");
+  summary(w, "fleetsim_job_queueing_seconds", {}, j.queueing);
+  w.family("fleetsim_latency_max_seconds", "gauge", "seconds",
+           "Largest observed value of each summary (latency = the summary's name without fleetsim_ and _seconds); "
+           "NaN when it has no observations.");
+  w.sample("fleetsim_latency_max_seconds", {{"latency", "job_completion"}}, j.jct.count ? j.jct.max : std::nan(""));
+  w.sample("fleetsim_latency_max_seconds", {{"latency", "job_queueing"}},
+           j.queueing.count ? j.queueing.max : std::nan(""));
+  w.family("fleetsim_job_preemptions_total", "counter", "", "Preemptions of running jobs.");
+  w.sample("fleetsim_job_preemptions_total", {}, j.preemptions);
+  w.family("fleetsim_job_futile_preemptions_total", "counter", "",
+           "Preemptions whose resources no job started in the same scheduling pass used.");
+  w.sample("fleetsim_job_futile_preemptions_total", {}, j.futile_preemptions);
+  w.family("fleetsim_job_lost_gpu_seconds_total", "counter", "",
+           "GPU-seconds of work thrown away by preemptions (GPU-hours × 3600).");
+  w.sample("fleetsim_job_lost_gpu_seconds_total", {}, j.lost_gpu_hours * 3600);
+  w.family("fleetsim_job_gpu_busy_seconds_total", "counter", "", "GPU-seconds that GPUs ran jobs.");
+  w.sample("fleetsim_job_gpu_busy_seconds_total", {}, j.gpu_seconds_busy);
+  w.family("fleetsim_job_gpu_capacity_seconds", "gauge", "seconds",
+           "GPU-seconds the cluster offered over the makespan (GPUs × makespan).");
+  w.sample("fleetsim_job_gpu_capacity_seconds", {}, j.gpu_seconds_capacity);
+  w.family("fleetsim_gpu_utilization_ratio", "gauge", "ratio", "Busy GPU-seconds over GPUs × makespan.");
+  w.sample("fleetsim_gpu_utilization_ratio", {}, j.utilization);
+  w.family("fleetsim_jobs_makespan_seconds", "gauge", "seconds", "First submit to last completion.");
+  w.sample("fleetsim_jobs_makespan_seconds", {}, j.makespan_s);
+  if (!run.job_sizes.empty()) {
+    w.family("fleetsim_jobs_by_size_total", "counter", "", "Jobs that arrived, by gang size (GPUs of the whole gang).");
+    for (const JobSizeRow& r : run.job_sizes) w.sample("fleetsim_jobs_by_size_total", {{"size", r.label}}, r.jobs);
+    w.family("fleetsim_job_completion_mean_seconds", "gauge", "seconds",
+             "Mean job completion time of the completed jobs of each gang size (NaN: none completed).");
+    for (const JobSizeRow& r : run.job_sizes)
+      w.sample("fleetsim_job_completion_mean_seconds", {{"size", r.label}}, r.completed ? r.mean_jct_s : std::nan(""));
+  }
+  if (!run.tenants.empty()) {
+    w.family("fleetsim_tenant_jobs_completed_total", "counter", "", "Completed jobs per tenant.");
+    for (const TenantRow& t : run.tenants)
+      w.sample("fleetsim_tenant_jobs_completed_total", {{"tenant", t.tenant}}, t.completed_jobs);
+    w.family("fleetsim_tenant_fairness_rho", "gauge", "",
+             "Finish-time fairness per tenant: JCT over the time alone on an equal share (stat mean or max; <= 1 is "
+             "fair).");
+    for (const TenantRow& t : run.tenants) {
+      w.sample("fleetsim_tenant_fairness_rho", {{"tenant", t.tenant}, {"stat", "mean"}}, t.mean_rho);
+      w.sample("fleetsim_tenant_fairness_rho", {{"tenant", t.tenant}, {"stat", "max"}}, t.max_rho);
+    }
+  }
+  return w.finish();
+}
+
+// `fleetsim saturation`: per policy, the pods and the curve's marks (and its end).
+std::string saturation_export(const RunData& run) {
+  Writer w;
+  run_info(w, run);
+  w.family("fleetsim_run_events_total", "counter", "", "Pod arrivals, over all policies.");
+  w.sample("fleetsim_run_events_total", {}, run.events);
+  w.family("fleetsim_saturation_capacity_gpus", "gauge", "", "GPU capacity of the cluster.");
+  w.sample("fleetsim_saturation_capacity_gpus", {}, run.saturation_capacity_gpus);
+  struct Counter {
+    const char* name;
+    const char* help;
+    std::uint64_t SaturationPolicyResult::*value;
+  };
+  for (const Counter& c : {Counter{"fleetsim_saturation_pods_arrived_total", "Pods that arrived.",
+                                   &SaturationPolicyResult::arrived_pods},
+                           Counter{"fleetsim_saturation_pods_placed_total", "Pods the policy placed.",
+                                   &SaturationPolicyResult::placed_pods},
+                           Counter{"fleetsim_saturation_pods_failed_total", "Pods the policy could not place.",
+                                   &SaturationPolicyResult::failed_pods}}) {
+    w.family(c.name, "counter", "", c.help);
+    for (const SaturationPolicyResult& p : run.saturation) w.sample(c.name, {{"policy", p.name}}, p.*c.value);
+  }
+  // Each figure at the recorded marks, and at the end unless the end is a mark.
+  struct Figure {
+    const char* name;
+    const char* unit;
+    const char* help;
+    double SaturationMark::*value;
+  };
+  for (const Figure& f :
+       {Figure{"fleetsim_saturation_allocation_ratio", "ratio",
+               "Allocated GPUs over capacity when the arrived demand reached arrived_pct% of capacity.",
+               &SaturationMark::allocation_ratio},
+        Figure{"fleetsim_saturation_unallocated_gpus", "", "GPUs not allocated at arrived_pct% of capacity arrived.",
+               &SaturationMark::unallocated_gpus},
+        Figure{"fleetsim_saturation_fragmentation_gpus", "",
+               "Free GPU capacity the arrived pod sizes cannot use (FGD's fragmentation), at arrived_pct%.",
+               &SaturationMark::frag_gpus},
+        Figure{"fleetsim_saturation_fragmentation_ratio", "ratio", "Fragmented over unallocated GPUs, at arrived_pct%.",
+               &SaturationMark::frag_ratio}}) {
+    w.family(f.name, "gauge", f.unit, f.help);
+    for (const SaturationPolicyResult& p : run.saturation) {
+      for (const SaturationMark& m : p.marks)
+        w.sample(f.name, {{"policy", p.name}, {"arrived_pct", std::to_string(m.arrived_pct)}}, m.*f.value);
+      if (p.has_end && !p.at(p.end.arrived_pct))
+        w.sample(f.name, {{"policy", p.name}, {"arrived_pct", std::to_string(p.end.arrived_pct)}}, p.end.*f.value);
+    }
+  }
+  return w.finish();
+}
+
 }  // namespace
 
 std::string prometheus_value(double v) {
@@ -79,6 +218,8 @@ std::string prometheus_label_escape(const std::string& s) {
 }
 
 std::string prometheus_export(const RunData& run) {
+  if (run.kind == "jobs") return jobs_export(run);
+  if (run.kind == "saturation") return saturation_export(run);
   Writer w;
   // Every per-model family: the models in result.json order, then model="all" (overall).
   std::vector<std::pair<Labels, const ModelResult*>> blocks;

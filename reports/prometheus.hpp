@@ -8,6 +8,11 @@
 // 0.5 / 0.9 / 0.99 plus _count and _sum = mean × count; quantiles are NaN when count is 0), their
 // maxima a gauge fleetsim_latency_max_seconds{latency=...}.
 //
+// A jobs result exports the jobs block (fleetsim_jobs_*, fleetsim_job_* summaries, utilization,
+// makespan; by gang size with size="..." and per tenant with tenant="..."), a saturation result
+// per policy (policy="...") its pods and, at each recorded arrived_pct, the allocation ratio,
+// unallocated and fragmented GPUs; both carry kind="jobs|saturation" on fleetsim_run_info.
+//
 // Counter families are named with their `_total` suffix on the # HELP / # TYPE / # UNIT lines,
 // as in the Prometheus text format: `promtool check metrics` (which lints with the text-format
 // parser) requires that, and Prometheus' own OpenMetrics parser accepts it.

@@ -5,32 +5,18 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "reports/json_blocks.hpp"
 #include "sim/units.hpp"
 
 namespace fleetsim {
 
 namespace {
 
-using ordered = nlohmann::ordered_json;
+using ordered = json_blocks::ordered;
+using json_blocks::percentiles;
 
-ordered percentiles(const QuantileSketch& s) {
-  ordered j;
-  j["count"] = s.count();
-  j["mean"] = s.mean();
-  j["p50"] = s.quantile(0.50);
-  j["p90"] = s.quantile(0.90);
-  j["p99"] = s.quantile(0.99);
-  j["max"] = s.max();
-  // The distribution for CDF charts: [value, fraction] at fractions 0, 0.02, ..., 0.98,
-  // 0.99, 0.999, 1.
-  ordered cdf = ordered::array();
-  if (s.count() > 0) {
-    auto point = [&](double q) { cdf.push_back(ordered::array({s.quantile(q), q})); };
-    for (int i = 0; i < 50; ++i) point(i / 50.0);
-    for (double q : {0.98, 0.99, 0.999, 1.0}) point(q);
-  }
-  j["cdf"] = cdf;
-  return j;
+ordered policy_json(const PolicyChoice& c, PolicyFamily family, const PolicyRegistry& registry) {
+  return json_blocks::policy(c, family, registry);
 }
 
 ordered distribution_json(const Distribution& d, bool durations) {
@@ -50,25 +36,6 @@ ordered distribution_json(const Distribution& d, bool durations) {
       j["dist"] = "exponential"; j["mean"] = v(d.a);
       if (d.max > 0) j["max"] = v(d.max);
       break;
-  }
-  return j;
-}
-
-ordered policy_json(const PolicyChoice& c, PolicyFamily family, const PolicyRegistry& registry) {
-  ordered j;
-  j["impl"] = c.impl;
-  const PolicyInfo* info = registry.find(family, c.impl);
-  if (!info) return j;
-  for (const ParamSpec& p : info->params) {
-    switch (p.type) {
-      case ParamType::String:
-      case ParamType::ModelList:
-      case ParamType::PoolList: j[p.name] = c.params.text(p.name); break;
-      case ParamType::Bool: j[p.name] = c.params.flag(p.name); break;
-      case ParamType::Duration: j[p.name] = format_duration(c.params.duration(p.name)); break;
-      case ParamType::Integer: j[p.name] = c.params.integer(p.name); break;
-      case ParamType::Number: j[p.name] = c.params.number(p.name); break;
-    }
   }
   return j;
 }
@@ -359,21 +326,8 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
   // running jobs, over GPUs × the run.
   double job_busy = 0;
   if (status.jobs) {
-    const JobSummary js = summarize_jobs(*status.jobs);
     job_busy = status.jobs->gpu_seconds_busy;
-    ordered jobs;
-    jobs["jobs"] = js.jobs;
-    jobs["completed"] = js.completed;
-    jobs["rejected"] = status.jobs->rejected;  // could never fit the cluster
-    jobs["mean_jct_s"] = js.mean_jct_s;
-    jobs["jct_s"] = percentiles(js.jct);
-    jobs["mean_queueing_s"] = js.mean_queueing_s;
-    jobs["queueing_s"] = percentiles(js.queueing);
-    jobs["preemptions"] = js.preemptions;
-    jobs["futile_preemptions"] = status.jobs->futile_preemptions;  // freed what no job used (0)
-    jobs["lost_gpu_hours"] = js.lost_gpu_hours;
-    jobs["gpu_seconds_busy"] = job_busy;
-    j["jobs"] = jobs;
+    j["jobs"] = json_blocks::jobs(*status.jobs);
   }
   j["cluster"]["gpu_seconds_total"] = status.gpu_seconds_total;
   j["cluster"]["utilization"] =

@@ -4,7 +4,9 @@
 //     run: {seed, end_time_s, events, requests},
 //     overall: {metrics}, models: {name: {metrics}} }
 // Doubles are written with full round-trip precision, keys in a fixed order, so equal runs
-// give byte-identical files.
+// give byte-identical files. `fleetsim jobs` and `fleetsim saturation` write the same
+// schema_version and top-level layout with a `kind` ("jobs", "saturation"; absent: a run) and
+// their own blocks in place of overall/models (jobs_result.hpp, saturation_result.hpp).
 #pragma once
 #include <string>
 

@@ -208,6 +208,121 @@ class Reader {
     }
   }
 
+  // An optional array (null reads as absent).
+  const ordered* array(const ordered& obj, const std::string& path, const std::string& key) {
+    const ordered* v = member(obj, path, key, false);
+    if (!v || v->is_null()) return nullptr;
+    if (!v->is_array()) {
+      error(join(path, key), "expected an array");
+      return nullptr;
+    }
+    return v;
+  }
+
+  void jobs(const ordered& b, const std::string& path, JobsStats& out, bool totals) {
+    count(b, path, "jobs", out.jobs);
+    count(b, path, "completed", out.completed);
+    count(b, path, "rejected", out.rejected);
+    number(b, path, "mean_jct_s", out.mean_jct_s);
+    latency(b, path, "jct_s", out.jct);
+    number(b, path, "mean_queueing_s", out.mean_queueing_s);
+    latency(b, path, "queueing_s", out.queueing);
+    count(b, path, "preemptions", out.preemptions);
+    count(b, path, "futile_preemptions", out.futile_preemptions, false);
+    number(b, path, "lost_gpu_hours", out.lost_gpu_hours);
+    number(b, path, "gpu_seconds_busy", out.gpu_seconds_busy);
+    out.has_totals = totals || b.contains("makespan_s");
+    if (!out.has_totals) return;
+    number(b, path, "makespan_s", out.makespan_s);
+    number(b, path, "gpu_seconds_capacity", out.gpu_seconds_capacity);
+    number(b, path, "utilization", out.utilization);
+  }
+
+  void mark(const ordered& b, const std::string& path, SaturationMark& out) {
+    double pct = 0;
+    number(b, path, "arrived_pct", pct);
+    out.arrived_pct = static_cast<int>(pct);
+    number(b, path, "allocation_ratio", out.allocation_ratio);
+    number(b, path, "unallocated_gpus", out.unallocated_gpus);
+    number(b, path, "frag_gpus", out.frag_gpus);
+    number(b, path, "frag_ratio", out.frag_ratio);
+    count(b, path, "arrived_pods", out.arrived_pods, false);
+    count(b, path, "failed_pods", out.failed_pods);
+  }
+
+  void saturation(const ordered& b, const std::string& path, RunData& out) {
+    number(b, path, "capacity_gpus", out.saturation_capacity_gpus);
+    const ordered* policies = object(b, path, "policies", true);
+    if (!policies) return;
+    for (auto it = policies->begin(); it != policies->end(); ++it) {
+      const std::string p = join(join(path, "policies"), it.key());
+      if (!it->is_object()) {
+        error(p, "expected an object");
+        continue;
+      }
+      SaturationPolicyResult pr;
+      pr.name = it.key();
+      count(*it, p, "arrived_pods", pr.arrived_pods);
+      count(*it, p, "placed_pods", pr.placed_pods);
+      count(*it, p, "failed_pods", pr.failed_pods);
+      number(*it, p, "arrived_gpus", pr.arrived_gpus, false);
+      number(*it, p, "allocated_gpus", pr.allocated_gpus, false);
+      if (const ordered* at = object(*it, p, "at", true))
+        for (auto m = at->begin(); m != at->end(); ++m) {
+          const std::string mp = join(join(p, "at"), m.key());
+          if (!m->is_object()) {
+            error(mp, "expected an object");
+            continue;
+          }
+          SaturationMark mark_out;
+          mark(*m, mp, mark_out);
+          pr.marks.push_back(mark_out);
+        }
+      if (const ordered* end = object(*it, p, "end", false)) {
+        pr.has_end = true;
+        mark(*end, join(p, "end"), pr.end);
+      }
+      if (const ordered* curve = object(*it, p, "curve", false)) curve_of(*curve, join(p, "curve"), pr.curve);
+      out.saturation.push_back(std::move(pr));
+    }
+  }
+
+  // Columns of equal length: arrived_pct, allocation_ratio, unallocated_gpus, frag_gpus,
+  // frag_ratio, failed_pods.
+  void curve_of(const ordered& c, const std::string& path, std::vector<SaturationMark>& out) {
+    const char* keys[] = {"arrived_pct", "allocation_ratio", "unallocated_gpus", "frag_gpus", "frag_ratio", "failed_pods"};
+    std::vector<const ordered*> columns;
+    for (const char* k : keys) {
+      const ordered* v = member(c, path, k, true);
+      if (!v) return;
+      if (!v->is_array()) {
+        error(join(path, k), "expected an array of numbers");
+        return;
+      }
+      if (!columns.empty() && v->size() != columns.front()->size()) {
+        error(join(path, k), "expected " + std::to_string(columns.front()->size()) + " values, as arrived_pct");
+        return;
+      }
+      columns.push_back(v);
+    }
+    for (std::size_t i = 0; i < columns.front()->size(); ++i) {
+      bool numbers = true;
+      for (const ordered* col : columns) numbers = numbers && (*col)[i].is_number();
+      if (!numbers) {
+        error(path + ".arrived_pct[" + std::to_string(i) + "]", "expected numbers in every column");
+        return;
+      }
+      SaturationMark m;
+      m.arrived_pct = static_cast<int>((*columns[0])[i].get<double>());
+      m.allocation_ratio = (*columns[1])[i].get<double>();
+      m.unallocated_gpus = (*columns[2])[i].get<double>();
+      m.frag_gpus = (*columns[3])[i].get<double>();
+      m.frag_ratio = (*columns[4])[i].get<double>();
+      m.failed_pods = static_cast<std::uint64_t>((*columns[5])[i].get<double>());
+      out.push_back(m);
+    }
+  }
+
   void cost(const ordered& obj, const std::string& prefix, ModelResult& out) {
     for (auto it = obj.begin(); it != obj.end(); ++it) {
       const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
@@ -409,6 +524,12 @@ std::vector<std::string> TimeSeriesData::models() const {
   return out;
 }
 
+const SaturationMark* SaturationPolicyResult::at(int pct) const {
+  for (const SaturationMark& m : marks)
+    if (m.arrived_pct == pct) return &m;
+  return nullptr;
+}
+
 const ModelResult* RunData::model(const std::string& name) const {
   for (const ModelResult& m : models)
     if (m.name == name) return &m;
@@ -465,6 +586,12 @@ void parse_result_json(const std::string& text, const std::string& file, RunData
   }
   out.schema_version = 1;
   r.text(j, "", "fleetsim_version", out.fleetsim_version, false);
+  r.text(j, "", "kind", out.kind, false);
+  if (out.kind != "run" && out.kind != "jobs" && out.kind != "saturation") {
+    r.error("kind", "unknown kind \"" + out.kind + "\" (this fleetsim reads run, jobs and saturation)");
+    return;
+  }
+  const bool is_run = out.kind == "run";
   if (const ordered* sc = r.object(j, "", "scenario", false)) {
     r.text(*sc, "scenario", "name", out.scenario_name, false);
     r.text(*sc, "scenario", "description", out.scenario_description, false);
@@ -475,12 +602,12 @@ void parse_result_json(const std::string& text, const std::string& file, RunData
   }
   if (const ordered* run = r.object(j, "", "run", true)) {
     r.count(*run, "run", "seed", out.seed, false);
-    r.number(*run, "run", "end_time_s", out.end_time_s);
+    r.number(*run, "run", "end_time_s", out.end_time_s, out.kind != "saturation");  // a replay has no clock
     r.count(*run, "run", "events", out.events, false);
     r.count(*run, "run", "requests", out.requests, false);
     r.number(*run, "run", "percentile_relative_error", out.percentile_relative_error, false);
   }
-  if (const ordered* overall = r.object(j, "", "overall", true)) {
+  if (const ordered* overall = r.object(j, "", "overall", is_run)) {
     out.overall.name = "overall";
     r.metrics(*overall, "overall", out.overall);
     if (const ordered* cache = r.object(*overall, "overall", "cache", false)) {
@@ -490,7 +617,7 @@ void parse_result_json(const std::string& text, const std::string& file, RunData
       r.count(*cache, "overall.cache", "evictions", out.cache_evictions);
     }
   }
-  if (const ordered* models = r.object(j, "", "models", true)) {
+  if (const ordered* models = r.object(j, "", "models", is_run)) {
     for (auto it = models->begin(); it != models->end(); ++it) {
       const std::string path = "models." + it.key();
       if (!it->is_object()) {
@@ -539,6 +666,52 @@ void parse_result_json(const std::string& text, const std::string& file, RunData
         out.links.push_back(std::move(row));
       }
   }
+  if (const ordered* jobs = r.object(j, "", "jobs", out.kind == "jobs")) {
+    out.has_jobs = true;
+    r.jobs(*jobs, "jobs", out.jobs, out.kind == "jobs");
+  }
+  if (const ordered* sizes = r.array(j, "", "by_gpus")) {
+    for (std::size_t i = 0; i < sizes->size(); ++i) {
+      const std::string p = "by_gpus[" + std::to_string(i) + "]";
+      const ordered& e = (*sizes)[i];
+      if (!e.is_object()) {
+        r.error(p, "expected an object");
+        continue;
+      }
+      JobSizeRow row;
+      r.text(e, p, "class", row.label);
+      r.count(e, p, "jobs", row.jobs);
+      r.count(e, p, "completed", row.completed);
+      r.number(e, p, "mean_jct_s", row.mean_jct_s);
+      r.number(e, p, "jct_p50_s", row.jct_p50_s, false);
+      r.number(e, p, "jct_p99_s", row.jct_p99_s, false);
+      r.number(e, p, "mean_queueing_s", row.mean_queueing_s, false);
+      out.job_sizes.push_back(std::move(row));
+    }
+  }
+  if (const ordered* tenants = r.array(j, "", "tenants")) {
+    for (std::size_t i = 0; i < tenants->size(); ++i) {
+      const std::string p = "tenants[" + std::to_string(i) + "]";
+      const ordered& e = (*tenants)[i];
+      if (!e.is_object()) {
+        r.error(p, "expected an object");
+        continue;
+      }
+      TenantRow row;
+      r.text(e, p, "tenant", row.tenant);
+      r.count(e, p, "completed_jobs", row.completed_jobs);
+      r.number(e, p, "mean_jct_s", row.mean_jct_s);
+      r.number(e, p, "mean_rho", row.mean_rho);
+      r.number(e, p, "max_rho", row.max_rho);
+      out.tenants.push_back(std::move(row));
+    }
+  }
+  if (const ordered* cluster = r.object(j, "", "cluster", false)) {
+    r.count(*cluster, "cluster", "nodes", out.cluster_nodes, false);
+    r.number(*cluster, "cluster", "gpus", out.cluster_gpus, false);
+  }
+  if (const ordered* sat = r.object(j, "", "saturation", out.kind == "saturation"))
+    r.saturation(*sat, "saturation", out);
   // A top-level cost block (if the writer puts it there) counts as the overall cost.
   if (const ordered* c = r.member(j, "", "cost", false); c && c->is_object() && out.overall.cost.empty())
     r.cost(*c, "", out.overall);
@@ -666,6 +839,16 @@ std::string format_fixed(double v, int decimals) {
 std::string format_percent(double fraction, int decimals) {
   if (std::isnan(fraction)) return "-";
   return format_fixed(fraction * 100, decimals) + "%";
+}
+
+std::string format_span(double seconds) {
+  if (std::isnan(seconds)) return "-";
+  char buf[64];
+  const double a = std::fabs(seconds);
+  if (a < 120) std::snprintf(buf, sizeof buf, "%.0f s", seconds);
+  else if (a < 7200) std::snprintf(buf, sizeof buf, "%.1f min", seconds / 60);
+  else std::snprintf(buf, sizeof buf, "%.1f h", seconds / 3600);
+  return buf;
 }
 
 LoadedRun load_run_dir(const std::string& dir) {

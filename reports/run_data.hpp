@@ -1,6 +1,9 @@
-// A run directory (written by `fleetsim run --out DIR`) read back into plain structs, for the
-// report, the Prometheus export and the comparison of runs:
-//   result.json      required (schema_version 1)
+// A run directory (written by `fleetsim run`, `fleetsim jobs` or `fleetsim saturation` with
+// --out DIR) read back into plain structs, for the report, the Prometheus export and the
+// comparison of runs:
+//   result.json      required (schema_version 1; `kind` run — the default —, jobs or saturation:
+//                    `overall` and `models` are required for a run, `jobs` for jobs,
+//                    `saturation` for saturation)
 //   timeseries.csv   optional: time_s,model,series,value (tidy long format)
 //   cold_starts.csv  optional: model,replica,node,placed_s,ready_s,[node_provision_s,]image_pull_s,
 //                              weight_load_s,engine_startup_s,source,aborted
@@ -91,10 +94,51 @@ struct LinkRow {
   double bandwidth_bytes_per_s = -1;  // < 0: unlimited
 };
 
+// The `jobs` block: co-located jobs of a run, or the jobs of `fleetsim jobs` (kind "jobs"),
+// which adds makespan_s, gpu_seconds_capacity and utilization (has_totals).
+struct JobsStats {
+  std::uint64_t jobs = 0, completed = 0, rejected = 0, preemptions = 0, futile_preemptions = 0;
+  double mean_jct_s = 0, mean_queueing_s = 0, lost_gpu_hours = 0, gpu_seconds_busy = 0;
+  LatencyStats jct, queueing;  // jct_s, queueing_s
+  bool has_totals = false;
+  double makespan_s = 0, gpu_seconds_capacity = 0, utilization = 0;
+};
+
+// `fleetsim jobs`: one gang-size class of `by_gpus`, one tenant of `tenants`.
+struct JobSizeRow {
+  std::string label;  // "1 GPU", "2-4 GPUs", ...
+  std::uint64_t jobs = 0, completed = 0;
+  double mean_jct_s = 0, jct_p50_s = 0, jct_p99_s = 0, mean_queueing_s = 0;
+};
+struct TenantRow {
+  std::string tenant;
+  std::uint64_t completed_jobs = 0;
+  double mean_jct_s = 0, mean_rho = 0, max_rho = 0;
+};
+
+// `fleetsim saturation` (kind "saturation"): one policy's replay.
+struct SaturationMark {
+  int arrived_pct = 0;
+  double allocation_ratio = 0, unallocated_gpus = 0, frag_gpus = 0, frag_ratio = 0;
+  std::uint64_t arrived_pods = 0, failed_pods = 0;
+};
+struct SaturationPolicyResult {
+  std::string name;  // the spec as given, e.g. fgd or fgd:exact=true
+  std::uint64_t arrived_pods = 0, placed_pods = 0, failed_pods = 0;
+  double arrived_gpus = 0, allocated_gpus = 0;
+  std::vector<SaturationMark> marks;  // `at`, in file order
+  bool has_end = false;
+  SaturationMark end;
+  std::vector<SaturationMark> curve;  // every recorded point (arrived_pods is not in the curve: 0)
+  const SaturationMark* at(int pct) const;  // a mark, or nullptr
+};
+
 struct RunData {
   std::string dir;   // as given
   std::string name;  // the directory's name (column heads in comparisons)
   int schema_version = 0;
+  // Which front end wrote it: "run" (no `kind` key), "jobs" or "saturation".
+  std::string kind = "run";
   std::string fleetsim_version;
   std::string scenario_name, scenario_description;
   std::uint64_t seed = 0, events = 0, requests = 0;
@@ -111,6 +155,16 @@ struct RunData {
   std::vector<ColdStartRow> cold_start_log;
   std::vector<PoolRow> pools;
   std::vector<LinkRow> links;
+  // Jobs: a run's co-located jobs or `fleetsim jobs` (required there).
+  bool has_jobs = false;
+  JobsStats jobs;
+  std::vector<JobSizeRow> job_sizes;  // by_gpus
+  std::vector<TenantRow> tenants;
+  std::uint64_t cluster_nodes = 0;  // cluster.nodes and cluster.gpus, when written
+  double cluster_gpus = 0;
+  // Saturation (required for kind "saturation").
+  double saturation_capacity_gpus = 0;
+  std::vector<SaturationPolicyResult> saturation;
 
   const ModelResult* model(const std::string& name) const;
   bool has_cost() const;            // overall or any model has a cost block
@@ -138,5 +192,6 @@ std::string format_latency(double seconds);             // "850 µs", "72.0 ms",
 std::string format_count(std::uint64_t n);              // "86,211"
 std::string format_fixed(double value, int decimals);   // "%.<decimals>f"; "-" if NaN
 std::string format_percent(double fraction, int decimals);  // 0.9982 -> "99.82%"; "-" if NaN
+std::string format_span(double seconds);  // a job's times: "45 s", "12.5 min", "3.2 h"; "-" if NaN
 
 }  // namespace fleetsim

@@ -87,3 +87,108 @@ TEST_CASE("the gate's baseline round-trips and bad baselines are errors", "[gate
   load_gate_baseline("/nonexistent/baseline.json", missing);
   REQUIRE_THAT(missing.to_string(), Catch::Contains("cannot open the baseline"));
 }
+
+namespace {
+// CI-sized cases of the other front ends, on the files shipped under scenarios/traces/.
+GateBaseline command_baseline() {
+  GateBaseline b;
+  GateCase jobs;
+  jobs.name = "jobs";
+  jobs.command = "jobs";
+  jobs.labels = {"ci"};
+  jobs.args = {"--trace", "scenarios/traces/finetune-jobs.csv", "--format", "generic-csv", "--cluster",
+               "H100-80GB:2x8", "--policy", "srtf", "--restart-overhead=30s", "--lose-work-on-preemption"};
+  b.cases.push_back(jobs);
+  GateCase sat;
+  sat.name = "saturation";
+  sat.command = "saturation";
+  sat.labels = {"ci"};
+  sat.args = {"--nodes", "scenarios/traces/openb-nodes-small.csv", "--pods=scenarios/traces/openb-pods-small.csv",
+              "--policies", "fgd,best-fit"};
+  b.cases.push_back(sat);
+  return b;
+}
+
+GateOptions with_program() {
+  GateOptions o;
+  o.speed = false;
+  o.fleetsim_binary = FLEETSIM_BINARY;
+  return o;
+}
+}  // namespace
+
+TEST_CASE("the gate runs jobs and saturation command lines and catches a changed metric", "[gate]") {
+  GateResult first = run_gate(command_baseline(), FLEETSIM_SOURCE_DIR, registry(), with_program());
+  INFO(gate_table(first) << first.errors.to_string());
+  REQUIRE(first.passed);
+  const GateBaseline measured = first.measured;
+  const GateCase& jobs = measured.cases[0];
+  const GateCase& sat = measured.cases[1];
+  CHECK(jobs.events == 345);  // 157 arrivals, 157 ends, 31 preemptions
+  CHECK(jobs.metrics.at("jobs.jobs") == 157);
+  CHECK(jobs.metrics.at("jobs.preemptions") > 0);
+  CHECK(jobs.metrics.at("jobs.lost_gpu_hours") > 0);
+  CHECK(jobs.metrics.count("jobs.utilization"));
+  CHECK(jobs.metrics.count("run.end_time_s"));
+  CHECK(jobs.metrics.size() == gate_metric_paths("jobs").size());
+  CHECK(sat.events > 0);
+  CHECK(sat.metrics.size() == 2 * gate_metric_paths("saturation").size());
+  CHECK(sat.metrics.at("saturation.policies.fgd.at.100.allocation_ratio") > 0.8);
+  CHECK(sat.metrics.count("saturation.policies.best-fit.failed_pods"));
+
+  SECTION("no change: nothing reported") {
+    GateResult again = run_gate(measured, FLEETSIM_SOURCE_DIR, registry(), with_program());
+    INFO(gate_table(again) << again.errors.to_string());
+    REQUIRE(again.passed);
+    REQUIRE(again.rows.empty());
+  }
+  SECTION("a planted change of a jobs metric fails, naming it") {
+    GateBaseline planted = measured;
+    planted.cases[0].metrics["jobs.lost_gpu_hours"] *= 1.01;
+    GateResult result = run_gate(planted, FLEETSIM_SOURCE_DIR, registry(), with_program());
+    REQUIRE_FALSE(result.passed);
+    REQUIRE_THAT(gate_table(result), Catch::Contains("jobs.lost_gpu_hours") && Catch::Contains("REGRESSION"));
+  }
+  SECTION("a planted change of a saturation metric fails, naming it") {
+    GateBaseline planted = measured;
+    planted.cases[1].metrics["saturation.policies.best-fit.failed_pods"] += 1;
+    GateResult result = run_gate(planted, FLEETSIM_SOURCE_DIR, registry(), with_program());
+    REQUIRE_FALSE(result.passed);
+    REQUIRE_THAT(gate_table(result),
+                 Catch::Contains("saturation.policies.best-fit.failed_pods") && Catch::Contains("REGRESSION"));
+  }
+  SECTION("a command that fails is an error naming the case and its output") {
+    GateBaseline broken = measured;
+    broken.cases[0].args.push_back("--policy=no-such-policy");
+    GateResult result = run_gate(broken, FLEETSIM_SOURCE_DIR, registry(), with_program());
+    REQUIRE_FALSE(result.passed);
+    REQUIRE_THAT(result.errors.to_string(),
+                 Catch::Contains("jobs") && Catch::Contains("exit 2") && Catch::Contains("no-such-policy"));
+  }
+  SECTION("without the program, a command case is an error") {
+    GateOptions none;
+    none.speed = false;
+    GateResult result = run_gate(measured, FLEETSIM_SOURCE_DIR, registry(), none);
+    REQUIRE_FALSE(result.passed);
+    REQUIRE_THAT(result.errors.to_string(), Catch::Contains("needs the fleetsim program"));
+  }
+  SECTION("the baseline keeps command and args, and no scenario") {
+    const auto path = (std::filesystem::temp_directory_path() / "fleetsim_gate_commands.json").string();
+    const std::string text = gate_baseline_json(measured);
+    REQUIRE_THAT(text, Catch::Contains("\"command\": \"jobs\"") && Catch::Contains("\"--restart-overhead=30s\""));
+    REQUIRE_THAT(text, !Catch::Contains("\"scenario\""));
+    std::ofstream(path) << text;
+    Diagnostics errors;
+    GateBaseline back = load_gate_baseline(path, errors);
+    REQUIRE(errors.empty());
+    REQUIRE(back.cases.size() == 2);
+    REQUIRE(back.cases[0].command == "jobs");
+    REQUIRE(back.cases[0].args == measured.cases[0].args);
+    REQUIRE(back.cases[1].metrics == measured.cases[1].metrics);
+    REQUIRE(gate_baseline_json(back) == text);
+    std::ofstream(path) << "{\"schema_version\": 1, \"cases\": [{\"name\": \"x\", \"command\": \"train\", \"args\": []}]}";
+    Diagnostics bad;
+    load_gate_baseline(path, bad);
+    REQUIRE_THAT(bad.to_string(), Catch::Contains("expected run, jobs or saturation, got \"train\""));
+  }
+}

@@ -127,6 +127,7 @@ TEST_CASE("every shipped scenario matches its golden summary (bench/baseline.jso
   }
   GateOptions metrics_only;
   metrics_only.speed = false;
+  metrics_only.fleetsim_binary = FLEETSIM_BINARY;  // the jobs and saturation cases run the program
   GateResult result = run_gate(baseline, FLEETSIM_SOURCE_DIR, registry(), metrics_only);
   INFO(gate_table(result) << result.errors.to_string());
   REQUIRE(result.passed);

@@ -1,11 +1,20 @@
 #include "bench/gate/gate.hpp"
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "reports/result_json.hpp"
@@ -62,6 +71,91 @@ const json* find_path(const json& j, const std::string& path) {
   return at;
 }
 
+std::optional<std::string> read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The options of `fleetsim jobs` and `fleetsim saturation` whose value is a file.
+bool names_a_file(const std::string& option) {
+  for (const char* o : {"--trace", "--nodes", "--pods", "--runtimes", "--throughputs"})
+    if (option == o) return true;
+  return false;
+}
+
+// `args` with each file they name made relative to `root` (`--trace FILE` and `--trace=FILE`).
+std::vector<std::string> rooted(const std::vector<std::string>& args, const std::string& root) {
+  auto at_root = [&](const std::string& path) {
+    return path.empty() || std::filesystem::path(path).is_absolute() ? path : root + "/" + path;
+  };
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    const auto eq = a.find('=');
+    if (a.rfind("--", 0) == 0 && eq != std::string::npos && names_a_file(a.substr(0, eq))) {
+      out.push_back(a.substr(0, eq + 1) + at_root(a.substr(eq + 1)));
+    } else {
+      out.push_back(a);
+      if (names_a_file(a) && i + 1 < args.size()) out.push_back(at_root(args[++i]));
+    }
+  }
+  return out;
+}
+
+// Runs `binary COMMAND ARGS... --out DIR` in a scratch directory (its output to a log there)
+// and returns the result.json it wrote; on failure, nullopt and the reason in `errors`.
+// `seconds` is how long the program ran.
+std::optional<std::string> run_command_case(const std::string& binary, const GateCase& c, const std::string& root,
+                                            Diagnostics& errors, double& seconds) {
+  namespace fs = std::filesystem;
+  static std::atomic<int> counter{0};
+  const fs::path scratch =
+      fs::temp_directory_path() / ("fleetsim-gate-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  std::error_code ec;
+  fs::remove_all(scratch, ec);
+  fs::create_directories(scratch, ec);
+  const std::string out = (scratch / "out").string(), log = (scratch / "log.txt").string();
+  std::vector<std::string> argv{binary, c.command};
+  for (const std::string& a : rooted(c.args, root)) argv.push_back(a);
+  argv.push_back("--out");
+  argv.push_back(out);
+  std::vector<char*> raw;
+  for (std::string& a : argv) raw.push_back(a.data());
+  raw.push_back(nullptr);
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&files, 1, 2);
+  const auto start = Clock::now();
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, binary.c_str(), &files, nullptr, raw.data(), environ);
+  posix_spawn_file_actions_destroy(&files);
+  int status = 0;
+  if (spawned == 0) waitpid(pid, &status, 0);
+  seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::string command_line;
+  for (std::size_t i = 1; i < argv.size(); ++i) command_line += (i > 1 ? " " : "") + argv[i];
+  std::optional<std::string> result;
+  if (spawned != 0) {
+    errors.add(Diagnostic{c.name, 0, 0, "command", "cannot start " + binary + ": " + std::strerror(spawned)});
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::string output = read_text(log).value_or("");
+    if (output.size() > 2000) output = "..." + output.substr(output.size() - 2000);
+    errors.add(Diagnostic{c.name, 0, 0, "command",
+                          "fleetsim " + command_line + " failed (" +
+                              (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status)) : std::string("killed")) +
+                              "):\n" + output});
+  } else if (!(result = read_text(fs::path(out) / "result.json"))) {
+    errors.add(Diagnostic{c.name, 0, 0, "command", "fleetsim " + command_line + " wrote no result.json"});
+  }
+  fs::remove_all(scratch, ec);
+  return result;
+}
+
 bool same(double a, double b) {
   if (a == b) return true;
   return std::abs(a - b) <= kMetricTolerance * std::max(std::abs(a), std::abs(b));
@@ -90,6 +184,46 @@ const std::vector<std::string>& gate_metric_paths() {
   return paths;
 }
 
+const std::vector<std::string>& gate_metric_paths(const std::string& command) {
+  static const std::vector<std::string> jobs = {
+      "jobs.jobs",           "jobs.completed",         "jobs.rejected",      "jobs.mean_jct_s",
+      "jobs.jct_s.p50",      "jobs.jct_s.p99",         "jobs.mean_queueing_s", "jobs.queueing_s.p99",
+      "jobs.preemptions",    "jobs.futile_preemptions", "jobs.lost_gpu_hours", "jobs.utilization",
+      "jobs.makespan_s",     "run.end_time_s",
+  };
+  static const std::vector<std::string> saturation = {
+      "failed_pods", "at.100.allocation_ratio", "at.100.frag_gpus", "end.allocation_ratio", "end.frag_gpus",
+  };
+  if (command == "jobs") return jobs;
+  if (command == "saturation") return saturation;
+  return gate_metric_paths();
+}
+
+namespace {
+
+// The gate's metrics of one result (result.json text) of `command`.
+std::map<std::string, double> metrics_of(const std::string& command, const json& j) {
+  std::map<std::string, double> out;
+  if (command == "saturation") {
+    // Policy specs may hold dots (fgd:x=0.5): walk the policies instead of splitting paths.
+    const json* policies = find_path(j, "saturation.policies");
+    if (!policies || !policies->is_object()) return out;
+    for (const auto& [policy, block] : policies->items())
+      for (const std::string& suffix : gate_metric_paths(command)) {
+        const json* v = find_path(block, suffix);
+        if (v && v->is_number()) out["saturation.policies." + policy + "." + suffix] = v->get<double>();
+      }
+    return out;
+  }
+  for (const auto& path : gate_metric_paths(command)) {
+    const json* v = find_path(j, path);
+    if (v && v->is_number()) out[path] = v->get<double>();
+  }
+  return out;
+}
+
+}  // namespace
+
 GateBaseline load_gate_baseline(const std::string& path, Diagnostics& errors) {
   GateBaseline b;
   std::ifstream in(path);
@@ -114,7 +248,17 @@ GateBaseline load_gate_baseline(const std::string& path, Diagnostics& errors) {
     for (const auto& c : j.at("cases")) {
       GateCase gc;
       gc.name = c.at("name").get<std::string>();
-      gc.scenario = c.at("scenario").get<std::string>();
+      gc.command = c.value("command", std::string("run"));
+      if (gc.command != "run" && gc.command != "jobs" && gc.command != "saturation") {
+        errors.add(Diagnostic{path, 0, 0, "cases." + gc.name + ".command",
+                              "expected run, jobs or saturation, got \"" + gc.command + "\""});
+        continue;
+      }
+      if (gc.command == "run") {
+        gc.scenario = c.at("scenario").get<std::string>();
+      } else {
+        gc.args = c.at("args").get<std::vector<std::string>>();
+      }
       gc.set = c.value("set", std::vector<std::string>{});
       gc.labels = c.value("labels", std::vector<std::string>{"ci"});
       gc.events = c.value("events", std::uint64_t{0});
@@ -138,8 +282,13 @@ std::string gate_baseline_json(const GateBaseline& b) {
   for (const GateCase& c : b.cases) {
     json jc;
     jc["name"] = c.name;
-    jc["scenario"] = c.scenario;
-    jc["set"] = c.set;
+    if (c.command == "run") {
+      jc["scenario"] = c.scenario;
+      jc["set"] = c.set;
+    } else {
+      jc["command"] = c.command;
+      jc["args"] = c.args;
+    }
     jc["labels"] = c.labels;
     jc["events"] = c.events;
     // Speed ratios are measured, not exact: two significant digits keep the diff readable.
@@ -147,8 +296,12 @@ std::string gate_baseline_json(const GateBaseline& b) {
     std::snprintf(buf, sizeof buf, "%.3g", c.speed_ratio);
     jc["speed_ratio"] = std::stod(buf);
     json m = json::object();
-    for (const auto& path : gate_metric_paths())
-      if (c.metrics.count(path)) m[path] = c.metrics.at(path);
+    if (c.command == "saturation") {
+      for (const auto& [path, value] : c.metrics) m[path] = value;  // per policy: in path order
+    } else {
+      for (const auto& path : gate_metric_paths(c.command))
+        if (c.metrics.count(path)) m[path] = c.metrics.at(path);
+    }
     jc["metrics"] = m;
     cases.push_back(jc);
   }
@@ -156,12 +309,91 @@ std::string gate_baseline_json(const GateBaseline& b) {
   return j.dump(2) + "\n";
 }
 
+namespace {
+
+// Compares what a case measured with its baseline (`c` as loaded), reports what changed into
+// `result` and leaves the measurement in `c` (for --update).
+void record(GateCase& c, std::uint64_t events, double best_ratio, std::map<std::string, double> metrics,
+            const GateBaseline& baseline, const GateOptions& options, GateResult& result) {
+  const GateCase before = c;
+  c.events = events;
+  c.speed_ratio = best_ratio;
+  c.metrics = std::move(metrics);
+  const bool fresh = before.events == 0;
+  for (const auto& [path, now] : c.metrics) {
+    auto was = before.metrics.find(path);
+    if (was == before.metrics.end()) {
+      if (!fresh) result.rows.push_back({c.name, path, 0, now, false, "new"});
+      continue;
+    }
+    if (!same(was->second, now)) result.rows.push_back({c.name, path, was->second, now, true, "changed"});
+  }
+  if (!fresh && before.events != c.events)
+    result.rows.push_back({c.name, "events", static_cast<double>(before.events), static_cast<double>(c.events),
+                           true, "changed"});
+  if (!options.speed) {
+    c.speed_ratio = before.speed_ratio;
+    return;
+  }
+  GateRow speed{c.name, "speed ratio", before.speed_ratio, best_ratio, false, fresh ? "new" : "ok"};
+  if (c.events < kMinEventsToTime) {
+    speed.note = "too short to time";
+  } else if (!fresh && best_ratio < before.speed_ratio * (1 - baseline.speed_tolerance)) {
+    speed.regression = true;
+    speed.note = "slower";
+  } else if (!fresh && best_ratio > before.speed_ratio * (1 + baseline.speed_tolerance)) {
+    speed.note = "faster";
+  }
+  result.rows.push_back(speed);
+}
+
+// A case of another front end: its command line, run `repetitions` times when timed.
+void run_command(GateCase& c, const GateBaseline& baseline, const std::string& root, const GateOptions& options,
+                 GateResult& result) {
+  if (options.fleetsim_binary.empty()) {
+    result.errors.add(Diagnostic{c.name, 0, 0, "command",
+                                 "a `" + c.command + "` case needs the fleetsim program (GateOptions::fleetsim_binary)"});
+    return;
+  }
+  // Only long runs are timed (kMinEventsToTime): a short one runs once.
+  double best_ratio = 0;
+  std::optional<std::string> text;
+  json j;
+  std::uint64_t events = 0;
+  const int repetitions = options.speed ? std::max(1, baseline.repetitions) : 1;
+  for (int rep = 0; rep < repetitions; ++rep) {
+    const double reference = options.speed ? reference_ops_per_second() : 1.0;
+    double seconds = 0;
+    std::optional<std::string> now = run_command_case(options.fleetsim_binary, c, root, result.errors, seconds);
+    if (!now) return;
+    if (!text) {
+      text = std::move(now);
+      j = json::parse(*text, nullptr, false);
+      const json* e = j.is_discarded() ? nullptr : find_path(j, "run.events");
+      if (!e || !e->is_number_unsigned()) {
+        result.errors.add(Diagnostic{c.name, 0, 0, "command", "the result.json it wrote has no run.events"});
+        return;
+      }
+      events = e->get<std::uint64_t>();
+    }
+    best_ratio = std::max(best_ratio, static_cast<double>(events) / seconds / reference);
+    if (events < kMinEventsToTime) break;
+  }
+  record(c, events, best_ratio, metrics_of(c.command, j), baseline, options, result);
+}
+
+}  // namespace
+
 GateResult run_gate(const GateBaseline& baseline, const std::string& root, const PolicyRegistry& registry,
                     const GateOptions& options) {
   GateResult result;
   result.measured = baseline;
   for (GateCase& c : result.measured.cases) {
     if (std::find(c.labels.begin(), c.labels.end(), options.label) == c.labels.end()) continue;
+    if (c.command != "run") {
+      run_command(c, baseline, root, options, result);
+      continue;
+    }
     LoadOptions load;
     load.overrides = c.set;
     LoadResult loaded = load_scenario_file(root + "/" + c.scenario, registry, load);
@@ -194,40 +426,7 @@ GateResult run_gate(const GateBaseline& baseline, const std::string& root, const
     }
     if (!status.ok) continue;
     const json j = json::parse(metrics_json);
-    const GateCase before = c;
-    c.events = status.events;
-    c.speed_ratio = best_ratio;
-    c.metrics.clear();
-    for (const auto& path : gate_metric_paths()) {
-      const json* v = find_path(j, path);
-      if (v && v->is_number()) c.metrics[path] = v->get<double>();
-    }
-    const bool fresh = before.events == 0;
-    for (const auto& [path, now] : c.metrics) {
-      auto was = before.metrics.find(path);
-      if (was == before.metrics.end()) {
-        if (!fresh) result.rows.push_back({c.name, path, 0, now, false, "new"});
-        continue;
-      }
-      if (!same(was->second, now)) result.rows.push_back({c.name, path, was->second, now, true, "changed"});
-    }
-    if (!fresh && before.events != c.events)
-      result.rows.push_back({c.name, "events", static_cast<double>(before.events), static_cast<double>(c.events),
-                             true, "changed"});
-    if (!options.speed) {
-      c.speed_ratio = before.speed_ratio;
-      continue;
-    }
-    GateRow speed{c.name, "speed ratio", before.speed_ratio, best_ratio, false, fresh ? "new" : "ok"};
-    if (c.events < kMinEventsToTime) {
-      speed.note = "too short to time";
-    } else if (!fresh && best_ratio < before.speed_ratio * (1 - baseline.speed_tolerance)) {
-      speed.regression = true;
-      speed.note = "slower";
-    } else if (!fresh && best_ratio > before.speed_ratio * (1 + baseline.speed_tolerance)) {
-      speed.note = "faster";
-    }
-    result.rows.push_back(speed);
+    record(c, status.events, best_ratio, metrics_of(c.command, j), baseline, options, result);
   }
   for (const GateRow& r : result.rows)
     if (r.regression) result.passed = false;
@@ -238,12 +437,12 @@ GateResult run_gate(const GateBaseline& baseline, const std::string& root, const
 std::string gate_table(const GateResult& result) {
   std::ostringstream out;
   char line[256];
-  std::snprintf(line, sizeof line, "%-18s %-46s %16s %16s %9s  %s\n", "case", "what", "baseline", "now", "change",
+  std::snprintf(line, sizeof line, "%-18s %-58s %16s %16s %9s  %s\n", "case", "what", "baseline", "now", "change",
                 "status");
   out << line;
   for (const GateRow& r : result.rows) {
     const double change = r.baseline != 0 ? (r.now - r.baseline) / std::abs(r.baseline) * 100 : 0;
-    std::snprintf(line, sizeof line, "%-18s %-46s %16.6g %16.6g %+8.2f%%  %s%s\n", r.name.c_str(), r.what.c_str(),
+    std::snprintf(line, sizeof line, "%-18s %-58s %16.6g %16.6g %+8.2f%%  %s%s\n", r.name.c_str(), r.what.c_str(),
                   r.baseline, r.now, change, r.note.c_str(), r.regression ? "  << REGRESSION" : "");
     out << line;
   }

@@ -1,5 +1,10 @@
-// The regression gate: runs a fixed set of scenarios and compares them with a stored baseline
-// (bench/baseline.json).
+// The regression gate: runs a fixed set of cases and compares them with a stored baseline
+// (bench/baseline.json). A case is a scenario (`command: run`, the default: loaded with its
+// --set overrides and run in this process) or a command line of another front end
+// (`command: jobs` or `saturation` with `args`): the fleetsim program runs it into a scratch
+// directory and the gate reads the result.json it wrote — the same file, and the only one,
+// that reports and `compare` read. Paths in `args` (the values of --trace, --nodes, --pods,
+// --runtimes, --throughputs) are relative to the repository root, like `scenario`.
 //   - Simulated metrics are deterministic, so they must match exactly (doubles within a
 //     relative 1e-9, the round-trip precision of result.json); the event count too. Any
 //     change fails: a change in what a policy achieves must be reviewed and committed with
@@ -10,8 +15,12 @@
 //     out; a ratio below the baseline's by more than `speed_tolerance` (default 35%: these
 //     machines are shared and noisy) fails. Cases under 100,000 events are not timed (a few
 //     milliseconds of run time is mostly noise).
+//     A command's time includes starting the program: its cases are CI-sized (under 100,000
+//     events), so they are checked for their metrics only.
 // baseline.json: { schema_version: 1, speed_tolerance, repetitions,
 //                  cases: [ { name, scenario, set: [...], labels: [...],
+//                             events, speed_ratio, metrics: { path: value } },
+//                           { name, command: jobs|saturation, args: [...], labels: [...],
 //                             events, speed_ratio, metrics: { path: value } } ] }
 #pragma once
 #include <map>
@@ -25,8 +34,10 @@ namespace fleetsim {
 
 struct GateCase {
   std::string name;
-  std::string scenario;             // relative to the repository root (the baseline's folder's parent)
-  std::vector<std::string> set;     // --set overrides
+  std::string command = "run";      // run | jobs | saturation
+  std::string scenario;             // run: relative to the repository root (the baseline's folder's parent)
+  std::vector<std::string> set;     // run: --set overrides
+  std::vector<std::string> args;    // jobs, saturation: the command's arguments, without --out
   std::vector<std::string> labels;  // e.g. ci, full
   std::uint64_t events = 0;
   double speed_ratio = 0;
@@ -44,6 +55,8 @@ struct GateOptions {
   std::uint32_t test_slowdown = 0;  // test-only: plants a slowdown in the engine
   bool update = false;
   bool speed = true;  // false: one run per case, simulated metrics only (golden-summary tests)
+  // The fleetsim program, for cases with a command other than run ("": such cases are errors).
+  std::string fleetsim_binary;
 };
 
 struct GateRow {
@@ -62,8 +75,11 @@ struct GateResult {
   GateBaseline measured;           // the baseline as it would be rewritten by --update
 };
 
-// The metrics the gate keeps for every case (result.json paths).
+// The metrics the gate keeps for every scenario case (result.json paths).
 const std::vector<std::string>& gate_metric_paths();
+// ... for every case of `command`: run and jobs, a fixed list of paths; saturation, for each
+// policy P of the result, `saturation.policies.P.` followed by each of the returned suffixes.
+const std::vector<std::string>& gate_metric_paths(const std::string& command);
 
 GateBaseline load_gate_baseline(const std::string& path, Diagnostics& errors);
 std::string gate_baseline_json(const GateBaseline& baseline);
