@@ -26,39 +26,45 @@ void Simulation::count_nodes(std::uint32_t pool, int delta) {
   p.usage.peak_nodes = std::max(p.usage.peak_nodes, p.up);
 }
 
-// Grow a pool for `model`: the first of its allowed pools with room to grow whose GPUs can
-// host it. One node at a time per model: a model waiting for a node asks for no other.
+// Grow a pool for `model`: the placement policy chooses which (choose_pool; by default the first
+// of its allowed pools with room to grow whose GPUs can host it). One node at a time per model:
+// a model waiting for a node asks for no other.
 bool Simulation::request_node(std::uint32_t model) {
   ModelState& m = models_[model];
   // One node at a time per model, while it is on its way up; once up it may have gone to
   // another model, and this one may ask again.
   if (m.awaited_node != kNoNode && node_epoch_[m.awaited_node] == kProvisioning) return false;
-  const ModelSpec& spec = setup_.scenario.models[model];
   const PlacementRequest request = placement_request(model);
+  pool_views_.clear();
   for (std::uint32_t p = 0; p < setup_.scenario.pools.size(); ++p) {
     const PoolSpec& pool = setup_.scenario.pools[p];
-    if (!spec.pools.empty() && std::find(spec.pools.begin(), spec.pools.end(), p) == spec.pools.end()) continue;
-    if (pool.gpus_per_node < spec.gpus_per_replica ||
-        gpu_types_[pool.gpu_type].memory_bytes < request.min_gpu_memory)
-      continue;
-    if (pools_[p].up + pools_[p].pending >= pool.max_nodes) continue;
-    const std::uint32_t first = pool_first_node(p);
-    for (std::uint32_t n = first; n < first + static_cast<std::uint32_t>(pool.max_nodes); ++n) {
-      if (node_at(n).up || node_epoch_[n] == kProvisioning) continue;
-      node_epoch_[n] = kProvisioning;
-      ++pools_[p].pending;
-      m.awaited_node = n;
-      m.node_requested = now_;
-      const Distribution& d = pool.provisioning_time;
-      RngStream& rng = pools_[p].provisioning;
-      double seconds = d.a;
-      if (d.kind == Distribution::Kind::Uniform) seconds = rng.uniform(d.a, d.b);
-      if (d.kind == Distribution::Kind::Lognormal) seconds = rng.lognormal(std::log(d.a), d.b);
-      if (d.kind == Distribution::Kind::Exponential) seconds = rng.exponential(d.a);
-      if (d.max > 0) seconds = std::min(seconds, d.max);
-      schedule(now_ + ceil_ns(seconds), EventKind::NodeUp, n, 0, model);
-      return true;
-    }
+    pool_views_.push_back(PoolView{p, &cluster_.catalog()[pool.gpu_type], pool.gpus_per_node, pools_[p].up,
+                                   pools_[p].pending, pool.max_nodes});
+  }
+  const std::optional<std::uint32_t> chosen = setup_.placement->choose_pool(request, pool_views_);
+  if (!chosen) return false;
+  const std::uint32_t p = *chosen;
+  if (p >= pool_views_.size() || !PlacementPolicy::pool_can_grow_for(pool_views_[p], request))
+    throw PolicyError{"placement policy '" + setup_.scenario.placement.impl + "' chose to grow pool " +
+                      std::to_string(p) + ", which is not allowed for model '" + setup_.scenario.models[model].name +
+                      "', has no room to grow, or whose nodes cannot host it"};
+  const PoolSpec& pool = setup_.scenario.pools[p];
+  const std::uint32_t first = pool_first_node(p);
+  for (std::uint32_t n = first; n < first + static_cast<std::uint32_t>(pool.max_nodes); ++n) {
+    if (node_at(n).up || node_epoch_[n] == kProvisioning) continue;
+    node_epoch_[n] = kProvisioning;
+    ++pools_[p].pending;
+    m.awaited_node = n;
+    m.node_requested = now_;
+    const Distribution& d = pool.provisioning_time;
+    RngStream& rng = pools_[p].provisioning;
+    double seconds = d.a;
+    if (d.kind == Distribution::Kind::Uniform) seconds = rng.uniform(d.a, d.b);
+    if (d.kind == Distribution::Kind::Lognormal) seconds = rng.lognormal(std::log(d.a), d.b);
+    if (d.kind == Distribution::Kind::Exponential) seconds = rng.exponential(d.a);
+    if (d.max > 0) seconds = std::min(seconds, d.max);
+    schedule(now_ + ceil_ns(seconds), EventKind::NodeUp, n, 0, model);
+    return true;
   }
   return false;
 }

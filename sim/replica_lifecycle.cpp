@@ -56,18 +56,20 @@ void Simulation::evaluate(std::uint32_t model) {
   for (int i = current; i < decision.desired; ++i)
     if (!start_replica(model, warm)) break;
   for (int i = decision.desired; i < current; ++i) {
-    // Surplus: drop the newest replica still starting, else the ready replica with the fewest
-    // outstanding requests (ties: the newest).
+    // Surplus: drop the newest replica still starting, else the ready replica the autoscaler
+    // chooses (by default the one with the fewest outstanding requests; ties: the newest).
     if (!m.starting.empty()) {
       drain(m.starting.back());
       continue;
     }
-    std::uint32_t victim = m.ready.back();
+    drain_candidates_.clear();
     for (std::uint32_t rep : m.ready)
-      if (replicas_[rep].outstanding < replicas_[victim].outstanding ||
-          (replicas_[rep].outstanding == replicas_[victim].outstanding && rep > victim))
-        victim = rep;
-    drain(victim);
+      drain_candidates_.push_back(DrainCandidate{rep, replicas_[rep].outstanding, replicas_[rep].cold.ready});
+    const std::size_t pick = setup_.autoscalers[model]->choose_drain(drain_candidates_);
+    if (pick >= drain_candidates_.size())
+      throw PolicyError{"autoscaler policy '" + policy + "' chose ready replica " + std::to_string(pick) + " of " +
+                        std::to_string(drain_candidates_.size()) + " to drain"};
+    drain(drain_candidates_[pick].replica);
   }
   for (SimTime t : {decision.next_evaluation, decision.wakeup})
     if (t != kNever && t <= now_)

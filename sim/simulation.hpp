@@ -307,6 +307,8 @@ class Simulation {
   std::vector<bool> lookahead_live_;
   std::vector<std::unique_ptr<LlmPerfModel>> perf_models_;  // [model * gpu types + gpu type]
   std::vector<RouteCandidate> candidates_;                   // scratch for the router
+  std::vector<DrainCandidate> drain_candidates_;             // scratch for choose_drain
+  std::vector<PoolView> pool_views_;                         // scratch for choose_pool
   TransferNetwork network_;
   std::vector<TransferNetwork::LinkId> node_network_link_, node_disk_link_;
   TransferNetwork::LinkId store_link_ = 0, registry_link_ = 0;

@@ -413,3 +413,26 @@ TEST_CASE("a job whose placement policy answers \"never\" is rejected, not kept 
   REQUIRE(r.rejected_examples.at(0) == "job J: placement policy 'never': this policy places nothing");
   REQUIRE_FALSE(r.jobs.at(0).completed());
 }
+
+TEST_CASE("decisions the engine used to make are the policies' defaults: which replica drains, which pool grows",
+          "[cluster-state][api]") {
+  // choose_drain: the fewest outstanding requests, ties the newest.
+  auto kpa = registry().make_autoscaler(PolicyChoice{"kpa", {}});
+  const std::vector<DrainCandidate> ready = {{3, 2, 0}, {5, 0, 0}, {7, 4, 0}, {9, 0, 0}};
+  REQUIRE(kpa->choose_drain(ready) == 3);  // replicas 5 and 9 idle: 9 is newer
+  const std::vector<DrainCandidate> busy = {{1, 3, 0}, {2, 1, 0}};
+  REQUIRE(kpa->choose_drain(busy) == 1);
+
+  // choose_pool: the first allowed pool with room whose nodes can host the request.
+  auto first_fit = registry().make_placement(PolicyChoice{"first-fit", {}});
+  const GpuType small{"small", 16 * kGiB}, big{"big", 80 * kGiB};
+  const std::vector<PoolView> pools = {{0, &small, 8, 2, 0, 4}, {1, &big, 4, 1, 1, 2}, {2, &big, 8, 0, 0, 3}};
+  PlacementRequest r = whole(2);
+  r.min_gpu_memory = 40 * kGiB;
+  REQUIRE(first_fit->choose_pool(r, pools) == std::optional<std::uint32_t>(2));  // pool 0 too small, 1 full
+  r.min_gpu_memory = 0;
+  REQUIRE(first_fit->choose_pool(r, pools) == std::optional<std::uint32_t>(0));
+  const std::uint32_t only1[] = {1};
+  r.pools = only1;
+  REQUIRE_FALSE(first_fit->choose_pool(r, pools).has_value());
+}

@@ -13,7 +13,10 @@
 //           With wake_on_arrival the model is evaluated again when its next request arrives,
 //           so a policy with nothing to do until then need not poll.
 //           The engine starts replicas when desired > ready + starting and drains the surplus
-//           when desired < ready + starting.
+//           when desired < ready + starting: a replica still starting first (the newest),
+//           else the ready replica that choose_drain() picks — by default the one with the
+//           fewest outstanding requests (ties: the newest, i.e. the highest replica id), so
+//           the fewest requests wait on a draining replica. A policy may override it.
 //   state   may keep state between evaluations (windows, panic mode, histograms).
 //   idle    a model with no replica and no request in flight or buffered is not evaluated
 //           periodically: `next_evaluation` is ignored for it until a request arrives, so idle
@@ -22,6 +25,7 @@
 //   invalid a negative desired count or a next evaluation not after `now` stops the run with an
 //           error naming the policy.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -52,10 +56,27 @@ struct ScalingDecision {
   bool wake_on_arrival = false;      // also evaluate when the model's next request arrives
 };
 
+// A ready replica the autoscaler may choose to drain.
+struct DrainCandidate {
+  std::uint32_t replica = 0;  // ids grow with start order: a higher id is a newer replica
+  int outstanding = 0;        // requests queued on it or running
+  SimTime ready_since = 0;
+};
+
 class Autoscaler : public Policy {
  public:
   virtual ~Autoscaler() = default;
   virtual ScalingDecision evaluate(const ScalingView& view) = 0;
+  // Which of `ready` (never empty, ascending replica id) drains when the model has one ready
+  // replica too many; returns an index into `ready`. Out of range stops the run.
+  virtual std::size_t choose_drain(std::span<const DrainCandidate> ready) {
+    std::size_t victim = ready.size() - 1;
+    for (std::size_t i = 0; i < ready.size(); ++i)
+      if (ready[i].outstanding < ready[victim].outstanding ||
+          (ready[i].outstanding == ready[victim].outstanding && ready[i].replica > ready[victim].replica))
+        victim = i;
+    return victim;
+  }
 };
 
 }  // namespace fleetsim

@@ -18,6 +18,7 @@
 //   invalid a decision that breaks the contract (GPU taken, memory over-committed, wrong count,
 //           node outside the allowed pools) stops the run with an error naming the policy.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -82,9 +83,36 @@ class PlacementAnswer {
   std::string why_;
 };
 
+// A node pool as choose_pool() sees it.
+struct PoolView {
+  std::uint32_t pool = 0;          // index in the scenario's pools
+  const GpuType* gpu_type = nullptr;
+  int gpus_per_node = 0;
+  int up = 0;                      // nodes up
+  int pending = 0;                 // nodes being provisioned
+  int max_nodes = 0;               // up + pending never exceed it
+};
+
 class PlacementPolicy : public Policy {
  public:
   virtual ~PlacementPolicy() = default;
+  // Which pool grows by one node when a replica found no room (serving engine; pools with
+  // max_nodes > nodes). `pools` lists every pool of the scenario. Returns a pool that the
+  // request allows, with room to grow (up + pending < max_nodes) and whose nodes could host it,
+  // or std::nullopt for none; anything else stops the run. Default: the first such pool.
+  virtual std::optional<std::uint32_t> choose_pool(const PlacementRequest& request, std::span<const PoolView> pools) {
+    for (const PoolView& p : pools)
+      if (pool_can_grow_for(p, request)) return p.pool;
+    return std::nullopt;
+  }
+  // Whether `pool` is allowed for the request, has room to grow, and its nodes could host it.
+  static bool pool_can_grow_for(const PoolView& pool, const PlacementRequest& request) {
+    if (!request.pools.empty() &&
+        std::find(request.pools.begin(), request.pools.end(), pool.pool) == request.pools.end())
+      return false;
+    return pool.up + pool.pending < pool.max_nodes && pool.gpus_per_node >= request.gpus &&
+           pool.gpu_type->memory_bytes >= request.min_gpu_memory;
+  }
   virtual PlacementAnswer place(const PlacementRequest& request,
                                          const ClusterView& cluster) = 0;
 };
