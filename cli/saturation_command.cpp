@@ -91,7 +91,7 @@ void add_saturation_command(CLI::App& app, const PolicyRegistry& registry, int& 
   cmd->add_option("--until", o->until, "stop when the arrived GPU demand reaches this multiple of capacity (default 1.3)")
       ->check(CLI::Range(0.01, 100.0));
   cmd->add_option("--seed", o->seed, "seed of the pod sampling (and of seeded policies); default 1");
-  cmd->add_option("--out", o->out, "directory for saturation.csv and saturation.svg (default out/saturation)");
+  cmd->add_option("--out", o->out, "directory for result.json, report.html, result.prom, saturation.csv and .svg (default out/saturation)");
   cmd->add_flag("--file-order", o->file_order,
                 "read the pod list in file order, ignoring its times (needed for unsorted variants, e.g. gpushare*)");
   cmd->add_flag("--time", o->time,

@@ -1,6 +1,7 @@
 // PolicyRegistry: every policy the simulator can use, by family and name, with its typed
-// parameters and a factory. `builtin_policies()` (registry.cpp) is the one file that lists the
-// in-tree policies; plugins add theirs to the same registry.
+// parameters and a factory. `builtin_policies()` registers the in-tree policies, listed one line
+// each in policies/builtin_list.hpp; the program builds one registry (cli/main.cpp) and hands it
+// to every command; plugins will add theirs to the same registry.
 #pragma once
 #include <functional>
 #include <memory>

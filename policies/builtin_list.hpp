@@ -1,0 +1,33 @@
+// The built-in policies: one line each — the function that describes the policy (defined beside
+// its implementation, policies/<family>/<name>.cpp) and a one-line description. Adding a policy
+// is writing its file and adding its line here; nothing else lists it. Included twice by
+// policies/builtin.hpp and policies/registry.cpp with FLEETSIM_POLICY defined.
+// The order is the order `fleetsim policies` lists them in.
+FLEETSIM_POLICY(first_fit_policy, "lowest-numbered node with room")
+FLEETSIM_POLICY(best_fit_policy, "bin-packing: the node with room and the fewest free GPUs")
+FLEETSIM_POLICY(spread_policy, "the node with room and the most free GPUs")
+FLEETSIM_POLICY(cache_affinity_policy, "ServerlessLLM-style: the node where the replica would load fastest")
+FLEETSIM_POLICY(fgd_policy, "Fragmentation Gradient Descent (ATC'23): the placement that grows expected GPU fragmentation least")
+FLEETSIM_POLICY(dot_product_policy, "Tetris-style: smallest dot product of request and free (CPU, GPU), normalised")
+FLEETSIM_POLICY(gpu_packing_policy, "GPUs already partly used first, then nodes in use, then the smallest idle node")
+FLEETSIM_POLICY(gpu_clustering_policy, "pods of the same GPU request kind packed on the same nodes")
+FLEETSIM_POLICY(random_fit_policy, "a node with room drawn uniformly (seeded)")
+FLEETSIM_POLICY(kpa_policy, "Knative Pod Autoscaler: stable/panic windows, scale to zero after a grace period")
+FLEETSIM_POLICY(fixed_policy, "a static replica count, never zero")
+FLEETSIM_POLICY(fixed_keepalive_policy, "keep replicas 10 min after the last request, then scale to zero")
+FLEETSIM_POLICY(fixed_keepalive_20min_policy, "keep replicas 20 min after the last request, then scale to zero")
+FLEETSIM_POLICY(hybrid_histogram_policy, "Serverless in the Wild: idle-time histogram sets pre-warm and keep-alive windows")
+FLEETSIM_POLICY(oracle_policy, "knows the next arrival: a lower bound for comparison, not deployable")
+FLEETSIM_POLICY(least_outstanding_policy, "the ready replica with the fewest requests queued or running")
+FLEETSIM_POLICY(round_robin_policy, "ready replicas in turn, per model")
+FLEETSIM_POLICY(lru_policy, "node disk cache, evicts the least recently used model by bytes")
+FLEETSIM_POLICY(lfu_policy, "node caches evict the model loaded from them the fewest times")
+FLEETSIM_POLICY(gdsf_policy, "Greedy-Dual-Size-Frequency: frequency x re-fetch cost, with ageing")
+FLEETSIM_POLICY(pinned_policy, "KServe LocalModelCache: listed models prefetched and never evicted; LRU for the rest")
+FLEETSIM_POLICY(no_cache_policy, "no node cache: every load reads the model store")
+FLEETSIM_POLICY(fifo_queue_policy, "jobs in submit order")
+FLEETSIM_POLICY(sjf_queue_policy, "shortest job first (known run times: a bound)")
+FLEETSIM_POLICY(srtf_queue_policy, "shortest remaining time first, preemptive (known run times)")
+FLEETSIM_POLICY(las_queue_policy, "Tiresias: discretized 2D least attained service, starvation guard")
+FLEETSIM_POLICY(priority_queue_policy, "strict priority classes, preemptive, FIFO within a class")
+FLEETSIM_POLICY(fair_share_queue_policy, "per-tenant quotas with borrowing and reclaim, dominant-resource fair")
