@@ -41,18 +41,12 @@ Status ClusterState::check(const PlacementRequest& r, const Placement& p, std::s
   const NodeView& node = nodes_[p.node];
   const std::string where = "node " + std::to_string(node.id);
   if (!node.up) return Status::wrong("chose " + where + ", which is not up");
-  if (!r.pools.empty() && std::find(r.pools.begin(), r.pools.end(), node.pool) == r.pools.end())
+  if (!in_allowed_pool(node.pool, r))
     return Status::wrong("put " + what + " on " + where + ", outside its allowed pools");
-  if (!r.gpu_types.empty() && !r.catalog.empty()) {
-    bool allowed = false;
-    for (std::uint32_t t : r.gpu_types)
-      allowed = allowed || (t < r.catalog.size() && r.catalog[t].name == node.gpu_type->name);
-    if (!allowed)
-      return Status::wrong("put " + what + ", which may not run on " +
-                           (node.gpu_type->name.empty() ? std::string("nodes without GPUs")
-                                                        : node.gpu_type->name + " GPUs") +
-                           ", on " + where);
-  }
+  if (!of_allowed_type(*node.gpu_type, r))
+    return Status::wrong("put " + what + ", which may not run on " +
+                         (node.gpu_type->name.empty() ? std::string("nodes without GPUs") : node.gpu_type->name + " GPUs") +
+                         ", on " + where);
   const int needed = r.milli_gpu > 0 ? 1 : r.gpus;
   if (static_cast<int>(p.gpus.size()) != needed)
     return Status::wrong("gave " + std::to_string(p.gpus.size()) + " GPUs to " + what + ", which needs " +

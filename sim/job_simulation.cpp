@@ -954,26 +954,23 @@ struct JobSimulation::Impl {
 
 JobSimulation::JobSimulation(std::vector<JobClusterNode> nodes, std::unique_ptr<JobSource> jobs,
                              std::unique_ptr<QueuePolicy> policy, JobRunOptions options)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->owned = std::make_unique<ClusterState>(job_cluster(nodes));
-  impl_->cluster = impl_->owned.get();
-  impl_->index_types();
-  impl_->source = std::move(jobs);
-  impl_->policy = std::move(policy);
-  impl_->options = options;
-  impl_->read_next();
-  impl_->first_submit = impl_->has_pending ? impl_->pending.submit : 0;
-}
+    : JobSimulation(std::make_unique<ClusterState>(job_cluster(nodes)), nullptr, std::move(jobs), std::move(policy),
+                    std::move(options), {}) {}
 
 JobSimulation::JobSimulation(ClusterState& cluster, std::unique_ptr<JobSource> jobs,
                              std::unique_ptr<QueuePolicy> policy, JobRunOptions options, JobEventSink sink)
+    : JobSimulation(nullptr, &cluster, std::move(jobs), std::move(policy), std::move(options), std::move(sink)) {}
+
+JobSimulation::JobSimulation(std::unique_ptr<ClusterState> owned, ClusterState* cluster, std::unique_ptr<JobSource> jobs,
+                             std::unique_ptr<QueuePolicy> policy, JobRunOptions options, JobEventSink sink)
     : impl_(std::make_unique<Impl>()) {
-  impl_->cluster = &cluster;
+  impl_->owned = std::move(owned);
+  impl_->cluster = impl_->owned ? impl_->owned.get() : cluster;
   impl_->sink = std::move(sink);
   impl_->index_types();
   impl_->source = std::move(jobs);
   impl_->policy = std::move(policy);
-  impl_->options = options;
+  impl_->options = std::move(options);
   impl_->read_next();
   impl_->first_submit = impl_->has_pending ? impl_->pending.submit : 0;
 }

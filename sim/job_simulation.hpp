@@ -173,6 +173,8 @@ class JobSimulation {
   JobRunResult finish(SimTime end);          // stops the clock at `end` (unfinished jobs stay so)
 
  private:
+  JobSimulation(std::unique_ptr<ClusterState> owned, ClusterState* cluster, std::unique_ptr<JobSource> jobs,
+                std::unique_ptr<QueuePolicy> policy, JobRunOptions options, JobEventSink sink);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -34,6 +34,21 @@ void write_file(const std::filesystem::path& path, const std::string& text);
 // `text` in single quotes for /bin/sh.
 std::string shell_quote(const std::string& text);
 
+// Jobs from a list, in order (a JobSource for job-scheduler tests).
+class ListJobs final : public JobSource {
+ public:
+  explicit ListJobs(std::vector<JobSpec> jobs) : jobs_(std::move(jobs)) {}
+  bool next(JobSpec& out, Diagnostics&) override {
+    if (i_ >= jobs_.size()) return false;
+    out = jobs_[i_++];
+    return true;
+  }
+
+ private:
+  std::vector<JobSpec> jobs_;
+  std::size_t i_ = 0;
+};
+
 // Loads YAML text; fails the test (with the diagnostics) if it does not validate.
 Scenario scenario_from(const std::string& yaml, const LoadOptions& options = {});
 // Diagnostics of YAML text that must not validate (fails the test if it does).

@@ -19,19 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // A scratch directory per test, removed at the end; runs the binary with its output captured.
 struct Cli {
   fleetsim::test::TempDir scratch{"cli"};
@@ -47,15 +34,15 @@ struct Cli {
   Result run(const std::string& args) const {
     const fs::path out = dir / "stdout.txt";
     const fs::path err = dir / "stderr.txt";
-    const std::string command = "cd " + quote(FLEETSIM_SOURCE_DIR) + " && " + quote(FLEETSIM_BINARY) + " " + args +
-                                " > " + quote(out.string()) + " 2> " + quote(err.string());
+    const std::string command = "cd " + fleetsim::test::shell_quote(FLEETSIM_SOURCE_DIR) + " && " + fleetsim::test::shell_quote(FLEETSIM_BINARY) + " " + args +
+                                " > " + fleetsim::test::shell_quote(out.string()) + " 2> " + fleetsim::test::shell_quote(err.string());
     const int status = std::system(command.c_str());
     Result r;
     REQUIRE(status != -1);
     // The shell reports a crashed child as 128 + signal; so do we if the shell itself exec'd it.
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = read_file(out);
-    r.err = read_file(err);
+    r.out = fleetsim::test::read_file(out);
+    r.err = fleetsim::test::read_file(err);
     return r;
   }
 
@@ -148,7 +135,7 @@ TEST_CASE("fleetsim validate accepts the default scenario", "[cli]") {
 TEST_CASE("fleetsim validate of a bad scenario exits 2 with file:line diagnostics", "[cli]") {
   Cli cli;
   const std::string bad = cli.write("bad.yaml", kBadScenario);
-  auto r = cli.run("validate " + quote(bad));
+  auto r = cli.run("validate " + fleetsim::test::shell_quote(bad));
   REQUIRE(r.code == 2);
   REQUIRE_THAT(r.err, Contains(bad + ":5:22: cluster.pools[0].gpus_per_node: must be >= 1 (got 0)"));
   REQUIRE_THAT(r.err, Contains(bad + ":11:12: workloads[0].model: unknown model \"nope\""));
@@ -159,7 +146,7 @@ TEST_CASE("fleetsim validate of a bad scenario exits 2 with file:line diagnostic
 TEST_CASE("fleetsim validate checks --set overrides and traces", "[cli]") {
   Cli cli;
   const std::string good = cli.write("good.yaml", kGoodScenario);
-  auto r = cli.run("validate " + quote(good) + " --set models[0].gpus_per_replica=16");
+  auto r = cli.run("validate " + fleetsim::test::shell_quote(good) + " --set models[0].gpus_per_replica=16");
   REQUIRE(r.code == 2);
   REQUIRE_THAT(r.err, Contains("fits on no node"));
 
@@ -173,14 +160,14 @@ models:
 workloads:
   - trace: bad.csv
 )");
-  r = cli.run("validate " + quote(with_trace));
+  r = cli.run("validate " + fleetsim::test::shell_quote(with_trace));
   REQUIRE(r.code == 2);
   REQUIRE_THAT(r.err, Contains(trace + ":3:1: timestamp: timestamps must not decrease"));
 }
 
 TEST_CASE("fleetsim validate of a missing file exits 2", "[cli]") {
   Cli cli;
-  auto r = cli.run("validate " + quote(cli.path("missing.yaml")));
+  auto r = cli.run("validate " + fleetsim::test::shell_quote(cli.path("missing.yaml")));
   REQUIRE(r.code == 2);
   REQUIRE_THAT(r.err, Contains(cli.path("missing.yaml") + ": cannot open the scenario file"));
 }
@@ -189,7 +176,7 @@ TEST_CASE("fleetsim run of a bad scenario exits 2 and writes nothing", "[cli]") 
   Cli cli;
   const std::string bad = cli.write("bad.yaml", kBadScenario);
   const std::string out = cli.path("out");
-  auto r = cli.run("run " + quote(bad) + " --out " + quote(out));
+  auto r = cli.run("run " + fleetsim::test::shell_quote(bad) + " --out " + fleetsim::test::shell_quote(out));
   REQUIRE(r.code == 2);
   REQUIRE_THAT(r.err, Contains(bad + ":5:22:"));
   REQUIRE_THAT(r.err, Contains("nothing written"));
@@ -209,7 +196,7 @@ workloads:
   - trace: t.csv
 )");
   const std::string out = cli.path("out");
-  auto r = cli.run("run " + quote(scenario) + " --out " + quote(out) + " -q");
+  auto r = cli.run("run " + fleetsim::test::shell_quote(scenario) + " --out " + fleetsim::test::shell_quote(out) + " -q");
   REQUIRE(r.code == 2);
   REQUIRE_THAT(r.err, Contains(trace + ":3:3: model: unknown model \"other\""));
   REQUIRE(absent_or_empty(out));
@@ -218,12 +205,12 @@ workloads:
 TEST_CASE("fleetsim run writes result.json into --out", "[cli]") {
   Cli cli;
   const std::string out = cli.path("result dir");  // a space in the path, too
-  auto r = cli.run("run scenarios/default.yaml --out " + quote(out) + " --set duration=10min");
+  auto r = cli.run("run scenarios/default.yaml --out " + fleetsim::test::shell_quote(out) + " --set duration=10min");
   INFO(r.err);
   REQUIRE(r.code == 0);
   const fs::path result = fs::path(out) / "result.json";
   REQUIRE(fs::is_regular_file(result));
-  const std::string json = read_file(result);
+  const std::string json = fleetsim::test::read_file(result);
   REQUIRE_THAT(json, Contains("\"schema_version\""));
   REQUIRE_THAT(json, Contains("\"fleetsim_version\": \"0.1.0\""));
   REQUIRE_THAT(json, Contains("\"duration\": \"10min\""));
@@ -234,7 +221,7 @@ TEST_CASE("fleetsim run writes result.json into --out", "[cli]") {
 TEST_CASE("fleetsim run --quiet prints nothing on success", "[cli]") {
   Cli cli;
   const std::string good = cli.write("good.yaml", kGoodScenario);
-  auto r = cli.run("run " + quote(good) + " --out " + quote(cli.path("out")) + " --quiet");
+  auto r = cli.run("run " + fleetsim::test::shell_quote(good) + " --out " + fleetsim::test::shell_quote(cli.path("out")) + " --quiet");
   REQUIRE(r.code == 0);
   REQUIRE(r.out.empty());
   REQUIRE(r.err.empty());
@@ -244,15 +231,15 @@ TEST_CASE("fleetsim run --quiet prints nothing on success", "[cli]") {
 TEST_CASE("fleetsim run: the same seed twice is byte-identical, another seed differs", "[cli]") {
   Cli cli;
   const std::string base = "run scenarios/default.yaml -q --set duration=20min --out ";
-  auto a = cli.run(base + quote(cli.path("a")) + " --seed 7");
-  auto b = cli.run(base + quote(cli.path("b")) + " --seed 7");
-  auto c = cli.run(base + quote(cli.path("c")) + " --seed 8");
+  auto a = cli.run(base + fleetsim::test::shell_quote(cli.path("a")) + " --seed 7");
+  auto b = cli.run(base + fleetsim::test::shell_quote(cli.path("b")) + " --seed 7");
+  auto c = cli.run(base + fleetsim::test::shell_quote(cli.path("c")) + " --seed 8");
   REQUIRE(a.code == 0);
   REQUIRE(b.code == 0);
   REQUIRE(c.code == 0);
-  const std::string ja = read_file(cli.path("a") + "/result.json");
-  const std::string jb = read_file(cli.path("b") + "/result.json");
-  const std::string jc = read_file(cli.path("c") + "/result.json");
+  const std::string ja = fleetsim::test::read_file(cli.path("a") + "/result.json");
+  const std::string jb = fleetsim::test::read_file(cli.path("b") + "/result.json");
+  const std::string jc = fleetsim::test::read_file(cli.path("c") + "/result.json");
   REQUIRE_FALSE(ja.empty());
   REQUIRE(ja == jb);
   REQUIRE_THAT(ja, Contains("\"seed\": 7"));
@@ -264,7 +251,7 @@ TEST_CASE("fleetsim run: the same seed twice is byte-identical, another seed dif
 TEST_CASE("fleetsim run with an unknown --set key exits 2", "[cli]") {
   Cli cli;
   const std::string out = cli.path("out");
-  auto r = cli.run("run scenarios/default.yaml --out " + quote(out) + " --set durration=1h");
+  auto r = cli.run("run scenarios/default.yaml --out " + fleetsim::test::shell_quote(out) + " --set durration=1h");
   REQUIRE(r.code == 2);
   REQUIRE_THAT(r.err, Contains("durration: unknown key, did you mean duration?"));
   REQUIRE(absent_or_empty(out));
@@ -273,10 +260,10 @@ TEST_CASE("fleetsim run with an unknown --set key exits 2", "[cli]") {
 TEST_CASE("fleetsim run with a malformed --set exits 2", "[cli]") {
   Cli cli;
   const std::string out = cli.path("out");
-  auto r = cli.run("run scenarios/default.yaml --out " + quote(out) + " --set 'models[99].name=x'");
+  auto r = cli.run("run scenarios/default.yaml --out " + fleetsim::test::shell_quote(out) + " --set 'models[99].name=x'");
   REQUIRE(r.code == 2);
   REQUIRE_THAT(r.err, Contains("--set: models[99].name: no list element 99 (the list has 5)"));
-  r = cli.run("run scenarios/default.yaml --out " + quote(out) + " --set duration");
+  r = cli.run("run scenarios/default.yaml --out " + fleetsim::test::shell_quote(out) + " --set duration");
   REQUIRE(r.code == 2);
   REQUIRE_THAT(r.err, Contains("--set: duration: expected path.to.key=value"));
   REQUIRE(absent_or_empty(out));
@@ -287,7 +274,7 @@ TEST_CASE("fleetsim run of a missing scenario file exits 2 like validate", "[cli
   // a CLI11 ValidationError and exits 105, while `validate` of the same path exits 2 ("bad
   // input") as the exit-code contract in cli/main.cpp says.
   Cli cli;
-  auto r = cli.run("run " + quote(cli.path("missing.yaml")) + " --out " + quote(cli.path("out")));
+  auto r = cli.run("run " + fleetsim::test::shell_quote(cli.path("missing.yaml")) + " --out " + fleetsim::test::shell_quote(cli.path("out")));
   INFO(r.err);
   REQUIRE(r.code == 2);
   REQUIRE(absent_or_empty(cli.path("out")));
@@ -309,7 +296,7 @@ TEST_CASE("fleetsim run with an --out that cannot be created fails cleanly", "[c
   Cli cli;
   const std::string file = cli.write("plain-file", "x");
   const std::string good = cli.write("good.yaml", kGoodScenario);
-  auto r = cli.run("run " + quote(good) + " -q --out " + quote(file + "/sub"));
+  auto r = cli.run("run " + fleetsim::test::shell_quote(good) + " -q --out " + fleetsim::test::shell_quote(file + "/sub"));
   INFO(r.err);
   REQUIRE(r.code != 0);
   REQUIRE(r.code != 134);
@@ -331,34 +318,34 @@ const std::string kJobTrace =
 TEST_CASE("fleetsim jobs: shares, CPU, a rejected job, and the per-job CSV", "[cli][jobs]") {
   Cli cli;
   const std::string trace = cli.write("jobs.csv", kJobTrace);
-  auto r = cli.run("jobs --format generic-csv --trace " + quote(trace) +
-                   " --cluster g:1x2:4 --column cpu=cores --out " + quote(cli.path("out")));
+  auto r = cli.run("jobs --format generic-csv --trace " + fleetsim::test::shell_quote(trace) +
+                   " --cluster g:1x2:4 --column cpu=cores --out " + fleetsim::test::shell_quote(cli.path("out")));
   INFO(r.err);
   REQUIRE(r.code == 0);
   REQUIRE_THAT(r.out, Contains("jobs 4 (completed 3)"));
   REQUIRE_THAT(r.out, Contains("rejected 1 (can never run on this cluster)"));
   REQUIRE_THAT(r.out, Contains("job X: its gang does not fit even the empty cluster"));
-  REQUIRE(read_file(cli.path("out") + "/jobs.csv") ==
+  REQUIRE(fleetsim::test::read_file(cli.path("out") + "/jobs.csv") ==
           "job,tenant,class,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n"
           "A,t,,0.5,0,0,100,100,0,0,0,g\n"
           "B,t,,0.5,0,0,100,100,0,0,0,g\n"
           "X,u,,16,1,-1,-1,-1,-1,0,0,\n"
           "C,u,,1,5,100,150,145,95,0,0,g\n");
-  REQUIRE_THAT(read_file(cli.path("out") + "/tenants.csv"), Contains("tenant,completed_jobs,mean_jct_s,mean_rho,max_rho\n"));
-  const std::string chart = read_file(cli.path("out") + "/utilization.svg");
+  REQUIRE_THAT(fleetsim::test::read_file(cli.path("out") + "/tenants.csv"), Contains("tenant,completed_jobs,mean_jct_s,mean_rho,max_rho\n"));
+  const std::string chart = fleetsim::test::read_file(cli.path("out") + "/utilization.svg");
   REQUIRE(chart.rfind("<svg", 0) == 0);
   REQUIRE_THAT(chart, Contains("GPU utilization: jobs.csv, fifo") && Contains("<polyline"));
   // Without the CPU limit C starts at once on the second GPU.
-  auto free_cpu = cli.run("jobs --format generic-csv --trace " + quote(trace) + " --cluster g:1x2 --column cpu=cores --out " +
-                          quote(cli.path("out2")));
+  auto free_cpu = cli.run("jobs --format generic-csv --trace " + fleetsim::test::shell_quote(trace) + " --cluster g:1x2 --column cpu=cores --out " +
+                          fleetsim::test::shell_quote(cli.path("out2")));
   REQUIRE(free_cpu.code == 0);
-  REQUIRE_THAT(read_file(cli.path("out2") + "/jobs.csv"), Contains("C,u,,1,5,5,55,50,0,0,0,g\n"));
+  REQUIRE_THAT(fleetsim::test::read_file(cli.path("out2") + "/jobs.csv"), Contains("C,u,,1,5,5,55,50,0,0,0,g\n"));
 }
 
 TEST_CASE("fleetsim jobs: bad --cluster, --column and cluster choices exit 2 with a reason", "[cli][jobs]") {
   Cli cli;
   const std::string trace = cli.write("jobs.csv", kJobTrace);
-  const std::string base = "jobs --format generic-csv --trace " + quote(trace) + " ";
+  const std::string base = "jobs --format generic-csv --trace " + fleetsim::test::shell_quote(trace) + " ";
   const std::pair<std::string, std::string> cases[] = {
       {"--cluster g", "expected TYPE[/GPU_MEMORY]:NODESxGPUS[:CPUS[:MEMORY]]"},
       {"--cluster g:0x8", "expected NODESxGPUS with nodes >= 1 and GPUs >= 0"},
@@ -372,8 +359,8 @@ TEST_CASE("fleetsim jobs: bad --cluster, --column and cluster choices exit 2 wit
       {"--cluster g:1x1 --column nope=x", "--column: expected KEY=COLUMN"},
       {"--cluster g:1x1 --column tenant", "--column: expected KEY=COLUMN"},
       {"", "give --cluster or --nodes"},
-      {"--cluster g:1x1 --nodes " + quote(trace), "excludes"},
-      {"--nodes " + quote(cli.path("missing.csv")), "missing.csv"},
+      {"--cluster g:1x1 --nodes " + fleetsim::test::shell_quote(trace), "excludes"},
+      {"--nodes " + fleetsim::test::shell_quote(cli.path("missing.csv")), "missing.csv"},
   };
   for (const auto& [args, message] : cases) {
     auto r = cli.run(base + args);
@@ -392,13 +379,13 @@ TEST_CASE("fleetsim jobs --nodes reads an openb node list; CPU-only nodes take C
   const std::string trace = cli.write("jobs.csv",
                                       "id,submit_s,duration_s,gpus,cores\n"
                                       "cpu1,0,100,0,32\ncpu2,0,100,0,32\ngpu,0,100,1,8\n");
-  auto r = cli.run("jobs --format generic-csv --trace " + quote(trace) + " --nodes " + quote(nodes) +
+  auto r = cli.run("jobs --format generic-csv --trace " + fleetsim::test::shell_quote(trace) + " --nodes " + fleetsim::test::shell_quote(nodes) +
                    " --column workers= --column tenant= --column priority= --column cpu=cores --out " +
-                   quote(cli.path("out")));
+                   fleetsim::test::shell_quote(cli.path("out")));
   INFO(r.err);
   REQUIRE(r.code == 0);
   // The two 32-core jobs fill the CPU node together; the GPU job gets the T4 node's 8 cores.
-  REQUIRE(read_file(cli.path("out") + "/jobs.csv") ==
+  REQUIRE(fleetsim::test::read_file(cli.path("out") + "/jobs.csv") ==
           "job,tenant,class,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n"
           "cpu1,,,0,0,0,100,100,0,0,0,\n"
           "cpu2,,,0,0,0,100,100,0,0,0,\n"
@@ -410,7 +397,7 @@ TEST_CASE("fleetsim jobs --lenient says which rows it skipped and why", "[cli][j
   const std::string trace = cli.write("jobs.csv",
                                       "id,submit_s,duration_s,gpus\n"
                                       "A,0,100,1\nB,1,ten,1\nC,2,100,1\n");
-  const std::string args = "jobs --format generic-csv --trace " + quote(trace) +
+  const std::string args = "jobs --format generic-csv --trace " + fleetsim::test::shell_quote(trace) +
                            " --cluster g:1x2 --column workers= --column tenant= --column priority=";
   auto strict = cli.run(args);
   REQUIRE(strict.code == 2);
@@ -426,15 +413,15 @@ TEST_CASE("fleetsim jobs --lenient says which rows it skipped and why", "[cli][j
 TEST_CASE("fleetsim jobs --synthetic: generated jobs from observed run times; bad options exit 2", "[cli][jobs]") {
   Cli cli;
   const std::string runtimes = cli.write("rt.csv", "runtime\n60\n600\n0\n3600\n");
-  const std::string base = "jobs --cluster g:2x8 --runtimes " + quote(runtimes) + " ";
+  const std::string base = "jobs --cluster g:2x8 --runtimes " + fleetsim::test::shell_quote(runtimes) + " ";
   auto r = cli.run(base + "--synthetic 50 --arrival-rate 10/h --gang-gpus 1:3,16:1 --tenants 2 --out " +
-                   quote(cli.path("a")));
+                   fleetsim::test::shell_quote(cli.path("a")));
   INFO(r.err);
   REQUIRE(r.code == 0);
   REQUIRE_THAT(r.out, Contains("jobs 50 (completed 50)"));
   auto again = cli.run(base + "--synthetic 50 --arrival-rate 10/h --gang-gpus 1:3,16:1 --tenants 2 --out " +
-                       quote(cli.path("b")));
-  REQUIRE(read_file(cli.path("a") + "/jobs.csv") == read_file(cli.path("b") + "/jobs.csv"));
+                       fleetsim::test::shell_quote(cli.path("b")));
+  REQUIRE(fleetsim::test::read_file(cli.path("a") + "/jobs.csv") == fleetsim::test::read_file(cli.path("b") + "/jobs.csv"));
   const std::pair<std::string, std::string> cases[] = {
       {"--synthetic 5 --arrival-rate 10/h --trace x.csv", "excludes"},
       {"--synthetic 5", "--synthetic needs --runtimes and --arrival-rate"},
@@ -453,7 +440,7 @@ TEST_CASE("fleetsim jobs --synthetic: generated jobs from observed run times; ba
     REQUIRE(bad.code != 0);
     REQUIRE_THAT(bad.err, Contains(message));
   }
-  auto missing = cli.run("jobs --cluster g:2x8 --synthetic 5 --arrival-rate 1/h --runtimes " + quote(cli.path("nope.csv")));
+  auto missing = cli.run("jobs --cluster g:2x8 --synthetic 5 --arrival-rate 1/h --runtimes " + fleetsim::test::shell_quote(cli.path("nope.csv")));
   REQUIRE(missing.code == 2);
   REQUIRE_THAT(missing.err, Contains("nope.csv"));
 }
@@ -461,7 +448,7 @@ TEST_CASE("fleetsim jobs --synthetic: generated jobs from observed run times; ba
 TEST_CASE("fleetsim jobs: synthetic-only options with a trace are refused", "[cli][jobs]") {
   Cli cli;
   const std::string trace = cli.write("jobs.csv", kJobTrace);
-  auto r = cli.run("jobs --format generic-csv --trace " + quote(trace) + " --cluster g:1x2 --seed 3");
+  auto r = cli.run("jobs --format generic-csv --trace " + fleetsim::test::shell_quote(trace) + " --cluster g:1x2 --seed 3");
   REQUIRE(r.code == 2);
   REQUIRE_THAT(r.err, Contains("--seed: only with --synthetic"));
 }

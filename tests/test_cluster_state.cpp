@@ -381,19 +381,6 @@ class NeverPlacement final : public PlacementPolicy {
     return PlacementAnswer::never("this policy places nothing");
   }
 };
-class ListJobs final : public JobSource {
- public:
-  explicit ListJobs(std::vector<JobSpec> jobs) : jobs_(std::move(jobs)) {}
-  bool next(JobSpec& out, Diagnostics&) override {
-    if (i_ >= jobs_.size()) return false;
-    out = jobs_[i_++];
-    return true;
-  }
-
- private:
-  std::vector<JobSpec> jobs_;
-  std::size_t i_ = 0;
-};
 }  // namespace
 
 TEST_CASE("a job whose placement policy answers \"never\" is rejected, not kept waiting", "[cluster-state][jobs]") {

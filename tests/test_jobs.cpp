@@ -17,19 +17,7 @@ using namespace fleetsim::test;
 
 namespace {
 
-class ListSource final : public JobSource {
- public:
-  explicit ListSource(std::vector<JobSpec> jobs) : jobs_(std::move(jobs)) {}
-  bool next(JobSpec& out, Diagnostics&) override {
-    if (i_ >= jobs_.size()) return false;
-    out = jobs_[i_++];
-    return true;
-  }
-
- private:
-  std::vector<JobSpec> jobs_;
-  std::size_t i_ = 0;
-};
+using ListSource = ListJobs;
 
 JobSpec job(const std::string& id, double submit_s, int workers, int gpus, double seconds) {
   JobSpec j;

@@ -34,19 +34,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 bool on_path(const std::string& tool) { return std::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0; }
 
 using ScratchDir = fleetsim::test::TempDir;
@@ -302,10 +289,10 @@ TEST_CASE("live metrics: exact OpenMetrics text for a fed sequence, and promtool
     std::ofstream(file) << doc;
     const fs::path out = scratch.dir / "promtool.txt";
     const int rc = std::system(
-        ("promtool check metrics < " + quote(file.string()) + " > " + quote(out.string()) + " 2>&1").c_str());
-    INFO("promtool check metrics:\n" << slurp(out));
+        ("promtool check metrics < " + fleetsim::test::shell_quote(file.string()) + " > " + fleetsim::test::shell_quote(out.string()) + " 2>&1").c_str());
+    INFO("promtool check metrics:\n" << fleetsim::test::read_file(out));
     CHECK(rc == 0);
-    CHECK(slurp(out).empty());
+    CHECK(fleetsim::test::read_file(out).empty());
   }
 }
 
@@ -365,8 +352,8 @@ TEST_CASE("metrics server: GET /metrics on a free loopback port, clean stop, a b
 TEST_CASE("fleetsim run --metrics-port: serves during the run and the hold; a busy port fails with exit 2",
           "[progress]") {
   ScratchDir scratch;
-  const std::string binary = quote(FLEETSIM_BINARY);
-  const std::string cd = "cd " + quote(FLEETSIM_SOURCE_DIR) + " && ";
+  const std::string binary = fleetsim::test::shell_quote(FLEETSIM_BINARY);
+  const std::string cd = "cd " + fleetsim::test::shell_quote(FLEETSIM_SOURCE_DIR) + " && ";
   const std::string err = (scratch.dir / "stderr.txt").string();
   const std::string out = (scratch.dir / "stdout.txt").string();
 
@@ -383,24 +370,24 @@ TEST_CASE("fleetsim run --metrics-port: serves during the run and the hold; a bu
     const int port = ntohs(addr.sin_port);
     const fs::path run_dir = scratch.dir / "busy";
     const int status = std::system((cd + binary + " run scenarios/default.yaml --set duration=10min --out " +
-                                    quote(run_dir.string()) + " --metrics-port " + std::to_string(port) + " > " +
-                                    quote(out) + " 2> " + quote(err))
+                                    fleetsim::test::shell_quote(run_dir.string()) + " --metrics-port " + std::to_string(port) + " > " +
+                                    fleetsim::test::shell_quote(out) + " 2> " + fleetsim::test::shell_quote(err))
                                        .c_str());
     ::close(fd);
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 2);
-    CHECK_THAT(slurp(err), Contains("--metrics-port: cannot serve metrics on 127.0.0.1:" + std::to_string(port) +
+    CHECK_THAT(fleetsim::test::read_file(err), Contains("--metrics-port: cannot serve metrics on 127.0.0.1:" + std::to_string(port) +
                                     ": the port is already in use\n"));
     CHECK_FALSE(fs::exists(run_dir / "result.json"));
   }
 
   SECTION("bad --metrics-hold and --metrics-port values") {
     int status = std::system((cd + binary + " run --metrics-port 0 --metrics-hold soon --out " +
-                              quote((scratch.dir / "x").string()) + " > " + quote(out) + " 2> " + quote(err))
+                              fleetsim::test::shell_quote((scratch.dir / "x").string()) + " > " + fleetsim::test::shell_quote(out) + " 2> " + fleetsim::test::shell_quote(err))
                                  .c_str());
     CHECK(WEXITSTATUS(status) == 2);
-    CHECK_THAT(slurp(err), Contains("--metrics-hold"));
-    status = std::system((cd + binary + " run --metrics-port 70000 > " + quote(out) + " 2> " + quote(err)).c_str());
+    CHECK_THAT(fleetsim::test::read_file(err), Contains("--metrics-hold"));
+    status = std::system((cd + binary + " run --metrics-port 70000 > " + fleetsim::test::shell_quote(out) + " 2> " + fleetsim::test::shell_quote(err)).c_str());
     CHECK(WEXITSTATUS(status) == 2);
   }
 
@@ -409,8 +396,8 @@ TEST_CASE("fleetsim run --metrics-port: serves during the run and the hold; a bu
     std::atomic<int> status{-1};
     std::thread run([&] {
       status = std::system((cd + binary + " run scenarios/default.yaml --set duration=10min --out " +
-                            quote(run_dir.string()) + " --progress --metrics-port 0 --metrics-hold 2 > " +
-                            quote(out) + " 2> " + quote(err))
+                            fleetsim::test::shell_quote(run_dir.string()) + " --progress --metrics-port 0 --metrics-hold 2 > " +
+                            fleetsim::test::shell_quote(out) + " 2> " + fleetsim::test::shell_quote(err))
                                .c_str());
     });
     // The port is announced on stderr; scrape until the run reports itself finished.
@@ -418,7 +405,7 @@ TEST_CASE("fleetsim run --metrics-port: serves during the run and the hold; a bu
     std::string body;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline && status == -1) {
-      const std::string text = slurp(err);
+      const std::string text = fleetsim::test::read_file(err);
       const std::string marker = "serving live metrics on http://127.0.0.1:";
       if (const auto at = text.find(marker); port == 0 && at != std::string::npos)
         port = std::atoi(text.c_str() + at + marker.size());
@@ -437,10 +424,10 @@ TEST_CASE("fleetsim run --metrics-port: serves during the run and the hold; a bu
     CHECK_THAT(body, EndsWith("\n# EOF\n"));
     CHECK(fs::exists(run_dir / "result.json"));
     // A short run shows no progress (under 2 s), and stderr is no terminal here: no '\r'.
-    CHECK(slurp(err).find("progress:") == std::string::npos);
-    CHECK(slurp(err).find('\r') == std::string::npos);
+    CHECK(fleetsim::test::read_file(err).find("progress:") == std::string::npos);
+    CHECK(fleetsim::test::read_file(err).find('\r') == std::string::npos);
     // The final event count is the run's own.
-    const std::string summary = slurp(out);
+    const std::string summary = fleetsim::test::read_file(out);
     const auto events_at = summary.find(" events");
     REQUIRE(events_at != std::string::npos);
     const auto number_at = summary.rfind(' ', events_at - 1) + 1;

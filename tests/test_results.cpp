@@ -28,19 +28,6 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 bool on_path(const std::string& tool) { return std::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0; }
 
 // A scratch directory per test; runs the binary from it (relative paths stay the same between
@@ -56,14 +43,14 @@ struct Cli {
 
   Result run(const std::string& args) const {
     const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
-    const std::string command = "cd " + quote(dir.string()) + " && " + quote(FLEETSIM_BINARY) + " " + args + " > " +
-                                quote(out.string()) + " 2> " + quote(err.string());
+    const std::string command = "cd " + fleetsim::test::shell_quote(dir.string()) + " && " + fleetsim::test::shell_quote(FLEETSIM_BINARY) + " " + args + " > " +
+                                fleetsim::test::shell_quote(out.string()) + " 2> " + fleetsim::test::shell_quote(err.string());
     const int status = std::system(command.c_str());
     REQUIRE(status != -1);
     Result r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = read_file(out);
-    r.err = read_file(err);
+    r.out = fleetsim::test::read_file(out);
+    r.err = fleetsim::test::read_file(err);
     return r;
   }
   std::string write(const std::string& name, const std::string& text) const { return scratch.write(name, text); }
@@ -78,7 +65,7 @@ fleetsim::RunData load(const fs::path& dir) {
   return *loaded.run;
 }
 
-json result_of(const fs::path& dir) { return json::parse(read_file(dir / "result.json")); }
+json result_of(const fs::path& dir) { return json::parse(fleetsim::test::read_file(dir / "result.json")); }
 
 std::vector<std::string> keys_of(const json& j) {
   std::vector<std::string> out;
@@ -92,10 +79,10 @@ void check_promtool(const fs::path& prom, const fs::path& scratch) {
     return;
   }
   const fs::path out = scratch / "promtool.txt";
-  const int rc = std::system(("promtool check metrics < " + quote(prom.string()) + " > " + quote(out.string()) + " 2>&1").c_str());
-  INFO("promtool check metrics " << prom << ":\n" << read_file(out));
+  const int rc = std::system(("promtool check metrics < " + fleetsim::test::shell_quote(prom.string()) + " > " + fleetsim::test::shell_quote(out.string()) + " 2>&1").c_str());
+  INFO("promtool check metrics " << prom << ":\n" << fleetsim::test::read_file(out));
   CHECK(rc == 0);
-  CHECK(read_file(out).empty());
+  CHECK(fleetsim::test::read_file(out).empty());
 }
 
 // Every file both runs wrote, byte for byte.
@@ -109,7 +96,7 @@ void check_identical(const fs::path& a, const fs::path& b) {
   REQUIRE(names == other);
   for (const std::string& n : names) {
     INFO(n);
-    CHECK(read_file(a / n) == read_file(b / n));
+    CHECK(fleetsim::test::read_file(a / n) == fleetsim::test::read_file(b / n));
   }
 }
 
@@ -215,7 +202,7 @@ TEST_CASE("fleetsim jobs writes result.json, report.html and result.prom with th
   CHECK(run.events == 6);
   CHECK(run.has_timeseries);
 
-  const std::string html = read_file(dir / "report.html");
+  const std::string html = fleetsim::test::read_file(dir / "report.html");
   CHECK(html == fleetsim::html_report(run));
   CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
   CHECK_THAT(html, Contains("fleetsim jobs report: jobs"));
@@ -226,7 +213,7 @@ TEST_CASE("fleetsim jobs writes result.json, report.html and result.prom with th
   CHECK_THAT(html, Contains("<td>63.9%</td>"));    // utilization
   CHECK_THAT(html, !Contains("<script"));
 
-  const std::string prom = read_file(dir / "result.prom");
+  const std::string prom = fleetsim::test::read_file(dir / "result.prom");
   CHECK(prom == fleetsim::prometheus_export(run));
   REQUIRE(prom.size() > 6);
   CHECK(prom.substr(prom.size() - 6) == "# EOF\n");
@@ -317,7 +304,7 @@ TEST_CASE("fleetsim saturation writes result.json, report.html and result.prom w
   REQUIRE(run.saturation[0].at(100));
   CHECK(run.saturation[0].at(100)->failed_pods == 2);
 
-  const std::string html = read_file(dir / "report.html");
+  const std::string html = fleetsim::test::read_file(dir / "report.html");
   CHECK(html == fleetsim::html_report(run));
   CHECK_THAT(html, Contains("fleetsim saturation report: pods"));
   CHECK_THAT(html, Contains("id=\"chart-allocation\""));
@@ -326,7 +313,7 @@ TEST_CASE("fleetsim saturation writes result.json, report.html and result.prom w
   CHECK_THAT(html, Contains("<td>60.00%</td>"));
   CHECK_THAT(html, !Contains("<script"));
 
-  const std::string prom = read_file(dir / "result.prom");
+  const std::string prom = fleetsim::test::read_file(dir / "result.prom");
   CHECK(prom == fleetsim::prometheus_export(run));
   for (const char* line : {"fleetsim_run_info{kind=\"saturation\",scenario=\"pods\",",
                            "fleetsim_run_events_total 8\n",
@@ -352,9 +339,9 @@ TEST_CASE("fleetsim jobs and saturation: the same inputs give byte-identical out
     const auto jobs = cli->run(kJobsArgs + " --policy srtf --restart-overhead 5s --out jobs");
     INFO(jobs.err);
     REQUIRE(jobs.code == 0);
-    const auto sat = cli->run("saturation --nodes " + quote(std::string(FLEETSIM_SOURCE_DIR) +
+    const auto sat = cli->run("saturation --nodes " + fleetsim::test::shell_quote(std::string(FLEETSIM_SOURCE_DIR) +
                                                           "/scenarios/traces/openb-nodes-small.csv") +
-                              " --pods " + quote(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/traces/openb-pods-small.csv") +
+                              " --pods " + fleetsim::test::shell_quote(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/traces/openb-pods-small.csv") +
                               " --out sat");
     INFO(sat.err);
     REQUIRE(sat.code == 0);
@@ -363,12 +350,12 @@ TEST_CASE("fleetsim jobs and saturation: the same inputs give byte-identical out
   check_identical(first.path("sat"), second.path("sat"));
   // ... and another seed gives another saturation result.
   const auto other = first.run("saturation --nodes " +
-                               quote(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/traces/openb-nodes-small.csv") +
+                               fleetsim::test::shell_quote(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/traces/openb-nodes-small.csv") +
                                " --pods " +
-                               quote(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/traces/openb-pods-small.csv") +
+                               fleetsim::test::shell_quote(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/traces/openb-pods-small.csv") +
                                " --seed 2 --out sat2");
   REQUIRE(other.code == 0);
-  CHECK(read_file(first.path("sat2") / "result.json") != read_file(first.path("sat") / "result.json"));
+  CHECK(fleetsim::test::read_file(first.path("sat2") / "result.json") != fleetsim::test::read_file(first.path("sat") / "result.json"));
 }
 
 TEST_CASE("fleetsim compare: two jobs results, two saturation results, never a mix", "[results][cli]") {
@@ -462,8 +449,8 @@ TEST_CASE("report.html of a jobs and a saturation result renders in headless Chr
   Cli cli;
   cli.write("jobs.csv", kJobs);
   REQUIRE(cli.run(kJobsArgs + " --out jobs").code == 0);
-  REQUIRE(cli.run("saturation --nodes " + quote(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/traces/openb-nodes-small.csv") +
-                  " --pods " + quote(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/traces/openb-pods-small.csv") +
+  REQUIRE(cli.run("saturation --nodes " + fleetsim::test::shell_quote(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/traces/openb-nodes-small.csv") +
+                  " --pods " + fleetsim::test::shell_quote(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/traces/openb-pods-small.csv") +
                   " --out sat")
               .code == 0);
   const fs::path output = fs::current_path() / "test-output";
@@ -476,12 +463,12 @@ TEST_CASE("report.html of a jobs and a saturation result renders in headless Chr
     const std::string command = "timeout 120 " + chromium +
                                 " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
                                 " --disable-background-networking --disable-component-update --disable-sync"
-                                " --user-data-dir=" + quote((cli.dir / ("profile-" + name)).string()) +
-                                " --screenshot=" + quote(png.string()) +
+                                " --user-data-dir=" + fleetsim::test::shell_quote((cli.dir / ("profile-" + name)).string()) +
+                                " --screenshot=" + fleetsim::test::shell_quote(png.string()) +
                                 " --window-size=1400,2600 --enable-logging=stderr --v=0 " +
-                                quote("file://" + html.string()) + " > " + quote(log.string()) + " 2>&1";
+                                fleetsim::test::shell_quote("file://" + html.string()) + " > " + fleetsim::test::shell_quote(log.string()) + " 2>&1";
     const int rc = std::system(command.c_str());
-    const std::string stderr_text = read_file(log);
+    const std::string stderr_text = fleetsim::test::read_file(log);
     INFO(name << ": chromium exit " << rc << "\n" << stderr_text);
     CHECK(rc == 0);
     REQUIRE(fs::exists(png));

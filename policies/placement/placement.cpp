@@ -4,6 +4,17 @@
 
 namespace fleetsim {
 
+bool in_allowed_pool(std::uint32_t pool, const PlacementRequest& request) {
+  return request.pools.empty() || std::find(request.pools.begin(), request.pools.end(), pool) != request.pools.end();
+}
+
+bool of_allowed_type(const GpuType& type, const PlacementRequest& request) {
+  if (request.gpu_types.empty() || request.catalog.empty()) return true;
+  for (std::uint32_t t : request.gpu_types)
+    if (t < request.catalog.size() && request.catalog[t].name == type.name) return true;
+  return false;
+}
+
 bool gpu_fits(const NodeView& node, const GpuSlot& slot, const PlacementRequest& request) {
   const double claim = memory_claim(node, request);
   if (slot.memory_used + claim > node.gpu_type->memory_bytes) return false;
@@ -13,15 +24,7 @@ bool gpu_fits(const NodeView& node, const GpuSlot& slot, const PlacementRequest&
 
 bool node_fits(const NodeView& node, const PlacementRequest& request) {
   if (!node.up) return false;
-  if (!request.pools.empty() &&
-      std::find(request.pools.begin(), request.pools.end(), node.pool) == request.pools.end())
-    return false;
-  if (!request.gpu_types.empty() && !request.catalog.empty()) {
-    bool allowed = false;
-    for (std::uint32_t t : request.gpu_types)
-      allowed = allowed || (t < request.catalog.size() && request.catalog[t].name == node.gpu_type->name);
-    if (!allowed) return false;
-  }
+  if (!in_allowed_pool(node.pool, request) || !of_allowed_type(*node.gpu_type, request)) return false;
   if (node.cpu_capacity > 0 && node.cpu_used + request.cpu > node.cpu_capacity + 1e-9) return false;
   if (node.host_memory_capacity > 0 && node.host_memory_used + request.host_memory > node.host_memory_capacity)
     return false;
@@ -37,15 +40,7 @@ bool node_fits(const NodeView& node, const PlacementRequest& request) {
 }
 
 bool node_could_fit(const NodeView& node, const PlacementRequest& request) {
-  if (!request.pools.empty() &&
-      std::find(request.pools.begin(), request.pools.end(), node.pool) == request.pools.end())
-    return false;
-  if (!request.gpu_types.empty() && !request.catalog.empty()) {
-    bool allowed = false;
-    for (std::uint32_t t : request.gpu_types)
-      allowed = allowed || (t < request.catalog.size() && request.catalog[t].name == node.gpu_type->name);
-    if (!allowed) return false;
-  }
+  if (!in_allowed_pool(node.pool, request) || !of_allowed_type(*node.gpu_type, request)) return false;
   if (node.cpu_capacity > 0 && request.cpu > node.cpu_capacity + 1e-9) return false;
   if (node.host_memory_capacity > 0 && request.host_memory > node.host_memory_capacity) return false;
   const int needed = request.milli_gpu > 0 ? 1 : request.gpus;

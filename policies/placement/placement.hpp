@@ -83,6 +83,11 @@ class PlacementAnswer {
   std::string why_;
 };
 
+// Whether the request allows `pool` (its pools, empty: any), and GPUs of `type` (its
+// gpu_types, by name in its catalog; empty: any).
+bool in_allowed_pool(std::uint32_t pool, const PlacementRequest& request);
+bool of_allowed_type(const GpuType& type, const PlacementRequest& request);
+
 // A node pool as choose_pool() sees it.
 struct PoolView {
   std::uint32_t pool = 0;          // index in the scenario's pools
@@ -107,11 +112,8 @@ class PlacementPolicy : public Policy {
   }
   // Whether `pool` is allowed for the request, has room to grow, and its nodes could host it.
   static bool pool_can_grow_for(const PoolView& pool, const PlacementRequest& request) {
-    if (!request.pools.empty() &&
-        std::find(request.pools.begin(), request.pools.end(), pool.pool) == request.pools.end())
-      return false;
-    return pool.up + pool.pending < pool.max_nodes && pool.gpus_per_node >= request.gpus &&
-           pool.gpu_type->memory_bytes >= request.min_gpu_memory;
+    return in_allowed_pool(pool.pool, request) && pool.up + pool.pending < pool.max_nodes &&
+           pool.gpus_per_node >= request.gpus && pool.gpu_type->memory_bytes >= request.min_gpu_memory;
   }
   virtual PlacementAnswer place(const PlacementRequest& request,
                                          const ClusterView& cluster) = 0;
