@@ -5,62 +5,17 @@
 #include <limits>
 #include <map>
 
+#include "reports/html_report_parts.hpp"
 #include "reports/svg_chart.hpp"
 
 namespace fleetsim {
 
 namespace {
 
-// Tableau 10: distinguishable, and readable for the common color-vision deficiencies.
-constexpr const char* kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                                    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
-constexpr const char* kAllColor = "#222222";
+using namespace html_parts;
+
 constexpr const char* kAbortedFill = "#c9c9c9";
 constexpr const char* kAbortedStroke = "#d62728";
-constexpr int kWidth = 1000;
-
-using svg::Axis;
-using svg::Chart;
-using svg::coord;
-using svg::latency_axis;
-using svg::LegendItem;
-using svg::linear_axis;
-using svg::percent_axis;
-using svg::short_number;
-using svg::Swatch;
-using svg::time_axis;
-using svg::truncate;
-using Style = svg::LineStyle;
-using Line = svg::Series;
-
-std::string esc(const std::string& s) { return html_escape(s); }
-
-Style model_style(std::size_t i) {
-  Style s;
-  s.color = kPalette[i % 10];
-  s.dash = i < 10 ? "" : i < 20 ? "7 3" : "2 2";
-  return s;
-}
-
-Style all_style() { return Style{kAllColor, "", 2.2}; }
-
-// A report chart: 1000 px wide, the legend in a 230 px column on the right.
-Chart report_chart(std::string title, int height, double left = 78) {
-  return Chart(std::move(title), svg::Layout{kWidth, height, left, 230, 44, 56, false});
-}
-
-std::string figure(const std::string& id, const std::string& svg, const std::string& caption) {
-  return "<figure id=\"" + esc(id) + "\">\n" + svg + "<figcaption>" + esc(caption) + "</figcaption>\n</figure>\n";
-}
-
-std::string missing(const std::string& text) { return "<p class=\"missing\">" + esc(text) + "</p>\n"; }
-
-std::vector<LegendItem> legend_of(const std::vector<Line>& lines) {
-  std::vector<LegendItem> items;
-  for (const Line& l : lines)
-    items.push_back({l.label, l.style.color, l.markers ? Swatch::LineMarker : Swatch::Line, l.style.dash});
-  return items;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The models, in a fixed order: result.json's, then any others the CSVs name ("all" excluded).
@@ -163,13 +118,6 @@ std::string cdf_chart(const RunData& run, const std::vector<std::string>& order,
 // ---------------------------------------------------------------------------------------------
 // Time series
 
-std::vector<std::pair<double, double>> points_of(const RunSeries* s) {
-  std::vector<std::pair<double, double>> out;
-  if (!s) return out;
-  for (std::size_t i = 0; i < s->time_s.size(); ++i) out.emplace_back(s->time_s[i], s->value[i]);
-  return out;
-}
-
 // A count per interval as a rate (per second): the interval ends at each sample time.
 std::vector<std::pair<double, double>> rate_of(const RunSeries* s) {
   std::vector<std::pair<double, double>> out;
@@ -179,21 +127,6 @@ std::vector<std::pair<double, double>> rate_of(const RunSeries* s) {
     if (dt > 0) out.emplace_back(s->time_s[i], s->value[i] / dt);
   }
   return out;
-}
-
-double time_end(const RunData& run) {
-  double end = run.end_time_s;
-  for (const RunSeries& s : run.timeseries.series)
-    if (!s.time_s.empty()) end = std::max(end, s.time_s.back());
-  return end;
-}
-
-double max_y(const std::vector<Line>& lines) {
-  double hi = 0;
-  for (const Line& l : lines)
-    for (const auto& p : l.pts)
-      if (std::isfinite(p.second)) hi = std::max(hi, p.second);
-  return hi;
 }
 
 // One line per model (and a black one for "all") of `series`.
@@ -350,61 +283,6 @@ std::string rate_chart(const RunData& run, const std::vector<std::string>& order
                 "Arrivals per second in each sample interval, per model and in total, and completions per second in "
                 "total (dashed).");
 }
-
-// ---------------------------------------------------------------------------------------------
-// Horizontal bars (one row per model, stacked segments)
-
-struct BarRow {
-  std::string label;
-  std::vector<double> segments;
-  std::string value_label;
-  bool overall = false;
-};
-
-std::string hbar_chart(const std::string& id, const std::string& title, const std::vector<std::string>& segment_names,
-                       const std::vector<std::string>& segment_colors, const std::vector<BarRow>& rows,
-                       const std::string& x_title, const std::string& caption) {
-  double hi = 0;
-  for (const BarRow& r : rows) {
-    double total = 0;
-    for (double v : r.segments) total += std::max(0.0, std::isfinite(v) ? v : 0.0);
-    hi = std::max(hi, total);
-  }
-  const int row_h = 26;
-  Chart c = report_chart(title, 44 + static_cast<int>(rows.size()) * row_h + 62, 170);
-  Axis x = linear_axis(0, hi * 1.2, x_title);
-  c.x_axis(x);
-  std::string& b = c.body();
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const BarRow& r = rows[i];
-    const double y = c.top() + 6 + static_cast<double>(i) * row_h;
-    b += "<text x=\"" + coord(c.left() - 8) + "\" y=\"" + coord(y + 13) + "\" text-anchor=\"end\"" +
-         (r.overall ? " font-weight=\"bold\"" : "") + "><title>" + esc(r.label) + "</title>" + esc(truncate(r.label, 22)) +
-         "</text>\n";
-    double at = 0;
-    for (std::size_t s = 0; s < r.segments.size(); ++s) {
-      const double v = std::isfinite(r.segments[s]) ? std::max(0.0, r.segments[s]) : 0.0;
-      if (v <= 0) continue;
-      const double x0 = x.px(at), x1 = x.px(at + v);
-      b += "<rect x=\"" + coord(x0) + "\" y=\"" + coord(y) + "\" width=\"" + coord(std::max(0.5, x1 - x0)) +
-           "\" height=\"18\" fill=\"" + segment_colors[s] + "\"><title>" + esc(r.label + ": " + segment_names[s] + " " +
-           short_number(v)) + "</title></rect>\n";
-      at += v;
-    }
-    b += "<text x=\"" + coord(x.px(at) + 6) + "\" y=\"" + coord(y + 13) + "\">" + esc(r.value_label) + "</text>\n";
-  }
-  c.left_axis_line();
-  if (segment_names.size() > 1) {
-    std::vector<LegendItem> legend;
-    for (std::size_t s = 0; s < segment_names.size(); ++s)
-      legend.push_back({segment_names[s], segment_colors[s], Swatch::Box});
-    c.legend(legend);
-  } else if (segment_names.size() == 1) {
-    c.legend({{segment_names[0], segment_colors[0], Swatch::Box}});
-  }
-  return figure(id, c.svg(), caption);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Cold starts
 
@@ -824,277 +702,6 @@ std::string meta(const RunData& run) {
   item("read from", files);
   return m + "</dl>\n";
 }
-
-// ---------------------------------------------------------------------------------------------
-// `fleetsim jobs` and `fleetsim saturation` results: the same page frame, their own headline
-// table and charts.
-
-std::string page_start(const RunData& run, const std::string& title) {
-  std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>" +
-                  esc(title) + "</title>\n<style>\n" + report_css() + "</style>\n</head>\n<body>\n";
-  h += "<header>\n<h1>" + esc(title) + "</h1>\n";
-  if (!run.scenario_description.empty()) h += "<p class=\"desc\">" + esc(run.scenario_description) + "</p>\n";
-  return h;
-}
-
-std::string page_end(const RunData& run) {
-  return "<footer>Generated by fleetsim " + esc(run.fleetsim_version) + " from " + esc(run.name) +
-         "/result.json. Self-contained: no scripts, fonts or network resources.</footer>\n</body>\n</html>\n";
-}
-
-std::string meta_list(const std::vector<std::pair<std::string, std::string>>& items) {
-  std::string m = "<dl class=\"meta\">\n";
-  for (const auto& [k, v] : items) m += "<dt>" + esc(k) + "</dt><dd>" + esc(v) + "</dd>\n";
-  return m + "</dl>\n";
-}
-
-std::string jobs_summary_table(const JobsStats& j) {
-  auto lat = [](const LatencyStats& s, double v) { return s.count ? format_span(v) : std::string("-"); };
-  std::string t = "<div class=\"scroll\"><table class=\"summary\">\n<thead><tr><th rowspan=\"2\">jobs</th>"
-                  "<th rowspan=\"2\">completed</th><th rowspan=\"2\" title=\"could never fit the cluster\">rejected</th>"
-                  "<th colspan=\"5\">job completion time (JCT)</th><th colspan=\"4\">queueing delay</th>"
-                  "<th rowspan=\"2\">preemptions</th><th rowspan=\"2\" title=\"preemptions whose resources no job "
-                  "started in the same pass used\">futile</th><th rowspan=\"2\">GPU-h lost</th>"
-                  "<th rowspan=\"2\">GPU utilization</th><th rowspan=\"2\">makespan</th></tr>\n<tr><th>mean</th>"
-                  "<th>p50</th><th>p90</th><th>p99</th><th>max</th><th>mean</th><th>p50</th><th>p99</th><th>max</th>"
-                  "</tr></thead>\n<tbody>\n<tr class=\"overall\">";
-  t += "<td>" + format_count(j.jobs) + "</td><td>" + format_count(j.completed) + "</td><td>" + format_count(j.rejected) +
-       "</td>";
-  t += "<td>" + (j.jct.count ? format_span(j.mean_jct_s) : std::string("-")) + "</td><td>" + lat(j.jct, j.jct.p50) +
-       "</td><td>" + lat(j.jct, j.jct.p90) + "</td><td>" + lat(j.jct, j.jct.p99) + "</td><td>" + lat(j.jct, j.jct.max) +
-       "</td>";
-  t += "<td>" + (j.queueing.count ? format_span(j.mean_queueing_s) : std::string("-")) + "</td><td>" +
-       lat(j.queueing, j.queueing.p50) + "</td><td>" + lat(j.queueing, j.queueing.p99) + "</td><td>" +
-       lat(j.queueing, j.queueing.max) + "</td>";
-  t += "<td>" + format_count(j.preemptions) + "</td><td>" + format_count(j.futile_preemptions) + "</td><td>" +
-       format_fixed(j.lost_gpu_hours, 1) + "</td><td>" + format_percent(j.utilization, 1) + "</td><td>" +
-       format_span(j.makespan_s) + "</td></tr>\n</tbody></table></div>\n";
-  return t;
-}
-
-// JCT and queueing delay, CDFs on a log time axis.
-std::string jobs_cdf_chart(const RunData& run) {
-  std::vector<Line> lines;
-  auto add = [&](const LatencyStats& s, const std::string& label, Style style) {
-    if (s.count == 0) return;
-    Line l{label, std::move(style), s.cdf, false};
-    if (s.cdf.empty()) {
-      l.pts = {{s.p50, 0.5}, {s.p90, 0.9}, {s.p99, 0.99}, {s.max, 1.0}};
-      l.markers = true;
-    }
-    lines.push_back(std::move(l));
-  };
-  add(run.jobs.jct, "job completion time", model_style(0));
-  add(run.jobs.queueing, "queueing delay", model_style(1));
-  if (lines.empty()) return missing("Job completion times: no job completed.");
-  // Job times span minutes to days: a linear axis in the unit that reads best.
-  double hi = 0;
-  for (const Line& l : lines)
-    for (const auto& [v, f] : l.pts)
-      if (std::isfinite(v)) hi = std::max(hi, v);
-  const auto [unit, unit_name] = hi >= 7200 ? std::pair{3600.0, "hours"} : hi >= 120 ? std::pair{60.0, "minutes"}
-                                                                                     : std::pair{1.0, "seconds"};
-  for (Line& l : lines)
-    for (auto& p : l.pts) p.first /= unit;
-  Axis x = linear_axis(0, hi / unit, std::string("time (") + unit_name + ")");
-  Axis y = percent_axis("share of completed jobs");
-  Chart c = report_chart("Job completion time and queueing delay, CDF", 380);
-  c.x_axis(x);
-  c.y_axis(y);
-  c.lines(x, y, lines);
-  c.legend(legend_of(lines));
-  return figure("chart-jct-cdf", c.svg(),
-                "Cumulative distribution over completed jobs of the job completion time (submit to end) and of the "
-                "queueing delay (submit to first start).");
-}
-
-std::string jobs_utilization_chart(const RunData& run) {
-  const RunSeries* s = run.timeseries.find("all", "utilization");
-  if (!s) return missing("GPU utilization over time: timeseries.csv has no \"utilization\" series.");
-  std::vector<Line> lines{{"GPU utilization", all_style(), points_of(s), false}};
-  Axis x = time_axis(time_end(run));
-  Axis y = percent_axis("busy GPUs, share of the cluster");
-  Chart c = report_chart("GPU utilization over time", 340);
-  c.x_axis(x);
-  c.y_axis(y);
-  c.lines(x, y, lines);
-  c.legend(legend_of(lines));
-  return figure("chart-utilization", c.svg(),
-                "GPUs running jobs at each sample time, as a share of the cluster's GPUs.");
-}
-
-std::string jobs_by_size(const RunData& run) {
-  if (run.job_sizes.empty()) return missing("result.json has no jobs by size (by_gpus).");
-  std::string t = "<div class=\"scroll\"><table>\n<thead><tr><th class=\"name\">GPUs per job</th><th>jobs</th>"
-                  "<th>completed</th><th>JCT mean</th><th>JCT p50</th><th>JCT p99</th><th>queueing mean</th></tr>"
-                  "</thead>\n<tbody>\n";
-  std::vector<BarRow> rows;
-  for (const JobSizeRow& r : run.job_sizes) {
-    const bool done = r.completed > 0;
-    t += "<tr><td class=\"name\">" + esc(r.label) + "</td><td>" + format_count(r.jobs) + "</td><td>" +
-         format_count(r.completed) + "</td><td>" + (done ? format_span(r.mean_jct_s) : "-") + "</td><td>" +
-         (done ? format_span(r.jct_p50_s) : "-") + "</td><td>" + (done ? format_span(r.jct_p99_s) : "-") + "</td><td>" +
-         (done ? format_span(r.mean_queueing_s) : "-") + "</td></tr>\n";
-    if (done)
-      rows.push_back({r.label, {r.mean_jct_s / 3600},
-                      format_span(r.mean_jct_s) + " (" + format_count(r.completed) + " jobs)", false});
-  }
-  t += "</tbody></table></div>\n";
-  if (!rows.empty())
-    t += hbar_chart("chart-jct-by-size", "Mean job completion time by gang size", {"mean JCT (hours)"}, {"#4e79a7"},
-                    rows, "hours", "Mean JCT of the completed jobs of each size class (GPUs of the whole gang).");
-  return t;
-}
-
-std::string tenants_table(const RunData& run) {
-  std::string t = "<div class=\"scroll\"><table>\n<thead><tr><th class=\"name\">tenant</th><th>completed jobs</th>"
-                  "<th>JCT mean</th><th title=\"finish-time fairness: JCT / time alone on an equal share; &lt;= 1 is "
-                  "fair\">rho mean</th><th>rho max</th></tr></thead>\n<tbody>\n";
-  for (const TenantRow& r : run.tenants)
-    t += "<tr><td class=\"name\">" + esc(r.tenant.empty() ? "(none)" : r.tenant) + "</td><td>" +
-         format_count(r.completed_jobs) + "</td><td>" + format_span(r.mean_jct_s) + "</td><td>" +
-         format_fixed(r.mean_rho, 2) + "</td><td>" + format_fixed(r.max_rho, 2) + "</td></tr>\n";
-  return t + "</tbody></table></div>\n";
-}
-
-std::string jobs_report(const RunData& run) {
-  const std::string title = "fleetsim jobs report: " + (run.scenario_name.empty() ? run.name : run.scenario_name);
-  std::string h = page_start(run, title);
-  std::string files = "result.json";
-  if (run.has_timeseries) files += ", timeseries.csv";
-  h += meta_list({{"front end", "fleetsim jobs"},
-                  {"run directory", run.name},
-                  {"fleetsim version", run.fleetsim_version.empty() ? "unknown" : run.fleetsim_version},
-                  {"seed", std::to_string(run.seed)},
-                  {"simulated time", format_fixed(run.end_time_s / 3600, 2) + " h"},
-                  {"cluster", format_count(run.cluster_nodes) + " nodes, " + short_number(run.cluster_gpus) + " GPUs"},
-                  {"jobs", format_count(run.jobs.jobs)},
-                  {"events", format_count(run.events)},
-                  {"read from", files}});
-  h += "<nav><a href=\"#summary\">Summary</a><a href=\"#completion\">Completion times</a><a "
-       "href=\"#utilization\">Utilization</a><a href=\"#sizes\">By size</a>";
-  if (run.tenants.size() > 1) h += "<a href=\"#tenants\">Tenants</a>";
-  h += "</nav>\n</header>\n";
-  h += "<section id=\"summary\">\n<h2>Summary</h2>\n" + jobs_summary_table(run.jobs) +
-       "<p class=\"note\">Times of completed jobs (JCT: submit to end; queueing: submit to first start). GPU "
-       "utilization: busy GPU-seconds over GPUs × makespan (first submit to last completion). Lost GPU-hours: work "
-       "that preemptions threw away.</p>\n</section>\n";
-  h += "<section id=\"completion\">\n<h2>Completion times</h2>\n" + jobs_cdf_chart(run) + "</section>\n";
-  h += "<section id=\"utilization\">\n<h2>Utilization</h2>\n";
-  h += run.has_timeseries && !run.timeseries.empty()
-           ? jobs_utilization_chart(run)
-           : missing("No time series in this run (the run directory has no timeseries.csv).");
-  h += "</section>\n";
-  h += "<section id=\"sizes\">\n<h2>By gang size</h2>\n" + jobs_by_size(run) + "</section>\n";
-  if (run.tenants.size() > 1) h += "<section id=\"tenants\">\n<h2>Tenants</h2>\n" + tenants_table(run) + "</section>\n";
-  return h + page_end(run);
-}
-
-std::string saturation_table(const RunData& run) {
-  std::vector<int> marks;  // every mark any policy has, in order
-  for (const SaturationPolicyResult& p : run.saturation)
-    for (const SaturationMark& m : p.marks)
-      if (std::find(marks.begin(), marks.end(), m.arrived_pct) == marks.end()) marks.push_back(m.arrived_pct);
-  std::sort(marks.begin(), marks.end());
-  const int end_pct = run.saturation.empty() || !run.saturation.front().has_end ? 0 : run.saturation.front().end.arrived_pct;
-  std::string t = "<div class=\"scroll\"><table class=\"summary\">\n<thead><tr><th class=\"name\" rowspan=\"2\">policy"
-                  "</th><th rowspan=\"2\">pods arrived</th><th rowspan=\"2\">placed</th><th rowspan=\"2\">failed</th>"
-                  "<th colspan=\"" + std::to_string(marks.size() + 1) + "\">GPU allocation ratio at arrived</th>"
-                  "<th colspan=\"2\">unallocated GPUs</th><th colspan=\"2\">fragmented GPUs</th>"
-                  "<th rowspan=\"2\">fragmentation ratio at " + std::to_string(end_pct) + "%</th></tr>\n<tr>";
-  for (int m : marks) t += "<th>" + std::to_string(m) + "%</th>";
-  t += "<th>" + std::to_string(end_pct) + "% (end)</th><th>at 100%</th><th>at end</th><th>at 100%</th><th>at end</th>"
-       "</tr></thead>\n<tbody>\n";
-  for (const SaturationPolicyResult& p : run.saturation) {
-    const SaturationMark* at100 = p.at(100);
-    t += "<tr><td class=\"name\">" + esc(p.name) + "</td><td>" + format_count(p.arrived_pods) + "</td><td>" +
-         format_count(p.placed_pods) + "</td><td>" + format_count(p.failed_pods) + "</td>";
-    for (int m : marks) {
-      const SaturationMark* at = p.at(m);
-      t += "<td>" + (at ? format_percent(at->allocation_ratio, 2) : std::string("-")) + "</td>";
-    }
-    t += "<td>" + (p.has_end ? format_percent(p.end.allocation_ratio, 2) : std::string("-")) + "</td>";
-    t += "<td>" + (at100 ? format_fixed(at100->unallocated_gpus, 1) : std::string("-")) + "</td><td>" +
-         (p.has_end ? format_fixed(p.end.unallocated_gpus, 1) : std::string("-")) + "</td>";
-    t += "<td>" + (at100 ? format_fixed(at100->frag_gpus, 1) : std::string("-")) + "</td><td>" +
-         (p.has_end ? format_fixed(p.end.frag_gpus, 1) : std::string("-")) + "</td>";
-    t += "<td>" + (p.has_end ? format_percent(p.end.frag_ratio, 1) : std::string("-")) + "</td></tr>\n";
-  }
-  return t + "</tbody></table></div>\n";
-}
-
-// One line per policy of `value` against the arrived workload.
-std::string saturation_chart(const RunData& run, const std::string& id, const std::string& title,
-                             double SaturationMark::*value, bool percent, const std::string& y_title,
-                             const std::string& caption) {
-  std::vector<Line> lines;
-  int max_pct = 10;
-  for (std::size_t i = 0; i < run.saturation.size(); ++i) {
-    const SaturationPolicyResult& p = run.saturation[i];
-    if (p.curve.empty()) continue;
-    Line l{p.name, model_style(i), {}, false};
-    for (const SaturationMark& m : p.curve) l.pts.emplace_back(m.arrived_pct, m.*value);
-    max_pct = std::max(max_pct, p.curve.back().arrived_pct);
-    lines.push_back(std::move(l));
-  }
-  if (lines.empty()) return missing(title + ": result.json has no curves.");
-  Axis x = linear_axis(0, max_pct, "arrived workload (GPU requests, % of cluster GPU capacity)", 5);
-  Axis y = percent ? percent_axis(y_title) : linear_axis(0, max_y(lines), y_title);
-  Chart c = report_chart(title, 380);
-  c.x_axis(x);
-  c.y_axis(y);
-  // Where the arrived demand equals the capacity.
-  if (x.hi >= 100) c.body() += Chart::line(x.px(100), c.top(), x.px(100), c.bottom(), "#999999", 1, "4 4");
-  c.lines(x, y, lines);
-  c.legend(legend_of(lines));
-  return figure(id, c.svg(), caption);
-}
-
-std::string saturation_report(const RunData& run) {
-  const std::string title = "fleetsim saturation report: " + (run.scenario_name.empty() ? run.name : run.scenario_name);
-  std::string h = page_start(run, title);
-  h += meta_list({{"front end", "fleetsim saturation"},
-                  {"run directory", run.name},
-                  {"fleetsim version", run.fleetsim_version.empty() ? "unknown" : run.fleetsim_version},
-                  {"seed", std::to_string(run.seed)},
-                  {"cluster", format_count(run.cluster_nodes) + " nodes, " + short_number(run.saturation_capacity_gpus) +
-                                  " GPUs"},
-                  {"policies", std::to_string(run.saturation.size())},
-                  {"pod arrivals", format_count(run.events) + " (all policies)"},
-                  {"read from", "result.json"}});
-  h += "<nav><a href=\"#summary\">Summary</a><a href=\"#allocation\">Allocation</a><a "
-       "href=\"#fragmentation\">Fragmentation</a><a href=\"#failures\">Failed pods</a></nav>\n</header>\n";
-  h += "<section id=\"summary\">\n<h2>Summary</h2>\n" + saturation_table(run) +
-       "<p class=\"note\">Pods arrive (sampled with replacement) and never leave until the arrived GPU demand reaches "
-       "the stop multiple of the cluster's GPU capacity. Allocation ratio: allocated GPUs over capacity. "
-       "Fragmented GPUs: free GPU capacity that the pods seen so far cannot use, summed over nodes (the FGD "
-       "paper's measure); the ratio is that over the unallocated GPUs.</p>\n</section>\n";
-  h += "<section id=\"allocation\">\n<h2>Allocation</h2>\n" +
-       saturation_chart(run, "chart-allocation", "GPU allocation ratio against arrived workload",
-                        &SaturationMark::allocation_ratio, true, "GPU allocation ratio (% of capacity)",
-                        "Allocated GPUs as a share of the cluster's GPU capacity as the pods arrive, one line per "
-                        "policy; the dashed line is where the arrived demand equals the capacity.") +
-       "</section>\n";
-  h += "<section id=\"fragmentation\">\n<h2>Fragmentation</h2>\n" +
-       saturation_chart(run, "chart-fragmentation", "Fragmented GPUs against arrived workload", &SaturationMark::frag_gpus,
-                        false, "fragmented GPUs",
-                        "Free GPU capacity the arrived pod sizes cannot use, in GPUs, one line per policy.") +
-       saturation_chart(run, "chart-unallocated", "Unallocated GPUs against arrived workload",
-                        &SaturationMark::unallocated_gpus, false, "unallocated GPUs",
-                        "GPUs not allocated to any pod, one line per policy.") +
-       "</section>\n";
-  std::vector<BarRow> rows;
-  for (const SaturationPolicyResult& p : run.saturation)
-    rows.push_back({p.name, {static_cast<double>(p.failed_pods)},
-                    format_count(p.failed_pods) + " of " + format_count(p.arrived_pods), false});
-  h += "<section id=\"failures\">\n<h2>Failed pods</h2>\n" +
-       hbar_chart("chart-failed-pods", "Failed pods per policy", {"failed pods"}, {"#e15759"}, rows, "pods",
-                  "Pods the policy could not place when they arrived (they do not come back).") +
-       "</section>\n";
-  return h + page_end(run);
-}
-
 }  // namespace
 
 const std::string& report_css() {
