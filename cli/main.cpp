@@ -62,7 +62,7 @@ const char* type_name(ParamType t) {
 
 int list_policies(const PolicyRegistry& registry) {
   for (PolicyFamily family : {PolicyFamily::Placement, PolicyFamily::Autoscaler, PolicyFamily::Router,
-                              PolicyFamily::Cache, PolicyFamily::Queue}) {
+                              PolicyFamily::Batching, PolicyFamily::Cache, PolicyFamily::Queue}) {
     std::cout << family_name(family) << ":\n";
     for (const PolicyInfo& p : registry.all()) {
       if (p.family != family) continue;

@@ -20,6 +20,7 @@ FLEETSIM_POLICY(hybrid_histogram_policy, "Serverless in the Wild: idle-time hist
 FLEETSIM_POLICY(oracle_policy, "knows the next arrival: a lower bound for comparison, not deployable")
 FLEETSIM_POLICY(least_outstanding_policy, "the ready replica with the fewest requests queued or running")
 FLEETSIM_POLICY(round_robin_policy, "ready replicas in turn, per model")
+FLEETSIM_POLICY(fcfs_batching_policy, "continuous batching, first come first served: prefill steps up to max_prefill_tokens")
 FLEETSIM_POLICY(lru_policy, "node disk cache, evicts the least recently used model by bytes")
 FLEETSIM_POLICY(lfu_policy, "node caches evict the model loaded from them the fewest times")
 FLEETSIM_POLICY(gdsf_policy, "Greedy-Dual-Size-Frequency: frequency x re-fetch cost, with ageing")

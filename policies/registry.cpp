@@ -16,6 +16,7 @@ const char* family_name(PolicyFamily family) {
     case PolicyFamily::Router: return "router";
     case PolicyFamily::Cache: return "cache";
     case PolicyFamily::Queue: return "queue";
+    case PolicyFamily::Batching: return "batching";
   }
   return "?";
 }
@@ -97,6 +98,9 @@ std::unique_ptr<CachePolicy> PolicyRegistry::make_cache(const PolicyChoice& c, c
 }
 std::unique_ptr<QueuePolicy> PolicyRegistry::make_queue(const PolicyChoice& c, const PolicyRunInfo& run) const {
   return make<QueuePolicy>(*this, PolicyFamily::Queue, c, run, &PolicyInfo::make_queue);
+}
+std::unique_ptr<BatchingPolicy> PolicyRegistry::make_batching(const PolicyChoice& c, const PolicyRunInfo& run) const {
+  return make<BatchingPolicy>(*this, PolicyFamily::Batching, c, run, &PolicyInfo::make_batching);
 }
 
 // Every in-tree policy, in the order of policies/builtin_list.hpp (one line each).

@@ -10,6 +10,7 @@
 
 #include "policies/api/params.hpp"
 #include "policies/autoscaling/autoscaler.hpp"
+#include "policies/batching/batching.hpp"
 #include "policies/cache/cache.hpp"
 #include "policies/placement/placement.hpp"
 #include "policies/queueing/queue_policy.hpp"
@@ -17,9 +18,9 @@
 
 namespace fleetsim {
 
-enum class PolicyFamily { Placement, Autoscaler, Router, Cache, Queue };
+enum class PolicyFamily { Placement, Autoscaler, Router, Cache, Queue, Batching };
 
-const char* family_name(PolicyFamily family);  // "placement", "autoscaler", "router", "cache"
+const char* family_name(PolicyFamily family);  // "placement", "autoscaler", "router", ...
 
 struct PolicyInfo {
   PolicyFamily family = PolicyFamily::Placement;
@@ -36,6 +37,7 @@ struct PolicyInfo {
   std::function<std::unique_ptr<Router>(const PolicyContext&)> make_router;
   std::function<std::unique_ptr<CachePolicy>(const PolicyContext&)> make_cache;
   std::function<std::unique_ptr<QueuePolicy>(const PolicyContext&)> make_queue;
+  std::function<std::unique_ptr<BatchingPolicy>(const PolicyContext&)> make_batching;
 };
 
 class PolicyRegistry {
@@ -53,6 +55,7 @@ class PolicyRegistry {
   std::unique_ptr<Router> make_router(const PolicyChoice& choice, const PolicyRunInfo& run = {}) const;
   std::unique_ptr<CachePolicy> make_cache(const PolicyChoice& choice, const PolicyRunInfo& run = {}) const;
   std::unique_ptr<QueuePolicy> make_queue(const PolicyChoice& choice, const PolicyRunInfo& run = {}) const;
+  std::unique_ptr<BatchingPolicy> make_batching(const PolicyChoice& choice, const PolicyRunInfo& run = {}) const;
 
  private:
   std::vector<PolicyInfo> policies_;

@@ -95,6 +95,7 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
   j["performance"]["tensor_parallel_overhead"] = format_duration(sc.perf.tensor_parallel_overhead);
   j["policies"]["placement"] = policy_json(sc.placement, PolicyFamily::Placement, registry);
   j["policies"]["router"] = policy_json(sc.router, PolicyFamily::Router, registry);
+  j["policies"]["batching"] = policy_json(sc.batching, PolicyFamily::Batching, registry);
   j["policies"]["cache"] = policy_json(sc.cache, PolicyFamily::Cache, registry);
   ordered models = ordered::array();
   for (const auto& m : sc.models) {

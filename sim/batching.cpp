@@ -1,5 +1,5 @@
-// Serving on a replica: LLM continuous batching (prefill steps and decode progress, KV
-// admission) and service-time models (a drawn duration per request, up to max_concurrency).
+// Serving on a replica: LLM continuous batching (prefill steps, chosen by the batching policy,
+// and decode progress, KV admission) and service-time models (a drawn duration per request, up to max_concurrency).
 #include "sim/simulation.hpp"
 
 #include <algorithm>
@@ -29,11 +29,43 @@ bool Simulation::admissible(const Replica& rep, const Request& r) const {
          rep.kv_reserved + r.input_tokens + r.output_tokens <= rep.kv_capacity;
 }
 
+// The batching policy's answer about the request at the head of rep's queue, `step_requests`
+// of them (with `step_tokens` prompt tokens) already admitted to the prefill step being formed.
+BatchAdmission Simulation::ask_batching(const Replica& rep, const Request& r, std::uint32_t step_requests,
+                                        double step_tokens) const {
+  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  BatchState batch;
+  batch.now = now_;
+  batch.model = rep.info.model;
+  batch.running = static_cast<std::uint32_t>(rep.running);
+  batch.max_batch = static_cast<std::uint32_t>(spec.max_batch);
+  batch.waiting = static_cast<std::uint32_t>(rep.waiting.size());
+  batch.decoding = static_cast<std::uint32_t>(rep.decoding.size());
+  batch.kv_reserved_tokens = rep.kv_reserved;
+  batch.kv_capacity_tokens = rep.kv_capacity;
+  batch.step_requests = step_requests;
+  batch.step_tokens = step_tokens;
+  batch.max_prefill_tokens = spec.max_prefill_tokens;
+  const WaitingRequest request{r.arrival, r.input_tokens, r.output_tokens, r.adapter != kNoAdapter};
+  return setup_.batching->admit(batch, request);
+}
+
+// Whether the request at the head of rep's queue joins the prefill step being formed: the
+// server's hard limits (batch slots, its whole KV need), then the batching policy, then its
+// adapter resident (an adapter not yet resident starts loading, and the step ends there).
+bool Simulation::head_joins(Replica& rep, std::uint32_t rep_id, double step_tokens) {
+  const Request& r = requests_[rep.waiting.front()];
+  if (!admissible(rep, r)) return false;
+  if (ask_batching(rep, r, static_cast<std::uint32_t>(rep.prefill_batch.size()), step_tokens) ==
+      BatchAdmission::Stop)
+    return false;
+  return r.adapter == kNoAdapter || adapter_ready(rep, rep_id, r.adapter);
+}
+
 void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
   if (rep.step == BatchStepKind::Prefill || rep.waiting.empty()) return;
-  if (!admissible(rep, requests_[rep.waiting.front()])) return;
-  const std::uint32_t adapter = requests_[rep.waiting.front()].adapter;
-  if (adapter != kNoAdapter && !adapter_ready(rep, rep_id, adapter)) return;
+  rep.prefill_batch.clear();
+  if (!head_joins(rep, rep_id, 0)) return;
   if (rep.step == BatchStepKind::Decode) {
     advance_decode(rep);
     // Sequences whose last token is due this very instant finish before the prefill starts.
@@ -43,21 +75,18 @@ void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
 }
 
 // Prefill runs as its own step and pauses decoding, as vLLM's default scheduler does when new
-// requests are waiting (prefill first, FCFS, no chunking). A request is admitted only if its
+// requests are waiting (no chunking). The batching policy chooses which requests join the step;
+// the head of the queue was admitted by llm_try_schedule. A request is admitted only if its
 // whole KV need (prompt + output) fits, so a running sequence is never preempted.
 void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
-  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
   rep.prefill_batch.clear();
   double tokens = 0;
   while (!rep.waiting.empty()) {
     const Request& r = requests_[rep.waiting.front()];
-    if (!admissible(rep, r)) break;
-    if (!rep.prefill_batch.empty() && tokens + r.input_tokens > spec.max_prefill_tokens) break;
-    if (r.adapter != kNoAdapter) {
-      if (!adapter_ready(rep, rep_id, r.adapter)) break;
+    if (!rep.prefill_batch.empty() && !head_joins(rep, rep_id, tokens)) break;
+    if (r.adapter != kNoAdapter)
       for (AdapterSlot& slot : rep.adapters)
         if (slot.adapter == r.adapter) ++slot.in_use, slot.last_used = now_;
-    }
     tokens += r.input_tokens;
     rep.kv_reserved += static_cast<double>(r.input_tokens) + r.output_tokens;
     ++rep.running;

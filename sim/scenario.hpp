@@ -149,6 +149,7 @@ struct Scenario {
   std::vector<WorkloadSpec> workloads;
   PolicyChoice placement;
   PolicyChoice router;
+  PolicyChoice batching;  // LLM replicas' batch scheduler
   PolicyChoice cache;
   PerfSpec perf;
   JobsSpec jobs;

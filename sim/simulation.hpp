@@ -18,6 +18,7 @@
 
 #include "policies/api/cluster_view.hpp"
 #include "policies/autoscaling/autoscaler.hpp"
+#include "policies/batching/batching.hpp"
 #include "policies/cache/cache.hpp"
 #include "policies/placement/placement.hpp"
 #include "policies/routing/router.hpp"
@@ -39,6 +40,7 @@ struct SimulationSetup {
   Scenario scenario;
   std::unique_ptr<PlacementPolicy> placement;
   std::unique_ptr<Router> router;
+  std::unique_ptr<BatchingPolicy> batching;  // LLM replicas' batch scheduler
   std::unique_ptr<CachePolicy> cache;
   std::vector<std::unique_ptr<Autoscaler>> autoscalers;  // one per model, in model order
   std::vector<std::unique_ptr<RequestSource>> sources;
@@ -233,6 +235,9 @@ class Simulation {
   // sim/batching.cpp: LLM continuous batching
   void llm_try_schedule(Replica& replica, std::uint32_t id);
   bool admissible(const Replica& replica, const Request& request) const;
+  BatchAdmission ask_batching(const Replica& replica, const Request& request, std::uint32_t step_requests,
+                              double step_tokens) const;
+  bool head_joins(Replica& replica, std::uint32_t id, double step_tokens);
   void start_prefill(Replica& replica, std::uint32_t id);
   void advance_decode(Replica& replica);
   void schedule_decode(Replica& replica, std::uint32_t id);

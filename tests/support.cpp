@@ -122,8 +122,10 @@ struct Recorder : SimObserver {
 };
 }  // namespace
 
-RunOutput run_scenario(const Scenario& scenario) {
-  Simulation sim(build_setup(scenario, registry()));
+RunOutput run_scenario(const Scenario& scenario) { return run_setup(build_setup(scenario, registry())); }
+
+RunOutput run_setup(SimulationSetup setup) {
+  Simulation sim(std::move(setup));
   MetricsCollector metrics(sim.scenario());
   InvariantChecker checker(sim);
   Recorder recorder;

@@ -94,6 +94,8 @@ struct RunOutput {
 
 // Runs `scenario` with the built-in policies and the checkers attached.
 RunOutput run_scenario(const Scenario& scenario);
+// The same for a setup a test has changed (a policy of its own in place of the scenario's).
+RunOutput run_setup(SimulationSetup setup);
 
 const PolicyRegistry& registry();
 

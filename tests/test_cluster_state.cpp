@@ -297,7 +297,7 @@ TEST_CASE("the policy API includes nothing from sim/", "[cluster-state][api]") {
   namespace fs = std::filesystem;
   int headers = 0;
   for (const char* folder : {"policies/api", "policies/placement", "policies/autoscaling", "policies/routing",
-                             "policies/cache", "policies/queueing"}) {
+                             "policies/batching", "policies/cache", "policies/queueing"}) {
     for (const auto& entry : fs::directory_iterator(fs::path(FLEETSIM_SOURCE_DIR) / folder)) {
       if (entry.path().extension() != ".hpp") continue;
       std::ifstream in(entry.path());
@@ -322,12 +322,14 @@ TEST_CASE("every policy the registry makes knows its name; seeded policies draw 
     std::unique_ptr<Router> router;
     std::unique_ptr<CachePolicy> cache;
     std::unique_ptr<QueuePolicy> queue;
+    std::unique_ptr<BatchingPolicy> batching;
     switch (info.family) {
       case PolicyFamily::Placement: policy = (placement = registry().make_placement(choice)).get(); break;
       case PolicyFamily::Autoscaler: policy = (autoscaler = registry().make_autoscaler(choice)).get(); break;
       case PolicyFamily::Router: policy = (router = registry().make_router(choice)).get(); break;
       case PolicyFamily::Cache: policy = (cache = registry().make_cache(choice)).get(); break;
       case PolicyFamily::Queue: policy = (queue = registry().make_queue(choice)).get(); break;
+      case PolicyFamily::Batching: policy = (batching = registry().make_batching(choice)).get(); break;
     }
     REQUIRE(policy != nullptr);
     REQUIRE(policy->name() == info.name);

@@ -119,6 +119,7 @@ TEST_CASE("every registered policy runs a scenario without breaking an invariant
       "  - {model: e, arrivals: {process: poisson, rate: 10/s}}\n";
   const std::map<PolicyFamily, std::string> key = {{PolicyFamily::Placement, "policies.placement.impl"},
                                                     {PolicyFamily::Router, "policies.router.impl"},
+                                                    {PolicyFamily::Batching, "policies.batching.impl"},
                                                     {PolicyFamily::Cache, "policies.cache.impl"},
                                                     {PolicyFamily::Autoscaler, "policies.autoscaler"}};
   for (const PolicyInfo& p : registry().all()) {

@@ -3,6 +3,7 @@
 // node cache, KV capacity, the buffer timeout.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -332,4 +333,50 @@ TEST_CASE("diurnal arrivals follow the day: busiest at the peak, the mean at the
   REQUIRE(total == Approx(864000).epsilon(0.01));
   REQUIRE(near_peak == Approx(3600 * 10 * 1.8).epsilon(0.03));   // ≈ rate(peak) over that hour
   REQUIRE(near_trough == Approx(3600 * 10 * 0.2).epsilon(0.08));
+}
+
+TEST_CASE("batching policy: fcfs fills a prefill step up to max_prefill_tokens; a policy of one's own decides",
+          "[serving][batching]") {
+  // r0 arrives alone and starts its prefill at once; r1 and r2 arrive during it and wait. All
+  // prompts are 1,000 tokens and make one token, so each request ends with its prefill.
+  // prefill(N) = max(2·P·N / F', W / B') (the hand computation above; compute-bound here).
+  const std::string trace = write_trace("batching", "1.0,m,1000,1\n1.01,m,1000,1\n1.01,m,1000,1\n");
+  const double flops = 989e12 * 0.5;
+  auto prefill = [&](double tokens) { return ceil_ns(2 * 8e9 * tokens / flops); };
+  using Ends = std::array<SimTime, 3>;
+  auto ends = [](const RunOutput& out) {
+    REQUIRE(out.violations.empty());
+    REQUIRE(out.requests.size() == 3);
+    Ends e{};
+    for (const RequestResult& r : out.requests) e[r.serial] = r.end - kSecond;
+    return e;
+  };
+  const SimTime p1 = prefill(1000);
+  SECTION("fcfs, budget 8,192 tokens: r1 and r2 share one step of 2,000 tokens") {
+    RunOutput out = run_scenario(scenario_from(base_yaml(trace)));
+    REQUIRE(ends(out) == Ends{p1, p1 + prefill(2000), p1 + prefill(2000)});
+  }
+  SECTION("fcfs, budget 1,500 tokens: one request per step") {
+    RunOutput out = run_scenario(scenario_from(base_yaml(trace, ", max_prefill_tokens: 1500")));
+    REQUIRE(ends(out) == Ends{p1, 2 * p1, 3 * p1});
+  }
+  SECTION("a policy that admits one request per step is what the engine follows") {
+    struct OnePerStep final : BatchingPolicy {
+      BatchAdmission admit(const BatchState& batch, const WaitingRequest& request) override {
+        offered.push_back({batch.step_requests, batch.waiting, request.input_tokens});
+        return batch.step_requests == 0 ? BatchAdmission::Admit : BatchAdmission::Stop;
+      }
+      std::vector<std::array<std::uint32_t, 3>> offered;  // step_requests, waiting, prompt
+    };
+    SimulationSetup setup = build_setup(scenario_from(base_yaml(trace)), registry());
+    auto policy = std::make_unique<OnePerStep>();
+    OnePerStep* seen = policy.get();
+    setup.batching = std::move(policy);
+    RunOutput out = run_setup(std::move(setup));
+    REQUIRE(ends(out) == Ends{p1, 2 * p1, 3 * p1});
+    // r0 on arrival (admitted); r1 and r2 only when r0's step ends (no offer while a prefill
+    // runs): r1 admitted, r2 stopped; r2 again when r1's step ends.
+    using Offer = std::array<std::uint32_t, 3>;
+    REQUIRE(seen->offered == std::vector<Offer>{{0, 1, 1000}, {0, 2, 1000}, {1, 1, 1000}, {0, 1, 1000}});
+  }
 }

@@ -62,6 +62,7 @@ SimulationSetup build_setup(const Scenario& scenario, const PolicyRegistry& regi
   const PolicyRunInfo run = policy_run_info(scenario);
   setup.placement = registry.make_placement(scenario.placement, run);
   setup.router = registry.make_router(scenario.router, run);
+  setup.batching = registry.make_batching(scenario.batching, run);
   setup.cache = registry.make_cache(scenario.cache, run);
   for (const ModelSpec& m : scenario.models)
     setup.autoscalers.push_back(registry.make_autoscaler(m.autoscaler, run));

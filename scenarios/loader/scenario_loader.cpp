@@ -297,6 +297,7 @@ struct Loader {
     read_models(r, autoscaler, slo);
     resolve_names(sc.placement, PolicyFamily::Placement, "policies.placement", r.get("policies"));
     resolve_names(sc.router, PolicyFamily::Router, "policies.router", r.get("policies"));
+    resolve_names(sc.batching, PolicyFamily::Batching, "policies.batching", r.get("policies"));
     resolve_names(sc.cache, PolicyFamily::Cache, "policies.cache", r.get("policies"));
     for (std::size_t i = 0; i < sc.models.size(); ++i)
       resolve_names(sc.models[i].autoscaler, PolicyFamily::Autoscaler, index_path("models", i) + ".autoscaler",
@@ -418,6 +419,8 @@ struct Loader {
                                registry, "best-fit");
     sc.router = read_policy(ctx, p.get("router"), "policies.router", PolicyFamily::Router, registry,
                             "least-outstanding");
+    sc.batching = read_policy(ctx, p.get("batching"), "policies.batching", PolicyFamily::Batching, registry,
+                              "fcfs");
     sc.cache = read_policy(ctx, p.get("cache"), "policies.cache", PolicyFamily::Cache, registry, "lru");
     PolicyChoice autoscaler = read_policy(ctx, p.get("autoscaler"), "policies.autoscaler",
                                           PolicyFamily::Autoscaler, registry, "kpa");
