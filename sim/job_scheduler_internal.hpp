@@ -275,6 +275,8 @@ struct JobSimulation::Impl {
   void complete(std::uint32_t id);
 
   JobView view_of(std::uint32_t id) const;
+  QueueContext queue_context() const;
+  bool order_is_valid(const char* what);
 
   // Jobs that did not fit in this pass, one per shape (what the built-in placement looks at).
   std::vector<std::uint32_t> failed_shapes;
@@ -290,6 +292,7 @@ struct JobSimulation::Impl {
 
   // Scratch of one scheduling pass (kept to reuse their memory).
   std::vector<JobView> views;
+  std::vector<std::uint8_t> seen;  // order_is_valid's marks
   std::vector<std::uint32_t> ids, order, to_start;
   std::vector<Allocation> placements;
   std::vector<std::uint16_t> placement_types;

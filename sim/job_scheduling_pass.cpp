@@ -115,7 +115,36 @@ JobView JobSimulation::Impl::view_of(std::uint32_t id) const {
   v.cpu = j.spec.workers * j.spec.worker.cpu;
   v.memory_bytes = j.spec.workers * j.spec.worker.memory_bytes;
   v.tenant = j.tenant;
+  v.last_start = j.running ? j.started : 0;
   return v;
+}
+
+// The policy's answer in `order` names each of `views` at most once; else the run stops with an
+// error naming the policy (a job left out is allowed: it is held).
+bool JobSimulation::Impl::order_is_valid(const char* what) {
+  seen.assign(views.size(), 0);
+  for (std::uint32_t k : order) {
+    if (k < views.size() && !seen[k]) {
+      seen[k] = 1;
+      continue;
+    }
+    result.errors.add(Diagnostic{"", 0, 0, "jobs",
+                                 "queue policy '" + policy->name() + "' " + what + ": index " + std::to_string(k) +
+                                     (k < views.size() ? " given twice" : " out of range") + " (" +
+                                     std::to_string(views.size()) + " jobs)"});
+    return false;
+  }
+  return true;
+}
+
+QueueContext JobSimulation::Impl::queue_context() const {
+  QueueContext context;
+  context.now = now;
+  context.total_gpus = gpus_total;
+  context.total_cpu = cpu_total;
+  context.total_memory_bytes = memory_total;
+  context.tenants = tenants;
+  return context;
 }
 
 void JobSimulation::Impl::plan_recheck() {
@@ -157,13 +186,8 @@ bool JobSimulation::Impl::schedule_pass() {
     ids.push_back(id);
   }
   if (views.empty()) return false;
-  QueueContext context;
-  context.now = now;
-  context.total_gpus = gpus_total;
-  context.total_cpu = cpu_total;
-  context.total_memory_bytes = memory_total;
-  context.tenants = tenants;
-  policy->order(context, views, order);
+  policy->order(queue_context(), views, order);
+  if (!order_is_valid("order")) return false;
   // The target: walk the order on a scratch copy of the free resources.
   read_now(scratch);
   if (options.placement) plan = *cluster;

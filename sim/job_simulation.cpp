@@ -213,20 +213,20 @@ bool JobSimulation::make_room(SimTime now, std::size_t node, int gpus, int below
   Impl& s = *impl_;
   advance(now);
   s.now = now;
-  std::vector<std::uint32_t> victims;
+  // The candidates, in the order the queue policy preempts them.
+  s.views.clear();
   for (std::uint32_t id : s.active) {
     const auto& j = s.jobs[id];
     if (!j.running || !j.spec.preemptible || j.spec.priority >= below_priority) continue;
-    if (std::any_of(j.alloc.gpus.begin(), j.alloc.gpus.end(), [&](const auto& g) { return g.node == node; }))
-      victims.push_back(id);
+    if (std::any_of(j.alloc.gpus.begin(), j.alloc.gpus.end(), [&](const auto& g) { return g.node == node; })) {
+      s.progress(s.jobs[id]);
+      s.views.push_back(s.view_of(id));
+    }
   }
-  std::sort(victims.begin(), victims.end(), [&](std::uint32_t a, std::uint32_t b) {
-    const auto& ja = s.jobs[a];
-    const auto& jb = s.jobs[b];
-    if (ja.spec.priority != jb.spec.priority) return ja.spec.priority < jb.spec.priority;
-    if (ja.started != jb.started) return ja.started > jb.started;
-    return a < b;
-  });
+  s.policy->rank_victims(s.queue_context(), s.views, s.order);
+  if (!s.order_is_valid("rank_victims")) return false;
+  std::vector<std::uint32_t> victims;
+  for (std::uint32_t k : s.order) victims.push_back(s.views[k].index);
   // Plan first: release the victims in order on a copy until `gpus` whole GPUs are free there;
   // when even all of them would not do, preempt nobody.
   s.read_now(s.scratch);

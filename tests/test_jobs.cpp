@@ -815,3 +815,64 @@ TEST_CASE("co-located jobs schedule their events on the driver's queue", "[jobs]
   REQUIRE(jct(r, "B") == Approx(150));
   REQUIRE(cluster.node(0).free_gpus == 1);
 }
+
+TEST_CASE("the queue policy ranks the victims of an inference scale-up", "[jobs][colocation][preemption]") {
+  // One node, 2 GPUs: A (1 GPU) starts at 0 s, B (1 GPU) at 10 s, both priority 0. A replica
+  // needs one GPU at 20 s. The default preempts the most recently started (B: least work
+  // lost); a policy that ranks the longest-running first preempts A instead.
+  struct OldestFirst final : QueuePolicy {
+    explicit OldestFirst(std::vector<JobView>& seen) : seen(seen) {}
+    bool preemptive() const override { return false; }
+    void order(const QueueContext&, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) override {
+      order_by(jobs, out, [](const JobView& j) { return j.submit; });
+    }
+    void rank_victims(const QueueContext&, std::span<const JobView> running, std::vector<std::uint32_t>& out) override {
+      seen.assign(running.begin(), running.end());
+      order_by(running, out, [](const JobView& j) { return j.last_start; });
+    }
+    std::vector<JobView>& seen;
+  };
+  const std::vector<JobSpec> jobs = {job("A", 0, 1, 1, 1000), job("B", 10, 1, 1, 1000)};
+  auto preempted_by = [&](std::unique_ptr<QueuePolicy> policy) {
+    JobSimulation sim({{"g", 2}}, std::make_unique<ListSource>(jobs), std::move(policy), {});
+    sim.advance(from_seconds(20));
+    REQUIRE(sim.make_room(from_seconds(20), 0, 1, 10));
+    const JobRunResult r = sim.finish(from_seconds(21));
+    std::string out;
+    for (const JobOutcome& o : r.jobs) out += o.preemptions ? o.id : "";
+    return out;
+  };
+  REQUIRE(preempted_by(registry().make_queue(PolicyChoice{"fifo", {}})) == "B");
+  std::vector<JobView> seen;
+  REQUIRE(preempted_by(std::make_unique<OldestFirst>(seen)) == "A");
+  // What the policy saw: both running jobs, with when they started and the service so far.
+  REQUIRE(seen.size() == 2);
+  for (const JobView& v : seen) {
+    REQUIRE(v.running);
+    REQUIRE(v.last_start == from_seconds(v.submit == 0 ? 0 : 10));
+    REQUIRE(v.attained_gpu_seconds == Approx(v.submit == 0 ? 20 : 10));
+  }
+}
+
+TEST_CASE("a queue policy's order that names a job twice or out of range stops the run, naming the policy",
+          "[jobs][contract]") {
+  struct Broken final : QueuePolicy {
+    explicit Broken(std::uint32_t extra) : extra(extra) {}
+    bool preemptive() const override { return false; }
+    void order(const QueueContext&, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) override {
+      order_by(jobs, out, [](const JobView& j) { return j.submit; });
+      out.push_back(extra);
+    }
+    std::uint32_t extra;
+  };
+  for (std::uint32_t extra : {0u, 7u}) {
+    auto policy = std::make_unique<Broken>(extra);
+    policy->set_name("broken");
+    JobSimulation sim({{"g", 2}}, std::make_unique<ListSource>(std::vector<JobSpec>{job("A", 0, 1, 1, 100)}),
+                      std::move(policy), {});
+    const JobRunResult r = sim.run();
+    REQUIRE_FALSE(r.ok);
+    REQUIRE_THAT(r.errors.to_string(), Catch::Contains("queue policy 'broken' order: index " + std::to_string(extra)) &&
+                                           Catch::Contains(extra == 0 ? "given twice" : "out of range"));
+  }
+}

@@ -361,22 +361,22 @@ TEST_CASE("batching policy: fcfs fills a prefill step up to max_prefill_tokens; 
     REQUIRE(ends(out) == Ends{p1, 2 * p1, 3 * p1});
   }
   SECTION("a policy that admits one request per step is what the engine follows") {
+    using Offer = std::array<std::uint32_t, 3>;  // step_requests, waiting, prompt
     struct OnePerStep final : BatchingPolicy {
+      explicit OnePerStep(std::vector<Offer>& offered) : offered(offered) {}
       BatchAdmission admit(const BatchState& batch, const WaitingRequest& request) override {
         offered.push_back({batch.step_requests, batch.waiting, request.input_tokens});
         return batch.step_requests == 0 ? BatchAdmission::Admit : BatchAdmission::Stop;
       }
-      std::vector<std::array<std::uint32_t, 3>> offered;  // step_requests, waiting, prompt
+      std::vector<Offer>& offered;
     };
+    std::vector<Offer> offered;  // outlives the run, which owns the policy
     SimulationSetup setup = build_setup(scenario_from(base_yaml(trace)), registry());
-    auto policy = std::make_unique<OnePerStep>();
-    OnePerStep* seen = policy.get();
-    setup.batching = std::move(policy);
+    setup.batching = std::make_unique<OnePerStep>(offered);
     RunOutput out = run_setup(std::move(setup));
     REQUIRE(ends(out) == Ends{p1, 2 * p1, 3 * p1});
     // r0 on arrival (admitted); r1 and r2 only when r0's step ends (no offer while a prefill
     // runs): r1 admitted, r2 stopped; r2 again when r1's step ends.
-    using Offer = std::array<std::uint32_t, 3>;
-    REQUIRE(seen->offered == std::vector<Offer>{{0, 1, 1000}, {0, 2, 1000}, {1, 1, 1000}, {0, 1, 1000}});
+    REQUIRE(offered == std::vector<Offer>{{0, 1, 1000}, {0, 2, 1000}, {1, 1, 1000}, {0, 1, 1000}});
   }
 }

@@ -14,6 +14,13 @@
 //           enables EASY backfill (then later jobs may start if they do not delay it).
 //   state   may keep state (e.g. LAS queues).
 //   ties    by submit time, then job index.
+//
+// Victims for inference (co-located runs): when an inference replica finds no room and the
+// scenario lets it preempt jobs, rank_victims orders the preemptible running jobs on a node it
+// could use (priority below the scenario's inference_priority), first to be preempted first.
+// The engine preempts along that order only as many as free the GPUs the replica needs on that
+// node (and then lets go of any it turns out not to need, last first). The default: lowest
+// priority first, then the most recently (re)started (it loses the least work), then index.
 #pragma once
 #include <cstdint>
 #include <algorithm>
@@ -39,6 +46,7 @@ struct JobView {
   double attained_gpu_seconds = 0;  // service received so far (GPUs × time)
   double cpu = 0;                   // cores of the whole gang
   double memory_bytes = 0;          // host memory of the whole gang
+  SimTime last_start = 0;           // running jobs: when it last (re)started
 };
 
 // What a policy may know of the cluster as a whole.
@@ -56,6 +64,20 @@ class QueuePolicy : public Policy {
   virtual bool preemptive() const = 0;
   virtual void order(const QueueContext& context, std::span<const JobView> jobs,
                      std::vector<std::uint32_t>& out) = 0;
+  // `out`: indices into `running`, the order in which an inference replica preempts them.
+  virtual void rank_victims(const QueueContext& context, std::span<const JobView> running,
+                            std::vector<std::uint32_t>& out) {
+    (void)context;
+    out.clear();
+    for (std::uint32_t i = 0; i < running.size(); ++i) out.push_back(i);
+    std::sort(out.begin(), out.end(), [&](std::uint32_t a, std::uint32_t b) {
+      const JobView& ja = running[a];
+      const JobView& jb = running[b];
+      if (ja.priority != jb.priority) return ja.priority < jb.priority;
+      if (ja.last_start != jb.last_start) return ja.last_start > jb.last_start;
+      return ja.index < jb.index;
+    });
+  }
 };
 
 // Sorts `out` (indices into jobs) by `key(job)` ascending, ties by submit time then index.
