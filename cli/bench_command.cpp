@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "bench/gate/gate.hpp"
+#include "cli/numeric_flags.hpp"
 #include "policies/registry.hpp"
 
 namespace fleetsim {
@@ -23,6 +24,7 @@ void add_bench_command(CLI::App& app, const PolicyRegistry& registry, int& exit_
   bench->add_option("--label", options->label, "which cases to run: ci (default) or full");
   bench->add_flag("--update", options->update, "rewrite the baseline with what this run measured");
   bench->add_option("--test-slowdown", options->slowdown, "test only: plant a slowdown in the engine")
+      ->transform(integer_in(0, 1'000'000))
       ->group("");  // hidden
   bench->callback([options, &registry, &exit_code] {
     Diagnostics errors;

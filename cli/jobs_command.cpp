@@ -8,9 +8,11 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/numeric_flags.hpp"
 #include "policies/registry.hpp"
 #include "reports/jobs_result.hpp"
 #include "reports/write_reports.hpp"
+#include "sim/csv_field.hpp"
 #include "sim/gpu_catalog.hpp"
 #include "sim/job_simulation.hpp"
 #include "reports/svg_chart.hpp"
@@ -42,7 +44,13 @@ bool known_policy(const PolicyRegistry& registry, PolicyFamily family, const std
 // "v100:64x1,p100:8x4", "G/32GiB:200x8:96:768GiB,cpu:300x0:64:256GiB": per group, the GPU type
 // (optionally /GPU memory; a built-in type's memory otherwise), nodes x GPUs per node, and
 // optionally CPU cores and host memory per node. A group with 0 GPUs is CPU-only (its type
-// name is ignored). A figure left out is not modelled (no limit).
+// name is ignored). A figure left out is not modelled (no limit). Counts are bounded as a
+// scenario's pools are (nodes, GPUs per node), and in all, so that a typo such as
+// "v100:1000000000x1000000000" is an error here rather than an allocation that cannot succeed.
+constexpr long long kMaxClusterNodes = 1'000'000;
+constexpr int kMaxGpusPerNode = 1024;
+constexpr long long kMaxClusterGpus = 10'000'000;
+
 bool parse_cluster(const std::string& text, std::vector<JobClusterNode>& out, std::string& error) {
   if (text.empty() || text.front() == ',' || text.back() == ',' || text.find(",,") != std::string::npos) {
     error = "an empty group in \"" + text + "\"";
@@ -50,6 +58,7 @@ bool parse_cluster(const std::string& text, std::vector<JobClusterNode>& out, st
   }
   std::stringstream in(text);
   std::string part;
+  long long total_gpus = 0;
   while (std::getline(in, part, ',')) {
     std::vector<std::string> fields;
     std::stringstream p(part);
@@ -107,6 +116,16 @@ bool parse_cluster(const std::string& text, std::vector<JobClusterNode>& out, st
     }
     if (node.gpus == 0 && node.cpu == 0 && node.memory_bytes == 0) {
       error = "a group without GPUs needs CPU cores or memory, in \"" + part + "\"";
+      return false;
+    }
+    if (node.gpus > kMaxGpusPerNode) {
+      error = "at most " + std::to_string(kMaxGpusPerNode) + " GPUs per node, in \"" + part + "\"";
+      return false;
+    }
+    total_gpus += static_cast<long long>(nodes) * node.gpus;
+    if (static_cast<long long>(out.size()) + nodes > kMaxClusterNodes || total_gpus > kMaxClusterGpus) {
+      error = "at most " + std::to_string(kMaxClusterNodes) + " nodes and " + std::to_string(kMaxClusterGpus) +
+              " GPUs in all; \"" + part + "\" goes beyond that";
       return false;
     }
     out.insert(out.end(), static_cast<std::size_t>(nodes), node);
@@ -358,6 +377,13 @@ std::unique_ptr<JobSource> source_of(const JobsOptions& o, const std::vector<Job
       std::cerr << "jobs: give --trace or --synthetic\n";
       return nullptr;
     }
+    // A gavel job's work is in steps; only the throughput table says how fast each GPU type
+    // runs them. Without it no job could ever run, and the replay would "succeed" empty.
+    if (o.format == "gavel" && o.throughputs.empty()) {
+      std::cerr << "--throughputs: required with --format gavel (the default format): gavel jobs are counted in "
+                   "steps, and gavel_simulation_throughputs.json gives each GPU type's steps per second\n";
+      return nullptr;
+    }
     auto traced = open_job_trace(trace, errors);
     if (!traced) {
       std::cerr << errors.to_string();
@@ -499,16 +525,16 @@ bool write_outputs(const JobsOptions& o, const JobsInputs& inputs, const PolicyR
   csv << "job,tenant,class,gpus,submit_s,start_s,end_s,jct_s,queueing_s,preemptions,lost_gpu_s,gpu_type\n";
   for (const JobOutcome& j : result.jobs) {
     const bool done = j.completed();
-    csv << j.id << "," << j.tenant << "," << j.job_class << "," << j.gpus << "," << to_seconds(j.submit) << ","
+    csv << csv_field(j.id) << "," << csv_field(j.tenant) << "," << csv_field(j.job_class) << "," << j.gpus << "," << to_seconds(j.submit) << ","
         << (j.first_start == kNever ? -1 : to_seconds(j.first_start)) << "," << (done ? to_seconds(j.end) : -1) << ","
         << (done ? to_seconds(j.end - j.submit) : -1) << ","
         << (j.first_start == kNever ? -1 : to_seconds(j.first_start - j.submit)) << "," << j.preemptions << ","
-        << j.lost_gpu_seconds << "," << j.gpu_type << "\n";
+        << j.lost_gpu_seconds << "," << csv_field(j.gpu_type) << "\n";
   }
   std::ofstream tenants(o.out + "/tenants.csv");
   tenants << "tenant,completed_jobs,mean_jct_s,mean_rho,max_rho\n";
   for (const auto& t : fairness)
-    tenants << t.tenant << "," << t.jobs << "," << t.mean_jct_s << "," << t.mean_rho << "," << t.max_rho << "\n";
+    tenants << csv_field(t.tenant) << "," << t.jobs << "," << t.mean_jct_s << "," << t.mean_rho << "," << t.max_rho << "\n";
   util.close();
   csv.close();
   tenants.close();
@@ -540,14 +566,16 @@ void add_jobs_command(CLI::App& app, const PolicyRegistry& registry, int& exit_c
   cmd->add_option("--format", o->format, "gavel (default) | openb | dlrm-2025 | generic-csv");
   auto* trace_option = cmd->add_option("--trace", o->trace, "the job trace");
   auto* synthetic = cmd->add_option("--synthetic", o->synthetic,
-                                    "or N synthetic jobs: Poisson arrivals, Philly run times (--runtimes)");
+                                    "or N synthetic jobs: Poisson arrivals, Philly run times (--runtimes)")
+                        ->transform(integer_in(1, static_cast<std::int64_t>(kMaxSyntheticJobs)));
   trace_option->excludes(synthetic);
   synthetic->excludes(trace_option);
   cmd->add_option("--runtimes", o->runtimes, "synthetic: philly_runtime.csv (run times drawn from it)");
   cmd->add_option("--arrival-rate", o->arrival_rate, "synthetic: jobs per unit of time, e.g. 20/h");
   cmd->add_option("--gang-gpus", o->gang_gpus, "synthetic: GPUS:WEIGHT,... (default 1:70,2:10,4:10,8:10)");
-  cmd->add_option("--tenants", o->tenants, "synthetic: tenants t0..tN-1, drawn uniformly (default 1)");
-  cmd->add_option("--seed", o->seed, "synthetic: the seed (default 1)");
+  cmd->add_option("--tenants", o->tenants, "synthetic: tenants t0..tN-1, drawn uniformly (default 1)")
+      ->transform(integer_in(1, kMaxSyntheticTenants));
+  cmd->add_option("--seed", o->seed, "synthetic: the seed (default 1)")->transform(integer_in(0, kMaxSeed));
   cmd->add_option("--throughputs", o->throughputs, "gavel: gavel_simulation_throughputs.json");
   auto* cluster = cmd->add_option("--cluster", o->cluster,
                                   "TYPE[/GPU_MEMORY]:NODESxGPUS[:CPUS[:MEMORY]][,...], e.g. v100:64x1");

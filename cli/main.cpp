@@ -1,13 +1,16 @@
 // fleetsim: the command line. Subcommands run, validate, policies. Exit codes: 0 success,
-// 2 bad input (scenario, override, trace), 1 a policy broke its contract during the run.
+// 2 bad input (scenario, override, trace), 1 a policy broke its contract during the run, 3 an
+// unexpected failure (out of memory, an exception nothing else caught).
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <new>
 
 #include "reports/summary_table.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
 #include "cli/bench_command.hpp"
 #include "cli/jobs_command.hpp"
+#include "cli/numeric_flags.hpp"
 #include "cli/saturation_command.hpp"
 #include "cli/report_command.hpp"
 #include "cli/sweep_command.hpp"
@@ -21,6 +24,7 @@ using namespace fleetsim;
 
 constexpr int kExitBadInput = 2;
 constexpr int kExitPolicyError = 1;
+constexpr int kExitInternalError = 3;
 
 int report_errors(const Diagnostics& errors) {
   std::cerr << errors.to_string();
@@ -77,7 +81,7 @@ int list_policies(const PolicyRegistry& registry) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_command_line(int argc, char** argv) {
   CLI::App app{"fleetsim — cluster GPU scheduler and autoscaler simulator"};
   app.set_version_flag("--version", std::string("fleetsim ") + FLEETSIM_VERSION);
   app.require_subcommand(1);
@@ -93,19 +97,20 @@ int main(int argc, char** argv) {
 
   auto* run = app.add_subcommand("run", "run a scenario (the default scenario when none is given)");
   run->add_option("scenario", scenario_path, "scenario YAML file");
-  auto* seed_opt = run->add_option("--seed", seed, "replace the scenario's seed");
+  auto* seed_opt = run->add_option("--seed", seed, "replace the scenario's seed")->transform(integer_in(0, kMaxSeed));
   run->add_option("--out", out_dir, "directory for result.json (default out/<scenario name>)");
   run->add_option("--set", overrides, "override a scenario value: path.to.key=value (repeatable)");
   run->add_flag("--quiet,-q", quiet, "print nothing but errors");
   RunOptions run_options;
   auto* progress_opt = run->add_flag("--progress,!--no-progress", run_options.progress,
                                      "live progress on stderr for runs over 2 s (default: on unless --quiet)");
-  run->add_option("--metrics-port", run_options.metrics_port,
+  auto* port_opt = run->add_option("--metrics-port", run_options.metrics_port,
                   "serve live metrics at http://127.0.0.1:PORT/metrics during the run (0: any free port)")
-      ->check(CLI::Range(0, 65535));
+      ->transform(integer_in(0, 65535));
   std::string metrics_hold;
   run->add_option("--metrics-hold", metrics_hold,
-                  "keep serving the metrics this long after the run (seconds, or 30s, 2min; default 0)");
+                  "keep serving the metrics this long after the run (seconds, or 30s, 2min; default 0)")
+      ->needs(port_opt);
 
   std::string validate_path;
   std::vector<std::string> validate_overrides;
@@ -169,6 +174,7 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
   if (!quiet) run_options.log = &std::cerr;
+  run_options.address = &std::cerr;  // the metrics address, even with --quiet (README)
   RunReport outcome = run_to_directory(scenario, registry, out_dir, FLEETSIM_VERSION, run_options);
   if (outcome.failure != RunFailure::None) {
     std::cerr << outcome.errors.to_string() << "run stopped, nothing written\n";
@@ -184,4 +190,20 @@ int main(int argc, char** argv) {
               << "\n";
   }
   return 0;
+}
+
+// Every problem is meant to come back as a value (Diagnostics) and leave through the exit codes
+// above; an exception that still escapes (an allocation that cannot succeed, a bug) becomes a
+// message and exit code 3 rather than std::terminate's abort.
+int main(int argc, char** argv) {
+  try {
+    return run_command_line(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::cerr << "fleetsim: out of memory (an input asks for more than this machine has)\n";
+  } catch (const std::exception& e) {
+    std::cerr << "fleetsim: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "fleetsim: internal error (an unknown exception)\n";
+  }
+  return kExitInternalError;
 }

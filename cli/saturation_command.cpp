@@ -9,10 +9,12 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/numeric_flags.hpp"
 #include "policies/registry.hpp"
 #include "reports/saturation_result.hpp"
 #include "reports/svg_chart.hpp"
 #include "reports/write_reports.hpp"
+#include "sim/csv_field.hpp"
 #include "sim/saturation.hpp"
 #include "traces/jobs/job_traces.hpp"
 
@@ -89,8 +91,9 @@ void add_saturation_command(CLI::App& app, const PolicyRegistry& registry, int& 
                   "placement policies, comma-separated, each NAME or NAME:param=value[:...] (default "
                   "fgd,best-fit,dot-product,gpu-packing,gpu-clustering,random)");
   cmd->add_option("--until", o->until, "stop when the arrived GPU demand reaches this multiple of capacity (default 1.3)")
-      ->check(CLI::Range(0.01, 100.0));
-  cmd->add_option("--seed", o->seed, "seed of the pod sampling (and of seeded policies); default 1");
+      ->transform(number_in(0.01, 100.0));
+  cmd->add_option("--seed", o->seed, "seed of the pod sampling (and of seeded policies); default 1")
+      ->transform(integer_in(0, kMaxSeed));
   cmd->add_option("--out", o->out, "directory for result.json, report.html, result.prom, saturation.csv and .svg (default out/saturation)");
   cmd->add_flag("--file-order", o->file_order,
                 "read the pod list in file order, ignoring its times (needed for unsorted variants, e.g. gpushare*)");
@@ -202,7 +205,7 @@ void add_saturation_command(CLI::App& app, const PolicyRegistry& registry, int& 
                     static_cast<unsigned long long>(waited), r.mean_wait_s, r.max_wait_s,
                     static_cast<unsigned long long>(r.never_placed));
         for (const PodReplayPoint& p : r.points)
-          csv << r.policy << "," << to_seconds(p.time) << "," << p.allocation_ratio << "," << p.unallocated_gpus << ","
+          csv << csv_field(r.policy) << "," << to_seconds(p.time) << "," << p.allocation_ratio << "," << p.unallocated_gpus << ","
               << p.frag_gpus << "," << p.running << "," << p.waiting << "\n";
       }
       std::cout << "wrote " << o->out << "/pod_replay.csv\n";

@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "cli/numeric_flags.hpp"
 #include "cli/sweep/emit.hpp"
 #include "cli/sweep/sweep.hpp"
 
@@ -141,13 +142,13 @@ void add_sweep_command(CLI::App& app, const PolicyRegistry& registry, int& exit_
       "sweep", "run a parameter sweep (a grid/zip of scenario overrides and seeds), sharded and resumable");
   sweep->add_option("file", args->file, "sweep YAML file (see scenarios/sweeps/)");
   sweep->add_option("--jobs,-j", args->jobs, "threads (default: hardware concurrency; with --emit: per task, default 1)")
-      ->check(CLI::Range(1u, 4096u));
+      ->transform(integer_in(1, 4096));
   sweep->add_option("--out,-o", args->out, "output folder (default out/sweeps/<file stem>)");
   sweep->add_option("--shard", args->shard, "run only shard I of N (I/N, 0-based): the points p with p % N == I");
   sweep->add_option("--emit", args->emit, "print a cluster job running the shards instead: slurm or k8s")
       ->check(CLI::IsMember({"slurm", "k8s"}));
   sweep->add_option("--shards", args->shards, "with --emit: number of shards (default: one per point, at most 1000)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+      ->transform(integer_in(1, std::int64_t{1} << 20));
   sweep->add_option("--image", args->image, "with --emit k8s: the container image (default a placeholder, REGISTRY/fleetsim:VERSION)");
   sweep->add_flag("--quiet,-q", args->quiet, "no progress lines");
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 
+#include "cli/numeric_flags.hpp"
 #include "sim/units.hpp"
 #include "traces/importers.hpp"
 
@@ -161,16 +162,19 @@ void add_trace_command(CLI::App& app, int& exit_code) {
       ->required();
   imp->add_option("--out,-o", o.output, "the CSV to write (written only if the import succeeds)")->required();
   imp->add_flag("--lenient", o.lenient, "skip bad rows and count them by reason instead of stopping");
-  imp->add_option("--time-scale", o.time_scale, "multiply timestamps (0.5 = twice as fast; default 1)");
+  imp->add_option("--time-scale", o.time_scale, "multiply timestamps (0.5 = twice as fast; default 1)")
+      ->transform(number_in(1e-9, 1e9));
   imp->add_option(
       "--rate-scale", o.rate_scale,
-      "< 1 keep a seeded random share of requests; > 1 replicate each request with seeded jitter");
+      "< 1 keep a seeded random share of requests; > 1 replicate each request with seeded jitter")
+      ->transform(number_in(0, 1e6));
   imp->add_option("--window", args->window,
                   "START:END, seconds since the trace start (or durations: 10min:1h), before scaling; either "
                   "side may be empty; the output starts at START");
   imp->add_option("--assign", args->assign,
                   "models: column | fixed:NAME | hash:N | zipf:N:S (names model-0 .. model-N-1)");
-  imp->add_option("--seed", o.seed, "seed for rate scaling, hash/zipf assignment and servegen (default 1)");
+  imp->add_option("--seed", o.seed, "seed for rate scaling, hash/zipf assignment and servegen (default 1)")
+      ->transform(integer_in(0, kMaxSeed));
   auto* unit = imp->add_option("--time-unit", o.time_unit,
                                "generic-csv: unit of numeric times: s, ms, us, ns (default s)");
   auto* format =

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "sim/csv_field.hpp"
+
 namespace fleetsim {
 
 namespace {
@@ -17,7 +19,7 @@ std::string timeseries_csv(const Scenario& scenario, const TimeSeriesRecorder& r
   for (const auto& sample : recorder.samples()) {
     const std::string time = number(to_seconds(sample.time));
     for (std::size_t m = 0; m < sample.models.size(); ++m) {
-      const std::string& model = m < scenario.models.size() ? scenario.models[m].name : std::string("all");
+      const std::string model = csv_field(m < scenario.models.size() ? scenario.models[m].name : std::string("all"));
       for (int s = 0; s < kSeriesCount; ++s)
         out += time + "," + model + "," + series_name(static_cast<Series>(s)) + "," +
                number(sample.models[m][static_cast<std::size_t>(s)]) + "\n";
@@ -30,7 +32,7 @@ std::string cold_starts_csv(const Scenario& scenario, const TimeSeriesRecorder& 
   std::string out =
       "model,replica,node,placed_s,ready_s,node_provision_s,image_pull_s,weight_load_s,engine_startup_s,source,aborted\n";
   for (const ColdStartRecord& c : recorder.cold_starts())
-    out += scenario.models[c.replica.model].name + "," + std::to_string(c.replica.id) + "," +
+    out += csv_field(scenario.models[c.replica.model].name) + "," + std::to_string(c.replica.id) + "," +
            std::to_string(c.replica.node) + "," + number(to_seconds(c.placed)) + "," +
            number(to_seconds(c.ready)) + "," + number(to_seconds(c.node_provision)) + "," +
            number(to_seconds(c.image_pull)) + "," +

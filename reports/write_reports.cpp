@@ -40,9 +40,18 @@ std::string write_file_atomically(const std::string& path, const std::string& te
   return "";
 }
 
-Diagnostics write_run_reports(const std::string& run_dir) {
+Diagnostics write_run_reports(const std::string& run_dir, const std::string& shown_dir) {
   LoadedRun loaded = load_run_dir(run_dir);
   if (!loaded.run) return loaded.errors;
+  if (!shown_dir.empty()) {  // named as load_run_dir names a directory
+    namespace fs = std::filesystem;
+    const fs::path path(shown_dir);
+    std::string name = path.filename().string();
+    if (name.empty() || name == ".") name = path.parent_path().filename().string();
+    if (name.empty() || name == ".") name = fs::absolute(path).lexically_normal().parent_path().filename().string();
+    loaded.run->dir = shown_dir;
+    loaded.run->name = name.empty() ? shown_dir : name;
+  }
   Diagnostics errors;
   const std::filesystem::path dir(run_dir);
   const std::pair<std::string, std::string> files[] = {

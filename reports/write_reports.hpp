@@ -8,8 +8,9 @@
 
 namespace fleetsim {
 
-// Empty diagnostics on success.
-Diagnostics write_run_reports(const std::string& run_dir);
+// Empty diagnostics on success. `shown_dir` (default: run_dir) is the directory the report
+// names as the run's: a run written into a staging folder and moved later names its final one.
+Diagnostics write_run_reports(const std::string& run_dir, const std::string& shown_dir = "");
 
 // Writes `text` to `path` through a temporary file of its own in the same folder (safe when several
 // processes or threads write the same path); "" or an error message.

@@ -9,6 +9,7 @@
 
 #include "policies/placement/fragmentation.hpp"
 #include "sim/cluster_state.hpp"
+#include "sim/csv_field.hpp"
 #include "sim/rng.hpp"
 
 namespace fleetsim {
@@ -287,7 +288,7 @@ std::string saturation_csv(std::span<const SaturationResult> results) {
       std::snprintf(line, sizeof line, ",%d,%.6f,%.3f,%.3f,%.6f,%llu\n", p.arrived_pct, p.allocation_ratio,
                     p.unallocated_gpus, p.frag_gpus, p.frag_ratio,
                     static_cast<unsigned long long>(p.failed_pods));
-      out += r.policy;
+      out += csv_field(r.policy);
       out += line;
     }
   return out;

@@ -631,7 +631,7 @@ TEST_CASE("trace CSV with decreasing timestamps", "[bad-input][traces]") {
   REQUIRE(e.file == file);
   REQUIRE(e.line == 4);
   REQUIRE(e.path == "timestamp");
-  REQUIRE_THAT(e.message, Contains("timestamps must not decrease (4 comes after a later one)"));
+  REQUIRE_THAT(e.message, Contains("timestamps must not decrease (\"4\" comes after a later one)"));
 }
 
 TEST_CASE("trace CSV row naming a model not in the scenario", "[bad-input][traces]") {
@@ -774,4 +774,39 @@ TEST_CASE("every generic-csv column and unit under jobs.columns reaches the job 
   REQUIRE(c.delimiter == defaults.delimiter);
   REQUIRE(c.reference_gpu_type.empty());
   REQUIRE((c.milli_gpu + c.gpu_fraction + c.cpu + c.memory + c.gpu_memory + c.gpu_type).empty());
+}
+
+TEST_CASE("a scenario name that would leave out/ is rejected at its line", "[bad-input]") {
+  // Bug (issue 10): `name` is the default output folder out/<name>; "../../../victim" wrote
+  // outside out/.
+  for (const std::string& name : {std::string("\"../../../victim\""), std::string("a/b"), std::string("'a\\b'"),
+                                  std::string("\"..\""), std::string("\"x\\ty\""), std::string("\"\"")}) {
+    INFO(name);
+    REQUIRE_THAT(errors_of("name: " + name + "\n" + kMinimal), Contains("test.yaml:1:7: name: must not"));
+  }
+  REQUIRE_THAT(errors_of(kMinimal, sets({"name=../x"})), Contains("name: must not"));
+  REQUIRE(scenario_from("name: my-run_2.v1\n" + kMinimal).name == "my-run_2.v1");
+}
+
+TEST_CASE("trace diagnostics cut long values and show invisible bytes", "[bad-input][traces]") {
+  // Bug (issue 10): a 10 MB field made a 10 MB error line, and a BOM or NUL in a value was
+  // invisible in the message.
+  TempDir dir("trace_hostile");
+  std::string file;
+  Diagnostics d = trace_errors(dir, kHeader + "1," + std::string(10'000'000, 'x') + ",10,10\n", file);
+  REQUIRE(d.size() == 1);
+  REQUIRE(d.to_string().size() < 300);
+  REQUIRE_THAT(d.to_string(), Contains("unknown model \"" + std::string(60, 'x') + "...\" (10000000 bytes)"));
+  d = trace_errors(dir, "\xEF\xBB\xBF" + kHeader + "1,m,10,10\n", file);
+  REQUIRE_THAT(d.to_string(), Contains("got \"\\xEF\\xBB\\xBFtimestamp,model"));
+  d = trace_errors(dir, kHeader + "1,m" + std::string(1, '\0') + "\x01,10,10\n", file);
+  REQUIRE_THAT(d.to_string(), Contains("unknown model \"m\\x00\\x01\""));
+}
+
+TEST_CASE("the native trace refuses quoted fields, saying quoting is unsupported", "[bad-input][traces]") {
+  TempDir dir("trace_quoted");
+  std::string file;
+  Diagnostics d = trace_errors(dir, kHeader + "1,\"m\",10,10\n", file);
+  REQUIRE(d.size() == 1);
+  REQUIRE_THAT(d.to_string(), Contains(file + ":2:3: model: quoted fields are not supported in the native trace"));
 }

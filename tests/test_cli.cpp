@@ -452,3 +452,148 @@ TEST_CASE("fleetsim jobs: synthetic-only options with a trace are refused", "[cl
   REQUIRE(r.code == 2);
   REQUIRE_THAT(r.err, Contains("--seed: only with --synthetic"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile input (issue 10): every bad value is an error naming its flag or line, never an
+// abort, a hang or a silent wrap.
+
+TEST_CASE("fleetsim jobs: a cluster or job count too large to allocate is an input error", "[cli][jobs]") {
+  // Bug: `--cluster v100:1000000000x1000000000` aborted with an uncaught std::bad_alloc (134).
+  Cli cli;
+  const std::string runtimes = cli.write("rt.csv", "runtime\n60\n");
+  const std::pair<std::string, std::string> cases[] = {
+      {"--cluster v100:1000000000x1000000000 --trace x.csv", "--cluster: at most 1024 GPUs per node"},
+      {"--cluster v100:1000000000x1 --trace x.csv", "--cluster: at most 1000000 nodes"},
+      {"--cluster a:600000x8,b:600000x8 --trace x.csv", "--cluster: at most 1000000 nodes"},
+      {"--cluster v100:2000000x8 --trace x.csv", "--cluster: at most 1000000 nodes"},
+      {"--cluster g:2x8 --synthetic 1000000000 --arrival-rate 1/h --runtimes " + fleetsim::test::shell_quote(runtimes),
+       "--synthetic: must be <= 10000000"},
+      {"--cluster g:2x8 --synthetic 5 --arrival-rate 1/h --gang-gpus 2000000000 --runtimes " +
+           fleetsim::test::shell_quote(runtimes),
+       "gang sizes: GPUs must be <= 1000000"},
+  };
+  for (const auto& [args, message] : cases) {
+    auto r = cli.run("jobs " + args);
+    INFO(args << "\n" << r.err);
+    REQUIRE(r.code == 2);
+    REQUIRE_THAT(r.err, Contains(message));
+  }
+}
+
+TEST_CASE("fleetsim: an exception that escapes a command is a message and exit 3, not an abort", "[cli]") {
+  // Bug: main() let std::bad_alloc reach std::terminate (exit 134, "terminate called ...").
+  // Within the bounds, a small address-space limit makes the cluster's allocation fail.
+  Cli cli;
+  const std::string trace = cli.write("jobs.csv", kJobTrace);
+  auto r = cli.run("--version > /dev/null; ulimit -v 150000; " + fleetsim::test::shell_quote(FLEETSIM_BINARY) +
+                   " jobs --format generic-csv --cluster g:1000000x8 --trace " + fleetsim::test::shell_quote(trace));
+  INFO(r.err);
+  REQUIRE(r.code == 3);
+  REQUIRE_THAT(r.err, Contains("fleetsim: out of memory"));
+  REQUIRE_THAT(r.err, !Contains("terminate called"));
+}
+
+TEST_CASE("fleetsim: negative or oversized numeric flags are errors naming the flag", "[cli]") {
+  // Bug: CLI11 read "-5" into an unsigned option as 2^64 - 5 (`jobs --synthetic -5` ran
+  // forever) and saturated "99999999999999999999999" to 2^64 - 1, while a scenario's
+  // `seed: -1` is an error.
+  Cli cli;
+  const std::string good = cli.write("good.yaml", kGoodScenario);
+  const std::string run = "run " + fleetsim::test::shell_quote(good) + " -q --out " + fleetsim::test::shell_quote(cli.path("out"));
+  const std::pair<std::string, std::string> cases[] = {
+      {run + " --seed -1", "--seed: must be >= 0 (got \"-1\")"},
+      {run + " --seed 99999999999999999999999", "--seed: must be <= 9007199254740991"},
+      {run + " --seed 9007199254740992", "--seed: must be <= 9007199254740991"},
+      {run + " --seed 0x10", "--seed: expected an integer"},
+      {run + " --seed 1.5", "--seed: expected an integer"},
+      {run + " --metrics-port -1", "--metrics-port: must be >= 0"},
+      {run + " --metrics-port 99999999999", "--metrics-port: must be <= 65535"},
+      {"jobs --cluster g:2x8 --synthetic -5 --arrival-rate 1/h --runtimes x.csv", "--synthetic: must be >= 1 (got \"-5\")"},
+      {"jobs --cluster g:2x8 --synthetic 5 --seed -1 --arrival-rate 1/h --runtimes x.csv", "--seed: must be >= 0"},
+      {"jobs --cluster g:2x8 --synthetic 5 --tenants -2 --arrival-rate 1/h --runtimes x.csv", "--tenants: must be >= 1"},
+      {"saturation --nodes a.csv --pods b.csv --seed -1", "--seed: must be >= 0"},
+      {"saturation --nodes a.csv --pods b.csv --until nan", "--until: expected a number"},
+      {"trace import generic-csv in.csv --out o.csv --seed -3", "--seed: must be >= 0"},
+      {"trace import generic-csv in.csv --out o.csv --time-scale -1", "--time-scale: must be >= 1e-09"},
+      {"sweep x.yaml --jobs -1", "--jobs: must be >= 1"},
+      {"sweep x.yaml --emit slurm --shards -1", "--shards: must be >= 1"},
+  };
+  for (const auto& [args, message] : cases) {
+    auto r = cli.run(args);
+    INFO(args << "\n" << r.err);
+    REQUIRE(r.code == 2);
+    REQUIRE_THAT(r.err, Contains(message));
+  }
+  REQUIRE(absent_or_empty(cli.path("out")));
+  // Leading zeros are decimal, as in a scenario file: 010 is 10, not octal 8.
+  auto ok = cli.run(run + " --seed 010");
+  INFO(ok.err);
+  REQUIRE(ok.code == 0);
+  REQUIRE_THAT(fleetsim::test::read_file(cli.path("out") + "/result.json"), Contains("\"seed\": 10"));
+}
+
+TEST_CASE("fleetsim run: a scenario name with a path in it is refused, nothing written outside out/", "[cli]") {
+  // Bug: `name: "../../../victim"` made the default output folder out/../../../victim.
+  Cli cli;
+  const std::string bad = cli.write("evil.yaml", "name: \"../escaped\"\n" + kGoodScenario.substr(kGoodScenario.find('\n') + 1));
+  auto r = cli.run("run " + fleetsim::test::shell_quote(bad) + " -q");
+  INFO(r.err);
+  REQUIRE(r.code == 2);
+  REQUIRE_THAT(r.err, Contains(bad + ":1:7: name: must not contain a path separator"));
+  REQUIRE_FALSE(fs::exists(fs::path(FLEETSIM_SOURCE_DIR) / "escaped"));
+}
+
+TEST_CASE("fleetsim jobs: a gavel trace without --throughputs is an input error", "[cli][jobs]") {
+  // Bug (issue 10): it exited 0 having completed nothing (gavel jobs are counted in steps).
+  Cli cli;
+  const std::string trace = cli.write("vc.trace", "A3C\tpython3 main.py\t--max_steps\t0\t1066\t0.000000\t1\n");
+  for (const std::string& format : {std::string(), std::string(" --format gavel")}) {
+    auto r = cli.run("jobs --trace " + fleetsim::test::shell_quote(trace) + " --cluster v100:1x1" + format);
+    INFO(r.err);
+    REQUIRE(r.code == 2);
+    REQUIRE_THAT(r.err, Contains("--throughputs: required with --format gavel"));
+  }
+}
+
+TEST_CASE("fleetsim run: names that need CSV quoting are quoted, and read back for the report", "[cli]") {
+  // Bug (issue 10): a model named "a,b" validated and simulated, then the run failed reading
+  // back its own unquoted timeseries.csv.
+  Cli cli;
+  std::string scenario = kGoodScenario;
+  for (std::size_t at; (at = scenario.find("name: m")) != std::string::npos || (at = scenario.find("model: m")) != std::string::npos;)
+    scenario.replace(scenario.find(" m", at), 2, " \"a,b\"");
+  const std::string file = cli.write("comma.yaml", scenario);
+  auto r = cli.run("run " + fleetsim::test::shell_quote(file) + " -q --out " + fleetsim::test::shell_quote(cli.path("out")));
+  INFO(scenario << "\n" << r.err);
+  REQUIRE(r.code == 0);
+  REQUIRE_THAT(fleetsim::test::read_file(cli.path("out") + "/timeseries.csv"), Contains(",\"a,b\",replicas_ready,"));
+  REQUIRE_THAT(fleetsim::test::read_file(cli.path("out") + "/cold_starts.csv"), Contains("\n\"a,b\",") || Contains("aborted\n"));
+  REQUIRE(fs::is_regular_file(cli.path("out") + "/report.html"));
+}
+
+TEST_CASE("fleetsim run: a run that fails while writing leaves nothing that looks like a result", "[cli]") {
+  // Bug (issue 10): result.json and the CSVs stayed behind while the run said "nothing written".
+  Cli cli;
+  const std::string good = cli.write("good.yaml", kGoodScenario);
+  const fs::path out = cli.path("out");
+  fs::create_directories(out / "report.html");  // report.html cannot replace a folder
+  cli.write("out/report.html/keep", "x");
+  auto r = cli.run("run " + fleetsim::test::shell_quote(good) + " -q --out " + fleetsim::test::shell_quote(out.string()));
+  INFO(r.err);
+  REQUIRE(r.code == 2);
+  REQUIRE_THAT(r.err, Contains("nothing written"));
+  for (const char* name : {"result.json", "timeseries.csv", "cold_starts.csv", "result.prom"})
+    REQUIRE_FALSE(fs::exists(out / name));
+  for (const auto& e : fs::directory_iterator(cli.dir)) REQUIRE(e.path().filename().string().find(".partial-") == std::string::npos);
+}
+
+TEST_CASE("fleetsim jobs: job ids and tenants that need CSV quoting are quoted in jobs.csv", "[cli][jobs]") {
+  Cli cli;
+  const std::string trace = cli.write("jobs.csv", "id,submit_s,duration_s,gpus,tenant\n\"x,y\",0,10,1,\"team \"\"a\"\"\"\n");
+  auto r = cli.run("jobs --format generic-csv --trace " + fleetsim::test::shell_quote(trace) +
+                   " --cluster g:1x1 --column workers= --column priority= --out " + fleetsim::test::shell_quote(cli.path("out")));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  REQUIRE_THAT(fleetsim::test::read_file(cli.path("out") + "/jobs.csv"), Contains("\n\"x,y\",\"team \"\"a\"\"\",,1,0,0,10,"));
+  REQUIRE_THAT(fleetsim::test::read_file(cli.path("out") + "/tenants.csv"), Contains("\n\"team \"\"a\"\"\",1,"));
+}

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -120,6 +121,32 @@ TEST_CASE("importers: ISO 8601 datetimes to epoch nanoseconds", "[importers]") {
   REQUIRE_FALSE(parse_iso8601_ns("2023-11-16"));
   REQUIRE_FALSE(parse_iso8601_ns("2023-11-16 25:00:00"));
   REQUIRE_FALSE(parse_iso8601_ns("2023-11-16 18:17:03.98 junk"));
+  // Bug (issue 10): dates after 2262 overflowed seconds * 1e9 (signed overflow, UB); now the
+  // range is checked before multiplying and said to be the problem.
+  bool out_of_range = false;
+  REQUIRE(parse_iso8601_ns("2262-04-11T23:47:16.854775807Z", &out_of_range) == std::numeric_limits<std::int64_t>::max());
+  REQUIRE_FALSE(out_of_range);
+  for (const char* late : {"2262-04-11T23:47:16.854775808Z", "2262-04-12 00:00:00", "9999-12-31T23:59:59.999999999",
+                           "1969-12-31T23:59:59Z", "0000-01-01 00:00:00", "1970-01-01T00:00:00+00:01"}) {
+    INFO(late);
+    REQUIRE_FALSE(parse_iso8601_ns(late, &out_of_range));
+    REQUIRE(out_of_range);
+  }
+  REQUIRE_FALSE(parse_iso8601_ns("junk", &out_of_range));
+  REQUIRE_FALSE(out_of_range);
+}
+
+TEST_CASE("quote: diagnostics show values cut short and invisible bytes escaped", "[importers]") {
+  REQUIRE(quote("abc") == "\"abc\"");
+  REQUIRE(quote("say \"hi\" \\ there") == "\"say \\\"hi\\\" \\\\ there\"");
+  REQUIRE(quote(std::string("a\0b\tc\x7f", 6)) == "\"a\\x00b\\x09c\\x7F\"");
+  REQUIRE(quote("\xEF\xBB\xBFid") == "\"\\xEF\\xBB\\xBFid\"");
+  REQUIRE(quote("mod\xC3\xA8le") == "\"mod\xC3\xA8le\"");   // UTF-8 text as it is
+  REQUIRE(quote("bad\xFF\xC3") == "\"bad\\xFF\\xC3\"");   // not UTF-8: escaped
+  const std::string big(10'000'000, 'y');
+  REQUIRE(quote(big) == "\"" + std::string(60, 'y') + "...\" (10000000 bytes)");
+  // The cut never splits a UTF-8 character.
+  REQUIRE(quote(std::string(59, 'a') + "\xC3\xA8" + "zzz") == "\"" + std::string(59, 'a') + "...\" (64 bytes)");
 }
 
 TEST_CASE("importers: azure-llm-2023 rows become relative seconds with a fixed model", "[importers]") {
@@ -774,6 +801,19 @@ TEST_CASE("importers: fleetsim trace import", "[importers][cli]") {
             2);
     REQUIRE(run_cli(t, "trace import azure-llm-2023 '" + in + "' --out '" + out + "' --window 5").code == 2);
     REQUIRE(run_cli(t, "trace import nope '" + in + "' --out '" + out + "'").code == 2);
+  }
+  SECTION("the output is the input (same path, a symlink, a hard link): refused, input kept") {
+    // Bug (issue 10): `trace import X --out X` replaced its own input and exited 0.
+    const std::string before = read_file(in);
+    fs::create_symlink(in, t.path("link.csv"));
+    fs::create_hard_link(in, t.path("hard.csv"));
+    for (const std::string& target : {in, t.path("link.csv"), t.path("hard.csv"), t.path("./in.csv")}) {
+      CliRun r = run_cli(t, "trace import azure-llm-2023 '" + in + "' --out '" + target + "' --assign fixed:m");
+      INFO(target << "\n" << r.err);
+      REQUIRE(r.code == 2);
+      REQUIRE_THAT(r.err, Contains("--out: \"" + target + "\" is the input file"));
+      REQUIRE(read_file(in) == before);
+    }
   }
 }
 #endif

@@ -932,3 +932,31 @@ TEST_CASE("synthetic jobs: bad options and gang lists are refused with a reason"
     REQUIRE_THAT(error, Catch::Contains("expected GPUS[:WEIGHT]"));
   }
 }
+
+TEST_CASE("job traces: a job id given twice is an error naming both lines", "[job-traces]") {
+  // Bug (issue 10): duplicate ids were accepted silently, and their outcomes confused.
+  TempDir t;
+  JobTraceOptions o = options("generic-csv", t.write("dup.csv", "id,submit_s,duration_s,gpus\n"
+                                                                "A,0,10,1\nB,1,10,1\nA,2,10,1\n"));
+  o.columns.id = "id";
+  o.columns.submit = "submit_s";
+  o.columns.duration = "duration_s";
+  o.columns.gpus = "gpus";
+  REQUIRE_THAT(failure(o), Contains(o.path + ":4: id: job id \"A\" appears twice: on line 2 and on line 4"));
+  o.lenient = true;
+  Drained d = drain(o);
+  REQUIRE(d.errors.empty());
+  REQUIRE(d.jobs.size() == 2);
+  REQUIRE(d.source->skipped().at("duplicate-id") == 1);
+}
+
+TEST_CASE("job traces: an ISO 8601 date after 2262 is an out-of-range row error", "[job-traces]") {
+  TempDir t;
+  JobTraceOptions o = options("generic-csv", t.write("late.csv", "when,secs,g\n2024-01-01 00:00:00,5,1\n"
+                                                                 "2300-01-01 00:00:00,5,1\n"));
+  o.columns.submit = "when";
+  o.columns.submit_unit = "iso8601";
+  o.columns.duration = "secs";
+  o.columns.gpus = "g";
+  REQUIRE_THAT(failure(o), Contains(o.path + ":3:1: when: date \"2300-01-01 00:00:00\" is out of range"));
+}

@@ -391,6 +391,30 @@ TEST_CASE("fleetsim run --metrics-port: serves during the run and the hold; a bu
     CHECK(WEXITSTATUS(status) == 2);
   }
 
+  SECTION("--quiet still says which port 0 chose; --metrics-hold needs --metrics-port") {
+    // Bug (issue 10): with -q the chosen port was never printed, so port 0 could not be
+    // scraped; and --metrics-hold without --metrics-port was silently ignored.
+    const fs::path run_dir = scratch.dir / "quiet";
+    int status = std::system((cd + binary + " run scenarios/default.yaml -q --set duration=10min --out " +
+                              fleetsim::test::shell_quote(run_dir.string()) + " --metrics-port 0 > " +
+                              fleetsim::test::shell_quote(out) + " 2> " + fleetsim::test::shell_quote(err))
+                                 .c_str());
+    CHECK(WEXITSTATUS(status) == 0);
+    const std::string said = fleetsim::test::read_file(err);
+    const std::string marker = "serving live metrics on http://127.0.0.1:";
+    const auto at = said.find(marker);
+    REQUIRE(at != std::string::npos);
+    CHECK(std::atoi(said.c_str() + at + marker.size()) > 0);
+    CHECK(fleetsim::test::read_file(out).empty());
+    status = std::system((cd + binary + " run scenarios/default.yaml --metrics-hold 5s --out " +
+                          fleetsim::test::shell_quote((scratch.dir / "hold").string()) + " > " +
+                          fleetsim::test::shell_quote(out) + " 2> " + fleetsim::test::shell_quote(err))
+                             .c_str());
+    CHECK(WEXITSTATUS(status) == 2);
+    CHECK_THAT(fleetsim::test::read_file(err), Contains("--metrics-hold requires --metrics-port"));
+    CHECK_FALSE(fs::exists(scratch.dir / "hold"));
+  }
+
   SECTION("scraped while the run holds its final figures") {
     const fs::path run_dir = scratch.dir / "run";
     std::atomic<int> status{-1};

@@ -6,6 +6,8 @@
 #include <fast_float/fast_float.h>
 #include <string_view>
 
+#include "traces/text.hpp"
+
 namespace fleetsim {
 
 namespace {
@@ -39,7 +41,7 @@ bool RequestCsvReader::next(Arrival& out, Diagnostics& errors) {
       header_checked_ = true;
       if (line_ != kHeader)
         return fail(errors, 1, "header", std::string("expected the header \"") + kHeader +
-                                             "\", got \"" + line_ + "\"");
+                                             "\", got " + quote(line_));
       continue;
     }
     if (line_.empty()) continue;
@@ -56,6 +58,13 @@ bool RequestCsvReader::next(Arrival& out, Diagnostics& errors) {
         begin = i + 1;
       }
     }
+    // The native format has no quoting (model names hold no commas or quotes, and the importers
+    // refuse names that would need it): a quoted field is refused as such, not misread.
+    for (std::size_t k = 0; k < std::min<std::size_t>(count, 4); ++k)
+      if (!fields[k].empty() && fields[k].front() == '"')
+        return fail(errors, starts[k], kColumns[k],
+                    "quoted fields are not supported in the native trace (no field needs quotes), got " +
+                        quote(fields[k]));
     if (count != 4)
       return fail(errors, 1, "", "expected 4 fields (" + std::string(kHeader) + "), got " +
                                      std::to_string(count));
@@ -64,16 +73,16 @@ bool RequestCsvReader::next(Arrival& out, Diagnostics& errors) {
     if (r.ec != std::errc() || r.ptr != fields[0].data() + fields[0].size() ||
         !std::isfinite(seconds) || seconds < 0 || seconds > 3.15e9)
       return fail(errors, starts[0], kColumns[0],
-                  "expected seconds from 0 to 3.15e9 (100 years), got \"" + std::string(fields[0]) + "\"");
+                  "expected seconds from 0 to 3.15e9 (100 years), got " + quote(fields[0]));
     const SimTime t = offset_ + from_seconds(seconds);
     if (rows_ > 0 && t < last_time_)
       return fail(errors, starts[0], kColumns[0],
-                  "timestamps must not decrease (" + std::string(fields[0]) +
+                  "timestamps must not decrease (" + quote(fields[0]) +
                       " comes after a later one)");
     auto model = models_.find(std::string(fields[1]));
     if (model == models_.end())
       return fail(errors, starts[1], kColumns[1],
-                  "unknown model \"" + std::string(fields[1]) + "\" (not in the scenario)");
+                  "unknown model " + quote(fields[1]) + " (not in the scenario)");
     std::uint32_t tokens[2];
     for (int k = 0; k < 2; ++k) {
       std::string_view f = fields[2 + k];
@@ -81,7 +90,7 @@ bool RequestCsvReader::next(Arrival& out, Diagnostics& errors) {
       auto rr = std::from_chars(f.data(), f.data() + f.size(), v);
       if (rr.ec != std::errc() || rr.ptr != f.data() + f.size() || v < 1 || v > 2000000000)
         return fail(errors, starts[2 + k], kColumns[2 + k],
-                    "expected an integer >= 1, got \"" + std::string(f) + "\"");
+                    "expected an integer >= 1, got " + quote(f));
       tokens[k] = static_cast<std::uint32_t>(v);
     }
     out = Arrival{t, model->second.model, tokens[0], tokens[1], model->second.adapter};

@@ -3,7 +3,9 @@
 
 #include <fast_float/fast_float.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "sim/time.hpp"
 
@@ -27,11 +29,65 @@ bool parse_double(std::string_view text, double& out) {
 
 std::string quote(std::string_view value) {
   constexpr std::size_t kMax = 60;
-  if (value.size() > kMax) return "\"" + std::string(value.substr(0, kMax)) + "...\"";
-  return "\"" + std::string(value) + "\"";
+  const std::size_t size = value.size();
+  // Cut at a character boundary: never inside a UTF-8 sequence (whose bytes would show escaped).
+  std::size_t keep = std::min(size, kMax);
+  if (keep < size)
+    while (keep > 0 && (static_cast<unsigned char>(value[keep]) & 0xC0) == 0x80) --keep;
+  const std::string_view shown = value.substr(0, keep);
+  std::string out = "\"";
+  auto hex = [&out](unsigned char c) {
+    static const char kDigits[] = "0123456789ABCDEF";
+    out += "\\x";
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  };
+  for (std::size_t i = 0; i < shown.size();) {
+    const auto c = static_cast<unsigned char>(shown[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7F) hex(c);
+      else out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // A well-formed UTF-8 sequence (no overlong forms or surrogates) is shown as it is, except
+    // the byte order mark U+FEFF; any other byte is escaped on its own.
+    const std::size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+    bool ok = n > 0 && i + n <= shown.size();
+    for (std::size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(shown[i + k]) & 0xC0) == 0x80;
+    if (ok && n == 3) {
+      const auto c1 = static_cast<unsigned char>(shown[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
+    }
+    if (ok && n == 4) {
+      const auto c1 = static_cast<unsigned char>(shown[i + 1]);
+      ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
+    }
+    const bool bom = ok && shown.substr(i, n) == "\xEF\xBB\xBF";
+    if (ok && !bom) {
+      out.append(shown.substr(i, n));
+      i += n;
+    } else if (bom) {
+      for (std::size_t k = 0; k < n; ++k) hex(static_cast<unsigned char>(shown[i + k]));
+      i += n;
+    } else {
+      hex(c);
+      ++i;
+    }
+  }
+  out += '"';
+  if (keep < size) out.insert(out.size() - 1, "...").append(" (" + std::to_string(size) + " bytes)");
+  return out;
 }
 
-std::optional<std::int64_t> parse_iso8601_ns(std::string_view s) {
+std::optional<std::int64_t> parse_iso8601_ns(std::string_view s, bool* out_of_range) {
+  if (out_of_range) *out_of_range = false;
   s = trim(s);
   std::size_t i = 0;
   auto digits = [&](int n, int& out) {
@@ -98,7 +154,13 @@ std::optional<std::int64_t> parse_iso8601_ns(std::string_view s) {
   const unsigned doy = static_cast<unsigned>((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1);
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+  // Years have 4 digits, so `seconds` is within +-3.2e11; only the scaling to nanoseconds can
+  // overflow (after 2262-04-11), which is checked before multiplying.
   const std::int64_t seconds = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+  if (seconds < 0 || seconds > (std::numeric_limits<std::int64_t>::max() - frac) / kSecond) {
+    if (out_of_range) *out_of_range = true;
+    return std::nullopt;
+  }
   return seconds * kSecond + frac;
 }
 bool parse_delimiter(const std::string& text, char& out) {

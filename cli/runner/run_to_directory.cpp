@@ -7,6 +7,9 @@
 #include <ostream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
+
+#include <unistd.h>
 
 #include "reports/metrics_server.hpp"
 #include "reports/progress.hpp"
@@ -17,6 +20,69 @@
 #include "sim/timeseries.hpp"
 
 namespace fleetsim {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The run's files, written into a staging folder beside `out_dir` and moved into it only when
+// all of them (and the reports read back from them) were written: a failure at any step leaves
+// no result.json or CSV behind that could pass for this run's result ("nothing written"). Files
+// of an earlier run in `out_dir` are replaced one by one, result.json last.
+Diagnostics write_results(const Scenario& scenario, const PolicyRegistry& registry, const RunReport& report,
+                          const TimeSeriesRecorder& timeseries, const std::string& out_dir, const std::string& version) {
+  Diagnostics errors;
+  fs::path target = fs::path(out_dir).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();
+  const fs::path staging =
+      target.parent_path() / ("." + target.filename().string() + ".partial-" + std::to_string(::getpid()));
+  auto fail = [&](const std::string& why) {
+    std::error_code ignored;
+    fs::remove_all(staging, ignored);
+    errors.add(Diagnostic{out_dir, 0, 0, "", why});
+    return errors;
+  };
+  std::error_code error;
+  fs::create_directories(target, error);
+  if (!error) fs::remove_all(staging, error);
+  if (!error) fs::create_directory(staging, error);
+  if (error) return fail("cannot write results here (" + error.message() + ")");
+  const std::pair<const char*, std::string> files[] = {
+      {"timeseries.csv", timeseries_csv(scenario, timeseries)},
+      {"cold_starts.csv", cold_starts_csv(scenario, timeseries)},
+      {"result.json", result_json(scenario, registry, report.metrics, report.status, version)}};
+  for (const auto& [name, text] : files) {
+    std::ofstream out(staging / name, std::ios::binary);
+    out << text;
+    out.close();
+    if (!out) return fail(std::string("cannot write ") + name + " here");
+  }
+  // The human-facing files, read back from what was just written (as `fleetsim report`).
+  Diagnostics report_errors = write_run_reports(staging.string(), out_dir);
+  if (!report_errors.empty()) {
+    fail("the run's files could not be read back for the reports, so none were kept");
+    for (const Diagnostic& d : report_errors.items()) errors.add(d);
+    return errors;
+  }
+  std::vector<fs::path> names;
+  for (const fs::directory_entry& e : fs::directory_iterator(staging, error))
+    if (e.path().filename() != "result.json") names.push_back(e.path().filename());
+  names.emplace_back("result.json");  // last: a folder with result.json holds a whole result
+  std::vector<fs::path> moved;
+  for (const fs::path& name : names) {
+    fs::rename(staging / name, target / name, error);
+    if (error) {
+      std::error_code ignored;
+      for (const fs::path& m : moved) fs::remove(target / m, ignored);
+      return fail("cannot write " + name.string() + " here (" + error.message() + ")");
+    }
+    moved.push_back(name);
+  }
+  fs::remove(staging, error);
+  return errors;
+}
+
+}  // namespace
 
 RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& registry,
                            const std::string& out_dir, const std::string& version,
@@ -40,7 +106,8 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
     }
     server->start();
     simulation.add_observer(live.get());
-    if (options.log) *options.log << "serving live metrics on " << server->url() << std::endl;
+    if (std::ostream* say = options.address ? options.address : options.log)
+      *say << "serving live metrics on " << server->url() << std::endl;
   }
   std::unique_ptr<ProgressReporter> progress;
   if (options.progress) {
@@ -71,28 +138,11 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
   }
   report.metrics = metrics.result();
   report.result_path = out_dir + "/result.json";
-  std::error_code error;
-  std::filesystem::create_directories(out_dir, error);
-  std::ofstream out(report.result_path);
-  if (!error && out) {
-    out << result_json(scenario, registry, report.metrics, report.status, version);
-    out.close();
-    std::ofstream(out_dir + "/timeseries.csv") << timeseries_csv(scenario, timeseries);
-    std::ofstream cold(out_dir + "/cold_starts.csv");
-    cold << cold_starts_csv(scenario, timeseries);
-    cold.close();
-    // The human-facing files, read back from what was just written (as `fleetsim report`).
-    if (out && cold) {
-      Diagnostics report_errors = write_run_reports(out_dir);
-      if (report_errors.empty()) return report;
-      report.failure = RunFailure::WriteError;
-      report.errors = report_errors;
-      return report;
-    }
+  Diagnostics errors = write_results(scenario, registry, report, timeseries, out_dir, version);
+  if (!errors.empty()) {
+    report.failure = RunFailure::WriteError;
+    report.errors = std::move(errors);
   }
-  report.failure = RunFailure::WriteError;
-  report.errors.add(Diagnostic{out_dir, 0, 0, "",
-                               "cannot write results here" + (error ? " (" + error.message() + ")" : std::string())});
   return report;
 }
 

@@ -27,7 +27,10 @@ struct RunOptions {
   bool progress = false;      // live progress on stderr (reports/progress.hpp)
   int metrics_port = -1;      // >= 0: serve live metrics on 127.0.0.1:PORT/metrics (0: any free port)
   double metrics_hold_s = 0;  // keep serving this long after the run, for a last scrape
-  std::ostream* log = nullptr;  // where to say which address serves the metrics (none: null)
+  std::ostream* log = nullptr;  // progress notes (none: null)
+  // Where to say which address serves the metrics; said even when `log` is null (--quiet), since
+  // with port 0 nothing else tells the user which port was chosen.
+  std::ostream* address = nullptr;
 };
 
 // A metrics port that cannot be bound fails the run before it starts (RunFailure::BadInput).

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "cli/runner/run_to_directory.hpp"
+#include "sim/csv_field.hpp"
 #include "reports/svg_chart.hpp"
 #include "reports/write_reports.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
@@ -611,13 +612,6 @@ const ordered* lookup(const ordered& root, const std::string& path) {
     }
   }
   return node;
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 std::string csv_value(const ordered& v) {

@@ -257,6 +257,18 @@ PolicyChoice read_policy(YamlContext& ctx, const YAML::Node& node, const std::st
   return choice;
 }
 
+// Why `name` cannot be a folder name of its own below out/, or "": empty, a path separator,
+// "..", or a control character (invisible in listings, and a line break in messages).
+std::string unsafe_name_reason(const std::string& name) {
+  if (name.empty()) return "must not be empty";
+  if (name.find('/') != std::string::npos || name.find('\\') != std::string::npos)
+    return "must not contain a path separator (/ or \\)";
+  if (name == "." || name.find("..") != std::string::npos) return "must not be \".\" or contain \"..\"";
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7F) return "must not contain control characters";
+  return "";
+}
+
 struct Loader {
   YamlContext& ctx;
   const PolicyRegistry& registry;
@@ -274,6 +286,9 @@ struct Loader {
       return;
     }
     sc.name = r.text("name", "unnamed");
+    // The name is the default output folder (out/<name>): it must stay one folder inside out/.
+    if (const std::string why = unsafe_name_reason(sc.name); !why.empty())
+      ctx.error(r.get("name"), "name", why + " (it names the output folder out/<name>)");
     sc.description = r.text("description", "");
     sc.seed = static_cast<std::uint64_t>(r.number("seed", 1, 0, 9007199254740991.0));
     sc.duration = r.duration("duration", 0, kMillisecond, true);
@@ -749,6 +764,9 @@ struct Loader {
       spec.throughputs = t.lexically_normal().string();
     }
     (void)j.get("throughputs");
+    if (spec.format == "gavel" && spec.throughputs.empty())  // as `fleetsim jobs --format gavel`
+      ctx.error(j.get("format"), j.path("format"),
+                "gavel needs jobs.throughputs (gavel_simulation_throughputs.json): its jobs are counted in steps");
     spec.lenient = j.flag("lenient", false);
     spec.backfill = j.flag("backfill", false);
     spec.inference_preempts = j.flag("inference_preempts", true);

@@ -102,9 +102,9 @@ bool read_delimited(Context& ctx, Pipeline& pipe, const CsvSpec& spec) {
     }
     SourceRow row;
     const std::string& time_text = fields[static_cast<std::size_t>(time_i)];
-    bool time_ok = false;
+    bool time_ok = false, out_of_range = false;
     if (spec.iso) {
-      if (auto ns = parse_iso8601_ns(time_text)) {
+      if (auto ns = parse_iso8601_ns(time_text, &out_of_range)) {
         row.time_ns = *ns;
         time_ok = true;
       }
@@ -120,9 +120,10 @@ bool read_delimited(Context& ctx, Pipeline& pipe, const CsvSpec& spec) {
     }
     if (!time_ok) {
       Diagnostic d = at(time_i);
-      d.message = (spec.iso ? std::string("expected an ISO 8601 date and time (2023-11-16 18:15:46.68), got ")
-                            : "expected a number of " + spec.unit_name + ", got ") +
-                  quote(time_text);
+      d.message = out_of_range ? "date " + quote(time_text) + " is out of range (" + kIso8601Range + ")"
+                  : (spec.iso ? std::string("expected an ISO 8601 date and time (2023-11-16 18:15:46.68), got ")
+                              : "expected a number of " + spec.unit_name + ", got ") +
+                        quote(time_text);
       if (!ctx.reject(std::move(d), "bad-time")) return false;
       continue;
     }

@@ -61,6 +61,10 @@ ImportReport import_trace(const ImportOptions& o) {
   else if (!format->reads_folder() && fs::is_directory(o.input, ec))
     option_error(errors, "input", "\"" + o.input + "\" is a folder; " + o.format + " reads one file");
   if (o.output.empty()) option_error(errors, "--out", "an output file is required");
+  // The output replaces its file only when the import succeeds, but it would still replace the
+  // input itself (also through a link or another name for it); equivalent() needs both to exist.
+  else if (!o.input.empty() && fs::exists(o.output, ec) && fs::equivalent(o.input, o.output, ec))
+    option_error(errors, "--out", "\"" + o.output + "\" is the input file; the import would overwrite its own input");
   if (!(o.time_scale > 0) || !std::isfinite(o.time_scale))
     option_error(errors, "--time-scale", "must be a number > 0 (got " + std::to_string(o.time_scale) + ")");
   if (!(o.rate_scale > 0) || !std::isfinite(o.rate_scale))

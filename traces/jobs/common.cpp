@@ -71,6 +71,20 @@ bool SourceBase::next(JobSpec& out, Diagnostics& errors) {
       }
       continue;
     }
+    // Job ids name outcomes (jobs.csv, the report): two jobs under one id would be confused.
+    if (!p.job.id.empty()) {
+      const auto [first, inserted] = first_line_of_id_.try_emplace(p.job.id, time_at_.line);
+      if (!inserted) {
+        Diagnostic d{time_at_.file, time_at_.line, 0, "id",
+                     "job id " + quote(p.job.id) + " appears twice: on line " + std::to_string(first->second) +
+                         " and on line " + std::to_string(time_at_.line)};
+        if (!reject(errors, std::move(d), "duplicate-id")) {
+          done_ = true;
+          return false;
+        }
+        continue;
+      }
+    }
     p.seq = seq_++;
     heap_.push_back(std::move(p));
     std::push_heap(heap_.begin(), heap_.end(), Later{});

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -85,6 +86,7 @@ class SourceBase : public JobTraceSource {
   std::uint64_t skipped_total_ = 0;
   std::map<std::string, std::uint64_t> skipped_;
   std::vector<Diagnostic> examples_;
+  std::unordered_map<std::string, int> first_line_of_id_;  // non-empty job ids seen -> their line
 };
 
 // Field access for one row: location and typed parsing with the right reason on failure.

@@ -60,7 +60,10 @@ class GenericSource final : public CsvSource {
     cls.clear();
     // submit
     if (iso_) {
-      const auto ns = parse_iso8601_ns(row.text(submit_));
+      bool out_of_range = false;
+      const auto ns = parse_iso8601_ns(row.text(submit_), &out_of_range);
+      if (out_of_range)
+        return bad(errors, row.at(submit_, "date " + quote(row.text(submit_)) + " is out of range (" + kIso8601Range + ")"), "bad-time");
       if (!ns) return bad(errors, row.at(submit_, "expected an ISO 8601 date and time (2023-11-16 18:15:46.68), got " + quote(row.text(submit_))), "bad-time");
       if (!have_base_) {
         base_ = *ns;

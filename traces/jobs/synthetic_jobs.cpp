@@ -8,14 +8,20 @@
 namespace fleetsim {
 
 std::string check(const SyntheticJobOptions& o) {
+  // Bounds keep a typo from becoming an allocation that cannot succeed (every job's outcome
+  // is kept for the results) or an int overflow in the gang arithmetic.
   if (o.jobs == 0) return "jobs: must be >= 1";
+  if (o.jobs > kMaxSyntheticJobs) return "jobs: must be <= " + std::to_string(kMaxSyntheticJobs);
   if (!(o.arrival_rate > 0) || !std::isfinite(o.arrival_rate)) return "arrival rate: must be > 0";
   if (o.gpus_per_node < 1) return "GPUs per node: must be >= 1";
   if (o.tenants < 1) return "tenants: must be >= 1";
+  if (o.tenants > kMaxSyntheticTenants) return "tenants: must be <= " + std::to_string(kMaxSyntheticTenants);
   if (!(o.min_duration_s > 0)) return "minimum duration: must be > 0";
   if (o.gpus.empty()) return "gang sizes: none given";
   for (auto [g, w] : o.gpus) {
     if (g < 1) return "gang sizes: GPUs must be >= 1 (got " + std::to_string(g) + ")";
+    if (g > kMaxSyntheticGangGpus)
+      return "gang sizes: GPUs must be <= " + std::to_string(kMaxSyntheticGangGpus) + " (got " + std::to_string(g) + ")";
     if (!(w > 0) || !std::isfinite(w)) return "gang sizes: weights must be > 0";
     if (g > o.gpus_per_node && g % o.gpus_per_node != 0)
       return "gang sizes: " + std::to_string(g) + " GPUs is not a multiple of " + std::to_string(o.gpus_per_node) +

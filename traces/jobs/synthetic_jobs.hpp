@@ -32,7 +32,11 @@ struct SyntheticJobOptions {
   std::uint64_t seed = 1;
 };
 
-// "" when the options are usable, else what is wrong.
+constexpr std::uint64_t kMaxSyntheticJobs = 10'000'000;
+constexpr int kMaxSyntheticTenants = 1'000'000;
+constexpr int kMaxSyntheticGangGpus = 1'000'000;
+
+// "" when the options are usable (within the bounds above), else what is wrong.
 std::string check(const SyntheticJobOptions& options);
 
 // Parses "1:70,2:10,4:10,8:10" (GPUs:weight); false and `error` on a bad list.
