@@ -145,6 +145,43 @@ std::string saturation_export(const RunData& run) {
   return w.text();
 }
 
+// TTFT, TPOT and end-to-end latency again under vLLM's names, as vLLM's histograms (its bucket
+// bounds: sim/latency_buckets.hpp) with vLLM's model_name label, so that dashboards built on
+// vLLM's metrics read a simulated run. Per model only (vLLM has no "all"); a model whose block has
+// no `buckets` (a result.json from before they were written) is left out.
+void vllm_histograms(Writer& w, const RunData& run) {
+  struct Histogram {
+    const char* name;
+    const char* help;
+    const LatencyStats& (*pick)(const ModelResult&);
+  };
+  const Histogram histograms[] = {
+      {"vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds (simulated by fleetsim).",
+       [](const ModelResult& m) -> const LatencyStats& { return m.ttft; }},
+      {"vllm:time_per_output_token_seconds", "Histogram of time per output token in seconds (simulated by fleetsim).",
+       [](const ModelResult& m) -> const LatencyStats& { return m.tpot; }},
+      {"vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds (simulated by fleetsim).",
+       [](const ModelResult& m) -> const LatencyStats& { return m.e2e; }},
+  };
+  for (const Histogram& h : histograms) {
+    const std::vector<double>* bounds = nullptr;
+    for (const ModelResult& m : run.models) {
+      const LatencyStats& s = h.pick(m);
+      if (!s.bucket_counts.empty()) {
+        bounds = &s.bucket_bounds;
+        break;
+      }
+    }
+    if (!bounds) continue;
+    w.histogram(h.name, h.help, *bounds);
+    for (const ModelResult& m : run.models) {
+      const LatencyStats& s = h.pick(m);
+      if (s.bucket_counts.empty() || s.bucket_bounds != *bounds) continue;
+      w.add_histogram(h.name, {{"model_name", m.name}}, s.bucket_counts, s.mean * static_cast<double>(s.count));
+    }
+  }
+}
+
 }  // namespace
 
 std::string prometheus_export(const RunData& run) {
@@ -214,6 +251,8 @@ std::string prometheus_export(const RunData& run) {
       w.add("fleetsim_latency_max_seconds", with(l, "latency", lat.key), s.count ? s.max : std::nan(""));
     }
   });
+
+  vllm_histograms(w, run);
 
   w.counter("fleetsim_cold_starts_total", "Replica starts that reached ready.");
   each([&](const Labels& l, const ModelResult& m) { w.add("fleetsim_cold_starts_total", l, m.cold_starts.count); });
