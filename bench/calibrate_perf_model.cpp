@@ -2,7 +2,7 @@
 // profiles, ../shared/profiles/splitwise-llm-perf/perf_model.csv) and, with --fit, searches
 // the PerfSpec efficiencies and per-step overheads (iteration_overhead and
 // tensor_parallel_overhead, so a step costs iteration_overhead + (tp − 1) · tensor_parallel_overhead
-// on top of the roofline) that minimise the overall error.
+// on top of the roofline) that minimise the overall error, by least squares (Eigen; see fit()).
 //
 // For every measured configuration (model, hardware, tensor parallel, prompt size, batch size,
 // output tokens; repeated rows averaged first) it predicts
@@ -20,11 +20,14 @@
 // usage: fleetsim_calibrate [perf_model.csv] [--compute-efficiency X] [--memory-efficiency Y]
 //                           [--overhead-ms Z] [--tp-overhead-ms T] [--decode-context prompt|mid]
 //                           [--fit] [--verbose] [--keep-impossible]
+#include <Eigen/Dense>
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -269,67 +272,105 @@ bool physical(double ce, double me, double ov, double tpo) {
   return ce > 0 && me > 0 && ce <= 1 + 1e-9 && me <= 1 + 1e-9 && ov >= -1e-9 && tpo >= -1e-9;
 }
 
-// Minimises the objective over (compute_efficiency, memory_efficiency, iteration_overhead ms,
-// tensor_parallel_overhead ms): a coarse grid (efficiencies in 0.05 steps, overhead in [0, 40] ms
-// by 2 ms, tp overhead in [0, 10] ms by 0.5 ms), a finer grid around the best few coarse points,
-// then a compass search (halving steps) from the best point found.
+// The least-squares fit. With p = (1/compute_efficiency, 1/memory_efficiency,
+// iteration_overhead s, tensor_parallel_overhead s) every prediction is linear in p:
+//   prefill     = max(p0·Cp, p1·Wp)             + p2 + (tp − 1)·p3
+//   decode step = p0·S·batch + p1·(Wp + K·ctx + K·batch/2) + p2 + (tp − 1)·p3
+// where Wp (weight pass), S (compute per sequence or prompt token; Cp = S·batch·prompt) and K
+// (KV read per context token) are the model's own terms at unit efficiencies and no overhead
+// (LlmPerfModel's step_base / step_per_seq / step_per_token). The max picks the prefill's branch
+// at the current p. Rows are divided by their measurement, so residuals are relative errors.
+// Iteratively reweighted least squares (weights 1 / |relative error|, floored at 0.1%) then moves
+// the minimum from the squared errors towards the mean absolute error, the objective reported,
+// re-picking the prefill branches each round; each round is one ColPivHouseholderQR solve.
+// Bounds (efficiencies ≤ 1, overheads ≥ 0): a parameter the solve puts outside is fixed at its
+// bound and the rest solved again.
+struct Row {
+  double compute, memory, tp_minus_1, measured;  // compute/memory: the p0 / p1 coefficients
+  double compute_alt = 0, memory_alt = 0;        // prefill: the other branch of the max
+  bool prefill = false;
+};
+
+std::vector<Row> rows_of(const std::vector<Group>& groups, const std::function<bool(const Group&)>& use) {
+  std::vector<Row> rows;
+  for (const Group& g : groups) {
+    if (!use(g)) continue;
+    const LlmPerfModel unit(g.spec, *g.gpu, perf_of(1, 1, 0, 0));
+    const double wp = unit.step_base_seconds(), s = unit.step_per_seq_seconds(), k = unit.step_per_token_seconds();
+    for (const Config& c : g.configs) {
+      Row prefill{s * c.batch * c.prompt, 0, g.tp - 1.0, c.prompt_ms * 1e-3};
+      prefill.prefill = true;
+      prefill.memory_alt = wp;
+      rows.push_back(prefill);
+      rows.push_back(Row{s * c.batch, wp + k * decode_context(c) + 0.5 * k * c.batch, g.tp - 1.0, c.token_ms * 1e-3});
+    }
+  }
+  return rows;
+}
+
 template <class Pred>
 Fit fit(const std::vector<Group>& groups, Pred use) {
-  auto eval = [&](double ce, double me, double ov, double tpo) {
-    Fit f{ce, me, std::max(0.0, ov), std::max(0.0, tpo), 1e300};
-    if (physical(ce, me, ov, tpo)) f.score = objective(groups, perf_of(ce, me, f.ov, f.tpo), use);
-    return f;
-  };
-  auto better = [](const Fit& a, const Fit& b) { return a.score < b.score; };
-
-  // Coarse grid; keep the best few points as seeds (the objective is not convex).
-  std::vector<Fit> coarse;
-  for (int i = 1; i <= 20; ++i)
-    for (int j = 2; j <= 20; ++j)
-      for (int k = 0; k <= 20; ++k)
-        for (int l = 0; l <= 20; ++l) coarse.push_back(eval(0.05 * i, 0.05 * j, 2.0 * k, 0.5 * l));
-  const std::size_t seeds = std::min<std::size_t>(4, coarse.size());
-  std::partial_sort(coarse.begin(), coarse.begin() + seeds, coarse.end(), better);
-
-  Fit best = coarse.front();
-  for (std::size_t s = 0; s < seeds; ++s) {
-    const Fit c = coarse[s];
-    // Finer grid: ±0.05 by 0.01 in efficiencies, ±2 ms by 0.25 ms, ±0.5 ms by 0.1 ms.
-    Fit local = c;
-    for (int i = -5; i <= 5; ++i)
-      for (int j = -5; j <= 5; ++j)
-        for (int k = -8; k <= 8; ++k)
-          for (int l = -5; l <= 5; ++l) {
-            const Fit f = eval(c.ce + 0.01 * i, c.me + 0.01 * j, c.ov + 0.25 * k, c.tpo + 0.1 * l);
-            if (better(f, local)) local = f;
-          }
-    // Compass search.
-    double step[4] = {0.01, 0.01, 0.25, 0.1};
-    const double min_step[4] = {1e-4, 1e-4, 1e-3, 1e-3};
-    for (int iter = 0; iter < 10000; ++iter) {
-      bool moved = false;
-      for (int d = 0; d < 4; ++d)
-        for (double sign : {-1.0, 1.0}) {
-          double x[4] = {local.ce, local.me, local.ov, local.tpo};
-          x[d] += sign * step[d];
-          const Fit f = eval(x[0], x[1], x[2], x[3]);
-          if (better(f, local)) {
-            local = f;
-            moved = true;
-          }
-        }
-      if (moved) continue;
-      bool done = true;
-      for (int d = 0; d < 4; ++d)
-        if (step[d] > min_step[d]) {
-          step[d] *= 0.5;
-          done = false;
-        }
-      if (done) break;
+  std::vector<Row> rows = rows_of(groups, use);
+  const auto n = static_cast<Eigen::Index>(rows.size());
+  // Start at the defaults, only to pick the first prefill branches.
+  const PerfSpec d{};
+  Eigen::Vector4d p(1 / d.compute_efficiency, 1 / d.memory_efficiency, to_seconds(d.iteration_overhead),
+                    to_seconds(d.tensor_parallel_overhead));
+  const Eigen::Vector4d lower(1, 1, 0, 0);  // efficiencies ≤ 1, overheads ≥ 0
+  Eigen::VectorXd weight = Eigen::VectorXd::Ones(n);
+  for (int round = 0; round < 200; ++round) {
+    Eigen::MatrixXd a(n, 4);
+    Eigen::VectorXd y(n);
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const Row& r = rows[static_cast<std::size_t>(i)];
+      double compute = r.compute, memory = r.memory;
+      if (r.prefill && p(1) * r.memory_alt > p(0) * r.compute) {  // memory-bound prefill
+        compute = 0;
+        memory = r.memory_alt;
+      }
+      const double w = std::sqrt(weight(i)) / r.measured;
+      a.row(i) << compute * w, memory * w, w, r.tp_minus_1 * w;
+      y(i) = r.measured * w;
     }
-    if (better(local, best)) best = local;
+    // Solve over the free parameters; fix any that leaves its bound, and solve again.
+    std::array<bool, 4> fixed{};
+    Eigen::Vector4d next = lower;
+    for (int pass = 0; pass < 4; ++pass) {
+      std::vector<int> free;
+      for (int k = 0; k < 4; ++k)
+        if (!fixed[static_cast<std::size_t>(k)]) free.push_back(k);
+      Eigen::MatrixXd af(n, static_cast<Eigen::Index>(free.size()));
+      Eigen::VectorXd rhs = y;
+      for (int k = 0; k < 4; ++k) {
+        if (fixed[static_cast<std::size_t>(k)]) rhs -= a.col(k) * lower(k);
+      }
+      for (std::size_t f = 0; f < free.size(); ++f) af.col(static_cast<Eigen::Index>(f)) = a.col(free[f]);
+      const Eigen::VectorXd solved = af.colPivHouseholderQr().solve(rhs);
+      next = lower;
+      int worst = -1;
+      for (std::size_t f = 0; f < free.size(); ++f) {
+        next(free[f]) = solved(static_cast<Eigen::Index>(f));
+        if (next(free[f]) < lower(free[f]) && (worst < 0 || next(free[f]) - lower(free[f]) < next(worst) - lower(worst)))
+          worst = free[f];
+      }
+      if (worst < 0) break;
+      fixed[static_cast<std::size_t>(worst)] = true;
+      next = next.cwiseMax(lower);
+    }
+    const double change = (next - p).cwiseAbs().cwiseQuotient(p.cwiseAbs().cwiseMax(1e-6)).maxCoeff();
+    p = next;
+    // Relative residuals at p for the next round's weights.
+    const Eigen::VectorXd residual = (a * p - y).cwiseQuotient(weight.cwiseSqrt());
+    weight = residual.cwiseAbs().cwiseMax(1e-3).cwiseInverse();
+    if (round > 0 && change < 1e-9) break;
   }
-  return best;
+  Fit f;
+  f.ce = 1 / p(0);
+  f.me = 1 / p(1);
+  f.ov = p(2) * 1e3;
+  f.tpo = p(3) * 1e3;
+  f.score = objective(groups, perf_of(f.ce, f.me, f.ov, f.tpo), use);
+  return f;
 }
 
 }  // namespace
@@ -387,7 +428,7 @@ int main(int argc, char** argv) {
   print_table(groups, perf_of(ce, me, ov, tpo), verbose);
 
   if (do_fit) {
-    std::printf("\nbest fit (grid + compass search minimising the mean of prefill and decode MAPE):\n");
+    std::printf("\nbest fit (least squares on relative errors, reweighted towards the mean of prefill and decode MAPE):\n");
     auto report = [&](const char* label, const Fit& f) {
       std::printf("  %-16s compute_efficiency %.4f  memory_efficiency %.4f  iteration_overhead %.2f ms"
                   "  tensor_parallel_overhead %.2f ms  -> MAPE %.2f%%\n",

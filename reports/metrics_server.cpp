@@ -1,17 +1,17 @@
 #include "reports/metrics_server.hpp"
 
-// The only file that includes cpp-httplib (a heavy header).
-#include <httplib.h>
+#include <netinet/in.h>
+#include <prometheus/collectable.h>
+#include <prometheus/exposer.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
-#include <thread>
 
-#include "reports/prometheus.hpp"
+#include "reports/exposition.hpp"
 #include "sim/simulation.hpp"
 
 namespace fleetsim {
@@ -21,29 +21,6 @@ namespace {
 double steady_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
-
-class Writer {
- public:
-  void family(const char* name, const char* type, const char* unit, const char* help) {
-    out_ += std::string("# HELP ") + name + " " + help + "\n";
-    out_ += std::string("# TYPE ") + name + " " + type + "\n";
-    if (*unit) out_ += std::string("# UNIT ") + name + " " + unit + "\n";
-  }
-  template <class V>
-  void sample(const char* name, V v) {
-    out_ += std::string(name) + ' ' + prometheus_value(v) + '\n';
-  }
-  template <class V>
-  void sample(const char* name, const std::string& model, V v, const char* outcome = nullptr) {
-    out_ += std::string(name) + "{model=\"" + prometheus_label_escape(model) + '"';
-    if (outcome) out_ += std::string(",outcome=\"") + outcome + '"';
-    out_ += "} " + prometheus_value(v) + '\n';
-  }
-  std::string finish() { return out_ + "# EOF\n"; }
-
- private:
-  std::string out_;
-};
 
 }  // namespace
 
@@ -93,21 +70,23 @@ LiveSnapshot LiveMetrics::snapshot() const {
   return snapshot_;
 }
 
-std::string LiveMetrics::render(const LiveSnapshot& s) {
-  Writer w;
-  w.family("fleetsim_live_simulated_seconds", "gauge", "seconds", "Simulated time the run has reached.");
-  w.sample("fleetsim_live_simulated_seconds", s.simulated_seconds);
-  w.family("fleetsim_live_duration_seconds", "gauge", "seconds",
-           "The scenario's duration (arrivals stop there; requests in flight may run past it).");
-  w.sample("fleetsim_live_duration_seconds", s.duration_seconds);
-  w.family("fleetsim_live_events_total", "counter", "", "Discrete events the simulation has processed.");
-  w.sample("fleetsim_live_events_total", s.events);
-  w.family("fleetsim_live_wall_seconds", "gauge", "seconds", "Wall-clock time since the run started.");
-  w.sample("fleetsim_live_wall_seconds", s.wall_seconds);
-  w.family("fleetsim_live_events_per_second", "gauge", "", "Events processed per wall-clock second, since the start.");
-  w.sample("fleetsim_live_events_per_second", s.events_per_second);
-  w.family("fleetsim_live_run_finished", "gauge", "", "1 once the run has ended, else 0.");
-  w.sample("fleetsim_live_run_finished", std::uint64_t{s.finished ? 1u : 0u});
+namespace {
+
+std::vector<prometheus::MetricFamily> live_families(const LiveSnapshot& s) {
+  exposition::Families w;
+  w.gauge("fleetsim_live_simulated_seconds", "Simulated time the run has reached.");
+  w.add("fleetsim_live_simulated_seconds", {}, s.simulated_seconds);
+  w.gauge("fleetsim_live_duration_seconds",
+          "The scenario's duration (arrivals stop there; requests in flight may run past it).");
+  w.add("fleetsim_live_duration_seconds", {}, s.duration_seconds);
+  w.counter("fleetsim_live_events_total", "Discrete events the simulation has processed.");
+  w.add("fleetsim_live_events_total", {}, static_cast<double>(s.events));
+  w.gauge("fleetsim_live_wall_seconds", "Wall-clock time since the run started.");
+  w.add("fleetsim_live_wall_seconds", {}, s.wall_seconds);
+  w.gauge("fleetsim_live_events_per_second", "Events processed per wall-clock second, since the start.");
+  w.add("fleetsim_live_events_per_second", {}, s.events_per_second);
+  w.gauge("fleetsim_live_run_finished", "1 once the run has ended, else 0.");
+  w.add("fleetsim_live_run_finished", {}, s.finished ? 1 : 0);
 
   LiveSnapshot::Model all{"all", 0, {}};
   for (const auto& m : s.models) {
@@ -118,94 +97,94 @@ std::string LiveMetrics::render(const LiveSnapshot& s) {
     for (const auto& m : s.models) f(m);
     f(all);
   };
-  w.family("fleetsim_live_requests_arrived_total", "counter", "", "Requests that have arrived.");
-  each([&](const LiveSnapshot::Model& m) { w.sample("fleetsim_live_requests_arrived_total", m.name, m.arrived); });
-  w.family("fleetsim_live_requests_ended_total", "counter", "", "Requests that have ended, by outcome.");
+  w.counter("fleetsim_live_requests_arrived_total", "Requests that have arrived.");
+  each([&](const LiveSnapshot::Model& m) {
+    w.add("fleetsim_live_requests_arrived_total", {{"model", m.name}}, static_cast<double>(m.arrived));
+  });
+  w.counter("fleetsim_live_requests_ended_total", "Requests that have ended, by outcome.");
   each([&](const LiveSnapshot::Model& m) {
     for (int o = 0; o < kRequestOutcomes; ++o)
-      w.sample("fleetsim_live_requests_ended_total", m.name, m.ended[o], outcome_name(static_cast<RequestOutcome>(o)));
+      w.add("fleetsim_live_requests_ended_total",
+            {{"model", m.name}, {"outcome", outcome_name(static_cast<RequestOutcome>(o))}},
+            static_cast<double>(m.ended[o]));
   });
-  w.family("fleetsim_live_requests_in_flight", "gauge", "",
-           "Requests arrived and not ended (waiting for a replica, queued or running).");
+  w.gauge("fleetsim_live_requests_in_flight",
+          "Requests arrived and not ended (waiting for a replica, queued or running).");
   each([&](const LiveSnapshot::Model& m) {
     std::uint64_t ended = 0;
     for (auto n : m.ended) ended += n;
-    w.sample("fleetsim_live_requests_in_flight", m.name, m.arrived >= ended ? m.arrived - ended : 0);
+    w.add("fleetsim_live_requests_in_flight", {{"model", m.name}},
+          static_cast<double>(m.arrived >= ended ? m.arrived - ended : 0));
   });
-  return w.finish();
+  return w.collect();
 }
+
+// What the Exposer scrapes: the latest published snapshot.
+class LiveCollectable : public prometheus::Collectable {
+ public:
+  explicit LiveCollectable(const LiveMetrics& live) : live_(live) {}
+  std::vector<prometheus::MetricFamily> Collect() const override { return live_families(live_.snapshot()); }
+
+ private:
+  const LiveMetrics& live_;
+};
+
+// Why 127.0.0.1:port cannot be bound: the Exposer (civetweb) only says that it could not start,
+// so bind a socket of our own to learn the reason.
+std::string bind_failure(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return std::strerror(errno);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  errno = 0;
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (bound) return "cannot bind";
+  return error == EADDRINUSE ? "the port is already in use" : std::strerror(error);
+}
+
+}  // namespace
+
+std::string LiveMetrics::render(const LiveSnapshot& s) { return exposition::serialize(live_families(s)); }
 
 // ---------------------------------------------------------------- MetricsServer
 
 struct MetricsServer::Impl {
-  httplib::Server server;
-  std::thread thread;
-  std::atomic<bool> listening_done{false};
+  // Declared before the Exposer, so destroyed after it: no scrape can reach a dead collectable.
+  std::shared_ptr<LiveCollectable> collectable;
+  std::unique_ptr<prometheus::Exposer> exposer;
   bool started = false;
-  bool stopped = false;
   int port = 0;
 };
 
-MetricsServer::MetricsServer(std::function<std::string()> render, int port) : impl_(std::make_unique<Impl>()) {
+MetricsServer::MetricsServer(const LiveMetrics& live, int port) : impl_(std::make_unique<Impl>()) {
   if (port < 0 || port > 65535) throw std::runtime_error("metrics port " + std::to_string(port) + " is out of range (0-65535)");
-  httplib::Server& server = impl_->server;
-  // Two workers are plenty for a scraper; httplib's default is one per core.
-  server.new_task_queue = [] { return new httplib::ThreadPool(2); };
-  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second server
-  // bind the same port silently.
-  server.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  // One request per connection and short timeouts, so that stop() never waits on a client.
-  server.set_keep_alive_max_count(1);
-  server.set_read_timeout(2, 0);
-  server.set_write_timeout(2, 0);
-  server.Get("/metrics", [render = std::move(render)](const httplib::Request&, httplib::Response& res) {
-    res.set_content(render(), "application/openmetrics-text; version=1.0.0; charset=utf-8");
-  });
-  errno = 0;
-  bool ok;
-  if (port == 0) {
-    const int chosen = server.bind_to_any_port("127.0.0.1");
-    ok = chosen > 0;
-    impl_->port = chosen;
-  } else {
-    ok = server.bind_to_port("127.0.0.1", port);
-    impl_->port = port;
+  impl_->collectable = std::make_shared<LiveCollectable>(live);
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  try {
+    // Two worker threads are plenty for a scraper.
+    impl_->exposer = std::make_unique<prometheus::Exposer>(address, 2);
+  } catch (const std::exception&) {
+    throw std::runtime_error("cannot serve metrics on " + address + ": " + bind_failure(port));
   }
-  if (!ok) {
-    const int error = errno;
-    std::string why = error == EADDRINUSE ? "the port is already in use"
-                      : error != 0        ? std::strerror(error)
-                                          : "cannot bind";
-    throw std::runtime_error("cannot serve metrics on 127.0.0.1:" + std::to_string(port) + ": " + why);
-  }
+  const std::vector<int> ports = impl_->exposer->GetListeningPorts();
+  if (ports.empty()) throw std::runtime_error("cannot serve metrics on " + address + ": no listening port");
+  impl_->port = ports.front();
 }
 
 MetricsServer::~MetricsServer() { stop(); }
 
 void MetricsServer::start() {
   Impl& impl = *impl_;
-  if (impl.started) return;
+  if (impl.started || !impl.exposer) return;
   impl.started = true;
-  impl.thread = std::thread([&impl] {
-    impl.server.listen_after_bind();
-    impl.listening_done = true;
-  });
-  // stop() only works once the server runs; the socket already queues connections meanwhile.
-  while (!impl.server.is_running() && !impl.listening_done)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  impl.exposer->RegisterCollectable(impl.collectable);
 }
 
-void MetricsServer::stop() {
-  Impl& impl = *impl_;
-  if (impl.stopped) return;
-  if (!impl.started) start();  // the bound socket is closed by the server's own shutdown
-  impl.stopped = true;
-  impl.server.stop();
-  if (impl.thread.joinable()) impl.thread.join();
-}
+void MetricsServer::stop() { impl_->exposer.reset(); }
 
 int MetricsServer::port() const { return impl_->port; }
 

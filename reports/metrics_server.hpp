@@ -3,11 +3,10 @@
 //
 // LiveMetrics is an observer: per event it only bumps a per-model counter (on_request_arrived,
 // on_request_end; no allocation, no lock); every on_progress (65,536 events) and at on_run_end it
-// publishes a snapshot under a mutex. openmetrics() renders the latest snapshot from any thread:
-// OpenMetrics text with the `fleetsim_live_` prefix, # HELP / # TYPE / # UNIT lines and `# EOF`,
-// following the conventions of reports/prometheus.hpp (base units, counters named with `_total`
-// on their # HELP / # TYPE lines so that `promtool check metrics` passes, model="all" for the
-// whole run):
+// publishes a snapshot under a mutex. text() renders the latest snapshot from any thread, in the
+// Prometheus text format as prometheus-cpp writes it, with the `fleetsim_live_` prefix and the
+// conventions of reports/prometheus.hpp (base units, counters named with `_total` on their
+// # HELP / # TYPE lines so that `promtool check metrics` passes, model="all" for the whole run):
 //   fleetsim_live_simulated_seconds            gauge    simulated time reached
 //   fleetsim_live_duration_seconds             gauge    the scenario's duration (arrivals stop)
 //   fleetsim_live_events_total                 counter  events processed
@@ -18,7 +17,8 @@
 //   fleetsim_live_requests_ended_total         counter  {model, outcome}
 //   fleetsim_live_requests_in_flight           gauge    {model}: arrived and not ended
 //
-// MetricsServer serves GET /metrics on 127.0.0.1 (loopback only) from a thread of its own.
+// MetricsServer serves them at GET /metrics on 127.0.0.1 (loopback only) with prometheus-cpp's
+// Exposer (civetweb threads of its own).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -70,7 +70,7 @@ class LiveMetrics : public SimObserver {
   void complete(const RunStatus& status);
 
   LiveSnapshot snapshot() const;
-  std::string openmetrics() const { return render(snapshot()); }
+  std::string text() const { return render(snapshot()); }
   static std::string render(const LiveSnapshot& snapshot);
 
  private:
@@ -85,18 +85,20 @@ class LiveMetrics : public SimObserver {
   LiveSnapshot snapshot_;  // guarded by mutex_
 };
 
-// Serves GET /metrics (the text `render` returns, as application/openmetrics-text) on
-// 127.0.0.1:port. The constructor binds the port (0: any free one, see port()) and throws
-// std::runtime_error naming the address when it cannot (in use, not permitted). start() runs the
-// server in a thread of its own; stop() (and the destructor) stops it and joins the thread.
+// Serves GET /metrics on 127.0.0.1:port with prometheus-cpp's Exposer: the latest snapshot of
+// `live` (what LiveMetrics::text() renders), after the Exposer's own exposer_* families (bytes
+// sent, scrapes, scrape latencies), as text/plain. The constructor binds the port (0: any free
+// one, see port()) and throws std::runtime_error naming the address when it cannot (in use, not
+// permitted); /metrics answers 404 until start(). stop() (and the destructor) closes the port and
+// joins the server's threads. `live` must outlive the server.
 class MetricsServer {
  public:
-  MetricsServer(std::function<std::string()> render, int port);
+  MetricsServer(const LiveMetrics& live, int port);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
-  void start();  // returns once the server accepts connections
+  void start();  // serves /metrics from now on
   void stop();   // idempotent
   int port() const;
   std::string url() const;  // http://127.0.0.1:PORT/metrics

@@ -199,6 +199,18 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
   return j;
 }
 
+// A latency block with its exact counts in vLLM's buckets: `buckets.le` (upper bounds, seconds)
+// and `buckets.counts` (per bucket, not cumulative; one more than `le`: the last is above every
+// bound). result.prom exports them as vLLM's histograms.
+ordered latency_json(const QuantileSketch& s, const BucketCounts& b) {
+  ordered j = percentiles(s);
+  ordered buckets;
+  buckets["le"] = std::vector<double>(b.bounds().begin(), b.bounds().end());
+  buckets["counts"] = b.counts();
+  j["buckets"] = buckets;
+  return j;
+}
+
 ordered metrics_json(const ModelMetrics& m) {
   ordered j;
   j["requests"] = m.requests;
@@ -209,9 +221,9 @@ ordered metrics_json(const ModelMetrics& m) {
     reasons[outcome_name(static_cast<RequestOutcome>(i))] = m.outcomes[static_cast<std::size_t>(i)];
   j["failed_by_reason"] = reasons;
   j["slo_attainment"] = m.requests ? static_cast<double>(m.slo_met) / static_cast<double>(m.requests) : 1.0;
-  j["ttft_s"] = percentiles(m.ttft);
-  j["tpot_s"] = percentiles(m.tpot);
-  j["e2e_s"] = percentiles(m.e2e);
+  j["ttft_s"] = latency_json(m.ttft, m.ttft_buckets);
+  j["tpot_s"] = latency_json(m.tpot, m.tpot_buckets);
+  j["e2e_s"] = latency_json(m.e2e, m.e2e_buckets);
   ordered cs;
   cs["count"] = m.cold_starts;
   cs["aborted"] = m.cold_starts_aborted;

@@ -183,6 +183,7 @@ class Reader {
     number(*b, p, "p90", out.p90);
     number(*b, p, "p99", out.p99);
     number(*b, p, "max", out.max);
+    buckets(*b, p, out);
     const ordered* cdf = member(*b, p, "cdf", false);
     if (!cdf || cdf->is_null()) return;
     const std::string cp = join(p, "cdf");
@@ -206,6 +207,41 @@ class Reader {
       last_fraction = f;
       out.cdf.emplace_back(v, f);
     }
+  }
+
+  // The optional `buckets` of a latency block: `le`, increasing upper bounds, and `counts`, one
+  // count per bucket (one more than `le`).
+  void buckets(const ordered& block, const std::string& path, LatencyStats& out) {
+    const ordered* b = object(block, path, "buckets", false);
+    if (!b) return;
+    const std::string p = join(path, "buckets");
+    const ordered* le = member(*b, p, "le", true);
+    const ordered* counts = member(*b, p, "counts", true);
+    if (!le || !counts) return;
+    if (!le->is_array() || !counts->is_array() || counts->size() != le->size() + 1) {
+      error(p, "expected `le` (an array of bounds) and `counts` (an array of one more count)");
+      return;
+    }
+    std::vector<double> bounds;
+    for (std::size_t i = 0; i < le->size(); ++i) {
+      const ordered& v = (*le)[i];
+      if (!v.is_number() || (!bounds.empty() && v.get<double>() <= bounds.back())) {
+        error(join(p, "le") + "[" + std::to_string(i) + "]", "expected increasing numbers");
+        return;
+      }
+      bounds.push_back(v.get<double>());
+    }
+    std::vector<std::uint64_t> n;
+    for (std::size_t i = 0; i < counts->size(); ++i) {
+      const ordered& v = (*counts)[i];
+      if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<std::int64_t>() >= 0)) {
+        error(join(p, "counts") + "[" + std::to_string(i) + "]", "expected a count (an integer >= 0), got " + v.dump());
+        return;
+      }
+      n.push_back(v.get<std::uint64_t>());
+    }
+    out.bucket_bounds = std::move(bounds);
+    out.bucket_counts = std::move(n);
   }
 
   // An optional array (null reads as absent).

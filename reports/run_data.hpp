@@ -21,11 +21,15 @@
 namespace fleetsim {
 
 // A latency block of result.json: `count`, `mean`, `p50`, `p90`, `p99`, `max` (seconds) and,
-// when the writer adds it, `cdf`: [[value_s, fraction], ...] (empty when absent).
+// when the writer adds it, `cdf`: [[value_s, fraction], ...] (empty when absent) and `buckets`
+// (a run's ttft_s, tpot_s, e2e_s; empty when absent): the upper bounds and one count per bucket,
+// the last above every bound.
 struct LatencyStats {
   std::uint64_t count = 0;
   double mean = 0, p50 = 0, p90 = 0, p99 = 0, max = 0;
   std::vector<std::pair<double, double>> cdf;
+  std::vector<double> bucket_bounds;
+  std::vector<std::uint64_t> bucket_counts;
 };
 
 struct ColdStartStats {

@@ -21,7 +21,13 @@ void MetricsCollector::on_request_end(const RequestResult& r) {
   const double e2e = to_seconds(r.end - r.arrival);
   m.ttft.add(ttft);
   m.e2e.add(e2e);
-  if (r.output_tokens > 1) m.tpot.add(to_seconds(r.end - r.first_token) / (r.output_tokens - 1));
+  m.ttft_buckets.add(ttft);
+  m.e2e_buckets.add(e2e);
+  if (r.output_tokens > 1) {
+    const double tpot = to_seconds(r.end - r.first_token) / (r.output_tokens - 1);
+    m.tpot.add(tpot);
+    m.tpot_buckets.add(tpot);
+  }
   const SloSpec& slo = scenario_.models[r.model].slo;
   if ((slo.ttft == 0 || r.first_token - r.arrival <= slo.ttft) &&
       (slo.e2e == 0 || r.end - r.arrival <= slo.e2e))
@@ -125,6 +131,9 @@ void MetricsCollector::on_run_end(SimTime end) {
     all.ttft.merge(m.ttft);
     all.tpot.merge(m.tpot);
     all.e2e.merge(m.e2e);
+    all.ttft_buckets.merge(m.ttft_buckets);
+    all.tpot_buckets.merge(m.tpot_buckets);
+    all.e2e_buckets.merge(m.e2e_buckets);
     all.cold_starts += m.cold_starts;
     all.cold_starts_aborted += m.cold_starts_aborted;
     all.loads_from_host_memory += m.loads_from_host_memory;

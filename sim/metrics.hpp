@@ -1,6 +1,7 @@
 // MetricsCollector: subscribes to a Simulation's signals and accumulates the figures a run
 // reports, per model and overall. Latency percentiles come from QuantileSketch (relative
-// error ≤ 0.5% of the exact order statistic); counts and GPU-seconds are exact.
+// error ≤ 0.5% of the exact order statistic); counts, GPU-seconds and the latency counts in
+// fixed (vLLM's) buckets are exact.
 //
 // GPU-seconds: a replica holds its GPUs from placement to stop ("allocated"). That time is
 // split into "starting" (placed, not yet ready: image pull, weight load, engine start-up),
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "sim/latency_buckets.hpp"
 #include "sim/observer.hpp"
 #include "sim/quantile_sketch.hpp"
 #include "sim/scenario.hpp"
@@ -25,6 +27,10 @@ struct ModelMetrics {
   QuantileSketch ttft;  // seconds, completed requests
   QuantileSketch tpot;  // seconds per output token after the first, requests with > 1 token
   QuantileSketch e2e;   // seconds, completed requests
+  // The same values counted exactly in vLLM's histogram buckets (sim/latency_buckets.hpp).
+  BucketCounts ttft_buckets{kVllmTtftBounds};
+  BucketCounts tpot_buckets{kVllmTpotBounds};
+  BucketCounts e2e_buckets{kVllmE2eBounds};
 
   // Cold starts: replica starts that reached ready, their phases, and the requests that had
   // to wait for a replica (found none ready) with the time they waited.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "sim/event_queue.hpp"
+#include "sim/latency_buckets.hpp"
 #include "sim/quantile_sketch.hpp"
 #include "sim/rng.hpp"
 
@@ -129,4 +130,21 @@ TEST_CASE("quantile sketches merge exactly", "[engine][metrics]") {
   for (double q : {0.1, 0.5, 0.9, 0.99}) REQUIRE(a.quantile(q) == both.quantile(q));
   REQUIRE(a.count() == 1000);
   REQUIRE(QuantileSketch().quantile(0.5) == 0.0);
+}
+
+TEST_CASE("BucketCounts: a value on a bound counts in that bound's bucket (le), above all in the last",
+          "[engine]") {
+  const std::vector<double> bounds = {0.1, 0.5, 1.0};
+  fleetsim::BucketCounts b(bounds);
+  for (double v : {0.0, 0.1, 0.10000001, 0.5, 0.75, 1.0, 1.5, 1e9}) b.add(v);
+  CHECK(b.counts() == std::vector<std::uint64_t>{2, 2, 2, 2});
+  fleetsim::BucketCounts other(bounds);
+  other.add(0.2);
+  b.merge(other);
+  CHECK(b.counts() == std::vector<std::uint64_t>{2, 3, 2, 2});
+  // vLLM's bounds are increasing (the exporter and Prometheus rely on it).
+  CHECK(std::is_sorted(fleetsim::kVllmTtftBounds.begin(), fleetsim::kVllmTtftBounds.end()));
+  CHECK(std::is_sorted(fleetsim::kVllmTpotBounds.begin(), fleetsim::kVllmTpotBounds.end()));
+  CHECK(std::is_sorted(fleetsim::kVllmE2eBounds.begin(), fleetsim::kVllmE2eBounds.end()));
+  CHECK(fleetsim::BucketCounts(fleetsim::kVllmTtftBounds).counts().size() == 23);
 }

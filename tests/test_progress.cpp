@@ -1,7 +1,8 @@
 // Live progress and live metrics: the progress display driven by a fake clock (quiet for 2 s,
 // terminal redraws with '\r' at most 10 times a second, plain lines at most every 5 s), the live
-// OpenMetrics text (exact values, passes `promtool check metrics`), the /metrics server (port 0,
-// raw-socket fetch, clean stop, a busy port is a clear error) and `fleetsim run --metrics-port`.
+// metrics text (exact values, passes `promtool check metrics`), the /metrics server
+// (prometheus-cpp's Exposer: port 0, raw-socket fetch, clean stop, a busy port is a clear error)
+// and `fleetsim run --metrics-port`.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -189,7 +190,7 @@ TEST_CASE("progress without a terminal: a plain line at most every 5 s, nothing 
   CHECK(clock.reads == 1 + 6);
 }
 
-TEST_CASE("live metrics: exact OpenMetrics text for a fed sequence, and promtool accepts it", "[progress]") {
+TEST_CASE("live metrics: exact exposition text for a fed sequence, and promtool accepts it", "[progress]") {
   using fleetsim::RequestOutcome;
   FakeClock clock;
   const fleetsim::Scenario scenario = two_models();
@@ -205,23 +206,20 @@ TEST_CASE("live metrics: exact OpenMetrics text for a fed sequence, and promtool
 
   clock.now += 2;
   live.on_progress(30 * kMinute, 65'536, 5);
-  const std::string text = live.openmetrics();
+  const std::string text = live.text();
   const std::string expected =
       "# HELP fleetsim_live_simulated_seconds Simulated time the run has reached.\n"
       "# TYPE fleetsim_live_simulated_seconds gauge\n"
-      "# UNIT fleetsim_live_simulated_seconds seconds\n"
       "fleetsim_live_simulated_seconds 1800\n"
       "# HELP fleetsim_live_duration_seconds The scenario's duration (arrivals stop there; requests in flight may "
       "run past it).\n"
       "# TYPE fleetsim_live_duration_seconds gauge\n"
-      "# UNIT fleetsim_live_duration_seconds seconds\n"
       "fleetsim_live_duration_seconds 3600\n"
       "# HELP fleetsim_live_events_total Discrete events the simulation has processed.\n"
       "# TYPE fleetsim_live_events_total counter\n"
       "fleetsim_live_events_total 65536\n"
       "# HELP fleetsim_live_wall_seconds Wall-clock time since the run started.\n"
       "# TYPE fleetsim_live_wall_seconds gauge\n"
-      "# UNIT fleetsim_live_wall_seconds seconds\n"
       "fleetsim_live_wall_seconds 2\n"
       "# HELP fleetsim_live_events_per_second Events processed per wall-clock second, since the start.\n"
       "# TYPE fleetsim_live_events_per_second gauge\n"
@@ -253,15 +251,14 @@ TEST_CASE("live metrics: exact OpenMetrics text for a fed sequence, and promtool
       "# TYPE fleetsim_live_requests_in_flight gauge\n"
       "fleetsim_live_requests_in_flight{model=\"llama\"} 1\n"
       "fleetsim_live_requests_in_flight{model=\"odd \\\"name\\\"\"} 1\n"
-      "fleetsim_live_requests_in_flight{model=\"all\"} 2\n"
-      "# EOF\n";
+      "fleetsim_live_requests_in_flight{model=\"all\"} 2\n";
   CHECK(text == expected);
 
   // The end of the run: finished, then the exact event count from the run's status.
   live.on_request_end(ended(0, RequestOutcome::CutOff));
   clock.now += 2;
   live.on_run_end(kHour + 500 * fleetsim::kMillisecond);
-  std::string done = live.openmetrics();
+  std::string done = live.text();
   CHECK_THAT(done, Contains("\nfleetsim_live_run_finished 1\n"));
   CHECK_THAT(done, Contains("\nfleetsim_live_simulated_seconds 3600.5\n"));
   CHECK_THAT(done, Contains("\nfleetsim_live_events_total 65536\n"));
@@ -273,11 +270,10 @@ TEST_CASE("live metrics: exact OpenMetrics text for a fed sequence, and promtool
   status.end_time = kHour + 500 * fleetsim::kMillisecond;
   clock.now += 1;
   live.complete(status);
-  done = live.openmetrics();
+  done = live.text();
   CHECK_THAT(done, Contains("\nfleetsim_live_events_total 100000\n"));
   CHECK_THAT(done, Contains("\nfleetsim_live_events_per_second 20000\n"));
   CHECK_THAT(done, Contains("\nfleetsim_live_run_finished 1\n"));
-  CHECK_THAT(done, EndsWith("\n# EOF\n"));
 
   if (!on_path("promtool")) {
     WARN("promtool is not installed (Debian package prometheus): skipping `promtool check metrics`");
@@ -305,7 +301,7 @@ TEST_CASE("metrics server: GET /metrics on a free loopback port, clean stop, a b
   clock.now += 1;
   live.on_progress(kMinute, 65'536, 1);
 
-  fleetsim::MetricsServer server([&live] { return live.openmetrics(); }, 0);
+  fleetsim::MetricsServer server(live, 0);
   const int port = server.port();
   REQUIRE(port > 0);
   CHECK(server.url() == "http://127.0.0.1:" + std::to_string(port) + "/metrics");
@@ -313,8 +309,10 @@ TEST_CASE("metrics server: GET /metrics on a free loopback port, clean stop, a b
 
   const std::string response = http_get(port, "/metrics");
   CHECK_THAT(response, StartsWith("HTTP/1.1 200 OK\r\n"));
-  CHECK_THAT(response, Contains("Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\n"));
-  CHECK(body_of(response) == live.openmetrics());
+  CHECK_THAT(response, Contains("Content-Type: text/plain; charset=utf-8\r\n"));
+  // prometheus-cpp's Exposer puts its own exposer_* families first.
+  CHECK_THAT(body_of(response), StartsWith("# HELP exposer_"));
+  CHECK_THAT(body_of(response), EndsWith(live.text()));
   CHECK_THAT(body_of(response), Contains("\nfleetsim_live_events_total 65536\n"));
   CHECK_THAT(body_of(response), Contains("\nfleetsim_live_requests_arrived_total{model=\"llama\"} 1\n"));
 
@@ -326,7 +324,7 @@ TEST_CASE("metrics server: GET /metrics on a free loopback port, clean stop, a b
 
   // The same port again: an exception that names the address, not a crash or a silent second server.
   try {
-    fleetsim::MetricsServer second([] { return std::string("# EOF\n"); }, port);
+    fleetsim::MetricsServer second(live, port);
     FAIL("a second server bound a port that is in use");
   } catch (const std::runtime_error& e) {
     CHECK(std::string(e.what()) ==
@@ -334,18 +332,18 @@ TEST_CASE("metrics server: GET /metrics on a free loopback port, clean stop, a b
   }
   CHECK_THAT(body_of(http_get(port, "/metrics")), Contains("fleetsim_live_events_total 131072"));
 
-  CHECK_THROWS_WITH(fleetsim::MetricsServer([] { return std::string(); }, 70000), Contains("out of range"));
+  CHECK_THROWS_WITH(fleetsim::MetricsServer(live, 70000), Contains("out of range"));
 
   server.stop();
   server.stop();  // idempotent
   CHECK(http_get(port, "/metrics").empty());
 
   // A server bound and never started, and one started and never stopped, end cleanly.
-  { fleetsim::MetricsServer idle([] { return std::string(); }, 0); }
+  { fleetsim::MetricsServer idle(live, 0); }
   {
-    fleetsim::MetricsServer running([] { return std::string("# EOF\n"); }, 0);
+    fleetsim::MetricsServer running(live, 0);
     running.start();
-    CHECK(body_of(http_get(running.port(), "/metrics")) == "# EOF\n");
+    CHECK_THAT(body_of(http_get(running.port(), "/metrics")), EndsWith(live.text()));
   }
 }
 
@@ -445,7 +443,6 @@ TEST_CASE("fleetsim run --metrics-port: serves during the run and the hold; a bu
     REQUIRE(port > 0);
     CHECK_THAT(body, Contains("\nfleetsim_live_run_finished 1\n"));
     CHECK_THAT(body, Contains("\nfleetsim_live_duration_seconds 600\n"));
-    CHECK_THAT(body, EndsWith("\n# EOF\n"));
     CHECK(fs::exists(run_dir / "result.json"));
     // A short run shows no progress (under 2 s), and stderr is no terminal here: no '\r'.
     CHECK(fleetsim::test::read_file(err).find("progress:") == std::string::npos);

@@ -79,6 +79,9 @@ ordered metrics(const Block& b) {
   j["failed_by_reason"] = {{"timeout", b.failed_timeout}, {"too-long", 0}, {"cut-off", b.failed_cutoff}};
   j["slo_attainment"] = b.slo;
   j["ttft_s"] = latency(b.requests - failed, 0.25, 0.125, 0.5, b.ttft_p99, 2.5, true);
+  // Counts in fixed buckets (a newer writer; here only for TTFT): le 0.1, 0.5, 1 and above.
+  if (b.newer)
+    j["ttft_s"]["buckets"] = {{"le", {0.1, 0.5, 1.0}}, {"counts", {0, b.requests - failed - 2, 1, 1}}};
   j["tpot_s"] = b.tpot ? latency(b.requests - failed, 0.03125, 0.03, 0.04, 0.05, 0.09, true)
                        : latency(0, 0, 0, 0, 0, 0, false);
   j["e2e_s"] = latency(b.requests - failed, 4.5, 3, 9, 20, 40, true);
@@ -256,6 +259,39 @@ int line_containing(const std::string& text, const std::string& needle) {
   const auto at = text.find(needle);
   REQUIRE(at != std::string::npos);
   return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+}
+
+// `promtool check metrics < file`: its exit status and what it reported, less the finding it
+// always has for vLLM's names (`vllm:... metric names should not contain ':'`: the names are
+// vLLM's own, colons and all, and the text parser reads them). The status is then 0 without
+// such a finding, 3 (lint problems) with one, anything else a real failure.
+struct Promtool {
+  int rc = -1;
+  std::string other;  // findings besides the vLLM names' colons
+  int colon_findings = 0;
+};
+Promtool promtool_check(const fs::path& file, const fs::path& scratch) {
+  const fs::path out = scratch / "promtool.txt";
+  Promtool p;
+  const int status =
+      std::system(("promtool check metrics < " + shell_quote(file.string()) + " > " + shell_quote(out.string()) + " 2>&1").c_str());
+  p.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::istringstream in(read_file(out));
+  for (std::string line; std::getline(in, line);) {
+    const std::string colon = " metric names should not contain ':'";
+    if (line.rfind("vllm:", 0) == 0 && line.size() > colon.size() &&
+        line.compare(line.size() - colon.size(), colon.size(), colon) == 0)
+      ++p.colon_findings;
+    else
+      p.other += line + "\n";
+  }
+  return p;
+}
+void check_promtool(const fs::path& file, const fs::path& scratch) {
+  const Promtool p = promtool_check(file, scratch);
+  INFO("promtool check metrics, besides vLLM's names:\n" << p.other);
+  CHECK(p.other.empty());
+  CHECK(p.rc == (p.colon_findings ? 3 : 0));
 }
 
 // The line of `text` that starts with `prefix`.
@@ -443,8 +479,8 @@ TEST_CASE("result.prom is valid exposition text with exact values", "[reports]")
   const fs::path dir = write_fixture(s, "run-a", default_result(true));
   const std::string prom = fleetsim::prometheus_export(load(dir));
 
-  REQUIRE(prom.size() > 6);
-  CHECK(prom.substr(prom.size() - 6) == "# EOF\n");
+  REQUIRE_FALSE(prom.empty());
+  CHECK(prom.back() == '\n');
   for (const char* line : {
            "fleetsim_requests_total{model=\"alpha\"} 1000\n",
            "fleetsim_requests_total{model=\"all\"} 1500\n",
@@ -457,9 +493,9 @@ TEST_CASE("result.prom is valid exposition text with exact values", "[reports]")
            "fleetsim_ttft_seconds{model=\"alpha\",quantile=\"0.99\"} 0.75\n",
            "fleetsim_ttft_seconds_count{model=\"alpha\"} 990\n",
            "fleetsim_ttft_seconds_sum{model=\"alpha\"} 247.5\n",
-           "fleetsim_tpot_seconds{model=\"weird\\\"<b>&\\\\name\",quantile=\"0.5\"} NaN\n",
+           "fleetsim_tpot_seconds{model=\"weird\\\"<b>&\\\\name\",quantile=\"0.5\"} Nan\n",
            "fleetsim_tpot_seconds_count{model=\"weird\\\"<b>&\\\\name\"} 0\n",
-           "fleetsim_latency_max_seconds{model=\"alpha\",latency=\"ttft\"} 2.5\n",
+           "fleetsim_latency_max_seconds{latency=\"ttft\",model=\"alpha\"} 2.5\n",
            "fleetsim_cold_starts_total{model=\"all\"} 4\n",
            "fleetsim_cold_start_phase_mean_seconds{model=\"alpha\",phase=\"weight_load\"} 8\n",
            "fleetsim_weight_loads_total{model=\"alpha\",source=\"model_store\"} 1\n",
@@ -468,18 +504,30 @@ TEST_CASE("result.prom is valid exposition text with exact values", "[reports]")
            "fleetsim_replicas_mean{model=\"alpha\"} 2.5\n",
            "fleetsim_run_end_time_seconds 600\n",
            "fleetsim_node_cache_hits_total 3\n",
-           "fleetsim_cost{model=\"alpha\",item=\"total\",currency=\"USD\"} 30\n",
+           "fleetsim_cost{currency=\"USD\",item=\"total\",model=\"alpha\"} 30\n",
            "fleetsim_cold_start_phase_mean_seconds{model=\"alpha\",phase=\"node_provision\"} 0.5\n",
            "fleetsim_weight_loads_total{model=\"alpha\",source=\"host_memory\"} 0\n",
-           "fleetsim_gpu_memory_idle_byte_seconds_total{model=\"all\"} 1.25e+12\n",
+           "fleetsim_gpu_memory_idle_byte_seconds_total{model=\"all\"} 1250000000000\n",
            "fleetsim_pool_node_seconds_total{pool=\"h100\"} 7200\n",
            "fleetsim_link_transferred_bytes_total{link=\"node-0/disk\"} 8192\n",
            "fleetsim_link_bandwidth_bytes_per_second{link=\"model-store\"} +Inf\n",
-           "fleetsim_link_bandwidth_bytes_per_second{link=\"node-0/disk\"} 6e+09\n",
-           "# TYPE fleetsim_ttft_seconds summary\n# UNIT fleetsim_ttft_seconds seconds\n",
+           "fleetsim_link_bandwidth_bytes_per_second{link=\"node-0/disk\"} 6000000000\n",
+           "# TYPE fleetsim_ttft_seconds summary\nfleetsim_ttft_seconds_count{model=\"alpha\"} 990\n",
            "# TYPE fleetsim_requests_total counter\n",
+           // vLLM's name for TTFT, a histogram of the block's bucket counts, per model only
+           "# TYPE vllm:time_to_first_token_seconds histogram\n"
+           "vllm:time_to_first_token_seconds_count{model_name=\"alpha\"} 990\n"
+           "vllm:time_to_first_token_seconds_sum{model_name=\"alpha\"} 247.5\n"
+           "vllm:time_to_first_token_seconds_bucket{model_name=\"alpha\",le=\"0.1\"} 0\n"
+           "vllm:time_to_first_token_seconds_bucket{model_name=\"alpha\",le=\"0.5\"} 988\n"
+           "vllm:time_to_first_token_seconds_bucket{model_name=\"alpha\",le=\"1\"} 989\n"
+           "vllm:time_to_first_token_seconds_bucket{model_name=\"alpha\",le=\"+Inf\"} 990\n",
+           "vllm:time_to_first_token_seconds_bucket{model_name=\"weird\\\"<b>&\\\\name\",le=\"+Inf\"} 500\n",
        })
     CHECK_THAT(prom, Contains(line));
+  CHECK_THAT(prom, !Contains("model_name=\"all\""));
+  // No block has buckets for e2e: no such family.
+  CHECK_THAT(prom, !Contains("vllm:e2e_request_latency_seconds"));
 
   // Every sample belongs to the family declared last, which has HELP and TYPE; no family twice.
   std::istringstream in(prom);
@@ -498,8 +546,9 @@ TEST_CASE("result.prom is valid exposition text with exact values", "[reports]")
     } else if (line[0] != '#') {
       const std::string name = line.substr(0, line.find_first_of("{ "));
       INFO(line);
-      CHECK((name == family || name == family + "_sum" || name == family + "_count"));
-      CHECK(name.rfind("fleetsim_", 0) == 0);
+      CHECK((name == family || name == family + "_sum" || name == family + "_count" ||
+             name == family + "_bucket"));
+      CHECK((name.rfind("fleetsim_", 0) == 0 || name.rfind("vllm:", 0) == 0));
     }
   }
 
@@ -512,11 +561,8 @@ TEST_CASE("result.prom is valid exposition text with exact values", "[reports]")
   }
   const fs::path file = s.dir / "result.prom";
   write_file(file, prom);
-  const fs::path out = s.dir / "promtool.txt";
-  const int rc = std::system(("promtool check metrics < " + shell_quote(file.string()) + " > " + shell_quote(out.string()) + " 2>&1").c_str());
-  INFO("promtool check metrics:\n" << read_file(out));
-  CHECK(rc == 0);
-  CHECK(read_file(out).empty());
+  check_promtool(file, s.dir);
+  CHECK(promtool_check(file, s.dir).colon_findings == 1);  // the one vLLM family here
 }
 
 TEST_CASE("compare marks the best value and the relative differences", "[reports]") {
@@ -674,12 +720,17 @@ TEST_CASE("reports of a real run", "[reports]") {
   REQUIRE(fs::exists(dir / "cold_starts.csv"));
   CHECK_THAT(html, Contains("id=\"chart-gpus\""));
   CHECK_THAT(html, Contains("id=\"chart-cold-start-timeline\""));
+  // vLLM's histograms: every completed request of a model counted once, as in its TTFT summary.
+  const std::string prom = read_file(dir / "result.prom");
+  const std::string count = line_starting(prom, "fleetsim_ttft_seconds_count{model=\"llama-3.1-8b\"} ");
+  const std::string n = count.substr(count.rfind(' ') + 1);
+  CHECK(n != "0");
+  CHECK_THAT(prom, Contains("\nvllm:time_to_first_token_seconds_count{model_name=\"llama-3.1-8b\"} " + n + "\n"));
+  CHECK_THAT(prom, Contains("\nvllm:time_to_first_token_seconds_bucket{model_name=\"llama-3.1-8b\",le=\"+Inf\"} " + n + "\n"));
+  CHECK_THAT(prom, Contains("\nvllm:e2e_request_latency_seconds_bucket{model_name=\"llama-3.1-8b\",le=\"7680\"} "));
+  CHECK_THAT(prom, Contains("\nvllm:time_per_output_token_seconds_bucket{model_name=\"llama-3.1-8b\",le=\"0.025\"} "));
   if (on_path("promtool")) {
-    const fs::path out = s.dir / "promtool.txt";
-    const int rc = std::system(
-        ("promtool check metrics < " + shell_quote((dir / "result.prom").string()) + " > " + shell_quote(out.string()) + " 2>&1").c_str());
-    INFO(read_file(out));
-    CHECK(rc == 0);
+    check_promtool(dir / "result.prom", s.dir);
   } else {
     WARN("SKIPPED `promtool check metrics` of the real run: promtool is not installed (Debian package prometheus)");
   }

@@ -215,9 +215,8 @@ TEST_CASE("fleetsim jobs writes result.json, report.html and result.prom with th
 
   const std::string prom = fleetsim::test::read_file(dir / "result.prom");
   CHECK(prom == fleetsim::prometheus_export(run));
-  REQUIRE(prom.size() > 6);
-  CHECK(prom.substr(prom.size() - 6) == "# EOF\n");
-  for (const char* line : {"fleetsim_run_info{kind=\"jobs\",scenario=\"jobs\",",
+  for (const char* line : {"fleetsim_run_info{fleetsim_version=\"",
+                           ",kind=\"jobs\",scenario=\"jobs\",seed=\"",
                            "fleetsim_run_events_total 6\n",
                            "fleetsim_cluster_gpus 4\n",
                            "fleetsim_jobs_total 3\n",
@@ -315,15 +314,16 @@ TEST_CASE("fleetsim saturation writes result.json, report.html and result.prom w
 
   const std::string prom = fleetsim::test::read_file(dir / "result.prom");
   CHECK(prom == fleetsim::prometheus_export(run));
-  for (const char* line : {"fleetsim_run_info{kind=\"saturation\",scenario=\"pods\",",
+  for (const char* line : {"fleetsim_run_info{fleetsim_version=\"",
+                           ",kind=\"saturation\",scenario=\"pods\",seed=\"",
                            "fleetsim_run_events_total 8\n",
                            "fleetsim_saturation_capacity_gpus 2\n",
                            "fleetsim_saturation_pods_failed_total{policy=\"fgd\"} 2\n",
-                           "fleetsim_saturation_allocation_ratio{policy=\"best-fit\",arrived_pct=\"50\"} 0.6\n",
-                           "fleetsim_saturation_fragmentation_gpus{policy=\"fgd\",arrived_pct=\"50\"} 0.8\n",
-                           "fleetsim_saturation_fragmentation_ratio{policy=\"fgd\",arrived_pct=\"100\"} 1\n",
+                           "fleetsim_saturation_allocation_ratio{arrived_pct=\"50\",policy=\"best-fit\"} 0.6\n",
+                           "fleetsim_saturation_fragmentation_gpus{arrived_pct=\"50\",policy=\"fgd\"} 0.8\n",
+                           "fleetsim_saturation_fragmentation_ratio{arrived_pct=\"100\",policy=\"fgd\"} 1\n",
                            // the end (120%) is not a mark: it is exported as well
-                           "fleetsim_saturation_allocation_ratio{policy=\"fgd\",arrived_pct=\"120\"} 0.6\n"})
+                           "fleetsim_saturation_allocation_ratio{arrived_pct=\"120\",policy=\"fgd\"} 0.6\n"})
     CHECK_THAT(prom, Contains(line));
   check_promtool(dir / "result.prom", cli.dir);
 }

@@ -98,7 +98,7 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
   if (options.metrics_port >= 0) {
     live = std::make_unique<LiveMetrics>(simulation.scenario());
     try {
-      server = std::make_unique<MetricsServer>([&live = *live] { return live.openmetrics(); }, options.metrics_port);
+      server = std::make_unique<MetricsServer>(*live, options.metrics_port);
     } catch (const std::runtime_error& e) {
       report.failure = RunFailure::BadInput;
       report.errors.add(Diagnostic{"", 0, 0, "--metrics-port", e.what()});

@@ -1,0 +1,49 @@
+// BucketCounts: how many values fell into each of a fixed set of buckets, counted exactly per
+// value (unlike QuantileSketch, whose buckets are relative). A value v lands in the first bucket
+// whose upper bound is >= v (Prometheus' `le`), or in the last bucket, above every bound.
+//
+// The bounds used are vLLM's, so that a run's TTFT, TPOT and end-to-end latency can be exported
+// as vLLM's histograms (reports/prometheus.cpp) and vLLM's Grafana dashboards read them: from
+// vllm/v1/metrics/loggers.py (vllm-project/vllm, PrometheusStatLogger, commit 005a810bc40f):
+// vllm:time_to_first_token_seconds, vllm:time_per_output_token_seconds and
+// vllm:e2e_request_latency_seconds (`request_latency_buckets`).
+#pragma once
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace fleetsim {
+
+inline constexpr std::array<double, 22> kVllmTtftBounds = {
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75,
+    1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
+inline constexpr std::array<double, 19> kVllmTpotBounds = {
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0};
+inline constexpr std::array<double, 21> kVllmE2eBounds = {
+    0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0,
+    1920.0, 7680.0};
+
+class BucketCounts {
+ public:
+  explicit BucketCounts(std::span<const double> bounds) : bounds_(bounds), counts_(bounds.size() + 1, 0) {}
+
+  void add(double value) {
+    ++counts_[static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin())];
+  }
+  // Both must have the same bounds.
+  void merge(const BucketCounts& other) {
+    for (std::size_t i = 0; i < counts_.size() && i < other.counts_.size(); ++i) counts_[i] += other.counts_[i];
+  }
+
+  std::span<const double> bounds() const { return bounds_; }
+  // One count per bucket, not cumulative; the last counts the values above every bound.
+  const std::vector<std::uint64_t>& counts() const { return counts_; }
+
+ private:
+  std::span<const double> bounds_;
+  std::vector<std::uint64_t> counts_;
+};
+
+}  // namespace fleetsim
