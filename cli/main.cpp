@@ -16,6 +16,7 @@
 #include "cli/sweep_command.hpp"
 #include "cli/trace_command.hpp"
 #include "cli/runner/run_to_directory.hpp"
+#include "policies/plugins.hpp"
 #include "sim/units.hpp"
 
 namespace {
@@ -64,13 +65,26 @@ const char* type_name(ParamType t) {
   return "?";
 }
 
+// The values of every --plugin option (`--plugin PATH` or `--plugin=PATH`), wherever it stands.
+std::vector<std::string> plugin_arguments(int argc, char** argv) {
+  std::vector<std::string> out;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--plugin" && i + 1 < argc) out.push_back(argv[++i]);
+    else if (arg.rfind("--plugin=", 0) == 0) out.push_back(arg.substr(9));
+  }
+  return out;
+}
+
 int list_policies(const PolicyRegistry& registry) {
   for (PolicyFamily family : {PolicyFamily::Placement, PolicyFamily::Autoscaler, PolicyFamily::Router,
                               PolicyFamily::Batching, PolicyFamily::Cache, PolicyFamily::Queue}) {
     std::cout << family_name(family) << ":\n";
     for (const PolicyInfo& p : registry.all()) {
       if (p.family != family) continue;
-      std::cout << "  " << p.name << " — " << p.description << "\n";
+      std::cout << "  " << p.name << " — " << p.description
+                << (p.origin != "built-in" && !p.origin.empty() ? " [plugin " + p.origin + "]" : "") << "\n";
       for (const ParamSpec& s : p.params)
         std::cout << "      " << s.name << " (" << type_name(s.type) << ", default " << param_default(s)
                   << "): " << s.help << "\n";
@@ -85,9 +99,17 @@ static int run_command_line(int argc, char** argv) {
   CLI::App app{"fleetsim — cluster GPU scheduler and autoscaler simulator"};
   app.set_version_flag("--version", std::string("fleetsim ") + FLEETSIM_VERSION);
   app.require_subcommand(1);
-  // The one policy registry of the program: built here, handed to every command (plugins will
-  // add theirs to it before the commands run).
-  const PolicyRegistry registry = builtin_policies();
+  // The one policy registry of the program: built here, handed to every command. Plugins named
+  // with --plugin (any command that uses policies) are loaded into it before the command line is
+  // parsed, because the commands run while it is parsed; a scenario's `plugins:` list is loaded
+  // into it by the scenario loader (run, validate).
+  PolicyRegistry registry = builtin_policies();
+  for (const std::string& path : plugin_arguments(argc, argv))
+    if (const std::string why = load_plugin(registry, path); !why.empty()) {
+      std::cerr << why << "\n";
+      return kExitBadInput;
+    }
+  const auto scenario_plugins = [&registry](const std::string& path) { return load_plugin(registry, path); };
 
   std::string scenario_path = FLEETSIM_DEFAULT_SCENARIO;
   std::string out_dir;
@@ -132,6 +154,10 @@ static int run_command_line(int argc, char** argv) {
   add_jobs_command(app, registry, jobs_exit);
   int saturation_exit = 0;
   add_saturation_command(app, registry, saturation_exit);
+  std::vector<std::string> plugin_paths;  // already loaded above; declared so that help lists it
+  for (const char* name : {"run", "validate", "policies", "sweep", "jobs", "saturation"})
+    app.get_subcommand(name)->add_option("--plugin", plugin_paths,
+                                         "load a policy plugin (a shared library built against the SDK; repeatable)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -151,6 +177,7 @@ static int run_command_line(int argc, char** argv) {
   if (validate->parsed()) {
     LoadOptions options;
     options.overrides = validate_overrides;
+    options.load_plugin = scenario_plugins;
     LoadResult loaded = load_scenario_file(validate_path, registry, options);
     if (!loaded.scenario) return report_errors(loaded.errors);
     Diagnostics trace_errors = check_traces(*loaded.scenario);
@@ -162,6 +189,7 @@ static int run_command_line(int argc, char** argv) {
 
   LoadOptions options;
   options.overrides = overrides;
+  options.load_plugin = scenario_plugins;
   if (*seed_opt) options.seed = seed;
   LoadResult loaded = load_scenario_file(scenario_path, registry, options);
   if (!loaded.scenario) return report_errors(loaded.errors);

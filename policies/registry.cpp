@@ -7,21 +7,12 @@
 
 namespace fleetsim {
 
-const char* tier_name(CacheTier tier) { return tier == CacheTier::Disk ? "disk" : "host-memory"; }
 
-const char* family_name(PolicyFamily family) {
-  switch (family) {
-    case PolicyFamily::Placement: return "placement";
-    case PolicyFamily::Autoscaler: return "autoscaler";
-    case PolicyFamily::Router: return "router";
-    case PolicyFamily::Cache: return "cache";
-    case PolicyFamily::Queue: return "queue";
-    case PolicyFamily::Batching: return "batching";
-  }
-  return "?";
+bool PolicyRegistry::add(PolicyInfo info) {
+  if (find(info.family, info.name)) return false;
+  policies_.push_back(std::move(info));
+  return true;
 }
-
-void PolicyRegistry::add(PolicyInfo info) { policies_.push_back(std::move(info)); }
 
 const PolicyInfo* PolicyRegistry::find(PolicyFamily family, const std::string& name) const {
   for (const auto& p : policies_)
@@ -108,7 +99,8 @@ PolicyRegistry builtin_policies() {
   PolicyRegistry r;
   auto add = [&r](PolicyInfo info, const char* description) {
     info.description = description;
-    r.add(std::move(info));
+    info.origin = "built-in";
+    if (!r.add(std::move(info))) throw std::logic_error("two built-in policies share a name");
   };
 #define FLEETSIM_POLICY(function, description) add(function(), description);
 #include "policies/builtin_list.hpp"

@@ -1,51 +1,28 @@
 // PolicyRegistry: every policy the simulator can use, by family and name, with its typed
 // parameters and a factory. `builtin_policies()` registers the in-tree policies, listed one line
 // each in policies/builtin_list.hpp; the program builds one registry (cli/main.cpp) and hands it
-// to every command; plugins will add theirs to the same registry.
+// to every command; plugins add theirs to the same registry (policies/plugins.hpp), so a
+// built-in and a plugin are made and validated along one path.
 #pragma once
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "policies/api/params.hpp"
-#include "policies/autoscaling/autoscaler.hpp"
-#include "policies/batching/batching.hpp"
-#include "policies/cache/cache.hpp"
-#include "policies/placement/placement.hpp"
-#include "policies/queueing/queue_policy.hpp"
-#include "policies/routing/router.hpp"
+#include "policies/api/policy_info.hpp"
 
 namespace fleetsim {
 
-enum class PolicyFamily { Placement, Autoscaler, Router, Cache, Queue, Batching };
-
-const char* family_name(PolicyFamily family);  // "placement", "autoscaler", "router", ...
-
-struct PolicyInfo {
-  PolicyFamily family = PolicyFamily::Placement;
-  std::string name;
-  std::string description;  // one line
-  std::vector<ParamSpec> params;
-  bool needs_future = false;  // autoscalers only: sees each model's next arrival (oracles)
-  // Optional check across parameters; returns "" when the values are consistent.
-  std::function<std::string(const ParamValues&)> check;
-  // Exactly one factory is set, the one of `family`. It receives the policy's name, its
-  // resolved parameters, its own random stream and the run's names (PolicyContext).
-  std::function<std::unique_ptr<PlacementPolicy>(const PolicyContext&)> make_placement;
-  std::function<std::unique_ptr<Autoscaler>(const PolicyContext&)> make_autoscaler;
-  std::function<std::unique_ptr<Router>(const PolicyContext&)> make_router;
-  std::function<std::unique_ptr<CachePolicy>(const PolicyContext&)> make_cache;
-  std::function<std::unique_ptr<QueuePolicy>(const PolicyContext&)> make_queue;
-  std::function<std::unique_ptr<BatchingPolicy>(const PolicyContext&)> make_batching;
-};
-
 class PolicyRegistry {
  public:
-  void add(PolicyInfo info);
+  // Adds a policy; false (and nothing added) when its family already has one of that name.
+  bool add(PolicyInfo info);
   const PolicyInfo* find(PolicyFamily family, const std::string& name) const;
   std::vector<std::string> names(PolicyFamily family) const;
   const std::vector<PolicyInfo>& all() const { return policies_; }
+  // The plugin files loaded into it (canonical paths; policies/plugins.hpp).
+  const std::vector<std::string>& plugins() const { return plugins_; }
+  void note_plugin(std::string path) { plugins_.push_back(std::move(path)); }
 
   // Factories by choice; the choice must have been resolved against this registry. `run`
   // gives the seed the policy's stream derives from and the scenario's names. The policy made
@@ -59,6 +36,7 @@ class PolicyRegistry {
 
  private:
   std::vector<PolicyInfo> policies_;
+  std::vector<std::string> plugins_;
 };
 
 // The in-tree policies, in the order `fleetsim policies` lists them.

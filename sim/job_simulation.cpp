@@ -274,7 +274,13 @@ JobRunResult JobSimulation::finish(SimTime end) {
 
 JobRunResult JobSimulation::run() {
   Impl& s = *impl_;
-  advance(kNever - 1);
+  try {
+    advance(kNever - 1);
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& error) {  // out of a policy decision (see Simulation::run)
+    s.result.errors.add(Diagnostic{"", 0, 0, "jobs", std::string("a policy threw an exception: ") + error.what()});
+  }
   s.account_busy(0);
   s.result.ok = s.result.errors.empty();
   s.result.makespan = std::max<SimTime>(0, s.last_end - s.first_submit);  // 0 when nothing completed

@@ -162,6 +162,12 @@ RunStatus Simulation::run() {
     }
   } catch (const PolicyError& error) {
     errors_.add(Diagnostic{"", 0, 0, "", error.message});
+  } catch (const std::bad_alloc&) {
+    throw;  // not a policy's doing: main reports it
+  } catch (const std::exception& error) {
+    // Policies are the code the engine calls that it does not own (plugins among them): an
+    // exception out of a decision ends the run as a broken contract does, with its message.
+    errors_.add(Diagnostic{"", 0, 0, "", std::string("a policy threw an exception: ") + error.what()});
   }
   status.end_time = now_;
   status.requests = next_serial_;

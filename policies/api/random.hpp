@@ -3,7 +3,7 @@
 // from one never shifts another's numbers (ns-3's rule). The distributions are our own: std::
 // distributions differ between standard libraries, and results must be byte-identical everywhere.
 // Part of the policy API (a policy gets its own stream in its PolicyContext); implemented in
-// sim/rng.cpp.
+// policies/api/random.cpp (in the SDK library, fleetsim::sdk).
 #pragma once
 #include <cstdint>
 #include <string_view>

@@ -274,10 +274,38 @@ struct Loader {
   const PolicyRegistry& registry;
   std::string base_dir;
   std::string import_cache_dir;  // "" : default_import_cache_dir()
+  const std::function<std::string(const std::string&)>* load_plugin;  // LoadOptions::load_plugin
   Scenario sc;
   std::unordered_map<std::string, std::uint32_t> pool_index;
   std::unordered_map<std::string, std::uint32_t> model_index;
   std::vector<YAML::Node> model_nodes;
+
+  // plugins: [path, ...], relative to the scenario file; loaded before any policy is looked up.
+  void read_plugins(MapReader& r) {
+    if (!r.has("plugins")) return;
+    auto items = list_of(r, "plugins");
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const std::string path = index_path("plugins", i);
+      if (!items[i].IsScalar()) {
+        ctx.error(items[i], path, "expected the path of a plugin (a shared library)");
+        continue;
+      }
+      std::filesystem::path file = items[i].as<std::string>();
+      if (file.is_relative()) file = std::filesystem::path(base_dir) / file;
+      const std::string resolved = file.lexically_normal().string();
+      std::string why;
+      if (load_plugin && *load_plugin) {
+        why = (*load_plugin)(resolved);
+      } else {
+        std::error_code ec;
+        const std::string canonical = std::filesystem::canonical(resolved, ec).string();
+        const auto& loaded = registry.plugins();
+        if (ec || std::find(loaded.begin(), loaded.end(), canonical) == loaded.end())
+          why = "plugin " + resolved + " is not loaded (here plugins are loaded with --plugin)";
+      }
+      if (!why.empty()) ctx.error(items[i], path, why);
+    }
+  }
 
   void read(const YAML::Node& root) {
     MapReader r(ctx, root, "");
@@ -290,6 +318,7 @@ struct Loader {
     if (const std::string why = unsafe_name_reason(sc.name); !why.empty())
       ctx.error(r.get("name"), "name", why + " (it names the output folder out/<name>)");
     sc.description = r.text("description", "");
+    read_plugins(r);
     sc.seed = static_cast<std::uint64_t>(r.number("seed", 1, 0, 9007199254740991.0));
     sc.duration = r.duration("duration", 0, kMillisecond, true);
     sc.drain_limit = r.duration("drain_limit", 10 * kMinute, 0);
@@ -882,7 +911,7 @@ LoadResult load_scenario_text(const std::string& yaml, const std::string& source
     ctx.overridden.push_back(normal_key_path(o.substr(0, o.find('='))));  // "models.0.name" -> "models[0].name"
   }
   if (!result.errors.empty()) return result;
-  Loader loader{ctx, registry, base_dir, options.import_cache_dir, {}, {}, {}, {}};
+  Loader loader{ctx, registry, base_dir, options.import_cache_dir, &options.load_plugin, {}, {}, {}, {}};
   loader.sc.source_file = source_name;
   loader.read(root);
   if (options.seed) loader.sc.seed = *options.seed;

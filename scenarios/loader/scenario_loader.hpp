@@ -3,6 +3,7 @@
 // references, replicas that fit no node) with file, line, column and key path; nothing is
 // guessed. The format is documented in README.md ("The scenario file").
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,10 @@ struct LoadOptions {
   // default_import_cache_dir(). Created owner-only (0700). (Initialised so that the callers'
   // aggregate initialisations of the fields above need not name it.)
   std::string import_cache_dir{};
+  // Loads a plugin named by the scenario's `plugins:` into the registry the scenario is loaded
+  // against (the command line passes one: policies/plugins.hpp); returns "" or why not. Without
+  // it, every plugin the scenario names must be loaded already.
+  std::function<std::string(const std::string& path)> load_plugin{};
 };
 
 struct LoadResult {

@@ -1,4 +1,4 @@
-#include "sim/rng.hpp"
+#include "policies/api/random.hpp"
 
 #include <cmath>
 
