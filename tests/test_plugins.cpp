@@ -149,3 +149,24 @@ TEST_CASE("a plugin's decision that breaks the contract or throws stops the run 
   CHECK_THAT(threw.err, Contains("a policy threw an exception: the plugin's router gave up"));
   CHECK_FALSE(std::filesystem::exists(dir.path("out/result.json")));
 }
+
+TEST_CASE("the SDK installs, and the example plugin builds out of tree against it and loads", "[plugins][sdk]") {
+  // cmake --install into a prefix; the example's own ten-line CMakeLists.txt finds fleetsim::sdk
+  // there (find_package), builds the plugin, and the loader accepts it.
+  TempDir dir("plugin-sdk");
+  const std::string prefix = dir.path("prefix"), build = dir.path("build");
+  const std::string quiet = " >> " + shell_quote(dir.path("log")) + " 2>&1";
+  auto shell = [&](const std::string& command) {
+    if (std::system(command.c_str()) != 0) FAIL(command << "\n" << read_file(dir.path("log")));
+  };
+  shell("cmake --install " + shell_quote(FLEETSIM_BUILD_DIR) + " --prefix " + shell_quote(prefix) + quiet);
+  CHECK(std::filesystem::exists(prefix + "/include/fleetsim/policies/api/plugin.hpp"));
+  CHECK(std::filesystem::exists(prefix + "/lib/pkgconfig/fleetsim-sdk.pc"));
+  const std::string example = std::string(FLEETSIM_SOURCE_DIR) + "/policies/examples/headroom_packer";
+  shell("cmake -S " + shell_quote(example) + " -B " + shell_quote(build) + " -DCMAKE_PREFIX_PATH=" +
+        shell_quote(prefix) + " -DCMAKE_BUILD_TYPE=Release" + quiet);
+  shell("cmake --build " + shell_quote(build) + quiet);
+  PolicyRegistry registry = builtin_policies();
+  REQUIRE(load_plugin(registry, build + "/libheadroom_packer.so") == "");
+  REQUIRE(registry.find(PolicyFamily::Placement, "headroom-packer") != nullptr);
+}
