@@ -170,3 +170,68 @@ TEST_CASE("the SDK installs, and the example plugin builds out of tree against i
   REQUIRE(load_plugin(registry, build + "/libheadroom_packer.so") == "");
   REQUIRE(registry.find(PolicyFamily::Placement, "headroom-packer") != nullptr);
 }
+
+namespace {
+
+// Loads `yaml` against a registry holding the built-ins and `plugin_name`'s policies, and runs it
+// with the invariant checker on.
+RunOutput run_with_plugin(const std::string& plugin_name, const std::string& yaml) {
+  PolicyRegistry registry = builtin_policies();
+  REQUIRE(load_plugin(registry, plugin(plugin_name)) == "");
+  LoadResult loaded = load_scenario_text(yaml, "plugin-scenario", ".", registry);
+  INFO(loaded.errors.to_string());
+  REQUIRE(loaded.scenario);
+  RunOutput out = run_setup(build_setup(*loaded.scenario, registry));
+  for (const auto& v : out.violations) FAIL(v);
+  REQUIRE(out.status.ok);
+  return out;
+}
+
+// One model on one H100 node, its requests from a trace (seconds, model, prompt, output).
+std::string one_model(const std::string& policies, const std::string& rows, const std::string& extra_models = "") {
+  static int serial = 0;
+  const auto path = std::filesystem::temp_directory_path() / ("fleetsim_plugin_trace_" + std::to_string(serial++) + ".csv");
+  write_file(path, "timestamp,model,input_tokens,output_tokens\n" + rows);
+  return "duration: 2h\nwarm_start: false\n"
+         "cluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 8, disk_cache: 60GB}]}\n"
+         "policies: " + policies + "\n"
+         "models:\n  - {name: m, parameters: 8e9, kv_cache_per_token: 128KiB, image_size: 5GB}\n" + extra_models +
+         "workloads: [{trace: " + path.string() + "}]\n";
+}
+
+}  // namespace
+
+TEST_CASE("example autoscaler plugin: idle replicas are kept as long as a cold start takes", "[plugins][examples]") {
+  // Requests at 10 s, 60 s and 3,000 s. The first cold-starts a replica; the second falls within
+  // the keep-alive (min_keep 120 s here, longer than this model's cold start), so it is served
+  // warm; by 3,000 s the replica has gone to zero: a second cold start.
+  const std::string yaml =
+      one_model("{autoscaler: {impl: ski-rental-keepalive, min_keep: 120s}}", "10,m,100,10\n60,m,100,10\n3000,m,100,10\n");
+  const RunOutput out = run_with_plugin("ski_rental_keepalive", yaml);
+  REQUIRE(out.requests.size() == 3);
+  REQUIRE(out.cold_starts.size() == 2);
+  CHECK(out.requests[1].waited_for_replica == false);
+  CHECK(out.requests[2].waited_for_replica == true);
+  // The replica stopped before the third request: kept at least 120 s after going idle, and
+  // not for ever.
+  bool stopped = false;
+  for (const PhaseEvent& e : out.phases)
+    if (e.phase == ReplicaPhase::Stopped && e.time < 3000 * kSecond) {
+      stopped = true;
+      CHECK(e.time >= out.requests[1].end + 120 * kSecond);
+    }
+  CHECK(stopped);
+}
+
+TEST_CASE("example cache plugin: a model is cached on a node only from its second load", "[plugins][examples]") {
+  // kpa scales to zero 30 s after the last request, so requests 20 min apart each cold-start.
+  // With second-hit-cache the first load reads the store and caches nothing, the second reads
+  // the store again and is kept, the third is served from the node's cache.
+  const std::string yaml = one_model("{cache: {impl: second-hit-cache}, autoscaler: {impl: kpa}}",
+                                     "10,m,100,10\n1210,m,100,10\n2410,m,100,10\n");
+  const RunOutput out = run_with_plugin("second_hit_cache", yaml);
+  REQUIRE(out.cold_starts.size() == 3);
+  CHECK(out.cold_starts[0].source == WeightSource::ModelStore);
+  CHECK(out.cold_starts[1].source == WeightSource::ModelStore);
+  CHECK(out.cold_starts[2].source != WeightSource::ModelStore);
+}
