@@ -1,7 +1,8 @@
 // fleetsim_bench: micro- and macro-benchmarks of the engine.
 //   BM_EventQueue        steady-state push+pop on EventQueue with N pending events
 //   BM_DefaultScenario   one full run of scenarios/default.yaml (events/s, requests/s)
-//   BM_PlacementBestFit  one best-fit placement decision over a 1,000-node cluster
+//   BM_PlacementBestFit  one best-fit placement decision over a 1,000-node cluster, built in
+//                        and loaded from a plugin (the boundary's cost)
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "policies/registry.hpp"
+#include "policies/plugins.hpp"
 #include "scenarios/loader/build.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
 #include "sim/event_queue.hpp"
@@ -136,7 +138,15 @@ void BM_PlacementBestFit(benchmark::State& state) {
     n.disk_read_bandwidth = 6e9;
     n.network_bandwidth = 25e9 / 8;
   }
-  auto policy = builtin_policies().make_placement(PolicyChoice{"best-fit", {}});
+  // range(1): 0 the built-in, 1 the same policy loaded from a plugin.
+  PolicyRegistry registry = builtin_policies();
+  if (state.range(1) == 1) {
+    if (const std::string why = load_plugin(registry, FLEETSIM_BEST_FIT_PLUGIN); !why.empty()) {
+      state.SkipWithError(why.c_str());
+      return;
+    }
+  }
+  auto policy = registry.make_placement(PolicyChoice{state.range(1) == 1 ? "best-fit-plugin" : "best-fit", {}});
   PlacementRequest request;
   request.model = 1;
   request.gpus = static_cast<int>(state.range(0));
@@ -149,7 +159,13 @@ void BM_PlacementBestFit(benchmark::State& state) {
   }
   state.counters["nodes"] = kNodes;
 }
-BENCHMARK(BM_PlacementBestFit)->Arg(1)->Arg(4)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_PlacementBestFit)
+    ->ArgNames({"gpus", "plugin"})
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Args({4, 0})
+    ->Args({4, 1})
+    ->Unit(benchmark::kNanosecond);
 
 // Cache policy decisions: choosing a victim among N entries of a node's disk cache.
 void BM_CacheVictim(benchmark::State& state) {
