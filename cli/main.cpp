@@ -133,6 +133,16 @@ static int run_command_line(int argc, char** argv) {
   run->add_option("--metrics-hold", metrics_hold,
                   "keep serving the metrics this long after the run (seconds, or 30s, 2min; default 0)")
       ->needs(port_opt);
+  auto* timeline_opt = run->add_option("--timeline", run_options.timeline_path,
+                                       "also write the run as a Chrome trace-event file (open it in ui.perfetto.dev)");
+  run->add_option("--timeline-sample", run_options.timeline.request_sample,
+                  "draw every Nth request on the timeline (1: all, 0: none; default 100)")
+      ->transform(integer_in(0, kMaxSeed))
+      ->needs(timeline_opt);
+  std::string timeline_limit;
+  run->add_option("--timeline-limit", timeline_limit,
+                  "stop drawing batch steps and requests once the timeline file is this big (default 100MB)")
+      ->needs(timeline_opt);
 
   std::string validate_path;
   std::vector<std::string> validate_overrides;
@@ -200,6 +210,14 @@ static int run_command_line(int argc, char** argv) {
   if (!metrics_hold.empty() && !parse_hold(metrics_hold, run_options.metrics_hold_s)) {
     std::cerr << "--metrics-hold: expected seconds or a duration such as 30s or 2min, got '" << metrics_hold << "'\n";
     return kExitBadInput;
+  }
+  if (!timeline_limit.empty()) {
+    auto size = parse_size(timeline_limit);
+    if (!size || *size.value < 0 || *size.value > 1e15) {
+      std::cerr << "--timeline-limit: expected a size such as 100MB or 2GiB, got '" << timeline_limit << "'\n";
+      return kExitBadInput;
+    }
+    run_options.timeline.detail_limit_bytes = static_cast<std::uint64_t>(*size.value);
   }
   if (!quiet) run_options.log = &std::cerr;
   run_options.address = &std::cerr;  // the metrics address, even with --quiet (README)

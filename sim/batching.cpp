@@ -68,6 +68,9 @@ void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
   if (!head_joins(rep, rep_id, 0)) return;
   if (rep.step == BatchStepKind::Decode) {
     advance_decode(rep);
+    if (!batch_observers_.empty())  // the decode stretch ends here: a prefill cuts in
+      report_batch_step(rep, static_cast<std::uint32_t>(rep.decoding.size()),
+                        rep.progress - rep.decode_started_at);
     // Sequences whose last token is due this very instant finish before the prefill starts.
     complete_finished(rep, rep_id);
   }
@@ -93,6 +96,8 @@ void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
     rep.prefill_batch.push_back(rep.waiting.pop());
   }
   rep.step = BatchStepKind::Prefill;
+  rep.step_started = now_;
+  rep.step_tokens = tokens;
   ++rep.epoch;
   schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens)), EventKind::BatchStep, rep_id,
            rep.epoch);
@@ -125,6 +130,8 @@ void Simulation::schedule_decode(Replica& rep, std::uint32_t rep_id) {
   const double batch = static_cast<double>(rep.decoding.size());
   const double steps = rep.decoding.front().finish - rep.progress;
   rep.step = BatchStepKind::Decode;
+  rep.step_started = now_;
+  rep.decode_started_at = rep.progress;
   ++rep.epoch;
   schedule(now_ + ceil_ns(rep.perf->decode_seconds(steps, batch, rep.context)),
            EventKind::BatchStep, rep_id, rep.epoch);
@@ -132,6 +139,13 @@ void Simulation::schedule_decode(Replica& rep, std::uint32_t rep_id) {
 
 void Simulation::on_batch_step(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
+  if (!batch_observers_.empty()) {
+    if (rep.step == BatchStepKind::Prefill)
+      report_batch_step(rep, static_cast<std::uint32_t>(rep.prefill_batch.size()), rep.step_tokens);
+    else if (rep.step == BatchStepKind::Decode)
+      report_batch_step(rep, static_cast<std::uint32_t>(rep.decoding.size()),
+                        rep.decoding.front().finish - rep.decode_started_at);
+  }
   if (rep.step == BatchStepKind::Prefill) {
     // First tokens come out of the prefill; the rest are decode steps.
     for (std::uint32_t id : rep.prefill_batch) {
@@ -159,6 +173,19 @@ void Simulation::on_batch_step(std::uint32_t rep_id) {
   llm_try_schedule(rep, rep_id);
   if (rep.step == BatchStepKind::Idle && !rep.decoding.empty()) schedule_decode(rep, rep_id);
   after_request_left(rep, rep_id);
+}
+
+// Only called with batch observers attached (the callers check), so a run without them
+// builds no record.
+void Simulation::report_batch_step(const Replica& rep, std::uint32_t sequences, double tokens) {
+  BatchStepRecord step;
+  step.replica = rep.info;
+  step.start = rep.step_started;
+  step.end = now_;
+  step.prefill = rep.step == BatchStepKind::Prefill;
+  step.sequences = sequences;
+  step.tokens = tokens;
+  for (auto* o : batch_observers_) o->on_batch_step(step);
 }
 
 // ---------------------------------------------------------------- service-time models

@@ -16,6 +16,8 @@ enum class RequestOutcome : std::uint8_t {
 inline constexpr int kRequestOutcomes = 4;
 const char* outcome_name(RequestOutcome outcome);  // "completed", "timeout", "too-long", "cut-off"
 
+inline constexpr std::uint32_t kNoReplica = 0xFFFFFFFFu;
+
 struct RequestResult {
   std::uint64_t serial = 0;  // unique per request in a run, in arrival order
   std::uint32_t model = 0;
@@ -27,6 +29,7 @@ struct RequestResult {
   SimTime first_token = 0;  // LLM: end of its prefill; service-time models: completion
   SimTime end = 0;
   bool waited_for_replica = false;  // found no ready replica and waited (> 0 s) in the buffer
+  std::uint32_t replica = kNoReplica;  // the replica it was queued on (kNoReplica: never reached one)
 };
 
 enum class ReplicaPhase : std::uint8_t {
@@ -65,6 +68,19 @@ struct ColdStartRecord {
   bool aborted = false;
 };
 
+// One LLM batch step on a replica, reported when it ends. A prefill step runs the prompts of the
+// requests it admitted; a decode stretch is the decoding between two changes of the batch (the
+// engine advances decoding from one completion, or one interrupting prefill, to the next — not
+// token by token), so `tokens` there counts decode iterations, fractional when a prefill cut in.
+struct BatchStepRecord {
+  ReplicaInfo replica;
+  SimTime start = 0;
+  SimTime end = 0;
+  bool prefill = false;
+  std::uint32_t sequences = 0;  // requests in the prefill step / sequences decoding
+  double tokens = 0;            // prefill: prompt tokens; decode: iterations (tokens per sequence)
+};
+
 enum class CacheEvent : std::uint8_t { Hit, Insert, Evict };
 
 class SimObserver {
@@ -80,6 +96,11 @@ class SimObserver {
   // The replica's outstanding requests went 0 -> 1 (busy) or 1 -> 0 (idle).
   virtual void on_replica_busy(SimTime, const ReplicaInfo&, bool /*busy*/) {}
   virtual void on_cold_start(const ColdStartRecord&) {}
+  // Batch steps are the engine's most frequent signal, so they go only to observers that ask
+  // for them: the engine reads wants_batch_steps() once, in add_observer, and with no such
+  // observer builds no record at all.
+  virtual bool wants_batch_steps() const { return false; }
+  virtual void on_batch_step(const BatchStepRecord&) {}
   virtual void on_scale(SimTime, std::uint32_t /*model*/, int /*current*/, int /*desired*/) {}
   virtual void on_unschedulable(SimTime, std::uint32_t /*model*/) {}
   virtual void on_cache(SimTime, std::uint32_t /*node*/, std::uint32_t /*model*/, CacheEvent) {}

@@ -73,6 +73,7 @@ void Simulation::enqueue(std::uint32_t id, std::uint32_t rep_id) {
     return;
   }
   ++models_[r.model].in_flight;
+  r.replica = rep_id;
   rep.waiting.push(id);
   if (rep.outstanding++ == 0) set_busy(rep, true);
   if (spec.kind == ModelSpec::Kind::Llm)
@@ -97,6 +98,7 @@ void Simulation::finish_request(std::uint32_t id, RequestOutcome outcome) {
   result.first_token = r.first_token;
   result.end = now_;
   result.waited_for_replica = r.waited && r.dispatched > r.arrival;
+  result.replica = r.replica;
   for (auto* o : observers_) o->on_request_end(result);
   r.live = false;
   --live_requests_;

@@ -91,7 +91,10 @@ class Simulation {
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
 
-  void add_observer(SimObserver* observer) { observers_.push_back(observer); }
+  void add_observer(SimObserver* observer) {
+    observers_.push_back(observer);
+    if (observer->wants_batch_steps()) batch_observers_.push_back(observer);
+  }
   RunStatus run();
 
   const Scenario& scenario() const { return setup_.scenario; }
@@ -128,6 +131,7 @@ class Simulation {
     std::uint32_t input_tokens = 0;
     std::uint32_t output_tokens = 0;
     std::uint32_t adapter = kNoAdapter;
+    std::uint32_t replica = kNoReplica;  // where it was queued
     bool waited = false;
     bool live = false;
   };
@@ -163,6 +167,9 @@ class Simulation {
     int running = 0;      // admitted to the batch (LLM) or in service
     // LLM batch state; `progress` counts decode steps since the replica started.
     BatchStepKind step = BatchStepKind::Idle;
+    SimTime step_started = 0;      // of the prefill step or decode stretch under way
+    double step_tokens = 0;        // the prefill step's prompt tokens
+    double decode_started_at = 0;  // `progress` when the decode stretch began
     std::vector<std::uint32_t> prefill_batch;
     std::vector<Sequence> decoding;  // min-heap on (finish, request)
     double progress = 0;
@@ -243,6 +250,7 @@ class Simulation {
   void schedule_decode(Replica& replica, std::uint32_t id);
   void complete_finished(Replica& replica, std::uint32_t id);
   void on_batch_step(std::uint32_t replica);
+  void report_batch_step(const Replica& replica, std::uint32_t sequences, double tokens);
   // ... and service-time models
   void service_try_start(Replica& replica, std::uint32_t id);
   void on_service_done(std::uint32_t replica, std::uint32_t request);
@@ -296,6 +304,7 @@ class Simulation {
 
   SimulationSetup setup_;
   std::vector<SimObserver*> observers_;
+  std::vector<SimObserver*> batch_observers_;  // those of observers_ that want batch steps
   EventQueue<Event> queue_;
   SimTime now_ = 0;
   Diagnostics errors_;

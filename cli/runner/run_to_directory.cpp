@@ -114,6 +114,36 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
     progress = std::make_unique<ProgressReporter>(simulation.scenario().duration);
     simulation.add_observer(progress.get());
   }
+  // The timeline streams into a staging file while the run goes; it replaces `timeline_path`
+  // only once the run and its results succeeded.
+  std::unique_ptr<std::ofstream> timeline_file;
+  std::unique_ptr<TimelineWriter> timeline;
+  fs::path timeline_staging;
+  auto drop_timeline = [&] {
+    timeline.reset();
+    timeline_file.reset();
+    std::error_code ignored;
+    if (!timeline_staging.empty()) fs::remove(timeline_staging, ignored);
+  };
+  if (!options.timeline_path.empty()) {
+    const fs::path target = fs::path(options.timeline_path).lexically_normal();
+    timeline_staging = target.parent_path() / ("." + target.filename().string() + ".partial-" + std::to_string(::getpid()));
+    std::error_code error;
+    if (!target.parent_path().empty()) fs::create_directories(target.parent_path(), error);
+    if (!error) {
+      timeline_file = std::make_unique<std::ofstream>(timeline_staging, std::ios::binary | std::ios::trunc);
+      if (!*timeline_file) error = std::make_error_code(std::errc::permission_denied);
+    }
+    if (error || target.filename().empty()) {
+      timeline_staging.clear();
+      report.failure = RunFailure::WriteError;
+      report.errors.add(Diagnostic{options.timeline_path, 0, 0, "--timeline", "cannot write the timeline here"});
+      return report;
+    }
+    timeline = std::make_unique<TimelineWriter>(simulation.scenario(), simulation.nodes(), *timeline_file,
+                                                options.timeline);
+    simulation.add_observer(timeline.get());
+  }
   const auto started = std::chrono::steady_clock::now();
   report.status = simulation.run();
   report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -129,6 +159,7 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
     server->stop();
   }
   if (!report.status.ok) {
+    drop_timeline();
     report.errors = report.status.errors;
     // A bad trace record names its file; a policy's broken contract does not.
     const auto& items = report.errors.items();
@@ -136,10 +167,27 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
                                                                    : RunFailure::PolicyError;
     return report;
   }
+  if (timeline) {
+    timeline_file->close();
+    if (!timeline->ok() || !*timeline_file) {
+      drop_timeline();
+      report.failure = RunFailure::WriteError;
+      report.errors.add(Diagnostic{options.timeline_path, 0, 0, "--timeline", "cannot write the timeline here"});
+      return report;
+    }
+  }
   report.metrics = metrics.result();
   report.result_path = out_dir + "/result.json";
   Diagnostics errors = write_results(scenario, registry, report, timeseries, out_dir, version);
+  if (errors.empty() && timeline) {
+    std::error_code error;
+    fs::rename(timeline_staging, options.timeline_path, error);
+    if (error)
+      errors.add(Diagnostic{options.timeline_path, 0, 0, "--timeline",
+                            "cannot write the timeline here (" + error.message() + ")"});
+  }
   if (!errors.empty()) {
+    drop_timeline();
     report.failure = RunFailure::WriteError;
     report.errors = std::move(errors);
   }

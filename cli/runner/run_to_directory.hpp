@@ -6,6 +6,7 @@
 #include <string>
 
 #include "policies/registry.hpp"
+#include "reports/timeline.hpp"
 #include "sim/metrics.hpp"
 #include "sim/simulation.hpp"
 
@@ -31,6 +32,11 @@ struct RunOptions {
   // Where to say which address serves the metrics; said even when `log` is null (--quiet), since
   // with port 0 nothing else tells the user which port was chosen.
   std::ostream* address = nullptr;
+  // Non-empty: also write the run's timeline (Chrome trace-event JSON, reports/timeline.hpp) to
+  // this file. It is streamed into a staging file beside it (.NAME.partial-PID) and renamed only
+  // when the run and its results succeed, like the result files.
+  std::string timeline_path;
+  TimelineOptions timeline;
 };
 
 // A metrics port that cannot be bound fails the run before it starts (RunFailure::BadInput).
