@@ -21,7 +21,7 @@ enum State : int { Free = 0, Claimed = 1, Armed = 2 };
 struct Slot {
   std::atomic<int> state{Free};
   int files = 0;
-  bool has_folder = false;
+  int folders = 0;  // paths[files .. files + folders)
   char paths[kPaths][kPathBytes] = {};
 };
 
@@ -31,7 +31,7 @@ extern "C" void remove_and_die(int sig) {
   for (Slot& s : g_slots) {
     if (s.state.load() != Armed) continue;
     for (int i = 0; i < s.files; ++i) ::unlink(s.paths[i]);
-    if (s.has_folder) ::rmdir(s.paths[s.files]);
+    for (int i = 0; i < s.folders; ++i) ::rmdir(s.paths[s.files + i]);  // only if empty
   }
   std::signal(sig, SIG_DFL);
   std::raise(sig);
@@ -54,21 +54,20 @@ void install_once() {
 
 }  // namespace
 
-RemoveOnInterrupt::RemoveOnInterrupt(const std::vector<std::string>& files, const std::string& folder) {
-  const int needed = static_cast<int>(files.size()) + (folder.empty() ? 0 : 1);
-  if (needed > kPaths) return;
-  for (const std::string& p : files)
-    if (p.size() >= kPathBytes) return;
-  if (folder.size() >= kPathBytes) return;
+RemoveOnInterrupt::RemoveOnInterrupt(const std::vector<std::string>& files, const std::vector<std::string>& folders) {
+  if (files.size() + folders.size() > static_cast<std::size_t>(kPaths)) return;
+  for (const auto* list : {&files, &folders})
+    for (const std::string& p : *list)
+      if (p.size() >= kPathBytes) return;
   install_once();
   for (int i = 0; i < kSlots; ++i) {
     int expected = Free;
     if (!g_slots[i].state.compare_exchange_strong(expected, Claimed)) continue;
     Slot& s = g_slots[i];
     s.files = static_cast<int>(files.size());
+    s.folders = static_cast<int>(folders.size());
     for (int f = 0; f < s.files; ++f) std::strcpy(s.paths[f], files[static_cast<std::size_t>(f)].c_str());
-    s.has_folder = !folder.empty();
-    if (s.has_folder) std::strcpy(s.paths[s.files], folder.c_str());
+    for (int f = 0; f < s.folders; ++f) std::strcpy(s.paths[s.files + f], folders[static_cast<std::size_t>(f)].c_str());
     s.state.store(Armed);
     slot_ = i;
     return;

@@ -158,8 +158,11 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
   const fs::path staging = staging_for(out_dir);
   std::vector<std::string> staged;
   for (const char* name : kRunFiles) staged.push_back((staging / name).string());
-  RemoveOnInterrupt cleanup(staged, staging.string());
+  // A folder this run creates for its results is removed too when the run is cut short.
   const bool had_target = fs::exists(target_for(out_dir));
+  std::vector<std::string> folders{staging.string()};
+  if (!had_target) folders.push_back(target_for(out_dir).string());
+  RemoveOnInterrupt cleanup(staged, folders);
   auto abandon = [&] {  // a failed run leaves nothing behind, not even a folder it created
     remove_staging(staging);
     std::error_code ignored;
@@ -171,6 +174,7 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
     if (!error) fs::remove_all(staging, error);
     if (!error) fs::create_directory(staging, error);
     if (error) {
+      abandon();
       report.failure = RunFailure::WriteError;
       report.errors.add(Diagnostic{out_dir, 0, 0, "", "cannot write results here (" + error.message() + ")"});
       return report;
