@@ -316,3 +316,19 @@ TEST_CASE("a killed run removes its staging folder and the output folder it crea
   CHECK(staging().empty());
   CHECK_FALSE(fs::exists(out));
 }
+
+TEST_CASE("report.html: the cold-start timeline stays bounded however many cold starts a run has", "[guards]") {
+  // The default scenario's day has over a thousand cold starts of its busiest model: that lane is
+  // drawn as counts per 3 px column, not a bar (with its tooltip) per cold start.
+  test::TempDir dir("guards");
+  REQUIRE(fleetsim_cli(dir, "run -q --out " + test::shell_quote(dir.path("out"))).code == 0);
+  const std::string html = test::read_file(dir.dir / "out" / "report.html");
+  const std::size_t begin = html.find("chart-cold-start-timeline");
+  REQUIRE(begin != std::string::npos);
+  const std::string timeline = html.substr(begin, html.find("</figure>", begin) - begin);
+  CHECK_THAT(timeline, Contains("cold starts placed between"));
+  std::size_t groups = 0;
+  for (std::size_t at = timeline.find("<g><title>"); at != std::string::npos; at = timeline.find("<g><title>", at + 1))
+    ++groups;
+  CHECK(groups < 1000);  // a few models × at most ~270 columns each
+}
