@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/numeric_flags.hpp"
+#include "scenarios/loader/scenario_loader.hpp"
 #include "policies/registry.hpp"
 #include "reports/jobs_result.hpp"
 #include "reports/write_reports.hpp"
@@ -245,6 +246,9 @@ struct JobsOptions {
   std::string format = "gavel", trace, throughputs, cluster, nodes, node_format = "openb", policy = "fifo", out,
               round, placement;
   std::string restart = "0s";
+  std::string checkpoint_interval = "0s";
+  std::vector<std::string> policy_params;
+  PolicyChoice queue_choice;  // --policy with its --policy-param values, once checked
   std::string min_run = "0s";
   std::string sample = "1h";
   std::vector<std::string> columns;
@@ -281,7 +285,7 @@ bool cluster_of(const JobsOptions& o, std::vector<JobClusterNode>& nodes) {
 }
 
 // Scheduling options and the queue policy's name checked; false (with a message) on bad input.
-bool run_options_of(const JobsOptions& o, const PolicyRegistry& registry, JobRunOptions& options) {
+bool run_options_of(JobsOptions& o, const PolicyRegistry& registry, JobRunOptions& options) {
   options.backfill = o.backfill;
   options.checkpoint_on_preemption = !o.lose_work;
   if (auto d = parse_duration(o.sample); d && *d.value > 0) {
@@ -310,11 +314,25 @@ bool run_options_of(const JobsOptions& o, const PolicyRegistry& registry, JobRun
     }
     options.round = *d.value;
   }
+  if (auto d = parse_duration(o.checkpoint_interval)) {
+    options.checkpoint_interval = *d.value;
+  } else {
+    std::cerr << "--checkpoint-interval: " << d.error << "\n";
+    return false;
+  }
   if (!known_policy(registry, PolicyFamily::Queue, o.policy, "--policy", "queue")) return false;
   if (!o.placement.empty()) {
     if (!known_policy(registry, PolicyFamily::Placement, o.placement, "--placement", "placement")) return false;
     options.placement = registry.make_placement(PolicyChoice{o.placement, {}});
     options.placement_name = o.placement;
+  }
+  // The queue policy's parameters, checked as a scenario's jobs.policy section is.
+  Diagnostics param_errors;
+  o.queue_choice = policy_from_key_values(PolicyFamily::Queue, o.policy, o.policy_params, registry, "--policy-param",
+                                          param_errors);
+  if (!param_errors.empty()) {
+    std::cerr << param_errors.to_string();
+    return false;
   }
   return true;
 }
@@ -486,6 +504,8 @@ JobsInputs inputs_of(const JobsOptions& o, const std::vector<JobClusterNode>& no
   in.placement = o.placement;
   in.round = options.round;
   in.restart_overhead = options.restart_overhead;
+  in.checkpoint_interval = options.checkpoint_interval;
+  in.policy_params = o.queue_choice.params;
   in.min_run_time = options.min_run_time;
   in.sample_interval = options.sample_interval;
   in.backfill = options.backfill;
@@ -595,6 +615,12 @@ void add_jobs_command(CLI::App& app, const PolicyRegistry& registry, int& exit_c
   cmd->add_flag("--lose-work-on-preemption", o->lose_work,
                 "jobs without a checkpoint interval lose their work when preempted (default: they checkpoint)");
   cmd->add_option("--restart-overhead", o->restart, "time a preempted job needs to restart (default 0s)");
+  cmd->add_option("--policy-param", o->policy_params,
+                  "KEY=VALUE: a parameter of the queue policy (repeatable; see fleetsim policies), e.g. "
+                  "threshold_gpu_hours=2 for las, quotas=a:8,b:4 for fair-share");
+  cmd->add_option("--checkpoint-interval", o->checkpoint_interval,
+                  "jobs whose trace gives no checkpoint interval checkpoint this often and lose the work since "
+                  "their last checkpoint when preempted (default 0s: none)");
   cmd->add_option("--min-run-time", o->min_run,
                   "a job is not preempted before it has run this long since its last start (default 0s)");
   cmd->add_option("--out", o->out,
@@ -623,7 +649,7 @@ void add_jobs_command(CLI::App& app, const PolicyRegistry& registry, int& exit_c
     const JobTraceSource* reader = nullptr;
     std::unique_ptr<JobSource> source = source_of(*o, nodes, reader);
     if (!source) return;
-    JobSimulation sim(nodes, std::move(source), registry.make_queue(PolicyChoice{o->policy, {}}), options);
+    JobSimulation sim(nodes, std::move(source), registry.make_queue(o->queue_choice), options);
     const JobRunResult result = sim.run();
     if (!result.ok) {
       std::cerr << result.errors.to_string();

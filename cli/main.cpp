@@ -8,6 +8,7 @@
 
 #include "reports/summary_table.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
+#include "scenarios/loader/work_limits.hpp"
 #include "cli/bench_command.hpp"
 #include "cli/jobs_command.hpp"
 #include "cli/numeric_flags.hpp"
@@ -116,6 +117,7 @@ static int run_command_line(int argc, char** argv) {
   std::vector<std::string> overrides;
   std::uint64_t seed = 0;
   bool quiet = false;
+  bool force = false;
 
   auto* run = app.add_subcommand("run", "run a scenario (the default scenario when none is given)");
   run->add_option("scenario", scenario_path, "scenario YAML file");
@@ -123,6 +125,7 @@ static int run_command_line(int argc, char** argv) {
   run->add_option("--out", out_dir, "directory for result.json (default out/<scenario name>)");
   run->add_option("--set", overrides, "override a scenario value: path.to.key=value (repeatable)");
   run->add_flag("--quiet,-q", quiet, "print nothing but errors");
+  run->add_flag("--force", force, "run even when the estimated work exceeds the limits (README \"Limits on work\")");
   RunOptions run_options;
   auto* progress_opt = run->add_flag("--progress,!--no-progress", run_options.progress,
                                      "live progress on stderr for runs over 2 s (default: on unless --quiet)");
@@ -149,6 +152,8 @@ static int run_command_line(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "check a scenario (and its traces) without running it");
   validate->add_option("scenario", validate_path, "scenario YAML file")->required();
   validate->add_option("--set", validate_overrides, "override a scenario value: path.to.key=value");
+  bool validate_force = false;
+  validate->add_flag("--force", validate_force, "accept work beyond the limits (README \"Limits on work\")");
 
   auto* policies = app.add_subcommand("policies", "list every registered policy with its parameters");
 
@@ -188,8 +193,11 @@ static int run_command_line(int argc, char** argv) {
     LoadOptions options;
     options.overrides = validate_overrides;
     options.load_plugin = scenario_plugins;
+    options.force = validate_force;
     LoadResult loaded = load_scenario_file(validate_path, registry, options);
     if (!loaded.scenario) return report_errors(loaded.errors);
+    if (!validate_force)
+      if (Diagnostics too_much = check_work(*loaded.scenario); !too_much.empty()) return report_errors(too_much);
     Diagnostics trace_errors = check_traces(*loaded.scenario);
     if (!trace_errors.empty()) return report_errors(trace_errors);
     std::cout << validate_path << ": ok (" << loaded.scenario->models.size() << " models, "
@@ -201,9 +209,12 @@ static int run_command_line(int argc, char** argv) {
   options.overrides = overrides;
   options.load_plugin = scenario_plugins;
   if (*seed_opt) options.seed = seed;
+  options.force = force;
   LoadResult loaded = load_scenario_file(scenario_path, registry, options);
   if (!loaded.scenario) return report_errors(loaded.errors);
   const Scenario& scenario = *loaded.scenario;
+  if (!force)
+    if (Diagnostics too_much = check_work(scenario); !too_much.empty()) return report_errors(too_much);
 
   if (out_dir.empty()) out_dir = "out/" + scenario.name;
   if (!*progress_opt) run_options.progress = !quiet;
@@ -227,6 +238,7 @@ static int run_command_line(int argc, char** argv) {
     return outcome.failure == RunFailure::PolicyError ? kExitPolicyError : kExitBadInput;
   }
   const RunStatus& status = outcome.status;
+  if (!quiet) warn_after_duration(scenario, status, std::cerr);
   const double wall = outcome.wall_seconds;
   const std::string& result_path = outcome.result_path;
   if (!quiet) {

@@ -33,6 +33,7 @@ struct SweepArgs {
   std::size_t shards = 0;
   std::string image;
   bool quiet = false;
+  bool force = false;
   std::string merge_file;
   std::string merge_out;
 };
@@ -63,6 +64,8 @@ int run_sweep_command(const SweepArgs& a, const PolicyRegistry& registry) {
   const SweepSpec& sweep = *loaded.sweep;
   const std::string out = a.out.empty() ? default_out(a.file) : a.out;
   const std::size_t points = sweep_point_count(sweep);
+  if (!a.force)
+    if (Diagnostics too_many = check_sweep_size(sweep); !too_many.empty()) return report(too_many, "nothing run");
 
   if (a.emit.empty() && (a.shards || !a.image.empty())) {
     std::cerr << "sweep: --shards and --image go with --emit slurm|k8s\n";
@@ -74,7 +77,7 @@ int run_sweep_command(const SweepArgs& a, const PolicyRegistry& registry) {
       return kExitBadInput;
     }
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-    Diagnostics errors = check_sweep_points(sweep, registry, hw);
+    Diagnostics errors = check_sweep_points(sweep, registry, hw, 0, 1, a.force);
     if (!errors.empty()) return report(errors, "the sweep's points do not validate, nothing emitted");
     EmitOptions options;
     options.name = sweep.name;
@@ -97,6 +100,7 @@ int run_sweep_command(const SweepArgs& a, const PolicyRegistry& registry) {
   SweepRunOptions options;
   options.registry = &registry;
   options.version = FLEETSIM_VERSION;
+  options.force = a.force;
   if (!a.quiet)
     options.on_point = [](const SweepProgress& p) {
       std::cout << std::fixed << std::setprecision(3) << "[" << p.done << "/" << p.total << "] " << std::filesystem::path(p.dir).filename().string()
@@ -151,6 +155,8 @@ void add_sweep_command(CLI::App& app, const PolicyRegistry& registry, int& exit_
       ->transform(integer_in(1, std::int64_t{1} << 20));
   sweep->add_option("--image", args->image, "with --emit k8s: the container image (default a placeholder, REGISTRY/fleetsim:VERSION)");
   sweep->add_flag("--quiet,-q", args->quiet, "no progress lines");
+  sweep->add_flag("--force", args->force,
+                  "run even past the work limits: points, requests per point (README \"Limits on work\")");
 
   auto* merge = sweep->add_subcommand("merge", "rebuild merged.csv etc. from the point folders (after sharded runs)");
   merge->add_option("file", args->merge_file, "sweep YAML file")->required();

@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "cli/numeric_flags.hpp"
+#include "cli/runner/interrupt_cleanup.hpp"
+#include "scenarios/loader/work_limits.hpp"
 #include "sim/units.hpp"
 #include "traces/importers.hpp"
 
@@ -19,6 +21,7 @@ constexpr int kExitBadInput = 2;
 
 struct TraceArgs {
   ImportOptions options;
+  bool force = false;
   std::string window, assign, default_tokens;
 };
 
@@ -114,6 +117,10 @@ int run_import(TraceArgs& args) {
     return kExitBadInput;
   }
   ImportReport r;
+  if (!args.force) args.options.max_rows = kMaxImportRows;
+  // Interrupted (Ctrl-C, a kill), the import leaves no partial output behind: the importer
+  // writes <out>.part and renames it only when done.
+  RemoveOnInterrupt cleanup({args.options.output + ".part"});
   try {
     r = import_trace(args.options);
   } catch (const std::exception& e) {  // I/O failures the importers do not expect (a vanished folder)
@@ -161,6 +168,8 @@ void add_trace_command(CLI::App& app, int& exit_code) {
   imp->add_option("input", o.input, "the trace file (servegen: a folder of chunk-<N>-trace.csv, or one)")
       ->required();
   imp->add_option("--out,-o", o.output, "the CSV to write (written only if the import succeeds)")->required();
+  imp->add_flag("--force", args->force,
+                "write more than the row limit (README \"Limits on work\")");
   imp->add_flag("--lenient", o.lenient, "skip bad rows and count them by reason instead of stopping");
   imp->add_option("--time-scale", o.time_scale, "multiply timestamps (0.5 = twice as fast; default 1)")
       ->transform(number_in(1e-9, 1e9));

@@ -339,6 +339,69 @@ std::vector<LegendItem> phase_legend(const std::vector<Phase>& phases) {
   return legend;
 }
 
+// One model's cold starts as counts per `bin_px` column of the timeline: a stacked bar per
+// column (height: cold starts placed in it, relative to the busiest column; colors: the phases'
+// shares of their time, gray: aborted ones), with the counts and mean phases as its tooltip.
+std::string dense_cold_starts(const ColdStartRow& first, const std::vector<const ColdStartRow*>& rows,
+                              const std::vector<Phase>& phases, const Axis& x, double left, double right,
+                              double bin_px, double top, double lane_h) {
+  const std::size_t bins = static_cast<std::size_t>(std::ceil((right - left) / bin_px));
+  struct Bin {
+    std::size_t count = 0, aborted = 0;
+    std::vector<double> phase_s;
+  };
+  std::vector<Bin> bin(bins);
+  for (const ColdStartRow* r : rows) {
+    const double at = std::clamp((x.px(r->placed_s) - left) / bin_px, 0.0, static_cast<double>(bins - 1));
+    Bin& k = bin[static_cast<std::size_t>(at)];
+    ++k.count;
+    if (r->aborted) ++k.aborted;
+    k.phase_s.resize(phases.size(), 0.0);
+    for (std::size_t p = 0; p < phases.size(); ++p) k.phase_s[p] += r->*phases[p].row;
+  }
+  std::size_t most = 1;
+  for (const Bin& k : bin) most = std::max(most, k.count);
+  const double px_lo = x.px(x.lo), px_hi = x.px(x.hi);  // the axis is linear: invert it from its ends
+  auto time_at = [&](double px) {
+    return px_hi > px_lo ? std::max(0.0, x.lo + (px - px_lo) / (px_hi - px_lo) * (x.hi - x.lo)) : x.lo;
+  };
+  std::string b;
+  for (std::size_t i = 0; i < bins; ++i) {
+    const Bin& k = bin[i];
+    if (k.count == 0) continue;
+    const double x0 = left + static_cast<double>(i) * bin_px;
+    const double h = std::max(1.0, lane_h * static_cast<double>(k.count) / static_cast<double>(most));
+    const double t0 = time_at(x0), t1 = time_at(x0 + bin_px);
+    std::string tip = first.model + ": " + std::to_string(k.count) + " cold start" + (k.count == 1 ? "" : "s") +
+                      " placed between " + format_fixed(t0, 0) + " s and " + format_fixed(t1, 0) + " s";
+    if (k.aborted) tip += " (" + std::to_string(k.aborted) + " aborted)";
+    tip += "; mean";
+    double sum = 0;
+    for (std::size_t p = 0; p < phases.size(); ++p) {
+      tip += std::string(p ? ", " : " ") + phases[p].name + " " + format_latency(k.phase_s[p] / static_cast<double>(k.count));
+      sum += k.phase_s[p];
+    }
+    b += "<g><title>" + esc(tip) + "</title>";
+    double y = top + lane_h;  // stacked upwards from the lane's floor
+    const double aborted_h = h * static_cast<double>(k.aborted) / static_cast<double>(k.count);
+    const double phase_h = h - aborted_h;
+    for (std::size_t p = 0; p < phases.size() && sum > 0; ++p) {
+      const double ph = phase_h * k.phase_s[p] / sum;
+      if (ph <= 0) continue;
+      y -= ph;
+      b += "<rect x=\"" + coord(x0) + "\" y=\"" + coord(y) + "\" width=\"" + coord(bin_px) + "\" height=\"" + coord(ph) +
+           "\" fill=\"" + phases[p].color + "\"/>";
+    }
+    if (aborted_h > 0 || sum <= 0) {
+      const double ah = sum > 0 ? aborted_h : h;
+      b += "<rect x=\"" + coord(x0) + "\" y=\"" + coord(y - ah) + "\" width=\"" + coord(bin_px) + "\" height=\"" +
+           coord(ah) + "\" fill=\"" + kAbortedFill + "\"/>";
+    }
+    b += "</g>\n";
+  }
+  return b;
+}
+
 // A Gantt-like strip: one lane per model, each cold start a bar from placement to ready split
 // into its phases; overlapping cold starts take further rows of the lane.
 std::string cold_start_timeline(const RunData& run, const std::vector<std::string>& order) {
@@ -355,8 +418,17 @@ std::string cold_start_timeline(const RunData& run, const std::vector<std::strin
   std::vector<std::vector<int>> row_of(groups.size());
   std::vector<int> rows(groups.size(), 0);
   int total_rows = 0;
+  // A model with more cold starts than kMaxBars is drawn as counts per kBinPx column instead of
+  // one bar each: a long run's report stays the same size however many cold starts it had.
+  constexpr std::size_t kMaxBars = 400;
+  constexpr double kBinPx = 3, kDenseH = 48;
+  std::vector<bool> dense(groups.size(), false);
   for (std::size_t g = 0; g < groups.size(); ++g) {
     std::vector<double> row_end;
+    if (groups[g].size() > kMaxBars) {
+      dense[g] = true;
+      continue;
+    }
     for (const ColdStartRow* r : groups[g]) {
       const double x0 = x.px(r->placed_s), x1 = std::max(x.px(r->ready_s), x0 + min_w);
       std::size_t k = 0;
@@ -372,7 +444,7 @@ std::string cold_start_timeline(const RunData& run, const std::vector<std::strin
   const double lane_pad = 8;
   double plot_h = 0;
   for (std::size_t g = 0; g < groups.size(); ++g)
-    if (!groups[g].empty()) plot_h += rows[g] * row_h + lane_pad;
+    if (!groups[g].empty()) plot_h += (dense[g] ? kDenseH : rows[g] * row_h) + lane_pad;
   const int height = static_cast<int>(std::ceil(44 + std::max(plot_h, 120.0) + 56));
   Chart c = report_chart("Cold starts on the timeline", height, left);
   c.x_axis(x);
@@ -381,13 +453,18 @@ std::string cold_start_timeline(const RunData& run, const std::vector<std::strin
   int lane = 0;
   for (std::size_t g = 0; g < groups.size(); ++g) {
     if (groups[g].empty()) continue;
-    const double lane_h = rows[g] * row_h + lane_pad;
+    const double lane_h = (dense[g] ? kDenseH : rows[g] * row_h) + lane_pad;
     if (lane++ % 2 == 0)
       b += "<rect x=\"" + coord(left) + "\" y=\"" + coord(y) + "\" width=\"" + coord(right - left) + "\" height=\"" + coord(lane_h) +
            "\" fill=\"#f3f3f3\"/>\n";
     b += "<text x=\"" + coord(left - 8) + "\" y=\"" + coord(y + std::min(lane_h / 2 + 4, 16.0)) +
          "\" text-anchor=\"end\"><title>" + esc(order[g]) + "</title>" + esc(truncate(order[g], 20)) + " (" +
          std::to_string(groups[g].size()) + ")</text>\n";
+    if (dense[g]) {
+      b += dense_cold_starts(*groups[g][0], groups[g], phases, x, left, right, kBinPx, y + lane_pad / 2, kDenseH);
+      y += lane_h;
+      continue;
+    }
     for (std::size_t i = 0; i < groups[g].size(); ++i) {
       const ColdStartRow& r = *groups[g][i];
       const double top = y + lane_pad / 2 + row_of[g][i] * row_h;
@@ -418,7 +495,9 @@ std::string cold_start_timeline(const RunData& run, const std::vector<std::strin
   return figure("chart-cold-start-timeline", c.svg(),
                 "Each bar is one cold start, from placement to ready (or to its abort), split into its phases; bars are at least 2 px wide, so short cold starts in long runs are drawn "
                 "wider than they were. Overlapping cold starts of a model take extra rows; the count of cold starts "
-                "is beside each model. Hover a bar for its details.");
+                "is beside each model. Hover a bar for its details. A model with more than 400 cold starts is drawn as "
+                "counts per 3 px column instead: a bar's height is the number of cold starts placed in that span "
+                "(the tallest fills the lane), its colors each phase's share of their time, gray the aborted ones.");
 }
 
 // Stacked vertical bars, one per cold start (grouped by model, in order of placement): how long

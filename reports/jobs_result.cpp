@@ -88,13 +88,14 @@ ordered jobs_echo(const JobsInputs& in, const PolicyRegistry& registry) {
       j["skipped_by_reason"] = why;
     }
   }
-  j["policy"] = json_blocks::policy(PolicyChoice{in.policy, {}}, PolicyFamily::Queue, registry);
+  j["policy"] = json_blocks::policy(PolicyChoice{in.policy, in.policy_params}, PolicyFamily::Queue, registry);
   if (!in.placement.empty())
     j["placement"] = json_blocks::policy(PolicyChoice{in.placement, {}}, PolicyFamily::Placement, registry);
   j["round"] = format_duration(in.round);
   j["backfill"] = in.backfill;
   j["checkpoint_on_preemption"] = in.checkpoint_on_preemption;
   j["restart_overhead"] = format_duration(in.restart_overhead);
+  j["checkpoint_interval"] = format_duration(in.checkpoint_interval);
   j["min_run_time"] = format_duration(in.min_run_time);
   return j;
 }

@@ -42,7 +42,8 @@ struct JobsInputs {
   std::vector<JobClusterNode> nodes;
   // Scheduling.
   std::string policy, placement;  // placement "": the built-in gang placement
-  SimTime round = 0, restart_overhead = 0, min_run_time = 0, sample_interval = 0;
+  ParamValues policy_params;      // the queue policy's (--policy-param); unset: its defaults
+  SimTime round = 0, restart_overhead = 0, min_run_time = 0, sample_interval = 0, checkpoint_interval = 0;
   bool backfill = false, checkpoint_on_preemption = true;
 };
 

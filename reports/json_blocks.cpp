@@ -67,6 +67,7 @@ ordered jobs(const JobRunResult& result) {
   jobs["jobs"] = js.jobs;
   jobs["completed"] = js.completed;
   jobs["rejected"] = result.rejected;  // could never fit the cluster
+  jobs["jobs_after_duration"] = result.jobs_after_duration;  // submitted after the run's end
   jobs["mean_jct_s"] = js.mean_jct_s;
   jobs["jct_s"] = percentiles(js.jct);
   jobs["mean_queueing_s"] = js.mean_queueing_s;

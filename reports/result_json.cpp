@@ -57,6 +57,8 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
   j["request_timeout"] = format_duration(sc.request_timeout);
   j["warm_start"] = sc.warm_start;
   j["sample_interval"] = format_duration(sc.sample_interval);
+  j["buffer_limit"] = sc.buffer_limit;
+  j["queue_limit"] = sc.queue_limit;
   ordered gpus = ordered::array();
   for (const auto& g : sc.gpu_types) {
     ordered t;
@@ -194,6 +196,7 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
       jobs["inference_priority"] = sc.jobs.inference_priority;
     jobs["checkpoint_on_preemption"] = sc.jobs.checkpoint_on_preemption;
     jobs["restart_overhead"] = format_duration(sc.jobs.restart_overhead);
+    jobs["checkpoint_interval"] = format_duration(sc.jobs.checkpoint_interval);
     j["jobs"] = jobs;
   }
   return j;
@@ -288,6 +291,7 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
   j["run"]["end_time_s"] = end_s;
   j["run"]["events"] = status.events;
   j["run"]["requests"] = status.requests;
+  j["run"]["requests_after_duration"] = status.requests_after_duration;  // trace rows never run
   j["run"]["percentile_relative_error"] = metrics.overall.ttft.relative_accuracy();
   auto with_mean = [&](const ModelMetrics& m) {
     ordered o = metrics_json(m);

@@ -489,10 +489,10 @@ bool parse_number(const std::string& s, double& out) {
 
 // Calls row(line number, fields) for each data row after checking the header has `required`
 // columns; `index` gets each required column's position.
+// Reads `in` a line at a time: a long run's timeseries.csv is never held whole in memory.
 template <class Row>
-void read_csv(const std::string& text, const std::string& file, const std::vector<std::string>& required,
+void read_csv(std::istream& in, const std::string& file, const std::vector<std::string>& required,
               std::vector<std::size_t>& index, Diagnostics& errors, Row row) {
-  std::istringstream in(text);
   std::string line;
   int line_no = 0;
   bool header = true;
@@ -531,6 +531,13 @@ void read_csv(const std::string& text, const std::string& file, const std::vecto
     row(line_no, fields);
   }
   if (header) errors.add({file, line_no > 0 ? line_no : 1, 0, "", "empty file: expected a header line"});
+}
+
+template <class Row>
+void read_csv(const std::string& text, const std::string& file, const std::vector<std::string>& required,
+              std::vector<std::size_t>& index, Diagnostics& errors, Row row) {
+  std::istringstream in(text);
+  read_csv(in, file, required, index, errors, row);
 }
 
 std::optional<std::string> read_text(const fs::path& path) {
@@ -753,7 +760,17 @@ void parse_result_json(const std::string& text, const std::string& file, RunData
     r.cost(*c, "", out.overall);
 }
 
+namespace {
+TimeSeriesData parse_timeseries(std::istream& text, const std::string& file, Diagnostics& errors);
+}
+
 TimeSeriesData parse_timeseries_csv(const std::string& text, const std::string& file, Diagnostics& errors) {
+  std::istringstream in(text);
+  return parse_timeseries(in, file, errors);
+}
+
+namespace {
+TimeSeriesData parse_timeseries(std::istream& text, const std::string& file, Diagnostics& errors) {
   TimeSeriesData out;
   std::map<std::pair<std::string, std::string>, std::size_t> where;
   const std::vector<std::string> columns{"time_s", "model", "series", "value"};
@@ -787,6 +804,7 @@ TimeSeriesData parse_timeseries_csv(const std::string& text, const std::string& 
   });
   return out;
 }
+}  // namespace
 
 std::vector<ColdStartRow> parse_cold_starts_csv(const std::string& text, const std::string& file,
                                                 Diagnostics& errors, bool* has_node_provision) {
@@ -913,9 +931,10 @@ LoadedRun load_run_dir(const std::string& dir) {
 
   const fs::path ts = path / "timeseries.csv";
   if (fs::exists(ts, ec)) {
-    if (auto t = read_text(ts)) {
+    if (std::ifstream in(ts, std::ios::binary); in) {
       run.has_timeseries = true;
-      run.timeseries = parse_timeseries_csv(*t, ts.string(), loaded.errors);
+      run.timeseries = parse_timeseries(in, ts.string(), loaded.errors);
+      if (in.bad()) loaded.errors.add({ts.string(), 0, 0, "", "cannot read the file"});
     } else {
       loaded.errors.add({ts.string(), 0, 0, "", "cannot read the file"});
     }

@@ -14,17 +14,21 @@ std::string number(double v) {
 }
 }  // namespace
 
-std::string timeseries_csv(const Scenario& scenario, const TimeSeriesRecorder& recorder) {
-  std::string out = "time_s,model,series,value\n";
-  for (const auto& sample : recorder.samples()) {
-    const std::string time = number(to_seconds(sample.time));
-    for (std::size_t m = 0; m < sample.models.size(); ++m) {
-      const std::string model = csv_field(m < scenario.models.size() ? scenario.models[m].name : std::string("all"));
-      for (int s = 0; s < kSeriesCount; ++s)
-        out += time + "," + model + "," + series_name(static_cast<Series>(s)) + "," +
-               number(sample.models[m][static_cast<std::size_t>(s)]) + "\n";
-    }
+const char* const kTimeseriesHeader = "time_s,model,series,value\n";
+
+void append_timeseries_rows(std::string& out, const Scenario& scenario, const TimeSeriesRecorder::Sample& sample) {
+  const std::string time = number(to_seconds(sample.time));
+  for (std::size_t m = 0; m < sample.models.size(); ++m) {
+    const std::string model = csv_field(m < scenario.models.size() ? scenario.models[m].name : std::string("all"));
+    for (int s = 0; s < kSeriesCount; ++s)
+      out += time + "," + model + "," + series_name(static_cast<Series>(s)) + "," +
+             number(sample.models[m][static_cast<std::size_t>(s)]) + "\n";
   }
+}
+
+std::string timeseries_csv(const Scenario& scenario, const TimeSeriesRecorder& recorder) {
+  std::string out = kTimeseriesHeader;
+  for (const auto& sample : recorder.samples()) append_timeseries_rows(out, scenario, sample);
   return out;
 }
 

@@ -11,6 +11,10 @@
 
 namespace fleetsim {
 
+// timeseries.csv written as the run goes (TimeSeriesRecorder::set_sink): the header, then
+// each sample's rows, byte for byte what timeseries_csv() writes.
+extern const char* const kTimeseriesHeader;
+void append_timeseries_rows(std::string& out, const Scenario& scenario, const TimeSeriesRecorder::Sample& sample);
 std::string timeseries_csv(const Scenario& scenario, const TimeSeriesRecorder& recorder);
 std::string cold_starts_csv(const Scenario& scenario, const TimeSeriesRecorder& recorder);
 

@@ -18,6 +18,7 @@ void Simulation::set_up_jobs() {
     options.backfill = sc.jobs.backfill;
     options.checkpoint_on_preemption = sc.jobs.checkpoint_on_preemption;
     options.restart_overhead = sc.jobs.restart_overhead;
+    options.checkpoint_interval = sc.jobs.checkpoint_interval;
     options.placement = std::move(setup_.job_placement);
     options.placement_name = sc.jobs.placement.impl;
     // One event queue per run: the scheduler's events are ours, ahead of ours at equal times.

@@ -85,6 +85,7 @@ void JobSimulation::Impl::arrive() {
   }
   Job& j = jobs[id];
   j.spec = pending;
+  if (j.spec.checkpoint_interval == 0) j.spec.checkpoint_interval = options.checkpoint_interval;
   j.seq = next_seq++;
   auto t = std::find(tenants.begin(), tenants.end(), j.spec.tenant);
   if (t == tenants.end()) t = tenants.insert(t, j.spec.tenant);
@@ -264,6 +265,14 @@ int JobSimulation::gpus_held_by_jobs(std::size_t node) const {
 JobRunResult JobSimulation::finish(SimTime end) {
   Impl& s = *impl_;
   advance(end);
+  // Jobs submitted after the end never ran: count them (reading the rest of the trace, without
+  // scheduling) so that a trace longer than the run is reported, not cut silently.
+  if (s.has_pending && s.pending.submit > end && s.result.errors.empty()) {
+    s.result.jobs_after_duration = 1;
+    JobSpec rest;
+    while (s.source->next(rest, s.result.errors)) ++s.result.jobs_after_duration;
+    s.has_pending = false;
+  }
   s.now = std::max(s.now, end);
   s.account_busy(0);
   s.result.ok = s.result.errors.empty();

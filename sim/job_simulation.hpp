@@ -89,6 +89,7 @@ struct JobRunOptions {
   // last start. Jobs with an interval lose the work since their last periodic checkpoint.
   bool checkpoint_on_preemption = true;
   SimTime restart_overhead = 0;         // for jobs whose trace gives none
+  SimTime checkpoint_interval = 0;      // periodic checkpoints, for jobs whose trace gives none
   // A running job is not preempted before it has run this long since its last (re)start
   // (production schedulers have such a floor against thrashing; 0: none).
   SimTime min_run_time = 0;
@@ -129,6 +130,8 @@ struct JobRunResult {
   double gpu_seconds_busy = 0;
   double gpu_seconds_capacity = 0;  // GPUs × makespan
   std::vector<std::pair<SimTime, double>> busy_gpus;  // samples, when sample_interval > 0
+  // Co-location: jobs submitted after the run ended (finish(end)), never run.
+  std::uint64_t jobs_after_duration = 0;
 };
 
 // A job scheduler's event. Recheck: a running job's minimum run time ends (a pass may now

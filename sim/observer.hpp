@@ -12,9 +12,11 @@ enum class RequestOutcome : std::uint8_t {
   TimedOut,     // waited longer than request_timeout for a replica
   TooLong,      // prompt + output can never fit the replica's KV cache
   CutOff,       // still in flight at duration + drain_limit
+  Rejected,     // arrived to a full buffer (buffer_limit) or a full replica queue (queue_limit)
 };
-inline constexpr int kRequestOutcomes = 4;
-const char* outcome_name(RequestOutcome outcome);  // "completed", "timeout", "too-long", "cut-off"
+inline constexpr int kRequestOutcomes = 5;
+// "completed", "timeout", "too-long", "cut-off", "rejected"
+const char* outcome_name(RequestOutcome outcome);
 
 inline constexpr std::uint32_t kNoReplica = 0xFFFFFFFFu;
 

@@ -38,6 +38,13 @@ void Simulation::dispatch_or_buffer(std::uint32_t id) {
     route(id);
     return;
   }
+  if (m.buffer.size() >= setup_.scenario.buffer_limit) {
+    // The buffer is full (the model is far behind its load): refuse rather than grow without
+    // bound. A replica is already coming: the first buffered request asked for one.
+    for (auto* o : observers_) o->on_request_arrived(now_, r.model, false);
+    finish_request(id, RequestOutcome::Rejected);
+    return;
+  }
   for (auto* o : observers_) o->on_request_arrived(now_, r.model, true);
   // No ready replica: wait in the buffer (Knative's activator) and make sure one is coming.
   r.waited = true;
@@ -70,6 +77,10 @@ void Simulation::enqueue(std::uint32_t id, std::uint32_t rep_id) {
   if (spec.kind == ModelSpec::Kind::Llm &&
       static_cast<double>(r.input_tokens) + r.output_tokens > rep.kv_capacity) {
     finish_request(id, RequestOutcome::TooLong);
+    return;
+  }
+  if (rep.waiting.size() >= setup_.scenario.queue_limit) {  // overloaded: refuse, stay bounded
+    finish_request(id, RequestOutcome::Rejected);
     return;
   }
   ++models_[r.model].in_flight;

@@ -25,6 +25,9 @@ class RequestSource {
   // Writes the next arrival and returns true; returns false at the end of the stream, or on a
   // bad record, in which case it adds a diagnostic (file, line, column) to `errors`.
   virtual bool next(Arrival& out, Diagnostics& errors) = 0;
+  // True for sources that end (trace files): the rows left after the run's duration are then
+  // counted (RunStatus::requests_after_duration). Generated workloads never end.
+  virtual bool finite() const { return false; }
 };
 
 }  // namespace fleetsim

@@ -119,6 +119,7 @@ struct JobsSpec {
   int inference_priority = std::numeric_limits<int>::max();  // ... whose priority is below this
   bool checkpoint_on_preemption = true;
   SimTime restart_overhead = 0;
+  SimTime checkpoint_interval = 0;  // periodic checkpoints of jobs whose trace gives none; 0: none
   // generic-csv column names (see traces/jobs/job_traces.hpp); empty = not in the file
   std::string id_column = "id", submit_column = "submit_s", duration_column = "duration_s",
               gpus_column = "gpus", workers_column = "workers", tenant_column = "tenant",
@@ -141,6 +142,11 @@ struct Scenario {
   SimTime request_timeout = 0;   // longest wait in the buffer for a replica
   bool warm_start = true;        // replicas wanted at t = 0 begin ready (a deployed system)
   SimTime sample_interval = 60 * kSecond;  // time-series sampling period
+  // Memory stays bounded by what is in flight: a request arriving to a model buffer holding
+  // buffer_limit requests, or routed to a replica with queue_limit requests waiting, fails
+  // with outcome `rejected` (README "Requests, the buffer and the end of a run").
+  std::uint32_t buffer_limit = 100'000;
+  std::uint32_t queue_limit = 100'000;
   std::vector<GpuType> gpu_types;
   std::vector<PoolSpec> pools;
   double model_store_bandwidth = 0;  // bytes/s, cluster-wide aggregate; infinity = no limit

@@ -15,6 +15,7 @@ const char* outcome_name(RequestOutcome outcome) {
     case RequestOutcome::TimedOut: return "timeout";
     case RequestOutcome::TooLong: return "too-long";
     case RequestOutcome::CutOff: return "cut-off";
+    case RequestOutcome::Rejected: return "rejected";
   }
   return "?";
 }
@@ -80,6 +81,7 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
   set_up_jobs();  // co-located jobs, when the scenario has them (colocated_jobs.cpp)
   perf_models_.resize(sc.models.size() * gpu_types_.size());
   pending_arrivals_.resize(setup_.sources.size());
+  source_pending_.assign(setup_.sources.size(), false);
   setup_.sees_future.resize(sc.models.size(), false);
   lookahead_pending_.resize(setup_.lookahead.size());
   lookahead_live_.assign(setup_.lookahead.size(), true);
@@ -96,8 +98,10 @@ RunStatus Simulation::run() {
   const SimTime hard_end = sc.duration + sc.drain_limit;
   try {
     for (std::uint32_t s = 0; s < setup_.sources.size(); ++s)
-      if (setup_.sources[s]->next(pending_arrivals_[s], errors_))
+      if (setup_.sources[s]->next(pending_arrivals_[s], errors_)) {
+        source_pending_[s] = true;
         schedule(pending_arrivals_[s].time, EventKind::Arrival, s);
+      }
     // Before the run: caches the policy prefetches, then the deployed state at t = 0 (every
     // model's autoscaler is asked once).
     for (std::uint32_t n = 0; n < cluster_.size(); ++n)
@@ -144,6 +148,9 @@ RunStatus Simulation::run() {
         case EventKind::Job: break;  // handled above
       }
     }
+    // Sources whose next arrival lies past the end: count what a trace still holds.
+    for (std::uint32_t s = 0; s < setup_.sources.size() && errors_.empty(); ++s)
+      if (source_pending_[s]) count_after_duration(s);
     if (errors_.empty()) {
       if (live_requests_ > 0) {
         now_ = hard_end;
@@ -171,6 +178,7 @@ RunStatus Simulation::run() {
   }
   status.end_time = now_;
   status.requests = next_serial_;
+  status.requests_after_duration = requests_after_duration_;
   if (jobs_ && errors_.empty()) status.jobs = std::make_shared<JobRunResult>(jobs_->finish(now_));
   int gpus = 0;
   for (const NodeView& node : cluster_.nodes()) gpus += static_cast<int>(node.gpus.size());
@@ -210,7 +218,10 @@ std::uint32_t Simulation::new_request() {
 
 void Simulation::on_arrival(std::uint32_t source) {
   const Arrival a = pending_arrivals_[source];
-  if (a.time >= setup_.scenario.duration) return;  // arrivals stop at the end of the run
+  if (a.time >= setup_.scenario.duration) {  // arrivals stop at the end of the run
+    count_after_duration(source);
+    return;
+  }
   std::uint32_t id = new_request();
   Request& r = requests_[id];
   r = Request{};
@@ -236,7 +247,9 @@ void Simulation::on_arrival(std::uint32_t source) {
   dispatch_or_buffer(id);
 
   Arrival next;
+  source_pending_[source] = false;
   if (setup_.sources[source]->next(next, errors_)) {
+    source_pending_[source] = true;
     if (next.time < a.time) {
       errors_.add(Diagnostic{"", 0, 0, "workloads",
                              "request source went back in time (" + std::to_string(next.time) +
@@ -246,6 +259,19 @@ void Simulation::on_arrival(std::uint32_t source) {
     pending_arrivals_[source] = next;
     schedule(next.time, EventKind::Arrival, source);
   }
+}
+
+// A source's pending arrival lies at or after `duration`: it and everything after it are
+// dropped. A trace's remaining rows are read (not simulated) and counted, so a trace longer
+// than the run is reported rather than cut silently; a generated workload never ends and is
+// not counted.
+void Simulation::count_after_duration(std::uint32_t source) {
+  source_pending_[source] = false;
+  RequestSource& src = *setup_.sources[source];
+  if (!src.finite()) return;
+  ++requests_after_duration_;
+  Arrival rest;
+  while (src.next(rest, errors_)) ++requests_after_duration_;
 }
 
 // The oracle's knowledge: read the lookahead copy of the sources until the model's next

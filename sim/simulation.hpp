@@ -78,6 +78,9 @@ struct RunStatus {
   SimTime end_time = 0;
   std::uint64_t events = 0;    // events processed, stale ones included
   std::uint64_t requests = 0;  // requests that arrived
+  // Trace rows at or after `duration`, never simulated (generated workloads: their first
+  // arrival past the end only).
+  std::uint64_t requests_after_duration = 0;
   std::vector<LinkUsage> links;  // links that carried any bytes
   std::vector<PoolUsage> pools;
   std::shared_ptr<JobRunResult> jobs;  // co-located jobs, when the scenario has them
@@ -225,6 +228,7 @@ class Simulation {
   // sim/simulation.cpp: arrivals (the event loop, construction and run-end accounting too)
   void on_arrival(std::uint32_t source);
   std::uint32_t new_request();
+  void count_after_duration(std::uint32_t source);
   SimTime next_arrival_of(std::uint32_t model);
 
   // sim/request_routing.cpp: requests through the buffer (activator) and the router
@@ -317,6 +321,7 @@ class Simulation {
   std::vector<Request> requests_;
   std::vector<std::uint32_t> free_requests_;
   std::vector<Arrival> pending_arrivals_;
+  std::vector<bool> source_pending_;  // per source: an arrival is scheduled
   std::vector<Arrival> lookahead_pending_;
   std::vector<bool> lookahead_live_;
   std::vector<std::unique_ptr<LlmPerfModel>> perf_models_;  // [model * gpu types + gpu type]
@@ -339,6 +344,7 @@ class Simulation {
   std::vector<std::vector<std::uint64_t>> node_adapters_;  // (model << 20 | adapter) on each node's disk
   std::vector<std::uint32_t> node_epoch_;  // bumped when a replica lands, cancels idle checks
   std::uint64_t next_serial_ = 0;
+  std::uint64_t requests_after_duration_ = 0;
   std::uint64_t live_requests_ = 0;
   SimTime last_request_end_ = 0;
   volatile std::uint64_t spin_ = 0;  // the test slowdown's busy work

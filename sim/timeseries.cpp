@@ -30,7 +30,10 @@ void TimeSeriesRecorder::advance(SimTime now) {
     for (const Values& v : state_)
       for (int s = 0; s < kSeriesCount; ++s) all[static_cast<std::size_t>(s)] += v[static_cast<std::size_t>(s)];
     sample.models.push_back(all);
-    samples_.push_back(std::move(sample));
+    if (sink_)
+      sink_(sample);
+    else
+      samples_.push_back(std::move(sample));
     for (Values& v : state_)
       for (int s = 0; s < kSeriesCount; ++s)
         if (is_counter(s)) v[static_cast<std::size_t>(s)] = 0;

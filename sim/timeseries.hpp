@@ -7,6 +7,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "sim/observer.hpp"
@@ -36,6 +37,10 @@ class TimeSeriesRecorder : public SimObserver {
   };
 
   TimeSeriesRecorder(const Scenario& scenario, SimTime interval);
+  // With a sink, each sample goes to it as soon as it is complete and is not kept, so a long
+  // run's memory does not grow with its length; without one, samples() holds them all.
+  using SampleSink = std::function<void(const Sample&)>;
+  void set_sink(SampleSink sink) { sink_ = std::move(sink); }
 
   void on_request_arrived(SimTime now, std::uint32_t model, bool buffered) override;
   void on_request_dispatched(SimTime now, std::uint32_t model) override;
@@ -58,6 +63,7 @@ class TimeSeriesRecorder : public SimObserver {
   std::vector<Values> state_;         // per model; levels and the counters of the open interval
   std::vector<std::uint8_t> starting_;  // per replica: still counted as starting
   std::vector<Sample> samples_;
+  SampleSink sink_;
   std::vector<ColdStartRecord> cold_starts_;
 };
 

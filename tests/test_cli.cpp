@@ -370,7 +370,7 @@ TEST_CASE("fleetsim jobs: bad --cluster, --column and cluster choices exit 2 wit
   }
 }
 
-TEST_CASE("fleetsim jobs --nodes reads an openb node list; CPU-only nodes take CPU-only jobs", "[cli][jobs]") {
+TEST_CASE("fleetsim jobs --nodes reads an openb node list, CPU-only nodes take CPU-only jobs", "[cli][jobs]") {
   Cli cli;
   const std::string nodes = cli.write("nodes.csv",
                                       "sn,cpu_milli,memory_mib,gpu,model\n"
@@ -410,7 +410,7 @@ TEST_CASE("fleetsim jobs --lenient says which rows it skipped and why", "[cli][j
   REQUIRE_THAT(lenient.out, Contains("jobs.csv:3:"));
 }
 
-TEST_CASE("fleetsim jobs --synthetic: generated jobs from observed run times; bad options exit 2", "[cli][jobs]") {
+TEST_CASE("fleetsim jobs --synthetic: generated jobs from observed run times, bad options exit 2", "[cli][jobs]") {
   Cli cli;
   const std::string runtimes = cli.write("rt.csv", "runtime\n60\n600\n0\n3600\n");
   const std::string base = "jobs --cluster g:2x8 --runtimes " + fleetsim::test::shell_quote(runtimes) + " ";

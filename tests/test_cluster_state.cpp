@@ -123,7 +123,7 @@ TEST_CASE("ClusterState::check: each rule of the placement contract", "[cluster-
   }
 }
 
-TEST_CASE("ClusterState: reserve and release account exactly; transactions undo", "[cluster-state]") {
+TEST_CASE("ClusterState: reserve and release account exactly, transactions undo", "[cluster-state]") {
   ClusterState c = small_cluster();
   PlacementRequest r = share(250);
   r.memory_per_gpu = 3 * kGiB;
@@ -311,7 +311,7 @@ TEST_CASE("the policy API includes nothing from sim/", "[cluster-state][api]") {
   REQUIRE(headers >= 8);
 }
 
-TEST_CASE("every policy the registry makes knows its name; seeded policies draw from the run's seed",
+TEST_CASE("every policy the registry makes knows its name, seeded policies draw from the run's seed",
           "[cluster-state][api]") {
   int made = 0;
   for (const PolicyInfo& info : registry().all()) {

@@ -70,7 +70,7 @@ TEST_CASE("EASY backfill starts a short job that does not delay the head", "[job
   REQUIRE(jct(without, "C") == Approx(230));  // starts at 200 s
 }
 
-TEST_CASE("srtf preempts a long job for a short one; the long one resumes", "[jobs]") {
+TEST_CASE("srtf preempts a long job for a short one, the long one resumes", "[jobs]") {
   // One GPU. A (100 s) from 0; B (10 s) at 10 s preempts it (90 s left > 10 s), B ends at 20 s,
   // A resumes and ends at 110 s (checkpoint on preemption: no work lost).
   auto r = run({{"g", 1}}, {job("A", 0, 1, 1, 100), job("B", 10, 1, 1, 10)}, "srtf");

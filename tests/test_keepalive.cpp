@@ -127,7 +127,7 @@ TEST_CASE("oracle scales to zero and pre-warms one cold start ahead of the next 
   REQUIRE(p->evaluate(v).desired == 1);
 }
 
-TEST_CASE("end to end: the oracle has no cold-start waits on sparse traffic; fixed keep-alive has some", "[keepalive][oracle]") {
+TEST_CASE("end to end: the oracle has no cold-start waits on sparse traffic, fixed keep-alive has some", "[keepalive][oracle]") {
   auto path = std::filesystem::temp_directory_path() / "fleetsim_test_oracle.csv";
   {
     std::ofstream out(path);

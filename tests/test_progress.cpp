@@ -238,14 +238,17 @@ TEST_CASE("live metrics: exact exposition text for a fed sequence, and promtool 
       "fleetsim_live_requests_ended_total{model=\"llama\",outcome=\"timeout\"} 0\n"
       "fleetsim_live_requests_ended_total{model=\"llama\",outcome=\"too-long\"} 0\n"
       "fleetsim_live_requests_ended_total{model=\"llama\",outcome=\"cut-off\"} 0\n"
+      "fleetsim_live_requests_ended_total{model=\"llama\",outcome=\"rejected\"} 0\n"
       "fleetsim_live_requests_ended_total{model=\"odd \\\"name\\\"\",outcome=\"completed\"} 0\n"
       "fleetsim_live_requests_ended_total{model=\"odd \\\"name\\\"\",outcome=\"timeout\"} 1\n"
       "fleetsim_live_requests_ended_total{model=\"odd \\\"name\\\"\",outcome=\"too-long\"} 0\n"
       "fleetsim_live_requests_ended_total{model=\"odd \\\"name\\\"\",outcome=\"cut-off\"} 0\n"
+      "fleetsim_live_requests_ended_total{model=\"odd \\\"name\\\"\",outcome=\"rejected\"} 0\n"
       "fleetsim_live_requests_ended_total{model=\"all\",outcome=\"completed\"} 2\n"
       "fleetsim_live_requests_ended_total{model=\"all\",outcome=\"timeout\"} 1\n"
       "fleetsim_live_requests_ended_total{model=\"all\",outcome=\"too-long\"} 0\n"
       "fleetsim_live_requests_ended_total{model=\"all\",outcome=\"cut-off\"} 0\n"
+      "fleetsim_live_requests_ended_total{model=\"all\",outcome=\"rejected\"} 0\n"
       "# HELP fleetsim_live_requests_in_flight Requests arrived and not ended (waiting for a replica, queued or "
       "running).\n"
       "# TYPE fleetsim_live_requests_in_flight gauge\n"
@@ -347,7 +350,7 @@ TEST_CASE("metrics server: GET /metrics on a free loopback port, clean stop, a b
   }
 }
 
-TEST_CASE("fleetsim run --metrics-port: serves during the run and the hold; a busy port fails with exit 2",
+TEST_CASE("fleetsim run --metrics-port: serves during the run and the hold, a busy port fails with exit 2",
           "[progress]") {
   ScratchDir scratch;
   const std::string binary = fleetsim::test::shell_quote(FLEETSIM_BINARY);

@@ -161,7 +161,7 @@ TEST_CASE("fleetsim jobs writes result.json, report.html and result.prom with th
 
   const json& jobs = j["jobs"];
   // The block run writes for co-located jobs, in its order, then the totals of a replay.
-  CHECK(keys_of(jobs) == std::vector<std::string>{"jobs", "completed", "rejected", "mean_jct_s", "jct_s",
+  CHECK(keys_of(jobs) == std::vector<std::string>{"jobs", "completed", "rejected", "jobs_after_duration", "mean_jct_s", "jct_s",
                                                   "mean_queueing_s", "queueing_s", "preemptions",
                                                   "futile_preemptions", "lost_gpu_hours", "gpu_seconds_busy",
                                                   "makespan_s", "gpu_seconds_capacity", "utilization"});

@@ -58,7 +58,7 @@ TEST_CASE("every shipped scenario validates and runs with every invariant holdin
   }
 }
 
-TEST_CASE("same scenario and seed give byte-identical results; another seed differs", "[scenarios][determinism]") {
+TEST_CASE("same scenario and seed give byte-identical results, another seed differs", "[scenarios][determinism]") {
   const std::string path = std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/default.yaml";
   LoadOptions options;
   options.overrides = {"duration=2h"};

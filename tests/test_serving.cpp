@@ -246,7 +246,7 @@ TEST_CASE("GPU-seconds split into starting, busy and idle and add up", "[serving
   REQUIRE(m.peak_replicas == 1);
 }
 
-TEST_CASE("a replica that finds no room waits for a new node; the idle node is released", "[serving][nodes]") {
+TEST_CASE("a replica that finds no room waits for a new node, the idle node is released", "[serving][nodes]") {
   // An empty elastic pool (nodes 0, max_nodes 1), a node takes exactly 2 min to provision.
   // The request at 10 s wakes the autoscaler; no node -> one is requested at 10 s, up at 130 s;
   // then the usual cold start (2 s pull + 1.6 s load + 5 s start-up): ready at 138.6 s.
@@ -335,7 +335,7 @@ TEST_CASE("diurnal arrivals follow the day: busiest at the peak, the mean at the
   REQUIRE(near_trough == Approx(3600 * 10 * 0.2).epsilon(0.08));
 }
 
-TEST_CASE("batching policy: fcfs fills a prefill step up to max_prefill_tokens; a policy of one's own decides",
+TEST_CASE("batching policy: fcfs fills a prefill step up to max_prefill_tokens, a policy of one's own decides",
           "[serving][batching]") {
   // r0 arrives alone and starts its prefill at once; r1 and r2 arrive during it and wait. All
   // prompts are 1,000 tokens and make one token, so each request ends with its prefill.

@@ -93,7 +93,7 @@ std::map<std::string, std::string> tree_files(const fs::path& root) {
 
 }  // namespace
 
-TEST_CASE("sweep points: grid in file order, then zip, then seeds; the last axis fastest", "[sweep]") {
+TEST_CASE("sweep points: grid in file order, then zip, then seeds, the last axis fastest", "[sweep]") {
   SweepDir t;
   const SweepSpec s = t.sweep(R"(base: tiny.yaml
 set:

@@ -104,6 +104,9 @@ struct ImportOptions {
   bool keep_prefix_hashes = false;  // mooncake: write hash_ids as a 5th column
   // servegen clients without a dataset.json: fixed (input, output) tokens; else an error.
   std::optional<std::pair<std::uint32_t, std::uint32_t>> default_tokens;
+  // A guard against runaway output: more rows than this (0: no limit) stop the import, which
+  // writes nothing; servegen is refused before it starts when its rates promise more.
+  std::uint64_t max_rows = 0;
 };
 
 struct ImportReport {

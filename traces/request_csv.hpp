@@ -29,6 +29,7 @@ class RequestCsvReader final : public RequestSource {
   RequestCsvReader(std::string path, TraceModelNames models,
                    SimTime time_offset = 0);
   bool next(Arrival& out, Diagnostics& errors) override;
+  bool finite() const override { return true; }
   std::uint64_t rows_read() const { return rows_; }
 
  private:

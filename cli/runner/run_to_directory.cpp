@@ -1,5 +1,7 @@
 #include "cli/runner/run_to_directory.hpp"
 
+#include "cli/runner/interrupt_cleanup.hpp"
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +20,7 @@
 #include "reports/write_reports.hpp"
 #include "scenarios/loader/build.hpp"
 #include "sim/timeseries.hpp"
+#include "sim/units.hpp"
 
 namespace fleetsim {
 
@@ -25,30 +28,72 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The run's files, written into a staging folder beside `out_dir` and moved into it only when
-// all of them (and the reports read back from them) were written: a failure at any step leaves
-// no result.json or CSV behind that could pass for this run's result ("nothing written"). Files
-// of an earlier run in `out_dir` are replaced one by one, result.json last.
-Diagnostics write_results(const Scenario& scenario, const PolicyRegistry& registry, const RunReport& report,
-                          const TimeSeriesRecorder& timeseries, const std::string& out_dir, const std::string& version) {
-  Diagnostics errors;
+// The run's files are written into a staging folder beside `out_dir` and moved into it only
+// when all of them (and the reports read back from them) were written: a failure at any step
+// leaves no result.json or CSV behind that could pass for this run's result ("nothing
+// written"). Files of an earlier run in `out_dir` are replaced one by one, result.json last.
+// timeseries.csv is streamed into the staging folder during the run, so memory does not grow
+// with the simulated duration; an interrupted run removes the folder (RemoveOnInterrupt).
+constexpr const char* kRunFiles[] = {"timeseries.csv", "cold_starts.csv", "result.json", "report.html",
+                                     "result.prom"};
+
+fs::path staging_for(const std::string& out_dir) {
   fs::path target = fs::path(out_dir).lexically_normal();
   if (target.filename().empty()) target = target.parent_path();
-  const fs::path staging =
-      target.parent_path() / ("." + target.filename().string() + ".partial-" + std::to_string(::getpid()));
+  return target.parent_path() / ("." + target.filename().string() + ".partial-" + std::to_string(::getpid()));
+}
+
+fs::path target_for(const std::string& out_dir) {
+  fs::path target = fs::path(out_dir).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();
+  return target;
+}
+
+void remove_staging(const fs::path& staging) {
+  std::error_code ignored;
+  fs::remove_all(staging, ignored);
+}
+
+// Streams samples into <staging>/timeseries.csv, a megabyte at a time.
+class TimeseriesFile {
+ public:
+  TimeseriesFile(const Scenario& scenario, const fs::path& path)
+      : scenario_(scenario), out_(path, std::ios::binary) {
+    buf_ = kTimeseriesHeader;
+  }
+  bool ok() const { return static_cast<bool>(out_); }
+  void add(const TimeSeriesRecorder::Sample& sample) {
+    append_timeseries_rows(buf_, scenario_, sample);
+    if (buf_.size() > (1u << 20)) flush();
+  }
+  bool close() {
+    flush();
+    out_.close();
+    return static_cast<bool>(out_);
+  }
+
+ private:
+  void flush() {
+    out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+    buf_.clear();
+  }
+  const Scenario& scenario_;
+  std::ofstream out_;
+  std::string buf_;
+};
+
+Diagnostics write_results(const Scenario& scenario, const PolicyRegistry& registry, const RunReport& report,
+                          const TimeSeriesRecorder& timeseries, const std::string& out_dir, const fs::path& staging,
+                          const std::string& version) {
+  Diagnostics errors;
+  const fs::path target = target_for(out_dir);
   auto fail = [&](const std::string& why) {
-    std::error_code ignored;
-    fs::remove_all(staging, ignored);
+    remove_staging(staging);
     errors.add(Diagnostic{out_dir, 0, 0, "", why});
     return errors;
   };
   std::error_code error;
-  fs::create_directories(target, error);
-  if (!error) fs::remove_all(staging, error);
-  if (!error) fs::create_directory(staging, error);
-  if (error) return fail("cannot write results here (" + error.message() + ")");
   const std::pair<const char*, std::string> files[] = {
-      {"timeseries.csv", timeseries_csv(scenario, timeseries)},
       {"cold_starts.csv", cold_starts_csv(scenario, timeseries)},
       {"result.json", result_json(scenario, registry, report.metrics, report.status, version)}};
   for (const auto& [name, text] : files) {
@@ -109,6 +154,40 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
     if (std::ostream* say = options.address ? options.address : options.log)
       *say << "serving live metrics on " << server->url() << std::endl;
   }
+  // The staging folder, with timeseries.csv streamed into it as the run goes.
+  const fs::path staging = staging_for(out_dir);
+  std::vector<std::string> staged;
+  for (const char* name : kRunFiles) staged.push_back((staging / name).string());
+  // A folder this run creates for its results is removed too when the run is cut short.
+  const bool had_target = fs::exists(target_for(out_dir));
+  std::vector<std::string> folders{staging.string()};
+  if (!had_target) folders.push_back(target_for(out_dir).string());
+  RemoveOnInterrupt cleanup(staged, folders);
+  auto abandon = [&] {  // a failed run leaves nothing behind, not even a folder it created
+    remove_staging(staging);
+    std::error_code ignored;
+    if (!had_target) fs::remove(target_for(out_dir), ignored);  // only when still empty
+  };
+  {
+    std::error_code error;
+    fs::create_directories(target_for(out_dir), error);
+    if (!error) fs::remove_all(staging, error);
+    if (!error) fs::create_directory(staging, error);
+    if (error) {
+      abandon();
+      report.failure = RunFailure::WriteError;
+      report.errors.add(Diagnostic{out_dir, 0, 0, "", "cannot write results here (" + error.message() + ")"});
+      return report;
+    }
+  }
+  auto series_file = std::make_unique<TimeseriesFile>(scenario, staging / "timeseries.csv");
+  if (!series_file->ok()) {
+    abandon();
+    report.failure = RunFailure::WriteError;
+    report.errors.add(Diagnostic{out_dir, 0, 0, "", "cannot write timeseries.csv here"});
+    return report;
+  }
+  timeseries.set_sink([file = series_file.get()](const TimeSeriesRecorder::Sample& s) { file->add(s); });
   std::unique_ptr<ProgressReporter> progress;
   if (options.progress) {
     progress = std::make_unique<ProgressReporter>(simulation.scenario().duration);
@@ -136,6 +215,7 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
     }
     if (error || target.filename().empty()) {
       timeline_staging.clear();
+      abandon();
       report.failure = RunFailure::WriteError;
       report.errors.add(Diagnostic{options.timeline_path, 0, 0, "--timeline", "cannot write the timeline here"});
       return report;
@@ -158,8 +238,10 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
     }
     server->stop();
   }
+  const bool series_written = series_file->close();
   if (!report.status.ok) {
     drop_timeline();
+    abandon();
     report.errors = report.status.errors;
     // A bad trace record names its file; a policy's broken contract does not.
     const auto& items = report.errors.items();
@@ -171,6 +253,7 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
     timeline_file->close();
     if (!timeline->ok() || !*timeline_file) {
       drop_timeline();
+      abandon();
       report.failure = RunFailure::WriteError;
       report.errors.add(Diagnostic{options.timeline_path, 0, 0, "--timeline", "cannot write the timeline here"});
       return report;
@@ -178,7 +261,14 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
   }
   report.metrics = metrics.result();
   report.result_path = out_dir + "/result.json";
-  Diagnostics errors = write_results(scenario, registry, report, timeseries, out_dir, version);
+  if (!series_written) {
+    drop_timeline();
+    abandon();
+    report.failure = RunFailure::WriteError;
+    report.errors.add(Diagnostic{out_dir, 0, 0, "", "cannot write timeseries.csv here"});
+    return report;
+  }
+  Diagnostics errors = write_results(scenario, registry, report, timeseries, out_dir, staging, version);
   if (errors.empty() && timeline) {
     std::error_code error;
     fs::rename(timeline_staging, options.timeline_path, error);
@@ -192,6 +282,17 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
     report.errors = std::move(errors);
   }
   return report;
+}
+
+void warn_after_duration(const Scenario& scenario, const RunStatus& status, std::ostream& out) {
+  if (status.requests_after_duration > 0)
+    out << "warning: " << status.requests_after_duration << " trace request"
+        << (status.requests_after_duration == 1 ? "" : "s") << " at or after the duration ("
+        << format_duration(scenario.duration) << ") were not run (result.json run.requests_after_duration)\n";
+  if (status.jobs && status.jobs->jobs_after_duration > 0)
+    out << "warning: " << status.jobs->jobs_after_duration << " job"
+        << (status.jobs->jobs_after_duration == 1 ? "" : "s")
+        << " submitted after the run ended were not run (result.json jobs.jobs_after_duration)\n";
 }
 
 }  // namespace fleetsim

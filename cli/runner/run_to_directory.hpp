@@ -39,6 +39,9 @@ struct RunOptions {
   TimelineOptions timeline;
 };
 
+// Warnings on `out` about input the run left out: trace rows and jobs after the duration.
+void warn_after_duration(const Scenario& scenario, const RunStatus& status, std::ostream& out);
+
 // A metrics port that cannot be bound fails the run before it starts (RunFailure::BadInput).
 RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& registry,
                            const std::string& out_dir, const std::string& version,

@@ -11,12 +11,16 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <numeric>
 #include <thread>
 
 #include "cli/runner/run_to_directory.hpp"
+#include "reports/result_json.hpp"
+#include "scenarios/loader/work_limits.hpp"
+#include "sim/metrics.hpp"
 #include "sim/csv_field.hpp"
 #include "reports/svg_chart.hpp"
 #include "reports/write_reports.hpp"
@@ -392,8 +396,24 @@ SweepLoadResult load_sweep_file(const std::string& path) {
 
 std::size_t sweep_point_count(const SweepSpec& sweep) {
   std::size_t n = sweep.seeds.empty() ? 1 : sweep.seeds.size();
-  for (const auto& a : sweep.axes) n *= a.values.size();
+  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
+  for (const auto& a : sweep.axes) {  // saturates rather than wraps: a huge grid stays huge
+    const std::size_t k = a.values.size();
+    n = k != 0 && n > kMax / k ? kMax : n * k;
+  }
   return n;
+}
+
+Diagnostics check_sweep_size(const SweepSpec& sweep) {
+  Diagnostics errors;
+  const std::size_t n = sweep_point_count(sweep);
+  if (n > kMaxSweepPoints)
+    errors.add(Diagnostic{sweep.file, 0, 0, "grid",
+                          "the sweep has " + (n == std::numeric_limits<std::size_t>::max() ? std::string("more than 1.8e+19")
+                                                                                          : short_count(static_cast<double>(n))) +
+                              " points, more than the limit of " + std::to_string(kMaxSweepPoints) +
+                              "; use fewer values, or pass --force to run it anyway"});
+  return errors;
 }
 
 SweepPoint sweep_point(const SweepSpec& sweep, std::size_t index) {
@@ -517,8 +537,63 @@ struct LoadedPoints {
   Diagnostics errors;
 };
 
+// Whether a result.json path names one value in a result laid out like `root`. An index past
+// the end of a list (links, pools: they depend on what the run did) cannot be told beforehand.
+enum class PathCheck { Value, Group, Missing, Unknown };
+PathCheck check_path(const ordered& root, const std::string& path) {
+  const std::vector<std::string> parts = key_path_parts(path);
+  const ordered* node = &root;
+  std::size_t i = 0;
+  while (i < parts.size()) {
+    if (node->is_object()) {
+      std::size_t taken = 0;
+      const ordered* next = nullptr;
+      std::string key;
+      for (std::size_t j = i; j < parts.size(); ++j) {
+        key += (j > i ? "." : "") + parts[j];
+        auto it = node->find(key);
+        if (it != node->end()) {
+          next = &*it;
+          taken = j - i + 1;
+        }
+      }
+      if (!next) return PathCheck::Missing;
+      node = next;
+      i += taken;
+    } else if (node->is_array()) {
+      std::size_t idx = 0;
+      auto r = std::from_chars(parts[i].data(), parts[i].data() + parts[i].size(), idx);
+      if (r.ec != std::errc() || r.ptr != parts[i].data() + parts[i].size()) return PathCheck::Missing;
+      if (idx >= node->size()) return PathCheck::Unknown;
+      node = &(*node)[idx];
+      ++i;
+    } else {
+      return PathCheck::Missing;
+    }
+  }
+  return node->is_object() || node->is_array() ? PathCheck::Group : PathCheck::Value;
+}
+
+// The metric paths against the result.json the point would write: its layout follows from the
+// scenario alone (models, jobs), so an empty run's result has every key a real one has.
+void check_metric_paths(const SweepSpec& sweep, const Scenario& scenario, const PolicyRegistry& registry,
+                        Diagnostics& errors) {
+  MetricsCollector metrics(scenario);
+  RunStatus status;
+  if (scenario.jobs.enabled) status.jobs = std::make_shared<JobRunResult>();
+  const ordered skeleton = ordered::parse(result_json(scenario, registry, metrics.result(), status, "check"));
+  for (const std::string& m : sweep.metrics) {
+    const PathCheck c = check_path(skeleton, m);
+    if (c == PathCheck::Missing)
+      errors.add(Diagnostic{sweep.file, 0, 0, "metrics", m + " is not in result.json"});
+    else if (c == PathCheck::Group)
+      errors.add(Diagnostic{sweep.file, 0, 0, "metrics",
+                            m + " is a group of values in result.json, not one value (name a key inside it)"});
+  }
+}
+
 LoadedPoints load_points(const SweepSpec& sweep, const PolicyRegistry& registry, const std::vector<std::size_t>& indices,
-                         unsigned jobs) {
+                         unsigned jobs, bool force) {
   LoadedPoints out;
   out.scenarios.resize(indices.size());
   std::vector<std::pair<std::size_t, Diagnostics>> per_point(indices.size());
@@ -529,8 +604,16 @@ LoadedPoints load_points(const SweepSpec& sweep, const PolicyRegistry& registry,
       LoadOptions options;
       options.overrides = point.overrides;
       options.seed = point.seed;
+      options.force = force;
       LoadResult loaded = load_scenario_file(sweep.base_path, registry, options);
       for (const Diagnostic& d : loaded.errors.items()) per_point[i].second.add(locate(sweep, point, d));
+      if (loaded.scenario) {
+        if (!force) {
+          const Diagnostics too_much = check_work(*loaded.scenario);
+          for (const Diagnostic& d : too_much.items()) per_point[i].second.add(locate(sweep, point, d));
+        }
+        check_metric_paths(sweep, *loaded.scenario, registry, per_point[i].second);
+      }
       out.scenarios[i] = std::move(loaded.scenario);
     } catch (const std::exception& e) {
       per_point[i].second.add(Diagnostic{sweep.base_path, 0, 0, "", std::string("cannot load: ") + e.what()});
@@ -682,13 +765,16 @@ std::string pareto_svg(const SweepSpec& sweep, const std::vector<Row>& rows, con
 }  // namespace
 
 Diagnostics check_sweep_points(const SweepSpec& sweep, const PolicyRegistry& registry, unsigned jobs,
-                               std::size_t shard_index, std::size_t shard_count) {
+                               std::size_t shard_index, std::size_t shard_count, bool force) {
   if (shard_count == 0 || shard_index >= shard_count) {
     Diagnostics d;
     d.add(Diagnostic{"--shard", 0, 0, "", "need 0 <= I < N"});
     return d;
   }
-  return load_points(sweep, registry, shard_indices(sweep_point_count(sweep), shard_index, shard_count), jobs).errors;
+  if (!force)
+    if (Diagnostics too_many = check_sweep_size(sweep); !too_many.empty()) return too_many;
+  return load_points(sweep, registry, shard_indices(sweep_point_count(sweep), shard_index, shard_count), jobs, force)
+      .errors;
 }
 
 MergeReport merge_sweep(const SweepSpec& sweep, const std::string& out_dir) {
@@ -874,6 +960,11 @@ SweepReport run_sweep(const SweepSpec& sweep, const std::string& out_dir, unsign
   jobs = std::max(1u, jobs);
   const PolicyRegistry& registry = *options.registry;
 
+  if (!options.force)
+    if (Diagnostics too_many = check_sweep_size(sweep); !too_many.empty()) {
+      report.errors = std::move(too_many);
+      return finish();
+    }
   report.points = sweep_point_count(sweep);
   const std::vector<std::size_t> mine = shard_indices(report.points, shard_index, shard_count);
   report.in_shard = mine.size();
@@ -901,7 +992,7 @@ SweepReport run_sweep(const SweepSpec& sweep, const std::string& out_dir, unsign
   }
   if (!report.errors.empty()) return finish();
 
-  LoadedPoints loaded = load_points(sweep, registry, todo, jobs);
+  LoadedPoints loaded = load_points(sweep, registry, todo, jobs, options.force);
   if (!loaded.errors.empty()) {
     report.errors = std::move(loaded.errors);
     return finish();

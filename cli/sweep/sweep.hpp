@@ -130,8 +130,12 @@ std::vector<std::string> sweep_axis_columns(const SweepSpec& sweep);    // every
 // Loads (validates) the scenario of every point of a shard on `jobs` threads. A problem is
 // reported once with the points it affects ("points 0-4, 7: ..."); problems caused by an
 // override carry the sweep file's line of that value.
+// Every point of the shard loads and validates, its estimated work is within the limits (unless
+// `force`), and every metric path names one value in the result.json it would write.
 Diagnostics check_sweep_points(const SweepSpec& sweep, const PolicyRegistry& registry, unsigned jobs = 1,
-                               std::size_t shard_index = 0, std::size_t shard_count = 1);
+                               std::size_t shard_index = 0, std::size_t shard_count = 1, bool force = false);
+// An error when the sweep has more than kMaxSweepPoints points (before any is expanded).
+Diagnostics check_sweep_size(const SweepSpec& sweep);
 
 // "I/N" with 0 <= I < N; returns "" or an error message.
 std::string parse_shard(const std::string& text, std::size_t& index, std::size_t& count);
@@ -150,6 +154,7 @@ struct SweepRunOptions {
   std::string version = "unknown";           // fleetsim_version in each result.json
   // Called after each point (from the worker threads, one call at a time).
   std::function<void(const SweepProgress&)> on_point;
+  bool force = false;  // lift the work limits (README "Limits on work")
 };
 
 struct SweepReport {

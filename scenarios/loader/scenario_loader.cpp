@@ -1,4 +1,5 @@
 #include "scenarios/loader/scenario_loader.hpp"
+#include "scenarios/loader/work_limits.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -275,6 +276,7 @@ struct Loader {
   std::string base_dir;
   std::string import_cache_dir;  // "" : default_import_cache_dir()
   const std::function<std::string(const std::string&)>* load_plugin;  // LoadOptions::load_plugin
+  bool force = false;            // LoadOptions::force
   Scenario sc;
   std::unordered_map<std::string, std::uint32_t> pool_index;
   std::unordered_map<std::string, std::uint32_t> model_index;
@@ -333,6 +335,8 @@ struct Loader {
         ctx.error(r.get(key), key, "must be at most 100 years (" + format_duration(kLongest) + ")");
     sc.warm_start = r.flag("warm_start", true);
     sc.sample_interval = r.duration("sample_interval", 60 * kSecond, kMillisecond);
+    sc.buffer_limit = static_cast<std::uint32_t>(r.integer("buffer_limit", 100'000, 1, 10'000'000));
+    sc.queue_limit = static_cast<std::uint32_t>(r.integer("queue_limit", 100'000, 1, 10'000'000));
     read_gpu_types(r);
     read_cluster(r);
     read_performance(r);
@@ -722,6 +726,7 @@ struct Loader {
     const auto mine = dir / (std::string(name) + "." + std::to_string(::getpid()) + "." +
                              std::to_string(counter.fetch_add(1)) + ".tmp");
     o.output = mine.string();
+    if (!force) o.max_rows = kMaxImportRows;  // the guard `fleetsim trace import` has
     ImportReport report = import_trace(o);
     if (!report.ok()) {
       for (const auto& d : report.errors.items()) ctx.errors.add(d);
@@ -803,6 +808,7 @@ struct Loader {
                                         std::numeric_limits<int>::max());
     spec.checkpoint_on_preemption = j.flag("checkpoint_on_preemption", true);
     spec.restart_overhead = j.duration("restart_overhead", 0, 0);
+    spec.checkpoint_interval = j.duration("checkpoint_interval", 0, 0);
     spec.policy = read_policy(ctx, j.get("policy"), j.path("policy"), PolicyFamily::Queue, registry, "fifo");
     if (j.has("placement"))
       spec.placement = read_policy(ctx, j.get("placement"), j.path("placement"), PolicyFamily::Placement, registry, "");
@@ -911,7 +917,8 @@ LoadResult load_scenario_text(const std::string& yaml, const std::string& source
     ctx.overridden.push_back(normal_key_path(o.substr(0, o.find('='))));  // "models.0.name" -> "models[0].name"
   }
   if (!result.errors.empty()) return result;
-  Loader loader{ctx, registry, base_dir, options.import_cache_dir, &options.load_plugin, {}, {}, {}, {}};
+  Loader loader{ctx, registry, base_dir, options.import_cache_dir, &options.load_plugin, options.force,
+                {}, {}, {}, {}};
   loader.sc.source_file = source_name;
   loader.read(root);
   if (options.seed) loader.sc.seed = *options.seed;
@@ -929,6 +936,29 @@ LoadResult load_scenario_file(const std::string& path, const PolicyRegistry& reg
   }
   std::string base = std::filesystem::path(path).parent_path().string();
   return load_scenario_text(text, path, base.empty() ? "." : base, registry, options);
+}
+
+PolicyChoice policy_from_key_values(PolicyFamily family, const std::string& impl,
+                                    const std::vector<std::string>& key_values, const PolicyRegistry& registry,
+                                    const std::string& flag, Diagnostics& errors) {
+  YAML::Node node(YAML::NodeType::Map);
+  node["impl"] = impl;
+  for (const std::string& kv : key_values) {
+    const auto eq = kv.find('=');
+    const std::string key = eq == std::string::npos ? kv : kv.substr(0, eq);
+    if (eq == std::string::npos || key.empty()) {
+      errors.add(Diagnostic{"", 0, 0, flag, "expected KEY=VALUE, got \"" + kv + "\""});
+      continue;
+    }
+    if (key == "impl") {
+      errors.add(Diagnostic{"", 0, 0, flag, "the policy is named by --policy, not by a parameter"});
+      continue;
+    }
+    node[key] = kv.substr(eq + 1);
+  }
+  if (!errors.empty()) return {};
+  YamlContext ctx{"", errors, {}};
+  return read_policy(ctx, node, flag, family, registry, impl);
 }
 
 Diagnostics check_traces(const Scenario& scenario) {

@@ -25,6 +25,9 @@ struct LoadOptions {
   // against (the command line passes one: policies/plugins.hpp); returns "" or why not. Without
   // it, every plugin the scenario names must be loaded already.
   std::function<std::string(const std::string& path)> load_plugin{};
+  // Lifts the work limits (README "Limits on work"): a trace import the scenario names may
+  // write more than kMaxImportRows rows.
+  bool force{false};
 };
 
 struct LoadResult {
@@ -43,6 +46,13 @@ LoadResult load_scenario_text(const std::string& yaml, const std::string& source
 // The per-user cache of imported traces: $XDG_CACHE_HOME/fleetsim/imports (when XDG_CACHE_HOME
 // is an absolute path), else $HOME/.cache/fleetsim/imports; "" when neither is set.
 std::string default_import_cache_dir();
+
+// A policy choice from command-line KEY=VALUE strings (`fleetsim jobs --policy-param`), checked
+// as a scenario file's policy section is: an unknown key (with a suggestion), a wrong type or a
+// value out of range is an error naming `flag` and the key. Errors go to `errors`.
+PolicyChoice policy_from_key_values(PolicyFamily family, const std::string& impl,
+                                    const std::vector<std::string>& key_values, const PolicyRegistry& registry,
+                                    const std::string& flag, Diagnostics& errors);
 
 // Checks every row of the scenario's trace files (the run itself streams them).
 Diagnostics check_traces(const Scenario& scenario);

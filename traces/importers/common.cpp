@@ -230,7 +230,7 @@ Step Pipeline::push(const SourceRow& row, const Diagnostic& where, std::string_v
   std::int64_t t = rel - start_;
   if (ctx_.opt.time_scale != 1) t = std::llround(static_cast<double>(t) * ctx_.opt.time_scale);
   rate_stage(t, model_for(row), row.input, row.output, row.prefix);
-  return Step::Next;
+  return over_limit_ ? Step::Fail : Step::Next;
 }
 
 void Pipeline::finish() {
@@ -301,6 +301,17 @@ void Pipeline::emit_pending(std::int64_t next_t) {
 void Pipeline::emit(std::int64_t t, std::string_view model, std::uint32_t in, std::uint32_t out,
                     std::string_view prefix) {
   ImportReport& rep = ctx_.report;
+  if (over_limit_) return;
+  if (ctx_.opt.max_rows > 0 && rep.rows_written >= ctx_.opt.max_rows) {
+    // Runaway output (a rate-only trace expanded over a long span, a large --rate-scale):
+    // stop before the disk fills; the caller removes the partial file.
+    over_limit_ = true;
+    ctx_.fatal(ctx_.opt.input, 0, "",
+               "the import would write more than " + std::to_string(ctx_.opt.max_rows) +
+                   " rows (the limit; README \"Limits on work\"); narrow it with --window or --rate-scale, or pass "
+                   "--force to write them all");
+    return;
+  }
   if (rep.rows_written == 0) rep.first_time_s = to_seconds(t);
   rep.last_time_s = to_seconds(t);
   ++rep.rows_written;

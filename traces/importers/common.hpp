@@ -113,6 +113,7 @@ class Pipeline {
   std::uint32_t pending_in_ = 0, pending_out_ = 0;
   int pending_copies_ = 0;
   std::vector<std::int64_t> jitter_;
+  bool over_limit_ = false;  // ImportOptions::max_rows reached: the import fails
 };
 
 // ---------------------------------------------------------------------------------------------
