@@ -1,6 +1,7 @@
-// fleetsim: the command line. Subcommands run, validate, policies. Exit codes: 0 success,
-// 2 bad input (scenario, override, trace), 1 a policy broke its contract during the run, 3 an
-// unexpected failure (out of memory, an exception nothing else caught).
+// fleetsim: the command line. Subcommands run, validate and policies live here, the others in
+// one *_command.cpp each. Exit codes: 0 success, 2 bad input (scenario, override, trace), 1 a
+// policy broke its contract during the run, 3 an unexpected failure (out of memory, an exception
+// nothing else caught).
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -10,6 +11,8 @@
 #include "scenarios/loader/scenario_loader.hpp"
 #include "scenarios/loader/work_limits.hpp"
 #include "cli/bench_command.hpp"
+#include "cli/check_policy_command.hpp"
+#include "cli/new_policy_command.hpp"
 #include "cli/jobs_command.hpp"
 #include "cli/numeric_flags.hpp"
 #include "cli/saturation_command.hpp"
@@ -169,6 +172,10 @@ static int run_command_line(int argc, char** argv) {
   add_jobs_command(app, registry, jobs_exit);
   int saturation_exit = 0;
   add_saturation_command(app, registry, saturation_exit);
+  int check_exit = 0;
+  add_check_policy_command(app, registry, check_exit);
+  int new_policy_exit = 0;
+  add_new_policy_command(app, new_policy_exit);
   std::vector<std::string> plugin_paths;  // already loaded above; declared so that help lists it
   for (const char* name : {"run", "validate", "policies", "sweep", "jobs", "saturation"})
     app.get_subcommand(name)->add_option("--plugin", plugin_paths,
@@ -186,6 +193,8 @@ static int run_command_line(int argc, char** argv) {
   if (app.got_subcommand("bench")) return bench_exit;
   if (app.got_subcommand("jobs")) return jobs_exit;
   if (app.got_subcommand("saturation")) return saturation_exit;
+  if (app.got_subcommand("check-policy")) return check_exit;
+  if (app.got_subcommand("new-policy")) return new_policy_exit;
 
   if (policies->parsed()) return list_policies(registry);
 

@@ -9,6 +9,7 @@
 #include "policies/registry.hpp"
 #include "scenarios/loader/build.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
+#include "sim/invariants.hpp"
 #include "sim/metrics.hpp"
 #include "sim/simulation.hpp"
 
@@ -54,27 +55,8 @@ Scenario scenario_from(const std::string& yaml, const LoadOptions& options = {})
 // Diagnostics of YAML text that must not validate (fails the test if it does).
 std::string errors_of(const std::string& yaml, const LoadOptions& options = {});
 
-// Checks, on every signal: time never goes back; no GPU holds more than one replica or more
-// memory than it has; every request ends exactly once (serials 0..n-1, each once).
-class InvariantChecker : public SimObserver {
- public:
-  explicit InvariantChecker(const Simulation& sim) : sim_(sim) {}
-  void on_request_end(const RequestResult& r) override;
-  void on_replica_placed(SimTime now, const ReplicaInfo&) override;
-  void on_replica_phase(SimTime now, const ReplicaInfo&, ReplicaPhase) override;
-  void on_replica_busy(SimTime now, const ReplicaInfo&, bool) override { tick(now); }
-  void on_run_end(SimTime end) override;
-
-  std::vector<std::string> violations;
-  std::uint64_t ended = 0;
-
- private:
-  void tick(SimTime now);
-  void check_gpus();
-  const Simulation& sim_;
-  SimTime last_ = 0;
-  std::vector<std::uint8_t> seen_;
-};
+// The invariant checker lives in the library (sim/invariants.hpp), where check-policy uses it too.
+using fleetsim::InvariantChecker;
 
 struct PhaseEvent {
   SimTime time;
