@@ -1,7 +1,10 @@
 #include "tests/support.hpp"
 
 #include <catch2/catch.hpp>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <atomic>
 #include <fstream>
@@ -43,6 +46,18 @@ std::string shell_quote(const std::string& text) {
   std::string out = "'";
   for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
+}
+
+CliRun run_fleetsim(const std::string& args) {
+  TempDir dir("cli-run");
+  const std::string command = "cd " + shell_quote(FLEETSIM_SOURCE_DIR) + " && " + shell_quote(FLEETSIM_BINARY) + " " +
+                              args + " > " + shell_quote(dir.path("out")) + " 2> " + shell_quote(dir.path("err"));
+  const int status = std::system(command.c_str());
+  CliRun r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(dir.path("out"));
+  r.err = read_file(dir.path("err"));
+  return r;
 }
 
 TempDir::TempDir(const std::string& tag) {

@@ -35,6 +35,14 @@ void write_file(const std::filesystem::path& path, const std::string& text);
 // `text` in single quotes for /bin/sh.
 std::string shell_quote(const std::string& text);
 
+// `fleetsim <args>` (the built binary; args go to the shell as given), run from the repository
+// root: its exit code (128 + signal if it crashed), stdout and stderr.
+struct CliRun {
+  int code = -1;
+  std::string out, err;
+};
+CliRun run_fleetsim(const std::string& args);
+
 // Jobs from a list, in order (a JobSource for job-scheduler tests).
 class ListJobs final : public JobSource {
  public:

@@ -20,22 +20,8 @@ namespace {
 
 std::string plugin(const std::string& name) { return std::string(FLEETSIM_TEST_PLUGINS) + "/lib" + name + ".so"; }
 
-struct Ran {
-  int code = -1;
-  std::string out, err;
-};
-
-Ran fleetsim_cli(const std::string& args) {
-  TempDir dir("kit-cli");
-  const std::string command = shell_quote(FLEETSIM_BINARY) + " " + args + " > " + shell_quote(dir.path("out")) +
-                              " 2> " + shell_quote(dir.path("err"));
-  const int status = std::system(command.c_str());
-  Ran r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(dir.path("out"));
-  r.err = read_file(dir.path("err"));
-  return r;
-}
+using Ran = CliRun;
+Ran fleetsim_cli(const std::string& args) { return run_fleetsim(args); }
 
 // One installed SDK for every test of this file (and every process ctest starts for them):
 // `cmake --install` into build/kit-prefix under a file lock, so parallel tests do not write the
