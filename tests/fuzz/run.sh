@@ -17,8 +17,10 @@ names=("$@")
 
 head_lines() { if [ "$(stat -c %s "$1")" -gt 4096 ]; then head -c 4096 "$1" | sed '$d'; else cat "$1"; fi; }
 # seed NAME KNOB FILE...: FILE's first 4 KiB, whole lines, after the knob byte (none if KNOB is "").
+wanted() { [[ " ${names[*]} " == *" $1 "* ]]; }
 seed() {
   local name=$1 knob=$2; shift 2
+  wanted "$name" || return 0
   local dir=$build/seeds/$name; mkdir -p "$dir"
   for f in "$@"; do
     [ -f "$f" ] || continue
@@ -28,13 +30,14 @@ seed() {
 }
 # split NAME KNOB MAIN SIDE: a two-part seed (trace, then the side table's first 4 KiB).
 split_seed() {
+  wanted "$1" || return 0
   local dir=$build/seeds/$1; mkdir -p "$dir"
   [ -f "$3" ] && [ -f "$4" ] || return 0
   { printf "\\x$2"; head -c 4096 "$3"; printf '\n--8<--\n'; head -c 4096 "$4"; } > "$dir/$(basename "$3")-split"
 }
 
-rm -rf "$build/seeds"
 for n in "${names[@]}"; do
+  rm -rf "$build/seeds/$n"
   mkdir -p "$build/seeds/$n" "$build/corpus/$n" "$build/artifacts"
   [ -d "$root/tests/fuzz/seeds/$n" ] && cp "$root/tests/fuzz/seeds/$n"/* "$build/seeds/$n/" 2>/dev/null
 done
