@@ -441,6 +441,8 @@ TEST_CASE("importers: malformed input stops the import with file, line, column a
     REQUIRE_THAT(failed_import(o), Contains(":1:7: cv: expected a cv <= 1000, got \"4444"));
     t.write("sg/chunk-0-trace.csv", "0,1e12,0,Gamma,1,1\n600,0,0,,0,0\n");
     REQUIRE_THAT(failed_import(o), Contains(":1:3: rate: expected a rate <= 1e6 requests/s, got \"1e12\""));
+    t.write("sg/chunk-0-trace.csv", "0,1,0,Gamma,1,1\n1.3e111,0,0,,0,0\n");
+    REQUIRE_THAT(failed_import(o), Contains(":2:1: window_start: expected seconds from 0 to 3.15e9 (100 years), got \"1.3e111\""));
   }
   SECTION("servegen: an empty client file") {
     t.write("sg/chunk-0-trace.csv", "");
