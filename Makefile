@@ -11,7 +11,7 @@ PACKAGES = cmake g++ make ninja-build ccache pkg-config catch2 libyaml-cpp-dev l
 # Only the tests need these: promtool checks the Prometheus export, Chromium renders the report.
 TEST_PACKAGES = prometheus chromium
 
-.PHONY: all deps configure build run test bench clean
+.PHONY: all deps configure build run test test-sanitize fuzz bench clean
 
 all: build
 
@@ -42,10 +42,35 @@ test: configure
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(BUILD)/fleetsim bench --baseline bench/baseline.json --label ci
 
+# The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer (g++, -O1, asserts
+# on), in its own build folder; any finding fails the test that triggered it. Not part of `test`
+# (README, "Sanitizers and fuzzing": it takes too long for CI). No gate: speed means nothing here.
+ASAN_BUILD ?= build-asan
+SANITIZE_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+test-sanitize: deps
+	[ -f $(ASAN_BUILD)/build.ninja ] || cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS_DEBUG="$(SANITIZE_FLAGS)" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
+	  -DFLEETSIM_BUILD_BENCH=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target fleetsim fleetsim_tests
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer harnesses (tests/fuzz/): clang++, its own build folder; each harness runs for
+# FUZZ_SECONDS (default 60). `make fuzz FUZZERS="fuzz_scenario fuzz_node_list"` runs a few.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZERS ?=
+fuzz:
+	@command -v clang++ >/dev/null || { echo "make fuzz needs clang++ (Debian: apt-get install clang)"; exit 2; }
+	[ -f $(FUZZ_BUILD)/build.ninja ] || cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++ -DFLEETSIM_FUZZ=ON -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fleetsim_fuzzers
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZERS)
+
 bench: configure
 	cmake --build $(BUILD) -j $(JOBS) --target fleetsim_bench fleetsim_calibrate
 	$(BUILD)/bench/fleetsim_bench
 	$(BUILD)/bench/fleetsim_calibrate
 
 clean:
-	rm -rf $(BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) out

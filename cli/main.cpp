@@ -180,6 +180,20 @@ static int run_command_line(int argc, char** argv) {
   for (const char* name : {"run", "validate", "policies", "sweep", "jobs", "saturation"})
     app.get_subcommand(name)->add_option("--plugin", plugin_paths,
                                          "load a policy plugin (a shared library built against the SDK; repeatable)");
+  // CLI11 would say only "A subcommand is required" for a misspelt command.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      known = known || sub->get_name() == argv[1];
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::cerr << "unknown command \"" << argv[1] << "\" (commands: " << names << ")\n"
+                << "Run with --help for more information.\n";
+      return kExitBadInput;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -176,7 +176,7 @@ std::string jobs_result_json(const JobsInputs& in, const PolicyRegistry& registr
   j["cluster"]["gpus"] = cluster_gpus;
   j["cluster"]["gpu_seconds_total"] = result.gpu_seconds_capacity;
   j["cluster"]["utilization"] = all.utilization;
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string jobs_timeseries_csv(const JobRunResult& result, double cluster_gpus) {

@@ -277,7 +277,7 @@ ordered metrics_json(const ModelMetrics& m) {
 }  // namespace
 
 std::string scenario_json(const Scenario& scenario, const PolicyRegistry& registry) {
-  return scenario_tree(scenario, registry).dump(2);
+  return scenario_tree(scenario, registry).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string result_json(const Scenario& sc, const PolicyRegistry& registry, const RunMetrics& metrics,
@@ -355,7 +355,9 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
   ordered models;
   for (std::size_t i = 0; i < sc.models.size(); ++i) models[sc.models[i].name] = with_mean(metrics.models[i]);
   j["models"] = models;
-  return j.dump(2) + "\n";
+  // Names come from user files as bytes: ones that are not UTF-8 are written as U+FFFD, not thrown
+  // (nlohmann's default) as an internal error after the run. Every result writer does the same.
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace fleetsim

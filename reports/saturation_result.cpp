@@ -123,7 +123,7 @@ std::string saturation_result_json(const SaturationInputs& in, const PolicyRegis
   j["saturation"] = sat;
   j["cluster"]["nodes"] = in.cluster.size();
   j["cluster"]["gpus"] = sc["cluster"]["gpus"];
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace fleetsim

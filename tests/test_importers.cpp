@@ -433,6 +433,17 @@ TEST_CASE("importers: malformed input stops the import with file, line, column a
     REQUIRE_THAT(failed_import(o), Contains(t.path("sg/chunk-0-trace.csv") +
                                             ":2:5: rate: expected a number >= 0, got \"fast\""));
   }
+  SECTION("servegen: a rate or cv too large to generate from is refused, not generated forever") {
+    // Found by fuzz_import_servegen: cv 4.4e62 (and a rate of 1e12/s) never left the window.
+    ImportOptions o = options("servegen", t.path("sg"), out);
+    o.default_tokens = std::make_pair(1u, 1u);
+    t.write("sg/chunk-0-trace.csv", "0,0.2,444444444444444444444444444444444444444444444444444444444444442,Gamma,1,1\n600,0,0,,0,0\n");
+    REQUIRE_THAT(failed_import(o), Contains(":1:7: cv: expected a cv <= 1000, got \"4444"));
+    t.write("sg/chunk-0-trace.csv", "0,1e12,0,Gamma,1,1\n600,0,0,,0,0\n");
+    REQUIRE_THAT(failed_import(o), Contains(":1:3: rate: expected a rate <= 1e6 requests/s, got \"1e12\""));
+    t.write("sg/chunk-0-trace.csv", "0,1,0,Gamma,1,1\n1.3e111,0,0,,0,0\n");
+    REQUIRE_THAT(failed_import(o), Contains(":2:1: window_start: expected seconds from 0 to 3.15e9 (100 years), got \"1.3e111\""));
+  }
   SECTION("servegen: an empty client file") {
     t.write("sg/chunk-0-trace.csv", "");
     ImportOptions o = options("servegen", t.path("sg"), out);

@@ -23,7 +23,9 @@
 //                   a window lasting until the next row's start (the last one as long as the one
 //                   before, 600 s when alone). In a window with rate > 0 arrivals are a Gamma
 //                   renewal process restarted at the window start: gaps have mean 1/rate and the
-//                   row's cv (shape 1/cv^2, scale cv^2/rate; cv 0 -> evenly spaced). The
+//                   row's cv (shape 1/cv^2, scale cv^2/rate; cv 0 -> evenly spaced). A row with
+//                   rate > 1e6/s or cv > 1000 is a bad row (generation would not end; the public
+//                   data peaks at 2,442/s and cv 797). The
 //                   pattern/p1/p2 columns (the fitted distribution) are not used: their mean
 //                   disagrees with 1/rate in ~15% of Gamma and ~60% of Weibull windows of the
 //                   public data, while rate and cv are the measured moments. Token lengths are

@@ -39,6 +39,9 @@ bool RequestCsvReader::next(Arrival& out, Diagnostics& errors) {
     if (!line_.empty() && line_.back() == '\r') line_.pop_back();
     if (!header_checked_) {
       header_checked_ = true;
+      // A UTF-8 byte order mark (spreadsheet exports) is not part of the header, as in every
+      // other reader (traces/delimited.cpp).
+      if (line_.rfind("\xEF\xBB\xBF", 0) == 0) line_.erase(0, 3);
       if (line_ != kHeader)
         return fail(errors, 1, "header", std::string("expected the header \"") + kHeader +
                                              "\", got " + quote(line_));

@@ -32,7 +32,7 @@ std::string dns_label(const std::string& s) {
   return out.empty() ? "fleetsim-sweep" : out;
 }
 
-std::string yaml_quote(const std::string& s) { return nlohmann::json(s).dump(); }  // JSON strings are YAML
+std::string yaml_quote(const std::string& s) { return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }  // JSON strings are YAML
 
 }  // namespace
 

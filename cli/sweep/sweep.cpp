@@ -653,9 +653,9 @@ std::string check_point_json(const fs::path& dir, const ordered& expected) {
   }
   if (!j.is_object() || j.value("overrides", ordered()) != expected["overrides"] ||
       j.value("seed", ordered()) != expected["seed"])
-    return "was run with other settings (point.json: overrides " + j.value("overrides", ordered()).dump() +
-           ", seed " + j.value("seed", ordered()).dump() + "; this sweep: overrides " +
-           expected["overrides"].dump() + ", seed " + expected["seed"].dump() +
+    return "was run with other settings (point.json: overrides " + j.value("overrides", ordered()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+           ", seed " + j.value("seed", ordered()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "; this sweep: overrides " +
+           expected["overrides"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ", seed " + expected["seed"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
            "); remove the folder or use another output folder";
   return "";
 }
@@ -700,7 +700,7 @@ const ordered* lookup(const ordered& root, const std::string& path) {
 std::string csv_value(const ordered& v) {
   if (v.is_null()) return "";
   if (v.is_string()) return csv_field(v.get<std::string>());
-  return csv_field(v.dump());
+  return csv_field(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 struct Row {
@@ -740,7 +740,7 @@ std::string pareto_svg(const SweepSpec& sweep, const std::vector<Row>& rows, con
     const Row& r = rows[plotted[i]];
     std::string t = "point " + std::to_string(r.point);
     for (const auto& a : r.axis_text) t += ", " + a;
-    if (!r.seed.is_null()) t += ", seed " + r.seed.dump();
+    if (!r.seed.is_null()) t += ", seed " + r.seed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return t + "\n" + p.x + " = " + format_number(xs[i], 8) + "\n" + p.y + " = " + format_number(ys[i], 8);
   };
   std::string points, frontier_marks;
@@ -830,7 +830,7 @@ MergeReport merge_sweep(const SweepSpec& sweep, const std::string& out_dir) {
     const ordered* seed = lookup(result, "run.seed");
     row.seed = seed ? *seed : ordered(nullptr);
     if (!sweep.seeds.empty() && !row.seed.is_null())
-      row.label += (row.label.empty() ? "seed " : " s") + row.seed.dump();
+      row.label += (row.label.empty() ? "seed " : " s") + row.seed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (row.label.empty()) row.label = "point " + std::to_string(i);
     for (const std::string& m : sweep.metrics) {
       const ordered* v = lookup(result, m);
@@ -927,7 +927,7 @@ MergeReport merge_sweep(const SweepSpec& sweep, const std::string& out_dir) {
   }
   j["points"] = points;
 
-  std::vector<std::pair<std::string, std::string>> files = {{"merged.csv", csv}, {"merged.json", j.dump(2) + "\n"}};
+  std::vector<std::pair<std::string, std::string>> files = {{"merged.csv", csv}, {"merged.json", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"}};
   if (sweep.pareto) {
     files.emplace_back("pareto.csv", pareto_csv);
     files.emplace_back("pareto.svg", svg);
@@ -1022,7 +1022,7 @@ SweepReport run_sweep(const SweepSpec& sweep, const std::string& out_dir, unsign
         errors = run.errors;
         policy = run.failure == RunFailure::PolicyError;
       } else if (const std::string why = write_file_atomically((tmp / "point.json").string(),
-                                                               point_json(sweep, point).dump(2) + "\n");
+                                                               point_json(sweep, point).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
                  !why.empty()) {
         errors.add(Diagnostic{(tmp / "point.json").string(), 0, 0, "", why});
       } else {

@@ -66,14 +66,22 @@ void apply_override(YAML::Node root, const std::string& spec, Diagnostics& error
   }
   const std::string path = spec.substr(0, eq);
   const std::string value = spec.substr(eq + 1);
-  const std::vector<std::string> parts = key_path_parts(path);
-  YAML::Node parsed;
-  try {
-    parsed = YAML::Load(value);
-  } catch (const YAML::Exception& e) {
-    errors.add(Diagnostic{"--set", 0, 0, path, "value is not valid YAML: " + e.msg});
+  if (!valid_key_path(path)) {
+    errors.add(Diagnostic{"--set", 0, 0, path, "expected a key path such as models[0].name or policies.autoscaler"});
     return;
   }
+  const std::vector<std::string> parts = key_path_parts(path);
+  // The value goes through the file's checks too (NUL bytes, nesting, alias bombs).
+  Diagnostics value_errors;
+  const std::optional<YAML::Node> value_node = parse_yaml(value, "--set", value_errors);
+  if (!value_node) {
+    for (const Diagnostic& d : value_errors.items()) {
+      const bool syntax = d.message.rfind("not valid YAML: ", 0) == 0;
+      errors.add(Diagnostic{"--set", 0, 0, path, syntax ? "value is " + d.message : "value: " + d.message});
+    }
+    return;
+  }
+  YAML::Node parsed = *value_node;
   // yaml-cpp nodes are handles: walk down with fresh handles, then assign at the leaf.
   std::vector<YAML::Node> chain{root};
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -574,8 +582,14 @@ struct Loader {
           if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
           spec.trace_path = p.lexically_normal().string();
           spec.trace_source = spec.trace_path;
-          if (!std::filesystem::is_regular_file(spec.trace_path))
+          std::error_code ec;
+          const auto st = std::filesystem::status(spec.trace_path, ec);
+          if (!std::filesystem::exists(st))
             ctx.error(w.get("trace"), w.path("trace"), "trace file not found: " + spec.trace_path);
+          else if (std::filesystem::is_directory(st))
+            ctx.error(w.get("trace"), w.path("trace"), "is a folder, not a trace file: " + spec.trace_path);
+          else if (!std::filesystem::is_regular_file(st))
+            ctx.error(w.get("trace"), w.path("trace"), "not a regular file (a device, pipe or socket): " + spec.trace_path);
         }
         w.finish();
         sc.workloads.push_back(spec);
@@ -929,9 +943,15 @@ LoadResult load_scenario_text(const std::string& yaml, const std::string& source
 LoadResult load_scenario_file(const std::string& path, const PolicyRegistry& registry,
                               const LoadOptions& options) {
   std::string text;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    LoadResult result;
+    result.errors.add(Diagnostic{path, 0, 0, "", "is a folder, not a scenario file"});
+    return result;
+  }
   if (!read_text_file(path, text)) {
     LoadResult result;
-    result.errors.add(Diagnostic{path, 0, 0, "", "cannot open the scenario file"});
+    result.errors.add(Diagnostic{path, 0, 0, "", "cannot open the scenario file (or it is a device)"});
     return result;
   }
   std::string base = std::filesystem::path(path).parent_path().string();

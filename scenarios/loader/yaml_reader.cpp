@@ -1,9 +1,11 @@
 #include "scenarios/loader/yaml_reader.hpp"
 
 #include <fast_float/fast_float.h>
+#include <yaml-cpp/depthguard.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +14,12 @@
 namespace fleetsim {
 
 bool read_text_file(const std::string& path, std::string& text) {
+  // A folder reads as empty and a device (/dev/zero) never ends: only files and pipes are read.
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(st) || std::filesystem::is_character_file(st) ||
+      std::filesystem::is_block_file(st))
+    return false;
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
   std::stringstream s;
@@ -20,13 +28,61 @@ bool read_text_file(const std::string& path, std::string& text) {
   return true;
 }
 
+namespace {
+
+// Values the document holds once every alias is expanded, counted up to `budget` (a "billion
+// laughs" file: ten nested aliases of nine each). yaml-cpp shares an aliased node rather than
+// copying it, but anything that walks or copies the tree (YAML::Clone, the emitter, a sweep's
+// values) expands it: 9^9 nodes would take minutes and tens of GiB.
+std::size_t expanded_size(const YAML::Node& n, std::size_t budget) {
+  std::size_t count = 1;
+  if (n.IsMap()) {
+    for (auto it = n.begin(); it != n.end() && count < budget; ++it) {
+      count += expanded_size(it->first, budget - count);
+      if (count < budget) count += expanded_size(it->second, budget - count);
+    }
+  } else if (n.IsSequence()) {
+    for (auto it = n.begin(); it != n.end() && count < budget; ++it) count += expanded_size(*it, budget - count);
+  }
+  return count;
+}
+
+// Line and column (1-based) of byte `at` in `text`.
+std::pair<int, int> position_of(const std::string& text, std::size_t at) {
+  int line = 1, column = 1;
+  for (std::size_t i = 0; i < at; ++i) {
+    if (text[i] == '\n') { ++line; column = 1; } else { ++column; }
+  }
+  return {line, column};
+}
+
+}  // namespace
+
 std::optional<YAML::Node> parse_yaml(const std::string& text, const std::string& source_name, Diagnostics& errors) {
+  // yaml-cpp reads a NUL as the end of a line and reports a confusing error later on.
+  if (const std::size_t nul = text.find('\0'); nul != std::string::npos) {
+    const auto [line, column] = position_of(text, nul);
+    errors.add(Diagnostic{source_name, line, column, "", "not a text file: it contains a NUL byte"});
+    return std::nullopt;
+  }
+  YAML::Node root;
   try {
-    return YAML::Load(text);
+    root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    errors.add(Diagnostic{source_name, e.mark.line + 1, e.mark.column + 1, "",
+                          "not valid YAML: nested too deeply (" + std::to_string(e.depth()) + " levels)"});
+    return std::nullopt;
   } catch (const YAML::ParserException& e) {
     errors.add(Diagnostic{source_name, e.mark.line + 1, e.mark.column + 1, "", "not valid YAML: " + e.msg});
     return std::nullopt;
   }
+  if (expanded_size(root, kMaxYamlValues + 1) > kMaxYamlValues) {
+    errors.add(Diagnostic{source_name, 1, 1, "",
+                          "the document holds more than " + std::to_string(kMaxYamlValues) +
+                              " values once its aliases (*name) are expanded; refused"});
+    return std::nullopt;
+  }
+  return root;
 }
 
 bool parse_number(std::string_view text, double& value) {
@@ -53,6 +109,33 @@ std::vector<std::string> key_path_parts(const std::string& path) {
   }
   if (!cur.empty()) parts.push_back(cur);
   return parts;
+}
+
+bool valid_key_path(const std::string& path) {
+  // key ( '.' key | '.' index | '[' index ']' )*, keys without '.', '[', ']'
+  std::size_t i = 0;
+  bool first = true;
+  while (i < path.size()) {
+    if (path[i] == '[') {
+      if (first) return false;
+      const std::size_t close = path.find(']', i);
+      if (close == std::string::npos || close == i + 1) return false;
+      for (std::size_t k = i + 1; k < close; ++k)
+        if (path[k] < '0' || path[k] > '9') return false;
+      i = close + 1;
+    } else {
+      if (!first) {
+        if (path[i] != '.') return false;
+        ++i;
+      }
+      const std::size_t end = path.find_first_of(".[]", i);
+      const std::size_t stop = end == std::string::npos ? path.size() : end;
+      if (stop == i || (end != std::string::npos && path[end] == ']')) return false;
+      i = stop;
+    }
+    first = false;
+  }
+  return !first;
 }
 
 std::string normal_key_path(const std::string& path) {

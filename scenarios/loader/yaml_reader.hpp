@@ -17,10 +17,13 @@
 
 namespace fleetsim {
 
-// The whole file as bytes; false when it cannot be read.
+// The whole file as bytes; false when it cannot be read or is a folder or a device.
 bool read_text_file(const std::string& path, std::string& text);
 
-// Parses YAML text; a syntax error becomes "not valid YAML: ..." at its line and column.
+// Parses YAML text; a syntax error becomes "not valid YAML: ..." at its line and column. Also
+// refused: a NUL byte, nesting deeper than yaml-cpp allows, and a document that holds more than
+// kMaxYamlValues values once aliases are expanded (an alias bomb; scenarios hold hundreds).
+inline constexpr std::size_t kMaxYamlValues = 1'000'000;
 std::optional<YAML::Node> parse_yaml(const std::string& text, const std::string& source_name, Diagnostics& errors);
 
 // A number as a scenario writes it: decimal (an optional leading '+', a fraction, an exponent),
@@ -30,6 +33,9 @@ bool parse_number(std::string_view text, double& value);
 // Key paths as `--set` and sweep files write them: dots between keys, `[i]` or `.i` for list
 // elements. "a.b[2].c" and "a.b.2.c" -> {"a", "b", "2", "c"}; empty parts are dropped.
 std::vector<std::string> key_path_parts(const std::string& path);
+// Whether `path` is well formed: keys joined by dots, list indices as `[i]` or `.i`; no empty
+// key, no unbalanced or non-numeric brackets ("models[0.name", "a..b", "[0]" are not).
+bool valid_key_path(const std::string& path);
 // The form diagnostics use: "a.b.2.c" -> "a.b[2].c".
 std::string normal_key_path(const std::string& path);
 // `path` is `prefix` or lies below it (both in normal form).

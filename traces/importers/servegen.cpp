@@ -180,6 +180,29 @@ class Client {
           ok = false;
         }
       }
+      // Bounds that keep generation finite. A gap under 1 ns rounds to 0 and time stops: a rate
+      // of 1e12/s made arrivals at one instant without end. A Gamma renewal count over a window
+      // exceeds rate x length by about cv^2 / 2, so cv = 4e62 never left its window. The
+      // public data peaks at 2,442 requests/s and cv 797.
+      constexpr double kMaxRate = 1e6, kMaxCv = 1000;
+      // A window start past 100 years (as in the native trace) does not fit in SimTime (UBSan,
+      // found by fuzzing: 1.3e111 s).
+      if (v[0] > 3.15e9) {
+        Diagnostic d{trace_path, line_no_, starts_[0], kNames[0],
+                     "expected seconds from 0 to 3.15e9 (100 years), got " + quote(fields_[0])};
+        if (!ctx.reject(std::move(d), "bad-time")) return false;
+        continue;
+      }
+      for (int k = 1; k < 3 && ok; ++k) {
+        const double max = k == 1 ? kMaxRate : kMaxCv;
+        if (v[k] > max) {
+          Diagnostic d{trace_path, line_no_, starts_[static_cast<std::size_t>(k)], kNames[k],
+                       std::string("expected ") + (k == 1 ? "a rate <= 1e6 requests/s" : "a cv <= 1000") +
+                           ", got " + quote(fields_[static_cast<std::size_t>(k)])};
+          if (!ctx.reject(std::move(d), "bad-number")) return false;
+          ok = false;
+        }
+      }
       if (!ok) continue;
       row.start = from_seconds(v[0]);
       row.rate = v[1];
