@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "cli/runner/run_to_directory.hpp"
+#include "cli/sweep/result_paths.hpp"
 #include "reports/result_json.hpp"
 #include "scenarios/loader/work_limits.hpp"
 #include "sim/metrics.hpp"
@@ -537,61 +538,6 @@ struct LoadedPoints {
   Diagnostics errors;
 };
 
-// Whether a result.json path names one value in a result laid out like `root`. An index past
-// the end of a list (links, pools: they depend on what the run did) cannot be told beforehand.
-enum class PathCheck { Value, Group, Missing, Unknown };
-PathCheck check_path(const ordered& root, const std::string& path) {
-  const std::vector<std::string> parts = key_path_parts(path);
-  const ordered* node = &root;
-  std::size_t i = 0;
-  while (i < parts.size()) {
-    if (node->is_object()) {
-      std::size_t taken = 0;
-      const ordered* next = nullptr;
-      std::string key;
-      for (std::size_t j = i; j < parts.size(); ++j) {
-        key += (j > i ? "." : "") + parts[j];
-        auto it = node->find(key);
-        if (it != node->end()) {
-          next = &*it;
-          taken = j - i + 1;
-        }
-      }
-      if (!next) return PathCheck::Missing;
-      node = next;
-      i += taken;
-    } else if (node->is_array()) {
-      std::size_t idx = 0;
-      auto r = std::from_chars(parts[i].data(), parts[i].data() + parts[i].size(), idx);
-      if (r.ec != std::errc() || r.ptr != parts[i].data() + parts[i].size()) return PathCheck::Missing;
-      if (idx >= node->size()) return PathCheck::Unknown;
-      node = &(*node)[idx];
-      ++i;
-    } else {
-      return PathCheck::Missing;
-    }
-  }
-  return node->is_object() || node->is_array() ? PathCheck::Group : PathCheck::Value;
-}
-
-// The metric paths against the result.json the point would write: its layout follows from the
-// scenario alone (models, jobs), so an empty run's result has every key a real one has.
-void check_metric_paths(const SweepSpec& sweep, const Scenario& scenario, const PolicyRegistry& registry,
-                        Diagnostics& errors) {
-  MetricsCollector metrics(scenario);
-  RunStatus status;
-  if (scenario.jobs.enabled) status.jobs = std::make_shared<JobRunResult>();
-  const ordered skeleton = ordered::parse(result_json(scenario, registry, metrics.result(), status, "check"));
-  for (const std::string& m : sweep.metrics) {
-    const PathCheck c = check_path(skeleton, m);
-    if (c == PathCheck::Missing)
-      errors.add(Diagnostic{sweep.file, 0, 0, "metrics", m + " is not in result.json"});
-    else if (c == PathCheck::Group)
-      errors.add(Diagnostic{sweep.file, 0, 0, "metrics",
-                            m + " is a group of values in result.json, not one value (name a key inside it)"});
-  }
-}
-
 LoadedPoints load_points(const SweepSpec& sweep, const PolicyRegistry& registry, const std::vector<std::size_t>& indices,
                          unsigned jobs, bool force) {
   LoadedPoints out;
@@ -661,41 +607,6 @@ std::string check_point_json(const fs::path& dir, const ordered& expected) {
 }
 
 // ------------------------------------------------------------------ merging
-
-// A result.json path: dots between keys, [i] or .i for list elements; at each mapping the
-// longest run of segments that is a key wins (model names contain dots).
-const ordered* lookup(const ordered& root, const std::string& path) {
-  const std::vector<std::string> parts = key_path_parts(path);
-  const ordered* node = &root;
-  std::size_t i = 0;
-  while (i < parts.size()) {
-    if (node->is_object()) {
-      std::size_t taken = 0;
-      const ordered* next = nullptr;
-      std::string key;
-      for (std::size_t j = i; j < parts.size(); ++j) {
-        key += (j > i ? "." : "") + parts[j];
-        auto it = node->find(key);
-        if (it != node->end()) {
-          next = &*it;
-          taken = j - i + 1;
-        }
-      }
-      if (!next) return nullptr;
-      node = next;
-      i += taken;
-    } else if (node->is_array()) {
-      std::size_t idx = 0;
-      auto r = std::from_chars(parts[i].data(), parts[i].data() + parts[i].size(), idx);
-      if (r.ec != std::errc() || r.ptr != parts[i].data() + parts[i].size() || idx >= node->size()) return nullptr;
-      node = &(*node)[idx];
-      ++i;
-    } else {
-      return nullptr;
-    }
-  }
-  return node;
-}
 
 std::string csv_value(const ordered& v) {
   if (v.is_null()) return "";
@@ -827,13 +738,13 @@ MergeReport merge_sweep(const SweepSpec& sweep, const std::string& out_dir) {
         row.axis_text.push_back(v);
         row.label += (row.label.empty() ? "" : ", ") + short_label(v);
       }
-    const ordered* seed = lookup(result, "run.seed");
+    const ordered* seed = lookup_result_path(result, "run.seed");
     row.seed = seed ? *seed : ordered(nullptr);
     if (!sweep.seeds.empty() && !row.seed.is_null())
       row.label += (row.label.empty() ? "seed " : " s") + row.seed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (row.label.empty()) row.label = "point " + std::to_string(i);
     for (const std::string& m : sweep.metrics) {
-      const ordered* v = lookup(result, m);
+      const ordered* v = lookup_result_path(result, m);
       if (!v || v->is_object() || v->is_array()) {
         if (!missing_metric.count(m)) missing_order.push_back(m);
         metric_is_group[m] = metric_is_group[m] || v != nullptr;
