@@ -8,8 +8,9 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 PACKAGES = cmake g++ make ninja-build ccache pkg-config catch2 libyaml-cpp-dev libcli11-dev \
            nlohmann-json3-dev libbenchmark-dev libfast-float-dev \
            prometheus-cpp-dev libeigen3-dev
-# Only the tests need these: promtool checks the Prometheus export, Chromium renders the report.
-TEST_PACKAGES = prometheus chromium
+# Only the tests need these: promtool checks the Prometheus export, Chromium renders the report,
+# pybind11 and Python's headers build the Python policy host (optional elsewhere: README).
+TEST_PACKAGES = prometheus chromium pybind11-dev python3-dev
 
 .PHONY: all deps configure build run test test-sanitize fuzz bench clean
 

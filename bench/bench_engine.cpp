@@ -138,15 +138,18 @@ void BM_PlacementBestFit(benchmark::State& state) {
     n.disk_read_bandwidth = 6e9;
     n.network_bandwidth = 25e9 / 8;
   }
-  // range(1): 0 the built-in, 1 the same policy loaded from a plugin.
+  // range(1): 0 the built-in, 1 the same policy loaded from a plugin, 2 written in Python
+  // (bench/python_policies.py; skipped when fleetsim was built without Python policies).
   PolicyRegistry registry = builtin_policies();
-  if (state.range(1) == 1) {
-    if (const std::string why = load_plugin(registry, FLEETSIM_BEST_FIT_PLUGIN); !why.empty()) {
+  const char* names[] = {"best-fit", "best-fit-plugin", "best-fit-python"};
+  const char* files[] = {"", FLEETSIM_BEST_FIT_PLUGIN, FLEETSIM_SOURCE_DIR "/bench/python_policies.py"};
+  if (state.range(1) > 0) {
+    if (const std::string why = load_plugin(registry, files[state.range(1)]); !why.empty()) {
       state.SkipWithError(why.c_str());
       return;
     }
   }
-  auto policy = registry.make_placement(PolicyChoice{state.range(1) == 1 ? "best-fit-plugin" : "best-fit", {}});
+  auto policy = registry.make_placement(PolicyChoice{names[state.range(1)], {}});
   PlacementRequest request;
   request.model = 1;
   request.gpus = static_cast<int>(state.range(0));
@@ -163,9 +166,30 @@ BENCHMARK(BM_PlacementBestFit)
     ->ArgNames({"gpus", "plugin"})
     ->Args({1, 0})
     ->Args({1, 1})
+    ->Args({1, 2})
     ->Args({4, 0})
     ->Args({4, 1})
+    ->Args({4, 2})
     ->Unit(benchmark::kNanosecond);
+
+// A routing decision among 8 ready replicas: round-robin built in (0) and in Python (1), where
+// the decision itself is nearly free, so what is measured is the crossing into Python and back.
+void BM_Route(benchmark::State& state) {
+  using namespace fleetsim;
+  PolicyRegistry registry = builtin_policies();
+  if (state.range(0) == 1) {
+    if (const std::string why = load_plugin(registry, FLEETSIM_SOURCE_DIR "/bench/python_policies.py"); !why.empty()) {
+      state.SkipWithError(why.c_str());
+      return;
+    }
+  }
+  auto router = registry.make_router(PolicyChoice{state.range(0) == 1 ? "round-robin-python" : "round-robin", {}});
+  std::vector<RouteCandidate> candidates(8);
+  for (std::uint32_t i = 0; i < candidates.size(); ++i) candidates[i].replica = i;
+  RouteRequest request;
+  for (auto _ : state) benchmark::DoNotOptimize(router->route(candidates, request));
+}
+BENCHMARK(BM_Route)->ArgNames({"python"})->Arg(0)->Arg(1)->Unit(benchmark::kNanosecond);
 
 // Cache policy decisions: choosing a victim among N entries of a node's disk cache.
 void BM_CacheVictim(benchmark::State& state) {

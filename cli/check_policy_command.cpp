@@ -457,7 +457,8 @@ void add_check_policy_command(CLI::App& app, PolicyRegistry& registry, int& exit
   auto only = std::make_shared<std::string>();
   auto quick = std::make_shared<bool>(false);
   auto dir = std::make_shared<std::string>(FLEETSIM_CONFORMANCE_DIR);
-  cmd->add_option("plugin", *plugin, "the plugin (a shared library built against the SDK)")->required();
+  cmd->add_option("plugin", *plugin, "the plugin (a shared library built against the SDK, or a Python policy .py)")
+      ->required();
   cmd->add_option("--policy", *only, "check only this policy of the plugin");
   cmd->add_flag("--quick", *quick, "run the checks only; compare with no built-in");
   cmd->add_option("--scenarios", *dir, "the conformance scenarios (default: the source tree's scenarios/conformance)");

@@ -163,7 +163,7 @@ static int run_command_line(int argc, char** argv) {
   int trace_exit = 0;
   add_trace_command(app, trace_exit);
   int sweep_exit = 0;
-  add_sweep_command(app, registry, sweep_exit);
+  add_sweep_command(app, registry, scenario_plugins, sweep_exit);
   int report_exit = 0;
   add_report_commands(app, report_exit);
   int bench_exit = 0;
@@ -179,7 +179,8 @@ static int run_command_line(int argc, char** argv) {
   std::vector<std::string> plugin_paths;  // already loaded above; declared so that help lists it
   for (const char* name : {"run", "validate", "policies", "sweep", "jobs", "saturation"})
     app.get_subcommand(name)->add_option("--plugin", plugin_paths,
-                                         "load a policy plugin (a shared library built against the SDK; repeatable)");
+                                         "load a policy plugin (a shared library built against the SDK, "
+                                         "or a Python policy .py; repeatable)");
   // CLI11 would say only "A subcommand is required" for a misspelt command.
   if (argc > 1 && argv[1][0] != '-') {
     std::string names;
@@ -279,6 +280,9 @@ static int run_command_line(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     return run_command_line(argc, argv);
+  } catch (const PolicyCreationError& e) {
+    std::cerr << "fleetsim: " << e.what() << "\n";
+    return kExitPolicyError;  // as for a policy's exception during the run
   } catch (const std::bad_alloc&) {
     std::cerr << "fleetsim: out of memory (an input asks for more than this machine has)\n";
   } catch (const std::exception& e) {

@@ -11,6 +11,7 @@
 #include "cli/numeric_flags.hpp"
 #include "cli/sweep/emit.hpp"
 #include "cli/sweep/sweep.hpp"
+#include "scenarios/loader/scenario_loader.hpp"
 
 #ifndef FLEETSIM_VERSION
 #define FLEETSIM_VERSION "unknown"
@@ -54,7 +55,24 @@ std::string join(const std::vector<std::string>& files) {
   return out;
 }
 
-int run_sweep_command(const SweepArgs& a, const PolicyRegistry& registry) {
+// Loads the plugins the base scenario lists, on this thread; "" or the errors, reported.
+bool load_base_plugins(const SweepSpec& sweep, const PolicyRegistry& registry,
+                       const std::function<std::string(const std::string&)>& load_plugin) {
+  if (!load_plugin) return true;
+  LoadOptions options;
+  options.load_plugin = load_plugin;
+  options.force = true;
+  const LoadResult base = load_scenario_file(sweep.base_path, registry, options);
+  Diagnostics errors;  // only the plugins' (a base scenario may need the sweep's overrides)
+  for (const Diagnostic& d : base.errors.items())
+    if (d.path.rfind("plugins", 0) == 0) errors.add(d);
+  if (errors.empty()) return true;
+  report(errors, "nothing run");
+  return false;
+}
+
+int run_sweep_command(const SweepArgs& a, const PolicyRegistry& registry,
+                      const std::function<std::string(const std::string&)>& load_plugin) {
   if (a.file.empty()) {
     std::cerr << "sweep: a sweep file is required (fleetsim sweep FILE, or fleetsim sweep merge FILE)\n";
     return kExitBadInput;
@@ -62,6 +80,7 @@ int run_sweep_command(const SweepArgs& a, const PolicyRegistry& registry) {
   SweepLoadResult loaded = load_sweep_file(a.file);
   if (!loaded.sweep) return report(loaded.errors, "bad sweep file, nothing run");
   const SweepSpec& sweep = *loaded.sweep;
+  if (!load_base_plugins(sweep, registry, load_plugin)) return kExitBadInput;
   const std::string out = a.out.empty() ? default_out(a.file) : a.out;
   const std::size_t points = sweep_point_count(sweep);
   if (!a.force)
@@ -140,7 +159,8 @@ int run_merge_command(const SweepArgs& a) {
 
 }  // namespace
 
-void add_sweep_command(CLI::App& app, const PolicyRegistry& registry, int& exit_code) {
+void add_sweep_command(CLI::App& app, const PolicyRegistry& registry,
+                       std::function<std::string(const std::string& path)> load_plugin, int& exit_code) {
   auto args = std::make_shared<SweepArgs>();
   auto* sweep = app.add_subcommand(
       "sweep", "run a parameter sweep (a grid/zip of scenario overrides and seeds), sharded and resumable");
@@ -163,9 +183,9 @@ void add_sweep_command(CLI::App& app, const PolicyRegistry& registry, int& exit_
   merge->add_option("--out,-o", args->merge_out, "the sweep's output folder (default out/sweeps/<file stem>)");
 
   merge->callback([args, &exit_code] { exit_code = run_merge_command(*args); });
-  sweep->callback([args, merge, &registry, &exit_code] {
+  sweep->callback([args, merge, &registry, load_plugin, &exit_code] {
     if (merge->parsed()) return;
-    exit_code = run_sweep_command(*args, registry);
+    exit_code = run_sweep_command(*args, registry, load_plugin);
   });
 }
 

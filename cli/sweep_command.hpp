@@ -15,6 +15,8 @@
 // 0 ok, 2 bad input (sweep file, scenario, options, missing points), 1 a policy broke its
 // contract during a run. main returns `exit_code` when `sweep` was given.
 #pragma once
+#include <functional>
+#include <string>
 
 namespace CLI {
 class App;
@@ -24,6 +26,9 @@ namespace fleetsim {
 
 class PolicyRegistry;
 
-void add_sweep_command(CLI::App& app, const PolicyRegistry& registry, int& exit_code);
+// `load_plugin` loads the plugins that the sweep's base scenario lists (`plugins:`) into
+// `registry`, once, before the points load on several threads.
+void add_sweep_command(CLI::App& app, const PolicyRegistry& registry,
+                       std::function<std::string(const std::string& path)> load_plugin, int& exit_code);
 
 }  // namespace fleetsim

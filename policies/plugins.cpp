@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <vector>
 
@@ -13,6 +14,7 @@ namespace {
 
 using AbiFunction = const PluginAbi* (*)();
 using RegisterFunction = void (*)(PluginRegistrar&);
+using LoadScriptFunction = void (*)(PluginRegistrar&, const char*);
 
 std::string version(int major, int minor) { return std::to_string(major) + "." + std::to_string(minor); }
 
@@ -58,6 +60,23 @@ class Collector final : public PluginRegistrar {
   std::string origin_;
 };
 
+// Where the Python policy host is: $FLEETSIM_PYTHON_HOST, else beside the program (a build
+// tree: the program's folder or the one above it), else where `cmake --install` puts it.
+std::string python_host() {
+  const std::string file = "libfleetsim_python.so";
+  if (const char* env = std::getenv("FLEETSIM_PYTHON_HOST"); env && *env) return env;
+  std::error_code ec;
+  const std::filesystem::path program = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+  std::vector<std::filesystem::path> places;
+  if (!ec) places = {program / file, program.parent_path() / file, program.parent_path() / "lib/fleetsim" / file};
+#ifdef FLEETSIM_PYTHON_HOST_INSTALLED
+  places.push_back(FLEETSIM_PYTHON_HOST_INSTALLED);
+#endif
+  for (const auto& place : places)
+    if (std::filesystem::is_regular_file(place, ec)) return place.string();
+  return "";
+}
+
 }  // namespace
 
 std::string load_plugin(PolicyRegistry& registry, const std::string& path) {
@@ -68,7 +87,16 @@ std::string load_plugin(PolicyRegistry& registry, const std::string& path) {
   for (const std::string& loaded : registry.plugins())
     if (loaded == canonical) return "";
   const std::string name = "plugin " + path + ": ";
-  void* handle = dlopen(canonical.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // A Python script is loaded by the Python policy host, itself a plugin; its registration
+  // function runs the script.
+  const bool script = file.extension() == ".py";
+  const std::string library = script ? python_host() : canonical;
+  if (library.empty())
+    return name + "Python policies need libfleetsim_python.so, and this fleetsim was built without it "
+                  "(it is built when pybind11 is found: apt-get install pybind11-dev python3-dev, then rebuild)";
+  // The host is opened RTLD_GLOBAL: the extension modules a script imports look up the Python
+  // interpreter's symbols globally. The host exports nothing else.
+  void* handle = dlopen(library.c_str(), RTLD_NOW | (script ? RTLD_GLOBAL : RTLD_LOCAL));
   if (!handle) {
     const char* why = dlerror();
     return name + "cannot be loaded as a shared library (" + (why ? why : "unknown error") + ")";
@@ -77,15 +105,20 @@ std::string load_plugin(PolicyRegistry& registry, const std::string& path) {
   // objects may have run is riskier than keeping a few pages mapped.
   auto abi = reinterpret_cast<AbiFunction>(dlsym(handle, "fleetsim_plugin_abi"));
   auto register_policies = reinterpret_cast<RegisterFunction>(dlsym(handle, "fleetsim_plugin_register"));
+  auto load_script = reinterpret_cast<LoadScriptFunction>(dlsym(handle, "fleetsim_python_load"));
   if (!abi || !register_policies)
     return name + "not a fleetsim plugin: it has no " +
            (abi ? "fleetsim_plugin_register" : "fleetsim_plugin_abi") + " symbol (define it with FLEETSIM_PLUGIN)";
+  if (script && !load_script) return name + library + " is not the Python policy host (no fleetsim_python_load)";
   const PluginAbi* theirs = abi();
   if (!theirs) return name + "fleetsim_plugin_abi returned nothing";
-  if (std::string why = abi_mismatch(*theirs); !why.empty()) return name + why;
+  if (std::string why = abi_mismatch(*theirs); !why.empty()) return name + (script ? library + ": " : "") + why;
   Collector collector(registry, path);
   try {
-    register_policies(collector);
+    if (script)
+      load_script(collector, canonical.c_str());
+    else
+      register_policies(collector);
   } catch (const std::exception& e) {
     return name + "its registration threw: " + e.what();
   } catch (...) {

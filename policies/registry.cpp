@@ -69,7 +69,15 @@ std::unique_ptr<T> make(const PolicyRegistry& r, PolicyFamily family, const Poli
   context.params = with_defaults(info, c.params);
   context.rng = RngStream(run.seed, std::string(family_name(family)) + "/" + info.name);
   context.run = &run;
-  std::unique_ptr<T> policy = (info.*factory)(context);
+  std::unique_ptr<T> policy;
+  try {
+    policy = (info.*factory)(context);
+  } catch (const std::exception& e) {
+    throw PolicyCreationError(std::string(family_name(family)) + " policy '" + info.name +
+                              "' could not be made: " + e.what());
+  }
+  if (!policy)
+    throw PolicyCreationError(std::string(family_name(family)) + " policy '" + info.name + "': its factory made nothing");
   policy->set_name(info.name);
   return policy;
 }

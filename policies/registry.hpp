@@ -6,12 +6,19 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "policies/api/policy_info.hpp"
 
 namespace fleetsim {
+
+// What make_*() throw when a policy's factory throws or makes nothing (a plugin's constructor
+// that fails): the program reports it like an exception out of a decision (exit 1).
+struct PolicyCreationError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 class PolicyRegistry {
  public:

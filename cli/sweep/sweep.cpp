@@ -10,6 +10,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -56,7 +57,9 @@ std::string points_phrase(const std::vector<std::size_t>& v) {
   return (v.size() == 1 ? "point " : "points ") + ranges(v);
 }
 
-// Runs f(i) for i in [0, n) on up to `jobs` threads (a shared atomic work index).
+// Runs f(i) for i in [0, n) on up to `jobs` threads (a shared atomic work index). An exception
+// out of f (a policy that cannot be made) stops the remaining points and is rethrown here, on
+// the calling thread, once every thread has joined.
 template <class F>
 void parallel_for(std::size_t n, unsigned jobs, F&& f) {
   const std::size_t threads = std::min<std::size_t>(std::max(1u, jobs), n);
@@ -65,6 +68,8 @@ void parallel_for(std::size_t n, unsigned jobs, F&& f) {
     return;
   }
   std::atomic<std::size_t> next{0};
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
   std::vector<std::thread> pool;
   pool.reserve(threads);
   for (std::size_t t = 0; t < threads; ++t)
@@ -72,10 +77,17 @@ void parallel_for(std::size_t n, unsigned jobs, F&& f) {
       for (;;) {
         const std::size_t i = next.fetch_add(1);
         if (i >= n) break;
-        f(i);
+        try {
+          f(i);
+        } catch (...) {
+          const std::lock_guard lock(failure_mutex);
+          if (!failure) failure = std::current_exception();
+          next = n;
+        }
       }
     });
   for (auto& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
 }
 
 std::string format_number(double v, int precision = 6) {

@@ -1,0 +1,7 @@
+import fleetsim
+
+
+@fleetsim.policy("placement", "best-fit")
+class Taken:
+    def place(self, request, cluster):
+        return None

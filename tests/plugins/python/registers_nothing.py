@@ -1,0 +1,3 @@
+import fleetsim
+
+x = 1  # registers nothing

@@ -1,0 +1,5 @@
+import fleetsim
+
+@fleetsim.policy("router", "py-broken"
+class Broken:
+    pass

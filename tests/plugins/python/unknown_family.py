@@ -1,0 +1,5 @@
+import fleetsim
+
+@fleetsim.policy("scheduler", "py-what")
+class What:
+    pass
