@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 #include "tests/support.hpp"
 
@@ -149,6 +150,24 @@ TEST_CASE("check-policy fails a policy that breaks the contract, and passes the 
   CHECK(example.code == 0);
   CHECK_THAT(example.out, Contains("headroom-packer *") && Contains("best-fit") && Contains("median us") &&
                               Contains("all 1 policy passed"));
+  // The fragmentation scenario tells placements apart: spreading one-GPU replicas over both
+  // nodes leaves none whole for the eight-GPU model, whose requests then wait (p99 TTFT).
+  const std::string fragmentation = example.out.substr(example.out.find("scenario fragmentation.yaml"));
+  auto p99_of = [&](const std::string& policy) {
+    std::istringstream rows(fragmentation);
+    std::string line;
+    while (std::getline(rows, line)) {
+      std::istringstream fields(line);
+      std::string name;
+      long requests = 0, completed = 0;
+      double p99 = -1;
+      if (fields >> name && name == policy && fields >> requests >> completed >> p99) return p99;
+    }
+    FAIL("no row for " << policy << " in\n" << fragmentation);
+    return -1.0;
+  };
+  CHECK(p99_of("spread") > 3 * p99_of("best-fit"));
+  CHECK(p99_of("fgd") == p99_of("best-fit"));
   const Ran quick = fleetsim_cli("check-policy " + shell_quote(plugin("headroom_packer")) + " --quick");
   CHECK(quick.code == 0);
   CHECK_THAT(quick.out, !Contains("best-fit"));
