@@ -15,6 +15,7 @@
 #include "cli/new_policy_command.hpp"
 #include "cli/jobs_command.hpp"
 #include "cli/numeric_flags.hpp"
+#include "cli/real_commands.hpp"
 #include "cli/saturation_command.hpp"
 #include "cli/report_command.hpp"
 #include "cli/sweep_command.hpp"
@@ -176,8 +177,10 @@ static int run_command_line(int argc, char** argv) {
   add_check_policy_command(app, registry, check_exit);
   int new_policy_exit = 0;
   add_new_policy_command(app, new_policy_exit);
+  int real_exit = 0;
+  add_real_commands(app, registry, real_exit);
   std::vector<std::string> plugin_paths;  // already loaded above; declared so that help lists it
-  for (const char* name : {"run", "validate", "policies", "sweep", "jobs", "saturation"})
+  for (const char* name : {"run", "validate", "policies", "sweep", "jobs", "saturation", "worker"})
     app.get_subcommand(name)->add_option("--plugin", plugin_paths,
                                          "load a policy plugin (a shared library built against the SDK, "
                                          "or a Python policy .py; repeatable)");
@@ -210,6 +213,7 @@ static int run_command_line(int argc, char** argv) {
   if (app.got_subcommand("saturation")) return saturation_exit;
   if (app.got_subcommand("check-policy")) return check_exit;
   if (app.got_subcommand("new-policy")) return new_policy_exit;
+  if (app.got_subcommand("make-model") || app.got_subcommand("worker")) return real_exit;
 
   if (policies->parsed()) return list_policies(registry);
 

@@ -1,13 +1,23 @@
 // Real mode's worker on the cpu backend (real/worker/): the transformer's KV cache and batching
-// compute what a full forward pass computes, weights come from the seed, and the batch engine
-// schedules prefill and decode steps by the simulator's rules (hand-computed sequences).
+// compute what a full forward pass computes, weights come from the seed or a model file, the
+// batch engine schedules prefill and decode steps by the simulator's rules (hand-computed
+// sequences), and the worker process ends every request exactly once.
 #include <catch2/catch.hpp>
 
-#include <numeric>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
 
 #include "policies/registry.hpp"
 #include "real/worker/batch_engine.hpp"
+#include "real/worker/channel.hpp"
 #include "real/worker/cpu_model.hpp"
+#include "real/worker/model_file.hpp"
+#include "tests/support.hpp"
 
 using namespace fleetsim;
 using namespace fleetsim::real;
@@ -157,4 +167,144 @@ TEST_CASE("the batch engine schedules prefill and decode steps by the simulator'
     for (std::uint64_t id = 0; id < 3; ++id) REQUIRE(engine.submit(EngineRequest{id, 4, 3}));
     CHECK(describe(run_until_idle(engine)) == "P2[A+ B+] D2[] D2[A$ B$] P1[C+] D1[] D1[C$] ");
   }
+}
+
+// ------------------------------------------------------------------ model files and the worker process
+
+namespace {
+
+// `fleetsim worker` on one end of a socket pair; the test holds the other.
+struct WorkerProcess {
+  pid_t pid = -1;
+  int fd = -1;
+  WorkerProcess() {
+    int pair[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+    pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::dup2(pair[1], 3);  // dup2 clears FD_CLOEXEC on the copy
+      ::execl(FLEETSIM_BINARY, FLEETSIM_BINARY, "worker", "--fd", "3", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(pair[1]);
+    fd = pair[0];
+  }
+  ~WorkerProcess() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (fd >= 0) ::close(fd);
+  }
+  int wait_exit() {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("model files round-trip the seeded weights and refuse what is not one", "[real][worker]") {
+  fleetsim::test::TempDir dir("model-file");
+  const std::string file = dir.path("m.bin");
+  REQUIRE(write_model_file(file, kTiny, 4) == "");
+  CHECK(std::filesystem::file_size(file) == kModelFileHeader + 4 * kTiny.parameters());
+  CHECK_FALSE(std::filesystem::exists(file + ".part"));
+  const ModelFileRead read = read_model_file(file);
+  REQUIRE(read.error == "");
+  CHECK(read.shape.layers == kTiny.layers);
+  CHECK(read.shape.vocab == kTiny.vocab);
+  CHECK(read.weights == random_weights(kTiny, 4));
+  // The model built from the file computes what the seeded one does.
+  const CpuModel from_file(read.shape, read.weights), seeded(kTiny, 4);
+  std::vector<float> a(kTiny.vocab), b(kTiny.vocab);
+  KvCache ca(kTiny, 3), cb(kTiny, 3);
+  from_file.prefill(ca, tokens(3), a);
+  seeded.prefill(cb, tokens(3), b);
+  CHECK(a == b);
+  // Bad files.
+  CHECK_THAT(read_model_file(dir.path("none.bin")).error, Catch::Contains("cannot open"));
+  CHECK_THAT(read_model_file(dir.write("text.bin", "hello, this is not a model file at all!!")).error,
+             Catch::Contains("not a model file"));
+  std::string cut = fleetsim::test::read_file(file);
+  cut.resize(cut.size() - 8);
+  CHECK_THAT(read_model_file(dir.write("cut.bin", cut)).error, Catch::Contains("weights, the header's shape has"));
+  std::string huge = fleetsim::test::read_file(file);
+  huge[8] = '\xff', huge[9] = '\xff', huge[10] = '\xff', huge[11] = '\x7f';  // 2^31 - 1 layers
+  CHECK_THAT(read_model_file(dir.write("huge.bin", huge)).error, Catch::Contains("bad shape"));
+}
+
+TEST_CASE("a worker process loads a model file and ends every request exactly once", "[real][worker][cli]") {
+  fleetsim::test::TempDir dir("worker");
+  const std::string file = dir.path("m.bin");
+  REQUIRE(write_model_file(file, kTiny, 4) == "");
+  WorkerProcess worker;
+  Channel channel(worker.fd);
+  const std::int64_t t0 = monotonic_ns();
+  REQUIRE(channel.send({{"op", "load"}, {"path", file}, {"kv_tokens", 200}, {"max_batch", 4},
+                        {"max_prefill_tokens", 64}, {"batching", {{"impl", "fcfs"}}}, {"t0", t0}}));
+  auto loaded = channel.receive(30000);
+  REQUIRE(loaded);
+  INFO(loaded->dump());
+  REQUIRE((*loaded)["ev"] == "loaded");
+  CHECK((*loaded)["bytes"] == kModelFileHeader + 4 * kTiny.parameters());
+  CHECK((*loaded)["read_s"].get<double>() > 0);
+  CHECK((*loaded)["t"].get<std::int64_t>() >= t0);
+  // Ten requests, one too long for the 200-token KV budget.
+  for (int id = 0; id < 10; ++id)
+    REQUIRE(channel.send({{"op", "request"}, {"id", id}, {"input", 10 + id}, {"output", id == 7 ? 300 : 1 + id % 4}}));
+  std::map<int, int> firsts, lasts;
+  std::map<int, std::int64_t> first_time;
+  int rejected = -1;
+  while (lasts.size() < 9) {
+    auto m = channel.receive(30000);
+    REQUIRE(m);
+    INFO(m->dump());
+    if ((*m)["ev"] == "rejected") {
+      rejected = (*m)["id"];
+      CHECK((*m)["why"] == "too-long");
+    } else if ((*m)["ev"] == "token") {
+      const int id = (*m)["id"];
+      if ((*m)["first"].get<bool>()) {
+        ++firsts[id];
+        first_time[id] = (*m)["t"];
+      }
+      if ((*m)["last"].get<bool>()) {
+        ++lasts[id];
+        REQUIRE(firsts.count(id));
+        CHECK((*m)["t"].get<std::int64_t>() >= first_time[id]);
+      }
+    } else {
+      REQUIRE((*m)["ev"] == "step");
+    }
+  }
+  CHECK(rejected == 7);
+  for (int id = 0; id < 10; ++id) {
+    CHECK(firsts[id] == (id == 7 ? 0 : 1));
+    CHECK(lasts[id] == (id == 7 ? 0 : 1));
+  }
+  // Messages it cannot act on are answered with an error, and it keeps serving; stop ends it.
+  REQUIRE(channel.send({{"op", "fly"}}));
+  auto answer = channel.receive(30000);
+  while (answer && (*answer)["ev"] == "step") answer = channel.receive(30000);  // the last step's summary
+  REQUIRE(answer);
+  CHECK((*answer)["ev"] == "error");
+  REQUIRE(channel.send({{"op", "stop"}}));
+  CHECK(worker.wait_exit() == 0);
+}
+
+TEST_CASE("a worker reports a model file it cannot load, and exits when the controller goes away", "[real][worker][cli]") {
+  WorkerProcess worker;
+  Channel channel(worker.fd);
+  REQUIRE(channel.send({{"op", "load"}, {"path", "/nonexistent/m.bin"}, {"kv_tokens", 100}}));
+  auto m = channel.receive(30000);
+  REQUIRE(m);
+  CHECK((*m)["ev"] == "error");
+  CHECK_THAT((*m)["message"].get<std::string>(), Catch::Contains("cannot open /nonexistent/m.bin"));
+  ::close(worker.fd);
+  worker.fd = -1;
+  CHECK(worker.wait_exit() == 0);
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 
 #include "policies/api/random.hpp"
@@ -17,12 +18,6 @@ using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMa
 using Vector = Eigen::VectorXf;
 using CacheMap = Eigen::Map<Matrix>;
 using ConstCacheMap = Eigen::Map<const Matrix>;
-
-// Uniform in ±sqrt(3)·0.02: standard deviation 0.02, as GPT-2 initialises its weights.
-void fill_random(Matrix& m, RngStream& rng) {
-  const double a = std::sqrt(3.0) * 0.02;
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>(rng.uniform(-a, a));
-}
 
 // Each row x becomes x / rms(x) · gain.
 Matrix rms_norm(const Matrix& x, const Vector& gain) {
@@ -51,6 +46,8 @@ void silu(Matrix& m) { m = m.array() / (1.0f + (-m.array()).exp()); }
 std::string ModelShape::check() const {
   if (layers < 1 || hidden < 1 || heads < 1 || ffn < 1 || vocab < 2)
     return "layers, hidden, heads and ffn must be at least 1 and vocab at least 2";
+  if (layers > 1024 || hidden > (1 << 16) || ffn > (1 << 18) || vocab > (1 << 22))
+    return "too large (at most 1024 layers, hidden 65536, ffn 262144, vocab 4194304)";
   if (hidden % heads != 0) return "hidden (" + std::to_string(hidden) + ") must be a multiple of heads (" +
                                   std::to_string(heads) + ")";
   return "";
@@ -77,29 +74,57 @@ struct CpuModel::Weights {
   Vector final_norm;
 };
 
-CpuModel::CpuModel(const ModelShape& shape, std::uint64_t seed) : shape_(shape), weights_(new Weights) {
-  if (const std::string why = shape.check(); !why.empty()) {
-    delete weights_;
-    throw std::invalid_argument("model shape: " + why);
-  }
+std::vector<float> random_weights(const ModelShape& shape, std::uint64_t seed) {
+  if (const std::string why = shape.check(); !why.empty()) throw std::invalid_argument("model shape: " + why);
   RngStream rng(seed, "real/cpu-model");
-  const int d = shape.hidden;
-  weights_->embed.resize(shape.vocab, d);
-  fill_random(weights_->embed, rng);
-  weights_->layers.resize(shape.layers);
-  for (Weights::Layer& l : weights_->layers) {
-    l.norm1 = Vector::Ones(d);
-    l.norm2 = Vector::Ones(d);
-    for (Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo}) {
-      m->resize(d, d);
-      fill_random(*m, rng);
-    }
-    l.w1.resize(d, shape.ffn);
-    fill_random(l.w1, rng);
-    l.w2.resize(shape.ffn, d);
-    fill_random(l.w2, rng);
+  const double a = std::sqrt(3.0) * 0.02;
+  const std::size_t d = shape.hidden;
+  std::vector<float> w;
+  w.reserve(shape.parameters());
+  auto random = [&](std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) w.push_back(static_cast<float>(rng.uniform(-a, a)));
+  };
+  auto ones = [&](std::size_t n) { w.insert(w.end(), n, 1.0f); };
+  random(shape.vocab * d);
+  for (int layer = 0; layer < shape.layers; ++layer) {
+    ones(2 * d);
+    random(4 * d * d + 2 * d * shape.ffn);
   }
-  weights_->final_norm = Vector::Ones(d);
+  ones(d);
+  return w;
+}
+
+CpuModel::CpuModel(const ModelShape& shape, std::uint64_t seed) : CpuModel(shape, random_weights(shape, seed)) {}
+
+CpuModel::CpuModel(const ModelShape& shape, std::span<const float> weights) : shape_(shape), weights_(nullptr) {
+  if (const std::string why = shape.check(); !why.empty()) throw std::invalid_argument("model shape: " + why);
+  if (weights.size() != shape.parameters())
+    throw std::invalid_argument("model weights: " + std::to_string(weights.size()) + " given, the shape has " +
+                                std::to_string(shape.parameters()));
+  auto owned = std::make_unique<Weights>();
+  std::size_t at = 0;
+  auto take = [&](auto& m, Eigen::Index rows, Eigen::Index cols) {
+    m.resize(rows, cols);
+    std::copy_n(weights.data() + at, rows * cols, m.data());
+    at += static_cast<std::size_t>(rows * cols);
+  };
+  const int d = shape.hidden;
+  take(owned->embed, shape.vocab, d);
+  owned->layers.resize(shape.layers);
+  for (Weights::Layer& l : owned->layers) {
+    l.norm1.resize(d);
+    std::copy_n(weights.data() + at, d, l.norm1.data());
+    at += d;
+    l.norm2.resize(d);
+    std::copy_n(weights.data() + at, d, l.norm2.data());
+    at += d;
+    for (Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo}) take(*m, d, d);
+    take(l.w1, d, shape.ffn);
+    take(l.w2, shape.ffn, d);
+  }
+  owned->final_norm.resize(d);
+  std::copy_n(weights.data() + at, d, owned->final_norm.data());
+  weights_ = owned.release();
 }
 
 CpuModel::~CpuModel() { delete weights_; }

@@ -54,9 +54,19 @@ class KvCache {
   int length_ = 0;
 };
 
+// Every weight of a model of `shape`, drawn from a seeded stream, in the order of a model file
+// (real/worker/model_file.hpp): the embeddings (vocab × hidden); per layer the two norms' gains
+// (hidden each), Wq, Wk, Wv, Wo (hidden × hidden each), W1 (hidden × ffn), W2 (ffn × hidden);
+// the final norm's gain (hidden). Matrices row-major. Gains are 1, the rest uniform with
+// standard deviation 0.02 (GPT-2's initialisation).
+std::vector<float> random_weights(const ModelShape& shape, std::uint64_t seed);
+
 class CpuModel {
  public:
   CpuModel(const ModelShape& shape, std::uint64_t seed);
+  // From weights in random_weights()'s order (e.g. read from a model file); exactly
+  // shape.parameters() of them.
+  CpuModel(const ModelShape& shape, std::span<const float> weights);
   ~CpuModel();
   CpuModel(const CpuModel&) = delete;
   CpuModel& operator=(const CpuModel&) = delete;
