@@ -213,7 +213,8 @@ static int run_command_line(int argc, char** argv) {
   if (app.got_subcommand("saturation")) return saturation_exit;
   if (app.got_subcommand("check-policy")) return check_exit;
   if (app.got_subcommand("new-policy")) return new_policy_exit;
-  if (app.got_subcommand("make-model") || app.got_subcommand("worker")) return real_exit;
+  if (app.got_subcommand("make-model") || app.got_subcommand("worker") || app.got_subcommand("calibrate"))
+    return real_exit;
 
   if (policies->parsed()) return list_policies(registry);
 

@@ -4,10 +4,13 @@
 
 #include <fcntl.h>
 
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "cli/numeric_flags.hpp"
+#include "real/calibration/calibrate.hpp"
 #include "real/worker/model_file.hpp"
 #include "real/worker/worker.hpp"
 
@@ -43,6 +46,68 @@ void add_real_commands(CLI::App& app, const PolicyRegistry& registry, int& exit_
     }
     std::cout << "wrote " << make->file << " (" << make->shape.parameters() << " parameters, "
               << make->shape.parameters() * 4 + real::kModelFileHeader << " bytes)\n";
+    exit_code = 0;
+  });
+
+  auto calibration = std::make_shared<real::CalibrateOptions>();
+  auto profile = std::make_shared<std::string>();
+  auto name = std::make_shared<std::string>("cpu-calibrated");
+  auto backend = std::make_shared<std::string>("cpu");
+  auto quick = std::make_shared<bool>(false);
+  auto* calibrate = app.add_subcommand(
+      "calibrate", "measure this machine's real-mode backend and fit the simulator's performance model to it");
+  calibrate->add_option("--backend", *backend, "cpu (default) or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  calibrate->add_option("--out", *profile, "write the profile (a scenario fragment: a GPU type and performance) here");
+  calibrate->add_option("--name", *name, "the GPU type's name in the profile (default cpu-calibrated)");
+  calibrate->add_option("--layers", calibration->shape.layers, "the measured model's layers (default 4)")
+      ->transform(integer_in(1, 1024));
+  calibrate->add_option("--hidden", calibration->shape.hidden, "its width (default 512)")->transform(integer_in(1, 1 << 16));
+  calibrate->add_option("--heads", calibration->shape.heads, "its heads (default 8)")->transform(integer_in(1, 1 << 16));
+  calibrate->add_option("--ffn", calibration->shape.ffn, "its feed-forward width (default 2048)")
+      ->transform(integer_in(1, 1 << 18));
+  calibrate->add_option("--vocab", calibration->shape.vocab, "its vocabulary (default 8192)")->transform(integer_in(2, 1 << 22));
+  calibrate->add_option("--repetitions", calibration->repetitions, "each figure is the median of this many (default 3)")
+      ->transform(integer_in(1, 1000));
+  calibrate->add_flag("--quick", *quick, "a few steps only (prompts 16 and 64, batches 1 and 4, one context): seconds");
+  calibrate->callback([calibration, profile, name, backend, quick, &exit_code] {
+    if (*backend == "cuda") {
+      std::cerr << "calibrate: this fleetsim has no cuda backend yet (real/README.md)\n";
+      exit_code = 2;
+      return;
+    }
+    if (const std::string why = calibration->shape.check(); !why.empty()) {
+      std::cerr << "calibrate: model shape: " << why << "\n";
+      exit_code = 2;
+      return;
+    }
+    real::CalibrateOptions o = *calibration;
+    if (*quick) {
+      o.prompts = {16, 64};
+      o.batches = {1, 4};
+      o.contexts = {64};
+    }
+    o.work_dir = profile->empty() ? std::filesystem::temp_directory_path().string()
+                                  : std::filesystem::absolute(*profile).parent_path().string();
+    const real::Calibration c = real::calibrate_cpu(o);
+    if (!c.error.empty()) {
+      std::cerr << "calibrate: " << c.error << "\n";
+      exit_code = 2;
+      return;
+    }
+    std::cout << real::calibration_table(c);
+    const std::string yaml = real::profile_yaml(c, o, *name);
+    if (profile->empty()) {
+      std::cout << "\n" << yaml;
+    } else {
+      std::ofstream out(*profile);
+      out << yaml;
+      if (!out) {
+        std::cerr << "calibrate: cannot write " << *profile << "\n";
+        exit_code = 2;
+        return;
+      }
+      std::cout << "wrote " << *profile << "\n";
+    }
     exit_code = 0;
   });
 

@@ -13,6 +13,7 @@
 #include <map>
 
 #include "policies/registry.hpp"
+#include "real/calibration/calibrate.hpp"
 #include "real/worker/batch_engine.hpp"
 #include "real/worker/channel.hpp"
 #include "real/worker/cpu_model.hpp"
@@ -307,4 +308,63 @@ TEST_CASE("a worker reports a model file it cannot load, and exits when the cont
   ::close(worker.fd);
   worker.fd = -1;
   CHECK(worker.wait_exit() == 0);
+}
+
+// ------------------------------------------------------------------ calibration
+
+TEST_CASE("the step fit recovers the figures that generated the steps", "[real][calibrate]") {
+  const ModelFigures model{1e6, 4e6, 2048};
+  StepFit truth;
+  truth.flops = 5e10;
+  truth.bandwidth = 2e10;
+  truth.overhead_s = 0.002;
+  std::vector<StepSample> samples;
+  for (double p : {16.0, 64.0, 256.0}) samples.push_back(StepSample{true, p, 0, 0, 0});
+  for (double b : {1.0, 4.0, 16.0})
+    for (double c : {64.0, 1024.0}) samples.push_back(StepSample{false, 0, b, b * c, 0});
+  for (StepSample& s : samples) s.seconds = predict(truth, model, s);
+  const StepFit fit = fit_steps(samples, model);
+  REQUIRE(fit.problem == "");
+  CHECK(fit.flops == Approx(truth.flops).epsilon(1e-6));
+  CHECK(fit.bandwidth == Approx(truth.bandwidth).epsilon(1e-6));
+  CHECK(fit.overhead_s == Approx(truth.overhead_s).epsilon(1e-6));
+  CHECK(fit.prefill_mape < 1e-9);
+  CHECK(fit.decode_mape < 1e-9);
+  // Decode steps that got cheaper with more context cannot be explained by a positive bandwidth
+  // term: the fit drops it instead of returning a negative one.
+  std::vector<StepSample> odd = samples;
+  for (StepSample& s : odd)
+    if (!s.prefill) s.seconds = 0.01 - s.context * 1e-7;
+  const StepFit clamped = fit_steps(odd, model);
+  CHECK(clamped.flops >= 0);
+  CHECK(clamped.bandwidth >= 0);
+  CHECK(clamped.overhead_s >= 0);
+  // Without decode samples there is nothing to fit.
+  CHECK(fit_steps(std::vector<StepSample>(samples.begin(), samples.begin() + 3), model).problem != "");
+}
+
+TEST_CASE("fleetsim calibrate writes a profile that a scenario runs on", "[real][calibrate][cli]") {
+  fleetsim::test::TempDir dir("calibrate");
+  const std::string profile = dir.path("cpu.yaml");
+  const fleetsim::test::CliRun made = fleetsim::test::run_fleetsim(
+      "calibrate --quick --repetitions 1 --layers 1 --hidden 64 --heads 4 --ffn 128 --vocab 256 --name my-cpu --out " +
+      fleetsim::test::shell_quote(profile));
+  INFO(made.err);
+  REQUIRE(made.code == 0);
+  CHECK_THAT(made.out, Catch::Contains("prefill") && Catch::Contains("decode") && Catch::Contains("MAPE"));
+  const std::string fragment = fleetsim::test::read_file(profile);
+  CHECK_THAT(fragment, Catch::Contains("name: my-cpu"));
+  const std::string scenario = dir.write(
+      "on-cpu.yaml", fragment +
+                         "name: on-cpu\nduration: 2min\n"
+                         "cluster: {pools: [{name: cpu, nodes: 1, gpu: my-cpu, gpus_per_node: 2}]}\n"
+                         "policies: {autoscaler: {impl: fixed, replicas: 1}}\n"
+                         "models: [{name: tiny, parameters: 1e6, kv_cache_per_token: 1KiB}]\n"
+                         "workloads: [{model: tiny, arrivals: {process: poisson, rate: 2/s},"
+                         " input_tokens: {dist: fixed, value: 64}, output_tokens: {dist: fixed, value: 16}}]\n");
+  const fleetsim::test::CliRun ran =
+      fleetsim::test::run_fleetsim("run " + fleetsim::test::shell_quote(scenario) + " -q --out " + fleetsim::test::shell_quote(dir.path("out")));
+  INFO(ran.err);
+  CHECK(ran.code == 0);
+  CHECK(fleetsim::test::run_fleetsim("calibrate --backend cuda").code == 2);
 }

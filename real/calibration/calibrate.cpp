@@ -1,0 +1,143 @@
+#include "real/calibration/calibrate.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+
+#include "real/worker/channel.hpp"
+#include "real/worker/model_file.hpp"
+
+namespace fleetsim::real {
+
+namespace {
+
+// The median of `repetitions` timings of `work` (seconds); `prepare` runs untimed before each.
+double median_seconds(int repetitions, const std::function<void()>& prepare, const std::function<void()>& work) {
+  std::vector<double> times;
+  for (int i = 0; i < std::max(1, repetitions); ++i) {
+    prepare();
+    const std::int64_t start = monotonic_ns();
+    work();
+    times.push_back(static_cast<double>(monotonic_ns() - start) * 1e-9);
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+std::vector<int> synthetic_tokens(int n, int vocab) {
+  std::vector<int> t(n);
+  for (int i = 0; i < n; ++i) t[i] = (i * 131 + 7) % vocab;
+  return t;
+}
+
+std::string format(const char* pattern, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, pattern, v);
+  return buf;
+}
+
+}  // namespace
+
+Calibration calibrate_cpu(const CalibrateOptions& o) {
+  Calibration c;
+  const ModelShape& shape = o.shape;
+  c.model.parameters = static_cast<double>(shape.parameters());
+  c.model.weight_bytes = c.model.parameters * sizeof(float);
+  c.model.kv_bytes_per_token = static_cast<double>(shape.kv_bytes_per_token());
+  const std::string file = (std::filesystem::path(o.work_dir) / "fleetsim-calibrate.model").string();
+  if (const std::string why = write_model_file(file, shape, o.seed); !why.empty()) {
+    c.error = why;
+    return c;
+  }
+  ModelFileRead read;
+  const double read_s = median_seconds(o.repetitions, [] {}, [&] { read = read_model_file(file); });
+  std::filesystem::remove(file);
+  if (!read.error.empty()) {
+    c.error = read.error;
+    return c;
+  }
+  c.disk_read_bandwidth = static_cast<double>(read.bytes) / read_s;
+  c.direct_io = read.direct;
+  std::unique_ptr<CpuModel> model;
+  const double copy_s =
+      median_seconds(o.repetitions, [&] { model.reset(); }, [&] { model = std::make_unique<CpuModel>(read.shape, read.weights); });
+  c.copy_bandwidth = c.model.weight_bytes / copy_s;
+  std::vector<float> logits(shape.vocab);
+  for (int p : o.prompts) {
+    const std::vector<int> prompt = synthetic_tokens(p, shape.vocab);
+    KvCache cache;
+    const double s = median_seconds(o.repetitions, [&] { cache = KvCache(shape, p); },
+                                    [&] { model->prefill(cache, prompt, logits); });
+    c.samples.push_back(StepSample{true, static_cast<double>(p), 0, 0, s});
+  }
+  for (int context : o.contexts) {
+    KvCache primed(shape, context + 1);
+    model->prefill(primed, synthetic_tokens(context, shape.vocab), logits);
+    for (int b : o.batches) {
+      std::vector<KvCache> caches;
+      std::vector<KvCache*> pointers;
+      std::vector<int> next(b, 3);
+      std::vector<float> batch_logits(static_cast<std::size_t>(b) * shape.vocab);
+      const double s = median_seconds(
+          o.repetitions,
+          [&] {
+            caches.assign(b, primed);
+            pointers.clear();
+            for (KvCache& k : caches) pointers.push_back(&k);
+          },
+          [&] { model->decode(pointers, next, batch_logits); });
+      c.samples.push_back(StepSample{false, 0, static_cast<double>(b), static_cast<double>(b) * context, s});
+    }
+  }
+  c.fit = fit_steps(c.samples, c.model);
+  if (!c.fit.problem.empty()) c.error = c.fit.problem;
+  return c;
+}
+
+std::string profile_yaml(const Calibration& c, const CalibrateOptions& o, const std::string& name) {
+  std::string y;
+  y += "# fleetsim calibrate --backend cpu: this machine as a simulated GPU. Paste into a scenario (or\n";
+  y += "# merge with its gpu_types and performance) and set `gpu: " + name + "` on a pool.\n";
+  y += "# Model measured: " + std::to_string(o.shape.layers) + " layers, hidden " + std::to_string(o.shape.hidden) +
+       ", " + std::to_string(static_cast<long long>(c.model.parameters)) + " parameters.\n";
+  y += "# Disk read " + format("%.3g", c.disk_read_bandwidth / 1e9) + " GB/s (" +
+       (c.direct_io ? "O_DIRECT" : "page cache dropped") + "), weights copy " +
+       format("%.3g", c.copy_bandwidth / 1e9) + " GB/s.\n";
+  y += "# Fit: prefill MAPE " + format("%.1f", 100 * c.fit.prefill_mape) + "%, decode MAPE " +
+       format("%.1f", 100 * c.fit.decode_mape) + "% over " + std::to_string(c.samples.size()) + " steps.\n";
+  // A term the fit dropped (the steps did not grow with it, e.g. a model too small for its
+  // bytes to matter) becomes a figure so large that it costs nothing in the simulator.
+  const double flops = c.fit.flops > 0 ? c.fit.flops : 1e18;
+  const double bandwidth = c.fit.bandwidth > 0 ? c.fit.bandwidth : 1e15;
+  if (c.fit.flops <= 0) y += "# The steps did not grow with the work: bf16_tflops is set out of the way.\n";
+  if (c.fit.bandwidth <= 0) y += "# The steps did not grow with the bytes read: memory_bandwidth is set out of the way.\n";
+  y += "gpu_types:\n";
+  y += "  - {name: " + name + ", memory: " + format("%.6g", o.memory_bytes / (1ull << 30)) + "GiB, bf16_tflops: " +
+       format("%.6g", flops / 1e12) + ", memory_bandwidth: " + format("%.6g", bandwidth / 1e9) +
+       "GB/s, host_to_device_bandwidth: " + format("%.6g", c.copy_bandwidth / 1e9) + "GB/s}\n";
+  y += "performance: {compute_efficiency: 1, memory_efficiency: 1, iteration_overhead: " +
+       format("%.6g", c.fit.overhead_s * 1e3) + "ms, tensor_parallel_overhead: 0ms}\n";
+  return y;
+}
+
+std::string calibration_table(const Calibration& c) {
+  std::string t = "step       prompt  batch  context  measured ms  fitted ms   error\n";
+  for (std::size_t i = 0; i < c.samples.size(); ++i) {
+    const StepSample& s = c.samples[i];
+    char line[160];
+    std::snprintf(line, sizeof line, "%-9s %7.0f %6.0f %8.0f %12.3f %10.3f %+6.1f%%\n", s.prefill ? "prefill" : "decode",
+                  s.tokens, s.batch, s.context, s.seconds * 1e3, predict(c.fit, c.model, s) * 1e3,
+                  100 * c.fit.errors[i]);
+    t += line;
+  }
+  char fit[240];
+  std::snprintf(fit, sizeof fit,
+                "fit: %.3g GFLOP/s, %.3g GB/s, %.3f ms per step; prefill MAPE %.1f%%, decode MAPE %.1f%%\n",
+                c.fit.flops / 1e9, c.fit.bandwidth / 1e9, c.fit.overhead_s * 1e3, 100 * c.fit.prefill_mape,
+                100 * c.fit.decode_mape);
+  return t + fit;
+}
+
+}  // namespace fleetsim::real

@@ -1,0 +1,46 @@
+// `fleetsim calibrate --backend cpu`: measures this machine as real mode's cpu backend uses it —
+// a model file's read from disk (page cache bypassed), the copy of the weights into the model,
+// prefill time against prompt length, decode-step time against batch size and context — and
+// fits the simulator's performance model to the steps (step_fit.hpp). The result is a
+// scenario fragment (a GPU type and the `performance:` figures) that makes the simulator model
+// this machine's "GPU", and the table of measurements with the fit's error per sample.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "real/calibration/step_fit.hpp"
+#include "real/worker/cpu_model.hpp"
+
+namespace fleetsim::real {
+
+struct CalibrateOptions {
+  ModelShape shape{4, 512, 8, 2048, 8192};
+  std::uint64_t seed = 1;
+  std::string work_dir;          // where the model file is written (and removed)
+  int repetitions = 3;           // each figure is the median of this many
+  std::vector<int> prompts{16, 32, 64, 128, 256};
+  std::vector<int> batches{1, 2, 4, 8, 16};
+  std::vector<int> contexts{64, 256};  // tokens per sequence before the measured decode step
+  double memory_bytes = 4.0 * (1ull << 30);  // the simulated GPU's memory (the KV budget's source)
+};
+
+struct Calibration {
+  ModelFigures model;
+  double disk_read_bandwidth = 0;  // bytes/s
+  bool direct_io = false;
+  double copy_bandwidth = 0;       // bytes/s, weights into the model (the "host to device" copy)
+  std::vector<StepSample> samples;
+  StepFit fit;
+  std::string error;
+};
+
+Calibration calibrate_cpu(const CalibrateOptions& options);
+
+// The scenario fragment: gpu_types (one type, `name`) and performance, with the measurements
+// as comments.
+std::string profile_yaml(const Calibration& c, const CalibrateOptions& options, const std::string& name);
+// The table printed by the command: each sample, measured and predicted, and the fit.
+std::string calibration_table(const Calibration& c);
+
+}  // namespace fleetsim::real
