@@ -70,17 +70,13 @@ void add_real_commands(CLI::App& app, const PolicyRegistry& registry, int& exit_
       ->transform(integer_in(1, 1000));
   calibrate->add_flag("--quick", *quick, "a few steps only (prompts 16 and 64, batches 1 and 4, one context): seconds");
   calibrate->callback([calibration, profile, name, backend, quick, &exit_code] {
-    if (*backend == "cuda") {
-      std::cerr << "calibrate: this fleetsim has no cuda backend yet (real/README.md)\n";
-      exit_code = 2;
-      return;
-    }
     if (const std::string why = calibration->shape.check(); !why.empty()) {
       std::cerr << "calibrate: model shape: " << why << "\n";
       exit_code = 2;
       return;
     }
     real::CalibrateOptions o = *calibration;
+    o.backend = *backend;
     if (*quick) {
       o.prompts = {16, 64};
       o.batches = {1, 4};
@@ -88,7 +84,7 @@ void add_real_commands(CLI::App& app, const PolicyRegistry& registry, int& exit_
     }
     o.work_dir = profile->empty() ? std::filesystem::temp_directory_path().string()
                                   : std::filesystem::absolute(*profile).parent_path().string();
-    const real::Calibration c = real::calibrate_cpu(o);
+    const real::Calibration c = real::calibrate(o);
     if (!c.error.empty()) {
       std::cerr << "calibrate: " << c.error << "\n";
       exit_code = 2;

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "real/worker/channel.hpp"
+#include "real/worker/model_backend.hpp"
 #include "real/worker/model_file.hpp"
 
 namespace fleetsim::real {
@@ -40,7 +41,7 @@ std::string format(const char* pattern, double v) {
 
 }  // namespace
 
-Calibration calibrate_cpu(const CalibrateOptions& o) {
+Calibration calibrate(const CalibrateOptions& o) {
   Calibration c;
   const ModelShape& shape = o.shape;
   c.model.parameters = static_cast<double>(shape.parameters());
@@ -60,32 +61,37 @@ Calibration calibrate_cpu(const CalibrateOptions& o) {
   }
   c.disk_read_bandwidth = static_cast<double>(read.bytes) / read_s;
   c.direct_io = read.direct;
-  std::unique_ptr<CpuModel> model;
-  const double copy_s =
-      median_seconds(o.repetitions, [&] { model.reset(); }, [&] { model = std::make_unique<CpuModel>(read.shape, read.weights); });
+  std::unique_ptr<ModelBackend> model;
+  std::string why;
+  const double copy_s = median_seconds(
+      o.repetitions, [&] { model.reset(); }, [&] { model = make_backend(o.backend, read.shape, read.weights, why); });
+  if (!model) {
+    c.error = why;
+    return c;
+  }
   c.copy_bandwidth = c.model.weight_bytes / copy_s;
   std::vector<float> logits(shape.vocab);
   for (int p : o.prompts) {
     const std::vector<int> prompt = synthetic_tokens(p, shape.vocab);
-    KvCache cache;
-    const double s = median_seconds(o.repetitions, [&] { cache = KvCache(shape, p); },
-                                    [&] { model->prefill(cache, prompt, logits); });
+    std::unique_ptr<SequenceState> sequence;
+    const double s = median_seconds(o.repetitions, [&] { sequence = model->new_sequence(p); },
+                                    [&] { model->prefill(*sequence, prompt, logits); });
     c.samples.push_back(StepSample{true, static_cast<double>(p), 0, 0, s});
   }
   for (int context : o.contexts) {
-    KvCache primed(shape, context + 1);
-    model->prefill(primed, synthetic_tokens(context, shape.vocab), logits);
+    const std::unique_ptr<SequenceState> primed = model->new_sequence(context + 1);
+    model->prefill(*primed, synthetic_tokens(context, shape.vocab), logits);
     for (int b : o.batches) {
-      std::vector<KvCache> caches;
-      std::vector<KvCache*> pointers;
+      std::vector<std::unique_ptr<SequenceState>> sequences;
+      std::vector<SequenceState*> pointers;
       std::vector<int> next(b, 3);
       std::vector<float> batch_logits(static_cast<std::size_t>(b) * shape.vocab);
       const double s = median_seconds(
           o.repetitions,
           [&] {
-            caches.assign(b, primed);
+            sequences.clear();
             pointers.clear();
-            for (KvCache& k : caches) pointers.push_back(&k);
+            for (int i = 0; i < b; ++i) pointers.push_back(sequences.emplace_back(primed->clone()).get());
           },
           [&] { model->decode(pointers, next, batch_logits); });
       c.samples.push_back(StepSample{false, 0, static_cast<double>(b), static_cast<double>(b) * context, s});
@@ -98,7 +104,7 @@ Calibration calibrate_cpu(const CalibrateOptions& o) {
 
 std::string profile_yaml(const Calibration& c, const CalibrateOptions& o, const std::string& name) {
   std::string y;
-  y += "# fleetsim calibrate --backend cpu: this machine as a simulated GPU. Paste into a scenario (or\n";
+  y += "# fleetsim calibrate --backend " + o.backend + ": this machine as a simulated GPU. Paste into a scenario (or\n";
   y += "# merge with its gpu_types and performance) and set `gpu: " + name + "` on a pool.\n";
   y += "# Model measured: " + std::to_string(o.shape.layers) + " layers, hidden " + std::to_string(o.shape.hidden) +
        ", " + std::to_string(static_cast<long long>(c.model.parameters)) + " parameters.\n";

@@ -1,4 +1,4 @@
-// `fleetsim calibrate --backend cpu`: measures this machine as real mode's cpu backend uses it —
+// `fleetsim calibrate --backend cpu|cuda`: measures this machine as a real-mode backend uses it —
 // a model file's read from disk (page cache bypassed), the copy of the weights into the model,
 // prefill time against prompt length, decode-step time against batch size and context — and
 // fits the simulator's performance model to the steps (step_fit.hpp). The result is a
@@ -17,6 +17,7 @@ namespace fleetsim::real {
 struct CalibrateOptions {
   ModelShape shape{4, 512, 8, 2048, 8192};
   std::uint64_t seed = 1;
+  std::string backend = "cpu";   // or "cuda"
   std::string work_dir;          // where the model file is written (and removed)
   int repetitions = 3;           // each figure is the median of this many
   std::vector<int> prompts{16, 32, 64, 128, 256};
@@ -35,7 +36,7 @@ struct Calibration {
   std::string error;
 };
 
-Calibration calibrate_cpu(const CalibrateOptions& options);
+Calibration calibrate(const CalibrateOptions& options);
 
 // The scenario fragment: gpu_types (one type, `name`) and performance, with the measurements
 // as comments.

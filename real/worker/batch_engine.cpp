@@ -19,12 +19,12 @@ std::vector<int> prompt_tokens(std::uint64_t id, std::uint32_t length, int vocab
 
 struct BatchEngine::Sequence {
   EngineRequest request;
-  KvCache cache;
+  std::unique_ptr<SequenceState> cache;
   int next_token = 0;           // the token the next decode step feeds
   std::uint32_t remaining = 0;  // decode steps still to run
 };
 
-BatchEngine::BatchEngine(const CpuModel& model, EngineLimits limits, BatchingPolicy& policy)
+BatchEngine::BatchEngine(const ModelBackend& model, EngineLimits limits, BatchingPolicy& policy)
     : model_(model), limits_(limits), policy_(policy) {}
 
 BatchEngine::~BatchEngine() = default;
@@ -84,8 +84,8 @@ StepSummary BatchEngine::step(SimTime now, std::vector<TokenEvent>& events) {
     logits_.resize(vocab);
     for (auto& s : admitted) {
       const EngineRequest& r = s->request;
-      s->cache = KvCache(model_.shape(), static_cast<int>(r.input_tokens + r.output_tokens));
-      model_.prefill(s->cache, prompt_tokens(r.id, r.input_tokens, vocab), logits_);
+      s->cache = model_.new_sequence(static_cast<int>(r.input_tokens + r.output_tokens));
+      model_.prefill(*s->cache, prompt_tokens(r.id, r.input_tokens, vocab), logits_);
       s->next_token = CpuModel::argmax(logits_);
       s->remaining = r.output_tokens - 1;
       events.push_back(TokenEvent{r.id, true, s->remaining == 0});
@@ -100,12 +100,12 @@ StepSummary BatchEngine::step(SimTime now, std::vector<TokenEvent>& events) {
   }
   if (decoding_.empty()) return summary;
   // A decode step: one token for every decoding sequence.
-  std::vector<KvCache*> caches;
+  std::vector<SequenceState*> caches;
   std::vector<int> tokens;
   caches.reserve(decoding_.size());
   tokens.reserve(decoding_.size());
   for (auto& s : decoding_) {
-    caches.push_back(&s->cache);
+    caches.push_back(s->cache.get());
     tokens.push_back(s->next_token);
   }
   logits_.resize(decoding_.size() * static_cast<std::size_t>(vocab));

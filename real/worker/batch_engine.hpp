@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "policies/batching/batching.hpp"
-#include "real/worker/cpu_model.hpp"
+#include "real/worker/model_backend.hpp"
 
 namespace fleetsim::real {
 
@@ -50,7 +50,7 @@ struct StepSummary {
 
 class BatchEngine {
  public:
-  BatchEngine(const CpuModel& model, EngineLimits limits, BatchingPolicy& policy);
+  BatchEngine(const ModelBackend& model, EngineLimits limits, BatchingPolicy& policy);
   ~BatchEngine();
 
   // Queues a request; false (nothing queued) when it could never fit the KV capacity.
@@ -69,7 +69,7 @@ class BatchEngine {
   bool head_joins(SimTime now, std::uint32_t step_requests, double step_tokens);
   void finish(std::size_t decoding_index);
 
-  const CpuModel& model_;
+  const ModelBackend& model_;
   EngineLimits limits_;
   BatchingPolicy& policy_;
   std::deque<EngineRequest> waiting_;

@@ -54,8 +54,11 @@ class Worker {
     ModelFileRead file = read_model_file(m.value("path", ""));
     if (!file.error.empty()) return error("load: " + file.error);
     const std::int64_t read = monotonic_ns();
-    // The cpu backend's "host to device copy": the weights into the model's own matrices.
-    model_ = std::make_unique<CpuModel>(file.shape, file.weights);
+    // The "host to device copy": into the model's own matrices (cpu), or through a pinned
+    // buffer into GPU memory (cuda).
+    std::string why;
+    model_ = make_backend(m.value("backend", "cpu"), file.shape, file.weights, why);
+    if (!model_) return error("load: " + why);
     file.weights = {};
     const std::int64_t copied = monotonic_ns();
     PolicyChoice choice;
@@ -79,6 +82,7 @@ class Worker {
     channel_.send({{"ev", "loaded"},
                    {"bytes", file.bytes},
                    {"direct", file.direct},
+                   {"backend", model_->name()},
                    {"read_s", seconds_between(start, read)},
                    {"copy_s", seconds_between(read, copied)},
                    {"startup_s", seconds_between(copied, ready)},
@@ -110,7 +114,7 @@ class Worker {
 
   Channel channel_;
   const PolicyRegistry& registry_;
-  std::unique_ptr<CpuModel> model_;
+  std::unique_ptr<ModelBackend> model_;
   std::unique_ptr<BatchingPolicy> batching_;
   std::unique_ptr<BatchEngine> engine_;
   std::vector<TokenEvent> events_;
