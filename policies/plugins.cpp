@@ -2,11 +2,11 @@
 
 #include <dlfcn.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <vector>
 
 #include "policies/api/plugin.hpp"
+#include "sim/program_files.hpp"
 
 namespace fleetsim {
 
@@ -60,23 +60,6 @@ class Collector final : public PluginRegistrar {
   std::string origin_;
 };
 
-// Where the Python policy host is: $FLEETSIM_PYTHON_HOST, else beside the program (a build
-// tree: the program's folder or the one above it), else where `cmake --install` puts it.
-std::string python_host() {
-  const std::string file = "libfleetsim_python.so";
-  if (const char* env = std::getenv("FLEETSIM_PYTHON_HOST"); env && *env) return env;
-  std::error_code ec;
-  const std::filesystem::path program = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
-  std::vector<std::filesystem::path> places;
-  if (!ec) places = {program / file, program.parent_path() / file, program.parent_path() / "lib/fleetsim" / file};
-#ifdef FLEETSIM_PYTHON_HOST_INSTALLED
-  places.push_back(FLEETSIM_PYTHON_HOST_INSTALLED);
-#endif
-  for (const auto& place : places)
-    if (std::filesystem::is_regular_file(place, ec)) return place.string();
-  return "";
-}
-
 }  // namespace
 
 std::string load_plugin(PolicyRegistry& registry, const std::string& path) {
@@ -90,7 +73,13 @@ std::string load_plugin(PolicyRegistry& registry, const std::string& path) {
   // A Python script is loaded by the Python policy host, itself a plugin; its registration
   // function runs the script.
   const bool script = file.extension() == ".py";
-  const std::string library = script ? python_host() : canonical;
+#ifdef FLEETSIM_PYTHON_HOST_INSTALLED
+  const std::string installed = FLEETSIM_PYTHON_HOST_INSTALLED;
+#else
+  const std::string installed;
+#endif
+  const std::string library =
+      script ? find_program_file("libfleetsim_python.so", "FLEETSIM_PYTHON_HOST", installed) : canonical;
   if (library.empty())
     return name + "Python policies need libfleetsim_python.so, and this fleetsim was built without it "
                   "(it is built when pybind11 is found: apt-get install pybind11-dev python3-dev, then rebuild)";

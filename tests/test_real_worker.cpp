@@ -373,3 +373,42 @@ TEST_CASE("fleetsim calibrate writes a profile that a scenario runs on", "[real]
   CHECK_THAT(cuda.err, Catch::Contains("built without CUDA"));
 #endif
 }
+
+// ------------------------------------------------------------------ the cuda backend
+
+TEST_CASE("the cuda backend computes what the cpu backend computes (skipped without a GPU)", "[real][cuda]") {
+  const std::vector<float> weights = random_weights(kTiny, 5);
+  std::string why;
+  const auto cuda = make_backend("cuda", kTiny, weights, why);
+  if (!cuda) {
+#ifdef FLEETSIM_HAS_CUDA
+    CHECK_THAT(why, Catch::Contains("no CUDA device"));
+#else
+    CHECK_THAT(why, Catch::Contains("built without CUDA"));
+#endif
+    WARN("cuda backend not tested here: " << why);
+    return;
+  }
+  const auto cpu = make_cpu_backend(kTiny, weights);
+  // A prefill in two pieces, then a batched decode of two sequences.
+  std::vector<float> on_cpu(kTiny.vocab), on_gpu(kTiny.vocab);
+  auto a_cpu = cpu->new_sequence(12), a_gpu = cuda->new_sequence(12);
+  cpu->prefill(*a_cpu, tokens(6), on_cpu);
+  cuda->prefill(*a_gpu, tokens(6), on_gpu);
+  CHECK(max_difference(on_cpu, on_gpu) < 1e-3f);
+  cpu->prefill(*a_cpu, tokens(3, 5), on_cpu);
+  cuda->prefill(*a_gpu, tokens(3, 5), on_gpu);
+  CHECK(max_difference(on_cpu, on_gpu) < 1e-3f);
+  auto b_cpu = cpu->new_sequence(12), b_gpu = cuda->new_sequence(12);
+  cpu->prefill(*b_cpu, tokens(4, 2), on_cpu);
+  cuda->prefill(*b_gpu, tokens(4, 2), on_gpu);
+  std::vector<float> batch_cpu(2 * kTiny.vocab), batch_gpu(2 * kTiny.vocab);
+  SequenceState* on_cpu_batch[] = {a_cpu.get(), b_cpu.get()};
+  SequenceState* on_gpu_batch[] = {a_gpu.get(), b_gpu.get()};
+  const int next[] = {4, 9};
+  cpu->decode(on_cpu_batch, next, batch_cpu);
+  cuda->decode(on_gpu_batch, next, batch_gpu);
+  CHECK(max_difference(batch_cpu, batch_gpu) < 1e-3f);
+  CHECK(a_gpu->length() == 10);
+  CHECK(b_gpu->clone()->length() == 5);
+}

@@ -1,7 +1,11 @@
 // The cpu backend's adapter to ModelBackend, and the choice by name.
 #include "real/worker/model_backend.hpp"
 
+#include <dlfcn.h>
+
 #include <vector>
+
+#include "sim/program_files.hpp"
 
 namespace fleetsim::real {
 
@@ -44,12 +48,35 @@ std::unique_ptr<ModelBackend> make_cpu_backend(const ModelShape& shape, std::spa
   return std::make_unique<CpuBackend>(shape, weights);
 }
 
-#ifndef FLEETSIM_HAS_CUDA
-std::unique_ptr<ModelBackend> make_cuda_backend(const ModelShape&, std::span<const float>, std::string& why) {
-  why = "this fleetsim was built without CUDA (no nvcc at configure time)";
-  return nullptr;
-}
+// The cuda backend lives in a module of its own, opened on first use (real/worker/cuda_backend.cu).
+std::unique_ptr<ModelBackend> make_cuda_backend(const ModelShape& shape, std::span<const float> weights,
+                                                std::string& why) {
+  using Make = ModelBackend* (*)(const ModelShape*, const float*, std::size_t, std::string*);
+  static Make make = nullptr;
+  static std::string missing;
+  if (!make && missing.empty()) {
+#ifdef FLEETSIM_CUDA_MODULE_INSTALLED
+    const std::string installed = FLEETSIM_CUDA_MODULE_INSTALLED;
+#else
+    const std::string installed;
 #endif
+    const std::string module = find_program_file("libfleetsim_cuda.so", "FLEETSIM_CUDA_BACKEND", installed);
+    void* handle = module.empty() ? nullptr : dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (module.empty()) {
+      missing = "this fleetsim was built without CUDA (no nvcc at configure time: no libfleetsim_cuda.so)";
+    } else if (!handle) {
+      const char* e = dlerror();
+      missing = "cannot load " + module + ": " + (e ? e : "unknown error");
+    } else if (!(make = reinterpret_cast<Make>(dlsym(handle, "fleetsim_make_cuda_backend")))) {
+      missing = module + " has no fleetsim_make_cuda_backend";
+    }
+  }
+  if (!make) {
+    why = missing;
+    return nullptr;
+  }
+  return std::unique_ptr<ModelBackend>(make(&shape, weights.data(), weights.size(), &why));
+}
 
 std::unique_ptr<ModelBackend> make_backend(const std::string& name, const ModelShape& shape,
                                            std::span<const float> weights, std::string& why) {
