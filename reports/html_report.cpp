@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <map>
 
@@ -118,12 +119,14 @@ std::string cdf_chart(const RunData& run, const std::vector<std::string>& order,
 // ---------------------------------------------------------------------------------------------
 // Time series
 
-// A count per interval as a rate (per second): the interval ends at each sample time.
+// A count per interval as a rate (per second): the interval ends at each sample time. A reduced
+// series keeps each sample's own interval (its kept neighbours are further apart).
 std::vector<std::pair<double, double>> rate_of(const RunSeries* s) {
   std::vector<std::pair<double, double>> out;
   if (!s) return out;
+  const bool own = s->interval_s.size() == s->time_s.size();
   for (std::size_t i = 0; i < s->time_s.size(); ++i) {
-    const double dt = i == 0 ? s->time_s[0] : s->time_s[i] - s->time_s[i - 1];
+    const double dt = own ? s->interval_s[i] : i == 0 ? s->time_s[0] : s->time_s[i] - s->time_s[i - 1];
     if (dt > 0) out.emplace_back(s->time_s[i], s->value[i] / dt);
   }
   return out;
@@ -196,18 +199,32 @@ std::string gpus_chart(const RunData& run, const std::vector<std::string>& order
     }
   const RunSeries* all = run.timeseries.find("all", "gpus_allocated");
   if (layers.empty() && !all) return missing("GPUs allocated over time: timeseries.csv has no gpus_allocated series.");
-  // The time grid: every sample time of any layer, in order.
+  bool any_reduced = false;
+  for (const RunSeries* s : layers) any_reduced = any_reduced || s->reduced();
+  // Reduced layers (long runs: run_data.hpp) are stacked from their bucket means, which fall at
+  // the same times in every series of the run and add up to the total's mean; a whole layer from
+  // its samples. The time grid: every time of any layer, in order.
+  auto points = [](const RunSeries* s) { return s->reduced() ? s->bucket_means : points_of(s); };
+  std::vector<std::vector<std::pair<double, double>>> layer_pts;
+  for (const RunSeries* s : layers) layer_pts.push_back(points(s));
   std::vector<double> grid;
-  for (const RunSeries* s : layers) grid.insert(grid.end(), s->time_s.begin(), s->time_s.end());
-  if (all) grid.insert(grid.end(), all->time_s.begin(), all->time_s.end());
+  for (const auto& pts : layer_pts)
+    for (const auto& p : pts) grid.push_back(p.first);
+  if (all && !any_reduced) grid.insert(grid.end(), all->time_s.begin(), all->time_s.end());
   std::sort(grid.begin(), grid.end());
   grid.erase(std::unique(grid.begin(), grid.end()), grid.end());
+  // A layer without a point at a grid time adds 0 there — unless it was reduced: then it holds
+  // its latest mean between its first and last one, so the stack has no gaps where series
+  // reduced over different spans (a hand-made file) keep different times.
   std::vector<std::vector<double>> cum(layers.size(), std::vector<double>(grid.size(), 0));
   for (std::size_t l = 0; l < layers.size(); ++l) {
     std::map<double, double> at;
-    for (std::size_t k = 0; k < layers[l]->time_s.size(); ++k) at[layers[l]->time_s[k]] = layers[l]->value[k];
+    for (const auto& [t, v] : layer_pts[l]) at[t] = v;
+    const bool hold = layers[l]->reduced() && !at.empty();
     for (std::size_t g = 0; g < grid.size(); ++g) {
       auto it = at.find(grid[g]);
+      if (it == at.end() && hold && grid[g] > at.begin()->first && grid[g] < at.rbegin()->first)
+        it = std::prev(at.upper_bound(grid[g]));
       cum[l][g] = (l ? cum[l - 1][g] : 0) + (it != at.end() && std::isfinite(it->second) ? it->second : 0);
     }
   }
@@ -255,7 +272,10 @@ std::string gpus_chart(const RunData& run, const std::vector<std::string>& order
   c.legend(legend);
   return figure("chart-gpus", c.svg(),
                 "GPUs allocated to each model's replicas (placed and not yet stopped, starting ones included), stacked; "
-                "the black line is the cluster total.");
+                "the black line is the cluster total." +
+                    std::string(any_reduced ? " Over this long a run each layer is its mean over each time bucket, so "
+                                              "the total's peaks rise above the stack."
+                                            : ""));
 }
 
 std::string rate_chart(const RunData& run, const std::vector<std::string>& order) {
@@ -758,6 +778,16 @@ std::string failures_table(const RunData& run) {
   return t + "</tbody></table></div>\n";
 }
 
+// Said only when timeseries.csv had series too long to keep whole (run_data.hpp).
+std::string reduction_note(const RunData& run) {
+  const RunSeries* longest = nullptr;
+  for (const RunSeries& s : run.timeseries.series)
+    if (s.reduced() && (!longest || s.samples > longest->samples)) longest = &s;
+  if (!longest) return "";
+  return "up to " + format_count(longest->samples) + " samples per series, drawn as the lowest and highest of each " +
+         format_span(longest->bucket_s) + " bucket (" + format_count(longest->time_s.size()) + " points)";
+}
+
 std::string meta(const RunData& run) {
   std::string m = "<dl class=\"meta\">\n";
   auto item = [&](const std::string& k, const std::string& v) {
@@ -779,6 +809,7 @@ std::string meta(const RunData& run) {
   if (run.has_timeseries) files += ", timeseries.csv";
   if (run.has_cold_start_log) files += ", cold_starts.csv";
   item("read from", files);
+  if (const std::string r = reduction_note(run); !r.empty()) item("time series", r);
   return m + "</dl>\n";
 }
 }  // namespace

@@ -1,5 +1,6 @@
 #include "reports/run_data.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cmath>
@@ -770,8 +771,112 @@ TimeSeriesData parse_timeseries_csv(const std::string& text, const std::string& 
 }
 
 namespace {
+
+// One series as it is read: whole up to kMaxWholeSeries samples, then min/max per time bucket
+// (run_data.hpp says why and how wide).
+class SeriesReducer {
+ public:
+  void add(double t, double v) {
+    const Point p{t, v, count_ ? t - prev_t_ : t, count_};
+    prev_t_ = t;
+    if (count_ == 0 || before(p, first_)) first_ = p;
+    if (count_ == 0 || !before(p, last_)) last_ = p;
+    ++count_;
+    if (buckets_.empty()) {
+      if (whole_.size() < kMaxWholeSeries) {
+        whole_.push_back(p);
+        return;
+      }
+      start_buckets(last_.t);
+    }
+    put(p);
+  }
+
+  void finish(RunSeries& s) {
+    s.samples = count_;
+    std::vector<Point> kept;
+    if (buckets_.empty()) {
+      kept = std::move(whole_);
+    } else {
+      s.bucket_s = width_;
+      for (const Bucket& b : buckets_) {
+        if (b.n == 0) continue;
+        s.bucket_means.emplace_back(b.t_end, b.sum / static_cast<double>(b.n));
+        kept.push_back(b.lo);
+        if (b.hi.seq != b.lo.seq) kept.push_back(b.hi);
+      }
+      kept.push_back(first_);
+      kept.push_back(last_);
+      std::sort(kept.begin(), kept.end(), before);
+      kept.erase(std::unique(kept.begin(), kept.end(), [](const Point& a, const Point& b) { return a.seq == b.seq; }),
+                 kept.end());
+      std::vector<Bucket>().swap(buckets_);
+    }
+    s.time_s.reserve(kept.size());
+    s.value.reserve(kept.size());
+    s.interval_s.reserve(kept.size());
+    for (const Point& p : kept) {
+      s.time_s.push_back(p.t);
+      s.value.push_back(p.v);
+      s.interval_s.push_back(p.dt);
+    }
+  }
+
+ private:
+  struct Point {
+    double t = 0, v = 0, dt = 0;
+    std::uint64_t seq = 0;  // its place in the series, for ties and duplicates
+  };
+  struct Bucket {
+    Point lo, hi;
+    double sum = 0, t_end = 0;  // of its samples: the sum of values, the latest time
+    std::uint64_t n = 0;        // 0: empty
+    void take(const Point& p) { take(Bucket{p, p, p.v, p.t, 1}); }
+    void take(const Bucket& b) {  // ties keep the earlier sample (b comes after this one)
+      if (b.n == 0) return;
+      if (n == 0 || b.lo.v < lo.v) lo = b.lo;
+      if (n == 0 || b.hi.v > hi.v) hi = b.hi;
+      if (n == 0 || b.t_end > t_end) t_end = b.t_end;
+      sum += b.sum;
+      n += b.n;
+    }
+  };
+  static bool before(const Point& a, const Point& b) { return a.t < b.t || (a.t == b.t && a.seq < b.seq); }
+
+  // The narrowest power-of-two width whose buckets reach past `t_max`; then the whole samples
+  // go into them.
+  void start_buckets(double t_max) {
+    int k = -30;  // 1 ns: below a sample interval any run can have
+    while (std::ldexp(1.0, k) * static_cast<double>(kMaxSeriesBuckets) <= t_max) ++k;
+    width_ = std::ldexp(1.0, k);
+    buckets_.assign(kMaxSeriesBuckets, Bucket{});
+    for (const Point& p : whole_) put(p);
+    std::vector<Point>().swap(whole_);  // its memory back, not just its size
+  }
+
+  void put(const Point& p) {
+    while (width_ * static_cast<double>(kMaxSeriesBuckets) <= p.t) {
+      for (std::size_t k = 0; k < buckets_.size(); ++k) {  // pairs merge: k -> k/2, in place
+        const Bucket b = buckets_[k];
+        buckets_[k] = Bucket{};
+        buckets_[k / 2].take(b);
+      }
+      width_ *= 2;
+    }
+    buckets_[static_cast<std::size_t>(p.t / width_)].take(p);
+  }
+
+  std::vector<Point> whole_;
+  std::vector<Bucket> buckets_;  // empty while the series is kept whole
+  double width_ = 0;
+  Point first_, last_;  // earliest and latest sample
+  std::uint64_t count_ = 0;
+  double prev_t_ = 0;
+};
+
 TimeSeriesData parse_timeseries(std::istream& text, const std::string& file, Diagnostics& errors) {
   TimeSeriesData out;
+  std::vector<SeriesReducer> reducers;
   std::map<std::pair<std::string, std::string>, std::size_t> where;
   const std::vector<std::string> columns{"time_s", "model", "series", "value"};
   std::vector<std::size_t> at;
@@ -796,12 +901,14 @@ TimeSeriesData parse_timeseries(std::istream& text, const std::string& file, Dia
     auto it = where.find(key);
     if (it == where.end()) {
       it = where.emplace(key, out.series.size()).first;
-      out.series.push_back(RunSeries{key.first, key.second, {}, {}});
+      out.series.emplace_back();
+      out.series.back().model = key.first;
+      out.series.back().name = key.second;
+      reducers.emplace_back();
     }
-    RunSeries& s = out.series[it->second];
-    s.time_s.push_back(t);
-    s.value.push_back(v);
+    reducers[it->second].add(t, v);
   });
+  for (std::size_t i = 0; i < reducers.size(); ++i) reducers[i].finish(out.series[i]);
   return out;
 }
 }  // namespace

@@ -4,12 +4,14 @@
 //   result.json      required (schema_version 1; `kind` run — the default —, jobs or saturation:
 //                    `overall` and `models` are required for a run, `jobs` for jobs,
 //                    `saturation` for saturation)
-//   timeseries.csv   optional: time_s,model,series,value (tidy long format)
+//   timeseries.csv   optional: time_s,model,series,value (tidy long format); long series are
+//                    reduced as they are read (kMaxSeriesBuckets below)
 //   cold_starts.csv  optional: model,replica,node,placed_s,ready_s,[node_provision_s,]image_pull_s,
 //                              weight_load_s,engine_startup_s,source,aborted
 // Problems come back as Diagnostics (file, line, key path or column, message); nothing exits.
 // Unknown keys and extra CSV columns are ignored, so newer writers stay readable.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -64,10 +66,35 @@ struct ModelResult {
   std::string cost_currency;
 };
 
-// One series of timeseries.csv: the samples of (model, series), in file order.
+// Reading timeseries.csv keeps at most this many samples of each (model, series) whole; a longer
+// series is reduced, as it is read, to the lowest and the highest sample of each of at most
+// kMaxSeriesBuckets time buckets (plus its first and last sample), so the report's memory does
+// not grow with the simulated duration. Buckets are [k·w, (k+1)·w) seconds, w a power of two that
+// doubles (merging pairs of buckets) whenever a sample falls past the last bucket: series with
+// the same sample times get the same buckets. 2,048 buckets end up between 1,025 and 2,048 wide
+// ones, more than a report chart's ~700 pixel columns, so the charts' own per-column thinning
+// (first/min/max/last) sees every column's extremes. 14 days sampled every minute (20,160
+// samples) become 1,182 buckets of 1,024 s, about 2,400 points.
+inline constexpr std::size_t kMaxSeriesBuckets = 2048;
+inline constexpr std::size_t kMaxWholeSeries = 2 * kMaxSeriesBuckets;
+
+// One series of timeseries.csv: the samples of (model, series), in file order; when reduced
+// (samples > time_s.size()), the kept samples in time order.
 struct RunSeries {
   std::string model, name;
   std::vector<double> time_s, value;
+  // Per kept sample: the time since the series' previous sample in the file (the first: its own
+  // time), i.e. the interval a counter such as `arrivals` covers, which the kept neighbours of a
+  // reduced series no longer tell.
+  std::vector<double> interval_s;
+  std::uint64_t samples = 0;  // rows read
+  double bucket_s = 0;        // the bucket width when reduced, else 0
+  // When reduced, per non-empty bucket in time order: its latest sample time and the mean of its
+  // samples. Series sampled at the same times share these times, and their means add up to the
+  // mean of their sum: what a stacked chart draws (the lows and highs of different series fall
+  // at different times, so they cannot be stacked).
+  std::vector<std::pair<double, double>> bucket_means;
+  bool reduced() const { return bucket_s > 0; }
 };
 
 struct TimeSeriesData {

@@ -104,9 +104,12 @@ TEST_CASE("overload: the buffer and replica queues stay bounded, the rest is rej
 }
 
 TEST_CASE("trace import: a row limit stops a runaway import and leaves no file", "[guards]") {
+  // Rates × window lengths promise 6 rows, but cv = 1000 bunches arrivals: a Gamma renewal
+  // count exceeds its mean by about cv²/2, far past the limit. The estimate lets it start; the
+  // limit stops it mid-write.
   test::TempDir dir("guards");
   fs::create_directories(dir.dir / "sg");
-  test::write_file(dir.dir / "sg" / "chunk-0-trace.csv", "0,1000,1,Gamma,1,1\n3600,1000,1,Gamma,1,1\n");
+  test::write_file(dir.dir / "sg" / "chunk-0-trace.csv", "0,0.01,1000,Gamma,1,1\n");
   ImportOptions o;
   o.format = "servegen";
   o.input = (dir.dir / "sg").string();
@@ -115,11 +118,65 @@ TEST_CASE("trace import: a row limit stops a runaway import and leaves no file",
   o.max_rows = 1000;
   const ImportReport r = import_trace(o);
   CHECK_FALSE(r.ok());
-  CHECK_THAT(r.errors.to_string(), Contains("more than 1000 rows") && Contains("--force"));
+  CHECK_THAT(r.errors.to_string(), Contains("would write more than 1000 rows") && Contains("--force"));
+  CHECK(r.rows_written == 1000);  // it did start writing
   CHECK_FALSE(fs::exists(o.output));
   CHECK_FALSE(fs::exists(o.output + ".part"));
   o.max_rows = 0;
-  CHECK(import_trace(o).ok());
+  const ImportReport all = import_trace(o);
+  CHECK(all.ok());
+  CHECK(all.rows_written > 1000);
+}
+
+TEST_CASE("trace import: servegen is refused up front when rates × windows pass the row limit", "[guards]") {
+  test::TempDir dir("guards");
+  fs::create_directories(dir.dir / "sg");
+  // Two clients: 1,000/s for an hour and its copy (the last window as long as the one before),
+  // and 10/s for 600 s (alone: 600 s); a bad row and an out-of-order one are left out, as the
+  // import leaves them out. 7.2e6 + 6,000 rows.
+  test::write_file(dir.dir / "sg" / "chunk-0-trace.csv",
+                   "0,1000,1,Gamma,1,1\nx,5,1,Gamma,1,1\n3600,1000,1,Gamma,1,1\n10,5,1,Gamma,1,1\n");
+  test::write_file(dir.dir / "sg" / "chunk-1-trace.csv", "0,10,1,Gamma,1,1\n");
+  ImportOptions o;
+  o.format = "servegen";
+  o.input = (dir.dir / "sg").string();
+  o.output = dir.path("out.csv");
+  o.default_tokens = std::make_pair(10u, 10u);
+  o.lenient = true;
+  o.max_rows = 1'000'000;
+  const ImportReport r = import_trace(o);
+  CHECK_FALSE(r.ok());
+  CHECK_THAT(r.errors.to_string(), Contains("would write about 7.21e+06 rows (rates × window lengths)") &&
+                                       Contains("more than the limit of 1000000 rows") && Contains("--force"));
+  CHECK(r.rows_read == 0);  // refused before generating anything
+  CHECK_FALSE(fs::exists(o.output));
+  CHECK_FALSE(fs::exists(o.output + ".part"));
+
+  // The estimate follows --window and --rate-scale: the first 100 s at 1,010/s × 0.5 = 50,500.
+  o.window_start = 0;
+  o.window_end = 100;
+  o.rate_scale = 0.5;
+  o.max_rows = 50'000;
+  CHECK_THAT(import_trace(o).errors.to_string(), Contains("about 50500 rows"));
+  o.max_rows = 60'000;
+  const ImportReport under = import_trace(o);
+  INFO(under.errors.to_string());
+  REQUIRE(under.ok());
+  CHECK(under.rows_written == Approx(50'500).epsilon(0.05));  // the estimate is the mean
+  CHECK(fs::exists(o.output));
+
+  // From the command line: the default limit (1e8 rows), --force lifts it. Ten days at 1,000/s
+  // and the last window as long: 1.73e9 rows, refused at once.
+  test::write_file(dir.dir / "sg" / "chunk-0-trace.csv", "0,1000,1,Gamma,1,1\n864000,1000,1,Gamma,1,1\n");
+  fs::remove(dir.dir / "sg" / "chunk-1-trace.csv");
+  const std::string out = dir.path("big.csv");
+  const Shell refused = fleetsim_cli(dir, "trace import servegen " + test::shell_quote(o.input) + " --out " +
+                                              test::shell_quote(out) + " --default-tokens 1:1");
+  CHECK(refused.code == 2);
+  CHECK_THAT(refused.err, Contains("about 1.73e+09 rows") && Contains("limit of 100000000 rows") &&
+                              Contains("--force") && Contains("nothing written"));
+  CHECK_FALSE(fs::exists(out));
+  CHECK_FALSE(fs::exists(out + ".part"));
 }
 
 TEST_CASE("trace import: a killed import removes its partial file", "[guards]") {

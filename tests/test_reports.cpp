@@ -6,6 +6,9 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -303,6 +306,48 @@ std::string line_starting(const std::string& text, const std::string& prefix) {
   return "";
 }
 
+// A timeseries.csv of `samples` samples a minute apart (time_s = 60, 120, ...) for models a, b
+// and all: gpus_allocated of a and b are 4 and 2, each one GPU up and one down once a week of
+// samples, at different samples: their total is 5, 6 or 7 and 6 on average (stacking the highs of
+// a and b, kept at different times, would reach 8; dropping a layer where only the other kept a
+// time would leave a gap); a's replicas_ready has a known peak (1000 at sample 12,345) and low (0
+// at sample 777); all's arrivals are 600 a minute with 60,000 at sample 5,000.
+std::string long_timeseries(int samples) {
+  std::string out = "time_s,model,series,value\n";
+  const double swing_a[7] = {0, 1, 0, 0, -1, 0, 0}, swing_b[7] = {0, 0, 0, 1, 0, 0, -1};
+  char row[128];
+  for (int k = 0; k < samples; ++k) {
+    const int t = (k + 1) * 60;
+    const double a = 4 + swing_a[k % 7], b = 2 + swing_b[k % 7];
+    const double ready = k == 12'345 ? 1000 : k == 777 ? 0 : 5 + k % 3;
+    const double arrivals = k == 5000 ? 60'000 : 600;
+    std::snprintf(row, sizeof row, "%d,a,gpus_allocated,%g\n%d,a,replicas_ready,%g\n", t, a, t, ready);
+    out += row;
+    std::snprintf(row, sizeof row, "%d,b,gpus_allocated,%g\n%d,all,gpus_allocated,%g\n%d,all,arrivals,%g\n", t, b,
+                  t, a + b, t, arrivals);
+    out += row;
+  }
+  return out;
+}
+
+// The `points` of each <polygon> in the figure `id` of a report, as (x, y) pixels.
+std::vector<std::vector<std::pair<double, double>>> polygons_of(const std::string& html, const std::string& id) {
+  const std::size_t begin = html.find("<figure id=\"" + id + "\"");
+  REQUIRE(begin != std::string::npos);
+  const std::string fig = html.substr(begin, html.find("</figure>", begin) - begin);
+  std::vector<std::vector<std::pair<double, double>>> out;
+  for (std::size_t at = fig.find("<polygon"); at != std::string::npos; at = fig.find("<polygon", at + 1)) {
+    const std::size_t from = fig.find("points=\"", at) + 8;
+    std::istringstream in(fig.substr(from, fig.find('"', from) - from));
+    std::vector<std::pair<double, double>> pts;
+    double x = 0, y = 0;
+    char comma = 0;
+    while (in >> x >> comma >> y) pts.emplace_back(x, y);
+    out.push_back(std::move(pts));
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("a run directory loads into plain structs", "[reports]") {
@@ -345,6 +390,94 @@ TEST_CASE("a run directory loads into plain structs", "[reports]") {
   CHECK_THAT(html, !Contains("node provision"));
   CHECK_THAT(html, Contains("id=\"chart-cold-start-timeline\""));
   CHECK_THAT(fleetsim::prometheus_export(first), !Contains("phase=\"node_provision\""));
+}
+
+TEST_CASE("timeseries.csv: a long series is read as bounded min/max buckets that keep its extremes", "[reports]") {
+  Scratch s;
+  const fs::path dir = s.make("long");
+  write_file(dir / "result.json", default_result());
+  write_file(dir / "timeseries.csv", long_timeseries(20'160));  // 14 days, a sample a minute
+  const RunData run = load(dir);
+  const fleetsim::RunSeries* ready = run.timeseries.find("a", "replicas_ready");
+  REQUIRE(ready);
+  CHECK(ready->samples == 20'160);
+  REQUIRE(ready->reduced());
+  CHECK(ready->bucket_s == 1024);  // 14 days / 2,048 buckets = 590.6 s -> the next power of two
+  CHECK(ready->time_s.size() <= 2 * fleetsim::kMaxSeriesBuckets + 2);
+  CHECK(ready->time_s.size() > 2000);  // 1,182 buckets, most with a distinct low and high
+  CHECK(std::is_sorted(ready->time_s.begin(), ready->time_s.end()));
+  CHECK(ready->time_s.front() == 60);  // the first and last samples stay: the lines span the run
+  CHECK(ready->time_s.back() == 20'160 * 60);
+  auto value_at = [](const fleetsim::RunSeries& r, double t) {
+    const auto at = std::find(r.time_s.begin(), r.time_s.end(), t);
+    REQUIRE(at != r.time_s.end());
+    return r.value[static_cast<std::size_t>(at - r.time_s.begin())];
+  };
+  CHECK(value_at(*ready, 12'346 * 60) == 1000);  // the peak and the low survive, at their times
+  CHECK(value_at(*ready, 778 * 60) == 0);
+  CHECK(*std::max_element(ready->value.begin(), ready->value.end()) == 1000);
+  // Counters keep their own interval, so a rate is count / 60 s wherever the kept samples are.
+  const fleetsim::RunSeries* arrivals = run.timeseries.find("all", "arrivals");
+  REQUIRE(arrivals);
+  REQUIRE(arrivals->interval_s.size() == arrivals->time_s.size());
+  for (double dt : arrivals->interval_s) CHECK(dt == 60);
+  CHECK(value_at(*arrivals, 5001 * 60) == 60'000);
+
+  const std::string html = fleetsim::html_report(run);
+  CHECK_THAT(html, Contains("<dt>time series</dt><dd>up to 20,160 samples per series"));
+  // The request-rate chart reaches 1,000/s (the peak), not 10/s or a rate over a kept gap.
+  const std::size_t rate = html.find("<figure id=\"chart-rate\"");
+  REQUIRE(rate != std::string::npos);
+  CHECK_THAT(html.substr(rate, html.find("</figure>", rate) - rate), Contains(">1,000<") || Contains(">1000<"));
+  // The stacked GPU chart: b's layer tops the mean of a + b, 6 (give or take the part of a week a
+  // bucket holds past whole weeks: 0.12 in a full bucket of 17 samples, 0.2 in the last one, of
+  // 5), midway between the total's lows (5) and highs (7), with no gap and no overshoot.
+  const auto layers = polygons_of(html, "chart-gpus");
+  REQUIRE(layers.size() == 2);
+  const std::size_t top = layers[1].size() / 2;  // b's upper edge, then its lower edge
+  REQUIRE(top > 500);
+  const std::size_t from = html.find("points=\"", html.find("<polyline", html.find("<figure id=\"chart-gpus\""))) + 8;
+  std::istringstream total(html.substr(from, html.find('"', from) - from));
+  double y5 = 0, y7 = 1e9, x = 0, y = 0;  // pixels: y grows downwards
+  for (char comma = 0; total >> x >> comma >> y;) y5 = std::max(y5, y), y7 = std::min(y7, y);
+  REQUIRE(y5 > y7);
+  const double y6 = (y5 + y7) / 2, gpu = (y5 - y7) / 2;
+  for (std::size_t i = 0; i < top; ++i) CHECK(std::abs(layers[1][i].second - y6) <= 0.25 * gpu);
+  CHECK_THAT(html, Contains("each layer is its mean over each time bucket"));
+
+  // `fleetsim report DIR` reads the folder the same way.
+#ifdef FLEETSIM_BINARY
+  REQUIRE(std::system((shell_quote(FLEETSIM_BINARY) + " report " + shell_quote(dir.string()) + " > /dev/null").c_str()) == 0);
+  CHECK(read_file(dir / "report.html") == html);
+#endif
+}
+
+TEST_CASE("timeseries.csv: a series up to the cap is kept whole and drawn as before", "[reports]") {
+  Scratch s;
+  const fs::path dir = s.make("cap");
+  write_file(dir / "result.json", default_result());
+  const int whole = static_cast<int>(fleetsim::kMaxWholeSeries);
+  write_file(dir / "timeseries.csv", long_timeseries(whole));
+  const RunData at_cap = load(dir);
+  for (const fleetsim::RunSeries& r : at_cap.timeseries.series) {
+    CHECK_FALSE(r.reduced());
+    CHECK(r.time_s.size() == fleetsim::kMaxWholeSeries);
+    CHECK(r.samples == fleetsim::kMaxWholeSeries);
+  }
+  CHECK_THAT(fleetsim::html_report(at_cap), !Contains("<dt>time series</dt>"));
+  write_file(dir / "timeseries.csv", long_timeseries(whole + 1));
+  const RunData past = load(dir);
+  for (const fleetsim::RunSeries& r : past.timeseries.series) CHECK(r.reduced());
+
+  // Whole series draw the rates from the differences of their times, as before the intervals
+  // were kept: the same bytes either way.
+  RunData run = load(write_fixture(s, "run-a", default_result(true)));
+  const std::string html = fleetsim::html_report(run);
+  for (fleetsim::RunSeries& r : run.timeseries.series) {
+    CHECK(r.interval_s.size() == r.time_s.size());
+    r.interval_s.clear();
+  }
+  CHECK(fleetsim::html_report(run) == html);
 }
 
 TEST_CASE("report.html is self-contained, complete and deterministic", "[reports]") {

@@ -107,7 +107,8 @@ struct ImportOptions {
   // servegen clients without a dataset.json: fixed (input, output) tokens; else an error.
   std::optional<std::pair<std::uint32_t, std::uint32_t>> default_tokens;
   // A guard against runaway output: more rows than this (0: no limit) stop the import, which
-  // writes nothing; servegen is refused before it starts when its rates promise more.
+  // writes nothing; servegen is refused before it starts when its rates promise more (each
+  // client window's rate × its length inside the window option, summed, × rate_scale).
   std::uint64_t max_rows = 0;
 };
 

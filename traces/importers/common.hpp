@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -118,6 +119,12 @@ class Pipeline {
 
 // ---------------------------------------------------------------------------------------------
 // A format.
+
+// An estimate of an import's output and what it rests on ("rates × window lengths").
+struct RowEstimate {
+  double rows = 0;
+  std::string basis;
+};
 //
 // Contract. import_trace makes one object per import (a format may keep what its options
 // resolved to) and calls, in this order: default_assign (only when the user chose no model
@@ -140,6 +147,11 @@ class RequestFormat {
   virtual void check_key(const ImportOptions& o, Diagnostics& errors) const = 0;
   // The format's own options, after the shared ones; `assign` is the assignment in force.
   virtual void check_options(const ImportOptions& o, ModelAssign assign, Diagnostics& errors);
+  // The rows the import will write, for a format that can tell before reading (servegen
+  // generates its requests from rates); nullopt: only reading tells. Called after check_options
+  // found nothing, and only under a row limit (ImportOptions::max_rows): an estimate above it
+  // refuses the import before the output is opened. Problems in the input are left to `read`.
+  virtual std::optional<RowEstimate> estimated_rows(const ImportOptions&) const { return std::nullopt; }
   virtual bool read(Context& ctx, Pipeline& pipe) = 0;
 };
 

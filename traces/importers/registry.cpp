@@ -2,6 +2,7 @@
 // are checked here, then the format's own, then its reader streams into the output stages.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "traces/importers/common.hpp"
@@ -23,6 +24,13 @@ const FormatEntry kFormats[] = {
     {"servegen", make_servegen},              // ServeGen per-client windows: requests generated
     {"generic-csv", make_generic_csv},        // any delimited file with a header
 };
+
+// "3600" below a million, "8.64e+10" above (3 significant digits): an estimate's precision.
+std::string approximate_count(double n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, n < 1e6 ? "%.0f" : "%.3g", n);
+  return buf;
+}
 
 }  // namespace
 
@@ -95,6 +103,17 @@ ImportReport import_trace(const ImportOptions& o) {
     option_error(errors, "--default-tokens", "token counts must be >= 1");
   format->check_options(o, assign, errors);
   if (!errors.empty()) return report;
+  // Refused before anything is written when the format can tell it will pass the row limit; the
+  // limit also stops an import that passes it anyway (Pipeline::emit).
+  if (o.max_rows > 0)
+    if (const std::optional<RowEstimate> e = format->estimated_rows(o); e && e->rows > static_cast<double>(o.max_rows)) {
+      errors.add(Diagnostic{o.input, 0, 0, "",
+                            "the import would write about " + approximate_count(e->rows) + " rows (" + e->basis +
+                                "), more than the limit of " + std::to_string(o.max_rows) +
+                                " rows (README \"Limits on work\"); narrow it with --window or --rate-scale, or "
+                                "pass --force to write them all"});
+      return report;
+    }
 
   Output out;
   if (!out.open(o.output, o.keep_prefix_hashes, ctx)) return report;

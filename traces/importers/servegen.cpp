@@ -100,6 +100,47 @@ struct WindowRow {
   int line = 0;
 };
 
+// What is wrong with a window row: the skip reason, the field (-1: the row) and the message.
+struct RowProblem {
+  const char* reason;
+  int field;
+  std::string message;
+};
+
+// One trace row `window_start,rate,cv,pattern,param1,param2` (n fields, as split_line counted
+// them) into `row` (start, rate, cv); its first problem otherwise. The one set of rules for
+// reading and for estimating an import's size. Whether starts increase is the caller's check.
+std::optional<RowProblem> parse_window_row(const std::vector<std::string>& f, int n, WindowRow& row) {
+  if (n != 6)
+    return RowProblem{"wrong-field-count", -1,
+                      "expected 6 fields (window_start,rate,cv,pattern,param1,param2), got " + std::to_string(n)};
+  double v[3] = {0, 0, 0};
+  for (int k = 0; k < 3; ++k) {
+    const std::string& field = f[static_cast<std::size_t>(k)];
+    if (!parse_double(field, v[k]) || v[k] < 0)
+      return RowProblem{k == 0 ? "bad-time" : "bad-number", k, "expected a number >= 0, got " + quote(field)};
+  }
+  // A window start past 100 years (as in the native trace) does not fit in SimTime (UBSan,
+  // found by fuzzing: 1.3e111 s).
+  if (v[0] > 3.15e9)
+    return RowProblem{"bad-time", 0, "expected seconds from 0 to 3.15e9 (100 years), got " + quote(f[0])};
+  // Bounds that keep generation finite. A gap under 1 ns rounds to 0 and time stops: a rate of
+  // 1e12/s made arrivals at one instant without end. A Gamma renewal count over a window exceeds
+  // rate x length by about cv^2 / 2, so cv = 4e62 never left its window. The public data peaks at
+  // 2,442 requests/s and cv 797.
+  constexpr double kMaxRate = 1e6, kMaxCv = 1000;
+  if (v[1] > kMaxRate) return RowProblem{"bad-number", 1, "expected a rate <= 1e6 requests/s, got " + quote(f[1])};
+  if (v[2] > kMaxCv) return RowProblem{"bad-number", 2, "expected a cv <= 1000, got " + quote(f[2])};
+  row.start = from_seconds(v[0]);
+  row.rate = v[1];
+  row.cv = v[2];
+  return std::nullopt;
+}
+
+// A window lasts until the next row's start; the last one as long as the one before it, 600 s
+// when it is alone.
+constexpr std::int64_t kFirstWindowLength = 600 * kSecond;
+
 class Client {
  public:
   std::string name;  // client-<N>
@@ -160,53 +201,16 @@ class Client {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (is_blank(line)) continue;
       const int n = split_line(line, ',', true, fields_, starts_);
-      static const char* kNames[] = {"window_start", "rate", "cv", "pattern", "param1", "param2"};
-      if (n != 6) {
-        Diagnostic d{
-            trace_path, line_no_, 1, "",
-            "expected 6 fields (window_start,rate,cv,pattern,param1,param2), got " + std::to_string(n)};
-        if (!ctx.reject(std::move(d), "wrong-field-count")) return false;
-        continue;
-      }
+      static const char* kNames[] = {"window_start", "rate", "cv"};
       WindowRow row;
       row.line = line_no_;
-      double v[3];
-      bool ok = true;
-      for (int k = 0; k < 3 && ok; ++k) {
-        if (!parse_double(fields_[static_cast<std::size_t>(k)], v[k]) || v[k] < 0) {
-          Diagnostic d{trace_path, line_no_, starts_[static_cast<std::size_t>(k)], kNames[k],
-                       "expected a number >= 0, got " + quote(fields_[static_cast<std::size_t>(k)])};
-          if (!ctx.reject(std::move(d), k == 0 ? "bad-time" : "bad-number")) return false;
-          ok = false;
-        }
-      }
-      // Bounds that keep generation finite. A gap under 1 ns rounds to 0 and time stops: a rate
-      // of 1e12/s made arrivals at one instant without end. A Gamma renewal count over a window
-      // exceeds rate x length by about cv^2 / 2, so cv = 4e62 never left its window. The
-      // public data peaks at 2,442 requests/s and cv 797.
-      constexpr double kMaxRate = 1e6, kMaxCv = 1000;
-      // A window start past 100 years (as in the native trace) does not fit in SimTime (UBSan,
-      // found by fuzzing: 1.3e111 s).
-      if (v[0] > 3.15e9) {
-        Diagnostic d{trace_path, line_no_, starts_[0], kNames[0],
-                     "expected seconds from 0 to 3.15e9 (100 years), got " + quote(fields_[0])};
-        if (!ctx.reject(std::move(d), "bad-time")) return false;
+      if (std::optional<RowProblem> p = parse_window_row(fields_, n, row)) {
+        const auto k = static_cast<std::size_t>(p->field);
+        Diagnostic d{trace_path, line_no_, p->field < 0 ? 1 : starts_[k], p->field < 0 ? "" : kNames[k],
+                     std::move(p->message)};
+        if (!ctx.reject(std::move(d), p->reason)) return false;
         continue;
       }
-      for (int k = 1; k < 3 && ok; ++k) {
-        const double max = k == 1 ? kMaxRate : kMaxCv;
-        if (v[k] > max) {
-          Diagnostic d{trace_path, line_no_, starts_[static_cast<std::size_t>(k)], kNames[k],
-                       std::string("expected ") + (k == 1 ? "a rate <= 1e6 requests/s" : "a cv <= 1000") +
-                           ", got " + quote(fields_[static_cast<std::size_t>(k)])};
-          if (!ctx.reject(std::move(d), "bad-number")) return false;
-          ok = false;
-        }
-      }
-      if (!ok) continue;
-      row.start = from_seconds(v[0]);
-      row.rate = v[1];
-      row.cv = v[2];
       if (have_last_start_ && row.start <= last_start_) {
         Diagnostic d{
             trace_path, line_no_, 1, kNames[0],
@@ -288,7 +292,7 @@ class Client {
   std::optional<WindowRow> cur_;
   bool have_last_start_ = false;
   std::int64_t last_start_ = 0;
-  std::int64_t last_len_ = 600 * kSecond;
+  std::int64_t last_len_ = kFirstWindowLength;
   bool in_window_ = false;
   RngStream rng_;
   double rate_ = 0, cv_ = 0;
@@ -343,12 +347,15 @@ bool load_dataset(Context& ctx, const std::string& path, std::vector<Period>& pe
   return true;
 }
 
-bool read_servegen(Context& ctx, Pipeline& pipe) {
-  const ImportOptions& o = ctx.opt;
-  struct Found {
-    long number;
-    std::string name, trace, dataset;
-  };
+// A client: its trace.csv and the dataset.json beside it (which may not exist).
+struct Found {
+  long number;
+  std::string name, trace, dataset;
+};
+
+// The clients of INPUT in client order: a folder's chunk-<N>-trace.csv files, or the one file
+// given. Empty, with `error` set, when a folder has none.
+std::vector<Found> find_clients(const std::string& input, std::string& error) {
   std::vector<Found> found;
   static const std::regex kTrace(R"(chunk-(\d+)-trace\.csv)");
   std::error_code ec;
@@ -357,20 +364,17 @@ bool read_servegen(Context& ctx, Pipeline& pipe) {
     s.replace(s.size() - std::string("trace.csv").size(), std::string::npos, "dataset.json");
     return (trace.parent_path() / s).string();
   };
-  if (fs::is_directory(o.input, ec)) {
-    for (const auto& entry : fs::directory_iterator(o.input, ec)) {
+  if (fs::is_directory(input, ec)) {
+    for (const auto& entry : fs::directory_iterator(input, ec)) {
       std::smatch m;
       const std::string fname = entry.path().filename().string();
       if (!std::regex_match(fname, m, kTrace)) continue;
       found.push_back(
           {std::stol(m[1].str()), "client-" + m[1].str(), entry.path().string(), dataset_for(entry.path())});
     }
-    if (found.empty()) {
-      ctx.fatal(o.input, 0, "", "no chunk-<N>-trace.csv files in this folder");
-      return false;
-    }
+    if (found.empty()) error = "no chunk-<N>-trace.csv files in this folder";
   } else {
-    const fs::path p(o.input);
+    const fs::path p(input);
     std::smatch m;
     const std::string fname = p.filename().string();
     if (std::regex_match(fname, m, kTrace))
@@ -379,6 +383,50 @@ bool read_servegen(Context& ctx, Pipeline& pipe) {
       found.push_back({0, p.stem().string(), p.string(), ""});
   }
   std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.number < b.number; });
+  return found;
+}
+
+// The arrivals one client's windows promise inside [ws, we): rate × the overlap of each window,
+// windows as Client reads them (bad and out-of-order rows skipped, which the import itself then
+// reports or skips). The Gamma renewal count of a window has this mean, within about cv²/2.
+double expected_arrivals(const std::string& trace, std::int64_t ws, std::int64_t we) {
+  std::ifstream in(trace, std::ios::binary);
+  std::string line;
+  std::vector<std::string> fields;
+  std::vector<int> starts;
+  std::optional<WindowRow> cur;
+  std::int64_t last_len = kFirstWindowLength;
+  double total = 0;
+  auto add = [&](const WindowRow& w, std::int64_t end) {
+    last_len = end - w.start;
+    const std::int64_t from = std::max(w.start, ws), to = std::min(end, we);
+    if (to > from) total += w.rate * static_cast<double>(to - from) * 1e-9;
+  };
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (is_blank(line)) continue;
+    WindowRow row;
+    if (parse_window_row(fields, split_line(line, ',', true, fields, starts), row)) continue;
+    if (cur && row.start <= cur->start) continue;
+    if (cur) {
+      if (cur->start >= we) return total;
+      add(*cur, row.start);
+    }
+    cur = row;
+  }
+  if (cur && cur->start < we) add(*cur, cur->start + last_len);
+  return total;
+}
+
+bool read_servegen(Context& ctx, Pipeline& pipe) {
+  const ImportOptions& o = ctx.opt;
+  std::error_code ec;
+  std::string error;
+  const std::vector<Found> found = find_clients(o.input, error);
+  if (!error.empty()) {
+    ctx.fatal(o.input, 0, "", error);
+    return false;
+  }
 
   std::vector<std::unique_ptr<Client>> clients;
   for (const Found& f : found) {
@@ -453,6 +501,15 @@ class ServeGen final : public RequestFormat {
   }
   void check_key(const ImportOptions&, Diagnostics&) const override {}  // the key: "client-<N>"
   bool read(Context& ctx, Pipeline& pipe) override { return read_servegen(ctx, pipe); }
+  // Every client's rates × window lengths inside --window, × --rate-scale (its mean effect).
+  std::optional<RowEstimate> estimated_rows(const ImportOptions& o) const override {
+    std::string error;
+    const std::int64_t ws = o.window_start ? from_seconds(*o.window_start) : 0;
+    const std::int64_t we = o.window_end ? from_seconds(*o.window_end) : kNever;
+    double rows = 0;
+    for (const Found& f : find_clients(o.input, error)) rows += expected_arrivals(f.trace, ws, we);
+    return RowEstimate{rows * o.rate_scale, "rates × window lengths"};
+  }
 };
 
 }  // namespace
