@@ -17,6 +17,7 @@
 #include "cli/numeric_flags.hpp"
 #include "cli/saturation_command.hpp"
 #include "cli/report_command.hpp"
+#include "cli/store_command.hpp"
 #include "cli/sweep_command.hpp"
 #include "cli/trace_command.hpp"
 #include "cli/runner/run_to_directory.hpp"
@@ -176,6 +177,8 @@ static int run_command_line(int argc, char** argv) {
   add_check_policy_command(app, registry, check_exit);
   int new_policy_exit = 0;
   add_new_policy_command(app, new_policy_exit);
+  int store_exit = 0;
+  add_store_command(app, store_exit);
   std::vector<std::string> plugin_paths;  // already loaded above; declared so that help lists it
   for (const char* name : {"run", "validate", "policies", "sweep", "jobs", "saturation"})
     app.get_subcommand(name)->add_option("--plugin", plugin_paths,
@@ -210,6 +213,7 @@ static int run_command_line(int argc, char** argv) {
   if (app.got_subcommand("saturation")) return saturation_exit;
   if (app.got_subcommand("check-policy")) return check_exit;
   if (app.got_subcommand("new-policy")) return new_policy_exit;
+  if (app.got_subcommand("store")) return store_exit;
 
   if (policies->parsed()) return list_policies(registry);
 
