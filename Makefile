@@ -7,7 +7,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 # Debian 12 packages the build needs (see ../shared/DEBIAN12-NOTES.md for the CMake targets).
 PACKAGES = cmake g++ make ninja-build ccache pkg-config catch2 libyaml-cpp-dev libcli11-dev \
            nlohmann-json3-dev libbenchmark-dev libfast-float-dev \
-           prometheus-cpp-dev libeigen3-dev
+           prometheus-cpp-dev libeigen3-dev libcpp-httplib-dev
 # Only the tests need these: promtool checks the Prometheus export, Chromium renders the report,
 # pybind11 and Python's headers build the Python policy host (optional elsewhere: README).
 TEST_PACKAGES = prometheus chromium pybind11-dev python3-dev

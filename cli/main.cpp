@@ -18,6 +18,7 @@
 #include "cli/real_commands.hpp"
 #include "cli/saturation_command.hpp"
 #include "cli/report_command.hpp"
+#include "cli/store_command.hpp"
 #include "cli/sweep_command.hpp"
 #include "cli/trace_command.hpp"
 #include "cli/runner/run_to_directory.hpp"
@@ -179,6 +180,8 @@ static int run_command_line(int argc, char** argv) {
   add_new_policy_command(app, new_policy_exit);
   int real_exit = 0;
   add_real_commands(app, registry, real_exit);
+  int store_exit = 0;
+  add_store_command(app, store_exit);
   std::vector<std::string> plugin_paths;  // already loaded above; declared so that help lists it
   for (const char* name : {"run", "validate", "policies", "sweep", "jobs", "saturation", "worker"})
     app.get_subcommand(name)->add_option("--plugin", plugin_paths,
@@ -215,6 +218,7 @@ static int run_command_line(int argc, char** argv) {
   if (app.got_subcommand("new-policy")) return new_policy_exit;
   if (app.got_subcommand("make-model") || app.got_subcommand("worker") || app.got_subcommand("calibrate"))
     return real_exit;
+  if (app.got_subcommand("store")) return store_exit;
 
   if (policies->parsed()) return list_policies(registry);
 
