@@ -38,10 +38,16 @@ run: configure
 
 # Builds only what the tests need (not the benchmarks), runs them, then the regression gate on
 # the CI-sized scenario set (simulated metrics exactly, engine speed as a ratio; bench/gate).
+# With FULL=1 (a machine with time to spare) it then also runs test-sanitize and fuzz (20 s per
+# harness): about 25 minutes more on 2 cores, which is why the 2-core CI leaves them out.
 test: configure
 	cmake --build $(BUILD) -j $(JOBS) --target fleetsim fleetsim_tests
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(BUILD)/fleetsim bench --baseline bench/baseline.json --label ci
+ifeq ($(FULL),1)
+	$(MAKE) test-sanitize
+	$(MAKE) fuzz FUZZ_SECONDS=20
+endif
 
 # The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer (g++, -O1, asserts
 # on), in its own build folder; any finding fails the test that triggered it. Not part of `test`
@@ -51,7 +57,7 @@ SANITIZE_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fn
 test-sanitize: deps
 	[ -f $(ASAN_BUILD)/build.ninja ] || cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 	  -DCMAKE_CXX_FLAGS_DEBUG="$(SANITIZE_FLAGS)" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
-	  -DFLEETSIM_BUILD_BENCH=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+	  -DFLEETSIM_BUILD_BENCH=OFF -DFLEETSIM_CUDA=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target fleetsim fleetsim_tests
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
@@ -64,7 +70,7 @@ FUZZERS ?=
 fuzz:
 	@command -v clang++ >/dev/null || { echo "make fuzz needs clang++ (Debian: apt-get install clang)"; exit 2; }
 	[ -f $(FUZZ_BUILD)/build.ninja ] || cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DCMAKE_CXX_COMPILER=clang++ -DFLEETSIM_FUZZ=ON -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+	  -DCMAKE_CXX_COMPILER=clang++ -DFLEETSIM_FUZZ=ON -DFLEETSIM_CUDA=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fleetsim_fuzzers
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZERS)
 
