@@ -113,6 +113,9 @@ const GpuType& gpu_named(const std::string& name) {
   std::abort();
 }
 
+// Python versions of built-ins, one per family, each making the built-in's decisions.
+constexpr const char* kPythonPolicies = FLEETSIM_SOURCE_DIR "/tests/plugins/python/families.py";
+
 // 1,000 nodes of 8 H100s in 4 pools, with a random mix of occupied GPUs so that best-fit has
 // to evaluate every node; one request of range(0) GPUs at 40 GiB each.
 void BM_PlacementBestFit(benchmark::State& state) {
@@ -138,11 +141,12 @@ void BM_PlacementBestFit(benchmark::State& state) {
     n.disk_read_bandwidth = 6e9;
     n.network_bandwidth = 25e9 / 8;
   }
-  // range(1): 0 the built-in, 1 the same policy loaded from a plugin, 2 written in Python
-  // (bench/python_policies.py; skipped when fleetsim was built without Python policies).
+  // range(1): 0 the built-in, 1 the same policy loaded from a plugin, 2 written in Python (the
+  // tests' tests/plugins/python/families.py, which makes best-fit's decisions; skipped when
+  // fleetsim was built without Python policies).
   PolicyRegistry registry = builtin_policies();
-  const char* names[] = {"best-fit", "best-fit-plugin", "best-fit-python"};
-  const char* files[] = {"", FLEETSIM_BEST_FIT_PLUGIN, FLEETSIM_SOURCE_DIR "/bench/python_policies.py"};
+  const char* names[] = {"best-fit", "best-fit-plugin", "py-best-fit"};
+  const char* files[] = {"", FLEETSIM_BEST_FIT_PLUGIN, kPythonPolicies};
   if (state.range(1) > 0) {
     if (const std::string why = load_plugin(registry, files[state.range(1)]); !why.empty()) {
       state.SkipWithError(why.c_str());
@@ -178,12 +182,12 @@ void BM_Route(benchmark::State& state) {
   using namespace fleetsim;
   PolicyRegistry registry = builtin_policies();
   if (state.range(0) == 1) {
-    if (const std::string why = load_plugin(registry, FLEETSIM_SOURCE_DIR "/bench/python_policies.py"); !why.empty()) {
+    if (const std::string why = load_plugin(registry, kPythonPolicies); !why.empty()) {
       state.SkipWithError(why.c_str());
       return;
     }
   }
-  auto router = registry.make_router(PolicyChoice{state.range(0) == 1 ? "round-robin-python" : "round-robin", {}});
+  auto router = registry.make_router(PolicyChoice{state.range(0) == 1 ? "py-round-robin" : "round-robin", {}});
   std::vector<RouteCandidate> candidates(8);
   for (std::uint32_t i = 0; i < candidates.size(); ++i) candidates[i].replica = i;
   RouteRequest request;

@@ -1,6 +1,9 @@
 #include "tests/support.hpp"
 
 #include <catch2/catch.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +49,24 @@ std::string shell_quote(const std::string& text) {
   std::string out = "'";
   for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
+}
+
+LoopbackPort::LoopbackPort(bool listen) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd_ >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  if (listen) REQUIRE(::listen(fd_, 1) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  port_ = ntohs(addr.sin_port);
+}
+
+void LoopbackPort::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
 }
 
 CliRun run_fleetsim(const std::string& args) {

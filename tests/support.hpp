@@ -43,6 +43,22 @@ struct CliRun {
 };
 CliRun run_fleetsim(const std::string& args);
 
+// A TCP socket bound to a free port on 127.0.0.1, listening when `listen` (a port in use), closed
+// with the object or by close() (a port nothing listens on, for a while).
+class LoopbackPort {
+ public:
+  explicit LoopbackPort(bool listen = true);
+  ~LoopbackPort() { close(); }
+  LoopbackPort(const LoopbackPort&) = delete;
+  LoopbackPort& operator=(const LoopbackPort&) = delete;
+  int port() const { return port_; }
+  void close();
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 // Jobs from a list, in order (a JobSource for job-scheduler tests).
 class ListJobs final : public JobSource {
  public:

@@ -359,22 +359,14 @@ TEST_CASE("fleetsim run --metrics-port: serves during the run and the hold, a bu
   const std::string out = (scratch.dir / "stdout.txt").string();
 
   SECTION("a busy port") {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(fd, 1) == 0);
-    socklen_t len = sizeof addr;
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    const int port = ntohs(addr.sin_port);
+    fleetsim::test::LoopbackPort in_use;
+    const int port = in_use.port();
     const fs::path run_dir = scratch.dir / "busy";
     const int status = std::system((cd + binary + " run scenarios/default.yaml --set duration=10min --out " +
                                     fleetsim::test::shell_quote(run_dir.string()) + " --metrics-port " + std::to_string(port) + " > " +
                                     fleetsim::test::shell_quote(out) + " 2> " + fleetsim::test::shell_quote(err))
                                        .c_str());
-    ::close(fd);
+    in_use.close();
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 2);
     CHECK_THAT(fleetsim::test::read_file(err), Contains("--metrics-port: cannot serve metrics on 127.0.0.1:" + std::to_string(port) +

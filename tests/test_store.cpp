@@ -63,18 +63,7 @@ std::vector<std::string> entries(const fs::path& dir) {
 }
 
 // A port nothing listens on (bound, read back, released).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+int free_port() { return fleetsim::test::LoopbackPort(false).port(); }
 
 // One HTTP/1.1 exchange over a plain socket, the request line sent exactly as given (no client
 // library cleaning up "..").
@@ -585,18 +574,10 @@ TEST_CASE("fleetsim store: bad input exits 2 with a reason", "[store]") {
     CHECK_THAT(r.err, Contains(says));
   }
   // A port in use.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(fd, 1) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  const int port = ntohs(addr.sin_port);
+  fleetsim::test::LoopbackPort in_use;
+  const int port = in_use.port();
   const auto busy = fleetsim::test::run_fleetsim("store " + d + " --port " + std::to_string(port));
-  ::close(fd);
+  in_use.close();
   CHECK(busy.code == 2);
   CHECK_THAT(busy.err, Contains("cannot listen on 127.0.0.1:" + std::to_string(port) + ": the port is already in use"));
 }
