@@ -186,8 +186,13 @@ class PythonQueue final : public QueuePolicy {
  public:
   PythonQueue(const py::object& self, const std::string& n)
       : order_(method(self, "order", true, n)), rank_victims_(method(self, "rank_victims", false, n)) {
-    // `preemptive` is a class attribute (or property): whether running jobs may be preempted.
-    preemptive_ = py::hasattr(self, "preemptive") && self.attr("preemptive").cast<bool>();
+    // `preemptive`: a class attribute, a property or a method — whether running jobs may be
+    // preempted (default False). Read once: a queue policy's kind does not change during a run.
+    if (py::hasattr(self, "preemptive")) {
+      py::object p = self.attr("preemptive");
+      if (PyCallable_Check(p.ptr())) p = p();
+      preemptive_ = p.cast<bool>();
+    }
   }
   bool preemptive() const override { return preemptive_; }
   void order(const QueueContext& context, std::span<const JobView> jobs, std::vector<std::uint32_t>& out) override {
