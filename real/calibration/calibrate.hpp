@@ -1,5 +1,6 @@
 // `fleetsim calibrate --backend cpu|cuda`: measures this machine as a real-mode backend uses it —
-// a model file's read from disk (page cache bypassed), the copy of the weights into the model,
+// a model file's fetch from the model store (loopback HTTP), its read from disk (page cache
+// bypassed), the copy of the weights into the model,
 // prefill time against prompt length, decode-step time against batch size and context — and
 // fits the simulator's performance model to the steps (step_fit.hpp). The result is a
 // scenario fragment (a GPU type and the `performance:` figures) that makes the simulator model
@@ -28,6 +29,7 @@ struct CalibrateOptions {
 
 struct Calibration {
   ModelFigures model;
+  double store_bandwidth = 0;      // bytes/s, the model file from the store over loopback HTTP
   double disk_read_bandwidth = 0;  // bytes/s
   bool direct_io = false;
   double copy_bandwidth = 0;       // bytes/s, weights into the model (the "host to device" copy)
