@@ -152,8 +152,9 @@ RunStatus Simulation::run() {
         case EventKind::Job: break;  // handled above
       }
     }
-    // Sources whose next arrival lies past the end: count what a trace still holds.
-    for (std::uint32_t s = 0; s < setup_.sources.size() && errors_.empty(); ++s)
+    // Sources whose next arrival lies past the end: count what a trace still holds. (A run the
+    // backend stopped early did not reach the end: what was left is no "after the duration".)
+    for (std::uint32_t s = 0; s < setup_.sources.size() && errors_.empty() && stop_reason_.empty(); ++s)
       if (source_pending_[s]) count_after_duration(s);
     if (errors_.empty()) {
       const bool stopped = !stop_reason_.empty();  // real mode: at the time the backend stopped it
