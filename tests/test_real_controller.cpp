@@ -1,7 +1,8 @@
 // Real mode's controller (real/controller/, `fleetsim real`): the scaling rules, pinned by hand;
 // the smoke scenario run by real worker processes, asserting only what timing cannot change —
 // every request ends exactly once, the cold-start count, the decision sequence equal to the
-// simulator's; a worker that fails ends the run with a partial result.
+// simulator's; a worker that fails and an interrupt each end the run with a partial result and
+// no process left behind (counted in /proc).
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -73,6 +74,19 @@ RealRun run(const Scenario& scenario, const std::string& work_dir, const std::st
     r.facts = backend->facts();
   }
   return r;
+}
+
+// Processes whose environment holds `tag` (what this test's runs started, workers included).
+int processes_tagged(const std::string& tag) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "environ", std::ios::binary);
+    const std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (env.find(tag) != std::string::npos) ++n;
+  }
+  return n;
 }
 
 }  // namespace
@@ -160,4 +174,47 @@ TEST_CASE("a worker that fails ends the run with a partial result, every request
   CHECK_THAT(r.out.status.stop_reason, Catch::Contains("the worker of replica 0 (model 'chat', node 0)"));
   for (const std::string& v : r.out.violations) FAIL(v);
   CHECK(r.out.ended == r.out.status.requests);
+}
+
+TEST_CASE("fleetsim real: Ctrl-C stops every worker and writes a partial result", "[real][controller][cli]") {
+  TempDir dir("real-interrupt");
+  const std::string out = dir.path("out");
+  const std::string tag = "FLEETSIM_TEST_TAG=interrupt-" + std::to_string(::getpid());
+  std::vector<std::string> args = {FLEETSIM_BINARY, "real", kSmoke, "--out", out, "-q"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings = {tag, "PATH=/usr/bin:/bin"};
+  std::vector<char*> envp;
+  for (std::string& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::execve(FLEETSIM_BINARY, argv.data(), envp.data());
+    ::_exit(127);
+  }
+  // Wait for the controller and at least one worker (chat's, deployed at t = 0).
+  bool workers = false;
+  for (int i = 0; i < 600 && !workers; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    workers = processes_tagged(tag) >= 2;
+  }
+  CHECK(workers);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK(processes_tagged(tag) == 0);  // no worker outlived it
+  const auto result = nlohmann::json::parse(read_file(out + "/result.json"));
+  CHECK(result["mode"] == "real");
+  CHECK(result["run"]["partial"] == true);
+  CHECK(result["run"]["stop_reason"] == "interrupted (SIGINT)");
+  CHECK(result["overall"]["requests"] == result["run"]["requests"]);
+  for (const char* file : {"timeseries.csv", "cold_starts.csv", "decisions.csv", "report.html"})
+    CHECK(std::filesystem::exists(out + "/" + file));
+  for (const auto& e : std::filesystem::directory_iterator(out))  // its model store and node folders went
+    CHECK(e.path().filename().string().rfind(".real-files", 0) == std::string::npos);
 }
