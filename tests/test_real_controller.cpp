@@ -140,7 +140,7 @@ TEST_CASE("the smoke scenario on real workers: every request once, its cold star
   TempDir dir("real-smoke");
   const Scenario scenario = load(kSmoke);
   const RealRun simulated = run(scenario, "", "", 1);
-  const RealRun real = run(scenario, dir.path("work"), FLEETSIM_BINARY, 4);
+  const RealRun real = run(scenario, dir.path("work"), FLEETSIM_BINARY, 2);
   INFO(real.out.status.errors.to_string() + real.out.status.stop_reason);
   REQUIRE(real.out.status.ok);
   CHECK_FALSE(real.out.status.partial);
@@ -217,4 +217,35 @@ TEST_CASE("fleetsim real: Ctrl-C stops every worker and writes a partial result"
     CHECK(std::filesystem::exists(out + "/" + file));
   for (const auto& e : std::filesystem::directory_iterator(out))  // its model store and node folders went
     CHECK(e.path().filename().string().rfind(".real-files", 0) == std::string::npos);
+}
+
+TEST_CASE("fleetsim real refuses what it cannot run, and --simulated is the same run simulated", "[real][controller][cli]") {
+  TempDir dir("real-cli");
+  const std::string bad = dir.write(
+      "service.yaml",
+      "name: s\nduration: 10s\ncluster: {pools: [{name: p, nodes: 1, gpu: H100-80GB}]}\n"
+      "models: [{name: embed, kind: service-time, memory_per_gpu: 1GB, service_time: {dist: fixed, value: 10ms}}]\n"
+      "workloads: [{model: embed, arrivals: {process: poisson, rate: 1/s}}]\n");
+  const CliRun refused = run_fleetsim("real " + shell_quote(bad) + " --out " + shell_quote(dir.path("bad")));
+  CHECK(refused.code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("real mode serves LLM models only") && Catch::Contains("nothing written"));
+  CHECK_FALSE(std::filesystem::exists(dir.path("bad/result.json")));
+  CHECK(run_fleetsim("real " + shell_quote(kSmoke) + " --speedup 0").code == 2);
+
+  const CliRun simulated = run_fleetsim("real " + shell_quote(kSmoke) + " --simulated --token-scale 4 -q --out " +
+                                        shell_quote(dir.path("sim")));
+  INFO(simulated.err);
+  REQUIRE(simulated.code == 0);
+  const auto result = nlohmann::json::parse(read_file(dir.path("sim/result.json")));
+  CHECK(result["mode"] == "simulated");
+  CHECK(result["real"]["token_scale"] == 4.0);
+  CHECK_FALSE(result["real"].contains("host"));
+  CHECK(result["run"]["partial"] == false);
+  // decisions.csv: the simulator's sequence, with times.
+  const std::string decisions = read_file(dir.path("sim/decisions.csv"));
+  CHECK_THAT(decisions, Catch::StartsWith("time_s,decision\n0.000000000,scale chat 0->1\n"));
+  CHECK_THAT(decisions, Catch::Contains("ready summarize r2 from disk-cache"));
+  // compare reads results across modes.
+  const CliRun compared = run_fleetsim("compare " + shell_quote(dir.path("sim")) + " " + shell_quote(dir.path("sim")));
+  CHECK(compared.code == 0);
 }
