@@ -1,4 +1,4 @@
-// Real mode's helper commands (the controller, `fleetsim real`, is being built; real/README.md):
+// Real mode's helper commands (the controller, `fleetsim real`, is in real_run_command.hpp):
 //
 //   fleetsim make-model FILE [--layers L] [--hidden D] [--heads H] [--ffn F] [--vocab V] [--seed S]
 //       writes a model file for the cpu backend (real/worker/model_file.hpp): the seeded

@@ -280,11 +280,62 @@ std::string scenario_json(const Scenario& scenario, const PolicyRegistry& regist
   return scenario_tree(scenario, registry).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+namespace {
+
+ordered real_block(const RealRunInfo& real) {
+  ordered r;
+  r["speedup"] = real.speedup;
+  r["token_scale"] = real.token_scale;
+  r["parameter_scale"] = real.parameter_scale;
+  r["backend"] = real.backend;
+  ordered models = ordered::array();
+  for (const RealRunInfo::Model& m : real.models) {
+    ordered o;
+    o["name"] = m.name;
+    o["parameters"] = m.parameters;
+    o["worker_parameters"] = m.worker_parameters;
+    o["layers"] = m.layers;
+    o["hidden"] = m.hidden;
+    o["heads"] = m.heads;
+    o["ffn"] = m.ffn;
+    o["vocab"] = m.vocab;
+    o["file_bytes"] = m.file_bytes;
+    models.push_back(o);
+  }
+  r["models"] = models;
+  if (real.mode != "real") return r;
+  r["host"]["cpu"] = real.host_cpu;
+  r["host"]["kernel"] = real.host_kernel;
+  r["host"]["cores"] = real.host_cores;
+  r["host"]["memory_bytes"] = real.host_memory_bytes;
+  r["assumption"] = "each computing worker (loading, or with requests) has a core of its own";
+  r["workers"]["spawned"] = real.workers_spawned;
+  r["workers"]["peak"] = real.peak_workers;
+  r["workers"]["peak_computing"] = real.peak_computing;
+  r["workers"]["contended"] = real.contended_seconds > 0;
+  r["workers"]["contended_seconds"] = real.contended_seconds;
+  r["loads"]["count"] = real.loads;
+  r["loads"]["fetched_bytes"] = real.fetched_bytes;
+  r["loads"]["read_bytes"] = real.read_bytes;
+  r["loads"]["direct_io"] = real.direct_io;
+  r["loads"]["fetch_seconds"] = real.fetch_seconds;
+  r["loads"]["read_seconds"] = real.read_seconds;
+  r["steps"]["prefill"] = real.prefill_steps;
+  r["steps"]["decode"] = real.decode_steps;
+  r["cache_files"]["written"] = real.cache_files_written;
+  r["cache_files"]["deleted"] = real.cache_files_deleted;
+  r["wall_seconds"] = real.wall_seconds;
+  return r;
+}
+
+}  // namespace
+
 std::string result_json(const Scenario& sc, const PolicyRegistry& registry, const RunMetrics& metrics,
-                        const RunStatus& status, const std::string& version) {
+                        const RunStatus& status, const std::string& version, const RealRunInfo* real) {
   ordered j;
   j["schema_version"] = kResultSchemaVersion;
   j["fleetsim_version"] = version;
+  if (real) j["mode"] = real->mode;
   j["scenario"] = scenario_tree(sc, registry);
   const double end_s = to_seconds(metrics.end_time);
   j["run"]["seed"] = sc.seed;
@@ -293,6 +344,11 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
   j["run"]["requests"] = status.requests;
   j["run"]["requests_after_duration"] = status.requests_after_duration;  // trace rows never run
   j["run"]["percentile_relative_error"] = metrics.overall.ttft.relative_accuracy();
+  if (real) {
+    j["run"]["partial"] = status.partial;
+    if (status.partial) j["run"]["stop_reason"] = status.stop_reason;
+    j["real"] = real_block(*real);
+  }
   auto with_mean = [&](const ModelMetrics& m) {
     ordered o = metrics_json(m);
     o["replicas"]["mean"] = end_s > 0 ? m.replica_seconds / end_s : 0.0;

@@ -108,12 +108,14 @@ void Simulation::cache_admit(NodeView& node, CacheTier tier, std::uint32_t model
     used -= entries[v].bytes;
     setup_.cache->on_evict(tier, entries[v], node);
     for (auto* o : observers_) o->on_cache(now_, node.id, entries[v].model, CacheEvent::Evict);
+    if (setup_.backend) setup_.backend->cache_changed(node.id, entries[v].model, tier, CacheEvent::Evict);
     entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(v));
   }
   entries.push_back(CacheEntry{model, bytes, now_, now_, 0});
   used += bytes;
   setup_.cache->on_insert(tier, entries.back(), node);
   for (auto* o : observers_) o->on_cache(now_, node.id, model, CacheEvent::Insert);
+  if (setup_.backend) setup_.backend->cache_changed(node.id, model, tier, CacheEvent::Insert);
 }
 
 }  // namespace fleetsim

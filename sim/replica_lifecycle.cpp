@@ -169,6 +169,7 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
     if (!node.has_image(model)) node.images.push_back(model);
     if (!node.has_cached(model)) cache_admit(node, CacheTier::Disk, model);
     if (!node.has_in_memory(model)) cache_admit(node, CacheTier::HostMemory, model);
+    if (setup_.backend) setup_.backend->deploy(replicas_[id].info, replicas_[id].kv_capacity);
     make_ready(id);
   } else {
     begin_phase(id, ReplicaPhase::PullingImage);
@@ -204,6 +205,10 @@ void Simulation::begin_phase(std::uint32_t rep_id, ReplicaPhase phase) {
   rep.phase_started = now_;
   for (auto* o : observers_) o->on_replica_phase(now_, rep.info, phase);
   if (phase == ReplicaPhase::PullingImage) {
+    if (setup_.backend) {  // real mode: the worker's process start is the "image"; Spawned ends it
+      setup_.backend->spawn(rep.info);
+      return;
+    }
     if (node.has_image(rep.info.model) || spec.image_bytes <= 0) {
       end_phase(rep_id);
       return;
@@ -229,16 +234,23 @@ void Simulation::begin_phase(std::uint32_t rep_id, ReplicaPhase phase) {
       }
       return false;
     };
-    if (hit(CacheTier::HostMemory, node.host_cache)) {
+    if (hit(CacheTier::HostMemory, node.host_cache))
       rep.cold.source = WeightSource::HostMemory;
-      start_transfer(rep_id, spec.weight_bytes(), cap, {}, rep_id);
-    } else if (hit(CacheTier::Disk, node.disk_cache)) {
+    else if (hit(CacheTier::Disk, node.disk_cache))
       rep.cold.source = WeightSource::DiskCache;
-      start_transfer(rep_id, spec.weight_bytes(), cap, {node_disk_link_[n]}, rep_id);
-    } else {
-      start_transfer(rep_id, spec.weight_bytes(), cap, {node_network_link_[n], store_link_}, rep_id);
+    if (setup_.backend) {  // real mode: the worker loads from the tier chosen; WeightsLoaded ends it
+      setup_.backend->load(rep.info, rep.cold.source, rep.kv_capacity);
+      return;
+    }
+    switch (rep.cold.source) {
+      case WeightSource::HostMemory: start_transfer(rep_id, spec.weight_bytes(), cap, {}, rep_id); break;
+      case WeightSource::DiskCache:
+        start_transfer(rep_id, spec.weight_bytes(), cap, {node_disk_link_[n]}, rep_id);
+        break;
+      default: start_transfer(rep_id, spec.weight_bytes(), cap, {node_network_link_[n], store_link_}, rep_id);
     }
   } else if (phase == ReplicaPhase::StartingEngine) {
+    if (setup_.backend) return;  // real mode: EngineStarted ends it
     schedule(now_ + spec.startup_time, EventKind::ReplicaPhase, rep_id, rep.epoch);
   }
 }
@@ -331,6 +343,7 @@ void Simulation::stop(std::uint32_t rep_id) {
   rep.phase = ReplicaPhase::Stopped;
   ++rep.epoch;
   rep.gpus.clear();
+  if (setup_.backend) setup_.backend->stop(rep.info);
   if (jobs_) jobs_->resources_changed(now_);  // jobs may use the freed GPUs
   bool cancelled = false;
   for (const AdapterSlot& slot : rep.adapters)

@@ -85,6 +85,10 @@ void Simulation::enqueue(std::uint32_t id, std::uint32_t rep_id) {
   }
   ++models_[r.model].in_flight;
   r.replica = rep_id;
+  if (setup_.backend) {  // real mode: the replica's worker queues and batches it
+    submit_to_backend(id, rep);
+    return;
+  }
   rep.waiting.push(id);
   if (rep.outstanding++ == 0) set_busy(rep, true);
   if (spec.kind == ModelSpec::Kind::Llm)

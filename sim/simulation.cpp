@@ -104,11 +104,15 @@ RunStatus Simulation::run() {
       }
     // Before the run: caches the policy prefetches, then the deployed state at t = 0 (every
     // model's autoscaler is asked once).
+    if (setup_.backend) setup_.backend->start_clock();
     for (std::uint32_t n = 0; n < cluster_.size(); ++n)
       if (cluster_.node(n).up) prefetch_at_start(node_at(n));
     for (std::uint32_t m = 0; m < models_.size(); ++m) evaluate(m);
 
-    while (!queue_.empty() && errors_.empty()) {
+    while (errors_.empty()) {
+      // Real mode: sleep until the next event is due, acting on the backend's reports meanwhile.
+      if (setup_.backend && !wait_for_next_event(hard_end)) break;
+      if (queue_.empty()) break;
       const auto& top = queue_.top();
       if (top.time >= sc.duration && live_requests_ == 0) break;
       if (top.time > hard_end) break;
@@ -148,12 +152,14 @@ RunStatus Simulation::run() {
         case EventKind::Job: break;  // handled above
       }
     }
-    // Sources whose next arrival lies past the end: count what a trace still holds.
-    for (std::uint32_t s = 0; s < setup_.sources.size() && errors_.empty(); ++s)
+    // Sources whose next arrival lies past the end: count what a trace still holds. (A run the
+    // backend stopped early did not reach the end: what was left is no "after the duration".)
+    for (std::uint32_t s = 0; s < setup_.sources.size() && errors_.empty() && stop_reason_.empty(); ++s)
       if (source_pending_[s]) count_after_duration(s);
     if (errors_.empty()) {
+      const bool stopped = !stop_reason_.empty();  // real mode: at the time the backend stopped it
       if (live_requests_ > 0) {
-        now_ = hard_end;
+        if (!stopped) now_ = hard_end;
         if (jobs_) finish_job_events(now_);  // the jobs' state at the cut-off, before replicas stop
         for (std::uint32_t model = 0; model < models_.size(); ++model)
           for (std::size_t i = models_[model].buffer.size(); i > 0; --i) {
@@ -163,7 +169,7 @@ RunStatus Simulation::run() {
         for (std::uint32_t r = 0; r < requests_.size(); ++r)
           if (requests_[r].live) finish_request(r, RequestOutcome::CutOff);
       } else {
-        now_ = std::max(sc.duration, last_request_end_);
+        if (!stopped) now_ = std::max(sc.duration, last_request_end_);
         if (jobs_) finish_job_events(now_);
       }
     }
@@ -177,6 +183,8 @@ RunStatus Simulation::run() {
     errors_.add(Diagnostic{"", 0, 0, "", std::string("a policy threw an exception: ") + error.what()});
   }
   status.end_time = now_;
+  status.partial = !stop_reason_.empty();
+  status.stop_reason = stop_reason_;
   status.requests = next_serial_;
   status.requests_after_duration = requests_after_duration_;
   if (jobs_ && errors_.empty()) status.jobs = std::make_shared<JobRunResult>(jobs_->finish(now_));

@@ -29,6 +29,7 @@
 #include "sim/job_simulation.hpp"
 #include "sim/llm_perf_model.hpp"
 #include "sim/observer.hpp"
+#include "sim/replica_backend.hpp"
 #include "sim/request_source.hpp"
 #include "sim/rng.hpp"
 #include "sim/scenario.hpp"
@@ -54,6 +55,9 @@ struct SimulationSetup {
   std::unique_ptr<PlacementPolicy> job_placement;  // null: the built-in gang placement
   // Test-only: extra busy work per 65,536 events, to check that the speed gate notices.
   std::uint32_t test_slowdown = 0;
+  // Real mode: what performs cold starts and serves requests, on its own clock
+  // (sim/replica_backend.hpp); not owned. Null in simulation.
+  ReplicaBackend* backend = nullptr;
 };
 
 // Bytes a link carried during the run.
@@ -85,6 +89,10 @@ struct RunStatus {
   std::vector<PoolUsage> pools;
   std::shared_ptr<JobRunResult> jobs;  // co-located jobs, when the scenario has them
   double gpu_seconds_total = 0;        // GPUs × end time (the cluster's capacity over the run)
+  // Real mode: the backend stopped the run early (an interrupt, a failed worker); the requests
+  // still in flight then were cut off. Never set in simulation.
+  bool partial = false;
+  std::string stop_reason;
 };
 
 class Simulation {
@@ -283,6 +291,11 @@ class Simulation {
   void prefetch(std::uint32_t model);
   void cache_admit(NodeView& node, CacheTier tier, std::uint32_t model);
 
+  // sim/backend_driving.cpp: real mode, the run on a ReplicaBackend's clock and its reports
+  bool wait_for_next_event(SimTime hard_end);
+  void on_backend_event(const BackendEvent& event);
+  void submit_to_backend(std::uint32_t request, Replica& replica);
+
   // sim/lora_adapters.cpp: LoRA adapters on replicas
   bool holds_adapter(const Replica& replica, std::uint32_t adapter) const;
   bool adapter_ready(Replica& replica, std::uint32_t id, std::uint32_t adapter);
@@ -348,6 +361,10 @@ class Simulation {
   std::uint64_t live_requests_ = 0;
   SimTime last_request_end_ = 0;
   volatile std::uint64_t spin_ = 0;  // the test slowdown's busy work
+  // Real mode (setup_.backend non-null): reports not yet acted on, from backend_next_ on.
+  std::vector<BackendEvent> backend_events_;
+  std::size_t backend_next_ = 0;
+  std::string stop_reason_;  // non-empty: the backend stopped the run
 };
 
 }  // namespace fleetsim

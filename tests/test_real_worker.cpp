@@ -18,6 +18,7 @@
 #include "real/worker/channel.hpp"
 #include "real/worker/cpu_model.hpp"
 #include "real/worker/model_file.hpp"
+#include "real/worker/weight_store.hpp"
 #include "tests/support.hpp"
 
 using namespace fleetsim;
@@ -241,18 +242,28 @@ TEST_CASE("model files round-trip the seeded weights and refuse what is not one"
 
 TEST_CASE("a worker process loads a model file and ends every request exactly once", "[real][worker][cli]") {
   fleetsim::test::TempDir dir("worker");
-  const std::string file = dir.path("m.bin");
-  REQUIRE(write_model_file(file, kTiny, 4) == "");
+  std::filesystem::create_directories(dir.path("store"));
+  std::filesystem::create_directories(dir.path("node"));
+  REQUIRE(write_model_file(dir.path("store/m.bin"), kTiny, 4) == "");
+  const std::string file = dir.path("node/m.bin");  // fetched from the store by the load
   WorkerProcess worker;
   Channel channel(worker.fd);
   const std::int64_t t0 = monotonic_ns();
+  // It says hello first, once it serves.
+  auto hello = channel.receive(30000);
+  REQUIRE(hello);
+  CHECK((*hello)["ev"] == "hello");
+  CHECK((*hello)["pid"] == worker.pid);
   REQUIRE(channel.send({{"op", "load"}, {"path", file}, {"kv_tokens", 200}, {"max_batch", 4},
-                        {"max_prefill_tokens", 64}, {"batching", {{"impl", "fcfs"}}}, {"t0", t0}}));
+                        {"max_prefill_tokens", 64}, {"batching", {{"impl", "fcfs"}}}, {"t0", t0},
+                        {"fetch", {{"store", "dir:" + dir.path("store")}, {"name", "m.bin"}}}}));
   auto loaded = channel.receive(30000);
   REQUIRE(loaded);
   INFO(loaded->dump());
   REQUIRE((*loaded)["ev"] == "loaded");
   CHECK((*loaded)["bytes"] == kModelFileHeader + 4 * kTiny.parameters());
+  CHECK((*loaded)["fetched_bytes"] == kModelFileHeader + 4 * kTiny.parameters());
+  CHECK(fleetsim::test::read_file(file) == fleetsim::test::read_file(dir.path("store/m.bin")));
   CHECK((*loaded)["read_s"].get<double>() > 0);
   CHECK((*loaded)["t"].get<std::int64_t>() >= t0);
   // Ten requests, one too long for the 200-token KV budget.
@@ -298,14 +309,48 @@ TEST_CASE("a worker process loads a model file and ends every request exactly on
   CHECK(worker.wait_exit() == 0);
 }
 
+TEST_CASE("a folder model store copies a file whole or not at all", "[real][worker]") {
+  fleetsim::test::TempDir dir("weight-store");
+  const std::string source = dir.write("store/a.bin", std::string(10 << 20, 'x') + "end");
+  std::string why;
+  CHECK_FALSE(open_weight_store("ftp://127.0.0.1:1", why));
+  CHECK_THAT(why, Catch::Contains("expected dir:PATH or http://127.0.0.1:PORT"));
+  CHECK_FALSE(open_weight_store("http://127.0.0.1:99999", why));
+  CHECK(open_weight_store("http://127.0.0.1:8080", why));  // the HTTP store: tests/test_store.cpp
+  auto store = open_weight_store("dir:" + dir.path("store"), why);
+  REQUIRE(store);
+  const FetchResult got = store->fetch("a.bin", dir.path("copy.bin"));
+  CHECK(got.error == "");
+  CHECK(got.bytes == (10u << 20) + 3);
+  CHECK(fleetsim::test::read_file(dir.path("copy.bin")) == fleetsim::test::read_file(source));
+  CHECK_THAT(store->fetch("none.bin", dir.path("none.bin")).error, Catch::Contains("cannot open"));
+  CHECK_THAT(store->fetch("../store/a.bin", dir.path("x.bin")).error, Catch::Contains("bad model file name"));
+  CHECK_THAT(store->fetch("a.bin", dir.path("no-such-folder/x.bin")).error, Catch::Contains("cannot write"));
+  CHECK_FALSE(std::filesystem::exists(dir.path("none.bin")));
+  CHECK_FALSE(std::filesystem::exists(dir.path("copy.bin.part")));
+}
+
 TEST_CASE("a worker reports a model file it cannot load, and exits when the controller goes away", "[real][worker][cli]") {
   WorkerProcess worker;
   Channel channel(worker.fd);
   REQUIRE(channel.send({{"op", "load"}, {"path", "/nonexistent/m.bin"}, {"kv_tokens", 100}}));
   auto m = channel.receive(30000);
   REQUIRE(m);
+  CHECK((*m)["ev"] == "hello");
+  m = channel.receive(30000);
+  REQUIRE(m);
   CHECK((*m)["ev"] == "error");
   CHECK_THAT((*m)["message"].get<std::string>(), Catch::Contains("cannot open /nonexistent/m.bin"));
+  // A fetch from a store that does not have the file is an error too, and nothing is left.
+  REQUIRE(channel.send({{"op", "load"}, {"path", "/tmp/fleetsim-never.bin"}, {"kv_tokens", 100},
+                        {"fetch", {{"store", "dir:/nonexistent"}, {"name", "m.bin"}}}}));
+  m = channel.receive(30000);
+  REQUIRE(m);
+  CHECK_THAT((*m)["message"].get<std::string>(), Catch::Contains("fetch: store: cannot open /nonexistent/m.bin"));
+  REQUIRE(channel.send({{"op", "load"}, {"path", "/tmp/fleetsim-never.bin"}, {"fetch", {{"store", "ftp://x"}}}}));
+  m = channel.receive(30000);
+  REQUIRE(m);
+  CHECK_THAT((*m)["message"].get<std::string>(), Catch::Contains("unknown model store location"));
   ::close(worker.fd);
   worker.fd = -1;
   CHECK(worker.wait_exit() == 0);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <stdexcept>
 #include <thread>
@@ -84,7 +85,7 @@ class TimeseriesFile {
 
 Diagnostics write_results(const Scenario& scenario, const PolicyRegistry& registry, const RunReport& report,
                           const TimeSeriesRecorder& timeseries, const std::string& out_dir, const fs::path& staging,
-                          const std::string& version) {
+                          const std::string& version, const RunOptions& options) {
   Diagnostics errors;
   const fs::path target = target_for(out_dir);
   auto fail = [&](const std::string& why) {
@@ -93,14 +94,17 @@ Diagnostics write_results(const Scenario& scenario, const PolicyRegistry& regist
     return errors;
   };
   std::error_code error;
-  const std::pair<const char*, std::string> files[] = {
+  std::optional<RealRunInfo> real;
+  if (options.real_info) real = options.real_info();
+  std::vector<std::pair<std::string, std::string>> files = {
       {"cold_starts.csv", cold_starts_csv(scenario, timeseries)},
-      {"result.json", result_json(scenario, registry, report.metrics, report.status, version)}};
+      {"result.json", result_json(scenario, registry, report.metrics, report.status, version, real ? &*real : nullptr)}};
+  for (const auto& [name, text] : options.extra_files) files.emplace_back(name, text());
   for (const auto& [name, text] : files) {
     std::ofstream out(staging / name, std::ios::binary);
     out << text;
     out.close();
-    if (!out) return fail(std::string("cannot write ") + name + " here");
+    if (!out) return fail("cannot write " + name + " here");
   }
   // The human-facing files, read back from what was just written (as `fleetsim report`).
   Diagnostics report_errors = write_run_reports(staging.string(), out_dir);
@@ -133,11 +137,14 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
                            const std::string& out_dir, const std::string& version,
                            const RunOptions& options) {
   RunReport report;
-  Simulation simulation(build_setup(scenario, registry));
+  SimulationSetup setup = build_setup(scenario, registry);
+  if (options.prepare) options.prepare(setup);
+  Simulation simulation(std::move(setup));
   MetricsCollector metrics(simulation.scenario());
   TimeSeriesRecorder timeseries(simulation.scenario(), scenario.sample_interval);
   simulation.add_observer(&metrics);
   simulation.add_observer(&timeseries);
+  for (SimObserver* o : options.observers) simulation.add_observer(o);
   std::unique_ptr<LiveMetrics> live;
   std::unique_ptr<MetricsServer> server;
   if (options.metrics_port >= 0) {
@@ -162,7 +169,8 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
   const bool had_target = fs::exists(target_for(out_dir));
   std::vector<std::string> folders{staging.string()};
   if (!had_target) folders.push_back(target_for(out_dir).string());
-  RemoveOnInterrupt cleanup(staged, folders);
+  std::optional<RemoveOnInterrupt> cleanup;
+  if (!options.handles_interrupts) cleanup.emplace(staged, folders);
   auto abandon = [&] {  // a failed run leaves nothing behind, not even a folder it created
     remove_staging(staging);
     std::error_code ignored;
@@ -268,7 +276,7 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
     report.errors.add(Diagnostic{out_dir, 0, 0, "", "cannot write timeseries.csv here"});
     return report;
   }
-  Diagnostics errors = write_results(scenario, registry, report, timeseries, out_dir, staging, version);
+  Diagnostics errors = write_results(scenario, registry, report, timeseries, out_dir, staging, version, options);
   if (errors.empty() && timeline) {
     std::error_code error;
     fs::rename(timeline_staging, options.timeline_path, error);

@@ -2,10 +2,14 @@
 // timeseries.csv, cold_starts.csv, and from them report.html and result.prom. Used by
 // `fleetsim run` and by sweeps; nothing is written unless the run succeeds.
 #pragma once
+#include <functional>
 #include <iosfwd>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "policies/registry.hpp"
+#include "reports/result_json.hpp"
 #include "reports/timeline.hpp"
 #include "sim/metrics.hpp"
 #include "sim/simulation.hpp"
@@ -37,6 +41,18 @@ struct RunOptions {
   // when the run and its results succeed, like the result files.
   std::string timeline_path;
   TimelineOptions timeline;
+  // Real mode (`fleetsim real`, cli/real_commands.cpp) around the same run:
+  // changes the setup before the run (attaches the worker backend, scales the tokens) ...
+  std::function<void(SimulationSetup&)> prepare;
+  // ... attaches more observers ...
+  std::vector<SimObserver*> observers;
+  // ... catches SIGINT/SIGTERM itself (stops its workers, writes a partial result), so the run
+  // installs no remove-on-interrupt handler ...
+  bool handles_interrupts = false;
+  // ... says in result.json what mode it ran in and how (asked once the run is over) ...
+  std::function<RealRunInfo()> real_info;
+  // ... and writes more files beside the others (name, then the text, asked after the run).
+  std::vector<std::pair<std::string, std::function<std::string()>>> extra_files;
 };
 
 // Warnings on `out` about input the run left out: trace rows and jobs after the duration.

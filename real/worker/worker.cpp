@@ -1,11 +1,14 @@
 #include "real/worker/worker.hpp"
 
+#include <unistd.h>
+
 #include <memory>
 
 #include "policies/registry.hpp"
 #include "real/worker/batch_engine.hpp"
 #include "real/worker/channel.hpp"
 #include "real/worker/model_file.hpp"
+#include "real/worker/weight_store.hpp"
 
 namespace fleetsim::real {
 
@@ -20,6 +23,7 @@ class Worker {
   Worker(int fd, const PolicyRegistry& registry) : channel_(fd), registry_(registry) {}
 
   int serve() {
+    channel_.send({{"ev", "hello"}, {"pid", ::getpid()}, {"t", monotonic_ns()}});
     for (;;) {
       const bool busy = engine_ && engine_->busy();
       if (auto message = channel_.receive(busy ? 0 : -1)) {
@@ -51,7 +55,20 @@ class Worker {
   void load(const json& m) {
     if (model_) return error("load: a model is loaded already");
     const std::int64_t start = monotonic_ns();
-    ModelFileRead file = read_model_file(m.value("path", ""));
+    const std::string path = m.value("path", "");
+    std::uint64_t fetched = 0;
+    if (m.contains("fetch")) {  // a cache miss: from the model store into the node's folder first
+      const json& fetch = m["fetch"];
+      std::string why;
+      const std::unique_ptr<WeightStore> store =
+          open_weight_store(fetch.is_object() ? fetch.value("store", "") : "", why);
+      if (!store) return error("load: " + why);
+      const FetchResult got = store->fetch(fetch.value("name", ""), path);
+      if (!got.error.empty()) return error("load: fetch: " + got.error);
+      fetched = got.bytes;
+    }
+    const std::int64_t fetch_done = monotonic_ns();
+    ModelFileRead file = read_model_file(path);
     if (!file.error.empty()) return error("load: " + file.error);
     const std::int64_t read = monotonic_ns();
     // The "host to device copy": into the model's own matrices (cpu), or through a pinned
@@ -83,7 +100,9 @@ class Worker {
                    {"bytes", file.bytes},
                    {"direct", file.direct},
                    {"backend", model_->name()},
-                   {"read_s", seconds_between(start, read)},
+                   {"fetch_s", seconds_between(start, fetch_done)},
+                   {"fetched_bytes", fetched},
+                   {"read_s", seconds_between(fetch_done, read)},
                    {"copy_s", seconds_between(read, copied)},
                    {"startup_s", seconds_between(copied, ready)},
                    {"t", ready}});
