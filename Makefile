@@ -60,6 +60,7 @@ test-sanitize: deps
 	  -DFLEETSIM_BUILD_BENCH=OFF -DFLEETSIM_CUDA=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target fleetsim fleetsim_tests
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
 # libFuzzer harnesses (tests/fuzz/): clang++, its own build folder; each harness runs for

@@ -73,8 +73,15 @@ std::string scaffold_and_build(const TempDir& dir, const std::string& name, cons
   auto shell = [&](const std::string& command) {
     if (std::system(command.c_str()) != 0) FAIL(command << "\n" << read_file(dir.path("log")));
   };
+#if defined(__SANITIZE_ADDRESS__)
+  // The installed SDK library is instrumented in a sanitizer build: so must its users be.
+  const std::string sanitized = " -DCMAKE_CXX_FLAGS=-fsanitize=address,undefined"
+                                " -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined ";
+#else
+  const std::string sanitized;
+#endif
   shell("cmake -S " + shell_quote(project) + " -B " + shell_quote(build) + " -DCMAKE_PREFIX_PATH=" +
-        shell_quote(installed_prefix()) + " -DCMAKE_BUILD_TYPE=Release " + cmake_extra + log);
+        shell_quote(installed_prefix()) + " -DCMAKE_BUILD_TYPE=Release " + sanitized + cmake_extra + log);
   shell("cmake --build " + shell_quote(build) + log);
   return build + "/lib" + ident + ".so";
 }
