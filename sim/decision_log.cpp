@@ -4,6 +4,11 @@ namespace fleetsim {
 
 void DecisionLog::on_scale(SimTime now, std::uint32_t model, int current, int desired) {
   if (current == desired) return;
+  // The same unmet wish again (a scale-up that cannot be placed, asked at every evaluation) is
+  // one decision, not one per evaluation.
+  if (last_scale_.size() <= model) last_scale_.resize(model + 1, {-1, -1});
+  if (last_scale_[model] == std::pair{current, desired}) return;
+  last_scale_[model] = {current, desired};
   entries_.push_back({now, "scale " + name(model) + " " + std::to_string(current) + "->" + std::to_string(desired)});
 }
 

@@ -1,10 +1,11 @@
 // DecisionLog: an observer that keeps a run's decisions in order, each with its time: scale
-// changes (current -> desired, when they differ), placements, cold starts (where the weights
+// changes (current -> desired, when they differ, once while the same wish stays unmet), placements, cold starts (where the weights
 // came from, or abandoned) and cache insertions and evictions. Two runs of one scenario — the
 // simulator and real mode — made the same decisions when their sequences (the log without the
 // times) are equal; the times show where they diverged.
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/observer.hpp"
@@ -31,6 +32,7 @@ class DecisionLog : public SimObserver {
   const std::string& name(std::uint32_t model) const { return scenario_.models[model].name; }
   const Scenario& scenario_;
   std::vector<Entry> entries_;
+  std::vector<std::pair<int, int>> last_scale_;  // per model: the last scale line logged
 };
 
 }  // namespace fleetsim

@@ -206,3 +206,17 @@ TEST_CASE("a backend that stops the run gets a partial result, every request end
   CHECK(real.out.metrics.overall.completed() == 20);
   CHECK(real.out.metrics.overall.outcomes[static_cast<int>(RequestOutcome::CutOff)] == 3);
 }
+
+TEST_CASE("the decision log writes an unmet scale-up once, not at every evaluation", "[real][decisions]") {
+  Scenario scenario;
+  scenario.models.push_back(ModelSpec{});
+  scenario.models.back().name = "m";
+  DecisionLog log(scenario);
+  log.on_scale(1 * kSecond, 0, 0, 2);  // wants 2, has 0
+  log.on_scale(3 * kSecond, 0, 0, 2);  // still 0: the same wish, not logged again
+  log.on_scale(5 * kSecond, 0, 1, 2);  // one started: a new line
+  log.on_scale(7 * kSecond, 0, 2, 2);  // met: nothing
+  log.on_scale(9 * kSecond, 0, 2, 0);  // scale down
+  CHECK(log.sequence() == std::vector<std::string>{"scale m 0->2", "scale m 1->2", "scale m 2->0"});
+  CHECK(log.entries()[1].time == 5 * kSecond);
+}
