@@ -1,5 +1,7 @@
 #include "tests/support.hpp"
 
+#include "sim/decision_log.hpp"
+
 #include <catch2/catch.hpp>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -121,9 +123,11 @@ RunOutput run_setup(SimulationSetup setup) {
   MetricsCollector metrics(sim.scenario());
   InvariantChecker checker(sim);
   Recorder recorder;
+  DecisionLog log(sim.scenario());
   sim.add_observer(&metrics);
   sim.add_observer(&checker);
   sim.add_observer(&recorder);
+  sim.add_observer(&log);
   RunOutput out;
   out.status = sim.run();
   out.metrics = metrics.result();
@@ -132,6 +136,7 @@ RunOutput run_setup(SimulationSetup setup) {
   out.requests = std::move(recorder.requests);
   out.cold_starts = std::move(recorder.cold_starts);
   out.phases = std::move(recorder.phases);
+  out.decisions = log.sequence();
   if (out.status.requests != out.ended)
     out.violations.push_back(std::to_string(out.status.requests) + " requests arrived, " +
                              std::to_string(out.ended) + " ended");

@@ -96,6 +96,7 @@ struct RunOutput {
   std::vector<RequestResult> requests;  // every request's end record, in end order
   std::vector<ColdStartRecord> cold_starts;
   std::vector<PhaseEvent> phases;
+  std::vector<std::string> decisions;  // the run's decision sequence (sim/decision_log.hpp)
 };
 
 // Runs `scenario` with the built-in policies and the checkers attached.

@@ -18,7 +18,6 @@
 
 #include "real/controller/scaling.hpp"
 #include "real/controller/worker_backend.hpp"
-#include "sim/decision_log.hpp"
 #include "tests/support.hpp"
 
 using namespace fleetsim;
@@ -56,19 +55,9 @@ RealRun run(const Scenario& scenario, const std::string& work_dir, const std::st
   }
   SimulationSetup setup = build_setup(scenario, registry());
   setup.backend = backend.get();
-  Simulation sim(std::move(setup));
-  MetricsCollector metrics(sim.scenario());
-  InvariantChecker checker(sim);
-  DecisionLog log(sim.scenario());
-  sim.add_observer(&metrics);
-  sim.add_observer(&checker);
-  sim.add_observer(&log);
   RealRun r;
-  r.out.status = sim.run();
-  r.out.metrics = metrics.result();
-  r.out.violations = checker.violations;
-  r.out.ended = checker.ended;
-  r.decisions = log.sequence();
+  r.out = run_setup(std::move(setup));
+  r.decisions = r.out.decisions;
   if (backend) {
     backend->shutdown();
     r.facts = backend->facts();

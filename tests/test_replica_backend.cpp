@@ -103,19 +103,9 @@ struct Outcome {
 Outcome run_with(const Scenario& scenario, ReplicaBackend* backend) {
   SimulationSetup setup = build_setup(scenario, registry());
   setup.backend = backend;
-  Simulation sim(std::move(setup));
-  MetricsCollector metrics(sim.scenario());
-  InvariantChecker checker(sim);
-  DecisionLog log(sim.scenario());
-  sim.add_observer(&metrics);
-  sim.add_observer(&checker);
-  sim.add_observer(&log);
   Outcome o;
-  o.out.status = sim.run();
-  o.out.metrics = metrics.result();
-  o.out.violations = checker.violations;
-  o.out.ended = checker.ended;
-  o.decisions = log.sequence();
+  o.out = run_setup(std::move(setup));
+  o.decisions = o.out.decisions;
   return o;
 }
 
