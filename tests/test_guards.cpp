@@ -177,6 +177,17 @@ TEST_CASE("trace import: servegen is refused up front when rates × windows pass
                               Contains("--force") && Contains("nothing written"));
   CHECK_FALSE(fs::exists(out));
   CHECK_FALSE(fs::exists(out + ".part"));
+
+  // From a scenario's trace: the same refusal, naming the scenario's keys.
+  const std::string scenario = dir.write(
+      "s.yaml", "duration: 10min\ncluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB}]}\n"
+                "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB}]\n"
+                "workloads:\n  - trace: {path: " + o.input + ", format: servegen, assign: fixed, model: m,\n"
+                "            default_tokens: {input: 1, output: 1}}\n");
+  const Shell from_scenario = fleetsim_cli(dir, "validate " + test::shell_quote(scenario));
+  CHECK(from_scenario.code == 2);
+  CHECK_THAT(from_scenario.err, Contains("about 1.73e+09 rows") && Contains("window_start / window_end or rate_scale") &&
+                                    !Contains("--window"));
 }
 
 TEST_CASE("trace import: a killed import removes its partial file", "[guards]") {

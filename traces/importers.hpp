@@ -110,6 +110,9 @@ struct ImportOptions {
   // writes nothing; servegen is refused before it starts when its rates promise more (each
   // client window's rate × its length inside the window option, summed, × rate_scale).
   std::uint64_t max_rows = 0;
+  // How the message of a refusal past max_rows tells the user to narrow the import: the
+  // command line's options here; a scenario's import names its trace keys instead.
+  std::string narrow_hint = "narrow it with --window or --rate-scale, or pass --force to write them all";
 };
 
 struct ImportReport {

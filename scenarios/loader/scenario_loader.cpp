@@ -741,6 +741,7 @@ struct Loader {
                              std::to_string(counter.fetch_add(1)) + ".tmp");
     o.output = mine.string();
     if (!force) o.max_rows = kMaxImportRows;  // the guard `fleetsim trace import` has
+    o.narrow_hint = "narrow it with the trace's window_start / window_end or rate_scale, or run with --force";
     ImportReport report = import_trace(o);
     if (!report.ok()) {
       for (const auto& d : report.errors.items()) ctx.errors.add(d);

@@ -308,8 +308,7 @@ void Pipeline::emit(std::int64_t t, std::string_view model, std::uint32_t in, st
     over_limit_ = true;
     ctx_.fatal(ctx_.opt.input, 0, "",
                "the import would write more than " + std::to_string(ctx_.opt.max_rows) +
-                   " rows (the limit; README \"Limits on work\"); narrow it with --window or --rate-scale, or pass "
-                   "--force to write them all");
+                   " rows (the limit; README \"Limits on work\"); " + ctx_.opt.narrow_hint);
     return;
   }
   if (rep.rows_written == 0) rep.first_time_s = to_seconds(t);

@@ -110,8 +110,7 @@ ImportReport import_trace(const ImportOptions& o) {
       errors.add(Diagnostic{o.input, 0, 0, "",
                             "the import would write about " + approximate_count(e->rows) + " rows (" + e->basis +
                                 "), more than the limit of " + std::to_string(o.max_rows) +
-                                " rows (README \"Limits on work\"); narrow it with --window or --rate-scale, or "
-                                "pass --force to write them all"});
+                                " rows (README \"Limits on work\"); " + o.narrow_hint});
       return report;
     }
 
