@@ -71,6 +71,10 @@ void LoopbackPort::close() {
   fd_ = -1;
 }
 
+std::string test_plugin(const std::string& name) {
+  return std::string(FLEETSIM_TEST_PLUGINS) + "/lib" + name + ".so";
+}
+
 CliRun run_fleetsim(const std::string& args) {
   TempDir dir("cli-run");
   const std::string command = "cd " + shell_quote(FLEETSIM_SOURCE_DIR) + " && " + shell_quote(FLEETSIM_BINARY) + " " +

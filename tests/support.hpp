@@ -42,6 +42,8 @@ struct CliRun {
   std::string out, err;
 };
 CliRun run_fleetsim(const std::string& args);
+// The path of a test plugin built beside the tests (tests/CMakeLists.txt): lib<name>.so.
+std::string test_plugin(const std::string& name);
 
 // A TCP socket bound to a free port on 127.0.0.1, listening when `listen` (a port in use), closed
 // with the object or by close() (a port nothing listens on, for a while).

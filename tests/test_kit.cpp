@@ -19,11 +19,6 @@ using Catch::Contains;
 
 namespace {
 
-std::string plugin(const std::string& name) { return std::string(FLEETSIM_TEST_PLUGINS) + "/lib" + name + ".so"; }
-
-using Ran = CliRun;
-Ran fleetsim_cli(const std::string& args) { return run_fleetsim(args); }
-
 // One installed SDK for every test of this file (and every process ctest starts for them):
 // `cmake --install` into build/kit-prefix under a file lock, so parallel tests do not write the
 // same files at once; a second install only finds them up to date.
@@ -57,7 +52,7 @@ const char* kScenario =
 std::string scaffold_and_build(const TempDir& dir, const std::string& name, const std::string& family,
                                const std::string& cmake_extra) {
   const std::string project = dir.path("project"), build = dir.path("build");
-  const Ran wrote = fleetsim_cli("new-policy " + name + " --family " + family + " --dir " + shell_quote(project));
+  const CliRun wrote = run_fleetsim("new-policy " + name + " --family " + family + " --dir " + shell_quote(project));
   INFO(wrote.err);
   REQUIRE(wrote.code == 0);
   const std::string ident = [&] {
@@ -90,14 +85,14 @@ std::string scaffold_and_build(const TempDir& dir, const std::string& name, cons
 
 TEST_CASE("new-policy refuses a bad name, an unknown family and a folder that is not empty", "[kit][cli]") {
   TempDir dir("kit-refuse");
-  const Ran upper = fleetsim_cli("new-policy my_policy --family placement --dir " + shell_quote(dir.path("a")));
+  const CliRun upper = run_fleetsim("new-policy my_policy --family placement --dir " + shell_quote(dir.path("a")));
   CHECK(upper.code == 2);
   CHECK_THAT(upper.err, Contains("lowercase letters, digits and dashes"));
-  const Ran family = fleetsim_cli("new-policy ok-name --family scheduler --dir " + shell_quote(dir.path("b")));
+  const CliRun family = run_fleetsim("new-policy ok-name --family scheduler --dir " + shell_quote(dir.path("b")));
   CHECK(family.code == 2);
   CHECK_THAT(family.err, Contains("--family scheduler: unknown"));
   dir.write("full/keep.txt", "mine\n");
-  const Ran full = fleetsim_cli("new-policy ok-name --family router --dir " + shell_quote(dir.path("full")));
+  const CliRun full = run_fleetsim("new-policy ok-name --family router --dir " + shell_quote(dir.path("full")));
   CHECK(full.code == 2);
   CHECK_THAT(full.err, Contains("not an empty folder"));
   CHECK(read_file(dir.path("full/keep.txt")) == "mine\n");
@@ -112,12 +107,12 @@ TEST_CASE("a scaffolded placement policy builds with its test, runs, and passes 
   REQUIRE(std::filesystem::exists(test));
   CHECK(std::system((shell_quote(test) + " > /dev/null").c_str()) == 0);
   const std::string scenario = dir.write("s.yaml", kScenario);
-  const Ran ran = fleetsim_cli("run " + shell_quote(scenario) + " --plugin " + shell_quote(lib) +
+  const CliRun ran = run_fleetsim("run " + shell_quote(scenario) + " --plugin " + shell_quote(lib) +
                                " --set policies.placement.impl=kit-first-fit -q --out " + shell_quote(dir.path("out")));
   INFO(ran.err);
   REQUIRE(ran.code == 0);
   CHECK_THAT(read_file(dir.path("out/result.json")), Contains("\"kit-first-fit\""));
-  const Ran checked = fleetsim_cli("check-policy " + shell_quote(lib));
+  const CliRun checked = run_fleetsim("check-policy " + shell_quote(lib));
   INFO(checked.err);
   CHECK(checked.code == 0);
   CHECK_THAT(checked.out, Contains("placement policy kit-first-fit") && Contains("scenario fractional-pods.yaml") &&
@@ -130,12 +125,12 @@ TEST_CASE("a scaffolded autoscaler builds without Catch2, runs, and passes check
   const std::string lib = scaffold_and_build(dir, "kit-scaler", "autoscaler", "-DCMAKE_DISABLE_FIND_PACKAGE_Catch2=ON");
   CHECK_FALSE(std::filesystem::exists(dir.path("build/test_kit_scaler")));
   const std::string scenario = dir.write("s.yaml", kScenario);
-  const Ran ran = fleetsim_cli("run " + shell_quote(scenario) + " --plugin " + shell_quote(lib) +
+  const CliRun ran = run_fleetsim("run " + shell_quote(scenario) + " --plugin " + shell_quote(lib) +
                                " --set 'policies.autoscaler={impl: kit-scaler, keep_alive: 30s}' -q --out " +
                                shell_quote(dir.path("out")));
   INFO(ran.err);
   REQUIRE(ran.code == 0);
-  const Ran checked = fleetsim_cli("check-policy " + shell_quote(lib));
+  const CliRun checked = run_fleetsim("check-policy " + shell_quote(lib));
   INFO(checked.err);
   CHECK(checked.code == 0);
   CHECK_THAT(checked.out, Contains("autoscaler policy kit-scaler") && Contains("scenario scale-to-zero.yaml") &&
@@ -143,16 +138,16 @@ TEST_CASE("a scaffolded autoscaler builds without Catch2, runs, and passes check
 }
 
 TEST_CASE("check-policy fails a policy that breaks the contract, and passes the example", "[kit][cli]") {
-  const Ran broken = fleetsim_cli("check-policy " + shell_quote(plugin("test_behaving")) + " --policy test-overcommit");
+  const CliRun broken = run_fleetsim("check-policy " + shell_quote(test_plugin("test_behaving")) + " --policy test-overcommit");
   CHECK(broken.code == 1);
   CHECK_THAT(broken.err, Contains("FAILED test-overcommit") && Contains("over-committed GPU 0"));
-  const Ran unknown = fleetsim_cli("check-policy " + shell_quote(plugin("test_behaving")) + " --policy nope");
+  const CliRun unknown = run_fleetsim("check-policy " + shell_quote(test_plugin("test_behaving")) + " --policy nope");
   CHECK(unknown.code == 2);
   CHECK_THAT(unknown.err, Contains("not a policy of") && Contains("test-overcommit"));
-  const Ran missing = fleetsim_cli("check-policy /nonexistent/libnothing.so");
+  const CliRun missing = run_fleetsim("check-policy /nonexistent/libnothing.so");
   CHECK(missing.code == 2);
   CHECK_THAT(missing.err, Contains("file not found"));
-  const Ran example = fleetsim_cli("check-policy " + shell_quote(plugin("headroom_packer")));
+  const CliRun example = run_fleetsim("check-policy " + shell_quote(test_plugin("headroom_packer")));
   INFO(example.err);
   CHECK(example.code == 0);
   CHECK_THAT(example.out, Contains("headroom-packer *") && Contains("best-fit") && Contains("median us") &&
@@ -175,7 +170,7 @@ TEST_CASE("check-policy fails a policy that breaks the contract, and passes the 
   };
   CHECK(p99_of("spread") > 3 * p99_of("best-fit"));
   CHECK(p99_of("fgd") == p99_of("best-fit"));
-  const Ran quick = fleetsim_cli("check-policy " + shell_quote(plugin("headroom_packer")) + " --quick");
+  const CliRun quick = run_fleetsim("check-policy " + shell_quote(test_plugin("headroom_packer")) + " --quick");
   CHECK(quick.code == 0);
   CHECK_THAT(quick.out, !Contains("best-fit"));
 }

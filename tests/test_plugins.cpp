@@ -17,11 +17,6 @@ using Catch::Contains;
 
 namespace {
 
-std::string plugin(const std::string& name) { return std::string(FLEETSIM_TEST_PLUGINS) + "/lib" + name + ".so"; }
-
-using Ran = CliRun;
-Ran fleetsim_cli(const std::string& args) { return run_fleetsim(args); }
-
 const char* kScenario =
     "name: plugin-test\nduration: 5min\nseed: 3\n"
     "cluster: {pools: [{name: a, nodes: 2, gpu: H100-80GB, gpus_per_node: 4}]}\n"
@@ -34,11 +29,11 @@ const char* kScenario =
 
 TEST_CASE("a plugin's policies join the registry and are made like built-ins", "[plugins]") {
   PolicyRegistry registry = builtin_policies();
-  REQUIRE(load_plugin(registry, plugin("headroom_packer")) == "");
-  REQUIRE(load_plugin(registry, plugin("headroom_packer")) == "");  // twice: once
+  REQUIRE(load_plugin(registry, test_plugin("headroom_packer")) == "");
+  REQUIRE(load_plugin(registry, test_plugin("headroom_packer")) == "");  // twice: once
   const PolicyInfo* info = registry.find(PolicyFamily::Placement, "headroom-packer");
   REQUIRE(info != nullptr);
-  REQUIRE(info->origin == plugin("headroom_packer"));
+  REQUIRE(info->origin == test_plugin("headroom_packer"));
   REQUIRE(registry.plugins().size() == 1);
   // Two 4-GPU nodes, node 0 with 2 GPUs taken. A 1-GPU replica: best-fit packs node 0 (1 left);
   // with reserve_gpus 2 that would leave too little, so node 1 (3 left); reserve 1 packs node 0.
@@ -65,7 +60,7 @@ TEST_CASE("a plugin's policies join the registry and are made like built-ins", "
 }
 
 TEST_CASE("fleetsim loads plugins from --plugin and from a scenario's plugins: list", "[plugins][cli]") {
-  const Ran listed = fleetsim_cli("policies --plugin " + shell_quote(plugin("headroom_packer")));
+  const CliRun listed = run_fleetsim("policies --plugin " + shell_quote(test_plugin("headroom_packer")));
   REQUIRE(listed.code == 0);
   CHECK_THAT(listed.out, Contains("headroom-packer — best-fit that keeps reserve_gpus free") &&
                              Contains("[plugin ") && Contains("reserve_gpus (integer, default 1)"));
@@ -73,23 +68,23 @@ TEST_CASE("fleetsim loads plugins from --plugin and from a scenario's plugins: l
   // By --plugin, selected by name, its parameter validated like a built-in's.
   const std::string scenario = dir.write("s.yaml", std::string(kScenario) + "");
   const std::string with = " --set policies.placement.impl=headroom-packer -q --out " + shell_quote(dir.path("out"));
-  const Ran ran = fleetsim_cli("run " + shell_quote(scenario) + " --plugin " + shell_quote(plugin("headroom_packer")) + with);
+  const CliRun ran = run_fleetsim("run " + shell_quote(scenario) + " --plugin " + shell_quote(test_plugin("headroom_packer")) + with);
   INFO(ran.err);
   REQUIRE(ran.code == 0);
   CHECK_THAT(read_file(dir.path("out/result.json")), Contains("\"headroom-packer\""));
-  const Ran range = fleetsim_cli("validate " + shell_quote(scenario) + " --plugin " + shell_quote(plugin("headroom_packer")) +
+  const CliRun range = run_fleetsim("validate " + shell_quote(scenario) + " --plugin " + shell_quote(test_plugin("headroom_packer")) +
                                  " --set policies.placement='{impl: headroom-packer, reserve_gpus: 99}'");
   CHECK(range.code == 2);
   CHECK_THAT(range.err, Contains("reserve_gpus"));
   // Without the plugin the name is unknown.
-  const Ran unknown = fleetsim_cli("validate " + shell_quote(scenario) + " --set policies.placement.impl=headroom-packer");
+  const CliRun unknown = run_fleetsim("validate " + shell_quote(scenario) + " --set policies.placement.impl=headroom-packer");
   CHECK(unknown.code == 2);
   CHECK_THAT(unknown.err, Contains("headroom-packer"));
   // By the scenario's plugins: list, relative to the scenario file.
-  std::filesystem::copy_file(plugin("headroom_packer"), dir.path("libpacker.so"));
+  std::filesystem::copy_file(test_plugin("headroom_packer"), dir.path("libpacker.so"));
   const std::string listing = dir.write(
       "listed.yaml", std::string(kScenario) + "plugins: [libpacker.so]\n");
-  const Ran by_file = fleetsim_cli("validate " + shell_quote(listing) + " --set policies.placement.impl=headroom-packer");
+  const CliRun by_file = run_fleetsim("validate " + shell_quote(listing) + " --set policies.placement.impl=headroom-packer");
   INFO(by_file.err);
   CHECK(by_file.code == 0);
 }
@@ -103,10 +98,10 @@ TEST_CASE("bad plugins are refused with a message, and nothing runs", "[plugins]
   const std::vector<Case> cases = {
       {dir.path("missing.so"), "file not found"},
       {text, "cannot be loaded as a shared library"},
-      {plugin("test_no_symbol"), "not a fleetsim plugin: it has no fleetsim_plugin_abi symbol"},
-      {plugin("test_other_major"), "built against another major version of the SDK (plugin: SDK 99.0, fleetsim: SDK 1.0)"},
-      {plugin("test_duplicate"), "registers placement policy \"best-fit\", a name already taken (built-in)"},
-      {plugin("test_throws"), "its registration threw: cannot find my configuration"},
+      {test_plugin("test_no_symbol"), "not a fleetsim plugin: it has no fleetsim_plugin_abi symbol"},
+      {test_plugin("test_other_major"), "built against another major version of the SDK (plugin: SDK 99.0, fleetsim: SDK 1.0)"},
+      {test_plugin("test_duplicate"), "registers placement policy \"best-fit\", a name already taken (built-in)"},
+      {test_plugin("test_throws"), "its registration threw: cannot find my configuration"},
   };
   for (const Case& c : cases) {
     DYNAMIC_SECTION(c.message) {
@@ -114,7 +109,7 @@ TEST_CASE("bad plugins are refused with a message, and nothing runs", "[plugins]
       const std::size_t before = registry.all().size();
       CHECK_THAT(load_plugin(registry, c.path), Contains(c.message));
       CHECK(registry.all().size() == before);
-      const Ran r = fleetsim_cli("run --plugin " + shell_quote(c.path) + " -q --out " + shell_quote(dir.path("out")));
+      const CliRun r = run_fleetsim("run --plugin " + shell_quote(c.path) + " -q --out " + shell_quote(dir.path("out")));
       CHECK(r.code == 2);
       CHECK_THAT(r.err, Contains(c.message));
       CHECK_FALSE(std::filesystem::exists(dir.path("out/result.json")));
@@ -125,11 +120,11 @@ TEST_CASE("bad plugins are refused with a message, and nothing runs", "[plugins]
 TEST_CASE("a plugin's decision that breaks the contract or throws stops the run with exit 1", "[plugins][cli]") {
   TempDir dir("plugin-contract");
   const std::string scenario = dir.write("s.yaml", kScenario);
-  const std::string load = " --plugin " + shell_quote(plugin("test_behaving")) + " -q --out " + shell_quote(dir.path("out"));
-  const Ran overcommit = fleetsim_cli("run " + shell_quote(scenario) + " --set policies.placement.impl=test-overcommit" + load);
+  const std::string load = " --plugin " + shell_quote(test_plugin("test_behaving")) + " -q --out " + shell_quote(dir.path("out"));
+  const CliRun overcommit = run_fleetsim("run " + shell_quote(scenario) + " --set policies.placement.impl=test-overcommit" + load);
   CHECK(overcommit.code == 1);
   CHECK_THAT(overcommit.err, Contains("placement policy 'test-overcommit'") && Contains("over-committed GPU 0"));
-  const Ran threw = fleetsim_cli("run " + shell_quote(scenario) + " --set policies.router.impl=test-throwing-router" + load);
+  const CliRun threw = run_fleetsim("run " + shell_quote(scenario) + " --set policies.router.impl=test-throwing-router" + load);
   CHECK(threw.code == 1);
   CHECK_THAT(threw.err, Contains("a policy threw an exception: the plugin's router gave up"));
   CHECK_FALSE(std::filesystem::exists(dir.path("out/result.json")));
@@ -162,7 +157,7 @@ namespace {
 // with the invariant checker on.
 RunOutput run_with_plugin(const std::string& plugin_name, const std::string& yaml) {
   PolicyRegistry registry = builtin_policies();
-  REQUIRE(load_plugin(registry, plugin(plugin_name)) == "");
+  REQUIRE(load_plugin(registry, test_plugin(plugin_name)) == "");
   LoadResult loaded = load_scenario_text(yaml, "plugin-scenario", ".", registry);
   INFO(loaded.errors.to_string());
   REQUIRE(loaded.scenario);

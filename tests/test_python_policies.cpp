@@ -116,7 +116,7 @@ TEST_CASE("a Python policy of each family decides as the built-in it mirrors", "
 TEST_CASE("the Python example makes the C++ example's decisions", "[python][plugins][examples]") {
   TempDir dir("python-example");
   const std::string scenario = std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/tensor-parallel.yaml";
-  const std::string cpp = std::string(FLEETSIM_TEST_PLUGINS) + "/libheadroom_packer.so";
+  const std::string cpp = test_plugin("headroom_packer");
   const std::string py = std::string(FLEETSIM_SOURCE_DIR) + "/policies/examples/python/headroom_packer.py";
   for (int reserve : {0, 2}) {
     const std::string r = " --set policies.placement.reserve_gpus=" + std::to_string(reserve) + " -q";
