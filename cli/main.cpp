@@ -17,6 +17,7 @@
 #include "cli/numeric_flags.hpp"
 #include "cli/real_commands.hpp"
 #include "cli/real_run_command.hpp"
+#include "cli/validate_real_command.hpp"
 #include "cli/saturation_command.hpp"
 #include "cli/report_command.hpp"
 #include "cli/store_command.hpp"
@@ -185,6 +186,7 @@ static int run_command_line(int argc, char** argv) {
   add_store_command(app, store_exit);
   int real_run_exit = 0;
   add_real_run_command(app, registry, scenario_plugins, real_run_exit);
+  add_validate_real_command(app, registry, scenario_plugins, real_run_exit);
   std::vector<std::string> plugin_paths;  // already loaded above; declared so that help lists it
   for (const char* name : {"run", "validate", "policies", "sweep", "jobs", "saturation", "worker", "real"})
     app.get_subcommand(name)->add_option("--plugin", plugin_paths,
@@ -222,7 +224,7 @@ static int run_command_line(int argc, char** argv) {
   if (app.got_subcommand("make-model") || app.got_subcommand("worker") || app.got_subcommand("calibrate"))
     return real_exit;
   if (app.got_subcommand("store")) return store_exit;
-  if (app.got_subcommand("real")) return real_run_exit;
+  if (app.got_subcommand("real") || app.got_subcommand("validate-real")) return real_run_exit;
 
   if (policies->parsed()) return list_policies(registry);
 

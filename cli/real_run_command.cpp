@@ -1,6 +1,7 @@
 #include "cli/real_run_command.hpp"
 
 #include <CLI/CLI.hpp>
+#include <yaml-cpp/yaml.h>
 
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "real/controller/host.hpp"
 #include "real/controller/scaling.hpp"
 #include "real/controller/worker_backend.hpp"
+#include "reports/request_log.hpp"
 #include "reports/summary_table.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
 #include "scenarios/loader/work_limits.hpp"
@@ -31,20 +33,6 @@ namespace fs = std::filesystem;
 constexpr int kExitBadInput = 2;
 constexpr int kExitFailed = 1;
 constexpr int kExitInterrupted = 130;
-
-struct RealArgs {
-  std::string scenario;
-  std::string out;
-  double speedup = 1;
-  double token_scale = 1;
-  double max_parameters = 2.5e7;
-  std::uint64_t seed = 0;
-  std::vector<std::string> overrides;
-  bool simulated = false;
-  bool keep_files = false;
-  bool force = false;
-  bool quiet = false;
-};
 
 std::string decisions_csv(const DecisionLog& log) {
   std::string out = "time_s,decision\n";
@@ -62,7 +50,7 @@ std::string millions(double n) {
   return text;
 }
 
-RealRunInfo scaling_info(const RealArgs& a, const real::ModelScaling& scaling) {
+RealRunInfo scaling_info(const RealRunArgs& a, const real::ModelScaling& scaling) {
   RealRunInfo info;
   info.mode = a.simulated ? "simulated" : "real";
   info.speedup = a.simulated ? 1 : a.speedup;
@@ -75,10 +63,61 @@ RealRunInfo scaling_info(const RealArgs& a, const real::ModelScaling& scaling) {
   return info;
 }
 
-int run_real(const RealArgs& a, const PolicyRegistry& registry,
-             const std::function<std::string(const std::string&)>& load_plugin) {
+}  // namespace
+
+std::string profile_overrides(const std::string& profile_path, const std::string& scenario_path,
+                              std::vector<std::string>& overrides) {
+  YAML::Node profile, scenario;
+  try {
+    profile = YAML::LoadFile(profile_path);
+  } catch (const YAML::Exception& e) {
+    return "profile " + profile_path + ": " + e.what();
+  }
+  try {
+    scenario = YAML::LoadFile(scenario_path);
+  } catch (const YAML::Exception&) {
+    return "";  // the scenario's loader says what is wrong with it
+  }
+  const YAML::Node types = profile["gpu_types"];
+  if (!types || !types.IsSequence() || types.size() != 1 || !types[0].IsMap() || !types[0]["name"])
+    return "profile " + profile_path + ": expected `gpu_types:` with one GPU type (as `fleetsim calibrate` writes)";
+  const std::string name = types[0]["name"].as<std::string>();
+  const YAML::Node ours = scenario["gpu_types"];
+  std::ptrdiff_t index = -1;
+  std::string names;
+  if (ours && ours.IsSequence()) {
+    for (std::size_t i = 0; i < ours.size(); ++i) {
+      const std::string n = ours[i].IsMap() && ours[i]["name"] ? ours[i]["name"].as<std::string>() : "";
+      names += (i ? ", " : "") + n;
+      if (n == name) index = static_cast<std::ptrdiff_t>(i);
+    }
+    if (index < 0 && ours.size() == 1) index = 0;
+  }
+  if (index < 0)
+    return "profile " + profile_path + ": its GPU type " + name + " is not among the scenario's (" +
+           (names.empty() ? "none" : names) + "); calibrate with --name matching one of them";
+  for (const auto& field : types[0]) {
+    const std::string key = field.first.as<std::string>();
+    if (key == "name" || !field.second.IsScalar()) continue;
+    overrides.push_back("gpu_types[" + std::to_string(index) + "]." + key + "=" + field.second.as<std::string>());
+  }
+  if (const YAML::Node perf = profile["performance"]; perf && perf.IsMap())
+    for (const auto& field : perf)
+      if (field.second.IsScalar())
+        overrides.push_back("performance." + field.first.as<std::string>() + "=" + field.second.as<std::string>());
+  return "";
+}
+
+int run_real(const RealRunArgs& a, const PolicyRegistry& registry,
+             const std::function<std::string(const std::string&)>& load_plugin, std::ostream& out) {
   LoadOptions options;
-  options.overrides = a.overrides;
+  if (!a.profile.empty()) {
+    if (const std::string why = profile_overrides(a.profile, a.scenario, options.overrides); !why.empty()) {
+      std::cerr << why << ", nothing written\n";
+      return kExitBadInput;
+    }
+  }
+  options.overrides.insert(options.overrides.end(), a.overrides.begin(), a.overrides.end());
   options.load_plugin = load_plugin;
   if (a.seed) options.seed = a.seed;
   options.force = a.force;
@@ -133,14 +172,21 @@ int run_real(const RealArgs& a, const PolicyRegistry& registry,
   }
 
   DecisionLog decisions(scenario);
+  RequestLog requests(scenario);
   RunOptions run;
+  run.metrics_port = a.metrics_port;
+  run.progress = a.progress;
+  run.log = a.quiet ? nullptr : &std::cerr;
+  run.address = &std::cerr;
   run.handles_interrupts = backend != nullptr;
   run.prepare = [&](SimulationSetup& setup) {
     real::scale_tokens(setup, a.token_scale);
     setup.backend = backend.get();
   };
   run.observers.push_back(&decisions);
+  run.observers.push_back(&requests);
   run.extra_files.emplace_back("decisions.csv", [&] { return decisions_csv(decisions); });
+  run.extra_files.emplace_back("requests.csv", [&] { return requests.csv(); });
   double wall = 0;
   run.real_info = [&] {
     RealRunInfo info = scaling_info(a, scaling);
@@ -198,15 +244,15 @@ int run_real(const RealArgs& a, const PolicyRegistry& registry,
   const RunStatus& status = outcome.status;
   if (!a.quiet) {
     warn_after_duration(scenario, status, std::cerr);
-    std::cout << summary_table(scenario, outcome.metrics, status);
-    std::cout << (a.simulated ? "simulated" : "real") << " mode: token scale " << a.token_scale
+    out << summary_table(scenario, outcome.metrics, status);
+    out << (a.simulated ? "simulated" : "real") << " mode: token scale " << a.token_scale
               << ", models scaled by " << scaling.factor;
     for (const real::ScaledModel& m : scaling.models)
-      std::cout << "; " << m.name << " " << m.shape.layers << " x " << m.shape.hidden << " ("
+      out << "; " << m.name << " " << m.shape.layers << " x " << m.shape.hidden << " ("
                 << millions(static_cast<double>(m.shape.parameters())) << " parameters)";
-    std::cout << "\n";
+    out << "\n";
     if (!a.simulated)
-      std::cout << "workers: " << facts.spawned << " started, at most " << facts.peak_live << " at once, "
+      out << "workers: " << facts.spawned << " started, at most " << facts.peak_live << " at once, "
                 << facts.peak_computing << " computing at once on " << host.cores << " cores; speedup " << a.speedup
                 << "\n";
   }
@@ -216,16 +262,14 @@ int run_real(const RealArgs& a, const PolicyRegistry& registry,
   if (status.partial)
     std::cerr << "PARTIAL: " << status.stop_reason
               << "; requests still in flight were cut off (result.json run.partial)\n";
-  if (!a.quiet) std::cout << "wall " << outcome.wall_seconds << " s; wrote " << outcome.result_path << "\n";
+  if (!a.quiet) out << "wall " << outcome.wall_seconds << " s; wrote " << outcome.result_path << "\n";
   if (status.partial) return status.stop_reason.rfind("interrupted", 0) == 0 ? kExitInterrupted : kExitFailed;
   return 0;
 }
 
-}  // namespace
-
 void add_real_run_command(CLI::App& app, const PolicyRegistry& registry,
                           std::function<std::string(const std::string& path)> load_plugin, int& exit_code) {
-  auto a = std::make_shared<RealArgs>();
+  auto a = std::make_shared<RealRunArgs>();
   auto* cmd = app.add_subcommand(
       "real", "run a scenario's policies against real worker processes on the wall clock (cpu backend)");
   cmd->add_option("scenario", a->scenario, "scenario YAML file")->required();
@@ -244,10 +288,20 @@ void add_real_run_command(CLI::App& app, const PolicyRegistry& registry,
   cmd->add_option("--set", a->overrides, "override a scenario value: path.to.key=value (repeatable)");
   cmd->add_flag("--simulated", a->simulated,
                 "run the same prepared scenario (scaled tokens) on the simulator instead: the other side of a comparison");
+  cmd->add_option("--profile", a->profile,
+                  "a `fleetsim calibrate` profile: its GPU type and performance figures replace the scenario's");
+  cmd->add_option("--metrics-port", a->metrics_port,
+                  "serve live metrics at http://127.0.0.1:PORT/metrics during the run (0: any free port)")
+      ->transform(integer_in(0, 65535));
+  auto* progress = cmd->add_flag("--progress,!--no-progress", a->progress,
+                                 "live progress on stderr for runs over 2 s (default: on unless --quiet)");
   cmd->add_flag("--keep-files", a->keep_files, "keep the model store and node cache folders (under --out)");
   cmd->add_flag("--force", a->force, "run even when the estimated work exceeds the limits");
   cmd->add_flag("--quiet,-q", a->quiet, "print nothing but errors");
-  cmd->callback([a, &registry, load_plugin, &exit_code] { exit_code = run_real(*a, registry, load_plugin); });
+  cmd->callback([a, progress, &registry, load_plugin, &exit_code] {
+    if (!*progress) a->progress = !a->quiet;
+    exit_code = run_real(*a, registry, load_plugin, std::cout);
+  });
 }
 
 }  // namespace fleetsim

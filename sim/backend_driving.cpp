@@ -13,7 +13,7 @@ namespace fleetsim {
 // True when the queue's next event is due; false when the run is over: nothing is queued or
 // under way, the time is past the run's end (duration with nothing in flight, else
 // duration + drain_limit), or the backend stopped the run.
-bool Simulation::wait_for_next_event(SimTime hard_end) {
+bool Simulation::wait_for_next_event(SimTime hard_end, std::uint64_t events) {
   ReplicaBackend& backend = *setup_.backend;
   const SimTime duration = setup_.scenario.duration;
   for (;;) {
@@ -37,6 +37,9 @@ bool Simulation::wait_for_next_event(SimTime hard_end) {
     const SimTime end = live_requests_ > 0 ? hard_end + 1 : duration;
     if (now_ >= end) return queued;
     const SimTime deadline = std::min(next, end);
+    // A real run has few events, far fewer than the 65,536 between the event loop's progress
+    // calls: it tells its progress (live metrics, the progress line) each time it sleeps.
+    for (SimObserver* o : observers_) o->on_progress(now_, events, next_serial_);
     const SimTime clock = backend.wait(deadline, backend_events_);
     if (backend_events_.empty() && clock >= deadline) return queued;
   }

@@ -111,7 +111,7 @@ RunStatus Simulation::run() {
 
     while (errors_.empty()) {
       // Real mode: sleep until the next event is due, acting on the backend's reports meanwhile.
-      if (setup_.backend && !wait_for_next_event(hard_end)) break;
+      if (setup_.backend && !wait_for_next_event(hard_end, status.events)) break;
       if (queue_.empty()) break;
       const auto& top = queue_.top();
       if (top.time >= sc.duration && live_requests_ == 0) break;

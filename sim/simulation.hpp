@@ -292,7 +292,7 @@ class Simulation {
   void cache_admit(NodeView& node, CacheTier tier, std::uint32_t model);
 
   // sim/backend_driving.cpp: real mode, the run on a ReplicaBackend's clock and its reports
-  bool wait_for_next_event(SimTime hard_end);
+  bool wait_for_next_event(SimTime hard_end, std::uint64_t events);
   void on_backend_event(const BackendEvent& event);
   void submit_to_backend(std::uint32_t request, Replica& replica);
 

@@ -450,3 +450,40 @@ TEST_CASE("fleetsim run --metrics-port: serves during the run and the hold, a bu
     CHECK_THAT(body, Contains("\nfleetsim_live_events_total " + summary.substr(number_at, events_at - number_at) + "\n"));
   }
 }
+
+TEST_CASE("fleetsim real --metrics-port: live figures while the workers run", "[progress][real]") {
+  // A real run has a few hundred events, never the 65,536 between the event loop's progress
+  // calls: the live figures must move anyway (the run tells its progress each time it sleeps).
+  ScratchDir scratch;
+  const std::string binary = fleetsim::test::shell_quote(FLEETSIM_BINARY);
+  const std::string err = (scratch.dir / "stderr.txt").string();
+  std::atomic<int> status{-1};
+  std::thread run([&] {
+    status = std::system((binary + " real " + fleetsim::test::shell_quote(std::string(FLEETSIM_SOURCE_DIR) +
+                                                                         "/scenarios/real/smoke.yaml") +
+                          " --set duration=12s --speedup 2 -q --metrics-port 0 --out " +
+                          fleetsim::test::shell_quote((scratch.dir / "run").string()) + " > /dev/null 2> " +
+                          fleetsim::test::shell_quote(err))
+                             .c_str());
+  });
+  int port = 0;
+  std::string during;  // a scrape with chat requests arrived and the run not finished
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline && status == -1 && during.empty()) {
+    const std::string text = fleetsim::test::read_file(err);
+    const std::string marker = "serving live metrics on http://127.0.0.1:";
+    if (const auto at = text.find(marker); port == 0 && at != std::string::npos)
+      port = std::atoi(text.c_str() + at + marker.size());
+    if (port > 0) {
+      const std::string body = body_of(http_get(port, "/metrics"));
+      if (body.find("\nfleetsim_live_run_finished 0\n") != std::string::npos &&
+          body.find("fleetsim_live_requests_arrived_total{model=\"chat\"} 3\n") != std::string::npos)
+        during = body;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  run.join();
+  CHECK(WEXITSTATUS(status.load()) == 0);
+  REQUIRE(port > 0);
+  CHECK_THAT(during, Contains("fleetsim_live_simulated_seconds"));
+}

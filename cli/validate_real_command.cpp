@@ -1,0 +1,139 @@
+#include "cli/validate_real_command.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "cli/numeric_flags.hpp"
+#include "cli/real_run_command.hpp"
+#include "reports/validation.hpp"
+
+namespace fleetsim {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kExitBadInput = 2;
+
+struct ValidateArgs {
+  RealRunArgs run;
+  std::string vary;  // KEY=V1,V2,...
+};
+
+// A folder name for a key's value: letters, digits, '-', '_' and '.' kept, the rest '_'.
+std::string folder_name(const std::string& value) {
+  std::string out;
+  for (char c : value) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+  return out.empty() || out[0] == '.' ? "_" + out : out;
+}
+
+// Both modes of one configuration into dir/simulated and dir/real; 0 or the failing exit code.
+int run_pair(RealRunArgs args, const std::string& dir, const PolicyRegistry& registry,
+             const std::function<std::string(const std::string&)>& load_plugin) {
+  for (const bool simulated : {true, false}) {
+    args.simulated = simulated;
+    args.out = (fs::path(dir) / (simulated ? "simulated" : "real")).string();
+    if (!args.quiet) std::cerr << "validate-real: " << (simulated ? "simulated" : "real") << " run into " << args.out << std::endl;
+    std::ostringstream summary;  // the runs' own tables are not repeated: the comparison follows
+    if (const int code = run_real(args, registry, load_plugin, summary); code != 0) return code;
+  }
+  return 0;
+}
+
+int validate_real(const ValidateArgs& a, const PolicyRegistry& registry,
+                  const std::function<std::string(const std::string&)>& load_plugin) {
+  const std::string dir =
+      a.run.out.empty() ? "out/" + fs::path(a.run.scenario).stem().string() + "-validation" : a.run.out;
+  std::string key;
+  std::vector<std::string> values;
+  if (!a.vary.empty()) {
+    const std::size_t eq = a.vary.find('=');
+    key = eq == std::string::npos ? "" : a.vary.substr(0, eq);
+    if (eq != std::string::npos) {
+      std::stringstream list(a.vary.substr(eq + 1));
+      for (std::string v; std::getline(list, v, ',');)
+        if (!v.empty()) values.push_back(v);
+    }
+    if (key.empty() || values.size() < 2) {
+      std::cerr << "--vary: expected KEY=V1,V2[,...] with at least two values, got \"" << a.vary << "\"\n";
+      return kExitBadInput;
+    }
+  }
+  std::vector<std::pair<std::string, Validation>> runs;
+  PolicyRanking ranking;
+  ranking.key = key;
+  Diagnostics errors;
+  auto one = [&](const std::string& label, RealRunArgs args, const std::string& sub) -> int {
+    if (const int code = run_pair(args, sub, registry, load_plugin); code != 0) return code;
+    auto v = validate_runs((fs::path(sub) / "simulated").string(), (fs::path(sub) / "real").string(), errors);
+    if (!v) return kExitBadInput;
+    runs.emplace_back(label, std::move(*v));
+    return 0;
+  };
+  auto fail = [&](int code) {
+    if (!errors.empty()) std::cerr << errors.to_string() << "the runs' files could not be read back, nothing compared\n";
+    return code;
+  };
+  if (values.empty()) {
+    if (const int code = one("", a.run, dir); code != 0) return fail(code);
+  } else {
+    for (const std::string& value : values) {
+      RealRunArgs args = a.run;
+      args.overrides.push_back(key + "=" + value);
+      const std::string sub = (fs::path(dir) / folder_name(value)).string();
+      if (const int code = one(key + "=" + value, args, sub); code != 0) return fail(code);
+      const Validation& v = runs.back().second;
+      ranking.entries.push_back(RankingEntry{value, mean_e2e_completed(v.simulated_dir, errors),
+                                             mean_e2e_completed(v.real_dir, errors)});
+    }
+    rank(ranking);
+  }
+  std::vector<PolicyRanking> rankings;
+  if (!ranking.entries.empty()) rankings.push_back(ranking);
+  const fs::path json = fs::path(dir) / "validation.json";
+  std::ofstream(json) << validation_json(runs, rankings);
+  if (!a.run.quiet) {
+    for (const auto& [label, v] : runs) {
+      std::cout << (label.empty() ? a.run.scenario : a.run.scenario + " with " + label) << ": simulated vs real\n";
+      std::cout << validation_table(v);
+    }
+    for (const PolicyRanking& r : rankings) std::cout << ranking_table(r);
+    std::cout << "wrote " << json.string() << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_validate_real_command(CLI::App& app, const PolicyRegistry& registry,
+                               std::function<std::string(const std::string& path)> load_plugin, int& exit_code) {
+  auto a = std::make_shared<ValidateArgs>();
+  auto* cmd = app.add_subcommand(
+      "validate-real", "run a scenario on the simulator and on real workers and report the simulator's error");
+  cmd->add_option("scenario", a->run.scenario, "scenario YAML file")->required();
+  cmd->add_option("--out", a->run.out,
+                  "directory for both runs and validation.json (default out/<scenario file name>-validation)");
+  cmd->add_option("--profile", a->run.profile,
+                  "a `fleetsim calibrate` profile: its GPU type and performance figures replace the scenario's");
+  cmd->add_option("--vary", a->vary,
+                  "KEY=V1,V2,...: validate each value of one scenario key (e.g. policies.router.impl) and compare "
+                  "how the two modes rank them");
+  cmd->add_option("--speedup", a->run.speedup, "as for `fleetsim real` (default 1)")->transform(number_in(0.001, 1000));
+  cmd->add_option("--token-scale", a->run.token_scale, "as for `fleetsim real` (default 1)")
+      ->transform(number_in(1, 1e6));
+  cmd->add_option("--max-parameters", a->run.max_parameters, "as for `fleetsim real` (default 2.5e7)")
+      ->transform(number_in(1e5, 1e10));
+  cmd->add_option("--seed", a->run.seed, "replace the scenario's seed")->transform(integer_in(0, kMaxSeed));
+  cmd->add_option("--set", a->run.overrides, "override a scenario value: path.to.key=value (repeatable)");
+  cmd->add_flag("--force", a->run.force, "run even when the estimated work exceeds the limits");
+  cmd->add_flag("--quiet,-q", a->run.quiet, "print nothing but errors");
+  cmd->callback([a, &registry, load_plugin, &exit_code] { exit_code = validate_real(*a, registry, load_plugin); });
+}
+
+}  // namespace fleetsim
