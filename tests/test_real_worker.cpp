@@ -400,6 +400,9 @@ TEST_CASE("fleetsim calibrate writes a profile that a scenario runs on", "[real]
   CHECK_THAT(made.out, Catch::Contains("prefill") && Catch::Contains("decode") && Catch::Contains("MAPE"));
   const std::string fragment = fleetsim::test::read_file(profile);
   CHECK_THAT(fragment, Catch::Contains("name: my-cpu"));
+  // A worker process was started and greeted; the whole loads' rates are derived for the pools.
+  CHECK_THAT(made.out, Catch::Contains("a worker process starts in"));
+  CHECK_THAT(fragment, Catch::Contains("#   pools: network_bandwidth: ") && Catch::Contains("models: startup_time: "));
   const std::string scenario = dir.write(
       "on-cpu.yaml", fragment +
                          "name: on-cpu\nduration: 2min\n"

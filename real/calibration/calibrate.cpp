@@ -6,11 +6,15 @@
 #include <filesystem>
 #include <functional>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "real/store/fetch_model.hpp"
 #include "real/store/store_server.hpp"
 #include "real/worker/channel.hpp"
 #include "real/worker/model_backend.hpp"
 #include "real/worker/model_file.hpp"
+#include "real/worker/worker_process.hpp"
 
 namespace fleetsim::real {
 
@@ -41,7 +45,26 @@ std::string format(const char* pattern, double v) {
   return buf;
 }
 
+// Starts a worker and waits for its hello: "" or why not.
+std::string start_and_greet(const std::string& binary) {
+  std::string error;
+  const WorkerProcess process = start_worker_process(binary, error);
+  if (process.pid < 0) return error;
+  Channel channel(process.fd);
+  const auto hello = channel.receive(30'000);
+  ::close(process.fd);  // the worker ends when its socket closes
+  ::waitpid(process.pid, nullptr, 0);
+  if (!hello || !hello->contains("ev") || (*hello)["ev"] != "hello")
+    return "a worker process (" + binary + " worker) did not say hello";
+  return "";
+}
+
 }  // namespace
+
+double Calibration::store_load_bandwidth() const {
+  return 1 / (1 / store_bandwidth + 1 / disk_read_bandwidth + 1 / copy_bandwidth);
+}
+double Calibration::disk_load_bandwidth() const { return 1 / (1 / disk_read_bandwidth + 1 / copy_bandwidth); }
 
 Calibration calibrate(const CalibrateOptions& o) {
   Calibration c;
@@ -96,6 +119,14 @@ Calibration calibrate(const CalibrateOptions& o) {
     return c;
   }
   c.copy_bandwidth = c.model.weight_bytes / copy_s;
+  std::string start_error;
+  c.process_start_s = median_seconds(o.repetitions, [] {}, [&] {
+    if (start_error.empty()) start_error = start_and_greet(o.worker_binary);
+  });
+  if (!start_error.empty()) {
+    c.error = start_error;
+    return c;
+  }
   std::vector<float> logits(shape.vocab);
   for (int p : o.prompts) {
     const std::vector<int> prompt = synthetic_tokens(p, shape.vocab);
@@ -138,6 +169,13 @@ std::string profile_yaml(const Calibration& c, const CalibrateOptions& o, const 
        format("%.3g", c.disk_read_bandwidth / 1e9) + " GB/s (" +
        (c.direct_io ? "O_DIRECT" : "page cache dropped") + "), weights copy " +
        format("%.3g", c.copy_bandwidth / 1e9) + " GB/s.\n";
+  y += "# A real-mode scenario's cold starts on this machine (real mode does a load's steps one after the\n";
+  y += "# other, the simulator streams it at its slowest link, so give the pools the whole load's rate):\n";
+  y += "#   pools: network_bandwidth: " + format("%.3g", c.store_load_bandwidth() / 1e9) +
+       "GB/s (fetch + read + copy), disk_read_bandwidth: " + format("%.3g", c.disk_load_bandwidth() / 1e9) +
+       "GB/s (read + copy)\n";
+  y += "#   models: startup_time: " + format("%.3g", c.process_start_s * 1e3) +
+       "ms (a worker process's start; real mode times it as the image pull)\n";
   y += "# Fit: prefill MAPE " + format("%.1f", 100 * c.fit.prefill_mape) + "%, decode MAPE " +
        format("%.1f", 100 * c.fit.decode_mape) + "% over " + std::to_string(c.samples.size()) + " steps.\n";
   // A term the fit dropped (the steps did not grow with it, e.g. a model too small for its
@@ -160,6 +198,9 @@ std::string calibration_table(const Calibration& c) {
                   format("%.3g", c.store_bandwidth / 1e9) + " GB/s, read from disk " +
                   format("%.3g", c.disk_read_bandwidth / 1e9) + " GB/s" + (c.direct_io ? " (O_DIRECT)" : "") +
                   ", copied into the model " + format("%.3g", c.copy_bandwidth / 1e9) + " GB/s\n";
+  t += "whole loads: from the store " + format("%.3g", c.store_load_bandwidth() / 1e9) + " GB/s, from disk " +
+       format("%.3g", c.disk_load_bandwidth() / 1e9) + " GB/s; a worker process starts in " +
+       format("%.3g", c.process_start_s * 1e3) + " ms\n";
   t += "step       prompt  batch  context  measured ms  fitted ms   error\n";
   for (std::size_t i = 0; i < c.samples.size(); ++i) {
     const StepSample& s = c.samples[i];

@@ -25,6 +25,7 @@ struct CalibrateOptions {
   std::vector<int> batches{1, 2, 4, 8, 16};
   std::vector<int> contexts{64, 256};  // tokens per sequence before the measured decode step
   double memory_bytes = 4.0 * (1ull << 30);  // the simulated GPU's memory (the KV budget's source)
+  std::string worker_binary = "/proc/self/exe";  // the fleetsim program, whose worker start is timed
 };
 
 struct Calibration {
@@ -33,6 +34,12 @@ struct Calibration {
   double disk_read_bandwidth = 0;  // bytes/s
   bool direct_io = false;
   double copy_bandwidth = 0;       // bytes/s, weights into the model (the "host to device" copy)
+  double process_start_s = 0;      // a worker process's start, until its hello (real mode's image pull)
+  // A real cold start's weight load does its steps one after the other (fetch, then read, then
+  // copy), where the simulator streams a load at its slowest link's rate: these are the rates
+  // that give the simulator the whole load's time, for a real-mode scenario's pools.
+  double store_load_bandwidth() const;  // fetch + read + copy: a pool's network_bandwidth
+  double disk_load_bandwidth() const;   // read + copy: a pool's disk_read_bandwidth
   std::vector<StepSample> samples;
   StepFit fit;
   std::string error;

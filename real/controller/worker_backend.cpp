@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include "real/worker/model_file.hpp"
 #include "real/store/store_server.hpp"
 #include "real/worker/weight_store.hpp"
+#include "real/worker/worker_process.hpp"
 
 namespace fleetsim::real {
 
@@ -168,41 +168,16 @@ void WorkerBackend::spawn(const ReplicaInfo& replica) {
   auto w = std::make_unique<Worker>();
   w->replica = replica;
   w->loading = true;
-  int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-    early_.push_back(BackendEvent{BackendEvent::Kind::Stop, run_time(monotonic_ns()), replica.id, 0,
-                                  std::string("cannot make a socket for a worker: ") + std::strerror(errno)});
+  std::string error;
+  const WorkerProcess process = start_worker_process(options_.worker_binary, error);
+  if (process.pid < 0) {
+    early_.push_back(BackendEvent{BackendEvent::Kind::Stop, run_time(monotonic_ns()), replica.id, 0, error});
     w->stopped = true;
     workers_[replica.id] = std::move(w);
     return;
   }
-  const std::string binary = options_.worker_binary;
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    // The child: its own process group (a terminal's Ctrl-C reaches the controller only, which
-    // stops the workers itself), killed if the controller dies, the socket on fd 3.
-    ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    if (pair[1] == 3)
-      ::fcntl(3, F_SETFD, 0);
-    else
-      ::dup2(pair[1], 3);  // dup2 clears FD_CLOEXEC on the copy
-    ::execl(binary.c_str(), binary.c_str(), "worker", "--fd", "3", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(pair[1]);
-  if (pid < 0) {
-    ::close(pair[0]);
-    early_.push_back(BackendEvent{BackendEvent::Kind::Stop, run_time(monotonic_ns()), replica.id, 0,
-                                  std::string("cannot start a worker process: ") + std::strerror(errno)});
-    w->stopped = true;
-    workers_[replica.id] = std::move(w);
-    return;
-  }
-  w->pid = pid;
-  w->channel = std::make_unique<Channel>(pair[0]);
+  w->pid = process.pid;
+  w->channel = std::make_unique<Channel>(process.fd);
   workers_[replica.id] = std::move(w);
   ++facts_.spawned;
   facts_.peak_live = std::max(facts_.peak_live, ++live_);
