@@ -17,6 +17,7 @@
 #include "real/controller/host.hpp"
 #include "real/controller/scaling.hpp"
 #include "real/controller/worker_backend.hpp"
+#include "real/worker/model_backend.hpp"
 #include "reports/request_log.hpp"
 #include "reports/summary_table.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
@@ -53,6 +54,7 @@ std::string millions(double n) {
 RealRunInfo scaling_info(const RealRunArgs& a, const real::ModelScaling& scaling) {
   RealRunInfo info;
   info.mode = a.simulated ? "simulated" : "real";
+  info.backend = a.backend;
   info.speedup = a.simulated ? 1 : a.speedup;
   info.token_scale = a.token_scale;
   info.parameter_scale = scaling.factor;
@@ -135,6 +137,16 @@ int run_real(const RealRunArgs& a, const PolicyRegistry& registry,
     return kExitBadInput;
   }
   const Scenario& scenario = *loaded.scenario;
+  if (!a.simulated && a.backend != "cpu") {
+    // Asked of this process before any worker starts: a machine without the backend (no GPU, no
+    // cuda module) is refused up front, not by every worker's load.
+    const real::ModelShape probe{1, 64, 4, 128, 256};
+    std::string why;
+    if (!real::make_backend(a.backend, probe, std::vector<float>(probe.parameters()), why)) {
+      std::cerr << "--backend " << a.backend << ": " << why << ", nothing written\n";
+      return kExitBadInput;
+    }
+  }
   const std::string out_dir = a.out.empty() ? "out/" + scenario.name + (a.simulated ? "-simulated" : "-real") : a.out;
   const real::ModelScaling scaling = real::scale_models(scenario, a.max_parameters);
   const real::HostInfo host = real::describe_host();
@@ -154,6 +166,7 @@ int run_real(const RealRunArgs& a, const PolicyRegistry& registry,
     wo.work_dir = fs::absolute(work).string();
     wo.speedup = a.speedup;
     wo.cores = host.cores;
+    wo.model_backend = a.backend;
     backend = std::make_unique<real::WorkerBackend>(scenario, scaling, wo);
     if (!a.quiet) {
       std::cerr << "real mode: writing " << scaling.models.size() << " model file"
@@ -288,6 +301,8 @@ void add_real_run_command(CLI::App& app, const PolicyRegistry& registry,
   cmd->add_option("--set", a->overrides, "override a scenario value: path.to.key=value (repeatable)");
   cmd->add_flag("--simulated", a->simulated,
                 "run the same prepared scenario (scaled tokens) on the simulator instead: the other side of a comparison");
+  cmd->add_option("--backend", a->backend, "what the workers compute with: cpu (default) or cuda (a GPU)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--profile", a->profile,
                   "a `fleetsim calibrate` profile: its GPU type and performance figures replace the scenario's");
   cmd->add_option("--metrics-port", a->metrics_port,

@@ -34,6 +34,7 @@ struct RealRunArgs {
   std::string scenario;
   std::string out;
   std::string profile;  // a `fleetsim calibrate` profile applied to the scenario (see below)
+  std::string backend = "cpu";  // the workers' model backend: cpu or cuda
   double speedup = 1;
   double token_scale = 1;
   double max_parameters = 2.5e7;

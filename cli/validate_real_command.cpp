@@ -121,6 +121,8 @@ void add_validate_real_command(CLI::App& app, const PolicyRegistry& registry,
                   "directory for both runs and validation.json (default out/<scenario file name>-validation)");
   cmd->add_option("--profile", a->run.profile,
                   "a `fleetsim calibrate` profile: its GPU type and performance figures replace the scenario's");
+  cmd->add_option("--backend", a->run.backend, "what the workers compute with: cpu (default) or cuda (a GPU)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--vary", a->vary,
                   "KEY=V1,V2,...: validate each value of one scenario key (e.g. policies.router.impl) and compare "
                   "how the two modes rank them");

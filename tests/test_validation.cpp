@@ -211,6 +211,19 @@ TEST_CASE("fleetsim real writes requests.csv, applies a calibrated profile, and 
   CHECK(refused.code == 2);
   CHECK_THAT(refused.err, Catch::Contains("expected `gpu_types:` with one GPU type"));
   CHECK_FALSE(std::filesystem::exists(dir.path("c")));
+
+  // The cuda backend: refused up front where it cannot run (no GPU, or built without nvcc);
+  // where it can, a few seconds of the smoke scenario run on it.
+  const CliRun cuda = run_fleetsim("real " + shell_quote(kSmoke) + " --backend cuda --set duration=3s -q --out " +
+                                   shell_quote(dir.path("cuda")));
+  if (cuda.code == 2) {
+    CHECK_THAT(cuda.err, Catch::StartsWith("--backend cuda: ") && Catch::Contains("nothing written"));
+    CHECK_FALSE(std::filesystem::exists(dir.path("cuda")));
+    WARN("the cuda backend was not run: " + cuda.err);
+  } else {
+    CHECK(cuda.code == 0);
+    CHECK(nlohmann::json::parse(read_file(dir.path("cuda/result.json")))["real"]["backend"] == "cuda");
+  }
 }
 
 TEST_CASE("fleetsim validate-real: both modes of the smoke scenario, compared", "[validation][real][cli]") {
@@ -235,4 +248,29 @@ TEST_CASE("fleetsim validate-real: both modes of the smoke scenario, compared", 
   CHECK(json["rankings"].empty());
 
   CHECK(run_fleetsim("validate-real " + shell_quote(kSmoke) + " --vary policies.router.impl").code == 2);
+}
+
+TEST_CASE("fleetsim validate-real --vary: each value in both modes, ranked in each", "[validation][real][cli]") {
+  TempDir dir("validate-vary");
+  const CliRun v = run_fleetsim("validate-real " + shell_quote(kSmoke) +
+                                " --set duration=12s --speedup 3 --vary policies.router.impl=least-outstanding,round-robin"
+                                " --out " + shell_quote(dir.path("v")));
+  INFO(v.err);
+  REQUIRE(v.code == 0);
+  for (const char* value : {"least-outstanding", "round-robin"})
+    for (const char* side : {"simulated", "real"})
+      CHECK(std::filesystem::exists(dir.path(std::string("v/") + value + "/" + side + "/requests.csv")));
+  const auto json = nlohmann::json::parse(read_file(dir.path("v/validation.json")));
+  REQUIRE(json["runs"].size() == 2);
+  CHECK(json["runs"][1]["label"] == "policies.router.impl=round-robin");
+  REQUIRE(json["rankings"].size() == 1);
+  const auto& ranking = json["rankings"][0];
+  CHECK(ranking["key"] == "policies.router.impl");
+  REQUIRE(ranking["entries"].size() == 2);
+  for (const auto& e : ranking["entries"]) {
+    CHECK(e["simulated_rank"].get<int>() >= 1);
+    CHECK(e["real_rank"].get<int>() <= 2);
+    CHECK(e["real_mean_e2e_s"].get<double>() > 0);
+  }
+  CHECK_THAT(v.out, Catch::Contains("ranking by mean E2E over policies.router.impl"));
 }

@@ -192,6 +192,7 @@ void WorkerBackend::send_load(Worker& w, WeightSource source, double kv_capacity
                   {"max_batch", spec.max_batch},
                   {"max_prefill_tokens", spec.max_prefill_tokens},
                   {"model", model},
+                  {"backend", options_.model_backend},
                   {"t0", start_}};
   json batching = {{"impl", scenario_.batching.impl}};
   for (const auto& [name, value] : scenario_.batching.params.numbers()) batching[name] = value;

@@ -51,6 +51,7 @@ Diagnostics real_mode_problems(const Scenario& scenario);
 struct WorkerBackendOptions {
   std::string worker_binary = "/proc/self/exe";  // the fleetsim program: `BINARY worker --fd 3`
   std::string work_dir;      // store/ and node-N/ are made below it
+  std::string model_backend = "cpu";  // what the workers compute with: "cpu" or "cuda"
   double speedup = 1;        // run time per wall-clock time
   int cores = 1;             // the machine's, for the contention figures
   bool catch_signals = true; // SIGINT/SIGTERM stop the run (tests that fork it may turn it off)
