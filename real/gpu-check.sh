@@ -4,7 +4,8 @@
 # 1. builds fleetsim, its tests and the cuda backend (libfleetsim_cuda.so; needs nvcc),
 # 2. checks that the cuda backend computes what the cpu backend computes (the [cuda] tests,
 #    which otherwise skip),
-# 3. calibrates both backends on this machine and prints the two fits side by side.
+# 3. calibrates both backends on this machine and prints the two fits side by side,
+# 4. validates the simulator against real workers on the cuda backend (the smoke scenario).
 # Exit 0 when every step passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,3 +29,5 @@ for backend in cpu cuda; do
 done
 echo "== profiles"
 grep -h "^  - {name" "$tmp"/*.yaml
+echo "== validate-real on the cuda backend (the smoke scenario, the cuda profile)"
+"$build/fleetsim" validate-real scenarios/real/smoke.yaml --backend cuda --profile "$tmp/cuda.yaml" --out "$tmp/validation"
