@@ -188,7 +188,7 @@ static int run_command_line(int argc, char** argv) {
   add_real_run_command(app, registry, scenario_plugins, real_run_exit);
   add_validate_real_command(app, registry, scenario_plugins, real_run_exit);
   std::vector<std::string> plugin_paths;  // already loaded above; declared so that help lists it
-  for (const char* name : {"run", "validate", "policies", "sweep", "jobs", "saturation", "worker", "real"})
+  for (const char* name : {"run", "validate", "policies", "sweep", "jobs", "saturation", "worker", "real", "validate-real"})
     app.get_subcommand(name)->add_option("--plugin", plugin_paths,
                                          "load a policy plugin (a shared library built against the SDK, "
                                          "or a Python policy .py; repeatable)");

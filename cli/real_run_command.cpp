@@ -167,6 +167,7 @@ int run_real(const RealRunArgs& a, const PolicyRegistry& registry,
     wo.speedup = a.speedup;
     wo.cores = host.cores;
     wo.model_backend = a.backend;
+    wo.plugins = registry.plugins();
     backend = std::make_unique<real::WorkerBackend>(scenario, scaling, wo);
     if (!a.quiet) {
       std::cerr << "real mode: writing " << scaling.models.size() << " model file"

@@ -48,7 +48,7 @@ std::string format(const char* pattern, double v) {
 // Starts a worker and waits for its hello: "" or why not.
 std::string start_and_greet(const std::string& binary) {
   std::string error;
-  const WorkerProcess process = start_worker_process(binary, error);
+  const WorkerProcess process = start_worker_process(binary, {}, error);
   if (process.pid < 0) return error;
   Channel channel(process.fd);
   const auto hello = channel.receive(30'000);

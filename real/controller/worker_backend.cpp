@@ -61,9 +61,6 @@ Diagnostics real_mode_problems(const Scenario& scenario) {
     if (!m.adapters.empty()) add(path + ".adapters", "LoRA adapters are not run in real mode yet");
   }
   if (scenario.jobs.enabled) add("jobs", "co-located jobs are not run in real mode yet");
-  if (!builtin_policies().find(PolicyFamily::Batching, scenario.batching.impl))
-    add("policies.batching", "batching policy '" + scenario.batching.impl +
-                                 "' is not built in: real mode's workers know the built-in ones only (so far)");
   return problems;
 }
 
@@ -169,7 +166,7 @@ void WorkerBackend::spawn(const ReplicaInfo& replica) {
   w->replica = replica;
   w->loading = true;
   std::string error;
-  const WorkerProcess process = start_worker_process(options_.worker_binary, error);
+  const WorkerProcess process = start_worker_process(options_.worker_binary, options_.plugins, error);
   if (process.pid < 0) {
     early_.push_back(BackendEvent{BackendEvent::Kind::Stop, run_time(monotonic_ns()), replica.id, 0, error});
     w->stopped = true;

@@ -45,13 +45,14 @@ namespace fleetsim::real {
 
 // What real mode cannot run yet, each with the scenario path it comes from (empty: all of it):
 // service-time models (no worker for them), LoRA adapters, co-located jobs, a model without
-// parameters, a batching policy that is not built in (workers know the built-ins only).
+// parameters. (A batching policy from a plugin runs: every worker loads the controller's plugins.)
 Diagnostics real_mode_problems(const Scenario& scenario);
 
 struct WorkerBackendOptions {
   std::string worker_binary = "/proc/self/exe";  // the fleetsim program: `BINARY worker --fd 3`
   std::string work_dir;      // store/ and node-N/ are made below it
   std::string model_backend = "cpu";  // what the workers compute with: "cpu" or "cuda"
+  std::vector<std::string> plugins;   // loaded by every worker (the controller registry's plugins)
   double speedup = 1;        // run time per wall-clock time
   int cores = 1;             // the machine's, for the contention figures
   bool catch_signals = true; // SIGINT/SIGTERM stop the run (tests that fork it may turn it off)

@@ -11,7 +11,17 @@
 
 namespace fleetsim::real {
 
-WorkerProcess start_worker_process(const std::string& binary, std::string& error) {
+WorkerProcess start_worker_process(const std::string& binary, const std::vector<std::string>& plugins,
+                                   std::string& error) {
+  // The arguments are built before the fork: the child only execs.
+  std::vector<std::string> args{binary, "worker", "--fd", "3"};
+  for (const std::string& p : plugins) {
+    args.push_back("--plugin");
+    args.push_back(p);
+  }
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
     error = std::string("cannot make a socket for a worker: ") + std::strerror(errno);
@@ -27,7 +37,7 @@ WorkerProcess start_worker_process(const std::string& binary, std::string& error
       ::fcntl(3, F_SETFD, 0);
     else
       ::dup2(pair[1], 3);  // dup2 clears FD_CLOEXEC on the copy
-    ::execl(binary.c_str(), binary.c_str(), "worker", "--fd", "3", static_cast<char*>(nullptr));
+    ::execv(binary.c_str(), argv.data());
     ::_exit(127);
   }
   ::close(pair[1]);
