@@ -11,7 +11,10 @@
 
 #include "cli/numeric_flags.hpp"
 #include "cli/real_run_command.hpp"
+#include "real/calibration/calibrate.hpp"
+#include "real/controller/scaling.hpp"
 #include "reports/validation.hpp"
+#include "scenarios/loader/scenario_loader.hpp"
 
 namespace fleetsim {
 
@@ -24,7 +27,62 @@ constexpr int kExitBadInput = 2;
 struct ValidateArgs {
   RealRunArgs run;
   std::string vary;  // KEY=V1,V2,...
+  bool calibrate = false;
+  int repetitions = 3;
 };
+
+std::string rate(double bytes_per_s) {
+  char s[48];
+  std::snprintf(s, sizeof s, "%.6gGB/s", bytes_per_s / 1e9);
+  return s;
+}
+
+// --calibrate: `fleetsim calibrate` on the scenario's largest worker model, into DIR/profile.yaml,
+// and the scenario's figures it replaces as --set overrides (before the command line's): the
+// profile's GPU type and performance, every pool's network_bandwidth (a store load: fetch + read
+// + copy) and disk_read_bandwidth (a disk load: read + copy), every model's startup_time (a
+// worker process's start). "" or why not.
+std::string calibrate_for(const ValidateArgs& a, const std::string& dir, const PolicyRegistry& registry,
+                          const std::function<std::string(const std::string&)>& load_plugin,
+                          std::vector<std::string>& overrides) {
+  LoadOptions options;
+  options.overrides = a.run.overrides;
+  options.load_plugin = load_plugin;
+  options.force = a.run.force;
+  const LoadResult loaded = load_scenario_file(a.run.scenario, registry, options);
+  if (!loaded.scenario) return loaded.errors.to_string() + "the scenario did not load";
+  const Scenario& scenario = *loaded.scenario;
+  const real::ModelScaling scaling = real::scale_models(scenario, a.run.max_parameters);
+  if (scaling.models.empty()) return "the scenario has no model to calibrate on";
+  const real::ScaledModel* largest = &scaling.models[0];
+  for (const real::ScaledModel& m : scaling.models)
+    if (m.shape.parameters() > largest->shape.parameters()) largest = &m;
+  real::CalibrateOptions o;
+  o.shape = largest->shape;
+  o.backend = a.run.backend;
+  o.repetitions = a.repetitions;
+  fs::create_directories(dir);
+  o.work_dir = fs::absolute(dir).string();
+  if (!a.run.quiet)
+    std::cerr << "validate-real: calibrating on " << largest->name << "'s worker model (" << o.shape.layers << " x "
+              << o.shape.hidden << ", " << o.shape.parameters() << " parameters)" << std::endl;
+  const real::Calibration c = real::calibrate(o);
+  if (!c.error.empty()) return "calibrate: " + c.error;
+  const std::string profile = (fs::path(dir) / "profile.yaml").string();
+  std::ofstream(profile) << real::profile_yaml(c, o, "calibrated");
+  if (!a.run.quiet) std::cerr << real::calibration_table(c);
+  if (std::string why = profile_overrides(profile, a.run.scenario, overrides); !why.empty()) return why;
+  for (std::size_t i = 0; i < scenario.pools.size(); ++i) {
+    const std::string pool = "cluster.pools[" + std::to_string(i) + "].";
+    overrides.push_back(pool + "network_bandwidth=" + rate(c.store_load_bandwidth()));
+    overrides.push_back(pool + "disk_read_bandwidth=" + rate(c.disk_load_bandwidth()));
+  }
+  char start[48];
+  std::snprintf(start, sizeof start, "%.6gms", c.process_start_s * 1e3);
+  for (std::size_t i = 0; i < scenario.models.size(); ++i)
+    overrides.push_back("models[" + std::to_string(i) + "].startup_time=" + start);
+  return "";
+}
 
 // A folder name for a key's value: letters, digits, '-', '_' and '.' kept, the rest '_'.
 std::string folder_name(const std::string& value) {
@@ -65,6 +123,17 @@ int validate_real(const ValidateArgs& a, const PolicyRegistry& registry,
       return kExitBadInput;
     }
   }
+  RealRunArgs base = a.run;
+  if (a.calibrate) {
+    std::vector<std::string> calibrated;
+    if (const std::string why = calibrate_for(a, dir, registry, load_plugin, calibrated); !why.empty()) {
+      std::cerr << "--calibrate: " << why << ", nothing compared\n";
+      return kExitBadInput;
+    }
+    calibrated.insert(calibrated.end(), base.overrides.begin(), base.overrides.end());
+    base.overrides = std::move(calibrated);
+    base.profile.clear();
+  }
   std::vector<std::pair<std::string, Validation>> runs;
   PolicyRanking ranking;
   ranking.key = key;
@@ -81,10 +150,10 @@ int validate_real(const ValidateArgs& a, const PolicyRegistry& registry,
     return code;
   };
   if (values.empty()) {
-    if (const int code = one("", a.run, dir); code != 0) return fail(code);
+    if (const int code = one("", base, dir); code != 0) return fail(code);
   } else {
     for (const std::string& value : values) {
-      RealRunArgs args = a.run;
+      RealRunArgs args = base;
       args.overrides.push_back(key + "=" + value);
       const std::string sub = (fs::path(dir) / folder_name(value)).string();
       if (const int code = one(key + "=" + value, args, sub); code != 0) return fail(code);
@@ -126,6 +195,11 @@ void add_validate_real_command(CLI::App& app, const PolicyRegistry& registry,
   cmd->add_option("--vary", a->vary,
                   "KEY=V1,V2,...: validate each value of one scenario key (e.g. policies.router.impl) and compare "
                   "how the two modes rank them");
+  cmd->add_flag("--calibrate", a->calibrate,
+                "calibrate this machine first, on the scenario's largest worker model (DIR/profile.yaml), and give the "
+                "scenario its GPU figures, its load rates and its process start");
+  cmd->add_option("--repetitions", a->repetitions, "--calibrate: each figure the median of this many (default 3)")
+      ->transform(integer_in(1, 100));
   cmd->add_option("--speedup", a->run.speedup, "as for `fleetsim real` (default 1)")->transform(number_in(0.001, 1000));
   cmd->add_option("--token-scale", a->run.token_scale, "as for `fleetsim real` (default 1)")
       ->transform(number_in(1, 1e6));

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -101,6 +102,8 @@ TEST_CASE("validation: figures, per-request errors and decisions computed by han
   // Cold starts: one each; phases 0.5 / 0.25 / 0.25 against 1 / 0.5 / 0.5, the whole 1 s against 2 s.
   CHECK(v->cold_starts_match());
   CHECK(v->figure("image pull mean")->error() == Approx(-0.5));
+  CHECK(v->figure("pull + start-up mean")->simulated == Approx(0.75));
+  CHECK(v->figure("pull + start-up mean")->real == Approx(1.5));
   CHECK(v->figure("cold start mean")->simulated == Approx(1.0));
   CHECK(v->figure("cold start mean")->real == Approx(2.0));
   // Throughput: 4 completed in 10 s against 3 in 8 s; output tokens 20 / 10 against 15 / 8.
@@ -248,6 +251,31 @@ TEST_CASE("fleetsim validate-real: both modes of the smoke scenario, compared", 
   CHECK(json["rankings"].empty());
 
   CHECK(run_fleetsim("validate-real " + shell_quote(kSmoke) + " --vary policies.router.impl").code == 2);
+}
+
+TEST_CASE("fleetsim validate-real --calibrate: the scenario gets this machine's figures first", "[validation][real][cli]") {
+  TempDir dir("validate-calibrate");
+  const CliRun v = run_fleetsim("validate-real " + shell_quote(kSmoke) +
+                                " --calibrate --repetitions 1 --set duration=12s --speedup 3 --out " + shell_quote(dir.path("v")));
+  INFO(v.err);
+  REQUIRE(v.code == 0);
+  CHECK_THAT(v.err, Catch::Contains("calibrating on chat's worker model (3 x 320"));
+  CHECK_THAT(read_file(dir.path("v/profile.yaml")), Catch::Contains("- {name: calibrated"));
+  // The simulated side got the measured process start as every model's startup_time (the
+  // smoke scenario has 0 s), so its one cold start has an engine start-up phase.
+  Diagnostics errors;
+  const std::string cold = read_file(dir.path("v/simulated/cold_starts.csv"));
+  const auto rows = parse_requests_csv(read_file(dir.path("v/simulated/requests.csv")), "requests.csv", errors);
+  CHECK(rows.size() > 5);
+  const std::string line = cold.substr(cold.find('\n') + 1);
+  const auto fields = [&] {
+    std::vector<std::string> f;
+    std::stringstream in(line.substr(0, line.find('\n')));
+    for (std::string x; std::getline(in, x, ',');) f.push_back(x);
+    return f;
+  }();
+  REQUIRE(fields.size() == 11);
+  CHECK(std::stod(fields[8]) > 0);  // engine_startup_s
 }
 
 TEST_CASE("fleetsim validate-real --vary: each value in both modes, ranked in each", "[validation][real][cli]") {
