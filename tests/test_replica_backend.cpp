@@ -22,7 +22,8 @@ namespace {
 class FakeBackend final : public ReplicaBackend {
  public:
   SimTime stop_at = kNever;  // reports Stop when the clock reaches it
-  int spawns = 0, loads = 0, deploys = 0, stops = 0, submits = 0;
+  int spawns = 0, loads = 0, deploys = 0, stops = 0, submits = 0, kills = 0;
+  std::vector<bool> outages;
   std::map<WeightSource, int> sources;
   std::vector<std::string> cache;  // "+m@n" inserted on disk, "-m@n" evicted
 
@@ -81,6 +82,14 @@ class FakeBackend final : public ReplicaBackend {
     ++stops;
     std::erase_if(pending_, [&](const BackendEvent& e) { return e.replica == r.id; });
   }
+  // A kill: the replica's pending reports vanish with it; its death is reported 50 ms later.
+  void kill(const ReplicaInfo& r) override {
+    ++kills;
+    std::erase_if(pending_, [&](const BackendEvent& e) { return e.replica == r.id; });
+    free_at_.erase(r.id);
+    pending_.push_back(BackendEvent{BackendEvent::Kind::ReplicaFailed, clock_ + 50 * kMillisecond, r.id, 0, "killed"});
+  }
+  void store_outage(bool down) override { outages.push_back(down); }
   void cache_changed(std::uint32_t node, std::uint32_t model, CacheTier tier, CacheEvent event) override {
     if (tier == CacheTier::Disk)
       cache.push_back((event == CacheEvent::Insert ? "+" : "-") + std::to_string(model) + "@" + std::to_string(node));
