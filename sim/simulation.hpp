@@ -99,8 +99,9 @@ struct RunStatus {
   std::vector<PoolUsage> pools;
   std::shared_ptr<JobRunResult> jobs;  // co-located jobs, when the scenario has them
   double gpu_seconds_total = 0;        // GPUs × end time (the cluster's capacity over the run)
-  // Real mode: the backend stopped the run early (an interrupt, a failed worker); the requests
-  // still in flight then were cut off. Never set in simulation.
+  // Real mode: the backend stopped the run early (an interrupt, a worker that broke the protocol
+  // or never started; a worker that died is a failed replica instead); the requests still in
+  // flight then were cut off. Never set in simulation.
   bool partial = false;
   std::string stop_reason;
   FaultCounts faults;

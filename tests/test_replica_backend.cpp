@@ -206,6 +206,42 @@ TEST_CASE("a backend that stops the run gets a partial result, every request end
   CHECK(real.out.metrics.overall.outcomes[static_cast<int>(RequestOutcome::CutOff)] == 3);
 }
 
+TEST_CASE("a replica the backend reports failed: its request is re-queued, a replacement serves it", "[engine][backend][faults]") {
+  TempDir dir("backend-fail");
+  Scenario scenario = scenario_from(two_models(dir, true));
+  // a's replica 0 (deployed at t = 0) is killed at 10.05 s, in the middle of the request of
+  // 10 s (100 ms of prefill + 7 × 20 ms: until 10.24 s). The fake reports the death 50 ms later.
+  FaultSpec kill;
+  kill.replica = 0;
+  kill.at = 10 * kSecond + 50 * kMillisecond;
+  scenario.faults.push_back(kill);
+  FakeBackend fake;
+  const Outcome real = run_with(scenario, &fake);
+  INFO(real.out.status.errors.to_string());
+  REQUIRE(real.out.status.ok);
+  for (const std::string& v : real.out.violations) FAIL(v);
+  CHECK_FALSE(real.out.status.partial);
+  CHECK(fake.kills == 1);
+  CHECK(real.out.ended == 26);
+  CHECK(real.out.metrics.overall.completed() == 26);
+  CHECK(real.out.status.faults.replicas_failed == 1);
+  CHECK(real.out.status.faults.requests_requeued == 1);
+  CHECK(std::find(real.decisions.begin(), real.decisions.end(), "fail a r0") != real.decisions.end());
+  // The failure at 10.1 s places replica 1: spawned at 12.1 s, loaded at 15.1 s, started at
+  // 16.1 s. The re-queued request is first in the buffer: 16.2 s first token, 16.34 s end.
+  bool found = false;
+  for (const RequestResult& r : real.out.requests)
+    if (r.arrival == 10 * kSecond) {
+      found = true;
+      CHECK(r.outcome == RequestOutcome::Completed);
+      CHECK(r.replica == 1);
+      CHECK(r.first_token == 16 * kSecond + 200 * kMillisecond);
+      CHECK(r.end == 16 * kSecond + 340 * kMillisecond);
+    }
+  CHECK(found);
+  CHECK(fake.spawns == 3);  // a's replacement, b's two cold starts
+}
+
 TEST_CASE("the decision log writes an unmet scale-up once, not at every evaluation", "[real][decisions]") {
   Scenario scenario;
   scenario.models.push_back(ModelSpec{});
