@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -234,7 +236,68 @@ int processes_tagged(const std::string& tag) {
   return n;
 }
 
+// This process's children running `fleetsim worker`.
+std::vector<pid_t> worker_children() {
+  std::vector<pid_t> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    pid_t parent = 0;
+    rest >> state >> parent;
+    const std::string cmdline = read_file(e.path() / "cmdline");
+    if (parent == ::getpid() && cmdline.find("worker") != std::string::npos) out.push_back(std::stoi(pid));
+  }
+  return out;
+}
+
 }  // namespace
+
+TEST_CASE("real mode: a worker that dies on its own is a failed replica, not a failed run", "[faults][real]") {
+  TempDir dir("faults-real-crash");
+  LoadOptions options;
+  options.overrides = {"duration=6s"};
+  LoadResult loaded = load_scenario_file(kSmoke, registry(), options);
+  REQUIRE(loaded.scenario);
+  const Scenario scenario = *loaded.scenario;
+  real::WorkerBackendOptions o;
+  o.worker_binary = FLEETSIM_BINARY;
+  o.work_dir = dir.path("work");
+  o.speedup = 2;
+  o.cores = 2;
+  o.catch_signals = false;
+  real::WorkerBackend backend(scenario, real::scale_models(scenario, 2.5e7), o);
+  REQUIRE(backend.prepare() == "");
+  // 1 s of wall clock in (2 s of scenario time), chat's worker — the only one until
+  // summarize's cold start at 5.1 s — is killed from outside, as a crash would end it.
+  std::thread killer([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    const std::vector<pid_t> workers = worker_children();
+    if (workers.size() == 1) ::kill(workers[0], SIGKILL);
+  });
+  SimulationSetup setup = build_setup(scenario, registry());
+  setup.backend = &backend;
+  RunOutput out = run_setup(std::move(setup));
+  killer.join();
+  backend.shutdown();
+  INFO(out.status.errors.to_string() + out.status.stop_reason);
+  REQUIRE(out.status.ok);
+  CHECK_FALSE(out.status.partial);
+  for (const std::string& v : out.violations) FAIL(v);
+  CHECK(out.ended == out.status.requests);
+  CHECK(out.metrics.overall.completed() == out.status.requests);
+  CHECK(out.status.faults.replicas_failed == 1);
+  CHECK(backend.facts().died == 1);
+  CHECK(backend.facts().killed == 0);
+  CHECK(has(out.decisions, "fail chat r0"));
+  CHECK(worker_children().empty());
+}
 
 TEST_CASE("fleetsim real --kill-worker: the request on the killed worker is re-queued, a replacement starts",
           "[faults][real][cli]") {
