@@ -65,6 +65,26 @@ RealRunInfo scaling_info(const RealRunArgs& a, const real::ModelScaling& scaling
   return info;
 }
 
+// --kill-worker REPLICA@TIME: one kill_replica fault each, after the scenario's own.
+void add_kill_faults(const std::vector<std::string>& kills, Scenario& scenario, Diagnostics& errors) {
+  for (const std::string& kill : kills) {
+    const auto at = kill.find('@');
+    const std::string replica = kill.substr(0, at == std::string::npos ? 0 : at);
+    const auto time = parse_duration(at == std::string::npos ? "" : kill.substr(at + 1));
+    FaultSpec fault;
+    const bool numeric = !replica.empty() && replica.size() <= 7 &&
+                         replica.find_first_not_of("0123456789") == std::string::npos;
+    if (!numeric || !time || *time.value < 0) {
+      errors.add(Diagnostic{"--kill-worker", 0, 0, "",
+                            "expected REPLICA@TIME such as 0@20s (a replica number, a time >= 0), got '" + kill + "'"});
+      continue;
+    }
+    fault.replica = static_cast<std::uint32_t>(std::stoul(replica));
+    fault.at = *time.value;
+    scenario.faults.push_back(fault);
+  }
+}
+
 }  // namespace
 
 std::string profile_overrides(const std::string& profile_path, const std::string& scenario_path,
@@ -131,6 +151,7 @@ int run_real(const RealRunArgs& a, const PolicyRegistry& registry,
     for (const Diagnostics* list : {&too_much, &unsupported})
       for (const Diagnostic& d : list->items()) errors.add(d);
   }
+  if (loaded.scenario) add_kill_faults(a.kill_workers, *loaded.scenario, errors);
   if (!errors.empty()) {
     std::cerr << errors.to_string() << errors.size() << (errors.size() == 1 ? " error" : " errors")
               << ", nothing written\n";
@@ -300,6 +321,9 @@ void add_real_run_command(CLI::App& app, const PolicyRegistry& registry,
       ->transform(number_in(1e5, 1e10));
   cmd->add_option("--seed", a->seed, "replace the scenario's seed")->transform(integer_in(0, kMaxSeed));
   cmd->add_option("--set", a->overrides, "override a scenario value: path.to.key=value (repeatable)");
+  cmd->add_option("--kill-worker", a->kill_workers,
+                  "kill replica N's worker (SIGKILL) at scenario time T, as a faults: kill_replica entry: N@T, "
+                  "e.g. 0@20s (repeatable)");
   cmd->add_flag("--simulated", a->simulated,
                 "run the same prepared scenario (scaled tokens) on the simulator instead: the other side of a comparison");
   cmd->add_option("--backend", a->backend, "what the workers compute with: cpu (default) or cuda (a GPU)")

@@ -1,5 +1,5 @@
 // `fleetsim real SCENARIO [--out DIR] [--speedup K] [--token-scale F] [--max-parameters P]
-//                        [--profile PROFILE.yaml] [--seed N] [--set K=V]... [--simulated]
+//                        [--profile PROFILE.yaml] [--seed N] [--set K=V]... [--kill-worker N@T]... [--simulated]
 //                        [--metrics-port N] [--keep-files] [--force] [-q]`
 //
 // The scenario's run with the simulator's engine on a wall clock: the same loader, policies and
@@ -40,6 +40,7 @@ struct RealRunArgs {
   double max_parameters = 2.5e7;
   std::uint64_t seed = 0;
   std::vector<std::string> overrides;
+  std::vector<std::string> kill_workers;  // --kill-worker REPLICA@TIME
   int metrics_port = -1;
   bool progress = false;
   bool simulated = false;

@@ -59,6 +59,20 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
   j["sample_interval"] = format_duration(sc.sample_interval);
   j["buffer_limit"] = sc.buffer_limit;
   j["queue_limit"] = sc.queue_limit;
+  if (!sc.faults.empty()) {  // (absent without faults, so that other results are unchanged)
+    j["request_retries"] = sc.request_retries;
+    nlohmann::ordered_json faults = nlohmann::ordered_json::array();
+    for (const FaultSpec& f : sc.faults) {
+      ordered e;
+      if (f.kind == FaultSpec::Kind::KillReplica)
+        e["kill_replica"] = f.replica;
+      else
+        e["store_down"] = format_duration(f.length);
+      e["at"] = format_duration(f.at);
+      faults.push_back(e);
+    }
+    j["faults"] = faults;
+  }
   ordered gpus = ordered::array();
   for (const auto& g : sc.gpu_types) {
     ordered t;
@@ -344,6 +358,17 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
   j["run"]["requests"] = status.requests;
   j["run"]["requests_after_duration"] = status.requests_after_duration;  // trace rows never run
   j["run"]["percentile_relative_error"] = metrics.overall.ttft.relative_accuracy();
+  if (!sc.faults.empty() || status.faults.replicas_failed > 0) {  // (absent otherwise: such results stay as they were)
+    ordered f;
+    f["configured"] = sc.faults.size();
+    f["applied"] = status.faults.applied;
+    f["skipped"] = status.faults.skipped;
+    f["skipped_why"] = status.faults.warnings;
+    f["replicas_failed"] = status.faults.replicas_failed;
+    f["requests_requeued"] = status.faults.requests_requeued;
+    f["requests_failed"] = status.faults.requests_failed;
+    j["run"]["faults"] = f;
+  }
   if (real) {
     j["run"]["partial"] = status.partial;
     if (status.partial) j["run"]["stop_reason"] = status.stop_reason;

@@ -76,6 +76,9 @@ void Simulation::on_backend_event(const BackendEvent& event) {
       after_request_left(rep, event.replica);
       break;
     }
+    case Kind::ReplicaFailed:
+      if (rep.phase != ReplicaPhase::Stopped) fail_replica(event.replica);
+      break;
     case Kind::Stop: break;
   }
 }

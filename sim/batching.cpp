@@ -207,7 +207,7 @@ void Simulation::service_try_start(Replica& rep, std::uint32_t rep_id) {
       case Distribution::Kind::Exponential: seconds = m.service_rng.exponential(d.a); break;
     }
     if (d.max > 0) seconds = std::min(seconds, d.max);
-    schedule(now_ + ceil_ns(seconds), EventKind::ServiceDone, rep_id, 0, id);
+    schedule(now_ + ceil_ns(seconds), EventKind::ServiceDone, rep_id, rep.epoch, id);
   }
 }
 

@@ -21,6 +21,10 @@ void DecisionLog::on_cold_start(const ColdStartRecord& c) {
   entries_.push_back({c.ready, c.aborted ? "abandon " + who : "ready " + who + " from " + weight_source_name(c.source)});
 }
 
+void DecisionLog::on_replica_failed(SimTime now, const ReplicaInfo& r) {
+  entries_.push_back({now, "fail " + name(r.model) + " r" + std::to_string(r.id)});
+}
+
 void DecisionLog::on_cache(SimTime now, std::uint32_t node, std::uint32_t model, CacheEvent event) {
   if (event == CacheEvent::Hit) return;  // a cold start's source says it
   entries_.push_back({now, std::string(event == CacheEvent::Insert ? "cache " : "evict ") + name(model) + " node " +

@@ -13,9 +13,10 @@ enum class RequestOutcome : std::uint8_t {
   TooLong,      // prompt + output can never fit the replica's KV cache
   CutOff,       // still in flight at duration + drain_limit
   Rejected,     // arrived to a full buffer (buffer_limit) or a full replica queue (queue_limit)
+  Failed,       // its replica failed more than request_retries times while it was on one
 };
-inline constexpr int kRequestOutcomes = 5;
-// "completed", "timeout", "too-long", "cut-off", "rejected"
+inline constexpr int kRequestOutcomes = 6;
+// "completed", "timeout", "too-long", "cut-off", "rejected", "failed"
 const char* outcome_name(RequestOutcome outcome);
 
 inline constexpr std::uint32_t kNoReplica = 0xFFFFFFFFu;
@@ -93,11 +94,20 @@ class SimObserver {
   // A buffered request left the buffer for a replica.
   virtual void on_request_dispatched(SimTime, std::uint32_t /*model*/) {}
   virtual void on_request_end(const RequestResult&) {}
+  // A request whose replica failed went back to its model: to another ready replica, or
+  // (`buffered`) into the buffer. It keeps its arrival; its result comes later, once.
+  virtual void on_request_requeued(SimTime, std::uint32_t /*model*/, bool /*buffered*/) {}
   virtual void on_replica_placed(SimTime, const ReplicaInfo&) {}
   virtual void on_replica_phase(SimTime, const ReplicaInfo&, ReplicaPhase) {}
   // The replica's outstanding requests went 0 -> 1 (busy) or 1 -> 0 (idle).
   virtual void on_replica_busy(SimTime, const ReplicaInfo&, bool /*busy*/) {}
   virtual void on_cold_start(const ColdStartRecord&) {}
+  // A replica failed (an injected fault, or in real mode its worker died): its requests are
+  // re-queued, and on_replica_phase(Stopped) follows at once.
+  virtual void on_replica_failed(SimTime, const ReplicaInfo&) {}
+  // A fault of the scenario's `faults:` list (its index) could not be applied: the replica it
+  // names does not exist or has stopped already.
+  virtual void on_fault_skipped(SimTime, std::uint32_t /*fault*/) {}
   // Batch steps are the engine's most frequent signal, so they go only to observers that ask
   // for them: the engine reads wants_batch_steps() once, in add_observer, and with no such
   // observer builds no record at all.

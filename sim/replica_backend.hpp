@@ -25,9 +25,20 @@
 //   follows.
 // - cache_changed: the engine's cache admitted (Insert) or evicted (Evict) a model's weights
 //   on a node's tier. The backend mirrors it (real mode writes or deletes the node's file).
-// - Stop: the run must end now (an interrupt, a worker that failed); `message` says why. The
-//   engine ends the run at that time, cuts off the requests in flight and marks the run
-//   partial (RunStatus::partial).
+// - kill(r): a fault the scenario injects (`faults: - {kill_replica: r, ...}`): end the
+//   replica's process abruptly (real mode: SIGKILL). The backend then reports ReplicaFailed
+//   when it sees the death, as for any other.
+// - ReplicaFailed: the replica's process died while the engine still counted on it (killed,
+//   crashed, its socket closed); `message` says how. The engine fails the replica: frees its
+//   GPUs, re-queues its requests, lets the autoscaler replace it. No report about that replica
+//   follows, and stop(r) is then a no-op. Reports about it made before are still valid (a
+//   request that finished before the death did finish).
+// - store_outage(down): the scenario's `store_down` window begins (true) or ends (false):
+//   the model store refuses loads meanwhile; a load retries until it is back (the delay is in
+//   its weight-load phase).
+// - Stop: the run must end now (an interrupt, a broken protocol: a worker that reports an
+//   error or rejects what it was given); `message` says why. The engine ends the run at that
+//   time, cuts off the requests in flight and marks the run partial (RunStatus::partial).
 // - busy(): something was asked that has not been reported yet (a spawn, a load, a request).
 #pragma once
 #include <cstdint>
@@ -50,12 +61,12 @@ struct BackendRequest {
 };
 
 struct BackendEvent {
-  enum class Kind : std::uint8_t { Spawned, WeightsLoaded, EngineStarted, FirstToken, LastToken, Stop };
+  enum class Kind : std::uint8_t { Spawned, WeightsLoaded, EngineStarted, FirstToken, LastToken, Stop, ReplicaFailed };
   Kind kind = Kind::Stop;
   SimTime time = 0;
   std::uint32_t replica = 0;
   std::uint32_t request = 0;  // FirstToken, LastToken: BackendRequest::id
-  std::string message;        // Stop: why
+  std::string message;        // Stop, ReplicaFailed: why
 };
 
 class ReplicaBackend {
@@ -71,6 +82,8 @@ class ReplicaBackend {
   virtual void deploy(const ReplicaInfo& replica, double kv_capacity_tokens) = 0;
   virtual void submit(const ReplicaInfo& replica, const BackendRequest& request) = 0;
   virtual void stop(const ReplicaInfo& replica) = 0;
+  virtual void kill(const ReplicaInfo& replica) = 0;
+  virtual void store_outage(bool down) = 0;
   virtual void cache_changed(std::uint32_t node, std::uint32_t model, CacheTier tier, CacheEvent event) = 0;
 };
 

@@ -247,7 +247,9 @@ void Simulation::begin_phase(std::uint32_t rep_id, ReplicaPhase phase) {
       case WeightSource::DiskCache:
         start_transfer(rep_id, spec.weight_bytes(), cap, {node_disk_link_[n]}, rep_id);
         break;
-      default: start_transfer(rep_id, spec.weight_bytes(), cap, {node_network_link_[n], store_link_}, rep_id);
+      default:
+        if (store_down_ && wait_for_store(rep_id, spec.weight_bytes())) break;  // a store outage (faults.cpp)
+        start_transfer(rep_id, spec.weight_bytes(), cap, {node_network_link_[n], store_link_}, rep_id);
     }
   } else if (phase == ReplicaPhase::StartingEngine) {
     if (setup_.backend) return;  // real mode: EngineStarted ends it

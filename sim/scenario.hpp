@@ -132,6 +132,18 @@ struct JobsSpec {
   std::string delimiter = ",";     // one character, or "tab"
 };
 
+// A fault injected at a set time (Scenario::faults; README "Faults"). KillReplica fails the
+// engine's replica number `replica` (as in decisions.csv and cold_starts.csv) at `at`: its GPUs
+// are freed and its requests re-queued. StoreDown makes the model store refuse every load from
+// `at` for `length`.
+struct FaultSpec {
+  enum class Kind : std::uint8_t { KillReplica, StoreDown };
+  Kind kind = Kind::KillReplica;
+  SimTime at = 0;
+  SimTime length = 0;          // StoreDown
+  std::uint32_t replica = 0;   // KillReplica
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -147,6 +159,10 @@ struct Scenario {
   // with outcome `rejected` (README "Requests, the buffer and the end of a run").
   std::uint32_t buffer_limit = 100'000;
   std::uint32_t queue_limit = 100'000;
+  // A request whose replica failed is re-queued at most this many times; once more and it ends
+  // with outcome `failed`.
+  int request_retries = 2;
+  std::vector<FaultSpec> faults;  // in the file's order
   std::vector<GpuType> gpu_types;
   std::vector<PoolSpec> pools;
   double model_store_bandwidth = 0;  // bytes/s, cluster-wide aggregate; infinity = no limit

@@ -16,6 +16,7 @@ const char* outcome_name(RequestOutcome outcome) {
     case RequestOutcome::TooLong: return "too-long";
     case RequestOutcome::CutOff: return "cut-off";
     case RequestOutcome::Rejected: return "rejected";
+    case RequestOutcome::Failed: return "failed";
   }
   return "?";
 }
@@ -104,6 +105,7 @@ RunStatus Simulation::run() {
       }
     // Before the run: caches the policy prefetches, then the deployed state at t = 0 (every
     // model's autoscaler is asked once).
+    for (std::uint32_t f = 0; f < sc.faults.size(); ++f) schedule(sc.faults[f].at, EventKind::Fault, f);
     if (setup_.backend) setup_.backend->start_clock();
     for (std::uint32_t n = 0; n < cluster_.size(); ++n)
       if (cluster_.node(n).up) prefetch_at_start(node_at(n));
@@ -135,7 +137,9 @@ RunStatus Simulation::run() {
         case EventKind::BatchStep:
           if (replicas_[e.target].epoch == e.epoch) on_batch_step(e.target);
           break;
-        case EventKind::ServiceDone: on_service_done(e.target, e.extra); break;
+        case EventKind::ServiceDone:  // (a failed replica's completions are stale)
+          if (replicas_[e.target].epoch == e.epoch) on_service_done(e.target, e.extra);
+          break;
         case EventKind::Autoscale:
           if (models_[e.target].evaluation_epoch == e.epoch) on_autoscale(e.target);
           break;
@@ -150,6 +154,7 @@ RunStatus Simulation::run() {
           if (node_epoch_[e.target] == e.epoch) on_node_idle(e.target);
           break;
         case EventKind::Job: break;  // handled above
+        case EventKind::Fault: on_fault(e.target, e.extra == 1); break;
       }
     }
     // Sources whose next arrival lies past the end: count what a trace still holds. (A run the
@@ -185,6 +190,7 @@ RunStatus Simulation::run() {
   status.end_time = now_;
   status.partial = !stop_reason_.empty();
   status.stop_reason = stop_reason_;
+  status.faults = fault_counts_;
   status.requests = next_serial_;
   status.requests_after_duration = requests_after_duration_;
   if (jobs_ && errors_.empty()) status.jobs = std::make_shared<JobRunResult>(jobs_->finish(now_));

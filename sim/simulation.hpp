@@ -76,6 +76,16 @@ struct PoolUsage {
   int peak_nodes = 0;
 };
 
+// What the scenario's faults did (Scenario::faults).
+struct FaultCounts {
+  std::uint32_t applied = 0;
+  std::uint32_t skipped = 0;           // named a replica that did not exist or had stopped
+  std::uint32_t replicas_failed = 0;   // injected kills and (real mode) workers that died
+  std::uint64_t requests_requeued = 0;
+  std::uint64_t requests_failed = 0;   // past request_retries: outcome `failed`
+  std::vector<std::string> warnings;   // one line per skipped fault
+};
+
 struct RunStatus {
   bool ok = true;
   Diagnostics errors;  // a policy's invalid decision or a bad trace record
@@ -89,10 +99,12 @@ struct RunStatus {
   std::vector<PoolUsage> pools;
   std::shared_ptr<JobRunResult> jobs;  // co-located jobs, when the scenario has them
   double gpu_seconds_total = 0;        // GPUs × end time (the cluster's capacity over the run)
-  // Real mode: the backend stopped the run early (an interrupt, a failed worker); the requests
-  // still in flight then were cut off. Never set in simulation.
+  // Real mode: the backend stopped the run early (an interrupt, a worker that broke the protocol
+  // or never started; a worker that died is a failed replica instead); the requests still in
+  // flight then were cut off. Never set in simulation.
   bool partial = false;
   std::string stop_reason;
+  FaultCounts faults;
 };
 
 class Simulation {
@@ -124,7 +136,8 @@ class Simulation {
     TransferDone, // the earliest transfer on the network finished
     NodeUp,       // target: node, extra: the model that asked for it
     NodeIdle,     // target: node; release it if still empty
-    Job           // target: job, epoch, extra: JobEventKind; a co-located job scheduler's event
+    Job,          // target: job, epoch, extra: JobEventKind; a co-located job scheduler's event
+    Fault         // target: index into Scenario::faults; extra 1: a store outage's end
   };
   struct Event {
     EventKind kind;
@@ -143,6 +156,7 @@ class Simulation {
     std::uint32_t output_tokens = 0;
     std::uint32_t adapter = kNoAdapter;
     std::uint32_t replica = kNoReplica;  // where it was queued
+    std::uint32_t retries = 0;           // times re-queued after its replica failed
     bool waited = false;
     bool live = false;
   };
@@ -189,6 +203,7 @@ class Simulation {
     double kv_reserved = 0;
     double kv_capacity = 0;
     std::vector<AdapterSlot> adapters;
+    double store_bytes_left = 0;  // a model-store load paused by a store outage
   };
 
   struct ModelState {
@@ -282,6 +297,13 @@ class Simulation {
   void drain(std::uint32_t replica);
   void stop(std::uint32_t replica);
 
+  // sim/faults.cpp: injected faults (Scenario::faults), a replica's failure and its requests' retries
+  void on_fault(std::uint32_t fault, bool outage_end);
+  void fail_replica(std::uint32_t replica);
+  void requeue(std::uint32_t request);
+  void set_store_down(bool down);
+  bool wait_for_store(std::uint32_t replica, double bytes);
+
   // sim/model_loading.cpp: transfers on the shared links, node weight caches, prefetch
   void start_transfer(std::uint64_t owner, double bytes, double cap,
                       std::initializer_list<TransferNetwork::LinkId> links, std::uint32_t replica);
@@ -365,6 +387,14 @@ class Simulation {
   std::vector<BackendEvent> backend_events_;
   std::size_t backend_next_ = 0;
   std::string stop_reason_;  // non-empty: the backend stopped the run
+  // Faults (sim/faults.cpp); untouched in a run without them.
+  FaultCounts fault_counts_;
+  bool store_down_ = false;
+  struct StoreWaiter {
+    std::uint32_t replica;
+    std::uint32_t epoch;
+  };
+  std::vector<StoreWaiter> store_waiters_;  // model-store loads waiting for the outage's end
 };
 
 }  // namespace fleetsim

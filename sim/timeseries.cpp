@@ -57,6 +57,11 @@ void TimeSeriesRecorder::on_request_dispatched(SimTime now, std::uint32_t model)
   add(model, Series::RequestsBuffered, -1);
 }
 
+void TimeSeriesRecorder::on_request_requeued(SimTime now, std::uint32_t model, bool buffered) {
+  advance(now);
+  if (buffered) add(model, Series::RequestsBuffered, 1);  // leaves it through on_request_dispatched
+}
+
 void TimeSeriesRecorder::on_request_end(const RequestResult& r) {
   advance(r.end);
   add(r.model, Series::RequestsInSystem, -1);

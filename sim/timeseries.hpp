@@ -44,6 +44,7 @@ class TimeSeriesRecorder : public SimObserver {
 
   void on_request_arrived(SimTime now, std::uint32_t model, bool buffered) override;
   void on_request_dispatched(SimTime now, std::uint32_t model) override;
+  void on_request_requeued(SimTime now, std::uint32_t model, bool buffered) override;
   void on_request_end(const RequestResult& r) override;
   void on_replica_placed(SimTime now, const ReplicaInfo& info) override;
   void on_replica_phase(SimTime now, const ReplicaInfo& info, ReplicaPhase phase) override;

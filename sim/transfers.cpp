@@ -37,14 +37,15 @@ TransferNetwork::TransferId TransferNetwork::start(SimTime now, double bytes, do
   return id;
 }
 
-void TransferNetwork::cancel(SimTime now, TransferId id) {
+double TransferNetwork::cancel(SimTime now, TransferId id) {
   progress(now);
   auto it = std::find(active_.begin(), active_.end(), id);
-  if (it == active_.end()) return;
+  if (it == active_.end()) return 0;
   for (LinkId l : transfers_[id].links) --links_[l].transfers;
   active_.erase(it);
   free_.push_back(id);
   allocate();
+  return std::max(0.0, transfers_[id].remaining);
 }
 
 void TransferNetwork::progress(SimTime now) {

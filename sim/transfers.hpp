@@ -27,7 +27,8 @@ class TransferNetwork {
 
   // Starts moving `bytes` at `now`; `owner` is returned when it finishes.
   TransferId start(SimTime now, double bytes, double cap, std::span<const LinkId> links, std::uint64_t owner);
-  void cancel(SimTime now, TransferId id);
+  // Stops it; returns the bytes it had left (0 for one not active).
+  double cancel(SimTime now, TransferId id);
 
   // The time the next transfer finishes (kNever when none is active). Rounded up to the
   // nanosecond, so at that time the transfer has really finished.

@@ -22,7 +22,8 @@ namespace {
 class FakeBackend final : public ReplicaBackend {
  public:
   SimTime stop_at = kNever;  // reports Stop when the clock reaches it
-  int spawns = 0, loads = 0, deploys = 0, stops = 0, submits = 0;
+  int spawns = 0, loads = 0, deploys = 0, stops = 0, submits = 0, kills = 0;
+  std::vector<bool> outages;
   std::map<WeightSource, int> sources;
   std::vector<std::string> cache;  // "+m@n" inserted on disk, "-m@n" evicted
 
@@ -81,6 +82,14 @@ class FakeBackend final : public ReplicaBackend {
     ++stops;
     std::erase_if(pending_, [&](const BackendEvent& e) { return e.replica == r.id; });
   }
+  // A kill: the replica's pending reports vanish with it; its death is reported 50 ms later.
+  void kill(const ReplicaInfo& r) override {
+    ++kills;
+    std::erase_if(pending_, [&](const BackendEvent& e) { return e.replica == r.id; });
+    free_at_.erase(r.id);
+    pending_.push_back(BackendEvent{BackendEvent::Kind::ReplicaFailed, clock_ + 50 * kMillisecond, r.id, 0, "killed"});
+  }
+  void store_outage(bool down) override { outages.push_back(down); }
   void cache_changed(std::uint32_t node, std::uint32_t model, CacheTier tier, CacheEvent event) override {
     if (tier == CacheTier::Disk)
       cache.push_back((event == CacheEvent::Insert ? "+" : "-") + std::to_string(model) + "@" + std::to_string(node));
@@ -195,6 +204,42 @@ TEST_CASE("a backend that stops the run gets a partial result, every request end
   CHECK(real.out.ended == 23);
   CHECK(real.out.metrics.overall.completed() == 20);
   CHECK(real.out.metrics.overall.outcomes[static_cast<int>(RequestOutcome::CutOff)] == 3);
+}
+
+TEST_CASE("a replica the backend reports failed: its request is re-queued, a replacement serves it", "[engine][backend][faults]") {
+  TempDir dir("backend-fail");
+  Scenario scenario = scenario_from(two_models(dir, true));
+  // a's replica 0 (deployed at t = 0) is killed at 10.05 s, in the middle of the request of
+  // 10 s (100 ms of prefill + 7 × 20 ms: until 10.24 s). The fake reports the death 50 ms later.
+  FaultSpec kill;
+  kill.replica = 0;
+  kill.at = 10 * kSecond + 50 * kMillisecond;
+  scenario.faults.push_back(kill);
+  FakeBackend fake;
+  const Outcome real = run_with(scenario, &fake);
+  INFO(real.out.status.errors.to_string());
+  REQUIRE(real.out.status.ok);
+  for (const std::string& v : real.out.violations) FAIL(v);
+  CHECK_FALSE(real.out.status.partial);
+  CHECK(fake.kills == 1);
+  CHECK(real.out.ended == 26);
+  CHECK(real.out.metrics.overall.completed() == 26);
+  CHECK(real.out.status.faults.replicas_failed == 1);
+  CHECK(real.out.status.faults.requests_requeued == 1);
+  CHECK(std::find(real.decisions.begin(), real.decisions.end(), "fail a r0") != real.decisions.end());
+  // The failure at 10.1 s places replica 1: spawned at 12.1 s, loaded at 15.1 s, started at
+  // 16.1 s. The re-queued request is first in the buffer: 16.2 s first token, 16.34 s end.
+  bool found = false;
+  for (const RequestResult& r : real.out.requests)
+    if (r.arrival == 10 * kSecond) {
+      found = true;
+      CHECK(r.outcome == RequestOutcome::Completed);
+      CHECK(r.replica == 1);
+      CHECK(r.first_token == 16 * kSecond + 200 * kMillisecond);
+      CHECK(r.end == 16 * kSecond + 340 * kMillisecond);
+    }
+  CHECK(found);
+  CHECK(fake.spawns == 3);  // a's replacement, b's two cold starts
 }
 
 TEST_CASE("the decision log writes an unmet scale-up once, not at every evaluation", "[real][decisions]") {

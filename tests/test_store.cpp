@@ -485,6 +485,40 @@ TEST_CASE("fetch_model retries a refused connection until the store comes up", "
   CHECK(entries(dir.dir / "node") == std::vector<std::string>{"m.bin"});
 }
 
+TEST_CASE("fetch_model retries a store that answers 503 (an outage) until it is back", "[store][slow][faults]") {
+  TempDir dir("store-outage");
+  fs::create_directories(dir.dir / "store");
+  fs::create_directories(dir.dir / "node");
+  fleetsim::test::write_file(dir.dir / "store" / "m.bin", bytes_of(300'000, 5));
+  StoreOptions o;
+  o.directory = (dir.dir / "store").string();
+  StoreServer store(o);
+  REQUIRE(store.start().empty());
+  store.set_unavailable(true);
+  FetchOptions options;
+  options.retry_for_s = 20;
+  auto fetch = std::async(std::launch::async, [&] {
+    return fetch_model("127.0.0.1", store.port(), "m.bin", dir.dir / "node" / "m.bin", options);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  store.set_unavailable(false);
+  const FetchResult r = fetch.get();
+  INFO(r.error);
+  REQUIRE(r.ok());
+  CHECK(r.attempts > 1);
+  CHECK(r.waited_seconds >= 0.3);
+  CHECK(read_file(dir.dir / "node" / "m.bin") == read_file(dir.dir / "store" / "m.bin"));
+  CHECK(store.counters().requests_refused >= 2);
+  // Down past retry_for_s: it gives up, says why, and leaves nothing.
+  store.set_unavailable(true);
+  FetchOptions brief;
+  brief.retry_for_s = 0.3;
+  const FetchResult none = fetch_model("127.0.0.1", store.port(), "m.bin", dir.dir / "node" / "other.bin", brief);
+  CHECK_FALSE(none.ok());
+  CHECK_THAT(none.error, Contains("503 unavailable"));
+  CHECK(entries(dir.dir / "node") == std::vector<std::string>{"m.bin"});
+}
+
 TEST_CASE("No partial file when the store stops mid-transfer or the load is cancelled", "[store][slow]") {
   Fixture f(4 * kMB);
   fleetsim::test::write_file(f.node_dir / "big.bin", "the previous copy");

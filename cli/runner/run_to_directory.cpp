@@ -301,6 +301,8 @@ void warn_after_duration(const Scenario& scenario, const RunStatus& status, std:
     out << "warning: " << status.jobs->jobs_after_duration << " job"
         << (status.jobs->jobs_after_duration == 1 ? "" : "s")
         << " submitted after the run ended were not run (result.json jobs.jobs_after_duration)\n";
+  for (const std::string& line : status.faults.warnings)
+    out << "warning: " << line << " (result.json run.faults.skipped)\n";
 }
 
 }  // namespace fleetsim

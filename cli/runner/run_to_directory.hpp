@@ -55,7 +55,8 @@ struct RunOptions {
   std::vector<std::pair<std::string, std::function<std::string()>>> extra_files;
 };
 
-// Warnings on `out` about input the run left out: trace rows and jobs after the duration.
+// Warnings on `out` about input the run left out: trace rows and jobs after the duration,
+// faults that could not be applied.
 void warn_after_duration(const Scenario& scenario, const RunStatus& status, std::ostream& out);
 
 // A metrics port that cannot be bound fails the run before it starts (RunFailure::BadInput).

@@ -230,7 +230,8 @@ void WorkerBackend::deploy(const ReplicaInfo& replica, double kv_capacity_tokens
     }
     // The replica is ready at t = 0: its phases are no cold start. Only a failure counts.
     for (BackendEvent& e : reports)
-      if (e.kind == BackendEvent::Kind::Stop) early_.push_back(std::move(e));
+      if (e.kind == BackendEvent::Kind::Stop || e.kind == BackendEvent::Kind::ReplicaFailed)
+        early_.push_back(std::move(e));
   }
   if (started_) start_ += monotonic_ns() - before;  // the clock stood still
 }
@@ -259,6 +260,20 @@ void WorkerBackend::stop(const ReplicaInfo& replica) {
   exiting_.push_back(w->pid);
   --live_;
   note_computing();
+}
+
+// A real kill: the process gets no chance to say goodbye. wait() notices its socket close and
+// reports the replica failed (worker_gone), as for a worker that died on its own.
+void WorkerBackend::kill(const ReplicaInfo& replica) {
+  Worker* w = worker(replica.id);
+  if (!w || w->stopped || w->pid <= 0) return;
+  ::kill(w->pid, SIGKILL);
+  w->killed = true;
+  ++facts_.killed;
+}
+
+void WorkerBackend::store_outage(bool down) {
+  if (store_server_) store_server_->set_unavailable(down);
 }
 
 void WorkerBackend::cache_changed(std::uint32_t node, std::uint32_t model, CacheTier tier, CacheEvent event) {
@@ -308,7 +323,19 @@ void WorkerBackend::worker_gone(Worker& w, std::vector<BackendEvent>& out) {
   } else {
     exiting_.push_back(w.pid);
   }
-  fail(out, describe(w) + " " + how + " unexpectedly");
+  // One that never said hello cannot start at all (a broken binary): replacing it would fail
+  // the same way, again and again, so that stops the run. Any other death fails the replica.
+  if (!w.started && !w.killed)
+    fail(out, describe(w) + " " + how + " before it started");
+  else
+    out.push_back(BackendEvent{BackendEvent::Kind::ReplicaFailed, run_time(monotonic_ns()), w.replica.id, 0,
+                               describe(w) + " " + how + (w.killed ? " (an injected fault)" : " unexpectedly")});
+  ++facts_.died;
+  if (!w.staged.empty()) {  // its fetch, half written: no cache file
+    std::error_code ec;
+    fs::remove(w.staged, ec);
+    w.staged.clear();
+  }
   ::close(w.channel->fd());
   w.stopped = true;
   w.loading = false;
@@ -322,6 +349,7 @@ void WorkerBackend::handle(Worker& w, const json& m, std::vector<BackendEvent>& 
   const std::string ev = m.value("ev", "");
   const std::uint32_t id = w.replica.id;
   if (ev == "hello") {
+    w.started = true;
     out.push_back(BackendEvent{Kind::Spawned, run_time(m.value("t", std::int64_t{0})), id, 0, ""});
   } else if (ev == "loaded") {
     const std::int64_t t = m.value("t", std::int64_t{0});

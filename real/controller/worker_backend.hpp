@@ -20,8 +20,17 @@
 // - SIGINT and SIGTERM (while a backend exists) are caught through a self-pipe and become the
 //   engine's Stop event ("interrupted"): the run ends there with a partial result. A second
 //   one kills the controller as usual; its workers die with it (PR_SET_PDEATHSIG).
-// - A worker that reports an error, rejects a request the engine admitted, or exits on its
-//   own stops the run too (its message says which replica and why).
+// - A worker that dies (exits on its own, crashes, is killed, closes its socket) is a failed
+//   replica, not a failed run: the engine gets ReplicaFailed, re-queues the replica's requests
+//   and lets the autoscaler replace it. kill() (a scenario's kill_replica fault, or
+//   `--kill-worker`) sends the worker SIGKILL and takes the same path. A worker that breaks the
+//   protocol — reports an error, rejects a request the engine admitted — still stops the run:
+//   that is a bug to see, not a fault to recover from; so do an interrupt and a worker that
+//   cannot be started at all (one that dies before its hello: a replacement would fail alike).
+// - store_outage(true) makes the store answer 503 to every model fetch until store_outage(false);
+//   the workers' fetches retry (fetch_model's backoff), so the outage lands in the weight-load
+//   phase. A fetch gives up after fetch_model's retry_for_s (30 s): a longer outage fails the
+//   worker's load, which reports an error and stops the run.
 // Host assumption: each computing worker (loading, or with requests) has a core of its own.
 // The backend counts how many computed at once and for how long more of them than the
 // machine's cores did (facts()), and result.json says so.
@@ -61,6 +70,8 @@ struct WorkerBackendOptions {
 // What the run's workers did, for result.json.
 struct WorkerFacts {
   int spawned = 0;
+  int killed = 0;        // by kill() (injected faults)
+  int died = 0;          // workers that died while the engine counted on them (killed ones included)
   int peak_live = 0;       // worker processes at once
   int peak_computing = 0;  // of them loading or with requests at once
   double contended_seconds = 0;  // wall-clock time with more computing workers than cores
@@ -97,6 +108,8 @@ class WorkerBackend final : public ReplicaBackend {
   void deploy(const ReplicaInfo& replica, double kv_capacity_tokens) override;
   void submit(const ReplicaInfo& replica, const BackendRequest& request) override;
   void stop(const ReplicaInfo& replica) override;
+  void kill(const ReplicaInfo& replica) override;
+  void store_outage(bool down) override;
   void cache_changed(std::uint32_t node, std::uint32_t model, CacheTier tier, CacheEvent event) override;
 
  private:
@@ -106,6 +119,8 @@ class WorkerBackend final : public ReplicaBackend {
     std::unique_ptr<Channel> channel;
     bool loading = false;   // spawned and not yet loaded
     bool stopped = false;   // told to stop (or gone): nothing it says counts any more
+    bool killed = false;    // kill() sent it SIGKILL
+    bool started = false;   // said hello (a worker that dies before cannot be started: Stop)
     std::string staged;     // the file a fetch writes, while the load is under way
     std::unordered_map<std::uint64_t, std::uint32_t> requests;  // serial -> the engine's id
   };

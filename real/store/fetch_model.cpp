@@ -181,12 +181,14 @@ FetchResult fetch_model(const std::string& host, int port, const std::string& na
       std::error_code ec;
       fs::remove(temporary, ec);
     };
-    if (a.error == httplib::Error::Connection && !cancelled(options)) {
+    // A refused connection, or a store that answers 503 (down for a while): wait and try again.
+    const bool unavailable = a.error == httplib::Error::Success && a.status == 503;
+    if ((a.error == httplib::Error::Connection || unavailable) && !cancelled(options)) {
       discard();
       const auto now = Clock::now();
       if (now >= deadline)
-        return fail("no store answers (connection refused; tried " + std::to_string(r.attempts) + " times in " +
-                    seconds_text(seconds_since(began)) + ")");
+        return fail(std::string("no store answers (") + (unavailable ? "503 unavailable" : "connection refused") +
+                    "; tried " + std::to_string(r.attempts) + " times in " + seconds_text(seconds_since(began)) + ")");
       const auto pause = std::min(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(backoff)),
                                   deadline - now);
       std::this_thread::sleep_for(pause);

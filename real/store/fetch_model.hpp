@@ -6,13 +6,15 @@
 //     (".NAME.part-PID-N", in the same folder, so the rename cannot cross file systems) and
 //     renamed onto `destination` only once every byte the store announced has arrived; on any
 //     error the temporary is removed and `destination` is left as it was. Never a partial file.
-//   - A refused connection (no store listening yet, or a store restarting) is retried with
-//     exponential backoff until `retry_for_s` after the call began: a store that is briefly down
-//     only delays the load, and the delay is in `seconds`. Anything else — an answer other than
-//     200, a connection that breaks mid-transfer, a file that cannot be written — ends the call
-//     at once with the reason (the caller decides whether to try again).
+//   - A refused connection (no store listening yet, or a store restarting) or an answer 503 (a
+//     store that says it is down: an injected outage) is retried with exponential backoff —
+//     first_backoff_s, doubling after each try, capped at max_backoff_s — until `retry_for_s`
+//     after the call began: a store that is briefly down only delays the load, and the delay is
+//     in `seconds`. Anything else — another answer than 200, a connection that breaks
+//     mid-transfer, a file that cannot be written — ends the call at once with the reason (the
+//     caller decides whether to try again).
 //   - `seconds` is the wall time of the whole call, retries included; `waited_seconds` the part
-//     spent waiting for a refused store.
+//     spent waiting for a refused (or unavailable) store.
 // Thread-safe: each call has its own connection.
 #pragma once
 #include <atomic>

@@ -50,6 +50,7 @@ struct StoreServer::Impl {
   std::mutex stop_mutex;
   std::condition_variable stop_cv;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> unavailable{false};  // set_unavailable(): a store outage (fault injection)
 
   std::atomic<std::uint64_t> bytes_served{0}, complete{0}, incomplete{0}, active{0}, refused{0};
 
@@ -95,6 +96,10 @@ void StoreServer::Impl::serve_listing(httplib::Response& res) {
 
 void StoreServer::Impl::serve_model(const httplib::Request& req, httplib::Response& res) {
   const std::string name = req.matches.size() > 1 ? req.matches[1].str() : "";
+  if (unavailable.load()) {
+    res.set_header("Retry-After", "1");
+    return refuse(res, 503, "the store is down (an injected outage)");
+  }
   ResolvedModel m = resolve_model(folder, name);
   if (m.status != 200) return refuse(res, m.status, m.error);
   const int fd = ::open(m.file.path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -258,6 +263,8 @@ void StoreServer::stop() {
 }
 
 bool StoreServer::running() const { return impl_->listener.joinable() && !impl_->listener_done.load() && !impl_->stopping.load(); }
+
+void StoreServer::set_unavailable(bool down) { impl_->unavailable = down; }
 
 int StoreServer::port() const { return impl_->port; }
 

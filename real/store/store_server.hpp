@@ -53,7 +53,7 @@ struct StoreCounters {
   std::uint64_t transfers_complete = 0;
   std::uint64_t transfers_incomplete = 0;  // the client went away or the server stopped
   std::uint64_t transfers_active = 0;
-  std::uint64_t requests_refused = 0;    // 400 and 404 answers
+  std::uint64_t requests_refused = 0;    // 400, 404 and (during an outage) 503 answers
 };
 
 class StoreServer {
@@ -68,6 +68,9 @@ class StoreServer {
   std::string start();
   void stop();  // idempotent; also before start()
   bool running() const;
+  // An outage (a scenario's `store_down` fault): while set, every GET of a model file is
+  // answered 503 (counted as refused); fetch_model retries it as it retries a refused connection.
+  void set_unavailable(bool down);
   int port() const;  // the bound port (the chosen one for port 0); 0 before start()
   std::string address() const;  // "127.0.0.1:PORT"
   StoreCounters counters() const;

@@ -345,6 +345,7 @@ struct Loader {
     sc.sample_interval = r.duration("sample_interval", 60 * kSecond, kMillisecond);
     sc.buffer_limit = static_cast<std::uint32_t>(r.integer("buffer_limit", 100'000, 1, 10'000'000));
     sc.queue_limit = static_cast<std::uint32_t>(r.integer("queue_limit", 100'000, 1, 10'000'000));
+    sc.request_retries = r.integer("request_retries", 2, 0, 1000);
     read_gpu_types(r);
     read_cluster(r);
     read_performance(r);
@@ -360,6 +361,7 @@ struct Loader {
                     model_nodes[i]);
     read_workloads(r);
     read_jobs(r);
+    read_faults(r);
     r.finish();
     check_fit();
   }
@@ -785,6 +787,39 @@ struct Loader {
                       (s.empty() ? "" : ", did you mean " + s + "?"));
       }
       choice.params.set_ids(p.name, ids);
+    }
+  }
+
+  // Injected faults: `- {kill_replica: N, at: T}` or `- {store_down: LENGTH, at: T}`. Each
+  // entry names exactly one kind; `at` lies in the run (before duration + drain_limit).
+  void read_faults(MapReader& r) {
+    auto items = list_of(r, "faults");
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const std::string path = index_path("faults", i);
+      MapReader f(ctx, items[i], path);
+      if (!f.ok()) continue;
+      FaultSpec fault;
+      const bool kill = f.has("kill_replica"), store = f.has("store_down");
+      if (kill == store) {
+        ctx.error(items[i], path,
+                  kill ? "names two faults (kill_replica and store_down): one per entry"
+                       : "names no fault: expected kill_replica: REPLICA or store_down: LENGTH");
+      }
+      if (kill) {
+        fault.kind = FaultSpec::Kind::KillReplica;
+        fault.replica = static_cast<std::uint32_t>(f.integer("kill_replica", 0, 0, 1'000'000));
+      }
+      if (store) {
+        fault.kind = FaultSpec::Kind::StoreDown;
+        fault.length = f.duration("store_down", 0, kMillisecond);
+      }
+      fault.at = f.duration("at", 0, 0, true);
+      if (f.has("at") && fault.at >= sc.duration + sc.drain_limit && sc.duration > 0)
+        ctx.error(f.get("at"), f.path("at"),
+                  "must be before the run's end, duration + drain_limit (" +
+                      format_duration(sc.duration + sc.drain_limit) + ")");
+      f.finish();
+      sc.faults.push_back(fault);
     }
   }
 
