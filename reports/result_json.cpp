@@ -129,6 +129,7 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
       t["adapters"] = adapters;
       t["max_adapters"] = m.max_adapters;
       // Only when set, so results of scenarios without them stay as they were.
+      if (m.max_model_len > 0) t["max_model_len"] = m.max_model_len;
       if (!m.perf_table_file.empty()) {
         ordered gpus;
         for (std::size_t g = 0; g < m.perf_table_hardware.size(); ++g)

@@ -68,6 +68,7 @@ struct ModelSpec {
   int max_prefill_tokens = 8192;        // prompt tokens per prefill batch
   std::vector<AdapterSpec> adapters;    // LoRA adapters of this base model
   int max_adapters = 4;                 // adapters a replica holds in GPU memory at once
+  int max_model_len = 0;                // vLLM --max-model-len: prompt + output tokens; 0 = no limit
   // `performance_table`: measured times by GPU type (index into Scenario::gpu_types; empty, or a
   // null entry: that GPU type runs on the analytical model). Shared: scenarios are copied.
   std::vector<std::shared_ptr<const PerfTable>> perf_tables;

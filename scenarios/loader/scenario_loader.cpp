@@ -528,6 +528,7 @@ struct Loader {
         spec.max_prefill_tokens = m.integer("max_prefill_tokens", 8192, 1, 100000000);
         // vLLM's --max-loras defaults to 1; we default to 4 adapters per replica.
         spec.max_adapters = m.integer("max_adapters", 4, 1, 100000);
+        spec.max_model_len = m.integer("max_model_len", 0, 1, 1000000000);
         if (m.has("performance_table")) read_performance_table(m, spec);
         (void)m.get("performance_table");
         auto adapters = list_of(m, "adapters");
