@@ -103,10 +103,9 @@ PerfTable::PerfTable(std::vector<PrefillPoint> prefill, std::vector<DecodePoint>
       if (measured_[i * nc + j]) continue;
       const double c = contexts_[j];
       const double near = std::clamp(c, own_contexts[i].front(), own_contexts[i].back());
-      const double growth = interpolate_clamped(own_contexts[ref], own_values[ref], c) -
+      const double growth = interpolate_clamped(own_contexts[ref], own_values[ref], c) /
                             interpolate_clamped(own_contexts[ref], own_values[ref], near);
-      grid_[i * nc + j] =
-          interpolate_clamped(own_contexts[i], own_values[i], near) + batches_[i] / batches_[ref] * growth;
+      grid_[i * nc + j] = interpolate_clamped(own_contexts[i], own_values[i], near) * growth;
     }
 }
 

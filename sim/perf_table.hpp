@@ -18,10 +18,11 @@
 //   decode step: bilinear on the grid of measured batch sizes × measured contexts. A profile
 //   need not measure every cell (Splitwise varies context at batch 1 and batch at one prompt
 //   size); a missing cell (b, c) takes its batch's own measurements, linear in context, where
-//   they cover c, and beyond them the nearest measured value of batch b plus the change the
+//   they cover c, and beyond them the nearest measured value of batch b times the ratio the
 //   reference batch r (the one with the most measured contexts, the smallest on a tie) shows
-//   over the same contexts, scaled by b / r (a step reads every sequence's KV cache, so its
-//   growth with context per sequence is proportional to the batch).
+//   between the same two contexts. A ratio, not a difference scaled by b / r (which a step's
+//   KV reads would suggest): in the Splitwise profiles batch 1's context curve is mostly noise
+//   (±5 ms on 55 ms), and multiplied by 64 that noise alone made a step 7× slower.
 //   Outside the measured range, on every axis: below the first point the first value (clamp);
 //   above the last point linear extrapolation from the last two points, never decreasing (a
 //   slope below zero, measurement noise, is taken as zero), so a prompt longer than any measured

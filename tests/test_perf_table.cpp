@@ -26,7 +26,7 @@ const char* kHeader =
 
 // Prefill points 100 → 10 ms, 300 → 30 ms, 400 (4 × 100) → 50 ms. Decode points (batch,
 // context = prompt + output/2): (1, 150) → 20 ms, (1, 350) → 24 ms, (4, 150) → 40 ms; the cell
-// (4, 350) is filled: 40 + 4/1 · (24 − 20) = 56 ms. Rows of another model, GPU and TP are
+// (4, 350) is filled: 40 · 24/20 = 48 ms. Rows of another model, GPU and TP are
 // ignored; the first point is measured twice (10 and 10 ms, 19 and 21 ms: mean 20).
 std::string tiny_table() {
   return std::string(kHeader) +
@@ -95,13 +95,13 @@ TEST_CASE("perf table: decode steps are bilinear over batch and context, the mis
   CHECK(t.measured(0, 0));
   CHECK_FALSE(t.measured(1, 1));
   CHECK(t.cell(0, 0) == 0.020);  // (19 + 21) / 2 ms
-  CHECK(t.cell(1, 1) == Approx(0.056).epsilon(1e-12));
+  CHECK(t.cell(1, 1) == Approx(0.048).epsilon(1e-12));
   CHECK(t.step_seconds(1, 150) == 0.020);
   CHECK(t.step_seconds(4, 150) == 0.040);
   CHECK(t.step_seconds(1, 250) == Approx(0.022).epsilon(1e-12));
-  CHECK(t.step_seconds(4, 250) == Approx(0.048).epsilon(1e-12));
+  CHECK(t.step_seconds(4, 250) == Approx(0.044).epsilon(1e-12));
   CHECK(t.step_seconds(2.5, 150) == Approx(0.030).epsilon(1e-12));
-  CHECK(t.step_seconds(2.5, 250) == Approx(0.035).epsilon(1e-12));  // (30 + 40) / 2 ms
+  CHECK(t.step_seconds(2.5, 250) == Approx(0.033).epsilon(1e-12));  // (30 + 36) / 2 ms
   // Outside: clamped below, extrapolated above from the last two points.
   CHECK(t.step_seconds(0.5, 100) == 0.020);
   CHECK(t.step_seconds(1, 450) == Approx(0.026).epsilon(1e-12));       // 24 + 100 · 4/200 ms
@@ -118,8 +118,8 @@ TEST_CASE("perf table: decode time over many steps integrates the step time, and
   CHECK(t.decode_steps_in(4.8, 1, 250) == Approx(200).epsilon(1e-12));
   CHECK(t.decode_steps_in(2.3, 1, 250) == Approx(100).epsilon(1e-12));
   // Batch 2 holding 300 tokens (150 each), 100 steps: at batch 2 the columns are 26.667 and
-  // 34.667 ms, so the step grows from 26.667 to 30.667 ms.
-  CHECK(t.decode_seconds(100, 2, 300) == Approx(100 * (80.0 / 3 + 92.0 / 3) / 2 * 1e-3).epsilon(1e-12));
+  // 32 ms, so the step grows from 26.667 to 29.333 ms: 100 · 28 ms.
+  CHECK(t.decode_seconds(100, 2, 300) == Approx(2.8).epsilon(1e-12));
   CHECK(t.decode_steps_in(t.decode_seconds(37.5, 2, 300), 2, 300) == Approx(37.5).epsilon(1e-12));
   // Below the first context the step is constant.
   CHECK(t.decode_seconds(10, 1, 100) == Approx(0.2).epsilon(1e-12));
