@@ -17,9 +17,14 @@
 // and listed (in the source data: Llama-2-70B, TP 2, batch 64 × 512 tokens); --keep-impossible
 // keeps them.
 //
+// --table checks the measured-table model (sim/perf_table.hpp) the same way, leaving each
+// configuration out of its group's table in turn and predicting it from the others (at its own
+// points the table is exact, so only held-out points say how well it interpolates); a point
+// outside the rest's range is extrapolated as the table would.
+//
 // usage: fleetsim_calibrate [perf_model.csv] [--compute-efficiency X] [--memory-efficiency Y]
 //                           [--overhead-ms Z] [--tp-overhead-ms T] [--decode-context prompt|mid]
-//                           [--fit] [--verbose] [--keep-impossible]
+//                           [--fit] [--verbose] [--keep-impossible] [--table]
 #include <Eigen/Dense>
 #include <algorithm>
 #include <array>
@@ -37,6 +42,7 @@
 
 #include "sim/gpu_catalog.hpp"
 #include "sim/llm_perf_model.hpp"
+#include "sim/perf_table.hpp"
 #include "sim/scenario.hpp"
 
 namespace {
@@ -263,6 +269,44 @@ void print_table(const std::vector<Group>& groups, const PerfSpec& perf, bool ve
   row("overall", "", "", all);
 }
 
+// Leave-one-out error of the measured-table model, per group (see the header). The table is
+// built from the configurations' means; the decode point is (batch, prompt + out/2) as
+// PerfTable::select reads rows.
+void print_table_model(const std::vector<Group>& groups) {
+  std::printf("\nmeasured-table model, each configuration predicted from the rest of its group:\n");
+  std::printf("%-11s %-15s %2s %4s | %-22s | %-22s\n", "model", "hardware", "TP", "cfgs",
+              "prefill MAPE / median", "decode MAPE / median");
+  Errors all;
+  for (const Group& g : groups) {
+    Errors e;
+    for (std::size_t out = 0; out < g.configs.size(); ++out) {
+      std::vector<PerfTable::PrefillPoint> prefill;
+      std::vector<PerfTable::DecodePoint> decode;
+      for (std::size_t i = 0; i < g.configs.size(); ++i) {
+        if (i == out) continue;
+        const Config& c = g.configs[i];
+        prefill.push_back({static_cast<double>(c.batch) * c.prompt, c.prompt_ms * 1e-3});
+        decode.push_back({static_cast<double>(c.batch), c.prompt + 0.5 * c.tokens, c.token_ms * 1e-3});
+      }
+      if (prefill.empty()) continue;
+      const PerfTable table(std::move(prefill), std::move(decode));
+      const Config& c = g.configs[out];
+      const double pe = 100.0 * (1e3 * table.prefill_seconds(static_cast<double>(c.batch) * c.prompt) - c.prompt_ms) / c.prompt_ms;
+      const double de = 100.0 * (1e3 * table.step_seconds(c.batch, c.prompt + 0.5 * c.tokens) - c.token_ms) / c.token_ms;
+      e.prefill.push_back(pe);
+      e.decode.push_back(de);
+      all.prefill.push_back(pe);
+      all.decode.push_back(de);
+    }
+    std::printf("%-11s %-15s %2d %4zu | %7.1f%%  %+9.1f%%   | %7.1f%%  %+9.1f%%\n", g.model.c_str(),
+                g.hardware.c_str(), g.tp, e.prefill.size(), mean_abs(e.prefill), median(e.prefill),
+                mean_abs(e.decode), median(e.decode));
+  }
+  std::printf("%-11s %-15s %2s %4zu | %7.1f%%  %+9.1f%%   | %7.1f%%  %+9.1f%%\n", "overall", "", "",
+              all.prefill.size(), mean_abs(all.prefill), median(all.prefill), mean_abs(all.decode),
+              median(all.decode));
+}
+
 struct Fit {
   double ce = 0, me = 0, ov = 0, tpo = 0, score = 1e300;
 };
@@ -380,7 +424,7 @@ int main(int argc, char** argv) {
   double ce = PerfSpec{}.compute_efficiency, me = PerfSpec{}.memory_efficiency,
          ov = to_seconds(PerfSpec{}.iteration_overhead) * 1e3,
          tpo = to_seconds(PerfSpec{}.tensor_parallel_overhead) * 1e3;
-  bool do_fit = false, verbose = false;
+  bool do_fit = false, verbose = false, table_model = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -404,10 +448,11 @@ int main(int argc, char** argv) {
     } else if (a == "--fit") do_fit = true;
     else if (a == "--verbose" || a == "-v") verbose = true;
     else if (a == "--keep-impossible") keep_impossible = true;
+    else if (a == "--table") table_model = true;
     else if (a == "--help" || a == "-h") {
       std::cout << "usage: fleetsim_calibrate [perf_model.csv] [--compute-efficiency X] "
                    "[--memory-efficiency Y] [--overhead-ms Z] [--tp-overhead-ms T] "
-                   "[--decode-context prompt|mid] [--fit] [--verbose] [--keep-impossible]\n";
+                   "[--decode-context prompt|mid] [--fit] [--verbose] [--keep-impossible] [--table]\n";
       return 0;
     } else if (!a.empty() && a[0] == '-') {
       std::cerr << "unknown option " << a << "\n";
@@ -426,6 +471,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   print_table(groups, perf_of(ce, me, ov, tpo), verbose);
+  if (table_model) print_table_model(groups);
 
   if (do_fit) {
     std::printf("\nbest fit (least squares on relative errors, reweighted towards the mean of prefill and decode MAPE):\n");

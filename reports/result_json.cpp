@@ -142,6 +142,14 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
       for (const auto& a : m.adapters) adapters.push_back(ordered{{"name", a.name}, {"size", format_size(a.bytes)}});
       t["adapters"] = adapters;
       t["max_adapters"] = m.max_adapters;
+      // Only when set, so results of scenarios without them stay as they were.
+      if (m.max_model_len > 0) t["max_model_len"] = m.max_model_len;
+      if (!m.perf_table_file.empty()) {
+        ordered gpus;
+        for (std::size_t g = 0; g < m.perf_table_hardware.size(); ++g)
+          if (!m.perf_table_hardware[g].empty()) gpus[sc.gpu_types[g].name] = m.perf_table_hardware[g];
+        t["performance_table"] = ordered{{"file", m.perf_table_file}, {"model", m.perf_table_model}, {"gpus", gpus}};
+      }
     }
     t["autoscaler"] = policy_json(m.autoscaler, PolicyFamily::Autoscaler, registry);
     t["slo"] = slo_json(m.slo);

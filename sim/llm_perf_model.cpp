@@ -5,7 +5,8 @@
 
 namespace fleetsim {
 
-LlmPerfModel::LlmPerfModel(const ModelSpec& model, const GpuType& gpu, const PerfSpec& perf) {
+LlmPerfModel::LlmPerfModel(const ModelSpec& model, const GpuType& gpu, const PerfSpec& perf, const PerfTable* table)
+    : table_(table) {
   const double tp = model.gpus_per_replica;
   const double flops = tp * gpu.bf16_flops * perf.compute_efficiency;
   const double bandwidth = tp * gpu.memory_bandwidth * perf.memory_efficiency;
@@ -21,16 +22,19 @@ LlmPerfModel::LlmPerfModel(const ModelSpec& model, const GpuType& gpu, const Per
 }
 
 double LlmPerfModel::prefill_seconds(double prompt_tokens) const {
+  if (table_) return table_->prefill_seconds(prompt_tokens);
   return std::max(prefill_flop_seconds_per_token_ * prompt_tokens, weight_pass_seconds_) + overhead_;
 }
 
 double LlmPerfModel::decode_seconds(double steps, double batch, double context) const {
+  if (table_) return table_->decode_seconds(steps, batch, context);
   const double linear = base_ + per_seq_ * batch + per_token_ * context;
   return linear * steps + 0.5 * per_token_ * batch * steps * steps;
 }
 
 double LlmPerfModel::decode_steps_in(double seconds, double batch, double context) const {
   if (seconds <= 0) return 0;
+  if (table_) return table_->decode_steps_in(seconds, batch, context);
   const double linear = base_ + per_seq_ * batch + per_token_ * context;
   const double quadratic = 0.5 * per_token_ * batch;
   // Solve quadratic·x² + linear·x − seconds = 0 in the cancellation-free form.

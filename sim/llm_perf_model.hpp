@@ -23,8 +23,13 @@
 //                                       + per_token·b·ΔP²/2,
 // and its inverse gives the progress after a given time. The simulator uses those two
 // functions instead of one event per token.
+//
+// With a measured table (PerfTable, sim/perf_table.hpp; a model's `performance_table` for this
+// GPU type) prefill and decode times come from the table instead; the KV capacity stays the
+// formula above (the profiles measure time, not memory).
 #pragma once
 #include "sim/gpu_catalog.hpp"
+#include "sim/perf_table.hpp"
 #include "sim/scenario.hpp"
 #include "sim/time.hpp"
 
@@ -32,7 +37,8 @@ namespace fleetsim {
 
 class LlmPerfModel {
  public:
-  LlmPerfModel(const ModelSpec& model, const GpuType& gpu, const PerfSpec& perf);
+  // `table`, when given, must outlive the model (the Scenario holds it).
+  LlmPerfModel(const ModelSpec& model, const GpuType& gpu, const PerfSpec& perf, const PerfTable* table = nullptr);
 
   double prefill_seconds(double prompt_tokens) const;
   // Seconds to run `steps` decode steps starting with `batch` sequences holding `context`
@@ -41,6 +47,7 @@ class LlmPerfModel {
   // Inverse of decode_seconds: steps completed after `seconds`.
   double decode_steps_in(double seconds, double batch, double context) const;
   double kv_capacity_tokens() const { return kv_capacity_tokens_; }
+  const PerfTable* table() const { return table_; }
 
   double step_base_seconds() const { return base_; }
   double step_per_seq_seconds() const { return per_seq_; }
@@ -54,6 +61,7 @@ class LlmPerfModel {
   double per_seq_;    // 2N / (tp·F·mfu)
   double per_token_;  // kv / (tp·B·mbu)
   double kv_capacity_tokens_;
+  const PerfTable* table_ = nullptr;
 };
 
 }  // namespace fleetsim

@@ -86,9 +86,11 @@ void Simulation::evaluate(std::uint32_t model) {
 
 const LlmPerfModel* Simulation::perf_for(std::uint32_t model, std::uint32_t gpu_type) {
   auto& slot = perf_models_[model * gpu_types_.size() + gpu_type];
-  if (!slot)
-    slot = std::make_unique<LlmPerfModel>(setup_.scenario.models[model], gpu_types_[gpu_type],
-                                          setup_.scenario.perf);
+  if (!slot) {
+    const ModelSpec& spec = setup_.scenario.models[model];
+    const PerfTable* table = gpu_type < spec.perf_tables.size() ? spec.perf_tables[gpu_type].get() : nullptr;
+    slot = std::make_unique<LlmPerfModel>(spec, gpu_types_[gpu_type], setup_.scenario.perf, table);
+  }
   return slot.get();
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@
 #include "sim/time.hpp"
 
 namespace fleetsim {
+
+class PerfTable;  // sim/perf_table.hpp
 
 // A distribution of a non-negative quantity (token counts, service times in seconds).
 struct Distribution {
@@ -65,6 +68,13 @@ struct ModelSpec {
   int max_prefill_tokens = 8192;        // prompt tokens per prefill batch
   std::vector<AdapterSpec> adapters;    // LoRA adapters of this base model
   int max_adapters = 4;                 // adapters a replica holds in GPU memory at once
+  int max_model_len = 0;                // vLLM --max-model-len: prompt + output tokens; 0 = no limit
+  // `performance_table`: measured times by GPU type (index into Scenario::gpu_types; empty, or a
+  // null entry: that GPU type runs on the analytical model). Shared: scenarios are copied.
+  std::vector<std::shared_ptr<const PerfTable>> perf_tables;
+  std::string perf_table_file;                       // as resolved; "" = none
+  std::vector<std::string> perf_table_hardware;      // by GPU type: the file's `hardware` value, or ""
+  std::string perf_table_model;                      // the file's `model` value
   // Service-time models (embeddings, rerankers, classic ML)
   Distribution service_time;
   int max_concurrency = 1;

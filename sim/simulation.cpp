@@ -258,7 +258,14 @@ void Simulation::on_arrival(std::uint32_t source) {
     ++m.arrivals_seen;
   }
   change_concurrency(a.model, +1);
-  dispatch_or_buffer(id);
+  const int max_len = setup_.scenario.models[a.model].max_model_len;
+  if (max_len > 0 && static_cast<double>(r.input_tokens) + r.output_tokens > max_len) {
+    // Longer than the model's context (vLLM refuses it at the API): ends here, wakes no replica.
+    for (auto* o : observers_) o->on_request_arrived(now_, a.model, false);
+    finish_request(id, RequestOutcome::TooLong);
+  } else {
+    dispatch_or_buffer(id);
+  }
 
   Arrival next;
   source_pending_[source] = false;

@@ -189,6 +189,45 @@ TEST_CASE("a request that can never fit the KV cache fails as too-long", "[servi
   REQUIRE(out.metrics.models[0].completed() == 1);
 }
 
+TEST_CASE("max_model_len: prompt + output above it ends as too-long at arrival", "[serving][max-model-len]") {
+  // 4,096 tokens: 100 + 10 fits, 4,000 + 96 = 4,096 fits exactly, 4,000 + 97 does not, nor a
+  // 191k-token prompt.
+  const std::string trace =
+      write_trace("maxlen", "1.0,m,100,10\n2.0,m,4000,96\n3.0,m,4000,97\n4.0,m,191000,100\n5.0,m,100,10\n");
+  RunOutput out = run_scenario(scenario_from(base_yaml(trace, ", max_model_len: 4096")));
+  REQUIRE(out.violations.empty());
+  const auto& outcomes = out.metrics.models[0].outcomes;
+  CHECK(outcomes[static_cast<int>(RequestOutcome::TooLong)] == 2);
+  CHECK(out.metrics.models[0].completed() == 3);
+  for (const RequestResult& r : out.requests)
+    if (r.outcome == RequestOutcome::TooLong) {
+      CHECK(r.end == r.arrival);
+      CHECK(r.input_tokens + r.output_tokens > 4096);
+    }
+  // Without the key all five fit the KV cache (~467k tokens) and complete.
+  RunOutput unlimited = run_scenario(scenario_from(base_yaml(trace, "")));
+  CHECK(unlimited.metrics.models[0].completed() == 5);
+}
+
+TEST_CASE("max_model_len: a too-long request wakes no replica", "[serving][max-model-len]") {
+  const std::string trace = write_trace("maxlen_wake", "1.0,m,5000,10\n");
+  RunOutput out = run_scenario(scenario_from(
+      base_yaml(trace, ", max_model_len: 4096", "{impl: kpa, initial_scale: 0}", /*warm=*/false)));
+  REQUIRE(out.violations.empty());
+  CHECK(out.metrics.models[0].outcomes[static_cast<int>(RequestOutcome::TooLong)] == 1);
+  CHECK(out.cold_starts.empty());
+}
+
+TEST_CASE("max_model_len: validated by the loader", "[serving][max-model-len][bad-input]") {
+  const std::string trace = write_trace("maxlen_bad", "1.0,m,100,10\n");
+  CHECK_THAT(errors_of(base_yaml(trace, ", max_model_len: 0")), Catch::Contains("models[0].max_model_len"));
+  CHECK_THAT(errors_of(base_yaml(trace, ", max_model_len: 1.5")), Catch::Contains("expected an integer"));
+  CHECK_THAT(errors_of(base_yaml(trace, ", max_model_len: 4k")), Catch::Contains("models[0].max_model_len"));
+  // Service-time models have no context: the key is unknown there.
+  CHECK_THAT(errors_of(base_yaml(trace, ", kind: service-time, service_time: {fixed: 1s}, max_model_len: 10")),
+             Catch::Contains("max_model_len"));
+}
+
 TEST_CASE("a request waiting longer than request_timeout fails with reason timeout", "[serving]") {
   // No node can take a second model's replica while the first holds every GPU: its requests
   // wait in the buffer and time out after 30 s; the run still ends with every request ended.

@@ -21,6 +21,7 @@
 
 #include "scenarios/loader/build.hpp"
 #include "scenarios/loader/yaml_reader.hpp"
+#include "sim/perf_table.hpp"
 #include "sim/rng.hpp"
 #include "sim/transfers.hpp"
 #include "traces/importers.hpp"
@@ -529,6 +530,9 @@ struct Loader {
         spec.max_prefill_tokens = m.integer("max_prefill_tokens", 8192, 1, 100000000);
         // vLLM's --max-loras defaults to 1; we default to 4 adapters per replica.
         spec.max_adapters = m.integer("max_adapters", 4, 1, 100000);
+        spec.max_model_len = m.integer("max_model_len", 0, 1, 1000000000);
+        if (m.has("performance_table")) read_performance_table(m, spec);
+        (void)m.get("performance_table");
         auto adapters = list_of(m, "adapters");
         for (std::size_t a = 0; a < adapters.size(); ++a) {
           MapReader ar(ctx, adapters[a], index_path(m.path("adapters"), a));
@@ -559,6 +563,55 @@ struct Loader {
       model_index[spec.name] = static_cast<std::uint32_t>(sc.models.size());
       sc.models.push_back(spec);
       model_nodes.push_back(items[i]);
+    }
+  }
+
+  // A model's `performance_table`: a profile in the Splitwise format and, per GPU type, the
+  // value of its `hardware` column; the rows of the model's tensor-parallel degree are used.
+  // The file is read once per model (sim/perf_table.hpp checks every row).
+  void read_performance_table(MapReader& m, ModelSpec& spec) {
+    MapReader t(ctx, m.get("performance_table"), m.path("performance_table"));
+    if (!t.ok()) return;
+    std::filesystem::path file = t.text("file", "", true);
+    if (!file.empty() && file.is_relative()) file = std::filesystem::path(base_dir) / file;
+    spec.perf_table_file = file.lexically_normal().string();
+    spec.perf_table_model = t.text("model", spec.name);
+    MapReader g(ctx, t.get("gpus"), t.path("gpus"));
+    std::vector<std::pair<std::uint32_t, std::string>> wanted;  // GPU type, hardware value
+    const auto entries = g.ok() ? g.entries() : std::vector<std::pair<YAML::Node, YAML::Node>>{};
+    if (!t.has("gpus"))
+      ctx.error(t.node(), t.path("gpus"), "required key is missing (GPU type: the profile's hardware value)");
+    else if (g.ok() && entries.empty())
+      ctx.error(t.get("gpus"), t.path("gpus"), "name at least one GPU type (GPU type: the profile's hardware value)");
+    for (const auto& [key, value] : entries) {
+      const std::string name = key.IsScalar() ? key.Scalar() : "";
+      auto it = std::find_if(sc.gpu_types.begin(), sc.gpu_types.end(), [&](const GpuType& x) { return x.name == name; });
+      if (it == sc.gpu_types.end()) {
+        std::vector<std::string> names;
+        for (const GpuType& x : sc.gpu_types) names.push_back(x.name);
+        const std::string s = did_you_mean(name, names);
+        ctx.error(key, g.path(name), "unknown GPU type \"" + name + "\"" + (s.empty() ? "" : ", did you mean " + s + "?"));
+        continue;
+      }
+      if (!value.IsScalar() || value.Scalar().empty()) {
+        ctx.error(value, g.path(name), "expected the profile's hardware value (got " + describe(value) + ")");
+        continue;
+      }
+      wanted.emplace_back(static_cast<std::uint32_t>(it - sc.gpu_types.begin()), value.Scalar());
+    }
+    g.finish();
+    t.finish();
+    if (spec.perf_table_file.empty() || wanted.empty()) return;
+    const auto rows = PerfTable::read_rows(spec.perf_table_file, t.path("file"), ctx.errors);
+    if (!rows) return;
+    spec.perf_tables.resize(sc.gpu_types.size());
+    spec.perf_table_hardware.resize(sc.gpu_types.size());
+    for (const auto& [gpu, hardware] : wanted) {
+      auto table = PerfTable::select(*rows, spec.perf_table_model, hardware, spec.gpus_per_replica,
+                                     spec.perf_table_file, g.path(sc.gpu_types[gpu].name), ctx.errors);
+      if (!table) continue;
+      spec.perf_tables[gpu] = std::make_shared<const PerfTable>(std::move(*table));
+      spec.perf_table_hardware[gpu] = hardware;
     }
   }
 
