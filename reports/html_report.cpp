@@ -58,11 +58,11 @@ std::string left_out_note(const RunData& run) {
   return " Only the " + std::to_string(kDrawnModels) + " models with the most requests are drawn; the other " +
          format_count(n) + " are in the tables.";
 }
-std::string summed_note(const RunData& run) {
+std::string summed_note(const RunData& run, const std::string& drawn_as = "gray dashed line") {
   const std::size_t n = run.timeseries.other_models;
   if (n == 0) return "";
   return " The " + format_count(n) + " models beyond the " + std::to_string(kDrawnModels) +
-         " with the most requests are summed into one gray dashed line, \"" + other_label(n) +
+         " with the most requests are summed into one " + drawn_as + ", \"" + other_label(n) +
          "\"; every model is in the tables.";
 }
 std::string others_lane_note(const RunData& run) {
@@ -337,7 +337,7 @@ std::string gpus_chart(const RunData& run, const std::vector<std::string>& order
                     std::string(any_reduced ? " Over this long a run each layer is its mean over each time bucket, so "
                                               "the total's peaks rise above the stack."
                                             : "") +
-                    summed_note(run));
+                    summed_note(run, "gray layer on top"));
 }
 
 std::string rate_chart(const RunData& run, const std::vector<std::string>& order) {
@@ -346,7 +346,7 @@ std::string rate_chart(const RunData& run, const std::vector<std::string>& order
     if (const RunSeries* s = run.timeseries.find(order[i], "arrivals"))
       lines.push_back({order[i] + ": arrivals", model_style(i), rate_of(s), false});
   if (const RunSeries* s = run.timeseries.find_other("arrivals"))
-    lines.push_back({s->model + ": arrivals", other_style(), rate_of(s), false});
+    lines.push_back({s->model, other_style(), rate_of(s), false});  // ": arrivals" would not fit the legend
   if (const RunSeries* s = run.timeseries.find("all", "arrivals"))
     lines.push_back({"all models: arrivals", all_style(), rate_of(s), false});
   if (const RunSeries* s = run.timeseries.find("all", "completions")) {

@@ -174,10 +174,11 @@ TEST_CASE("many models: the report draws ten models, the other five as one, and 
   CHECK_THAT(replicas, Catch::Contains("summed into one gray dashed line"));
   const std::string rate = figure_of(html, "chart-rate");
   CHECK(count(rate, "<g><title>") == 12);
-  CHECK(count(rate, "<g><title>other (5 models): arrivals</title>") == 1);
+  CHECK(count(rate, "<g><title>other (5 models)</title>") == 1);
   const std::string gpus = figure_of(html, "chart-gpus");
   CHECK(count(gpus, "<polygon") == 11);
   CHECK(count(gpus, "<g><title>other (5 models)</title><polygon") == 1);
+  CHECK_THAT(gpus, Catch::Contains("summed into one gray layer on top"));
   // Per-model figures from result.json: the ten only, with a caption that says so.
   const std::string cdf = figure_of(html, "chart-ttft-cdf");
   CHECK(count(cdf, "<g><title>") == 11);
