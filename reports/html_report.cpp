@@ -19,9 +19,12 @@ constexpr const char* kAbortedFill = "#c9c9c9";
 constexpr const char* kAbortedStroke = "#d62728";
 
 // ---------------------------------------------------------------------------------------------
-// The models, in a fixed order: result.json's, then any others the CSVs name ("all" excluded).
+// The models drawn one by one, in a fixed order: result.json's, then any others the CSVs name
+// ("all" excluded). With more than kDrawnModels models in result.json, only the kDrawnModels with
+// the most requests (drawn_models, run_data.hpp); the rest are summed or left to the tables.
 
 std::vector<std::string> model_order(const RunData& run) {
+  if (run.models.size() > kDrawnModels) return drawn_models(run);
   std::vector<std::string> out;
   auto add = [&](const std::string& m) {
     if (m == "all") return;
@@ -35,6 +38,38 @@ std::vector<std::string> model_order(const RunData& run) {
 
 std::size_t index_of(const std::vector<std::string>& v, const std::string& s) {
   return static_cast<std::size_t>(std::find(v.begin(), v.end(), s) - v.begin());
+}
+
+bool drawn(const std::vector<std::string>& order, const std::string& model) {
+  return index_of(order, model) < order.size();
+}
+
+// How many of result.json's models are not drawn one by one (0: every one is).
+std::size_t undrawn(const RunData& run) {
+  return run.models.size() > kDrawnModels ? run.models.size() - kDrawnModels : 0;
+}
+
+std::string other_label(std::size_t n) { return "other (" + format_count(n) + " models)"; }
+
+// Caption sentences, empty when every model is drawn (the report is then as it always was).
+std::string left_out_note(const RunData& run) {
+  const std::size_t n = undrawn(run);
+  if (n == 0) return "";
+  return " Only the " + std::to_string(kDrawnModels) + " models with the most requests are drawn; the other " +
+         format_count(n) + " are in the tables.";
+}
+std::string summed_note(const RunData& run, const std::string& drawn_as = "gray dashed line") {
+  const std::size_t n = run.timeseries.other_models;
+  if (n == 0) return "";
+  return " The " + format_count(n) + " models beyond the " + std::to_string(kDrawnModels) +
+         " with the most requests are summed into one " + drawn_as + ", \"" + other_label(n) +
+         "\"; every model is in the tables.";
+}
+std::string others_lane_note(const RunData& run) {
+  const std::size_t n = undrawn(run);
+  if (n == 0) return "";
+  return " The cold starts of the " + format_count(n) + " models beyond the " + std::to_string(kDrawnModels) +
+         " with the most requests share one lane, \"" + other_label(n) + "\"; every model is in the tables.";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -95,7 +130,8 @@ std::string cdf_chart(const RunData& run, const std::vector<std::string>& order,
     }
     lines.push_back(std::move(l));
   };
-  for (const ModelResult& m : run.models) add(m, model_style(index_of(order, m.name)), m.name);
+  for (const ModelResult& m : run.models)
+    if (drawn(order, m.name)) add(m, model_style(index_of(order, m.name)), m.name);
   add(run.overall, all_style(), "all models");
   if (lines.empty()) return missing(title + ": no completed requests in this run.");
   double lo = std::numeric_limits<double>::infinity(), hi = 0;
@@ -113,7 +149,7 @@ std::string cdf_chart(const RunData& run, const std::vector<std::string>& order,
                         "share y of the requests took at most x.";
   if (approximate)
     caption += " Models drawn with dots have no cdf in result.json: only p50, p90, p99 and the maximum are plotted.";
-  return figure(id, c.svg(), caption);
+  return figure(id, c.svg(), caption + left_out_note(run));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,6 +176,7 @@ std::string series_chart(const RunData& run, const std::vector<std::string>& ord
   for (std::size_t i = 0; i < order.size(); ++i)
     if (const RunSeries* s = run.timeseries.find(order[i], series))
       lines.push_back({order[i], model_style(i), points_of(s), false});
+  if (const RunSeries* s = run.timeseries.find_other(series)) lines.push_back({s->model, other_style(), points_of(s), false});
   if (const RunSeries* s = run.timeseries.find("all", series)) lines.push_back({"all models", all_style(), points_of(s), false});
   if (lines.empty()) return missing(title + ": timeseries.csv has no \"" + series + "\" series.");
   Axis x = time_axis(time_end(run));
@@ -149,7 +186,7 @@ std::string series_chart(const RunData& run, const std::vector<std::string>& ord
   c.y_axis(y);
   c.lines(x, y, lines);
   c.legend(legend_of(lines));
-  return figure(id, c.svg(), caption);
+  return figure(id, c.svg(), caption + summed_note(run));
 }
 
 std::string replicas_chart(const RunData& run, const std::vector<std::string>& order) {
@@ -169,6 +206,22 @@ std::string replicas_chart(const RunData& run, const std::vector<std::string>& o
     }
     legend.push_back({order[i], st.color, Swatch::Line, st.dash});
   }
+  {
+    const RunSeries* ready = run.timeseries.find_other("replicas_ready");
+    const RunSeries* starting = run.timeseries.find_other("replicas_starting");
+    if (ready || starting) {
+      const Style st = other_style();
+      const std::string label = (ready ? ready : starting)->model;
+      if (ready) lines.push_back({label + ": ready", st, points_of(ready), false});
+      if (starting) {
+        Style dotted = st;
+        dotted.dash = "2 3";
+        dotted.width = 1.3;
+        lines.push_back({label + ": starting", dotted, points_of(starting), false});
+      }
+      legend.push_back({label, st.color, Swatch::Line, st.dash});
+    }
+  }
   if (const RunSeries* s = run.timeseries.find("all", "replicas_ready")) {
     lines.push_back({"all models: ready", all_style(), points_of(s), false});
     legend.push_back({"all models (ready)", kAllColor, Swatch::Line});
@@ -185,18 +238,26 @@ std::string replicas_chart(const RunData& run, const std::vector<std::string>& o
   c.legend(legend);
   return figure("chart-replicas", c.svg(),
                 "Replicas per model at each sample time: ready (solid) and starting — pulling the image, loading weights "
-                "or starting the engine (dotted); the black line is the total of ready replicas.");
+                "or starting the engine (dotted); the black line is the total of ready replicas." +
+                    summed_note(run));
 }
 
 // Stacked areas of GPUs allocated per model, with the "all" total as a line.
 std::string gpus_chart(const RunData& run, const std::vector<std::string>& order) {
-  std::vector<std::size_t> models;
+  std::vector<std::string> names;
+  std::vector<Style> styles;
   std::vector<const RunSeries*> layers;
   for (std::size_t i = 0; i < order.size(); ++i)
     if (const RunSeries* s = run.timeseries.find(order[i], "gpus_allocated")) {
-      models.push_back(i);
+      names.push_back(order[i]);
+      styles.push_back(model_style(i));
       layers.push_back(s);
     }
+  if (const RunSeries* s = run.timeseries.find_other("gpus_allocated")) {  // on top of the stack
+    names.push_back(s->model);
+    styles.push_back(other_style());
+    layers.push_back(s);
+  }
   const RunSeries* all = run.timeseries.find("all", "gpus_allocated");
   if (layers.empty() && !all) return missing("GPUs allocated over time: timeseries.csv has no gpus_allocated series.");
   bool any_reduced = false;
@@ -258,11 +319,11 @@ std::string gpus_chart(const RunData& run, const std::vector<std::string>& order
     for (std::size_t k = 0; k < starts.size(); ++k) poly.emplace_back(x.px(grid[starts[k]]), y.px(column_max(cum[l], k)));
     for (std::size_t k = starts.size(); k-- > 0;)
       poly.emplace_back(x.px(grid[starts[k]]), y.px(l ? column_max(cum[l - 1], k) : 0));
-    const Style st = model_style(models[l]);
-    c.body() += "<g><title>" + esc(order[models[l]]) + "</title><polygon fill=\"" + st.color +
+    const Style& st = styles[l];
+    c.body() += "<g><title>" + esc(names[l]) + "</title><polygon fill=\"" + st.color +
                 "\" fill-opacity=\"0.85\" stroke=\"" + st.color + "\" stroke-width=\"0.5\" points=\"" +
                 Chart::points_attr(poly) + "\"/></g>\n";
-    legend.push_back({order[models[l]], st.color, Swatch::Box, "", "", 0.85});
+    legend.push_back({names[l], st.color, Swatch::Box, "", "", 0.85});
   }
   if (all) {
     c.lines(x, y, {Line{"all models", all_style(), points_of(all), false}});
@@ -275,7 +336,8 @@ std::string gpus_chart(const RunData& run, const std::vector<std::string>& order
                 "the black line is the cluster total." +
                     std::string(any_reduced ? " Over this long a run each layer is its mean over each time bucket, so "
                                               "the total's peaks rise above the stack."
-                                            : ""));
+                                            : "") +
+                    summed_note(run, "gray layer on top"));
 }
 
 std::string rate_chart(const RunData& run, const std::vector<std::string>& order) {
@@ -283,6 +345,8 @@ std::string rate_chart(const RunData& run, const std::vector<std::string>& order
   for (std::size_t i = 0; i < order.size(); ++i)
     if (const RunSeries* s = run.timeseries.find(order[i], "arrivals"))
       lines.push_back({order[i] + ": arrivals", model_style(i), rate_of(s), false});
+  if (const RunSeries* s = run.timeseries.find_other("arrivals"))
+    lines.push_back({s->model, other_style(), rate_of(s), false});  // ": arrivals" would not fit the legend
   if (const RunSeries* s = run.timeseries.find("all", "arrivals"))
     lines.push_back({"all models: arrivals", all_style(), rate_of(s), false});
   if (const RunSeries* s = run.timeseries.find("all", "completions")) {
@@ -301,7 +365,8 @@ std::string rate_chart(const RunData& run, const std::vector<std::string>& order
   c.legend(legend_of(lines));
   return figure("chart-rate", c.svg(),
                 "Arrivals per second in each sample interval, per model and in total, and completions per second in "
-                "total (dashed).");
+                "total (dashed)." +
+                    summed_note(run));
 }
 // ---------------------------------------------------------------------------------------------
 // Cold starts
@@ -344,9 +409,22 @@ std::string phase_tooltip(const ColdStartRow& r, const std::vector<Phase>& phase
   return t + "; weights from " + r.source;
 }
 
+// The lanes of the cold-start charts: the drawn models and, when some are not drawn, one more for
+// all the others together.
+std::vector<std::string> lanes_of(const RunData& run, const std::vector<std::string>& order) {
+  std::vector<std::string> lanes = order;
+  if (undrawn(run) > 0) lanes.push_back(other_label(undrawn(run)));
+  return lanes;
+}
+
+Style lane_style(const std::vector<std::string>& order, std::size_t lane) {
+  return lane < order.size() ? model_style(lane) : other_style();
+}
+
 std::vector<std::vector<const ColdStartRow*>> by_model(const RunData& run, const std::vector<std::string>& order) {
-  std::vector<std::vector<const ColdStartRow*>> groups(order.size());
-  for (const ColdStartRow& r : run.cold_start_log) groups[index_of(order, r.model)].push_back(&r);
+  std::vector<std::vector<const ColdStartRow*>> groups(lanes_of(run, order).size());
+  for (const ColdStartRow& r : run.cold_start_log)
+    groups[std::min(index_of(order, r.model), groups.size() - 1)].push_back(&r);
   for (auto& g : groups)
     std::stable_sort(g.begin(), g.end(), [](auto* a, auto* b) { return a->placed_s < b->placed_s; });
   return groups;
@@ -362,7 +440,7 @@ std::vector<LegendItem> phase_legend(const std::vector<Phase>& phases) {
 // One model's cold starts as counts per `bin_px` column of the timeline: a stacked bar per
 // column (height: cold starts placed in it, relative to the busiest column; colors: the phases'
 // shares of their time, gray: aborted ones), with the counts and mean phases as its tooltip.
-std::string dense_cold_starts(const ColdStartRow& first, const std::vector<const ColdStartRow*>& rows,
+std::string dense_cold_starts(const std::string& lane, const std::vector<const ColdStartRow*>& rows,
                               const std::vector<Phase>& phases, const Axis& x, double left, double right,
                               double bin_px, double top, double lane_h) {
   const std::size_t bins = static_cast<std::size_t>(std::ceil((right - left) / bin_px));
@@ -392,7 +470,7 @@ std::string dense_cold_starts(const ColdStartRow& first, const std::vector<const
     const double x0 = left + static_cast<double>(i) * bin_px;
     const double h = std::max(1.0, lane_h * static_cast<double>(k.count) / static_cast<double>(most));
     const double t0 = time_at(x0), t1 = time_at(x0 + bin_px);
-    std::string tip = first.model + ": " + std::to_string(k.count) + " cold start" + (k.count == 1 ? "" : "s") +
+    std::string tip = lane + ": " + std::to_string(k.count) + " cold start" + (k.count == 1 ? "" : "s") +
                       " placed between " + format_fixed(t0, 0) + " s and " + format_fixed(t1, 0) + " s";
     if (k.aborted) tip += " (" + std::to_string(k.aborted) + " aborted)";
     tip += "; mean";
@@ -426,6 +504,7 @@ std::string dense_cold_starts(const ColdStartRow& first, const std::vector<const
 // into its phases; overlapping cold starts take further rows of the lane.
 std::string cold_start_timeline(const RunData& run, const std::vector<std::string>& order) {
   const auto groups = by_model(run, order);
+  const std::vector<std::string> lanes = lanes_of(run, order);
   const std::vector<Phase> phases = phases_of(run);
   double end = time_end(run);
   for (const ColdStartRow& r : run.cold_start_log) end = std::max(end, r.ready_s);
@@ -478,10 +557,10 @@ std::string cold_start_timeline(const RunData& run, const std::vector<std::strin
       b += "<rect x=\"" + coord(left) + "\" y=\"" + coord(y) + "\" width=\"" + coord(right - left) + "\" height=\"" + coord(lane_h) +
            "\" fill=\"#f3f3f3\"/>\n";
     b += "<text x=\"" + coord(left - 8) + "\" y=\"" + coord(y + std::min(lane_h / 2 + 4, 16.0)) +
-         "\" text-anchor=\"end\"><title>" + esc(order[g]) + "</title>" + esc(truncate(order[g], 20)) + " (" +
+         "\" text-anchor=\"end\"><title>" + esc(lanes[g]) + "</title>" + esc(truncate(lanes[g], 20)) + " (" +
          std::to_string(groups[g].size()) + ")</text>\n";
     if (dense[g]) {
-      b += dense_cold_starts(*groups[g][0], groups[g], phases, x, left, right, kBinPx, y + lane_pad / 2, kDenseH);
+      b += dense_cold_starts(lanes[g], groups[g], phases, x, left, right, kBinPx, y + lane_pad / 2, kDenseH);
       y += lane_h;
       continue;
     }
@@ -517,13 +596,15 @@ std::string cold_start_timeline(const RunData& run, const std::vector<std::strin
                 "wider than they were. Overlapping cold starts of a model take extra rows; the count of cold starts "
                 "is beside each model. Hover a bar for its details. A model with more than 400 cold starts is drawn as "
                 "counts per 3 px column instead: a bar's height is the number of cold starts placed in that span "
-                "(the tallest fills the lane), its colors each phase's share of their time, gray the aborted ones.");
+                "(the tallest fills the lane), its colors each phase's share of their time, gray the aborted ones." +
+                    others_lane_note(run));
 }
 
 // Stacked vertical bars, one per cold start (grouped by model, in order of placement): how long
 // each phase took.
 std::string cold_start_phases_chart(const RunData& run, const std::vector<std::string>& order) {
   const auto groups = by_model(run, order);
+  const std::vector<std::string> lanes = lanes_of(run, order);
   const std::vector<Phase> phases = phases_of(run);
   auto total_of = [&](const ColdStartRow& r) {
     double t = 0;
@@ -557,7 +638,7 @@ std::string cold_start_phases_chart(const RunData& run, const std::vector<std::s
   for (std::size_t g = 0; g < kept.size(); ++g) {
     if (kept[g].empty()) continue;
     const double group_x0 = at;
-    const Style st = model_style(g);
+    const Style st = lane_style(order, g);
     for (const ColdStartRow* r : kept[g]) {
       const double cx = at + slot / 2;
       b += "<g><title>" + esc(phase_tooltip(*r, phases)) + "</title>";
@@ -577,11 +658,11 @@ std::string cold_start_phases_chart(const RunData& run, const std::vector<std::s
     }
     const double group_x1 = at;
     b += "<rect x=\"" + coord(group_x0) + "\" y=\"" + coord(c.bottom() + 3) + "\" width=\"" + coord(group_x1 - group_x0) +
-         "\" height=\"5\" fill=\"" + st.color + "\"><title>" + esc(order[g]) + "</title></rect>\n";
+         "\" height=\"5\" fill=\"" + st.color + "\"><title>" + esc(lanes[g]) + "</title></rect>\n";
     if (group_x1 - group_x0 >= 40)
       b += "<text x=\"" + coord((group_x0 + group_x1) / 2) + "\" y=\"" + coord(c.bottom() + 22) +
-           "\" text-anchor=\"middle\"><title>" + esc(order[g]) + "</title>" +
-           esc(truncate(order[g], static_cast<std::size_t>(std::max(3.0, (group_x1 - group_x0) / 7)))) + "</text>\n";
+           "\" text-anchor=\"middle\"><title>" + esc(lanes[g]) + "</title>" +
+           esc(truncate(lanes[g], static_cast<std::size_t>(std::max(3.0, (group_x1 - group_x0) / 7)))) + "</text>\n";
     at += slot;  // a gap between models
   }
   b += "<text x=\"" + coord((left + right) / 2) + "\" y=\"" + coord(c.bottom() + 44) +
@@ -594,12 +675,13 @@ std::string cold_start_phases_chart(const RunData& run, const std::vector<std::s
   for (const Phase& p : phases) legend.push_back({p.name, p.color, Swatch::Box});
   legend.push_back({"aborted (faded)", "#f28e2b", Swatch::Box, "", kAbortedStroke, 0.35});
   for (std::size_t g = 0; g < kept.size(); ++g)
-    if (!kept[g].empty()) legend.push_back({order[g], model_style(g).color, Swatch::Box});
+    if (!kept[g].empty()) legend.push_back({lanes[g], lane_style(order, g).color, Swatch::Box});
   c.legend(legend);
   return figure("chart-cold-start-phases", c.svg(),
                 "Duration of each cold start split into its phases; the "
                 "colored strip under the bars marks the model. An aborted cold start shows the phases recorded for "
-                "it, faded.");
+                "it, faded." +
+                    others_lane_note(run));
 }
 
 std::string cold_start_table(const RunData& run) {
@@ -628,12 +710,12 @@ std::string cold_start_table(const RunData& run) {
   return t + "</tbody></table></div>\n";
 }
 
-std::string mean_phases_chart(const RunData& run) {
+std::string mean_phases_chart(const RunData& run, const std::vector<std::string>& order) {
   const std::vector<Phase> phases = phases_of(run);
   std::vector<BarRow> rows;
   auto add = [&](const ModelResult& m, bool overall) {
     const ColdStartStats& c = m.cold_starts;
-    if (c.count == 0 && !overall) return;
+    if (!overall && (c.count == 0 || !drawn(order, m.name))) return;
     std::vector<double> means;
     double total = 0;
     for (const Phase& p : phases) {
@@ -652,7 +734,8 @@ std::string mean_phases_chart(const RunData& run) {
   }
   return hbar_chart("chart-cold-start-means", "Mean cold-start phases per model", names, colors, rows, "seconds",
                     "Mean time of each cold-start phase (from result.json), per model with cold starts; the label is "
-                    "the mean total and, in brackets, the number of cold starts.");
+                    "the mean total and, in brackets, the number of cold starts." +
+                        left_out_note(run));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -669,16 +752,18 @@ std::string gpu_time_charts(const RunData& run, const std::vector<std::string>& 
                       {m.gpu_seconds_busy / 3600, m.gpu_seconds_starting / 3600, m.gpu_seconds_idle / 3600},
                       format_fixed(m.gpu_seconds_allocated / 3600, 2) + " GPU-h", overall});
   };
-  for (const ModelResult& m : run.models) add(m, false);
-  (void)order;
+  for (const ModelResult& m : run.models)
+    if (drawn(order, m.name)) add(m, false);
   std::string out = hbar_chart("chart-idle-gpu", "Idle GPU time per model", {"idle GPU-hours"}, {"#e15759"}, idle,
                                "idle GPU-hours (GPU-seconds / 3600)",
-                               "GPU time of ready replicas with no request queued or running, per model.");
+                               "GPU time of ready replicas with no request queued or running, per model." +
+                                   left_out_note(run));
   add(run.overall, true);
   out += hbar_chart("chart-gpu-states", "GPU time by state per model", {"busy", "starting", "idle"},
                     {"#4e79a7", "#f28e2b", "#e15759"}, states, "GPU-hours",
                     "Allocated GPU time split into busy (ready, serving at least one request), starting (placed, not "
-                    "yet ready) and idle (ready, no request); the label is the allocated total.");
+                    "yet ready) and idle (ready, no request); the label is the allocated total." +
+                        left_out_note(run));
   return out;
 }
 
@@ -705,7 +790,7 @@ std::string pools_and_links(const RunData& run) {
   return t;
 }
 
-std::string cost_section(const RunData& run) {
+std::string cost_section(const RunData& run, const std::vector<std::string>& order) {
   // Every cost field any block has, in order of first appearance.
   std::vector<std::string> fields;
   auto collect = [&](const ModelResult& m) {
@@ -739,13 +824,14 @@ std::string cost_section(const RunData& run) {
       std::find(fields.begin(), fields.end(), "total") != fields.end() ? "total" : fields.empty() ? "" : fields[0];
   std::vector<BarRow> rows;
   for (const ModelResult& m : run.models) {
+    if (!drawn(order, m.name)) continue;
     const double v = value(m, key);
     if (!std::isnan(v)) rows.push_back({m.name, {v}, format_fixed(v, 2) + (currency.empty() ? "" : " " + currency), false});
   }
   if (!rows.empty())
     t += hbar_chart("chart-cost", "Cost per model (" + key + ")", {key}, {"#59a14f"}, rows,
                     "cost" + (currency.empty() ? std::string() : " (" + currency + ")"),
-                    "The \"" + key + "\" field of each model's cost block in result.json.");
+                    "The \"" + key + "\" field of each model's cost block in result.json." + left_out_note(run));
   return t;
 }
 
@@ -810,6 +896,10 @@ std::string meta(const RunData& run) {
   if (run.has_cold_start_log) files += ", cold_starts.csv";
   item("read from", files);
   if (const std::string r = reduction_note(run); !r.empty()) item("time series", r);
+  if (undrawn(run) > 0)
+    item("models drawn", "the " + std::to_string(kDrawnModels) + " of " + format_count(run.models.size()) +
+                             " with the most requests; the others are summed as \"other\" in the time-series charts "
+                             "and listed in every table");
   return m + "</dl>\n";
 }
 }  // namespace
@@ -898,7 +988,7 @@ std::string html_report(const RunData& run) {
   }
   h += "</section>\n";
 
-  h += "<section id=\"cold-starts\">\n<h2>Cold starts</h2>\n" + cold_start_table(run) + mean_phases_chart(run);
+  h += "<section id=\"cold-starts\">\n<h2>Cold starts</h2>\n" + cold_start_table(run) + mean_phases_chart(run, order);
   if (!run.has_cold_start_log) {
     h += missing("No per-cold-start log in this run (the run directory has no cold_starts.csv).");
   } else if (run.cold_start_log.empty()) {
@@ -911,7 +1001,7 @@ std::string html_report(const RunData& run) {
 
   h += "<section id=\"gpu-time\">\n<h2>GPU time</h2>\n" + gpu_time_charts(run, order) + pools_and_links(run) +
        "</section>\n";
-  if (run.has_cost()) h += "<section id=\"cost\">\n<h2>Cost</h2>\n" + cost_section(run) + "</section>\n";
+  if (run.has_cost()) h += "<section id=\"cost\">\n<h2>Cost</h2>\n" + cost_section(run, order) + "</section>\n";
   h += "<section id=\"failures\">\n<h2>Failures</h2>\n" + failures_table(run) + "</section>\n";
   h += "<footer>Generated by fleetsim " + esc(run.fleetsim_version) + " from " + esc(run.name) +
        "/result.json. Self-contained: no scripts, fonts or network resources.</footer>\n</body>\n</html>\n";

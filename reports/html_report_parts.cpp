@@ -21,6 +21,8 @@ Style model_style(std::size_t i) {
 
 Style all_style() { return Style{kAllColor, "", 2.2}; }
 
+Style other_style() { return Style{kOtherColor, "6 3", 1.6}; }
+
 // A report chart: 1000 px wide, the legend in a 230 px column on the right.
 Chart report_chart(std::string title, int height, double left) {
   return Chart(std::move(title), svg::Layout{kWidth, height, left, 230, 44, 56, false});

@@ -16,6 +16,9 @@ namespace fleetsim::html_parts {
 inline constexpr const char* kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                            "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
 inline constexpr const char* kAllColor = "#222222";
+// The "other (N models)" sum of the models not drawn one by one (run_data.hpp, kDrawnModels):
+// a mid gray, dashed, apart from the palette.
+inline constexpr const char* kOtherColor = "#8c8c8c";
 inline constexpr int kWidth = 1000;
 
 using svg::Axis;
@@ -35,6 +38,7 @@ using Line = svg::Series;
 std::string esc(const std::string& s);
 Style model_style(std::size_t i);
 Style all_style();
+Style other_style();
 // A report chart: 1000 px wide, the legend in a 230 px column on the right.
 Chart report_chart(std::string title, int height, double left = 78);
 std::string figure(const std::string& id, const std::string& svg, const std::string& caption);

@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 namespace fleetsim {
@@ -468,6 +469,29 @@ const RunSeries* TimeSeriesData::find(const std::string& model, const std::strin
   return nullptr;
 }
 
+const RunSeries* TimeSeriesData::find_other(const std::string& name) const {
+  for (const RunSeries& s : others)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+std::vector<std::string> drawn_models(const RunData& run, std::size_t k) {
+  std::vector<std::string> out;
+  if (run.models.size() <= k) {
+    for (const ModelResult& m : run.models) out.push_back(m.name);
+    return out;
+  }
+  std::vector<const ModelResult*> ranked;
+  for (const ModelResult& m : run.models) ranked.push_back(&m);
+  std::stable_sort(ranked.begin(), ranked.end(), [](const ModelResult* a, const ModelResult* b) {
+    return a->requests != b->requests ? a->requests > b->requests : a->name < b->name;
+  });
+  ranked.resize(k);
+  for (const ModelResult& m : run.models)
+    if (std::find(ranked.begin(), ranked.end(), &m) != ranked.end()) out.push_back(m.name);
+  return out;
+}
+
 std::vector<std::string> TimeSeriesData::models() const {
   std::vector<std::string> out;
   for (const RunSeries& s : series) {
@@ -672,12 +696,14 @@ void parse_result_json(const std::string& text, const std::string& file, RunData
 }
 
 namespace {
-TimeSeriesData parse_timeseries(std::istream& text, const std::string& file, Diagnostics& errors);
+TimeSeriesData parse_timeseries(std::istream& text, const std::string& file, Diagnostics& errors,
+                                const std::vector<std::string>& keep);
 }
 
-TimeSeriesData parse_timeseries_csv(const std::string& text, const std::string& file, Diagnostics& errors) {
+TimeSeriesData parse_timeseries_csv(const std::string& text, const std::string& file, Diagnostics& errors,
+                                    const std::vector<std::string>& keep) {
   std::istringstream in(text);
-  return parse_timeseries(in, file, errors);
+  return parse_timeseries(in, file, errors, keep);
 }
 
 namespace {
@@ -784,10 +810,41 @@ class SeriesReducer {
   double prev_t_ = 0;
 };
 
-TimeSeriesData parse_timeseries(std::istream& text, const std::string& file, Diagnostics& errors) {
+// The sum of one series over the models not kept, per sample time. timeseries.csv writes every
+// model's rows of a sample time before the next time's, so a time's sum is complete — and handed
+// to the reducer — once a row of a later time arrives; only the times not yet complete are held.
+// (A row that comes after a later time's, in a file written otherwise, becomes a sample of its
+// own at its time.)
+class SumReducer {
+ public:
+  void add(double t, double v) {
+    while (!pending_.empty() && pending_.begin()->first < t) flush_first();
+    pending_[t] += v;
+  }
+  void finish(RunSeries& s) {
+    while (!pending_.empty()) flush_first();
+    reducer_.finish(s);
+  }
+
+ private:
+  void flush_first() {
+    reducer_.add(pending_.begin()->first, pending_.begin()->second);
+    pending_.erase(pending_.begin());
+  }
+  std::map<double, double> pending_;
+  SeriesReducer reducer_;
+};
+
+TimeSeriesData parse_timeseries(std::istream& text, const std::string& file, Diagnostics& errors,
+                                const std::vector<std::string>& keep) {
   TimeSeriesData out;
   std::vector<SeriesReducer> reducers;
   std::map<std::pair<std::string, std::string>, std::size_t> where;
+  // Models not in `keep`: their names (to count them) and, per series name, the running sum.
+  const std::set<std::string> kept(keep.begin(), keep.end());
+  std::set<std::string> summed;
+  std::vector<SumReducer> sums;
+  std::map<std::string, std::size_t> sum_where;
   const std::vector<std::string> columns{"time_s", "model", "series", "value"};
   std::vector<std::size_t> at;
   read_csv(text, file, columns, at, errors, [&](int line, const std::vector<std::string>& f) {
@@ -807,6 +864,18 @@ TimeSeriesData parse_timeseries(std::istream& text, const std::string& file, Dia
       ok = false;
     }
     if (!ok) return;
+    if (!kept.empty() && f[at[1]] != "all" && !kept.count(f[at[1]])) {
+      if (!summed.count(f[at[1]])) summed.insert(f[at[1]]);
+      auto it = sum_where.find(f[at[2]]);
+      if (it == sum_where.end()) {
+        it = sum_where.emplace(f[at[2]], out.others.size()).first;
+        out.others.emplace_back();
+        out.others.back().name = f[at[2]];
+        sums.emplace_back();
+      }
+      sums[it->second].add(t, v);
+      return;
+    }
     auto key = std::make_pair(f[at[1]], f[at[2]]);
     auto it = where.find(key);
     if (it == where.end()) {
@@ -819,6 +888,11 @@ TimeSeriesData parse_timeseries(std::istream& text, const std::string& file, Dia
     reducers[it->second].add(t, v);
   });
   for (std::size_t i = 0; i < reducers.size(); ++i) reducers[i].finish(out.series[i]);
+  out.other_models = summed.size();
+  for (std::size_t i = 0; i < sums.size(); ++i) {
+    sums[i].finish(out.others[i]);
+    out.others[i].model = "other (" + format_count(summed.size()) + " models)";
+  }
   return out;
 }
 }  // namespace
@@ -922,7 +996,7 @@ std::string format_span(double seconds) {
   return buf;
 }
 
-LoadedRun load_run_dir(const std::string& dir) {
+LoadedRun load_run_dir(const std::string& dir, std::size_t drawn) {
   LoadedRun loaded;
   RunData run;
   run.dir = dir;
@@ -950,7 +1024,10 @@ LoadedRun load_run_dir(const std::string& dir) {
   if (fs::exists(ts, ec)) {
     if (std::ifstream in(ts, std::ios::binary); in) {
       run.has_timeseries = true;
-      run.timeseries = parse_timeseries(in, ts.string(), loaded.errors);
+      // result.json is read first, so the drawn models are known before the series.
+      const bool limit = drawn > 0 && run.models.size() > drawn;
+      run.timeseries = parse_timeseries(in, ts.string(), loaded.errors,
+                                        limit ? drawn_models(run, drawn) : std::vector<std::string>{});
       if (in.bad()) loaded.errors.add({ts.string(), 0, 0, "", "cannot read the file"});
     } else {
       loaded.errors.add({ts.string(), 0, 0, "", "cannot read the file"});

@@ -97,9 +97,23 @@ struct RunSeries {
   bool reduced() const { return bucket_s > 0; }
 };
 
+// A report draws at most this many models one by one: the palette's ten colors
+// (html_report_parts.hpp), and about as many lines as a chart stays readable with. With more
+// models, the kDrawnModels with the most requests are drawn (drawn_models below) and the rest
+// are summed into one "other (N models)" series where a sum means something; the tables list
+// every model.
+inline constexpr std::size_t kDrawnModels = 10;
+
 struct TimeSeriesData {
   std::vector<RunSeries> series;  // in order of first appearance
+  // When reading was told which models to keep (load_run_dir with more than kDrawnModels models):
+  // per series name, the sum over the other models' samples at each sample time, reduced like any
+  // series; model is "other (N models)". Only these sums are kept, so the memory of reading does
+  // not grow with the number of models.
+  std::vector<RunSeries> others;  // in order of first appearance
+  std::size_t other_models = 0;   // the models summed into `others`
   const RunSeries* find(const std::string& model, const std::string& name) const;
+  const RunSeries* find_other(const std::string& name) const;  // in `others`, or nullptr
   std::vector<std::string> models() const;  // in order of first appearance ("all" included)
   bool empty() const { return series.empty(); }
 };
@@ -207,13 +221,24 @@ struct LoadedRun {
   Diagnostics errors;
 };
 
-// Reads DIR/result.json and, when present, DIR/timeseries.csv and DIR/cold_starts.csv.
-LoadedRun load_run_dir(const std::string& dir);
+// The models a report draws one by one: the `k` of result.json's models with the most requests
+// (ties: the name first in byte order), in result.json order; every model when there are `k` or
+// fewer.
+std::vector<std::string> drawn_models(const RunData& run, std::size_t k = kDrawnModels);
+
+// Reads DIR/result.json and, when present, DIR/timeseries.csv and DIR/cold_starts.csv. When
+// result.json lists more than `drawn` models (0: no limit), timeseries.csv keeps the series of
+// drawn_models(run, drawn) and of "all" only, and sums every other model's into
+// TimeSeriesData::others as the rows are read.
+LoadedRun load_run_dir(const std::string& dir, std::size_t drawn = kDrawnModels);
 
 // The parts on their own (file names only label the diagnostics). Each appends its problems to
 // `errors` and returns what it could read.
 void parse_result_json(const std::string& text, const std::string& file, RunData& out, Diagnostics& errors);
-TimeSeriesData parse_timeseries_csv(const std::string& text, const std::string& file, Diagnostics& errors);
+// `keep` not empty: the models whose series are kept ("all" always is); the others are summed
+// into `others` (TimeSeriesData above).
+TimeSeriesData parse_timeseries_csv(const std::string& text, const std::string& file, Diagnostics& errors,
+                                    const std::vector<std::string>& keep = {});
 std::vector<ColdStartRow> parse_cold_starts_csv(const std::string& text, const std::string& file,
                                                 Diagnostics& errors, bool* has_node_provision = nullptr);
 
