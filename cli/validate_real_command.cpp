@@ -57,20 +57,33 @@ std::string calibrate_for(const ValidateArgs& a, const std::string& dir, const P
   const real::ScaledModel* largest = &scaling.models[0];
   for (const real::ScaledModel& m : scaling.models)
     if (m.shape.parameters() > largest->shape.parameters()) largest = &m;
+  fs::create_directories(dir);
   real::CalibrateOptions o;
-  o.shape = largest->shape;
   o.backend = a.run.backend;
   o.repetitions = a.repetitions;
-  fs::create_directories(dir);
   o.work_dir = fs::absolute(dir).string();
-  if (!a.run.quiet)
-    std::cerr << "validate-real: calibrating on " << largest->name << "'s worker model (" << o.shape.layers << " x "
-              << o.shape.hidden << ", " << o.shape.parameters() << " parameters)" << std::endl;
-  const real::Calibration c = real::calibrate(o);
-  if (!c.error.empty()) return "calibrate: " + c.error;
+  // Each model's worker measured on its own shape (largest first: its figures make the profile),
+  // its steps one model's rows of DIR/steps.csv.
+  std::vector<const real::ScaledModel*> order{largest};
+  for (const real::ScaledModel& m : scaling.models)
+    if (&m != largest) order.push_back(&m);
+  std::string steps;
+  real::Calibration c;
+  for (const real::ScaledModel* m : order) {
+    o.shape = m->shape;
+    if (!a.run.quiet)
+      std::cerr << "validate-real: calibrating on " << m->name << "'s worker model (" << o.shape.layers << " x "
+                << o.shape.hidden << ", " << o.shape.parameters() << " parameters)" << std::endl;
+    const real::Calibration measured = real::calibrate(o);
+    if (!measured.error.empty()) return "calibrate: " + measured.error;
+    if (!a.run.quiet) std::cerr << real::calibration_table(measured);
+    steps += real::step_table_rows(measured, m->name, "calibrated", steps.empty());
+    if (m == largest) c = measured;
+  }
   const std::string profile = (fs::path(dir) / "profile.yaml").string();
   std::ofstream(profile) << real::profile_yaml(c, o, "calibrated");
-  if (!a.run.quiet) std::cerr << real::calibration_table(c);
+  const std::string table = fs::absolute(fs::path(dir) / "steps.csv").string();
+  std::ofstream(table) << steps;
   if (std::string why = profile_overrides(profile, a.run.scenario, overrides); !why.empty()) return why;
   for (std::size_t i = 0; i < scenario.pools.size(); ++i) {
     const std::string pool = "cluster.pools[" + std::to_string(i) + "].";
@@ -79,8 +92,15 @@ std::string calibrate_for(const ValidateArgs& a, const std::string& dir, const P
   }
   char start[48];
   std::snprintf(start, sizeof start, "%.6gms", c.process_start_s * 1e3);
-  for (std::size_t i = 0; i < scenario.models.size(); ++i)
-    overrides.push_back("models[" + std::to_string(i) + "].startup_time=" + start);
+  for (std::size_t i = 0; i < scenario.models.size(); ++i) {
+    const std::string model = "models[" + std::to_string(i) + "].";
+    overrides.push_back(model + "startup_time=" + start);
+    // Its own measured steps (the measured-table model) in place of the analytical fit.
+    overrides.push_back(model + "performance_table.file=" + table);
+    overrides.push_back(model + "performance_table.model=" + scenario.models[i].name);
+    for (const GpuType& g : scenario.gpu_types)
+      overrides.push_back(model + "performance_table.gpus." + g.name + "=calibrated");
+  }
   return "";
 }
 

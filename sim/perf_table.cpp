@@ -171,6 +171,10 @@ std::optional<std::vector<PerfTable::Row>> PerfTable::read_rows(const std::strin
     };
     auto time = [&](Column c, double& out) {
       const std::string_view text = cells[at[c]];
+      if (text.empty()) {  // not measured by this row (fleetsim calibrate's tables)
+        out = 0;
+        return;
+      }
       if (!parse_double(text, out)) {
         problem(std::string(kNames[c]) + ": expected a number of milliseconds, got \"" + std::string(text) + "\"");
         ok = false;
@@ -185,6 +189,10 @@ std::optional<std::vector<PerfTable::Row>> PerfTable::read_rows(const std::strin
     whole(kTp, row.tensor_parallel);
     time(kPromptTime, row.prompt_ms);
     time(kTokenTime, row.token_ms);
+    if (ok && row.prompt_ms == 0 && row.token_ms == 0) {
+      problem("prompt_time and token_time are both empty: a row measures at least one of them");
+      ok = false;
+    }
     if (ok) rows.push_back(std::move(row));
   }
   if (problems > kMaxRowErrors)
@@ -202,9 +210,18 @@ std::optional<PerfTable> PerfTable::select(const std::vector<Row>& rows, const s
   for (const Row& r : rows) {
     held.insert(r.model + " / " + r.hardware + " / TP " + std::to_string(r.tensor_parallel));
     if (r.model != model || r.hardware != hardware || r.tensor_parallel != tensor_parallel) continue;
-    prefill.push_back(PrefillPoint{static_cast<double>(r.batch_size) * r.prompt_size, r.prompt_ms * 1e-3});
-    decode.push_back(DecodePoint{static_cast<double>(r.batch_size), r.prompt_size + 0.5 * r.token_size,
-                                 r.token_ms * 1e-3});
+    if (r.prompt_ms > 0)
+      prefill.push_back(PrefillPoint{static_cast<double>(r.batch_size) * r.prompt_size, r.prompt_ms * 1e-3});
+    if (r.token_ms > 0)
+      decode.push_back(DecodePoint{static_cast<double>(r.batch_size), r.prompt_size + 0.5 * r.token_size,
+                                   r.token_ms * 1e-3});
+  }
+  if (!prefill.empty() != !decode.empty()) {
+    errors.add(Diagnostic{path, 0, 0, key,
+                          "the rows for model \"" + model + "\", hardware \"" + hardware + "\" measure " +
+                              (prefill.empty() ? "no prefill (prompt_time)" : "no decode step (token_time)") +
+                              ": a table needs both"});
+    return std::nullopt;
   }
   if (prefill.empty()) {
     std::string list;

@@ -11,7 +11,9 @@
 //                   (the profiles' prefill follows the step's total tokens, however split)
 //   decode point    (batch = batch_size, context = prompt_size + token_size / 2) → token_time
 //                   (context per sequence, the mean over the measured run of token_size steps)
-// Rows may come in any order (the Splitwise file is grouped by experiment).
+// Rows may come in any order (the Splitwise file is grouped by experiment). A row may leave
+// prompt_time or token_time empty: it measures only the other (`fleetsim calibrate` writes its
+// prefill and decode steps so); the rows selected must measure both somewhere.
 //
 // Interpolation:
 //   prefill: piecewise linear in tokens.

@@ -1,10 +1,12 @@
 #include "real/calibration/calibrate.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <optional>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,26 +47,45 @@ std::string format(const char* pattern, double v) {
   return buf;
 }
 
-// Starts a worker and waits for its hello: "" or why not.
-std::string start_and_greet(const std::string& binary) {
+// A real cold start, timed as real mode's workers do it: a fresh worker process (until its
+// hello), then its load of `path` — fetched from `store` first when given (a cache miss), else
+// read from the node's file (a disk hit) — into the model (until "loaded").
+struct WorkerLoad {
+  double start_s = 0, load_s = 0;
   std::string error;
-  const WorkerProcess process = start_worker_process(binary, {}, error);
-  if (process.pid < 0) return error;
+};
+WorkerLoad worker_load(const std::string& binary, const std::string& backend, const std::string& path,
+                       const std::string& store, const std::string& name) {
+  WorkerLoad w;
+  const std::int64_t begin = monotonic_ns();
+  const WorkerProcess process = start_worker_process(binary, {}, w.error);
+  if (process.pid < 0) return w;
   Channel channel(process.fd);
   const auto hello = channel.receive(30'000);
+  const std::int64_t greeted = monotonic_ns();
+  std::optional<nlohmann::json> loaded;
+  if (hello && hello->value("ev", "") == "hello") {
+    nlohmann::json load = {{"op", "load"}, {"path", path}, {"backend", backend}, {"kv_tokens", 1024}, {"t0", begin}};
+    if (!store.empty()) load["fetch"] = {{"store", store}, {"name", name}};
+    channel.send(load);
+    loaded = channel.receive(120'000);
+  }
+  const std::int64_t done = monotonic_ns();
   ::close(process.fd);  // the worker ends when its socket closes
   ::waitpid(process.pid, nullptr, 0);
-  if (!hello || !hello->contains("ev") || (*hello)["ev"] != "hello")
-    return "a worker process (" + binary + " worker) did not say hello";
-  return "";
+  if (!hello || hello->value("ev", "") != "hello")
+    w.error = "a worker process (" + binary + " worker) did not say hello";
+  else if (!loaded || loaded->value("ev", "") != "loaded")
+    w.error = "a worker's load failed: " + (loaded ? loaded->value("message", loaded->dump()) : std::string("no answer"));
+  w.start_s = static_cast<double>(greeted - begin) * 1e-9;
+  w.load_s = static_cast<double>(done - greeted) * 1e-9;
+  return w;
 }
 
 }  // namespace
 
-double Calibration::store_load_bandwidth() const {
-  return 1 / (1 / store_bandwidth + 1 / disk_read_bandwidth + 1 / copy_bandwidth);
-}
-double Calibration::disk_load_bandwidth() const { return 1 / (1 / disk_read_bandwidth + 1 / copy_bandwidth); }
+double Calibration::store_load_bandwidth() const { return model.weight_bytes / store_load_s; }
+double Calibration::disk_load_bandwidth() const { return model.weight_bytes / disk_load_s; }
 
 Calibration calibrate(const CalibrateOptions& o) {
   Calibration c;
@@ -92,14 +113,49 @@ Calibration calibrate(const CalibrateOptions& o) {
   FetchResult fetch;
   const double fetch_s = median_seconds(o.repetitions, [&] { std::filesystem::remove(fetched); },
                                         [&] { fetch = fetch_model("127.0.0.1", store.port(), stem, fetched); });
-  store.stop();
-  std::filesystem::remove(file);
   if (!fetch.ok()) {
+    store.stop();
+    std::filesystem::remove(file);
     std::filesystem::remove(fetched);
     c.error = "fetching from the model store: " + fetch.error;
     return c;
   }
   c.store_bandwidth = static_cast<double>(fetch.bytes) / fetch_s;
+  // Whole cold starts in fresh worker processes, as real mode runs them: a miss (fetched from the
+  // store into a node file, read, built), then a hit on that file. A fresh process pays for the
+  // memory it touches first, which a measurement repeated in one process does not.
+  {
+    const std::string node_file = (std::filesystem::path(o.work_dir) / "fleetsim-calibrate.node").string();
+    const std::string address = "http://127.0.0.1:" + std::to_string(store.port());
+    std::vector<double> starts, misses, hits;
+    std::string problem;
+    for (int i = 0; i < std::max(1, o.repetitions) && problem.empty(); ++i) {
+      std::filesystem::remove(node_file);
+      const WorkerLoad miss = worker_load(o.worker_binary, o.backend, node_file, address, stem);
+      const WorkerLoad hit = miss.error.empty() ? worker_load(o.worker_binary, o.backend, node_file, "", "") : miss;
+      problem = !miss.error.empty() ? miss.error : hit.error;
+      starts.insert(starts.end(), {miss.start_s, hit.start_s});
+      misses.push_back(miss.load_s);
+      hits.push_back(hit.load_s);
+    }
+    std::filesystem::remove(node_file);
+    if (!problem.empty()) {
+      store.stop();
+      std::filesystem::remove(file);
+      std::filesystem::remove(fetched);
+      c.error = problem;
+      return c;
+    }
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    c.process_start_s = median(starts);
+    c.store_load_s = median(misses);
+    c.disk_load_s = median(hits);
+  }
+  store.stop();
+  std::filesystem::remove(file);
   // The node's disk: the fetched copy read back with the page cache bypassed.
   ModelFileRead read;
   const double read_s = median_seconds(o.repetitions, [] {}, [&] { read = read_model_file(fetched.string()); });
@@ -119,14 +175,6 @@ Calibration calibrate(const CalibrateOptions& o) {
     return c;
   }
   c.copy_bandwidth = c.model.weight_bytes / copy_s;
-  std::string start_error;
-  c.process_start_s = median_seconds(o.repetitions, [] {}, [&] {
-    if (start_error.empty()) start_error = start_and_greet(o.worker_binary);
-  });
-  if (!start_error.empty()) {
-    c.error = start_error;
-    return c;
-  }
   std::vector<float> logits(shape.vocab);
   for (int p : o.prompts) {
     const std::vector<int> prompt = synthetic_tokens(p, shape.vocab);
@@ -172,8 +220,8 @@ std::string profile_yaml(const Calibration& c, const CalibrateOptions& o, const 
   y += "# A real-mode scenario's cold starts on this machine (real mode does a load's steps one after the\n";
   y += "# other, the simulator streams it at its slowest link, so give the pools the whole load's rate):\n";
   y += "#   pools: network_bandwidth: " + format("%.3g", c.store_load_bandwidth() / 1e9) +
-       "GB/s (fetch + read + copy), disk_read_bandwidth: " + format("%.3g", c.disk_load_bandwidth() / 1e9) +
-       "GB/s (read + copy)\n";
+       "GB/s (a whole load from the store), disk_read_bandwidth: " + format("%.3g", c.disk_load_bandwidth() / 1e9) +
+       "GB/s (a whole load from disk)\n";
   y += "#   models: startup_time: " + format("%.3g", c.process_start_s * 1e3) +
        "ms (a worker process's start; real mode times it as the image pull)\n";
   y += "# Fit: prefill MAPE " + format("%.1f", 100 * c.fit.prefill_mape) + "%, decode MAPE " +
@@ -191,6 +239,24 @@ std::string profile_yaml(const Calibration& c, const CalibrateOptions& o, const 
   y += "performance: {compute_efficiency: 1, memory_efficiency: 1, iteration_overhead: " +
        format("%.6g", c.fit.overhead_s * 1e3) + "ms, tensor_parallel_overhead: 0ms}\n";
   return y;
+}
+
+std::string step_table_rows(const Calibration& c, const std::string& model, const std::string& hardware,
+                            bool header) {
+  std::string t = header ? "model,hardware,prompt_size,batch_size,token_size,prompt_time,token_time,tensor_parallel\n" : "";
+  char line[256];
+  for (const StepSample& s : c.samples) {
+    if (s.prefill) {
+      std::snprintf(line, sizeof line, "%s,%s,%.0f,1,1,%.6f,,1\n", model.c_str(), hardware.c_str(), s.tokens,
+                    s.seconds * 1e3);
+    } else {
+      const double per_sequence = std::max(2.0, std::round(s.context / std::max(1.0, s.batch)));
+      std::snprintf(line, sizeof line, "%s,%s,%.0f,%.0f,2,,%.6f,1\n", model.c_str(), hardware.c_str(),
+                    per_sequence - 1, s.batch, s.seconds * 1e3);
+    }
+    t += line;
+  }
+  return t;
 }
 
 std::string calibration_table(const Calibration& c) {

@@ -34,12 +34,17 @@ struct Calibration {
   double disk_read_bandwidth = 0;  // bytes/s
   bool direct_io = false;
   double copy_bandwidth = 0;       // bytes/s, weights into the model (the "host to device" copy)
-  double process_start_s = 0;      // a worker process's start, until its hello (real mode's image pull)
-  // A real cold start's weight load does its steps one after the other (fetch, then read, then
-  // copy), where the simulator streams a load at its slowest link's rate: these are the rates
-  // that give the simulator the whole load's time, for a real-mode scenario's pools.
-  double store_load_bandwidth() const;  // fetch + read + copy: a pool's network_bandwidth
-  double disk_load_bandwidth() const;   // read + copy: a pool's disk_read_bandwidth
+  // Whole cold starts in fresh worker processes (medians): the process's start until its hello
+  // (real mode's image pull), a load from the store (fetch, read, build: a miss) and one from
+  // the node's file (read, build: a hit), each until the worker said "loaded".
+  double process_start_s = 0;
+  double store_load_s = 0;
+  double disk_load_s = 0;
+  // A real cold start's load does its steps one after the other, where the simulator streams a
+  // load at its slowest link's rate: these whole-load rates give the simulator the load's time,
+  // for a real-mode scenario's pools.
+  double store_load_bandwidth() const;  // a pool's network_bandwidth
+  double disk_load_bandwidth() const;   // a pool's disk_read_bandwidth
   std::vector<StepSample> samples;
   StepFit fit;
   std::string error;
@@ -50,6 +55,13 @@ Calibration calibrate(const CalibrateOptions& options);
 // The scenario fragment: gpu_types (one type, `name`) and performance, with the measurements
 // as comments.
 std::string profile_yaml(const Calibration& c, const CalibrateOptions& options, const std::string& name);
+// The measured steps as rows of a performance table (the Splitwise profile format that a model's
+// `performance_table` reads, sim/perf_table.hpp), for model `model` on hardware `hardware`,
+// tensor parallel 1: a prefill of P tokens is the row (prompt_size P, batch_size 1, token_size 1,
+// prompt_time) with token_time empty; a decode step of B sequences of C tokens each the row
+// (prompt_size C − 1, batch_size B, token_size 2 — so prompt_size + token_size / 2 = C —,
+// token_time) with prompt_time empty. With `header`, the column names first.
+std::string step_table_rows(const Calibration& c, const std::string& model, const std::string& hardware, bool header);
 // The table printed by the command: each sample, measured and predicted, and the fit.
 std::string calibration_table(const Calibration& c);
 
