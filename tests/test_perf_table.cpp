@@ -162,6 +162,36 @@ TEST_CASE("perf table: bad files are loader errors naming the file and the row",
   CHECK_THAT(missing.to_string(), Catch::Contains(dir.path("absent.csv") + ": key: cannot open the performance table"));
 }
 
+TEST_CASE("perf table: rows that measure only prefill or only a decode step (fleetsim calibrate's)", "[perf-table]") {
+  // calibrate writes a prefill as (P, batch 1, token_size 1, prompt_time, -) and a decode step of
+  // B sequences at context C as (C - 1, B, 2, -, token_time).
+  TempDir dir("perftable-split");
+  const std::string csv = "model,hardware,prompt_size,batch_size,token_size,prompt_time,token_time,tensor_parallel\n"
+                          "m,h,100,1,1,20,,1\n"
+                          "m,h,200,1,1,50,,1\n"
+                          "m,h,63,1,2,,4,1\n"
+                          "m,h,63,4,2,,10,1\n";
+  Diagnostics errors;
+  const auto t = PerfTable::load(dir.write("steps.csv", csv), "m", "h", 1, "key", errors);
+  INFO(errors.to_string());
+  REQUIRE(t);
+  CHECK(t->prefill_seconds(150) == Approx(0.035));  // halfway between 20 and 50 ms
+  CHECK(t->step_seconds(1, 64) == Approx(0.004));
+  CHECK(t->step_seconds(4, 64) == Approx(0.010));
+  CHECK(t->prefill_tokens().size() == 2);  // the decode rows add no prefill point
+
+  Diagnostics both_empty;
+  CHECK_FALSE(PerfTable::load(dir.write("e.csv", "model,hardware,prompt_size,batch_size,token_size,prompt_time,"
+                                                 "token_time,tensor_parallel\nm,h,100,1,1,,,1\n"),
+                              "m", "h", 1, "key", both_empty));
+  CHECK_THAT(both_empty.to_string(), Catch::Contains(":2: key: prompt_time and token_time are both empty"));
+  Diagnostics no_decode;
+  CHECK_FALSE(PerfTable::load(dir.write("p.csv", "model,hardware,prompt_size,batch_size,token_size,prompt_time,"
+                                                 "token_time,tensor_parallel\nm,h,100,1,1,20,,1\n"),
+                              "m", "h", 1, "key", no_decode));
+  CHECK_THAT(no_decode.to_string(), Catch::Contains("measure no decode step (token_time): a table needs both"));
+}
+
 TEST_CASE("perf table: scenario key errors", "[perf-table][bad-input]") {
   TempDir dir("perftable");
   const std::string table = dir.write("t.csv", tiny_table());
