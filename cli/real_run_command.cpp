@@ -302,42 +302,46 @@ int run_real(const RealRunArgs& a, const PolicyRegistry& registry,
   return 0;
 }
 
+void add_real_run_options(CLI::App& cmd, RealRunArgs& a) {
+  cmd.add_option("scenario", a.scenario, "scenario YAML file")->required();
+  cmd.add_option("--backend", a.backend, "what the workers compute with: cpu (default) or cuda (a GPU)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd.add_option("--profile", a.profile,
+                 "a `fleetsim calibrate` profile: its GPU type and performance figures replace the scenario's");
+  cmd.add_option("--speedup", a.speedup,
+                 "scenario time runs K times the wall clock: gaps, windows and timeouts take 1/K, measured "
+                 "durations count K times (default 1)")
+      ->transform(number_in(0.001, 1000));
+  cmd.add_option("--token-scale", a.token_scale,
+                 "divide every request's prompt and output tokens by F (rounded, at least 1; default 1)")
+      ->transform(number_in(1, 1e6));
+  cmd.add_option("--max-parameters", a.max_parameters,
+                 "the largest model's worker size; the others keep their ratio to it (default 2.5e7)")
+      ->transform(number_in(1e5, 1e10));
+  cmd.add_option("--seed", a.seed, "replace the scenario's seed")->transform(integer_in(0, kMaxSeed));
+  cmd.add_option("--set", a.overrides, "override a scenario value: path.to.key=value (repeatable)");
+  cmd.add_flag("--force", a.force, "run even when the estimated work exceeds the limits");
+  cmd.add_flag("--quiet,-q", a.quiet, "print nothing but errors");
+}
+
 void add_real_run_command(CLI::App& app, const PolicyRegistry& registry,
                           std::function<std::string(const std::string& path)> load_plugin, int& exit_code) {
   auto a = std::make_shared<RealRunArgs>();
   auto* cmd = app.add_subcommand(
-      "real", "run a scenario's policies against real worker processes on the wall clock (cpu backend)");
-  cmd->add_option("scenario", a->scenario, "scenario YAML file")->required();
+      "real", "run a scenario's policies against real worker processes on the wall clock");
+  add_real_run_options(*cmd, *a);
   cmd->add_option("--out", a->out, "directory for the results (default out/<scenario name>-real)");
-  cmd->add_option("--speedup", a->speedup,
-                  "scenario time runs K times the wall clock: gaps, windows and timeouts take 1/K, measured "
-                  "durations count K times (default 1)")
-      ->transform(number_in(0.001, 1000));
-  cmd->add_option("--token-scale", a->token_scale,
-                  "divide every request's prompt and output tokens by F (rounded, at least 1; default 1)")
-      ->transform(number_in(1, 1e6));
-  cmd->add_option("--max-parameters", a->max_parameters,
-                  "the largest model's worker size; the others keep their ratio to it (default 2.5e7)")
-      ->transform(number_in(1e5, 1e10));
-  cmd->add_option("--seed", a->seed, "replace the scenario's seed")->transform(integer_in(0, kMaxSeed));
-  cmd->add_option("--set", a->overrides, "override a scenario value: path.to.key=value (repeatable)");
   cmd->add_option("--kill-worker", a->kill_workers,
                   "kill replica N's worker (SIGKILL) at scenario time T, as a faults: kill_replica entry: N@T, "
                   "e.g. 0@20s (repeatable)");
   cmd->add_flag("--simulated", a->simulated,
                 "run the same prepared scenario (scaled tokens) on the simulator instead: the other side of a comparison");
-  cmd->add_option("--backend", a->backend, "what the workers compute with: cpu (default) or cuda (a GPU)")
-      ->check(CLI::IsMember({"cpu", "cuda"}));
-  cmd->add_option("--profile", a->profile,
-                  "a `fleetsim calibrate` profile: its GPU type and performance figures replace the scenario's");
   cmd->add_option("--metrics-port", a->metrics_port,
                   "serve live metrics at http://127.0.0.1:PORT/metrics during the run (0: any free port)")
       ->transform(integer_in(0, 65535));
   auto* progress = cmd->add_flag("--progress,!--no-progress", a->progress,
                                  "live progress on stderr for runs over 2 s (default: on unless --quiet)");
   cmd->add_flag("--keep-files", a->keep_files, "keep the model store and node cache folders (under --out)");
-  cmd->add_flag("--force", a->force, "run even when the estimated work exceeds the limits");
-  cmd->add_flag("--quiet,-q", a->quiet, "print nothing but errors");
   cmd->callback([a, progress, &registry, load_plugin, &exit_code] {
     if (!*progress) a->progress = !a->quiet;
     exit_code = run_real(*a, registry, load_plugin, std::cout);

@@ -62,6 +62,10 @@ int run_real(const RealRunArgs& args, const PolicyRegistry& registry,
 std::string profile_overrides(const std::string& profile_path, const std::string& scenario_path,
                               std::vector<std::string>& overrides);
 
+// The options `fleetsim real` and `fleetsim validate-real` share: the scenario, --backend,
+// --profile, --speedup, --token-scale, --max-parameters, --seed, --set, --force, --quiet.
+void add_real_run_options(CLI::App& command, RealRunArgs& args);
+
 void add_real_run_command(CLI::App& app, const PolicyRegistry& registry,
                           std::function<std::string(const std::string& path)> load_plugin, int& exit_code);
 

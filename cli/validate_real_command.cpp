@@ -205,30 +205,17 @@ void add_validate_real_command(CLI::App& app, const PolicyRegistry& registry,
   auto a = std::make_shared<ValidateArgs>();
   auto* cmd = app.add_subcommand(
       "validate-real", "run a scenario on the simulator and on real workers and report the simulator's error");
-  cmd->add_option("scenario", a->run.scenario, "scenario YAML file")->required();
+  add_real_run_options(*cmd, a->run);
   cmd->add_option("--out", a->run.out,
                   "directory for both runs and validation.json (default out/<scenario file name>-validation)");
-  cmd->add_option("--profile", a->run.profile,
-                  "a `fleetsim calibrate` profile: its GPU type and performance figures replace the scenario's");
-  cmd->add_option("--backend", a->run.backend, "what the workers compute with: cpu (default) or cuda (a GPU)")
-      ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--vary", a->vary,
                   "KEY=V1,V2,...: validate each value of one scenario key (e.g. policies.router.impl) and compare "
                   "how the two modes rank them");
   cmd->add_flag("--calibrate", a->calibrate,
-                "calibrate this machine first, on the scenario's largest worker model (DIR/profile.yaml), and give the "
-                "scenario its GPU figures, its load rates and its process start");
+                "calibrate this machine first, on each model's worker shape (DIR/profile.yaml, DIR/steps.csv), and "
+                "give the scenario its GPU figures, measured step tables, load rates and process start");
   cmd->add_option("--repetitions", a->repetitions, "--calibrate: each figure the median of this many (default 3)")
       ->transform(integer_in(1, 100));
-  cmd->add_option("--speedup", a->run.speedup, "as for `fleetsim real` (default 1)")->transform(number_in(0.001, 1000));
-  cmd->add_option("--token-scale", a->run.token_scale, "as for `fleetsim real` (default 1)")
-      ->transform(number_in(1, 1e6));
-  cmd->add_option("--max-parameters", a->run.max_parameters, "as for `fleetsim real` (default 2.5e7)")
-      ->transform(number_in(1e5, 1e10));
-  cmd->add_option("--seed", a->run.seed, "replace the scenario's seed")->transform(integer_in(0, kMaxSeed));
-  cmd->add_option("--set", a->run.overrides, "override a scenario value: path.to.key=value (repeatable)");
-  cmd->add_flag("--force", a->run.force, "run even when the estimated work exceeds the limits");
-  cmd->add_flag("--quiet,-q", a->run.quiet, "print nothing but errors");
   cmd->callback([a, &registry, load_plugin, &exit_code] { exit_code = validate_real(*a, registry, load_plugin); });
 }
 
