@@ -85,16 +85,7 @@ void Simulation::fail_replica(std::uint32_t rep_id) {
       break;
     case ReplicaPhase::Draining: break;
     default:  // still starting: its cold start ends here, abandoned
-      m.starting.erase(std::find(m.starting.begin(), m.starting.end(), rep_id));
-      if (rep.transfer != TransferNetwork::kNone) {
-        network_.cancel(now_, rep.transfer);
-        rep.transfer = TransferNetwork::kNone;
-        reschedule_transfers();
-      }
-      rep.cold.aborted = true;
-      rep.cold.ready = now_;
-      for (auto* o : observers_) o->on_cold_start(rep.cold);
-      ++m.draining;
+      abandon_cold_start(rep_id);
       break;
   }
   stop(rep_id);

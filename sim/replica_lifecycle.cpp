@@ -319,9 +319,15 @@ void Simulation::drain(std::uint32_t rep_id) {
     if (rep.outstanding == 0) stop(rep_id);
     return;
   }
-  // Still starting: abandon the cold start.
+  ++rep.epoch;  // cancels its cold-start phase
+  abandon_cold_start(rep_id);
+  stop(rep_id);
+}
+
+void Simulation::abandon_cold_start(std::uint32_t rep_id) {
+  Replica& rep = replicas_[rep_id];
+  ModelState& m = models_[rep.info.model];
   m.starting.erase(std::find(m.starting.begin(), m.starting.end(), rep_id));
-  ++rep.epoch;
   if (rep.transfer != TransferNetwork::kNone) {
     network_.cancel(now_, rep.transfer);
     rep.transfer = TransferNetwork::kNone;
@@ -331,7 +337,6 @@ void Simulation::drain(std::uint32_t rep_id) {
   rep.cold.ready = now_;
   for (auto* o : observers_) o->on_cold_start(rep.cold);
   ++m.draining;  // stop() counts it down
-  stop(rep_id);
 }
 
 void Simulation::stop(std::uint32_t rep_id) {

@@ -295,6 +295,9 @@ class Simulation {
   void end_phase(std::uint32_t replica);
   void make_ready(std::uint32_t replica);
   void drain(std::uint32_t replica);
+  // A replica still starting gives up: its transfer cancelled, its cold start recorded as
+  // aborted, counted as draining until stop().
+  void abandon_cold_start(std::uint32_t replica);
   void stop(std::uint32_t replica);
 
   // sim/faults.cpp: injected faults (Scenario::faults), a replica's failure and its requests' retries

@@ -147,4 +147,21 @@ RunOutput run_setup(SimulationSetup setup) {
   return out;
 }
 
+pid_t spawn_fleetsim_tagged(std::vector<std::string> args, const std::string& tag) {
+  args.insert(args.begin(), FLEETSIM_BINARY);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings = {tag, "PATH=/usr/bin:/bin"};
+  std::vector<char*> envp;
+  for (std::string& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execve(FLEETSIM_BINARY, argv.data(), envp.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
 }  // namespace fleetsim::test

@@ -1,6 +1,7 @@
 // Test helpers: build scenarios from YAML text, run them with the metrics collector and an
 // invariant checker attached, and look at the results.
 #pragma once
+#include <sys/types.h>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -44,6 +45,11 @@ struct CliRun {
 CliRun run_fleetsim(const std::string& args);
 // The path of a test plugin built beside the tests (tests/CMakeLists.txt): lib<name>.so.
 std::string test_plugin(const std::string& name);
+
+// Starts the fleetsim binary with `args` (after the program's name) in the background, its
+// environment only `tag` (NAME=VALUE) and a PATH, so that its processes — and its workers', which
+// inherit it — can be counted in /proc by the tag. Returns the pid, or -1.
+pid_t spawn_fleetsim_tagged(std::vector<std::string> args, const std::string& tag);
 
 // A TCP socket bound to a free port on 127.0.0.1, listening when `listen` (a port in use), closed
 // with the object or by close() (a port nothing listens on, for a while).

@@ -307,21 +307,10 @@ TEST_CASE("fleetsim real --kill-worker: the request on the killed worker is re-q
   // The smoke scenario cut to 8 s (4 s of wall clock at speedup 2). chat's replica 0 is killed
   // at 1 s, the instant the first chat request arrives: the engine routes it there (the death
   // is not reported yet), then re-queues it when it is.
-  std::vector<std::string> args = {FLEETSIM_BINARY, "real", kSmoke, "--out", out, "-q", "--speedup", "2",
+  std::vector<std::string> args = {"real", kSmoke, "--out", out, "-q", "--speedup", "2",
                                    "--set", "duration=8s", "--kill-worker", "0@1s"};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_strings = {tag, "PATH=/usr/bin:/bin"};
-  std::vector<char*> envp;
-  for (std::string& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const pid_t pid = ::fork();
+  const pid_t pid = spawn_fleetsim_tagged(args, tag);
   REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::execve(FLEETSIM_BINARY, argv.data(), envp.data());
-    ::_exit(127);
-  }
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   REQUIRE(WIFEXITED(status));

@@ -168,20 +168,9 @@ TEST_CASE("fleetsim real: Ctrl-C stops every worker and writes a partial result"
   TempDir dir("real-interrupt");
   const std::string out = dir.path("out");
   const std::string tag = "FLEETSIM_TEST_TAG=interrupt-" + std::to_string(::getpid());
-  std::vector<std::string> args = {FLEETSIM_BINARY, "real", kSmoke, "--out", out, "-q"};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_strings = {tag, "PATH=/usr/bin:/bin"};
-  std::vector<char*> envp;
-  for (std::string& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const pid_t pid = ::fork();
+  std::vector<std::string> args = {"real", kSmoke, "--out", out, "-q"};
+  const pid_t pid = spawn_fleetsim_tagged(args, tag);
   REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::execve(FLEETSIM_BINARY, argv.data(), envp.data());
-    ::_exit(127);
-  }
   // Wait for the controller and at least one worker (chat's, deployed at t = 0).
   bool workers = false;
   for (int i = 0; i < 600 && !workers; ++i) {
