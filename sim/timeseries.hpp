@@ -62,7 +62,7 @@ class TimeSeriesRecorder : public SimObserver {
   SimTime interval_;
   SimTime next_sample_;
   std::vector<Values> state_;         // per model; levels and the counters of the open interval
-  std::vector<std::uint8_t> starting_;  // per replica: still counted as starting
+  std::vector<std::uint8_t> starting_;  // per replica slot: still counted as starting
   std::vector<Sample> samples_;
   SampleSink sink_;
   std::vector<ColdStartRecord> cold_starts_;
