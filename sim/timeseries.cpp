@@ -94,7 +94,10 @@ void TimeSeriesRecorder::on_replica_phase(SimTime now, const ReplicaInfo& info, 
 void TimeSeriesRecorder::on_cold_start(const ColdStartRecord& record) {
   advance(record.ready);
   if (!record.aborted) add(record.replica.model, Series::ColdStarts, 1);
-  cold_starts_.push_back(record);
+  if (cold_start_sink_)
+    cold_start_sink_(record);
+  else
+    cold_starts_.push_back(record);
 }
 
 void TimeSeriesRecorder::on_run_end(SimTime end) { advance(end); }
