@@ -26,8 +26,10 @@ void Simulation::on_autoscale(std::uint32_t model) {
   models_[model].next_evaluation = kNever;
   // Only an evaluation starts replicas, and it runs from its own event: no handler holds a
   // slot stopped earlier, so they may be reused now.
-  free_slots_.insert(free_slots_.end(), stopped_slots_.begin(), stopped_slots_.end());
-  stopped_slots_.clear();
+  if (!stopped_slots_.empty()) {
+    free_slots_.insert(free_slots_.end(), stopped_slots_.begin(), stopped_slots_.end());
+    stopped_slots_.clear();
+  }
   evaluate(model);
 }
 

@@ -74,6 +74,7 @@ class StreamedCsv {
   }
   bool close() {
     flush();
+    std::string().swap(buf_);  // the reports, read back next, need the memory more
     out_.close();
     return static_cast<bool>(out_);
   }
