@@ -914,6 +914,9 @@ std::vector<ColdStartRow> parse_cold_starts_csv(const std::string& text, const s
       if (names[k] == "node_provision_s") provision_at = k;
   }
   if (has_node_provision) *has_node_provision = provision_at != std::string::npos;
+  // A long run has hundreds of thousands of rows: sized once rather than doubled (a doubling
+  // holds the old and the new array at once, the run's peak memory).
+  out.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')));
   read_csv(text, file, columns, at, errors, [&](int line, const std::vector<std::string>& f) {
     ColdStartRow r;
     if (provision_at != std::string::npos &&

@@ -32,16 +32,21 @@ std::string timeseries_csv(const Scenario& scenario, const TimeSeriesRecorder& r
   return out;
 }
 
-std::string cold_starts_csv(const Scenario& scenario, const TimeSeriesRecorder& recorder) {
-  std::string out =
-      "model,replica,node,placed_s,ready_s,node_provision_s,image_pull_s,weight_load_s,engine_startup_s,source,aborted\n";
-  for (const ColdStartRecord& c : recorder.cold_starts())
-    out += csv_field(scenario.models[c.replica.model].name) + "," + std::to_string(c.replica.id) + "," +
+const char* const kColdStartsHeader =
+    "model,replica,node,placed_s,ready_s,node_provision_s,image_pull_s,weight_load_s,engine_startup_s,source,aborted\n";
+
+void append_cold_start_row(std::string& out, const Scenario& scenario, const ColdStartRecord& c) {
+  out += csv_field(scenario.models[c.replica.model].name) + "," + std::to_string(c.replica.id) + "," +
            std::to_string(c.replica.node) + "," + number(to_seconds(c.placed)) + "," +
            number(to_seconds(c.ready)) + "," + number(to_seconds(c.node_provision)) + "," +
            number(to_seconds(c.image_pull)) + "," +
            number(to_seconds(c.weight_load)) + "," + number(to_seconds(c.engine_startup)) + "," +
            weight_source_name(c.source) + "," + (c.aborted ? "1" : "0") + "\n";
+}
+
+std::string cold_starts_csv(const Scenario& scenario, const TimeSeriesRecorder& recorder) {
+  std::string out = kColdStartsHeader;
+  for (const ColdStartRecord& c : recorder.cold_starts()) append_cold_start_row(out, scenario, c);
   return out;
 }
 

@@ -16,6 +16,9 @@ namespace fleetsim {
 extern const char* const kTimeseriesHeader;
 void append_timeseries_rows(std::string& out, const Scenario& scenario, const TimeSeriesRecorder::Sample& sample);
 std::string timeseries_csv(const Scenario& scenario, const TimeSeriesRecorder& recorder);
+// cold_starts.csv the same way (TimeSeriesRecorder::set_cold_start_sink), one row per record.
+extern const char* const kColdStartsHeader;
+void append_cold_start_row(std::string& out, const Scenario& scenario, const ColdStartRecord& record);
 std::string cold_starts_csv(const Scenario& scenario, const TimeSeriesRecorder& recorder);
 
 }  // namespace fleetsim

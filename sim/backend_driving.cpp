@@ -51,33 +51,35 @@ void Simulation::on_backend_event(const BackendEvent& event) {
     stop_reason_ = event.message.empty() ? "stopped by the backend" : event.message;
     return;
   }
-  if (event.replica >= replicas_.size()) return;
-  Replica& rep = replicas_[event.replica];
+  // event.replica is the public id; a stopped replica's reports change nothing.
+  const std::uint32_t slot = slot_of(event.replica);
+  if (slot == kNoReplica) return;
+  Replica& rep = replicas_[slot];
   switch (event.kind) {
     case Kind::Spawned:
-      if (rep.phase == ReplicaPhase::PullingImage) end_phase(event.replica);
+      if (rep.phase == ReplicaPhase::PullingImage) end_phase(slot);
       break;
     case Kind::WeightsLoaded:
-      if (rep.phase == ReplicaPhase::LoadingWeights) end_phase(event.replica);
+      if (rep.phase == ReplicaPhase::LoadingWeights) end_phase(slot);
       break;
     case Kind::EngineStarted:
-      if (rep.phase == ReplicaPhase::StartingEngine) end_phase(event.replica);
+      if (rep.phase == ReplicaPhase::StartingEngine) end_phase(slot);
       break;
     case Kind::FirstToken:
     case Kind::LastToken: {
       if (event.request >= requests_.size()) break;
       Request& r = requests_[event.request];
-      if (!r.live || r.replica != event.replica) break;  // ended already (cut off)
+      if (!r.live || r.replica != slot) break;  // ended already (cut off)
       if (event.kind == Kind::FirstToken) {
         r.first_token = now_;
         break;
       }
-      complete(event.request, event.replica);
-      after_request_left(rep, event.replica);
+      complete(event.request, slot);
+      after_request_left(rep, slot);
       break;
     }
     case Kind::ReplicaFailed:
-      if (rep.phase != ReplicaPhase::Stopped) fail_replica(event.replica);
+      if (rep.phase != ReplicaPhase::Stopped) fail_replica(slot);
       break;
     case Kind::Stop: break;
   }

@@ -35,22 +35,23 @@ void Simulation::on_fault(std::uint32_t index, bool outage_end) {
     set_store_down(!outage_end);
     return;
   }
-  if (fault.replica >= replicas_.size() || replicas_[fault.replica].phase == ReplicaPhase::Stopped) {
+  const std::uint32_t slot = slot_of(fault.replica);  // fault.replica: the public id
+  if (slot == kNoReplica) {
     ++fault_counts_.skipped;
     fault_counts_.warnings.push_back(
         "faults[" + std::to_string(index) + "]: kill_replica " + std::to_string(fault.replica) + " at " +
         format_duration(now_) + " not applied: " +
-        (fault.replica >= replicas_.size() ? "no such replica (" + std::to_string(replicas_.size()) + " placed so far)"
+        (fault.replica >= replicas_placed_ ? "no such replica (" + std::to_string(replicas_placed_) + " placed so far)"
                                            : std::string("the replica has stopped already")));
     for (auto* o : observers_) o->on_fault_skipped(now_, index);
     return;
   }
   ++fault_counts_.applied;
   if (setup_.backend) {  // the death comes back as ReplicaFailed, and fails the replica then
-    setup_.backend->kill(replicas_[fault.replica].info);
+    setup_.backend->kill(replicas_[slot].info);
     return;
   }
-  fail_replica(fault.replica);
+  fail_replica(slot);
 }
 
 void Simulation::fail_replica(std::uint32_t rep_id) {
@@ -124,7 +125,13 @@ void Simulation::set_store_down(bool down) {
   }
   if (down) {
     bool cancelled = false;
-    for (std::uint32_t id = 0; id < replicas_.size(); ++id) {
+    // In ascending public id: the order the waiters resume in.
+    std::vector<std::uint32_t> loading;
+    for (std::uint32_t id = 0; id < replicas_.size(); ++id)
+      if (replicas_[id].phase == ReplicaPhase::LoadingWeights) loading.push_back(id);
+    std::sort(loading.begin(), loading.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return replicas_[a].info.id < replicas_[b].info.id; });
+    for (std::uint32_t id : loading) {
       Replica& rep = replicas_[id];
       if (rep.phase != ReplicaPhase::LoadingWeights || rep.cold.source != WeightSource::ModelStore ||
           rep.transfer == TransferNetwork::kNone)

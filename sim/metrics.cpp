@@ -42,8 +42,8 @@ void MetricsCollector::change_replicas(ModelMetrics& m, SimTime now, int delta) 
 }
 
 void MetricsCollector::on_replica_placed(SimTime now, const ReplicaInfo& info) {
-  if (replicas_.size() <= info.id) replicas_.resize(info.id + 1);
-  replicas_[info.id] = ReplicaAccount{Mode::Starting, now, info.gpus, info.model, info.memory_bytes};
+  if (replicas_.size() <= info.slot) replicas_.resize(info.slot + 1);
+  replicas_[info.slot] = ReplicaAccount{Mode::Starting, now, info.gpus, info.model, info.memory_bytes, info.id};
   change_replicas(result_.models[info.model], now, +1);
   change_replicas(result_.overall, now, +1);
 }
@@ -65,7 +65,7 @@ void MetricsCollector::close_interval(ReplicaAccount& a, SimTime now) {
 }
 
 void MetricsCollector::on_replica_phase(SimTime now, const ReplicaInfo& info, ReplicaPhase phase) {
-  ReplicaAccount& a = replicas_[info.id];
+  ReplicaAccount& a = replicas_[info.slot];
   if (phase == ReplicaPhase::Ready) {
     close_interval(a, now);
     a.mode = Mode::Idle;
@@ -78,7 +78,7 @@ void MetricsCollector::on_replica_phase(SimTime now, const ReplicaInfo& info, Re
 }
 
 void MetricsCollector::on_replica_busy(SimTime now, const ReplicaInfo& info, bool busy) {
-  ReplicaAccount& a = replicas_[info.id];
+  ReplicaAccount& a = replicas_[info.slot];
   close_interval(a, now);
   a.mode = busy ? Mode::Busy : Mode::Idle;
 }
@@ -120,7 +120,12 @@ void MetricsCollector::on_cache(SimTime, std::uint32_t, std::uint32_t, CacheEven
 
 void MetricsCollector::on_run_end(SimTime end) {
   result_.end_time = end;
-  for (auto& a : replicas_) close_interval(a, end);
+  // In public id order, as the sums were always added (slots are reused in no order).
+  std::vector<ReplicaAccount*> open;
+  for (auto& a : replicas_)
+    if (a.mode != Mode::Stopped) open.push_back(&a);
+  std::sort(open.begin(), open.end(), [](const ReplicaAccount* a, const ReplicaAccount* b) { return a->id < b->id; });
+  for (ReplicaAccount* a : open) close_interval(*a, end);
   ModelMetrics& all = result_.overall;
   change_replicas(all, end, 0);
   for (ModelMetrics& m : result_.models) {

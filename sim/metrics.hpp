@@ -102,12 +102,13 @@ class MetricsCollector : public SimObserver {
     int gpus = 0;
     std::uint32_t model = 0;
     double memory_bytes = 0;
+    std::uint32_t id = 0;  // public replica id: the run's end closes the open accounts in its order
   };
   void close_interval(ReplicaAccount& account, SimTime now);
   void change_replicas(ModelMetrics& m, SimTime now, int delta);
 
   const Scenario& scenario_;
-  std::vector<ReplicaAccount> replicas_;
+  std::vector<ReplicaAccount> replicas_;  // by ReplicaInfo::slot
   RunMetrics result_;
 };
 

@@ -37,8 +37,18 @@ void Simulation::reschedule_transfers() {
 void Simulation::on_transfer_done() {
   finished_transfers_.clear();
   network_.complete_until(now_, finished_transfers_);
-  // Handle in a stable order (owners, ascending), whatever order the network listed them.
-  std::sort(finished_transfers_.begin(), finished_transfers_.end());
+  // Handle in a stable order (owners by public replica id, ascending), whatever order the
+  // network listed them; an owner names a replica by its slot.
+  if (finished_transfers_.size() > 1) {
+    auto key = [&](std::uint64_t owner) -> std::uint64_t {
+      if (owner >= kAdapterOwner)
+        return kAdapterOwner + (static_cast<std::uint64_t>(replicas_[(owner - kAdapterOwner) >> 20].info.id) << 20) +
+               ((owner - kAdapterOwner) & 0xFFFFF);
+      return owner >= kPrefetchOwner ? owner : replicas_[owner].info.id;
+    };
+    std::sort(finished_transfers_.begin(), finished_transfers_.end(),
+              [&](std::uint64_t a, std::uint64_t b) { return key(a) < key(b); });
+  }
   const std::vector<std::uint64_t> finished = finished_transfers_;
   for (std::uint64_t owner : finished) {
     if (owner >= kAdapterOwner) {

@@ -50,11 +50,15 @@ enum class WeightSource : std::uint8_t { None, HostMemory, DiskCache, ModelStore
 const char* weight_source_name(WeightSource source);
 
 struct ReplicaInfo {
-  std::uint32_t id = 0;
+  std::uint32_t id = 0;  // unique in the run, in placement order (a higher id is a newer replica)
   std::uint32_t model = 0;
   std::uint32_t node = 0;
   int gpus = 0;
   double memory_bytes = 0;  // GPU memory the replica claims, all its GPUs together
+  // The engine's storage slot, reused by a later replica once this one has stopped: below the
+  // most replicas ever placed and not yet stopped at once, so an observer can keep per-replica
+  // state in a vector indexed by it without growing with the run's length. Never unique.
+  std::uint32_t slot = 0;
 };
 
 // One replica start, phase by phase. A replica started warm (at t = 0 with warm_start) has no

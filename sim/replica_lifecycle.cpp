@@ -24,6 +24,12 @@ void Simulation::request_evaluation(std::uint32_t model, SimTime at) {
 
 void Simulation::on_autoscale(std::uint32_t model) {
   models_[model].next_evaluation = kNever;
+  // Only an evaluation starts replicas, and it runs from its own event: no handler holds a
+  // slot stopped earlier, so they may be reused now.
+  if (!stopped_slots_.empty()) {
+    free_slots_.insert(free_slots_.end(), stopped_slots_.begin(), stopped_slots_.end());
+    stopped_slots_.clear();
+  }
   evaluate(model);
 }
 
@@ -64,12 +70,13 @@ void Simulation::evaluate(std::uint32_t model) {
     }
     drain_candidates_.clear();
     for (std::uint32_t rep : m.ready)
-      drain_candidates_.push_back(DrainCandidate{rep, replicas_[rep].outstanding, replicas_[rep].cold.ready});
+      drain_candidates_.push_back(
+          DrainCandidate{replicas_[rep].info.id, replicas_[rep].outstanding, replicas_[rep].cold.ready});
     const std::size_t pick = setup_.autoscalers[model]->choose_drain(drain_candidates_);
     if (pick >= drain_candidates_.size())
       throw PolicyError{"autoscaler policy '" + policy + "' chose ready replica " + std::to_string(pick) + " of " +
                         std::to_string(drain_candidates_.size()) + " to drain"};
-    drain(drain_candidates_[pick].replica);
+    drain(m.ready[pick]);
   }
   for (SimTime t : {decision.next_evaluation, decision.wakeup})
     if (t != kNever && t <= now_)
@@ -140,10 +147,22 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   NodeView& node = node_at(placement->node);
   const double claim = memory_claim(node, request);
 
-  std::uint32_t id = static_cast<std::uint32_t>(replicas_.size());
-  replicas_.emplace_back();
-  Replica& rep = replicas_.back();
-  rep.info = ReplicaInfo{id, model, node.id, spec.gpus_per_replica, claim * spec.gpus_per_replica};
+  std::uint32_t id;  // the slot
+  if (free_slots_.empty()) {
+    id = static_cast<std::uint32_t>(replicas_.size());
+    replicas_.emplace_back();
+  } else {
+    // The LIFO end: the most recently stopped slot; its epoch carries on, so that events still
+    // queued for the replica that held it stay stale.
+    id = free_slots_.back();
+    free_slots_.pop_back();
+    const std::uint32_t epoch = replicas_[id].epoch;
+    replicas_[id] = Replica{};
+    replicas_[id].epoch = epoch;
+  }
+  Replica& rep = replicas_[id];
+  rep.info = ReplicaInfo{replicas_placed_++, model, node.id, spec.gpus_per_replica, claim * spec.gpus_per_replica, id};
+  live_slots_.emplace(rep.info.id, id);
   rep.gpus = placement->gpus;
   rep.memory_per_gpu = claim;
   rep.allocation = cluster_.allocation_for(request, *placement);
@@ -296,7 +315,10 @@ void Simulation::make_ready(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
   ModelState& m = models_[rep.info.model];
   m.starting.erase(std::find(m.starting.begin(), m.starting.end(), rep_id));
-  m.ready.insert(std::lower_bound(m.ready.begin(), m.ready.end(), rep_id), rep_id);
+  // Ascending public id (slots are reused in no particular order).
+  m.ready.insert(std::lower_bound(m.ready.begin(), m.ready.end(), rep.info.id,
+                                  [&](std::uint32_t slot, std::uint32_t id) { return replicas_[slot].info.id < id; }),
+                 rep_id);
   rep.phase = ReplicaPhase::Ready;
   rep.progress_time = now_;
   for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Ready);
@@ -363,6 +385,8 @@ void Simulation::stop(std::uint32_t rep_id) {
   rep.adapters.clear();
   if (cancelled) reschedule_transfers();
   for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Stopped);
+  live_slots_.erase(rep.info.id);
+  stopped_slots_.push_back(rep_id);
 }
 
 }  // namespace fleetsim

@@ -58,7 +58,7 @@ void Simulation::route(std::uint32_t id) {
   ModelState& m = models_[r.model];
   candidates_.clear();
   for (std::uint32_t rep : m.ready)
-    candidates_.push_back(RouteCandidate{rep, replicas_[rep].outstanding, replicas_[rep].running,
+    candidates_.push_back(RouteCandidate{replicas_[rep].info.id, replicas_[rep].outstanding, replicas_[rep].running,
                                          r.adapter != kNoAdapter && holds_adapter(replicas_[rep], r.adapter)});
   std::size_t pick = setup_.router->route(
       candidates_, RouteRequest{r.model, r.input_tokens, r.output_tokens, r.adapter});
@@ -66,7 +66,7 @@ void Simulation::route(std::uint32_t id) {
     throw PolicyError{"router policy '" + setup_.scenario.router.impl + "' returned index " +
                       std::to_string(pick) + " for " + std::to_string(candidates_.size()) +
                       " candidates"};
-  enqueue(id, candidates_[pick].replica);
+  enqueue(id, m.ready[pick]);
 }
 
 void Simulation::enqueue(std::uint32_t id, std::uint32_t rep_id) {
@@ -113,7 +113,7 @@ void Simulation::finish_request(std::uint32_t id, RequestOutcome outcome) {
   result.first_token = r.first_token;
   result.end = now_;
   result.waited_for_replica = r.waited && r.dispatched > r.arrival;
-  result.replica = r.replica;
+  result.replica = public_id(r.replica);
   for (auto* o : observers_) o->on_request_end(result);
   r.live = false;
   --live_requests_;

@@ -14,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "policies/api/cluster_view.hpp"
@@ -124,6 +125,9 @@ class Simulation {
   std::span<const NodeView> nodes() const { return cluster_.nodes(); }
   const ClusterState& cluster() const { return cluster_; }
   SimTime now() const { return now_; }
+  // Replica storage slots in use or free: bounded by the most replicas alive at once (plus the
+  // ones stopped since the last autoscaler evaluation), not by how many were ever placed.
+  std::size_t replica_slots() const { return replicas_.size(); }
 
  private:
   enum class EventKind : std::uint8_t {
@@ -355,7 +359,20 @@ class Simulation {
   NodeView& node_at(std::uint32_t n) { return cluster_.node_for_update(n); }
   std::vector<GpuType> gpu_types_;
   std::vector<ModelState> models_;
+  // Indexed by slot (ReplicaInfo::slot), which every internal reference to a replica uses
+  // (events, model lists, requests, transfer owners); ReplicaInfo::id is the public id, seen by
+  // policies and observers. A stopped replica's slot waits in stopped_slots_ until the next
+  // autoscaler evaluation (so no handler still holding it sees it reused), then in free_slots_.
   std::vector<Replica> replicas_;
+  std::vector<std::uint32_t> free_slots_;
+  std::vector<std::uint32_t> stopped_slots_;
+  std::uint32_t replicas_placed_ = 0;  // the next public id
+  std::unordered_map<std::uint32_t, std::uint32_t> live_slots_;  // public id -> slot, not stopped
+  std::uint32_t slot_of(std::uint32_t id) const {
+    auto it = live_slots_.find(id);
+    return it == live_slots_.end() ? kNoReplica : it->second;
+  }
+  std::uint32_t public_id(std::uint32_t slot) const { return slot == kNoReplica ? kNoReplica : replicas_[slot].info.id; }
   std::vector<Request> requests_;
   std::vector<std::uint32_t> free_requests_;
   std::vector<Arrival> pending_arrivals_;

@@ -70,8 +70,8 @@ void TimeSeriesRecorder::on_request_end(const RequestResult& r) {
 
 void TimeSeriesRecorder::on_replica_placed(SimTime now, const ReplicaInfo& info) {
   advance(now);
-  if (starting_.size() <= info.id) starting_.resize(info.id + 1, 0);
-  starting_[info.id] = 1;
+  if (starting_.size() <= info.slot) starting_.resize(info.slot + 1, 0);
+  starting_[info.slot] = 1;
   add(info.model, Series::ReplicasStarting, 1);
   add(info.model, Series::GpusAllocated, info.gpus);
 }
@@ -79,14 +79,14 @@ void TimeSeriesRecorder::on_replica_placed(SimTime now, const ReplicaInfo& info)
 void TimeSeriesRecorder::on_replica_phase(SimTime now, const ReplicaInfo& info, ReplicaPhase phase) {
   advance(now);
   if (phase == ReplicaPhase::Ready) {
-    starting_[info.id] = 0;
+    starting_[info.slot] = 0;
     add(info.model, Series::ReplicasStarting, -1);
     add(info.model, Series::ReplicasReady, 1);
   } else if (phase == ReplicaPhase::Draining) {
     add(info.model, Series::ReplicasReady, -1);
   } else if (phase == ReplicaPhase::Stopped) {
-    if (starting_[info.id]) add(info.model, Series::ReplicasStarting, -1);
-    starting_[info.id] = 0;
+    if (starting_[info.slot]) add(info.model, Series::ReplicasStarting, -1);
+    starting_[info.slot] = 0;
     add(info.model, Series::GpusAllocated, -info.gpus);
   }
 }
@@ -94,7 +94,10 @@ void TimeSeriesRecorder::on_replica_phase(SimTime now, const ReplicaInfo& info, 
 void TimeSeriesRecorder::on_cold_start(const ColdStartRecord& record) {
   advance(record.ready);
   if (!record.aborted) add(record.replica.model, Series::ColdStarts, 1);
-  cold_starts_.push_back(record);
+  if (cold_start_sink_)
+    cold_start_sink_(record);
+  else
+    cold_starts_.push_back(record);
 }
 
 void TimeSeriesRecorder::on_run_end(SimTime end) { advance(end); }

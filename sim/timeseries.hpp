@@ -3,7 +3,7 @@
 // constant, so samples are written lazily when the next signal (or the end) arrives.
 // A sample at time t shows the state just before the events at t; the counters (arrivals,
 // completions, cold starts) count the interval [t − interval, t). It also keeps every cold
-// start's record for the report's timeline.
+// start's record for the report's timeline, or hands each to a sink as it ends.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -41,6 +41,9 @@ class TimeSeriesRecorder : public SimObserver {
   // run's memory does not grow with its length; without one, samples() holds them all.
   using SampleSink = std::function<void(const Sample&)>;
   void set_sink(SampleSink sink) { sink_ = std::move(sink); }
+  // Likewise for cold-start records: with a sink, cold_starts() stays empty.
+  using ColdStartSink = std::function<void(const ColdStartRecord&)>;
+  void set_cold_start_sink(ColdStartSink sink) { cold_start_sink_ = std::move(sink); }
 
   void on_request_arrived(SimTime now, std::uint32_t model, bool buffered) override;
   void on_request_dispatched(SimTime now, std::uint32_t model) override;
@@ -62,10 +65,11 @@ class TimeSeriesRecorder : public SimObserver {
   SimTime interval_;
   SimTime next_sample_;
   std::vector<Values> state_;         // per model; levels and the counters of the open interval
-  std::vector<std::uint8_t> starting_;  // per replica: still counted as starting
+  std::vector<std::uint8_t> starting_;  // per replica slot: still counted as starting
   std::vector<Sample> samples_;
   SampleSink sink_;
   std::vector<ColdStartRecord> cold_starts_;
+  ColdStartSink cold_start_sink_;
 };
 
 }  // namespace fleetsim

@@ -55,20 +55,26 @@ void remove_staging(const fs::path& staging) {
   fs::remove_all(staging, ignored);
 }
 
-// Streams samples into <staging>/timeseries.csv, a megabyte at a time.
-class TimeseriesFile {
+// Streams rows into a file of the staging folder (timeseries.csv, cold_starts.csv) as the run
+// goes, a megabyte at a time, so that the run keeps none of them.
+class StreamedCsv {
  public:
-  TimeseriesFile(const Scenario& scenario, const fs::path& path)
+  StreamedCsv(const Scenario& scenario, const fs::path& path, const char* header)
       : scenario_(scenario), out_(path, std::ios::binary) {
-    buf_ = kTimeseriesHeader;
+    buf_ = header;
   }
   bool ok() const { return static_cast<bool>(out_); }
   void add(const TimeSeriesRecorder::Sample& sample) {
     append_timeseries_rows(buf_, scenario_, sample);
     if (buf_.size() > (1u << 20)) flush();
   }
+  void add(const ColdStartRecord& record) {
+    append_cold_start_row(buf_, scenario_, record);
+    if (buf_.size() > (1u << 20)) flush();
+  }
   bool close() {
     flush();
+    std::string().swap(buf_);  // the reports, read back next, need the memory more
     out_.close();
     return static_cast<bool>(out_);
   }
@@ -84,7 +90,7 @@ class TimeseriesFile {
 };
 
 Diagnostics write_results(const Scenario& scenario, const PolicyRegistry& registry, const RunReport& report,
-                          const TimeSeriesRecorder& timeseries, const std::string& out_dir, const fs::path& staging,
+                          const std::string& out_dir, const fs::path& staging,
                           const std::string& version, const RunOptions& options) {
   Diagnostics errors;
   const fs::path target = target_for(out_dir);
@@ -97,7 +103,6 @@ Diagnostics write_results(const Scenario& scenario, const PolicyRegistry& regist
   std::optional<RealRunInfo> real;
   if (options.real_info) real = options.real_info();
   std::vector<std::pair<std::string, std::string>> files = {
-      {"cold_starts.csv", cold_starts_csv(scenario, timeseries)},
       {"result.json", result_json(scenario, registry, report.metrics, report.status, version, real ? &*real : nullptr)}};
   for (const auto& [name, text] : options.extra_files) files.emplace_back(name, text());
   for (const auto& [name, text] : files) {
@@ -188,14 +193,17 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
       return report;
     }
   }
-  auto series_file = std::make_unique<TimeseriesFile>(scenario, staging / "timeseries.csv");
-  if (!series_file->ok()) {
-    abandon();
-    report.failure = RunFailure::WriteError;
-    report.errors.add(Diagnostic{out_dir, 0, 0, "", "cannot write timeseries.csv here"});
-    return report;
-  }
+  auto series_file = std::make_unique<StreamedCsv>(scenario, staging / "timeseries.csv", kTimeseriesHeader);
+  auto cold_start_file = std::make_unique<StreamedCsv>(scenario, staging / "cold_starts.csv", kColdStartsHeader);
+  for (const auto& [file, name] : {std::pair{series_file.get(), "timeseries.csv"}, {cold_start_file.get(), "cold_starts.csv"}})
+    if (!file->ok()) {
+      abandon();
+      report.failure = RunFailure::WriteError;
+      report.errors.add(Diagnostic{out_dir, 0, 0, "", std::string("cannot write ") + name + " here"});
+      return report;
+    }
   timeseries.set_sink([file = series_file.get()](const TimeSeriesRecorder::Sample& s) { file->add(s); });
+  timeseries.set_cold_start_sink([file = cold_start_file.get()](const ColdStartRecord& c) { file->add(c); });
   std::unique_ptr<ProgressReporter> progress;
   if (options.progress) {
     progress = std::make_unique<ProgressReporter>(simulation.scenario().duration);
@@ -247,6 +255,7 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
     server->stop();
   }
   const bool series_written = series_file->close();
+  const bool cold_starts_written = cold_start_file->close();
   if (!report.status.ok) {
     drop_timeline();
     abandon();
@@ -276,7 +285,14 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
     report.errors.add(Diagnostic{out_dir, 0, 0, "", "cannot write timeseries.csv here"});
     return report;
   }
-  Diagnostics errors = write_results(scenario, registry, report, timeseries, out_dir, staging, version, options);
+  if (!cold_starts_written) {
+    drop_timeline();
+    abandon();
+    report.failure = RunFailure::WriteError;
+    report.errors.add(Diagnostic{out_dir, 0, 0, "", "cannot write cold_starts.csv here"});
+    return report;
+  }
+  Diagnostics errors = write_results(scenario, registry, report, out_dir, staging, version, options);
   if (errors.empty() && timeline) {
     std::error_code error;
     fs::rename(timeline_staging, options.timeline_path, error);
