@@ -13,6 +13,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <utility>
@@ -238,6 +239,10 @@ void parse_result_json(const std::string& text, const std::string& file, RunData
 // `keep` not empty: the models whose series are kept ("all" always is); the others are summed
 // into `others` (TimeSeriesData above).
 TimeSeriesData parse_timeseries_csv(const std::string& text, const std::string& file, Diagnostics& errors,
+                                    const std::vector<std::string>& keep = {});
+// The same, streamed a line at a time (reports/timeseries_csv.cpp): a long run's file is never
+// held whole.
+TimeSeriesData parse_timeseries_csv(std::istream& in, const std::string& file, Diagnostics& errors,
                                     const std::vector<std::string>& keep = {});
 std::vector<ColdStartRow> parse_cold_starts_csv(const std::string& text, const std::string& file,
                                                 Diagnostics& errors, bool* has_node_provision = nullptr);
