@@ -7,7 +7,6 @@
 
 #include <filesystem>
 #include <regex>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -218,23 +217,16 @@ TEST_CASE("Python policies are deterministic, load from plugins:, run in sweeps 
 
 TEST_CASE("real mode runs a plugin's batching policy in its workers", "[python][plugins][real][cli]") {
   // The workers batch, so they make the batching policy: each loads the controller's plugins.
-  // The Python fcfs makes the built-in's decisions, so the run is the simulator's: every request
-  // completes and the decision sequence is the simulated one.
+  // Without them a worker refuses the load ("no batching policy") and the run stops (exit 1).
+  // (Which decisions the run makes is timing's business here: under a sanitizer the workers are
+  // slow enough to change an autoscaler's decision, so the sequence is not compared.)
   TempDir dir("python-real");
   const std::string smoke = std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/real/smoke.yaml";
-  const std::string args = " --plugin " + shell_quote(kFamilies) +
-                           " --set policies.batching.impl=py-fcfs --set duration=12s -q --out ";
-  run_ok("real " + shell_quote(smoke) + args + shell_quote(dir.path("sim")) + " --simulated");
-  run_ok("real " + shell_quote(smoke) + args + shell_quote(dir.path("real")) + " --speedup 3");
+  run_ok("real " + shell_quote(smoke) + " --plugin " + shell_quote(kFamilies) +
+         " --set policies.batching.impl=py-fcfs --set duration=12s -q --speedup 2 --out " + shell_quote(dir.path("real")));
   const auto result = nlohmann::json::parse(read_file(dir.path("real/result.json")));
+  CHECK(result["run"]["partial"] == false);
   CHECK(result["overall"]["completed"] == result["overall"]["requests"]);
   CHECK(result["overall"]["requests"].get<int>() > 5);
-  CHECK(read_file(dir.path("real/decisions.csv")).size() > 20);
-  auto sequence = [&](const std::string& run) {  // decisions.csv without its time column
-    std::istringstream in(read_file(dir.path(run + "/decisions.csv")));
-    std::string out;
-    for (std::string line; std::getline(in, line);) out += line.substr(line.find(',') + 1) + "\n";
-    return out;
-  };
-  CHECK(sequence("real") == sequence("sim"));
+  CHECK(result["real"]["steps"]["prefill"].get<int>() > 0);
 }

@@ -228,7 +228,13 @@ std::string profile_yaml(const Calibration& c, const CalibrateOptions& o, const 
        format("%.1f", 100 * c.fit.decode_mape) + "% over " + std::to_string(c.samples.size()) + " steps.\n";
   // A term the fit dropped (the steps did not grow with it, e.g. a model too small for its
   // bytes to matter) becomes a figure so large that it costs nothing in the simulator.
-  const double flops = c.fit.flops > 0 ? c.fit.flops : 1e18;
+  // A scenario's bf16_tflops is at least 0.001: a slower fit (a tiny model under a sanitizer,
+  // say) is written as that floor, and said, so that the profile always loads.
+  constexpr double kMinFlops = 1e9;
+  const double flops = c.fit.flops > 0 ? std::max(c.fit.flops, kMinFlops) : 1e18;
+  if (c.fit.flops > 0 && c.fit.flops < kMinFlops)
+    y += "# The fit gave " + format("%.3g", c.fit.flops / 1e9) +
+         " GFLOP/s, below a scenario's least bf16_tflops (0.001): written as 0.001.\n";
   const double bandwidth = c.fit.bandwidth > 0 ? c.fit.bandwidth : 1e15;
   if (c.fit.flops <= 0) y += "# The steps did not grow with the work: bf16_tflops is set out of the way.\n";
   if (c.fit.bandwidth <= 0) y += "# The steps did not grow with the bytes read: memory_bandwidth is set out of the way.\n";
