@@ -9,6 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <iterator>
+
+#include <filesystem>
+
 #include <cstdlib>
 
 #include <atomic>
@@ -162,6 +166,18 @@ pid_t spawn_fleetsim_tagged(std::vector<std::string> args, const std::string& ta
     ::_exit(127);
   }
   return pid;
+}
+
+int processes_tagged(const std::string& tag) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "environ", std::ios::binary);
+    const std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (env.find(tag) != std::string::npos) ++n;
+  }
+  return n;
 }
 
 }  // namespace fleetsim::test

@@ -50,6 +50,9 @@ std::string test_plugin(const std::string& name);
 // environment only `tag` (NAME=VALUE) and a PATH, so that its processes — and its workers', which
 // inherit it — can be counted in /proc by the tag. Returns the pid, or -1.
 pid_t spawn_fleetsim_tagged(std::vector<std::string> args, const std::string& tag);
+// How many processes have `tag` in their environment (those spawn_fleetsim_tagged started,
+// workers included), read from /proc.
+int processes_tagged(const std::string& tag);
 
 // A TCP socket bound to a free port on 127.0.0.1, listening when `listen` (a port in use), closed
 // with the object or by close() (a port nothing listens on, for a while).

@@ -223,19 +223,6 @@ namespace {
 
 const std::string kSmoke = std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/real/smoke.yaml";
 
-// Processes whose environment holds `tag` (what this test's runs started, workers included).
-int processes_tagged(const std::string& tag) {
-  int n = 0;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    const std::string pid = e.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "environ", std::ios::binary);
-    const std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (env.find(tag) != std::string::npos) ++n;
-  }
-  return n;
-}
-
 // This process's children running `fleetsim worker`.
 std::vector<pid_t> worker_children() {
   std::vector<pid_t> out;

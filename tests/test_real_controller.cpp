@@ -65,19 +65,6 @@ RealRun run(const Scenario& scenario, const std::string& work_dir, const std::st
   return r;
 }
 
-// Processes whose environment holds `tag` (what this test's runs started, workers included).
-int processes_tagged(const std::string& tag) {
-  int n = 0;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    const std::string pid = e.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "environ", std::ios::binary);
-    const std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (env.find(tag) != std::string::npos) ++n;
-  }
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("a scenario model maps to the nearest shape of one family, token counts divide", "[real][controller]") {
