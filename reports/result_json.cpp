@@ -132,6 +132,9 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
       t["gpu_memory_utilization"] = m.gpu_memory_utilization;
       t["max_batch"] = m.max_batch;
       t["max_prefill_tokens"] = m.max_prefill_tokens;
+      t["kv_block_size"] = m.kv_block_size;
+      t["kv_allocation"] = m.kv_allocation == ModelSpec::KvAllocation::Paged ? "paged" : "reserve";
+      t["chunked_prefill"] = m.chunked_prefill;
     } else {
       t["service_time"] = distribution_json(m.service_time, true);
       t["max_concurrency"] = m.max_concurrency;
@@ -441,8 +444,26 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
           ? (metrics.overall.gpu_seconds_allocated + job_busy) / status.gpu_seconds_total : 0.0;
   j["cluster"]["inference_utilization"] =
       status.gpu_seconds_total > 0 ? metrics.overall.gpu_seconds_allocated / status.gpu_seconds_total : 0.0;
+  // The KV caches (LLM models): preemptions for want of blocks, the tokens they threw away,
+  // and steps that carried prompt chunks.
+  auto kv_json = [](const KvCounts& k) {
+    ordered o;
+    o["preemptions"] = k.preemptions;
+    o["recomputed_tokens"] = k.recomputed_tokens;
+    o["chunked_steps"] = k.chunked_steps;
+    return o;
+  };
+  KvCounts kv_all;
   ordered models;
-  for (std::size_t i = 0; i < sc.models.size(); ++i) models[sc.models[i].name] = with_mean(metrics.models[i]);
+  for (std::size_t i = 0; i < sc.models.size(); ++i) {
+    models[sc.models[i].name] = with_mean(metrics.models[i]);
+    if (sc.models[i].kind != ModelSpec::Kind::Llm || i >= status.kv.size()) continue;
+    models[sc.models[i].name]["kv_cache"] = kv_json(status.kv[i]);
+    kv_all.preemptions += status.kv[i].preemptions;
+    kv_all.recomputed_tokens += status.kv[i].recomputed_tokens;
+    kv_all.chunked_steps += status.kv[i].chunked_steps;
+  }
+  j["overall"]["kv_cache"] = kv_json(kv_all);
   j["models"] = models;
   // Names come from user files as bytes: ones that are not UTF-8 are written as U+FFFD, not thrown
   // (nlohmann's default) as an internal error after the run. Every result writer does the same.

@@ -91,7 +91,7 @@ void Simulation::submit_to_backend(std::uint32_t id, Replica& rep) {
   const Request& r = requests_[id];
   if (rep.outstanding++ == 0) set_busy(rep, true);
   ++rep.running;
-  rep.kv_reserved += static_cast<double>(r.input_tokens) + r.output_tokens;
+  rep.kv_final_blocks += rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens);
   BackendRequest request;
   request.id = id;
   request.serial = r.serial;

@@ -1,5 +1,8 @@
-// Serving on a replica: LLM continuous batching (prefill steps, chosen by the batching policy,
-// and decode progress, KV admission) and service-time models (a drawn duration per request, up to max_concurrency).
+// Serving on a replica: LLM continuous batching — prefill steps (with chunked prefill, mixed
+// steps of prompt chunks and decodes) whose requests the batching policy chooses, and decode
+// stretches between two changes of the batch — and service-time models (a drawn duration per
+// request, up to max_concurrency). The KV cache's blocks, admission and preemption are in
+// sim/kv_blocks.cpp.
 #include "sim/simulation.hpp"
 
 #include <algorithm>
@@ -13,24 +16,19 @@ using namespace simulation_internal;
 
 namespace {
 
-bool sequence_after(const auto& a, const auto& b) {  // min-heap order for std::push_heap
-  return a.finish > b.finish || (a.finish == b.finish && a.request > b.request);
-}
-
 constexpr double kProgressEpsilon = 1e-6;  // decode steps; absorbs float rounding
 
 }  // namespace
 
 // ---------------------------------------------------------------- LLM batching
-
-bool Simulation::admissible(const Replica& rep, const Request& r) const {
-  const ModelSpec& spec = setup_.scenario.models[r.model];
-  return rep.running < spec.max_batch &&
-         rep.kv_reserved + r.input_tokens + r.output_tokens <= rep.kv_capacity;
-}
+//
+// A request's prompt, as the server computes it: its input, plus for a request preempted and
+// readmitted the tokens it had generated (recomputation). One prefill (or its last chunk) puts
+// out one token; the rest are decode steps.
 
 // The batching policy's answer about the request at the head of rep's queue, `step_requests`
-// of them (with `step_tokens` prompt tokens) already admitted to the prefill step being formed.
+// of them (with `step_tokens` tokens; chunked prefill: the step's decodes and prompt chunks)
+// already in the step being formed.
 BatchAdmission Simulation::ask_batching(const Replica& rep, const Request& r, std::uint32_t step_requests,
                                         double step_tokens) const {
   const ModelSpec& spec = setup_.scenario.models[rep.info.model];
@@ -41,73 +39,175 @@ BatchAdmission Simulation::ask_batching(const Replica& rep, const Request& r, st
   batch.max_batch = static_cast<std::uint32_t>(spec.max_batch);
   batch.waiting = static_cast<std::uint32_t>(rep.waiting.size());
   batch.decoding = static_cast<std::uint32_t>(rep.decoding.size());
-  batch.kv_reserved_tokens = rep.kv_reserved;
+  batch.kv_reserved_tokens = static_cast<double>(rep.kv_final_blocks) * spec.kv_block_size;
   batch.kv_capacity_tokens = rep.kv_capacity;
   batch.step_requests = step_requests;
   batch.step_tokens = step_tokens;
   batch.max_prefill_tokens = spec.max_prefill_tokens;
-  const WaitingRequest request{r.arrival, r.input_tokens, r.output_tokens, r.adapter != kNoAdapter};
+  batch.chunked_prefill = spec.chunked_prefill;
+  batch.kv_block_size = static_cast<std::uint32_t>(spec.kv_block_size);
+  const WaitingRequest request{r.arrival, r.input_tokens + r.generated, r.output_tokens - r.generated,
+                               r.adapter != kNoAdapter};
   return setup_.batching->admit(batch, request);
 }
 
-// Whether the request at the head of rep's queue joins the prefill step being formed: the
-// server's hard limits (batch slots, its whole KV need), then the batching policy, then its
-// adapter resident (an adapter not yet resident starts loading, and the step ends there).
-bool Simulation::head_joins(Replica& rep, std::uint32_t rep_id, double step_tokens) {
+// Whether the request may join the batch now: a free batch slot, and room in the KV cache —
+// at once when it fits beside what every admitted request holds at its longest (nothing can run
+// out then); else, paged, when its prompt's blocks are free (sim/kv_blocks.cpp); reserve, not.
+bool Simulation::admissible(const Replica& rep, const Request& r) const {
+  const ModelSpec& spec = setup_.scenario.models[r.model];
+  if (rep.running >= spec.max_batch) return false;
+  if (rep.kv_final_blocks + rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens) <= rep.kv_blocks) return true;
+  return spec.kv_allocation == ModelSpec::KvAllocation::Paged && kv_admits_prompt(rep, r);
+}
+
+// Whether the request at the head of rep's queue joins the step being formed: the server's
+// hard limits (batch slots, KV blocks), then the batching policy, then its adapter resident
+// (an adapter not yet resident starts loading, and the step ends there).
+bool Simulation::head_joins(Replica& rep, std::uint32_t rep_id, std::uint32_t step_requests, double step_tokens) {
   const Request& r = requests_[rep.waiting.front()];
   if (!admissible(rep, r)) return false;
-  if (ask_batching(rep, r, static_cast<std::uint32_t>(rep.prefill_batch.size()), step_tokens) ==
-      BatchAdmission::Stop)
-    return false;
+  if (ask_batching(rep, r, step_requests, step_tokens) == BatchAdmission::Stop) return false;
   return r.adapter == kNoAdapter || adapter_ready(rep, rep_id, r.adapter);
 }
 
+// The head of the queue joins the batch: it holds its prompt's blocks from now on.
+void Simulation::admit_head(Replica& rep) {
+  const std::uint32_t id = rep.waiting.pop();
+  Request& r = requests_[id];
+  if (r.adapter != kNoAdapter)
+    for (AdapterSlot& slot : rep.adapters)
+      if (slot.adapter == r.adapter) ++slot.in_use, slot.last_used = now_;
+  r.admitted = ++rep.admissions;
+  r.prefilled = 0;
+  ++rep.running;
+  rep.kv_final_blocks += rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens);
+  rep.prefill_blocks += rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
+  rep.prefill_batch.push_back(id);
+}
+
+// A request reached rep's queue (or its adapter became resident): start a step for it now if
+// the replica is not in one that must end first. Without chunked prefill a prefill cuts into a
+// decode stretch and pauses decoding (vLLM's scheduler without chunking); with it, a mixed
+// step starts while there is token budget left beside the decodes.
 void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
-  if (rep.step == BatchStepKind::Prefill || rep.waiting.empty()) return;
-  rep.prefill_batch.clear();
-  if (!head_joins(rep, rep_id, 0)) return;
-  if (rep.step == BatchStepKind::Decode) {
-    advance_decode(rep);
-    if (!batch_observers_.empty())  // the decode stretch ends here: a prefill cuts in
-      report_batch_step(rep, static_cast<std::uint32_t>(rep.decoding.size()),
-                        rep.progress - rep.decode_started_at);
-    // Sequences whose last token is due this very instant finish before the prefill starts.
-    complete_finished(rep, rep_id);
+  if (rep.step == BatchStepKind::Prefill || rep.step == BatchStepKind::Mixed || rep.waiting.empty()) return;
+  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  if (spec.chunked_prefill) {
+    const auto decodes = static_cast<std::uint32_t>(rep.decoding.size());
+    if (decodes >= static_cast<std::uint32_t>(spec.max_prefill_tokens) || !head_joins(rep, rep_id, 0, decodes))
+      return;
+    if (rep.step == BatchStepKind::Decode) cut_decode(rep, rep_id);
+    rep.step = BatchStepKind::Idle;
+    next_step(rep, rep_id);
+    return;
   }
+  if (!head_joins(rep, rep_id, 0, 0)) return;
+  if (rep.step == BatchStepKind::Decode) cut_decode(rep, rep_id);
   start_prefill(rep, rep_id);
+}
+
+// At a step boundary (rep.step is Idle): make room in the KV cache for the running requests'
+// next tokens, then a prefill or mixed step if a request joins, else a decode stretch.
+void Simulation::next_step(Replica& rep, std::uint32_t rep_id) {
+  if (rep.kv_final_blocks > rep.kv_blocks) make_kv_room(rep, rep_id);  // (else nothing can run out)
+  if (setup_.scenario.models[rep.info.model].chunked_prefill) {
+    if (start_mixed_step(rep, rep_id)) return;
+  } else if (!rep.waiting.empty() && head_joins(rep, rep_id, 0, 0)) {
+    start_prefill(rep, rep_id);
+    return;
+  }
+  if (!rep.decoding.empty()) schedule_decode(rep, rep_id);
+}
+
+// The decode stretch under way ends now, early: a prefill cuts in.
+void Simulation::cut_decode(Replica& rep, std::uint32_t rep_id) {
+  advance_decode(rep);
+  if (!batch_observers_.empty())
+    report_batch_step(rep, static_cast<std::uint32_t>(rep.decoding.size()), rep.progress - rep.decode_started_at);
+  // Sequences whose last token is due this very instant finish before the prefill starts.
+  complete_finished(rep, rep_id);
 }
 
 // Prefill runs as its own step and pauses decoding, as vLLM's default scheduler does when new
 // requests are waiting (no chunking). The batching policy chooses which requests join the step;
-// the head of the queue was admitted by llm_try_schedule. A request is admitted only if its
-// whole KV need (prompt + output) fits, so a running sequence is never preempted.
+// the head of the queue was admitted by the caller.
 void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
-  rep.prefill_batch.clear();
   double tokens = 0;
   while (!rep.waiting.empty()) {
+    if (!rep.prefill_batch.empty() &&
+        !head_joins(rep, rep_id, static_cast<std::uint32_t>(rep.prefill_batch.size()), tokens))
+      break;
     const Request& r = requests_[rep.waiting.front()];
-    if (!rep.prefill_batch.empty() && !head_joins(rep, rep_id, tokens)) break;
-    if (r.adapter != kNoAdapter)
-      for (AdapterSlot& slot : rep.adapters)
-        if (slot.adapter == r.adapter) ++slot.in_use, slot.last_used = now_;
-    tokens += r.input_tokens;
-    rep.kv_reserved += static_cast<double>(r.input_tokens) + r.output_tokens;
-    ++rep.running;
-    rep.prefill_batch.push_back(rep.waiting.pop());
+    tokens += static_cast<double>(r.input_tokens) + r.generated;
+    admit_head(rep);
   }
   rep.step = BatchStepKind::Prefill;
   rep.step_started = now_;
   rep.step_tokens = tokens;
   ++rep.epoch;
-  schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens)), EventKind::BatchStep, rep_id,
+  schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens)), EventKind::BatchStep, rep_id, rep.epoch);
+}
+
+// Chunked prefill (vLLM's scheduler with enable_chunked_prefill; Sarathi-Serve): one step
+// carries every decoding sequence (a token each) and prompt chunks filling the rest of the
+// token budget (max_prefill_tokens) — first the prompts already being prefilled, in admission
+// order, then new requests the policy admits; the last may be cut into a chunk. False when the
+// step would carry no prompt token (then decoding goes on in a stretch).
+bool Simulation::start_mixed_step(Replica& rep, std::uint32_t rep_id) {
+  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  const auto decodes = static_cast<std::uint32_t>(rep.decoding.size());
+  double left = static_cast<double>(spec.max_prefill_tokens) - decodes;
+  if (left <= 0) return false;
+  double prompt = 0;
+  std::uint32_t step_requests = 0;
+  auto take_chunk = [&](Request& r) {
+    const double remaining = std::max(1.0, static_cast<double>(r.input_tokens) + r.generated) - r.prefilled;
+    r.chunk = static_cast<std::uint32_t>(std::min(remaining, left));
+    prompt += r.chunk;
+    left -= r.chunk;
+    if (r.chunk > 0) ++step_requests;
+  };
+  for (std::uint32_t id : rep.prefill_batch) take_chunk(requests_[id]);
+  while (left > 0 && !rep.waiting.empty() && head_joins(rep, rep_id, step_requests, decodes + prompt)) {
+    admit_head(rep);
+    take_chunk(requests_[rep.prefill_batch.back()]);
+  }
+  if (prompt == 0) return false;
+  rep.step = BatchStepKind::Mixed;
+  rep.step_started = now_;
+  rep.step_tokens = prompt;
+  rep.step_decodes = decodes;
+  ++rep.epoch;
+  schedule(now_ + ceil_ns(rep.perf->mixed_step_seconds(prompt, decodes, rep.context)), EventKind::BatchStep, rep_id,
            rep.epoch);
+  return true;
+}
+
+// A request's prompt is computed: its next token is out (the first one: its TTFT), and it
+// decodes the rest, or ends.
+void Simulation::prefill_done(Replica& rep, std::uint32_t rep_id, std::uint32_t id) {
+  Request& r = requests_[id];
+  rep.prefill_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
+  if (r.generated == 0) r.first_token = now_;
+  ++r.generated;
+  if (r.generated >= r.output_tokens) {
+    complete(id, rep_id);
+    return;
+  }
+  rep.decoding.push_back(Sequence{rep.progress + (r.output_tokens - r.generated), id});
+  std::push_heap(rep.decoding.begin(), rep.decoding.end(),
+                 Sequence::after);
+  const double context = static_cast<double>(r.input_tokens) + r.generated;
+  r.kv_base = context - rep.progress;
+  rep.context += context;
 }
 
 void Simulation::advance_decode(Replica& rep) {
   if (rep.decoding.empty()) return;
   const double batch = static_cast<double>(rep.decoding.size());
   double steps = rep.perf->decode_steps_in(to_seconds(now_ - rep.progress_time), batch, rep.context);
-  steps = std::min(steps, rep.decoding.front().finish - rep.progress);
+  steps = std::min(steps, rep.decode_target - rep.progress);
   rep.progress += steps;
   rep.context += batch * steps;
   rep.progress_time = now_;
@@ -116,7 +216,7 @@ void Simulation::advance_decode(Replica& rep) {
 void Simulation::complete_finished(Replica& rep, std::uint32_t rep_id) {
   while (!rep.decoding.empty() && rep.decoding.front().finish <= rep.progress + kProgressEpsilon) {
     std::pop_heap(rep.decoding.begin(), rep.decoding.end(),
-                  [](const Sequence& a, const Sequence& b) { return sequence_after(a, b); });
+                  Sequence::after);
     std::uint32_t id = rep.decoding.back().request;
     rep.decoding.pop_back();
     const Request& r = requests_[id];
@@ -126,52 +226,68 @@ void Simulation::complete_finished(Replica& rep, std::uint32_t rep_id) {
   if (rep.decoding.empty()) rep.context = 0;  // drop accumulated rounding
 }
 
+// Decoding until the next sequence finishes — or, in a paged KV cache that could fill, until
+// the step that would need a block none is left for (then the newest request is preempted).
 void Simulation::schedule_decode(Replica& rep, std::uint32_t rep_id) {
   const double batch = static_cast<double>(rep.decoding.size());
-  const double steps = rep.decoding.front().finish - rep.progress;
+  rep.decode_target = rep.decoding.front().finish;
+  if (rep.kv_final_blocks > rep.kv_blocks)  // (else nothing can run out)
+    rep.decode_target = std::min(rep.decode_target, rep.progress + decode_steps_before_kv_full(rep));
+  const double steps = rep.decode_target - rep.progress;
   rep.step = BatchStepKind::Decode;
   rep.step_started = now_;
   rep.decode_started_at = rep.progress;
   ++rep.epoch;
-  schedule(now_ + ceil_ns(rep.perf->decode_seconds(steps, batch, rep.context)),
-           EventKind::BatchStep, rep_id, rep.epoch);
+  schedule(now_ + ceil_ns(rep.perf->decode_seconds(steps, batch, rep.context)), EventKind::BatchStep, rep_id,
+           rep.epoch);
 }
 
 void Simulation::on_batch_step(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
-  if (!batch_observers_.empty()) {
-    if (rep.step == BatchStepKind::Prefill)
-      report_batch_step(rep, static_cast<std::uint32_t>(rep.prefill_batch.size()), rep.step_tokens);
-    else if (rep.step == BatchStepKind::Decode)
-      report_batch_step(rep, static_cast<std::uint32_t>(rep.decoding.size()),
-                        rep.decoding.front().finish - rep.decode_started_at);
-  }
-  if (rep.step == BatchStepKind::Prefill) {
-    // First tokens come out of the prefill; the rest are decode steps.
-    for (std::uint32_t id : rep.prefill_batch) {
-      Request& r = requests_[id];
-      r.first_token = now_;
-      if (r.output_tokens <= 1) {
-        complete(id, rep_id);
-        continue;
-      }
-      rep.decoding.push_back(Sequence{rep.progress + (r.output_tokens - 1), id});
-      std::push_heap(rep.decoding.begin(), rep.decoding.end(),
-                     [](const Sequence& a, const Sequence& b) { return sequence_after(a, b); });
-      rep.context += static_cast<double>(r.input_tokens) + 1;
+  switch (rep.step) {
+    case BatchStepKind::Prefill:
+      if (!batch_observers_.empty())
+        report_batch_step(rep, static_cast<std::uint32_t>(rep.prefill_batch.size()), rep.step_tokens);
+      for (std::uint32_t id : rep.prefill_batch) prefill_done(rep, rep_id, id);
+      rep.prefill_batch.clear();
+      break;
+    case BatchStepKind::Decode: {
+      if (!batch_observers_.empty())
+        report_batch_step(rep, static_cast<std::uint32_t>(rep.decoding.size()), rep.decode_target - rep.decode_started_at);
+      const double batch = static_cast<double>(rep.decoding.size());
+      rep.context += batch * (rep.decode_target - rep.progress);
+      rep.progress = rep.decode_target;
+      complete_finished(rep, rep_id);
+      break;
     }
-    rep.prefill_batch.clear();
-  } else if (rep.step == BatchStepKind::Decode) {
-    const double batch = static_cast<double>(rep.decoding.size());
-    const double target = rep.decoding.front().finish;
-    rep.context += batch * (target - rep.progress);
-    rep.progress = target;
-    complete_finished(rep, rep_id);
+    case BatchStepKind::Mixed: {
+      if (!batch_observers_.empty())
+        report_batch_step(rep, static_cast<std::uint32_t>(rep.prefill_batch.size()) + rep.step_decodes, rep.step_tokens);
+      ++kv_counts_[rep.info.model].chunked_steps;
+      if (rep.step_decodes > 0) {  // every decoding sequence put out one token
+        rep.context += rep.step_decodes;
+        rep.progress += 1;
+        complete_finished(rep, rep_id);
+      }
+      std::size_t kept = 0;
+      for (std::size_t i = 0; i < rep.prefill_batch.size(); ++i) {
+        const std::uint32_t id = rep.prefill_batch[i];
+        Request& r = requests_[id];
+        r.prefilled += r.chunk;
+        r.chunk = 0;
+        if (r.prefilled >= std::max(1.0, static_cast<double>(r.input_tokens) + r.generated))
+          prefill_done(rep, rep_id, id);
+        else
+          rep.prefill_batch[kept++] = id;
+      }
+      rep.prefill_batch.resize(kept);
+      break;
+    }
+    case BatchStepKind::Idle: break;
   }
   rep.progress_time = now_;
   rep.step = BatchStepKind::Idle;
-  llm_try_schedule(rep, rep_id);
-  if (rep.step == BatchStepKind::Idle && !rep.decoding.empty()) schedule_decode(rep, rep_id);
+  next_step(rep, rep_id);
   after_request_left(rep, rep_id);
 }
 
@@ -182,7 +298,7 @@ void Simulation::report_batch_step(const Replica& rep, std::uint32_t sequences, 
   step.replica = rep.info;
   step.start = rep.step_started;
   step.end = now_;
-  step.prefill = rep.step == BatchStepKind::Prefill;
+  step.prefill = rep.step != BatchStepKind::Decode;
   step.sequences = sequences;
   step.tokens = tokens;
   for (auto* o : batch_observers_) o->on_batch_step(step);

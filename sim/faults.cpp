@@ -75,7 +75,8 @@ void Simulation::fail_replica(std::uint32_t rep_id) {
   rep.prefill_batch.clear();
   rep.decoding.clear();
   rep.outstanding = rep.running = 0;
-  rep.kv_reserved = rep.context = 0;
+  rep.context = 0;
+  rep.kv_final_blocks = rep.prefill_blocks = 0;
   rep.step = BatchStepKind::Idle;
   ++rep.epoch;  // cancels its batch step, service completions and cold-start phase
 
@@ -105,6 +106,7 @@ void Simulation::requeue(std::uint32_t id) {
   ++fault_counts_.requests_requeued;
   r.replica = kNoReplica;
   r.first_token = 0;
+  r.generated = r.prefilled = r.chunk = 0;
   if (!m.ready.empty()) {
     for (auto* o : observers_) o->on_request_requeued(now_, r.model, false);
     route(id);

@@ -19,6 +19,13 @@ class Fifo {
     ++size_;
   }
 
+  void push_front(const T& value) {  // (an LLM request preempted goes back to the head)
+    if (size_ == items_.size()) grow();
+    head_ = (head_ + items_.size() - 1) & (items_.size() - 1);
+    items_[head_] = value;
+    ++size_;
+  }
+
   T pop() {
     T value = items_[head_];
     head_ = (head_ + 1) & (items_.size() - 1);

@@ -30,6 +30,7 @@ void InvariantChecker::on_request_end(const RequestResult& r) {
   if (seen_.size() <= r.serial) seen_.resize(r.serial + 1, 0);
   if (seen_[r.serial]++) violations.push_back("request " + std::to_string(r.serial) + " ended twice");
   ++ended;
+  if (std::string kv = sim_.kv_cache_violation(); !kv.empty()) violations.push_back(kv);
 }
 
 void InvariantChecker::on_replica_placed(SimTime now, const ReplicaInfo&) {

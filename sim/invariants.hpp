@@ -1,7 +1,8 @@
 // InvariantChecker: an observer that checks, on every signal, the rules every run must keep
 // whatever its policies decide — time never goes back; no GPU holds more than a whole GPU's
 // worth of allocations or more memory than it has, and the free-GPU count matches the slots;
-// every request ends exactly once (serials 0..n-1, each once), and not before it arrived.
+// every request ends exactly once (serials 0..n-1, each once), and not before it arrived; no
+// LLM replica holds more KV blocks than its cache has (checked as each request ends).
 // The tests attach it to every run (tests/support), and `fleetsim check-policy` to every run of
 // a policy under test.
 #pragma once

@@ -26,6 +26,11 @@ double LlmPerfModel::prefill_seconds(double prompt_tokens) const {
   return std::max(prefill_flop_seconds_per_token_ * prompt_tokens, weight_pass_seconds_) + overhead_;
 }
 
+double LlmPerfModel::mixed_step_seconds(double prompt_tokens, double batch, double context) const {
+  const double kv_reads = batch > 0 ? decode_seconds(1, batch, context) - decode_seconds(1, batch, 0) : 0;
+  return prefill_seconds(prompt_tokens + batch) + std::max(0.0, kv_reads);
+}
+
 double LlmPerfModel::decode_seconds(double steps, double batch, double context) const {
   if (table_) return table_->decode_seconds(steps, batch, context);
   const double linear = base_ + per_seq_ * batch + per_token_ * context;

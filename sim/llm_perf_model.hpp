@@ -46,6 +46,11 @@ class LlmPerfModel {
   double decode_seconds(double steps, double batch, double context) const;
   // Inverse of decode_seconds: steps completed after `seconds`.
   double decode_steps_in(double seconds, double batch, double context) const;
+  // A chunked-prefill step: `prompt_tokens` of prompt chunks and `batch` decoding sequences
+  // holding `context` tokens, in one pass: the prefill of prompt + batch tokens (the decodes'
+  // new tokens ride in the same matrix multiplications, Sarathi-Serve's piggybacking) plus
+  // reading the decodes' KV cache, i.e. decode step(batch, context) − decode step(batch, 0).
+  double mixed_step_seconds(double prompt_tokens, double batch, double context) const;
   double kv_capacity_tokens() const { return kv_capacity_tokens_; }
   const PerfTable* table() const { return table_; }
 

@@ -172,6 +172,8 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   if (spec.kind == ModelSpec::Kind::Llm) {
     rep.perf = perf_for(model, gpu_type);
     rep.kv_capacity = rep.perf->kv_capacity_tokens();
+    rep.kv_block_size = static_cast<std::uint32_t>(spec.kv_block_size);
+    rep.kv_blocks = static_cast<std::int64_t>(std::floor(rep.kv_capacity / spec.kv_block_size));
   }
   rep.cold.replica = rep.info;
   rep.cold.placed = now_;

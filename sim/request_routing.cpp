@@ -75,7 +75,7 @@ void Simulation::enqueue(std::uint32_t id, std::uint32_t rep_id) {
   r.dispatched = now_;
   const ModelSpec& spec = setup_.scenario.models[r.model];
   if (spec.kind == ModelSpec::Kind::Llm &&
-      static_cast<double>(r.input_tokens) + r.output_tokens > rep.kv_capacity) {
+      rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens) > rep.kv_blocks) {
     finish_request(id, RequestOutcome::TooLong);
     return;
   }
@@ -125,7 +125,7 @@ void Simulation::complete(std::uint32_t id, std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
   Request& r = requests_[id];
   if (setup_.scenario.models[r.model].kind == ModelSpec::Kind::ServiceTime) r.first_token = now_;
-  rep.kv_reserved -= static_cast<double>(r.input_tokens) + r.output_tokens;
+  if (rep.perf) rep.kv_final_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens);
   for (AdapterSlot& slot : rep.adapters)
     if (slot.adapter == r.adapter) --slot.in_use;
   --rep.running;

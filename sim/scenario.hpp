@@ -65,7 +65,18 @@ struct ModelSpec {
   double kv_bytes_per_token = 0;
   double gpu_memory_utilization = 0.9;  // vLLM's default fraction of GPU memory it may use
   int max_batch = 256;                  // vLLM max_num_seqs
-  int max_prefill_tokens = 8192;        // prompt tokens per prefill batch
+  int max_prefill_tokens = 8192;        // tokens per batch step (vLLM max_num_batched_tokens):
+                                        // a prefill's prompt tokens, or with chunked prefill the
+                                        // step's decodes plus its prompt chunks
+  // The KV cache (README "The KV cache"): in blocks of kv_block_size tokens (vLLM's default 16).
+  // Paged: a request holds the blocks of the tokens it has so far and gets more as it decodes;
+  // when none are left the newest running request is preempted and recomputed later.
+  // Reserve: a request is admitted only when its whole prompt + output fits; nothing is
+  // ever preempted (the real-mode worker's rule).
+  enum class KvAllocation { Paged, Reserve };
+  KvAllocation kv_allocation = KvAllocation::Paged;
+  int kv_block_size = 16;
+  bool chunked_prefill = false;         // a step mixes decodes with prompt chunks (Sarathi-Serve)
   std::vector<AdapterSpec> adapters;    // LoRA adapters of this base model
   int max_adapters = 4;                 // adapters a replica holds in GPU memory at once
   int max_model_len = 0;                // vLLM --max-model-len: prompt + output tokens; 0 = no limit

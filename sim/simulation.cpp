@@ -77,6 +77,7 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
   store_link_ = network_.add_link(sc.model_store_bandwidth);
   registry_link_ = network_.add_link(sc.registry_bandwidth);
   models_.resize(sc.models.size());
+  kv_counts_.resize(sc.models.size());
   for (std::uint32_t m = 0; m < sc.models.size(); ++m)
     models_[m].service_rng = RngStream(sc.seed, "service/" + sc.models[m].name);
   set_up_jobs();  // co-located jobs, when the scenario has them (colocated_jobs.cpp)
@@ -191,6 +192,7 @@ RunStatus Simulation::run() {
   status.partial = !stop_reason_.empty();
   status.stop_reason = stop_reason_;
   status.faults = fault_counts_;
+  status.kv = kv_counts_;
   status.requests = next_serial_;
   status.requests_after_duration = requests_after_duration_;
   if (jobs_ && errors_.empty()) status.jobs = std::make_shared<JobRunResult>(jobs_->finish(now_));

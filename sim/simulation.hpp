@@ -10,6 +10,7 @@
 // and duration + drain_limit in the second. Accounting (GPU-seconds, mean replicas) covers
 // [0, end time].
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -87,6 +88,13 @@ struct FaultCounts {
   std::vector<std::string> warnings;   // one line per skipped fault
 };
 
+// What one LLM's paged KV caches did over the run (README "The KV cache").
+struct KvCounts {
+  std::uint64_t preemptions = 0;        // running requests preempted for want of blocks
+  std::uint64_t recomputed_tokens = 0;  // KV tokens they dropped, computed again on readmission
+  std::uint64_t chunked_steps = 0;      // steps that carried prompt chunks (chunked prefill)
+};
+
 struct RunStatus {
   bool ok = true;
   Diagnostics errors;  // a policy's invalid decision or a bad trace record
@@ -106,6 +114,7 @@ struct RunStatus {
   bool partial = false;
   std::string stop_reason;
   FaultCounts faults;
+  std::vector<KvCounts> kv;  // per model
 };
 
 class Simulation {
@@ -128,6 +137,9 @@ class Simulation {
   // Replica storage slots in use or free: bounded by the most replicas alive at once (plus the
   // ones stopped since the last autoscaler evaluation), not by how many were ever placed.
   std::size_t replica_slots() const { return replicas_.size(); }
+  // The invariant checker's view of the KV caches: "" when every replica holds at most its
+  // capacity in blocks and its block counts are consistent, else what is wrong.
+  std::string kv_cache_violation() const;
 
  private:
   enum class EventKind : std::uint8_t {
@@ -161,6 +173,12 @@ class Simulation {
     std::uint32_t adapter = kNoAdapter;
     std::uint32_t replica = kNoReplica;  // where it was queued
     std::uint32_t retries = 0;           // times re-queued after its replica failed
+    // LLM serving on its replica (sim/batching.cpp, sim/kv_blocks.cpp)
+    std::uint32_t generated = 0;  // output tokens out so far (settled at prefill end and preemption)
+    std::uint32_t prefilled = 0;  // chunked prefill: prompt tokens computed so far
+    std::uint32_t chunk = 0;      // chunked prefill: prompt tokens in the step under way
+    std::uint64_t admitted = 0;   // admission order on its replica (the newest is preempted first)
+    double kv_base = 0;           // decoding: its KV tokens = kv_base + the replica's progress
     bool waited = false;
     bool live = false;
   };
@@ -176,9 +194,13 @@ class Simulation {
   struct Sequence {  // an LLM request in the decode batch
     double finish;   // batch progress (decode steps) at which its last token is out
     std::uint32_t request;
+    // Min-heap order on (finish, request) for std::push_heap and friends.
+    static bool after(const Sequence& a, const Sequence& b) {
+      return a.finish > b.finish || (a.finish == b.finish && a.request > b.request);
+    }
   };
 
-  enum class BatchStepKind : std::uint8_t { Idle, Prefill, Decode };
+  enum class BatchStepKind : std::uint8_t { Idle, Prefill, Decode, Mixed };
 
   struct Replica {
     ReplicaInfo info;
@@ -197,17 +219,32 @@ class Simulation {
     // LLM batch state; `progress` counts decode steps since the replica started.
     BatchStepKind step = BatchStepKind::Idle;
     SimTime step_started = 0;      // of the prefill step or decode stretch under way
-    double step_tokens = 0;        // the prefill step's prompt tokens
+    double step_tokens = 0;        // the prefill (or mixed) step's prompt tokens
+    std::uint32_t step_decodes = 0;  // a mixed step's decoding sequences (one token each)
     double decode_started_at = 0;  // `progress` when the decode stretch began
-    std::vector<std::uint32_t> prefill_batch;
+    double decode_target = 0;      // `progress` at which the stretch ends (a finish, or KV full)
+    std::vector<std::uint32_t> prefill_batch;  // in the prefill step; chunked: all still prefilling
     std::vector<Sequence> decoding;  // min-heap on (finish, request)
     double progress = 0;
     double context = 0;  // KV tokens held by the decoding sequences at progress_time
     SimTime progress_time = 0;
-    double kv_reserved = 0;
-    double kv_capacity = 0;
+    double kv_capacity = 0;            // tokens
+    std::uint32_t kv_block_size = 16;  // tokens per block (the model's)
+    std::int64_t kv_blocks = 0;        // capacity in blocks
+    std::int64_t kv_final_blocks = 0;  // blocks the admitted requests hold at their longest
+    std::int64_t prefill_blocks = 0;   // blocks of the requests in prefill_batch
+    std::uint64_t admissions = 0;      // counter behind Request::admitted
+    double kv_reported = 0;            // KV tokens last reported to observers
     std::vector<AdapterSlot> adapters;
     double store_bytes_left = 0;  // a model-store load paused by a store outage
+
+    // KV blocks that `tokens` tokens fill (a decoding sequence's count may be fractional).
+    std::int64_t blocks(std::uint64_t tokens) const {
+      return static_cast<std::int64_t>((tokens + kv_block_size - 1) / kv_block_size);
+    }
+    std::int64_t blocks_at(double tokens) const {
+      return static_cast<std::int64_t>(std::ceil(tokens / kv_block_size - 1e-9));
+    }
   };
 
   struct ModelState {
@@ -273,15 +310,27 @@ class Simulation {
   // sim/batching.cpp: LLM continuous batching
   void llm_try_schedule(Replica& replica, std::uint32_t id);
   bool admissible(const Replica& replica, const Request& request) const;
+  void next_step(Replica& replica, std::uint32_t id);
   BatchAdmission ask_batching(const Replica& replica, const Request& request, std::uint32_t step_requests,
                               double step_tokens) const;
-  bool head_joins(Replica& replica, std::uint32_t id, double step_tokens);
+  bool head_joins(Replica& replica, std::uint32_t id, std::uint32_t step_requests, double step_tokens);
+  void admit_head(Replica& replica);
   void start_prefill(Replica& replica, std::uint32_t id);
+  bool start_mixed_step(Replica& replica, std::uint32_t id);
+  void prefill_done(Replica& replica, std::uint32_t replica_id, std::uint32_t request);
   void advance_decode(Replica& replica);
+  void cut_decode(Replica& replica, std::uint32_t id);
   void schedule_decode(Replica& replica, std::uint32_t id);
   void complete_finished(Replica& replica, std::uint32_t id);
   void on_batch_step(std::uint32_t replica);
   void report_batch_step(const Replica& replica, std::uint32_t sequences, double tokens);
+  // sim/kv_blocks.cpp: the paged KV cache (blocks held, admission, preemption)
+  double progress_now(const Replica& replica) const;
+  std::int64_t kv_blocks_needed(const Replica& replica, double progress, double extra_tokens) const;
+  bool kv_admits_prompt(const Replica& replica, const Request& request) const;
+  double decode_steps_before_kv_full(const Replica& replica) const;
+  void make_kv_room(Replica& replica, std::uint32_t id);
+  void preempt_newest(Replica& replica);
   // ... and service-time models
   void service_try_start(Replica& replica, std::uint32_t id);
   void on_service_done(std::uint32_t replica, std::uint32_t request);
@@ -409,6 +458,7 @@ class Simulation {
   std::string stop_reason_;  // non-empty: the backend stopped the run
   // Faults (sim/faults.cpp); untouched in a run without them.
   FaultCounts fault_counts_;
+  std::vector<KvCounts> kv_counts_;  // per model
   bool store_down_ = false;
   struct StoreWaiter {
     std::uint32_t replica;

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "policies/api/plugin.hpp"
 #include "policies/plugins.hpp"
 #include "sim/cluster_state.hpp"
 #include "tests/support.hpp"
@@ -92,6 +93,7 @@ TEST_CASE("fleetsim loads plugins from --plugin and from a scenario's plugins: l
 TEST_CASE("bad plugins are refused with a message, and nothing runs", "[plugins][cli]") {
   TempDir dir("plugin-bad");
   const std::string text = dir.write("libtext.so", "not a shared library\n");
+  const std::string minor = std::to_string(FLEETSIM_SDK_VERSION_MINOR);  // the test plugin keeps ours
   struct Case {
     std::string path, message;
   };
@@ -99,7 +101,8 @@ TEST_CASE("bad plugins are refused with a message, and nothing runs", "[plugins]
       {dir.path("missing.so"), "file not found"},
       {text, "cannot be loaded as a shared library"},
       {test_plugin("test_no_symbol"), "not a fleetsim plugin: it has no fleetsim_plugin_abi symbol"},
-      {test_plugin("test_other_major"), "built against another major version of the SDK (plugin: SDK 99.0, fleetsim: SDK 1.0)"},
+      {test_plugin("test_other_major"), "built against another major version of the SDK (plugin: SDK 99." + minor +
+                                            ", fleetsim: SDK 1." + minor + ")"},
       {test_plugin("test_duplicate"), "registers placement policy \"best-fit\", a name already taken (built-in)"},
       {test_plugin("test_throws"), "its registration threw: cannot find my configuration"},
   };

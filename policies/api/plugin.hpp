@@ -19,7 +19,7 @@
 #include "policies/api/policy_info.hpp"
 
 #define FLEETSIM_SDK_VERSION_MAJOR 1
-#define FLEETSIM_SDK_VERSION_MINOR 0
+#define FLEETSIM_SDK_VERSION_MINOR 1
 
 namespace fleetsim {
 

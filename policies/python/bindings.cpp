@@ -368,7 +368,9 @@ PYBIND11_EMBEDDED_MODULE(fleetsim, m) {
       .def_readonly("kv_capacity_tokens", &BatchState::kv_capacity_tokens)
       .def_readonly("step_requests", &BatchState::step_requests)
       .def_readonly("step_tokens", &BatchState::step_tokens)
-      .def_readonly("max_prefill_tokens", &BatchState::max_prefill_tokens);
+      .def_readonly("max_prefill_tokens", &BatchState::max_prefill_tokens)
+      .def_readonly("chunked_prefill", &BatchState::chunked_prefill)
+      .def_readonly("kv_block_size", &BatchState::kv_block_size);
   py::class_<WaitingRequest>(m, "WaitingRequest")
       .def_readonly("arrival", &WaitingRequest::arrival)
       .def_readonly("input_tokens", &WaitingRequest::input_tokens)

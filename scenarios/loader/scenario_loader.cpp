@@ -528,6 +528,14 @@ struct Loader {
         spec.gpu_memory_utilization = m.number("gpu_memory_utilization", 0.9, 0.05, 1.0);
         spec.max_batch = m.integer("max_batch", 256, 1, 1000000);
         spec.max_prefill_tokens = m.integer("max_prefill_tokens", 8192, 1, 100000000);
+        spec.kv_block_size = m.integer("kv_block_size", 16, 1, 1000000);
+        const std::string allocation = m.text("kv_allocation", "paged");
+        if (allocation == "reserve")
+          spec.kv_allocation = ModelSpec::KvAllocation::Reserve;
+        else if (allocation != "paged")
+          ctx.error(m.get("kv_allocation"), m.path("kv_allocation"),
+                    "unknown kv_allocation \"" + allocation + "\" (expected paged or reserve)");
+        spec.chunked_prefill = m.flag("chunked_prefill", false);
         // vLLM's --max-loras defaults to 1; we default to 4 adapters per replica.
         spec.max_adapters = m.integer("max_adapters", 4, 1, 100000);
         spec.max_model_len = m.integer("max_model_len", 0, 1, 1000000000);

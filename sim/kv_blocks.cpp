@@ -1,0 +1,132 @@
+// The paged KV cache of an LLM replica (vLLM's PagedAttention block manager, at the level of
+// block counts): capacity in blocks of the model's kv_block_size tokens; a running request
+// holds the blocks of the tokens it has so far (its prompt from admission, one token more per
+// decode step); when the next step needs a block none is left for, the newest running request
+// is preempted and recomputed later (vLLM's default, and V1's only, preemption mode).
+//
+// Cost: a decode stretch stays one event. While every admitted request's blocks at its longest
+// (prompt + output) fit — kv_final_blocks ≤ kv_blocks, kept as a running sum — nothing can run
+// out and nothing here walks the batch. Only past that do admission and the stretch's end
+// (the step at which the blocks run out, found by bisection) sum over the decoding sequences.
+#include "sim/simulation.hpp"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace fleetsim {
+
+// The decode progress now: a stretch under way has run part of its steps.
+double Simulation::progress_now(const Replica& rep) const {
+  if (rep.step != BatchStepKind::Decode || rep.decoding.empty()) return rep.progress;
+  const double steps = rep.perf->decode_steps_in(to_seconds(now_ - rep.progress_time),
+                                                 static_cast<double>(rep.decoding.size()), rep.context);
+  return rep.progress + std::min(steps, rep.decode_target - rep.progress);
+}
+
+// Blocks held at decode progress `progress` by the running requests, each decoding sequence
+// counted with `extra_tokens` more (1: what the step starting there needs).
+std::int64_t Simulation::kv_blocks_needed(const Replica& rep, double progress, double extra_tokens) const {
+  std::int64_t blocks = rep.prefill_blocks;
+  for (const Sequence& s : rep.decoding) blocks += rep.blocks_at(requests_[s.request].kv_base + progress + extra_tokens);
+  return blocks;
+}
+
+// Paged admission when the cache could fill (admissible() in batching.cpp checked the rest):
+// the request's prompt blocks must be free beyond a watermark of 1% of the cache (vLLM's
+// block manager keeps one, so that an admission does not at once force a preemption).
+bool Simulation::kv_admits_prompt(const Replica& rep, const Request& r) const {
+  const std::int64_t watermark = (rep.kv_blocks + 99) / 100;
+  return kv_blocks_needed(rep, progress_now(rep), 0) + rep.blocks(std::uint64_t{r.input_tokens} + r.generated) +
+             watermark <=
+         rep.kv_blocks;
+}
+
+// How many decode steps can run from rep.progress before one needs a block none is left for
+// (infinity when the stretch to the next finish fits). Needs are monotone in the steps run, so
+// the first step that does not fit is found by bisection.
+double Simulation::decode_steps_before_kv_full(const Replica& rep) const {
+  constexpr double kUnbounded = std::numeric_limits<double>::infinity();
+  if (rep.kv_final_blocks <= rep.kv_blocks) return kUnbounded;
+  auto fits = [&](std::int64_t k) {
+    return kv_blocks_needed(rep, rep.progress + static_cast<double>(k), 1) <= rep.kv_blocks;
+  };
+  // Steps in the stretch start at progress + k, k = 0 .. last.
+  const auto last = static_cast<std::int64_t>(std::ceil(rep.decoding.front().finish - rep.progress - 1e-6)) - 1;
+  if (last < 1 || fits(last)) return kUnbounded;
+  std::int64_t good = 0, bad = last;  // fits(0): make_kv_room ran before
+  while (bad - good > 1) {
+    const std::int64_t mid = good + (bad - good) / 2;
+    (fits(mid) ? good : bad) = mid;
+  }
+  return static_cast<double>(bad);
+}
+
+// Before a step: preempt the newest running requests until the step's blocks fit.
+void Simulation::make_kv_room(Replica& rep, std::uint32_t) {
+  if (rep.kv_final_blocks <= rep.kv_blocks) return;
+  while (rep.running > 1 && kv_blocks_needed(rep, rep.progress, 1) > rep.kv_blocks) preempt_newest(rep);
+}
+
+// vLLM's recompute preemption: the request admitted last gives up its blocks and goes back to
+// the head of the queue; readmitted, it prefills its prompt and the tokens it had generated.
+void Simulation::preempt_newest(Replica& rep) {
+  std::size_t newest = 0;
+  bool decoding = false;
+  std::uint64_t admitted = 0;
+  for (std::size_t i = 0; i < rep.decoding.size(); ++i)
+    if (requests_[rep.decoding[i].request].admitted > admitted)
+      newest = i, decoding = true, admitted = requests_[rep.decoding[i].request].admitted;
+  for (std::size_t i = 0; i < rep.prefill_batch.size(); ++i)
+    if (requests_[rep.prefill_batch[i]].admitted > admitted)
+      newest = i, decoding = false, admitted = requests_[rep.prefill_batch[i]].admitted;
+
+  std::uint32_t id = 0;
+  double dropped = 0;  // KV tokens computed and now thrown away
+  if (decoding) {
+    id = rep.decoding[newest].request;
+    Request& r = requests_[id];
+    const double context = r.kv_base + rep.progress;
+    dropped = context;
+    r.generated = static_cast<std::uint32_t>(
+        std::clamp<double>(std::llround(context - r.input_tokens), 1, r.output_tokens - 1));
+    rep.context -= context;
+    rep.decoding[newest] = rep.decoding.back();
+    rep.decoding.pop_back();
+    std::make_heap(rep.decoding.begin(), rep.decoding.end(), Sequence::after);
+    if (rep.decoding.empty()) rep.context = 0;
+  } else {
+    id = rep.prefill_batch[newest];
+    Request& r = requests_[id];
+    rep.prefill_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
+    dropped = r.prefilled;
+    r.prefilled = r.chunk = 0;
+    rep.prefill_batch.erase(rep.prefill_batch.begin() + static_cast<std::ptrdiff_t>(newest));
+  }
+  const Request& r = requests_[id];
+  rep.kv_final_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens);
+  --rep.running;
+  if (r.adapter != kNoAdapter)
+    for (AdapterSlot& slot : rep.adapters)
+      if (slot.adapter == r.adapter) --slot.in_use;
+  rep.waiting.push_front(id);
+  KvCounts& counts = kv_counts_[rep.info.model];
+  ++counts.preemptions;
+  counts.recomputed_tokens += static_cast<std::uint64_t>(std::llround(dropped));
+}
+
+std::string Simulation::kv_cache_violation() const {
+  for (const Replica& rep : replicas_) {
+    if (!rep.perf || rep.phase == ReplicaPhase::Stopped) continue;
+    if (rep.kv_final_blocks < 0 || rep.prefill_blocks < 0 || rep.prefill_blocks > rep.kv_final_blocks)
+      return "replica " + std::to_string(rep.info.id) + ": KV block counts out of step";
+    if (rep.kv_final_blocks <= rep.kv_blocks) continue;  // cannot hold more than that
+    const std::int64_t held = kv_blocks_needed(rep, progress_now(rep), 0);
+    if (held > rep.kv_blocks)
+      return "replica " + std::to_string(rep.info.id) + " holds " + std::to_string(held) + " KV blocks of " +
+             std::to_string(rep.kv_blocks);
+  }
+  return "";
+}
+
+}  // namespace fleetsim
