@@ -43,7 +43,8 @@ bool parse_number(const std::string& s, double& out) {
 }
 
 void read_csv(std::istream& in, const std::string& file, const std::vector<std::string>& required,
-              std::vector<std::size_t>& index, Diagnostics& errors, const CsvRow& row) {
+              std::vector<std::size_t>& index, Diagnostics& errors, const CsvRow& row,
+              std::vector<std::string>* header_names) {
   std::string line;
   int line_no = 0;
   bool header = true;
@@ -54,6 +55,7 @@ void read_csv(std::istream& in, const std::string& file, const std::vector<std::
     if (header) {
       if (line.size() >= 3 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
       const std::vector<std::string> names = split_csv_line(line);
+      if (header_names) *header_names = names;
       columns = names.size();
       index.assign(required.size(), 0);
       std::string missing;

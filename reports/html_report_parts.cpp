@@ -41,6 +41,27 @@ std::vector<LegendItem> legend_of(const std::vector<Line>& lines) {
   return items;
 }
 
+std::size_t index_of(const std::vector<std::string>& v, const std::string& s) {
+  return static_cast<std::size_t>(std::find(v.begin(), v.end(), s) - v.begin());
+}
+
+bool drawn(const std::vector<std::string>& order, const std::string& model) {
+  return index_of(order, model) < order.size();
+}
+
+std::size_t undrawn(const RunData& run) {
+  return run.models.size() > kDrawnModels ? run.models.size() - kDrawnModels : 0;
+}
+
+std::string other_label(std::size_t n) { return other_models_label(n); }
+
+std::string left_out_note(const RunData& run) {
+  const std::size_t n = undrawn(run);
+  if (n == 0) return "";
+  return " Only the " + std::to_string(kDrawnModels) + " models with the most requests are drawn; the other " +
+         format_count(n) + " are in the tables.";
+}
+
 std::vector<std::pair<double, double>> points_of(const RunSeries* s) {
   std::vector<std::pair<double, double>> out;
   if (!s) return out;
@@ -48,12 +69,7 @@ std::vector<std::pair<double, double>> points_of(const RunSeries* s) {
   return out;
 }
 
-double time_end(const RunData& run) {
-  double end = run.end_time_s;
-  for (const RunSeries& s : run.timeseries.series)
-    if (!s.time_s.empty()) end = std::max(end, s.time_s.back());
-  return end;
-}
+double time_end(const RunData& run) { return run.time_end(); }
 
 double max_y(const std::vector<Line>& lines) {
   double hi = 0;

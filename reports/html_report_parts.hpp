@@ -45,6 +45,16 @@ std::string figure(const std::string& id, const std::string& svg, const std::str
 std::string missing(const std::string& text);
 std::vector<LegendItem> legend_of(const std::vector<Line>& lines);
 
+// The models drawn one by one (html_report.cpp's model_order): where `s` is in `v` (v.size() if
+// nowhere); whether `model` is drawn; how many of result.json's models are not (0: every one is);
+// the name of the lane or series that sums them; a caption sentence saying they are left out of
+// a per-model chart (empty when every model is drawn: the report is then as it always was).
+std::size_t index_of(const std::vector<std::string>& v, const std::string& s);
+bool drawn(const std::vector<std::string>& order, const std::string& model);
+std::size_t undrawn(const RunData& run);
+std::string other_label(std::size_t n);
+std::string left_out_note(const RunData& run);
+
 // Time series: a series' (time, value) points; the run's last time; the highest finite y.
 std::vector<std::pair<double, double>> points_of(const RunSeries* s);
 double time_end(const RunData& run);
@@ -67,6 +77,10 @@ std::string hbar_chart(const std::string& id, const std::string& title, const st
 std::string page_start(const RunData& run, const std::string& title);
 std::string page_end(const RunData& run);
 std::string meta_list(const std::vector<std::pair<std::string, std::string>>& items);
+
+// The run report's cold-start section (html_report_cold_starts.cpp): the table, the mean phases,
+// the timeline and the phases of single cold starts, for the models in `order`.
+std::string cold_start_section(const RunData& run, const std::vector<std::string>& order);
 
 // The whole page of a `fleetsim jobs` result (html_report_jobs.cpp) and of a `fleetsim
 // saturation` result (html_report_saturation.cpp).

@@ -492,6 +492,8 @@ std::vector<std::string> drawn_models(const RunData& run, std::size_t k) {
   return out;
 }
 
+std::string other_models_label(std::size_t n) { return "other (" + format_count(n) + " models)"; }
+
 std::vector<std::string> TimeSeriesData::models() const {
   std::vector<std::string> out;
   for (const RunSeries& s : series) {
@@ -512,6 +514,13 @@ const ModelResult* RunData::model(const std::string& name) const {
   for (const ModelResult& m : models)
     if (m.name == name) return &m;
   return nullptr;
+}
+
+double RunData::time_end() const {
+  double end = end_time_s;
+  for (const RunSeries& s : timeseries.series)
+    if (!s.time_s.empty()) end = std::max(end, s.time_s.back());
+  return end;
 }
 
 bool RunData::has_node_provision() const {
@@ -696,64 +705,6 @@ void parse_result_json(const std::string& text, const std::string& file, RunData
 }
 
 
-std::vector<ColdStartRow> parse_cold_starts_csv(const std::string& text, const std::string& file,
-                                                Diagnostics& errors, bool* has_node_provision) {
-  std::vector<ColdStartRow> out;
-  const std::vector<std::string> columns{"model",        "replica",       "node",             "placed_s",
-                                         "ready_s",      "image_pull_s",  "weight_load_s",    "engine_startup_s",
-                                         "source",       "aborted"};
-  std::vector<std::size_t> at;
-  // The optional node_provision_s column: its position in the header, if there.
-  std::size_t provision_at = std::string::npos;
-  {
-    const std::string header = text.substr(0, text.find('\n'));
-    std::vector<std::string> names = split_csv_line(header.empty() || header.back() != '\r' ? header
-                                                                                          : header.substr(0, header.size() - 1));
-    for (std::size_t k = 0; k < names.size(); ++k)
-      if (names[k] == "node_provision_s") provision_at = k;
-  }
-  if (has_node_provision) *has_node_provision = provision_at != std::string::npos;
-  // A long run has hundreds of thousands of rows: sized once rather than doubled (a doubling
-  // holds the old and the new array at once, the run's peak memory).
-  out.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')));
-  read_csv(text, file, columns, at, errors, [&](int line, const std::vector<std::string>& f) {
-    ColdStartRow r;
-    if (provision_at != std::string::npos &&
-        (!parse_number(f[provision_at], r.node_provision_s) || r.node_provision_s < 0)) {
-      errors.add({file, line, static_cast<int>(provision_at) + 1, "node_provision_s",
-                  "expected seconds (a number >= 0), got \"" + f[provision_at] + "\""});
-      return;
-    }
-    r.model = f[at[0]];
-    r.replica = f[at[1]];
-    r.node = f[at[2]];
-    r.source = f[at[8]];
-    bool ok = true;
-    double* numbers[] = {&r.placed_s, &r.ready_s, &r.image_pull_s, &r.weight_load_s, &r.engine_startup_s};
-    for (std::size_t k = 0; k < 5; ++k) {
-      const std::string& field = f[at[3 + k]];
-      if (!parse_number(field, *numbers[k]) || *numbers[k] < 0) {
-        errors.add({file, line, static_cast<int>(at[3 + k]) + 1, columns[3 + k],
-                    "expected seconds (a number >= 0), got \"" + field + "\""});
-        ok = false;
-      }
-    }
-    const std::string& aborted = f[at[9]];
-    if (aborted == "0" || aborted == "1") {
-      r.aborted = aborted == "1";
-    } else {
-      errors.add({file, line, static_cast<int>(at[9]) + 1, "aborted", "expected 0 or 1, got \"" + aborted + "\""});
-      ok = false;
-    }
-    if (r.model.empty()) {
-      errors.add({file, line, static_cast<int>(at[0]) + 1, "model", "must not be empty"});
-      ok = false;
-    }
-    if (ok) out.push_back(std::move(r));
-  });
-  return out;
-}
-
 std::string format_latency(double s) {
   if (std::isnan(s)) return "-";
   char buf[64];
@@ -837,10 +788,38 @@ LoadedRun load_run_dir(const std::string& dir, std::size_t drawn) {
   }
   const fs::path cs = path / "cold_starts.csv";
   if (fs::exists(cs, ec)) {
-    if (auto t = read_text(cs)) {
+    // The cold-start charts' lanes, as the report orders its models (html_report.cpp; it draws
+    // kDrawnModels whatever `drawn` is).
+    std::vector<std::string> lanes;
+    std::string other;
+    if (run.models.size() > kDrawnModels) {
+      lanes = drawn_models(run);
+      other = other_models_label(run.models.size() - kDrawnModels);
+    } else {
+      for (const ModelResult& m : run.models) lanes.push_back(m.name);
+      for (const std::string& m : run.timeseries.models())
+        if (m != "all") lanes.push_back(m);
+    }
+    // Streamed: only the digest is kept, whatever the number of cold starts.
+    auto read = [&](double end_s, Diagnostics& errors) -> std::optional<ColdStartDigest> {
+      std::ifstream in(cs, std::ios::binary);
+      if (!in) return std::nullopt;
+      ColdStartDigestBuilder digest(lanes, other, end_s, run.seed);
+      read_cold_starts_csv(in, cs.string(), errors, [&](ColdStartRow&& r) { digest.add(std::move(r)); },
+                           &run.cold_start_log_has_node_provision);
+      if (in.bad()) return std::nullopt;
+      return digest.finish();
+    };
+    std::optional<ColdStartDigest> digest = read(run.time_end(), loaded.errors);
+    // A cold start that ends after the run and its time series (a file fleetsim did not write)
+    // lengthens the timeline: its columns are binned again, on a second pass, against that end.
+    if (digest && loaded.errors.empty() && digest->max_ready_s > digest->timeline_end_s) {
+      Diagnostics again;
+      digest = read(digest->max_ready_s, again);
+    }
+    if (digest) {
       run.has_cold_start_log = true;
-      run.cold_start_log =
-          parse_cold_starts_csv(*t, cs.string(), loaded.errors, &run.cold_start_log_has_node_provision);
+      run.cold_start_log = std::move(*digest);
     } else {
       loaded.errors.add({cs.string(), 0, 0, "", "cannot read the file"});
     }

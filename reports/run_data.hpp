@@ -7,7 +7,8 @@
 //   timeseries.csv   optional: time_s,model,series,value (tidy long format); long series are
 //                    reduced as they are read (kMaxSeriesBuckets below)
 //   cold_starts.csv  optional: model,replica,node,placed_s,ready_s,[node_provision_s,]image_pull_s,
-//                              weight_load_s,engine_startup_s,source,aborted
+//                              weight_load_s,engine_startup_s,source,aborted; streamed into a
+//                              bounded digest (counts, timeline columns, a sample: cold_start_log.hpp)
 // Problems come back as Diagnostics (file, line, key path or column, message); nothing exits.
 // Unknown keys and extra CSV columns are ignored, so newer writers stay readable.
 #pragma once
@@ -19,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "reports/cold_start_log.hpp"
 #include "sim/diagnostics.hpp"
 
 namespace fleetsim {
@@ -119,15 +121,6 @@ struct TimeSeriesData {
   bool empty() const { return series.empty(); }
 };
 
-// One row of cold_starts.csv.
-struct ColdStartRow {
-  std::string model, replica, node;
-  double placed_s = 0, ready_s = 0, image_pull_s = 0, weight_load_s = 0, engine_startup_s = 0;
-  double node_provision_s = 0;  // optional column
-  std::string source;  // where the weights came from: disk-cache | model-store | none | ...
-  bool aborted = false;
-};
-
 // result.json's optional `pools` (node pools) and `links` (bytes moved per shared link).
 struct PoolRow {
   std::string pool;
@@ -198,7 +191,10 @@ struct RunData {
   TimeSeriesData timeseries;
   bool has_cold_start_log = false;  // cold_starts.csv was there
   bool cold_start_log_has_node_provision = false;  // ... with a node_provision_s column
-  std::vector<ColdStartRow> cold_start_log;
+  // What the report keeps of cold_starts.csv: per lane of its cold-start charts, the count, the
+  // timeline's columns and a bounded sample of the rows (cold_start_log.hpp). Not every row: a
+  // long run has hundreds of thousands.
+  ColdStartDigest cold_start_log;
   std::vector<PoolRow> pools;
   std::vector<LinkRow> links;
   // Jobs: a run's co-located jobs or `fleetsim jobs` (required there).
@@ -213,6 +209,8 @@ struct RunData {
   std::vector<SaturationPolicyResult> saturation;
 
   const ModelResult* model(const std::string& name) const;
+  // The end of the run's time axis: end_time_s, or the last sample of timeseries.csv if later.
+  double time_end() const;
   bool has_cost() const;            // overall or any model has a cost block
   bool has_node_provision() const;  // result.json or cold_starts.csv has the node-provision phase
 };
@@ -226,11 +224,16 @@ struct LoadedRun {
 // (ties: the name first in byte order), in result.json order; every model when there are `k` or
 // fewer.
 std::vector<std::string> drawn_models(const RunData& run, std::size_t k = kDrawnModels);
+// The name of the series, or the cold-start lane, that sums `n` models not drawn one by one:
+// "other (N models)".
+std::string other_models_label(std::size_t n);
 
 // Reads DIR/result.json and, when present, DIR/timeseries.csv and DIR/cold_starts.csv. When
 // result.json lists more than `drawn` models (0: no limit), timeseries.csv keeps the series of
 // drawn_models(run, drawn) and of "all" only, and sums every other model's into
-// TimeSeriesData::others as the rows are read.
+// TimeSeriesData::others as the rows are read. cold_starts.csv is read into the lanes the report
+// draws: with more than kDrawnModels models in result.json, drawn_models(run) and one "other"
+// lane; else result.json's models, then timeseries.csv's, then any others cold_starts.csv names.
 LoadedRun load_run_dir(const std::string& dir, std::size_t drawn = kDrawnModels);
 
 // The parts on their own (file names only label the diagnostics). Each appends its problems to
@@ -244,8 +247,6 @@ TimeSeriesData parse_timeseries_csv(const std::string& text, const std::string& 
 // held whole.
 TimeSeriesData parse_timeseries_csv(std::istream& in, const std::string& file, Diagnostics& errors,
                                     const std::vector<std::string>& keep = {});
-std::vector<ColdStartRow> parse_cold_starts_csv(const std::string& text, const std::string& file,
-                                                Diagnostics& errors, bool* has_node_provision = nullptr);
 
 // Display formatting shared by the report, the export and the comparison (C locale: the same
 // value always gives the same text).

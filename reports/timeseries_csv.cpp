@@ -200,7 +200,7 @@ TimeSeriesData parse_timeseries_csv(std::istream& text, const std::string& file,
   out.other_models = summed.size();
   for (std::size_t i = 0; i < sums.size(); ++i) {
     sums[i].finish(out.others[i]);
-    out.others[i].model = "other (" + format_count(summed.size()) + " models)";
+    out.others[i].model = other_models_label(summed.size());
   }
   return out;
 }

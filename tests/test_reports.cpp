@@ -367,11 +367,19 @@ TEST_CASE("a run directory loads into plain structs", "[reports]") {
   REQUIRE(run.timeseries.find(kWeird, "requests_in_system"));
   CHECK(run.timeseries.find(kWeird, "requests_in_system")->value.size() == 10);
   CHECK(run.timeseries.models() == std::vector<std::string>{"alpha", kWeird, "all"});
-  REQUIRE(run.cold_start_log.size() == 4);
-  CHECK(run.cold_start_log[2].aborted);
-  CHECK(run.cold_start_log[3].model == kWeird);
-  CHECK(run.cold_start_log[3].ready_s == 183);
-  CHECK(run.cold_start_log[3].node_provision_s == 1.5);
+  // cold_starts.csv as the report keeps it: one lane per model, every row while there are few.
+  CHECK(run.cold_start_log.rows == 4);
+  REQUIRE(run.cold_start_log.lanes.size() == 2);
+  CHECK(run.cold_start_log.lanes[0].name == "alpha");
+  REQUIRE(run.cold_start_log.lanes[0].sample.size() == 3);
+  CHECK(run.cold_start_log.lanes[0].sample[2].aborted);
+  REQUIRE(run.cold_start_log.lanes[1].sample.size() == 1);
+  const fleetsim::ColdStartRow& weird = run.cold_start_log.lanes[1].sample[0];
+  CHECK(weird.model == kWeird);
+  CHECK(weird.index == 3);
+  CHECK(weird.ready_s == 183);
+  CHECK(weird.node_provision_s == 1.5);
+  CHECK(run.cold_start_log.any_node_provision);
   CHECK(run.has_node_provision());
   CHECK(run.models[0].cold_starts.mean_node_provision_s == 0.5);
   REQUIRE(run.pools.size() == 1);
@@ -384,7 +392,7 @@ TEST_CASE("a run directory loads into plain structs", "[reports]") {
   write_file(old / "cold_starts.csv", cold_starts_fixture(false));
   const RunData first = load(old);
   CHECK_FALSE(first.has_node_provision());
-  CHECK(first.cold_start_log[3].ready_s == 181.5);
+  CHECK(first.cold_start_log.lanes[1].sample[0].ready_s == 181.5);
   CHECK(first.pools.empty());
   const std::string html = fleetsim::html_report(first);
   CHECK_THAT(html, !Contains("node provision"));
