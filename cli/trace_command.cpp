@@ -196,8 +196,8 @@ void add_trace_command(CLI::App& app, int& exit_code) {
   imp->add_option("--delimiter", o.delimiter,
                   "generic-csv: field delimiter, one character or \"tab\" (default ,)");
   imp->add_flag("--keep-prefix-hashes", o.keep_prefix_hashes,
-                "mooncake: add a 5th column prefix_hashes (space-separated hash_ids); fleetsim run reads 4 "
-                "columns only");
+                "mooncake: add a 5th column prefix_hashes (space-separated hash_ids, 512 tokens each), which "
+                "runs use for prefix caching");
   imp->add_option("--default-tokens", args->default_tokens,
                   "servegen: IN:OUT tokens for clients without a dataset.json");
   imp->callback([args, &exit_code] { exit_code = run_import(*args); });

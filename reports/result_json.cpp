@@ -135,6 +135,8 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
       t["kv_block_size"] = m.kv_block_size;
       t["kv_allocation"] = m.kv_allocation == ModelSpec::KvAllocation::Paged ? "paged" : "reserve";
       t["chunked_prefill"] = m.chunked_prefill;
+      t["prefix_caching"] = m.prefix_caching;
+      t["prefix_block_tokens"] = m.prefix_block_tokens;
     } else {
       t["service_time"] = distribution_json(m.service_time, true);
       t["max_concurrency"] = m.max_concurrency;
@@ -451,6 +453,10 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
     o["preemptions"] = k.preemptions;
     o["recomputed_tokens"] = k.recomputed_tokens;
     o["chunked_steps"] = k.chunked_steps;
+    o["prompt_tokens"] = k.prompt_tokens;
+    o["prefix_hit_tokens"] = k.prefix_hit_tokens;
+    o["prefix_hit_rate"] = k.prompt_tokens > 0 ? static_cast<double>(k.prefix_hit_tokens) / k.prompt_tokens : 0.0;
+    o["prefix_evicted_blocks"] = k.prefix_evicted_blocks;
     return o;
   };
   KvCounts kv_all;
@@ -462,6 +468,9 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
     kv_all.preemptions += status.kv[i].preemptions;
     kv_all.recomputed_tokens += status.kv[i].recomputed_tokens;
     kv_all.chunked_steps += status.kv[i].chunked_steps;
+    kv_all.prompt_tokens += status.kv[i].prompt_tokens;
+    kv_all.prefix_hit_tokens += status.kv[i].prefix_hit_tokens;
+    kv_all.prefix_evicted_blocks += status.kv[i].prefix_evicted_blocks;
   }
   j["overall"]["kv_cache"] = kv_json(kv_all);
   j["models"] = models;

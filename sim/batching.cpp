@@ -20,6 +20,13 @@ constexpr double kProgressEpsilon = 1e-6;  // decode steps; absorbs float roundi
 
 }  // namespace
 
+// Prompt tokens the server computes for a request admitted now: its prompt (for a readmitted
+// one, with the tokens it had generated) less what the prefix cache held — at least one token,
+// which puts out the next token.
+static double tokens_to_prefill(std::uint32_t input, std::uint32_t generated, std::uint32_t cached) {
+  return std::max(1.0, static_cast<double>(input) + generated - cached);
+}
+
 // ---------------------------------------------------------------- LLM batching
 //
 // A request's prompt, as the server computes it: its input, plus for a request preempted and
@@ -80,6 +87,21 @@ void Simulation::admit_head(Replica& rep) {
       if (slot.adapter == r.adapter) ++slot.in_use, slot.last_used = now_;
   r.admitted = ++rep.admissions;
   r.prefilled = 0;
+  r.cached = 0;
+  const ModelSpec& spec = setup_.scenario.models[r.model];
+  const std::vector<std::uint64_t>& hashes = request_hashes_[id];
+  if (spec.prefix_caching && !hashes.empty()) {
+    // Only whole blocks of the input are cached (vLLM caches full blocks only).
+    const std::span<const std::uint64_t> full(hashes.data(),
+                                              std::min<std::size_t>(hashes.size(), r.input_tokens / spec.prefix_block_tokens));
+    const std::size_t hit = rep.prefix.match(full);
+    rep.prefix.insert(full.first(hit));  // used now
+    const std::uint64_t prompt = std::uint64_t{r.input_tokens} + r.generated;
+    r.cached = static_cast<std::uint32_t>(std::min<std::uint64_t>(hit * spec.prefix_block_tokens, prompt - 1));
+    KvCounts& counts = kv_counts_[r.model];
+    counts.prompt_tokens += prompt;
+    counts.prefix_hit_tokens += r.cached;
+  }
   ++rep.running;
   rep.kv_final_blocks += rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens);
   rep.prefill_blocks += rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
@@ -111,6 +133,7 @@ void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
 // next tokens, then a prefill or mixed step if a request joins, else a decode stretch.
 void Simulation::next_step(Replica& rep, std::uint32_t rep_id) {
   if (rep.kv_final_blocks > rep.kv_blocks) make_kv_room(rep, rep_id);  // (else nothing can run out)
+  if (rep.prefix.size() > 0) trim_prefix_cache(rep);
   if (setup_.scenario.models[rep.info.model].chunked_prefill) {
     if (start_mixed_step(rep, rep_id)) return;
   } else if (!rep.waiting.empty() && head_joins(rep, rep_id, 0, 0)) {
@@ -139,8 +162,8 @@ void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
         !head_joins(rep, rep_id, static_cast<std::uint32_t>(rep.prefill_batch.size()), tokens))
       break;
     const Request& r = requests_[rep.waiting.front()];
-    tokens += static_cast<double>(r.input_tokens) + r.generated;
     admit_head(rep);
+    tokens += tokens_to_prefill(r.input_tokens, r.generated, r.cached);
   }
   rep.step = BatchStepKind::Prefill;
   rep.step_started = now_;
@@ -162,7 +185,7 @@ bool Simulation::start_mixed_step(Replica& rep, std::uint32_t rep_id) {
   double prompt = 0;
   std::uint32_t step_requests = 0;
   auto take_chunk = [&](Request& r) {
-    const double remaining = std::max(1.0, static_cast<double>(r.input_tokens) + r.generated) - r.prefilled;
+    const double remaining = tokens_to_prefill(r.input_tokens, r.generated, r.cached) - r.prefilled;
     r.chunk = static_cast<std::uint32_t>(std::min(remaining, left));
     prompt += r.chunk;
     left -= r.chunk;
@@ -189,6 +212,12 @@ bool Simulation::start_mixed_step(Replica& rep, std::uint32_t rep_id) {
 void Simulation::prefill_done(Replica& rep, std::uint32_t rep_id, std::uint32_t id) {
   Request& r = requests_[id];
   rep.prefill_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
+  const ModelSpec& spec = setup_.scenario.models[r.model];
+  if (spec.prefix_caching && !request_hashes_[id].empty()) {  // its prompt's whole blocks stay cached
+    const std::vector<std::uint64_t>& hashes = request_hashes_[id];
+    rep.prefix.insert(std::span<const std::uint64_t>(
+        hashes.data(), std::min<std::size_t>(hashes.size(), r.input_tokens / spec.prefix_block_tokens)));
+  }
   if (r.generated == 0) r.first_token = now_;
   ++r.generated;
   if (r.generated >= r.output_tokens) {
@@ -275,7 +304,7 @@ void Simulation::on_batch_step(std::uint32_t rep_id) {
         Request& r = requests_[id];
         r.prefilled += r.chunk;
         r.chunk = 0;
-        if (r.prefilled >= std::max(1.0, static_cast<double>(r.input_tokens) + r.generated))
+        if (r.prefilled >= tokens_to_prefill(r.input_tokens, r.generated, r.cached))
           prefill_done(rep, rep_id, id);
         else
           rep.prefill_batch[kept++] = id;

@@ -10,6 +10,7 @@
 // (the step at which the blocks run out, found by bisection) sum over the decoding sequences.
 #include "sim/simulation.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -113,6 +114,19 @@ void Simulation::preempt_newest(Replica& rep) {
   KvCounts& counts = kv_counts_[rep.info.model];
   ++counts.preemptions;
   counts.recomputed_tokens += static_cast<std::uint64_t>(std::llround(dropped));
+}
+
+// Prefix blocks live in the KV space the running requests leave free: as the batch grows into
+// it, the least recently used go (checked at each step boundary, O(1) when nothing must go).
+void Simulation::trim_prefix_cache(Replica& rep) {
+  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  const std::int64_t per_block = rep.blocks(static_cast<std::uint64_t>(spec.prefix_block_tokens));
+  // Blocks the running requests hold, at most: the decoding sequences' rounding adds one each.
+  const std::int64_t used =
+      rep.prefill_blocks + rep.blocks_at(rep.context) + static_cast<std::int64_t>(rep.decoding.size());
+  const std::int64_t free_blocks = std::max<std::int64_t>(0, rep.kv_blocks - used);
+  kv_counts_[rep.info.model].prefix_evicted_blocks +=
+      rep.prefix.shrink_to(static_cast<std::size_t>(free_blocks / std::max<std::int64_t>(1, per_block)));
 }
 
 std::string Simulation::kv_cache_violation() const {

@@ -3,6 +3,7 @@
 // so memory stays bounded by what is in flight, not by trace length.
 #pragma once
 #include <cstdint>
+#include <span>
 
 #include "sim/diagnostics.hpp"
 #include "sim/time.hpp"
@@ -17,6 +18,9 @@ struct Arrival {
   std::uint32_t input_tokens = 0;
   std::uint32_t output_tokens = 0;
   std::uint32_t adapter = kNoAdapter;  // index into the model's adapters, or none (base model)
+  // The prompt's prefix blocks (a trace's prefix_hashes column), valid until the source's next
+  // call; empty when the request names none.
+  std::span<const std::uint64_t> prefix_hashes;
 };
 
 class RequestSource {

@@ -77,6 +77,11 @@ struct ModelSpec {
   KvAllocation kv_allocation = KvAllocation::Paged;
   int kv_block_size = 16;
   bool chunked_prefill = false;         // a step mixes decodes with prompt chunks (Sarathi-Serve)
+  // Prefix caching (README "Prefix caching"): requests that carry prefix hashes skip the
+  // prefill of the leading blocks a replica still holds. prefix_block_tokens: the tokens each
+  // hash covers (the trace's; Mooncake's are 512).
+  bool prefix_caching = true;
+  int prefix_block_tokens = 512;
   std::vector<AdapterSpec> adapters;    // LoRA adapters of this base model
   int max_adapters = 4;                 // adapters a replica holds in GPU memory at once
   int max_model_len = 0;                // vLLM --max-model-len: prompt + output tokens; 0 = no limit

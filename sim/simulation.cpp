@@ -229,6 +229,7 @@ std::uint32_t Simulation::new_request() {
     return id;
   }
   requests_.emplace_back();
+  request_hashes_.emplace_back();
   return static_cast<std::uint32_t>(requests_.size() - 1);
 }
 
@@ -249,6 +250,7 @@ void Simulation::on_arrival(std::uint32_t source) {
   r.output_tokens = std::max<std::uint32_t>(1, a.output_tokens);
   r.adapter = a.adapter;
   r.live = true;
+  request_hashes_[id].assign(a.prefix_hashes.begin(), a.prefix_hashes.end());  // (before the source's next row)
   ++live_requests_;
   ModelState& m = models_[a.model];
   if (m.wake_on_arrival) {

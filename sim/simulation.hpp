@@ -31,6 +31,7 @@
 #include "sim/job_simulation.hpp"
 #include "sim/llm_perf_model.hpp"
 #include "sim/observer.hpp"
+#include "sim/prefix_cache.hpp"
 #include "sim/replica_backend.hpp"
 #include "sim/request_source.hpp"
 #include "sim/rng.hpp"
@@ -93,6 +94,10 @@ struct KvCounts {
   std::uint64_t preemptions = 0;        // running requests preempted for want of blocks
   std::uint64_t recomputed_tokens = 0;  // KV tokens they dropped, computed again on readmission
   std::uint64_t chunked_steps = 0;      // steps that carried prompt chunks (chunked prefill)
+  // Prefix caching, over every admission (a readmitted request's prompt counts again):
+  std::uint64_t prompt_tokens = 0;      // prompt tokens admitted
+  std::uint64_t prefix_hit_tokens = 0;  // of them found cached: their prefill was skipped
+  std::uint64_t prefix_evicted_blocks = 0;
 };
 
 struct RunStatus {
@@ -179,6 +184,7 @@ class Simulation {
     std::uint32_t chunk = 0;      // chunked prefill: prompt tokens in the step under way
     std::uint64_t admitted = 0;   // admission order on its replica (the newest is preempted first)
     double kv_base = 0;           // decoding: its KV tokens = kv_base + the replica's progress
+    std::uint32_t cached = 0;     // prompt tokens found in the replica's prefix cache at admission
     bool waited = false;
     bool live = false;
   };
@@ -234,7 +240,7 @@ class Simulation {
     std::int64_t kv_final_blocks = 0;  // blocks the admitted requests hold at their longest
     std::int64_t prefill_blocks = 0;   // blocks of the requests in prefill_batch
     std::uint64_t admissions = 0;      // counter behind Request::admitted
-    double kv_reported = 0;            // KV tokens last reported to observers
+    PrefixCache prefix;                // prompt-prefix blocks held (prefix caching)
     std::vector<AdapterSlot> adapters;
     double store_bytes_left = 0;  // a model-store load paused by a store outage
 
@@ -330,6 +336,7 @@ class Simulation {
   bool kv_admits_prompt(const Replica& replica, const Request& request) const;
   double decode_steps_before_kv_full(const Replica& replica) const;
   void make_kv_room(Replica& replica, std::uint32_t id);
+  void trim_prefix_cache(Replica& replica);
   void preempt_newest(Replica& replica);
   // ... and service-time models
   void service_try_start(Replica& replica, std::uint32_t id);
@@ -459,6 +466,8 @@ class Simulation {
   // Faults (sim/faults.cpp); untouched in a run without them.
   FaultCounts fault_counts_;
   std::vector<KvCounts> kv_counts_;  // per model
+  // Each request slot's prefix hashes (by request id, as requests_; reused with the slot).
+  std::vector<std::vector<std::uint64_t>> request_hashes_;
   bool store_down_ = false;
   struct StoreWaiter {
     std::uint32_t replica;

@@ -607,7 +607,8 @@ TEST_CASE("trace CSV with a bad header", "[bad-input][traces]") {
   REQUIRE(e.file == file);
   REQUIRE(e.line == 1);
   REQUIRE(e.path == "header");
-  REQUIRE_THAT(e.message, Contains("expected the header \"timestamp,model,input_tokens,output_tokens\", got \"time,model,in,out\""));
+  REQUIRE_THAT(e.message, Contains("expected the header \"timestamp,model,input_tokens,output_tokens\" (or with "
+                                        "\",prefix_hashes\" after it), got \"time,model,in,out\""));
   REQUIRE_THAT(d.to_string(), Contains(file + ":1:1: header:"));
 }
 

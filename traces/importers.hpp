@@ -15,8 +15,8 @@
 //   mooncake        Mooncake FAST'25 JSON lines: {"timestamp": ms, "input_length",
 //                   "output_length", "hash_ids": [...]}. Default model "mooncake". With
 //                   keep_prefix_hashes a fifth column `prefix_hashes` holds the hash_ids
-//                   space-separated; fleetsim's own reader accepts 4 columns only, so such a file
-//                   is for other tools (prefix-cache studies), not for `fleetsim run`.
+//                   space-separated, which `fleetsim run` reads for prefix caching
+//                   (models' prefix_block_tokens: 512, the default, as Mooncake's blocks).
 //   servegen        ServeGen per-client statistics (not a request log; requests are generated).
 //                   INPUT is a folder of `chunk-<N>-trace.csv` (+ optional `chunk-<N>-dataset.json`)
 //                   or one such trace.csv. Each trace row `window_start,rate,cv,pattern,p1,p2` is

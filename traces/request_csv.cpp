@@ -12,7 +12,9 @@ namespace fleetsim {
 
 namespace {
 constexpr const char* kHeader = "timestamp,model,input_tokens,output_tokens";
-constexpr const char* kColumns[] = {"timestamp", "model", "input_tokens", "output_tokens"};
+constexpr const char* kHeaderWithHashes = "timestamp,model,input_tokens,output_tokens,prefix_hashes";
+constexpr const char* kColumns[] = {"timestamp", "model", "input_tokens", "output_tokens", "prefix_hashes"};
+constexpr std::size_t kMaxHashes = 1u << 20;  // 512 Mi tokens at Mooncake's 512 per block
 }  // namespace
 
 RequestCsvReader::RequestCsvReader(std::string path,
@@ -42,18 +44,20 @@ bool RequestCsvReader::next(Arrival& out, Diagnostics& errors) {
       // A UTF-8 byte order mark (spreadsheet exports) is not part of the header, as in every
       // other reader (traces/delimited.cpp).
       if (line_.rfind("\xEF\xBB\xBF", 0) == 0) line_.erase(0, 3);
-      if (line_ != kHeader)
-        return fail(errors, 1, "header", std::string("expected the header \"") + kHeader +
-                                             "\", got " + quote(line_));
+      hashes_column_ = line_ == kHeaderWithHashes;
+      if (line_ != kHeader && !hashes_column_)
+        return fail(errors, 1, "header", std::string("expected the header \"") + kHeader + "\" (or with \"," +
+                                             kColumns[4] + "\" after it), got " + quote(line_));
       continue;
     }
     if (line_.empty()) continue;
-    std::string_view fields[4];
-    int starts[4] = {0, 0, 0, 0};
+    const std::size_t columns = hashes_column_ ? 5 : 4;
+    std::string_view fields[5];
+    int starts[5] = {0, 0, 0, 0, 0};
     std::size_t count = 0, begin = 0;
     for (std::size_t i = 0; i <= line_.size(); ++i) {
       if (i == line_.size() || line_[i] == ',') {
-        if (count < 4) {
+        if (count < columns) {
           fields[count] = std::string_view(line_).substr(begin, i - begin);
           starts[count] = static_cast<int>(begin) + 1;
         }
@@ -63,13 +67,14 @@ bool RequestCsvReader::next(Arrival& out, Diagnostics& errors) {
     }
     // The native format has no quoting (model names hold no commas or quotes, and the importers
     // refuse names that would need it): a quoted field is refused as such, not misread.
-    for (std::size_t k = 0; k < std::min<std::size_t>(count, 4); ++k)
+    for (std::size_t k = 0; k < std::min(count, columns); ++k)
       if (!fields[k].empty() && fields[k].front() == '"')
         return fail(errors, starts[k], kColumns[k],
                     "quoted fields are not supported in the native trace (no field needs quotes), got " +
                         quote(fields[k]));
-    if (count != 4)
-      return fail(errors, 1, "", "expected 4 fields (" + std::string(kHeader) + "), got " +
+    if (count != columns)
+      return fail(errors, 1, "", "expected " + std::to_string(columns) + " fields (" +
+                                     (hashes_column_ ? kHeaderWithHashes : kHeader) + "), got " +
                                      std::to_string(count));
     double seconds = 0;
     auto r = fast_float::from_chars(fields[0].data(), fields[0].data() + fields[0].size(), seconds);
@@ -96,7 +101,34 @@ bool RequestCsvReader::next(Arrival& out, Diagnostics& errors) {
                     "expected an integer >= 1, got " + quote(f));
       tokens[k] = static_cast<std::uint32_t>(v);
     }
-    out = Arrival{t, model->second.model, tokens[0], tokens[1], model->second.adapter};
+    hashes_.clear();
+    if (hashes_column_) {  // space-separated unsigned integers; may be empty (no prefix)
+      const std::string_view f = fields[4];
+      std::size_t i = 0;
+      while (i < f.size()) {
+        if (f[i] == ' ') {
+          ++i;
+          continue;
+        }
+        std::uint64_t h = 0;
+        auto rr = std::from_chars(f.data() + i, f.data() + f.size(), h);
+        if (rr.ec != std::errc() || (rr.ptr != f.data() + f.size() && *rr.ptr != ' '))
+          return fail(errors, starts[4] + static_cast<int>(i), kColumns[4],
+                      "expected space-separated unsigned integers, got " + quote(f));
+        if (hashes_.size() == kMaxHashes)
+          return fail(errors, starts[4], kColumns[4],
+                      "more than " + std::to_string(kMaxHashes) + " prefix hashes in one row");
+        hashes_.push_back(h);
+        i = static_cast<std::size_t>(rr.ptr - f.data());
+      }
+    }
+    out = Arrival{};
+    out.time = t;
+    out.model = model->second.model;
+    out.input_tokens = tokens[0];
+    out.output_tokens = tokens[1];
+    out.adapter = model->second.adapter;
+    out.prefix_hashes = hashes_;
     last_time_ = t;
     ++rows_;
     return true;

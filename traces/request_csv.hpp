@@ -4,6 +4,9 @@
 //                  adapters
 //   input_tokens   prompt length, integer >= 1
 //   output_tokens  tokens to generate, integer >= 1
+//   prefix_hashes  optional fifth column (the header names it): the prompt's prefix blocks as
+//                  space-separated unsigned integers, equal values = the same block of tokens
+//                  (Mooncake's hash_ids; `fleetsim import --keep-prefix-hashes` writes them)
 // The file is streamed row by row: memory does not grow with its length. A bad row (wrong
 // field count, unparsable or negative number, unknown model, time going backwards) is an error
 // naming the file, line and column.
@@ -11,6 +14,7 @@
 #include <fstream>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "sim/request_source.hpp"
 
@@ -44,6 +48,8 @@ class RequestCsvReader final : public RequestSource {
   std::uint64_t rows_ = 0;
   SimTime last_time_ = 0;
   bool header_checked_ = false;
+  bool hashes_column_ = false;
+  std::vector<std::uint64_t> hashes_;  // the last row's; Arrival::prefix_hashes points here
 };
 
 // Reads a whole trace to check it (for `fleetsim validate`); returns rows read.

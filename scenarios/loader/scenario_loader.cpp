@@ -536,6 +536,8 @@ struct Loader {
           ctx.error(m.get("kv_allocation"), m.path("kv_allocation"),
                     "unknown kv_allocation \"" + allocation + "\" (expected paged or reserve)");
         spec.chunked_prefill = m.flag("chunked_prefill", false);
+        spec.prefix_caching = m.flag("prefix_caching", true);
+        spec.prefix_block_tokens = m.integer("prefix_block_tokens", 512, 1, 1000000);
         // vLLM's --max-loras defaults to 1; we default to 4 adapters per replica.
         spec.max_adapters = m.integer("max_adapters", 4, 1, 100000);
         spec.max_model_len = m.integer("max_model_len", 0, 1, 1000000000);
