@@ -7,24 +7,28 @@
 // a constant rate, so its completion time is exact and the simulator needs one event for the
 // earliest completion only.
 //
-// Only what a start, end or cancellation can change is recomputed: the connected component of
-// the transfer in the graph whose edges are limited links (finite bandwidth) and the transfers
-// crossing them. Why that is exact: a transfer's max-min rate depends only on the links it
-// crosses, the other transfers on those links, their links, and so on; outside the component
-// nothing shares a constraint with it. An unlimited link constrains nobody, so it joins
-// nothing (with the model store unlimited, each node's loads are a component of their own; a
-// limited store joins every load from it into one, and then a change there is recomputed for
-// all of them, as it must be). When a transfer ends, its component may fall apart: each piece
-// around its links is recomputed alone. Within a component the filling visits the transfers in
-// the order they started, the order the whole-network sweep used, so rates are bit for bit what
-// that sweep gave; the one difference is by design: a component's levels are its own, where
-// the sweep took the least level over the whole network and let it freeze another component's
-// transfer whose share was within 1e-12 of it (at that level instead of its own share), and
-// gave a transfer limited by nothing (no cap, unlimited links) that least level instead of
-// "instant". tests/test_transfers.cpp checks the incremental rates against a from-scratch
-// allocation on random networks. Cost of a start or end: the component's transfers and links
-// (not every link of the cluster); advancing the transfers and finding the next completion
-// still visit every active transfer, cheaply, at each call.
+// Only what a start, end or cancellation can change is recomputed: the transfer's component,
+// the transfers joined to it through limited (finite) links, directly or via other transfers.
+// Why that is exact: progressive filling on one component depends only on its transfers and
+// their limited links, so nothing outside it can change its rates, nor can it change theirs.
+// An unlimited link limits nobody and joins nothing: with the model store unlimited, each
+// node's transfers are a component of their own; a limited store joins every load from it
+// into one, and a change there is recomputed for all of them, as it must be. When a transfer
+// ends its component may fall apart: each piece around its links is recomputed alone.
+//
+// Within a component the filling visits the transfers in the order they started, the order the
+// whole-network sweep this replaced used, so the rates are bit for bit the sweep's, with two
+// exceptions by design, both from the sweep taking each round's level over the whole network:
+// it froze another component's transfer whose share was within 1e-12 of that level at the level
+// (not at its own share), and it gave a transfer that nothing limits (no cap, unlimited links
+// only; a scenario cannot make one, node links are always limited) that level instead of
+// "instant". Neither changes any shipped scenario's output (compared byte for byte);
+// tests/test_transfers.cpp checks the incremental rates against a from-scratch allocation on
+// random networks, and against the sweep where the bandwidths are generic.
+//
+// Cost of a start or end: its component's transfers and links, not every link in the cluster.
+// Advancing the transfers and finding the next completion still visit every active transfer at
+// each call (cheap, and what keeps each transfer's bytes left bit for bit as before).
 #pragma once
 #include <cstdint>
 #include <limits>
