@@ -3,9 +3,32 @@
 // store...) and may have its own rate cap (e.g. the replica's host-to-device bandwidth).
 // Rates are the max-min fair allocation (progressive filling / water-filling): all transfers
 // grow at the same rate until a link saturates or a transfer reaches its cap, those are frozen,
-// and the rest keep growing. They are recomputed whenever a transfer starts, ends or is
-// cancelled; in between every transfer moves at a constant rate, so its completion time is
-// exact and the simulator needs one event for the earliest completion only.
+// and the rest keep growing. In between starts, ends and cancellations every transfer moves at
+// a constant rate, so its completion time is exact and the simulator needs one event for the
+// earliest completion only.
+//
+// Only what a start, end or cancellation can change is recomputed: the transfer's component,
+// the transfers joined to it through limited (finite) links, directly or via other transfers.
+// Why that is exact: progressive filling on one component depends only on its transfers and
+// their limited links, so nothing outside it can change its rates, nor can it change theirs.
+// An unlimited link limits nobody and joins nothing: with the model store unlimited, each
+// node's transfers are a component of their own; a limited store joins every load from it
+// into one, and a change there is recomputed for all of them, as it must be. When a transfer
+// ends its component may fall apart: each piece around its links is recomputed alone.
+//
+// Within a component the filling visits the transfers in the order they started, the order the
+// whole-network sweep this replaced used, so the rates are bit for bit the sweep's, with two
+// exceptions by design, both from the sweep taking each round's level over the whole network:
+// it froze another component's transfer whose share was within 1e-12 of that level at the level
+// (not at its own share), and it gave a transfer that nothing limits (no cap, unlimited links
+// only; a scenario cannot make one, node links are always limited) that level instead of
+// "instant". Neither changes any shipped scenario's output (compared byte for byte);
+// tests/test_transfers.cpp checks the incremental rates against a from-scratch allocation on
+// random networks, and against the sweep where the bandwidths are generic.
+//
+// Cost of a start or end: its component's transfers and links, not every link in the cluster.
+// Advancing the transfers and finding the next completion still visit every active transfer at
+// each call (cheap, and what keeps each transfer's bytes left bit for bit as before).
 #pragma once
 #include <cstdint>
 #include <limits>
@@ -37,18 +60,29 @@ class TransferNetwork {
   void complete_until(SimTime now, std::vector<std::uint64_t>& finished);
 
   double rate(TransferId id) const { return transfers_[id].rate; }
+  double remaining(TransferId id) const { return transfers_[id].remaining; }
   std::size_t active() const { return active_.size(); }
   std::uint32_t transfers_on(LinkId link) const { return links_[link].transfers; }
   double bytes_moved(LinkId link) const { return links_[link].moved; }
   double bandwidth(LinkId link) const { return links_[link].bandwidth; }
 
+  // Recomputes every active transfer's rate from scratch, component by component: what start,
+  // end and cancel would give if they recomputed everything. For tests (the reference the
+  // incremental recomputation is checked against) and nothing else.
+  void reallocate_all();
+  // How many transfers the recomputations have visited so far (a cost counter for tests).
+  std::uint64_t transfers_recomputed() const { return transfers_recomputed_; }
+
  private:
   struct Link {
-    double bandwidth;
+    double bandwidth = 0;
+    bool limited = false;  // finite bandwidth: it couples the transfers crossing it
     double moved = 0;
     std::uint32_t transfers = 0;
+    std::vector<TransferId> crossing;  // active transfers on a limited link, in no order
     double residual = 0;  // scratch for the allocation
     std::uint32_t unfrozen = 0;
+    std::uint32_t mark = 0;  // visited in the current component search
   };
   struct Transfer {
     double remaining = 0;
@@ -56,17 +90,29 @@ class TransferNetwork {
     double rate = 0;
     std::vector<LinkId> links;
     std::uint64_t owner = 0;
+    std::uint64_t order = 0;  // start order: the order the filling visits a component in
+    std::uint32_t mark = 0;
     bool frozen = false;
   };
 
   void progress(SimTime now);
+  void attach(TransferId id);
+  void detach(TransferId id);
+  // Recomputes the components around the given links (limited ones) and transfers (active).
+  void reallocate_around(std::span<const LinkId> links, std::span<const TransferId> transfers);
+  void gather(std::vector<LinkId>& stack);
   void allocate();
 
   std::vector<Link> links_;
   std::vector<Transfer> transfers_;
-  std::vector<TransferId> active_;
+  std::vector<TransferId> active_;  // in start order (advancing them adds to links in this order)
   std::vector<TransferId> free_;
   SimTime time_ = 0;
+  std::uint64_t next_order_ = 0;
+  std::uint32_t mark_ = 0;
+  std::vector<TransferId> component_;  // scratch
+  std::vector<LinkId> stack_, seeds_;  // scratch
+  std::uint64_t transfers_recomputed_ = 0;
 };
 
 }  // namespace fleetsim
