@@ -14,6 +14,17 @@ TransferNetwork::LinkId TransferNetwork::add_link(double bandwidth) {
   return static_cast<LinkId>(links_.size() - 1);
 }
 
+void TransferNetwork::touch(LinkId link) {
+  if (links_[link].touched) return;
+  links_[link].touched = true;
+  touched_.push_back(link);
+}
+
+void TransferNetwork::clear_touched() {
+  for (LinkId l : touched_) links_[l].touched = false;
+  touched_.clear();
+}
+
 TransferNetwork::TransferId TransferNetwork::start(SimTime now, double bytes, double cap,
                                                    std::span<const LinkId> links, std::uint64_t owner) {
   progress(now);
@@ -31,7 +42,10 @@ TransferNetwork::TransferId TransferNetwork::start(SimTime now, double bytes, do
   t.rate = 0;
   t.links.assign(links.begin(), links.end());
   t.owner = owner;
-  for (LinkId l : t.links) ++links_[l].transfers;
+  for (LinkId l : t.links) {
+    ++links_[l].transfers;
+    touch(l);
+  }
   active_.push_back(id);
   allocate();
   return id;
@@ -41,7 +55,10 @@ double TransferNetwork::cancel(SimTime now, TransferId id) {
   progress(now);
   auto it = std::find(active_.begin(), active_.end(), id);
   if (it == active_.end()) return 0;
-  for (LinkId l : transfers_[id].links) --links_[l].transfers;
+  for (LinkId l : transfers_[id].links) {
+    --links_[l].transfers;
+    touch(l);
+  }
   active_.erase(it);
   free_.push_back(id);
   allocate();
@@ -62,10 +79,13 @@ void TransferNetwork::progress(SimTime now) {
 
 // Progressive filling with per-transfer caps.
 void TransferNetwork::allocate() {
-  for (Link& l : links_) {
-    l.residual = l.bandwidth;
-    l.unfrozen = 0;
-  }
+  // Only the links of active transfers are read below: resetting those alone keeps a transfer's
+  // start and end from costing a pass over every node's links.
+  for (TransferId id : active_)
+    for (LinkId l : transfers_[id].links) {
+      links_[l].residual = links_[l].bandwidth;
+      links_[l].unfrozen = 0;
+    }
   for (TransferId id : active_) {
     Transfer& t = transfers_[id];
     t.frozen = false;
@@ -122,7 +142,10 @@ void TransferNetwork::complete_until(SimTime now, std::vector<std::uint64_t>& fi
       continue;
     }
     finished.push_back(t.owner);
-    for (LinkId l : t.links) --links_[l].transfers;
+    for (LinkId l : t.links) {
+      --links_[l].transfers;
+      touch(l);
+    }
     free_.push_back(active_[i]);
     active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(i));
     changed = true;

@@ -41,6 +41,10 @@ class TransferNetwork {
   std::uint32_t transfers_on(LinkId link) const { return links_[link].transfers; }
   double bytes_moved(LinkId link) const { return links_[link].moved; }
   double bandwidth(LinkId link) const { return links_[link].bandwidth; }
+  // The links whose transfers_on() changed since the last clear_touched(), each once: a reader
+  // that mirrors the counts (the simulation's node views) updates those alone.
+  std::span<const LinkId> touched() const { return touched_; }
+  void clear_touched();
 
  private:
   struct Link {
@@ -49,6 +53,7 @@ class TransferNetwork {
     std::uint32_t transfers = 0;
     double residual = 0;  // scratch for the allocation
     std::uint32_t unfrozen = 0;
+    bool touched = false;  // in touched_
   };
   struct Transfer {
     double remaining = 0;
@@ -61,11 +66,13 @@ class TransferNetwork {
 
   void progress(SimTime now);
   void allocate();
+  void touch(LinkId link);
 
   std::vector<Link> links_;
   std::vector<Transfer> transfers_;
   std::vector<TransferId> active_;
   std::vector<TransferId> free_;
+  std::vector<LinkId> touched_;
   SimTime time_ = 0;
 };
 
