@@ -141,9 +141,8 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
     request_node(model);
     return false;
   }
-  const std::string who = "placement policy '" + setup_.scenario.placement.impl + "'";
   if (const Status status = cluster_.check(request, *placement, "model '" + spec.name + "'"); !status.ok)
-    throw PolicyError{who + " " + status.message};
+    throw PolicyError{"placement policy '" + setup_.scenario.placement.impl + "' " + status.message};
   NodeView& node = node_at(placement->node);
   const double claim = memory_claim(node, request);
 
