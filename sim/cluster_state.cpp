@@ -11,8 +11,37 @@ ClusterState& ClusterState::operator=(const ClusterState& other) {
   catalog_ = other.catalog_;
   nodes_ = other.nodes_;
   version_ = other.version_;
+  index_ = other.index_;
+  stale_ = other.stale_;
+  stale_nodes_ = other.stale_nodes_;
   for (NodeView& n : nodes_) n.gpu_type = catalog_.data() + (n.gpu_type - other.catalog_.data());
   return *this;
+}
+
+void ClusterState::index_node(std::uint32_t n) const {
+  const NodeView& node = nodes_[n];
+  const FreeGpuIndex::Group& group = index_.groups()[index_.group_of(n)];
+  if (group.pool != node.pool || group.gpu_type != type_index(node)) {  // moved to another group
+    rebuild_index();
+    return;
+  }
+  index_.set(n, node.up, node.free_gpus);
+}
+
+void ClusterState::refresh_index() const {
+  for (std::uint32_t n : stale_nodes_) {
+    stale_[n] = 0;
+    index_node(n);
+  }
+  stale_nodes_.clear();
+}
+
+void ClusterState::rebuild_index() const {
+  index_ = FreeGpuIndex{};
+  for (const NodeView& node : nodes_) {
+    index_.add_node(node.id, node.pool, type_index(node), static_cast<int>(node.gpus.size()));
+    index_.set(node.id, node.up, node.free_gpus);
+  }
 }
 
 std::uint32_t ClusterState::add_node(NodeView node) {
@@ -21,7 +50,11 @@ std::uint32_t ClusterState::add_node(NodeView node) {
   for (const GpuSlot& g : node.gpus) node.free_gpus += g.holders == 0;
   nodes_.push_back(std::move(node));
   version_.push_back(1);
-  return nodes_.back().id;
+  stale_.push_back(0);
+  const NodeView& added = nodes_.back();
+  index_.add_node(added.id, added.pool, type_index(added), static_cast<int>(added.gpus.size()));
+  index_.set(added.id, added.up, added.free_gpus);
+  return added.id;
 }
 
 std::uint32_t ClusterState::add_node(std::uint32_t pool, std::uint32_t gpu_type, int gpus, bool up) {
@@ -92,7 +125,10 @@ Allocation ClusterState::allocation_for(const PlacementRequest& r, const Placeme
 }
 
 void ClusterState::change(const Allocation& a, int sign) {
+  std::uint32_t last = FreeGpuIndex::kNotIndexed;  // the node of the pieces before, to re-index
   for (const Allocation::Gpu& piece : a.gpus) {
+    if (piece.node != last && last != FreeGpuIndex::kNotIndexed) index_.set(last, nodes_[last].up, nodes_[last].free_gpus);
+    last = piece.node;
     NodeView& node = nodes_[piece.node];
     ++version_[piece.node];
     GpuSlot& slot = node.gpus[piece.gpu];
@@ -112,6 +148,7 @@ void ClusterState::change(const Allocation& a, int sign) {
       }
     }
   }
+  if (last != FreeGpuIndex::kNotIndexed) index_.set(last, nodes_[last].up, nodes_[last].free_gpus);
   for (const Allocation::Host& host : a.hosts) {
     NodeView& node = nodes_[host.node];
     ++version_[host.node];
