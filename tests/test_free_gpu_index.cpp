@@ -308,3 +308,57 @@ TEST_CASE("every placement policy decides the same through the free-GPU index as
     REQUIRE(placed > 10);
   }
 }
+
+TEST_CASE("fgd's state keys kept between decisions: one instance deciding on two diverging clusters in turn decides as a fresh one",
+          "[free-gpu-index][fgd][property]") {
+  // The kept instance sees, at each node id, the other cluster's state since its last decision
+  // there, and its own older states: a key reused without checking the node's state would show
+  // against a fresh instance (no keys yet) that has learnt the same requests (on an empty view).
+  const std::uint64_t seed = GENERATE(1, 2, 3, 4);
+  const bool exact = GENERATE(false, true);
+  RngStream rng(seed, "free-gpu-index/fgd");
+  // Alike nodes and a few pod sizes, so that many nodes share a state and the keys decide.
+  ClusterState a(catalog());
+  for (int i = 0; i < 60; ++i) a.add_node(static_cast<std::uint32_t>(i % 2), 0, 4);
+  ClusterState b = a;
+  ParamValues params;
+  params.set_number("exact", exact);
+  auto kept = registry().make_placement(PolicyChoice{"fgd", params});
+  std::vector<PlacementRequest> asked;
+  std::vector<Allocation> held_a, held_b;
+  int differ = 0;
+  for (int step = 0; step < 150; ++step) {
+    for (auto [c, held] : {std::pair{&a, &held_a}, std::pair{&b, &held_b}})
+      if (!held->empty() && rng.uniform() < 0.4) {
+        const std::size_t k = rng.below(held->size());
+        c->release((*held)[k]);
+        held->erase(held->begin() + static_cast<std::ptrdiff_t>(k));
+      }
+    PlacementRequest r;
+    const int size = static_cast<int>(rng.below(5));
+    r.gpus = size < 3 ? 0 : size - 2;
+    r.milli_gpu = size < 3 ? 250 * (size + 1) : 0;
+    asked.push_back(r);
+    auto fresh = registry().make_placement(PolicyChoice{"fgd", params});
+    for (const PlacementRequest& q : asked) fresh->place(q, ClusterView{});  // learns them, decides nothing
+    r.asked_before = false;
+    const PlacementAnswer x = kept->place(r, a.view(step));
+    r.asked_before = true;  // the same pod again: learnt once
+    const PlacementAnswer z = kept->place(r, b.view(step));
+    const PlacementAnswer y = fresh->place(r, a.view(step));
+    const PlacementAnswer w = fresh->place(r, b.view(step));
+    INFO("seed " << seed << " step " << step);
+    REQUIRE(describe(x) == describe(y));
+    REQUIRE(describe(z) == describe(w));
+    differ += describe(x) != describe(z);
+    if (x) {
+      held_a.push_back(a.allocation_for(r, *x));
+      a.reserve(held_a.back());
+    }
+    if (z) {
+      held_b.push_back(b.allocation_for(r, *z));
+      b.reserve(held_b.back());
+    }
+  }
+  REQUIRE(differ > 10);  // the clusters did diverge
+}
