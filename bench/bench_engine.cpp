@@ -24,6 +24,7 @@
 #include "policies/plugins.hpp"
 #include "scenarios/loader/build.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
+#include "sim/cluster_state.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/gpu_catalog.hpp"
 #include "sim/metrics.hpp"
@@ -116,11 +117,16 @@ const GpuType& gpu_named(const std::string& name) {
 // Python versions of built-ins, one per family, each making the built-in's decisions.
 constexpr const char* kPythonPolicies = FLEETSIM_SOURCE_DIR "/tests/plugins/python/families.py";
 
-// 1,000 nodes of 8 H100s in 4 pools, with a random mix of occupied GPUs so that best-fit has
-// to evaluate every node; one request of range(0) GPUs at 40 GiB each.
+// range(3) nodes (1,000 or 10,000) of 8 H100s in 4 pools, with a random mix of occupied GPUs;
+// one request of range(0) GPUs at 40 GiB each. range(2): 0 a view built by hand, which the
+// policy walks (best-fit: once per free-GPU count up to its first fit), 1 the view a ClusterState
+// makes, with the free-GPU index (best-fit visits candidates by free GPUs and stops at the first
+// fit), as the engine hands it out.
 void BM_PlacementBestFit(benchmark::State& state) {
-  constexpr int kNodes = 1000, kGpusPerNode = 8;
-  const GpuType& h100 = gpu_named("H100-80GB");
+  const int kNodes = static_cast<int>(state.range(3));
+  constexpr int kGpusPerNode = 8;
+  fleetsim::ClusterState cluster({gpu_named("H100-80GB")});
+  const GpuType& h100 = cluster.catalog()[0];
   std::mt19937_64 rng(7);
   std::vector<NodeView> nodes(kNodes);
   for (int i = 0; i < kNodes; ++i) {
@@ -158,7 +164,8 @@ void BM_PlacementBestFit(benchmark::State& state) {
   request.model = 1;
   request.gpus = static_cast<int>(state.range(0));
   request.memory_per_gpu = 40.0 * 1073741824.0;
-  ClusterView view{0, nodes};
+  for (const NodeView& n : nodes) cluster.add_node(n);
+  const ClusterView view = state.range(2) == 1 ? cluster.view(0) : ClusterView{0, nodes};
 
   for (auto _ : state) {
     auto placed = policy->place(request, view);
@@ -167,13 +174,20 @@ void BM_PlacementBestFit(benchmark::State& state) {
   state.counters["nodes"] = kNodes;
 }
 BENCHMARK(BM_PlacementBestFit)
-    ->ArgNames({"gpus", "plugin"})
-    ->Args({1, 0})
-    ->Args({1, 1})
-    ->Args({1, 2})
-    ->Args({4, 0})
-    ->Args({4, 1})
-    ->Args({4, 2})
+    ->ArgNames({"gpus", "plugin", "index", "nodes"})
+    ->Args({1, 0, 0, 1000})
+    ->Args({1, 1, 0, 1000})
+    ->Args({1, 2, 0, 1000})
+    ->Args({4, 0, 0, 1000})
+    ->Args({4, 1, 0, 1000})
+    ->Args({4, 2, 0, 1000})
+    ->Args({1, 0, 1, 1000})
+    ->Args({1, 1, 1, 1000})
+    ->Args({4, 0, 1, 1000})
+    ->Args({1, 0, 0, 10000})
+    ->Args({1, 0, 1, 10000})
+    ->Args({4, 0, 0, 10000})
+    ->Args({4, 0, 1, 10000})
     ->Unit(benchmark::kNanosecond);
 
 // A routing decision among 8 ready replicas: round-robin built in (0) and in Python (1), where

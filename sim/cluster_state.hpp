@@ -82,18 +82,30 @@ class ClusterState {
   // the node changed when called: make the change before anything reads the state again.
   NodeView& node_for_update(std::uint32_t n) {
     ++version_[n];
+    if (!stale_[n]) {  // its place in the index is checked at the next view()
+      stale_[n] = 1;
+      stale_nodes_.push_back(n);
+    }
     return nodes_[n];
   }
   // Grows whenever node n may have changed: a reader that keeps a copy of what it needs
   // refreshes only the nodes whose version moved.
   std::uint64_t version(std::uint32_t n) const { return version_[n]; }
 
-  // The read-only view a policy receives (the link figures are the driver's to fill in).
+  // The read-only view a policy receives (the link figures are the driver's to fill in), with
+  // the index of free GPUs brought up to date with what node_for_update() changed.
   ClusterView view(SimTime now) const {
+    if (!stale_nodes_.empty()) refresh_index();
     ClusterView v;
     v.now = now;
     v.nodes = nodes_;
+    v.index = &index_;
     return v;
+  }
+  // The index alone, up to date (for tests).
+  const FreeGpuIndex& index() const {
+    if (!stale_nodes_.empty()) refresh_index();
+    return index_;
   }
 
   // Whether `placement` keeps the placement contract for `request` (see placement.hpp);
@@ -135,9 +147,19 @@ class ClusterState {
 
  private:
   void change(const Allocation& allocation, int sign);
+  void index_node(std::uint32_t n) const;
+  void refresh_index() const;
+  void rebuild_index() const;
   std::vector<GpuType> catalog_;
   std::vector<NodeView> nodes_;
   std::vector<std::uint64_t> version_;  // per node
+  // The free-GPU index (policies/api/free_gpu_index.hpp). GPU changes (reserve, release) move a
+  // node at once; what a driver may change through node_for_update() (up/down, and in principle
+  // pool, GPU type or GPU count) is looked at lazily, at the next view(), for the nodes handed out
+  // since — which is why these are mutable: a view() is still a read of the state.
+  mutable FreeGpuIndex index_;
+  mutable std::vector<std::uint8_t> stale_;       // per node: in stale_nodes_
+  mutable std::vector<std::uint32_t> stale_nodes_;
   std::function<void(const Allocation&, bool)> watcher_;  // not copied
 };
 

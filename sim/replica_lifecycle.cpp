@@ -141,9 +141,8 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
     request_node(model);
     return false;
   }
-  const std::string who = "placement policy '" + setup_.scenario.placement.impl + "'";
   if (const Status status = cluster_.check(request, *placement, "model '" + spec.name + "'"); !status.ok)
-    throw PolicyError{who + " " + status.message};
+    throw PolicyError{"placement policy '" + setup_.scenario.placement.impl + "' " + status.message};
   NodeView& node = node_at(placement->node);
   const double claim = memory_claim(node, request);
 
@@ -201,11 +200,17 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   return true;
 }
 
+// The nodes' transfer counts are brought up to date here, for the nodes whose links changed
+// since the last view (the others already hold their links' counts): a view costs what changed,
+// not a pass over every node.
 ClusterView Simulation::cluster_view() {
-  for (std::size_t n = 0; n < cluster_.size(); ++n) {
+  for (TransferNetwork::LinkId l : network_.touched()) {
+    const std::uint32_t n = l < link_node_.size() ? link_node_[l] : kNoNode;
+    if (n == kNoNode) continue;
     node_at(n).network_transfers = network_.transfers_on(node_network_link_[n]);
     node_at(n).disk_transfers = network_.transfers_on(node_disk_link_[n]);
   }
+  network_.clear_touched();
   ClusterView view = cluster_.view(now_);
   view.model_store_bandwidth = network_.bandwidth(store_link_);
   view.model_store_transfers = network_.transfers_on(store_link_);

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <string>
 
+#include "sim/simulation_internal.hpp"
+
 namespace fleetsim {
 
 const char* outcome_name(RequestOutcome outcome) {
@@ -69,6 +71,8 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
       node.network_bandwidth = pool.network_bandwidth;
       node_network_link_.push_back(network_.add_link(pool.network_bandwidth));
       node_disk_link_.push_back(network_.add_link(pool.disk_read_bandwidth));
+      link_node_.resize(node_disk_link_.back() + 1, simulation_internal::kNoNode);
+      link_node_[node_network_link_.back()] = link_node_[node_disk_link_.back()] = node.id;
       cluster_.add_node(std::move(node));
       node_epoch_.push_back(0);
       node_adapters_.emplace_back();

@@ -441,6 +441,7 @@ class Simulation {
   std::vector<PoolView> pool_views_;                         // scratch for choose_pool
   TransferNetwork network_;
   std::vector<TransferNetwork::LinkId> node_network_link_, node_disk_link_;
+  std::vector<std::uint32_t> link_node_;  // per link: the node it belongs to, or kNoNode
   TransferNetwork::LinkId store_link_ = 0, registry_link_ = 0;
   std::uint32_t transfer_epoch_ = 0;
   TransferNetwork::TransferId last_transfer_ = TransferNetwork::kNone;

@@ -16,6 +16,17 @@ TransferNetwork::LinkId TransferNetwork::add_link(double bandwidth) {
   return static_cast<LinkId>(links_.size() - 1);
 }
 
+void TransferNetwork::touch(LinkId link) {
+  if (links_[link].touched) return;
+  links_[link].touched = true;
+  touched_.push_back(link);
+}
+
+void TransferNetwork::clear_touched() {
+  for (LinkId l : touched_) links_[l].touched = false;
+  touched_.clear();
+}
+
 TransferNetwork::TransferId TransferNetwork::start(SimTime now, double bytes, double cap,
                                                    std::span<const LinkId> links, std::uint64_t owner) {
   progress(now);
@@ -54,6 +65,7 @@ double TransferNetwork::cancel(SimTime now, TransferId id) {
 void TransferNetwork::attach(TransferId id) {
   for (LinkId l : transfers_[id].links) {
     ++links_[l].transfers;
+    touch(l);
     if (links_[l].limited) links_[l].crossing.push_back(id);
   }
 }
@@ -61,6 +73,7 @@ void TransferNetwork::attach(TransferId id) {
 void TransferNetwork::detach(TransferId id) {
   for (LinkId l : transfers_[id].links) {
     --links_[l].transfers;
+    touch(l);
     if (!links_[l].limited) continue;
     std::vector<TransferId>& on = links_[l].crossing;
     auto it = std::find(on.begin(), on.end(), id);

@@ -65,6 +65,10 @@ class TransferNetwork {
   std::uint32_t transfers_on(LinkId link) const { return links_[link].transfers; }
   double bytes_moved(LinkId link) const { return links_[link].moved; }
   double bandwidth(LinkId link) const { return links_[link].bandwidth; }
+  // The links whose transfers_on() changed since the last clear_touched(), each once: a reader
+  // that mirrors the counts (the simulation's node views) updates those alone.
+  std::span<const LinkId> touched() const { return touched_; }
+  void clear_touched();
 
   // Recomputes every active transfer's rate from scratch, component by component: what start,
   // end and cancel would give if they recomputed everything. For tests (the reference the
@@ -83,6 +87,7 @@ class TransferNetwork {
     double residual = 0;  // scratch for the allocation
     std::uint32_t unfrozen = 0;
     std::uint32_t mark = 0;  // visited in the current component search
+    bool touched = false;  // in touched_
   };
   struct Transfer {
     double remaining = 0;
@@ -102,11 +107,13 @@ class TransferNetwork {
   void reallocate_around(std::span<const LinkId> links, std::span<const TransferId> transfers);
   void gather(std::vector<LinkId>& stack);
   void allocate();
+  void touch(LinkId link);
 
   std::vector<Link> links_;
   std::vector<Transfer> transfers_;
   std::vector<TransferId> active_;  // in start order (advancing them adds to links in this order)
   std::vector<TransferId> free_;
+  std::vector<LinkId> touched_;
   SimTime time_ = 0;
   std::uint64_t next_order_ = 0;
   std::uint32_t mark_ = 0;

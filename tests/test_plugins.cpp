@@ -102,7 +102,7 @@ TEST_CASE("bad plugins are refused with a message, and nothing runs", "[plugins]
       {text, "cannot be loaded as a shared library"},
       {test_plugin("test_no_symbol"), "not a fleetsim plugin: it has no fleetsim_plugin_abi symbol"},
       {test_plugin("test_other_major"), "built against another major version of the SDK (plugin: SDK 99." + minor +
-                                            ", fleetsim: SDK 1." + minor + ")"},
+                                            ", fleetsim: SDK " + std::to_string(FLEETSIM_SDK_VERSION_MAJOR) + "." + minor + ")"},
       {test_plugin("test_duplicate"), "registers placement policy \"best-fit\", a name already taken (built-in)"},
       {test_plugin("test_throws"), "its registration threw: cannot find my configuration"},
   };

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "policies/api/free_gpu_index.hpp"
 #include "policies/api/gpu_type.hpp"
 #include "policies/api/time.hpp"
 
@@ -75,6 +76,11 @@ struct ClusterView {
   std::uint32_t model_store_transfers = 0;
   double registry_bandwidth = 0;
   std::uint32_t registry_transfers = 0;
+  // The nodes that are up by pool, GPU type and free GPUs (policies/api/free_gpu_index.hpp),
+  // current with `nodes`: a policy that wants only the nodes that could host a request visits
+  // those (visit_candidates() in policies/placement/placement.hpp) instead of walking `nodes`.
+  // nullptr in a view built by hand (tests, benchmarks); `nodes` is always complete.
+  const FreeGpuIndex* index = nullptr;
 };
 
 }  // namespace fleetsim

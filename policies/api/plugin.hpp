@@ -18,8 +18,11 @@
 
 #include "policies/api/policy_info.hpp"
 
-#define FLEETSIM_SDK_VERSION_MAJOR 1
-#define FLEETSIM_SDK_VERSION_MINOR 1
+// 2.0: ClusterView::index (the free-GPU index) and visit_candidates(); BatchState's
+// chunked_prefill and kv_block_size. A 1.x plugin is rebuilt against it unchanged (its source
+// compiles as it is), but the views it receives grew.
+#define FLEETSIM_SDK_VERSION_MAJOR 2
+#define FLEETSIM_SDK_VERSION_MINOR 0
 
 namespace fleetsim {
 
@@ -39,7 +42,8 @@ constexpr unsigned long plugin_layout() {
   for (unsigned long size :
        {sizeof(std::string), sizeof(PolicyInfo), sizeof(PolicyContext), sizeof(ParamSpec), sizeof(ParamValues),
         sizeof(PlacementRequest), sizeof(NodeView), sizeof(ClusterView), sizeof(RouteRequest), sizeof(JobView),
-        sizeof(QueueContext), sizeof(BatchState), sizeof(CacheEntry)})
+        sizeof(QueueContext), sizeof(BatchState), sizeof(CacheEntry), sizeof(FreeGpuIndex),
+        sizeof(FreeGpuIndex::Group), sizeof(FreeGpuIndex::Bucket)})
     h = h * 1000003UL + size;
   return h;
 }

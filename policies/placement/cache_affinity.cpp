@@ -8,7 +8,8 @@
 // where a link's share is bandwidth / (transfers on it now + 1) (the new transfer's fair share
 // if nothing else changes; for the store also the cluster-wide limit). The node with the
 // smallest pull + load wins; ties go to bin-packing (fewest free GPUs), then the lowest id.
-// Engine start-up is the same everywhere and left out.
+// Engine start-up is the same everywhere and left out. Every node with room is scored, in id
+// order, visiting only the candidates the engine's free-GPU index gives (visit_candidates).
 #include <algorithm>
 #include <cmath>
 
@@ -26,14 +27,15 @@ class CacheAffinity final : public PlacementPolicy {
   PlacementAnswer place(const PlacementRequest& request, const ClusterView& cluster) override {
     const NodeView* best = nullptr;
     double best_time = 0;
-    for (const NodeView& node : cluster.nodes) {
-      if (!node_fits(node, request)) continue;
+    visit_candidates(request, cluster, CandidateOrder::ById, [&](const NodeView& node) {
+      if (!node_fits(node, request)) return false;
       const double time = estimate(node, request, cluster);
       if (!best || time < best_time || (time == best_time && node.free_gpus < best->free_gpus)) {
         best = &node;
         best_time = time;
       }
-    }
+      return false;
+    });
     if (!best) return nothing_fits(request, cluster);
     return Placement{best->id, lowest_free_gpus(*best, request)};
   }

@@ -30,10 +30,16 @@
 //
 // Ties: lowest node id, then lowest GPU index. The reference breaks node ties at random (the
 // Kubernetes scheduler's choice among equal scores).
+//
+// Cost: nodes in the same state score alike, so only the first of each state is evaluated. A
+// node's state key (sorted GPU shares) and its hash are kept between decisions and recomputed
+// only when the node's state differs, bit for bit, from the one they were computed from; the
+// states seen in a decision go in an open-addressing table of node ids, emptied by a generation
+// count instead of a clear. (Before, every decision built, sorted, hashed and stored a key per
+// node with room.)
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <unordered_set>
 
 #include "policies/builtin.hpp"
 #include "policies/placement/fragmentation.hpp"
@@ -43,22 +49,31 @@ namespace fleetsim {
 namespace {
 
 // A node's state as far as this policy's score and choices go: two nodes with equal keys score
-// the same, so only the lower-numbered one (the tie winner) needs evaluating.
+// the same, so only the lower-numbered one (the tie winner) needs evaluating. Kept per node with
+// the raw state it was computed from (the same words, the GPUs in index order).
 struct StateKey {
   std::vector<double> words;
-  bool operator==(const StateKey&) const = default;
+  std::vector<double> raw;
+  std::size_t hash = 0;
+  bool valid = false;
 };
-struct StateKeyHash {
-  std::size_t operator()(const StateKey& k) const {
-    std::uint64_t h = 0xcbf29ce484222325ULL;
-    for (double w : k.words) {
-      std::uint64_t bits;
-      std::memcpy(&bits, &w, sizeof bits);
-      h ^= bits + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
-    }
-    return static_cast<std::size_t>(h);
+
+std::size_t hash_words(const std::vector<double>& words) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (double w : words) {
+    std::uint64_t bits;
+    std::memcpy(&bits, &w, sizeof bits);
+    h ^= bits + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
   }
-};
+  return static_cast<std::size_t>(h);
+}
+
+bool same_bits(double a, double b) {
+  std::uint64_t x, y;
+  std::memcpy(&x, &a, sizeof x);
+  std::memcpy(&y, &b, sizeof y);
+  return x == y;
+}
 
 class Fgd final : public PlacementPolicy {
  public:
@@ -70,7 +85,7 @@ class Fgd final : public PlacementPolicy {
     bool found = false;
     std::int64_t best_delta = 0;
     Placement best;
-    seen_.clear();
+    begin_decision(cluster.nodes.size());
     for (const NodeView& node : cluster.nodes) {
       if (!node_fits(node, request)) continue;
       if (!first_of_its_state(node)) continue;
@@ -119,31 +134,80 @@ class Fgd final : public PlacementPolicy {
     return -static_cast<std::int64_t>(100.0 / (1.0 + std::exp(increase / 1000.0)));
   }
 
-  bool first_of_its_state(const NodeView& node) {
-    key_.words.clear();
-    key_.words.push_back(static_cast<double>(reinterpret_cast<std::uintptr_t>(node.gpu_type)));
-    key_.words.push_back(static_cast<double>(node.pool));
-    key_.words.push_back(node.cpu_capacity);
-    key_.words.push_back(node.cpu_used);
-    key_.words.push_back(node.host_memory_capacity);
-    key_.words.push_back(node.host_memory_used);
+  // Readies the table of states seen for a decision over `nodes` nodes.
+  void begin_decision(std::size_t nodes) {
+    if (keys_.size() < nodes) keys_.resize(nodes);
+    std::size_t capacity = 16;
+    while (capacity < 2 * nodes) capacity *= 2;
+    if (seen_.size() != capacity) {
+      seen_.assign(capacity, Slot{});
+      generation_ = 0;
+    }
+    if (++generation_ == 0) {  // wrapped: empty the table for real
+      std::fill(seen_.begin(), seen_.end(), Slot{});
+      generation_ = 1;
+    }
+  }
+
+  // The node's key, recomputed when its state differs from the one it was computed from.
+  const StateKey& key_of(const NodeView& node) {
+    if (node.id >= keys_.size()) keys_.resize(node.id + 1);  // ids are positions; a view may be odd
+    StateKey& k = keys_[node.id];
+    const double head[] = {static_cast<double>(reinterpret_cast<std::uintptr_t>(node.gpu_type)),
+                           static_cast<double>(node.pool), node.cpu_capacity, node.cpu_used,
+                           node.host_memory_capacity, node.host_memory_used};
+    bool same = k.valid && k.raw.size() == 6 + 2 * node.gpus.size();
+    for (std::size_t i = 0; same && i < 6; ++i) same = same_bits(k.raw[i], head[i]);
+    for (std::size_t g = 0; same && g < node.gpus.size(); ++g)
+      same = same_bits(k.raw[6 + 2 * g], node.gpus[g].milli_used) && same_bits(k.raw[7 + 2 * g], node.gpus[g].memory_used);
+    if (same) return k;
+    k.raw.assign(head, head + 6);
+    k.words.assign(head, head + 6);
     pairs_.clear();
-    for (const GpuSlot& s : node.gpus) pairs_.emplace_back(s.milli_used, s.memory_used);
+    for (const GpuSlot& s : node.gpus) {
+      k.raw.push_back(s.milli_used);
+      k.raw.push_back(s.memory_used);
+      pairs_.emplace_back(s.milli_used, s.memory_used);
+    }
     std::sort(pairs_.begin(), pairs_.end());
     for (const auto& [milli, memory] : pairs_) {
-      key_.words.push_back(milli);
-      key_.words.push_back(memory);
+      k.words.push_back(milli);
+      k.words.push_back(memory);
     }
-    return seen_.insert(key_).second;
+    k.hash = hash_words(k.words);
+    k.valid = true;
+    return k;
   }
+
+  // Whether no node visited before in this decision had the same state (equal hash, and the
+  // words equal as doubles compare: what the hash set this replaced answered).
+  bool first_of_its_state(const NodeView& node) {
+    const StateKey& k = key_of(node);
+    const std::size_t mask = seen_.size() - 1;
+    for (std::size_t i = k.hash & mask;; i = (i + 1) & mask) {
+      Slot& slot = seen_[i];
+      if (slot.generation != generation_) {
+        slot = Slot{node.id, generation_};
+        return true;
+      }
+      const StateKey& other = keys_[slot.node];
+      if (other.hash == k.hash && other.words == k.words) return false;
+    }
+  }
+
+  struct Slot {
+    std::uint32_t node = 0;
+    std::uint32_t generation = 0;  // in the table for the decision of this generation
+  };
 
   bool exact_ = false;
   FragmentationModel model_;
   std::vector<int> free_;
   std::vector<int> tried_;
-  StateKey key_;
   std::vector<std::pair<double, double>> pairs_;
-  std::unordered_set<StateKey, StateKeyHash> seen_;
+  std::vector<StateKey> keys_;   // per node id
+  std::vector<Slot> seen_;       // the states seen in this decision (a power of two of slots)
+  std::uint32_t generation_ = 0;
 };
 
 }  // namespace

@@ -9,7 +9,8 @@
 // to the fitting GPU with the least free milli, whole GPUs to the lowest free ones.
 // Differs from the reference: its scores are integers (free share rounded to 10%, bands capped)
 // and the Kubernetes scheduler picks at random among equal scores; here the ranking is exact and
-// ties go to the lowest node id.
+// ties go to the lowest node id. Every node with room is ranked, in id order, visiting only the
+// candidates the engine's free-GPU index gives (visit_candidates).
 #include <tuple>
 
 #include "policies/builtin.hpp"
@@ -25,8 +26,8 @@ class GpuPacking final : public PlacementPolicy {
     const NodeView* best = nullptr;
     std::tuple<int, long, long> best_rank{};
     std::vector<int> best_gpus;
-    for (const NodeView& node : cluster.nodes) {
-      if (!node_fits(node, request)) continue;
+    visit_candidates(request, cluster, CandidateOrder::ById, [&](const NodeView& node) {
+      if (!node_fits(node, request)) return false;
       std::vector<int> gpus = tightest_gpus(node, request);
       std::tuple<int, long, long> rank{3, 0, 0};  // lower is better
       if (wants_gpu && !node.gpus.empty()) {
@@ -55,7 +56,8 @@ class GpuPacking final : public PlacementPolicy {
         best_rank = rank;
         best_gpus = std::move(gpus);
       }
-    }
+      return false;
+    });
     if (!best) return nothing_fits(request, cluster);
     return Placement{best->id, std::move(best_gpus)};
   }

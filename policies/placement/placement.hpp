@@ -134,4 +134,80 @@ std::vector<int> lowest_free_gpus(const NodeView& node, const PlacementRequest& 
 // Whether GPU `g` of `node` can take (the whole-GPU or fractional) request.
 bool gpu_fits(const NodeView& node, const GpuSlot& gpu, const PlacementRequest& request);
 
+// The orders visit_candidates() visits nodes in.
+enum class CandidateOrder {
+  ById,            // ascending node id: first-fit's, and that of a policy that scores every node with room
+  FewestFreeGpus,  // ascending free_gpus, ascending id among equals: best-fit's
+  MostFreeGpus,    // descending free_gpus, ascending id among equals: spread's
+};
+
+// Whether the engine's index may hold nodes that fit `request` in group `group` (its pool and
+// GPU type allowed, its GPUs big enough); see visit_candidates().
+inline bool group_may_fit(const FreeGpuIndex::Group& group, const PlacementRequest& request, const ClusterView& cluster) {
+  if (group.nodes.empty() || (!request.pools.empty() && !in_allowed_pool(group.pool, request))) return false;
+  const GpuType& type = *cluster.nodes[group.first_node].gpu_type;
+  if (!request.gpu_types.empty() && !of_allowed_type(type, request)) return false;
+  return (request.milli_gpu == 0 && request.gpus == 0) || type.memory_bytes >= request.min_gpu_memory;
+}
+
+// Visits, in `order`, every node that node_fits(node, request) accepts, until visit(node) returns
+// true; returns whether it stopped so. It may visit nodes that do not fit as well (the visitor
+// checks node_fits()), never one twice, so a policy whose decision is "the first fitting node in
+// this order" — or any choice over the fitting nodes that a walk of `cluster.nodes` in id order
+// would make — makes the same decision through it.
+// With the engine's index (cluster.index) it visits only nodes that are up, in a pool and of a
+// GPU type the request allows, with GPUs of at least min_gpu_memory and, for whole GPUs, at least
+// request.gpus of them free: a policy that stops at its first fit no longer walks the cluster.
+// A view without one (built by hand) is walked: once in id order, once per free-GPU count in the
+// other orders.
+template <class Visit>
+bool visit_candidates(const PlacementRequest& request, const ClusterView& cluster, CandidateOrder order, Visit&& visit) {
+  const int lo = request.milli_gpu == 0 && request.gpus > 0 ? request.gpus : 0;
+  if (!cluster.index) {
+    if (order == CandidateOrder::ById) {
+      for (const NodeView& node : cluster.nodes)
+        if (visit(node)) return true;
+      return false;
+    }
+    int hi = -1;
+    for (const NodeView& node : cluster.nodes) hi = std::max(hi, node.free_gpus);
+    const bool up = order == CandidateOrder::FewestFreeGpus;
+    for (int f = up ? lo : hi; up ? f <= hi : f >= lo; f += up ? 1 : -1)
+      for (const NodeView& node : cluster.nodes)
+        if (node.free_gpus == f && visit(node)) return true;
+    return false;
+  }
+  const FreeGpuIndex& index = *cluster.index;
+  const auto groups = index.groups();
+  constexpr std::size_t kInline = 16;
+  std::uint32_t inline_ids[kInline];
+  std::vector<std::uint32_t> more;
+  std::size_t admitted = 0;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    if (!group_may_fit(groups[g], request, cluster)) continue;
+    if (admitted == kInline) more.assign(inline_ids, inline_ids + kInline);
+    if (admitted >= kInline) more.push_back(static_cast<std::uint32_t>(g));
+    else inline_ids[admitted] = static_cast<std::uint32_t>(g);
+    ++admitted;
+  }
+  if (admitted == 0) return false;
+  const std::span<const std::uint32_t> ids(admitted > kInline ? more.data() : inline_ids, admitted);
+  auto by_id = [&](std::uint32_t n) { return visit(cluster.nodes[n]); };
+  const int hi = index.max_free_gpus();
+  if (order == CandidateOrder::ById) return index.visit(ids, lo, hi, by_id);
+  auto bucket = [&](int f) {
+    for (std::uint32_t g : ids)
+      if (index.count(g, f) > 0) return index.visit(ids, f, f, by_id);
+    return false;  // no admitted group has a node with f free GPUs: skipped at no cost
+  };
+  if (order == CandidateOrder::FewestFreeGpus) {
+    for (int f = lo; f <= hi; ++f)
+      if (bucket(f)) return true;
+  } else {
+    for (int f = hi; f >= lo; --f)
+      if (bucket(f)) return true;
+  }
+  return false;
+}
+
 }  // namespace fleetsim

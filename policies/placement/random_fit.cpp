@@ -3,7 +3,8 @@
 // from the policy's own stream, which the registry derives from the run's seed
 // (RngStream(seed, "placement/random")): a run is reproducible, and another --seed draws
 // differently. GPUs: a share goes to a fitting GPU drawn uniformly from the same stream, whole
-// GPUs to the lowest free ones (as in the reference).
+// GPUs to the lowest free ones (as in the reference). The nodes with room are listed in id order
+// from the candidates the engine's free-GPU index gives (visit_candidates).
 #include "policies/builtin.hpp"
 
 namespace fleetsim {
@@ -15,8 +16,10 @@ class RandomFit final : public PlacementPolicy {
 
   PlacementAnswer place(const PlacementRequest& request, const ClusterView& cluster) override {
     fitting_.clear();
-    for (const NodeView& node : cluster.nodes)
+    visit_candidates(request, cluster, CandidateOrder::ById, [&](const NodeView& node) {
       if (node_fits(node, request)) fitting_.push_back(&node);
+      return false;
+    });
     if (fitting_.empty()) return nothing_fits(request, cluster);
     const NodeView& node = *fitting_[rng_.below(fitting_.size())];
     if (request.milli_gpu <= 0) return Placement{node.id, lowest_free_gpus(node, request)};

@@ -1,5 +1,7 @@
 // spread: the node with room that has the most free GPUs (ties: fewest replicas, then lowest
-// id), so replicas land on different nodes and share no disk or network link.
+// id), so replicas land on different nodes and share no disk or network link. The candidates
+// are visited by free GPUs, most first, then id (visit_candidates), and the search ends with
+// the free-GPU count of the first fit.
 #include "policies/builtin.hpp"
 
 namespace fleetsim {
@@ -9,12 +11,11 @@ class Spread final : public PlacementPolicy {
  public:
   PlacementAnswer place(const PlacementRequest& request, const ClusterView& cluster) override {
     const NodeView* best = nullptr;
-    for (const NodeView& node : cluster.nodes) {
-      if (!node_fits(node, request)) continue;
-      if (!best || node.free_gpus > best->free_gpus ||
-          (node.free_gpus == best->free_gpus && node.replicas < best->replicas))
-        best = &node;
-    }
+    visit_candidates(request, cluster, CandidateOrder::MostFreeGpus, [&](const NodeView& node) {
+      if (best && node.free_gpus != best->free_gpus) return true;  // past the most free GPUs that fit
+      if (node_fits(node, request) && (!best || node.replicas < best->replicas)) best = &node;
+      return false;
+    });
     if (!best) return nothing_fits(request, cluster);
     return Placement{best->id, lowest_free_gpus(*best, request)};
   }
