@@ -254,7 +254,8 @@ void Simulation::on_arrival(std::uint32_t source) {
   r.output_tokens = std::max<std::uint32_t>(1, a.output_tokens);
   r.adapter = a.adapter;
   r.live = true;
-  request_hashes_[id].assign(a.prefix_hashes.begin(), a.prefix_hashes.end());  // (before the source's next row)
+  if (!a.prefix_hashes.empty() || !request_hashes_[id].empty())  // (before the source's next row)
+    request_hashes_[id].assign(a.prefix_hashes.begin(), a.prefix_hashes.end());
   ++live_requests_;
   ModelState& m = models_[a.model];
   if (m.wake_on_arrival) {
