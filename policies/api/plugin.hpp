@@ -38,8 +38,8 @@ constexpr unsigned long plugin_layout() {
   unsigned long h = 0;
   for (unsigned long size :
        {sizeof(std::string), sizeof(PolicyInfo), sizeof(PolicyContext), sizeof(ParamSpec), sizeof(ParamValues),
-        sizeof(PlacementRequest), sizeof(NodeView), sizeof(ClusterView), sizeof(RouteRequest), sizeof(JobView),
-        sizeof(QueueContext), sizeof(BatchState), sizeof(CacheEntry)})
+        sizeof(PlacementRequest), sizeof(NodeView), sizeof(ClusterView), sizeof(RouteCandidate), sizeof(RouteRequest),
+        sizeof(JobView), sizeof(QueueContext), sizeof(BatchState), sizeof(CacheEntry)})
     h = h * 1000003UL + size;
   return h;
 }
