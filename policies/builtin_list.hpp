@@ -20,6 +20,8 @@ FLEETSIM_POLICY(hybrid_histogram_policy, "Serverless in the Wild: idle-time hist
 FLEETSIM_POLICY(oracle_policy, "knows the next arrival: a lower bound for comparison, not deployable")
 FLEETSIM_POLICY(least_outstanding_policy, "the ready replica with the fewest requests queued or running")
 FLEETSIM_POLICY(round_robin_policy, "ready replicas in turn, per model")
+FLEETSIM_POLICY(least_tokens_policy, "the ready replica with the fewest tokens left to compute and generate")
+FLEETSIM_POLICY(power_of_two_policy, "two ready replicas drawn at random (seeded), the less loaded of them")
 FLEETSIM_POLICY(fcfs_batching_policy, "continuous batching, first come first served: prefill steps up to max_prefill_tokens")
 FLEETSIM_POLICY(lru_policy, "node disk cache, evicts the least recently used model by bytes")
 FLEETSIM_POLICY(lfu_policy, "node caches evict the model loaded from them the fewest times")
