@@ -371,17 +371,20 @@ RunOutput run_routed(const std::string& yaml, const std::string& router, const s
 
 // Two warm replicas. L (2,000 tokens in, 2,000 out) at 1 s goes to the first (both empty);
 // A (10 in, 50 out) at 1.001 s to the other (L is still in its 65 ms prefill); B (10 in, 10 out)
-// at 1.1 s finds one request on each: L decoding its 1,999 tokens left, A its 49.
-std::string long_and_short_yaml() {
-  const std::string trace = write_trace("long_short", "1.0,m,2000,2000\n1.001,m,10,50\n1.1,m,10,10\n");
+// at 1.1 s finds one request on each: L decoding its 1,999 tokens left, A its 49. The trace
+// goes to `dir` (tests that share a file race when ctest runs them in parallel).
+std::string long_and_short_yaml(const TempDir& dir) {
+  const std::string trace = dir.write("long_short.csv", "timestamp,model,input_tokens,output_tokens\n"
+                                                        "1.0,m,2000,2000\n1.001,m,10,50\n1.1,m,10,10\n");
   return base_yaml(trace, "", "{impl: fixed, replicas: 2}");
 }
 
 }  // namespace
 
 TEST_CASE("least-tokens sends a short request away from a replica holding one long one", "[serving][routing]") {
-  const RunOutput tokens = run_routed(long_and_short_yaml(), "least-tokens");
-  const RunOutput requests = run_routed(long_and_short_yaml(), "least-outstanding");
+  TempDir dir;
+  const RunOutput tokens = run_routed(long_and_short_yaml(dir), "least-tokens");
+  const RunOutput requests = run_routed(long_and_short_yaml(dir), "least-outstanding");
   for (const RunOutput* out : {&tokens, &requests}) {
     REQUIRE(out->requests.size() == 3);
     REQUIRE(with_serial(*out, 0).replica != with_serial(*out, 1).replica);
@@ -405,7 +408,8 @@ TEST_CASE("the outstanding tokens a router sees are exact at each replica's last
     }
   };
   std::vector<std::vector<double>> seen;
-  SimulationSetup setup = build_setup(scenario_from(long_and_short_yaml()), registry());
+  TempDir dir;
+  SimulationSetup setup = build_setup(scenario_from(long_and_short_yaml(dir)), registry());
   auto recording = std::make_unique<Recording>();
   recording->seen = &seen;
   setup.router = std::move(recording);
@@ -423,7 +427,9 @@ TEST_CASE("power-of-two: the same seed routes the same way, another seed differe
   for (int i = 0; i < 200; ++i)
     rows += std::to_string(1.0 + 0.02 * i) + ",m," + std::to_string(100 + i * 37 % 900) + "," +
             std::to_string(20 + i * 13 % 200) + "\n";
-  const std::string yaml = base_yaml(write_trace("power_of_two", rows), "", "{impl: fixed, replicas: 4}");
+  TempDir dir;
+  const std::string yaml = base_yaml(dir.write("p2.csv", "timestamp,model,input_tokens,output_tokens\n" + rows), "",
+                                     "{impl: fixed, replicas: 4}");
   auto replicas = [&](const std::string& router, const std::string& seed) {
     const RunOutput out = run_routed(yaml, router, seed);
     std::vector<std::uint32_t> by_serial(out.requests.size());
