@@ -70,10 +70,20 @@ void Simulation::on_backend_event(const BackendEvent& event) {
       if (event.request >= requests_.size()) break;
       Request& r = requests_[event.request];
       if (!r.live || r.replica != slot) break;  // ended already (cut off)
+      // Outstanding tokens (the worker batches unseen): the prompt and the first token come off
+      // at the first token (r.generated marks it), the rest at the last; complete() takes a
+      // service-time request's 1.
+      const bool llm = setup_.scenario.models[r.model].kind == ModelSpec::Kind::Llm;
+      const std::int64_t first = std::int64_t{r.input_tokens} + std::min(r.output_tokens, 1u);
       if (event.kind == Kind::FirstToken) {
         r.first_token = now_;
+        if (llm && r.generated == 0) {
+          r.generated = 1;
+          rep.queued_tokens -= first;
+        }
         break;
       }
+      if (llm) rep.queued_tokens -= std::int64_t{r.input_tokens} + r.output_tokens - (r.generated > 0 ? first : 0);
       complete(event.request, slot);
       after_request_left(rep, slot);
       break;
@@ -89,6 +99,7 @@ void Simulation::on_backend_event(const BackendEvent& event) {
 // the counts its policies read (outstanding, running, KV reserved) until the last token.
 void Simulation::submit_to_backend(std::uint32_t id, Replica& rep) {
   const Request& r = requests_[id];
+  rep.queued_tokens += request_tokens(setup_.scenario.models[r.model], r);
   if (rep.outstanding++ == 0) set_busy(rep, true);
   ++rep.running;
   rep.kv_final_blocks += rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens);

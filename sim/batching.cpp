@@ -218,6 +218,10 @@ void Simulation::prefill_done(Replica& rep, std::uint32_t rep_id, std::uint32_t 
     rep.prefix.insert(std::span<const std::uint64_t>(
         hashes.data(), std::min<std::size_t>(hashes.size(), r.input_tokens / spec.prefix_block_tokens)));
   }
+  // It leaves the queued tokens (its prompt, less the chunks taken off already, and its output);
+  // decoding, it counts the output tokens still to come.
+  const std::int64_t prompt = std::int64_t{r.input_tokens} + r.generated;
+  rep.queued_tokens -= prompt - std::min<std::int64_t>(r.prefilled, prompt) + (std::int64_t{r.output_tokens} - r.generated);
   if (r.generated == 0) r.first_token = now_;
   ++r.generated;
   if (r.generated >= r.output_tokens) {
@@ -227,6 +231,7 @@ void Simulation::prefill_done(Replica& rep, std::uint32_t rep_id, std::uint32_t 
   rep.decoding.push_back(Sequence{rep.progress + (r.output_tokens - r.generated), id});
   std::push_heap(rep.decoding.begin(), rep.decoding.end(),
                  Sequence::after);
+  rep.decoding_tokens += r.output_tokens - r.generated;
   const double context = static_cast<double>(r.input_tokens) + r.generated;
   r.kv_base = context - rep.progress;
   rep.context += context;
@@ -239,6 +244,7 @@ void Simulation::advance_decode(Replica& rep) {
   steps = std::min(steps, rep.decode_target - rep.progress);
   rep.progress += steps;
   rep.context += batch * steps;
+  rep.decoding_tokens -= batch * steps;
   rep.progress_time = now_;
 }
 
@@ -247,12 +253,13 @@ void Simulation::complete_finished(Replica& rep, std::uint32_t rep_id) {
     std::pop_heap(rep.decoding.begin(), rep.decoding.end(),
                   Sequence::after);
     std::uint32_t id = rep.decoding.back().request;
+    rep.decoding_tokens -= rep.decoding.back().finish - rep.progress;  // ~0, or below (a step ran past)
     rep.decoding.pop_back();
     const Request& r = requests_[id];
     rep.context -= static_cast<double>(r.input_tokens) + r.output_tokens;
     complete(id, rep_id);
   }
-  if (rep.decoding.empty()) rep.context = 0;  // drop accumulated rounding
+  if (rep.decoding.empty()) rep.context = rep.decoding_tokens = 0;  // drop accumulated rounding
 }
 
 // Decoding until the next sequence finishes — or, in a paged KV cache that could fill, until
@@ -285,6 +292,7 @@ void Simulation::on_batch_step(std::uint32_t rep_id) {
         report_batch_step(rep, static_cast<std::uint32_t>(rep.decoding.size()), rep.decode_target - rep.decode_started_at);
       const double batch = static_cast<double>(rep.decoding.size());
       rep.context += batch * (rep.decode_target - rep.progress);
+      rep.decoding_tokens -= batch * (rep.decode_target - rep.progress);
       rep.progress = rep.decode_target;
       complete_finished(rep, rep_id);
       break;
@@ -295,6 +303,7 @@ void Simulation::on_batch_step(std::uint32_t rep_id) {
       ++kv_counts_[rep.info.model].chunked_steps;
       if (rep.step_decodes > 0) {  // every decoding sequence put out one token
         rep.context += rep.step_decodes;
+        rep.decoding_tokens -= rep.step_decodes;
         rep.progress += 1;
         complete_finished(rep, rep_id);
       }
@@ -302,6 +311,9 @@ void Simulation::on_batch_step(std::uint32_t rep_id) {
       for (std::size_t i = 0; i < rep.prefill_batch.size(); ++i) {
         const std::uint32_t id = rep.prefill_batch[i];
         Request& r = requests_[id];
+        const std::int64_t prompt = std::int64_t{r.input_tokens} + r.generated;  // the chunk's share of it
+        rep.queued_tokens -=
+            std::min<std::int64_t>(std::int64_t{r.prefilled} + r.chunk, prompt) - std::min<std::int64_t>(r.prefilled, prompt);
         r.prefilled += r.chunk;
         r.chunk = 0;
         if (r.prefilled >= tokens_to_prefill(r.input_tokens, r.generated, r.cached))

@@ -68,14 +68,16 @@ void Simulation::fail_replica(std::uint32_t rep_id) {
     if (requests_[id].live && requests_[id].replica == rep_id) lost.push_back(id);
   std::sort(lost.begin(), lost.end(),
             [&](std::uint32_t a, std::uint32_t b) { return requests_[a].serial < requests_[b].serial; });
-  if (rep.outstanding > 0) set_busy(rep, false);
+  const bool was_busy = rep.outstanding > 0;
   m.in_flight -= static_cast<int>(lost.size());
   // The batch is gone with the process: nothing of it survives.
   rep.waiting = Fifo<std::uint32_t>{};
   rep.prefill_batch.clear();
   rep.decoding.clear();
   rep.outstanding = rep.running = 0;
+  rep.queued_tokens = rep.decoding_tokens = 0;
   rep.context = 0;
+  if (was_busy) set_busy(rep, false);  // (observers see it idle: no request, no token left)
   rep.kv_final_blocks = rep.prefill_blocks = 0;
   rep.step = BatchStepKind::Idle;
   ++rep.epoch;  // cancels its batch step, service completions and cold-start phase

@@ -31,6 +31,20 @@ void InvariantChecker::on_request_end(const RequestResult& r) {
   if (seen_[r.serial]++) violations.push_back("request " + std::to_string(r.serial) + " ended twice");
   ++ended;
   if (std::string kv = sim_.kv_cache_violation(); !kv.empty()) violations.push_back(kv);
+  if (std::string tokens = sim_.routing_tokens_violation(); !tokens.empty()) violations.push_back(tokens);
+}
+
+// A request about to be routed: no event is half handled, so the counts can be recounted.
+void InvariantChecker::on_request_arrived(SimTime now, std::uint32_t, bool) {
+  tick(now);
+  if (std::string tokens = sim_.routing_tokens_violation(true); !tokens.empty()) violations.push_back(tokens);
+}
+
+void InvariantChecker::on_replica_busy(SimTime now, const ReplicaInfo&, bool busy) {
+  tick(now);
+  // Idle: its last request has left, and with it every outstanding token.
+  if (!busy)
+    if (std::string tokens = sim_.routing_tokens_violation(); !tokens.empty()) violations.push_back(tokens);
 }
 
 void InvariantChecker::on_replica_placed(SimTime now, const ReplicaInfo&) {
@@ -45,6 +59,7 @@ void InvariantChecker::on_replica_phase(SimTime now, const ReplicaInfo&, Replica
 
 void InvariantChecker::on_run_end(SimTime end) {
   tick(end);
+  if (std::string tokens = sim_.routing_tokens_violation(); !tokens.empty()) violations.push_back(tokens);
   for (std::size_t i = 0; i < seen_.size(); ++i)
     if (seen_[i] != 1) violations.push_back("request " + std::to_string(i) + " never ended");
 }

@@ -92,15 +92,21 @@ void Simulation::preempt_newest(Replica& rep) {
     r.generated = static_cast<std::uint32_t>(
         std::clamp<double>(std::llround(context - r.input_tokens), 1, r.output_tokens - 1));
     rep.context -= context;
+    // Outstanding tokens: from the output still to come (finish - progress) back to a prompt to
+    // recompute (input + generated) and the output after it (output - generated).
+    rep.decoding_tokens -= rep.decoding[newest].finish - rep.progress;
+    rep.queued_tokens += std::int64_t{r.input_tokens} + r.output_tokens;
     rep.decoding[newest] = rep.decoding.back();
     rep.decoding.pop_back();
     std::make_heap(rep.decoding.begin(), rep.decoding.end(), Sequence::after);
-    if (rep.decoding.empty()) rep.context = 0;
+    if (rep.decoding.empty()) rep.context = rep.decoding_tokens = 0;
   } else {
     id = rep.prefill_batch[newest];
     Request& r = requests_[id];
     rep.prefill_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
     dropped = r.prefilled;
+    // The prompt chunks taken off the outstanding tokens are to compute again.
+    rep.queued_tokens += std::min<std::int64_t>(r.prefilled, std::int64_t{r.input_tokens} + r.generated);
     r.prefilled = r.chunk = 0;
     rep.prefill_batch.erase(rep.prefill_batch.begin() + static_cast<std::ptrdiff_t>(newest));
   }

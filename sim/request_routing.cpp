@@ -4,6 +4,7 @@
 #include "sim/simulation.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 namespace fleetsim {
@@ -59,7 +60,18 @@ void Simulation::route(std::uint32_t id) {
   candidates_.clear();
   for (std::uint32_t rep : m.ready)
     candidates_.push_back(RouteCandidate{replicas_[rep].info.id, replicas_[rep].outstanding, replicas_[rep].running,
-                                         r.adapter != kNoAdapter && holds_adapter(replicas_[rep], r.adapter)});
+                                         r.adapter != kNoAdapter && holds_adapter(replicas_[rep], r.adapter),
+                                         replicas_[rep].outstanding_tokens()});
+  if (const std::vector<std::uint64_t>& hashes = request_hashes_[id]; !hashes.empty()) {
+    const ModelSpec& spec = setup_.scenario.models[r.model];
+    if (spec.prefix_caching) {
+      const std::span<const std::uint64_t> full(
+          hashes.data(), std::min<std::size_t>(hashes.size(), r.input_tokens / spec.prefix_block_tokens));
+      for (std::size_t i = 0; i < candidates_.size(); ++i)
+        candidates_[i].prefix_hit_tokens =
+            static_cast<std::uint32_t>(replicas_[m.ready[i]].prefix.match(full) * spec.prefix_block_tokens);
+    }
+  }
   std::size_t pick = setup_.router->route(
       candidates_, RouteRequest{r.model, r.input_tokens, r.output_tokens, r.adapter});
   if (pick >= candidates_.size())
@@ -90,6 +102,7 @@ void Simulation::enqueue(std::uint32_t id, std::uint32_t rep_id) {
     return;
   }
   rep.waiting.push(id);
+  rep.queued_tokens += request_tokens(spec, r);
   if (rep.outstanding++ == 0) set_busy(rep, true);
   if (spec.kind == ModelSpec::Kind::Llm)
     llm_try_schedule(rep, rep_id);
@@ -121,10 +134,22 @@ void Simulation::finish_request(std::uint32_t id, RequestOutcome outcome) {
   free_requests_.push_back(id);
 }
 
+// What a request adds to its replica's outstanding tokens when it joins: its prompt and its
+// output (LLM), or 1 (a service-time model's request has no tokens).
+std::int64_t Simulation::request_tokens(const ModelSpec& spec, const Request& r) {
+  return spec.kind == ModelSpec::Kind::ServiceTime ? 1 : std::int64_t{r.input_tokens} + r.output_tokens;
+}
+
+// An LLM request's tokens have left the count by now (at its prefill's end and its last decode
+// step, sim/batching.cpp; in real mode at its reported tokens); a service-time request's 1 goes
+// here.
 void Simulation::complete(std::uint32_t id, std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
   Request& r = requests_[id];
-  if (setup_.scenario.models[r.model].kind == ModelSpec::Kind::ServiceTime) r.first_token = now_;
+  if (setup_.scenario.models[r.model].kind == ModelSpec::Kind::ServiceTime) {
+    r.first_token = now_;
+    rep.queued_tokens -= 1;
+  }
   if (rep.perf) rep.kv_final_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens);
   for (AdapterSlot& slot : rep.adapters)
     if (slot.adapter == r.adapter) --slot.in_use;
@@ -142,6 +167,40 @@ void Simulation::after_request_left(Replica& rep, std::uint32_t rep_id) {
 
 void Simulation::set_busy(Replica& rep, bool busy) {
   for (auto* o : observers_) o->on_replica_busy(now_, rep.info, busy);
+}
+
+std::string Simulation::routing_tokens_violation(bool recount) const {
+  constexpr int kRecountUpTo = 64;  // requests on a replica: bounds the checker's cost per call
+  for (const Replica& rep : replicas_) {
+    if (rep.phase == ReplicaPhase::Stopped) continue;
+    const double tokens = rep.outstanding_tokens();
+    const double slack = 1e-6 * (1 + std::abs(rep.decoding_tokens));  // (queued_tokens is exact)
+    auto violation = [&](const std::string& what) {
+      return "replica " + std::to_string(rep.info.id) + " counts " + std::to_string(tokens) +
+             " outstanding tokens with " + std::to_string(rep.outstanding) + " requests" + what;
+    };
+    if (tokens < -slack || (rep.outstanding == 0 && std::abs(tokens) > slack)) return violation("");
+    // Real mode's worker holds its requests; a service-time model's running ones are events.
+    if (!recount || setup_.backend || rep.outstanding > kRecountUpTo) continue;
+    double expected = 0;
+    if (setup_.scenario.models[rep.info.model].kind == ModelSpec::Kind::ServiceTime) {
+      expected = static_cast<double>(rep.waiting.size()) + rep.running;
+    } else {
+      // Waiting: its prompt (input + generated: recomputed after a preemption) and the output
+      // after it. Prefilling: less the prompt chunks computed so far.
+      rep.waiting.for_each([&](std::uint32_t id) {
+        expected += static_cast<double>(requests_[id].input_tokens) + requests_[id].output_tokens;
+      });
+      for (std::uint32_t id : rep.prefill_batch) {
+        const Request& r = requests_[id];
+        const double prompt = static_cast<double>(r.input_tokens) + r.generated;
+        expected += prompt - std::min<double>(r.prefilled, prompt) + (r.output_tokens - r.generated);
+      }
+      for (const Sequence& s : rep.decoding) expected += s.finish - rep.progress;
+    }
+    if (std::abs(expected - tokens) > slack) return violation(", its requests have " + std::to_string(expected));
+  }
+  return "";
 }
 
 void Simulation::arm_buffer_timer(std::uint32_t model) {

@@ -145,6 +145,11 @@ class Simulation {
   // The invariant checker's view of the KV caches: "" when every replica holds at most its
   // capacity in blocks and its block counts are consistent, else what is wrong.
   std::string kv_cache_violation() const;
+  // Its view of the routers' outstanding tokens: "" when no replica's count is below 0 and every
+  // replica without a request has a count of 0 — and with `recount` (only between two events'
+  // handling, when no batch change is half done), when each simulated replica with up to 64
+  // requests counts what its requests add up to — else which is not.
+  std::string routing_tokens_violation(bool recount = false) const;
 
  private:
   enum class EventKind : std::uint8_t {
@@ -222,6 +227,13 @@ class Simulation {
     Fifo<std::uint32_t> waiting;
     int outstanding = 0;  // waiting + running
     int running = 0;      // admitted to the batch (LLM) or in service
+    // The router's outstanding tokens (policies/routing/router.hpp) as two running sums: the
+    // requests queued or prefilling (prompt tokens left + output tokens left; service-time: 1
+    // each; whole numbers, so exact), and the decoding sequences' tokens left (finish - progress
+    // each), taken down with `progress` at each batch change as `context` is taken up, and reset
+    // with it when the batch empties (rounding).
+    std::int64_t queued_tokens = 0;
+    double decoding_tokens = 0;
     // LLM batch state; `progress` counts decode steps since the replica started.
     BatchStepKind step = BatchStepKind::Idle;
     SimTime step_started = 0;      // of the prefill step or decode stretch under way
@@ -243,6 +255,10 @@ class Simulation {
     PrefixCache prefix;                // prompt-prefix blocks held (prefix caching)
     std::vector<AdapterSlot> adapters;
     double store_bytes_left = 0;  // a model-store load paused by a store outage
+
+    // Prompt tokens not yet computed + output tokens not yet generated, exact at the last
+    // batch change (the decode stretch under way has not been taken off yet).
+    double outstanding_tokens() const { return static_cast<double>(queued_tokens) + decoding_tokens; }
 
     // KV blocks that `tokens` tokens fill (a decoding sequence's count may be fractional).
     std::int64_t blocks(std::uint64_t tokens) const {
@@ -305,6 +321,7 @@ class Simulation {
   void dispatch_or_buffer(std::uint32_t request);
   void route(std::uint32_t request);
   void enqueue(std::uint32_t request, std::uint32_t replica);
+  static std::int64_t request_tokens(const ModelSpec& spec, const Request& request);
   void complete(std::uint32_t request, std::uint32_t replica);
   void finish_request(std::uint32_t request, RequestOutcome outcome);
   void after_request_left(Replica& replica, std::uint32_t id);

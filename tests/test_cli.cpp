@@ -114,13 +114,14 @@ TEST_CASE("fleetsim policies lists every policy and kpa's parameters with defaul
   REQUIRE(r.code == 0);
   for (const char* family : {"placement:", "autoscaler:", "router:", "cache:"}) REQUIRE_THAT(r.out, Contains(family));
   for (const char* name : {"first-fit", "best-fit", "spread", "kpa", "fixed", "least-outstanding", "round-robin",
-                           "lru", "none"})
+                           "least-tokens", "power-of-two", "lru", "none"})
     REQUIRE_THAT(r.out, Contains(std::string("  ") + name + " — "));
   REQUIRE_THAT(r.out, Contains("stable_window (duration, default 60s)"));
   REQUIRE_THAT(r.out, Contains("target_concurrency (number, default 100)"));
   REQUIRE_THAT(r.out, Contains("scale_to_zero_grace_period (duration, default 30s)"));
   REQUIRE_THAT(r.out, Contains("min_scale (integer, default 0)"));
   REQUIRE_THAT(r.out, Contains("replicas (integer, default 1)"));
+  REQUIRE_THAT(r.out, Contains("by_tokens (bool, default false)"));
 }
 
 TEST_CASE("fleetsim validate accepts the default scenario", "[cli]") {

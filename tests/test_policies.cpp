@@ -66,6 +66,73 @@ TEST_CASE("routers pick as documented", "[policies][routing]") {
   REQUIRE(rr->route(c, RouteRequest{7, 0, 0}) == 0);
 }
 
+TEST_CASE("least-tokens takes the fewest outstanding tokens, whatever the request count", "[policies][routing]") {
+  // {replica, outstanding, running, has_adapter, outstanding_tokens}
+  std::vector<RouteCandidate> c = {{0, 1, 1, false, 4000}, {1, 3, 3, false, 120}, {2, 3, 3, false, 120},
+                                   {3, 1, 0, false, 250}};
+  auto lt = registry().make_router(PolicyChoice{"least-tokens", {}});
+  REQUIRE(lt->route(c, RouteRequest{}) == 1);  // 120 twice: lowest id
+  // least-outstanding on the same: one request on 0 and on 3, lowest id.
+  REQUIRE(registry().make_router(PolicyChoice{"least-outstanding", {}})->route(c, RouteRequest{}) == 0);
+  c[3].outstanding_tokens = 119.5;  // a decode stretch's fraction counts
+  REQUIRE(lt->route(c, RouteRequest{}) == 3);
+  REQUIRE(lt->route(std::span<const RouteCandidate>(c).first(1), RouteRequest{}) == 0);
+}
+
+namespace {
+std::unique_ptr<Router> power_of_two(std::uint64_t seed, bool by_tokens = false) {
+  PolicyChoice choice{"power-of-two", {}};
+  choice.params.set_number("by_tokens", by_tokens ? 1 : 0);
+  PolicyRunInfo run;
+  run.seed = seed;
+  return registry().make_router(choice, run);
+}
+}  // namespace
+
+TEST_CASE("power-of-two: the less loaded of two distinct draws, from a seeded stream", "[policies][routing]") {
+  // One candidate: that one. Two: always the less loaded, the lower id on a tie.
+  std::vector<RouteCandidate> two = {{0, 5, 5, false, 100}, {1, 2, 2, false, 900}};
+  auto p2 = power_of_two(1);
+  REQUIRE(p2->route(std::span<const RouteCandidate>(two).first(1), RouteRequest{}) == 0);
+  for (int i = 0; i < 50; ++i) REQUIRE(p2->route(two, RouteRequest{}) == 1);
+  REQUIRE(power_of_two(1, true)->route(two, RouteRequest{}) == 0);  // by tokens: 100 < 900
+  two[1].outstanding = 5;
+  for (int i = 0; i < 50; ++i) REQUIRE(p2->route(two, RouteRequest{}) == 0);
+
+  // Five replicas with loads 4, 0, 3, 1, 2 (requests). Each pair is drawn with probability
+  // 1/10 and its less loaded wins, so the replica of load rank k (0: least) is picked with
+  // probability (4 - k) / 10, and the most loaded never.
+  std::vector<RouteCandidate> five = {{0, 4, 4}, {1, 0, 0}, {2, 3, 3}, {3, 1, 1}, {4, 2, 2}};
+  const std::vector<double> expected = {0.0, 0.4, 0.1, 0.3, 0.2};
+  std::vector<int> picks(5, 0);
+  auto router = power_of_two(7);
+  // The draws as the policy makes them (its stream is RngStream(seed, "router/power-of-two")):
+  // a first index, then one of the other four; the request never goes to the busier of the two.
+  RngStream draws(7, "router/power-of-two");
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) {
+    std::size_t a = static_cast<std::size_t>(draws.below(5)), b = static_cast<std::size_t>(draws.below(4));
+    if (b >= a) ++b;
+    const std::size_t pick = router->route(five, RouteRequest{});
+    REQUIRE((pick == a || pick == b));
+    REQUIRE(five[pick].outstanding <= five[pick == a ? b : a].outstanding);
+    ++picks[pick];
+  }
+  for (std::size_t i = 0; i < 5; ++i) CHECK(picks[i] / double(n) == Approx(expected[i]).margin(0.015));
+
+  // Deterministic for a seed; another seed draws differently. Equal loads: the pick is the
+  // lower of the two draws, so it shows the draws.
+  const std::vector<RouteCandidate> even(8);
+  auto sequence = [&](std::uint64_t seed) {
+    auto r = power_of_two(seed);
+    std::vector<std::size_t> out;
+    for (int i = 0; i < 100; ++i) out.push_back(r->route(even, RouteRequest{}));
+    return out;
+  };
+  REQUIRE(sequence(3) == sequence(3));
+  REQUIRE(sequence(3) != sequence(4));
+}
+
 TEST_CASE("lru evicts the least recently used, then the oldest, then the lowest model id", "[policies][cache]") {
   auto lru = registry().make_cache(PolicyChoice{"lru", {}});
   NodeView node;

@@ -132,3 +132,40 @@ TEST_CASE("prefix caching: the Mooncake conversation trace hits as published", "
   CHECK(rate < 0.374);
   CHECK(kv.prefix_evicted_blocks > 0);
 }
+
+TEST_CASE("prefix-affinity routes to the replica holding the prefix, least-outstanding need not", "[prefix-cache][routing]") {
+  TempDir dir;
+  // A (prefix 10..) goes to replica 0 and D (prefix 20..) to replica 1; both end. B shares D's
+  // prefix: least-outstanding sees a tie and takes replica 0 (a miss), prefix-affinity replica 1.
+  const std::string trace = dir.write("t.csv", kHeader +
+                                                   "1.0,m,20,1,10 11 12 13 14\n"
+                                                   "1.0,m,20,1,20 21 22 23 24\n"
+                                                   "5.0,m,20,1,20 21 22 23 99\n");
+  const std::string base = yaml_for(trace, "", 2);
+  RunOutput least = run_scenario(scenario_from(base));
+  std::string affinity_yaml = base;
+  affinity_yaml.replace(affinity_yaml.find("policies: {"), 11, "policies: {router: {impl: prefix-affinity}, ");
+  RunOutput affinity = run_scenario(scenario_from(affinity_yaml));
+  REQUIRE(least.violations.empty());
+  REQUIRE(affinity.violations.empty());
+  CHECK(least.status.kv[0].prefix_hit_tokens == 0);
+  CHECK(affinity.status.kv[0].prefix_hit_tokens == 16);  // four whole blocks of 4 tokens
+  CHECK(least.requests.back().replica != affinity.requests.back().replica);
+}
+
+TEST_CASE("prefix-affinity: cost by hand on built candidates", "[prefix-cache][routing]") {
+  auto router = registry().make_router(PolicyChoice{"prefix-affinity", {}});
+  // 1,000-token prompt. Replica 0: nothing cached, 100 tokens of work → 1,000 + 100.
+  // Replica 1: 512 cached, 500 of work → 488 + 500. Replica 2: 512 cached, 600 → 488 + 600.
+  std::vector<RouteCandidate> c(3);
+  c[0].replica = 0, c[0].outstanding_tokens = 100;
+  c[1].replica = 1, c[1].outstanding_tokens = 500, c[1].prefix_hit_tokens = 512;
+  c[2].replica = 2, c[2].outstanding_tokens = 600, c[2].prefix_hit_tokens = 512;
+  RouteRequest request;
+  request.input_tokens = 1000;
+  CHECK(router->route(c, request) == 1);
+  c[1].outstanding_tokens = 700;  // 1,188: replica 2 (1,088) beats the empty one (1,100)
+  CHECK(router->route(c, request) == 2);
+  c[2].outstanding_tokens = 700;  // 1,188 too: now the empty replica wins
+  CHECK(router->route(c, request) == 0);
+}

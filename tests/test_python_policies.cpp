@@ -76,6 +76,9 @@ TEST_CASE("a Python script's policies join the registry with their parameters", 
   CHECK(router->route(candidates, a) == 1);
   CHECK(router->route(candidates, b) == 0);
   CHECK(router->route(candidates, a) == 2);
+  // RouteCandidate's outstanding_tokens (SDK 1.1) reaches Python.
+  std::vector<RouteCandidate> loaded = {{0, 1, 1, false, 300}, {1, 4, 4, false, 12.5}, {2, 0, 0, false, 40}};
+  CHECK(registry.make_router(PolicyChoice{"py-least-tokens", {}})->route(loaded, a) == 1);
 }
 
 TEST_CASE("a Python policy of each family decides as the built-in it mirrors", "[python][plugins][cli]") {
@@ -87,8 +90,9 @@ TEST_CASE("a Python policy of each family decides as the built-in it mirrors", "
     std::string family, builtin, python;
   };
   for (const Pair& p : {Pair{"placement", "best-fit", "py-best-fit"}, Pair{"router", "round-robin", "py-round-robin"},
-                        Pair{"cache", "lru", "py-lru"}, Pair{"batching", "fcfs", "py-fcfs"}}) {
-    DYNAMIC_SECTION(p.family) {
+                        Pair{"router", "least-tokens", "py-least-tokens"}, Pair{"cache", "lru", "py-lru"},
+                        Pair{"batching", "fcfs", "py-fcfs"}}) {
+    DYNAMIC_SECTION(p.family << " " << p.builtin) {
       for (const std::string& impl : {p.builtin, p.python})
         run_ok("run " + shell_quote(scenario) + load + " --set policies." + p.family + ".impl=" + impl + " --out " +
                shell_quote(dir.path(impl)));

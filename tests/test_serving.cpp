@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "tests/support.hpp"
 #include "traces/generators.hpp"
@@ -347,6 +348,101 @@ TEST_CASE("the router prefers a replica that already holds the adapter", "[servi
   REQUIRE(lo->route(c, RouteRequest{}) == 1);  // 5 - 4 = 1 < 2
   c[1].outstanding = 7;                         // 7 - 4 = 3 > 2: too busy
   REQUIRE(lo->route(c, RouteRequest{}) == 0);
+}
+
+namespace {
+
+const RequestResult& with_serial(const RunOutput& out, std::uint64_t serial) {
+  for (const RequestResult& r : out.requests)
+    if (r.serial == serial) return r;
+  FAIL("no request " << serial);
+  return out.requests.front();
+}
+
+RunOutput run_routed(const std::string& yaml, const std::string& router, const std::string& seed = "1") {
+  LoadOptions options;
+  options.overrides = {"policies.router.impl=" + router, "seed=" + seed};
+  RunOutput out = run_scenario(scenario_from(yaml, options));
+  INFO(out.status.errors.to_string());
+  REQUIRE(out.status.ok);
+  for (const auto& v : out.violations) FAIL(v);
+  return out;
+}
+
+// Two warm replicas. L (2,000 tokens in, 2,000 out) at 1 s goes to the first (both empty);
+// A (10 in, 50 out) at 1.001 s to the other (L is still in its 65 ms prefill); B (10 in, 10 out)
+// at 1.1 s finds one request on each: L decoding its 1,999 tokens left, A its 49. The trace
+// goes to `dir` (tests that share a file race when ctest runs them in parallel).
+std::string long_and_short_yaml(const TempDir& dir) {
+  const std::string trace = dir.write("long_short.csv", "timestamp,model,input_tokens,output_tokens\n"
+                                                        "1.0,m,2000,2000\n1.001,m,10,50\n1.1,m,10,10\n");
+  return base_yaml(trace, "", "{impl: fixed, replicas: 2}");
+}
+
+}  // namespace
+
+TEST_CASE("least-tokens sends a short request away from a replica holding one long one", "[serving][routing]") {
+  TempDir dir;
+  const RunOutput tokens = run_routed(long_and_short_yaml(dir), "least-tokens");
+  const RunOutput requests = run_routed(long_and_short_yaml(dir), "least-outstanding");
+  for (const RunOutput* out : {&tokens, &requests}) {
+    REQUIRE(out->requests.size() == 3);
+    REQUIRE(with_serial(*out, 0).replica != with_serial(*out, 1).replica);
+  }
+  // least-outstanding ties (one request each) and takes the lower id: B waits behind L's batch.
+  CHECK(with_serial(requests, 2).replica == with_serial(requests, 0).replica);
+  // least-tokens: 49 < 1,999.
+  CHECK(with_serial(tokens, 2).replica == with_serial(tokens, 1).replica);
+}
+
+TEST_CASE("the outstanding tokens a router sees are exact at each replica's last batch change",
+          "[serving][routing]") {
+  // Passes decisions to least-tokens after writing down the counts it was given.
+  struct Recording : Router {
+    std::unique_ptr<Router> inner = registry().make_router(PolicyChoice{"least-tokens", {}});
+    std::vector<std::vector<double>>* seen = nullptr;
+    std::size_t route(std::span<const RouteCandidate> candidates, const RouteRequest& request) override {
+      seen->emplace_back();
+      for (const RouteCandidate& c : candidates) seen->back().push_back(c.outstanding_tokens);
+      return inner->route(candidates, request);
+    }
+  };
+  std::vector<std::vector<double>> seen;
+  TempDir dir;
+  SimulationSetup setup = build_setup(scenario_from(long_and_short_yaml(dir)), registry());
+  auto recording = std::make_unique<Recording>();
+  recording->seen = &seen;
+  setup.router = std::move(recording);
+  const RunOutput out = run_setup(std::move(setup));
+  for (const auto& v : out.violations) FAIL(v);
+  // L: nothing anywhere. A: L's prompt and output, all still to do (it is prefilling). B: L's
+  // prefill put out its first token at 1.065 s and its decode stretch has run since, uncounted:
+  // 2,000 - 1 left; A's likewise: 50 - 1.
+  REQUIRE(seen == std::vector<std::vector<double>>{{0, 0}, {4000, 0}, {1999, 49}});
+}
+
+TEST_CASE("power-of-two: the same seed routes the same way, another seed differently", "[serving][routing]") {
+  // Four warm replicas, 200 requests from a trace (the same whatever the seed), every 20 ms.
+  std::string rows;
+  for (int i = 0; i < 200; ++i)
+    rows += std::to_string(1.0 + 0.02 * i) + ",m," + std::to_string(100 + i * 37 % 900) + "," +
+            std::to_string(20 + i * 13 % 200) + "\n";
+  TempDir dir;
+  const std::string yaml = base_yaml(dir.write("p2.csv", "timestamp,model,input_tokens,output_tokens\n" + rows), "",
+                                     "{impl: fixed, replicas: 4}");
+  auto replicas = [&](const std::string& router, const std::string& seed) {
+    const RunOutput out = run_routed(yaml, router, seed);
+    std::vector<std::uint32_t> by_serial(out.requests.size());
+    for (const RequestResult& r : out.requests) by_serial.at(r.serial) = r.replica;
+    return by_serial;
+  };
+  const auto first = replicas("power-of-two", "1");
+  REQUIRE(first.size() == 200);
+  CHECK(std::set<std::uint32_t>(first.begin(), first.end()).size() == 4);
+  CHECK(replicas("power-of-two", "1") == first);
+  CHECK(replicas("power-of-two", "2") != first);
+  // The seed reaches the router only: least-outstanding routes the same under both.
+  CHECK(replicas("least-outstanding", "1") == replicas("least-outstanding", "2"));
 }
 
 TEST_CASE("diurnal arrivals follow the day: busiest at the peak, the mean at the rate", "[serving][workloads]") {

@@ -41,7 +41,7 @@ constexpr unsigned long plugin_layout() {
   unsigned long h = 0;
   for (unsigned long size :
        {sizeof(std::string), sizeof(PolicyInfo), sizeof(PolicyContext), sizeof(ParamSpec), sizeof(ParamValues),
-        sizeof(PlacementRequest), sizeof(NodeView), sizeof(ClusterView), sizeof(RouteRequest), sizeof(JobView),
+        sizeof(PlacementRequest), sizeof(NodeView), sizeof(ClusterView), sizeof(RouteCandidate), sizeof(RouteRequest), sizeof(JobView),
         sizeof(QueueContext), sizeof(BatchState), sizeof(CacheEntry), sizeof(FreeGpuIndex),
         sizeof(FreeGpuIndex::Group), sizeof(FreeGpuIndex::Bucket)})
     h = h * 1000003UL + size;

@@ -45,6 +45,19 @@ class RoundRobin:
         return turn % len(candidates)
 
 
+@fleetsim.policy("router", "py-least-tokens", description="least-tokens, in Python")
+class LeastTokens:
+    def __init__(self, context):
+        pass
+
+    def route(self, candidates, request):
+        best = 0
+        for i in range(1, len(candidates)):
+            if candidates[i].outstanding_tokens < candidates[best].outstanding_tokens:
+                best = i
+        return best
+
+
 @fleetsim.policy("cache", "py-lru", description="least recently used, in Python")
 class Lru:
     def __init__(self, context):
