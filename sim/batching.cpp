@@ -88,12 +88,8 @@ void Simulation::admit_head(Replica& rep) {
   r.admitted = ++rep.admissions;
   r.prefilled = 0;
   r.cached = 0;
-  const ModelSpec& spec = setup_.scenario.models[r.model];
-  const std::vector<std::uint64_t>& hashes = request_hashes_[id];
-  if (spec.prefix_caching && !hashes.empty()) {
-    // Only whole blocks of the input are cached (vLLM caches full blocks only).
-    const std::span<const std::uint64_t> full(hashes.data(),
-                                              std::min<std::size_t>(hashes.size(), r.input_tokens / spec.prefix_block_tokens));
+  if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty()) {
+    const ModelSpec& spec = setup_.scenario.models[r.model];
     const std::size_t hit = rep.prefix.match(full);
     rep.prefix.insert(full.first(hit));  // used now
     const std::uint64_t prompt = std::uint64_t{r.input_tokens} + r.generated;
@@ -212,12 +208,8 @@ bool Simulation::start_mixed_step(Replica& rep, std::uint32_t rep_id) {
 void Simulation::prefill_done(Replica& rep, std::uint32_t rep_id, std::uint32_t id) {
   Request& r = requests_[id];
   rep.prefill_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
-  const ModelSpec& spec = setup_.scenario.models[r.model];
-  if (spec.prefix_caching && !request_hashes_[id].empty()) {  // its prompt's whole blocks stay cached
-    const std::vector<std::uint64_t>& hashes = request_hashes_[id];
-    rep.prefix.insert(std::span<const std::uint64_t>(
-        hashes.data(), std::min<std::size_t>(hashes.size(), r.input_tokens / spec.prefix_block_tokens)));
-  }
+  if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty())
+    rep.prefix.insert(full);  // its prompt's whole blocks stay cached
   // It leaves the queued tokens (its prompt, less the chunks taken off already, and its output);
   // decoding, it counts the output tokens still to come.
   const std::int64_t prompt = std::int64_t{r.input_tokens} + r.generated;

@@ -122,6 +122,18 @@ void Simulation::preempt_newest(Replica& rep) {
   counts.recomputed_tokens += static_cast<std::uint64_t>(std::llround(dropped));
 }
 
+// The prefix blocks of a request that a replica can cache and match: the whole blocks of its
+// input (vLLM caches full blocks only); none when it carries no hashes or its model does not
+// cache prefixes.
+std::span<const std::uint64_t> Simulation::cacheable_prefix(std::uint32_t id) const {
+  const std::vector<std::uint64_t>& hashes = request_hashes_[id];
+  if (hashes.empty()) return {};
+  const Request& r = requests_[id];
+  const ModelSpec& spec = setup_.scenario.models[r.model];
+  if (!spec.prefix_caching) return {};
+  return {hashes.data(), std::min<std::size_t>(hashes.size(), r.input_tokens / spec.prefix_block_tokens)};
+}
+
 // Prefix blocks live in the KV space the running requests leave free: as the batch grows into
 // it, the least recently used go (checked at each step boundary, O(1) when nothing must go).
 void Simulation::trim_prefix_cache(Replica& rep) {

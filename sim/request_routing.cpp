@@ -62,15 +62,10 @@ void Simulation::route(std::uint32_t id) {
     candidates_.push_back(RouteCandidate{replicas_[rep].info.id, replicas_[rep].outstanding, replicas_[rep].running,
                                          r.adapter != kNoAdapter && holds_adapter(replicas_[rep], r.adapter),
                                          replicas_[rep].outstanding_tokens()});
-  if (const std::vector<std::uint64_t>& hashes = request_hashes_[id]; !hashes.empty()) {
-    const ModelSpec& spec = setup_.scenario.models[r.model];
-    if (spec.prefix_caching) {
-      const std::span<const std::uint64_t> full(
-          hashes.data(), std::min<std::size_t>(hashes.size(), r.input_tokens / spec.prefix_block_tokens));
-      for (std::size_t i = 0; i < candidates_.size(); ++i)
-        candidates_[i].prefix_hit_tokens =
-            static_cast<std::uint32_t>(replicas_[m.ready[i]].prefix.match(full) * spec.prefix_block_tokens);
-    }
+  if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty()) {
+    const auto block = static_cast<std::uint32_t>(setup_.scenario.models[r.model].prefix_block_tokens);
+    for (std::size_t i = 0; i < candidates_.size(); ++i)
+      candidates_[i].prefix_hit_tokens = static_cast<std::uint32_t>(replicas_[m.ready[i]].prefix.match(full)) * block;
   }
   std::size_t pick = setup_.router->route(
       candidates_, RouteRequest{r.model, r.input_tokens, r.output_tokens, r.adapter});

@@ -354,6 +354,7 @@ class Simulation {
   double decode_steps_before_kv_full(const Replica& replica) const;
   void make_kv_room(Replica& replica, std::uint32_t id);
   void trim_prefix_cache(Replica& replica);
+  std::span<const std::uint64_t> cacheable_prefix(std::uint32_t request) const;
   void preempt_newest(Replica& replica);
   // ... and service-time models
   void service_try_start(Replica& replica, std::uint32_t id);
