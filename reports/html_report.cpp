@@ -158,6 +158,42 @@ std::string series_chart(const RunData& run, const std::vector<std::string>& ord
   return figure(id, c.svg(), caption + summed_note(run));
 }
 
+// KV-cache utilisation: per LLM model (and all together) the share of its ready replicas' KV
+// cache that running requests hold, kv_cache_used_gb / kv_cache_gb at each sample (bucket means
+// when the series were reduced: both are sampled at the same times). "" without those series.
+std::string kv_cache_chart(const RunData& run, const std::vector<std::string>& order) {
+  auto utilisation = [](const RunSeries* used, const RunSeries* capacity) {
+    std::vector<std::pair<double, double>> out;
+    const auto u = used->reduced() ? used->bucket_means : points_of(used);
+    const auto c = capacity->reduced() ? capacity->bucket_means : points_of(capacity);
+    for (std::size_t i = 0; i < u.size() && i < c.size(); ++i)
+      out.emplace_back(u[i].first, c[i].second > 0 ? 100 * u[i].second / c[i].second : 0);
+    return out;
+  };
+  std::vector<Line> lines;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const RunSeries* used = run.timeseries.find(order[i], "kv_cache_used_gb");
+    const RunSeries* capacity = run.timeseries.find(order[i], "kv_cache_gb");
+    if (used && capacity) lines.push_back({order[i], model_style(i), utilisation(used, capacity), false});
+  }
+  if (lines.empty()) return "";
+  if (const RunSeries* used = run.timeseries.find("all", "kv_cache_used_gb"))
+    if (const RunSeries* capacity = run.timeseries.find("all", "kv_cache_gb"))
+      lines.push_back({"all models", all_style(), utilisation(used, capacity), false});
+  Axis x = time_axis(time_end(run));
+  Axis y = linear_axis(0, std::max(100.0, max_y(lines)), "% of KV cache", 0);
+  Chart c = report_chart("KV cache in use", 340);
+  c.x_axis(x);
+  c.y_axis(y);
+  c.lines(x, y, lines);
+  c.legend(legend_of(lines));
+  return figure("chart-kv-cache", c.svg(),
+                "The share of each LLM model's KV cache (its ready replicas' blocks) that running requests hold "
+                "at each sample; cached prefix blocks no request uses count as free. Per model, and over all "
+                "LLM models' caches together (black). timeseries.csv: kv_cache_used_gb / kv_cache_gb." +
+                    summed_note(run));
+}
+
 std::string replicas_chart(const RunData& run, const std::vector<std::string>& order) {
   std::vector<Line> lines;
   std::vector<LegendItem> legend;
@@ -584,6 +620,7 @@ std::string html_report(const RunData& run) {
                       "per model and in total (black).",
                       true);
     h += rate_chart(run, order);
+    h += kv_cache_chart(run, order);
   }
   h += "</section>\n";
 

@@ -19,9 +19,12 @@ const char* const kTimeseriesHeader = "time_s,model,series,value\n";
 void append_timeseries_rows(std::string& out, const Scenario& scenario, const TimeSeriesRecorder::Sample& sample) {
   const std::string time = number(to_seconds(sample.time));
   for (std::size_t m = 0; m < sample.models.size(); ++m) {
-    const std::string model = csv_field(m < scenario.models.size() ? scenario.models[m].name : std::string("all"));
+    const bool per_model = m < scenario.models.size();
+    const std::string model = csv_field(per_model ? scenario.models[m].name : std::string("all"));
+    const bool llm = !per_model || scenario.models[m].kind == ModelSpec::Kind::Llm;
     for (int s = 0; s < kSeriesCount; ++s)
-      out += time + "," + model + "," + series_name(static_cast<Series>(s)) + "," +
+      if (series_applies(static_cast<Series>(s), llm, sample.kv_sampled))
+        out += time + "," + model + "," + series_name(static_cast<Series>(s)) + "," +
              number(sample.models[m][static_cast<std::size_t>(s)]) + "\n";
   }
 }

@@ -222,7 +222,7 @@ void Simulation::prefill_done(Replica& rep, std::uint32_t rep_id, std::uint32_t 
   }
   rep.decoding.push_back(Sequence{rep.progress + (r.output_tokens - r.generated), id});
   std::push_heap(rep.decoding.begin(), rep.decoding.end(),
-                 Sequence::after);
+                 Sequence::After{});
   rep.decoding_tokens += r.output_tokens - r.generated;
   const double context = static_cast<double>(r.input_tokens) + r.generated;
   r.kv_base = context - rep.progress;
@@ -243,7 +243,7 @@ void Simulation::advance_decode(Replica& rep) {
 void Simulation::complete_finished(Replica& rep, std::uint32_t rep_id) {
   while (!rep.decoding.empty() && rep.decoding.front().finish <= rep.progress + kProgressEpsilon) {
     std::pop_heap(rep.decoding.begin(), rep.decoding.end(),
-                  Sequence::after);
+                  Sequence::After{});
     std::uint32_t id = rep.decoding.back().request;
     rep.decoding_tokens -= rep.decoding.back().finish - rep.progress;  // ~0, or below (a step ran past)
     rep.decoding.pop_back();

@@ -17,10 +17,11 @@
 
 namespace fleetsim {
 
-// The decode progress now: a stretch under way has run part of its steps.
-double Simulation::progress_now(const Replica& rep) const {
+// The decode progress at `t` (not before the replica's last batch change): a stretch under way
+// has run part of its steps.
+double Simulation::progress_at(const Replica& rep, SimTime t) const {
   if (rep.step != BatchStepKind::Decode || rep.decoding.empty()) return rep.progress;
-  const double steps = rep.perf->decode_steps_in(to_seconds(now_ - rep.progress_time),
+  const double steps = rep.perf->decode_steps_in(to_seconds(t - rep.progress_time),
                                                  static_cast<double>(rep.decoding.size()), rep.context);
   return rep.progress + std::min(steps, rep.decode_target - rep.progress);
 }
@@ -98,7 +99,7 @@ void Simulation::preempt_newest(Replica& rep) {
     rep.queued_tokens += std::int64_t{r.input_tokens} + r.output_tokens;
     rep.decoding[newest] = rep.decoding.back();
     rep.decoding.pop_back();
-    std::make_heap(rep.decoding.begin(), rep.decoding.end(), Sequence::after);
+    std::make_heap(rep.decoding.begin(), rep.decoding.end(), Sequence::After{});
     if (rep.decoding.empty()) rep.context = rep.decoding_tokens = 0;
   } else {
     id = rep.prefill_batch[newest];
@@ -145,6 +146,35 @@ void Simulation::trim_prefix_cache(Replica& rep) {
   const std::int64_t free_blocks = std::max<std::int64_t>(0, rep.kv_blocks - used);
   kv_counts_[rep.info.model].prefix_evicted_blocks +=
       rep.prefix.shrink_to(static_cast<std::size_t>(free_blocks / std::max<std::int64_t>(1, per_block)));
+}
+
+// KV usage per model at each sample time up to `until` (the state before the events there: the
+// caller has not run them yet), for the observers that asked (the time series' kv_cache_*).
+void Simulation::sample_kv_usage(SimTime until) {
+  while (next_kv_sample_ <= until) {
+    const SimTime t = next_kv_sample_;
+    kv_usage_.assign(models_.size(), KvUsage{});
+    for (const Replica& rep : replicas_) {
+      if (!rep.perf || (rep.phase != ReplicaPhase::Ready && rep.phase != ReplicaPhase::Draining)) continue;
+      const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+      const double block_bytes = static_cast<double>(rep.kv_block_size) * spec.kv_bytes_per_token;
+      KvUsage& usage = kv_usage_[rep.info.model];
+      usage.capacity_bytes += static_cast<double>(rep.kv_blocks) * block_bytes;
+      // Paged: the prefilling requests' blocks, and the decoding sequences' context at `t` in
+      // whole blocks — counted together, so below the per-sequence count by less than one block
+      // a sequence (exact for one; summing each sequence's blocks cost 5% of a run). Reserve:
+      // what admission reserved.
+      std::int64_t held = rep.kv_final_blocks;
+      if (spec.kv_allocation == ModelSpec::KvAllocation::Paged) {
+        held = rep.prefill_blocks;
+        if (!rep.decoding.empty())
+          held += rep.blocks_at(rep.context + static_cast<double>(rep.decoding.size()) * (progress_at(rep, t) - rep.progress));
+      }
+      usage.used_bytes += static_cast<double>(held) * block_bytes;
+    }
+    for (SimObserver* o : kv_observers_) o->on_kv_usage(t, kv_usage_);
+    next_kv_sample_ += kv_sample_interval_;
+  }
 }
 
 std::string Simulation::kv_cache_violation() const {

@@ -2,6 +2,7 @@
 // the engine knows nothing about what they do with them. Every callback has a no-op default.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "sim/time.hpp"
 
@@ -90,6 +91,14 @@ struct BatchStepRecord {
 
 enum class CacheEvent : std::uint8_t { Hit, Insert, Evict };
 
+// A model's KV cache at one instant, over its replicas that hold one (ready or draining LLM
+// replicas): the bytes the running requests' blocks fill, and the caches' capacity. Cached
+// prefix blocks no request uses are free space (vLLM counts them so: evictable).
+struct KvUsage {
+  double used_bytes = 0;
+  double capacity_bytes = 0;
+};
+
 class SimObserver {
  public:
   virtual ~SimObserver() = default;
@@ -117,6 +126,13 @@ class SimObserver {
   // observer builds no record at all.
   virtual bool wants_batch_steps() const { return false; }
   virtual void on_batch_step(const BatchStepRecord&) {}
+  // KV-cache usage is a level that changes with every decode step, which the engine does not
+  // signal; an observer that wants it names a period here (read once, in add_observer; 0: none)
+  // and gets on_kv_usage at every multiple of it — the state just before the events at `t`, per
+  // model — before any other signal at or after `t`. All such observers share the first one's
+  // period. Only LLM models have KV caches (the others' entries stay 0); real mode has none.
+  virtual SimTime kv_sample_interval() const { return 0; }
+  virtual void on_kv_usage(SimTime /*t*/, const std::vector<KvUsage>& /*per_model*/) {}
   virtual void on_scale(SimTime, std::uint32_t /*model*/, int /*current*/, int /*desired*/) {}
   virtual void on_unschedulable(SimTime, std::uint32_t /*model*/) {}
   virtual void on_cache(SimTime, std::uint32_t /*node*/, std::uint32_t /*model*/, CacheEvent) {}

@@ -115,6 +115,10 @@ RunStatus Simulation::run() {
     for (std::uint32_t n = 0; n < cluster_.size(); ++n)
       if (cluster_.node(n).up) prefetch_at_start(node_at(n));
     for (std::uint32_t m = 0; m < models_.size(); ++m) evaluate(m);
+    if (!kv_observers_.empty() && !setup_.backend &&
+        std::any_of(sc.models.begin(), sc.models.end(),
+                    [](const ModelSpec& m) { return m.kind == ModelSpec::Kind::Llm; }))
+      next_kv_sample_ = kv_sample_interval_;
 
     while (errors_.empty()) {
       // Real mode: sleep until the next event is due, acting on the backend's reports meanwhile.
@@ -125,6 +129,7 @@ RunStatus Simulation::run() {
       if (top.time > hard_end) break;
       auto entry = queue_.pop();
       now_ = entry.time;
+      if (now_ >= next_kv_sample_) sample_kv_usage(now_);
       if (entry.payload.kind == EventKind::Job) {  // (first at equal times: see push_first)
         on_job_event(now_, entry.payload);
         continue;
@@ -170,6 +175,7 @@ RunStatus Simulation::run() {
       const bool stopped = !stop_reason_.empty();  // real mode: at the time the backend stopped it
       if (live_requests_ > 0) {
         if (!stopped) now_ = hard_end;
+        sample_kv_usage(now_);  // (before the cut-off's request ends reach the observers)
         if (jobs_) finish_job_events(now_);  // the jobs' state at the cut-off, before replicas stop
         for (std::uint32_t model = 0; model < models_.size(); ++model)
           for (std::size_t i = models_[model].buffer.size(); i > 0; --i) {
@@ -180,6 +186,7 @@ RunStatus Simulation::run() {
           if (requests_[r].live) finish_request(r, RequestOutcome::CutOff);
       } else {
         if (!stopped) now_ = std::max(sc.duration, last_request_end_);
+        sample_kv_usage(now_);
         if (jobs_) finish_job_events(now_);
       }
     }

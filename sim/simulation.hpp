@@ -132,6 +132,10 @@ class Simulation {
   void add_observer(SimObserver* observer) {
     observers_.push_back(observer);
     if (observer->wants_batch_steps()) batch_observers_.push_back(observer);
+    if (const SimTime period = observer->kv_sample_interval(); period > 0) {
+      if (kv_observers_.empty()) kv_sample_interval_ = period;
+      kv_observers_.push_back(observer);
+    }
   }
   RunStatus run();
 
@@ -205,10 +209,13 @@ class Simulation {
   struct Sequence {  // an LLM request in the decode batch
     double finish;   // batch progress (decode steps) at which its last token is out
     std::uint32_t request;
-    // Min-heap order on (finish, request) for std::push_heap and friends.
-    static bool after(const Sequence& a, const Sequence& b) {
-      return a.finish > b.finish || (a.finish == b.finish && a.request > b.request);
-    }
+    // Min-heap order on (finish, request) for std::push_heap and friends (a function object,
+    // so that the heap operations inline it; a function pointer they call each time).
+    struct After {
+      bool operator()(const Sequence& a, const Sequence& b) const {
+        return a.finish > b.finish || (a.finish == b.finish && a.request > b.request);
+      }
+    };
   };
 
   enum class BatchStepKind : std::uint8_t { Idle, Prefill, Decode, Mixed };
@@ -348,7 +355,9 @@ class Simulation {
   void on_batch_step(std::uint32_t replica);
   void report_batch_step(const Replica& replica, std::uint32_t sequences, double tokens);
   // sim/kv_blocks.cpp: the paged KV cache (blocks held, admission, preemption)
-  double progress_now(const Replica& replica) const;
+  double progress_now(const Replica& replica) const { return progress_at(replica, now_); }
+  double progress_at(const Replica& replica, SimTime t) const;
+  void sample_kv_usage(SimTime until);  // on_kv_usage for each sample time <= until
   std::int64_t kv_blocks_needed(const Replica& replica, double progress, double extra_tokens) const;
   bool kv_admits_prompt(const Replica& replica, const Request& request) const;
   double decode_steps_before_kv_full(const Replica& replica) const;
@@ -424,6 +433,10 @@ class Simulation {
 
   SimulationSetup setup_;
   std::vector<SimObserver*> observers_;
+  std::vector<SimObserver*> kv_observers_;  // want on_kv_usage (SimObserver::kv_sample_interval)
+  SimTime kv_sample_interval_ = 0;
+  SimTime next_kv_sample_ = kNever;         // the next on_kv_usage; kNever: none wanted
+  std::vector<KvUsage> kv_usage_;           // scratch, per model
   std::vector<SimObserver*> batch_observers_;  // those of observers_ that want batch steps
   EventQueue<Event> queue_;
   SimTime now_ = 0;

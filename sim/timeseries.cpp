@@ -12,20 +12,29 @@ const char* series_name(Series s) {
     case Series::Arrivals: return "arrivals";
     case Series::Completions: return "completions";
     case Series::ColdStarts: return "cold_starts";
+    case Series::KvCacheUsedGb: return "kv_cache_used_gb";
+    case Series::KvCacheGb: return "kv_cache_gb";
   }
   return "?";
 }
 
 namespace {
-constexpr bool is_counter(int s) { return s >= static_cast<int>(Series::Arrivals); }
+constexpr bool is_counter(int s) {
+  return s >= static_cast<int>(Series::Arrivals) && s <= static_cast<int>(Series::ColdStarts);
+}
 }  // namespace
+
+bool series_applies(Series s, bool llm_model, bool kv_sampled) {
+  if (s == Series::KvCacheUsedGb || s == Series::KvCacheGb) return llm_model && kv_sampled;
+  return true;
+}
 
 TimeSeriesRecorder::TimeSeriesRecorder(const Scenario& scenario, SimTime interval)
     : interval_(interval), next_sample_(interval), state_(scenario.models.size(), Values{}) {}
 
 void TimeSeriesRecorder::advance(SimTime now) {
   while (next_sample_ <= now) {
-    Sample sample{next_sample_, state_};
+    Sample sample{next_sample_, state_, kv_sampled_};
     Values all{};
     for (const Values& v : state_)
       for (int s = 0; s < kSeriesCount; ++s) all[static_cast<std::size_t>(s)] += v[static_cast<std::size_t>(s)];
@@ -98,6 +107,16 @@ void TimeSeriesRecorder::on_cold_start(const ColdStartRecord& record) {
     cold_start_sink_(record);
   else
     cold_starts_.push_back(record);
+}
+
+void TimeSeriesRecorder::on_kv_usage(SimTime t, const std::vector<KvUsage>& per_model) {
+  advance(t - 1);  // earlier samples, with the levels they had
+  kv_sampled_ = true;
+  for (std::size_t m = 0; m < per_model.size() && m < state_.size(); ++m) {
+    state_[m][static_cast<std::size_t>(Series::KvCacheUsedGb)] = per_model[m].used_bytes / 1e9;
+    state_[m][static_cast<std::size_t>(Series::KvCacheGb)] = per_model[m].capacity_bytes / 1e9;
+  }
+  advance(t);
 }
 
 void TimeSeriesRecorder::on_run_end(SimTime end) { advance(end); }

@@ -24,8 +24,14 @@ enum class Series : std::uint8_t {
   Arrivals,
   Completions,
   ColdStarts,
+  // Levels the engine samples (SimObserver::on_kv_usage): LLM models only, in GB (10^9 bytes).
+  KvCacheUsedGb,  // held by the running requests' blocks
+  KvCacheGb,      // capacity of the ready and draining replicas' caches
 };
-inline constexpr int kSeriesCount = 8;
+inline constexpr int kSeriesCount = 10;
+// Series a sample holds for a model: the kv_cache_* ones only for LLM models, and only when the
+// engine sampled them (not in real mode).
+bool series_applies(Series s, bool llm_model, bool kv_sampled);
 const char* series_name(Series s);  // replicas_ready, replicas_starting, ...
 
 class TimeSeriesRecorder : public SimObserver {
@@ -34,6 +40,7 @@ class TimeSeriesRecorder : public SimObserver {
   struct Sample {
     SimTime time;
     std::vector<Values> models;  // per model, then one more: all models together
+    bool kv_sampled = false;     // the kv_cache_* levels are set (the engine sampled them)
   };
 
   TimeSeriesRecorder(const Scenario& scenario, SimTime interval);
@@ -53,6 +60,8 @@ class TimeSeriesRecorder : public SimObserver {
   void on_replica_phase(SimTime now, const ReplicaInfo& info, ReplicaPhase phase) override;
   void on_cold_start(const ColdStartRecord& record) override;
   void on_run_end(SimTime end) override;
+  SimTime kv_sample_interval() const override { return interval_; }
+  void on_kv_usage(SimTime t, const std::vector<KvUsage>& per_model) override;
 
   const std::vector<Sample>& samples() const { return samples_; }
   const std::vector<ColdStartRecord>& cold_starts() const { return cold_starts_; }
@@ -65,6 +74,7 @@ class TimeSeriesRecorder : public SimObserver {
   SimTime interval_;
   SimTime next_sample_;
   std::vector<Values> state_;         // per model; levels and the counters of the open interval
+  bool kv_sampled_ = false;
   std::vector<std::uint8_t> starting_;  // per replica slot: still counted as starting
   std::vector<Sample> samples_;
   SampleSink sink_;

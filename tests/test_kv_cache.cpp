@@ -3,10 +3,12 @@
 // chunks under a token budget, and the invariants under heavy KV pressure.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "sim/llm_perf_model.hpp"
+#include "sim/timeseries.hpp"
 #include "tests/support.hpp"
 
 using namespace fleetsim;
@@ -168,4 +170,74 @@ TEST_CASE("KV cache keys: validated by the loader", "[kv-cache][bad-input]") {
   CHECK_THAT(errors_of(kv_yaml(trace, ", kv_allocation: swap")), Catch::Contains("expected paged or reserve"));
   CHECK_THAT(errors_of(kv_yaml(trace, ", kv_block_size: 0")), Catch::Contains("models[0].kv_block_size"));
   CHECK_THAT(errors_of(kv_yaml(trace, ", chunked_prefill: sometimes")), Catch::Contains("models[0].chunked_prefill"));
+}
+
+TEST_CASE("the time series samples the KV cache each interval: blocks held, from the model's formulas", "[kv-cache][timeseries]") {
+  TempDir dir;
+  // One request: a 480-token prompt at 1 s, 400 tokens out; a 64-block cache of 16 tokens.
+  const std::string trace = dir.write("t.csv", "timestamp,model,input_tokens,output_tokens\n1.0,m,480,400\n");
+  const Scenario sc = scenario_from("sample_interval: 1s\n" + kv_yaml(trace));
+  Simulation sim(build_setup(sc, registry()));
+  TimeSeriesRecorder series(sc, sc.sample_interval);
+  InvariantChecker checker(sim);
+  sim.add_observer(&series);
+  sim.add_observer(&checker);
+  REQUIRE(sim.run().ok);
+  REQUIRE(checker.violations.empty());
+
+  const LlmPerfModel perf(sc.models[0], sc.gpu_types[0], sc.perf);
+  const double block_gb = 16 * 47289560.0 / 1e9;
+  const double capacity_gb = 64 * block_gb;
+  auto at = [&](SimTime t, Series s) {
+    for (const auto& sample : series.samples())
+      if (sample.time == t) {
+        CHECK(sample.kv_sampled);
+        return sample.models[0][static_cast<std::size_t>(s)];
+      }
+    FAIL("no sample at " << t);
+    return -1.0;
+  };
+  // The replica is ready from the start (warm): its whole cache, empty until the request.
+  CHECK(at(kSecond, Series::KvCacheGb) == Approx(capacity_gb).epsilon(1e-12));
+  CHECK(at(kSecond, Series::KvCacheUsedGb) == 0);  // the state before the arrival at 1 s
+  // At 2 s it decodes: the prompt's 480 tokens, its first token, and the steps run since.
+  const SimTime first = kSecond + ceil_ns(perf.prefill_seconds(480));
+  const double steps = perf.decode_steps_in(to_seconds(2 * kSecond - first), 1, 481);
+  REQUIRE(steps > 10);
+  const double blocks = std::ceil((481 + steps) / 16 - 1e-9);
+  CHECK(at(2 * kSecond, Series::KvCacheUsedGb) == Approx(blocks * block_gb).epsilon(1e-12));
+  // At its longest it holds ⌈879/16⌉ = 55 blocks, never more; after it ends, none.
+  double most = 0;
+  for (const auto& sample : series.samples()) most = std::max(most, sample.models[0][static_cast<std::size_t>(Series::KvCacheUsedGb)]);
+  CHECK(most <= 55 * block_gb * (1 + 1e-12));
+  CHECK(most >= 54 * block_gb);
+  const auto& last = series.samples().back();
+  CHECK(last.models[0][static_cast<std::size_t>(Series::KvCacheUsedGb)] == 0);
+  // The "all models" entry sums the models.
+  CHECK(last.models[1][static_cast<std::size_t>(Series::KvCacheGb)] == last.models[0][static_cast<std::size_t>(Series::KvCacheGb)]);
+}
+
+TEST_CASE("timeseries.csv writes kv_cache rows for LLM models only", "[kv-cache][timeseries]") {
+  TempDir dir;
+  const std::string yaml =
+      "duration: 5min\nwarm_start: true\n"
+      "cluster:\n  pools:\n    - {name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 8}\n"
+      "policies: {autoscaler: {impl: fixed, replicas: 1}}\n"
+      "models:\n"
+      "  - {name: llm, parameters: 8e9, kv_cache_per_token: 128KiB}\n"
+      "  - {name: embed, kind: service-time, parameters: 3e8, memory_per_gpu: 4GiB, service_time: {dist: fixed, value: 10ms}, max_concurrency: 8}\n"
+      "workloads:\n"
+      "  - {model: llm, arrivals: {process: poisson, rate: 2/s}, input_tokens: {dist: fixed, value: 500},\n"
+      "     output_tokens: {dist: fixed, value: 100}}\n"
+      "  - {model: embed, arrivals: {process: poisson, rate: 2/s}}\n";
+  const std::string out = dir.path("out");
+  const CliRun run = run_fleetsim("run " + shell_quote(dir.write("s.yaml", yaml)) + " -q --out " + shell_quote(out));
+  REQUIRE(run.code == 0);
+  const std::string csv = read_file(out + "/timeseries.csv");
+  CHECK(csv.find(",llm,kv_cache_used_gb,") != std::string::npos);
+  CHECK(csv.find(",llm,kv_cache_gb,") != std::string::npos);
+  CHECK(csv.find(",all,kv_cache_gb,") != std::string::npos);
+  CHECK(csv.find(",embed,kv_cache") == std::string::npos);
+  CHECK(csv.find(",embed,replicas_ready,") != std::string::npos);
+  CHECK(read_file(out + "/report.html").find("id=\"chart-kv-cache\"") != std::string::npos);
 }
