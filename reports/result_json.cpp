@@ -188,6 +188,19 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
       if (w.adapter_zipf >= 0) t["adapter_zipf"] = w.adapter_zipf;
       t["input_tokens"] = distribution_json(w.input_tokens, false);
       t["output_tokens"] = distribution_json(w.output_tokens, false);
+      const PrefixWorkloadSpec& p = w.prefixes;
+      if (p.any()) {
+        ordered prefixes;
+        if (p.tenants > 0)
+          prefixes["system_prompts"] = ordered{{"tenants", p.tenants},
+                                               {"zipf", p.tenant_zipf},
+                                               {"tokens", distribution_json(p.system_prompt_tokens, false)}};
+        if (p.conversations)
+          prefixes["conversations"] = ordered{{"turns", distribution_json(p.turns, false)},
+                                              {"think_time", distribution_json(p.think_time, true)}};
+        if (p.prompts > 0) prefixes["prompts"] = ordered{{"count", p.prompts}, {"zipf", p.prompt_zipf}};
+        t["prefixes"] = prefixes;
+      }
     }
     t["start"] = format_duration(w.start);
     workloads.push_back(t);

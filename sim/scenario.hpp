@@ -102,6 +102,21 @@ struct ModelSpec {
   double weight_bytes() const { return parameters * bytes_per_parameter; }
 };
 
+// Prefix blocks a generated workload's prompts carry (README "Prefixes in generated
+// workloads"), so that prefix caching and prefix-aware routing see shared prompt parts. Off
+// unless a part is named; `prompts` excludes the other two.
+struct PrefixWorkloadSpec {
+  std::uint32_t tenants = 0;          // > 0: each request's prompt starts with its tenant's system prompt
+  double tenant_zipf = 1.0;           //   tenant k (from 1) chosen with weight 1/k^s
+  Distribution system_prompt_tokens;  //   each tenant's system prompt length, drawn once
+  bool conversations = false;         // each arrival starts a conversation of several turns
+  Distribution turns;                 //   turns per conversation (at least 1)
+  Distribution think_time;            //   seconds from one turn's arrival to the next's
+  std::uint32_t prompts = 0;          // > 0: requests repeat one of this many distinct prompts
+  double prompt_zipf = 1.0;           //   prompt k (from 1) chosen with weight 1/k^s
+  bool any() const { return tenants > 0 || conversations || prompts > 0; }
+};
+
 struct WorkloadSpec {
   enum class Arrivals { Poisson, Gamma, OnOff, Diurnal, Trace };
   Arrivals arrivals = Arrivals::Poisson;
@@ -120,6 +135,7 @@ struct WorkloadSpec {
   std::string trace_source; // as the scenario named it (for imported traces: the original)
   double adapter_zipf = -1;  // >= 0: each request names one of the model's adapters, Zipf(s)
   std::string name;         // stable name, seeds its random streams
+  PrefixWorkloadSpec prefixes;  // generated prefix hashes (none by default)
 };
 
 struct PerfSpec {

@@ -20,13 +20,14 @@ std::uint32_t draw_tokens(const Distribution& d, RngStream& rng) {
 }
 
 GeneratedSource::GeneratedSource(const WorkloadSpec& spec, std::uint64_t seed, SimTime duration,
-                                 std::size_t adapters)
+                                 std::size_t adapters, std::uint32_t prefix_block_tokens)
     : spec_(spec),
       duration_(duration),
       arrivals_(seed, "arrivals/" + spec.name),
       input_tokens_(seed, "input_tokens/" + spec.name),
       output_tokens_(seed, "output_tokens/" + spec.name),
       adapters_(seed, "adapters/" + spec.name) {
+  if (spec.prefixes.any()) prefixes_.emplace(spec, seed, prefix_block_tokens, duration);
   if (spec.adapter_zipf < 0 || adapters == 0) return;
   double total = 0;
   for (std::size_t k = 1; k <= adapters; ++k) {
@@ -37,6 +38,37 @@ GeneratedSource::GeneratedSource(const WorkloadSpec& spec, std::uint64_t seed, S
 }
 
 bool GeneratedSource::next(Arrival& out, Diagnostics&) {
+  if (!fresh_pending_ && !fresh_ended_) {
+    fresh_pending_ = next_fresh_time();
+    fresh_ended_ = !fresh_pending_;
+  }
+  // A conversation's next turn goes first when it is due no later than the next new arrival.
+  if (prefixes_ && prefixes_->next_turn() != kNever && (!fresh_pending_ || prefixes_->next_turn() <= fresh_time_)) {
+    out.model = spec_.model;
+    prefixes_->follow_up(out, input_tokens_, output_tokens_);
+    return true;
+  }
+  if (!fresh_pending_) return false;
+  fresh_pending_ = false;
+  out.time = fresh_time_;
+  out.model = spec_.model;
+  out.output_tokens = draw_tokens(spec_.output_tokens, output_tokens_);
+  out.adapter = kNoAdapter;
+  if (!adapter_cdf_.empty()) {
+    const double u = adapters_.uniform();
+    out.adapter = static_cast<std::uint32_t>(std::upper_bound(adapter_cdf_.begin(), adapter_cdf_.end(), u) -
+                                             adapter_cdf_.begin());
+    out.adapter = std::min<std::uint32_t>(out.adapter, static_cast<std::uint32_t>(adapter_cdf_.size() - 1));
+  }
+  out.prefix_hashes = {};
+  if (prefixes_)
+    prefixes_->start(out, input_tokens_);
+  else
+    out.input_tokens = draw_tokens(spec_.input_tokens, input_tokens_);
+  return true;
+}
+
+bool GeneratedSource::next_fresh_time() {
   if (spec_.rate <= 0) return false;
   const double mean_gap = 1.0 / spec_.rate;
   switch (spec_.arrivals) {
@@ -69,17 +101,7 @@ bool GeneratedSource::next(Arrival& out, Diagnostics&) {
   if (wall >= to_seconds(duration_ - spec_.start)) return false;
   const SimTime t = spec_.start + from_seconds(wall);
   if (t >= duration_) return false;
-  out.time = t;
-  out.model = spec_.model;
-  out.input_tokens = draw_tokens(spec_.input_tokens, input_tokens_);
-  out.output_tokens = draw_tokens(spec_.output_tokens, output_tokens_);
-  out.adapter = kNoAdapter;
-  if (!adapter_cdf_.empty()) {
-    const double u = adapters_.uniform();
-    out.adapter = static_cast<std::uint32_t>(std::upper_bound(adapter_cdf_.begin(), adapter_cdf_.end(), u) -
-                                             adapter_cdf_.begin());
-    out.adapter = std::min<std::uint32_t>(out.adapter, static_cast<std::uint32_t>(adapter_cdf_.size() - 1));
-  }
+  fresh_time_ = t;
   return true;
 }
 

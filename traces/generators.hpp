@@ -12,11 +12,15 @@
 // each request names one of the model's LoRA adapters, adapter k (from 1) with weight 1/k^s.
 // Each workload draws from its own named streams (arrivals/<name>, input_tokens/<name>,
 // output_tokens/<name>, adapters/<name>), so adding a workload never changes another's requests.
+// With `prefixes`, requests carry prefix hashes (traces/prefix_workload.hpp); with conversations,
+// an arrival of the process above starts a conversation and its later turns are merged in.
 #pragma once
 #include "sim/request_source.hpp"
 #include "sim/rng.hpp"
 #include "sim/scenario.hpp"
+#include "traces/prefix_workload.hpp"
 
+#include <optional>
 #include <vector>
 
 namespace fleetsim {
@@ -24,10 +28,15 @@ namespace fleetsim {
 class GeneratedSource final : public RequestSource {
  public:
   // `adapters`: how many LoRA adapters the workload's model has (used with adapter_zipf).
-  GeneratedSource(const WorkloadSpec& spec, std::uint64_t seed, SimTime duration, std::size_t adapters = 0);
+  // `prefix_block_tokens`: its model's prompt tokens per prefix hash (used with prefixes).
+  GeneratedSource(const WorkloadSpec& spec, std::uint64_t seed, SimTime duration, std::size_t adapters = 0,
+                  std::uint32_t prefix_block_tokens = 512);
   bool next(Arrival& out, Diagnostics& errors) override;
 
  private:
+  // The arrival process's next time into fresh_time_; false when it has ended.
+  bool next_fresh_time();
+
   WorkloadSpec spec_;
   SimTime duration_;
   RngStream arrivals_;
@@ -36,6 +45,10 @@ class GeneratedSource final : public RequestSource {
   RngStream adapters_;
   std::vector<double> adapter_cdf_;  // cumulative Zipf weights, empty when requests name none
   double clock_ = 0;  // seconds since `start`; for on-off, seconds of on-time
+  SimTime fresh_time_ = 0;     // the process's next arrival, drawn ahead of the turns it may follow
+  bool fresh_pending_ = false;
+  bool fresh_ended_ = false;
+  std::optional<SyntheticPrefixes> prefixes_;
 };
 
 // A token count drawn from `d` (rounded, at least 1).

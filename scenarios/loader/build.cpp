@@ -72,8 +72,9 @@ SimulationSetup build_setup(const Scenario& scenario, const PolicyRegistry& regi
       if (w.arrivals == WorkloadSpec::Arrivals::Trace)
         into.push_back(std::make_unique<RequestCsvReader>(w.trace_path, names, w.start));
       else
-        into.push_back(std::make_unique<GeneratedSource>(w, scenario.seed, scenario.duration,
-                                                         scenario.models[w.model].adapters.size()));
+        into.push_back(std::make_unique<GeneratedSource>(
+            w, scenario.seed, scenario.duration, scenario.models[w.model].adapters.size(),
+            static_cast<std::uint32_t>(scenario.models[w.model].prefix_block_tokens)));
     }
   };
   make_sources(setup.sources);

@@ -445,6 +445,10 @@ struct Loader {
           else if (!std::filesystem::is_regular_file(st))
             ctx.error(w.get("trace"), w.path("trace"), "not a regular file (a device, pipe or socket): " + spec.trace_path);
         }
+        if (w.has("prefixes"))
+          ctx.error(w.get("prefixes"), w.path("prefixes"),
+                    "a trace's requests carry their own prefix hashes (its prefix_hashes column); "
+                    "prefixes apply to generated workloads");
         w.finish();
         sc.workloads.push_back(spec);
         continue;
@@ -503,9 +507,58 @@ struct Loader {
         spec.output_tokens = read_distribution(ctx, w.get("output_tokens"), w.path("output_tokens"), false);
       (void)w.get("input_tokens");
       (void)w.get("output_tokens");
+      if (w.has("prefixes")) {
+        if (!llm)
+          ctx.error(w.get("prefixes"), w.path("prefixes"),
+                    "model \"" + model + "\" is a service-time model; prefixes apply to LLM models");
+        spec.prefixes = read_prefixes(w.get("prefixes"), w.path("prefixes"));
+      }
       w.finish();
       sc.workloads.push_back(spec);
     }
+  }
+
+  // A generated workload's `prefixes` (traces/prefix_workload.hpp): which shared prompt parts
+  // its requests' prefix hashes describe.
+  PrefixWorkloadSpec read_prefixes(const YAML::Node& node, const std::string& path) {
+    PrefixWorkloadSpec p;
+    MapReader r(ctx, node, path);
+    if (!r.ok()) return p;
+    if (!r.has("system_prompts") && !r.has("conversations") && !r.has("prompts"))
+      ctx.error(node, path, "names none of system_prompts, conversations, prompts");
+    if (r.has("system_prompts")) {
+      MapReader t(ctx, r.get("system_prompts"), r.path("system_prompts"));
+      if (t.ok()) {
+        p.tenants = static_cast<std::uint32_t>(t.integer("tenants", 0, 1, 1000000, true));
+        p.tenant_zipf = t.number("zipf", 1.0, 0, 100);
+        p.system_prompt_tokens = read_distribution(ctx, t.get("tokens"), t.path("tokens"), false);
+        t.finish();
+      }
+    }
+    if (r.has("conversations")) {
+      MapReader c(ctx, r.get("conversations"), r.path("conversations"));
+      if (c.ok()) {
+        p.conversations = true;
+        p.turns = read_distribution(ctx, c.get("turns"), c.path("turns"), false);
+        p.think_time = read_distribution(ctx, c.get("think_time"), c.path("think_time"), true);
+        c.finish();
+      }
+    }
+    if (r.has("prompts")) {
+      MapReader k(ctx, r.get("prompts"), r.path("prompts"));
+      if (k.ok()) {
+        p.prompts = static_cast<std::uint32_t>(k.integer("count", 0, 1, 1000000, true));
+        p.prompt_zipf = k.number("zipf", 1.0, 0, 100);
+        k.finish();
+      }
+      if (r.has("system_prompts") || r.has("conversations"))
+        ctx.error(r.get("prompts"), r.path("prompts"),
+                  "a set of whole prompts cannot be combined with system_prompts or conversations "
+                  "(each distinct prompt is already shared whole)");
+    }
+    for (const char* key : {"system_prompts", "conversations", "prompts"}) (void)r.get(key);
+    r.finish();
+    return p;
   }
 
   // A workload's `trace:` as a mapping names a public format: the trace is imported (streamed,
