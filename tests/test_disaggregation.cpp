@@ -184,6 +184,29 @@ TEST_CASE("disaggregated: a decode pool at zero starts a replica, the KV waits f
   CHECK(by_serial(out, 0).first_token == kSecond + ceil_ns(prefill.prefill_seconds(1000)));
 }
 
+TEST_CASE("disaggregated: a decode replica that fails while the KV moves to it", "[disaggregation][faults]") {
+  TempDir dir;
+  // At 1 GB/s the KV moves for 131 ms; the decode replica (replica 1: the prefill pool's is
+  // placed first) fails 50 ms into it. When the move ends the KV goes to the replica the
+  // decode pool starts in its place (a cold start), and the request completes.
+  const std::string trace = dir.write("t.csv", "timestamp,model,input_tokens,output_tokens\n1.0,m,1000,11\n");
+  std::string yaml = disagg_yaml(trace, kOneNode, "{nvlink_bandwidth: 1GB/s}");
+  const Scenario probe = scenario_from(yaml);
+  const LlmPerfModel prefill(probe.models[0], probe.gpu_types[0], probe.perf);
+  const SimTime first = kSecond + ceil_ns(prefill.prefill_seconds(1000));
+  yaml += "faults:\n  - {kill_replica: 1, at: " + std::to_string(first + 50'000'000) + "ns}\n";
+  RunOutput out = run_scenario(scenario_from(yaml));
+  REQUIRE(out.violations.empty());
+  REQUIRE(out.requests.size() == 1);
+  CHECK(out.requests[0].outcome == RequestOutcome::Completed);
+  CHECK(out.requests[0].first_token == first);
+  CHECK(out.status.faults.replicas_failed == 1);
+  CHECK(out.status.faults.requests_requeued == 0);  // it was on no replica: it moved
+  CHECK(out.status.kv_transfers[0].transfers == 2);
+  CHECK(out.metrics.models[1].cold_starts == 1);
+  CHECK(out.requests[0].end > first + 131'072'000 + out.cold_starts.at(0).ready - out.cold_starts.at(0).placed);
+}
+
 TEST_CASE("disaggregated: bad input is an error naming the key", "[disaggregation][bad-input]") {
   TempDir dir;
   const std::string trace = dir.write("t.csv", "timestamp,model,input_tokens,output_tokens\n1.0,m,10,10\n");
