@@ -158,6 +158,13 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
     }
     t["autoscaler"] = policy_json(m.autoscaler, PolicyFamily::Autoscaler, registry);
     t["slo"] = slo_json(m.slo);
+    // Disaggregated models' two pools (only then, so other results stay as they were): which
+    // pool this is, the other one, and the KV transfer's links.
+    if (m.role != ModelSpec::Role::Colocated)
+      t["disaggregated"] = ordered{{"pool", m.role == ModelSpec::Role::Prefill ? "prefill" : "decode"},
+                                   {"other_pool", sc.models[m.partner].name},
+                                   {"nvlink_bandwidth", format_bandwidth(m.kv_nvlink_bandwidth)},
+                                   {"network_bandwidth", limit(m.kv_network_bandwidth)}};
     models.push_back(t);
   }
   j["models"] = models;

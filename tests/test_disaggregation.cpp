@@ -256,4 +256,20 @@ TEST_CASE("disaggregated: the shipped scenario keeps the invariants and is deter
   const std::string json = result_json(sc, registry(), first.metrics, first.status, "test");
   CHECK(json == result_json(sc, registry(), second.metrics, second.status, "test"));
   CHECK(json.find("\"kv_transfer\"") != std::string::npos);
+  CHECK(json.find("\"other_pool\": \"llama-70b/decode\"") != std::string::npos);
+
+  SECTION("co-located (the same file without `disaggregated`): no KV transfer, no NVLink link, one model") {
+    LoadOptions options;
+    options.overrides = {"models[0].disaggregated=null", "policies.autoscaler.replicas=4"};
+    const Scenario co = load_scenario_file(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/disaggregated.yaml",
+                                           registry(), options).scenario.value();
+    REQUIRE(co.models.size() == 1);
+    RunOutput out = run_scenario(co);
+    REQUIRE(out.violations.empty());
+    CHECK(out.status.kv_transfers.empty());
+    const std::string plain = result_json(co, registry(), out.metrics, out.status, "test");
+    CHECK(plain.find("kv_transfer") == std::string::npos);
+    CHECK(plain.find("nvlink") == std::string::npos);
+    CHECK(plain.find("\"disaggregated\": {") == std::string::npos);
+  }
 }
