@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "real/controller/worker_backend.hpp"
 #include "reports/result_json.hpp"
 #include "sim/llm_perf_model.hpp"
 #include "tests/support.hpp"
@@ -236,6 +237,9 @@ TEST_CASE("disaggregated: bad input is an error naming the key", "[disaggregatio
   CHECK_THAT(replaced("    parameters: 8e9\n    kv_cache_per_token: 128KiB\n",
                       "    kind: service-time\n    service_time: {dist: fixed, value: 1}\n"),
              Catch::Contains("only LLMs can be disaggregated"));
+  CHECK_THAT(with("{}", "{autoscaler: {impl: oracle}}"), Catch::Contains("which a decode pool has none of"));
+  // Real mode does not run it (yet).
+  CHECK_THAT(real::real_mode_problems(scenario_from(base)).to_string(), Catch::Contains("models[0].disaggregated"));
   // The decode pool is no model a trace or workload may name.
   const std::string to_decode = dir.write("d.csv", "timestamp,model,input_tokens,output_tokens\n1.0,m/decode,10,10\n");
   CHECK_THAT(check_traces(scenario_from(disagg_yaml(to_decode, kOneNode, "{}"))).to_string(), Catch::Contains("m/decode"));

@@ -438,6 +438,12 @@ struct Loader {
         pool.autoscaler = read_policy(ctx, p.get("autoscaler"), p.path("autoscaler"), PolicyFamily::Autoscaler,
                                       registry, pool.autoscaler.impl, &pool.autoscaler);
       (void)p.get("autoscaler");
+      // An oracle sees its model's next arrival; the decode pool has no arrivals of its own.
+      if (const PolicyInfo* info = registry.find(PolicyFamily::Autoscaler, pool.autoscaler.impl);
+          key == "decode" && info && info->needs_future)
+        ctx.error(p.get("autoscaler"), p.path("autoscaler"),
+                  "autoscaler \"" + pool.autoscaler.impl + "\" needs the model's next arrivals, which a decode pool "
+                  "has none of (its requests come from the prefill pool)");
       p.finish();
       if (pool.gpus_per_replica != tp) reselect_performance_tables(pool, p.path("gpus_per_replica"));
     };
