@@ -160,27 +160,25 @@ bool Simulation::take_transferred(Replica& rep, std::uint32_t rep_id) {
 }
 
 // At a step boundary of a decode replica: the requests at the head of its queue whose KV has
-// arrived join the decode batch while they fit, each as a prefill's end would add it
-// (prefill_done), without the prefill: their first token is out already.
+// arrived join the decode batch while they fit, each as a prefill's end adds a request
+// (prefill_done: its blocks, outstanding tokens and decode sequence), without the prefill. Its
+// first token is out already: it is admitted as the request it was before that token, and
+// prefill_done counts the token again (the time it came out is kept).
 void Simulation::join_transferred(Replica& rep) {
+  const std::uint32_t rep_id = rep.info.slot;
   while (!rep.waiting.empty()) {
     const std::uint32_t id = rep.waiting.front();
     Request& r = requests_[id];
     if (!r.kv_arrived || !admissible(rep, r)) return;
+    const SimTime first_token = r.first_token;
+    r.kv_arrived = false;
+    --r.generated;
     admit_head(rep);  // a batch slot, its blocks (prompt now, prompt + output at its longest)
     rep.prefill_batch.pop_back();
-    r.kv_arrived = false;
+    prefill_done(rep, rep_id, id);
+    r.first_token = first_token;
     r.kv_joined = now_;
     r.kv_moved = true;
-    rep.prefill_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
-    // Outstanding tokens: from queued (its prompt and output) to decoding (the output to come).
-    rep.queued_tokens -= std::int64_t{r.input_tokens} + r.output_tokens;
-    rep.decoding.push_back(Sequence{rep.progress + (r.output_tokens - r.generated), id});
-    std::push_heap(rep.decoding.begin(), rep.decoding.end(), Sequence::after);
-    rep.decoding_tokens += r.output_tokens - r.generated;
-    const double context = static_cast<double>(r.input_tokens) + r.generated;
-    r.kv_base = context - rep.progress;
-    rep.context += context;
   }
 }
 
