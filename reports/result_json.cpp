@@ -158,6 +158,13 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
     }
     t["autoscaler"] = policy_json(m.autoscaler, PolicyFamily::Autoscaler, registry);
     t["slo"] = slo_json(m.slo);
+    // Disaggregated models' two pools (only then, so other results stay as they were): which
+    // pool this is, the other one, and the KV transfer's links.
+    if (m.role != ModelSpec::Role::Colocated)
+      t["disaggregated"] = ordered{{"pool", m.role == ModelSpec::Role::Prefill ? "prefill" : "decode"},
+                                   {"other_pool", sc.models[m.partner].name},
+                                   {"nvlink_bandwidth", format_bandwidth(m.kv_nvlink_bandwidth)},
+                                   {"network_bandwidth", limit(m.kv_network_bandwidth)}};
     models.push_back(t);
   }
   j["models"] = models;
@@ -486,6 +493,47 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
     kv_all.prefix_evicted_blocks += status.kv[i].prefix_evicted_blocks;
   }
   j["overall"]["kv_cache"] = kv_json(kv_all);
+  // Disaggregated models (README "Disaggregated prefill and decode"): their KV transfers and
+  // where their completed requests' time to decode went. Absent when no model is disaggregated.
+  if (!status.kv_transfers.empty()) {
+    auto seconds = [](const QuantileSketch& s) {
+      ordered o;
+      o["mean"] = s.mean();
+      o["p50"] = s.quantile(0.50);
+      o["p99"] = s.quantile(0.99);
+      return o;
+    };
+    auto transfer_json = [&](const KvTransferCounts& k) {
+      ordered o;
+      o["transfers"] = k.transfers;
+      o["same_node"] = k.same_node;
+      o["bytes"] = k.bytes;
+      o["transfer_seconds"] = seconds(k.transfer_seconds);
+      ordered split;  // per completed request; ttft = queue + prefill
+      split["requests"] = k.queue.count();
+      split["queue_seconds"] = seconds(k.queue);
+      split["prefill_seconds"] = seconds(k.prefill);
+      split["transfer_seconds"] = seconds(k.transfer);
+      split["decode_wait_seconds"] = seconds(k.decode_wait);
+      o["time_to_decode"] = split;
+      return o;
+    };
+    KvTransferCounts all;
+    for (std::size_t i = 0; i < sc.models.size() && i < status.kv_transfers.size(); ++i) {
+      if (sc.models[i].role != ModelSpec::Role::Prefill) continue;
+      const KvTransferCounts& k = status.kv_transfers[i];
+      models[sc.models[i].name]["kv_transfer"] = transfer_json(k);
+      all.transfers += k.transfers;
+      all.same_node += k.same_node;
+      all.bytes += k.bytes;
+      all.transfer_seconds.merge(k.transfer_seconds);
+      all.queue.merge(k.queue);
+      all.prefill.merge(k.prefill);
+      all.transfer.merge(k.transfer);
+      all.decode_wait.merge(k.decode_wait);
+    }
+    j["overall"]["kv_transfer"] = transfer_json(all);
+  }
   j["models"] = models;
   // Names come from user files as bytes: ones that are not UTF-8 are written as U+FFFD, not thrown
   // (nlohmann's default) as an internal error after the run. Every result writer does the same.

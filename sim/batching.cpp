@@ -73,6 +73,7 @@ bool Simulation::admissible(const Replica& rep, const Request& r) const {
 // (an adapter not yet resident starts loading, and the step ends there).
 bool Simulation::head_joins(Replica& rep, std::uint32_t rep_id, std::uint32_t step_requests, double step_tokens) {
   const Request& r = requests_[rep.waiting.front()];
+  if (r.kv_arrived) return false;  // its KV is here: it joins without a prefill (disaggregation.cpp)
   if (!admissible(rep, r)) return false;
   if (ask_batching(rep, r, step_requests, step_tokens) == BatchAdmission::Stop) return false;
   return r.adapter == kNoAdapter || adapter_ready(rep, rep_id, r.adapter);
@@ -86,6 +87,7 @@ void Simulation::admit_head(Replica& rep) {
     for (AdapterSlot& slot : rep.adapters)
       if (slot.adapter == r.adapter) ++slot.in_use, slot.last_used = now_;
   r.admitted = ++rep.admissions;
+  if (rep.sends_kv) r.admitted_at = now_;  // (disaggregation.cpp's TTFT split)
   r.prefilled = 0;
   r.cached = 0;
   if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty()) {
@@ -110,6 +112,7 @@ void Simulation::admit_head(Replica& rep) {
 // step starts while there is token budget left beside the decodes.
 void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
   if (rep.step == BatchStepKind::Prefill || rep.step == BatchStepKind::Mixed || rep.waiting.empty()) return;
+  if (rep.takes_kv && take_transferred(rep, rep_id)) return;  // a KV cache arrived (disaggregation.cpp)
   const ModelSpec& spec = setup_.scenario.models[rep.info.model];
   if (spec.chunked_prefill) {
     const auto decodes = static_cast<std::uint32_t>(rep.decoding.size());
@@ -128,6 +131,7 @@ void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
 // At a step boundary (rep.step is Idle): make room in the KV cache for the running requests'
 // next tokens, then a prefill or mixed step if a request joins, else a decode stretch.
 void Simulation::next_step(Replica& rep, std::uint32_t rep_id) {
+  if (rep.takes_kv) join_transferred(rep);  // requests whose KV cache arrived (disaggregation.cpp)
   if (rep.kv_final_blocks > rep.kv_blocks) make_kv_room(rep, rep_id);  // (else nothing can run out)
   if (rep.prefix.size() > 0) trim_prefix_cache(rep);
   if (setup_.scenario.models[rep.info.model].chunked_prefill) {
@@ -218,6 +222,10 @@ void Simulation::prefill_done(Replica& rep, std::uint32_t rep_id, std::uint32_t 
   ++r.generated;
   if (r.generated >= r.output_tokens) {
     complete(id, rep_id);
+    return;
+  }
+  if (rep.sends_kv) {  // a prefill pool's replica: it decodes elsewhere (disaggregation.cpp)
+    send_kv(rep, rep_id, id);
     return;
   }
   rep.decoding.push_back(Sequence{rep.progress + (r.output_tokens - r.generated), id});

@@ -109,6 +109,7 @@ void Simulation::requeue(std::uint32_t id) {
   r.replica = kNoReplica;
   r.first_token = 0;
   r.generated = r.prefilled = r.chunk = 0;
+  r.kv_arrived = false;  // (disaggregation: the KV cache went with the replica)
   if (!m.ready.empty()) {
     for (auto* o : observers_) o->on_request_requeued(now_, r.model, false);
     route(id);

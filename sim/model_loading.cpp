@@ -63,6 +63,10 @@ void Simulation::on_transfer_done() {
       if (rep.phase == ReplicaPhase::Ready || rep.phase == ReplicaPhase::Draining) llm_try_schedule(rep, rep_id);
       continue;
     }
+    if (owner >= kKvOwner) {
+      on_kv_transfer_done(static_cast<std::uint32_t>(owner - kKvOwner));
+      continue;
+    }
     if (owner >= kPrefetchOwner) {
       Prefetch& p = prefetches_[owner - kPrefetchOwner];
       if (!node_at(p.node).has_cached(p.model)) cache_admit(node_at(p.node), CacheTier::Disk, p.model);

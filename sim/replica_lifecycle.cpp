@@ -173,6 +173,8 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
     rep.kv_capacity = rep.perf->kv_capacity_tokens();
     rep.kv_block_size = static_cast<std::uint32_t>(spec.kv_block_size);
     rep.kv_blocks = static_cast<std::int64_t>(std::floor(rep.kv_capacity / spec.kv_block_size));
+    rep.sends_kv = spec.role == ModelSpec::Role::Prefill;
+    rep.takes_kv = spec.role == ModelSpec::Role::Decode;
   }
   rep.cold.replica = rep.info;
   rep.cold.placed = now_;

@@ -73,6 +73,10 @@ void Simulation::route(std::uint32_t id) {
     throw PolicyError{"router policy '" + setup_.scenario.router.impl + "' returned index " +
                       std::to_string(pick) + " for " + std::to_string(candidates_.size()) +
                       " candidates"};
+  if (r.kv_node != 0xFFFFFFFFu) {  // a decode pool's request: its KV moves there first
+    start_kv_transfer(id, m.ready[pick]);
+    return;
+  }
   enqueue(id, m.ready[pick]);
 }
 
@@ -112,7 +116,8 @@ void Simulation::finish_request(std::uint32_t id, RequestOutcome outcome) {
   change_concurrency(r.model, -1);
   RequestResult result;
   result.serial = r.serial;
-  result.model = r.model;
+  result.model = reported_model(r.model);  // a disaggregated model's requests: under its name
+  if (r.kv_moved && outcome == RequestOutcome::Completed) count_kv_components(r);
   result.input_tokens = r.input_tokens;
   result.output_tokens = r.output_tokens;
   result.outcome = outcome;

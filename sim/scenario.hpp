@@ -98,6 +98,21 @@ struct ModelSpec {
   // Per-model choices
   PolicyChoice autoscaler;
   SloSpec slo;
+  // Disaggregated prefill and decode (README "Disaggregated prefill and decode"; sim/
+  // disaggregation.cpp). The loader turns a model with `disaggregated:` into two specs: the
+  // model itself, now its prefill pool (role Prefill), and "<name>/decode", appended after the
+  // scenario's models (role Decode). Each is placed and autoscaled as a model of its own;
+  // requests arrive at the prefill pool, and after their first token move, with their KV
+  // cache, to the decode pool. `partner` is the other pool's model index.
+  enum class Role : std::uint8_t { Colocated, Prefill, Decode };
+  Role role = Role::Colocated;
+  std::uint32_t partner = 0;
+  // The KV transfer (both pools carry the same values): inside a node over NVLink at
+  // kv_nvlink_bandwidth (a link per node, shared by its concurrent transfers); between nodes
+  // over both nodes' network links (shared with image pulls and weight loads), each transfer
+  // also capped at kv_network_bandwidth.
+  double kv_nvlink_bandwidth = 0;     // bytes/s
+  double kv_network_bandwidth = 0;    // bytes/s; infinity: only the node links limit it
 
   double weight_bytes() const { return parameters * bytes_per_parameter; }
 };

@@ -84,6 +84,7 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
   kv_counts_.resize(sc.models.size());
   for (std::uint32_t m = 0; m < sc.models.size(); ++m)
     models_[m].service_rng = RngStream(sc.seed, "service/" + sc.models[m].name);
+  set_up_disaggregation();  // NVLink links, when a model is disaggregated (disaggregation.cpp)
   set_up_jobs();  // co-located jobs, when the scenario has them (colocated_jobs.cpp)
   perf_models_.resize(sc.models.size() * gpu_types_.size());
   pending_arrivals_.resize(setup_.sources.size());
@@ -204,6 +205,7 @@ RunStatus Simulation::run() {
   status.stop_reason = stop_reason_;
   status.faults = fault_counts_;
   status.kv = kv_counts_;
+  status.kv_transfers = kv_transfer_counts_;
   status.requests = next_serial_;
   status.requests_after_duration = requests_after_duration_;
   if (jobs_ && errors_.empty()) status.jobs = std::make_shared<JobRunResult>(jobs_->finish(now_));
@@ -224,6 +226,7 @@ RunStatus Simulation::run() {
     usage("node-" + std::to_string(n) + "/network", node_network_link_[n]);
     usage("node-" + std::to_string(n) + "/disk", node_disk_link_[n]);
   }
+  for (std::size_t n = 0; n < node_nvlink_link_.size(); ++n) usage("node-" + std::to_string(n) + "/nvlink", node_nvlink_link_[n]);
   status.ok = errors_.empty();
   status.errors = errors_;
   if (status.ok)

@@ -32,6 +32,7 @@
 #include "sim/llm_perf_model.hpp"
 #include "sim/observer.hpp"
 #include "sim/prefix_cache.hpp"
+#include "sim/quantile_sketch.hpp"
 #include "sim/replica_backend.hpp"
 #include "sim/request_source.hpp"
 #include "sim/rng.hpp"
@@ -100,6 +101,19 @@ struct KvCounts {
   std::uint64_t prefix_evicted_blocks = 0;
 };
 
+// What one disaggregated model's KV transfers did (README "Disaggregated prefill and decode"),
+// and where its completed requests' time to decode went: queue (arrival to admission on a
+// prefill replica), prefill (admission to first token; TTFT = queue + prefill), transfer (the
+// KV cache's move to a decode replica, waiting for one included), decode wait (on the decode
+// replica's queue until it joins the batch). Seconds.
+struct KvTransferCounts {
+  std::uint64_t transfers = 0;
+  std::uint64_t same_node = 0;  // of them over NVLink
+  double bytes = 0;
+  QuantileSketch transfer_seconds;  // the move alone, per transfer
+  QuantileSketch queue, prefill, transfer, decode_wait;  // per completed request
+};
+
 struct RunStatus {
   bool ok = true;
   Diagnostics errors;  // a policy's invalid decision or a bad trace record
@@ -120,6 +134,7 @@ struct RunStatus {
   std::string stop_reason;
   FaultCounts faults;
   std::vector<KvCounts> kv;  // per model
+  std::vector<KvTransferCounts> kv_transfers;  // per model (its prefill pool's); empty: none disaggregated
 };
 
 class Simulation {
@@ -194,6 +209,18 @@ class Simulation {
     std::uint64_t admitted = 0;   // admission order on its replica (the newest is preempted first)
     double kv_base = 0;           // decoding: its KV tokens = kv_base + the replica's progress
     std::uint32_t cached = 0;     // prompt tokens found in the replica's prefix cache at admission
+    // Disaggregated serving (sim/disaggregation.cpp): after its prefill, its KV cache waits on
+    // kv_node for a decode replica, then moves to kv_to (slot; kv_to_id: its public id), then
+    // waits there with kv_arrived set until it joins the decode batch without a prefill.
+    std::uint32_t kv_node = 0xFFFFFFFFu;
+    std::uint32_t kv_to = kNoReplica;
+    std::uint32_t kv_to_id = kNoReplica;
+    bool kv_arrived = false;
+    SimTime admitted_at = 0;  // to the prefill batch
+    SimTime kv_sent = 0;      // transfer started
+    SimTime kv_landed = 0;    // transfer done
+    SimTime kv_joined = 0;    // joined the decode batch
+    bool kv_moved = false;    // kv_joined is set
     bool waited = false;
     bool live = false;
   };
@@ -262,6 +289,8 @@ class Simulation {
     PrefixCache prefix;                // prompt-prefix blocks held (prefix caching)
     std::vector<AdapterSlot> adapters;
     double store_bytes_left = 0;  // a model-store load paused by a store outage
+    bool sends_kv = false;  // of a prefill pool: requests leave after their first token
+    bool takes_kv = false;  // of a decode pool: requests arrive with their KV cache
 
     // Prompt tokens not yet computed + output tokens not yet generated, exact at the last
     // batch change (the decode stretch under way has not been taken off yet).
@@ -365,6 +394,19 @@ class Simulation {
   void trim_prefix_cache(Replica& replica);
   std::span<const std::uint64_t> cacheable_prefix(std::uint32_t request) const;
   void preempt_newest(Replica& replica);
+  // sim/disaggregation.cpp: disaggregated prefill and decode (KV transfers between pools)
+  void set_up_disaggregation();
+  void send_kv(Replica& replica, std::uint32_t replica_id, std::uint32_t request);
+  void hand_to_decode(std::uint32_t request);
+  void start_kv_transfer(std::uint32_t request, std::uint32_t decode_replica);
+  void on_kv_transfer_done(std::uint32_t request);
+  bool take_transferred(Replica& replica, std::uint32_t replica_id);
+  void join_transferred(Replica& replica);
+  void count_kv_components(const Request& request);
+  std::uint32_t reported_model(std::uint32_t model) const {
+    const ModelSpec& spec = setup_.scenario.models[model];
+    return spec.role == ModelSpec::Role::Decode ? spec.partner : model;
+  }
   // ... and service-time models
   void service_try_start(Replica& replica, std::uint32_t id);
   void on_service_done(std::uint32_t replica, std::uint32_t request);
@@ -498,6 +540,10 @@ class Simulation {
   // Faults (sim/faults.cpp); untouched in a run without them.
   FaultCounts fault_counts_;
   std::vector<KvCounts> kv_counts_;  // per model
+  // Disaggregation: per node its NVLink domain's link; per model KV transfer counts. Both empty
+  // when no model is disaggregated.
+  std::vector<TransferNetwork::LinkId> node_nvlink_link_;
+  std::vector<KvTransferCounts> kv_transfer_counts_;
   // Each request slot's prefix hashes (by request id, as requests_; reused with the slot).
   std::vector<std::vector<std::uint64_t>> request_hashes_;
   bool store_down_ = false;

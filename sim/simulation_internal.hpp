@@ -19,8 +19,10 @@ inline SimTime ceil_ns(double seconds) {
 inline constexpr std::uint32_t kNoNode = 0xFFFFFFFFu;
 
 // Transfer owners: a replica id (its cold-start phase), kPrefetchOwner + index into
-// prefetches_, or kAdapterOwner + (replica << 20) + adapter (a LoRA adapter load).
+// prefetches_, kKvOwner + request id (a KV cache moving to a decode replica,
+// sim/disaggregation.cpp), or kAdapterOwner + (replica << 20) + adapter (a LoRA adapter load).
 inline constexpr std::uint64_t kPrefetchOwner = 1ULL << 40;
 inline constexpr std::uint64_t kAdapterOwner = 1ULL << 60;
+inline constexpr std::uint64_t kKvOwner = 1ULL << 50;
 
 }  // namespace fleetsim::simulation_internal

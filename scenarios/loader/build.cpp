@@ -38,6 +38,7 @@ JobTraceOptions job_trace_options(const JobsSpec& j) {
 TraceModelNames trace_model_names(const Scenario& scenario) {
   TraceModelNames names;
   for (std::uint32_t i = 0; i < scenario.models.size(); ++i) {
+    if (scenario.models[i].role == ModelSpec::Role::Decode) continue;  // requests arrive at the prefill pool
     names[scenario.models[i].name] = ModelRef{i, kNoAdapter};
     for (std::uint32_t a = 0; a < scenario.models[i].adapters.size(); ++a)
       names[scenario.models[i].name + ":" + scenario.models[i].adapters[a].name] = ModelRef{i, a};

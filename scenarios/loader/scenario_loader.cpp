@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -79,6 +80,20 @@ struct Loader {
   std::unordered_map<std::string, std::uint32_t> pool_index;
   std::unordered_map<std::string, std::uint32_t> model_index;
   std::vector<YAML::Node> model_nodes;
+  // Disaggregated models' decode pools, appended after the file's models once all are read
+  // (so the file's models keep their indices): the prefill pool's index, the spec, its path.
+  struct DecodePool {
+    std::uint32_t prefill;
+    ModelSpec spec;
+    YAML::Node node;
+    std::string path;
+  };
+  std::vector<DecodePool> decode_pools;
+  std::unordered_map<std::size_t, std::string> decode_paths;  // model index -> its key path
+  std::string model_path(std::size_t i) const {
+    auto it = decode_paths.find(i);
+    return it == decode_paths.end() ? index_path("models", i) : it->second;
+  }
 
   // plugins: [path, ...], relative to the scenario file; loaded before any policy is looked up.
   void read_plugins(MapReader& r) {
@@ -147,7 +162,7 @@ struct Loader {
     resolve_names(sc.batching, PolicyFamily::Batching, "policies.batching", r.get("policies"));
     resolve_names(sc.cache, PolicyFamily::Cache, "policies.cache", r.get("policies"));
     for (std::size_t i = 0; i < sc.models.size(); ++i)
-      resolve_names(sc.models[i].autoscaler, PolicyFamily::Autoscaler, index_path("models", i) + ".autoscaler",
+      resolve_names(sc.models[i].autoscaler, PolicyFamily::Autoscaler, model_path(i) + ".autoscaler",
                     model_nodes[i]);
     read_workloads(r);
     read_jobs(r);
@@ -358,10 +373,105 @@ struct Loader {
                             : autoscaler;
       (void)m.get("autoscaler");
       spec.slo = read_slo(m.get("slo"), m.path("slo"), slo);
+      std::optional<DecodePool> decode;
+      if (m.has("disaggregated")) decode = read_disaggregated(m, spec);
+      (void)m.get("disaggregated");
       m.finish();
       model_index[spec.name] = static_cast<std::uint32_t>(sc.models.size());
+      if (decode) decode->prefill = static_cast<std::uint32_t>(sc.models.size());
       sc.models.push_back(spec);
       model_nodes.push_back(items[i]);
+      if (decode) decode_pools.push_back(std::move(*decode));
+    }
+    for (DecodePool& d : decode_pools) {
+      const auto index = static_cast<std::uint32_t>(sc.models.size());
+      sc.models[d.prefill].partner = index;
+      d.spec.partner = d.prefill;
+      decode_paths[index] = d.path;
+      sc.models.push_back(std::move(d.spec));
+      model_nodes.push_back(d.node);
+    }
+  }
+
+  // A model's `disaggregated:` section (README "Disaggregated prefill and decode"): `prefill`
+  // and `decode` (each required; what may differ between the pools, defaulting to the model's
+  // own values) and `transfer` (the KV cache's links). `spec` becomes the prefill pool; the
+  // decode pool is returned, to be appended after the file's models.
+  std::optional<DecodePool> read_disaggregated(MapReader& m, ModelSpec& spec) {
+    MapReader d(ctx, m.get("disaggregated"), m.path("disaggregated"));
+    if (!d.ok()) return std::nullopt;
+    if (spec.kind != ModelSpec::Kind::Llm)
+      ctx.error(d.node(), m.path("disaggregated"), "only LLMs can be disaggregated (prefill and decode are an LLM's phases)");
+    if (!spec.adapters.empty())
+      ctx.error(d.node(), m.path("disaggregated"), "a disaggregated model cannot have LoRA adapters (not modelled yet)");
+    DecodePool decode{0, spec, d.get("decode"), d.path("decode")};
+    decode.spec.name = spec.name + "/decode";
+    decode.spec.role = ModelSpec::Role::Decode;
+    decode.spec.prefix_caching = false;  // prompts are prefilled on the other pool
+    spec.role = ModelSpec::Role::Prefill;
+    auto read_pool = [&](const std::string& key, ModelSpec& pool) {
+      if (!d.has(key)) ctx.error(d.node(), d.path(key), "required key is missing (the " + key + " pool)");
+      MapReader p(ctx, d.get(key), d.path(key));
+      if (!p.ok()) return;
+      const int tp = pool.gpus_per_replica;
+      pool.gpus_per_replica = p.integer("gpus_per_replica", pool.gpus_per_replica, 1, 1024);
+      pool.gpu_memory_utilization = p.number("gpu_memory_utilization", pool.gpu_memory_utilization, 0.05, 1.0);
+      pool.max_batch = p.integer("max_batch", pool.max_batch, 1, 1000000);
+      pool.max_prefill_tokens = p.integer("max_prefill_tokens", pool.max_prefill_tokens, 1, 100000000);
+      pool.chunked_prefill = p.flag("chunked_prefill", pool.chunked_prefill);
+      if (p.has("pools")) {
+        pool.pools.clear();
+        for (const auto& item : list_of(p, "pools")) {
+          const std::string name = item.IsScalar() ? item.Scalar() : "";
+          auto it = pool_index.find(name);
+          if (it != pool_index.end()) {
+            pool.pools.push_back(it->second);
+            continue;
+          }
+          std::vector<std::string> names;
+          for (const auto& x : sc.pools) names.push_back(x.name);
+          const std::string s = did_you_mean(name, names);
+          ctx.error(item, p.path("pools"), "unknown pool \"" + name + "\"" + (s.empty() ? "" : ", did you mean " + s + "?"));
+        }
+      }
+      if (p.has("autoscaler"))
+        pool.autoscaler = read_policy(ctx, p.get("autoscaler"), p.path("autoscaler"), PolicyFamily::Autoscaler,
+                                      registry, pool.autoscaler.impl, &pool.autoscaler);
+      (void)p.get("autoscaler");
+      // An oracle sees its model's next arrival; the decode pool has no arrivals of its own.
+      if (const PolicyInfo* info = registry.find(PolicyFamily::Autoscaler, pool.autoscaler.impl);
+          key == "decode" && info && info->needs_future)
+        ctx.error(p.get("autoscaler"), p.path("autoscaler"),
+                  "autoscaler \"" + pool.autoscaler.impl + "\" needs the model's next arrivals, which a decode pool "
+                  "has none of (its requests come from the prefill pool)");
+      p.finish();
+      if (pool.gpus_per_replica != tp) reselect_performance_tables(pool, p.path("gpus_per_replica"));
+    };
+    read_pool("prefill", spec);
+    read_pool("decode", decode.spec);
+    MapReader t(ctx, d.get("transfer"), d.path("transfer"));
+    // NVLink 4 (H100 SXM): 18 links of 25 GB/s each way, 450 GB/s per GPU per direction
+    // (NVIDIA H100 Tensor Core GPU datasheet: "900 GB/s" counts both directions).
+    const double nvlink = t.bandwidth("nvlink_bandwidth", 450e9);
+    const double network = t.bandwidth("network_bandwidth", TransferNetwork::kUnlimited);
+    t.finish();
+    d.finish();
+    spec.kv_nvlink_bandwidth = decode.spec.kv_nvlink_bandwidth = nvlink;
+    spec.kv_network_bandwidth = decode.spec.kv_network_bandwidth = network;
+    return decode;
+  }
+
+  // A pool of a disaggregated model whose tensor-parallel degree differs from the model's: its
+  // measured tables are the profile's rows at its own degree.
+  void reselect_performance_tables(ModelSpec& pool, const std::string& path) {
+    if (pool.perf_table_file.empty()) return;
+    const auto rows = PerfTable::read_rows(pool.perf_table_file, path, ctx.errors);
+    if (!rows) return;
+    for (std::size_t gpu = 0; gpu < pool.perf_table_hardware.size(); ++gpu) {
+      if (pool.perf_table_hardware[gpu].empty()) continue;
+      auto table = PerfTable::select(*rows, pool.perf_table_model, pool.perf_table_hardware[gpu],
+                                     pool.gpus_per_replica, pool.perf_table_file, path, ctx.errors);
+      pool.perf_tables[gpu] = table ? std::make_shared<const PerfTable>(std::move(*table)) : nullptr;
     }
   }
 
@@ -842,7 +952,7 @@ struct Loader {
         }
       }
       if (!fits)
-        ctx.error(model_nodes[i], index_path("models", i),
+        ctx.error(model_nodes[i], model_path(i),
                   "replica of model \"" + m.name + "\" fits on no node: " + why);
     }
   }
