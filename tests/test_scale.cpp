@@ -216,19 +216,23 @@ TEST_CASE("the shipped 100k-GPU fleet: 1,000 models, 15,000 nodes, about a billi
   CHECK(in_full);
 }
 
-TEST_CASE("the shipped 100k-GPU fleet runs its first simulated seconds with every invariant holding",
-          "[scale][scenarios][invariants]") {
+// Without the invariant checker: at 15,000 nodes and ~22,000 replicas its per-event checks would
+// make this test minutes long (the gate's full label runs the first two minutes).
+TEST_CASE("the shipped 100k-GPU fleet runs its first simulated seconds", "[scale][scenarios]") {
   LoadOptions options;
   options.overrides = {"duration=2s", "drain_limit=1min"};
   LoadResult loaded =
       load_scenario_file(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/scale/fleet-100k.yaml", registry(), options);
   REQUIRE(loaded.scenario);
-  RunOutput out = run_scenario(*loaded.scenario);
-  INFO(out.status.errors.to_string());
-  REQUIRE(out.status.ok);
-  for (const auto& v : out.violations) FAIL(v);
-  CHECK(out.status.requests > 15'000);
-  CHECK(out.metrics.overall.completed() > 0);
+  Simulation sim(build_setup(*loaded.scenario, registry()));
+  MetricsCollector metrics(sim.scenario());
+  sim.add_observer(&metrics);
+  const RunStatus status = sim.run();
+  INFO(status.errors.to_string());
+  REQUIRE(status.ok);
+  CHECK(status.requests > 15'000);
+  CHECK(metrics.result().overall.requests == status.requests);
+  CHECK(metrics.result().overall.completed() > 0);
 }
 
 TEST_CASE("engine against a bare heap: the run's mean pending events, both speeds and their ratio",
