@@ -15,6 +15,7 @@ void add_bench_command(CLI::App& app, const PolicyRegistry& registry, int& exit_
     std::string baseline = "bench/baseline.json";
     std::string label = "ci";
     bool update = false;
+    bool heap_ratio = false;
     std::uint32_t slowdown = 0;
   };
   auto options = std::make_shared<Options>();
@@ -23,6 +24,9 @@ void add_bench_command(CLI::App& app, const PolicyRegistry& registry, int& exit_
   bench->add_option("--baseline", options->baseline, "baseline file (default bench/baseline.json)");
   bench->add_option("--label", options->label, "which cases to run: ci (default) or full");
   bench->add_flag("--update", options->update, "rewrite the baseline with what this run measured");
+  bench->add_flag("--heap-ratio", options->heap_ratio,
+                  "instead of the gate: each timed scenario case's engine events/s divided by a bare event heap's "
+                  "at the run's mean pending-event count (issue 14's target: >= 0.5)");
   bench->add_option("--test-slowdown", options->slowdown, "test only: plant a slowdown in the engine")
       ->transform(integer_in(0, 1'000'000))
       ->group("");  // hidden
@@ -36,6 +40,13 @@ void add_bench_command(CLI::App& app, const PolicyRegistry& registry, int& exit_
     }
     // Scenario paths are relative to the repository root: the baseline's folder's parent.
     const auto root = std::filesystem::absolute(options->baseline).parent_path().parent_path().string();
+    if (options->heap_ratio) {
+      std::vector<HeapRatioRow> rows = measure_heap_ratios(baseline, root, registry, options->label, errors);
+      std::cout << heap_ratio_table(rows);
+      if (!errors.empty()) std::cerr << errors.to_string();
+      exit_code = errors.empty() ? 0 : 1;
+      return;
+    }
     GateOptions gate;
     gate.label = options->label;
     gate.test_slowdown = options->slowdown;

@@ -57,6 +57,8 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
   j["request_timeout"] = format_duration(sc.request_timeout);
   j["warm_start"] = sc.warm_start;
   j["sample_interval"] = format_duration(sc.sample_interval);
+  // (only where it took effect, so that the results of smaller fleets are unchanged)
+  if (sc.timeseries_models > 0 && sc.models.size() > sc.timeseries_models) j["timeseries_models"] = sc.timeseries_models;
   j["buffer_limit"] = sc.buffer_limit;
   j["queue_limit"] = sc.queue_limit;
   if (!sc.faults.empty()) {  // (absent without faults, so that other results are unchanged)

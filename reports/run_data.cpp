@@ -781,6 +781,13 @@ LoadedRun load_run_dir(const std::string& dir, std::size_t drawn) {
       const bool limit = drawn > 0 && run.models.size() > drawn;
       run.timeseries = parse_timeseries_csv(in, ts.string(), loaded.errors,
                                         limit ? drawn_models(run, drawn) : std::vector<std::string>{});
+      // A fleet past the scenario's timeseries_models has one `other (N models)` row per series
+      // and sample (reports/run_files.hpp), summed in with the models written one by one: the
+      // sum is right, but it counts as one model. Every model not drawn is in it.
+      if (limit && run.timeseries.other_models > 0 && run.timeseries.other_models < run.models.size() - drawn) {
+        run.timeseries.other_models = run.models.size() - drawn;
+        for (RunSeries& s : run.timeseries.others) s.model = other_models_label(run.timeseries.other_models);
+      }
       if (in.bad()) loaded.errors.add({ts.string(), 0, 0, "", "cannot read the file"});
     } else {
       loaded.errors.add({ts.string(), 0, 0, "", "cannot read the file"});

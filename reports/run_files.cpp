@@ -1,7 +1,9 @@
 #include "reports/run_files.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
+#include "reports/run_data.hpp"
 #include "sim/csv_field.hpp"
 
 namespace fleetsim {
@@ -16,22 +18,64 @@ std::string number(double v) {
 
 const char* const kTimeseriesHeader = "time_s,model,series,value\n";
 
-void append_timeseries_rows(std::string& out, const Scenario& scenario, const TimeSeriesRecorder::Sample& sample) {
+std::vector<std::uint8_t> timeseries_models_written(const Scenario& scenario) {
+  const std::size_t n = scenario.models.size();
+  std::vector<std::uint8_t> written(n, 1);
+  if (scenario.timeseries_models == 0 || n <= scenario.timeseries_models) return written;
+  std::vector<double> expected(n, 0.0);
+  for (const WorkloadSpec& w : scenario.workloads) {
+    if (w.arrivals == WorkloadSpec::Arrivals::Trace || w.model >= n) continue;
+    double rate = w.rate;  // Poisson, Gamma, Diurnal (its mean): requests/s
+    if (w.arrivals == WorkloadSpec::Arrivals::OnOff && w.on + w.off > 0)
+      rate *= static_cast<double>(w.on) / static_cast<double>(w.on + w.off);
+    expected[w.model] += rate * std::max(0.0, to_seconds(scenario.duration - w.start));
+  }
+  std::vector<std::uint32_t> ranked(n);
+  for (std::uint32_t m = 0; m < n; ++m) ranked[m] = m;
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [&](std::uint32_t a, std::uint32_t b) { return expected[a] > expected[b]; });
+  std::fill(written.begin(), written.end(), 0);
+  for (std::size_t i = 0; i < scenario.timeseries_models; ++i) written[ranked[i]] = 1;
+  return written;
+}
+
+void append_timeseries_rows(std::string& out, const Scenario& scenario, const TimeSeriesRecorder::Sample& sample,
+                            const std::vector<std::uint8_t>& written) {
   const std::string time = number(to_seconds(sample.time));
-  for (std::size_t m = 0; m < sample.models.size(); ++m) {
-    const bool per_model = m < scenario.models.size();
-    const std::string model = csv_field(per_model ? scenario.models[m].name : std::string("all"));
-    const bool llm = !per_model || scenario.models[m].kind == ModelSpec::Kind::Llm;
+  // The kv_cache_* rows only for LLM models (and groups holding one), when the engine sampled them.
+  auto rows = [&](const std::string& model, const TimeSeriesRecorder::Values& values, bool llm) {
     for (int s = 0; s < kSeriesCount; ++s)
       if (series_applies(static_cast<Series>(s), llm, sample.kv_sampled))
         out += time + "," + model + "," + series_name(static_cast<Series>(s)) + "," +
-             number(sample.models[m][static_cast<std::size_t>(s)]) + "\n";
+               number(values[static_cast<std::size_t>(s)]) + "\n";
+  };
+  auto is_llm = [&](std::size_t m) {
+    return m >= scenario.models.size() || scenario.models[m].kind == ModelSpec::Kind::Llm;
+  };
+  TimeSeriesRecorder::Values other{};
+  std::size_t others = 0;
+  bool other_llm = false;
+  for (std::size_t m = 0; m < sample.models.size(); ++m) {
+    if (m < scenario.models.size() && m < written.size() && !written[m]) {
+      for (std::size_t s = 0; s < other.size(); ++s) other[s] += sample.models[m][s];
+      ++others;
+      other_llm = other_llm || is_llm(m);
+      continue;
+    }
+    if (m + 1 == sample.models.size() && others > 0) rows(csv_field(other_models_label(others)), other, other_llm);
+    rows(csv_field(m < scenario.models.size() ? scenario.models[m].name : std::string("all")), sample.models[m],
+         is_llm(m));
   }
+}
+
+void append_timeseries_rows(std::string& out, const Scenario& scenario, const TimeSeriesRecorder::Sample& sample) {
+  append_timeseries_rows(out, scenario, sample, timeseries_models_written(scenario));
 }
 
 std::string timeseries_csv(const Scenario& scenario, const TimeSeriesRecorder& recorder) {
   std::string out = kTimeseriesHeader;
-  for (const auto& sample : recorder.samples()) append_timeseries_rows(out, scenario, sample);
+  const std::vector<std::uint8_t> written = timeseries_models_written(scenario);
+  for (const auto& sample : recorder.samples()) append_timeseries_rows(out, scenario, sample, written);
   return out;
 }
 

@@ -211,6 +211,9 @@ struct Scenario {
   SimTime request_timeout = 0;   // longest wait in the buffer for a replica
   bool warm_start = true;        // replicas wanted at t = 0 begin ready (a deployed system)
   SimTime sample_interval = 60 * kSecond;  // time-series sampling period
+  // timeseries.csv has per-model series for at most this many models, those with the most
+  // expected traffic, and sums the rest into one `other (N models)` (0: every model).
+  std::uint32_t timeseries_models = 50;
   // Memory stays bounded by what is in flight: a request arriving to a model buffer holding
   // buffer_limit requests, or routed to a replica with queue_limit requests waiting, fails
   // with outcome `rejected` (README "Requests, the buffer and the end of a run").

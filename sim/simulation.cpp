@@ -136,6 +136,8 @@ RunStatus Simulation::run() {
         continue;
       }
       if ((++status.events & 0xFFFF) == 0) {
+        status.pending_events_sum += queue_.size();
+        ++status.pending_events_samples;
         for (auto* o : observers_) o->on_progress(now_, status.events, next_serial_);
         for (std::uint32_t i = 0; i < setup_.test_slowdown; ++i) spin_ = spin_ + 1;  // tests only
       }

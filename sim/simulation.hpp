@@ -119,6 +119,10 @@ struct RunStatus {
   Diagnostics errors;  // a policy's invalid decision or a bad trace record
   SimTime end_time = 0;
   std::uint64_t events = 0;    // events processed, stale ones included
+  // Events pending in the queue, summed over a sample taken every 65,536 events (engine speed
+  // against a bare heap of the same size: bench/gate/gate.hpp, measure_heap_ratios).
+  std::uint64_t pending_events_sum = 0;
+  std::uint64_t pending_events_samples = 0;
   std::uint64_t requests = 0;  // requests that arrived
   // Trace rows at or after `duration`, never simulated (generated workloads: their first
   // arrival past the end only).

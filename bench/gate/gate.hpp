@@ -88,4 +88,25 @@ GateResult run_gate(const GateBaseline& baseline, const std::string& root, const
                     const GateOptions& options);
 std::string gate_table(const GateResult& result);
 
+// Engine speed against a bare event heap (issue 14's target: at least 0.5 on every shipped
+// scenario). For each scenario case of `label` with at least 100,000 events: the engine's
+// events per second (the run with its metrics observer, as the gate times it) divided by the
+// events per second of a bare loop on the same EventQueue holding the run's mean pending-event
+// count (sampled every 65,536 events), where one event of the loop is a pop and a push (the hold
+// model: each popped event schedules one a random delay later). Best of `repetitions` each.
+struct HeapRatioRow {
+  std::string name;
+  std::uint64_t events = 0;
+  double mean_pending = 0;
+  double engine_events_per_s = 0;
+  double heap_events_per_s = 0;
+  double ratio = 0;
+};
+std::vector<HeapRatioRow> measure_heap_ratios(const GateBaseline& baseline, const std::string& root,
+                                              const PolicyRegistry& registry, const std::string& label,
+                                              Diagnostics& errors);
+// The bare loop alone: events (pop + push) per second with `pending` events queued.
+double bare_heap_events_per_second(std::size_t pending);
+std::string heap_ratio_table(const std::vector<HeapRatioRow>& rows);
+
 }  // namespace fleetsim

@@ -60,12 +60,12 @@ void remove_staging(const fs::path& staging) {
 class StreamedCsv {
  public:
   StreamedCsv(const Scenario& scenario, const fs::path& path, const char* header)
-      : scenario_(scenario), out_(path, std::ios::binary) {
+      : scenario_(scenario), out_(path, std::ios::binary), written_(timeseries_models_written(scenario)) {
     buf_ = header;
   }
   bool ok() const { return static_cast<bool>(out_); }
   void add(const TimeSeriesRecorder::Sample& sample) {
-    append_timeseries_rows(buf_, scenario_, sample);
+    append_timeseries_rows(buf_, scenario_, sample, written_);
     if (buf_.size() > (1u << 20)) flush();
   }
   void add(const ColdStartRecord& record) {
@@ -86,6 +86,7 @@ class StreamedCsv {
   }
   const Scenario& scenario_;
   std::ofstream out_;
+  std::vector<std::uint8_t> written_;  // models with rows of their own in timeseries.csv
   std::string buf_;
 };
 

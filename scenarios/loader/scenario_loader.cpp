@@ -89,11 +89,12 @@ struct Loader {
     std::string path;
   };
   std::vector<DecodePool> decode_pools;
-  std::unordered_map<std::size_t, std::string> decode_paths;  // model index -> its key path
-  std::string model_path(std::size_t i) const {
-    auto it = decode_paths.find(i);
-    return it == decode_paths.end() ? index_path("models", i) : it->second;
-  }
+  std::vector<std::string> model_paths;  // per model: its entry's path (models[i]), for messages
+  // Entries with `count`: the entry's name → its models, [first, first + count).
+  struct ModelGroup {
+    std::uint32_t first = 0, count = 0;
+  };
+  std::unordered_map<std::string, ModelGroup> model_groups;
 
   // plugins: [path, ...], relative to the scenario file; loaded before any policy is looked up.
   void read_plugins(MapReader& r) {
@@ -148,6 +149,12 @@ struct Loader {
         ctx.error(r.get(key), key, "must be at most 100 years (" + format_duration(kLongest) + ")");
     sc.warm_start = r.flag("warm_start", true);
     sc.sample_interval = r.duration("sample_interval", 60 * kSecond, kMillisecond);
+    sc.timeseries_models = static_cast<std::uint32_t>(r.integer("timeseries_models", 50, 0, 10'000'000));
+    // The report draws up to 10 models one by one (reports/html_report.cpp): each needs its rows.
+    if (sc.timeseries_models > 0 && sc.timeseries_models < 10)
+      ctx.error(r.get("timeseries_models"), "timeseries_models",
+                "must be 0 (every model) or at least 10, the models the report draws (got " +
+                    std::to_string(sc.timeseries_models) + ")");
     sc.buffer_limit = static_cast<std::uint32_t>(r.integer("buffer_limit", 100'000, 1, 10'000'000));
     sc.queue_limit = static_cast<std::uint32_t>(r.integer("queue_limit", 100'000, 1, 10'000'000));
     sc.request_retries = r.integer("request_retries", 2, 0, 1000);
@@ -162,7 +169,7 @@ struct Loader {
     resolve_names(sc.batching, PolicyFamily::Batching, "policies.batching", r.get("policies"));
     resolve_names(sc.cache, PolicyFamily::Cache, "policies.cache", r.get("policies"));
     for (std::size_t i = 0; i < sc.models.size(); ++i)
-      resolve_names(sc.models[i].autoscaler, PolicyFamily::Autoscaler, model_path(i) + ".autoscaler",
+      resolve_names(sc.models[i].autoscaler, PolicyFamily::Autoscaler, model_paths[i] + ".autoscaler",
                     model_nodes[i]);
     read_workloads(r);
     read_jobs(r);
@@ -300,7 +307,7 @@ struct Loader {
       if (!m.ok()) continue;
       ModelSpec spec;
       spec.name = m.text("name", "", true);
-      if (model_index.count(spec.name))
+      if (model_index.count(spec.name) || model_groups.count(spec.name))
         ctx.error(m.get("name"), m.path("name"), "duplicate model name \"" + spec.name + "\"");
       std::string kind = m.text("kind", "llm");
       if (kind == "llm") spec.kind = ModelSpec::Kind::Llm;
@@ -376,20 +383,39 @@ struct Loader {
       std::optional<DecodePool> decode;
       if (m.has("disaggregated")) decode = read_disaggregated(m, spec);
       (void)m.get("disaggregated");
+      // `count: N`: N identical models named <name>-<k>, k zero-padded to the digits of N − 1
+      // (llm-000 .. llm-999), so a fleet of a thousand deployments is one entry; a workload that
+      // names the entry spreads its traffic over them (read_workloads, `popularity`).
+      const int count = m.has("count") ? m.integer("count", 1, 1, 100'000) : 0;
+      if (count > 0 && decode)
+        ctx.error(m.get("count"), m.path("count"), "count and disaggregated cannot be combined (not supported yet)");
       m.finish();
-      model_index[spec.name] = static_cast<std::uint32_t>(sc.models.size());
-      if (decode) decode->prefill = static_cast<std::uint32_t>(sc.models.size());
-      sc.models.push_back(spec);
-      model_nodes.push_back(items[i]);
-      if (decode) decode_pools.push_back(std::move(*decode));
+      if (count == 0) {
+        if (decode) decode->prefill = static_cast<std::uint32_t>(sc.models.size());
+        add_model(spec, items[i], path);
+        if (decode) decode_pools.push_back(std::move(*decode));
+        continue;
+      }
+      model_groups[spec.name] = ModelGroup{static_cast<std::uint32_t>(sc.models.size()), static_cast<std::uint32_t>(count)};
+      const std::size_t digits = std::to_string(count - 1).size();
+      const std::string base = spec.name;
+      for (int k = 0; k < count; ++k) {
+        std::string index = std::to_string(k);
+        spec.name = base + "-" + std::string(digits - index.size(), '0') + index;
+        if (model_index.count(spec.name))
+          ctx.error(m.get("name"), m.path("name"), "count: model name \"" + spec.name + "\" is taken");
+        add_model(spec, items[i], path);
+      }
     }
+    // Disaggregated models' decode pools, after the file's models (not in model_index: traces
+    // and workloads name the model, whose prefill pool the requests reach first).
     for (DecodePool& d : decode_pools) {
       const auto index = static_cast<std::uint32_t>(sc.models.size());
       sc.models[d.prefill].partner = index;
       d.spec.partner = d.prefill;
-      decode_paths[index] = d.path;
       sc.models.push_back(std::move(d.spec));
       model_nodes.push_back(d.node);
+      model_paths.push_back(d.path);
     }
   }
 
@@ -473,6 +499,13 @@ struct Loader {
                                      pool.gpus_per_replica, pool.perf_table_file, path, ctx.errors);
       pool.perf_tables[gpu] = table ? std::make_shared<const PerfTable>(std::move(*table)) : nullptr;
     }
+  }
+
+  void add_model(const ModelSpec& spec, const YAML::Node& node, const std::string& path) {
+    model_index[spec.name] = static_cast<std::uint32_t>(sc.models.size());
+    sc.models.push_back(spec);
+    model_nodes.push_back(node);
+    model_paths.push_back(path);
   }
 
   // A model's `performance_table`: a profile in the Splitwise format and, per GPU type, the
@@ -565,9 +598,12 @@ struct Loader {
       }
       std::string model = w.text("model", "", true);
       auto it = model_index.find(model);
+      const auto group = model_groups.find(model);
+      if (group != model_groups.end()) it = model_index.find(sc.models[group->second.first].name);
       if (it == model_index.end() && !model.empty()) {
         std::vector<std::string> names;
         for (const auto& m : sc.models) names.push_back(m.name);
+        for (const auto& [group_name, g] : model_groups) names.push_back(group_name);
         std::string s = did_you_mean(model, names);
         ctx.error(w.get("model"), w.path("model"),
                   "unknown model \"" + model + "\"" + (s.empty() ? "" : ", did you mean " + s + "?"));
@@ -623,8 +659,33 @@ struct Loader {
                     "model \"" + model + "\" is a service-time model; prefixes apply to LLM models");
         spec.prefixes = read_prefixes(w.get("prefixes"), w.path("prefixes"));
       }
+      double zipf = 0;
+      if (w.has("model_zipf")) {
+        zipf = w.number("model_zipf", 0, 0, 100);
+        if (group == model_groups.end() && it != model_index.end())
+          ctx.error(w.get("model_zipf"), w.path("model_zipf"),
+                    "model \"" + model + "\" is one model; model_zipf splits the traffic of an entry with `count`");
+      }
+      (void)w.get("model_zipf");
       w.finish();
-      sc.workloads.push_back(spec);
+      if (group == model_groups.end()) {
+        sc.workloads.push_back(spec);
+        continue;
+      }
+      // A workload naming a `count` entry: one workload per model of it, named <name>/<model>
+      // (its random streams), sharing `rate` by Zipf(model_zipf) weights in the entry's order
+      // (model k gets (k + 1)^−s of the sum; s = 0, the default, splits it evenly).
+      const ModelGroup g = group->second;
+      double total = 0;
+      for (std::uint32_t k = 0; k < g.count; ++k) total += std::pow(static_cast<double>(k + 1), -zipf);
+      const double rate = spec.rate;
+      const std::string name = spec.name;
+      for (std::uint32_t k = 0; k < g.count; ++k) {
+        spec.model = g.first + k;
+        spec.name = name + "/" + sc.models[spec.model].name;
+        spec.rate = rate * std::pow(static_cast<double>(k + 1), -zipf) / total;
+        sc.workloads.push_back(spec);
+      }
     }
   }
 
@@ -952,7 +1013,7 @@ struct Loader {
         }
       }
       if (!fits)
-        ctx.error(model_nodes[i], model_path(i),
+        ctx.error(model_nodes[i], model_paths[i],
                   "replica of model \"" + m.name + "\" fits on no node: " + why);
     }
   }
