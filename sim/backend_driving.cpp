@@ -93,6 +93,7 @@ void Simulation::on_backend_event(const BackendEvent& event) {
       break;
     case Kind::Stop: break;
   }
+  route_load_changed(slot);  // (a token report changed its counts; a failed replica is no longer indexed)
 }
 
 // The request joins the replica's worker, which queues and batches it itself; the engine keeps

@@ -61,6 +61,7 @@ void Simulation::on_transfer_done() {
       for (AdapterSlot& slot : rep.adapters)
         if (slot.adapter == adapter) slot.loading = false, slot.transfer = TransferNetwork::kNone;
       if (rep.phase == ReplicaPhase::Ready || rep.phase == ReplicaPhase::Draining) llm_try_schedule(rep, rep_id);
+      route_load_changed(rep_id);
       continue;
     }
     if (owner >= kKvOwner) {

@@ -328,6 +328,7 @@ void Simulation::make_ready(std::uint32_t rep_id) {
   m.ready.insert(std::lower_bound(m.ready.begin(), m.ready.end(), rep.info.id,
                                   [&](std::uint32_t slot, std::uint32_t id) { return replicas_[slot].info.id < id; }),
                  rep_id);
+  route_index_.add(rep.info.model, rep_id, rep.info.id, rep.outstanding, rep.outstanding_tokens());
   rep.phase = ReplicaPhase::Ready;
   rep.progress_time = now_;
   for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Ready);
@@ -344,6 +345,7 @@ void Simulation::drain(std::uint32_t rep_id) {
   ModelState& m = models_[rep.info.model];
   if (rep.phase == ReplicaPhase::Ready) {
     m.ready.erase(std::find(m.ready.begin(), m.ready.end(), rep_id));
+    route_index_.remove(rep_id);
     rep.phase = ReplicaPhase::Draining;
     ++m.draining;
     for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Draining);

@@ -54,24 +54,79 @@ void Simulation::dispatch_or_buffer(std::uint32_t id) {
   if (m.starting.empty()) request_evaluation(r.model, now_);
 }
 
+// One ready replica as the router sees it for this request.
+RouteCandidate Simulation::route_candidate(const Replica& rep, const Request& r,
+                                           std::span<const std::uint64_t> prefix) const {
+  RouteCandidate c{rep.info.id, rep.outstanding, rep.running, r.adapter != kNoAdapter && holds_adapter(rep, r.adapter),
+                   rep.outstanding_tokens()};
+  if (!prefix.empty())
+    c.prefix_hit_tokens = static_cast<std::uint32_t>(rep.prefix.match(prefix)) *
+                          static_cast<std::uint32_t>(setup_.scenario.models[r.model].prefix_block_tokens);
+  return c;
+}
+
+// Where a ready replica sits in its model's ready list (ascending public id): a binary search.
+std::size_t Simulation::ready_position(std::uint32_t model, std::uint32_t slot) const {
+  const std::vector<std::uint32_t>& ready = models_[model].ready;
+  const std::uint32_t id = replicas_[slot].info.id;
+  return static_cast<std::size_t>(
+      std::lower_bound(ready.begin(), ready.end(), id,
+                       [&](std::uint32_t s, std::uint32_t v) { return replicas_[s].info.id < v; }) -
+      ready.begin());
+}
+
+// What a route_ready() router reads: the ready list by position, built on demand, and the route
+// index's least loaded (a scan when the router did not ask for that order).
+class Simulation::ReadyView final : public ReadyReplicas {
+ public:
+  ReadyView(const Simulation& sim, std::uint32_t request)
+      : sim_(sim), r_(sim.requests_[request]), ready_(sim.models_[r_.model].ready),
+        prefix_(sim.cacheable_prefix(request)) {}
+  std::size_t size() const override { return ready_.size(); }
+  RouteCandidate candidate(std::size_t i) const override {
+    return sim_.route_candidate(sim_.replicas_[ready_[i]], r_, prefix_);
+  }
+  std::size_t fewest_outstanding() const override {
+    if (sim_.route_index_.keeps_outstanding())
+      return sim_.ready_position(r_.model, sim_.route_index_.fewest_outstanding(r_.model));
+    return scan([](const Replica& rep) { return rep.outstanding; });
+  }
+  std::size_t fewest_tokens() const override {
+    if (sim_.route_index_.keeps_tokens())
+      return sim_.ready_position(r_.model, sim_.route_index_.fewest_tokens(r_.model));
+    return scan([](const Replica& rep) { return rep.outstanding_tokens(); });
+  }
+
+ private:
+  template <class Load>
+  std::size_t scan(Load load) const {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < ready_.size(); ++i)
+      if (load(sim_.replicas_[ready_[i]]) < load(sim_.replicas_[ready_[best]])) best = i;
+    return best;
+  }
+  const Simulation& sim_;
+  const Request& r_;
+  const std::vector<std::uint32_t>& ready_;
+  std::span<const std::uint64_t> prefix_;
+};
+
 void Simulation::route(std::uint32_t id) {
   Request& r = requests_[id];
   ModelState& m = models_[r.model];
-  candidates_.clear();
-  for (std::uint32_t rep : m.ready)
-    candidates_.push_back(RouteCandidate{replicas_[rep].info.id, replicas_[rep].outstanding, replicas_[rep].running,
-                                         r.adapter != kNoAdapter && holds_adapter(replicas_[rep], r.adapter),
-                                         replicas_[rep].outstanding_tokens()});
-  if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty()) {
-    const auto block = static_cast<std::uint32_t>(setup_.scenario.models[r.model].prefix_block_tokens);
-    for (std::size_t i = 0; i < candidates_.size(); ++i)
-      candidates_[i].prefix_hit_tokens = static_cast<std::uint32_t>(replicas_[m.ready[i]].prefix.match(full)) * block;
+  const RouteRequest request{r.model, r.input_tokens, r.output_tokens, r.adapter};
+  std::size_t pick = 0;
+  if (router_reads_ != kReadsCandidates) {  // the router reads the indexed view
+    pick = setup_.router->route_ready(ReadyView(*this, id), request);
+  } else {  // every ready replica, built
+    const std::span<const std::uint64_t> prefix = cacheable_prefix(id);
+    candidates_.clear();
+    for (std::uint32_t rep : m.ready) candidates_.push_back(route_candidate(replicas_[rep], r, prefix));
+    pick = setup_.router->route(candidates_, request);
   }
-  std::size_t pick = setup_.router->route(
-      candidates_, RouteRequest{r.model, r.input_tokens, r.output_tokens, r.adapter});
-  if (pick >= candidates_.size())
+  if (pick >= m.ready.size())
     throw PolicyError{"router policy '" + setup_.scenario.router.impl + "' returned index " +
-                      std::to_string(pick) + " for " + std::to_string(candidates_.size()) +
+                      std::to_string(pick) + " for " + std::to_string(m.ready.size()) +
                       " candidates"};
   if (r.kv_node != 0xFFFFFFFFu) {  // a decode pool's request: its KV moves there first
     start_kv_transfer(id, m.ready[pick]);
@@ -98,15 +153,16 @@ void Simulation::enqueue(std::uint32_t id, std::uint32_t rep_id) {
   r.replica = rep_id;
   if (setup_.backend) {  // real mode: the replica's worker queues and batches it
     submit_to_backend(id, rep);
-    return;
+  } else {
+    rep.waiting.push(id);
+    rep.queued_tokens += request_tokens(spec, r);
+    if (rep.outstanding++ == 0) set_busy(rep, true);
+    if (spec.kind == ModelSpec::Kind::Llm)
+      llm_try_schedule(rep, rep_id);
+    else
+      service_try_start(rep, rep_id);
   }
-  rep.waiting.push(id);
-  rep.queued_tokens += request_tokens(spec, r);
-  if (rep.outstanding++ == 0) set_busy(rep, true);
-  if (spec.kind == ModelSpec::Kind::Llm)
-    llm_try_schedule(rep, rep_id);
-  else
-    service_try_start(rep, rep_id);
+  route_load_changed(rep_id);
 }
 
 void Simulation::finish_request(std::uint32_t id, RequestOutcome outcome) {
@@ -199,6 +255,36 @@ std::string Simulation::routing_tokens_violation(bool recount) const {
       for (const Sequence& s : rep.decoding) expected += s.finish - rep.progress;
     }
     if (std::abs(expected - tokens) > slack) return violation(", its requests have " + std::to_string(expected));
+  }
+  return recount ? route_index_violation() : "";
+}
+
+// The route index against the replicas (between events, when every handler has updated it):
+// every ready replica indexed with its counts as they are, and each model's least loaded the
+// one a scan of its ready list finds.
+std::string Simulation::route_index_violation() const {
+  if (!route_index_.keeps_outstanding() && !route_index_.keeps_tokens()) return "";
+  for (std::uint32_t model = 0; model < models_.size(); ++model) {
+    const std::vector<std::uint32_t>& ready = models_[model].ready;
+    std::size_t fewest = 0, least = 0;
+    for (std::size_t i = 0; i < ready.size(); ++i) {
+      const Replica& rep = replicas_[ready[i]];
+      const std::string who = "route index: replica " + std::to_string(rep.info.id);
+      if (!route_index_.contains(ready[i])) return who + " is ready but not indexed";
+      if (route_index_.keeps_outstanding() && route_index_.outstanding_key(ready[i]) != rep.outstanding)
+        return who + " indexed with " + std::to_string(route_index_.outstanding_key(ready[i])) +
+               " outstanding requests, has " + std::to_string(rep.outstanding);
+      if (route_index_.keeps_tokens() && !(route_index_.tokens_key(ready[i]) == rep.outstanding_tokens()))
+        return who + " indexed with " + std::to_string(route_index_.tokens_key(ready[i])) +
+               " outstanding tokens, has " + std::to_string(rep.outstanding_tokens());
+      if (rep.outstanding < replicas_[ready[fewest]].outstanding) fewest = i;
+      if (rep.outstanding_tokens() < replicas_[ready[least]].outstanding_tokens()) least = i;
+    }
+    if (ready.empty()) continue;
+    if (route_index_.keeps_outstanding() && route_index_.fewest_outstanding(model) != ready[fewest])
+      return "route index: model " + std::to_string(model) + "'s fewest outstanding is not a scan's";
+    if (route_index_.keeps_tokens() && route_index_.fewest_tokens(model) != ready[least])
+      return "route index: model " + std::to_string(model) + "'s fewest tokens is not a scan's";
   }
   return "";
 }

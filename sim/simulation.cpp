@@ -81,6 +81,9 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
   store_link_ = network_.add_link(sc.model_store_bandwidth);
   registry_link_ = network_.add_link(sc.registry_bandwidth);
   models_.resize(sc.models.size());
+  if (setup_.router) router_reads_ = setup_.router->reads();
+  route_index_ = RouteIndex(sc.models.size(), (router_reads_ & kReadsFewestOutstanding) == kReadsFewestOutstanding,
+                            (router_reads_ & kReadsFewestTokens) == kReadsFewestTokens);
   kv_counts_.resize(sc.models.size());
   for (std::uint32_t m = 0; m < sc.models.size(); ++m)
     models_[m].service_rng = RngStream(sc.seed, "service/" + sc.models[m].name);
@@ -148,10 +151,10 @@ RunStatus Simulation::run() {
           if (replicas_[e.target].epoch == e.epoch) on_replica_phase(e.target);
           break;
         case EventKind::BatchStep:
-          if (replicas_[e.target].epoch == e.epoch) on_batch_step(e.target);
+          if (replicas_[e.target].epoch == e.epoch) on_batch_step(e.target), route_load_changed(e.target);
           break;
         case EventKind::ServiceDone:  // (a failed replica's completions are stale)
-          if (replicas_[e.target].epoch == e.epoch) on_service_done(e.target, e.extra);
+          if (replicas_[e.target].epoch == e.epoch) on_service_done(e.target, e.extra), route_load_changed(e.target);
           break;
         case EventKind::Autoscale:
           if (models_[e.target].evaluation_epoch == e.epoch) on_autoscale(e.target);

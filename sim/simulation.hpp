@@ -35,6 +35,7 @@
 #include "sim/quantile_sketch.hpp"
 #include "sim/replica_backend.hpp"
 #include "sim/request_source.hpp"
+#include "sim/route_index.hpp"
 #include "sim/rng.hpp"
 #include "sim/scenario.hpp"
 #include "sim/transfers.hpp"
@@ -172,7 +173,10 @@ class Simulation {
   // replica without a request has a count of 0 — and with `recount` (only between two events'
   // handling, when no batch change is half done), when each simulated replica with up to 64
   // requests counts what its requests add up to — else which is not.
+  // With `recount`, the route index too: every ready replica indexed with its counts as they
+  // are, and each model's least loaded by requests and by tokens the one a scan finds.
   std::string routing_tokens_violation(bool recount = false) const;
+  std::string route_index_violation() const;
 
  private:
   enum class EventKind : std::uint8_t {
@@ -360,6 +364,17 @@ class Simulation {
   // sim/request_routing.cpp: requests through the buffer (activator) and the router
   void dispatch_or_buffer(std::uint32_t request);
   void route(std::uint32_t request);
+  class ReadyView;  // the ReadyReplicas a route_ready() router reads
+  RouteCandidate route_candidate(const Replica& replica, const Request& request,
+                                 std::span<const std::uint64_t> prefix) const;
+  std::size_t ready_position(std::uint32_t model, std::uint32_t replica) const;
+  // A replica's outstanding requests or tokens may have changed: its place in the route index.
+  // Called at the end of each handler that may change them (enqueue, a batch step, a service
+  // completion, an adapter loaded, a real-mode token report), not at each change inside.
+  void route_load_changed(std::uint32_t replica) {
+    if (route_index_.contains(replica))
+      route_index_.update(replica, replicas_[replica].outstanding, replicas_[replica].outstanding_tokens());
+  }
   void enqueue(std::uint32_t request, std::uint32_t replica);
   static std::int64_t request_tokens(const ModelSpec& spec, const Request& request);
   void complete(std::uint32_t request, std::uint32_t replica);
@@ -514,6 +529,8 @@ class Simulation {
   std::vector<bool> lookahead_live_;
   std::vector<std::unique_ptr<LlmPerfModel>> perf_models_;  // [model * gpu types + gpu type]
   std::vector<RouteCandidate> candidates_;                   // scratch for the router
+  unsigned router_reads_ = kReadsCandidates;                 // the router's reads(), read once
+  RouteIndex route_index_;                                   // ready replicas by load, when read
   std::vector<DrainCandidate> drain_candidates_;             // scratch for choose_drain
   std::vector<PoolView> pool_views_;                         // scratch for choose_pool
   TransferNetwork network_;

@@ -21,7 +21,10 @@
 // 2.0: ClusterView::index (the free-GPU index) and visit_candidates(); BatchState's
 // chunked_prefill and kv_block_size. A 1.x plugin is rebuilt against it unchanged (its source
 // compiles as it is), but the views it receives grew.
-#define FLEETSIM_SDK_VERSION_MAJOR 2
+// 3.0: Router::reads() and route_ready() with ReadyReplicas (routing from the engine's index,
+// policies/routing/router.hpp). Router's virtual table grew — a size check cannot see that, so
+// it is a major version: a 2.x plugin is rebuilt against it unchanged.
+#define FLEETSIM_SDK_VERSION_MAJOR 3
 #define FLEETSIM_SDK_VERSION_MINOR 0
 
 namespace fleetsim {

@@ -20,6 +20,9 @@ class LeastTokens final : public Router {
       if (candidates[i].outstanding_tokens < candidates[best].outstanding_tokens) best = i;
     return best;
   }
+  // The same choice from the engine's index, without a pass over the replicas.
+  unsigned reads() const override { return kReadsFewestTokens; }
+  std::size_t route_ready(const ReadyReplicas& ready, const RouteRequest&) override { return ready.fewest_tokens(); }
 };
 }  // namespace
 

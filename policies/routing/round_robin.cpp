@@ -10,11 +10,19 @@ namespace {
 class RoundRobin final : public Router {
  public:
   std::size_t route(std::span<const RouteCandidate> candidates, const RouteRequest& request) override {
-    if (cursor_.size() <= request.model) cursor_.resize(request.model + 1, 0);
-    return static_cast<std::size_t>(cursor_[request.model]++ % candidates.size());
+    return next(candidates.size(), request.model);
+  }
+  // It needs only the count: no candidate is built.
+  unsigned reads() const override { return kReadsReady; }
+  std::size_t route_ready(const ReadyReplicas& ready, const RouteRequest& request) override {
+    return next(ready.size(), request.model);
   }
 
  private:
+  std::size_t next(std::size_t n, std::uint32_t model) {
+    if (cursor_.size() <= model) cursor_.resize(model + 1, 0);
+    return static_cast<std::size_t>(cursor_[model]++ % n);
+  }
   std::vector<std::uint64_t> cursor_;
 };
 }  // namespace
