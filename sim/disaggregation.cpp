@@ -110,6 +110,7 @@ void Simulation::start_kv_transfer(std::uint32_t id, std::uint32_t rep_id) {
   counts.bytes += bytes;
   const std::uint32_t from = r.kv_node, to = rep.info.node;
   if (from == to) ++counts.same_node;
+  route_load_changed(rep_id);  // it counts as outstanding there from now on
   if (bytes <= 0) {
     on_kv_transfer_done(id);
     return;
@@ -144,6 +145,7 @@ void Simulation::on_kv_transfer_done(std::uint32_t id) {
   rep.waiting.push(id);
   rep.queued_tokens += request_tokens(spec, r);
   llm_try_schedule(rep, rep_id);
+  route_load_changed(rep_id);
 }
 
 // From llm_try_schedule (no prefill or mixed step under way, a request waiting): a request at

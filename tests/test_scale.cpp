@@ -120,6 +120,7 @@ TEST_CASE("timeseries.csv past timeseries_models: rows for the busiest models, t
   CHECK(written[12] == 0);
   TimeSeriesRecorder::Sample sample;
   sample.time = 120 * kSecond;
+  sample.kv_sampled = true;  // every series, kv_cache_* too: the models are LLMs
   for (std::size_t m = 0; m <= 13; ++m) {  // 13 models, then all
     TimeSeriesRecorder::Values v{};
     for (std::size_t s = 0; s < v.size(); ++s) v[s] = static_cast<double>(m * 10 + s);
