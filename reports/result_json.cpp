@@ -136,6 +136,11 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
       t["max_prefill_tokens"] = m.max_prefill_tokens;
       t["kv_block_size"] = m.kv_block_size;
       t["kv_allocation"] = m.kv_allocation == ModelSpec::KvAllocation::Paged ? "paged" : "reserve";
+      if (m.kv_preemption == ModelSpec::KvPreemption::Swap) {  // (recompute: the keys stay out, as before)
+        t["kv_preemption"] = "swap";
+        t["swap_space"] = format_size(m.swap_space);
+        t["swap_bandwidth"] = m.swap_bandwidth > 0 ? format_bandwidth(m.swap_bandwidth) : "gpu host_to_device_bandwidth";
+      }
       t["chunked_prefill"] = m.chunked_prefill;
       t["prefix_caching"] = m.prefix_caching;
       t["prefix_block_tokens"] = m.prefix_block_tokens;
@@ -479,6 +484,9 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
     o["prefix_hit_tokens"] = k.prefix_hit_tokens;
     o["prefix_hit_rate"] = k.prompt_tokens > 0 ? static_cast<double>(k.prefix_hit_tokens) / k.prompt_tokens : 0.0;
     o["prefix_evicted_blocks"] = k.prefix_evicted_blocks;
+    o["swaps"] = k.swaps;
+    o["swapped_blocks"] = k.swapped_blocks;
+    o["swap_seconds"] = k.swap_seconds;
     return o;
   };
   KvCounts kv_all;
@@ -493,6 +501,9 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
     kv_all.prompt_tokens += status.kv[i].prompt_tokens;
     kv_all.prefix_hit_tokens += status.kv[i].prefix_hit_tokens;
     kv_all.prefix_evicted_blocks += status.kv[i].prefix_evicted_blocks;
+    kv_all.swaps += status.kv[i].swaps;
+    kv_all.swapped_blocks += status.kv[i].swapped_blocks;
+    kv_all.swap_seconds += status.kv[i].swap_seconds;
   }
   j["overall"]["kv_cache"] = kv_json(kv_all);
   // Disaggregated models (README "Disaggregated prefill and decode"): their KV transfers and

@@ -90,7 +90,9 @@ void Simulation::admit_head(Replica& rep) {
   if (rep.sends_kv) r.admitted_at = now_;  // (disaggregation.cpp's TTFT split)
   r.prefilled = 0;
   r.cached = 0;
-  if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty()) {
+  if (r.swapped) {
+    swap_in(rep, r);
+  } else if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty()) {
     const ModelSpec& spec = setup_.scenario.models[r.model];
     const std::size_t hit = rep.prefix.match(full);
     rep.prefix.insert(full.first(hit));  // used now
@@ -111,7 +113,9 @@ void Simulation::admit_head(Replica& rep) {
 // decode stretch and pauses decoding (vLLM's scheduler without chunking); with it, a mixed
 // step starts while there is token budget left beside the decodes.
 void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
-  if (rep.step == BatchStepKind::Prefill || rep.step == BatchStepKind::Mixed || rep.waiting.empty()) return;
+  if (rep.step == BatchStepKind::Prefill || rep.step == BatchStepKind::Mixed || rep.step == BatchStepKind::Swap ||
+      rep.waiting.empty())
+    return;
   if (rep.takes_kv && take_transferred(rep, rep_id)) return;  // a KV cache arrived (disaggregation.cpp)
   const ModelSpec& spec = setup_.scenario.models[rep.info.model];
   if (spec.chunked_prefill) {
@@ -133,6 +137,14 @@ void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
 void Simulation::next_step(Replica& rep, std::uint32_t rep_id) {
   if (rep.takes_kv) join_transferred(rep);  // requests whose KV cache arrived (disaggregation.cpp)
   if (rep.kv_final_blocks > rep.kv_blocks) make_kv_room(rep, rep_id);  // (else nothing can run out)
+  if (rep.swap_out_seconds > 0) {  // preempted requests' blocks go to host memory first
+    rep.step = BatchStepKind::Swap;
+    rep.step_started = now_;
+    ++rep.epoch;
+    schedule(now_ + ceil_ns(rep.swap_out_seconds), EventKind::BatchStep, rep_id, rep.epoch);
+    rep.swap_out_seconds = 0;
+    return;
+  }
   if (rep.prefix.size() > 0) trim_prefix_cache(rep);
   if (setup_.scenario.models[rep.info.model].chunked_prefill) {
     if (start_mixed_step(rep, rep_id)) return;
@@ -169,7 +181,10 @@ void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
   rep.step_started = now_;
   rep.step_tokens = tokens;
   ++rep.epoch;
-  schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens)), EventKind::BatchStep, rep_id, rep.epoch);
+  // (swap_in_seconds: blocks of swapped-out requests admitted, copied back during the step)
+  schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens) + rep.swap_in_seconds), EventKind::BatchStep, rep_id,
+           rep.epoch);
+  rep.swap_in_seconds = 0;
 }
 
 // Chunked prefill (vLLM's scheduler with enable_chunked_prefill; Sarathi-Serve): one step
@@ -202,8 +217,9 @@ bool Simulation::start_mixed_step(Replica& rep, std::uint32_t rep_id) {
   rep.step_tokens = prompt;
   rep.step_decodes = decodes;
   ++rep.epoch;
-  schedule(now_ + ceil_ns(rep.perf->mixed_step_seconds(prompt, decodes, rep.context)), EventKind::BatchStep, rep_id,
-           rep.epoch);
+  schedule(now_ + ceil_ns(rep.perf->mixed_step_seconds(prompt, decodes, rep.context) + rep.swap_in_seconds),
+           EventKind::BatchStep, rep_id, rep.epoch);
+  rep.swap_in_seconds = 0;
   return true;
 }
 
@@ -324,6 +340,7 @@ void Simulation::on_batch_step(std::uint32_t rep_id) {
       rep.prefill_batch.resize(kept);
       break;
     }
+    case BatchStepKind::Swap:  // the copy is done: the blocks are free
     case BatchStepKind::Idle: break;
   }
   rep.progress_time = now_;

@@ -80,6 +80,8 @@ void Simulation::fail_replica(std::uint32_t rep_id) {
   if (was_busy) set_busy(rep, false);  // (observers see it idle: no request, no token left)
   rep.kv_final_blocks = rep.prefill_blocks = 0;
   rep.step = BatchStepKind::Idle;
+  rep.swapped_blocks = 0;
+  rep.swap_out_seconds = rep.swap_in_seconds = 0;
   ++rep.epoch;  // cancels its batch step, service completions and cold-start phase
 
   switch (rep.phase) {
@@ -111,6 +113,7 @@ void Simulation::requeue(std::uint32_t id) {
   r.first_token = 0;
   r.generated = r.prefilled = r.chunk = 0;
   r.kv_arrived = false;  // (disaggregation: the KV cache went with the replica)
+  r.swapped = false;     // (and a swapped-out one's, with its host memory)
   if (!m.ready.empty()) {
     for (auto* o : observers_) o->on_request_requeued(now_, r.model, false);
     route(id);

@@ -72,6 +72,8 @@ void Simulation::make_kv_room(Replica& rep, std::uint32_t) {
 
 // vLLM's recompute preemption: the request admitted last gives up its blocks and goes back to
 // the head of the queue; readmitted, it prefills its prompt and the tokens it had generated.
+// With kv_preemption: swap a decoding request's blocks go to host memory instead (swap_out),
+// while the swap space has room, and come back on readmission (swap_in).
 void Simulation::preempt_newest(Replica& rep) {
   std::size_t newest = 0;
   bool decoding = false;
@@ -93,6 +95,7 @@ void Simulation::preempt_newest(Replica& rep) {
     r.generated = static_cast<std::uint32_t>(
         std::clamp<double>(std::llround(context - r.input_tokens), 1, r.output_tokens - 1));
     rep.context -= context;
+    if (swap_out(rep, id, context)) dropped = 0;
     // Outstanding tokens: from the output still to come (finish - progress) back to a prompt to
     // recompute (input + generated) and the output after it (output - generated).
     rep.decoding_tokens -= rep.decoding[newest].finish - rep.progress;
@@ -121,6 +124,39 @@ void Simulation::preempt_newest(Replica& rep) {
   KvCounts& counts = kv_counts_[rep.info.model];
   ++counts.preemptions;
   counts.recomputed_tokens += static_cast<std::uint64_t>(std::llround(dropped));
+}
+
+// Swap preemption's copy of a decoding request's blocks to host memory, over each GPU's PCIe
+// link (its share of every block): false when the replica's swap space is full (or the model
+// recomputes). The copy time is owed before the replica's next step (next_step).
+bool Simulation::swap_out(Replica& rep, std::uint32_t id, double context) {
+  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  if (spec.kv_preemption != ModelSpec::KvPreemption::Swap) return false;
+  const std::int64_t blocks = rep.blocks_at(context);
+  if (rep.swapped_blocks + blocks > rep.swap_blocks || rep.swap_bandwidth <= 0) return false;
+  rep.swapped_blocks += blocks;
+  const double seconds = static_cast<double>(blocks) * rep.kv_block_size * spec.kv_bytes_per_token / rep.swap_bandwidth;
+  rep.swap_out_seconds += seconds;
+  Request& r = requests_[id];
+  r.swapped = true;
+  KvCounts& counts = kv_counts_[rep.info.model];
+  ++counts.swaps;
+  counts.swapped_blocks += static_cast<std::uint64_t>(blocks);
+  counts.swap_seconds += seconds;
+  return true;
+}
+
+// A swapped-out request readmitted (admit_head): its blocks come back, the copy adding to the
+// step it joins; it computes only its next token (as a prefix hit covering all but one token).
+void Simulation::swap_in(Replica& rep, Request& r) {
+  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  const std::int64_t blocks = rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
+  rep.swapped_blocks -= std::min(blocks, rep.swapped_blocks);
+  const double seconds = static_cast<double>(blocks) * rep.kv_block_size * spec.kv_bytes_per_token / rep.swap_bandwidth;
+  rep.swap_in_seconds += seconds;
+  kv_counts_[rep.info.model].swap_seconds += seconds;
+  r.swapped = false;
+  r.cached = r.input_tokens + r.generated - 1;
 }
 
 // The prefix blocks of a request that a replica can cache and match: the whole blocks of its

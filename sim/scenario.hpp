@@ -76,6 +76,14 @@ struct ModelSpec {
   enum class KvAllocation { Paged, Reserve };
   KvAllocation kv_allocation = KvAllocation::Paged;
   int kv_block_size = 16;
+  // What a preempted running request loses (README "The KV cache"): recompute — its blocks, its
+  // prompt and output so far computed again on readmission (vLLM's default, V1's only mode);
+  // swap — its blocks copied to host memory over PCIe and back on readmission (vLLM V0's
+  // preemption_mode="swap"), while the replica's swap space (swap_space per GPU) has room.
+  enum class KvPreemption { Recompute, Swap };
+  KvPreemption kv_preemption = KvPreemption::Recompute;
+  double swap_space = 4.0 * (1ull << 30);  // bytes per GPU (vLLM --swap-space, default 4 GiB)
+  double swap_bandwidth = 0;  // bytes/s per GPU, each way; 0: the GPU type's host_to_device_bandwidth
   bool chunked_prefill = false;         // a step mixes decodes with prompt chunks (Sarathi-Serve)
   // Prefix caching (README "Prefix caching"): requests that carry prefix hashes skip the
   // prefill of the leading blocks a replica still holds. prefix_block_tokens: the tokens each

@@ -100,6 +100,11 @@ struct KvCounts {
   std::uint64_t prompt_tokens = 0;      // prompt tokens admitted
   std::uint64_t prefix_hit_tokens = 0;  // of them found cached: their prefill was skipped
   std::uint64_t prefix_evicted_blocks = 0;
+  // Swap preemption: preemptions that swapped (the others recomputed), the blocks copied out
+  // (and back in, once each), and the replicas' time spent copying (out and in).
+  std::uint64_t swaps = 0;
+  std::uint64_t swapped_blocks = 0;
+  double swap_seconds = 0;
 };
 
 // What one disaggregated model's KV transfers did (README "Disaggregated prefill and decode"),
@@ -224,6 +229,7 @@ class Simulation {
     std::uint32_t kv_to = kNoReplica;
     std::uint32_t kv_to_id = kNoReplica;
     bool kv_arrived = false;
+    bool swapped = false;  // preempted with its KV blocks in the replica's host swap space
     SimTime admitted_at = 0;  // to the prefill batch
     SimTime kv_sent = 0;      // transfer started
     SimTime kv_landed = 0;    // transfer done
@@ -253,7 +259,9 @@ class Simulation {
     };
   };
 
-  enum class BatchStepKind : std::uint8_t { Idle, Prefill, Decode, Mixed };
+  // Swap: the KV blocks of requests preempted to host memory are being copied out (swap
+  // preemption); the replica computes nothing meanwhile.
+  enum class BatchStepKind : std::uint8_t { Idle, Prefill, Decode, Mixed, Swap };
 
   struct Replica {
     ReplicaInfo info;
@@ -294,6 +302,13 @@ class Simulation {
     std::int64_t kv_final_blocks = 0;  // blocks the admitted requests hold at their longest
     std::int64_t prefill_blocks = 0;   // blocks of the requests in prefill_batch
     std::uint64_t admissions = 0;      // counter behind Request::admitted
+    // Swap preemption (kv_preemption: swap): host-memory blocks, those in use by swapped-out
+    // requests, the copy time owed before the next step (swap-outs) or added to it (swap-ins).
+    std::int64_t swap_blocks = 0;
+    double swap_bandwidth = 0;  // bytes/s, all its GPUs' PCIe links together
+    std::int64_t swapped_blocks = 0;
+    double swap_out_seconds = 0;
+    double swap_in_seconds = 0;
     PrefixCache prefix;                // prompt-prefix blocks held (prefix caching)
     std::vector<AdapterSlot> adapters;
     double store_bytes_left = 0;  // a model-store load paused by a store outage
@@ -409,6 +424,8 @@ class Simulation {
   std::int64_t kv_blocks_needed(const Replica& replica, double progress, double extra_tokens) const;
   bool kv_admits_prompt(const Replica& replica, const Request& request) const;
   double decode_steps_before_kv_full(const Replica& replica) const;
+  bool swap_out(Replica& replica, std::uint32_t request, double context);
+  void swap_in(Replica& replica, Request& request);
   void make_kv_room(Replica& replica, std::uint32_t id);
   void trim_prefix_cache(Replica& replica);
   std::span<const std::uint64_t> cacheable_prefix(std::uint32_t request) const;

@@ -90,6 +90,49 @@ TEST_CASE("paged KV: the newest request is preempted when blocks run out, and re
   }
 }
 
+TEST_CASE("swap preemption: the newest request's blocks go to host memory and back, nothing is recomputed", "[kv-cache][swap]") {
+  TempDir dir;
+  // As above: A and B, 480-token prompts, 400 out, a 64-block cache. B is preempted after 31
+  // decode steps holding 512 tokens: 32 blocks of 16 × 47,289,560 B.
+  const std::string trace = dir.write("t.csv", "timestamp,model,input_tokens,output_tokens\n1.0,m,480,400\n1.001,m,480,400\n");
+  const Scenario sc = scenario_from(kv_yaml(trace, ", kv_preemption: swap, swap_space: 32GiB"));
+  RunOutput out = run_scenario(sc);
+  REQUIRE(out.violations.empty());
+  const LlmPerfModel perf(sc.models[0], sc.gpu_types[0], sc.perf);
+  const double pcie = sc.gpu_types[0].host_to_device_bandwidth;  // one GPU
+  REQUIRE(pcie > 0);
+  const double copy = 32 * 16 * 47289560.0 / pcie;  // 32 blocks, each way
+  const SimTime a_first = kSecond + ceil_ns(perf.prefill_seconds(480));
+  const SimTime b_first = a_first + ceil_ns(perf.prefill_seconds(480));
+  const SimTime preempted = b_first + ceil_ns(perf.decode_seconds(31, 2, 962));
+  // The replica copies B's blocks out (a step of its own), then A decodes alone to its end.
+  const SimTime a_end = preempted + ceil_ns(copy) + ceil_ns(perf.decode_seconds(368, 1, 512));
+  CHECK(by_serial(out, 0).end == a_end);
+  // B is readmitted: its blocks come back during a one-token step (its 33rd token), then it
+  // decodes 367 steps from 513 tokens.
+  const SimTime b_again = a_end + ceil_ns(perf.prefill_seconds(1) + copy);
+  CHECK(by_serial(out, 1).end == b_again + ceil_ns(perf.decode_seconds(367, 1, 513)));
+  const KvCounts& kv = out.status.kv[0];
+  CHECK(kv.preemptions == 1);
+  CHECK(kv.swaps == 1);
+  CHECK(kv.recomputed_tokens == 0);
+  CHECK(kv.swapped_blocks == 32);
+  CHECK(kv.swap_seconds == Approx(2 * copy).epsilon(1e-12));
+
+  SECTION("a swap space too small for the blocks: recomputed instead") {
+    // The default 4 GiB holds 5 of these 757 MB blocks.
+    RunOutput small = run_scenario(scenario_from(kv_yaml(trace, ", kv_preemption: swap")));
+    REQUIRE(small.violations.empty());
+    CHECK(small.status.kv[0].preemptions == 1);
+    CHECK(small.status.kv[0].swaps == 0);
+    CHECK(small.status.kv[0].recomputed_tokens == 512);
+  }
+  SECTION("bad values are errors") {
+    CHECK_THAT(errors_of(kv_yaml(trace, ", kv_preemption: swapping")),
+               Catch::Contains("unknown kv_preemption \"swapping\" (expected recompute or swap)"));
+  }
+}
+
 TEST_CASE("paged KV: a request whose prompt + output exceeds the cache's blocks is too-long", "[kv-cache]") {
   TempDir dir;
   // 1,016 + 9 = 1,025 tokens: 65 blocks of 64. 1,024 tokens (64 blocks) fit, alone.

@@ -346,6 +346,14 @@ struct Loader {
         else if (allocation != "paged")
           ctx.error(m.get("kv_allocation"), m.path("kv_allocation"),
                     "unknown kv_allocation \"" + allocation + "\" (expected paged or reserve)");
+        const std::string preemption = m.text("kv_preemption", "recompute");
+        if (preemption == "swap")
+          spec.kv_preemption = ModelSpec::KvPreemption::Swap;
+        else if (preemption != "recompute")
+          ctx.error(m.get("kv_preemption"), m.path("kv_preemption"),
+                    "unknown kv_preemption \"" + preemption + "\" (expected recompute or swap)");
+        spec.swap_space = m.size("swap_space", spec.swap_space, false);
+        spec.swap_bandwidth = m.bandwidth("swap_bandwidth", spec.swap_bandwidth);
         spec.chunked_prefill = m.flag("chunked_prefill", false);
         spec.prefix_caching = m.flag("prefix_caching", true);
         spec.prefix_block_tokens = m.integer("prefix_block_tokens", 512, 1, 1000000);
