@@ -92,7 +92,8 @@ void Simulation::admit_head(Replica& rep) {
   r.cached = 0;
   if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty()) {
     const ModelSpec& spec = setup_.scenario.models[r.model];
-    const std::size_t hit = rep.prefix.match(full);
+    std::size_t hit = rep.prefix.match(full);
+    if (spec.kv_offload()) hit += load_offloaded(rep, r, full, hit);  // from the offload tiers (kv_offload.cpp)
     rep.prefix.insert(full.first(hit));  // used now
     const std::uint64_t prompt = std::uint64_t{r.input_tokens} + r.generated;
     r.cached = static_cast<std::uint32_t>(std::min<std::uint64_t>(hit * spec.prefix_block_tokens, prompt - 1));
@@ -169,7 +170,10 @@ void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
   rep.step_started = now_;
   rep.step_tokens = tokens;
   ++rep.epoch;
-  schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens)), EventKind::BatchStep, rep_id, rep.epoch);
+  // KV offload: the admitted requests' loads from the offload tiers run before the compute.
+  schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens) + rep.step_load_seconds), EventKind::BatchStep, rep_id,
+           rep.epoch);
+  rep.step_load_seconds = 0;
 }
 
 // Chunked prefill (vLLM's scheduler with enable_chunked_prefill; Sarathi-Serve): one step
@@ -202,8 +206,9 @@ bool Simulation::start_mixed_step(Replica& rep, std::uint32_t rep_id) {
   rep.step_tokens = prompt;
   rep.step_decodes = decodes;
   ++rep.epoch;
-  schedule(now_ + ceil_ns(rep.perf->mixed_step_seconds(prompt, decodes, rep.context)), EventKind::BatchStep, rep_id,
-           rep.epoch);
+  schedule(now_ + ceil_ns(rep.perf->mixed_step_seconds(prompt, decodes, rep.context) + rep.step_load_seconds),
+           EventKind::BatchStep, rep_id, rep.epoch);
+  rep.step_load_seconds = 0;
   return true;
 }
 

@@ -60,6 +60,7 @@ Diagnostics real_mode_problems(const Scenario& scenario) {
       add(path + ".parameters", "model '" + m.name + "' states no parameters: real mode needs weights to load");
     if (!m.adapters.empty()) add(path + ".adapters", "LoRA adapters are not run in real mode yet");
     if (m.chunked_prefill) add(path + ".chunked_prefill", "chunked prefill is not run in real mode yet");
+    if (m.kv_offload()) add(path + ".kv_offload", "KV offload tiers are not run in real mode yet");
     if (m.role == ModelSpec::Role::Prefill)
       add(path + ".disaggregated", "disaggregated prefill and decode are not run in real mode yet");
   }
