@@ -156,6 +156,10 @@ ordered scenario_tree(const Scenario& sc, const PolicyRegistry& registry) {
       t["max_adapters"] = m.max_adapters;
       // Only when set, so results of scenarios without them stay as they were.
       if (m.max_model_len > 0) t["max_model_len"] = m.max_model_len;
+      if (m.kv_offload())
+        t["kv_offload"] = ordered{{"host_memory", format_size(m.kv_offload_host_bytes)},
+                                  {"disk", format_size(m.kv_offload_disk_bytes)},
+                                  {"shared_store", format_size(m.kv_offload_store_bytes)}};
       if (!m.perf_table_file.empty()) {
         ordered gpus;
         for (std::size_t g = 0; g < m.perf_table_hardware.size(); ++g)
@@ -475,6 +479,20 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
       status.gpu_seconds_total > 0 ? metrics.overall.gpu_seconds_allocated / status.gpu_seconds_total : 0.0;
   // The KV caches (LLM models): preemptions for want of blocks, the tokens they threw away,
   // and steps that carried prompt chunks.
+  // KV offload tiers (only for models that have them, and overall when one does).
+  auto offload_json = [](const KvCounts& k) {
+    ordered o;
+    const char* names[] = {"host_memory", "disk", "shared_store"};
+    for (int t = 0; t < 3; ++t)
+      o[names[t]] = ordered{{"offloaded_blocks", k.offload[t].offloaded_blocks},
+                            {"hit_tokens", k.offload[t].hit_tokens},
+                            {"loaded_blocks", k.offload[t].loaded_blocks},
+                            {"bytes_loaded", k.offload[t].bytes_loaded},
+                            {"load_seconds", k.offload[t].load_seconds}};
+    o["declined_tokens"] = k.offload_declined_tokens;
+    return o;
+  };
+  bool any_offload = false;
   auto kv_json = [](const KvCounts& k) {
     ordered o;
     o["preemptions"] = k.preemptions;
@@ -495,6 +513,20 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
     models[sc.models[i].name] = with_mean(metrics.models[i]);
     if (sc.models[i].kind != ModelSpec::Kind::Llm || i >= status.kv.size()) continue;
     models[sc.models[i].name]["kv_cache"] = kv_json(status.kv[i]);
+    if (sc.models[i].kv_offload()) {
+      any_offload = true;
+      models[sc.models[i].name]["kv_cache"]["offload"] = offload_json(status.kv[i]);
+      for (int t = 0; t < 3; ++t) {
+        KvCounts::Tier& all = kv_all.offload[t];
+        const KvCounts::Tier& one = status.kv[i].offload[t];
+        all.offloaded_blocks += one.offloaded_blocks;
+        all.hit_tokens += one.hit_tokens;
+        all.loaded_blocks += one.loaded_blocks;
+        all.bytes_loaded += one.bytes_loaded;
+        all.load_seconds += one.load_seconds;
+      }
+      kv_all.offload_declined_tokens += status.kv[i].offload_declined_tokens;
+    }
     kv_all.preemptions += status.kv[i].preemptions;
     kv_all.recomputed_tokens += status.kv[i].recomputed_tokens;
     kv_all.chunked_steps += status.kv[i].chunked_steps;
@@ -506,6 +538,7 @@ std::string result_json(const Scenario& sc, const PolicyRegistry& registry, cons
     kv_all.swap_seconds += status.kv[i].swap_seconds;
   }
   j["overall"]["kv_cache"] = kv_json(kv_all);
+  if (any_offload) j["overall"]["kv_cache"]["offload"] = offload_json(kv_all);
   // Disaggregated models (README "Disaggregated prefill and decode"): their KV transfers and
   // where their completed requests' time to decode went. Absent when no model is disaggregated.
   if (!status.kv_transfers.empty()) {

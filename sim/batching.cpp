@@ -94,7 +94,8 @@ void Simulation::admit_head(Replica& rep) {
     swap_in(rep, r);
   } else if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty()) {
     const ModelSpec& spec = setup_.scenario.models[r.model];
-    const std::size_t hit = rep.prefix.match(full);
+    std::size_t hit = rep.prefix.match(full);
+    if (spec.kv_offload()) hit += load_offloaded(rep, r, full, hit);  // from the offload tiers (kv_offload.cpp)
     rep.prefix.insert(full.first(hit));  // used now
     const std::uint64_t prompt = std::uint64_t{r.input_tokens} + r.generated;
     r.cached = static_cast<std::uint32_t>(std::min<std::uint64_t>(hit * spec.prefix_block_tokens, prompt - 1));
@@ -181,10 +182,11 @@ void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
   rep.step_started = now_;
   rep.step_tokens = tokens;
   ++rep.epoch;
-  // (swap_in_seconds: blocks of swapped-out requests admitted, copied back during the step)
-  schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens) + rep.swap_in_seconds), EventKind::BatchStep, rep_id,
-           rep.epoch);
-  rep.swap_in_seconds = 0;
+  // Time added to the step: blocks of swapped-out requests admitted, copied back (swap_in_seconds),
+  // and the admitted requests' loads from the KV offload tiers (step_load_seconds).
+  schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens) + rep.swap_in_seconds + rep.step_load_seconds),
+           EventKind::BatchStep, rep_id, rep.epoch);
+  rep.swap_in_seconds = rep.step_load_seconds = 0;
 }
 
 // Chunked prefill (vLLM's scheduler with enable_chunked_prefill; Sarathi-Serve): one step
@@ -217,9 +219,10 @@ bool Simulation::start_mixed_step(Replica& rep, std::uint32_t rep_id) {
   rep.step_tokens = prompt;
   rep.step_decodes = decodes;
   ++rep.epoch;
-  schedule(now_ + ceil_ns(rep.perf->mixed_step_seconds(prompt, decodes, rep.context) + rep.swap_in_seconds),
+  schedule(now_ + ceil_ns(rep.perf->mixed_step_seconds(prompt, decodes, rep.context) + rep.swap_in_seconds +
+                          rep.step_load_seconds),
            EventKind::BatchStep, rep_id, rep.epoch);
-  rep.swap_in_seconds = 0;
+  rep.swap_in_seconds = rep.step_load_seconds = 0;
   return true;
 }
 

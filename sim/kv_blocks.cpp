@@ -180,8 +180,14 @@ void Simulation::trim_prefix_cache(Replica& rep) {
   const std::int64_t used =
       rep.prefill_blocks + rep.blocks_at(rep.context) + static_cast<std::int64_t>(rep.decoding.size());
   const std::int64_t free_blocks = std::max<std::int64_t>(0, rep.kv_blocks - used);
-  kv_counts_[rep.info.model].prefix_evicted_blocks +=
-      rep.prefix.shrink_to(static_cast<std::size_t>(free_blocks / std::max<std::int64_t>(1, per_block)));
+  const auto limit = static_cast<std::size_t>(free_blocks / std::max<std::int64_t>(1, per_block));
+  if (spec.kv_offload()) {  // the evicted blocks go down to the offload tiers (kv_offload.cpp)
+    offload_evicted_.clear();
+    kv_counts_[rep.info.model].prefix_evicted_blocks += rep.prefix.shrink_to(limit, &offload_evicted_);
+    offload_evicted(rep);
+    return;
+  }
+  kv_counts_[rep.info.model].prefix_evicted_blocks += rep.prefix.shrink_to(limit);
 }
 
 // KV usage per model at each sample time up to `until` (the state before the events there: the

@@ -103,6 +103,7 @@ void Simulation::on_node_idle(std::uint32_t n) {
   node.disk_cache.clear();
   node.host_cache.clear();
   node_adapters_[n].clear();
+  clear_node_kv_offload(n);
   node.disk_cache_used = node.host_cache_used = 0;
   node.images.clear();
   ++pools_[node.pool].usage.released;

@@ -49,16 +49,24 @@ std::size_t PrefixCache::insert(std::span<const std::uint64_t> hashes) {
   return added;
 }
 
-std::size_t PrefixCache::shrink_to(std::size_t limit) {
-  std::size_t evicted = 0;
+std::size_t PrefixCache::shrink_to(std::size_t limit, std::vector<std::uint64_t>* evicted) {
+  std::size_t count = 0;
   while (map_.size() > limit && oldest_ != kNone) {
     const std::uint32_t slot = oldest_;
     unlink(slot);
     map_.erase(entries_[slot].hash);
+    if (evicted) evicted->push_back(entries_[slot].hash);
     free_.push_back(slot);
-    ++evicted;
+    ++count;
   }
-  return evicted;
+  return count;
+}
+
+void PrefixCache::clear() {
+  map_.clear();
+  entries_.clear();
+  free_.clear();
+  newest_ = oldest_ = kNone;
 }
 
 }  // namespace fleetsim

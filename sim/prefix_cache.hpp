@@ -23,7 +23,11 @@ class PrefixCache {
   // many were added.
   std::size_t insert(std::span<const std::uint64_t> hashes);
   // Evicts least-recently-used blocks until at most `limit` are held; returns how many went.
-  std::size_t shrink_to(std::size_t limit);
+  // With `evicted`, their hashes are appended to it, least recently used first (the KV offload
+  // tiers take them: sim/kv_offload.cpp).
+  std::size_t shrink_to(std::size_t limit, std::vector<std::uint64_t>* evicted = nullptr);
+  bool contains(std::uint64_t hash) const { return map_.contains(hash); }
+  void clear();
 
   std::size_t size() const { return map_.size(); }
 

@@ -90,6 +90,16 @@ struct ModelSpec {
   // hash covers (the trace's; Mooncake's are 512).
   bool prefix_caching = true;
   int prefix_block_tokens = 512;
+  // KV offload tiers (README "KV offload tiers"; sim/kv_offload.cpp): prefix blocks evicted
+  // from a replica's KV cache go to the first of these with room, each an LRU of this model's
+  // blocks; a later prefix hit there is loaded back when that beats recomputing it. Bytes;
+  // 0 = no such tier (all 0: no offload, as before).
+  double kv_offload_host_bytes = 0;   // host memory, per replica (over its GPUs' PCIe links)
+  double kv_offload_disk_bytes = 0;   // the node's local disk, per node (its disk read bandwidth)
+  double kv_offload_store_bytes = 0;  // a shared store, cluster-wide (over the node's network link)
+  bool kv_offload() const {
+    return kv_offload_host_bytes > 0 || kv_offload_disk_bytes > 0 || kv_offload_store_bytes > 0;
+  }
   std::vector<AdapterSpec> adapters;    // LoRA adapters of this base model
   int max_adapters = 4;                 // adapters a replica holds in GPU memory at once
   int max_model_len = 0;                // vLLM --max-model-len: prompt + output tokens; 0 = no limit

@@ -87,6 +87,7 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
   kv_counts_.resize(sc.models.size());
   for (std::uint32_t m = 0; m < sc.models.size(); ++m)
     models_[m].service_rng = RngStream(sc.seed, "service/" + sc.models[m].name);
+  set_up_kv_offload();      // offload tiers, when a model has them (kv_offload.cpp)
   set_up_disaggregation();  // NVLink links, when a model is disaggregated (disaggregation.cpp)
   set_up_jobs();  // co-located jobs, when the scenario has them (colocated_jobs.cpp)
   perf_models_.resize(sc.models.size() * gpu_types_.size());

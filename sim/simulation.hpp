@@ -105,7 +105,22 @@ struct KvCounts {
   std::uint64_t swaps = 0;
   std::uint64_t swapped_blocks = 0;
   double swap_seconds = 0;
+  // KV offload tiers (README "KV offload tiers"), by KvTier. A tier's hits are counted in
+  // prefix_hit_tokens too (their prefill was skipped).
+  struct Tier {
+    std::uint64_t offloaded_blocks = 0;  // blocks that entered the tier (evicted from the one above)
+    std::uint64_t hit_tokens = 0;        // prompt tokens loaded back from it instead of computed
+    std::uint64_t loaded_blocks = 0;
+    double bytes_loaded = 0;
+    double load_seconds = 0;             // summed over the loads (each alone on its link)
+  };
+  Tier offload[3];
+  // Tokens found in a tier but computed, because loading them would have taken longer.
+  std::uint64_t offload_declined_tokens = 0;
 };
+
+// The KV offload tiers, fastest first (KvCounts::offload's index).
+enum KvTier : std::uint8_t { kTierHostMemory = 0, kTierDisk = 1, kTierSharedStore = 2 };
 
 // What one disaggregated model's KV transfers did (README "Disaggregated prefill and decode"),
 // and where its completed requests' time to decode went: queue (arrival to admission on a
@@ -310,6 +325,8 @@ class Simulation {
     double swap_out_seconds = 0;
     double swap_in_seconds = 0;
     PrefixCache prefix;                // prompt-prefix blocks held (prefix caching)
+    PrefixCache offload_host;          // KV offload: blocks in this replica's host-memory tier
+    double step_load_seconds = 0;      // KV offload: loads of the requests admitted to the step being formed
     std::vector<AdapterSlot> adapters;
     double store_bytes_left = 0;  // a model-store load paused by a store outage
     bool sends_kv = false;  // of a prefill pool: requests leave after their first token
@@ -428,6 +445,14 @@ class Simulation {
   void swap_in(Replica& replica, Request& request);
   void make_kv_room(Replica& replica, std::uint32_t id);
   void trim_prefix_cache(Replica& replica);
+  // KV offload tiers (sim/kv_offload.cpp)
+  void set_up_kv_offload();
+  void offload_evicted(Replica& replica);
+  std::size_t load_offloaded(Replica& replica, const Request& r, std::span<const std::uint64_t> prefix,
+                             std::size_t gpu_hit);
+  PrefixCache* offload_tier(Replica& replica, KvTier tier);
+  double offload_tier_bandwidth(const Replica& replica, KvTier tier) const;
+  void clear_node_kv_offload(std::uint32_t node);
   std::span<const std::uint64_t> cacheable_prefix(std::uint32_t request) const;
   void preempt_newest(Replica& replica);
   // sim/disaggregation.cpp: disaggregated prefill and decode (KV transfers between pools)
@@ -578,6 +603,11 @@ class Simulation {
   // Faults (sim/faults.cpp); untouched in a run without them.
   FaultCounts fault_counts_;
   std::vector<KvCounts> kv_counts_;  // per model
+  // KV offload (sim/kv_offload.cpp): per model, the disk tier of each node (empty: the model has
+  // none) and the shared store; the blocks a trim evicted, and those a tier passes down.
+  std::vector<std::vector<PrefixCache>> offload_disk_;
+  std::vector<PrefixCache> offload_store_;
+  std::vector<std::uint64_t> offload_evicted_, offload_passed_;
   // Disaggregation: per node its NVLink domain's link; per model KV transfer counts. Both empty
   // when no model is disaggregated.
   std::vector<TransferNetwork::LinkId> node_nvlink_link_;

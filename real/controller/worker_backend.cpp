@@ -62,6 +62,7 @@ Diagnostics real_mode_problems(const Scenario& scenario) {
     if (m.chunked_prefill) add(path + ".chunked_prefill", "chunked prefill is not run in real mode yet");
     if (m.kv_preemption == ModelSpec::KvPreemption::Swap)
       add(path + ".kv_preemption", "swap preemption is not run in real mode yet (its workers reserve, never preempt)");
+    if (m.kv_offload()) add(path + ".kv_offload", "KV offload tiers are not run in real mode yet");
     if (m.role == ModelSpec::Role::Prefill)
       add(path + ".disaggregated", "disaggregated prefill and decode are not run in real mode yet");
   }

@@ -357,6 +357,8 @@ struct Loader {
         spec.chunked_prefill = m.flag("chunked_prefill", false);
         spec.prefix_caching = m.flag("prefix_caching", true);
         spec.prefix_block_tokens = m.integer("prefix_block_tokens", 512, 1, 1000000);
+        if (m.has("kv_offload")) read_kv_offload(m, spec);
+        (void)m.get("kv_offload");
         // vLLM's --max-loras defaults to 1; we default to 4 adapters per replica.
         spec.max_adapters = m.integer("max_adapters", 4, 1, 100000);
         spec.max_model_len = m.integer("max_model_len", 0, 1, 1000000000);
@@ -427,6 +429,30 @@ struct Loader {
     }
   }
 
+  // A model's `kv_offload:` tiers (README "KV offload tiers"): sizes, 0 = no such tier; a tier
+  // that cannot hold one prefix block, or tiers without prefix caching, are errors.
+  void read_kv_offload(MapReader& m, ModelSpec& spec) {
+    MapReader o(ctx, m.get("kv_offload"), m.path("kv_offload"));
+    if (!o.ok()) return;
+    const double block = spec.prefix_block_tokens * spec.kv_bytes_per_token;
+    auto tier = [&](const std::string& key) {
+      const double bytes = o.size(key, 0, false);
+      if (bytes > 0 && block > 0 && bytes < block)
+        ctx.error(o.get(key), o.path(key),
+                  "holds no prefix block: one block is " + std::to_string(spec.prefix_block_tokens) +
+                      " tokens x kv_cache_per_token = " + std::to_string(static_cast<std::uint64_t>(block)) +
+                      " bytes (got " + std::to_string(static_cast<std::uint64_t>(bytes)) + ")");
+      return bytes;
+    };
+    spec.kv_offload_host_bytes = tier("host_memory");
+    spec.kv_offload_disk_bytes = tier("disk");
+    spec.kv_offload_store_bytes = tier("shared_store");
+    o.finish();
+    if (spec.kv_offload() && !spec.prefix_caching)
+      ctx.error(m.get("kv_offload"), m.path("kv_offload"),
+                "offload tiers hold evicted prefix blocks: they need prefix_caching: true");
+  }
+
   // A model's `disaggregated:` section (README "Disaggregated prefill and decode"): `prefill`
   // and `decode` (each required; what may differ between the pools, defaulting to the model's
   // own values) and `transfer` (the KV cache's links). `spec` becomes the prefill pool; the
@@ -442,6 +468,7 @@ struct Loader {
     decode.spec.name = spec.name + "/decode";
     decode.spec.role = ModelSpec::Role::Decode;
     decode.spec.prefix_caching = false;  // prompts are prefilled on the other pool
+    decode.spec.kv_offload_host_bytes = decode.spec.kv_offload_disk_bytes = decode.spec.kv_offload_store_bytes = 0;
     spec.role = ModelSpec::Role::Prefill;
     auto read_pool = [&](const std::string& key, ModelSpec& pool) {
       if (!d.has(key)) ctx.error(d.node(), d.path(key), "required key is missing (the " + key + " pool)");

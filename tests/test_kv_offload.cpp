@@ -1,0 +1,234 @@
+// KV offload tiers (README "KV offload tiers"; sim/kv_offload.cpp): blocks evicted from a
+// replica's prefix cache go to host memory, the node's disk or a shared store, and a later hit
+// there is loaded back when that beats recomputing — hand-computed TTFTs for each tier and for
+// the load-or-recompute decision both ways, bad input, determinism and invariants on a shipped
+// scenario with a small GPU cache.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "sim/llm_perf_model.hpp"
+#include "tests/support.hpp"
+
+using namespace fleetsim;
+using namespace fleetsim::test;
+
+namespace {
+
+SimTime ceil_ns(double seconds) { return static_cast<SimTime>(std::ceil(seconds * 1e9)); }
+
+// One 8B replica on an H100 with 0.19 of its memory: (0.19 × 80 GiB − 16 GB) / 128 KiB = 2,448
+// tokens of KV cache, 4 blocks of 512 tokens; prefix blocks of 512 tokens (64 MiB each). The
+// trace: A (prefix a1 a2 a3) at 1 s; B (b1 b2 b3) at 2 s; C (A's prompt again) at 2.01 s, while
+// B prefills. Each has 1,536 prompt tokens and 1 output token (4 KV blocks: one at a time).
+// When B's prefill ends the cache holds a1..a3 and b1..b3 in 4 blocks of room: the two least
+// recently used, a3 then a2, are evicted (a1, touched last when A's blocks went in, stays); then
+// C is admitted: a1 in the KV cache, a2 and a3 in the offload tiers.
+std::string yaml_for(const std::string& trace, const std::string& offload, const std::string& extra = "",
+                     const std::string& pool_extra = "") {
+  return "duration: 1h\nwarm_start: true\n" + extra +
+         "cluster:\n  pools:\n    - {name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 1" + pool_extra + "}\n"
+         "performance: {compute_efficiency: 0.5, memory_efficiency: 0.5, iteration_overhead: 0s}\n"
+         "policies: {placement: {impl: first-fit}, autoscaler: {impl: fixed, replicas: 1}}\n"
+         "models:\n  - {name: m, parameters: 8e9, kv_cache_per_token: 128KiB, gpu_memory_utilization: 0.19,\n"
+         "     kv_block_size: 512, prefix_block_tokens: 512" +
+         (offload.empty() ? "" : ", kv_offload: " + offload) + "}\n"
+         "workloads:\n  - trace: " + trace + "\n";
+}
+
+const std::string kTrace =
+    "timestamp,model,input_tokens,output_tokens,prefix_hashes\n"
+    "1.0,m,1536,1,11 12 13\n"
+    "2.0,m,1536,1,21 22 23\n"
+    "2.01,m,1536,1,11 12 13\n";
+
+constexpr double kBlockBytes = 512.0 * 131072;  // 64 MiB
+
+struct Case {
+  Scenario sc;
+  RunOutput out;
+  LlmPerfModel perf;
+  SimTime queue = 0;  // C's wait for B's prefill
+  SimTime ttft_c() const { return out.requests[2].end - out.requests[2].arrival; }
+};
+
+Case run_case(const TempDir& dir, const std::string& offload, const std::string& extra = "",
+              const std::string& pool_extra = "") {
+  Scenario sc = scenario_from(yaml_for(dir.write("t.csv", kTrace), offload, extra, pool_extra));
+  RunOutput out = run_scenario(sc);
+  LlmPerfModel perf(sc.models[0], sc.gpu_types[0], sc.perf);
+  Case c{sc, out, perf};
+  REQUIRE(c.out.violations.empty());
+  REQUIRE(c.out.requests.size() == 3);
+  // The setting the hand computation rests on: 4 blocks of KV cache, C queued behind B.
+  REQUIRE(std::floor(perf.kv_capacity_tokens() / 512) == 4);
+  const SimTime b_end = 2 * kSecond + ceil_ns(perf.prefill_seconds(1536));
+  REQUIRE(c.out.requests[1].end == b_end);
+  c.queue = b_end - c.out.requests[2].arrival;
+  REQUIRE(c.queue > 0);
+  return c;
+}
+
+}  // namespace
+
+// The times the decision compares for C (prompt 1,536 tokens, a1 cached): loading k of a2, a3
+// (each `load_a2`, `load_a3` seconds) and computing the rest: 1,024, 512 or 1 token (one is
+// always computed).
+struct Costs {
+  double none, one, both;
+};
+Costs costs_of(const LlmPerfModel& perf, double load_a2, double load_a3) {
+  return {perf.prefill_seconds(1024), load_a2 + perf.prefill_seconds(512), load_a2 + load_a3 + perf.prefill_seconds(1)};
+}
+
+TEST_CASE("kv offload: a repeated prompt's evicted blocks load back from host memory", "[kv-offload]") {
+  TempDir dir;
+  SECTION("without tiers C recomputes what was evicted") {
+    Case c = run_case(dir, "");
+    CHECK(c.ttft_c() == c.queue + ceil_ns(c.perf.prefill_seconds(1024)));
+    CHECK(c.out.status.kv[0].prefix_hit_tokens == 512);
+    CHECK(c.out.status.kv[0].prefix_evicted_blocks == 4);  // a3, a2 when B ends; b3, b2 when C ends
+    CHECK(c.out.status.kv[0].offload[kTierHostMemory].offloaded_blocks == 0);
+  }
+  SECTION("with host memory C loads a2 and a3 and computes one token") {
+    Case c = run_case(dir, "{host_memory: 1GiB}");
+    const double load = kBlockBytes / 50e9;  // H100's host-to-device rate (sim/gpu_catalog.cpp), 1 GPU
+    const Costs k = costs_of(c.perf, load, load);  // 33.1 ms, 17.9 ms, 12.2 ms
+    REQUIRE(k.both < k.one);
+    REQUIRE(k.one < k.none);
+    CHECK(c.ttft_c() == c.queue + ceil_ns(c.perf.prefill_seconds(1) + (load + load)));
+    const KvCounts& kv = c.out.status.kv[0];
+    CHECK(kv.prefix_evicted_blocks == 4);  // a3, a2 when B ends; b3, b2 when C ends
+    CHECK(kv.offload[kTierHostMemory].offloaded_blocks == 4);
+    CHECK(kv.offload[kTierHostMemory].loaded_blocks == 2);
+    CHECK(kv.offload[kTierHostMemory].hit_tokens == 1023);  // 512 + 511 (one token is computed)
+    CHECK(kv.offload[kTierHostMemory].bytes_loaded == 2 * kBlockBytes);
+    CHECK(kv.offload[kTierHostMemory].load_seconds == Approx(2 * load));
+    CHECK(kv.prefix_hit_tokens == 512 + 1023);
+    CHECK(kv.offload_declined_tokens == 0);
+    CHECK(kv.offload[kTierDisk].offloaded_blocks == 0);
+  }
+}
+
+TEST_CASE("kv offload: loading or recomputing, whichever is faster", "[kv-offload]") {
+  TempDir dir;
+  SECTION("a slow link: recomputing both blocks wins") {
+    Case c = run_case(dir, "{host_memory: 1GiB}", "gpu_types:\n  - {name: H100-80GB, host_to_device_bandwidth: 1GB/s}\n");
+    const double load = kBlockBytes / 1e9;
+    const Costs k = costs_of(c.perf, load, load);
+    REQUIRE(k.none < k.one);
+    REQUIRE(k.none < k.both);
+    CHECK(c.ttft_c() == c.queue + ceil_ns(c.perf.prefill_seconds(1024)));
+    CHECK(c.out.status.kv[0].offload[kTierHostMemory].loaded_blocks == 0);
+    CHECK(c.out.status.kv[0].offload[kTierHostMemory].load_seconds == 0);
+    CHECK(c.out.status.kv[0].offload_declined_tokens == 1023);
+    CHECK(c.out.status.kv[0].prefix_hit_tokens == 512);
+  }
+  SECTION("in between: loading a2 and computing a3 wins") {
+    Case c = run_case(dir, "{host_memory: 1GiB}", "gpu_types:\n  - {name: H100-80GB, host_to_device_bandwidth: 6GB/s}\n");
+    const double load = kBlockBytes / 6e9;  // 11.2 ms: 33.1, 27.8, 31.9 ms
+    const Costs k = costs_of(c.perf, load, load);
+    REQUIRE(k.one < k.none);
+    REQUIRE(k.one < k.both);
+    CHECK(c.ttft_c() == c.queue + ceil_ns(c.perf.prefill_seconds(512) + load));
+    CHECK(c.out.status.kv[0].offload[kTierHostMemory].loaded_blocks == 1);
+    CHECK(c.out.status.kv[0].offload[kTierHostMemory].hit_tokens == 512);
+    CHECK(c.out.status.kv[0].offload_declined_tokens == 511);
+  }
+}
+
+TEST_CASE("kv offload: host memory passes its evictions to disk, disk to the shared store", "[kv-offload]") {
+  TempDir dir;
+  const double host = kBlockBytes / 50e9;
+  SECTION("disk") {
+    // Host memory holds one block: a3 (evicted first, the older) goes on to the node's disk.
+    Case c = run_case(dir, "{host_memory: 64MiB, disk: 1GiB}", "", ", disk_read_bandwidth: 20GB/s");
+    const double disk = kBlockBytes / 20e9;
+    const Costs k = costs_of(c.perf, host, disk);  // 33.1, 17.9, 14.2 ms
+    REQUIRE(k.both < k.one);
+    CHECK(c.ttft_c() == c.queue + ceil_ns(c.perf.prefill_seconds(1) + (host + disk)));
+    const KvCounts& kv = c.out.status.kv[0];
+    // Host memory ends with b2; a3 left it when a2 came, a2 and b3 when C's end evicted b3, b2.
+    CHECK(kv.offload[kTierHostMemory].offloaded_blocks == 4);
+    CHECK(kv.offload[kTierDisk].offloaded_blocks == 3);
+    CHECK(kv.offload[kTierHostMemory].hit_tokens == 512);
+    CHECK(kv.offload[kTierDisk].hit_tokens == 511);
+    CHECK(kv.offload[kTierDisk].load_seconds == Approx(disk));
+  }
+  SECTION("a slow disk: only the host-memory block is worth loading") {
+    Case c = run_case(dir, "{host_memory: 64MiB, disk: 1GiB}", "", ", disk_read_bandwidth: 2GB/s");
+    const Costs k = costs_of(c.perf, host, kBlockBytes / 2e9);  // 33.1, 17.9, 44.5 ms
+    REQUIRE(k.one < k.both);
+    CHECK(c.ttft_c() == c.queue + ceil_ns(c.perf.prefill_seconds(512) + host));
+    CHECK(c.out.status.kv[0].offload[kTierDisk].loaded_blocks == 0);
+    CHECK(c.out.status.kv[0].offload_declined_tokens == 511);
+  }
+  SECTION("shared store, over the node's network link") {
+    Case c = run_case(dir, "{host_memory: 64MiB, shared_store: 1GiB}", "", ", network_bandwidth: 100Gbit/s");
+    const double store = kBlockBytes / 12.5e9;
+    const Costs k = costs_of(c.perf, host, store);  // 33.1, 17.9, 16.3 ms
+    REQUIRE(k.both < k.one);
+    CHECK(c.ttft_c() == c.queue + ceil_ns(c.perf.prefill_seconds(1) + (host + store)));
+    CHECK(c.out.status.kv[0].offload[kTierSharedStore].offloaded_blocks == 3);
+    CHECK(c.out.status.kv[0].offload[kTierSharedStore].hit_tokens == 511);
+  }
+}
+
+TEST_CASE("kv offload: bad input is an error naming the key", "[kv-offload][bad-input]") {
+  TempDir dir;
+  const std::string trace = dir.write("t.csv", kTrace);
+  CHECK_THAT(errors_of(yaml_for(trace, "{host_memroy: 1GiB}")),
+             Catch::Contains("kv_offload.host_memroy") && Catch::Contains("host_memory"));
+  CHECK_THAT(errors_of(yaml_for(trace, "{disk: 100}")), Catch::Contains("kv_offload.disk"));
+  CHECK_THAT(errors_of(yaml_for(trace, "{disk: -1GiB}")), Catch::Contains("kv_offload.disk"));
+  CHECK_THAT(errors_of(yaml_for(trace, "{shared_store: 1MiB}")),
+             Catch::Contains("kv_offload.shared_store") && Catch::Contains("holds no prefix block") &&
+                 Catch::Contains("67108864"));
+  CHECK_THAT(errors_of(yaml_for(trace, "{host_memory: 1GiB}, prefix_caching: false")),
+             Catch::Contains("kv_offload") && Catch::Contains("prefix_caching"));
+  CHECK_THAT(errors_of(yaml_for(trace, "4GiB")), Catch::Contains("kv_offload"));
+  // All tiers 0: no offload, and no error.
+  const Scenario none = scenario_from(yaml_for(trace, "{host_memory: 0B, disk: 0B}"));
+  CHECK_FALSE(none.models[0].kv_offload());
+}
+
+TEST_CASE("kv offload: a shipped scenario with a small GPU cache runs the same twice, within its invariants",
+          "[kv-offload]") {
+  LoadOptions options;
+  options.overrides = {"duration=4min", "models[0].gpu_memory_utilization=0.25",
+                       "models[0].kv_offload.host_memory=8GiB", "models[0].kv_offload.disk=40GiB"};
+  const Scenario sc = scenario_from(read_file(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/prefix-cache.yaml"), options);
+  REQUIRE(sc.models[0].kv_offload());
+  RunOutput a = run_scenario(sc);
+  RunOutput b = run_scenario(sc);
+  CHECK(a.violations.empty());
+  CHECK(a.ended == a.status.requests);
+  const KvCounts& kv = a.status.kv[0];
+  std::uint64_t tier_hits = 0;
+  for (const KvCounts::Tier& t : kv.offload) {
+    tier_hits += t.hit_tokens;
+    CHECK(t.bytes_loaded == Approx(t.loaded_blocks * 256.0 * 131072));
+    CHECK(t.hit_tokens <= t.loaded_blocks * 256);
+  }
+  CHECK(kv.offload[kTierHostMemory].offloaded_blocks > 0);
+  CHECK(kv.offload[kTierHostMemory].hit_tokens > 0);  // the scenario exercises the tier
+  CHECK(tier_hits <= kv.prefix_hit_tokens);
+  CHECK(kv.prefix_hit_tokens <= kv.prompt_tokens);
+  CHECK(kv.offload[kTierHostMemory].offloaded_blocks <= kv.prefix_evicted_blocks);
+  // Determinism: the same requests end at the same instants, and the counts agree.
+  REQUIRE(a.requests.size() == b.requests.size());
+  bool same = true;
+  for (std::size_t i = 0; i < a.requests.size(); ++i) same = same && a.requests[i].end == b.requests[i].end;
+  CHECK(same);
+  CHECK(a.status.events == b.status.events);
+  CHECK(b.status.kv[0].offload[kTierDisk].hit_tokens == kv.offload[kTierDisk].hit_tokens);
+  CHECK(b.status.kv[0].offload_declined_tokens == kv.offload_declined_tokens);
+
+  // Offload only adds hits: the same run without tiers hits less.
+  LoadOptions plain = options;
+  plain.overrides.resize(2);
+  RunOutput off = run_scenario(scenario_from(read_file(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/prefix-cache.yaml"), plain));
+  CHECK(off.status.kv[0].prefix_hit_tokens < kv.prefix_hit_tokens);
+}
