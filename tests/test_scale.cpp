@@ -106,6 +106,54 @@ TEST_CASE("count and model_zipf reject what they cannot mean", "[scale][scenario
              Catch::Contains("must be 0 (every model) or at least 10"));
 }
 
+TEST_CASE("initial_scale latency sizes each fed model's initial replicas by Little's law", "[scale][scenario]") {
+  // KPA aims at target_concurrency 2 x target_utilization 0.5 = 1 request in flight a replica.
+  // Zipf(1) over m-0 .. m-2 gives 6, 3 and 2 requests/s; at 1.4 s a request that is 8.4, 4.2
+  // and 2.8 in flight, so 9, 5 and 3 replicas. A second workload on m-1 (1/s) adds 1.4: 5.6 -> 6.
+  // solo's diurnal workload starts at its peak (peak: 0): 4/s x 1.5 = 6/s, 8.4 in flight -> 9.
+  const std::string policies = "policies: {autoscaler: {impl: kpa, target_concurrency: 2, target_utilization: 0.5}}\n";
+  std::string yaml = fleet_yaml(3, R"(  - model: m-1
+    initial_scale: {latency: 1400ms}
+    arrivals: {process: poisson, rate: 1/s}
+    input_tokens: {dist: fixed, value: 10}
+    output_tokens: {dist: fixed, value: 10}
+  - model: solo
+    initial_scale: {latency: 1.4s}
+    arrivals: {process: diurnal, rate: 4/s, amplitude: 0.5, period: 1h, peak: 0s}
+    input_tokens: {dist: fixed, value: 10}
+    output_tokens: {dist: fixed, value: 10}
+)", policies);
+  yaml.replace(yaml.find("    arrivals"), 0, "    model_zipf: 1\n    initial_scale: {latency: 1.4s}\n");
+  const Scenario sc = scenario_from(yaml);
+  REQUIRE(sc.models.size() == 4);
+  CHECK(sc.models[0].autoscaler.params.integer("initial_scale") == 9);
+  CHECK(sc.models[1].autoscaler.params.integer("initial_scale") == 6);
+  CHECK(sc.models[2].autoscaler.params.integer("initial_scale") == 3);
+  CHECK(sc.models[3].autoscaler.params.integer("initial_scale") == 9);
+  // Without the key every model keeps the autoscaler's own initial_scale (KPA's default, 1).
+  const Scenario plain = scenario_from(fleet_yaml(3, "", policies));
+  for (const ModelSpec& m : plain.models) CHECK(m.autoscaler.params.integer("initial_scale") == 1);
+  // A model with no traffic yet still starts with one replica (the ceiling of a small share).
+  std::string tiny = fleet_yaml(3, "", policies);
+  tiny.replace(tiny.find("rate: 11/s"), 10, "rate: 0.01/s");
+  tiny.replace(tiny.find("    arrivals"), 0, "    initial_scale: {latency: 1s}\n");
+  for (const ModelSpec& m : scenario_from(tiny).models)
+    CHECK(m.autoscaler.params.integer("initial_scale") == 1);
+}
+
+TEST_CASE("initial_scale on a workload rejects what it cannot size", "[scale][scenario][bad-input]") {
+  std::string no_latency = fleet_yaml(3, "");
+  no_latency.replace(no_latency.find("    arrivals"), 0, "    initial_scale: {}\n");
+  CHECK_THAT(errors_of(no_latency), Catch::Contains("workloads[0].initial_scale.latency"));
+  std::string typo = fleet_yaml(3, "");
+  typo.replace(typo.find("    arrivals"), 0, "    initial_scale: {latency: 1s, latncy: 2s}\n");
+  CHECK_THAT(errors_of(typo), Catch::Contains("workloads[0].initial_scale.latncy"));
+  // An autoscaler without initial_scale / target_concurrency parameters has nothing to size.
+  std::string oracle = fleet_yaml(3, "", "policies: {autoscaler: {impl: oracle}}\n");
+  oracle.replace(oracle.find("    arrivals"), 0, "    initial_scale: {latency: 1s}\n");
+  CHECK_THAT(errors_of(oracle), Catch::Contains("has no initial_scale and target_concurrency"));
+}
+
 TEST_CASE("timeseries.csv past timeseries_models: rows for the busiest models, the rest summed", "[scale][timeseries]") {
   // 12 models by Zipf(1) (m-00 busiest), `solo` without traffic: 13 models, 10 written one by
   // one (m-00 .. m-09), m-10, m-11 and solo summed into "other (3 models)".
