@@ -254,19 +254,28 @@ TEST_CASE("the shipped 100k-GPU fleet: 1,000 models, 15,000 nodes, about a billi
   CHECK(requests <= kMaxRequests);  // runs without --force
   // Zipf popularity: the busiest 8B deployment gets the most, the last one the least.
   CHECK(sc.workloads[0].rate > 100 * sc.workloads[599].rate);
-  // It is in the gate's full label (its first two minutes: README "Performance" says why not the hour).
+  // Warm start by Little's law (workload initial_scale): llm-70b-00 gets 1450 / H(50) =
+  // 1450 / 4.4992 = 322.28 requests/s, 4,189.6 in flight at 13 s, / (16 x 0.7) = 374.07 -> 375
+  // replicas; each 200-model fine-tune (3/s in all) starts with one.
+  REQUIRE(sc.models[750].name == "llm-70b-00");
+  CHECK(sc.models[750].autoscaler.params.integer("initial_scale") == 375);
+  CHECK(sc.models[999].name == "tune-8b-199");
+  CHECK(sc.models[999].autoscaler.params.integer("initial_scale") == 1);
+  CHECK(sc.models[0].autoscaler.params.duration("scale_down_delay") == 60 * kSecond);
+  // Its hour is in the gate's full label (no duration override).
   Diagnostics errors;
   const GateBaseline baseline = load_gate_baseline(std::string(FLEETSIM_SOURCE_DIR) + "/bench/baseline.json", errors);
   REQUIRE(errors.empty());
   bool in_full = false;
   for (const GateCase& c : baseline.cases)
     if (c.scenario == "scenarios/scale/fleet-100k.yaml")
-      in_full = std::find(c.labels.begin(), c.labels.end(), "full") != c.labels.end() && c.events > 0;
+      in_full = std::find(c.labels.begin(), c.labels.end(), "full") != c.labels.end() && c.events > 0 &&
+                std::none_of(c.set.begin(), c.set.end(), [](const std::string& s) { return s.rfind("duration=", 0) == 0; });
   CHECK(in_full);
 }
 
-// Without the invariant checker: at 15,000 nodes and ~22,000 replicas its per-event checks would
-// make this test minutes long (the gate's full label runs the first two minutes).
+// Without the invariant checker: at 15,000 nodes and ~12,000 replicas its per-event checks would
+// make this test minutes long (the gate's full label runs the hour).
 TEST_CASE("the shipped 100k-GPU fleet runs its first simulated seconds", "[scale][scenarios]") {
   LoadOptions options;
   options.overrides = {"duration=2s", "drain_limit=1min"};
