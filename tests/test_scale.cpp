@@ -151,7 +151,9 @@ TEST_CASE("initial_scale on a workload rejects what it cannot size", "[scale][sc
   // An autoscaler without initial_scale / target_concurrency parameters has nothing to size.
   std::string oracle = fleet_yaml(3, "", "policies: {autoscaler: {impl: oracle}}\n");
   oracle.replace(oracle.find("    arrivals"), 0, "    initial_scale: {latency: 1s}\n");
-  CHECK_THAT(errors_of(oracle), Catch::Contains("has no initial_scale and target_concurrency"));
+  const std::string oracle_errors = errors_of(oracle);
+  CHECK_THAT(oracle_errors, Catch::Contains("has no initial_scale and target_concurrency"));
+  CHECK(count_of(oracle_errors, "has no initial_scale") == 1);  // once for the workload, not per model
 }
 
 TEST_CASE("timeseries.csv past timeseries_models: rows for the busiest models, the rest summed", "[scale][timeseries]") {

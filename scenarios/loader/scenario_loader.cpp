@@ -701,9 +701,10 @@ struct Loader {
         spec.model = g.first + k;
         spec.name = name + "/" + sc.models[spec.model].name;
         spec.rate = rate * std::pow(static_cast<double>(k + 1), -zipf) / total;
-        if (initial_latency > 0)
-          add_initial_concurrency(spec.model, spec.rate * start_factor * to_seconds(initial_latency),
-                                  items[i], w.path("initial_scale"));
+        if (initial_latency > 0 &&  // (an autoscaler without the parameters: one error, not N)
+            !add_initial_concurrency(spec.model, spec.rate * start_factor * to_seconds(initial_latency),
+                                     items[i], w.path("initial_scale")))
+          initial_latency = 0;
         sc.workloads.push_back(spec);
       }
     }
@@ -715,17 +716,18 @@ struct Loader {
   // negative: no such workload.
   std::vector<double> initial_concurrency;
 
-  void add_initial_concurrency(std::uint32_t model, double concurrency, const YAML::Node& node,
+  bool add_initial_concurrency(std::uint32_t model, double concurrency, const YAML::Node& node,
                                const std::string& path) {
     const ParamValues& p = sc.models[model].autoscaler.params;
     if (!p.numbers().count("initial_scale") || !p.numbers().count("target_concurrency")) {
       ctx.error(node, path,
                 "model \"" + sc.models[model].name + "\"'s autoscaler \"" + sc.models[model].autoscaler.impl +
                     "\" has no initial_scale and target_concurrency parameters to size");
-      return;
+      return false;
     }
     if (initial_concurrency.size() < sc.models.size()) initial_concurrency.resize(sc.models.size(), -1);
     initial_concurrency[model] = std::max(initial_concurrency[model], 0.0) + concurrency;
+    return true;
   }
 
   // Each sized model's initial_scale: ceil(concurrency / (target_concurrency × target_utilization)),
