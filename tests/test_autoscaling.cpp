@@ -86,6 +86,25 @@ TEST_CASE("kpa scales to zero after the stable window plus the grace period", "[
   REQUIRE(zero_at == 150 * kSecond);
 }
 
+TEST_CASE("kpa scale_down_delay holds the highest decision of the last delay, scale-up at once", "[autoscaling][kpa]") {
+  // 20 replicas at t = 0, no traffic: max_scale_down_rate 2 lets each tick halve to 10.
+  // Without a delay that happens at the first tick; with 10 s the t = 0 decision (20) stays in
+  // the window through t = 8 s and leaves it at t = 10 s.
+  Driver plain{make_kpa({{"target_concurrency", "10"}, {"initial_scale", "20"}})};
+  REQUIRE(plain.kpa->evaluate(ScalingView{}).desired == 20);
+  plain.ready = 20;
+  REQUIRE(plain.tick(0).desired == 10);
+  Driver held{make_kpa({{"target_concurrency", "10"}, {"initial_scale", "20"}, {"scale_down_delay", "10s"}})};
+  REQUIRE(held.kpa->evaluate(ScalingView{}).desired == 20);
+  held.ready = 20;
+  for (int i = 0; i < 4; ++i) REQUIRE(held.tick(0).desired == 20);  // t = 2 .. 8 s
+  REQUIRE(held.tick(0).desired == 10);                                // t = 10 s
+  // Scale-up is not delayed: 1,000 in flight from t = 10 s, at t = 12 s the 6 s panic window
+  // averages 2,000 / 6 = 333.3, ceil(333.3 / 7) = 48 replicas at once.
+  held.ready = 10;
+  REQUIRE(held.tick(1000).desired == 48);
+}
+
 TEST_CASE("kpa respects min and max scale", "[autoscaling][kpa]") {
   Driver d{make_kpa({{"target_concurrency", "1"}, {"min_scale", "2"}, {"max_scale", "5"}})};
   REQUIRE(d.kpa->evaluate(ScalingView{}).desired == 2);

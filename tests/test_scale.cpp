@@ -106,6 +106,56 @@ TEST_CASE("count and model_zipf reject what they cannot mean", "[scale][scenario
              Catch::Contains("must be 0 (every model) or at least 10"));
 }
 
+TEST_CASE("initial_scale latency sizes each fed model's initial replicas by Little's law", "[scale][scenario]") {
+  // KPA aims at target_concurrency 2 x target_utilization 0.5 = 1 request in flight a replica.
+  // Zipf(1) over m-0 .. m-2 gives 6, 3 and 2 requests/s; at 1.4 s a request that is 8.4, 4.2
+  // and 2.8 in flight, so 9, 5 and 3 replicas. A second workload on m-1 (1/s) adds 1.4: 5.6 -> 6.
+  // solo's diurnal workload starts at its peak (peak: 0): 4/s x 1.5 = 6/s, 8.4 in flight -> 9.
+  const std::string policies = "policies: {autoscaler: {impl: kpa, target_concurrency: 2, target_utilization: 0.5}}\n";
+  std::string yaml = fleet_yaml(3, R"(  - model: m-1
+    initial_scale: {latency: 1400ms}
+    arrivals: {process: poisson, rate: 1/s}
+    input_tokens: {dist: fixed, value: 10}
+    output_tokens: {dist: fixed, value: 10}
+  - model: solo
+    initial_scale: {latency: 1.4s}
+    arrivals: {process: diurnal, rate: 4/s, amplitude: 0.5, period: 1h, peak: 0s}
+    input_tokens: {dist: fixed, value: 10}
+    output_tokens: {dist: fixed, value: 10}
+)", policies);
+  yaml.replace(yaml.find("    arrivals"), 0, "    model_zipf: 1\n    initial_scale: {latency: 1.4s}\n");
+  const Scenario sc = scenario_from(yaml);
+  REQUIRE(sc.models.size() == 4);
+  CHECK(sc.models[0].autoscaler.params.integer("initial_scale") == 9);
+  CHECK(sc.models[1].autoscaler.params.integer("initial_scale") == 6);
+  CHECK(sc.models[2].autoscaler.params.integer("initial_scale") == 3);
+  CHECK(sc.models[3].autoscaler.params.integer("initial_scale") == 9);
+  // Without the key every model keeps the autoscaler's own initial_scale (KPA's default, 1).
+  const Scenario plain = scenario_from(fleet_yaml(3, "", policies));
+  for (const ModelSpec& m : plain.models) CHECK(m.autoscaler.params.integer("initial_scale") == 1);
+  // A model with no traffic yet still starts with one replica (the ceiling of a small share).
+  std::string tiny = fleet_yaml(3, "", policies);
+  tiny.replace(tiny.find("rate: 11/s"), 10, "rate: 0.01/s");
+  tiny.replace(tiny.find("    arrivals"), 0, "    initial_scale: {latency: 1s}\n");
+  for (const ModelSpec& m : scenario_from(tiny).models)
+    CHECK(m.autoscaler.params.integer("initial_scale") == 1);
+}
+
+TEST_CASE("initial_scale on a workload rejects what it cannot size", "[scale][scenario][bad-input]") {
+  std::string no_latency = fleet_yaml(3, "");
+  no_latency.replace(no_latency.find("    arrivals"), 0, "    initial_scale: {}\n");
+  CHECK_THAT(errors_of(no_latency), Catch::Contains("workloads[0].initial_scale.latency"));
+  std::string typo = fleet_yaml(3, "");
+  typo.replace(typo.find("    arrivals"), 0, "    initial_scale: {latency: 1s, latncy: 2s}\n");
+  CHECK_THAT(errors_of(typo), Catch::Contains("workloads[0].initial_scale.latncy"));
+  // An autoscaler without initial_scale / target_concurrency parameters has nothing to size.
+  std::string oracle = fleet_yaml(3, "", "policies: {autoscaler: {impl: oracle}}\n");
+  oracle.replace(oracle.find("    arrivals"), 0, "    initial_scale: {latency: 1s}\n");
+  const std::string oracle_errors = errors_of(oracle);
+  CHECK_THAT(oracle_errors, Catch::Contains("has no initial_scale and target_concurrency"));
+  CHECK(count_of(oracle_errors, "has no initial_scale") == 1);  // once for the workload, not per model
+}
+
 TEST_CASE("timeseries.csv past timeseries_models: rows for the busiest models, the rest summed", "[scale][timeseries]") {
   // 12 models by Zipf(1) (m-00 busiest), `solo` without traffic: 13 models, 10 written one by
   // one (m-00 .. m-09), m-10, m-11 and solo summed into "other (3 models)".
@@ -206,19 +256,28 @@ TEST_CASE("the shipped 100k-GPU fleet: 1,000 models, 15,000 nodes, about a billi
   CHECK(requests <= kMaxRequests);  // runs without --force
   // Zipf popularity: the busiest 8B deployment gets the most, the last one the least.
   CHECK(sc.workloads[0].rate > 100 * sc.workloads[599].rate);
-  // It is in the gate's full label (its first two minutes: README "Performance" says why not the hour).
+  // Warm start by Little's law (workload initial_scale): llm-70b-00 gets 1450 / H(50) =
+  // 1450 / 4.4992 = 322.28 requests/s, 4,189.6 in flight at 13 s, / (16 x 0.7) = 374.07 -> 375
+  // replicas; each 200-model fine-tune (3/s in all) starts with one.
+  REQUIRE(sc.models[750].name == "llm-70b-00");
+  CHECK(sc.models[750].autoscaler.params.integer("initial_scale") == 375);
+  CHECK(sc.models[999].name == "tune-8b-199");
+  CHECK(sc.models[999].autoscaler.params.integer("initial_scale") == 1);
+  CHECK(sc.models[0].autoscaler.params.duration("scale_down_delay") == 60 * kSecond);
+  // Its hour is in the gate's full label (no duration override).
   Diagnostics errors;
   const GateBaseline baseline = load_gate_baseline(std::string(FLEETSIM_SOURCE_DIR) + "/bench/baseline.json", errors);
   REQUIRE(errors.empty());
   bool in_full = false;
   for (const GateCase& c : baseline.cases)
     if (c.scenario == "scenarios/scale/fleet-100k.yaml")
-      in_full = std::find(c.labels.begin(), c.labels.end(), "full") != c.labels.end() && c.events > 0;
+      in_full = std::find(c.labels.begin(), c.labels.end(), "full") != c.labels.end() && c.events > 0 &&
+                std::none_of(c.set.begin(), c.set.end(), [](const std::string& s) { return s.rfind("duration=", 0) == 0; });
   CHECK(in_full);
 }
 
-// Without the invariant checker: at 15,000 nodes and ~22,000 replicas its per-event checks would
-// make this test minutes long (the gate's full label runs the first two minutes).
+// Without the invariant checker: at 15,000 nodes and ~12,000 replicas its per-event checks would
+// make this test minutes long (the gate's full label runs the hour).
 TEST_CASE("the shipped 100k-GPU fleet runs its first simulated seconds", "[scale][scenarios]") {
   LoadOptions options;
   options.overrides = {"duration=2s", "drain_limit=1min"};

@@ -9,13 +9,19 @@
 // never scales down (it keeps the highest panic count seen). Outside panic it follows
 // desired_stable. Scale to zero happens only after the desired count has been 0 for
 // scale_to_zero_grace_period (Knative's scaler waits that long before removing the last pod).
+// With scale_down_delay > 0 a decision is the highest of those made over the last delay
+// (Knative's `scale-down-delay`, a max over a time window of desired pod counts): scale-up is
+// immediate, scale-down waits until demand has stayed lower for the whole delay.
 //
 // Differences from Knative: window averages are exact time averages from the engine's
 // concurrency integral rather than averages of 1-second buckets; min/max scale and the initial
-// scale are parameters here, annotations there.
+// scale are parameters here, annotations there. The initial scale counts as the first decision
+// of the scale-down delay's window, so a warm start holds for the delay while in-flight
+// requests build up from zero (Knative's reconciler holds it until reached once instead).
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <utility>
 
 #include "policies/builtin.hpp"
 
@@ -39,14 +45,15 @@ class Kpa final : public Autoscaler {
         tick_(p.duration("tick_interval")),
         min_scale_(static_cast<int>(p.integer("min_scale"))),
         max_scale_(static_cast<int>(p.integer("max_scale"))),
-        initial_scale_(static_cast<int>(p.integer("initial_scale"))) {}
+        initial_scale_(static_cast<int>(p.integer("initial_scale"))),
+        scale_down_delay_(p.duration("scale_down_delay")) {}
 
   ScalingDecision evaluate(const ScalingView& v) override {
     samples_.push_back({v.now, v.concurrency_integral});
     while (samples_.size() > 2 && samples_[1].time <= v.now - stable_window_) samples_.pop_front();
     if (first_) {
       first_ = false;
-      return {clamp_scale(initial_scale_), v.now + tick_};
+      return {hold_for_delay(v.now, clamp_scale(initial_scale_)), v.now + tick_};
     }
     const double instant = v.in_flight + v.buffered;
     const double stable = window_average(v.now, stable_window_, instant);
@@ -72,7 +79,7 @@ class Kpa final : public Autoscaler {
       max_panic_ = std::max(max_panic_, desired_panic);
       desired = max_panic_;
     }
-    desired = clamp_scale(desired);
+    desired = hold_for_delay(v.now, clamp_scale(desired));
 
     // The last replica goes only after a grace period of wanting none.
     if (desired == 0 && v.ready + v.starting > 0) {
@@ -108,6 +115,17 @@ class Kpa final : public Autoscaler {
     return (samples_.back().integral - at_from) / to_seconds(now - from);
   }
 
+  // The highest decision over (now - scale_down_delay, now], this one included. The window
+  // keeps decisions in falling order (a later, higher one replaces the lower ones before it),
+  // so its front is the maximum.
+  int hold_for_delay(SimTime now, int desired) {
+    if (scale_down_delay_ <= 0) return desired;
+    while (!delay_window_.empty() && delay_window_.back().second <= desired) delay_window_.pop_back();
+    delay_window_.emplace_back(now, desired);
+    while (delay_window_.front().first <= now - scale_down_delay_) delay_window_.pop_front();
+    return delay_window_.front().second;
+  }
+
   int clamp_scale(int n) const {
     n = std::max(n, min_scale_);
     if (max_scale_ > 0) n = std::min(n, max_scale_);
@@ -125,7 +143,9 @@ class Kpa final : public Autoscaler {
   int min_scale_;
   int max_scale_;
   int initial_scale_;
+  SimTime scale_down_delay_;
   std::deque<Sample> samples_;
+  std::deque<std::pair<SimTime, int>> delay_window_;  // (time, decision), decisions falling
   bool first_ = true;
   SimTime panic_since_ = kNever;
   int max_panic_ = 0;
@@ -171,6 +191,9 @@ PolicyInfo kpa_policy() {
       {"max_scale", ParamType::Integer, "0", 0, 1e6, "most replicas; 0 means unlimited"},
       // initial-scale: 1
       {"initial_scale", ParamType::Integer, "1", 0, 1e6, "replicas at t = 0"},
+      // scale-down-delay: 0s
+      {"scale_down_delay", ParamType::Duration, "0s", 0, 3600,
+       "scale down only to the highest count wanted over this long (0: at once)"},
   };
   info.check = [](const ParamValues& p) -> std::string {
     if (p.integer("max_scale") > 0 && p.integer("min_scale") > p.integer("max_scale"))

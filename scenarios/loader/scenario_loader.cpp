@@ -702,8 +702,25 @@ struct Loader {
                     "model \"" + model + "\" is one model; model_zipf splits the traffic of an entry with `count`");
       }
       (void)w.get("model_zipf");
+      // `initial_scale: {latency: L}`: size the initial replicas of every model this workload
+      // feeds by Little's law (applied after all workloads, in size_initial_scale).
+      SimTime initial_latency = 0;
+      if (w.has("initial_scale")) {
+        MapReader is(ctx, w.get("initial_scale"), w.path("initial_scale"));
+        if (is.ok()) initial_latency = is.duration("latency", 0, kMillisecond, true);
+        is.finish();
+      }
+      (void)w.get("initial_scale");
       w.finish();
+      // The rate at the workload's first instant: a diurnal cycle's, else the mean.
+      const double start_factor =
+          spec.arrivals == WorkloadSpec::Arrivals::Diurnal
+              ? 1 + spec.amplitude * std::cos(2 * M_PI * (0 - to_seconds(spec.peak)) / to_seconds(spec.period))
+              : 1.0;
       if (group == model_groups.end()) {
+        if (initial_latency > 0 && it != model_index.end())
+          add_initial_concurrency(it->second, spec.rate * start_factor * to_seconds(initial_latency),
+                                  items[i], w.path("initial_scale"));
         sc.workloads.push_back(spec);
         continue;
       }
@@ -719,8 +736,46 @@ struct Loader {
         spec.model = g.first + k;
         spec.name = name + "/" + sc.models[spec.model].name;
         spec.rate = rate * std::pow(static_cast<double>(k + 1), -zipf) / total;
+        if (initial_latency > 0 &&  // (an autoscaler without the parameters: one error, not N)
+            !add_initial_concurrency(spec.model, spec.rate * start_factor * to_seconds(initial_latency),
+                                     items[i], w.path("initial_scale")))
+          initial_latency = 0;
         sc.workloads.push_back(spec);
       }
+    }
+    size_initial_scale();
+  }
+
+  // Expected requests in flight at t = 0 per model, from workloads with `initial_scale`
+  // (Little's law: arrival rate × latency, summed over the workloads that feed the model);
+  // negative: no such workload.
+  std::vector<double> initial_concurrency;
+
+  bool add_initial_concurrency(std::uint32_t model, double concurrency, const YAML::Node& node,
+                               const std::string& path) {
+    const ParamValues& p = sc.models[model].autoscaler.params;
+    if (!p.numbers().count("initial_scale") || !p.numbers().count("target_concurrency")) {
+      ctx.error(node, path,
+                "model \"" + sc.models[model].name + "\"'s autoscaler \"" + sc.models[model].autoscaler.impl +
+                    "\" has no initial_scale and target_concurrency parameters to size");
+      return false;
+    }
+    if (initial_concurrency.size() < sc.models.size()) initial_concurrency.resize(sc.models.size(), -1);
+    initial_concurrency[model] = std::max(initial_concurrency[model], 0.0) + concurrency;
+    return true;
+  }
+
+  // Each sized model's initial_scale: ceil(concurrency / (target_concurrency × target_utilization)),
+  // at least 1 (target_utilization counted as 1 where the autoscaler has none). This is the
+  // count KPA's stable window would settle on for that traffic, so a warm start begins there
+  // instead of panicking up from a guess.
+  void size_initial_scale() {
+    for (std::size_t m = 0; m < initial_concurrency.size(); ++m) {
+      if (initial_concurrency[m] < 0) continue;
+      ParamValues& p = sc.models[m].autoscaler.params;
+      const double utilization = p.numbers().count("target_utilization") ? p.number("target_utilization") : 1.0;
+      const double replicas = std::ceil(initial_concurrency[m] / (p.number("target_concurrency") * utilization));
+      p.set_number("initial_scale", std::clamp(replicas, 1.0, 1e6));
     }
   }
 
