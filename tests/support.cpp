@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <iterator>
+#include <stdexcept>
 
 #include <filesystem>
 
@@ -123,6 +124,12 @@ struct Recorder : SimObserver {
   }
 };
 }  // namespace
+
+const RequestResult& by_serial(const RunOutput& out, std::uint64_t serial) {
+  for (const RequestResult& r : out.requests)
+    if (r.serial == serial) return r;
+  throw std::runtime_error("no request with serial " + std::to_string(serial));
+}
 
 RunOutput run_scenario(const Scenario& scenario) { return run_setup(build_setup(scenario, registry())); }
 

@@ -110,6 +110,9 @@ struct RunOutput {
   std::vector<std::string> decisions;  // the run's decision sequence (sim/decision_log.hpp)
 };
 
+// The end record of the request with that serial (arrival order); throws when there is none.
+const RequestResult& by_serial(const RunOutput& out, std::uint64_t serial);
+
 // Runs `scenario` with the built-in policies and the checkers attached.
 RunOutput run_scenario(const Scenario& scenario);
 // The same for a setup a test has changed (a policy of its own in place of the scenario's).

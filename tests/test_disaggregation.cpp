@@ -41,13 +41,6 @@ const char* kTwoNodes = "    - {name: a, nodes: 2, gpu: H100-80GB, gpus_per_node
 
 constexpr double kPromptKvBytes = 1000.0 * 131072;
 
-const RequestResult& by_serial(const RunOutput& out, std::uint64_t serial) {
-  for (const RequestResult& r : out.requests)
-    if (r.serial == serial) return r;
-  FAIL("no request " << serial);
-  return out.requests.front();
-}
-
 }  // namespace
 
 TEST_CASE("disaggregated: prefill, KV over NVLink, decode, by hand", "[disaggregation]") {

@@ -35,13 +35,6 @@ std::string kv_yaml(const std::string& trace, const std::string& extra_model = "
          "workloads:\n  - trace: " + trace + "\n";
 }
 
-const RequestResult& by_serial(const RunOutput& out, std::uint64_t serial) {
-  for (const RequestResult& r : out.requests)
-    if (r.serial == serial) return r;
-  FAIL("no request " << serial);
-  return out.requests.front();
-}
-
 }  // namespace
 
 TEST_CASE("paged KV: the newest request is preempted when blocks run out, and recomputed", "[kv-cache]") {
