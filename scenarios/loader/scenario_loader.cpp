@@ -21,6 +21,8 @@
 #include <unordered_map>
 
 #include "scenarios/loader/build.hpp"
+#include "scenarios/loader/imported_traces.hpp"
+#include "scenarios/loader/llm_readers.hpp"
 #include "scenarios/loader/shared_readers.hpp"
 #include "scenarios/loader/yaml_reader.hpp"
 #include "sim/perf_table.hpp"
@@ -37,21 +39,6 @@ namespace fleetsim {
 namespace {
 
 // ------------------------------------------------------------------ reading helpers
-
-// Creates `dir` and its missing parents owner-only (0700) and checks that `dir` is a folder (not
-// a link) owned by this user, tightened to 0700 if it was looser. "" or why not.
-std::string make_private_dir(const std::filesystem::path& dir) {
-  std::filesystem::path at;
-  for (const auto& part : dir) {
-    at /= part;
-    if (::mkdir(at.c_str(), 0700) != 0 && errno != EEXIST) return std::strerror(errno);
-  }
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) return std::strerror(errno);
-  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) return "not a folder of your own";
-  if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0) return std::strerror(errno);
-  return "";
-}
 
 std::string index_path(const std::string& base, std::size_t i) {
   return base + "[" + std::to_string(i) + "]";
@@ -357,7 +344,7 @@ struct Loader {
         spec.chunked_prefill = m.flag("chunked_prefill", false);
         spec.prefix_caching = m.flag("prefix_caching", true);
         spec.prefix_block_tokens = m.integer("prefix_block_tokens", 512, 1, 1000000);
-        if (m.has("kv_offload")) read_kv_offload(m, spec);
+        if (m.has("kv_offload")) read_kv_offload(ctx, m, spec);
         (void)m.get("kv_offload");
         // vLLM's --max-loras defaults to 1; we default to 4 adapters per replica.
         spec.max_adapters = m.integer("max_adapters", 4, 1, 100000);
@@ -429,30 +416,6 @@ struct Loader {
     }
   }
 
-  // A model's `kv_offload:` tiers (README "KV offload tiers"): sizes, 0 = no such tier; a tier
-  // that cannot hold one prefix block, or tiers without prefix caching, are errors.
-  void read_kv_offload(MapReader& m, ModelSpec& spec) {
-    MapReader o(ctx, m.get("kv_offload"), m.path("kv_offload"));
-    if (!o.ok()) return;
-    const double block = spec.prefix_block_tokens * spec.kv_bytes_per_token;
-    auto tier = [&](const std::string& key) {
-      const double bytes = o.size(key, 0, false);
-      if (bytes > 0 && block > 0 && bytes < block)
-        ctx.error(o.get(key), o.path(key),
-                  "holds no prefix block: one block is " + std::to_string(spec.prefix_block_tokens) +
-                      " tokens x kv_cache_per_token = " + std::to_string(static_cast<std::uint64_t>(block)) +
-                      " bytes (got " + std::to_string(static_cast<std::uint64_t>(bytes)) + ")");
-      return bytes;
-    };
-    spec.kv_offload_host_bytes = tier("host_memory");
-    spec.kv_offload_disk_bytes = tier("disk");
-    spec.kv_offload_store_bytes = tier("shared_store");
-    o.finish();
-    if (spec.kv_offload() && !spec.prefix_caching)
-      ctx.error(m.get("kv_offload"), m.path("kv_offload"),
-                "offload tiers hold evicted prefix blocks: they need prefix_caching: true");
-  }
-
   // A model's `disaggregated:` section (README "Disaggregated prefill and decode"): `prefill`
   // and `decode` (each required; what may differ between the pools, defaulting to the model's
   // own values) and `transfer` (the KV cache's links). `spec` becomes the prefill pool; the
@@ -506,7 +469,7 @@ struct Loader {
                   "autoscaler \"" + pool.autoscaler.impl + "\" needs the model's next arrivals, which a decode pool "
                   "has none of (its requests come from the prefill pool)");
       p.finish();
-      if (pool.gpus_per_replica != tp) reselect_performance_tables(pool, p.path("gpus_per_replica"));
+      if (pool.gpus_per_replica != tp) reselect_performance_tables(ctx, pool, p.path("gpus_per_replica"));
     };
     read_pool("prefill", spec);
     read_pool("decode", decode.spec);
@@ -520,20 +483,6 @@ struct Loader {
     spec.kv_nvlink_bandwidth = decode.spec.kv_nvlink_bandwidth = nvlink;
     spec.kv_network_bandwidth = decode.spec.kv_network_bandwidth = network;
     return decode;
-  }
-
-  // A pool of a disaggregated model whose tensor-parallel degree differs from the model's: its
-  // measured tables are the profile's rows at its own degree.
-  void reselect_performance_tables(ModelSpec& pool, const std::string& path) {
-    if (pool.perf_table_file.empty()) return;
-    const auto rows = PerfTable::read_rows(pool.perf_table_file, path, ctx.errors);
-    if (!rows) return;
-    for (std::size_t gpu = 0; gpu < pool.perf_table_hardware.size(); ++gpu) {
-      if (pool.perf_table_hardware[gpu].empty()) continue;
-      auto table = PerfTable::select(*rows, pool.perf_table_model, pool.perf_table_hardware[gpu],
-                                     pool.gpus_per_replica, pool.perf_table_file, path, ctx.errors);
-      pool.perf_tables[gpu] = table ? std::make_shared<const PerfTable>(std::move(*table)) : nullptr;
-    }
   }
 
   void add_model(const ModelSpec& spec, const YAML::Node& node, const std::string& path) {
@@ -606,7 +555,7 @@ struct Loader {
         spec.name = "trace/" + std::to_string(i);
         YAML::Node t = w.get("trace");
         if (t.IsMap()) {
-          spec.trace_path = import_for_scenario(t, w.path("trace"));
+          spec.trace_path = import_for_scenario(ctx, t, w.path("trace"), base_dir, import_cache_dir, force);
           spec.trace_source = (t["path"].IsScalar() ? t["path"].Scalar() : std::string()) + " (" +
                               (t["format"].IsScalar() ? t["format"].Scalar() : std::string()) + ")";
         } else {
@@ -692,7 +641,7 @@ struct Loader {
         if (!llm)
           ctx.error(w.get("prefixes"), w.path("prefixes"),
                     "model \"" + model + "\" is a service-time model; prefixes apply to LLM models");
-        spec.prefixes = read_prefixes(w.get("prefixes"), w.path("prefixes"));
+        spec.prefixes = read_prefixes(ctx, w.get("prefixes"), w.path("prefixes"));
       }
       double zipf = 0;
       if (w.has("model_zipf")) {
@@ -777,150 +726,6 @@ struct Loader {
       const double replicas = std::ceil(initial_concurrency[m] / (p.number("target_concurrency") * utilization));
       p.set_number("initial_scale", std::clamp(replicas, 1.0, 1e6));
     }
-  }
-
-  // A generated workload's `prefixes` (traces/prefix_workload.hpp): which shared prompt parts
-  // its requests' prefix hashes describe.
-  PrefixWorkloadSpec read_prefixes(const YAML::Node& node, const std::string& path) {
-    PrefixWorkloadSpec p;
-    MapReader r(ctx, node, path);
-    if (!r.ok()) return p;
-    if (!r.has("system_prompts") && !r.has("conversations") && !r.has("prompts"))
-      ctx.error(node, path, "names none of system_prompts, conversations, prompts");
-    if (r.has("system_prompts")) {
-      MapReader t(ctx, r.get("system_prompts"), r.path("system_prompts"));
-      if (t.ok()) {
-        p.tenants = static_cast<std::uint32_t>(t.integer("tenants", 0, 1, 1000000, true));
-        p.tenant_zipf = t.number("zipf", 1.0, 0, 100);
-        p.system_prompt_tokens = read_distribution(ctx, t.get("tokens"), t.path("tokens"), false);
-        t.finish();
-      }
-    }
-    if (r.has("conversations")) {
-      MapReader c(ctx, r.get("conversations"), r.path("conversations"));
-      if (c.ok()) {
-        p.conversations = true;
-        p.turns = read_distribution(ctx, c.get("turns"), c.path("turns"), false);
-        p.think_time = read_distribution(ctx, c.get("think_time"), c.path("think_time"), true);
-        c.finish();
-      }
-    }
-    if (r.has("prompts")) {
-      MapReader k(ctx, r.get("prompts"), r.path("prompts"));
-      if (k.ok()) {
-        p.prompts = static_cast<std::uint32_t>(k.integer("count", 0, 1, 1000000, true));
-        p.prompt_zipf = k.number("zipf", 1.0, 0, 100);
-        k.finish();
-      }
-      if (r.has("system_prompts") || r.has("conversations"))
-        ctx.error(r.get("prompts"), r.path("prompts"),
-                  "a set of whole prompts cannot be combined with system_prompts or conversations "
-                  "(each distinct prompt is already shared whole)");
-    }
-    for (const char* key : {"system_prompts", "conversations", "prompts"}) (void)r.get(key);
-    r.finish();
-    return p;
-  }
-
-  // A workload's `trace:` as a mapping names a public format: the trace is imported (streamed,
-  // see traces/importers.hpp) into the user's own cache folder (owner-only, never a shared one
-  // under /tmp, where other users could read, race or plant files), keyed by the input file
-  // (path, size, time of last change) and the import options, and replayed from there. Loading
-  // has to write it (a run streams the file; `validate` checks every row of it), and the cache
-  // makes the second load free. Concurrent loads (a sweep's threads) each write their own file
-  // and rename it into place, so the cache never holds a partial import.
-  std::string import_for_scenario(const YAML::Node& node, const std::string& path) {
-    MapReader t(ctx, node, path);
-    ImportOptions o;
-    std::filesystem::path input = t.text("path", "", true);
-    if (input.is_relative()) input = std::filesystem::path(base_dir) / input;
-    o.input = input.lexically_normal().string();
-    o.format = t.text("format", "", true);
-    const auto& formats = import_formats();
-    if (!o.format.empty() && std::find(formats.begin(), formats.end(), o.format) == formats.end()) {
-      std::string all;
-      for (const auto& f : formats) all += (all.empty() ? "" : ", ") + f;
-      ctx.error(t.get("format"), t.path("format"), "unknown trace format \"" + o.format + "\" (known: " + all + ")");
-    }
-    o.lenient = t.flag("lenient", false);
-    o.time_scale = t.number("time_scale", 1, 1e-9, 1e9);
-    o.rate_scale = t.number("rate_scale", 1, 0, 1e6);
-    if (t.has("window_start")) o.window_start = to_seconds(t.duration("window_start", 0, 0));
-    if (t.has("window_end")) o.window_end = to_seconds(t.duration("window_end", 0, 0));
-    o.seed = static_cast<std::uint64_t>(t.number("seed", 1, 0, 9007199254740991.0));
-    const std::string assign = t.text("assign", "default");
-    if (assign == "column") o.assign = ModelAssign::FromColumn;
-    else if (assign == "fixed") o.assign = ModelAssign::Fixed;
-    else if (assign == "hash") o.assign = ModelAssign::Hash;
-    else if (assign == "zipf") o.assign = ModelAssign::Zipf;
-    else if (assign != "default")
-      ctx.error(t.get("assign"), t.path("assign"), "expected default, column, fixed, hash or zipf (got \"" + assign + "\")");
-    o.model = t.text("model", "");
-    o.models = t.integer("models", 1, 1, 1000000);
-    o.zipf_s = t.number("zipf_s", 1.0, 0, 100);
-    o.time_column = t.text("time_column", "");
-    o.time_unit = t.text("time_unit", "s");
-    o.time_format = t.text("time_format", "");
-    o.model_column = t.text("model_column", "");
-    o.input_column = t.text("input_column", "");
-    o.output_column = t.text("output_column", "");
-    o.delimiter = t.text("delimiter", ",");
-    if (t.has("default_tokens")) {
-      MapReader d(ctx, t.get("default_tokens"), t.path("default_tokens"));
-      o.default_tokens = std::make_pair(static_cast<std::uint32_t>(d.integer("input", 1, 1, 2000000000, true)),
-                                        static_cast<std::uint32_t>(d.integer("output", 1, 1, 2000000000, true)));
-      d.finish();
-    }
-    (void)t.get("default_tokens");
-    t.finish();
-    if (!ctx.errors.empty()) return "";
-    std::error_code ec;
-    if (!std::filesystem::exists(o.input, ec)) {
-      ctx.error(node, path + ".path", "trace not found: " + o.input);
-      return "";
-    }
-    // The cache key: the input's identity and every option.
-    std::ostringstream key;
-    key << o.format << '|' << std::filesystem::weakly_canonical(o.input, ec).string() << '|';
-    if (std::filesystem::is_regular_file(o.input, ec))
-      key << std::filesystem::file_size(o.input, ec) << '|'
-          << std::filesystem::last_write_time(o.input, ec).time_since_epoch().count();
-    key << '|' << o.lenient << '|' << o.time_scale << '|' << o.rate_scale << '|'
-        << (o.window_start ? *o.window_start : -1) << '|' << (o.window_end ? *o.window_end : -1) << '|'
-        << static_cast<int>(o.assign) << '|' << o.model << '|' << o.models << '|' << o.zipf_s << '|' << o.seed
-        << '|' << o.time_column << '|' << o.time_unit << '|' << o.time_format << '|' << o.model_column << '|'
-        << o.input_column << '|' << o.output_column << '|' << o.delimiter << '|'
-        << (o.default_tokens ? std::to_string(o.default_tokens->first) + ":" + std::to_string(o.default_tokens->second) : "");
-    const std::filesystem::path dir = import_cache_dir.empty() ? default_import_cache_dir() : import_cache_dir;
-    if (dir.empty()) {
-      ctx.error(node, path, "no folder to cache the imported trace in: set XDG_CACHE_HOME or HOME");
-      return "";
-    }
-    if (const std::string why = make_private_dir(dir); !why.empty()) {
-      ctx.error(node, path, "cannot cache the imported trace in " + dir.string() + ": " + why);
-      return "";
-    }
-    char name[32];
-    std::snprintf(name, sizeof name, "%016llx.csv", static_cast<unsigned long long>(stable_hash(key.str())));
-    const auto cached = dir / name;
-    if (std::filesystem::is_regular_file(cached, ec)) return cached.string();
-    static std::atomic<std::uint64_t> counter{0};
-    const auto mine = dir / (std::string(name) + "." + std::to_string(::getpid()) + "." +
-                             std::to_string(counter.fetch_add(1)) + ".tmp");
-    o.output = mine.string();
-    if (!force) o.max_rows = kMaxImportRows;  // the guard `fleetsim trace import` has
-    o.narrow_hint = "narrow it with the trace's window_start / window_end or rate_scale, or run with --force";
-    ImportReport report = import_trace(o);
-    if (!report.ok()) {
-      for (const auto& d : report.errors.items()) ctx.errors.add(d);
-      return "";
-    }
-    std::filesystem::rename(mine, cached, ec);
-    if (ec) {
-      ctx.error(node, path, "cannot cache the imported trace in " + dir.string() + ": " + ec.message());
-      return "";
-    }
-    return cached.string();
   }
 
   // ModelList / PoolList parameters: names -> ids, each name checked.
