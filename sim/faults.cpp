@@ -86,8 +86,7 @@ void Simulation::fail_replica(std::uint32_t rep_id) {
 
   switch (rep.phase) {
     case ReplicaPhase::Ready:
-      m.ready.erase(std::find(m.ready.begin(), m.ready.end(), rep_id));
-      route_index_.remove(rep_id);
+      remove_ready(rep_id);
       ++m.draining;  // stop() counts it down
       break;
     case ReplicaPhase::Draining: break;

@@ -330,11 +330,7 @@ void Simulation::make_ready(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
   ModelState& m = models_[rep.info.model];
   m.starting.erase(std::find(m.starting.begin(), m.starting.end(), rep_id));
-  // Ascending public id (slots are reused in no particular order).
-  m.ready.insert(std::lower_bound(m.ready.begin(), m.ready.end(), rep.info.id,
-                                  [&](std::uint32_t slot, std::uint32_t id) { return replicas_[slot].info.id < id; }),
-                 rep_id);
-  route_index_.add(rep.info.model, rep_id, rep.info.id, rep.outstanding, rep.outstanding_tokens());
+  add_ready(rep_id);  // ascending public id (slots are reused in no particular order)
   rep.phase = ReplicaPhase::Ready;
   rep.progress_time = now_;
   for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Ready);
@@ -350,8 +346,7 @@ void Simulation::drain(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
   ModelState& m = models_[rep.info.model];
   if (rep.phase == ReplicaPhase::Ready) {
-    m.ready.erase(std::find(m.ready.begin(), m.ready.end(), rep_id));
-    route_index_.remove(rep_id);
+    remove_ready(rep_id);
     rep.phase = ReplicaPhase::Draining;
     ++m.draining;
     for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Draining);

@@ -65,14 +65,28 @@ RouteCandidate Simulation::route_candidate(const Replica& rep, const Request& r,
   return c;
 }
 
-// Where a ready replica sits in its model's ready list (ascending public id): a binary search.
+// Where a ready replica sits in its model's ready list (ascending public id): a binary search
+// over the ids kept beside it (at a fleet's scale the replica table does not stay in cache).
 std::size_t Simulation::ready_position(std::uint32_t model, std::uint32_t slot) const {
-  const std::vector<std::uint32_t>& ready = models_[model].ready;
-  const std::uint32_t id = replicas_[slot].info.id;
-  return static_cast<std::size_t>(
-      std::lower_bound(ready.begin(), ready.end(), id,
-                       [&](std::uint32_t s, std::uint32_t v) { return replicas_[s].info.id < v; }) -
-      ready.begin());
+  const std::vector<std::uint32_t>& ids = models_[model].ready_ids;
+  return static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), replicas_[slot].info.id) - ids.begin());
+}
+
+void Simulation::add_ready(std::uint32_t slot) {
+  const Replica& rep = replicas_[slot];
+  ModelState& m = models_[rep.info.model];
+  const auto at = std::lower_bound(m.ready_ids.begin(), m.ready_ids.end(), rep.info.id) - m.ready_ids.begin();
+  m.ready_ids.insert(m.ready_ids.begin() + at, rep.info.id);
+  m.ready.insert(m.ready.begin() + at, slot);
+  route_index_.add(rep.info.model, slot, rep.info.id, rep.outstanding, rep.outstanding_tokens());
+}
+
+void Simulation::remove_ready(std::uint32_t slot) {
+  ModelState& m = models_[replicas_[slot].info.model];
+  const auto at = static_cast<std::ptrdiff_t>(ready_position(replicas_[slot].info.model, slot));
+  m.ready_ids.erase(m.ready_ids.begin() + at);
+  m.ready.erase(m.ready.begin() + at);
+  route_index_.remove(slot);
 }
 
 // What a route_ready() router reads: the ready list by position, built on demand, and the route
@@ -259,10 +273,17 @@ std::string Simulation::routing_tokens_violation(bool recount) const {
   return recount ? route_index_violation() : "";
 }
 
-// The route index against the replicas (between events, when every handler has updated it):
-// every ready replica indexed with its counts as they are, and each model's least loaded the
+// The ready lists' ids and the route index against the replicas (between events, when every
+// handler has updated them): every ready replica indexed with its counts as they are, and each model's least loaded the
 // one a scan of its ready list finds.
 std::string Simulation::route_index_violation() const {
+  for (std::uint32_t model = 0; model < models_.size(); ++model) {
+    const ModelState& m = models_[model];
+    for (std::size_t i = 0; i < m.ready.size(); ++i)
+      if (m.ready_ids.size() != m.ready.size() || m.ready_ids[i] != replicas_[m.ready[i]].info.id ||
+          (i > 0 && m.ready_ids[i - 1] >= m.ready_ids[i]))
+        return "model " + std::to_string(model) + "'s ready list and its ids are out of step";
+  }
   if (!route_index_.keeps_outstanding() && !route_index_.keeps_tokens()) return "";
   for (std::uint32_t model = 0; model < models_.size(); ++model) {
     const std::vector<std::uint32_t>& ready = models_[model].ready;

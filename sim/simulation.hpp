@@ -347,6 +347,8 @@ class Simulation {
 
   struct ModelState {
     std::vector<std::uint32_t> ready;  // ascending replica id
+    std::vector<std::uint32_t> ready_ids;  // their public ids, in the same order: a router's
+                                           // position lookup searches these, not the replica table
     std::vector<std::uint32_t> starting;
     int draining = 0;
     Fifo<std::uint32_t> buffer;
@@ -400,6 +402,8 @@ class Simulation {
   RouteCandidate route_candidate(const Replica& replica, const Request& request,
                                  std::span<const std::uint64_t> prefix) const;
   std::size_t ready_position(std::uint32_t model, std::uint32_t replica) const;
+  void add_ready(std::uint32_t replica);     // joins its model's ready list and the route index
+  void remove_ready(std::uint32_t replica);  // leaves them
   // A replica's outstanding requests or tokens may have changed: its place in the route index.
   // Called at the end of each handler that may change them (enqueue, a batch step, a service
   // completion, an adapter loaded, a real-mode token report), not at each change inside.

@@ -104,13 +104,14 @@ class Kpa final : public Autoscaler {
     const SimTime from = std::max(now - window, samples_.front().time);
     if (from >= now) return instant;
     double at_from = samples_.front().integral;
-    for (std::size_t i = 1; i < samples_.size(); ++i) {
-      if (samples_[i].time < from) continue;
-      const Sample& a = samples_[i - 1];
-      const Sample& b = samples_[i];
+    // The first sample at or after `from` (a binary search: the samples are in time order).
+    const auto first = std::partition_point(samples_.begin() + 1, samples_.end(),
+                                            [from](const Sample& s) { return s.time < from; });
+    if (first != samples_.end()) {
+      const Sample& a = *(first - 1);
+      const Sample& b = *first;
       const double f = b.time == a.time ? 1.0 : to_seconds(from - a.time) / to_seconds(b.time - a.time);
       at_from = a.integral + std::clamp(f, 0.0, 1.0) * (b.integral - a.integral);
-      break;
     }
     return (samples_.back().integral - at_from) / to_seconds(now - from);
   }
