@@ -72,13 +72,26 @@ std::size_t Simulation::ready_position(std::uint32_t model, std::uint32_t slot) 
   return static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), replicas_[slot].info.id) - ids.begin());
 }
 
+// A replica joins / leaves its model's ready list, and the route index while the model is in it:
+// a model enters the index at setup_.route_index_from ready replicas (all of them join) and
+// leaves it under half as many (all leave), so that a model hovering at the threshold does not
+// rebuild its heaps at each change.
 void Simulation::add_ready(std::uint32_t slot) {
   const Replica& rep = replicas_[slot];
   ModelState& m = models_[rep.info.model];
   const auto at = std::lower_bound(m.ready_ids.begin(), m.ready_ids.end(), rep.info.id) - m.ready_ids.begin();
   m.ready_ids.insert(m.ready_ids.begin() + at, rep.info.id);
   m.ready.insert(m.ready.begin() + at, slot);
-  route_index_.add(rep.info.model, slot, rep.info.id, rep.outstanding, rep.outstanding_tokens());
+  auto index = [&](std::uint32_t s) {
+    const Replica& r = replicas_[s];
+    route_index_.add(r.info.model, s, r.info.id, r.outstanding, r.outstanding_tokens());
+  };
+  if (m.indexed) {
+    index(slot);
+  } else if (m.ready.size() >= setup_.route_index_from && (route_index_.keeps_outstanding() || route_index_.keeps_tokens())) {
+    m.indexed = true;
+    for (std::uint32_t s : m.ready) index(s);
+  }
 }
 
 void Simulation::remove_ready(std::uint32_t slot) {
@@ -87,6 +100,10 @@ void Simulation::remove_ready(std::uint32_t slot) {
   m.ready_ids.erase(m.ready_ids.begin() + at);
   m.ready.erase(m.ready.begin() + at);
   route_index_.remove(slot);
+  if (m.indexed && m.ready.size() < setup_.route_index_from / 2) {
+    m.indexed = false;
+    for (std::uint32_t s : m.ready) route_index_.remove(s);
+  }
 }
 
 // What a route_ready() router reads: the ready list by position, built on demand, and the route
@@ -95,18 +112,18 @@ class Simulation::ReadyView final : public ReadyReplicas {
  public:
   ReadyView(const Simulation& sim, std::uint32_t request)
       : sim_(sim), r_(sim.requests_[request]), ready_(sim.models_[r_.model].ready),
-        prefix_(sim.cacheable_prefix(request)) {}
+        indexed_(sim.models_[r_.model].indexed), prefix_(sim.cacheable_prefix(request)) {}
   std::size_t size() const override { return ready_.size(); }
   RouteCandidate candidate(std::size_t i) const override {
     return sim_.route_candidate(sim_.replicas_[ready_[i]], r_, prefix_);
   }
   std::size_t fewest_outstanding() const override {
-    if (sim_.route_index_.keeps_outstanding())
+    if (indexed_ && sim_.route_index_.keeps_outstanding())
       return sim_.ready_position(r_.model, sim_.route_index_.fewest_outstanding(r_.model));
     return scan([](const Replica& rep) { return rep.outstanding; });
   }
   std::size_t fewest_tokens() const override {
-    if (sim_.route_index_.keeps_tokens())
+    if (indexed_ && sim_.route_index_.keeps_tokens())
       return sim_.ready_position(r_.model, sim_.route_index_.fewest_tokens(r_.model));
     return scan([](const Replica& rep) { return rep.outstanding_tokens(); });
   }
@@ -122,6 +139,7 @@ class Simulation::ReadyView final : public ReadyReplicas {
   const Simulation& sim_;
   const Request& r_;
   const std::vector<std::uint32_t>& ready_;
+  bool indexed_;  // the model is in the route index (else: a scan)
   std::span<const std::uint64_t> prefix_;
 };
 
@@ -287,6 +305,12 @@ std::string Simulation::route_index_violation() const {
   if (!route_index_.keeps_outstanding() && !route_index_.keeps_tokens()) return "";
   for (std::uint32_t model = 0; model < models_.size(); ++model) {
     const std::vector<std::uint32_t>& ready = models_[model].ready;
+    if (!models_[model].indexed) {  // scanned: none of its replicas in the index
+      for (std::uint32_t slot : ready)
+        if (route_index_.contains(slot))
+          return "route index: replica " + std::to_string(replicas_[slot].info.id) + " indexed, its model is not";
+      continue;
+    }
     std::size_t fewest = 0, least = 0;
     for (std::size_t i = 0; i < ready.size(); ++i) {
       const Replica& rep = replicas_[ready[i]];

@@ -3,7 +3,8 @@
 // gets it without a pass over every replica. Two indexed binary min-heaps per model: one on
 // (outstanding requests, replica id), one on (outstanding tokens, replica id) — the top is the
 // answer, O(1); a replica whose counts changed moves in O(log n) (nothing when they did not);
-// a replica joins when it becomes ready and leaves when it stops being ready.
+// a replica joins when it becomes ready and leaves when it stops being ready. Only models with
+// many ready replicas are kept in it (SimulationSetup::route_index_from; the others are scanned).
 //
 // The keys are copies of the counts, taken when the engine calls update() (sim/: at the end of
 // each handler that may change a replica's counts, Simulation::route_load_changed); the

@@ -60,6 +60,11 @@ struct SimulationSetup {
   std::unique_ptr<PlacementPolicy> job_placement;  // null: the built-in gang placement
   // Test-only: extra busy work per 65,536 events, to check that the speed gate notices.
   std::uint32_t test_slowdown = 0;
+  // Ready replicas from which a model's least loaded comes from the route index
+  // (sim/route_index.hpp); below, a scan of its few ready replicas is cheaper than keeping the
+  // index up to date. The model leaves the index again under half as many. Both give the same
+  // pick. Tests set 1 to route every model through the index.
+  std::uint32_t route_index_from = 16;
   // Real mode: what performs cold starts and serves requests, on its own clock
   // (sim/replica_backend.hpp); not owned. Null in simulation.
   ReplicaBackend* backend = nullptr;
@@ -349,6 +354,7 @@ class Simulation {
     std::vector<std::uint32_t> ready;  // ascending replica id
     std::vector<std::uint32_t> ready_ids;  // their public ids, in the same order: a router's
                                            // position lookup searches these, not the replica table
+    bool indexed = false;  // its ready replicas are in the route index (route_index_from)
     std::vector<std::uint32_t> starting;
     int draining = 0;
     Fifo<std::uint32_t> buffer;

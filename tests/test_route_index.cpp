@@ -274,32 +274,39 @@ TEST_CASE("routers: whole runs route identically from the index and from every c
     INFO(router);
     Scenario sc = base;
     sc.router = PolicyChoice{router, {}};
-    const RunOutput indexed = run_scenario(sc);
     SimulationSetup setup = build_setup(sc, registry());
     auto span_only = std::make_unique<SpanOnly>();
     span_only->inner = std::move(setup.router);
     setup.router = std::move(span_only);
     const RunOutput spanned = run_setup(std::move(setup));
-    for (const RunOutput* out : {&indexed, &spanned}) {
-      INFO(out->status.errors.to_string());
-      REQUIRE(out->status.ok);
-      for (const auto& v : out->violations) FAIL(v);  // (the checker compares the index with a scan)
+    // Every model in the index from its first ready replica; models entering and leaving it as
+    // the autoscaler moves them across 4 (and 2) ready replicas; the default threshold.
+    for (const std::uint32_t index_from : {1u, 4u, SimulationSetup{}.route_index_from}) {
+      INFO("route_index_from " << index_from);
+      SimulationSetup s = build_setup(sc, registry());
+      s.route_index_from = index_from;
+      const RunOutput indexed = run_setup(std::move(s));
+      for (const RunOutput* out : {&indexed, &spanned}) {
+        INFO(out->status.errors.to_string());
+        REQUIRE(out->status.ok);
+        for (const auto& v : out->violations) FAIL(v);  // (the checker compares the index with a scan)
+      }
+      REQUIRE(indexed.requests.size() > 20000);
+      REQUIRE(indexed.status.faults.replicas_failed == 1);
+      REQUIRE(indexed.status.kv[0].preemptions > 0);
+      REQUIRE(indexed.cold_starts.size() > 15);
+      REQUIRE(indexed.requests.size() == spanned.requests.size());
+      for (std::size_t i = 0; i < indexed.requests.size(); ++i) {
+        const RequestResult &a = indexed.requests[i], &b = spanned.requests[i];
+        INFO("request end #" << i);
+        REQUIRE(a.serial == b.serial);
+        REQUIRE(a.replica == b.replica);
+        REQUIRE(a.end == b.end);
+        REQUIRE(a.first_token == b.first_token);
+        REQUIRE(a.outcome == b.outcome);
+      }
+      CHECK(indexed.status.events == spanned.status.events);
+      CHECK(indexed.decisions == spanned.decisions);
     }
-    REQUIRE(indexed.requests.size() > 20000);
-    REQUIRE(indexed.status.faults.replicas_failed == 1);
-    REQUIRE(indexed.status.kv[0].preemptions > 0);
-    REQUIRE(indexed.cold_starts.size() > 15);
-    REQUIRE(indexed.requests.size() == spanned.requests.size());
-    for (std::size_t i = 0; i < indexed.requests.size(); ++i) {
-      const RequestResult &a = indexed.requests[i], &b = spanned.requests[i];
-      INFO("request end #" << i);
-      REQUIRE(a.serial == b.serial);
-      REQUIRE(a.replica == b.replica);
-      REQUIRE(a.end == b.end);
-      REQUIRE(a.first_token == b.first_token);
-      REQUIRE(a.outcome == b.outcome);
-    }
-    CHECK(indexed.status.events == spanned.status.events);
-    CHECK(indexed.decisions == spanned.decisions);
   }
 }
