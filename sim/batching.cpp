@@ -185,7 +185,7 @@ void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
   // Time added to the step: blocks of swapped-out requests admitted, copied back (swap_in_seconds),
   // and the admitted requests' loads from the KV offload tiers (step_load_seconds).
   schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens) + rep.swap_in_seconds + rep.step_load_seconds),
-           EventKind::BatchStep, rep_id, rep.epoch);
+           EventKind::BatchStep, rep_id, rep.epoch, prefetch_hint(rep.prefill_batch.front()));
   rep.swap_in_seconds = rep.step_load_seconds = 0;
 }
 
@@ -221,7 +221,8 @@ bool Simulation::start_mixed_step(Replica& rep, std::uint32_t rep_id) {
   ++rep.epoch;
   schedule(now_ + ceil_ns(rep.perf->mixed_step_seconds(prompt, decodes, rep.context) + rep.swap_in_seconds +
                           rep.step_load_seconds),
-           EventKind::BatchStep, rep_id, rep.epoch);
+           EventKind::BatchStep, rep_id, rep.epoch,
+           rep.prefill_batch.empty() ? 0 : prefetch_hint(rep.prefill_batch.front()));
   rep.swap_in_seconds = rep.step_load_seconds = 0;
   return true;
 }
@@ -294,7 +295,7 @@ void Simulation::schedule_decode(Replica& rep, std::uint32_t rep_id) {
   rep.decode_started_at = rep.progress;
   ++rep.epoch;
   schedule(now_ + ceil_ns(rep.perf->decode_seconds(steps, batch, rep.context)), EventKind::BatchStep, rep_id,
-           rep.epoch);
+           rep.epoch, prefetch_hint(rep.decoding.front().request));
 }
 
 void Simulation::on_batch_step(std::uint32_t rep_id) {

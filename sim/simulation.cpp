@@ -134,14 +134,18 @@ RunStatus Simulation::run() {
       if (top.time > hard_end) break;
       auto entry = queue_.pop();
       now_ = entry.time;
-      // At a fleet's scale the replica table is megabytes and each replica event's first read
-      // of its replica (the epoch check) misses the cache; start loading the next event's
-      // replica now, while this event runs. Only a hint: no effect on what happens.
+      // At a fleet's scale the replica and request tables are megabytes and each replica
+      // event's first reads of its replica (the epoch check) and of the request a batch step
+      // ends miss the cache; start loading the next event's now, while this event runs. Only
+      // hints: no effect on what happens.
       if (!queue_.empty()) {
         const Event& next = queue_.top().payload;
         if ((next.kind == EventKind::BatchStep || next.kind == EventKind::ServiceDone) &&
-            next.target < replicas_.size())
+            next.target < replicas_.size()) {
           __builtin_prefetch(&replicas_[next.target].epoch);
+          if (next.kind == EventKind::BatchStep && next.extra != 0 && next.extra <= requests_.size())
+            __builtin_prefetch(&requests_[next.extra - 1]);
+        }
       }
       if (now_ >= next_kv_sample_) sample_kv_usage(now_);
       if (entry.payload.kind == EventKind::Job) {  // (first at equal times: see push_first)

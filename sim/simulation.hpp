@@ -543,6 +543,9 @@ class Simulation {
                 std::uint32_t extra = 0) {
     queue_.push(at, Event{kind, target, epoch, extra});
   }
+  // A batch step's `extra`: the request it will read first, + 1 (0: none), which the event loop
+  // starts loading an event ahead (a hint only: the handler does not read it).
+  static std::uint32_t prefetch_hint(std::uint32_t request) { return request + 1; }
 
   SimulationSetup setup_;
   std::vector<SimObserver*> observers_;
