@@ -252,6 +252,8 @@ std::string Simulation::routing_tokens_violation(bool recount) const {
         const double prompt = static_cast<double>(r.input_tokens) + r.generated;
         expected += prompt - std::min<double>(r.prefilled, prompt) + (r.output_tokens - r.generated);
       }
+      for (std::uint32_t id : rep.loading)  // (KV offload: admitted, nothing computed yet)
+        expected += static_cast<double>(requests_[id].input_tokens) + requests_[id].output_tokens;
       for (const Sequence& s : rep.decoding) expected += s.finish - rep.progress;
     }
     if (std::abs(expected - tokens) > slack) return violation(", its requests have " + std::to_string(expected));
