@@ -280,6 +280,24 @@ void Simulation::cancel_offload_loads(std::uint32_t id) {
   if (cancelled) reschedule_transfers();
 }
 
+// For the router (RouteCandidate::offload_hit_tokens): how many of prefix's blocks from `from` on
+// are held, each in one of the tiers `rep` loads from (a decode pool's replica: host memory
+// only), up to the first held in none. Changes nothing.
+std::size_t Simulation::offload_match(const Replica& rep, std::span<const std::uint64_t> prefix,
+                                      std::size_t from) const {
+  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  const PrefixCache* disk = spec.kv_offload_disk_bytes > 0 && !rep.takes_kv
+                                ? &offload_disk_[rep.info.model][rep.info.node] : nullptr;
+  const PrefixCache* store = spec.kv_offload_store_bytes > 0 && !rep.takes_kv ? &offload_store_[rep.info.model] : nullptr;
+  const bool host = spec.kv_offload_host_bytes > 0;
+  std::size_t n = 0;
+  for (std::size_t i = from; i < prefix.size(); ++i, ++n)
+    if (!(host && rep.offload_host.contains(prefix[i])) && !(disk && disk->contains(prefix[i])) &&
+        !(store && store->contains(prefix[i])))
+      break;
+  return n;
+}
+
 // A node went back to its pool: its disks come back empty.
 void Simulation::clear_node_kv_offload(std::uint32_t node) {
   for (std::vector<PrefixCache>& disks : offload_disk_)

@@ -59,9 +59,14 @@ RouteCandidate Simulation::route_candidate(const Replica& rep, const Request& r,
                                            std::span<const std::uint64_t> prefix) const {
   RouteCandidate c{rep.info.id, rep.outstanding, rep.running, r.adapter != kNoAdapter && holds_adapter(rep, r.adapter),
                    rep.outstanding_tokens()};
-  if (!prefix.empty())
-    c.prefix_hit_tokens = static_cast<std::uint32_t>(rep.prefix.match(prefix)) *
-                          static_cast<std::uint32_t>(setup_.scenario.models[r.model].prefix_block_tokens);
+  if (!prefix.empty()) {
+    const ModelSpec& spec = setup_.scenario.models[r.model];
+    const std::size_t hit = rep.prefix.match(prefix);
+    c.prefix_hit_tokens = static_cast<std::uint32_t>(hit) * static_cast<std::uint32_t>(spec.prefix_block_tokens);
+    if (spec.kv_offload())  // the blocks after those, in the offload tiers (kv_offload.cpp)
+      c.offload_hit_tokens = static_cast<std::uint32_t>(offload_match(rep, prefix, hit)) *
+                             static_cast<std::uint32_t>(spec.prefix_block_tokens);
+  }
   return c;
 }
 

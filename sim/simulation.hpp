@@ -467,6 +467,7 @@ class Simulation {
   void cancel_offload_loads(std::uint32_t request);
   bool join_loaded(Replica& replica);
   void clear_node_kv_offload(std::uint32_t node);
+  std::size_t offload_match(const Replica& replica, std::span<const std::uint64_t> prefix, std::size_t from) const;
   std::span<const std::uint64_t> cacheable_prefix(std::uint32_t request) const;
   void preempt_newest(Replica& replica);
   // sim/disaggregation.cpp: disaggregated prefill and decode (KV transfers between pools)
