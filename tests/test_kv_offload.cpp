@@ -266,6 +266,37 @@ TEST_CASE("kv offload: a shared-store load shares the node's network link with a
   }
 }
 
+TEST_CASE("kv offload: a replica that fails while a request waits for its load cancels the load", "[kv-offload][faults]") {
+  // The run_case setting with the shared store only: C's two blocks start moving when B ends
+  // (2.05 s) and take 10.7 ms at 12.5 GB/s. The replica is killed at 2.052 s, mid-load: the load
+  // is cancelled (no load time counted, nothing lands), C is re-queued and runs on the fixed
+  // autoscaler's new replica after its cold start.
+  TempDir dir;
+  const std::string yaml = yaml_for(dir.write("t.csv", kTrace), "{shared_store: 1GiB}",
+                                    "faults:\n  - {kill_replica: 0, at: 2.052s}\n", ", network_bandwidth: 100Gbit/s");
+  const Scenario sc = scenario_from(yaml);
+  RunOutput out = run_scenario(sc);
+  for (const auto& v : out.violations) FAIL(v);
+  REQUIRE(out.requests.size() == 3);
+  LlmPerfModel perf(sc.models[0], sc.gpu_types[0], sc.perf);
+  const SimTime b_end = 2 * kSecond + ceil_ns(perf.prefill_seconds(1536));
+  REQUIRE(by_serial(out, 1).end == b_end);
+  REQUIRE(b_end < 2'052'000'000);
+  REQUIRE(b_end + ceil_ns(2 * kBlockBytes / 12.5e9) > 2'052'000'000);  // the kill falls mid-load
+  const RequestResult& c = by_serial(out, 2);
+  CHECK(c.outcome == RequestOutcome::Completed);
+  CHECK(c.end > 2 * kSecond + 10 * kSecond);  // after the new replica's cold start (16 GB of weights, engine start)
+  const KvCounts& kv = out.status.kv[0];
+  // Counted at the admission that decided them, as every hit is (a readmitted request is counted
+  // again): a2 and a3, 1,023 tokens. On the new replica a1 is in no tier (it went with the failed
+  // replica's KV cache), so nothing after it is loadable: C computes its whole prompt there.
+  CHECK(kv.offload[kTierSharedStore].loaded_blocks == 2);
+  CHECK(kv.offload[kTierSharedStore].hit_tokens == 1023);
+  CHECK(kv.offload[kTierSharedStore].load_seconds == 0);  // it never landed
+  CHECK(kv.prefix_hit_tokens == 512 + 1023);
+  CHECK(out.status.faults.replicas_failed == 1);
+}
+
 TEST_CASE("kv offload: bad input is an error naming the key", "[kv-offload][bad-input]") {
   TempDir dir;
   const std::string trace = dir.write("t.csv", kTrace);
