@@ -79,7 +79,9 @@ bool Simulation::head_joins(Replica& rep, std::uint32_t rep_id, std::uint32_t st
   return r.adapter == kNoAdapter || adapter_ready(rep, rep_id, r.adapter);
 }
 
-// The head of the queue joins the batch: it holds its prompt's blocks from now on.
+// The head of the queue joins the batch: it holds its prompt's blocks from now on. One that must
+// wait for its offloaded blocks to load from the disk or the store first (loads_pending: kv_offload.cpp)
+// waits in rep.loading instead of the prefill batch.
 void Simulation::admit_head(Replica& rep) {
   const std::uint32_t id = rep.waiting.pop();
   Request& r = requests_[id];
@@ -90,12 +92,19 @@ void Simulation::admit_head(Replica& rep) {
   if (rep.sends_kv) r.admitted_at = now_;  // (disaggregation.cpp's TTFT split)
   r.prefilled = 0;
   r.cached = 0;
+  rep.prefill_batch.push_back(id);
   if (r.swapped) {
     swap_in(rep, r);
   } else if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty()) {
     const ModelSpec& spec = setup_.scenario.models[r.model];
     std::size_t hit = rep.prefix.match(full);
-    if (spec.kv_offload()) hit += load_offloaded(rep, r, full, hit);  // from the offload tiers (kv_offload.cpp)
+    if (spec.kv_offload()) {  // from the offload tiers (kv_offload.cpp)
+      hit += load_offloaded(rep, id, full, hit);
+      if (r.loads_pending > 0) {  // it waits for them
+        rep.prefill_batch.pop_back();
+        rep.loading.push_back(id);
+      }
+    }
     rep.prefix.insert(full.first(hit));  // used now
     const std::uint64_t prompt = std::uint64_t{r.input_tokens} + r.generated;
     r.cached = static_cast<std::uint32_t>(std::min<std::uint64_t>(hit * spec.prefix_block_tokens, prompt - 1));
@@ -106,7 +115,6 @@ void Simulation::admit_head(Replica& rep) {
   ++rep.running;
   rep.kv_final_blocks += rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens);
   rep.prefill_blocks += rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
-  rep.prefill_batch.push_back(id);
 }
 
 // A request reached rep's queue (or its adapter became resident): start a step for it now if
@@ -136,7 +144,11 @@ void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
 // At a step boundary (rep.step is Idle): make room in the KV cache for the running requests'
 // next tokens, then a prefill or mixed step if a request joins, else a decode stretch.
 void Simulation::next_step(Replica& rep, std::uint32_t rep_id) {
-  if (rep.takes_kv) join_transferred(rep);  // requests whose KV cache arrived (disaggregation.cpp)
+  bool landed = false;  // requests whose offloaded blocks landed joined the prefill batch (kv_offload.cpp)
+  if (rep.joins_at_step) {
+    if (rep.takes_kv) join_transferred(rep);  // requests whose KV cache arrived (disaggregation.cpp)
+    if (!rep.loading.empty()) landed = join_loaded(rep);
+  }
   if (rep.kv_final_blocks > rep.kv_blocks) make_kv_room(rep, rep_id);  // (else nothing can run out)
   if (rep.swap_out_seconds > 0) {  // preempted requests' blocks go to host memory first
     rep.step = BatchStepKind::Swap;
@@ -149,7 +161,7 @@ void Simulation::next_step(Replica& rep, std::uint32_t rep_id) {
   if (rep.prefix.size() > 0) trim_prefix_cache(rep);
   if (setup_.scenario.models[rep.info.model].chunked_prefill) {
     if (start_mixed_step(rep, rep_id)) return;
-  } else if (!rep.waiting.empty() && head_joins(rep, rep_id, 0, 0)) {
+  } else if (landed || (!rep.waiting.empty() && head_joins(rep, rep_id, 0, 0))) {
     start_prefill(rep, rep_id);
     return;
   }
@@ -167,16 +179,36 @@ void Simulation::cut_decode(Replica& rep, std::uint32_t rep_id) {
 
 // Prefill runs as its own step and pauses decoding, as vLLM's default scheduler does when new
 // requests are waiting (no chunking). The batching policy chooses which requests join the step;
-// the head of the queue was admitted by the caller.
+// the head of the queue was admitted by the caller. Requests whose offloaded blocks landed
+// (join_loaded) are in the step already; one admitted now that must wait for such loads is not
+// (admit_head): with none left, decoding goes on.
 void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
   double tokens = 0;
-  while (!rep.waiting.empty()) {
-    if (!rep.prefill_batch.empty() &&
-        !head_joins(rep, rep_id, static_cast<std::uint32_t>(rep.prefill_batch.size()), tokens))
-      break;
-    const Request& r = requests_[rep.waiting.front()];
-    admit_head(rep);
-    tokens += tokens_to_prefill(r.input_tokens, r.generated, r.cached);
+  if (rep.joins_at_step) {  // (a replica whose requests may wait for offloaded blocks: kv_offload.cpp)
+    for (std::uint32_t id : rep.prefill_batch)
+      tokens += tokens_to_prefill(requests_[id].input_tokens, requests_[id].generated, requests_[id].cached);
+    while (!rep.waiting.empty()) {
+      if (!rep.prefill_batch.empty() &&
+          !head_joins(rep, rep_id, static_cast<std::uint32_t>(rep.prefill_batch.size()), tokens))
+        break;
+      const Request& r = requests_[rep.waiting.front()];
+      admit_head(rep);
+      if (r.loads_pending == 0) tokens += tokens_to_prefill(r.input_tokens, r.generated, r.cached);
+    }
+    if (tokens == 0) {  // every request admitted waits for its loads (a request computes >= 1 token)
+      rep.step = BatchStepKind::Idle;
+      if (!rep.decoding.empty()) schedule_decode(rep, rep_id);
+      return;
+    }
+  } else {
+    while (!rep.waiting.empty()) {
+      if (!rep.prefill_batch.empty() &&
+          !head_joins(rep, rep_id, static_cast<std::uint32_t>(rep.prefill_batch.size()), tokens))
+        break;
+      const Request& r = requests_[rep.waiting.front()];
+      admit_head(rep);
+      tokens += tokens_to_prefill(r.input_tokens, r.generated, r.cached);
+    }
   }
   rep.step = BatchStepKind::Prefill;
   rep.step_started = now_;
@@ -210,8 +242,9 @@ bool Simulation::start_mixed_step(Replica& rep, std::uint32_t rep_id) {
   };
   for (std::uint32_t id : rep.prefill_batch) take_chunk(requests_[id]);
   while (left > 0 && !rep.waiting.empty() && head_joins(rep, rep_id, step_requests, decodes + prompt)) {
+    const std::uint32_t id = rep.waiting.front();
     admit_head(rep);
-    take_chunk(requests_[rep.prefill_batch.back()]);
+    if (requests_[id].loads_pending == 0) take_chunk(requests_[id]);  // (else it waits in `loading`)
   }
   if (prompt == 0) return false;
   rep.step = BatchStepKind::Mixed;

@@ -74,6 +74,8 @@ void Simulation::fail_replica(std::uint32_t rep_id) {
   rep.waiting = Fifo<std::uint32_t>{};
   rep.prefill_batch.clear();
   rep.decoding.clear();
+  for (std::uint32_t id : rep.loading) cancel_offload_loads(id);  // (KV offload loads stop: kv_offload.cpp)
+  rep.loading.clear();
   rep.outstanding = rep.running = 0;
   rep.queued_tokens = rep.decoding_tokens = 0;
   rep.context = 0;

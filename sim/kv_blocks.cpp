@@ -73,10 +73,11 @@ void Simulation::make_kv_room(Replica& rep, std::uint32_t) {
 // vLLM's recompute preemption: the request admitted last gives up its blocks and goes back to
 // the head of the queue; readmitted, it prefills its prompt and the tokens it had generated.
 // With kv_preemption: swap a decoding request's blocks go to host memory instead (swap_out),
-// while the swap space has room, and come back on readmission (swap_in).
+// while the swap space has room, and come back on readmission (swap_in). A request still waiting
+// for its offloaded blocks (KV offload's `loading`) may be the newest: its loads stop.
 void Simulation::preempt_newest(Replica& rep) {
   std::size_t newest = 0;
-  bool decoding = false;
+  bool decoding = false, loading = false;
   std::uint64_t admitted = 0;
   for (std::size_t i = 0; i < rep.decoding.size(); ++i)
     if (requests_[rep.decoding[i].request].admitted > admitted)
@@ -84,6 +85,9 @@ void Simulation::preempt_newest(Replica& rep) {
   for (std::size_t i = 0; i < rep.prefill_batch.size(); ++i)
     if (requests_[rep.prefill_batch[i]].admitted > admitted)
       newest = i, decoding = false, admitted = requests_[rep.prefill_batch[i]].admitted;
+  for (std::size_t i = 0; i < rep.loading.size(); ++i)
+    if (requests_[rep.loading[i]].admitted > admitted)
+      newest = i, decoding = false, loading = true, admitted = requests_[rep.loading[i]].admitted;
 
   std::uint32_t id = 0;
   double dropped = 0;  // KV tokens computed and now thrown away
@@ -104,6 +108,12 @@ void Simulation::preempt_newest(Replica& rep) {
     rep.decoding.pop_back();
     std::make_heap(rep.decoding.begin(), rep.decoding.end(), Sequence::After{});
     if (rep.decoding.empty()) rep.context = rep.decoding_tokens = 0;
+  } else if (loading) {  // nothing computed yet: its blocks go, and its loads stop
+    id = rep.loading[newest];
+    Request& r = requests_[id];
+    rep.prefill_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
+    cancel_offload_loads(id);
+    rep.loading.erase(rep.loading.begin() + static_cast<std::ptrdiff_t>(newest));
   } else {
     id = rep.prefill_batch[newest];
     Request& r = requests_[id];

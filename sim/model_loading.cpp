@@ -68,6 +68,10 @@ void Simulation::on_transfer_done() {
       on_kv_transfer_done(static_cast<std::uint32_t>(owner - kKvOwner));
       continue;
     }
+    if (owner >= kOffloadOwner) {  // a KV offload load (kv_offload.cpp)
+      on_offload_load_done(owner - kOffloadOwner);
+      continue;
+    }
     if (owner >= kPrefetchOwner) {
       Prefetch& p = prefetches_[owner - kPrefetchOwner];
       if (!node_at(p.node).has_cached(p.model)) cache_admit(node_at(p.node), CacheTier::Disk, p.model);

@@ -181,6 +181,8 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
                                                                           : node.gpu_type->host_to_device_bandwidth);
     rep.sends_kv = spec.role == ModelSpec::Role::Prefill;
     rep.takes_kv = spec.role == ModelSpec::Role::Decode;
+    // (a decode pool's replica loads from host memory only: sim/kv_offload.cpp)
+    rep.joins_at_step = rep.takes_kv || spec.kv_offload_disk_bytes > 0 || spec.kv_offload_store_bytes > 0;
   }
   rep.cold.replica = rep.info;
   rep.cold.placed = now_;

@@ -59,9 +59,14 @@ RouteCandidate Simulation::route_candidate(const Replica& rep, const Request& r,
                                            std::span<const std::uint64_t> prefix) const {
   RouteCandidate c{rep.info.id, rep.outstanding, rep.running, r.adapter != kNoAdapter && holds_adapter(rep, r.adapter),
                    rep.outstanding_tokens()};
-  if (!prefix.empty())
-    c.prefix_hit_tokens = static_cast<std::uint32_t>(rep.prefix.match(prefix)) *
-                          static_cast<std::uint32_t>(setup_.scenario.models[r.model].prefix_block_tokens);
+  if (!prefix.empty()) {
+    const ModelSpec& spec = setup_.scenario.models[r.model];
+    const std::size_t hit = rep.prefix.match(prefix);
+    c.prefix_hit_tokens = static_cast<std::uint32_t>(hit) * static_cast<std::uint32_t>(spec.prefix_block_tokens);
+    if (spec.kv_offload())  // the blocks after those, in the offload tiers (kv_offload.cpp)
+      c.offload_hit_tokens = static_cast<std::uint32_t>(offload_match(rep, prefix, hit)) *
+                             static_cast<std::uint32_t>(spec.prefix_block_tokens);
+  }
   return c;
 }
 
@@ -284,6 +289,8 @@ std::string Simulation::routing_tokens_violation(bool recount) const {
         const double prompt = static_cast<double>(r.input_tokens) + r.generated;
         expected += prompt - std::min<double>(r.prefilled, prompt) + (r.output_tokens - r.generated);
       }
+      for (std::uint32_t id : rep.loading)  // (KV offload: admitted, nothing computed yet)
+        expected += static_cast<double>(requests_[id].input_tokens) + requests_[id].output_tokens;
       for (const Sequence& s : rep.decoding) expected += s.finish - rep.progress;
     }
     if (std::abs(expected - tokens) > slack) return violation(", its requests have " + std::to_string(expected));

@@ -257,6 +257,10 @@ class Simulation {
     bool kv_moved = false;    // kv_joined is set
     bool waited = false;
     bool live = false;
+    // KV offload (sim/kv_offload.cpp): its loads from the node's disk and the shared store under
+    // way (offload_loads_); while any is, it is admitted (its slot and blocks held) but waits in
+    // its replica's `loading`, computing nothing.
+    std::uint8_t loads_pending = 0;
   };
 
   struct AdapterSlot {  // a LoRA adapter resident (or loading) on a replica
@@ -332,6 +336,10 @@ class Simulation {
     PrefixCache prefix;                // prompt-prefix blocks held (prefix caching)
     PrefixCache offload_host;          // KV offload: blocks in this replica's host-memory tier
     double step_load_seconds = 0;      // KV offload: loads of the requests admitted to the step being formed
+    // KV offload: admitted requests whose disk / shared-store loads are under way (or landed, until
+    // the next step boundary moves them to prefill_batch), in admission order.
+    std::vector<std::uint32_t> loading;
+    bool joins_at_step = false;  // next_step may have requests to join: takes_kv, or `loading` may fill
     std::vector<AdapterSlot> adapters;
     double store_bytes_left = 0;  // a model-store load paused by a store outage
     bool sends_kv = false;  // of a prefill pool: requests leave after their first token
@@ -458,11 +466,18 @@ class Simulation {
   // KV offload tiers (sim/kv_offload.cpp)
   void set_up_kv_offload();
   void offload_evicted(Replica& replica);
-  std::size_t load_offloaded(Replica& replica, const Request& r, std::span<const std::uint64_t> prefix,
+  std::size_t load_offloaded(Replica& replica, std::uint32_t request, std::span<const std::uint64_t> prefix,
                              std::size_t gpu_hit);
   PrefixCache* offload_tier(Replica& replica, KvTier tier);
   double offload_tier_bandwidth(const Replica& replica, KvTier tier) const;
+  TransferNetwork::LinkId offload_tier_link(const Replica& replica, KvTier tier) const;
+  double offload_load_estimate(const Replica& replica, KvTier tier) const;
+  void start_offload_loads(Replica& replica, std::uint32_t request, const double (&bytes)[2]);
+  void on_offload_load_done(std::uint64_t owner_offset);
+  void cancel_offload_loads(std::uint32_t request);
+  bool join_loaded(Replica& replica);
   void clear_node_kv_offload(std::uint32_t node);
+  std::size_t offload_match(const Replica& replica, std::span<const std::uint64_t> prefix, std::size_t from) const;
   std::span<const std::uint64_t> cacheable_prefix(std::uint32_t request) const;
   void preempt_newest(Replica& replica);
   // sim/disaggregation.cpp: disaggregated prefill and decode (KV transfers between pools)
@@ -621,6 +636,15 @@ class Simulation {
   std::vector<std::vector<PrefixCache>> offload_disk_;
   std::vector<PrefixCache> offload_store_;
   std::vector<std::uint64_t> offload_evicted_, offload_passed_;
+  // The disk / shared-store loads under way or landed and not yet joined, one entry a request (in
+  // no order; a scan finds one: few are in flight at once).
+  struct OffloadLoad {
+    std::uint32_t request;
+    TransferNetwork::TransferId transfers[2];  // disk, shared store (kNone: none or landed)
+    SimTime started;
+    double host_seconds;  // its host-memory blocks' copy, added to the step it joins
+  };
+  std::vector<OffloadLoad> offload_loads_;
   // Disaggregation: per node its NVLink domain's link; per model KV transfer counts. Both empty
   // when no model is disaggregated.
   std::vector<TransferNetwork::LinkId> node_nvlink_link_;

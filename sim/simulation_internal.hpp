@@ -20,8 +20,11 @@ inline constexpr std::uint32_t kNoNode = 0xFFFFFFFFu;
 
 // Transfer owners: a replica id (its cold-start phase), kPrefetchOwner + index into
 // prefetches_, kKvOwner + request id (a KV cache moving to a decode replica,
-// sim/disaggregation.cpp), or kAdapterOwner + (replica << 20) + adapter (a LoRA adapter load).
+// sim/disaggregation.cpp), kOffloadOwner + 2 × request id + (0: disk, 1: shared store) (a KV
+// offload load, sim/kv_offload.cpp), or kAdapterOwner + (replica << 20) + adapter (a LoRA adapter
+// load).
 inline constexpr std::uint64_t kPrefetchOwner = 1ULL << 40;
+inline constexpr std::uint64_t kOffloadOwner = 1ULL << 45;
 inline constexpr std::uint64_t kAdapterOwner = 1ULL << 60;
 inline constexpr std::uint64_t kKvOwner = 1ULL << 50;
 

@@ -192,3 +192,57 @@ TEST_CASE("the gate runs jobs and saturation command lines and catches a changed
     REQUIRE_THAT(bad.to_string(), Catch::Contains("expected run, jobs or saturation, got \"train\""));
   }
 }
+
+TEST_CASE("a case whose required file is absent is skipped, not run and not failed", "[gate]") {
+  // A case on a public trace in ../shared `requires` it: where the file is absent (a clone
+  // without ../shared), the gate reports the case skipped and passes.
+  GateBaseline b;
+  GateCase c;
+  c.name = "needs-trace";
+  c.scenario = "scenarios/no-such-scenario.yaml";  // would be a load error if it were run
+  c.labels = {"ci"};
+  c.requires_files = {"scenarios/default.yaml", "../no-such-folder/trace.jsonl"};
+  c.events = 7;
+  c.metrics["overall.requests"] = 3;  // would be a change if it were run
+  b.cases.push_back(c);
+  GateResult result = run_gate(b, FLEETSIM_SOURCE_DIR, registry(), with_program());
+  INFO(gate_table(result) << result.errors.to_string());
+  REQUIRE(result.passed);
+  REQUIRE(result.errors.empty());
+  REQUIRE(result.rows.size() == 1);
+  REQUIRE(result.rows[0].note == "skipped: ../no-such-folder/trace.jsonl not present");
+  REQUIRE_FALSE(result.rows[0].regression);
+  REQUIRE_THAT(gate_table(result), Catch::Contains("needs-trace") &&
+                                       Catch::Contains("skipped: ../no-such-folder/trace.jsonl not present") &&
+                                       Catch::Contains("gate passed"));
+  // --update keeps the skipped case's baseline as it was.
+  REQUIRE(result.measured.cases[0].events == 7);
+  REQUIRE(result.measured.cases[0].metrics.at("overall.requests") == 3);
+  REQUIRE(missing_requirement(c, FLEETSIM_SOURCE_DIR) == "../no-such-folder/trace.jsonl");
+  Diagnostics heap_errors;
+  REQUIRE(measure_heap_ratios(b, FLEETSIM_SOURCE_DIR, registry(), "ci", heap_errors).empty());
+  REQUIRE(heap_errors.empty());
+
+  SECTION("with every required file present, the case runs") {
+    GateBaseline present = b;
+    present.cases[0].requires_files = {"scenarios/default.yaml"};
+    REQUIRE(missing_requirement(present.cases[0], FLEETSIM_SOURCE_DIR).empty());
+    GateResult ran = run_gate(present, FLEETSIM_SOURCE_DIR, registry(), with_program());
+    REQUIRE_FALSE(ran.passed);  // it ran: the scenario does not exist
+    REQUIRE_THAT(ran.errors.to_string(), Catch::Contains("no-such-scenario.yaml"));
+  }
+  SECTION("requires round-trips through the baseline, and is left out when empty") {
+    const auto path = (std::filesystem::temp_directory_path() / "fleetsim_gate_requires.json").string();
+    const std::string text = gate_baseline_json(b);
+    REQUIRE_THAT(text, Catch::Contains("\"requires\": [") && Catch::Contains("../no-such-folder/trace.jsonl"));
+    std::ofstream(path) << text;
+    Diagnostics errors;
+    GateBaseline back = load_gate_baseline(path, errors);
+    REQUIRE(errors.empty());
+    REQUIRE(back.cases[0].requires_files == c.requires_files);
+    REQUIRE(gate_baseline_json(back) == text);
+    GateBaseline none = b;
+    none.cases[0].requires_files.clear();
+    REQUIRE_THAT(gate_baseline_json(none), !Catch::Contains("requires"));
+  }
+}

@@ -895,6 +895,46 @@ TEST_CASE("a scenario replays a public-format trace directly, imported once into
   REQUIRE_THAT(fleetsim::test::errors_of(bad, options), Catch::Contains("workloads[0].trace.format: unknown trace format \"generic-tsv\""));
 }
 
+TEST_CASE("a scenario importing a Mooncake trace keeps its prefix hashes with keep_prefix_hashes", "[importers][scenario]") {
+  // Two 1,100-token prompts sharing their first two 512-token blocks (hash ids 7, 8), one
+  // replica: the second, 10 s later, finds those 1,024 tokens cached — only when the hashes
+  // were kept.
+  TempDir t("direct_import_mooncake");
+  const std::string trace =
+      t.write("mc.jsonl",
+              "{\"timestamp\": 0, \"input_length\": 1100, \"output_length\": 5, \"hash_ids\": [7, 8, 9]}\n"
+              "{\"timestamp\": 10000, \"input_length\": 1100, \"output_length\": 5, \"hash_ids\": [7, 8, 10]}\n");
+  auto yaml = [&](const std::string& keep) {
+    return "duration: 1min\n"
+           "cluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB}]}\n"
+           "policies: {autoscaler: {impl: fixed, replicas: 1}}\n"
+           "models: [{name: m, parameters: 8e9, kv_cache_per_token: 128KiB}]\n"
+           "workloads:\n"
+           "  - trace: {path: " + trace + ", format: mooncake, assign: fixed, model: m" + keep + "}\n";
+  };
+  LoadOptions options;
+  options.import_cache_dir = t.path("cache");
+  fleetsim::test::RunOutput kept =
+      fleetsim::test::run_scenario(fleetsim::test::scenario_from(yaml(", keep_prefix_hashes: true"), options));
+  REQUIRE(kept.violations.empty());
+  REQUIRE(kept.requests.size() == 2);
+  CHECK(kept.status.kv[0].prompt_tokens == 2200);
+  CHECK(kept.status.kv[0].prefix_hit_tokens == 1024);
+  // Without the key (and with it false: the same cached import), no hashes, no hit.
+  fleetsim::test::RunOutput dropped = fleetsim::test::run_scenario(fleetsim::test::scenario_from(yaml(""), options));
+  REQUIRE(dropped.requests.size() == 2);
+  CHECK(dropped.status.kv[0].prefix_hit_tokens == 0);
+  CHECK(fleetsim::test::run_scenario(fleetsim::test::scenario_from(yaml(", keep_prefix_hashes: false"), options))
+            .status.kv[0]
+            .prefix_hit_tokens == 0);
+  // Only Mooncake has prefix hashes to keep.
+  const std::string wrong = direct_import_yaml(t.write("log.tsv", kDirectImportLog));
+  std::string bad = wrong;
+  bad.replace(bad.find("time_scale: 2"), 13, "time_scale: 2, keep_prefix_hashes: true");
+  REQUIRE_THAT(fleetsim::test::errors_of(bad, options),
+               Catch::Contains("workloads[0].trace.keep_prefix_hashes: only the mooncake format has prefix hashes"));
+}
+
 TEST_CASE("imported traces are cached per user and owner-only, never in a shared temporary folder", "[importers][scenario]") {
   TempDir t("import_cache");
   const std::string yaml = direct_import_yaml(t.write("log.tsv", kDirectImportLog));

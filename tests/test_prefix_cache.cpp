@@ -169,3 +169,94 @@ TEST_CASE("prefix-affinity: cost by hand on built candidates", "[prefix-cache][r
   c[2].outstanding_tokens = 700;  // 1,188 too: now the empty replica wins
   CHECK(router->route(c, request) == 0);
 }
+
+TEST_CASE("prefix-affinity: blocks in KV offload tiers count offload_weight of a GPU hit", "[prefix-cache][routing]") {
+  // 1,000-token prompt. Replica 0: nothing anywhere, 100 tokens of work → 1,000 + 100 = 1,100.
+  // Replica 1: 512 tokens loadable from its host memory, 200 of work → 1,000 − 0.5 × 512 + 200 = 944.
+  // Replica 2: 512 in its GPU cache, 300 of work → 488 + 300 = 788.
+  std::vector<RouteCandidate> c(3);
+  c[0].replica = 0, c[0].outstanding_tokens = 100;
+  c[1].replica = 1, c[1].outstanding_tokens = 200, c[1].offload_hit_tokens = 512;
+  c[2].replica = 2, c[2].outstanding_tokens = 300, c[2].prefix_hit_tokens = 512;
+  RouteRequest request;
+  request.input_tokens = 1000;
+  auto halves = registry().make_router(PolicyChoice{"prefix-affinity", {}});
+  CHECK(halves->route(c, request) == 2);  // a GPU hit beats the same tokens in a tier
+  c[2].outstanding_tokens = 500;          // 988: the tier's replica (944) wins
+  CHECK(halves->route(c, request) == 1);
+  // offload_weight 0: the tier is ignored, replica 1 costs 1,200, and the GPU hit (988) wins again.
+  auto with_weight = [](double w) {
+    PolicyChoice choice{"prefix-affinity", {}};
+    choice.params.set_number("offload_weight", w);
+    return registry().make_router(choice);
+  };
+  auto ignores = with_weight(0);
+  CHECK(ignores->route(c, request) == 2);
+  // offload_weight 1: a tier's block is a GPU hit (488 + 200 = 688).
+  auto full = with_weight(1);
+  CHECK(full->route(c, request) == 1);
+  // Loadable tokens never count past the prompt: 600 cached + 900 loadable on a 1,000-token
+  // prompt is 400 loadable (1,000 − 600 − 0.5 × 400 = 200, + 0 of work).
+  c[0].prefix_hit_tokens = 600, c[0].offload_hit_tokens = 900, c[0].outstanding_tokens = 0;
+  c[1].prefix_hit_tokens = 799, c[1].offload_hit_tokens = 0, c[1].outstanding_tokens = 0;  // 201
+  CHECK(halves->route(c, request) == 0);
+  // Bad values are errors naming the parameter.
+  LoadOptions options;
+  options.overrides = {"policies.router.offload_weight=1.5"};
+  CHECK_THAT(errors_of(read_file(std::string(FLEETSIM_SOURCE_DIR) + "/scenarios/prefix-cache.yaml"), options),
+             Catch::Contains("offload_weight"));
+}
+
+TEST_CASE("prefix-affinity routes to the replica holding the prompt in host memory over an empty one",
+          "[prefix-cache][routing][kv-offload]") {
+  // Two 8B replicas of one H100 each, 4 blocks of 512 tokens of KV cache apiece (as in
+  // tests/test_kv_offload.cpp), host-memory tiers of 16 blocks. X (no prefix, 2,000 output
+  // tokens: ~20 s of decoding) goes to replica 0, so A, B and D, each 3 blocks, go to the idle
+  // replica 1 one after the other; B's and D's blocks push all of A's (a1 a2 a3) out of its KV
+  // cache into its host memory. At 60 s both replicas are idle and C repeats A's prompt: replica
+  // 1 holds it in host memory only, replica 0 holds nothing.
+  //   cost(replica 0) = 1,536                       (nothing cached, no work)
+  //   cost(replica 1) = 1,536 − 0.5 × 1,536 = 768   (its 3 blocks loadable, no work)
+  // so C goes to replica 1 and loads A's blocks; ignoring the tiers (offload_weight 0) both cost
+  // 1,536 and the lowest id, replica 0, takes it and computes the whole prompt.
+  TempDir dir;
+  const std::string trace = dir.write("t.csv",
+                                      "timestamp,model,input_tokens,output_tokens,prefix_hashes\n"
+                                      "0.5,m,10,2000,\n"
+                                      "1.0,m,1536,1,11 12 13\n"
+                                      "2.0,m,1536,1,21 22 23\n"
+                                      "2.5,m,1536,1,31 32 33\n"
+                                      "60.0,m,1536,1,11 12 13\n");
+  auto yaml = [&](const std::string& weight) {
+    return "duration: 2min\nwarm_start: true\n"
+           "cluster:\n  pools:\n    - {name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 2}\n"
+           "performance: {compute_efficiency: 0.5, memory_efficiency: 0.5, iteration_overhead: 0s}\n"
+           "policies: {placement: {impl: spread}, router: {impl: prefix-affinity, offload_weight: " + weight + "},\n"
+           "           autoscaler: {impl: fixed, replicas: 2}}\n"
+           "models:\n  - {name: m, parameters: 8e9, kv_cache_per_token: 128KiB, gpu_memory_utilization: 0.19,\n"
+           "     kv_block_size: 512, prefix_block_tokens: 512, kv_offload: {host_memory: 1GiB}}\n"
+           "workloads:\n  - trace: " + trace + "\n";
+  };
+  RunOutput aware = run_scenario(scenario_from(yaml("0.5")));
+  for (const auto& v : aware.violations) FAIL(v);
+  REQUIRE(aware.requests.size() == 5);
+  CHECK(by_serial(aware, 0).replica == 0);  // X
+  CHECK(by_serial(aware, 1).replica == 1);  // A, B, D: beside X's work
+  CHECK(by_serial(aware, 2).replica == 1);
+  CHECK(by_serial(aware, 3).replica == 1);
+  REQUIRE(by_serial(aware, 0).end < 60 * kSecond);  // X is done before C arrives
+  CHECK(by_serial(aware, 4).replica == 1);          // C: where its prompt is, in host memory
+  const KvCounts& kv = aware.status.kv[0];
+  CHECK(kv.offload[kTierHostMemory].loaded_blocks == 3);  // a1 a2 a3, loaded back
+  CHECK(kv.offload[kTierHostMemory].hit_tokens == 1535);  // (one token is always computed)
+
+  RunOutput blind = run_scenario(scenario_from(yaml("0")));
+  for (const auto& v : blind.violations) FAIL(v);
+  REQUIRE(blind.requests.size() == 5);
+  CHECK(by_serial(blind, 3).replica == 1);
+  CHECK(by_serial(blind, 4).replica == 0);  // C: the tie goes to the lowest id
+  CHECK(blind.status.kv[0].offload[kTierHostMemory].loaded_blocks == 0);
+  // Loading beats computing here: C's time to its token is shorter where its prompt was.
+  const auto ttft = [](const RunOutput& out) { return by_serial(out, 4).end - by_serial(out, 4).arrival; };
+  CHECK(ttft(aware) < ttft(blind));
+}

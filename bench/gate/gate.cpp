@@ -224,6 +224,16 @@ std::map<std::string, double> metrics_of(const std::string& command, const json&
 
 }  // namespace
 
+std::string missing_requirement(const GateCase& c, const std::string& root) {
+  std::error_code ec;
+  for (const std::string& file : c.requires_files) {
+    const std::filesystem::path at = std::filesystem::path(file).is_absolute() ? std::filesystem::path(file)
+                                                                               : std::filesystem::path(root) / file;
+    if (!std::filesystem::exists(at, ec)) return file;
+  }
+  return "";
+}
+
 GateBaseline load_gate_baseline(const std::string& path, Diagnostics& errors) {
   GateBaseline b;
   std::ifstream in(path);
@@ -261,6 +271,7 @@ GateBaseline load_gate_baseline(const std::string& path, Diagnostics& errors) {
       }
       gc.set = c.value("set", std::vector<std::string>{});
       gc.labels = c.value("labels", std::vector<std::string>{"ci"});
+      gc.requires_files = c.value("requires", std::vector<std::string>{});
       gc.events = c.value("events", std::uint64_t{0});
       gc.speed_ratio = c.value("speed_ratio", 0.0);
       if (c.contains("metrics"))
@@ -290,6 +301,7 @@ std::string gate_baseline_json(const GateBaseline& b) {
       jc["args"] = c.args;
     }
     jc["labels"] = c.labels;
+    if (!c.requires_files.empty()) jc["requires"] = c.requires_files;
     jc["events"] = c.events;
     // Speed ratios are measured, not exact: two significant digits keep the diff readable.
     char buf[32];
@@ -390,6 +402,11 @@ GateResult run_gate(const GateBaseline& baseline, const std::string& root, const
   result.measured = baseline;
   for (GateCase& c : result.measured.cases) {
     if (std::find(c.labels.begin(), c.labels.end(), options.label) == c.labels.end()) continue;
+    if (const std::string missing = missing_requirement(c, root); !missing.empty()) {
+      GateRow skipped{c.name, "case", 0, 0, false, "skipped: " + missing + " not present"};
+      result.rows.push_back(skipped);
+      continue;
+    }
     if (c.command != "run") {
       run_command(c, baseline, root, options, result);
       continue;
@@ -461,6 +478,7 @@ std::vector<HeapRatioRow> measure_heap_ratios(const GateBaseline& baseline, cons
   std::vector<HeapRatioRow> rows;
   for (const GateCase& c : baseline.cases) {
     if (c.command != "run" || std::find(c.labels.begin(), c.labels.end(), label) == c.labels.end()) continue;
+    if (!missing_requirement(c, root).empty()) continue;  // (as the gate: skipped)
     LoadOptions load;
     load.overrides = c.set;
     LoadResult loaded = load_scenario_file(root + "/" + c.scenario, registry, load);
@@ -522,6 +540,11 @@ std::string gate_table(const GateResult& result) {
                 "status");
   out << line;
   for (const GateRow& r : result.rows) {
+    if (r.note.rfind("skipped", 0) == 0) {  // a case whose required files are absent
+      std::snprintf(line, sizeof line, "%-18s ", r.name.c_str());
+      out << line << r.note << "\n";
+      continue;
+    }
     const double change = r.baseline != 0 ? (r.now - r.baseline) / std::abs(r.baseline) * 100 : 0;
     std::snprintf(line, sizeof line, "%-18s %-58s %16.6g %16.6g %+8.2f%%  %s%s\n", r.name.c_str(), r.what.c_str(),
                   r.baseline, r.now, change, r.note.c_str(), r.regression ? "  << REGRESSION" : "");

@@ -17,8 +17,12 @@
 //     milliseconds of run time is mostly noise).
 //     A command's time includes starting the program: its cases are CI-sized (under 100,000
 //     events), so they are checked for their metrics only.
+//   - A case may name files it `requires` beyond the repository (a public trace in ../shared,
+//     which cannot be copied in): where one is absent, the case is skipped, reported as
+//     "skipped: PATH not present", and neither passes nor fails (its baseline stays as it was
+//     under --update). Everything else about it is as any case.
 // baseline.json: { schema_version: 1, speed_tolerance, repetitions,
-//                  cases: [ { name, scenario, set: [...], labels: [...],
+//                  cases: [ { name, scenario, set: [...], labels: [...], requires: [...],
 //                             events, speed_ratio, metrics: { path: value } },
 //                           { name, command: jobs|saturation, args: [...], labels: [...],
 //                             events, speed_ratio, metrics: { path: value } } ] }
@@ -39,6 +43,7 @@ struct GateCase {
   std::vector<std::string> set;     // run: --set overrides
   std::vector<std::string> args;    // jobs, saturation: the command's arguments, without --out
   std::vector<std::string> labels;  // e.g. ci, full
+  std::vector<std::string> requires_files;  // `requires`: files (relative to the root) it needs; absent: skipped
   std::uint64_t events = 0;
   double speed_ratio = 0;
   std::map<std::string, double> metrics;
@@ -65,7 +70,7 @@ struct GateRow {
   double baseline = 0;
   double now = 0;
   bool regression = false;
-  std::string note;  // "changed", "slower", "faster", "new"
+  std::string note;  // "changed", "slower", "faster", "new", "skipped: PATH not present"
 };
 
 struct GateResult {
@@ -80,6 +85,10 @@ const std::vector<std::string>& gate_metric_paths();
 // ... for every case of `command`: run and jobs, a fixed list of paths; saturation, for each
 // policy P of the result, `saturation.policies.P.` followed by each of the returned suffixes.
 const std::vector<std::string>& gate_metric_paths(const std::string& command);
+
+// The first of the case's `requires` files that is not present under `root` ("" when all are):
+// the gate skips such a case, and so do the tests that run every shipped scenario.
+std::string missing_requirement(const GateCase& c, const std::string& root);
 
 GateBaseline load_gate_baseline(const std::string& path, Diagnostics& errors);
 std::string gate_baseline_json(const GateBaseline& baseline);

@@ -24,8 +24,10 @@
 // 3.0: Router::reads() and route_ready() with ReadyReplicas (routing from the engine's index,
 // policies/routing/router.hpp). Router's virtual table grew — a size check cannot see that, so
 // it is a major version: a 2.x plugin is rebuilt against it unchanged.
+// 3.1: RouteCandidate::offload_hit_tokens (in the struct's tail padding: its size is unchanged,
+// so 3.0 plugins load as they are).
 #define FLEETSIM_SDK_VERSION_MAJOR 3
-#define FLEETSIM_SDK_VERSION_MINOR 0
+#define FLEETSIM_SDK_VERSION_MINOR 1
 
 namespace fleetsim {
 

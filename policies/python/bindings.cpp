@@ -325,7 +325,8 @@ PYBIND11_EMBEDDED_MODULE(fleetsim, m) {
       .def_readonly("running", &RouteCandidate::running)
       .def_readonly("has_adapter", &RouteCandidate::has_adapter)
       .def_readonly("outstanding_tokens", &RouteCandidate::outstanding_tokens)
-      .def_readonly("prefix_hit_tokens", &RouteCandidate::prefix_hit_tokens);
+      .def_readonly("prefix_hit_tokens", &RouteCandidate::prefix_hit_tokens)
+      .def_readonly("offload_hit_tokens", &RouteCandidate::offload_hit_tokens);
   py::class_<RouteRequest>(m, "RouteRequest")
       .def_readonly("model", &RouteRequest::model)
       .def_readonly("input_tokens", &RouteRequest::input_tokens)

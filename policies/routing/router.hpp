@@ -47,6 +47,12 @@ struct RouteCandidate {
   // prefix blocks the replica holds (README "Prefix caching"); 0 when the request carries no
   // prefix hashes or the model does not cache prefixes.
   std::uint32_t prefix_hit_tokens = 0;
+  // (SDK 3.1) Prompt tokens after those that the replica could load back from the model's KV
+  // offload tiers instead of computing (README "KV offload tiers"): the whole prefix blocks that
+  // follow, each held in its host memory, its node's disk or the shared store, up to the first
+  // held in none. 0 without tiers. A load may still be declined at admission (slower than
+  // recomputing), so a router should weigh these below prefix_hit_tokens.
+  std::uint32_t offload_hit_tokens = 0;
 };
 
 struct RouteRequest {

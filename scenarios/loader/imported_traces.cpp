@@ -57,6 +57,11 @@ std::string import_for_scenario(YamlContext& ctx, const YAML::Node& node, const 
     ctx.error(t.get("format"), t.path("format"), "unknown trace format \"" + o.format + "\" (known: " + all + ")");
   }
   o.lenient = t.flag("lenient", false);
+  // Mooncake's hash_ids as the native trace's prefix_hashes column (README "Prefix caching").
+  o.keep_prefix_hashes = t.flag("keep_prefix_hashes", false);
+  if (o.keep_prefix_hashes && !o.format.empty() && o.format != "mooncake")
+    ctx.error(t.get("keep_prefix_hashes"), t.path("keep_prefix_hashes"),
+              "only the mooncake format has prefix hashes (format is \"" + o.format + "\")");
   o.time_scale = t.number("time_scale", 1, 1e-9, 1e9);
   o.rate_scale = t.number("rate_scale", 1, 0, 1e6);
   if (t.has("window_start")) o.window_start = to_seconds(t.duration("window_start", 0, 0));
@@ -104,7 +109,8 @@ std::string import_for_scenario(YamlContext& ctx, const YAML::Node& node, const 
       << static_cast<int>(o.assign) << '|' << o.model << '|' << o.models << '|' << o.zipf_s << '|' << o.seed
       << '|' << o.time_column << '|' << o.time_unit << '|' << o.time_format << '|' << o.model_column << '|'
       << o.input_column << '|' << o.output_column << '|' << o.delimiter << '|'
-      << (o.default_tokens ? std::to_string(o.default_tokens->first) + ":" + std::to_string(o.default_tokens->second) : "");
+      << (o.default_tokens ? std::to_string(o.default_tokens->first) + ":" + std::to_string(o.default_tokens->second) : "")
+      << (o.keep_prefix_hashes ? "|prefix-hashes" : "");  // (absent when off: earlier caches stay valid)
   const std::filesystem::path dir = import_cache_dir.empty() ? default_import_cache_dir() : import_cache_dir;
   if (dir.empty()) {
     ctx.error(node, path, "no folder to cache the imported trace in: set XDG_CACHE_HOME or HOME");
