@@ -173,9 +173,9 @@ void Simulation::swap_in(Replica& rep, Request& r) {
 // input (vLLM caches full blocks only); none when it carries no hashes or its model does not
 // cache prefixes.
 std::span<const std::uint64_t> Simulation::cacheable_prefix(std::uint32_t id) const {
-  const std::vector<std::uint64_t>& hashes = request_hashes_[id];
-  if (hashes.empty()) return {};
   const Request& r = requests_[id];
+  if (!r.has_prefix) return {};  // (the flag, not the hashes' vector: a cache miss at a fleet's scale)
+  const std::vector<std::uint64_t>& hashes = request_hashes_[id];
   const ModelSpec& spec = setup_.scenario.models[r.model];
   if (!spec.prefix_caching) return {};
   return {hashes.data(), std::min<std::size_t>(hashes.size(), r.input_tokens / spec.prefix_block_tokens)};

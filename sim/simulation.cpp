@@ -274,6 +274,7 @@ void Simulation::on_arrival(std::uint32_t source) {
   }
   std::uint32_t id = new_request();
   Request& r = requests_[id];
+  const bool stale_prefix = r.has_prefix;  // the slot's previous request's hashes
   r = Request{};
   r.serial = next_serial_++;
   r.arrival = now_;
@@ -283,8 +284,9 @@ void Simulation::on_arrival(std::uint32_t source) {
   r.output_tokens = std::max<std::uint32_t>(1, a.output_tokens);
   r.adapter = a.adapter;
   r.live = true;
-  if (!a.prefix_hashes.empty() || !request_hashes_[id].empty())  // (before the source's next row)
+  if (!a.prefix_hashes.empty() || stale_prefix)  // (before the source's next row)
     request_hashes_[id].assign(a.prefix_hashes.begin(), a.prefix_hashes.end());
+  r.has_prefix = !a.prefix_hashes.empty();
   ++live_requests_;
   ModelState& m = models_[a.model];
   if (m.wake_on_arrival) {

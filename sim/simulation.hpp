@@ -257,6 +257,7 @@ class Simulation {
     bool kv_moved = false;    // kv_joined is set
     bool waited = false;
     bool live = false;
+    bool has_prefix = false;  // its slot's request_hashes_ are not empty (read without touching them)
     // KV offload (sim/kv_offload.cpp): its loads from the node's disk and the shared store under
     // way (offload_loads_); while any is, it is admitted (its slot and blocks held) but waits in
     // its replica's `loading`, computing nothing.
