@@ -184,31 +184,21 @@ void Simulation::cut_decode(Replica& rep, std::uint32_t rep_id) {
 // (admit_head): with none left, decoding goes on.
 void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
   double tokens = 0;
-  if (rep.joins_at_step) {  // (a replica whose requests may wait for offloaded blocks: kv_offload.cpp)
+  if (rep.joins_at_step)  // (a replica whose requests may wait for offloaded blocks: kv_offload.cpp)
     for (std::uint32_t id : rep.prefill_batch)
       tokens += tokens_to_prefill(requests_[id].input_tokens, requests_[id].generated, requests_[id].cached);
-    while (!rep.waiting.empty()) {
-      if (!rep.prefill_batch.empty() &&
-          !head_joins(rep, rep_id, static_cast<std::uint32_t>(rep.prefill_batch.size()), tokens))
-        break;
-      const Request& r = requests_[rep.waiting.front()];
-      admit_head(rep);
-      if (r.loads_pending == 0) tokens += tokens_to_prefill(r.input_tokens, r.generated, r.cached);
-    }
-    if (tokens == 0) {  // every request admitted waits for its loads (a request computes >= 1 token)
-      rep.step = BatchStepKind::Idle;
-      if (!rep.decoding.empty()) schedule_decode(rep, rep_id);
-      return;
-    }
-  } else {
-    while (!rep.waiting.empty()) {
-      if (!rep.prefill_batch.empty() &&
-          !head_joins(rep, rep_id, static_cast<std::uint32_t>(rep.prefill_batch.size()), tokens))
-        break;
-      const Request& r = requests_[rep.waiting.front()];
-      admit_head(rep);
-      tokens += tokens_to_prefill(r.input_tokens, r.generated, r.cached);
-    }
+  while (!rep.waiting.empty()) {
+    if (!rep.prefill_batch.empty() &&
+        !head_joins(rep, rep_id, static_cast<std::uint32_t>(rep.prefill_batch.size()), tokens))
+      break;
+    const Request& r = requests_[rep.waiting.front()];
+    admit_head(rep);
+    if (r.loads_pending == 0) tokens += tokens_to_prefill(r.input_tokens, r.generated, r.cached);
+  }
+  if (rep.joins_at_step && tokens == 0) {  // every request admitted waits for its loads (one computes >= 1 token)
+    rep.step = BatchStepKind::Idle;
+    if (!rep.decoding.empty()) schedule_decode(rep, rep_id);
+    return;
   }
   rep.step = BatchStepKind::Prefill;
   rep.step_started = now_;
