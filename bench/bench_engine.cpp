@@ -1,5 +1,7 @@
 // fleetsim_bench: micro- and macro-benchmarks of the engine.
-//   BM_EventQueue        steady-state push+pop on EventQueue with N pending events
+//   BM_EventQueue        steady-state push+pop on EventQueue (the engine's radix queue) with
+//                        N pending events
+//   BM_EventHeap         the same on EventHeap (the 4-ary heap the engine used before)
 //   BM_DefaultScenario   one full run of scenarios/default.yaml (events/s, requests/s)
 //   BM_PlacementBestFit  one best-fit placement decision over a 1,000-node cluster, built in
 //                        and loaded from a plugin (the boundary's cost)
@@ -25,6 +27,7 @@
 #include "scenarios/loader/build.hpp"
 #include "scenarios/loader/scenario_loader.hpp"
 #include "sim/cluster_state.hpp"
+#include "sim/event_heap.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/gpu_catalog.hpp"
 #include "sim/metrics.hpp"
@@ -45,7 +48,8 @@ static_assert(sizeof(Payload) == 16);
 
 // Hold model: N events pending; each iteration pops the earliest and schedules one new event a
 // random delay after it, so the heap stays at N. One iteration = one pop + one push = 2 ops.
-void BM_EventQueue(benchmark::State& state) {
+template <class Queue>
+void hold_model(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   constexpr std::size_t kDelays = 1 << 16;  // power of two
   std::mt19937_64 rng(12345);
@@ -53,7 +57,7 @@ void BM_EventQueue(benchmark::State& state) {
   std::vector<SimTime> delays(kDelays);
   for (auto& d : delays) d = from_seconds(exp_ms(rng) * 1e-3) + 1;
 
-  EventQueue<Payload> queue;
+  Queue queue;
   for (std::size_t i = 0; i < n; ++i)
     queue.push(delays[i % kDelays] * static_cast<SimTime>(1 + i % 97),
                Payload{static_cast<std::uint8_t>(i % 6), static_cast<std::uint32_t>(i), 0, 0});
@@ -69,7 +73,10 @@ void BM_EventQueue(benchmark::State& state) {
   state.SetItemsProcessed(2 * static_cast<std::int64_t>(state.iterations()));
   state.counters["pending"] = static_cast<double>(n);
 }
-BENCHMARK(BM_EventQueue)->Arg(1'000)->Arg(100'000);
+void BM_EventQueue(benchmark::State& state) { hold_model<EventQueue<Payload>>(state); }
+void BM_EventHeap(benchmark::State& state) { hold_model<EventHeap<Payload>>(state); }
+BENCHMARK(BM_EventQueue)->Arg(32)->Arg(1'000)->Arg(20'000)->Arg(100'000);
+BENCHMARK(BM_EventHeap)->Arg(32)->Arg(1'000)->Arg(20'000)->Arg(100'000);
 
 void BM_DefaultScenario(benchmark::State& state) {
   const PolicyRegistry registry = builtin_policies();

@@ -138,8 +138,8 @@ RunStatus Simulation::run() {
       // event's first reads of its replica (the epoch check) and of the request a batch step
       // ends miss the cache; start loading the next event's now, while this event runs. Only
       // hints: no effect on what happens.
-      if (!queue_.empty()) {
-        const Event& next = queue_.top().payload;
+      if (const auto* hint = queue_.peek_hint()) {
+        const Event& next = hint->payload;
         if ((next.kind == EventKind::BatchStep || next.kind == EventKind::ServiceDone) &&
             next.target < replicas_.size()) {
           __builtin_prefetch(&replicas_[next.target].epoch);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "sim/event_heap.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/latency_buckets.hpp"
 #include "sim/quantile_sketch.hpp"
@@ -45,6 +46,71 @@ TEST_CASE("event queue ties stay in insertion order across interleaved pushes an
   REQUIRE(q.pop().payload == 1);
   REQUIRE(q.pop().payload == 3);
   REQUIRE(q.pop().payload == 4);
+}
+
+// The reference order: a (time, class, insertion) sort of what is queued, class 0 being
+// push_first. Interleaves pushes and pops at random, mostly at or after the last popped time,
+// sometimes earlier (the queue allows it), at small, negative and extreme times.
+TEST_CASE("event queue matches a sorted reference under random pushes and pops", "[engine]") {
+  struct Item {
+    SimTime time;
+    int cls;
+    std::uint64_t seq;
+    int payload;
+  };
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    EventQueue<int> q;
+    EventHeap<int> heap;  // the previous engine queue, held to the same order
+    std::vector<Item> pending;
+    RngStream rng(seed, "queue");
+    SimTime last = 0;
+    std::uint64_t seq = 0;
+    int next_payload = 0;
+    for (int step = 0; step < 3000; ++step) {
+      // The prefetch hint moves nothing (the pops below still match) and names an event queued.
+      const auto* hint = q.peek_hint();
+      REQUIRE((hint == nullptr) == pending.empty());
+      if (hint != nullptr)
+        REQUIRE(std::any_of(pending.begin(), pending.end(), [&](const Item& i) { return i.payload == hint->payload; }));
+      if (pending.size() == 1) REQUIRE(hint->payload == pending.front().payload);
+      if (pending.empty() || rng.below(100) < 55) {
+        SimTime t;
+        const auto r = rng.below(100);
+        if (r < 30) t = last;                                                       // ties
+        else if (r < 80) t = last + static_cast<SimTime>(rng.below(1u << (rng.below(40) + 1)));
+        else if (r < 88) t = last - static_cast<SimTime>(rng.below(1000));          // earlier
+        else if (r < 92) t = -static_cast<SimTime>(rng.below(1u << 30));            // negative
+        else if (r < 94) t = kNever - static_cast<SimTime>(rng.below(3));           // extreme
+        else t = last + static_cast<SimTime>(rng.below(10));
+        const bool first = rng.below(100) < 10;
+        if (first) q.push_first(t, next_payload), heap.push_first(t, next_payload);
+        else q.push(t, next_payload), heap.push(t, next_payload);
+        pending.push_back(Item{t, first ? 0 : 1, seq++, next_payload++});
+      } else {
+        const auto it = std::min_element(pending.begin(), pending.end(), [](const Item& a, const Item& b) {
+          if (a.time != b.time) return a.time < b.time;
+          if (a.cls != b.cls) return a.cls < b.cls;
+          return a.seq < b.seq;
+        });
+        REQUIRE(q.size() == pending.size());
+        REQUIRE(q.top().payload == it->payload);
+        const auto e = q.pop();
+        REQUIRE(e.time == it->time);
+        REQUIRE(e.payload == it->payload);
+        REQUIRE(heap.pop().payload == it->payload);
+        last = e.time == kNever || e.time < 0 ? last : e.time;  // keep most pushes ahead of it
+        pending.erase(it);
+      }
+    }
+    while (!pending.empty()) {
+      const auto it = std::min_element(pending.begin(), pending.end(), [](const Item& a, const Item& b) {
+        return a.time != b.time ? a.time < b.time : a.cls != b.cls ? a.cls < b.cls : a.seq < b.seq;
+      });
+      REQUIRE(q.pop().payload == it->payload);
+      pending.erase(it);
+    }
+    REQUIRE(q.empty());
+  }
 }
 
 TEST_CASE("random streams are independent of each other's consumption", "[engine][rng]") {

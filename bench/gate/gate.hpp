@@ -100,9 +100,10 @@ std::string gate_table(const GateResult& result);
 // Engine speed against a bare event heap (issue 14's target: at least 0.5 on every shipped
 // scenario). For each scenario case of `label` with at least 100,000 events: the engine's
 // events per second (the run with its metrics observer, as the gate times it) divided by the
-// events per second of a bare loop on the same EventQueue holding the run's mean pending-event
-// count (sampled every 65,536 events), where one event of the loop is a pop and a push (the hold
-// model: each popped event schedules one a random delay later). Best of `repetitions` each.
+// events per second of a bare loop on a 4-ary event heap (sim/event_heap.hpp, the engine's queue
+// when the target was set) holding the run's mean pending-event count (sampled every 65,536
+// events), where one event of the loop is a pop and a push (the hold model: each popped event
+// schedules one a random delay later). Best of `repetitions` each.
 struct HeapRatioRow {
   std::string name;
   std::uint64_t events = 0;
