@@ -58,6 +58,11 @@ TEST_CASE("event queue matches a sorted reference under random pushes and pops",
     std::uint64_t seq;
     int payload;
   };
+  const auto earliest = [](const std::vector<Item>& items) {
+    return std::min_element(items.begin(), items.end(), [](const Item& a, const Item& b) {
+      return a.time != b.time ? a.time < b.time : a.cls != b.cls ? a.cls < b.cls : a.seq < b.seq;
+    });
+  };
   for (std::uint64_t seed = 1; seed <= 40; ++seed) {
     EventQueue<int> q;
     EventHeap<int> heap;  // the previous engine queue, held to the same order
@@ -87,11 +92,7 @@ TEST_CASE("event queue matches a sorted reference under random pushes and pops",
         else q.push(t, next_payload), heap.push(t, next_payload);
         pending.push_back(Item{t, first ? 0 : 1, seq++, next_payload++});
       } else {
-        const auto it = std::min_element(pending.begin(), pending.end(), [](const Item& a, const Item& b) {
-          if (a.time != b.time) return a.time < b.time;
-          if (a.cls != b.cls) return a.cls < b.cls;
-          return a.seq < b.seq;
-        });
+        const auto it = earliest(pending);
         REQUIRE(q.size() == pending.size());
         REQUIRE(q.top().payload == it->payload);
         const auto e = q.pop();
@@ -103,9 +104,7 @@ TEST_CASE("event queue matches a sorted reference under random pushes and pops",
       }
     }
     while (!pending.empty()) {
-      const auto it = std::min_element(pending.begin(), pending.end(), [](const Item& a, const Item& b) {
-        return a.time != b.time ? a.time < b.time : a.cls != b.cls ? a.cls < b.cls : a.seq < b.seq;
-      });
+      const auto it = earliest(pending);
       REQUIRE(q.pop().payload == it->payload);
       pending.erase(it);
     }
