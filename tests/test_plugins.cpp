@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -172,8 +173,11 @@ RunOutput run_with_plugin(const std::string& plugin_name, const std::string& yam
 
 // One model on one H100 node, its requests from a trace (seconds, model, prompt, output).
 std::string one_model(const std::string& policies, const std::string& rows, const std::string& extra_models = "") {
+  // (The process id in the name: ctest runs test cases as parallel processes, each counting from
+  // 0, and two writing one file made the other read a trace that was not its own.)
   static int serial = 0;
-  const auto path = std::filesystem::temp_directory_path() / ("fleetsim_plugin_trace_" + std::to_string(serial++) + ".csv");
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("fleetsim_plugin_trace_" + std::to_string(::getpid()) + "_" + std::to_string(serial++) + ".csv");
   write_file(path, "timestamp,model,input_tokens,output_tokens\n" + rows);
   return "duration: 2h\nwarm_start: false\n"
          "cluster: {pools: [{name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 8, disk_cache: 60GB}]}\n"
