@@ -103,7 +103,7 @@ void Simulation::start_kv_transfer(std::uint32_t id, std::uint32_t rep_id) {
   if (rep.outstanding++ == 0) set_busy(rep, true);
   r.kv_to = rep_id;
   r.kv_to_id = rep.info.id;
-  r.kv_sent = now_;
+  kv_times(id).sent = now_;
   const double bytes = static_cast<double>(r.input_tokens) * spec.kv_bytes_per_token;
   KvTransferCounts& counts = kv_transfer_counts_[spec.partner];
   ++counts.transfers;
@@ -128,7 +128,7 @@ void Simulation::start_kv_transfer(std::uint32_t id, std::uint32_t rep_id) {
 void Simulation::on_kv_transfer_done(std::uint32_t id) {
   Request& r = requests_[id];
   const ModelSpec& spec = setup_.scenario.models[r.model];
-  kv_transfer_counts_[spec.partner].transfer_seconds.add(to_seconds(now_ - r.kv_sent));
+  kv_transfer_counts_[spec.partner].transfer_seconds.add(to_seconds(now_ - kv_times(id).sent));
   if (slot_of(r.kv_to_id) != r.kv_to) {
     --models_[r.model].in_flight;
     r.kv_to = r.kv_to_id = kNoReplica;
@@ -140,7 +140,7 @@ void Simulation::on_kv_transfer_done(std::uint32_t id) {
   r.kv_node = 0xFFFFFFFFu;
   r.kv_to = r.kv_to_id = kNoReplica;
   r.kv_arrived = true;
-  r.kv_landed = now_;
+  kv_times(id).landed = now_;
   r.replica = rep_id;
   rep.waiting.push(id);
   rep.queued_tokens += request_tokens(spec, r);
@@ -179,18 +179,20 @@ void Simulation::join_transferred(Replica& rep) {
     rep.prefill_batch.pop_back();
     prefill_done(rep, rep_id, id);
     r.first_token = first_token;
-    r.kv_joined = now_;
+    kv_times(id).joined = now_;
     r.kv_moved = true;
   }
 }
 
 // A completed request of a disaggregated model: where its time to decode went.
-void Simulation::count_kv_components(const Request& r) {
+void Simulation::count_kv_components(std::uint32_t id) {
+  const Request& r = requests_[id];
+  const KvTimes& t = kv_times(id);
   KvTransferCounts& counts = kv_transfer_counts_[reported_model(r.model)];
-  counts.queue.add(to_seconds(r.admitted_at - r.arrival));
-  counts.prefill.add(to_seconds(r.first_token - r.admitted_at));
-  counts.transfer.add(to_seconds(r.kv_landed - r.first_token));
-  counts.decode_wait.add(to_seconds(r.kv_joined - r.kv_landed));
+  counts.queue.add(to_seconds(t.admitted - r.arrival));
+  counts.prefill.add(to_seconds(r.first_token - t.admitted));
+  counts.transfer.add(to_seconds(t.landed - r.first_token));
+  counts.decode_wait.add(to_seconds(t.joined - t.landed));
 }
 
 }  // namespace fleetsim

@@ -210,7 +210,7 @@ void Simulation::finish_request(std::uint32_t id, RequestOutcome outcome) {
   RequestResult result;
   result.serial = r.serial;
   result.model = reported_model(r.model);  // a disaggregated model's requests: under its name
-  if (r.kv_moved && outcome == RequestOutcome::Completed) count_kv_components(r);
+  if (r.kv_moved && outcome == RequestOutcome::Completed) count_kv_components(id);
   result.input_tokens = r.input_tokens;
   result.output_tokens = r.output_tokens;
   result.outcome = outcome;

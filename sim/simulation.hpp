@@ -224,11 +224,15 @@ class Simulation {
     std::uint32_t extra;
   };
 
-  struct Request {
+  // A request's fields, those each handler reads first (the first two cache lines); the
+  // disaggregated path's after. Line-aligned: a fleet has ~10^5 in flight, out of cache.
+  struct alignas(64) Request {
     std::uint64_t serial = 0;
     SimTime arrival = 0;
     SimTime dispatched = 0;
     SimTime first_token = 0;
+    std::uint64_t admitted = 0;   // admission order on its replica (the newest is preempted first)
+    double kv_base = 0;           // decoding: its KV tokens = kv_base + the replica's progress
     std::uint32_t model = 0;
     std::uint32_t input_tokens = 0;
     std::uint32_t output_tokens = 0;
@@ -239,22 +243,9 @@ class Simulation {
     std::uint32_t generated = 0;  // output tokens out so far (settled at prefill end and preemption)
     std::uint32_t prefilled = 0;  // chunked prefill: prompt tokens computed so far
     std::uint32_t chunk = 0;      // chunked prefill: prompt tokens in the step under way
-    std::uint64_t admitted = 0;   // admission order on its replica (the newest is preempted first)
-    double kv_base = 0;           // decoding: its KV tokens = kv_base + the replica's progress
     std::uint32_t cached = 0;     // prompt tokens found in the replica's prefix cache at admission
-    // Disaggregated serving (sim/disaggregation.cpp): after its prefill, its KV cache waits on
-    // kv_node for a decode replica, then moves to kv_to (slot; kv_to_id: its public id), then
-    // waits there with kv_arrived set until it joins the decode batch without a prefill.
-    std::uint32_t kv_node = 0xFFFFFFFFu;
-    std::uint32_t kv_to = kNoReplica;
-    std::uint32_t kv_to_id = kNoReplica;
-    bool kv_arrived = false;
+    std::uint32_t kv_node = 0xFFFFFFFFu;  // disaggregated serving (below)
     bool swapped = false;  // preempted with its KV blocks in the replica's host swap space
-    SimTime admitted_at = 0;  // to the prefill batch
-    SimTime kv_sent = 0;      // transfer started
-    SimTime kv_landed = 0;    // transfer done
-    SimTime kv_joined = 0;    // joined the decode batch
-    bool kv_moved = false;    // kv_joined is set
     bool waited = false;
     bool live = false;
     bool has_prefix = false;  // its slot's request_hashes_ are not empty (read without touching them)
@@ -262,7 +253,16 @@ class Simulation {
     // way (offload_loads_); while any is, it is admitted (its slot and blocks held) but waits in
     // its replica's `loading`, computing nothing.
     std::uint8_t loads_pending = 0;
+    // Disaggregated serving (sim/disaggregation.cpp): after its prefill, its KV cache waits on
+    // kv_node for a decode replica, then moves to kv_to (slot; kv_to_id: its public id), then
+    // waits there with kv_arrived set until it joins the decode batch without a prefill.
+    bool kv_arrived = false;
+    bool kv_moved = false;    // kv_times_'s `joined` is set
+    // Its times along the way are in kv_times_.
+    std::uint32_t kv_to = kNoReplica;
+    std::uint32_t kv_to_id = kNoReplica;
   };
+  static_assert(sizeof(Request) == 128);
 
   struct AdapterSlot {  // a LoRA adapter resident (or loading) on a replica
     std::uint32_t adapter;
@@ -288,20 +288,23 @@ class Simulation {
   // preemption); the replica computes nothing meanwhile.
   enum class BatchStepKind : std::uint8_t { Idle, Prefill, Decode, Mixed, Swap };
 
-  struct Replica {
+  // A replica's fields in the order its handlers read them: what each request and batch step
+  // touches first, in the first five cache lines (a fleet's replica table does not stay in cache,
+  // so each line read is a miss); placement, cold-start and cache state after.
+  struct alignas(64) Replica {
     ReplicaInfo info;
-    std::vector<int> gpus;
-    double memory_per_gpu = 0;
-    Allocation allocation;  // what it holds in cluster_
-    ReplicaPhase phase = ReplicaPhase::PullingImage;
-    std::uint32_t epoch = 0;  // bumped to cancel the pending phase / batch event
-    ColdStartRecord cold;
-    SimTime phase_started = 0;
-    TransferNetwork::TransferId transfer = TransferNetwork::kNone;
     const LlmPerfModel* perf = nullptr;
-    Fifo<std::uint32_t> waiting;
+    ReplicaPhase phase = ReplicaPhase::PullingImage;
+    BatchStepKind step = BatchStepKind::Idle;  // LLM batch state (below)
+    bool joins_at_step = false;  // next_step may have requests to join: takes_kv, or `loading` may fill
+    bool sends_kv = false;  // of a prefill pool: requests leave after their first token
+    bool takes_kv = false;  // of a decode pool: requests arrive with their KV cache
+    std::uint32_t epoch = 0;  // bumped to cancel the pending phase / batch event
     int outstanding = 0;  // waiting + running
     int running = 0;      // admitted to the batch (LLM) or in service
+    std::uint32_t step_decodes = 0;  // a mixed step's decoding sequences (one token each)
+    std::uint32_t kv_block_size = 16;  // tokens per block (the model's)
+    Fifo<std::uint32_t> waiting;
     // The router's outstanding tokens (policies/routing/router.hpp) as two running sums: the
     // requests queued or prefilling (prompt tokens left + output tokens left; service-time: 1
     // each; whole numbers, so exact), and the decoding sequences' tokens left (finish - progress
@@ -310,41 +313,43 @@ class Simulation {
     std::int64_t queued_tokens = 0;
     double decoding_tokens = 0;
     // LLM batch state; `progress` counts decode steps since the replica started.
-    BatchStepKind step = BatchStepKind::Idle;
     SimTime step_started = 0;      // of the prefill step or decode stretch under way
     double step_tokens = 0;        // the prefill (or mixed) step's prompt tokens
-    std::uint32_t step_decodes = 0;  // a mixed step's decoding sequences (one token each)
     double decode_started_at = 0;  // `progress` when the decode stretch began
     double decode_target = 0;      // `progress` at which the stretch ends (a finish, or KV full)
-    std::vector<std::uint32_t> prefill_batch;  // in the prefill step; chunked: all still prefilling
-    std::vector<Sequence> decoding;  // min-heap on (finish, request)
     double progress = 0;
     double context = 0;  // KV tokens held by the decoding sequences at progress_time
     SimTime progress_time = 0;
     double kv_capacity = 0;            // tokens
-    std::uint32_t kv_block_size = 16;  // tokens per block (the model's)
     std::int64_t kv_blocks = 0;        // capacity in blocks
     std::int64_t kv_final_blocks = 0;  // blocks the admitted requests hold at their longest
     std::int64_t prefill_blocks = 0;   // blocks of the requests in prefill_batch
     std::uint64_t admissions = 0;      // counter behind Request::admitted
-    // Swap preemption (kv_preemption: swap): host-memory blocks, those in use by swapped-out
-    // requests, the copy time owed before the next step (swap-outs) or added to it (swap-ins).
-    std::int64_t swap_blocks = 0;
-    double swap_bandwidth = 0;  // bytes/s, all its GPUs' PCIe links together
-    std::int64_t swapped_blocks = 0;
+    // Swap preemption (kv_preemption: swap): the copy time owed before the next step (swap-outs)
+    // or added to it (swap-ins); the host-memory blocks are below.
     double swap_out_seconds = 0;
     double swap_in_seconds = 0;
-    PrefixCache prefix;                // prompt-prefix blocks held (prefix caching)
-    PrefixCache offload_host;          // KV offload: blocks in this replica's host-memory tier
     double step_load_seconds = 0;      // KV offload: loads of the requests admitted to the step being formed
+    std::vector<std::uint32_t> prefill_batch;  // in the prefill step; chunked: all still prefilling
+    std::vector<Sequence> decoding;  // min-heap on (finish, request)
     // KV offload: admitted requests whose disk / shared-store loads are under way (or landed, until
     // the next step boundary moves them to prefill_batch), in admission order.
     std::vector<std::uint32_t> loading;
-    bool joins_at_step = false;  // next_step may have requests to join: takes_kv, or `loading` may fill
+    // Swap preemption: host-memory blocks, and those in use by swapped-out requests.
+    std::int64_t swap_blocks = 0;
+    std::int64_t swapped_blocks = 0;
+    double swap_bandwidth = 0;  // bytes/s, all its GPUs' PCIe links together
     std::vector<AdapterSlot> adapters;
+    PrefixCache prefix;                // prompt-prefix blocks held (prefix caching)
+    PrefixCache offload_host;          // KV offload: blocks in this replica's host-memory tier
+    // Placement and start-up.
+    std::vector<int> gpus;
+    double memory_per_gpu = 0;
+    Allocation allocation;  // what it holds in cluster_
+    ColdStartRecord cold;
+    SimTime phase_started = 0;
+    TransferNetwork::TransferId transfer = TransferNetwork::kNone;
     double store_bytes_left = 0;  // a model-store load paused by a store outage
-    bool sends_kv = false;  // of a prefill pool: requests leave after their first token
-    bool takes_kv = false;  // of a decode pool: requests arrive with their KV cache
 
     // Prompt tokens not yet computed + output tokens not yet generated, exact at the last
     // batch change (the decode stretch under way has not been taken off yet).
@@ -489,7 +494,7 @@ class Simulation {
   void on_kv_transfer_done(std::uint32_t request);
   bool take_transferred(Replica& replica, std::uint32_t replica_id);
   void join_transferred(Replica& replica);
-  void count_kv_components(const Request& request);
+  void count_kv_components(std::uint32_t request);
   std::uint32_t reported_model(std::uint32_t model) const {
     const ModelSpec& spec = setup_.scenario.models[model];
     return spec.role == ModelSpec::Role::Decode ? spec.partner : model;
@@ -652,6 +657,20 @@ class Simulation {
   std::vector<KvTransferCounts> kv_transfer_counts_;
   // Each request slot's prefix hashes (by request id, as requests_; reused with the slot).
   std::vector<std::vector<std::uint64_t>> request_hashes_;
+  // A disaggregated request's times (sim/disaggregation.cpp), by request id as requests_: beside
+  // the table, so that a request stays two cache lines. Each is set before it is read, in the
+  // same request's life (a slot's old values are never read).
+  struct KvTimes {
+    SimTime admitted = 0;  // to the prefill batch
+    SimTime sent = 0;      // KV transfer started
+    SimTime landed = 0;    // transfer done
+    SimTime joined = 0;    // joined the decode batch
+  };
+  std::vector<KvTimes> kv_times_;
+  KvTimes& kv_times(std::uint32_t id) {
+    if (kv_times_.size() <= id) kv_times_.resize(requests_.size());
+    return kv_times_[id];
+  }
   bool store_down_ = false;
   struct StoreWaiter {
     std::uint32_t replica;
