@@ -316,6 +316,7 @@ void Simulation::schedule_decode(Replica& rep, std::uint32_t rep_id) {
   rep.step = BatchStepKind::Decode;
   rep.step_started = now_;
   rep.decode_started_at = rep.progress;
+  decode_heap_at_[rep_id] = rep.decoding.data();
   ++rep.epoch;
   schedule(now_ + ceil_ns(rep.perf->decode_seconds(steps, batch, rep.context)), EventKind::BatchStep, rep_id,
            rep.epoch, prefetch_hint(rep.decoding.front().request));

@@ -73,8 +73,12 @@ RouteCandidate Simulation::route_candidate(const Replica& rep, const Request& r,
 // Where a ready replica sits in its model's ready list (ascending public id): a binary search
 // over the ids kept beside it (at a fleet's scale the replica table does not stay in cache).
 std::size_t Simulation::ready_position(std::uint32_t model, std::uint32_t slot) const {
+  return ready_position_of_id(model, replicas_[slot].info.id);
+}
+
+std::size_t Simulation::ready_position_of_id(std::uint32_t model, std::uint32_t id) const {
   const std::vector<std::uint32_t>& ids = models_[model].ready_ids;
-  return static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), replicas_[slot].info.id) - ids.begin());
+  return static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin());
 }
 
 // A replica joins / leaves its model's ready list, and the route index while the model is in it:
@@ -123,17 +127,21 @@ class Simulation::ReadyView final : public ReadyReplicas {
     return sim_.route_candidate(sim_.replicas_[ready_[i]], r_, prefix_);
   }
   std::size_t fewest_outstanding() const override {
-    if (indexed_ && sim_.route_index_.keeps_outstanding())
-      return sim_.ready_position(r_.model, sim_.route_index_.fewest_outstanding(r_.model));
+    if (indexed_ && sim_.route_index_.keeps_outstanding()) return position(sim_.route_index_.fewest_outstanding(r_.model));
     return scan([](const Replica& rep) { return rep.outstanding; });
   }
   std::size_t fewest_tokens() const override {
-    if (indexed_ && sim_.route_index_.keeps_tokens())
-      return sim_.ready_position(r_.model, sim_.route_index_.fewest_tokens(r_.model));
+    if (indexed_ && sim_.route_index_.keeps_tokens()) return position(sim_.route_index_.fewest_tokens(r_.model));
     return scan([](const Replica& rep) { return rep.outstanding_tokens(); });
   }
 
  private:
+  // The index's pick by its position in the ready list. The request is most likely queued
+  // there next: its replica starts loading while the ids are searched.
+  std::size_t position(RouteIndex::Pick pick) const {
+    __builtin_prefetch(&sim_.replicas_[pick.slot]);
+    return sim_.ready_position_of_id(r_.model, pick.id);
+  }
   template <class Load>
   std::size_t scan(Load load) const {
     std::size_t best = 0;
@@ -333,9 +341,11 @@ std::string Simulation::route_index_violation() const {
       if (rep.outstanding_tokens() < replicas_[ready[least]].outstanding_tokens()) least = i;
     }
     if (ready.empty()) continue;
-    if (route_index_.keeps_outstanding() && route_index_.fewest_outstanding(model) != ready[fewest])
+    if (route_index_.keeps_outstanding() && (route_index_.fewest_outstanding(model).slot != ready[fewest] ||
+                                             route_index_.fewest_outstanding(model).id != replicas_[ready[fewest]].info.id))
       return "route index: model " + std::to_string(model) + "'s fewest outstanding is not a scan's";
-    if (route_index_.keeps_tokens() && route_index_.fewest_tokens(model) != ready[least])
+    if (route_index_.keeps_tokens() && (route_index_.fewest_tokens(model).slot != ready[least] ||
+                                        route_index_.fewest_tokens(model).id != replicas_[ready[least]].info.id))
       return "route index: model " + std::to_string(model) + "'s fewest tokens is not a scan's";
   }
   return "";

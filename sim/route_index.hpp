@@ -69,10 +69,16 @@ class RouteIndex {
     if (keeps_tokens()) rekey(by_tokens_[w.model], w.tokens, tokens, &Where::tokens);
   }
 
-  // The slot of the model's ready replica with the fewest outstanding requests / tokens (ties:
-  // lowest id); kNone when the model has none or the heap is not kept.
-  std::uint32_t fewest_outstanding(std::uint32_t model) const { return top(by_outstanding_, model); }
-  std::uint32_t fewest_tokens(std::uint32_t model) const { return top(by_tokens_, model); }
+  // A replica in the index: its engine slot and public id (both kNone: none).
+  struct Pick {
+    std::uint32_t slot = kNone;
+    std::uint32_t id = kNone;
+  };
+  // The model's ready replica with the fewest outstanding requests / tokens (ties: lowest id);
+  // none when the model has none or the heap is not kept. The id comes with it so that a caller
+  // needs not read the replica (at a fleet's scale, a cache miss) to place it by id.
+  Pick fewest_outstanding(std::uint32_t model) const { return top(by_outstanding_, model); }
+  Pick fewest_tokens(std::uint32_t model) const { return top(by_tokens_, model); }
 
   // The keys stored for an indexed slot (the invariant checker compares them with the replica).
   int outstanding_key(std::uint32_t slot) const { return by_outstanding_[where_[slot].model][where_[slot].outstanding].key; }
@@ -96,8 +102,9 @@ class RouteIndex {
   using Position = std::uint32_t Where::*;
 
   template <class Key>
-  static std::uint32_t top(const std::vector<Heap<Key>>& heaps, std::uint32_t model) {
-    return model < heaps.size() && !heaps[model].empty() ? heaps[model].front().slot : kNone;
+  static Pick top(const std::vector<Heap<Key>>& heaps, std::uint32_t model) {
+    if (model >= heaps.size() || heaps[model].empty()) return {};
+    return {heaps[model].front().slot, heaps[model].front().id};
   }
 
   template <class Key>

@@ -135,16 +135,19 @@ RunStatus Simulation::run() {
       auto entry = queue_.pop();
       now_ = entry.time;
       // At a fleet's scale the replica and request tables are megabytes and each replica
-      // event's first reads of its replica (the epoch check) and of the request a batch step
-      // ends miss the cache; start loading the next event's now, while this event runs. Only
-      // hints: no effect on what happens.
+      // event's first reads of its replica (its hot lines, Replica), of its decode heap and
+      // of the request a batch step ends miss the cache; start loading the next event's now,
+      // while this event runs. Only hints: no effect on what happens.
       if (const auto* hint = queue_.peek_hint()) {
         const Event& next = hint->payload;
         if ((next.kind == EventKind::BatchStep || next.kind == EventKind::ServiceDone) &&
             next.target < replicas_.size()) {
-          __builtin_prefetch(&replicas_[next.target].epoch);
-          if (next.kind == EventKind::BatchStep && next.extra != 0 && next.extra <= requests_.size())
-            __builtin_prefetch(&requests_[next.extra - 1]);
+          const char* hot = reinterpret_cast<const char*>(&replicas_[next.target]);
+          for (int line = 0; line < 5; ++line) __builtin_prefetch(hot + 64 * line);
+          if (next.kind == EventKind::BatchStep) {
+            __builtin_prefetch(decode_heap_at_[next.target]);
+            if (next.extra != 0 && next.extra <= requests_.size()) __builtin_prefetch(&requests_[next.extra - 1]);
+          }
         }
       }
       if (now_ >= next_kv_sample_) sample_kv_usage(now_);

@@ -422,6 +422,7 @@ class Simulation {
   RouteCandidate route_candidate(const Replica& replica, const Request& request,
                                  std::span<const std::uint64_t> prefix) const;
   std::size_t ready_position(std::uint32_t model, std::uint32_t replica) const;
+  std::size_t ready_position_of_id(std::uint32_t model, std::uint32_t id) const;  // by public id
   void add_ready(std::uint32_t replica);     // joins its model's ready list and the route index
   void remove_ready(std::uint32_t replica);  // leaves them
   // A replica's outstanding requests or tokens may have changed: its place in the route index.
@@ -667,6 +668,10 @@ class Simulation {
     SimTime joined = 0;    // joined the decode batch
   };
   std::vector<KvTimes> kv_times_;
+  // By replica slot: where its decode heap's storage was when its last decode stretch was
+  // scheduled. The event loop prefetches it for the next batch step without reading the
+  // replica first (a hint only: never dereferenced, and stale after a reallocation or stop).
+  std::vector<const void*> decode_heap_at_;
   KvTimes& kv_times(std::uint32_t id) {
     if (kv_times_.size() <= id) kv_times_.resize(requests_.size());
     return kv_times_[id];

@@ -100,8 +100,8 @@ TEST_CASE("route index: the least loaded is a scan's pick under random changes, 
         INFO("seed " << seed << ", step " << step << ", model " << m);
         const std::uint32_t fewest = plain.scan(m, [](const Plain::Counts& c) { return c.outstanding; });
         const std::uint32_t least = plain.scan(m, [](const Plain::Counts& c) { return c.tokens; });
-        REQUIRE(index.fewest_outstanding(m) == (keep_outstanding ? fewest : RouteIndex::kNone));
-        REQUIRE(index.fewest_tokens(m) == (keep_tokens ? least : RouteIndex::kNone));
+        REQUIRE(index.fewest_outstanding(m).slot == (keep_outstanding ? fewest : RouteIndex::kNone));
+        REQUIRE(index.fewest_tokens(m).slot == (keep_tokens ? least : RouteIndex::kNone));
       }
     }
   }
@@ -112,16 +112,16 @@ TEST_CASE("route index: ties go to the lowest id, whatever the order replicas jo
   // Slots 0..3 with ids 40, 10, 30, 20 join in that order, all at 2 requests and 7.5 tokens.
   const std::uint32_t ids[] = {40, 10, 30, 20};
   for (std::uint32_t s = 0; s < 4; ++s) index.add(0, s, ids[s], 2, 7.5);
-  CHECK(index.fewest_outstanding(0) == 1);  // id 10
-  CHECK(index.fewest_tokens(0) == 1);
+  CHECK(index.fewest_outstanding(0).slot == 1);  // id 10
+  CHECK(index.fewest_tokens(0).slot == 1);
   index.update(1, 3, 8.0);  // id 10 busier: id 20 (slot 3) leads
-  CHECK(index.fewest_outstanding(0) == 3);
-  CHECK(index.fewest_tokens(0) == 3);
+  CHECK(index.fewest_outstanding(0).slot == 3);
+  CHECK(index.fewest_tokens(0).slot == 3);
   index.update(0, 1, 7.5);  // id 40: fewest requests, tied on tokens with 20 and 30 (20 wins)
-  CHECK(index.fewest_outstanding(0) == 0);
-  CHECK(index.fewest_tokens(0) == 3);
+  CHECK(index.fewest_outstanding(0).slot == 0);
+  CHECK(index.fewest_tokens(0).slot == 3);
   index.remove(3);
-  CHECK(index.fewest_tokens(0) == 2);  // id 30 before id 40
+  CHECK(index.fewest_tokens(0).slot == 2);  // id 30 before id 40
   CHECK(index.outstanding_key(0) == 1);
   CHECK(index.tokens_key(2) == 7.5);
 }
