@@ -206,6 +206,7 @@ void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
   ++rep.epoch;
   // Time added to the step: blocks of swapped-out requests admitted, copied back (swap_in_seconds),
   // and the admitted requests' loads from the KV offload tiers (step_load_seconds).
+  note_step_reads(rep, rep_id);
   schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens) + rep.swap_in_seconds + rep.step_load_seconds),
            EventKind::BatchStep, rep_id, rep.epoch, prefetch_hint(rep.prefill_batch.front()));
   rep.swap_in_seconds = rep.step_load_seconds = 0;
@@ -242,6 +243,7 @@ bool Simulation::start_mixed_step(Replica& rep, std::uint32_t rep_id) {
   rep.step_tokens = prompt;
   rep.step_decodes = decodes;
   ++rep.epoch;
+  note_step_reads(rep, rep_id);
   schedule(now_ + ceil_ns(rep.perf->mixed_step_seconds(prompt, decodes, rep.context) + rep.swap_in_seconds +
                           rep.step_load_seconds),
            EventKind::BatchStep, rep_id, rep.epoch,
@@ -316,7 +318,7 @@ void Simulation::schedule_decode(Replica& rep, std::uint32_t rep_id) {
   rep.step = BatchStepKind::Decode;
   rep.step_started = now_;
   rep.decode_started_at = rep.progress;
-  decode_heap_at_[rep_id] = rep.decoding.data();
+  note_step_reads(rep, rep_id);
   ++rep.epoch;
   schedule(now_ + ceil_ns(rep.perf->decode_seconds(steps, batch, rep.context)), EventKind::BatchStep, rep_id,
            rep.epoch, prefetch_hint(rep.decoding.front().request));
@@ -324,6 +326,12 @@ void Simulation::schedule_decode(Replica& rep, std::uint32_t rep_id) {
 
 void Simulation::on_batch_step(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
+  // The requests a prefill or mixed step ends, and the queue's head the next step looks at:
+  // each one's record is read below, one after the other; ask for them all at once (at a
+  // fleet's scale each is a cache miss).
+  if (rep.step == BatchStepKind::Prefill || rep.step == BatchStepKind::Mixed)
+    for (std::uint32_t id : rep.prefill_batch) __builtin_prefetch(&requests_[id]);
+  if (!rep.waiting.empty()) __builtin_prefetch(&requests_[rep.waiting.front()]);
   switch (rep.step) {
     case BatchStepKind::Prefill:
       if (!batch_observers_.empty())

@@ -12,6 +12,7 @@ class Fifo {
   bool empty() const { return size_ == 0; }
   std::size_t size() const { return size_; }
   const T& front() const { return items_[head_]; }
+  const T* front_address() const { return size_ ? &items_[head_] : nullptr; }  // (for prefetch hints)
 
   void push(const T& value) {
     if (size_ == items_.size()) grow();

@@ -150,7 +150,7 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   if (free_slots_.empty()) {
     id = static_cast<std::uint32_t>(replicas_.size());
     replicas_.emplace_back();
-    decode_heap_at_.push_back(nullptr);
+    step_reads_.emplace_back();
   } else {
     // The LIFO end: the most recently stopped slot; its epoch carries on, so that events still
     // queued for the replica that held it stay stale.

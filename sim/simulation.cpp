@@ -135,7 +135,7 @@ RunStatus Simulation::run() {
       auto entry = queue_.pop();
       now_ = entry.time;
       // At a fleet's scale the replica and request tables are megabytes and each replica
-      // event's first reads of its replica (its hot lines, Replica), of its decode heap and
+      // event's first reads of its replica (its hot lines, Replica), of its step's lists and
       // of the request a batch step ends miss the cache; start loading the next event's now,
       // while this event runs. Only hints: no effect on what happens.
       if (const auto* hint = queue_.peek_hint()) {
@@ -145,7 +145,9 @@ RunStatus Simulation::run() {
           const char* hot = reinterpret_cast<const char*>(&replicas_[next.target]);
           for (int line = 0; line < 5; ++line) __builtin_prefetch(hot + 64 * line);
           if (next.kind == EventKind::BatchStep) {
-            __builtin_prefetch(decode_heap_at_[next.target]);
+            __builtin_prefetch(step_reads_[next.target].decoding);
+            __builtin_prefetch(step_reads_[next.target].prefill_batch);
+            __builtin_prefetch(step_reads_[next.target].waiting);
             if (next.extra != 0 && next.extra <= requests_.size()) __builtin_prefetch(&requests_[next.extra - 1]);
           }
         }

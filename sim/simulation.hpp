@@ -668,10 +668,18 @@ class Simulation {
     SimTime joined = 0;    // joined the decode batch
   };
   std::vector<KvTimes> kv_times_;
-  // By replica slot: where its decode heap's storage was when its last decode stretch was
-  // scheduled. The event loop prefetches it for the next batch step without reading the
-  // replica first (a hint only: never dereferenced, and stale after a reallocation or stop).
-  std::vector<const void*> decode_heap_at_;
+  // By replica slot: where its decode heap, prefill batch and queue's head were when its
+  // pending batch step was scheduled. The event loop prefetches them for that step without
+  // reading the replica first (hints only: never dereferenced, stale after a change).
+  struct StepReads {
+    const void* decoding = nullptr;
+    const void* prefill_batch = nullptr;
+    const void* waiting = nullptr;
+  };
+  std::vector<StepReads> step_reads_;
+  void note_step_reads(const Replica& rep, std::uint32_t rep_id) {
+    step_reads_[rep_id] = {rep.decoding.data(), rep.prefill_batch.data(), rep.waiting.front_address()};
+  }
   KvTimes& kv_times(std::uint32_t id) {
     if (kv_times_.size() <= id) kv_times_.resize(requests_.size());
     return kv_times_[id];
