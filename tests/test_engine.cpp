@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <vector>
 
 #include "sim/event_heap.hpp"
 #include "sim/event_queue.hpp"
+#include "sim/fifo.hpp"
 #include "sim/latency_buckets.hpp"
 #include "sim/quantile_sketch.hpp"
 #include "sim/rng.hpp"
@@ -109,6 +111,38 @@ TEST_CASE("event queue matches a sorted reference under random pushes and pops",
       pending.erase(it);
     }
     REQUIRE(q.empty());
+  }
+}
+
+// The ring buffer behind each replica's queue: pushes at both ends, pops, growth while wrapped
+// around, against std::deque; front_address() (a prefetch hint) is where front() is, or null.
+TEST_CASE("Fifo keeps a deque's order through wrap-around and growth", "[engine]") {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    RngStream rng(seed, "fifo");
+    Fifo<std::uint32_t> fifo;
+    std::deque<std::uint32_t> reference;
+    REQUIRE(fifo.front_address() == nullptr);
+    for (std::uint32_t op = 0; op < 4000; ++op) {
+      const std::uint64_t what = rng.below(10);
+      if (what < 5) {
+        fifo.push(op), reference.push_back(op);
+      } else if (what < 6) {
+        fifo.push_front(op), reference.push_front(op);
+      } else if (!reference.empty()) {
+        REQUIRE(fifo.pop() == reference.front());
+        reference.pop_front();
+      }
+      REQUIRE(fifo.size() == reference.size());
+      if (reference.empty()) {
+        REQUIRE(fifo.front_address() == nullptr);
+      } else {
+        REQUIRE(fifo.front() == reference.front());
+        REQUIRE(fifo.front_address() == &fifo.front());
+      }
+    }
+    std::vector<std::uint32_t> listed;
+    fifo.for_each([&](std::uint32_t v) { listed.push_back(v); });
+    REQUIRE(listed == std::vector<std::uint32_t>(reference.begin(), reference.end()));
   }
 }
 
