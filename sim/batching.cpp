@@ -329,9 +329,11 @@ void Simulation::on_batch_step(std::uint32_t rep_id) {
   // The requests a prefill or mixed step ends, and the queue's head the next step looks at:
   // each one's record is read below, one after the other; ask for them all at once (at a
   // fleet's scale each is a cache miss).
-  if (rep.step == BatchStepKind::Prefill || rep.step == BatchStepKind::Mixed)
-    for (std::uint32_t id : rep.prefill_batch) __builtin_prefetch(&requests_[id]);
-  if (!rep.waiting.empty()) __builtin_prefetch(&requests_[rep.waiting.front()]);
+  if (tables_out_of_cache()) {
+    if (rep.step == BatchStepKind::Prefill || rep.step == BatchStepKind::Mixed)
+      for (std::uint32_t id : rep.prefill_batch) __builtin_prefetch(&requests_[id]);
+    if (!rep.waiting.empty()) __builtin_prefetch(&requests_[rep.waiting.front()]);
+  }
   switch (rep.step) {
     case BatchStepKind::Prefill:
       if (!batch_observers_.empty())
