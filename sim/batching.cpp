@@ -204,9 +204,9 @@ void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
   rep.step_started = now_;
   rep.step_tokens = tokens;
   ++rep.epoch;
+  note_step_reads(rep, rep_id);
   // Time added to the step: blocks of swapped-out requests admitted, copied back (swap_in_seconds),
   // and the admitted requests' loads from the KV offload tiers (step_load_seconds).
-  note_step_reads(rep, rep_id);
   schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens) + rep.swap_in_seconds + rep.step_load_seconds),
            EventKind::BatchStep, rep_id, rep.epoch, prefetch_hint(rep.prefill_batch.front()));
   rep.swap_in_seconds = rep.step_load_seconds = 0;

@@ -137,9 +137,9 @@ class Simulation::ReadyView final : public ReadyReplicas {
 
  private:
   // The index's pick by its position in the ready list. The request is most likely queued
-  // there next: its replica starts loading while the ids are searched.
+  // there next: at a fleet's scale its replica starts loading while the ids are searched.
   std::size_t position(RouteIndex::Pick pick) const {
-    __builtin_prefetch(&sim_.replicas_[pick.slot]);
+    if (sim_.tables_out_of_cache()) __builtin_prefetch(&sim_.replicas_[pick.slot]);
     return sim_.ready_position_of_id(r_.model, pick.id);
   }
   template <class Load>
@@ -341,11 +341,10 @@ std::string Simulation::route_index_violation() const {
       if (rep.outstanding_tokens() < replicas_[ready[least]].outstanding_tokens()) least = i;
     }
     if (ready.empty()) continue;
-    if (route_index_.keeps_outstanding() && (route_index_.fewest_outstanding(model).slot != ready[fewest] ||
-                                             route_index_.fewest_outstanding(model).id != replicas_[ready[fewest]].info.id))
+    auto is = [&](RouteIndex::Pick pick, std::uint32_t slot) { return pick.slot == slot && pick.id == replicas_[slot].info.id; };
+    if (route_index_.keeps_outstanding() && !is(route_index_.fewest_outstanding(model), ready[fewest]))
       return "route index: model " + std::to_string(model) + "'s fewest outstanding is not a scan's";
-    if (route_index_.keeps_tokens() && (route_index_.fewest_tokens(model).slot != ready[least] ||
-                                        route_index_.fewest_tokens(model).id != replicas_[ready[least]].info.id))
+    if (route_index_.keeps_tokens() && !is(route_index_.fewest_tokens(model), ready[least]))
       return "route index: model " + std::to_string(model) + "'s fewest tokens is not a scan's";
   }
   return "";

@@ -682,7 +682,8 @@ class Simulation {
   // scenarios tens).
   bool tables_out_of_cache() const { return replicas_.size() >= 1024; }
   void note_step_reads(const Replica& rep, std::uint32_t rep_id) {
-    step_reads_[rep_id] = {rep.decoding.data(), rep.prefill_batch.data(), rep.waiting.front_address()};
+    if (tables_out_of_cache())
+      step_reads_[rep_id] = {rep.decoding.data(), rep.prefill_batch.data(), rep.waiting.front_address()};
   }
   KvTimes& kv_times(std::uint32_t id) {
     if (kv_times_.size() <= id) kv_times_.resize(requests_.size());
