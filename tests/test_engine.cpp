@@ -50,6 +50,41 @@ TEST_CASE("event queue ties stay in insertion order across interleaved pushes an
   REQUIRE(q.pop().payload == 4);
 }
 
+// A bucket of at most 16 events becomes the run sorted where it is; pushes then land inside the
+// run's span (inserted after its equal times), at its latest time (appended), or before its next
+// event (the side heap). A bucket of more is spread around its earliest time instead.
+TEST_CASE("event queue keeps order in and around a sorted run", "[engine]") {
+  const SimTime base = 7 << 16;  // the events below differ from the start in digit 2 only
+  EventQueue<int> q;
+  q.push(base + 30, 1);
+  q.push(base + 10, 2);
+  q.push(base + 20, 3);
+  REQUIRE(q.pop().payload == 2);  // the bucket, sorted: 10, 20, 30
+  q.push(base + 20, 4);           // after the 20 already there
+  q.push(base + 30, 5);           // the run's latest time: after it
+  q.push(base + 15, 6);           // before the 20s
+  q.push(base + 5, 7);            // before the run's next: the side heap
+  q.push(base + 1000, 8);         // a later bucket
+  for (int expected : {7, 6, 3, 4, 1, 5, 8}) REQUIRE(q.pop().payload == expected);
+  REQUIRE(q.empty());
+
+  // 40 events in one bucket, many at one time, pushed out of order: spread, then sorted runs.
+  RngStream rng(3, "spread");
+  std::vector<std::pair<SimTime, int>> pushed;
+  for (int i = 0; i < 40; ++i) {
+    const SimTime t = 2 * base + static_cast<SimTime>(rng.below(4) == 0 ? 50 : rng.below(3000));
+    q.push(t, i);
+    pushed.push_back({t, i});
+  }
+  std::stable_sort(pushed.begin(), pushed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [t, payload] : pushed) {
+    const auto e = q.pop();
+    REQUIRE(e.time == t);
+    REQUIRE(e.payload == payload);
+  }
+  REQUIRE(q.empty());
+}
+
 // The reference order: a (time, class, insertion) sort of what is queued, class 0 being
 // push_first. Interleaves pushes and pops at random, mostly at or after the last popped time,
 // sometimes earlier (the queue allows it), at small, negative and extreme times.
