@@ -24,15 +24,17 @@ class QuantileSketch {
   double sum() const { return sum_; }
   double quantile(double q) const;  // q in [0, 1]; 0 when empty
   double relative_accuracy() const { return accuracy_; }
+  // The bucket a value >= 1e-12 counts in: ceil(log(value) / log(gamma)), as libm's log gives it.
+  int bucket_of(double value) const;
 
  private:
-  int bucket_of(double value) const;
   double value_of(int bucket) const;
   std::uint64_t& slot(int bucket);  // grows the bucket range to include `bucket`
 
   double accuracy_;
   double gamma_;
   double log_gamma_;
+  double inverse_log_gamma_;
   std::vector<std::uint64_t> buckets_;  // buckets_[i] counts bucket offset_ + i
   int offset_ = 0;
   std::uint64_t zero_count_ = 0;  // values too small to bucket (< 1e-12)
