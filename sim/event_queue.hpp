@@ -49,17 +49,12 @@ class EventQueue {
 
   void push(SimTime time, const Payload& payload) {
     const std::uint64_t key = key_of(time);
-    if (key > last_) {
+    if (key > last_) [[likely]] {
       append(bucket_of(key), Entry{time, payload});
-    } else if (key == last_) {  // at or after every event of the run
-      append_to_run(Entry{time, payload});
-    } else if (head_ < run_.size && time >= run_.slots[head_].time) {
-      insert_into_run(Entry{time, payload});
-    } else {  // earlier than every queued push() event
-      side_.push(time, Entry{time, payload});
-      return;
+      ++size_;
+    } else {
+      push_into_run(time, payload);
     }
-    ++size_;
   }
   void push_first(SimTime time, const Payload& payload) { side_.push_first(time, Entry{time, payload}); }
 
@@ -141,12 +136,19 @@ class EventQueue {
     if (run_.size == run_.capacity) grow(run_);
     run_.slots[run_.size++] = entry;
   }
-  // An event due within the run's span: after the run's events at its time or earlier.
-  [[gnu::noinline]] void insert_into_run(const Entry& entry) {
+  // An event due no later than `last_` (out of line: most events are due later): into the run
+  // after its events at that time or earlier — when the run has one no later, or it is empty
+  // and the event is due at `last_` — else into the side heap, earlier than every other.
+  [[gnu::noinline]] void push_into_run(SimTime time, const Payload& payload) {
+    if (head_ < run_.size ? time < run_.slots[head_].time : key_of(time) != last_) {
+      side_.push(time, Entry{time, payload});
+      return;
+    }
     if (run_.size == run_.capacity) grow(run_);
     std::uint32_t i = run_.size++;
-    for (; i > head_ && run_.slots[i - 1].time > entry.time; --i) run_.slots[i] = run_.slots[i - 1];
-    run_.slots[i] = entry;
+    for (; i > head_ && run_.slots[i - 1].time > time; --i) run_.slots[i] = run_.slots[i - 1];
+    run_.slots[i] = Entry{time, payload};
+    ++size_;
   }
   [[gnu::noinline]] static void grow(Bucket& bucket) {
     const std::uint32_t capacity = std::max<std::uint32_t>(8, 2 * bucket.capacity);

@@ -470,6 +470,26 @@ TEST_CASE("diurnal arrivals follow the day: busiest at the peak, the mean at the
   REQUIRE(near_trough == Approx(3600 * 10 * 0.2).epsilon(0.08));
 }
 
+// TokenLengths rounds without libm: the same counts as clamp(round(v), 1, 2e9) at every edge.
+TEST_CASE("token lengths round halves away from zero, at least 1 and at most 2e9", "[serving][workloads]") {
+  RngStream rng(1, "unused");
+  const auto drawn = [&](double v) {
+    return TokenLengths(Distribution{Distribution::Kind::Fixed, v, 0, 0}).draw(rng);
+  };
+  for (const double v : {-7.0, 0.0, 0.49999999999999994, 0.5, 1.0, 1.4999999999999998, 1.5, 2.4999999999999996, 2.5,
+                         3.5, 1e6 + 0.49999999999999, 1e6 + 0.5, 1999999999.4999998, 1999999999.5, 2e9, 3e9, 1e300}) {
+    INFO("v = " << v);
+    REQUIRE(drawn(v) == static_cast<std::uint32_t>(std::clamp(std::round(v), 1.0, 2e9)));
+  }
+  // A capped lognormal: every draw as the formula gives it from the same stream.
+  const Distribution d{Distribution::Kind::Lognormal, 300, 1.2, 5000};
+  RngStream a(2, "lengths"), b(2, "lengths");
+  const TokenLengths lengths(d);
+  for (int i = 0; i < 10000; ++i)
+    REQUIRE(lengths.draw(a) == static_cast<std::uint32_t>(std::clamp(
+                                   std::round(std::min(b.lognormal(std::log(300.0), 1.2), 5000.0)), 1.0, 2e9)));
+}
+
 TEST_CASE("batching policy: fcfs fills a prefill step up to max_prefill_tokens, a policy of one's own decides",
           "[serving][batching]") {
   // r0 arrives alone and starts its prefill at once; r1 and r2 arrive during it and wait. All

@@ -5,20 +5,6 @@
 
 namespace fleetsim {
 
-std::uint32_t draw_tokens(const Distribution& d, RngStream& rng) {
-  double v = 0;
-  switch (d.kind) {
-    case Distribution::Kind::Fixed: v = d.a; break;
-    case Distribution::Kind::Uniform:  // integers in [a, b], each equally likely
-      v = d.a + static_cast<double>(rng.below(static_cast<std::uint64_t>(d.b - d.a) + 1));
-      break;
-    case Distribution::Kind::Lognormal: v = rng.lognormal(std::log(d.a), d.b); break;
-    case Distribution::Kind::Exponential: v = rng.exponential(d.a); break;
-  }
-  if (d.max > 0) v = std::min(v, d.max);
-  return static_cast<std::uint32_t>(std::clamp(std::round(v), 1.0, 2e9));
-}
-
 GeneratedSource::GeneratedSource(const WorkloadSpec& spec, std::uint64_t seed, SimTime duration,
                                  std::size_t adapters, std::uint32_t prefix_block_tokens)
     : spec_(spec),
@@ -26,7 +12,9 @@ GeneratedSource::GeneratedSource(const WorkloadSpec& spec, std::uint64_t seed, S
       arrivals_(seed, "arrivals/" + spec.name),
       input_tokens_(seed, "input_tokens/" + spec.name),
       output_tokens_(seed, "output_tokens/" + spec.name),
-      adapters_(seed, "adapters/" + spec.name) {
+      adapters_(seed, "adapters/" + spec.name),
+      input_lengths_(spec.input_tokens),
+      output_lengths_(spec.output_tokens) {
   if (spec.prefixes.any()) prefixes_.emplace(spec, seed, prefix_block_tokens, duration);
   if (spec.adapter_zipf < 0 || adapters == 0) return;
   double total = 0;
@@ -52,7 +40,7 @@ bool GeneratedSource::next(Arrival& out, Diagnostics&) {
   fresh_pending_ = false;
   out.time = fresh_time_;
   out.model = spec_.model;
-  out.output_tokens = draw_tokens(spec_.output_tokens, output_tokens_);
+  out.output_tokens = output_lengths_.draw(output_tokens_);
   out.adapter = kNoAdapter;
   if (!adapter_cdf_.empty()) {
     const double u = adapters_.uniform();
@@ -64,7 +52,7 @@ bool GeneratedSource::next(Arrival& out, Diagnostics&) {
   if (prefixes_)
     prefixes_->start(out, input_tokens_);
   else
-    out.input_tokens = draw_tokens(spec_.input_tokens, input_tokens_);
+    out.input_tokens = input_lengths_.draw(input_tokens_);
   return true;
 }
 

@@ -19,6 +19,7 @@
 #include "sim/rng.hpp"
 #include "sim/scenario.hpp"
 #include "traces/prefix_workload.hpp"
+#include "traces/token_lengths.hpp"
 
 #include <optional>
 #include <vector>
@@ -43,6 +44,7 @@ class GeneratedSource final : public RequestSource {
   RngStream input_tokens_;
   RngStream output_tokens_;
   RngStream adapters_;
+  TokenLengths input_lengths_, output_lengths_;
   std::vector<double> adapter_cdf_;  // cumulative Zipf weights, empty when requests name none
   double clock_ = 0;  // seconds since `start`; for on-off, seconds of on-time
   SimTime fresh_time_ = 0;     // the process's next arrival, drawn ahead of the turns it may follow
@@ -51,7 +53,5 @@ class GeneratedSource final : public RequestSource {
   std::optional<SyntheticPrefixes> prefixes_;
 };
 
-// A token count drawn from `d` (rounded, at least 1).
-std::uint32_t draw_tokens(const Distribution& d, RngStream& rng);
 
 }  // namespace fleetsim

@@ -72,7 +72,7 @@ SyntheticPrefixes::SyntheticPrefixes(const WorkloadSpec& spec, std::uint64_t see
     prompt_cdf_ = zipf_cdf(spec_.prompts, spec_.prompt_zipf);
     RngStream lengths(seed, "prompt_lengths/" + spec.name);
     prompt_tokens_.reserve(spec_.prompts);
-    for (std::uint32_t k = 0; k < spec_.prompts; ++k) prompt_tokens_.push_back(draw_tokens(input_dist_, lengths));
+    for (std::uint32_t k = 0; k < spec_.prompts; ++k) prompt_tokens_.push_back(input_dist_.draw(lengths));
   }
 }
 
@@ -128,7 +128,7 @@ void SyntheticPrefixes::start(Arrival& out, RngStream& input_tokens) {
     tenant = pick(tenant_cdf_, tenants_rng_);
     shared = system_tokens_[tenant];
   }
-  const std::uint64_t prompt = std::min(shared + draw_tokens(input_dist_, input_tokens), kMaxTokens);
+  const std::uint64_t prompt = std::min(shared + input_dist_.draw(input_tokens), kMaxTokens);
   out.input_tokens = static_cast<std::uint32_t>(prompt);
   if (spec_.conversations) {
     const std::uint64_t conversation = conversations_++;
@@ -146,10 +146,10 @@ void SyntheticPrefixes::follow_up(Arrival& out, RngStream& input_tokens, RngStre
   const Turn t = turns_.back();
   turns_.pop_back();
   const std::uint64_t shared = spec_.tenants > 0 ? system_tokens_[t.tenant] : 0;
-  const std::uint64_t prompt = std::min(t.context + draw_tokens(input_dist_, input_tokens), kMaxTokens);
+  const std::uint64_t prompt = std::min(t.context + input_dist_.draw(input_tokens), kMaxTokens);
   out.time = t.time;
   out.input_tokens = static_cast<std::uint32_t>(prompt);
-  out.output_tokens = draw_tokens(output_dist_, output_tokens);
+  out.output_tokens = output_dist_.draw(output_tokens);
   out.adapter = t.adapter;
   hash_prompt(prompt, shared, t.tenant, kConversationTag | t.conversation);
   queue_next(t.time, t.conversation, prompt + out.output_tokens, t.turns_left, t.tenant, t.adapter);

@@ -28,6 +28,7 @@
 
 #include "sim/request_source.hpp"
 #include "sim/rng.hpp"
+#include "traces/token_lengths.hpp"
 #include "sim/scenario.hpp"
 
 namespace fleetsim {
@@ -73,7 +74,7 @@ class SyntheticPrefixes {
                   std::uint32_t tenant, std::uint32_t adapter);
 
   PrefixWorkloadSpec spec_;
-  Distribution input_dist_, output_dist_;  // the workload's: a request's (or a turn's) own tokens
+  TokenLengths input_dist_, output_dist_;  // the workload's: a request's (or a turn's) own tokens
   std::uint32_t block_tokens_;
   SimTime duration_;
   std::uint64_t salt_;
