@@ -101,8 +101,9 @@ class EventQueue {
   }
 
  private:
-  // Events in order, slots[0, size). Its storage never shrinks, so a run stops allocating once
-  // its buckets have grown to their working size.
+  // Events in order, slots[0, size). Its storage is kept when it empties (a spread bucket's up
+  // to kKeptCapacity), so a run stops allocating once its buckets have grown to their working
+  // size.
   struct Bucket {
     std::unique_ptr<Entry[]> slots;
     std::uint32_t size = 0;
