@@ -153,8 +153,8 @@ void Simulation::next_step(Replica& rep, std::uint32_t rep_id) {
   if (rep.swap_out_seconds > 0) {  // preempted requests' blocks go to host memory first
     rep.step = BatchStepKind::Swap;
     rep.step_started = now_;
-    ++rep.epoch;
-    schedule(now_ + ceil_ns(rep.swap_out_seconds), EventKind::BatchStep, rep_id, rep.epoch);
+    ++epoch_of(rep);
+    schedule(now_ + ceil_ns(rep.swap_out_seconds), EventKind::BatchStep, rep_id, epoch_of(rep));
     rep.swap_out_seconds = 0;
     return;
   }
@@ -203,12 +203,12 @@ void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
   rep.step = BatchStepKind::Prefill;
   rep.step_started = now_;
   rep.step_tokens = tokens;
-  ++rep.epoch;
+  ++epoch_of(rep);
   note_step_reads(rep, rep_id);
   // Time added to the step: blocks of swapped-out requests admitted, copied back (swap_in_seconds),
   // and the admitted requests' loads from the KV offload tiers (step_load_seconds).
   schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens) + rep.swap_in_seconds + rep.step_load_seconds),
-           EventKind::BatchStep, rep_id, rep.epoch, prefetch_hint(rep.prefill_batch.front()));
+           EventKind::BatchStep, rep_id, epoch_of(rep), prefetch_hint(rep.prefill_batch.front()));
   rep.swap_in_seconds = rep.step_load_seconds = 0;
 }
 
@@ -242,11 +242,11 @@ bool Simulation::start_mixed_step(Replica& rep, std::uint32_t rep_id) {
   rep.step_started = now_;
   rep.step_tokens = prompt;
   rep.step_decodes = decodes;
-  ++rep.epoch;
+  ++epoch_of(rep);
   note_step_reads(rep, rep_id);
   schedule(now_ + ceil_ns(rep.perf->mixed_step_seconds(prompt, decodes, rep.context) + rep.swap_in_seconds +
                           rep.step_load_seconds),
-           EventKind::BatchStep, rep_id, rep.epoch,
+           EventKind::BatchStep, rep_id, epoch_of(rep),
            rep.prefill_batch.empty() ? 0 : prefetch_hint(rep.prefill_batch.front()));
   rep.swap_in_seconds = rep.step_load_seconds = 0;
   return true;
@@ -319,9 +319,9 @@ void Simulation::schedule_decode(Replica& rep, std::uint32_t rep_id) {
   rep.step_started = now_;
   rep.decode_started_at = rep.progress;
   note_step_reads(rep, rep_id);
-  ++rep.epoch;
+  ++epoch_of(rep);
   schedule(now_ + ceil_ns(rep.perf->decode_seconds(steps, batch, rep.context)), EventKind::BatchStep, rep_id,
-           rep.epoch, prefetch_hint(rep.decoding.front().request));
+           epoch_of(rep), prefetch_hint(rep.decoding.front().request));
 }
 
 void Simulation::on_batch_step(std::uint32_t rep_id) {
@@ -419,7 +419,7 @@ void Simulation::service_try_start(Replica& rep, std::uint32_t rep_id) {
       case Distribution::Kind::Exponential: seconds = m.service_rng.exponential(d.a); break;
     }
     if (d.max > 0) seconds = std::min(seconds, d.max);
-    schedule(now_ + ceil_ns(seconds), EventKind::ServiceDone, rep_id, rep.epoch, id);
+    schedule(now_ + ceil_ns(seconds), EventKind::ServiceDone, rep_id, epoch_of(rep), id);
   }
 }
 

@@ -84,7 +84,7 @@ void Simulation::fail_replica(std::uint32_t rep_id) {
   rep.step = BatchStepKind::Idle;
   rep.swapped_blocks = 0;
   rep.swap_out_seconds = rep.swap_in_seconds = 0;
-  ++rep.epoch;  // cancels its batch step, service completions and cold-start phase
+  ++epoch_of(rep);  // cancels its batch step, service completions and cold-start phase
 
   switch (rep.phase) {
     case ReplicaPhase::Ready:
@@ -158,7 +158,7 @@ void Simulation::set_store_down(bool down) {
   waiters.swap(store_waiters_);
   for (const StoreWaiter& w : waiters) {
     Replica& rep = replicas_[w.replica];
-    if (rep.epoch != w.epoch || rep.phase != ReplicaPhase::LoadingWeights) continue;  // gone meanwhile
+    if (replica_epochs_[w.replica] != w.epoch || rep.phase != ReplicaPhase::LoadingWeights) continue;  // gone meanwhile
     const ModelSpec& spec = setup_.scenario.models[rep.info.model];
     const double cap = spec.gpus_per_replica * cluster_.node(rep.info.node).gpu_type->host_to_device_bandwidth;
     start_transfer(w.replica, rep.store_bytes_left, cap, {node_network_link_[rep.info.node], store_link_}, w.replica);
@@ -170,7 +170,7 @@ void Simulation::set_store_down(bool down) {
 bool Simulation::wait_for_store(std::uint32_t rep_id, double bytes) {
   if (!store_down_) return false;
   replicas_[rep_id].store_bytes_left = bytes;
-  store_waiters_.push_back(StoreWaiter{rep_id, replicas_[rep_id].epoch});
+  store_waiters_.push_back(StoreWaiter{rep_id, replica_epochs_[rep_id]});
   return true;
 }
 

@@ -150,15 +150,14 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   if (free_slots_.empty()) {
     id = static_cast<std::uint32_t>(replicas_.size());
     replicas_.emplace_back();
+    replica_epochs_.push_back(0);
     step_reads_.emplace_back();
   } else {
-    // The LIFO end: the most recently stopped slot; its epoch carries on, so that events still
-    // queued for the replica that held it stay stale.
+    // The LIFO end: the most recently stopped slot. Its epoch (replica_epochs_) carries on, so
+    // that events still queued for the replica that held it stay stale.
     id = free_slots_.back();
     free_slots_.pop_back();
-    const std::uint32_t epoch = replicas_[id].epoch;
     replicas_[id] = Replica{};
-    replicas_[id].epoch = epoch;
   }
   Replica& rep = replicas_[id];
   rep.info = ReplicaInfo{replicas_placed_++, model, node.id, spec.gpus_per_replica, claim * spec.gpus_per_replica, id};
@@ -292,7 +291,7 @@ void Simulation::begin_phase(std::uint32_t rep_id, ReplicaPhase phase) {
     }
   } else if (phase == ReplicaPhase::StartingEngine) {
     if (setup_.backend) return;  // real mode: EngineStarted ends it
-    schedule(now_ + spec.startup_time, EventKind::ReplicaPhase, rep_id, rep.epoch);
+    schedule(now_ + spec.startup_time, EventKind::ReplicaPhase, rep_id, epoch_of(rep));
   }
 }
 
@@ -356,7 +355,7 @@ void Simulation::drain(std::uint32_t rep_id) {
     if (rep.outstanding == 0) stop(rep_id);
     return;
   }
-  ++rep.epoch;  // cancels its cold-start phase
+  ++epoch_of(rep);  // cancels its cold-start phase
   abandon_cold_start(rep_id);
   stop(rep_id);
 }
@@ -387,7 +386,7 @@ void Simulation::stop(std::uint32_t rep_id) {
   if (node.replicas == 0 && node.id - pool_first_node(node.pool) >= static_cast<std::uint32_t>(pool.nodes))
     schedule(now_ + pool.node_idle_timeout, EventKind::NodeIdle, node.id, node_epoch_[node.id]);
   rep.phase = ReplicaPhase::Stopped;
-  ++rep.epoch;
+  ++epoch_of(rep);
   rep.gpus.clear();
   if (setup_.backend) setup_.backend->stop(rep.info);
   if (jobs_) jobs_->resources_changed(now_);  // jobs may use the freed GPUs

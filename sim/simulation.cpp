@@ -142,7 +142,7 @@ RunStatus Simulation::run() {
       if (const auto* hint = tables_out_of_cache() ? queue_.peek_hint() : nullptr) {
         const Event& next = hint->payload;
         if ((next.kind == EventKind::BatchStep || next.kind == EventKind::ServiceDone) &&
-            next.target < replicas_.size()) {
+            next.target < replicas_.size() && replica_epochs_[next.target] == next.epoch) {
           const char* hot = reinterpret_cast<const char*>(&replicas_[next.target]);
           for (int line = 0; line < 5; ++line) __builtin_prefetch(hot + 64 * line);
           if (next.kind == EventKind::BatchStep) {
@@ -168,13 +168,13 @@ RunStatus Simulation::run() {
       switch (e.kind) {
         case EventKind::Arrival: on_arrival(e.target); break;
         case EventKind::ReplicaPhase:
-          if (replicas_[e.target].epoch == e.epoch) on_replica_phase(e.target);
+          if (replica_epochs_[e.target] == e.epoch) on_replica_phase(e.target);
           break;
         case EventKind::BatchStep:
-          if (replicas_[e.target].epoch == e.epoch) on_batch_step(e.target), route_load_changed(e.target);
+          if (replica_epochs_[e.target] == e.epoch) on_batch_step(e.target), route_load_changed(e.target);
           break;
         case EventKind::ServiceDone:  // (a failed replica's completions are stale)
-          if (replicas_[e.target].epoch == e.epoch) on_service_done(e.target, e.extra), route_load_changed(e.target);
+          if (replica_epochs_[e.target] == e.epoch) on_service_done(e.target, e.extra), route_load_changed(e.target);
           break;
         case EventKind::Autoscale:
           if (models_[e.target].evaluation_epoch == e.epoch) on_autoscale(e.target);

@@ -299,7 +299,6 @@ class Simulation {
     bool joins_at_step = false;  // next_step may have requests to join: takes_kv, or `loading` may fill
     bool sends_kv = false;  // of a prefill pool: requests leave after their first token
     bool takes_kv = false;  // of a decode pool: requests arrive with their KV cache
-    std::uint32_t epoch = 0;  // bumped to cancel the pending phase / batch event
     int outstanding = 0;  // waiting + running
     int running = 0;      // admitted to the batch (LLM) or in service
     std::uint32_t step_decodes = 0;  // a mixed step's decoding sequences (one token each)
@@ -589,6 +588,11 @@ class Simulation {
   // policies and observers. A stopped replica's slot waits in stopped_slots_ until the next
   // autoscaler evaluation (so no handler still holding it sees it reused), then in free_slots_.
   std::vector<Replica> replicas_;
+  // By slot: bumped to cancel the replica's pending phase, batch step and service completions
+  // (events carry the epoch they were scheduled under). Beside the table, not in it: a fleet's
+  // stale batch steps (a quarter of its events) are dropped without loading their replica.
+  std::vector<std::uint32_t> replica_epochs_;
+  std::uint32_t& epoch_of(const Replica& rep) { return replica_epochs_[rep.info.slot]; }
   std::vector<std::uint32_t> free_slots_;
   std::vector<std::uint32_t> stopped_slots_;
   std::uint32_t replicas_placed_ = 0;  // the next public id

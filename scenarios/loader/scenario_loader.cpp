@@ -939,7 +939,7 @@ LoadResult load_scenario_text(const std::string& yaml, const std::string& source
   }
   if (!result.errors.empty()) return result;
   Loader loader{ctx, registry, base_dir, options.import_cache_dir, &options.load_plugin, options.force,
-                {}, {}, {}, {}};
+                {}, {}, {}, {}, {}, {}, {}, {}};
   loader.sc.source_file = source_name;
   loader.read(root);
   if (options.seed) loader.sc.seed = *options.seed;
