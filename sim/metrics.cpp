@@ -17,21 +17,43 @@ void MetricsCollector::on_request_end(const RequestResult& r) {
     m.wait_for_replica.add(to_seconds(r.dispatched - r.arrival));
   }
   if (r.outcome != RequestOutcome::Completed) return;
-  const double ttft = to_seconds(r.first_token - r.arrival);
-  const double e2e = to_seconds(r.end - r.arrival);
-  m.ttft.add(ttft);
-  m.e2e.add(e2e);
-  m.ttft_buckets.add(ttft);
-  m.e2e_buckets.add(e2e);
-  if (r.output_tokens > 1) {
-    const double tpot = to_seconds(r.end - r.first_token) / (r.output_tokens - 1);
-    m.tpot.add(tpot);
-    m.tpot_buckets.add(tpot);
-  }
   const SloSpec& slo = scenario_.models[r.model].slo;
   if ((slo.ttft == 0 || r.first_token - r.arrival <= slo.ttft) &&
       (slo.e2e == 0 || r.end - r.arrival <= slo.e2e))
     ++m.slo_met;
+  Latencies l{};
+  l.model = &m;
+  l.ttft = to_seconds(r.first_token - r.arrival);
+  l.e2e = to_seconds(r.end - r.arrival);
+  l.tpot = -1;
+  l.ttft_bucket = m.ttft.place(l.ttft);
+  l.e2e_bucket = m.e2e.place(l.e2e);
+  l.ttft_le = static_cast<std::uint32_t>(m.ttft_buckets.place(l.ttft));
+  l.e2e_le = static_cast<std::uint32_t>(m.e2e_buckets.place(l.e2e));
+  if (r.output_tokens > 1) {
+    l.tpot = to_seconds(r.end - r.first_token) / (r.output_tokens - 1);
+    l.tpot_bucket = m.tpot.place(l.tpot);
+    l.tpot_le = static_cast<std::uint32_t>(m.tpot_buckets.place(l.tpot));
+  }
+  Latencies& slot = lagging_[lagging_next_];  // the oldest, when the ring is full
+  if (lagging_size_ == kLatencyLag)
+    count(slot);
+  else
+    ++lagging_size_;
+  slot = l;
+  lagging_next_ = (lagging_next_ + 1) % kLatencyLag;
+}
+
+void MetricsCollector::count(const Latencies& l) {
+  ModelMetrics& m = *l.model;
+  m.ttft.add(l.ttft, l.ttft_bucket);
+  m.e2e.add(l.e2e, l.e2e_bucket);
+  m.ttft_buckets.add_at(l.ttft_le);
+  m.e2e_buckets.add_at(l.e2e_le);
+  if (l.tpot >= 0) {
+    m.tpot.add(l.tpot, l.tpot_bucket);
+    m.tpot_buckets.add_at(l.tpot_le);
+  }
 }
 
 void MetricsCollector::change_replicas(ModelMetrics& m, SimTime now, int delta) {
@@ -119,6 +141,9 @@ void MetricsCollector::on_cache(SimTime, std::uint32_t, std::uint32_t, CacheEven
 }
 
 void MetricsCollector::on_run_end(SimTime end) {
+  for (std::size_t i = 0; i < lagging_size_; ++i)  // oldest first
+    count(lagging_[(lagging_next_ + kLatencyLag - lagging_size_ + i) % kLatencyLag]);
+  lagging_size_ = 0;
   result_.end_time = end;
   // In public id order, as the sums were always added (slots are reused in no order).
   std::vector<ReplicaAccount*> open;

@@ -80,6 +80,8 @@ struct RunMetrics {
 class MetricsCollector : public SimObserver {
  public:
   explicit MetricsCollector(const Scenario& scenario);
+  MetricsCollector(const MetricsCollector&) = delete;  // (lagging_ points into result_)
+  MetricsCollector& operator=(const MetricsCollector&) = delete;
 
   void on_request_end(const RequestResult& r) override;
   void on_replica_placed(SimTime now, const ReplicaInfo& info) override;
@@ -107,9 +109,25 @@ class MetricsCollector : public SimObserver {
   void close_interval(ReplicaAccount& account, SimTime now);
   void change_replicas(ModelMetrics& m, SimTime now, int delta);
 
+  // A completed request's latencies are counted kLatencyLag requests after it ended. Its six
+  // counters (three sketches and three histograms of its model) are spread over megabytes at a
+  // fleet's scale, each a cache miss: placed (QuantileSketch::place) when the request ends, they
+  // load while the requests before it are counted, not one after another. Counted in the order
+  // the requests ended, so every count and sum is what counting at once gives, bit for bit.
+  struct Latencies {
+    ModelMetrics* model;
+    double ttft, e2e, tpot;  // tpot < 0: none (one output token)
+    int ttft_bucket, e2e_bucket, tpot_bucket;     // QuantileSketch::place
+    std::uint32_t ttft_le, e2e_le, tpot_le;        // BucketCounts::place
+  };
+  static constexpr std::size_t kLatencyLag = 8;
+  void count(const Latencies& l);
+  std::array<Latencies, kLatencyLag> lagging_{};  // a ring: the oldest at lagging_next_ when full
+  std::size_t lagging_next_ = 0, lagging_size_ = 0;
+
   const Scenario& scenario_;
   std::vector<ReplicaAccount> replicas_;  // by ReplicaInfo::slot
-  RunMetrics result_;
+  RunMetrics result_;  // its models never move: Latencies point into them
 };
 
 }  // namespace fleetsim

@@ -86,7 +86,19 @@ std::uint64_t& QuantileSketch::slot(int b) {
   return buckets_[static_cast<std::size_t>(b - offset_)];
 }
 
-void QuantileSketch::add(double value) {
+namespace {
+constexpr int kZeroBucket = std::numeric_limits<int>::min();  // place() of a value below kSmallest
+}
+
+int QuantileSketch::place(double value) const {
+  if (value < kSmallest) return kZeroBucket;
+  const int b = bucket_of(value);
+  const auto i = static_cast<std::size_t>(b - offset_);  // (huge when b < offset_)
+  if (i < buckets_.size()) __builtin_prefetch(&buckets_[i], 1);
+  return b;
+}
+
+void QuantileSketch::add(double value, int b) {
   if (count_ == 0) {
     min_ = max_ = value;
   } else {
@@ -95,11 +107,10 @@ void QuantileSketch::add(double value) {
   }
   ++count_;
   sum_ += value;
-  if (value < kSmallest) {
+  if (b == kZeroBucket) {
     ++zero_count_;
     return;
   }
-  const int b = bucket_of(value);
   const auto i = static_cast<std::size_t>(b - offset_);  // (huge when b < offset_)
   if (i < buckets_.size())
     ++buckets_[i];

@@ -14,7 +14,12 @@ class QuantileSketch {
  public:
   explicit QuantileSketch(double relative_accuracy = 0.005);
 
-  void add(double value);  // value >= 0
+  void add(double value) { add(value, place(value)); }  // value >= 0
+  // add() in two halves, for a caller that hides the cost of a counter out of cache
+  // (MetricsCollector): place() finds the value's bucket and starts loading its counter;
+  // add(value, place(value)), called later, counts it exactly as add(value) does.
+  int place(double value) const;
+  void add(double value, int place);
   void merge(const QuantileSketch& other);
 
   std::uint64_t count() const { return count_; }
