@@ -12,6 +12,7 @@
 #include "scenarios/loader/work_limits.hpp"
 #include "cli/bench_command.hpp"
 #include "cli/check_policy_command.hpp"
+#include "cli/runner/huge_pages.hpp"
 #include "cli/new_policy_command.hpp"
 #include "cli/jobs_command.hpp"
 #include "cli/numeric_flags.hpp"
@@ -293,6 +294,7 @@ static int run_command_line(int argc, char** argv) {
 // above; an exception that still escapes (an allocation that cannot succeed, a bug) becomes a
 // message and exit code 3 rather than std::terminate's abort.
 int main(int argc, char** argv) {
+  prefer_huge_pages();  // (cli/runner/huge_pages.hpp)
   try {
     return run_command_line(argc, argv);
   } catch (const PolicyCreationError& e) {

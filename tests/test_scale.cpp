@@ -1,14 +1,20 @@
 // Fleet scale (issue 14): a model entry with `count` and a workload that spreads its traffic over
 // such an entry by Zipf popularity; timeseries.csv bounded at many models (per-model rows for
 // the `timeseries_models` with the most expected requests, the rest summed); the shipped 100k-GPU
-// scenario; and the engine-against-a-bare-heap measurement (its figures, not its speed).
+// scenario; the engine-against-a-bare-heap measurement (its figures, not its speed); and the
+// heap's huge-page advice.
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <nlohmann/json.hpp>
 
 #include "bench/gate/gate.hpp"
+#include "cli/runner/huge_pages.hpp"
 #include "reports/run_data.hpp"
 #include "reports/run_files.hpp"
 #include "scenarios/loader/work_limits.hpp"
@@ -320,4 +326,41 @@ TEST_CASE("engine against a bare heap: the run's mean pending events, both speed
   CHECK(rows[0].heap_events_per_s > 0);
   CHECK(rows[0].ratio == Approx(rows[0].engine_events_per_s / rows[0].heap_events_per_s));
   CHECK_THAT(heap_ratio_table(rows), Catch::Contains("bursty"));
+}
+
+// The VmFlags of the mapping that holds `address` (/proc/self/smaps), "" when none does.
+static std::string mapping_flags(const void* address) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto at = reinterpret_cast<std::uintptr_t>(address);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    std::uintptr_t from = 0, to = 0;
+    char dash = 0;
+    std::istringstream range(line);
+    if (range >> std::hex >> from >> dash >> to && dash == '-' && line.find(' ') != std::string::npos &&
+        line.substr(0, line.find(' ')).find(':') == std::string::npos) {
+      inside = from <= at && at < to;
+      continue;
+    }
+    if (inside && line.rfind("VmFlags:", 0) == 0) return line.substr(8);
+  }
+  return "";
+}
+
+TEST_CASE("huge pages: the heap grown after prefer_huge_pages() is advised, once advise_huge_pages() runs",
+          "[scale]") {
+  if (!std::filesystem::exists("/sys/kernel/mm/transparent_hugepage/enabled")) {
+    WARN("no transparent huge pages in this kernel: nothing to check");
+    return;
+  }
+  prefer_huge_pages();
+  // 48 MiB: under the mmap threshold prefer_huge_pages() sets, so from the heap, and more than
+  // its free space holds (when other tests ran before in this process), so from its growth.
+  void* block = std::malloc(48 << 20);
+  REQUIRE(block != nullptr);
+  const void* middle = static_cast<const char*>(block) + (24 << 20);
+  CHECK(mapping_flags(middle).find(" hg") == std::string::npos);  // not advised yet
+  advise_huge_pages();
+  CHECK(mapping_flags(middle).find(" hg") != std::string::npos);
+  std::free(block);
 }

@@ -1,5 +1,6 @@
 #include "cli/runner/run_to_directory.hpp"
 
+#include "cli/runner/huge_pages.hpp"
 #include "cli/runner/interrupt_cleanup.hpp"
 
 #include <chrono>
@@ -241,6 +242,9 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
                                                 options.timeline);
     simulation.add_observer(timeline.get());
   }
+  HugePageAdvisor huge_pages;  // (nothing unless the program called prefer_huge_pages())
+  simulation.add_observer(&huge_pages);
+  advise_huge_pages();  // the scenario's and the setup's allocations
   const auto started = std::chrono::steady_clock::now();
   report.status = simulation.run();
   report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
