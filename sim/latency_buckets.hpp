@@ -29,11 +29,11 @@ class BucketCounts {
  public:
   explicit BucketCounts(std::span<const double> bounds) : bounds_(bounds), counts_(bounds.size() + 1, 0) {}
 
-  void add(double value) { add_at(place(value)); }
+  void add(double value) { ++counts_[bucket_of(value)]; }
   // add() in two halves (as QuantileSketch's): the value's bucket, whose counter starts loading;
   // add_at() counts it.
   std::size_t place(double value) const {
-    const auto i = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
+    const std::size_t i = bucket_of(value);
     __builtin_prefetch(&counts_[i], 1);
     return i;
   }
@@ -48,6 +48,10 @@ class BucketCounts {
   const std::vector<std::uint64_t>& counts() const { return counts_; }
 
  private:
+  std::size_t bucket_of(double value) const {
+    return static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
+  }
+
   std::span<const double> bounds_;
   std::vector<std::uint64_t> counts_;
 };

@@ -4,7 +4,8 @@
 
 namespace fleetsim {
 
-MetricsCollector::MetricsCollector(const Scenario& scenario) : scenario_(scenario) {
+MetricsCollector::MetricsCollector(const Scenario& scenario)
+    : lag_(scenario.models.size() >= kLagFromModels ? kLatencyLag : 0), scenario_(scenario) {
   result_.models.resize(scenario.models.size());
 }
 
@@ -21,27 +22,34 @@ void MetricsCollector::on_request_end(const RequestResult& r) {
   if ((slo.ttft == 0 || r.first_token - r.arrival <= slo.ttft) &&
       (slo.e2e == 0 || r.end - r.arrival <= slo.e2e))
     ++m.slo_met;
-  Latencies l{};
-  l.model = &m;
-  l.ttft = to_seconds(r.first_token - r.arrival);
-  l.e2e = to_seconds(r.end - r.arrival);
-  l.tpot = -1;
-  l.ttft_bucket = m.ttft.place(l.ttft);
-  l.e2e_bucket = m.e2e.place(l.e2e);
-  l.ttft_le = static_cast<std::uint32_t>(m.ttft_buckets.place(l.ttft));
-  l.e2e_le = static_cast<std::uint32_t>(m.e2e_buckets.place(l.e2e));
-  if (r.output_tokens > 1) {
-    l.tpot = to_seconds(r.end - r.first_token) / (r.output_tokens - 1);
-    l.tpot_bucket = m.tpot.place(l.tpot);
-    l.tpot_le = static_cast<std::uint32_t>(m.tpot_buckets.place(l.tpot));
+  const double ttft = to_seconds(r.first_token - r.arrival);
+  const double e2e = to_seconds(r.end - r.arrival);
+  const double tpot = r.output_tokens > 1 ? to_seconds(r.end - r.first_token) / (r.output_tokens - 1) : -1;
+  if (lag_ == 0) {
+    m.ttft.add(ttft);
+    m.e2e.add(e2e);
+    m.ttft_buckets.add(ttft);
+    m.e2e_buckets.add(e2e);
+    if (tpot >= 0) {
+      m.tpot.add(tpot);
+      m.tpot_buckets.add(tpot);
+    }
+    return;
+  }
+  Latencies l{&m, ttft, e2e, tpot, m.ttft.place(ttft), m.e2e.place(e2e), 0,
+              static_cast<std::uint32_t>(m.ttft_buckets.place(ttft)),
+              static_cast<std::uint32_t>(m.e2e_buckets.place(e2e)), 0};
+  if (tpot >= 0) {
+    l.tpot_bucket = m.tpot.place(tpot);
+    l.tpot_le = static_cast<std::uint32_t>(m.tpot_buckets.place(tpot));
   }
   Latencies& slot = lagging_[lagging_next_];  // the oldest, when the ring is full
-  if (lagging_size_ == kLatencyLag)
+  if (lagging_size_ == lag_)
     count(slot);
   else
     ++lagging_size_;
   slot = l;
-  lagging_next_ = (lagging_next_ + 1) % kLatencyLag;
+  lagging_next_ = (lagging_next_ + 1) % lag_;
 }
 
 void MetricsCollector::count(const Latencies& l) {
@@ -142,7 +150,7 @@ void MetricsCollector::on_cache(SimTime, std::uint32_t, std::uint32_t, CacheEven
 
 void MetricsCollector::on_run_end(SimTime end) {
   for (std::size_t i = 0; i < lagging_size_; ++i)  // oldest first
-    count(lagging_[(lagging_next_ + kLatencyLag - lagging_size_ + i) % kLatencyLag]);
+    count(lagging_[(lagging_next_ + lag_ - lagging_size_ + i) % lag_]);
   lagging_size_ = 0;
   result_.end_time = end;
   // In public id order, as the sums were always added (slots are reused in no order).

@@ -109,11 +109,12 @@ class MetricsCollector : public SimObserver {
   void close_interval(ReplicaAccount& account, SimTime now);
   void change_replicas(ModelMetrics& m, SimTime now, int delta);
 
-  // A completed request's latencies are counted kLatencyLag requests after it ended. Its six
-  // counters (three sketches and three histograms of its model) are spread over megabytes at a
-  // fleet's scale, each a cache miss: placed (QuantileSketch::place) when the request ends, they
-  // load while the requests before it are counted, not one after another. Counted in the order
-  // the requests ended, so every count and sum is what counting at once gives, bit for bit.
+  // With many models, a completed request's latencies are counted kLatencyLag requests after it
+  // ended. Its six counters (three sketches and three histograms of its model) are spread over
+  // megabytes at a fleet's scale, each a cache miss: placed (QuantileSketch::place) when the
+  // request ends, they load while the requests before it are counted, not one after another.
+  // Counted in the order the requests ended, so every count and sum is what counting at once
+  // gives, bit for bit. Under kLagFromModels models they are in cache, and counted at once.
   struct Latencies {
     ModelMetrics* model;
     double ttft, e2e, tpot;  // tpot < 0: none (one output token)
@@ -121,7 +122,9 @@ class MetricsCollector : public SimObserver {
     std::uint32_t ttft_le, e2e_le, tpot_le;        // BucketCounts::place
   };
   static constexpr std::size_t kLatencyLag = 8;
+  static constexpr std::size_t kLagFromModels = 64;
   void count(const Latencies& l);
+  std::size_t lag_;  // kLatencyLag, or 0: counted at once
   std::array<Latencies, kLatencyLag> lagging_{};  // a ring: the oldest at lagging_next_ when full
   std::size_t lagging_next_ = 0, lagging_size_ = 0;
 

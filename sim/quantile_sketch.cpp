@@ -90,6 +90,8 @@ namespace {
 constexpr int kZeroBucket = std::numeric_limits<int>::min();  // place() of a value below kSmallest
 }
 
+void QuantileSketch::add(double value) { count(value, value < kSmallest ? kZeroBucket : bucket_of(value)); }
+
 int QuantileSketch::place(double value) const {
   if (value < kSmallest) return kZeroBucket;
   const int b = bucket_of(value);
@@ -98,7 +100,9 @@ int QuantileSketch::place(double value) const {
   return b;
 }
 
-void QuantileSketch::add(double value, int b) {
+void QuantileSketch::add(double value, int b) { count(value, b); }
+
+inline void QuantileSketch::count(double value, int b) {
   if (count_ == 0) {
     min_ = max_ = value;
   } else {

@@ -14,7 +14,7 @@ class QuantileSketch {
  public:
   explicit QuantileSketch(double relative_accuracy = 0.005);
 
-  void add(double value) { add(value, place(value)); }  // value >= 0
+  void add(double value);  // value >= 0
   // add() in two halves, for a caller that hides the cost of a counter out of cache
   // (MetricsCollector): place() finds the value's bucket and starts loading its counter;
   // add(value, place(value)), called later, counts it exactly as add(value) does.
@@ -34,6 +34,7 @@ class QuantileSketch {
 
  private:
   double value_of(int bucket) const;
+  void count(double value, int bucket);  // both add()s
   std::uint64_t& slot(int bucket);  // grows the bucket range to include `bucket`
 
   double accuracy_;
