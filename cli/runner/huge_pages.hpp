@@ -7,9 +7,9 @@
 // The same as glibc's own switch (GLIBC_TUNABLES=glibc.malloc.hugetlb=1), without needing it set
 // before the program starts.
 #pragma once
-#include <cstdint>
-
-#include "sim/observer.hpp"
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 namespace fleetsim {
 
@@ -21,11 +21,21 @@ void prefer_huge_pages();
 // prefer_huge_pages().
 void advise_huge_pages();
 
-// Calls advise_huge_pages() each time the engine reports progress (every 65,536 events), so that
-// the heap's growth during a run is advised soon after it happens.
-class HugePageAdvisor : public SimObserver {
+// While it lives, a thread of its own calls advise_huge_pages() every 50 ms, so that the heap's
+// growth during a run is advised soon after it happens — outside the engine's loop, which pays
+// nothing for it. No thread unless prefer_huge_pages() was called.
+class HugePageAdvice {
  public:
-  void on_progress(SimTime, std::uint64_t, std::uint64_t) override { advise_huge_pages(); }
+  HugePageAdvice();
+  ~HugePageAdvice();
+  HugePageAdvice(const HugePageAdvice&) = delete;
+  HugePageAdvice& operator=(const HugePageAdvice&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 }  // namespace fleetsim

@@ -242,9 +242,8 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
                                                 options.timeline);
     simulation.add_observer(timeline.get());
   }
-  HugePageAdvisor huge_pages;  // (nothing unless the program called prefer_huge_pages())
-  simulation.add_observer(&huge_pages);
-  advise_huge_pages();  // the scenario's and the setup's allocations
+  advise_huge_pages();  // the scenario's and the setup's allocations, then the run's growth:
+  HugePageAdvice huge_pages;  // (neither does anything unless the program called prefer_huge_pages())
   const auto started = std::chrono::steady_clock::now();
   report.status = simulation.run();
   report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
