@@ -2,8 +2,9 @@
 // request (/sys/kernel/mm/transparent_hugepage/enabled = "madvise"; with "always" it already
 // does, with "never" it will not). A fleet's tables (replicas, requests, decode batches, queues:
 // tens of megabytes) are read at random, one line here and one there: with 4 KiB pages most of
-// those reads also miss the TLB and walk the page tables. With 2 MiB pages the fleet scenario
-// runs 10-20% faster (README "Session 13"); a small scenario's heap is too small to notice.
+// those reads also miss the TLB and walk the page tables. With 2 MiB pages the fleet scenario's
+// simulation ran 5-12% faster in alternating pairs (README "Session 13"); a small scenario's
+// heap is too small to notice.
 // The same as glibc's own switch (GLIBC_TUNABLES=glibc.malloc.hugetlb=1), without needing it set
 // before the program starts.
 #pragma once
