@@ -295,62 +295,61 @@ TEST_CASE("quantile sketches merge exactly", "[engine][metrics]") {
 // bit for bit, whether the run ends with the lag full, part full or empty. With few it counts
 // them at once. (The requests go to the first two models either way.)
 TEST_CASE("request latencies counted late are counted exactly, in order", "[engine][metrics]") {
-  for (std::size_t models : {2, 64})
-    for (int n : {0, 1, 3, 8, 9, 17, 2000}) {
-    CAPTURE(models, n);
-    Scenario sc;
-    sc.models.resize(models);
-    sc.models[1].slo.ttft = from_seconds(0.5);
-    MetricsCollector metrics(sc);
-    struct Reference {
-      QuantileSketch ttft, tpot, e2e;
-      BucketCounts ttft_buckets{kVllmTtftBounds}, tpot_buckets{kVllmTpotBounds}, e2e_buckets{kVllmE2eBounds};
-    } reference[2];
-    RngStream rng(42, "latencies-" + std::to_string(n));
-    for (int i = 0; i < n; ++i) {
-      RequestResult r;
-      r.serial = static_cast<std::uint64_t>(i);
-      r.model = static_cast<std::uint32_t>(i % 3 == 0);
-      r.output_tokens = static_cast<std::uint32_t>(1 + rng.uniform() * 4);  // 1: no TPOT
-      r.arrival = from_seconds(i * 0.01);
-      // Every seventh request's first token at its arrival: a TTFT of 0 (the sketch's zero count).
-      r.first_token = r.arrival + (i % 7 == 0 ? 0 : from_seconds(rng.exponential(0.3)));
-      r.end = r.first_token + from_seconds(rng.exponential(4.0));
-      r.outcome = i % 11 == 5 ? RequestOutcome::TimedOut : RequestOutcome::Completed;
-      metrics.on_request_end(r);
-      if (r.outcome != RequestOutcome::Completed) continue;
-      Reference& ref = reference[r.model];
-      const double ttft = to_seconds(r.first_token - r.arrival), e2e = to_seconds(r.end - r.arrival);
-      ref.ttft.add(ttft), ref.ttft_buckets.add(ttft);
-      ref.e2e.add(e2e), ref.e2e_buckets.add(e2e);
-      if (r.output_tokens > 1) {
-        const double tpot = to_seconds(r.end - r.first_token) / (r.output_tokens - 1);
-        ref.tpot.add(tpot), ref.tpot_buckets.add(tpot);
-      }
+  const std::size_t models = GENERATE(2, 64);
+  const int n = GENERATE(0, 1, 3, 8, 9, 17, 2000);
+  CAPTURE(models, n);
+  Scenario sc;
+  sc.models.resize(models);
+  sc.models[1].slo.ttft = from_seconds(0.5);
+  MetricsCollector metrics(sc);
+  struct Reference {
+    QuantileSketch ttft, tpot, e2e;
+    BucketCounts ttft_buckets{kVllmTtftBounds}, tpot_buckets{kVllmTpotBounds}, e2e_buckets{kVllmE2eBounds};
+  } reference[2];
+  RngStream rng(42, "latencies-" + std::to_string(n));
+  for (int i = 0; i < n; ++i) {
+    RequestResult r;
+    r.serial = static_cast<std::uint64_t>(i);
+    r.model = static_cast<std::uint32_t>(i % 3 == 0);
+    r.output_tokens = static_cast<std::uint32_t>(1 + rng.uniform() * 4);  // 1: no TPOT
+    r.arrival = from_seconds(i * 0.01);
+    // Every seventh request's first token at its arrival: a TTFT of 0 (the sketch's zero count).
+    r.first_token = r.arrival + (i % 7 == 0 ? 0 : from_seconds(rng.exponential(0.3)));
+    r.end = r.first_token + from_seconds(rng.exponential(4.0));
+    r.outcome = i % 11 == 5 ? RequestOutcome::TimedOut : RequestOutcome::Completed;
+    metrics.on_request_end(r);
+    if (r.outcome != RequestOutcome::Completed) continue;
+    Reference& ref = reference[r.model];
+    const double ttft = to_seconds(r.first_token - r.arrival), e2e = to_seconds(r.end - r.arrival);
+    ref.ttft.add(ttft), ref.ttft_buckets.add(ttft);
+    ref.e2e.add(e2e), ref.e2e_buckets.add(e2e);
+    if (r.output_tokens > 1) {
+      const double tpot = to_seconds(r.end - r.first_token) / (r.output_tokens - 1);
+      ref.tpot.add(tpot), ref.tpot_buckets.add(tpot);
     }
-    metrics.on_run_end(from_seconds(100));
-    auto same = [](const QuantileSketch& a, const QuantileSketch& b) {
-      CHECK(a.count() == b.count());
-      CHECK(a.sum() == b.sum());  // bit for bit: added in the same order
-      CHECK(a.min() == b.min());
-      CHECK(a.max() == b.max());
-      for (double q : {0.0, 0.01, 0.1, 0.5, 0.9, 0.99}) CHECK(a.quantile(q) == b.quantile(q));
-    };
-    for (int m = 0; m < 2; ++m) {
-      const ModelMetrics& got = metrics.result().models[m];
-      same(got.ttft, reference[m].ttft);
-      same(got.tpot, reference[m].tpot);
-      same(got.e2e, reference[m].e2e);
-      CHECK(got.ttft_buckets.counts() == reference[m].ttft_buckets.counts());
-      CHECK(got.tpot_buckets.counts() == reference[m].tpot_buckets.counts());
-      CHECK(got.e2e_buckets.counts() == reference[m].e2e_buckets.counts());
-    }
-    same(metrics.result().overall.e2e, [&] {
-      QuantileSketch all = reference[0].e2e;
-      all.merge(reference[1].e2e);
-      return all;
-    }());
   }
+  metrics.on_run_end(from_seconds(100));
+  auto same = [](const QuantileSketch& a, const QuantileSketch& b) {
+    CHECK(a.count() == b.count());
+    CHECK(a.sum() == b.sum());  // bit for bit: added in the same order
+    CHECK(a.min() == b.min());
+    CHECK(a.max() == b.max());
+    for (double q : {0.0, 0.01, 0.1, 0.5, 0.9, 0.99}) CHECK(a.quantile(q) == b.quantile(q));
+  };
+  for (int m = 0; m < 2; ++m) {
+    const ModelMetrics& got = metrics.result().models[m];
+    same(got.ttft, reference[m].ttft);
+    same(got.tpot, reference[m].tpot);
+    same(got.e2e, reference[m].e2e);
+    CHECK(got.ttft_buckets.counts() == reference[m].ttft_buckets.counts());
+    CHECK(got.tpot_buckets.counts() == reference[m].tpot_buckets.counts());
+    CHECK(got.e2e_buckets.counts() == reference[m].e2e_buckets.counts());
+  }
+  same(metrics.result().overall.e2e, [&] {
+    QuantileSketch all = reference[0].e2e;
+    all.merge(reference[1].e2e);
+    return all;
+  }());
 }
 
 TEST_CASE("BucketCounts: a value on a bound counts in that bound's bucket (le), above all in the last",
