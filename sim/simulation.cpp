@@ -237,6 +237,7 @@ RunStatus Simulation::run() {
   int gpus = 0;
   for (const NodeView& node : cluster_.nodes()) gpus += static_cast<int>(node.gpus.size());
   status.gpu_seconds_total = gpus * to_seconds(now_);
+  network_.settle_all();  // (transfers still moving count up to the network's last change, as they always have)
   auto usage = [&](const std::string& name, TransferNetwork::LinkId link) {
     if (network_.bytes_moved(link) > 0)
       status.links.push_back(LinkUsage{name, network_.bandwidth(link), network_.bytes_moved(link)});

@@ -6,7 +6,9 @@
 namespace fleetsim {
 
 namespace {
-constexpr double kDoneBytes = 1e-3;  // below a thousandth of a byte left: finished
+constexpr double kDoneBytes = 1e-3;
+// Heap order for completions: the earliest on top; at equal times, the first started.
+constexpr auto later = [](const auto& a, const auto& b) { return a.at != b.at ? a.at > b.at : a.order > b.order; };
 }
 
 TransferNetwork::LinkId TransferNetwork::add_link(double bandwidth) {
@@ -42,24 +44,88 @@ TransferNetwork::TransferId TransferNetwork::start(SimTime now, double bytes, do
   t.remaining = bytes;
   t.cap = cap;
   t.rate = 0;
+  t.since = now;
+  t.done_at = kNever;
+  ++t.version;  // (a reused id: its earlier life's heap entries are stale)
   t.links.assign(links.begin(), links.end());
   t.owner = owner;
   t.order = next_order_++;
   attach(id);
+  t.position = static_cast<std::uint32_t>(active_.size());
   active_.push_back(id);
   reallocate_around({}, std::span<const TransferId>(&id, 1));
+  drop_stale_completions();
   return id;
 }
 
 double TransferNetwork::cancel(SimTime now, TransferId id) {
   progress(now);
-  auto it = std::find(active_.begin(), active_.end(), id);
-  if (it == active_.end()) return 0;
+  if (id >= transfers_.size()) return 0;
+  Transfer& t = transfers_[id];
+  if (t.position >= active_.size() || active_[t.position] != id) return 0;
+  settle(t, t.rate);
   detach(id);
-  active_.erase(it);
+  remove_active(id);
+  reallocate_around(t.links, {});
+  drop_stale_completions();
+  return std::max(0.0, t.remaining);
+}
+
+void TransferNetwork::remove_active(TransferId id) {
+  Transfer& t = transfers_[id];
+  ++t.version;  // its heap entry, if any, is stale
+  t.done_at = kNever;
+  const TransferId last = active_.back();
+  active_[t.position] = last;
+  transfers_[last].position = t.position;
+  active_.pop_back();
   free_.push_back(id);
-  reallocate_around(transfers_[id].links, {});
-  return std::max(0.0, transfers_[id].remaining);
+}
+
+double TransferNetwork::remaining(TransferId id) const {
+  const Transfer& t = transfers_[id];
+  const double dt = to_seconds(time_ - t.since);
+  return dt <= 0 ? t.remaining : t.remaining - std::min(t.remaining, t.rate * dt);
+}
+
+void TransferNetwork::settle(Transfer& t, double rate) {
+  const double dt = to_seconds(time_ - t.since);
+  t.since = time_;
+  if (dt <= 0) return;
+  const double moved = std::min(t.remaining, rate * dt);
+  t.remaining -= moved;
+  for (LinkId l : t.links) links_[l].moved += moved;
+}
+
+void TransferNetwork::settle_all() {
+  for (TransferId id : active_) settle(transfers_[id], transfers_[id].rate);
+}
+
+// The first nanosecond at which it has under a thousandth of a byte left (what rounding leaves
+// of bytes moved exactly by then): finished.
+void TransferNetwork::schedule_completion(TransferId id) {
+  Transfer& t = transfers_[id];
+  ++t.version;
+  t.done_at = kNever;
+  if (t.rate <= 0) return;
+  const double ns = std::ceil((t.remaining - kDoneBytes) / t.rate * 1e9);
+  t.done_at = time_ + static_cast<SimTime>(std::max(0.0, ns));
+  completions_.push_back(Completion{t.done_at, t.order, id, t.version});
+  std::push_heap(completions_.begin(), completions_.end(), later);
+}
+
+// Leaves a current entry on top (or none), and rebuilds the heap when stale entries outnumber
+// the active transfers (a limited store's component re-rates all its transfers at each change).
+void TransferNetwork::drop_stale_completions() {
+  auto stale = [&](const Completion& c) { return transfers_[c.id].version != c.version; };
+  if (completions_.size() > 2 * active_.size() + 64) {
+    std::erase_if(completions_, stale);
+    std::make_heap(completions_.begin(), completions_.end(), later);
+  }
+  while (!completions_.empty() && stale(completions_.front())) {
+    std::pop_heap(completions_.begin(), completions_.end(), later);
+    completions_.pop_back();
+  }
 }
 
 void TransferNetwork::attach(TransferId id) {
@@ -83,17 +149,7 @@ void TransferNetwork::detach(TransferId id) {
   }
 }
 
-void TransferNetwork::progress(SimTime now) {
-  const double dt = to_seconds(now - time_);
-  time_ = now;
-  if (dt <= 0) return;
-  for (TransferId id : active_) {
-    Transfer& t = transfers_[id];
-    const double moved = std::min(t.remaining, t.rate * dt);
-    t.remaining -= moved;
-    for (LinkId l : t.links) links_[l].moved += moved;
-  }
-}
+void TransferNetwork::progress(SimTime now) { time_ = std::max(time_, now); }
 
 void TransferNetwork::reallocate_around(std::span<const LinkId> links, std::span<const TransferId> transfers) {
   if (++mark_ == 0) {  // wrapped: clear the old marks so none can match by accident
@@ -144,6 +200,7 @@ void TransferNetwork::reallocate_all() {
   seeds_.clear();
   for (TransferId id : active_) seeds_.push_back(id);
   reallocate_around({}, seeds_);
+  drop_stale_completions();
 }
 
 // Progressive filling with per-transfer caps, over the component in component_. Unlimited
@@ -161,6 +218,7 @@ void TransferNetwork::allocate() {
   for (TransferId id : component) {
     Transfer& t = transfers_[id];
     t.frozen = false;
+    t.old_rate = t.rate;
     t.rate = 0;
     for (LinkId l : t.links) ++links_[l].unfrozen;
   }
@@ -193,36 +251,39 @@ void TransferNetwork::allocate() {
       }
     }
   }
+  // Each transfer whose rate changed moved at the old one until now, and finishes at a new time.
+  for (TransferId id : component) {
+    Transfer& t = transfers_[id];
+    if (t.rate == t.old_rate && t.done_at != kNever) continue;
+    settle(t, t.old_rate);
+    schedule_completion(id);
+  }
 }
 
 SimTime TransferNetwork::next_completion() const {
-  SimTime best = kNever;
-  for (TransferId id : active_) {
-    const Transfer& t = transfers_[id];
-    if (t.rate <= 0) continue;
-    const double ns = std::ceil(t.remaining / t.rate * 1e9);
-    best = std::min(best, time_ + static_cast<SimTime>(std::max(0.0, ns)));
-  }
-  return best;
+  return completions_.empty() ? kNever : completions_.front().at;  // (kept current: drop_stale_completions)
 }
 
+// Those due by `now`, in the order they finish (at equal times, the order they started).
 void TransferNetwork::complete_until(SimTime now, std::vector<std::uint64_t>& finished) {
   progress(now);
   seeds_.clear();
-  for (std::size_t i = 0; i < active_.size();) {
-    const TransferId id = active_[i];
-    Transfer& t = transfers_[id];
-    if (t.remaining > kDoneBytes) {
-      ++i;
-      continue;
-    }
+  while (!completions_.empty() && completions_.front().at <= now) {
+    const Completion c = completions_.front();
+    std::pop_heap(completions_.begin(), completions_.end(), later);
+    completions_.pop_back();
+    Transfer& t = transfers_[c.id];
+    if (t.version != c.version) continue;
+    for (LinkId l : t.links) links_[l].moved += t.remaining;  // all of it: done_at was rounded up
+    t.remaining = 0;
+    t.since = time_;
     finished.push_back(t.owner);
-    detach(id);
+    detach(c.id);
     for (LinkId l : t.links) seeds_.push_back(l);
-    free_.push_back(id);
-    active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(i));
+    remove_active(c.id);
   }
   if (!seeds_.empty()) reallocate_around(seeds_, {});
+  drop_stale_completions();
 }
 
 }  // namespace fleetsim

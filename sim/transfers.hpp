@@ -26,9 +26,17 @@
 // tests/test_transfers.cpp checks the incremental rates against a from-scratch allocation on
 // random networks, and against the sweep where the bandwidths are generic.
 //
-// Cost of a start or end: its component's transfers and links, not every link in the cluster.
-// Advancing the transfers and finding the next completion still visit every active transfer at
-// each call (cheap, and what keeps each transfer's bytes left bit for bit as before).
+// Cost of a start or end: its component's transfers and links, not every link in the cluster,
+// and a push on the completion heap per transfer whose rate changed. Between rate changes a
+// transfer's bytes are not stepped: each keeps its bytes left as of its last rate change, and
+// its completion time, computed then, waits in a heap (stale entries are skipped when they come
+// up). So the next completion is the heap's top, and neither finding it nor a start, end or
+// cancel visits the transfers outside the component (at a fleet's mass cold start, thousands).
+// The bytes a link has moved are added when a transfer's rate changes or it ends;
+// settle_all() brings every transfer up to the network's clock for a report. Against stepping
+// every transfer's bytes at each change, as this did before, bytes differ by rounding and
+// completion times by a nanosecond at most (tests/test_transfers.cpp checks both); a transfer
+// is done at the first nanosecond it has under a thousandth of a byte left, as before.
 #pragma once
 #include <cstdint>
 #include <limits>
@@ -60,10 +68,14 @@ class TransferNetwork {
   void complete_until(SimTime now, std::vector<std::uint64_t>& finished);
 
   double rate(TransferId id) const { return transfers_[id].rate; }
-  double remaining(TransferId id) const { return transfers_[id].remaining; }
+  // Bytes left at the network's clock (the time of its last start, end or cancel).
+  double remaining(TransferId id) const;
   std::size_t active() const { return active_.size(); }
   std::uint32_t transfers_on(LinkId link) const { return links_[link].transfers; }
+  // Bytes the link carried for transfers that ended or changed rate; after settle_all(), all of
+  // them up to the network's clock.
   double bytes_moved(LinkId link) const { return links_[link].moved; }
+  void settle_all();
   double bandwidth(LinkId link) const { return links_[link].bandwidth; }
   // The links whose transfers_on() changed since the last clear_touched(), each once: a reader
   // that mirrors the counts (the simulation's node views) updates those alone.
@@ -90,17 +102,32 @@ class TransferNetwork {
     bool touched = false;  // in touched_
   };
   struct Transfer {
-    double remaining = 0;
+    double remaining = 0;  // bytes left at `since`
     double cap = kUnlimited;
     double rate = 0;
+    double old_rate = 0;  // scratch for the allocation: the rate before it
+    SimTime since = 0;    // when `remaining` was brought up to date (its start or last rate change)
+    SimTime done_at = kNever;
     std::vector<LinkId> links;
     std::uint64_t owner = 0;
     std::uint64_t order = 0;  // start order: the order the filling visits a component in
     std::uint32_t mark = 0;
+    std::uint32_t version = 0;   // changes with done_at and at the end: heap entries of older ones are stale
+    std::uint32_t position = 0;  // in active_
     bool frozen = false;
+  };
+  struct Completion {  // a heap entry: `id` finishes `at`, unless its version moved on
+    SimTime at;
+    std::uint64_t order;
+    TransferId id;
+    std::uint32_t version;
   };
 
   void progress(SimTime now);
+  void settle(Transfer& t, double rate);  // moves its bytes at `rate` from `since` to time_
+  void schedule_completion(TransferId id);
+  void drop_stale_completions();
+  void remove_active(TransferId id);
   void attach(TransferId id);
   void detach(TransferId id);
   // Recomputes the components around the given links (limited ones) and transfers (active).
@@ -111,7 +138,8 @@ class TransferNetwork {
 
   std::vector<Link> links_;
   std::vector<Transfer> transfers_;
-  std::vector<TransferId> active_;  // in start order (advancing them adds to links in this order)
+  std::vector<TransferId> active_;  // in no order
+  std::vector<Completion> completions_;  // min-heap on (at, order)
   std::vector<TransferId> free_;
   std::vector<LinkId> touched_;
   SimTime time_ = 0;

@@ -87,7 +87,10 @@ TEST_CASE("cancelling a transfer gives its share back", "[transfers]") {
 //    (`reallocate_all`): rates, bytes left, next completion and finish order bit for bit;
 //  - an independent progressive filling (the whole-network sweep the engine used before,
 //    below), run on each connected component found by union-find: rates bit for bit; and, on
-//    networks of generic (random real) bandwidths, run once over the whole network.
+//    networks of generic (random real) bandwidths, run once over the whole network;
+//  - every transfer's bytes stepped at each start, end and cancel, as the engine did before
+//    it kept bytes per transfer from its last rate change: bytes left, bytes per link, the
+//    bytes a cancel returns and the next completion, to rounding (a nanosecond for times).
 
 namespace {
 
@@ -96,6 +99,7 @@ struct RefTransfer {
   std::vector<TransferNetwork::LinkId> links;
   double cap;
   std::uint64_t owner;
+  double left = 0;  // bytes left, stepped at every change
 };
 
 // The whole-network progressive filling as the engine had it (the transfers in start order).
@@ -216,8 +220,21 @@ void check_random_network(std::uint64_t seed, bool generic) {
     const auto a = incremental.start(now, bytes, cap, links, next_owner);
     const auto b = scratch.start(now, bytes, cap, links, next_owner);
     REQUIRE(a == b);
-    active.push_back(RefTransfer{a, links, cap, next_owner++});
+    active.push_back(RefTransfer{a, links, cap, next_owner++, bytes});
   };
+  // The stepped reference: from the last change to `now` every transfer moved at its rate.
+  std::vector<double> moved(bandwidth.size(), 0);
+  SimTime stepped = 0;
+  auto step_to = [&](SimTime t) {
+    const double dt = to_seconds(t - stepped);
+    stepped = t;
+    for (RefTransfer& r : active) {
+      const double m = std::min(r.left, incremental.rate(r.id) * dt);
+      r.left -= m;
+      for (auto l : r.links) moved[l] += m;
+    }
+  };
+  auto bytes_close = [](double a, double b) { return std::abs(a - b) <= 1e-3 + 1e-9 * std::max(std::abs(a), std::abs(b)); };
 
   for (int step = 0; step < 400; ++step) {
     INFO("seed " << seed << ", step " << step << ", " << active.size() << " active");
@@ -225,24 +242,40 @@ void check_random_network(std::uint64_t seed, bool generic) {
     const SimTime next = incremental.next_completion();
     if (what < 0.45 || active.empty() || next == kNever) {
       if (next != kNever && next > now && rng.uniform() < 0.5) now += static_cast<SimTime>(rng.below(static_cast<std::uint64_t>(next - now)));
+      step_to(now);
       start();
     } else if (what < 0.6) {
       if (rng.uniform() < 0.5) now += static_cast<SimTime>(rng.below(static_cast<std::uint64_t>(next - now) + 1));
       const auto k = rng.below(active.size());
-      REQUIRE(incremental.cancel(now, active[k].id) == scratch.cancel(now, active[k].id));
+      step_to(now);
+      const double left = incremental.cancel(now, active[k].id);
+      REQUIRE(left == scratch.cancel(now, active[k].id));
+      REQUIRE(bytes_close(left, active[k].left));
       active.erase(active.begin() + static_cast<std::ptrdiff_t>(k));
     } else {
       now = next;
+      step_to(now);
       std::vector<std::uint64_t> a, b;
       incremental.complete_until(now, a);
       scratch.complete_until(now, b);
       REQUIRE(a == b);
       REQUIRE(!a.empty());
+      for (const RefTransfer& t : active)  // what finished has (next to) nothing left
+        if (std::find(a.begin(), a.end(), t.owner) != a.end()) {
+          REQUIRE(bytes_close(t.left, 0));
+          for (auto l : t.links) moved[l] += t.left;
+        }
       std::erase_if(active, [&](const RefTransfer& t) { return std::find(a.begin(), a.end(), t.owner) != a.end(); });
     }
     scratch.reallocate_all();
     REQUIRE(incremental.active() == active.size());
     REQUIRE(incremental.next_completion() == scratch.next_completion());
+    SimTime stepped_next = kNever;  // as the engine found it: the bytes left now over the rate
+    for (const RefTransfer& t : active)
+      if (incremental.rate(t.id) > 0)
+        stepped_next = std::min(stepped_next, now + static_cast<SimTime>(std::max(0.0, std::ceil(t.left / incremental.rate(t.id) * 1e9))));
+    if (stepped_next == kNever) REQUIRE(incremental.next_completion() == kNever);
+    else REQUIRE(std::abs(static_cast<double>(incremental.next_completion() - stepped_next)) <= 1);
     const std::vector<double> reference = componentwise_rates(bandwidth, active);
     const std::vector<double> whole = generic ? sweep_rates(bandwidth, active) : reference;
     for (std::size_t k = 0; k < active.size(); ++k) {
@@ -251,11 +284,19 @@ void check_random_network(std::uint64_t seed, bool generic) {
       REQUIRE(incremental.remaining(id) == scratch.remaining(id));
       REQUIRE(incremental.rate(id) == reference[k]);
       REQUIRE(incremental.rate(id) == whole[k]);
+      REQUIRE(bytes_close(incremental.remaining(id), active[k].left));
     }
+
     for (TransferNetwork::LinkId l = 0; l < bandwidth.size(); ++l) {
       REQUIRE(incremental.transfers_on(l) == scratch.transfers_on(l));
       REQUIRE(incremental.bytes_moved(l) == scratch.bytes_moved(l));
     }
+  }
+  // Bytes per link, once the transfers still moving are brought up to date.
+  incremental.settle_all();
+  for (TransferNetwork::LinkId l = 0; l < bandwidth.size(); ++l) {
+    INFO("seed " << seed << ", link " << l);
+    REQUIRE(bytes_close(incremental.bytes_moved(l), moved[l]));
   }
 }
 
