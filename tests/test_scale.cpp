@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <nlohmann/json.hpp>
@@ -347,7 +348,7 @@ static std::string mapping_flags(const void* address) {
   return "";
 }
 
-TEST_CASE("huge pages: the heap grown after prefer_huge_pages() is advised, once advise_huge_pages() runs",
+TEST_CASE("huge pages: after prefer_huge_pages(), what operator new takes from the kernel is advised at once",
           "[scale]") {
   if (!std::filesystem::exists("/sys/kernel/mm/transparent_hugepage/enabled")) {
     WARN("no transparent huge pages in this kernel: nothing to check");
@@ -356,11 +357,10 @@ TEST_CASE("huge pages: the heap grown after prefer_huge_pages() is advised, once
   prefer_huge_pages();
   // 48 MiB: under the mmap threshold prefer_huge_pages() sets, so from the heap, and more than
   // its free space holds (when other tests ran before in this process), so from its growth.
-  void* block = std::malloc(48 << 20);
-  REQUIRE(block != nullptr);
-  const void* middle = static_cast<const char*>(block) + (24 << 20);
-  CHECK(mapping_flags(middle).find(" hg") == std::string::npos);  // not advised yet
-  advise_huge_pages();
-  CHECK(mapping_flags(middle).find(" hg") != std::string::npos);
-  std::free(block);
+  // 96 MiB: over it, so a mapping of its own. Neither is touched before the check.
+  for (const std::size_t mib : {48, 96}) {
+    INFO(mib << " MiB");
+    auto block = std::make_unique_for_overwrite<char[]>(mib << 20);
+    CHECK(mapping_flags(block.get() + (mib << 19)).find(" hg") != std::string::npos);
+  }
 }

@@ -1,6 +1,5 @@
 #include "cli/runner/run_to_directory.hpp"
 
-#include "cli/runner/huge_pages.hpp"
 #include "cli/runner/interrupt_cleanup.hpp"
 
 #include <chrono>
@@ -242,8 +241,6 @@ RunReport run_to_directory(const Scenario& scenario, const PolicyRegistry& regis
                                                 options.timeline);
     simulation.add_observer(timeline.get());
   }
-  advise_huge_pages();  // the scenario's and the setup's allocations, then the run's growth:
-  HugePageAdvice huge_pages;  // (neither does anything unless the program called prefer_huge_pages())
   const auto started = std::chrono::steady_clock::now();
   report.status = simulation.run();
   report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
