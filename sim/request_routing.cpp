@@ -70,17 +70,6 @@ RouteCandidate Simulation::route_candidate(const Replica& rep, const Request& r,
   return c;
 }
 
-// Where a ready replica sits in its model's ready list (ascending public id): a binary search
-// over the ids kept beside it (at a fleet's scale the replica table does not stay in cache).
-std::size_t Simulation::ready_position(std::uint32_t model, std::uint32_t slot) const {
-  return ready_position_of_id(model, replicas_[slot].info.id);
-}
-
-std::size_t Simulation::ready_position_of_id(std::uint32_t model, std::uint32_t id) const {
-  const std::vector<std::uint32_t>& ids = models_[model].ready_ids;
-  return static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin());
-}
-
 // A replica joins / leaves its model's ready list, and the route index while the model is in it:
 // a model enters the index at setup_.route_index_from ready replicas (all of them join) and
 // leaves it under half as many (all leave), so that a model hovering at the threshold does not
@@ -91,6 +80,9 @@ void Simulation::add_ready(std::uint32_t slot) {
   const auto at = std::lower_bound(m.ready_ids.begin(), m.ready_ids.end(), rep.info.id) - m.ready_ids.begin();
   m.ready_ids.insert(m.ready_ids.begin() + at, rep.info.id);
   m.ready.insert(m.ready.begin() + at, slot);
+  // The replicas after it moved one down. (A join or a leave is rare beside the requests
+  // routed, each of which would otherwise search the list: a mispredicted branch a step.)
+  for (auto i = static_cast<std::size_t>(at); i < m.ready.size(); ++i) ready_at_[m.ready[i]] = static_cast<std::uint32_t>(i);
   auto index = [&](std::uint32_t s) {
     const Replica& r = replicas_[s];
     route_index_.add(r.info.model, s, r.info.id, r.outstanding, r.outstanding_tokens());
@@ -105,9 +97,10 @@ void Simulation::add_ready(std::uint32_t slot) {
 
 void Simulation::remove_ready(std::uint32_t slot) {
   ModelState& m = models_[replicas_[slot].info.model];
-  const auto at = static_cast<std::ptrdiff_t>(ready_position(replicas_[slot].info.model, slot));
+  const auto at = static_cast<std::ptrdiff_t>(ready_position(slot));
   m.ready_ids.erase(m.ready_ids.begin() + at);
   m.ready.erase(m.ready.begin() + at);
+  for (auto i = static_cast<std::size_t>(at); i < m.ready.size(); ++i) ready_at_[m.ready[i]] = static_cast<std::uint32_t>(i);
   route_index_.remove(slot);
   if (m.indexed && m.ready.size() < setup_.route_index_from / 2) {
     m.indexed = false;
@@ -137,10 +130,10 @@ class Simulation::ReadyView final : public ReadyReplicas {
 
  private:
   // The index's pick by its position in the ready list. The request is most likely queued
-  // there next: at a fleet's scale its replica starts loading while the ids are searched.
+  // there next: at a fleet's scale its replica starts loading while the position is read.
   std::size_t position(RouteIndex::Pick pick) const {
     if (sim_.tables_out_of_cache()) __builtin_prefetch(&sim_.replicas_[pick.slot]);
-    return sim_.ready_position_of_id(r_.model, pick.id);
+    return sim_.ready_position(pick.slot);
   }
   template <class Load>
   std::size_t scan(Load load) const {
@@ -314,8 +307,8 @@ std::string Simulation::route_index_violation() const {
     const ModelState& m = models_[model];
     for (std::size_t i = 0; i < m.ready.size(); ++i)
       if (m.ready_ids.size() != m.ready.size() || m.ready_ids[i] != replicas_[m.ready[i]].info.id ||
-          (i > 0 && m.ready_ids[i - 1] >= m.ready_ids[i]))
-        return "model " + std::to_string(model) + "'s ready list and its ids are out of step";
+          (i > 0 && m.ready_ids[i - 1] >= m.ready_ids[i]) || ready_at_[m.ready[i]] != i)
+        return "model " + std::to_string(model) + "'s ready list, its ids and its positions are out of step";
   }
   if (!route_index_.keeps_outstanding() && !route_index_.keeps_tokens()) return "";
   for (std::uint32_t model = 0; model < models_.size(); ++model) {

@@ -75,8 +75,8 @@ class RouteIndex {
     std::uint32_t id = kNone;
   };
   // The model's ready replica with the fewest outstanding requests / tokens (ties: lowest id);
-  // none when the model has none or the heap is not kept. The id comes with it so that a caller
-  // needs not read the replica (at a fleet's scale, a cache miss) to place it by id.
+  // none when the model has none or the heap is not kept. The id comes with it, read from the
+  // heap's entry, not from the replica (at a fleet's scale, a cache miss).
   Pick fewest_outstanding(std::uint32_t model) const { return top(by_outstanding_, model); }
   Pick fewest_tokens(std::uint32_t model) const { return top(by_tokens_, model); }
 

@@ -365,8 +365,8 @@ class Simulation {
 
   struct ModelState {
     std::vector<std::uint32_t> ready;  // ascending replica id
-    std::vector<std::uint32_t> ready_ids;  // their public ids, in the same order: a router's
-                                           // position lookup searches these, not the replica table
+    std::vector<std::uint32_t> ready_ids;  // their public ids, in the same order: where a replica
+                                           // joins is searched in these, not in the replica table
     bool indexed = false;  // its ready replicas are in the route index (route_index_from)
     std::vector<std::uint32_t> starting;
     int draining = 0;
@@ -420,8 +420,9 @@ class Simulation {
   class ReadyView;  // the ReadyReplicas a route_ready() router reads
   RouteCandidate route_candidate(const Replica& replica, const Request& request,
                                  std::span<const std::uint64_t> prefix) const;
-  std::size_t ready_position(std::uint32_t model, std::uint32_t replica) const;
-  std::size_t ready_position_of_id(std::uint32_t model, std::uint32_t id) const;  // by public id
+  // Where a ready replica sits in its model's ready list (kept per slot: a router's pick from
+  // the route index is placed there without a search).
+  std::size_t ready_position(std::uint32_t replica) const { return ready_at_[replica]; }
   void add_ready(std::uint32_t replica);     // joins its model's ready list and the route index
   void remove_ready(std::uint32_t replica);  // leaves them
   // A replica's outstanding requests or tokens may have changed: its place in the route index.
@@ -592,6 +593,8 @@ class Simulation {
   // (events carry the epoch they were scheduled under). Beside the table, not in it: a fleet's
   // stale batch steps (a quarter of its events) are dropped without loading their replica.
   std::vector<std::uint32_t> replica_epochs_;
+  // By slot, while ready: its position in its model's ready list (add_ready, remove_ready).
+  std::vector<std::uint32_t> ready_at_;
   std::uint32_t& epoch_of(const Replica& rep) { return replica_epochs_[rep.info.slot]; }
   std::vector<std::uint32_t> free_slots_;
   std::vector<std::uint32_t> stopped_slots_;
