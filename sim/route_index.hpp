@@ -16,6 +16,7 @@
 // warm. Each heap is kept only when `keep_*` says a router reads it.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 namespace fleetsim {
@@ -90,7 +91,17 @@ class RouteIndex {
     Key key;
     std::uint32_t id;    // public replica id: the tie-break
     std::uint32_t slot;
-    bool before(const Entry& o) const { return key < o.key || (key == o.key && id < o.id); }
+    bool before(const Entry& o) const {
+      // A count and the id in one unsigned word (the count's sign bit flipped keeps the order of
+      // negative ones): one comparison the compiler can make without a branch. The sifts'
+      // comparisons are as good as random, and their mispredicted branches were most of a
+      // sift's cost at a thousand replicas a model.
+      if constexpr (std::is_integral_v<Key>) return packed() < o.packed();
+      return key < o.key || (key == o.key && id < o.id);
+    }
+    std::uint64_t packed() const {
+      return (std::uint64_t{static_cast<std::uint32_t>(key) ^ 0x80000000u} << 32) | id;
+    }
   };
   template <class Key>
   using Heap = std::vector<Entry<Key>>;
@@ -130,7 +141,7 @@ class RouteIndex {
     while (true) {
       std::uint32_t child = 2 * at + 1;
       if (child >= n) break;
-      if (child + 1 < n && heap[child + 1].before(heap[child])) ++child;
+      if (child + 1 < n) child += static_cast<std::uint32_t>(heap[child + 1].before(heap[child]));
       if (!heap[child].before(e)) break;
       place(heap, at, heap[child], pos);
       at = child;
