@@ -30,6 +30,10 @@ double Simulation::progress_at(const Replica& rep, SimTime t) const {
 // counted with `extra_tokens` more (1: what the step starting there needs).
 std::int64_t Simulation::kv_blocks_needed(const Replica& rep, double progress, double extra_tokens) const {
   std::int64_t blocks = rep.prefill_blocks;
+  // Each sequence's record is a cache miss at a fleet's scale: ask for them all first, so that
+  // the misses overlap instead of following one another.
+  if (tables_out_of_cache())
+    for (const Sequence& s : rep.decoding) __builtin_prefetch(&requests_[s.request].kv_base);
   for (const Sequence& s : rep.decoding) blocks += rep.blocks_at(requests_[s.request].kv_base + progress + extra_tokens);
   return blocks;
 }
