@@ -6,7 +6,7 @@
 namespace fleetsim {
 
 namespace {
-constexpr double kDoneBytes = 1e-3;
+constexpr double kDoneBytes = 1e-3;  // below a thousandth of a byte left: finished
 // Heap order for completions: the earliest on top; at equal times, the first started.
 constexpr auto later = [](const auto& a, const auto& b) { return a.at != b.at ? a.at > b.at : a.order > b.order; };
 }
