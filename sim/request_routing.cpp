@@ -77,8 +77,9 @@ RouteCandidate Simulation::route_candidate(const Replica& rep, const Request& r,
 void Simulation::add_ready(std::uint32_t slot) {
   const Replica& rep = replicas_[slot];
   ModelState& m = models_[rep.info.model];
-  const auto at = std::lower_bound(m.ready_ids.begin(), m.ready_ids.end(), rep.info.id) - m.ready_ids.begin();
-  m.ready_ids.insert(m.ready_ids.begin() + at, rep.info.id);
+  const auto at = std::lower_bound(m.ready.begin(), m.ready.end(), rep.info.id,
+                                   [&](std::uint32_t s, std::uint32_t id) { return replicas_[s].info.id < id; }) -
+                  m.ready.begin();
   m.ready.insert(m.ready.begin() + at, slot);
   // The replicas after it moved one down. (A join or a leave is rare beside the requests
   // routed, each of which would otherwise search the list: a mispredicted branch a step.)
@@ -98,7 +99,6 @@ void Simulation::add_ready(std::uint32_t slot) {
 void Simulation::remove_ready(std::uint32_t slot) {
   ModelState& m = models_[replicas_[slot].info.model];
   const auto at = static_cast<std::ptrdiff_t>(ready_position(slot));
-  m.ready_ids.erase(m.ready_ids.begin() + at);
   m.ready.erase(m.ready.begin() + at);
   for (auto i = static_cast<std::size_t>(at); i < m.ready.size(); ++i) ready_at_[m.ready[i]] = static_cast<std::uint32_t>(i);
   route_index_.remove(slot);
@@ -299,16 +299,15 @@ std::string Simulation::routing_tokens_violation(bool recount) const {
   return recount ? route_index_violation() : "";
 }
 
-// The ready lists' ids and the route index against the replicas (between events, when every
+// The ready lists' order and positions and the route index against the replicas (between events, when every
 // handler has updated them): every ready replica indexed with its counts as they are, and each model's least loaded the
 // one a scan of its ready list finds.
 std::string Simulation::route_index_violation() const {
   for (std::uint32_t model = 0; model < models_.size(); ++model) {
     const ModelState& m = models_[model];
     for (std::size_t i = 0; i < m.ready.size(); ++i)
-      if (m.ready_ids.size() != m.ready.size() || m.ready_ids[i] != replicas_[m.ready[i]].info.id ||
-          (i > 0 && m.ready_ids[i - 1] >= m.ready_ids[i]) || ready_at_[m.ready[i]] != i)
-        return "model " + std::to_string(model) + "'s ready list, its ids and its positions are out of step";
+      if ((i > 0 && replicas_[m.ready[i - 1]].info.id >= replicas_[m.ready[i]].info.id) || ready_at_[m.ready[i]] != i)
+        return "model " + std::to_string(model) + "'s ready list is out of order or its positions out of step";
   }
   if (!route_index_.keeps_outstanding() && !route_index_.keeps_tokens()) return "";
   for (std::uint32_t model = 0; model < models_.size(); ++model) {

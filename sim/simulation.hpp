@@ -364,9 +364,7 @@ class Simulation {
   };
 
   struct ModelState {
-    std::vector<std::uint32_t> ready;  // ascending replica id
-    std::vector<std::uint32_t> ready_ids;  // their public ids, in the same order: where a replica
-                                           // joins is searched in these, not in the replica table
+    std::vector<std::uint32_t> ready;  // slots, by ascending public replica id
     bool indexed = false;  // its ready replicas are in the route index (route_index_from)
     std::vector<std::uint32_t> starting;
     int draining = 0;

@@ -40,10 +40,10 @@ void advise(std::uintptr_t from, std::uintptr_t to) {
 void advise_new(void* block, std::size_t size) {
   if (heap_start.load(std::memory_order_relaxed) == 0) return;
   const std::uintptr_t top = heap_top();
-  if (top > advised_to.load(std::memory_order_relaxed)) {
+  if (top != advised_to.load(std::memory_order_relaxed)) {  // grown, or shrunk (then advised from its new end)
     std::lock_guard lock(advice_mutex);
     const std::uintptr_t from = advised_to.load(std::memory_order_relaxed);
-    advise(from, top);  // the growth (a heap that shrank: from its new end)
+    advise(from, top);  // (nothing when it shrank)
     // Two huge pages of it were touched already, in small pages: the one the old end fell in
     // (not whole inside the advised heap before), and the one where malloc, growing the heap
     // for this block, wrote the header of what is left after it. Each would stay in small pages
@@ -55,12 +55,9 @@ void advise_new(void* block, std::size_t size) {
         madvise(reinterpret_cast<void*>(extent), kHugePage, MADV_COLLAPSE);
     };
     const std::uintptr_t straddled = from & ~(kHugePage - 1);
-    if (straddled != from) collapse(straddled);
     const std::uintptr_t rest = (reinterpret_cast<std::uintptr_t>(block) + size) & ~(kHugePage - 1);
-    if (rest != straddled && rest >= from) collapse(rest);
-    advised_to.store(top, std::memory_order_relaxed);
-  } else if (top < advised_to.load(std::memory_order_relaxed)) {
-    std::lock_guard lock(advice_mutex);
+    if (top > from && straddled != from) collapse(straddled);
+    if (top > from && rest != straddled && rest >= from) collapse(rest);
     advised_to.store(top, std::memory_order_relaxed);
   }
   const auto at = reinterpret_cast<std::uintptr_t>(block);
