@@ -149,6 +149,7 @@ RunStatus Simulation::run() {
             __builtin_prefetch(step_reads_[next.target].decoding);
             __builtin_prefetch(step_reads_[next.target].prefill_batch);
             __builtin_prefetch(step_reads_[next.target].waiting);
+            __builtin_prefetch(step_reads_[next.target].head_request);
             if (next.extra != 0 && next.extra <= requests_.size()) __builtin_prefetch(&requests_[next.extra - 1]);
           }
         }

@@ -673,13 +673,17 @@ class Simulation {
     SimTime joined = 0;    // joined the decode batch
   };
   std::vector<KvTimes> kv_times_;
-  // By replica slot: where its decode heap, prefill batch and queue's head were when its
-  // pending batch step was scheduled. The event loop prefetches them for that step without
-  // reading the replica first (hints only: never dereferenced, stale after a change).
+  // By replica slot: where its decode heap, prefill batch, queue's second entry (the first is in
+  // the replica: Fifo) and the first's request record were when its pending batch step was
+  // scheduled. The event loop prefetches them for that step without reading the replica first
+  // (hints only: never dereferenced, stale after a change). The queue's first request is what
+  // the step's end reads to admit it (head_joins): queued a while ago, so a cache miss at a
+  // fleet's scale; it changes only at admissions, at step ends, so the hint holds till then.
   struct StepReads {
     const void* decoding = nullptr;
     const void* prefill_batch = nullptr;
-    const void* waiting = nullptr;
+    const void* waiting = nullptr;  // the queue's second entry
+    const void* head_request = nullptr;
   };
   std::vector<StepReads> step_reads_;
   // Whether the engine's prefetch hints are worth their work: from a replica table past a
@@ -688,7 +692,8 @@ class Simulation {
   bool tables_out_of_cache() const { return replicas_.size() >= 1024; }
   void note_step_reads(const Replica& rep, std::uint32_t rep_id) {
     if (tables_out_of_cache())
-      step_reads_[rep_id] = {rep.decoding.data(), rep.prefill_batch.data(), rep.waiting.front_address()};
+      step_reads_[rep_id] = {rep.decoding.data(), rep.prefill_batch.data(), rep.waiting.next_address(),
+                             rep.waiting.empty() ? nullptr : &requests_[rep.waiting.front()]};
   }
   KvTimes& kv_times(std::uint32_t id) {
     if (kv_times_.size() <= id) kv_times_.resize(requests_.size());
