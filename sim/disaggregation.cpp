@@ -83,7 +83,7 @@ void Simulation::hand_to_decode(std::uint32_t id) {
   r.waited = true;
   m.buffer.push(id);
   if (m.buffer.size() == 1) arm_buffer_timer(r.model);
-  if (m.starting.empty()) request_evaluation(r.model, now_);
+  if (starting_.empty(r.model)) request_evaluation(r.model, now_);
 }
 
 // The router chose decode replica `rep_id` for a request whose KV waits on its prefill node.

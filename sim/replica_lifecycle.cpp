@@ -40,7 +40,7 @@ void Simulation::evaluate(std::uint32_t model) {
   view.now = now_;
   view.model = model;
   view.ready = static_cast<int>(m.ready.size());
-  view.starting = static_cast<int>(m.starting.size());
+  view.starting = static_cast<int>(starting_.size(model));
   view.draining = m.draining;
   view.in_flight = m.in_flight;
   view.buffered = static_cast<int>(m.buffer.size());
@@ -64,8 +64,8 @@ void Simulation::evaluate(std::uint32_t model) {
   for (int i = decision.desired; i < current; ++i) {
     // Surplus: drop the newest replica still starting, else the ready replica the autoscaler
     // chooses (by default the one with the fewest outstanding requests; ties: the newest).
-    if (!m.starting.empty()) {
-      drain(m.starting.back());
+    if (!starting_.empty(model)) {
+      drain(starting_.back(model));
       continue;
     }
     drain_candidates_.clear();
@@ -83,7 +83,7 @@ void Simulation::evaluate(std::uint32_t model) {
       throw PolicyError{"autoscaler policy '" + policy + "' asked for its next evaluation at " +
                         std::to_string(t) + "ns, not after now (" + std::to_string(now_) + "ns)"};
   // Idle at zero: only an explicit wake-up brings the model back before its next request.
-  const bool idle = m.ready.empty() && m.starting.empty() && m.in_flight == 0 && m.buffer.empty();
+  const bool idle = m.ready.empty() && starting_.empty(model) && m.in_flight == 0 && m.buffer.empty();
   const SimTime next = std::min(idle ? kNever : decision.next_evaluation, decision.wakeup);
   if (next != kNever) request_evaluation(model, next);
   m.wake_on_arrival = decision.wake_on_arrival;
@@ -194,7 +194,7 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
     ms.awaited_node = kNoNode;
   }
   for (auto* o : observers_) o->on_replica_placed(now_, rep.info);
-  models_[model].starting.push_back(id);
+  starting_.push_back(model, id);
   if (preempted) jobs_->resources_changed(now_);  // what the preemptions freed beyond this replica
   if (warm) {
     // A deployed system at t = 0: the image is on the node and weights are where the cache
@@ -332,7 +332,7 @@ void Simulation::end_phase(std::uint32_t rep_id) {
 void Simulation::make_ready(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
   ModelState& m = models_[rep.info.model];
-  m.starting.erase(std::find(m.starting.begin(), m.starting.end(), rep_id));
+  starting_.erase(rep.info.model, rep_id);
   add_ready(rep_id);  // ascending public id (slots are reused in no particular order)
   rep.phase = ReplicaPhase::Ready;
   rep.progress_time = now_;
@@ -364,7 +364,7 @@ void Simulation::drain(std::uint32_t rep_id) {
 void Simulation::abandon_cold_start(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
   ModelState& m = models_[rep.info.model];
-  m.starting.erase(std::find(m.starting.begin(), m.starting.end(), rep_id));
+  starting_.erase(rep.info.model, rep_id);
   if (rep.transfer != TransferNetwork::kNone) {
     network_.cancel(now_, rep.transfer);
     rep.transfer = TransferNetwork::kNone;

@@ -51,7 +51,7 @@ void Simulation::dispatch_or_buffer(std::uint32_t id) {
   r.waited = true;
   m.buffer.push(id);
   if (m.buffer.size() == 1) arm_buffer_timer(r.model);
-  if (m.starting.empty()) request_evaluation(r.model, now_);
+  if (starting_.empty(r.model)) request_evaluation(r.model, now_);
 }
 
 // One ready replica as the router sees it for this request.
@@ -299,15 +299,27 @@ std::string Simulation::routing_tokens_violation(bool recount) const {
   return recount ? route_index_violation() : "";
 }
 
-// The ready lists' order and positions and the route index against the replicas (between events, when every
-// handler has updated them): every ready replica indexed with its counts as they are, and each model's least loaded the
-// one a scan of its ready list finds.
+// The ready and starting lists' order (and the ready positions) and the route index against the replicas (between
+// events, when every handler has updated them): every ready replica indexed with its counts as they are, and each
+// model's least loaded the one a scan of its ready list finds.
 std::string Simulation::route_index_violation() const {
+  std::vector<std::size_t> starting(models_.size(), 0);
+  for (const Replica& rep : replicas_)
+    if (rep.phase < ReplicaPhase::Ready) ++starting[rep.info.model];
   for (std::uint32_t model = 0; model < models_.size(); ++model) {
     const ModelState& m = models_[model];
     for (std::size_t i = 0; i < m.ready.size(); ++i)
       if ((i > 0 && replicas_[m.ready[i - 1]].info.id >= replicas_[m.ready[i]].info.id) || ready_at_[m.ready[i]] != i)
         return "model " + std::to_string(model) + "'s ready list is out of order or its positions out of step";
+    const std::vector<std::uint32_t> start_order = starting_.list(model);
+    bool in_order = start_order.size() == starting[model] && starting_.size(model) == starting[model] &&
+                    (start_order.empty() || starting_.back(model) == start_order.back());
+    for (std::size_t i = 0; in_order && i < start_order.size(); ++i) {
+      const Replica& rep = replicas_[start_order[i]];
+      in_order = rep.info.model == model && rep.phase < ReplicaPhase::Ready &&
+                 (i == 0 || replicas_[start_order[i - 1]].info.id < rep.info.id);
+    }
+    if (!in_order) return "model " + std::to_string(model) + "'s starting list is not its starting replicas by id";
   }
   if (!route_index_.keeps_outstanding() && !route_index_.keeps_tokens()) return "";
   for (std::uint32_t model = 0; model < models_.size(); ++model) {

@@ -81,6 +81,7 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
   store_link_ = network_.add_link(sc.model_store_bandwidth);
   registry_link_ = network_.add_link(sc.registry_bandwidth);
   models_.resize(sc.models.size());
+  starting_ = StartOrder(sc.models.size());
   if (setup_.router) router_reads_ = setup_.router->reads();
   route_index_ = RouteIndex(sc.models.size(), (router_reads_ & kReadsFewestOutstanding) == kReadsFewestOutstanding,
                             (router_reads_ & kReadsFewestTokens) == kReadsFewestTokens);

@@ -28,6 +28,7 @@
 #include "sim/diagnostics.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/fifo.hpp"
+#include "sim/start_order.hpp"
 #include "sim/job_simulation.hpp"
 #include "sim/llm_perf_model.hpp"
 #include "sim/observer.hpp"
@@ -366,7 +367,6 @@ class Simulation {
   struct ModelState {
     std::vector<std::uint32_t> ready;  // slots, by ascending public replica id
     bool indexed = false;  // its ready replicas are in the route index (route_index_from)
-    std::vector<std::uint32_t> starting;
     int draining = 0;
     Fifo<std::uint32_t> buffer;
     std::uint32_t buffer_epoch = 0;
@@ -582,6 +582,7 @@ class Simulation {
   NodeView& node_at(std::uint32_t n) { return cluster_.node_for_update(n); }
   std::vector<GpuType> gpu_types_;
   std::vector<ModelState> models_;
+  StartOrder starting_;  // per model: its replicas still starting, oldest first
   // Indexed by slot (ReplicaInfo::slot), which every internal reference to a replica uses
   // (events, model lists, requests, transfer owners); ReplicaInfo::id is the public id, seen by
   // policies and observers. A stopped replica's slot waits in stopped_slots_ until the next

@@ -14,6 +14,7 @@
 #include "sim/metrics.hpp"
 #include "sim/quantile_sketch.hpp"
 #include "sim/rng.hpp"
+#include "sim/start_order.hpp"
 
 using namespace fleetsim;
 
@@ -180,6 +181,38 @@ TEST_CASE("Fifo keeps a deque's order through wrap-around and growth", "[engine]
     std::vector<std::uint32_t> listed;
     fifo.for_each([&](std::uint32_t v) { listed.push_back(v); });
     REQUIRE(listed == std::vector<std::uint32_t>(reference.begin(), reference.end()));
+  }
+}
+
+// Each model's starting replicas in placement order: pushes at the back, exits from anywhere,
+// against a vector per model; back() is the newest (what a scale-down cancels).
+TEST_CASE("StartOrder keeps each model's replicas in start order through exits from anywhere", "[engine]") {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    RngStream rng(seed, "start-order");
+    constexpr std::uint32_t kModels = 3, kSlots = 64;
+    StartOrder order(kModels);
+    std::vector<std::vector<std::uint32_t>> reference(kModels);
+    std::vector<std::uint32_t> model_of(kSlots, StartOrder::kNone);  // slot -> its model, or free
+    for (int op = 0; op < 3000; ++op) {
+      const auto slot = static_cast<std::uint32_t>(rng.below(kSlots));
+      if (model_of[slot] == StartOrder::kNone) {
+        const auto model = static_cast<std::uint32_t>(rng.below(kModels));
+        order.push_back(model, slot);
+        reference[model].push_back(slot);
+        model_of[slot] = model;
+      } else {
+        auto& list = reference[model_of[slot]];
+        order.erase(model_of[slot], slot);
+        list.erase(std::find(list.begin(), list.end(), slot));
+        model_of[slot] = StartOrder::kNone;
+      }
+      for (std::uint32_t m = 0; m < kModels; ++m) {
+        REQUIRE(order.size(m) == reference[m].size());
+        REQUIRE(order.empty(m) == reference[m].empty());
+        REQUIRE(order.list(m) == reference[m]);
+        REQUIRE(order.back(m) == (reference[m].empty() ? StartOrder::kNone : reference[m].back()));
+      }
+    }
   }
 }
 
