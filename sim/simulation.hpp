@@ -28,6 +28,7 @@
 #include "sim/diagnostics.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/fifo.hpp"
+#include "sim/slab.hpp"
 #include "sim/start_order.hpp"
 #include "sim/job_simulation.hpp"
 #include "sim/llm_perf_model.hpp"
@@ -604,7 +605,7 @@ class Simulation {
     return it == live_slots_.end() ? kNoReplica : it->second;
   }
   std::uint32_t public_id(std::uint32_t slot) const { return slot == kNoReplica ? kNoReplica : replicas_[slot].info.id; }
-  std::vector<Request> requests_;
+  Slab<Request> requests_;  // by request slot (id), reused once its request ends (free_requests_)
   std::vector<std::uint32_t> free_requests_;
   std::vector<Arrival> pending_arrivals_;
   std::vector<bool> source_pending_;  // per source: an arrival is scheduled

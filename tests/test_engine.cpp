@@ -14,6 +14,7 @@
 #include "sim/metrics.hpp"
 #include "sim/quantile_sketch.hpp"
 #include "sim/rng.hpp"
+#include "sim/slab.hpp"
 #include "sim/start_order.hpp"
 
 using namespace fleetsim;
@@ -214,6 +215,33 @@ TEST_CASE("StartOrder keeps each model's replicas in start order through exits f
       }
     }
   }
+}
+
+// The request table's storage: records keep their contents and 64-byte alignment as it grows
+// by remapping (past the 2 MiB where it asks for huge pages), and a moved slab keeps them.
+TEST_CASE("Slab keeps its records through growth by remapping", "[engine]") {
+  struct alignas(64) Record {
+    std::uint64_t serial = 7;
+    double value = 0;
+  };
+  Slab<Record> slab;
+  REQUIRE(slab.empty());
+  constexpr std::size_t kRecords = 100'000;  // 6.4 MB: grown from 64 KiB eight times
+  for (std::size_t i = 0; i < kRecords; ++i) {
+    Record& r = slab.emplace_back();
+    REQUIRE(r.serial == 7);  // constructed as T{}
+    r.serial = i;
+    r.value = 0.5 * static_cast<double>(i);
+  }
+  Slab<Record> moved = std::move(slab);
+  REQUIRE(moved.size() == kRecords);
+  REQUIRE(slab.empty());
+  for (std::size_t i = 0; i < kRecords; i += 997) {
+    REQUIRE(moved[i].serial == i);
+    REQUIRE(moved[i].value == 0.5 * static_cast<double>(i));
+    REQUIRE(reinterpret_cast<std::uintptr_t>(&moved[i]) % 64 == 0);
+  }
+  REQUIRE(moved[kRecords - 1].serial == kRecords - 1);
 }
 
 TEST_CASE("random streams are independent of each other's consumption", "[engine][rng]") {
