@@ -78,6 +78,16 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
       node_adapters_.emplace_back();
     }
   }
+  // Room for a replica on every GPU the pools can have: reserved, not touched (a page is faulted
+  // in when a replica first writes it), so a fleet's replica table is not copied as it fills
+  // (the default at 1,000x: 20,000 replicas of 832 bytes, 14 MB copied by doublings). More
+  // replicas than GPUs (fractional ones) grow it as before.
+  std::size_t gpus = 0;
+  for (const NodeView& node : cluster_.nodes()) gpus += node.gpus.size();
+  replicas_.reserve(gpus);
+  replica_epochs_.reserve(gpus);
+  ready_at_.reserve(gpus);
+  step_reads_.reserve(gpus);
   store_link_ = network_.add_link(sc.model_store_bandwidth);
   registry_link_ = network_.add_link(sc.registry_bandwidth);
   models_.resize(sc.models.size());
@@ -271,7 +281,6 @@ std::uint32_t Simulation::new_request() {
     return id;
   }
   requests_.emplace_back();
-  request_hashes_.emplace_back();
   return static_cast<std::uint32_t>(requests_.size() - 1);
 }
 
@@ -293,8 +302,10 @@ void Simulation::on_arrival(std::uint32_t source) {
   r.output_tokens = std::max<std::uint32_t>(1, a.output_tokens);
   r.adapter = a.adapter;
   r.live = true;
-  if (!a.prefix_hashes.empty() || stale_prefix)  // (before the source's next row)
+  if (!a.prefix_hashes.empty() || stale_prefix) {  // (before the source's next row)
+    if (request_hashes_.size() <= id) request_hashes_.resize(requests_.size());
     request_hashes_[id].assign(a.prefix_hashes.begin(), a.prefix_hashes.end());
+  }
   r.has_prefix = !a.prefix_hashes.empty();
   ++live_requests_;
   ModelState& m = models_[a.model];

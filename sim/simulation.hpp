@@ -663,7 +663,9 @@ class Simulation {
   // when no model is disaggregated.
   std::vector<TransferNetwork::LinkId> node_nvlink_link_;
   std::vector<KvTransferCounts> kv_transfer_counts_;
-  // Each request slot's prefix hashes (by request id, as requests_; reused with the slot).
+  // Each request slot's prefix hashes (by request id, as requests_; reused with the slot). Only
+  // as long as the last slot that had any (read only where Request::has_prefix says so): most
+  // workloads carry none, and at a fleet's scale an empty vector a slot was 24 MB.
   std::vector<std::vector<std::uint64_t>> request_hashes_;
   // A disaggregated request's times (sim/disaggregation.cpp), by request id as requests_: beside
   // the table, so that a request stays two cache lines. Each is set before it is read, in the
