@@ -106,6 +106,7 @@ void Simulation::admit_head(Replica& rep) {
       }
     }
     rep.prefix.insert(full.first(hit));  // used now
+    rep.prefix_used = true;
     const std::uint64_t prompt = std::uint64_t{r.input_tokens} + r.generated;
     r.cached = static_cast<std::uint32_t>(std::min<std::uint64_t>(hit * spec.prefix_block_tokens, prompt - 1));
     KvCounts& counts = kv_counts_[r.model];
@@ -158,7 +159,7 @@ void Simulation::next_step(Replica& rep, std::uint32_t rep_id) {
     rep.swap_out_seconds = 0;
     return;
   }
-  if (rep.prefix.size() > 0) trim_prefix_cache(rep);
+  if (rep.prefix_used && rep.prefix.size() > 0) trim_prefix_cache(rep);
   if (setup_.scenario.models[rep.info.model].chunked_prefill) {
     if (start_mixed_step(rep, rep_id)) return;
   } else if (landed || (!rep.waiting.empty() && head_joins(rep, rep_id, 0, 0))) {
@@ -257,8 +258,10 @@ bool Simulation::start_mixed_step(Replica& rep, std::uint32_t rep_id) {
 void Simulation::prefill_done(Replica& rep, std::uint32_t rep_id, std::uint32_t id) {
   Request& r = requests_[id];
   rep.prefill_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
-  if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty())
+  if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty()) {
     rep.prefix.insert(full);  // its prompt's whole blocks stay cached
+    rep.prefix_used = true;
+  }
   // It leaves the queued tokens (its prompt, less the chunks taken off already, and its output);
   // decoding, it counts the output tokens still to come.
   const std::int64_t prompt = std::int64_t{r.input_tokens} + r.generated;

@@ -245,8 +245,9 @@ void Simulation::complete(std::uint32_t id, std::uint32_t rep_id) {
     rep.queued_tokens -= 1;
   }
   if (rep.perf) rep.kv_final_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens);
-  for (AdapterSlot& slot : rep.adapters)
-    if (slot.adapter == r.adapter) --slot.in_use;
+  if (r.adapter != kNoAdapter)  // (the adapters' vector lies past the replica's hot lines)
+    for (AdapterSlot& slot : rep.adapters)
+      if (slot.adapter == r.adapter) --slot.in_use;
   --rep.running;
   --rep.outstanding;
   --models_[r.model].in_flight;

@@ -301,6 +301,9 @@ class Simulation {
     bool joins_at_step = false;  // next_step may have requests to join: takes_kv, or `loading` may fill
     bool sends_kv = false;  // of a prefill pool: requests leave after their first token
     bool takes_kv = false;  // of a decode pool: requests arrive with their KV cache
+    // `prefix` (past the hot lines) has been given blocks: each step end checks this first, so a
+    // replica whose requests carry no prefix hashes never reads the cache's lines.
+    bool prefix_used = false;
     int outstanding = 0;  // waiting + running
     int running = 0;      // admitted to the batch (LLM) or in service
     std::uint32_t step_decodes = 0;  // a mixed step's decoding sequences (one token each)
