@@ -28,8 +28,6 @@
 #include "sim/diagnostics.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/fifo.hpp"
-#include "sim/slab.hpp"
-#include "sim/start_order.hpp"
 #include "sim/job_simulation.hpp"
 #include "sim/llm_perf_model.hpp"
 #include "sim/observer.hpp"
@@ -40,6 +38,8 @@
 #include "sim/route_index.hpp"
 #include "sim/rng.hpp"
 #include "sim/scenario.hpp"
+#include "sim/slab.hpp"
+#include "sim/start_order.hpp"
 #include "sim/transfers.hpp"
 
 namespace fleetsim {
