@@ -304,16 +304,16 @@ std::string Simulation::routing_tokens_violation(bool recount) const {
 // events, when every handler has updated them): every ready replica indexed with its counts as they are, and each
 // model's least loaded the one a scan of its ready list finds.
 std::string Simulation::route_index_violation() const {
-  std::vector<std::size_t> starting(models_.size(), 0);
+  std::vector<std::size_t> starting_count(models_.size(), 0);  // per model: its replicas in a starting phase
   for (const Replica& rep : replicas_)
-    if (rep.phase < ReplicaPhase::Ready) ++starting[rep.info.model];
+    if (rep.phase < ReplicaPhase::Ready) ++starting_count[rep.info.model];
   for (std::uint32_t model = 0; model < models_.size(); ++model) {
     const ModelState& m = models_[model];
     for (std::size_t i = 0; i < m.ready.size(); ++i)
       if ((i > 0 && replicas_[m.ready[i - 1]].info.id >= replicas_[m.ready[i]].info.id) || ready_at_[m.ready[i]] != i)
         return "model " + std::to_string(model) + "'s ready list is out of order or its positions out of step";
     const std::vector<std::uint32_t> start_order = starting_.list(model);
-    bool in_order = start_order.size() == starting[model] && starting_.size(model) == starting[model] &&
+    bool in_order = start_order.size() == starting_count[model] && starting_.size(model) == starting_count[model] &&
                     (start_order.empty() || starting_.back(model) == start_order.back());
     for (std::size_t i = 0; in_order && i < start_order.size(); ++i) {
       const Replica& rep = replicas_[start_order[i]];

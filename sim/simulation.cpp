@@ -82,12 +82,11 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
   // in when a replica first writes it), so a fleet's replica table is not copied as it fills
   // (the default at 1,000x: 20,000 replicas of 832 bytes, 14 MB copied by doublings). More
   // replicas than GPUs (fractional ones) grow it as before.
-  std::size_t gpus = 0;
-  for (const NodeView& node : cluster_.nodes()) gpus += node.gpus.size();
-  replicas_.reserve(gpus);
-  replica_epochs_.reserve(gpus);
-  ready_at_.reserve(gpus);
-  step_reads_.reserve(gpus);
+  for (const NodeView& node : cluster_.nodes()) cluster_gpus_ += node.gpus.size();
+  replicas_.reserve(cluster_gpus_);
+  replica_epochs_.reserve(cluster_gpus_);
+  ready_at_.reserve(cluster_gpus_);
+  step_reads_.reserve(cluster_gpus_);
   store_link_ = network_.add_link(sc.model_store_bandwidth);
   registry_link_ = network_.add_link(sc.registry_bandwidth);
   models_.resize(sc.models.size());
@@ -246,9 +245,7 @@ RunStatus Simulation::run() {
   status.requests = next_serial_;
   status.requests_after_duration = requests_after_duration_;
   if (jobs_ && errors_.empty()) status.jobs = std::make_shared<JobRunResult>(jobs_->finish(now_));
-  int gpus = 0;
-  for (const NodeView& node : cluster_.nodes()) gpus += static_cast<int>(node.gpus.size());
-  status.gpu_seconds_total = gpus * to_seconds(now_);
+  status.gpu_seconds_total = static_cast<double>(cluster_gpus_) * to_seconds(now_);
   network_.settle_all();  // (transfers still moving count up to the network's last change, as they always have)
   auto usage = [&](const std::string& name, TransferNetwork::LinkId link) {
     if (network_.bytes_moved(link) > 0)

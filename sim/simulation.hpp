@@ -585,6 +585,7 @@ class Simulation {
   ClusterState cluster_;  // nodes, GPUs, memory, caches; every replica and job worker allocation
   NodeView& node_at(std::uint32_t n) { return cluster_.node_for_update(n); }
   std::vector<GpuType> gpu_types_;
+  std::size_t cluster_gpus_ = 0;  // on every node the pools can have, up or not
   std::vector<ModelState> models_;
   StartOrder starting_;  // per model: its replicas still starting, oldest first
   // Indexed by slot (ReplicaInfo::slot), which every internal reference to a replica uses

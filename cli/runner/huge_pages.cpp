@@ -56,8 +56,10 @@ void advise_new(void* block, std::size_t size) {
     };
     const std::uintptr_t straddled = from & ~(kHugePage - 1);
     const std::uintptr_t rest = (reinterpret_cast<std::uintptr_t>(block) + size) & ~(kHugePage - 1);
-    if (top > from && straddled != from) collapse(straddled);
-    if (top > from && rest != straddled && rest >= from) collapse(rest);
+    if (top > from) {
+      if (straddled != from) collapse(straddled);
+      if (rest != straddled && rest >= from) collapse(rest);
+    }
     advised_to.store(top, std::memory_order_relaxed);
   }
   const auto at = reinterpret_cast<std::uintptr_t>(block);
