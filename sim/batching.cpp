@@ -334,8 +334,8 @@ void Simulation::on_batch_step(std::uint32_t rep_id) {
   // fleet's scale each is a cache miss).
   if (tables_out_of_cache()) {
     if (rep.step == BatchStepKind::Prefill || rep.step == BatchStepKind::Mixed)
-      for (std::uint32_t id : rep.prefill_batch) __builtin_prefetch(&requests_[id]);
-    if (!rep.waiting.empty()) __builtin_prefetch(&requests_[rep.waiting.front()]);
+      for (std::uint32_t id : rep.prefill_batch) prefetch_request(&requests_[id]);
+    if (!rep.waiting.empty()) prefetch_request(&requests_[rep.waiting.front()]);
   }
   switch (rep.step) {
     case BatchStepKind::Prefill:

@@ -5,17 +5,30 @@
 
 namespace fleetsim {
 
+// Its per-arrival state within the bytes the engine prefetches (generators.hpp); only the
+// adapters' stream lies past them.
+static_assert(sizeof(GeneratedSource) <= RequestSource::kHotBytes + 64);
+
 GeneratedSource::GeneratedSource(const WorkloadSpec& spec, std::uint64_t seed, SimTime duration,
                                  std::size_t adapters, std::uint32_t prefix_block_tokens)
-    : spec_(spec),
+    : kind_(spec.arrivals),
+      model_(spec.model),
+      rate_(spec.rate),
+      cv_(spec.cv),
+      amplitude_(spec.amplitude),
+      on_(spec.on),
+      off_(spec.off),
+      period_(spec.period),
+      peak_(spec.peak),
+      start_(spec.start),
       duration_(duration),
       arrivals_(seed, "arrivals/" + spec.name),
-      input_tokens_(seed, "input_tokens/" + spec.name),
       output_tokens_(seed, "output_tokens/" + spec.name),
-      adapters_(seed, "adapters/" + spec.name),
+      input_tokens_(seed, "input_tokens/" + spec.name),
       input_lengths_(spec.input_tokens),
-      output_lengths_(spec.output_tokens) {
-  if (spec.prefixes.any()) prefixes_.emplace(spec, seed, prefix_block_tokens, duration);
+      output_lengths_(spec.output_tokens),
+      adapters_(seed, "adapters/" + spec.name) {
+  if (spec.prefixes.any()) prefixes_ = std::make_unique<SyntheticPrefixes>(spec, seed, prefix_block_tokens, duration);
   if (spec.adapter_zipf < 0 || adapters == 0) return;
   double total = 0;
   for (std::size_t k = 1; k <= adapters; ++k) {
@@ -32,14 +45,14 @@ bool GeneratedSource::next(Arrival& out, Diagnostics&) {
   }
   // A conversation's next turn goes first when it is due no later than the next new arrival.
   if (prefixes_ && prefixes_->next_turn() != kNever && (!fresh_pending_ || prefixes_->next_turn() <= fresh_time_)) {
-    out.model = spec_.model;
+    out.model = model_;
     prefixes_->follow_up(out, input_tokens_, output_tokens_);
     return true;
   }
   if (!fresh_pending_) return false;
   fresh_pending_ = false;
   out.time = fresh_time_;
-  out.model = spec_.model;
+  out.model = model_;
   out.output_tokens = output_lengths_.draw(output_tokens_);
   out.adapter = kNoAdapter;
   if (!adapter_cdf_.empty()) {
@@ -57,37 +70,37 @@ bool GeneratedSource::next(Arrival& out, Diagnostics&) {
 }
 
 bool GeneratedSource::next_fresh_time() {
-  if (spec_.rate <= 0) return false;
-  const double mean_gap = 1.0 / spec_.rate;
-  switch (spec_.arrivals) {
+  if (rate_ <= 0) return false;
+  const double mean_gap = 1.0 / rate_;
+  switch (kind_) {
     case WorkloadSpec::Arrivals::Gamma: {
-      const double shape = 1.0 / (spec_.cv * spec_.cv);
+      const double shape = 1.0 / (cv_ * cv_);
       clock_ += arrivals_.gamma(shape, mean_gap / shape);
       break;
     }
     case WorkloadSpec::Arrivals::Diurnal: {
-      const double top = spec_.rate * (1 + spec_.amplitude);
-      const double period = to_seconds(spec_.period), peak = to_seconds(spec_.peak);
+      const double top = rate_ * (1 + amplitude_);
+      const double period = to_seconds(period_), peak = to_seconds(peak_);
       for (;;) {
         clock_ += arrivals_.exponential(1.0 / top);
-        const double now_rate = spec_.rate * (1 + spec_.amplitude * std::cos(2 * M_PI * (clock_ - peak) / period));
+        const double now_rate = rate_ * (1 + amplitude_ * std::cos(2 * M_PI * (clock_ - peak) / period));
         if (arrivals_.uniform() * top <= now_rate) break;
-        if (clock_ >= to_seconds(duration_ - spec_.start)) break;
+        if (clock_ >= to_seconds(duration_ - start_)) break;
       }
       break;
     }
     default: clock_ += arrivals_.exponential(mean_gap); break;
   }
   double wall = clock_;
-  if (spec_.arrivals == WorkloadSpec::Arrivals::OnOff) {
-    const double on = to_seconds(spec_.on);
-    const double period = on + to_seconds(spec_.off);
+  if (kind_ == WorkloadSpec::Arrivals::OnOff) {
+    const double on = to_seconds(on_);
+    const double period = on + to_seconds(off_);
     const double cycles = std::floor(clock_ / on);
     wall = cycles * period + (clock_ - cycles * on);
   }
   // Compare before converting: a huge gap must end the stream, not wrap the int64 clock.
-  if (wall >= to_seconds(duration_ - spec_.start)) return false;
-  const SimTime t = spec_.start + from_seconds(wall);
+  if (wall >= to_seconds(duration_ - start_)) return false;
+  const SimTime t = start_ + from_seconds(wall);
   if (t >= duration_) return false;
   fresh_time_ = t;
   return true;

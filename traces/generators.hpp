@@ -21,12 +21,12 @@
 #include "traces/prefix_workload.hpp"
 #include "traces/token_lengths.hpp"
 
-#include <optional>
+#include <memory>
 #include <vector>
 
 namespace fleetsim {
 
-class GeneratedSource final : public RequestSource {
+class alignas(64) GeneratedSource final : public RequestSource {
  public:
   // `adapters`: how many LoRA adapters the workload's model has (used with adapter_zipf).
   // `prefix_block_tokens`: its model's prompt tokens per prefix hash (used with prefixes).
@@ -38,19 +38,26 @@ class GeneratedSource final : public RequestSource {
   // The arrival process's next time into fresh_time_; false when it has ended.
   bool next_fresh_time();
 
-  WorkloadSpec spec_;
-  SimTime duration_;
-  RngStream arrivals_;
-  RngStream input_tokens_;
-  RngStream output_tokens_;
-  RngStream adapters_;
-  TokenLengths input_lengths_, output_lengths_;
-  std::vector<double> adapter_cdf_;  // cumulative Zipf weights, empty when requests name none
+  // What every arrival reads comes first, in the object's first RequestSource::kHotBytes (a
+  // fleet has a thousand sources, each one's state a cache miss per arrival: the engine starts
+  // loading those lines an event ahead). Hence the process's parameters copied out of the
+  // WorkloadSpec (whose names and paths would push the rest back by five lines).
   double clock_ = 0;  // seconds since `start`; for on-off, seconds of on-time
   SimTime fresh_time_ = 0;     // the process's next arrival, drawn ahead of the turns it may follow
   bool fresh_pending_ = false;
   bool fresh_ended_ = false;
-  std::optional<SyntheticPrefixes> prefixes_;
+  WorkloadSpec::Arrivals kind_;
+  std::uint32_t model_;
+  double rate_, cv_, amplitude_;
+  SimTime on_, off_, period_, peak_, start_;
+  SimTime duration_;
+  std::unique_ptr<SyntheticPrefixes> prefixes_;  // null without `prefixes`
+  RngStream arrivals_;
+  RngStream output_tokens_;
+  RngStream input_tokens_;
+  TokenLengths input_lengths_, output_lengths_;
+  std::vector<double> adapter_cdf_;  // cumulative Zipf weights, empty when requests name none
+  RngStream adapters_;  // (past the hot bytes: used only by workloads naming adapters)
 };
 
 
