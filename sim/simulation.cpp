@@ -157,10 +157,13 @@ RunStatus Simulation::run() {
           const char* hot = reinterpret_cast<const char*>(&replicas_[next.target]);
           for (int line = 0; line < 5; ++line) __builtin_prefetch(hot + 64 * line);
           if (next.kind == EventKind::BatchStep) {
-            __builtin_prefetch(step_reads_[next.target].decoding);
-            __builtin_prefetch(step_reads_[next.target].prefill_batch);
-            __builtin_prefetch(step_reads_[next.target].waiting);
-            prefetch_request(step_reads_[next.target].head_request);  // (a prefetch of null is harmless)
+            // The decode heap: a completion's pop walks it from its root down to a leaf.
+            const StepReads& reads = step_reads_[next.target];
+            for (std::uint32_t at = 0; at < std::min<std::uint32_t>(reads.decoding_bytes, 512); at += 64)
+              __builtin_prefetch(reads.decoding + at);
+            __builtin_prefetch(reads.prefill_batch);
+            __builtin_prefetch(reads.waiting);
+            prefetch_request(reads.head_request);  // (a prefetch of null is harmless)
             if (next.extra != 0 && next.extra <= requests_.size()) prefetch_request(&requests_[next.extra - 1]);
           }
         } else if (next.kind == EventKind::Arrival) {  // its source's state, and its model's

@@ -690,10 +690,11 @@ class Simulation {
   // the step's end reads to admit it (head_joins): queued a while ago, so a cache miss at a
   // fleet's scale; it changes only at admissions, at step ends, so the hint holds till then.
   struct StepReads {
-    const void* decoding = nullptr;
+    const char* decoding = nullptr;  // the decode heap, `decoding_bytes` long (its end pops a sequence)
     const void* prefill_batch = nullptr;
     const void* waiting = nullptr;  // the queue's second entry
     const Request* head_request = nullptr;
+    std::uint32_t decoding_bytes = 0;
   };
   std::vector<StepReads> step_reads_;
   // Whether the engine's prefetch hints are worth their work: from a replica table past a
@@ -708,8 +709,9 @@ class Simulation {
   }
   void note_step_reads(const Replica& rep, std::uint32_t rep_id) {
     if (tables_out_of_cache())
-      step_reads_[rep_id] = {rep.decoding.data(), rep.prefill_batch.data(), rep.waiting.next_address(),
-                             rep.waiting.empty() ? nullptr : &requests_[rep.waiting.front()]};
+      step_reads_[rep_id] = {reinterpret_cast<const char*>(rep.decoding.data()), rep.prefill_batch.data(),
+                             rep.waiting.next_address(), rep.waiting.empty() ? nullptr : &requests_[rep.waiting.front()],
+                             static_cast<std::uint32_t>(rep.decoding.size() * sizeof(Sequence))};
   }
   KvTimes& kv_times(std::uint32_t id) {
     if (kv_times_.size() <= id) kv_times_.resize(requests_.size());
