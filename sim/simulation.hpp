@@ -413,6 +413,8 @@ class Simulation {
   // Member functions are defined across sim/, one file per entity:
 
   // sim/simulation.cpp: arrivals (the event loop, construction and run-end accounting too)
+  void prefetch_for(const Event& next) const;
+  void prefetch_replica(std::uint32_t slot, bool step) const;
   void on_arrival(std::uint32_t source);
   std::uint32_t new_request();
   void count_after_duration(std::uint32_t source);
@@ -702,8 +704,9 @@ class Simulation {
   // scenarios tens).
   bool tables_out_of_cache() const { return replicas_.size() >= 1024; }
   // Starts loading both lines of a request's record (each handler reads fields of both: the
-  // first line's lengths, the second's progress and flags).
-  static void prefetch_request(const Request* r) {
+  // first line's lengths, the second's progress and flags). Always inlined: a call to a function
+  // that only prefetches has no effect the compiler must keep, and GCC drops it.
+  [[gnu::always_inline]] static void prefetch_request(const Request* r) {
     __builtin_prefetch(r);
     __builtin_prefetch(reinterpret_cast<const char*>(r) + 64);
   }
