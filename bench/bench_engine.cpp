@@ -5,6 +5,10 @@
 //   BM_DefaultScenario   one full run of scenarios/default.yaml (events/s, requests/s)
 //   BM_PlacementBestFit  one best-fit placement decision over a 1,000-node cluster, built in
 //                        and loaded from a plugin (the boundary's cost)
+//   BM_PointerChase      one dependent load among `lines` cache lines laid out `stride` bytes
+//                        apart (huge pages advised, or with huge = 0 refused): what a cache
+//                        miss costs on this machine as the span the lines cover grows
+//                        (README, "Session 16")
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
@@ -15,6 +19,9 @@
 #include "sim/saturation.hpp"
 #include "traces/jobs/job_traces.hpp"
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -77,6 +84,43 @@ void BM_EventQueue(benchmark::State& state) { hold_model<EventQueue<Payload>>(st
 void BM_EventHeap(benchmark::State& state) { hold_model<EventHeap<Payload>>(state); }
 BENCHMARK(BM_EventQueue)->Arg(32)->Arg(1'000)->Arg(20'000)->Arg(100'000);
 BENCHMARK(BM_EventHeap)->Arg(32)->Arg(1'000)->Arg(20'000)->Arg(100'000);
+
+void BM_PointerChase(benchmark::State& state) {
+  const auto lines = static_cast<std::size_t>(state.range(0));
+  const auto stride = static_cast<std::size_t>(state.range(1));
+  const std::size_t bytes = lines * stride;
+  void* mapped = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapped == MAP_FAILED) {
+    state.SkipWithError("mmap failed");
+    return;
+  }
+  madvise(mapped, bytes, state.range(2) ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+  char* base = static_cast<char*>(mapped);
+  std::vector<std::size_t> order(lines);
+  for (std::size_t i = 0; i < lines; ++i) order[i] = i * stride;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(1));
+  for (std::size_t i = 0; i < lines; ++i)  // one cycle through every line, in random order
+    *reinterpret_cast<std::size_t*>(base + order[i]) = order[(i + 1) % lines];
+  std::size_t at = order[0];
+  for (auto _ : state) {
+    for (int i = 0; i < 1024; ++i) at = *reinterpret_cast<const std::size_t*>(base + at);
+    benchmark::DoNotOptimize(at);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 1024);
+  state.counters["span_MB"] = static_cast<double>(bytes) / (1 << 20);
+  munmap(mapped, bytes);
+}
+BENCHMARK(BM_PointerChase)
+    ->ArgNames({"lines", "stride", "huge"})
+    ->Args({16'384, 64, 1})
+    ->Args({16'384, 256, 1})
+    ->Args({16'384, 1'024, 1})
+    ->Args({16'384, 4'096, 1})
+    ->Args({16'384, 16'384, 1})
+    ->Args({65'536, 64, 1})
+    ->Args({65'536, 4'096, 1})
+    ->Args({1'048'576, 64, 1})  // every line of 64 MB, with and without huge pages
+    ->Args({1'048'576, 64, 0});
 
 void BM_DefaultScenario(benchmark::State& state) {
   const PolicyRegistry registry = builtin_policies();
