@@ -119,13 +119,13 @@ Simulation::~Simulation() = default;
 // event's first reads of them miss the cache one after another. The event loop asks for the
 // next event's lines while the current one runs. Hints only: nothing is read through them but
 // the engine's own tables, and no decision depends on them. (Always inlined, as
-// prefetch_request is: a call to a function that only prefetches has no effect the compiler
-// must keep, and GCC drops it, prefetches and all.)
+// prefetch_request is, by their declarations: a call to a function that only prefetches has no
+// effect the compiler must keep, and GCC drops it, prefetches and all.)
 
 // A replica's hot lines, and with `step` what its batch step's end reads: the decode heap (a
 // completion's pop walks it from its root to a leaf), the prefill batch, the queue's next
 // entries and its head's request record.
-[[gnu::always_inline]] inline void Simulation::prefetch_replica(std::uint32_t slot, bool step) const {
+inline void Simulation::prefetch_replica(std::uint32_t slot, bool step) const {
   const char* hot = reinterpret_cast<const char*>(&replicas_[slot]);
   for (int line = 0; line < 5; ++line) __builtin_prefetch(hot + 64 * line);
   if (!step) return;
@@ -139,7 +139,7 @@ Simulation::~Simulation() = default;
 
 // The next event's first reads: a batch step's or service end's replica (not when the event
 // is stale) and the request it ends; an arrival's source, model and likely replica.
-[[gnu::always_inline]] inline void Simulation::prefetch_for(const Event& next) const {
+inline void Simulation::prefetch_for(const Event& next) const {
   if (next.kind == EventKind::BatchStep || next.kind == EventKind::ServiceDone) {
     if (next.target >= replicas_.size() || replica_epochs_[next.target] != next.epoch) return;  // stale
     prefetch_replica(next.target, next.kind == EventKind::BatchStep);

@@ -413,8 +413,10 @@ class Simulation {
   // Member functions are defined across sim/, one file per entity:
 
   // sim/simulation.cpp: arrivals (the event loop, construction and run-end accounting too)
-  void prefetch_for(const Event& next) const;
-  void prefetch_replica(std::uint32_t slot, bool step) const;
+  // The event loop's prefetch hints (always inlined: GCC drops a call to a function that only
+  // prefetches, as it has no effect the compiler must keep)
+  [[gnu::always_inline]] inline void prefetch_for(const Event& next) const;
+  [[gnu::always_inline]] inline void prefetch_replica(std::uint32_t slot, bool step) const;
   void on_arrival(std::uint32_t source);
   std::uint32_t new_request();
   void count_after_duration(std::uint32_t source);
@@ -692,7 +694,7 @@ class Simulation {
   // the step's end reads to admit it (head_joins): queued a while ago, so a cache miss at a
   // fleet's scale; it changes only at admissions, at step ends, so the hint holds till then.
   struct StepReads {
-    const char* decoding = nullptr;  // the decode heap, `decoding_bytes` long (its end pops a sequence)
+    const char* decoding = nullptr;  // the decode heap's storage, `decoding_bytes` of it
     const void* prefill_batch = nullptr;
     const void* waiting = nullptr;  // the queue's second entry
     const Request* head_request = nullptr;
