@@ -151,7 +151,7 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
     id = static_cast<std::uint32_t>(replicas_.size());
     replicas_.emplace_back();
     replica_epochs_.push_back(0);
-    ready_at_.push_back(0);
+    ready_at_.push_back(kNotReady);
     step_reads_.emplace_back();
   } else {
     // The LIFO end: the most recently stopped slot. Its epoch (replica_epochs_) carries on, so

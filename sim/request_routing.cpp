@@ -76,7 +76,8 @@ RouteCandidate Simulation::route_candidate(const Replica& rep, const Request& r,
 // rebuild its heaps at each change.
 void Simulation::add_ready(std::uint32_t slot) {
   const Replica& rep = replicas_[slot];
-  ModelState& m = models_[rep.info.model];
+  const std::uint32_t model = rep.info.model;
+  ModelState& m = models_[model];
   const auto at = std::lower_bound(m.ready.begin(), m.ready.end(), rep.info.id,
                                    [&](std::uint32_t s, std::uint32_t id) { return replicas_[s].info.id < id; }) -
                   m.ready.begin();
@@ -84,9 +85,9 @@ void Simulation::add_ready(std::uint32_t slot) {
   // The replicas after it moved one down. (A join or a leave is rare beside the requests
   // routed, each of which would otherwise search the list: a mispredicted branch a step.)
   for (auto i = static_cast<std::size_t>(at); i < m.ready.size(); ++i) ready_at_[m.ready[i]] = static_cast<std::uint32_t>(i);
-  auto index = [&](std::uint32_t s) {
+  auto index = [&](std::uint32_t s) {  // (the index's ranks are the ready list's positions)
     const Replica& r = replicas_[s];
-    route_index_.add(r.info.model, s, r.info.id, r.outstanding, r.outstanding_tokens());
+    route_index_.insert(model, ready_at_[s], s, r.outstanding, r.outstanding_tokens());
   };
   if (m.indexed) {
     index(slot);
@@ -97,14 +98,17 @@ void Simulation::add_ready(std::uint32_t slot) {
 }
 
 void Simulation::remove_ready(std::uint32_t slot) {
-  ModelState& m = models_[replicas_[slot].info.model];
-  const auto at = static_cast<std::ptrdiff_t>(ready_position(slot));
+  const std::uint32_t model = replicas_[slot].info.model;
+  ModelState& m = models_[model];
+  const std::uint32_t at = ready_at_[slot];
   m.ready.erase(m.ready.begin() + at);
-  for (auto i = static_cast<std::size_t>(at); i < m.ready.size(); ++i) ready_at_[m.ready[i]] = static_cast<std::uint32_t>(i);
-  route_index_.remove(slot);
-  if (m.indexed && m.ready.size() < setup_.route_index_from / 2) {
+  for (std::size_t i = at; i < m.ready.size(); ++i) ready_at_[m.ready[i]] = static_cast<std::uint32_t>(i);
+  ready_at_[slot] = kNotReady;
+  if (!m.indexed) return;
+  route_index_.erase(model, at);
+  if (m.ready.size() < setup_.route_index_from / 2) {
     m.indexed = false;
-    for (std::uint32_t s : m.ready) route_index_.remove(s);
+    route_index_.clear(model);
   }
 }
 
@@ -133,7 +137,7 @@ class Simulation::ReadyView final : public ReadyReplicas {
   // there next: at a fleet's scale its replica starts loading while the position is read.
   std::size_t position(RouteIndex::Pick pick) const {
     if (sim_.tables_out_of_cache()) __builtin_prefetch(&sim_.replicas_[pick.slot]);
-    return sim_.ready_position(pick.slot);
+    return pick.rank;
   }
   template <class Load>
   std::size_t scan(Load load) const {
@@ -322,34 +326,39 @@ std::string Simulation::route_index_violation() const {
     }
     if (!in_order) return "model " + std::to_string(model) + "'s starting list is not its starting replicas by id";
   }
+  std::size_t ready_total = 0, positioned = 0;
+  for (const ModelState& m : models_) ready_total += m.ready.size();
+  for (std::uint32_t at : ready_at_) positioned += at != kNotReady;
+  if (positioned != ready_total) return "a replica not ready has a ready position";
   if (!route_index_.keeps_outstanding() && !route_index_.keeps_tokens()) return "";
   for (std::uint32_t model = 0; model < models_.size(); ++model) {
     const std::vector<std::uint32_t>& ready = models_[model].ready;
     if (!models_[model].indexed) {  // scanned: none of its replicas in the index
-      for (std::uint32_t slot : ready)
-        if (route_index_.contains(slot))
-          return "route index: replica " + std::to_string(replicas_[slot].info.id) + " indexed, its model is not";
+      if (route_index_.size(model) != 0) return "route index: model " + std::to_string(model) + " indexed, it should not be";
       continue;
     }
+    if (route_index_.size(model) != ready.size())
+      return "route index: model " + std::to_string(model) + " has " + std::to_string(route_index_.size(model)) +
+             " replicas, " + std::to_string(ready.size()) + " ready";
     std::size_t fewest = 0, least = 0;
-    for (std::size_t i = 0; i < ready.size(); ++i) {
+    for (std::uint32_t i = 0; i < ready.size(); ++i) {
       const Replica& rep = replicas_[ready[i]];
       const std::string who = "route index: replica " + std::to_string(rep.info.id);
-      if (!route_index_.contains(ready[i])) return who + " is ready but not indexed";
-      if (route_index_.keeps_outstanding() && route_index_.outstanding_key(ready[i]) != rep.outstanding)
-        return who + " indexed with " + std::to_string(route_index_.outstanding_key(ready[i])) +
+      if (route_index_.slot(model, i) != ready[i]) return who + " is not at its ready position";
+      if (route_index_.keeps_outstanding() && route_index_.outstanding_key(model, i) != rep.outstanding)
+        return who + " indexed with " + std::to_string(route_index_.outstanding_key(model, i)) +
                " outstanding requests, has " + std::to_string(rep.outstanding);
-      if (route_index_.keeps_tokens() && !(route_index_.tokens_key(ready[i]) == rep.outstanding_tokens()))
-        return who + " indexed with " + std::to_string(route_index_.tokens_key(ready[i])) +
+      if (route_index_.keeps_tokens() && !(route_index_.tokens_key(model, i) == rep.outstanding_tokens()))
+        return who + " indexed with " + std::to_string(route_index_.tokens_key(model, i)) +
                " outstanding tokens, has " + std::to_string(rep.outstanding_tokens());
       if (rep.outstanding < replicas_[ready[fewest]].outstanding) fewest = i;
       if (rep.outstanding_tokens() < replicas_[ready[least]].outstanding_tokens()) least = i;
     }
     if (ready.empty()) continue;
-    auto is = [&](RouteIndex::Pick pick, std::uint32_t slot) { return pick.slot == slot && pick.id == replicas_[slot].info.id; };
-    if (route_index_.keeps_outstanding() && !is(route_index_.fewest_outstanding(model), ready[fewest]))
+    auto is = [&](RouteIndex::Pick pick, std::size_t at) { return pick.rank == at && pick.slot == ready[at]; };
+    if (route_index_.keeps_outstanding() && !is(route_index_.fewest_outstanding(model), fewest))
       return "route index: model " + std::to_string(model) + "'s fewest outstanding is not a scan's";
-    if (route_index_.keeps_tokens() && !is(route_index_.fewest_tokens(model), ready[least]))
+    if (route_index_.keeps_tokens() && !is(route_index_.fewest_tokens(model), least))
       return "route index: model " + std::to_string(model) + "'s fewest tokens is not a scan's";
   }
   return "";

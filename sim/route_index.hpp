@@ -1,22 +1,31 @@
 // RouteIndex: each model's ready replicas ordered by load, so that a router asking for the least
 // loaded one (ReadyReplicas::fewest_outstanding / fewest_tokens, policies/routing/router.hpp)
-// gets it without a pass over every replica. Two indexed binary min-heaps per model: one on
-// (outstanding requests, replica id), one on (outstanding tokens, replica id) — the top is the
-// answer, O(1); a replica whose counts changed moves in O(log n) (nothing when they did not);
-// a replica joins when it becomes ready and leaves when it stops being ready. Only models with
+// gets it without a pass over every replica. A replica is known by its rank, its position in the
+// engine's ready list of its model (ascending public id); over the ranks, two tournament trees of
+// fan-out 16, one on outstanding requests and one on outstanding tokens. A node holds the least
+// key under it with the lowest rank holding it, so the root is the answer, O(1) (kept with
+// that replica's engine slot), ties going to the lowest id as a scan's first position does. A replica whose
+// counts changed rewrites its key and the nodes above it up to the first whose answer stayed:
+// at most log16(n) of them (n = 18,000: four), the upper ones small enough to stay in cache. The
+// binary heap this replaced moved an entry through up to log2(n) levels and wrote each moved
+// entry's position beside it, each a cache miss at a fleet's scale (README, "Session 17").
+// A replica joins when it becomes ready and leaves when it stops being ready: the ranks after it
+// shift and their nodes are recomputed, O(n), rare beside the requests routed. Only models with
 // many ready replicas are kept in it (SimulationSetup::route_index_from; the others are scanned).
 //
 // The keys are copies of the counts, taken when the engine calls update() (sim/: at the end of
 // each handler that may change a replica's counts, Simulation::route_load_changed); the
 // invariant checker compares them with the replicas' counts between events. Token keys are
-// doubles compared with `<` and `==`, as the scan over RouteCandidate compares them, so the
-// index and the scan pick the same replica (ties: lowest id, the scan's first position).
+// doubles compared with `<`, as the scan over RouteCandidate compares them, so the index and
+// the scan pick the same replica.
 //
 // Storage grows with the most replicas ready at once, never per request: no allocation once
-// warm. Each heap is kept only when `keep_*` says a router reads it.
+// warm. Each tree is kept only when `keep_*` says a router reads it.
 #pragma once
+#include <algorithm>
 #include <cstdint>
-#include <type_traits>
+#include <limits>
+#include <new>
 #include <vector>
 
 namespace fleetsim {
@@ -27,153 +36,188 @@ class RouteIndex {
 
   RouteIndex() = default;
   RouteIndex(std::size_t models, bool keep_outstanding, bool keep_tokens)
-      : by_outstanding_(keep_outstanding ? models : 0), by_tokens_(keep_tokens ? models : 0) {}
+      : models_(keep_outstanding || keep_tokens ? models : 0),
+        keep_outstanding_(keep_outstanding && models > 0),
+        keep_tokens_(keep_tokens && models > 0) {}
 
-  bool keeps_outstanding() const { return !by_outstanding_.empty(); }
-  bool keeps_tokens() const { return !by_tokens_.empty(); }
-  bool contains(std::uint32_t slot) const { return slot < where_.size() && where_[slot].model != kNone; }
+  bool keeps_outstanding() const { return keep_outstanding_; }
+  bool keeps_tokens() const { return keep_tokens_; }
+  // The model's replicas in the index (0 for a model not in it).
+  std::size_t size(std::uint32_t model) const { return model < models_.size() ? models_[model].slots.size() : 0; }
 
-  // `slot` (engine storage index) of public id `id` becomes ready for `model`.
-  void add(std::uint32_t model, std::uint32_t slot, std::uint32_t id, int outstanding, double tokens) {
-    if (!keeps_outstanding() && !keeps_tokens()) return;
-    if (slot >= where_.size()) where_.resize(slot + 1);
-    Where& w = where_[slot];
-    w.model = model;
-    if (keeps_outstanding()) {
-      auto& heap = by_outstanding_[model];
-      heap.push_back({outstanding, id, slot});
-      w.outstanding = static_cast<std::uint32_t>(heap.size() - 1);
-      sift_up(heap, w.outstanding, &Where::outstanding);
-    }
-    if (keeps_tokens()) {
-      auto& heap = by_tokens_[model];
-      heap.push_back({tokens, id, slot});
-      w.tokens = static_cast<std::uint32_t>(heap.size() - 1);
-      sift_up(heap, w.tokens, &Where::tokens);
-    }
+  // The replica in engine slot `slot` joins at `rank` (0 to size(model)); those after it move
+  // up one. Nothing when no tree is kept.
+  void insert(std::uint32_t model, std::uint32_t rank, std::uint32_t slot, int outstanding, double tokens) {
+    if (models_.empty()) return;
+    Model& m = models_[model];
+    m.slots.insert(m.slots.begin() + rank, slot);
+    if (keeps_outstanding()) m.outstanding.insert(rank, outstanding, m.slots);
+    if (keeps_tokens()) m.tokens.insert(rank, tokens, m.slots);
+  }
+  // The replica at `rank` leaves; those after it move down one.
+  void erase(std::uint32_t model, std::uint32_t rank) {
+    Model& m = models_[model];
+    m.slots.erase(m.slots.begin() + rank);
+    if (keeps_outstanding()) m.outstanding.erase(rank, m.slots);
+    if (keeps_tokens()) m.tokens.erase(rank, m.slots);
+  }
+  void clear(std::uint32_t model) {
+    if (model < models_.size()) models_[model] = Model{};
   }
 
-  // `slot` is no longer ready (drained, failed). Nothing when it is not indexed.
-  void remove(std::uint32_t slot) {
-    if (!contains(slot)) return;
-    Where& w = where_[slot];
-    if (keeps_outstanding()) erase(by_outstanding_[w.model], w.outstanding, &Where::outstanding);
-    if (keeps_tokens()) erase(by_tokens_[w.model], w.tokens, &Where::tokens);
-    w = Where{};
+  // The counts now of the replica at `rank`. Nothing when `rank` is not in the index (a model
+  // not indexed has no ranks).
+  void update(std::uint32_t model, std::uint32_t rank, int outstanding, double tokens) {
+    if (rank >= size(model)) return;
+    Model& m = models_[model];
+    if (keeps_outstanding()) m.outstanding.set(rank, outstanding, m.slots);
+    if (keeps_tokens()) m.tokens.set(rank, tokens, m.slots);
   }
 
-  // The replica's counts now; moves it when they changed. Nothing when it is not indexed.
-  void update(std::uint32_t slot, int outstanding, double tokens) {
-    if (!contains(slot)) return;
-    const Where& w = where_[slot];
-    if (keeps_outstanding()) rekey(by_outstanding_[w.model], w.outstanding, outstanding, &Where::outstanding);
-    if (keeps_tokens()) rekey(by_tokens_[w.model], w.tokens, tokens, &Where::tokens);
-  }
-
-  // A replica in the index: its engine slot and public id (both kNone: none).
+  // A replica in the index: its rank (its position in the ready list) and engine slot (both
+  // kNone: none).
   struct Pick {
+    std::uint32_t rank = kNone;
     std::uint32_t slot = kNone;
-    std::uint32_t id = kNone;
   };
-  // The model's ready replica with the fewest outstanding requests / tokens (ties: lowest id);
-  // none when the model has none or the heap is not kept. The id comes with it, read from the
-  // heap's entry, not from the replica (at a fleet's scale, a cache miss).
-  Pick fewest_outstanding(std::uint32_t model) const { return top(by_outstanding_, model); }
-  Pick fewest_tokens(std::uint32_t model) const { return top(by_tokens_, model); }
+  // The model's ready replica with the fewest outstanding requests / tokens (ties: lowest
+  // rank); none when the model has none in the index or the tree is not kept. Read from the
+  // trees' roots, not from the replica or the ready list (at a fleet's scale, cache misses).
+  Pick fewest_outstanding(std::uint32_t model) const { return keeps_outstanding() ? root(model, &Model::outstanding) : Pick{}; }
+  Pick fewest_tokens(std::uint32_t model) const { return keeps_tokens() ? root(model, &Model::tokens) : Pick{}; }
 
-  // The keys stored for an indexed slot (the invariant checker compares them with the replica).
-  int outstanding_key(std::uint32_t slot) const { return by_outstanding_[where_[slot].model][where_[slot].outstanding].key; }
-  double tokens_key(std::uint32_t slot) const { return by_tokens_[where_[slot].model][where_[slot].tokens].key; }
+  // What is stored at a rank (the invariant checker compares it with the replicas).
+  std::uint32_t slot(std::uint32_t model, std::uint32_t rank) const { return models_[model].slots[rank]; }
+  int outstanding_key(std::uint32_t model, std::uint32_t rank) const { return models_[model].outstanding.key(rank); }
+  double tokens_key(std::uint32_t model, std::uint32_t rank) const { return models_[model].tokens.key(rank); }
 
  private:
+  // Storage on cache-line boundaries: a node's 16 children then span as few lines as they can
+  // (one for 16 int keys, where an unaligned block straddles two).
+  template <class T>
+  struct LineAligned {
+    using value_type = T;
+    LineAligned() = default;
+    template <class U>
+    LineAligned(const LineAligned<U>&) {}
+    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
+    void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t{64}); }
+    bool operator==(const LineAligned&) const { return true; }
+  };
+  template <class T>
+  using Lines = std::vector<T, LineAligned<T>>;
+
+  // Keys by rank under a tree of fan-out 16. Each node: the least key of its 16 children and the
+  // lowest rank holding it. Levels are padded to whole nodes with kEmpty,
+  // which no key beats (a key equal to it still wins: it has the lower rank).
   template <class Key>
-  struct Entry {
-    Key key;
-    std::uint32_t id;    // public replica id: the tie-break
-    std::uint32_t slot;
-    bool before(const Entry& o) const {
-      // A count and the id in one unsigned word (the count's sign bit flipped keeps the order of
-      // negative ones): one comparison the compiler can make without a branch. The sifts'
-      // comparisons are as good as random, and their mispredicted branches were most of a
-      // sift's cost at a thousand replicas a model.
-      if constexpr (std::is_integral_v<Key>) return packed() < o.packed();
-      return key < o.key || (key == o.key && id < o.id);
+  class MinTree {
+   public:
+    static constexpr Key kEmpty = std::numeric_limits<Key>::has_infinity ? std::numeric_limits<Key>::infinity()
+                                                                         : std::numeric_limits<Key>::max();
+    Pick top() const { return {root_.rank, root_slot_}; }
+    Key key(std::uint32_t rank) const { return keys_[rank]; }
+
+    void set(std::uint32_t rank, Key key, const std::vector<std::uint32_t>& slots) {
+      if (keys_[rank] == key) return;  // (also keeps -0.0 and 0.0 where they are: they compare equal)
+      keys_[rank] = key;
+      for (std::size_t level = 0; level < levels_.size(); ++level) {
+        rank >>= kShift;
+        if (!refresh(level, rank, slots)) return;  // the nodes above read only this one's answer
+      }
     }
-    std::uint64_t packed() const {
-      return (std::uint64_t{static_cast<std::uint32_t>(key) ^ 0x80000000u} << 32) | id;
+    void insert(std::uint32_t rank, Key key, const std::vector<std::uint32_t>& slots) {
+      keys_.insert(keys_.begin() + rank, key);
+      relayout(rank, slots);
     }
+    void erase(std::uint32_t rank, const std::vector<std::uint32_t>& slots) {
+      keys_.erase(keys_.begin() + rank);
+      relayout(rank, slots);
+    }
+
+   private:
+    static constexpr unsigned kShift = 4;
+    static constexpr std::size_t kFan = std::size_t{1} << kShift;
+    struct Node {
+      Key min = kEmpty;
+      std::uint32_t rank = kNone;
+    };
+    static std::size_t nodes_over(std::size_t n) { return (n + kFan - 1) / kFan; }
+
+    // Recomputes node `i` of `level` from its children; whether its answer changed.
+    bool refresh(std::size_t level, std::size_t i, const std::vector<std::uint32_t>& slots) {
+      Node best;
+      const std::size_t first = i * kFan;
+      if (level == 0) {
+        const Key* child = &keys_[first];
+        std::size_t at = 0;
+        for (std::size_t c = 1; c < kFan; ++c)
+          if (child[c] < child[at]) at = c;
+        if (first + at < slots.size()) best = {child[at], static_cast<std::uint32_t>(first + at)};
+      } else {
+        const Node* child = &levels_[level - 1][first];
+        best = child[0];
+        for (std::size_t c = 1; c < kFan; ++c)
+          if (child[c].min < best.min) best = child[c];
+      }
+      Node& node = levels_[level][i];
+      if (node.rank == best.rank && node.min == best.min) return false;
+      node = best;
+      if (level + 1 == levels_.size()) set_root(best, slots);
+      return true;
+    }
+    // A rank came or went at `rank`: each level resized to whole nodes (the top: one node), and
+    // every node over `rank` or after it recomputed (a node past the last real one: empty).
+    void relayout(std::uint32_t rank, const std::vector<std::uint32_t>& slots) {
+      if (slots.empty()) {
+        keys_.clear();
+        levels_.clear();
+        set_root(Node{}, slots);
+        return;
+      }
+      std::size_t below = slots.size();  // entries at the level under the one being laid out
+      keys_.resize(nodes_over(below) * kFan, kEmpty);
+      std::size_t level = 0;
+      for (;; ++level) {
+        const std::size_t nodes = nodes_over(below);
+        if (levels_.size() <= level) levels_.emplace_back();
+        Lines<Node>& at = levels_[level];
+        at.resize(nodes == 1 ? 1 : nodes_over(nodes) * kFan);
+        rank >>= kShift;
+        for (std::size_t i = rank; i < nodes; ++i) refresh(level, i, slots);
+        for (std::size_t i = std::max<std::size_t>(rank, nodes); i < at.size(); ++i) at[i] = Node{};
+        if (nodes == 1) break;
+        below = nodes;
+      }
+      levels_.resize(level + 1);
+      set_root(levels_.back()[0], slots);
+    }
+    // The slot is looked up only here, when the answer changes: a node's slot read at each
+    // change below the root was a cache miss per update at a fleet's scale.
+    void set_root(const Node& root, const std::vector<std::uint32_t>& slots) {
+      root_ = root;
+      root_slot_ = root.rank == kNone ? kNone : slots[root.rank];
+    }
+
+    Lines<Key> keys_;                  // by rank, padded with kEmpty
+    std::vector<Lines<Node>> levels_;  // levels_[0] over the keys; back(): the root alone
+    Node root_;                              // a copy of it, read without two loads
+    std::uint32_t root_slot_ = kNone;
+  };
+
+  struct Model {
+    std::vector<std::uint32_t> slots;  // by rank
+    MinTree<int> outstanding;
+    MinTree<double> tokens;
   };
   template <class Key>
-  using Heap = std::vector<Entry<Key>>;
-  struct Where {  // per slot: its model and its positions in that model's heaps
-    std::uint32_t model = kNone;
-    std::uint32_t outstanding = kNone;
-    std::uint32_t tokens = kNone;
-  };
-  using Position = std::uint32_t Where::*;
-
-  template <class Key>
-  static Pick top(const std::vector<Heap<Key>>& heaps, std::uint32_t model) {
-    if (model >= heaps.size() || heaps[model].empty()) return {};
-    return {heaps[model].front().slot, heaps[model].front().id};
+  Pick root(std::uint32_t model, MinTree<Key> Model::*tree) const {
+    return model < models_.size() ? (models_[model].*tree).top() : Pick{};
   }
 
-  template <class Key>
-  void place(Heap<Key>& heap, std::uint32_t at, const Entry<Key>& e, Position pos) {
-    heap[at] = e;
-    where_[e.slot].*pos = at;
-  }
-  template <class Key>
-  void sift_up(Heap<Key>& heap, std::uint32_t at, Position pos) {
-    const Entry<Key> e = heap[at];
-    while (at > 0) {
-      const std::uint32_t parent = (at - 1) / 2;
-      if (!e.before(heap[parent])) break;
-      place(heap, at, heap[parent], pos);
-      at = parent;
-    }
-    place(heap, at, e, pos);
-  }
-  template <class Key>
-  void sift_down(Heap<Key>& heap, std::uint32_t at, Position pos) {
-    const Entry<Key> e = heap[at];
-    const auto n = static_cast<std::uint32_t>(heap.size());
-    while (true) {
-      std::uint32_t child = 2 * at + 1;
-      if (child >= n) break;
-      if (child + 1 < n) child += static_cast<std::uint32_t>(heap[child + 1].before(heap[child]));
-      if (!heap[child].before(e)) break;
-      place(heap, at, heap[child], pos);
-      at = child;
-    }
-    place(heap, at, e, pos);
-  }
-  template <class Key>
-  void rekey(Heap<Key>& heap, std::uint32_t at, Key key, Position pos) {
-    if (heap[at].key == key) return;  // (also keeps -0.0 and 0.0 where they are: they compare equal)
-    const bool up = key < heap[at].key;
-    heap[at].key = key;
-    if (up)
-      sift_up(heap, at, pos);
-    else
-      sift_down(heap, at, pos);
-  }
-  template <class Key>
-  void erase(Heap<Key>& heap, std::uint32_t at, Position pos) {
-    const Entry<Key> last = heap.back();
-    heap.pop_back();
-    if (at == heap.size()) return;
-    const bool up = last.before(heap[at]);
-    place(heap, at, last, pos);
-    if (up)
-      sift_up(heap, at, pos);
-    else
-      sift_down(heap, at, pos);
-  }
-
-  std::vector<Heap<int>> by_outstanding_;  // per model
-  std::vector<Heap<double>> by_tokens_;    // per model
-  std::vector<Where> where_;               // per slot
+  std::vector<Model> models_;
+  bool keep_outstanding_ = false;
+  bool keep_tokens_ = false;
 };
 
 }  // namespace fleetsim

@@ -437,8 +437,9 @@ class Simulation {
   // Called at the end of each handler that may change them (enqueue, a batch step, a service
   // completion, an adapter loaded, a real-mode token report), not at each change inside.
   void route_load_changed(std::uint32_t replica) {
-    if (route_index_.contains(replica))
-      route_index_.update(replica, replicas_[replica].outstanding, replicas_[replica].outstanding_tokens());
+    const Replica& r = replicas_[replica];
+    if (const std::uint32_t rank = ready_at_[replica]; rank != kNotReady)  // (a model not indexed: nothing)
+      route_index_.update(r.info.model, rank, r.outstanding, r.outstanding_tokens());
   }
   void enqueue(std::uint32_t request, std::uint32_t replica);
   static std::int64_t request_tokens(const ModelSpec& spec, const Request& request);
@@ -603,8 +604,10 @@ class Simulation {
   // (events carry the epoch they were scheduled under). Beside the table, not in it: a fleet's
   // stale batch steps (a quarter of its events) are dropped without loading their replica.
   std::vector<std::uint32_t> replica_epochs_;
-  // By slot, while ready: its position in its model's ready list (add_ready, remove_ready).
+  // By slot, while ready: its position in its model's ready list (add_ready, remove_ready), which
+  // is its rank in the route index while its model is indexed; kNotReady otherwise.
   std::vector<std::uint32_t> ready_at_;
+  static constexpr std::uint32_t kNotReady = 0xFFFFFFFFu;
   std::uint32_t& epoch_of(const Replica& rep) { return replica_epochs_[rep.info.slot]; }
   std::vector<std::uint32_t> free_slots_;
   std::vector<std::uint32_t> stopped_slots_;

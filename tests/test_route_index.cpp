@@ -56,74 +56,110 @@ double random_tokens(RngStream& rng) {
   }
 }
 
+// Random joins, leaves and count changes on `models` models over `slots` engine slots, `steps` of
+// them; after each, every model's least loaded (rank and slot) is what a scan in id order finds.
+// Returns the most replicas a model had.
+std::size_t check_against_scan(std::uint64_t seed, std::uint32_t models, std::uint32_t slots, int steps, bool keep_outstanding,
+                        bool keep_tokens) {
+  RngStream rng(seed, "route-index");
+  RouteIndex index(models, keep_outstanding, keep_tokens);
+  Plain plain;
+  plain.models.resize(models);
+  std::vector<std::uint32_t> model_of(slots, RouteIndex::kNone), id_of(slots, 0);
+  std::uint32_t next_id = 0;
+  std::size_t most = 0;
+  auto rank_of = [&](std::uint32_t slot) {  // its position in its model's ready list (ids ascending)
+    const auto& m = plain.models[model_of[slot]];
+    return static_cast<std::uint32_t>(std::distance(m.begin(), m.find(id_of[slot])));
+  };
+  for (int step = 0; step < steps; ++step) {
+    const auto slot = static_cast<std::uint32_t>(rng.below(slots));
+    const double what = rng.uniform();
+    if (model_of[slot] == RouteIndex::kNone) {
+      if (what < 0.5) {  // becomes ready, with a fresh (higher) id, counts possibly not zero
+        const auto model = static_cast<std::uint32_t>(rng.below(models));
+        const int outstanding = static_cast<int>(rng.below(4));
+        const double tokens = random_tokens(rng);
+        model_of[slot] = model;
+        // Mostly the newest id, as replicas placed last tend to be ready last; sometimes an id
+        // between the others' (a replica that started faster than one placed before it).
+        id_of[slot] = rng.uniform() < 0.8 ? (next_id += 8) : static_cast<std::uint32_t>(rng.below(next_id + 1)) | 1;
+        if (plain.models[model].count(id_of[slot])) id_of[slot] = (next_id += 8);
+        plain.models[model][id_of[slot]] = {slot, outstanding, tokens};
+        index.insert(model, rank_of(slot), slot, outstanding, tokens);
+      } else {
+        index.update(static_cast<std::uint32_t>(rng.below(models)), 1u << 30, 5, 5.0);  // no such rank: nothing happens
+      }
+    } else if (what < 0.08) {  // stops being ready
+      index.erase(model_of[slot], rank_of(slot));
+      plain.models[model_of[slot]].erase(id_of[slot]);
+      model_of[slot] = RouteIndex::kNone;
+    } else {  // its counts change (or are reported unchanged)
+      Plain::Counts& c = plain.models[model_of[slot]].at(id_of[slot]);
+      if (what < 0.5) c.outstanding = std::max(0, c.outstanding + static_cast<int>(rng.below(5)) - 2);
+      if (what > 0.3) c.tokens = rng.uniform() < 0.2 ? c.tokens : random_tokens(rng);
+      index.update(model_of[slot], rank_of(slot), c.outstanding, c.tokens);
+    }
+    for (std::uint32_t m = 0; m < models; ++m) {
+      INFO("seed " << seed << ", step " << step << ", model " << m);
+      REQUIRE(index.size(m) == plain.models[m].size());
+      most = std::max(most, index.size(m));
+      const std::uint32_t fewest = plain.scan(m, [](const Plain::Counts& c) { return c.outstanding; });
+      const std::uint32_t least = plain.scan(m, [](const Plain::Counts& c) { return c.tokens; });
+      const RouteIndex::Pick by_outstanding = index.fewest_outstanding(m), by_tokens = index.fewest_tokens(m);
+      REQUIRE(by_outstanding.slot == (keep_outstanding ? fewest : RouteIndex::kNone));
+      REQUIRE(by_tokens.slot == (keep_tokens ? least : RouteIndex::kNone));
+      if (by_outstanding.slot != RouteIndex::kNone) REQUIRE(by_outstanding.rank == rank_of(by_outstanding.slot));
+      if (by_tokens.slot != RouteIndex::kNone) REQUIRE(by_tokens.rank == rank_of(by_tokens.slot));
+    }
+  }
+  return most;
+}
+
 }  // namespace
 
 TEST_CASE("route index: the least loaded is a scan's pick under random changes, many seeds", "[routing][route-index]") {
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {
-    RngStream rng(seed, "route-index");
+    RngStream rng(seed, "route-index/size");
     const auto models = static_cast<std::uint32_t>(1 + rng.below(4));
     const std::uint32_t slots = 8 + static_cast<std::uint32_t>(rng.below(120));
-    const bool keep_outstanding = seed % 5 != 1, keep_tokens = seed % 5 != 2;
-    RouteIndex index(models, keep_outstanding, keep_tokens);
-    Plain plain;
-    plain.models.resize(models);
-    std::vector<std::uint32_t> model_of(slots, RouteIndex::kNone), id_of(slots, 0);
-    std::uint32_t next_id = 0;
-    for (int step = 0; step < 3000; ++step) {
-      const auto slot = static_cast<std::uint32_t>(rng.below(slots));
-      const double what = rng.uniform();
-      if (model_of[slot] == RouteIndex::kNone) {
-        if (what < 0.5) {  // becomes ready, with a fresh (higher) id, counts possibly not zero
-          const auto model = static_cast<std::uint32_t>(rng.below(models));
-          const int outstanding = static_cast<int>(rng.below(4));
-          const double tokens = random_tokens(rng);
-          model_of[slot] = model;
-          id_of[slot] = next_id += 1 + static_cast<std::uint32_t>(rng.below(3));
-          index.add(model, slot, id_of[slot], outstanding, tokens);
-          plain.models[model][id_of[slot]] = {slot, outstanding, tokens};
-        } else {
-          index.update(slot, 5, 5.0);  // not indexed: nothing happens
-          index.remove(slot);
-        }
-      } else if (what < 0.08) {  // stops being ready
-        index.remove(slot);
-        plain.models[model_of[slot]].erase(id_of[slot]);
-        model_of[slot] = RouteIndex::kNone;
-      } else {  // its counts change (or are reported unchanged)
-        Plain::Counts& c = plain.models[model_of[slot]].at(id_of[slot]);
-        if (what < 0.5) c.outstanding = std::max(0, c.outstanding + static_cast<int>(rng.below(5)) - 2);
-        if (what > 0.3) c.tokens = rng.uniform() < 0.2 ? c.tokens : random_tokens(rng);
-        index.update(slot, c.outstanding, c.tokens);
-      }
-      REQUIRE(index.contains(slot) == (model_of[slot] != RouteIndex::kNone));
-      for (std::uint32_t m = 0; m < models; ++m) {
-        INFO("seed " << seed << ", step " << step << ", model " << m);
-        const std::uint32_t fewest = plain.scan(m, [](const Plain::Counts& c) { return c.outstanding; });
-        const std::uint32_t least = plain.scan(m, [](const Plain::Counts& c) { return c.tokens; });
-        REQUIRE(index.fewest_outstanding(m).slot == (keep_outstanding ? fewest : RouteIndex::kNone));
-        REQUIRE(index.fewest_tokens(m).slot == (keep_tokens ? least : RouteIndex::kNone));
-      }
-    }
+    check_against_scan(seed, models, slots, 3000, seed % 5 != 1, seed % 5 != 2);
   }
 }
 
-TEST_CASE("route index: ties go to the lowest id, whatever the order replicas joined in", "[routing][route-index]") {
+TEST_CASE("route index: the least loaded is a scan's pick with thousands of replicas a model (trees of 3 and 4 levels)",
+          "[routing][route-index]") {
+  // Up to ~6,000 ready replicas of one model: 16^3 = 4,096 ranks need a fourth level.
+  CHECK(check_against_scan(7, 1, 12000, 40000, true, true) > 4096);
+  CHECK(check_against_scan(8, 2, 3000, 20000, true, false) > 256);
+}
+
+TEST_CASE("route index: ties go to the lowest rank (lowest id)", "[routing][route-index]") {
   RouteIndex index(1, true, true);
-  // Slots 0..3 with ids 40, 10, 30, 20 join in that order, all at 2 requests and 7.5 tokens.
-  const std::uint32_t ids[] = {40, 10, 30, 20};
-  for (std::uint32_t s = 0; s < 4; ++s) index.add(0, s, ids[s], 2, 7.5);
+  // Ids 10, 20, 30, 40 in slots 1, 3, 2, 0, joining in the order 40, 10, 30, 20 (ranks as the
+  // ready list has them when each joins), all at 2 requests and 7.5 tokens.
+  index.insert(0, 0, 0, 2, 7.5);  // 40
+  index.insert(0, 0, 1, 2, 7.5);  // 10 before it
+  index.insert(0, 1, 2, 2, 7.5);  // 30 between
+  index.insert(0, 1, 3, 2, 7.5);  // 20 between 10 and 30: ranks 10, 20, 30, 40 = slots 1, 3, 2, 0
   CHECK(index.fewest_outstanding(0).slot == 1);  // id 10
+  CHECK(index.fewest_outstanding(0).rank == 0);
   CHECK(index.fewest_tokens(0).slot == 1);
-  index.update(1, 3, 8.0);  // id 10 busier: id 20 (slot 3) leads
+  index.update(0, 0, 3, 8.0);  // id 10 busier: id 20 (slot 3) leads
   CHECK(index.fewest_outstanding(0).slot == 3);
   CHECK(index.fewest_tokens(0).slot == 3);
-  index.update(0, 1, 7.5);  // id 40: fewest requests, tied on tokens with 20 and 30 (20 wins)
+  index.update(0, 3, 1, 7.5);  // id 40: fewest requests, tied on tokens with 20 and 30 (20 wins)
   CHECK(index.fewest_outstanding(0).slot == 0);
+  CHECK(index.fewest_outstanding(0).rank == 3);
   CHECK(index.fewest_tokens(0).slot == 3);
-  index.remove(3);
+  index.erase(0, 1);  // id 20 leaves: 40 moves to rank 2
   CHECK(index.fewest_tokens(0).slot == 2);  // id 30 before id 40
-  CHECK(index.outstanding_key(0) == 1);
-  CHECK(index.tokens_key(2) == 7.5);
+  CHECK(index.fewest_outstanding(0).rank == 2);
+  CHECK(index.outstanding_key(0, 2) == 1);
+  CHECK(index.tokens_key(0, 1) == 7.5);
+  index.clear(0);
+  CHECK(index.size(0) == 0);
+  CHECK(index.fewest_outstanding(0).slot == RouteIndex::kNone);
 }
 
 namespace {
