@@ -438,8 +438,8 @@ class Simulation {
   // completion, an adapter loaded, a real-mode token report), not at each change inside.
   void route_load_changed(std::uint32_t replica) {
     const Replica& r = replicas_[replica];
-    if (const std::uint32_t rank = ready_at_[replica]; rank != kNotReady)  // (a model not indexed: nothing)
-      route_index_.update(r.info.model, rank, r.outstanding, r.outstanding_tokens());
+    if (!models_[r.info.model].indexed) return;  // (the common case of a small scenario: a few instructions)
+    route_index_.update(r.info.model, ready_at_[replica], r.outstanding, r.outstanding_tokens());  // (kNotReady: nothing)
   }
   void enqueue(std::uint32_t request, std::uint32_t replica);
   static std::int64_t request_tokens(const ModelSpec& spec, const Request& request);
