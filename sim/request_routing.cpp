@@ -73,7 +73,7 @@ RouteCandidate Simulation::route_candidate(const Replica& rep, const Request& r,
 // A replica joins / leaves its model's ready list, and the route index while the model is in it:
 // a model enters the index at setup_.route_index_from ready replicas (all of them join) and
 // leaves it under half as many (all leave), so that a model hovering at the threshold does not
-// rebuild its heaps at each change.
+// rebuild its trees at each change. The index's ranks are the ready list's positions (ready_at_).
 void Simulation::add_ready(std::uint32_t slot) {
   const Replica& rep = replicas_[slot];
   const std::uint32_t model = rep.info.model;
@@ -85,7 +85,7 @@ void Simulation::add_ready(std::uint32_t slot) {
   // The replicas after it moved one down. (A join or a leave is rare beside the requests
   // routed, each of which would otherwise search the list: a mispredicted branch a step.)
   for (auto i = static_cast<std::size_t>(at); i < m.ready.size(); ++i) ready_at_[m.ready[i]] = static_cast<std::uint32_t>(i);
-  auto index = [&](std::uint32_t s) {  // (the index's ranks are the ready list's positions)
+  auto index = [&](std::uint32_t s) {
     const Replica& r = replicas_[s];
     route_index_.insert(model, ready_at_[s], s, r.outstanding, r.outstanding_tokens());
   };

@@ -3,9 +3,9 @@
 // gets it without a pass over every replica. A replica is known by its rank, its position in the
 // engine's ready list of its model (ascending public id); over the ranks, two tournament trees of
 // fan-out 16, one on outstanding requests and one on outstanding tokens. A node holds the least
-// key under it with the lowest rank holding it, so the root is the answer, O(1) (kept with
-// that replica's engine slot), ties going to the lowest id as a scan's first position does. A replica whose
-// counts changed rewrites its key and the nodes above it up to the first whose answer stayed:
+// key under it with the lowest rank holding it, so the root is the answer, O(1) (kept with that
+// replica's engine slot), ties going to the lowest id as a scan's first position does. A replica
+// whose counts changed rewrites its key and the nodes above it up to the first whose answer stayed:
 // at most log16(n) of them (n = 18,000: four), the upper ones small enough to stay in cache. The
 // binary heap this replaced moved an entry through up to log2(n) levels and wrote each moved
 // entry's position beside it, each a cache miss at a fleet's scale (README, "Session 17").
@@ -108,8 +108,8 @@ class RouteIndex {
   using Lines = std::vector<T, LineAligned<T>>;
 
   // Keys by rank under a tree of fan-out 16. Each node: the least key of its 16 children and the
-  // lowest rank holding it. Levels are padded to whole nodes with kEmpty,
-  // which no key beats (a key equal to it still wins: it has the lower rank).
+  // lowest rank holding it. Levels are padded to whole nodes with kEmpty, which no key beats (a
+  // key equal to it still wins: it has the lower rank).
   template <class Key>
   class MinTree {
    public:

@@ -428,9 +428,6 @@ class Simulation {
   class ReadyView;  // the ReadyReplicas a route_ready() router reads
   RouteCandidate route_candidate(const Replica& replica, const Request& request,
                                  std::span<const std::uint64_t> prefix) const;
-  // Where a ready replica sits in its model's ready list (kept per slot: a router's pick from
-  // the route index is placed there without a search).
-  std::size_t ready_position(std::uint32_t replica) const { return ready_at_[replica]; }
   void add_ready(std::uint32_t replica);     // joins its model's ready list and the route index
   void remove_ready(std::uint32_t replica);  // leaves them
   // A replica's outstanding requests or tokens may have changed: its place in the route index.
