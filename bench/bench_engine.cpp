@@ -9,6 +9,9 @@
 //                        apart (huge pages advised, or with huge = 0 refused): what a cache
 //                        miss costs on this machine as the span the lines cover grows
 //                        (README, "Session 16")
+//   BM_RouteIndex        a least-outstanding router's upkeep in the route index for one model of
+//                        N ready replicas: the least loaded read, its count raised, a random
+//                        replica's lowered (a request routed, one ended) (README, "Session 17")
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
@@ -38,6 +41,7 @@
 #include "sim/event_queue.hpp"
 #include "sim/gpu_catalog.hpp"
 #include "sim/metrics.hpp"
+#include "sim/route_index.hpp"
 #include "sim/simulation.hpp"
 
 namespace {
@@ -84,6 +88,24 @@ void BM_EventQueue(benchmark::State& state) { hold_model<EventQueue<Payload>>(st
 void BM_EventHeap(benchmark::State& state) { hold_model<EventHeap<Payload>>(state); }
 BENCHMARK(BM_EventQueue)->Arg(32)->Arg(1'000)->Arg(20'000)->Arg(100'000);
 BENCHMARK(BM_EventHeap)->Arg(32)->Arg(1'000)->Arg(20'000)->Arg(100'000);
+
+void BM_RouteIndex(benchmark::State& state) {
+  const auto n = static_cast<std::uint32_t>(state.range(0));
+  RouteIndex index(1, true, false);
+  std::vector<int> outstanding(n, 8);  // ~8 requests each, as a busy model's replicas hold
+  for (std::uint32_t rank = 0; rank < n; ++rank) index.insert(0, rank, rank, outstanding[rank], 0);
+  std::mt19937_64 rng(12345);
+  for (auto _ : state) {
+    const RouteIndex::Pick pick = index.fewest_outstanding(0);  // routed there
+    index.update(0, pick.rank, ++outstanding[pick.rank], 0);
+    std::uint32_t ended = static_cast<std::uint32_t>(rng() % n);  // one of its requests ended
+    while (outstanding[ended] == 0) ended = static_cast<std::uint32_t>(rng() % n);
+    index.update(0, ended, --outstanding[ended], 0);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));  // requests
+  state.counters["replicas"] = static_cast<double>(n);
+}
+BENCHMARK(BM_RouteIndex)->Arg(16)->Arg(1'000)->Arg(18'000);
 
 void BM_PointerChase(benchmark::State& state) {
   const auto lines = static_cast<std::size_t>(state.range(0));
