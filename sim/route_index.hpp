@@ -51,15 +51,17 @@ class RouteIndex {
     if (models_.empty()) return;
     Model& m = models_[model];
     m.slots.insert(m.slots.begin() + rank, slot);
-    if (keeps_outstanding()) m.outstanding.insert(rank, outstanding, m.slots);
-    if (keeps_tokens()) m.tokens.insert(rank, tokens, m.slots);
+    if (keeps_outstanding()) m.outstanding.insert(rank, outstanding);
+    if (keeps_tokens()) m.tokens.insert(rank, tokens);
+    m.refresh_picks();
   }
   // The replica at `rank` leaves; those after it move down one.
   void erase(std::uint32_t model, std::uint32_t rank) {
     Model& m = models_[model];
     m.slots.erase(m.slots.begin() + rank);
-    if (keeps_outstanding()) m.outstanding.erase(rank, m.slots);
-    if (keeps_tokens()) m.tokens.erase(rank, m.slots);
+    if (keeps_outstanding()) m.outstanding.erase(rank);
+    if (keeps_tokens()) m.tokens.erase(rank);
+    m.refresh_picks();
   }
   void clear(std::uint32_t model) {
     if (model < models_.size()) models_[model] = Model{};
@@ -70,8 +72,10 @@ class RouteIndex {
   void update(std::uint32_t model, std::uint32_t rank, int outstanding, double tokens) {
     if (rank >= size(model)) return;
     Model& m = models_[model];
-    if (keeps_outstanding()) m.outstanding.set(rank, outstanding, m.slots);
-    if (keeps_tokens()) m.tokens.set(rank, tokens, m.slots);
+    // (The slot of a new least loaded is looked up only then: a node's slot read at each change
+    // below the root was a cache miss per update at a fleet's scale.)
+    if (keeps_outstanding() && m.outstanding.set(rank, outstanding)) m.fewest_outstanding = m.pick(m.outstanding);
+    if (keeps_tokens() && m.tokens.set(rank, tokens)) m.fewest_tokens = m.pick(m.tokens);
   }
 
   // A replica in the index: its rank (its position in the ready list) and engine slot (both
@@ -83,8 +87,12 @@ class RouteIndex {
   // The model's ready replica with the fewest outstanding requests / tokens (ties: lowest
   // rank); none when the model has none in the index or the tree is not kept. Read from the
   // trees' roots, not from the replica or the ready list (at a fleet's scale, cache misses).
-  Pick fewest_outstanding(std::uint32_t model) const { return keeps_outstanding() ? root(model, &Model::outstanding) : Pick{}; }
-  Pick fewest_tokens(std::uint32_t model) const { return keeps_tokens() ? root(model, &Model::tokens) : Pick{}; }
+  Pick fewest_outstanding(std::uint32_t model) const {
+    return keeps_outstanding() && model < models_.size() ? models_[model].fewest_outstanding : Pick{};
+  }
+  Pick fewest_tokens(std::uint32_t model) const {
+    return keeps_tokens() && model < models_.size() ? models_[model].fewest_tokens : Pick{};
+  }
 
   // What is stored at a rank (the invariant checker compares it with the replicas).
   std::uint32_t slot(std::uint32_t model, std::uint32_t rank) const { return models_[model].slots[rank]; }
@@ -115,24 +123,29 @@ class RouteIndex {
    public:
     static constexpr Key kEmpty = std::numeric_limits<Key>::has_infinity ? std::numeric_limits<Key>::infinity()
                                                                          : std::numeric_limits<Key>::max();
-    Pick top() const { return {root_.rank, root_slot_}; }
+    std::uint32_t top() const { return root_rank_; }  // the least's rank (kNone: empty)
     Key key(std::uint32_t rank) const { return keys_[rank]; }
 
-    void set(std::uint32_t rank, Key key, const std::vector<std::uint32_t>& slots) {
-      if (keys_[rank] == key) return;  // (also keeps -0.0 and 0.0 where they are: they compare equal)
+    // Whether the least (its rank or key) changed.
+    bool set(std::uint32_t rank, Key key) {
+      if (keys_[rank] == key) return false;  // (also keeps -0.0 and 0.0 where they are: they compare equal)
       keys_[rank] = key;
       for (std::size_t level = 0; level < levels_.size(); ++level) {
         rank >>= kShift;
-        if (!refresh(level, rank, slots)) return;  // the nodes above read only this one's answer
+        if (!refresh(level, rank)) return false;  // the nodes above read only this one's answer
       }
+      root_rank_ = levels_.back()[0].rank;
+      return true;
     }
-    void insert(std::uint32_t rank, Key key, const std::vector<std::uint32_t>& slots) {
+    void insert(std::uint32_t rank, Key key) {
       keys_.insert(keys_.begin() + rank, key);
-      relayout(rank, slots);
+      ++size_;
+      relayout(rank);
     }
-    void erase(std::uint32_t rank, const std::vector<std::uint32_t>& slots) {
+    void erase(std::uint32_t rank) {
       keys_.erase(keys_.begin() + rank);
-      relayout(rank, slots);
+      --size_;
+      relayout(rank);
     }
 
    private:
@@ -145,7 +158,7 @@ class RouteIndex {
     static std::size_t nodes_over(std::size_t n) { return (n + kFan - 1) / kFan; }
 
     // Recomputes node `i` of `level` from its children; whether its answer changed.
-    bool refresh(std::size_t level, std::size_t i, const std::vector<std::uint32_t>& slots) {
+    bool refresh(std::size_t level, std::size_t i) {
       Node best;
       const std::size_t first = i * kFan;
       if (level == 0) {
@@ -153,7 +166,7 @@ class RouteIndex {
         std::size_t at = 0;
         for (std::size_t c = 1; c < kFan; ++c)
           if (child[c] < child[at]) at = c;
-        if (first + at < slots.size()) best = {child[at], static_cast<std::uint32_t>(first + at)};
+        if (first + at < size_) best = {child[at], static_cast<std::uint32_t>(first + at)};
       } else {
         const Node* child = &levels_[level - 1][first];
         best = child[0];
@@ -163,19 +176,18 @@ class RouteIndex {
       Node& node = levels_[level][i];
       if (node.rank == best.rank && node.min == best.min) return false;
       node = best;
-      if (level + 1 == levels_.size()) set_root(best, slots);
       return true;
     }
     // A rank came or went at `rank`: each level resized to whole nodes (the top: one node), and
     // every node over `rank` or after it recomputed (a node past the last real one: empty).
-    void relayout(std::uint32_t rank, const std::vector<std::uint32_t>& slots) {
-      if (slots.empty()) {
+    void relayout(std::uint32_t rank) {
+      if (size_ == 0) {
         keys_.clear();
         levels_.clear();
-        set_root(Node{}, slots);
+        root_rank_ = kNone;
         return;
       }
-      std::size_t below = slots.size();  // entries at the level under the one being laid out
+      std::size_t below = size_;  // entries at the level under the one being laid out
       keys_.resize(nodes_over(below) * kFan, kEmpty);
       std::size_t level = 0;
       for (;; ++level) {
@@ -184,36 +196,38 @@ class RouteIndex {
         Lines<Node>& at = levels_[level];
         at.resize(nodes == 1 ? 1 : nodes_over(nodes) * kFan);
         rank >>= kShift;
-        for (std::size_t i = rank; i < nodes; ++i) refresh(level, i, slots);
+        for (std::size_t i = rank; i < nodes; ++i) refresh(level, i);
         for (std::size_t i = std::max<std::size_t>(rank, nodes); i < at.size(); ++i) at[i] = Node{};
         if (nodes == 1) break;
         below = nodes;
       }
       levels_.resize(level + 1);
-      set_root(levels_.back()[0], slots);
-    }
-    // The slot is looked up only here, when the answer changes: a node's slot read at each
-    // change below the root was a cache miss per update at a fleet's scale.
-    void set_root(const Node& root, const std::vector<std::uint32_t>& slots) {
-      root_ = root;
-      root_slot_ = root.rank == kNone ? kNone : slots[root.rank];
+      root_rank_ = levels_.back()[0].rank;
     }
 
     Lines<Key> keys_;                  // by rank, padded with kEmpty
     std::vector<Lines<Node>> levels_;  // levels_[0] over the keys; back(): the root alone
-    Node root_;                              // a copy of it, read without two loads
-    std::uint32_t root_slot_ = kNone;
+    std::size_t size_ = 0;             // keys that are not padding
+    std::uint32_t root_rank_ = kNone;  // the root's rank, read without two loads
   };
 
   struct Model {
     std::vector<std::uint32_t> slots;  // by rank
     MinTree<int> outstanding;
     MinTree<double> tokens;
+    // The trees' answers with their slots, kept here: a router reads them with one load.
+    Pick fewest_outstanding, fewest_tokens;
+
+    template <class Key>
+    Pick pick(const MinTree<Key>& tree) const {
+      const std::uint32_t rank = tree.top();
+      return rank == kNone ? Pick{} : Pick{rank, slots[rank]};
+    }
+    void refresh_picks() {
+      fewest_outstanding = pick(outstanding);
+      fewest_tokens = pick(tokens);
+    }
   };
-  template <class Key>
-  Pick root(std::uint32_t model, MinTree<Key> Model::*tree) const {
-    return model < models_.size() ? (models_[model].*tree).top() : Pick{};
-  }
 
   std::vector<Model> models_;
   bool keep_outstanding_ = false;
