@@ -5,62 +5,110 @@
 namespace fleetsim {
 
 MetricsCollector::MetricsCollector(const Scenario& scenario)
-    : lag_(scenario.models.size() >= kLagFromModels ? kLatencyLag : 0), scenario_(scenario) {
+    : batched_(scenario.models.size() >= kBatchFromModels), scenario_(scenario) {
   result_.models.resize(scenario.models.size());
+  if (batched_) {
+    batch_.reserve(kBatch);
+    first_.assign(scenario.models.size(), kEndOfList);
+    touched_.reserve(scenario.models.size());
+    order_.reserve(kBatch);
+  }
 }
 
-void MetricsCollector::on_request_end(const RequestResult& r) {
-  ModelMetrics& m = result_.models[r.model];
+namespace {
+static_assert(kVllmTtftBounds.size() < 255 && kVllmE2eBounds.size() < 255 && kVllmTpotBounds.size() < 255,
+              "Ended keeps a histogram bucket in a byte");
+double time_per_output_token(SimTime decode, std::uint32_t output_tokens) {
+  return to_seconds(decode) / (output_tokens - 1);
+}
+}  // namespace
+
+// (Inlined in both callers, so that the default path, counted at once, is what it was before batching.)
+[[gnu::always_inline]] inline void MetricsCollector::count(ModelMetrics& m, const Ended& e, bool placed) {
   ++m.requests;
-  ++m.outcomes[static_cast<std::size_t>(r.outcome)];
-  if (r.waited_for_replica) {
+  ++m.outcomes[static_cast<std::size_t>(e.outcome)];
+  if (e.waited) {
     ++m.requests_waited;
-    m.wait_for_replica.add(to_seconds(r.dispatched - r.arrival));
+    m.wait_for_replica.add(to_seconds(e.wait));
   }
-  if (r.outcome != RequestOutcome::Completed) return;
-  const SloSpec& slo = scenario_.models[r.model].slo;
-  if ((slo.ttft == 0 || r.first_token - r.arrival <= slo.ttft) &&
-      (slo.e2e == 0 || r.end - r.arrival <= slo.e2e))
-    ++m.slo_met;
-  const double ttft = to_seconds(r.first_token - r.arrival);
-  const double e2e = to_seconds(r.end - r.arrival);
-  const double tpot = r.output_tokens > 1 ? to_seconds(r.end - r.first_token) / (r.output_tokens - 1) : -1;
-  if (lag_ == 0) {
+  if (e.outcome != RequestOutcome::Completed) return;
+  const SloSpec& slo = scenario_.models[e.model].slo;
+  if ((slo.ttft == 0 || e.ttft <= slo.ttft) && (slo.e2e == 0 || e.e2e <= slo.e2e)) ++m.slo_met;
+  const double ttft = to_seconds(e.ttft), e2e = to_seconds(e.e2e);
+  const double tpot = e.output_tokens > 1 ? time_per_output_token(e.decode, e.output_tokens) : -1;
+  if (placed) {
+    m.ttft.add(ttft, e.ttft_bucket);
+    m.e2e.add(e2e, e.e2e_bucket);
+    m.ttft_buckets.add_at(e.ttft_le);
+    m.e2e_buckets.add_at(e.e2e_le);
+    if (tpot >= 0) m.tpot.add(tpot, e.tpot_bucket), m.tpot_buckets.add_at(e.tpot_le);
+  } else {
     m.ttft.add(ttft);
     m.e2e.add(e2e);
     m.ttft_buckets.add(ttft);
     m.e2e_buckets.add(e2e);
-    if (tpot >= 0) {
-      m.tpot.add(tpot);
-      m.tpot_buckets.add(tpot);
-    }
-    return;
+    if (tpot >= 0) m.tpot.add(tpot), m.tpot_buckets.add(tpot);
   }
-  Latencies l{&m, ttft, e2e, tpot, m.ttft.place(ttft), m.e2e.place(e2e), 0,
-              static_cast<std::uint32_t>(m.ttft_buckets.place(ttft)),
-              static_cast<std::uint32_t>(m.e2e_buckets.place(e2e)), 0};
-  if (tpot >= 0) {
-    l.tpot_bucket = m.tpot.place(tpot);
-    l.tpot_le = static_cast<std::uint32_t>(m.tpot_buckets.place(tpot));
-  }
-  Latencies& slot = lagging_[lagging_next_];  // the oldest, when the ring is full
-  if (lagging_size_ == lag_)
-    count(slot);
-  else
-    ++lagging_size_;
-  slot = l;
-  lagging_next_ = (lagging_next_ + 1) % lag_;
 }
 
-void MetricsCollector::count(const Latencies& l) {
-  ModelMetrics& m = *l.model;
-  m.ttft.add(l.ttft, l.ttft_bucket);
-  m.e2e.add(l.e2e, l.e2e_bucket);
-  m.ttft_buckets.add_at(l.ttft_le);
-  m.e2e_buckets.add_at(l.e2e_le);
-  if (l.tpot >= 0) {
-    m.tpot.add(l.tpot, l.tpot_bucket);
-    m.tpot_buckets.add_at(l.tpot_le);
+void MetricsCollector::on_request_end(const RequestResult& r) {
+  Ended e;
+  e.ttft = r.first_token - r.arrival;
+  e.e2e = r.end - r.arrival;
+  e.decode = r.end - r.first_token;
+  e.wait = r.dispatched - r.arrival;
+  e.model = r.model;
+  e.output_tokens = r.output_tokens;
+  e.outcome = r.outcome;
+  e.waited = r.waited_for_replica;
+  if (batched_) {
+    batch_.push_back(e);
+    if (batch_.size() == kBatch) count_batch();
+    return;
+  }
+  count(result_.models[r.model], e, /*placed=*/false);
+}
+
+void MetricsCollector::count_batch() {
+  // Each model's requests linked in the order they ended (built from the last), then listed
+  // model by model.
+  for (std::size_t i = batch_.size(); i-- > 0;) {
+    Ended& e = batch_[i];
+    if (first_[e.model] == kEndOfList) touched_.push_back(e.model);
+    e.next = first_[e.model];
+    first_[e.model] = static_cast<std::uint32_t>(i);
+  }
+  for (const std::uint32_t model : touched_) {
+    for (std::uint32_t i = first_[model]; i != kEndOfList; i = batch_[i].next) order_.push_back(i);
+    first_[model] = kEndOfList;
+  }
+  const std::size_t n = order_.size();
+  for (std::size_t j = 0; j < n + kPlaceAhead; ++j) {
+    if (j < n) {
+      Ended& e = batch_[order_[j]];
+      place(result_.models[e.model], e);
+    }
+    if (j >= kPlaceAhead) {
+      const Ended& e = batch_[order_[j - kPlaceAhead]];
+      count(result_.models[e.model], e, /*placed=*/true);
+    }
+  }
+  touched_.clear();
+  order_.clear();
+  batch_.clear();
+}
+
+void MetricsCollector::place(const ModelMetrics& m, Ended& e) const {
+  if (e.outcome != RequestOutcome::Completed) return;
+  const double ttft = to_seconds(e.ttft), e2e = to_seconds(e.e2e);
+  e.ttft_bucket = m.ttft.place(ttft);
+  e.e2e_bucket = m.e2e.place(e2e);
+  e.ttft_le = static_cast<std::uint8_t>(m.ttft_buckets.place(ttft));
+  e.e2e_le = static_cast<std::uint8_t>(m.e2e_buckets.place(e2e));
+  if (e.output_tokens > 1) {
+    const double tpot = time_per_output_token(e.decode, e.output_tokens);
+    e.tpot_bucket = m.tpot.place(tpot);
+    e.tpot_le = static_cast<std::uint8_t>(m.tpot_buckets.place(tpot));
   }
 }
 
@@ -149,9 +197,7 @@ void MetricsCollector::on_cache(SimTime, std::uint32_t, std::uint32_t, CacheEven
 }
 
 void MetricsCollector::on_run_end(SimTime end) {
-  for (std::size_t i = 0; i < lagging_size_; ++i)  // oldest first
-    count(lagging_[(lagging_next_ + lag_ - lagging_size_ + i) % lag_]);
-  lagging_size_ = 0;
+  if (batched_) count_batch();
   result_.end_time = end;
   // In public id order, as the sums were always added (slots are reused in no order).
   std::vector<ReplicaAccount*> open;

@@ -9,6 +9,7 @@
 // with no request). allocated = starting + busy + idle.
 #pragma once
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -80,8 +81,6 @@ struct RunMetrics {
 class MetricsCollector : public SimObserver {
  public:
   explicit MetricsCollector(const Scenario& scenario);
-  MetricsCollector(const MetricsCollector&) = delete;  // (lagging_ points into result_)
-  MetricsCollector& operator=(const MetricsCollector&) = delete;
 
   void on_request_end(const RequestResult& r) override;
   void on_replica_placed(SimTime now, const ReplicaInfo& info) override;
@@ -109,28 +108,43 @@ class MetricsCollector : public SimObserver {
   void close_interval(ReplicaAccount& account, SimTime now);
   void change_replicas(ModelMetrics& m, SimTime now, int delta);
 
-  // With many models, a completed request's latencies are counted kLatencyLag requests after it
-  // ended. Its six counters (three sketches and three histograms of its model) are spread over
-  // megabytes at a fleet's scale, each a cache miss: placed (QuantileSketch::place) when the
-  // request ends, they load while the requests before it are counted, not one after another.
-  // Counted in the order the requests ended, so every count and sum is what counting at once
-  // gives, bit for bit. Under kLagFromModels models they are in cache, and counted at once.
-  struct Latencies {
-    ModelMetrics* model;
-    double ttft, e2e, tpot;  // tpot < 0: none (one output token)
-    int ttft_bucket, e2e_bucket, tpot_bucket;     // QuantileSketch::place
-    std::uint32_t ttft_le, e2e_le, tpot_le;        // BucketCounts::place
+  // A request's end as counted: its latencies as differences of its times, and (place()) the
+  // sketches' and histograms' buckets they count in.
+  struct Ended {
+    SimTime ttft = 0, e2e = 0, decode = 0, wait = 0;  // first token, end, end - first token, dispatch
+    std::uint32_t model = 0;
+    std::uint32_t output_tokens = 0;
+    std::uint32_t next = 0;  // in a batch: the next request of the same model (kEndOfList: none)
+    RequestOutcome outcome = RequestOutcome::Completed;
+    bool waited = false;
+    int ttft_bucket = 0, e2e_bucket = 0, tpot_bucket = 0;          // QuantileSketch::place
+    std::uint8_t ttft_le = 0, e2e_le = 0, tpot_le = 0;             // BucketCounts::place
   };
-  static constexpr std::size_t kLatencyLag = 8;
-  static constexpr std::size_t kLagFromModels = 64;
-  void count(const Latencies& l);
-  std::size_t lag_;  // kLatencyLag, or 0: counted at once
-  std::array<Latencies, kLatencyLag> lagging_{};  // a ring: the oldest at lagging_next_ when full
-  std::size_t lagging_next_ = 0, lagging_size_ = 0;
+  // place() finds an end's buckets and starts loading their counters; count() counts it, in the
+  // buckets place() found if `placed`.
+  void place(const ModelMetrics& m, Ended& e) const;
+  void count(ModelMetrics& m, const Ended& e, bool placed);
+  // With many models, requests' ends are counted in batches of kBatch, model by model, each
+  // model's in the order they ended: a model's counters (its ModelMetrics, six sketches' and
+  // histograms' arrays, its SLO) are spread over megabytes at a fleet's scale, and a batch
+  // touches each model's lines once, not once per request, and places each request's buckets
+  // kPlaceAhead requests before it counts them. Every count and sum is what counting at once
+  // gives, bit for bit (each model's values are added in the same order). Under
+  // kBatchFromModels models they stay in cache, and are counted at once.
+  static constexpr std::size_t kBatch = 4096;
+  static constexpr std::size_t kPlaceAhead = 8;
+  static constexpr std::size_t kBatchFromModels = 64;
+  static constexpr std::uint32_t kEndOfList = 0xFFFFFFFFu;
+  void count_batch();
+  bool batched_;
+  std::vector<Ended> batch_;             // (reserved to kBatch when batched_)
+  std::vector<std::uint32_t> first_;     // per model: its first request in the batch, or kEndOfList
+  std::vector<std::uint32_t> touched_;   // the models in the batch
+  std::vector<std::uint32_t> order_;     // the batch's requests, model by model
 
   const Scenario& scenario_;
   std::vector<ReplicaAccount> replicas_;  // by ReplicaInfo::slot
-  RunMetrics result_;  // its models never move: Latencies point into them
+  RunMetrics result_;
 };
 
 }  // namespace fleetsim

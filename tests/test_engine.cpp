@@ -351,36 +351,47 @@ TEST_CASE("quantile sketches merge exactly", "[engine][metrics]") {
   REQUIRE(QuantileSketch().quantile(0.5) == 0.0);
 }
 
-// With many models MetricsCollector counts each completed request's latencies a few requests
-// late (its counters load meanwhile); what it reports must be what counting each at once gives,
-// bit for bit, whether the run ends with the lag full, part full or empty. With few it counts
-// them at once. (The requests go to the first two models either way.)
-TEST_CASE("request latencies counted late are counted exactly, in order", "[engine][metrics]") {
-  const std::size_t models = GENERATE(2, 64);
-  const int n = GENERATE(0, 1, 3, 8, 9, 17, 2000);
+// With many models MetricsCollector counts requests' ends in batches, model by model; what it
+// reports must be what counting each at once gives, bit for bit, whether the run ends with a
+// batch full, part full or empty. With few it counts them at once. (The requests go to the
+// first five models either way, one of them with an SLO.)
+TEST_CASE("request ends counted in batches are counted exactly, in order", "[engine][metrics]") {
+  const std::size_t models = GENERATE(5, 64, 1000);
+  const int n = GENERATE(0, 1, 3, 8, 9, 17, 2000, 4095, 4096, 4097, 9000);
   CAPTURE(models, n);
+  constexpr std::size_t kUsed = 5;
   Scenario sc;
   sc.models.resize(models);
   sc.models[1].slo.ttft = from_seconds(0.5);
+  sc.models[2].slo.e2e = from_seconds(3.0);
   MetricsCollector metrics(sc);
   struct Reference {
-    QuantileSketch ttft, tpot, e2e;
+    std::uint64_t requests = 0, completed = 0, slo_met = 0, waited = 0;
+    QuantileSketch ttft, tpot, e2e, wait;
     BucketCounts ttft_buckets{kVllmTtftBounds}, tpot_buckets{kVllmTpotBounds}, e2e_buckets{kVllmE2eBounds};
-  } reference[2];
+  } reference[kUsed];
   RngStream rng(42, "latencies-" + std::to_string(n));
   for (int i = 0; i < n; ++i) {
     RequestResult r;
     r.serial = static_cast<std::uint64_t>(i);
-    r.model = static_cast<std::uint32_t>(i % 3 == 0);
+    r.model = static_cast<std::uint32_t>(i % 3 == 0 ? 1 : (i * 7 + i / 5) % kUsed);
     r.output_tokens = static_cast<std::uint32_t>(1 + rng.uniform() * 4);  // 1: no TPOT
     r.arrival = from_seconds(i * 0.01);
+    r.waited_for_replica = i % 13 == 4;
+    r.dispatched = r.arrival + (r.waited_for_replica ? from_seconds(rng.exponential(2.0)) : 0);
     // Every seventh request's first token at its arrival: a TTFT of 0 (the sketch's zero count).
-    r.first_token = r.arrival + (i % 7 == 0 ? 0 : from_seconds(rng.exponential(0.3)));
+    r.first_token = r.dispatched + (i % 7 == 0 ? 0 : from_seconds(rng.exponential(0.3)));
     r.end = r.first_token + from_seconds(rng.exponential(4.0));
     r.outcome = i % 11 == 5 ? RequestOutcome::TimedOut : RequestOutcome::Completed;
     metrics.on_request_end(r);
-    if (r.outcome != RequestOutcome::Completed) continue;
     Reference& ref = reference[r.model];
+    ++ref.requests;
+    if (r.waited_for_replica) ++ref.waited, ref.wait.add(to_seconds(r.dispatched - r.arrival));
+    if (r.outcome != RequestOutcome::Completed) continue;
+    ++ref.completed;
+    const SloSpec& slo = sc.models[r.model].slo;
+    if ((slo.ttft == 0 || r.first_token - r.arrival <= slo.ttft) && (slo.e2e == 0 || r.end - r.arrival <= slo.e2e))
+      ++ref.slo_met;
     const double ttft = to_seconds(r.first_token - r.arrival), e2e = to_seconds(r.end - r.arrival);
     ref.ttft.add(ttft), ref.ttft_buckets.add(ttft);
     ref.e2e.add(e2e), ref.e2e_buckets.add(e2e);
@@ -397,19 +408,31 @@ TEST_CASE("request latencies counted late are counted exactly, in order", "[engi
     CHECK(a.max() == b.max());
     for (double q : {0.0, 0.01, 0.1, 0.5, 0.9, 0.99}) CHECK(a.quantile(q) == b.quantile(q));
   };
-  for (int m = 0; m < 2; ++m) {
+  std::uint64_t all = 0;
+  for (std::size_t m = 0; m < kUsed; ++m) {
+    CAPTURE(m);
     const ModelMetrics& got = metrics.result().models[m];
+    CHECK(got.requests == reference[m].requests);
+    CHECK(got.completed() == reference[m].completed);
+    CHECK(got.slo_met == reference[m].slo_met);
+    CHECK(got.requests_waited == reference[m].waited);
+    same(got.wait_for_replica, reference[m].wait);
     same(got.ttft, reference[m].ttft);
     same(got.tpot, reference[m].tpot);
     same(got.e2e, reference[m].e2e);
     CHECK(got.ttft_buckets.counts() == reference[m].ttft_buckets.counts());
     CHECK(got.tpot_buckets.counts() == reference[m].tpot_buckets.counts());
     CHECK(got.e2e_buckets.counts() == reference[m].e2e_buckets.counts());
+    all += reference[m].requests;
   }
+  CHECK(metrics.result().overall.requests == all);
+  CHECK(all == static_cast<std::uint64_t>(n));
+  if (n >= 2000) CHECK(reference[1].slo_met < reference[1].completed);  // the SLOs bite
+  if (n >= 2000) CHECK(reference[2].slo_met < reference[2].completed);
   same(metrics.result().overall.e2e, [&] {
-    QuantileSketch all = reference[0].e2e;
-    all.merge(reference[1].e2e);
-    return all;
+    QuantileSketch merged = reference[0].e2e;
+    for (std::size_t m = 1; m < kUsed; ++m) merged.merge(reference[m].e2e);
+    return merged;
   }());
 }
 
