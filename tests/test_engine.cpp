@@ -2,6 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <bit>
+#include <limits>
+#include <span>
 #include <cmath>
 #include <deque>
 #include <string>
@@ -368,7 +371,7 @@ TEST_CASE("request ends counted in batches are counted exactly, in order", "[eng
   struct Reference {
     std::uint64_t requests = 0, completed = 0, slo_met = 0, waited = 0;
     QuantileSketch ttft, tpot, e2e, wait;
-    BucketCounts ttft_buckets{kVllmTtftBounds}, tpot_buckets{kVllmTpotBounds}, e2e_buckets{kVllmE2eBounds};
+    BucketCounts ttft_buckets{kVllmTtftIndex}, tpot_buckets{kVllmTpotIndex}, e2e_buckets{kVllmE2eIndex};
   } reference[kUsed];
   RngStream rng(42, "latencies-" + std::to_string(n));
   for (int i = 0; i < n; ++i) {
@@ -439,10 +442,11 @@ TEST_CASE("request ends counted in batches are counted exactly, in order", "[eng
 TEST_CASE("BucketCounts: a value on a bound counts in that bound's bucket (le), above all in the last",
           "[engine]") {
   const std::vector<double> bounds = {0.1, 0.5, 1.0};
-  fleetsim::BucketCounts b(bounds);
+  const fleetsim::BucketIndex index(bounds);
+  fleetsim::BucketCounts b(index);
   for (double v : {0.0, 0.1, 0.10000001, 0.5, 0.75, 1.0, 1.5, 1e9}) b.add(v);
   CHECK(b.counts() == std::vector<std::uint64_t>{2, 2, 2, 2});
-  fleetsim::BucketCounts other(bounds);
+  fleetsim::BucketCounts other(index);
   other.add(0.2);
   b.merge(other);
   CHECK(b.counts() == std::vector<std::uint64_t>{2, 3, 2, 2});
@@ -450,5 +454,45 @@ TEST_CASE("BucketCounts: a value on a bound counts in that bound's bucket (le), 
   CHECK(std::is_sorted(fleetsim::kVllmTtftBounds.begin(), fleetsim::kVllmTtftBounds.end()));
   CHECK(std::is_sorted(fleetsim::kVllmTpotBounds.begin(), fleetsim::kVllmTpotBounds.end()));
   CHECK(std::is_sorted(fleetsim::kVllmE2eBounds.begin(), fleetsim::kVllmE2eBounds.end()));
-  CHECK(fleetsim::BucketCounts(fleetsim::kVllmTtftBounds).counts().size() == 23);
+  CHECK(fleetsim::BucketCounts(fleetsim::kVllmTtftIndex).counts().size() == 23);
+}
+
+// BucketIndex finds a value's bucket by a table on its exponent and top mantissa bits; it must
+// answer what a binary search over the bounds answers for every value: on, just under and just
+// over each bound, at the table's cell edges, outside the table, and for 0, negatives, NaN and
+// infinities.
+TEST_CASE("BucketIndex: the bucket of any value is the binary search's", "[engine][metrics]") {
+  const std::vector<double> mine = {1e-300, 0.0625, 0.0626, 0.1, 0.1000001, 3.0, 3.0, 1e300};  // a repeat too
+  for (std::span<const double> bounds : {std::span<const double>(fleetsim::kVllmTtftBounds),
+                                         std::span<const double>(fleetsim::kVllmTpotBounds),
+                                         std::span<const double>(fleetsim::kVllmE2eBounds), std::span<const double>(mine)}) {
+    const fleetsim::BucketIndex index(bounds);
+    auto search = [&](double v) {
+      return static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) - bounds.begin());
+    };
+    std::vector<double> values = {0.0, -0.0, -1.0, -1e-300, std::numeric_limits<double>::quiet_NaN(),
+                                  std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+                                  std::numeric_limits<double>::denorm_min(), std::numeric_limits<double>::max(),
+                                  std::numeric_limits<double>::min()};
+    for (double b : bounds)
+      for (double v : {b, std::nextafter(b, 0.0), std::nextafter(b, 1e308), b * 0.999, b * 1.001, b / 2, b * 2}) {
+        values.push_back(v);
+        // the edges of v's cell (2^e x (1 + k/256)) and the doubles around them
+        const auto bits = std::bit_cast<std::uint64_t>(v) & ~((std::uint64_t{1} << 44) - 1);
+        for (std::uint64_t edge : {bits, bits + (std::uint64_t{1} << 44)}) {
+          const double e = std::bit_cast<double>(edge);
+          values.insert(values.end(), {e, std::nextafter(e, 0.0), std::nextafter(e, 1e308)});
+        }
+      }
+    fleetsim::RngStream rng(7, "bucket-index");
+    for (int i = 0; i < 20000; ++i) values.push_back(std::exp(rng.uniform() * 40 - 20));  // e^-20 .. e^20
+    for (double v : values) {
+      CAPTURE(v);
+      REQUIRE(index.bucket_of(v) == search(v));
+    }
+  }
+  CHECK_THROWS(fleetsim::BucketIndex(std::vector<double>{0.5, 0.1}));
+  CHECK_THROWS(fleetsim::BucketIndex(std::vector<double>{0.0, 0.1}));
+  CHECK_THROWS(fleetsim::BucketIndex(std::vector<double>(255, 1.0)));
+  CHECK(fleetsim::BucketIndex(std::vector<double>{}).bucket_of(3.0) == 0);
 }
