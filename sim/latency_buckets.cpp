@@ -26,4 +26,17 @@ BucketIndex::BucketIndex(std::span<const double> bounds) : bounds_(bounds) {
   }
 }
 
+const BucketIndex& vllm_ttft_index() {
+  static const BucketIndex index(kVllmTtftBounds);
+  return index;
+}
+const BucketIndex& vllm_tpot_index() {
+  static const BucketIndex index(kVllmTpotBounds);
+  return index;
+}
+const BucketIndex& vllm_e2e_index() {
+  static const BucketIndex index(kVllmE2eBounds);
+  return index;
+}
+
 }  // namespace fleetsim

@@ -53,9 +53,11 @@ class BucketIndex {
   std::vector<std::uint8_t> below_;  // per cell: bounds below its values, or kHoldsABound
 };
 
-inline const BucketIndex kVllmTtftIndex{kVllmTtftBounds};
-inline const BucketIndex kVllmTpotIndex{kVllmTpotBounds};
-inline const BucketIndex kVllmE2eIndex{kVllmE2eBounds};
+// vLLM's three sets, each built on first use (so that a BucketCounts made during static
+// initialization finds it built).
+const BucketIndex& vllm_ttft_index();
+const BucketIndex& vllm_tpot_index();
+const BucketIndex& vllm_e2e_index();
 
 class BucketCounts {
  public:
@@ -80,7 +82,7 @@ class BucketCounts {
   const std::vector<std::uint64_t>& counts() const { return counts_; }
 
  private:
-  const BucketIndex* index_;  // (outlives it: kVllm*Index, or the caller's)
+  const BucketIndex* index_;  // (outlives it: vLLM's, or the caller's)
   std::vector<std::uint64_t> counts_;
 };
 

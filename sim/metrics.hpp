@@ -29,9 +29,9 @@ struct ModelMetrics {
   QuantileSketch tpot;  // seconds per output token after the first, requests with > 1 token
   QuantileSketch e2e;   // seconds, completed requests
   // The same values counted exactly in vLLM's histogram buckets (sim/latency_buckets.hpp).
-  BucketCounts ttft_buckets{kVllmTtftIndex};
-  BucketCounts tpot_buckets{kVllmTpotIndex};
-  BucketCounts e2e_buckets{kVllmE2eIndex};
+  BucketCounts ttft_buckets{vllm_ttft_index()};
+  BucketCounts tpot_buckets{vllm_tpot_index()};
+  BucketCounts e2e_buckets{vllm_e2e_index()};
 
   // Cold starts: replica starts that reached ready, their phases, and the requests that had
   // to wait for a replica (found none ready) with the time they waited.

@@ -371,7 +371,7 @@ TEST_CASE("request ends counted in batches are counted exactly, in order", "[eng
   struct Reference {
     std::uint64_t requests = 0, completed = 0, slo_met = 0, waited = 0;
     QuantileSketch ttft, tpot, e2e, wait;
-    BucketCounts ttft_buckets{kVllmTtftIndex}, tpot_buckets{kVllmTpotIndex}, e2e_buckets{kVllmE2eIndex};
+    BucketCounts ttft_buckets{vllm_ttft_index()}, tpot_buckets{vllm_tpot_index()}, e2e_buckets{vllm_e2e_index()};
   } reference[kUsed];
   RngStream rng(42, "latencies-" + std::to_string(n));
   for (int i = 0; i < n; ++i) {
@@ -454,7 +454,7 @@ TEST_CASE("BucketCounts: a value on a bound counts in that bound's bucket (le), 
   CHECK(std::is_sorted(fleetsim::kVllmTtftBounds.begin(), fleetsim::kVllmTtftBounds.end()));
   CHECK(std::is_sorted(fleetsim::kVllmTpotBounds.begin(), fleetsim::kVllmTpotBounds.end()));
   CHECK(std::is_sorted(fleetsim::kVllmE2eBounds.begin(), fleetsim::kVllmE2eBounds.end()));
-  CHECK(fleetsim::BucketCounts(fleetsim::kVllmTtftIndex).counts().size() == 23);
+  CHECK(fleetsim::BucketCounts(fleetsim::vllm_ttft_index()).counts().size() == 23);
 }
 
 // BucketIndex finds a value's bucket by a table on its exponent and top mantissa bits; it must
