@@ -4,10 +4,6 @@
 
 namespace fleetsim {
 
-namespace {
-std::uint64_t cell_of(double value) { return std::bit_cast<std::uint64_t>(value) >> 44; }
-}  // namespace
-
 BucketIndex::BucketIndex(std::span<const double> bounds) : bounds_(bounds) {
   if (bounds.empty()) return;  // every value in the one bucket (bucket_of: 0)
   if (bounds.size() >= kHoldsABound || !(bounds.front() > 0) || !std::is_sorted(bounds.begin(), bounds.end()))

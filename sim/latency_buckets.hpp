@@ -38,7 +38,7 @@ class BucketIndex {
   std::span<const double> bounds() const { return bounds_; }
   std::size_t bucket_of(double value) const {
     if (value > 0) {
-      const std::uint64_t cell = std::bit_cast<std::uint64_t>(value) >> 44;
+      const std::uint64_t cell = cell_of(value);
       if (cell < first_cell_) return 0;
       if (cell - first_cell_ >= below_.size()) return bounds_.size();
       if (const std::uint8_t below = below_[cell - first_cell_]; below != kHoldsABound) return below;
@@ -48,6 +48,8 @@ class BucketIndex {
 
  private:
   static constexpr std::uint8_t kHoldsABound = 0xFF;
+  // A positive value's cell: its exponent and top 8 mantissa bits.
+  static std::uint64_t cell_of(double value) { return std::bit_cast<std::uint64_t>(value) >> 44; }
   std::span<const double> bounds_;
   std::uint64_t first_cell_ = 0;     // the cell of the first bound; the table ends at the last's
   std::vector<std::uint8_t> below_;  // per cell: bounds below its values, or kHoldsABound
