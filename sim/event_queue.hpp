@@ -4,7 +4,12 @@
 // (in its own insertion order): a run's co-located job scheduler uses it, so that at one
 // instant the jobs settle before the serving engine acts on the cluster.
 // Cancellation is the caller's business (events carry an epoch the handler checks), which keeps
-// the queue free of per-event bookkeeping.
+// the queue free of per-event bookkeeping. A caller may also give the queue a `Dropped`
+// predicate: an event it answers true for when the queue moves it between buckets is cancelled
+// for good and taken out there, without being popped (the engine's cancelled batch steps, a
+// quarter of a fleet's events, mostly leave so). It must stay true for an event once it is, and
+// pop() may still return events it would drop (those never moved again), so the caller checks
+// as before.
 //
 // How: a radix heap (Ahuja, Mehlhorn, Orlin and Tarjan, 1990) on 8-bit digits, which relies on
 // the simulation's time never going back, with its smallest buckets sorted instead of spread.
@@ -39,13 +44,22 @@
 
 namespace fleetsim {
 
-template <class Payload>
+// The default: no event is dropped before it is popped.
+struct KeepEvents {
+  template <class Payload>
+  bool operator()(const Payload&) const { return false; }
+};
+
+template <class Payload, class Dropped = KeepEvents>
 class EventQueue {
  public:
   struct Entry {
     SimTime time;
     Payload payload;
   };
+
+  EventQueue() = default;
+  explicit EventQueue(Dropped dropped) : dropped_(dropped) {}
 
   void push(SimTime time, const Payload& payload) {
     const std::uint64_t key = key_of(time);
@@ -58,7 +72,9 @@ class EventQueue {
   }
   void push_first(SimTime time, const Payload& payload) { side_.push_first(time, Entry{time, payload}); }
 
-  bool empty() const { return size_ == 0 && side_.empty(); }
+  // Not const: with a `Dropped` predicate, finding out may move events (and drop some).
+  bool empty() { return side_.empty() && head_ == run_.size && !refill(); }
+  // Events queued, counting those `Dropped` would drop but the queue has not moved yet.
   std::size_t size() const { return size_ + side_.size(); }
 
   // The next event (not const: finding it may move events between buckets). Like a vector's
@@ -160,46 +176,57 @@ class EventQueue {
   }
 
   // Makes the run hold the earliest push() events when it has run out; false when there are
-  // none. (Out of line: the common case, events left in the run, stays inlined in top() and
-  // pop().)
+  // none. Events `dropped_` answers true for are taken out on the way. (Out of line: the common
+  // case, events left in the run, stays inlined in top() and pop().)
   [[gnu::noinline]] bool refill() {
-    if (summary_ == 0) return false;
-    const unsigned b = lowest_nonempty();
-    std::uint64_t& word = nonempty_[b / 64];
-    word &= word - 1;  // (b is its lowest bit)
-    if (word == 0) summary_ &= ~(std::uint64_t{1} << (b / 64));
-    Bucket& from = buckets_[b];
-    Entry* const events = from.slots.get();
-    const std::uint32_t n = from.size;
-    head_ = 0;
-    if (n <= kSortMax) {  // it becomes the run, sorted (stably) as it is copied there
-      // (Copied, not handed over: storage passed from bucket to bucket spreads the largest
-      // buffers over all 2,048 of them, hundreds of MB over a fleet's day.)
-      while (run_.capacity < n) grow(run_);
-      Entry* const run = run_.slots.get();
-      for (std::uint32_t i = 0; i < n; ++i) {
-        std::uint32_t j = i;
-        for (; j > 0 && run[j - 1].time > events[i].time; --j) run[j] = run[j - 1];
-        run[j] = events[i];
-      }
-      run_.size = n;
+    while (summary_ != 0) {
+      const unsigned b = lowest_nonempty();
+      std::uint64_t& word = nonempty_[b / 64];
+      word &= word - 1;  // (b is its lowest bit)
+      if (word == 0) summary_ &= ~(std::uint64_t{1} << (b / 64));
+      Bucket& from = buckets_[b];
+      Entry* const events = from.slots.get();
+      const std::uint32_t n = from.size;
       from.size = 0;
-      last_ = key_of(run[n - 1].time);  // every other bucketed event still differs from it as before
-      return true;
+      head_ = 0;
+      if (n <= kSortMax) {  // it becomes the run, sorted (stably) as it is copied there
+        // (Copied, not handed over: storage passed from bucket to bucket spreads the largest
+        // buffers over all 2,048 of them, hundreds of MB over a fleet's day.)
+        while (run_.capacity < n) grow(run_);
+        Entry* const run = run_.slots.get();
+        SimTime latest = events[0].time;
+        std::uint32_t kept = 0;
+        for (std::uint32_t i = 0; i < n; ++i) {
+          latest = std::max(latest, events[i].time);
+          if (dropped_(events[i].payload)) continue;
+          std::uint32_t j = kept++;
+          for (; j > 0 && run[j - 1].time > events[i].time; --j) run[j] = run[j - 1];
+          run[j] = events[i];
+        }
+        run_.size = kept;
+        size_ -= n - kept;
+        last_ = key_of(latest);  // every other bucketed event still differs from it as before
+        if (kept > 0) return true;
+        continue;
+      }
+      SimTime earliest = events[0].time;
+      for (std::uint32_t i = 1; i < n; ++i) earliest = std::min(earliest, events[i].time);
+      const std::uint64_t last = last_ = key_of(earliest);  // the others differ from it in a lower digit
+      std::uint32_t kept = 0;
+      for (std::uint32_t i = 0; i < n; ++i) {
+        if (dropped_(events[i].payload)) continue;
+        ++kept;
+        const std::uint64_t key = key_of(events[i].time);
+        if (key == last)
+          append_to_run(events[i]);
+        else
+          append(bucket_of(key), events[i]);
+      }
+      size_ -= n - kept;
+      if (from.capacity > kKeptCapacity) from.slots.reset(), from.capacity = 0;
+      if (run_.size > 0) return true;
     }
-    SimTime earliest = events[0].time;
-    for (std::uint32_t i = 1; i < n; ++i) earliest = std::min(earliest, events[i].time);
-    const std::uint64_t last = last_ = key_of(earliest);  // the others differ from it in a lower digit
-    for (std::uint32_t i = 0; i < n; ++i) {
-      const std::uint64_t key = key_of(events[i].time);
-      if (key == last)
-        append_to_run(events[i]);
-      else
-        append(bucket_of(key), events[i]);
-    }
-    from.size = 0;
-    if (from.capacity > kKeptCapacity) from.slots.reset(), from.capacity = 0;
-    return true;
+    return false;
   }
   // The side heap's next event goes first when it is due no later than the run's: a push()
   // event there is due strictly earlier than every other queued one, a push_first() event goes
@@ -230,6 +257,7 @@ class EventQueue {
   std::uint64_t nonempty_[kMaskWords] = {};  // bit b: bucket b holds events
   std::array<Bucket, kBuckets> buckets_;
   EventHeap<Entry> side_;  // push_first() events, and push() events earlier than the run's next
+  [[no_unique_address]] Dropped dropped_;
 };
 
 }  // namespace fleetsim

@@ -582,7 +582,17 @@ class Simulation {
   SimTime next_kv_sample_ = kNever;         // the next on_kv_usage; kNever: none wanted
   std::vector<KvUsage> kv_usage_;           // scratch, per model
   std::vector<SimObserver*> batch_observers_;  // those of observers_ that want batch steps
-  EventQueue<Event> queue_;
+  // A batch step or service completion whose replica's epoch moved on is cancelled for good
+  // (replica epochs only grow, a reused slot's too): the queue drops it when it moves it.
+  // Other kinds are checked only when popped (a node's epoch is reset when it comes up).
+  struct CancelledStep {
+    const Simulation* sim;
+    bool operator()(const Event& e) const {
+      return (e.kind == EventKind::BatchStep || e.kind == EventKind::ServiceDone) &&
+             sim->replica_epochs_[e.target] != e.epoch;
+    }
+  };
+  EventQueue<Event, CancelledStep> queue_{CancelledStep{this}};
   SimTime now_ = 0;
   Diagnostics errors_;
 
@@ -599,7 +609,8 @@ class Simulation {
   std::vector<Replica> replicas_;
   // By slot: bumped to cancel the replica's pending phase, batch step and service completions
   // (events carry the epoch they were scheduled under). Beside the table, not in it: a fleet's
-  // stale batch steps (a quarter of its events) are dropped without loading their replica.
+  // cancelled batch steps (a quarter of what it schedules) are dropped without loading their
+  // replica, mostly inside the queue (CancelledStep).
   std::vector<std::uint32_t> replica_epochs_;
   // By slot, while ready: its position in its model's ready list (add_ready, remove_ready), which
   // is its rank in the route index while its model is indexed; kNotReady otherwise.

@@ -156,6 +156,96 @@ TEST_CASE("event queue matches a sorted reference under random pushes and pops",
   }
 }
 
+// A queue given a `Dropped` predicate takes out the events it answers true for as it moves them
+// between buckets (the engine's cancelled batch steps). What the caller sees, skipping cancelled
+// events it pops as the engine does, must be the order without them; and some must leave inside.
+namespace {
+struct CancelledPayload {
+  const std::vector<char>* cancelled;
+  bool operator()(int payload) const { return (*cancelled)[static_cast<std::size_t>(payload)] != 0; }
+};
+}  // namespace
+
+TEST_CASE("event queue drops cancelled events as it moves them, the rest in order", "[engine]") {
+  std::uint64_t dropped_inside = 0, cancelled_total = 0;
+  for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+    std::vector<char> cancelled;
+    EventQueue<int, CancelledPayload> q(CancelledPayload{&cancelled});
+    struct Item {
+      SimTime time;
+      std::uint64_t seq;
+      int payload;
+    };
+    std::vector<Item> live;  // pushed, not popped, not cancelled
+    RngStream rng(seed, "dropping");
+    SimTime last = 0;
+    std::uint64_t seq = 0, pushed = 0, popped = 0, cancelled_popped = 0, cancelled_here = 0;
+    const auto earliest = [&] {
+      return std::min_element(live.begin(), live.end(), [](const Item& a, const Item& b) {
+        return a.time != b.time ? a.time < b.time : a.seq < b.seq;
+      });
+    };
+    for (int step = 0; step < 4000; ++step) {
+      const auto r = rng.below(100);
+      if (live.empty() || r < 50) {
+        SimTime t;
+        const auto how = rng.below(100);
+        if (how < 20) t = last;
+        else if (how < 90) t = last + static_cast<SimTime>(rng.below(1u << (rng.below(36) + 1)));
+        else t = last - static_cast<SimTime>(rng.below(100));  // earlier than the run's next
+        const int payload = static_cast<int>(cancelled.size());
+        cancelled.push_back(0);
+        q.push(t, payload);
+        ++pushed;
+        live.push_back(Item{t, seq++, payload});
+      } else if (r < 70) {  // cancel one at random, as a replica's epoch moving on does
+        const auto at = live.begin() + static_cast<std::ptrdiff_t>(rng.below(live.size()));
+        cancelled[static_cast<std::size_t>(at->payload)] = 1;
+        ++cancelled_here;
+        live.erase(at);
+      } else {
+        const auto expected = earliest();
+        for (;;) {
+          REQUIRE_FALSE(q.empty());
+          const auto e = q.pop();
+          ++popped;
+          if (cancelled[static_cast<std::size_t>(e.payload)] != 0) {
+            ++cancelled_popped;
+            continue;
+          }
+          REQUIRE(e.payload == expected->payload);
+          REQUIRE(e.time == expected->time);
+          break;
+        }
+        last = std::max(last, expected->time);
+        live.erase(expected);
+      }
+      // What is queued: every live event, and no more than the cancelled ones not popped yet.
+      REQUIRE(q.size() >= live.size());
+      REQUIRE(q.size() - live.size() <= cancelled_here - cancelled_popped);
+      REQUIRE(pushed - popped - q.size() <= cancelled_here - cancelled_popped);
+    }
+    while (!live.empty()) {
+      const auto expected = earliest();
+      auto e = q.pop();
+      ++popped;
+      while (cancelled[static_cast<std::size_t>(e.payload)] != 0) ++cancelled_popped, e = q.pop(), ++popped;
+      REQUIRE(e.payload == expected->payload);
+      live.erase(expected);
+    }
+    while (!q.empty()) {  // only cancelled ones may be left
+      REQUIRE(cancelled[static_cast<std::size_t>(q.pop().payload)] != 0);
+      ++popped, ++cancelled_popped;
+    }
+    REQUIRE(pushed - popped == cancelled_here - cancelled_popped);  // the rest left inside
+    dropped_inside += cancelled_here - cancelled_popped;
+    cancelled_total += cancelled_here;
+  }
+  // Many cancelled events are moved after they were cancelled (about half here).
+  CAPTURE(dropped_inside, cancelled_total);
+  REQUIRE(dropped_inside * 4 > cancelled_total);
+}
+
 // The ring buffer behind each replica's queue (its front kept apart): pushes at both ends, pops,
 // growth while wrapped around, against std::deque; next_address() (a prefetch hint) is where the
 // element after the front is, or null.
