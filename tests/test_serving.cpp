@@ -470,6 +470,45 @@ TEST_CASE("diurnal arrivals follow the day: busiest at the peak, the mean at the
   REQUIRE(near_trough == Approx(3600 * 10 * 0.2).epsilon(0.08));
 }
 
+// The thinning loop skips the cosine for draws below the lowest rate: every arrival time must be
+// the one the plain loop (a cosine per candidate) gives from the same stream.
+TEST_CASE("diurnal arrivals: every time as plain thinning gives it", "[serving][workloads]") {
+  for (const double amplitude : {0.0, 0.3, 0.5, 1.0}) {
+    WorkloadSpec w;
+    w.arrivals = WorkloadSpec::Arrivals::Diurnal;
+    w.rate = 7;
+    w.amplitude = amplitude;
+    w.period = 2 * kHour;
+    w.peak = 30 * kMinute;
+    w.name = "d";
+    w.input_tokens = w.output_tokens = Distribution{Distribution::Kind::Fixed, 1, 0, 0};
+    const SimTime duration = 3 * kHour;
+    GeneratedSource source(w, 5, duration);
+    RngStream rng(5, "arrivals/d");
+    const double top = w.rate * (1 + amplitude);
+    const double period = to_seconds(w.period), peak = to_seconds(w.peak), end = to_seconds(duration);
+    double clock = 0;
+    Diagnostics errors;
+    Arrival a;
+    std::uint64_t arrivals = 0;
+    for (;;) {
+      for (;;) {
+        clock += rng.exponential(1.0 / top);
+        const double now_rate = w.rate * (1 + amplitude * std::cos(2 * M_PI * (clock - peak) / period));
+        if (rng.uniform() * top <= now_rate) break;
+        if (clock >= end) break;
+      }
+      if (clock >= end) break;
+      INFO("amplitude " << amplitude << ", arrival " << arrivals);
+      REQUIRE(source.next(a, errors));
+      REQUIRE(a.time == from_seconds(clock));
+      ++arrivals;
+    }
+    REQUIRE_FALSE(source.next(a, errors));
+    REQUIRE(arrivals > 60000);
+  }
+}
+
 // TokenLengths rounds without libm: the same counts as clamp(round(v), 1, 2e9) at every edge.
 TEST_CASE("token lengths round halves away from zero, at least 1 and at most 2e9", "[serving][workloads]") {
   RngStream rng(1, "unused");
