@@ -80,15 +80,15 @@ bool GeneratedSource::next_fresh_time() {
     }
     case WorkloadSpec::Arrivals::Diurnal: {  // thinning (Lewis and Shedler) under the peak rate
       const double top = rate_ * (1 + amplitude_);
-      // No candidate's rate is below `floor` as computed below (cos >= -1, and rounding is
+      // No candidate's rate is below `lowest` as computed below (cos >= -1, and rounding is
       // monotonic), so a draw under it is accepted without the cosine: the same arrivals, a
       // third fewer cosines at amplitude 0.5.
-      const double floor = rate_ * (1 - std::abs(amplitude_));
+      const double lowest = rate_ * (1 - std::abs(amplitude_));
       const double period = to_seconds(period_), peak = to_seconds(peak_);
       for (;;) {
         clock_ += arrivals_.exponential(1.0 / top);
         const double draw = arrivals_.uniform() * top;
-        if (draw <= floor) break;
+        if (draw <= lowest) break;
         const double now_rate = rate_ * (1 + amplitude_ * std::cos(2 * M_PI * (clock_ - peak) / period));
         if (draw <= now_rate) break;
         if (clock_ >= to_seconds(duration_ - start_)) break;
