@@ -100,7 +100,7 @@ void Simulation::on_backend_event(const BackendEvent& event) {
 // the counts its policies read (outstanding, running, KV reserved) until the last token.
 void Simulation::submit_to_backend(std::uint32_t id, Replica& rep) {
   const Request& r = requests_[id];
-  rep.queued_tokens += request_tokens(setup_.scenario.models[r.model], r);
+  rep.queued_tokens += request_tokens(serving_[r.model], r);
   if (rep.outstanding++ == 0) set_busy(rep, true);
   ++rep.running;
   rep.kv_final_blocks += rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens);

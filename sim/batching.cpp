@@ -38,7 +38,7 @@ static double tokens_to_prefill(std::uint32_t input, std::uint32_t generated, st
 // already in the step being formed.
 BatchAdmission Simulation::ask_batching(const Replica& rep, const Request& r, std::uint32_t step_requests,
                                         double step_tokens) const {
-  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  const ServingSpec& spec = serving_[rep.info.model];
   BatchState batch;
   batch.now = now_;
   batch.model = rep.info.model;
@@ -46,13 +46,13 @@ BatchAdmission Simulation::ask_batching(const Replica& rep, const Request& r, st
   batch.max_batch = static_cast<std::uint32_t>(spec.max_batch);
   batch.waiting = static_cast<std::uint32_t>(rep.waiting.size());
   batch.decoding = static_cast<std::uint32_t>(rep.decoding.size());
-  batch.kv_reserved_tokens = static_cast<double>(rep.kv_final_blocks) * spec.kv_block_size;
+  batch.kv_reserved_tokens = static_cast<double>(rep.kv_final_blocks) * rep.kv_block_size;
   batch.kv_capacity_tokens = rep.kv_capacity;
   batch.step_requests = step_requests;
   batch.step_tokens = step_tokens;
   batch.max_prefill_tokens = spec.max_prefill_tokens;
   batch.chunked_prefill = spec.chunked_prefill;
-  batch.kv_block_size = static_cast<std::uint32_t>(spec.kv_block_size);
+  batch.kv_block_size = rep.kv_block_size;
   const WaitingRequest request{r.arrival, r.input_tokens + r.generated, r.output_tokens - r.generated,
                                r.adapter != kNoAdapter};
   return setup_.batching->admit(batch, request);
@@ -62,10 +62,10 @@ BatchAdmission Simulation::ask_batching(const Replica& rep, const Request& r, st
 // at once when it fits beside what every admitted request holds at its longest (nothing can run
 // out then); else, paged, when its prompt's blocks are free (sim/kv_blocks.cpp); reserve, not.
 bool Simulation::admissible(const Replica& rep, const Request& r) const {
-  const ModelSpec& spec = setup_.scenario.models[r.model];
+  const ServingSpec& spec = serving_[r.model];
   if (rep.running >= spec.max_batch) return false;
   if (rep.kv_final_blocks + rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens) <= rep.kv_blocks) return true;
-  return spec.kv_allocation == ModelSpec::KvAllocation::Paged && kv_admits_prompt(rep, r);
+  return spec.paged && kv_admits_prompt(rep, r);
 }
 
 // Whether the request at the head of rep's queue joins the step being formed: the server's
@@ -96,9 +96,9 @@ void Simulation::admit_head(Replica& rep) {
   if (r.swapped) {
     swap_in(rep, r);
   } else if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty()) {
-    const ModelSpec& spec = setup_.scenario.models[r.model];
+    const ServingSpec& spec = serving_[r.model];
     std::size_t hit = rep.prefix.match(full);
-    if (spec.kv_offload()) {  // from the offload tiers (kv_offload.cpp)
+    if (spec.kv_offload) {  // from the offload tiers (kv_offload.cpp)
       hit += load_offloaded(rep, id, full, hit);
       if (r.loads_pending > 0) {  // it waits for them
         rep.prefill_batch.pop_back();
@@ -127,7 +127,7 @@ void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
       rep.waiting.empty())
     return;
   if (rep.takes_kv && take_transferred(rep, rep_id)) return;  // a KV cache arrived (disaggregation.cpp)
-  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  const ServingSpec& spec = serving_[rep.info.model];
   if (spec.chunked_prefill) {
     const auto decodes = static_cast<std::uint32_t>(rep.decoding.size());
     if (decodes >= static_cast<std::uint32_t>(spec.max_prefill_tokens) || !head_joins(rep, rep_id, 0, decodes))
@@ -160,7 +160,7 @@ void Simulation::next_step(Replica& rep, std::uint32_t rep_id) {
     return;
   }
   if (rep.prefix_used && rep.prefix.size() > 0) trim_prefix_cache(rep);
-  if (setup_.scenario.models[rep.info.model].chunked_prefill) {
+  if (serving_[rep.info.model].chunked_prefill) {
     if (start_mixed_step(rep, rep_id)) return;
   } else if (landed || (!rep.waiting.empty() && head_joins(rep, rep_id, 0, 0))) {
     start_prefill(rep, rep_id);
@@ -219,9 +219,8 @@ void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
 // order, then new requests the policy admits; the last may be cut into a chunk. False when the
 // step would carry no prompt token (then decoding goes on in a stretch).
 bool Simulation::start_mixed_step(Replica& rep, std::uint32_t rep_id) {
-  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
   const auto decodes = static_cast<std::uint32_t>(rep.decoding.size());
-  double left = static_cast<double>(spec.max_prefill_tokens) - decodes;
+  double left = static_cast<double>(serving_[rep.info.model].max_prefill_tokens) - decodes;
   if (left <= 0) return false;
   double prompt = 0;
   std::uint32_t step_requests = 0;

@@ -143,7 +143,7 @@ void Simulation::on_kv_transfer_done(std::uint32_t id) {
   kv_times(id).landed = now_;
   r.replica = rep_id;
   rep.waiting.push(id);
-  rep.queued_tokens += request_tokens(spec, r);
+  rep.queued_tokens += request_tokens(serving_[r.model], r);
   llm_try_schedule(rep, rep_id);
   route_load_changed(rep_id);
 }

@@ -180,7 +180,7 @@ std::span<const std::uint64_t> Simulation::cacheable_prefix(std::uint32_t id) co
   const Request& r = requests_[id];
   if (!r.has_prefix) return {};  // (the flag, not the hashes' vector: a cache miss at a fleet's scale)
   const std::vector<std::uint64_t>& hashes = request_hashes_[id];
-  const ModelSpec& spec = setup_.scenario.models[r.model];
+  const ServingSpec& spec = serving_[r.model];
   if (!spec.prefix_caching) return {};
   return {hashes.data(), std::min<std::size_t>(hashes.size(), r.input_tokens / spec.prefix_block_tokens)};
 }

@@ -60,10 +60,10 @@ RouteCandidate Simulation::route_candidate(const Replica& rep, const Request& r,
   RouteCandidate c{rep.info.id, rep.outstanding, rep.running, r.adapter != kNoAdapter && holds_adapter(rep, r.adapter),
                    rep.outstanding_tokens()};
   if (!prefix.empty()) {
-    const ModelSpec& spec = setup_.scenario.models[r.model];
+    const ServingSpec& spec = serving_[r.model];
     const std::size_t hit = rep.prefix.match(prefix);
     c.prefix_hit_tokens = static_cast<std::uint32_t>(hit) * static_cast<std::uint32_t>(spec.prefix_block_tokens);
-    if (spec.kv_offload())  // the blocks after those, in the offload tiers (kv_offload.cpp)
+    if (spec.kv_offload)  // the blocks after those, in the offload tiers (kv_offload.cpp)
       c.offload_hit_tokens = static_cast<std::uint32_t>(offload_match(rep, prefix, hit)) *
                              static_cast<std::uint32_t>(spec.prefix_block_tokens);
   }
@@ -181,8 +181,8 @@ void Simulation::enqueue(std::uint32_t id, std::uint32_t rep_id) {
   Request& r = requests_[id];
   Replica& rep = replicas_[rep_id];
   r.dispatched = now_;
-  const ModelSpec& spec = setup_.scenario.models[r.model];
-  if (spec.kind == ModelSpec::Kind::Llm &&
+  const ServingSpec& spec = serving_[r.model];
+  if (spec.llm &&
       rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens) > rep.kv_blocks) {
     finish_request(id, RequestOutcome::TooLong);
     return;
@@ -199,7 +199,7 @@ void Simulation::enqueue(std::uint32_t id, std::uint32_t rep_id) {
     rep.waiting.push(id);
     rep.queued_tokens += request_tokens(spec, r);
     if (rep.outstanding++ == 0) set_busy(rep, true);
-    if (spec.kind == ModelSpec::Kind::Llm)
+    if (spec.llm)
       llm_try_schedule(rep, rep_id);
     else
       service_try_start(rep, rep_id);
@@ -234,8 +234,8 @@ void Simulation::finish_request(std::uint32_t id, RequestOutcome outcome) {
 
 // What a request adds to its replica's outstanding tokens when it joins: its prompt and its
 // output (LLM), or 1 (a service-time model's request has no tokens).
-std::int64_t Simulation::request_tokens(const ModelSpec& spec, const Request& r) {
-  return spec.kind == ModelSpec::Kind::ServiceTime ? 1 : std::int64_t{r.input_tokens} + r.output_tokens;
+std::int64_t Simulation::request_tokens(const ServingSpec& spec, const Request& r) {
+  return spec.llm ? std::int64_t{r.input_tokens} + r.output_tokens : 1;
 }
 
 // An LLM request's tokens have left the count by now (at its prefill's end and its last decode
@@ -244,7 +244,7 @@ std::int64_t Simulation::request_tokens(const ModelSpec& spec, const Request& r)
 void Simulation::complete(std::uint32_t id, std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
   Request& r = requests_[id];
-  if (setup_.scenario.models[r.model].kind == ModelSpec::Kind::ServiceTime) {
+  if (!serving_[r.model].llm) {
     r.first_token = now_;
     rep.queued_tokens -= 1;
   }

@@ -90,6 +90,21 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
   store_link_ = network_.add_link(sc.model_store_bandwidth);
   registry_link_ = network_.add_link(sc.registry_bandwidth);
   models_.resize(sc.models.size());
+  for (std::uint32_t m = 0; m < sc.models.size(); ++m) {
+    const ModelSpec& spec = sc.models[m];
+    serving_.push_back(ServingSpec{
+        .max_batch = spec.max_batch,
+        .max_prefill_tokens = spec.max_prefill_tokens,
+        .max_model_len = spec.max_model_len,
+        .prefix_block_tokens = spec.prefix_block_tokens,
+        .reported_model = spec.role == ModelSpec::Role::Decode ? spec.partner : m,
+        .llm = spec.kind == ModelSpec::Kind::Llm,
+        .chunked_prefill = spec.chunked_prefill,
+        .paged = spec.kv_allocation == ModelSpec::KvAllocation::Paged,
+        .prefix_caching = spec.prefix_caching,
+        .kv_offload = spec.kv_offload(),
+    });
+  }
   starting_ = StartOrder(sc.models.size());
   if (setup_.router) router_reads_ = setup_.router->reads();
   route_index_ = RouteIndex(sc.models.size(), (router_reads_ & kReadsFewestOutstanding) == kReadsFewestOutstanding,
@@ -345,7 +360,7 @@ void Simulation::on_arrival(std::uint32_t source) {
     ++m.arrivals_seen;
   }
   change_concurrency(a.model, +1);
-  const int max_len = setup_.scenario.models[a.model].max_model_len;
+  const int max_len = serving_[a.model].max_model_len;
   if (max_len > 0 && static_cast<double>(r.input_tokens) + r.output_tokens > max_len) {
     // Longer than the model's context (vLLM refuses it at the API): ends here, wakes no replica.
     for (auto* o : observers_) o->on_request_arrived(now_, a.model, false);

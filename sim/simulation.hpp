@@ -368,6 +368,23 @@ class Simulation {
     }
   };
 
+  // The ModelSpec fields that each request and each batch step read, two models to a cache line.
+  // A ModelSpec is 600 bytes with these on five of its lines, so at a fleet's thousand models
+  // they were a cache miss or several an event; these rows, 32 KB for a thousand, stay in
+  // cache. Copied from the scenario when the simulation is made (it never changes a spec).
+  struct alignas(32) ServingSpec {
+    std::int32_t max_batch = 0;
+    std::int32_t max_prefill_tokens = 0;
+    std::int32_t max_model_len = 0;  // 0: no limit
+    std::int32_t prefix_block_tokens = 0;
+    std::uint32_t reported_model = 0;  // its own index; a decode pool's: its prefill pool's (the model's name)
+    bool llm = true;                   // else a service-time model
+    bool chunked_prefill = false;
+    bool paged = true;                 // kv_allocation: paged (else reserve)
+    bool prefix_caching = false;
+    bool kv_offload = false;
+  };
+
   // A model's state; what each arrival and each request's end touch first, in one line (a
   // fleet's thousand models do not stay in cache; the event loop loads the line an arrival ahead).
   struct alignas(64) ModelState {
@@ -439,7 +456,7 @@ class Simulation {
     route_index_.update(r.info.model, ready_at_[replica], r.outstanding, r.outstanding_tokens());  // (kNotReady: nothing)
   }
   void enqueue(std::uint32_t request, std::uint32_t replica);
-  static std::int64_t request_tokens(const ModelSpec& spec, const Request& request);
+  static std::int64_t request_tokens(const ServingSpec& spec, const Request& request);
   void complete(std::uint32_t request, std::uint32_t replica);
   void finish_request(std::uint32_t request, RequestOutcome outcome);
   void after_request_left(Replica& replica, std::uint32_t id);
@@ -502,10 +519,7 @@ class Simulation {
   bool take_transferred(Replica& replica, std::uint32_t replica_id);
   void join_transferred(Replica& replica);
   void count_kv_components(std::uint32_t request);
-  std::uint32_t reported_model(std::uint32_t model) const {
-    const ModelSpec& spec = setup_.scenario.models[model];
-    return spec.role == ModelSpec::Role::Decode ? spec.partner : model;
-  }
+  std::uint32_t reported_model(std::uint32_t model) const { return serving_[model].reported_model; }
   // ... and service-time models
   void service_try_start(Replica& replica, std::uint32_t id);
   void on_service_done(std::uint32_t replica, std::uint32_t request);
@@ -601,6 +615,7 @@ class Simulation {
   std::vector<GpuType> gpu_types_;
   std::size_t cluster_gpus_ = 0;  // on every node the pools can have, up or not
   std::vector<ModelState> models_;
+  std::vector<ServingSpec> serving_;  // by model
   StartOrder starting_;  // per model: its replicas still starting, oldest first
   // Indexed by slot (ReplicaInfo::slot), which every internal reference to a replica uses
   // (events, model lists, requests, transfer owners); ReplicaInfo::id is the public id, seen by
