@@ -328,10 +328,11 @@ void Simulation::schedule_decode(Replica& rep, std::uint32_t rep_id) {
 
 void Simulation::on_batch_step(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
-  // The requests a prefill or mixed step ends, and the queue's head the next step looks at:
-  // each one's record is read below, one after the other; ask for them all at once (at a
-  // fleet's scale each is a cache miss).
+  // The requests a prefill or mixed step ends, the queue's head the next step looks at and the
+  // performance model that times it: each is read below, one after the other; ask for them all
+  // at once (at a fleet's scale each is a cache miss; a null perf, service-time, is harmless).
   if (tables_out_of_cache()) {
+    __builtin_prefetch(rep.perf);
     if (rep.step == BatchStepKind::Prefill || rep.step == BatchStepKind::Mixed)
       for (std::uint32_t id : rep.prefill_batch) prefetch_request(&requests_[id]);
     if (!rep.waiting.empty()) prefetch_request(&requests_[rep.waiting.front()]);

@@ -35,7 +35,9 @@
 
 namespace fleetsim {
 
-class LlmPerfModel {
+// One cache line (its eight fields; aligned so that none straddles two): every batch step of
+// a replica reads it, and a fleet's replicas share a thousand of them.
+class alignas(64) LlmPerfModel {
  public:
   // `table`, when given, must outlive the model (the Scenario holds it).
   LlmPerfModel(const ModelSpec& model, const GpuType& gpu, const PerfSpec& perf, const PerfTable* table = nullptr);
