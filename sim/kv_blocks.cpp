@@ -188,14 +188,14 @@ std::span<const std::uint64_t> Simulation::cacheable_prefix(std::uint32_t id) co
 // Prefix blocks live in the KV space the running requests leave free: as the batch grows into
 // it, the least recently used go (checked at each step boundary, O(1) when nothing must go).
 void Simulation::trim_prefix_cache(Replica& rep) {
-  const ModelSpec& spec = setup_.scenario.models[rep.info.model];
+  const ServingSpec& spec = serving_[rep.info.model];
   const std::int64_t per_block = rep.blocks(static_cast<std::uint64_t>(spec.prefix_block_tokens));
   // Blocks the running requests hold, at most: the decoding sequences' rounding adds one each.
   const std::int64_t used =
       rep.prefill_blocks + rep.blocks_at(rep.context) + static_cast<std::int64_t>(rep.decoding.size());
   const std::int64_t free_blocks = std::max<std::int64_t>(0, rep.kv_blocks - used);
   const auto limit = static_cast<std::size_t>(free_blocks / std::max<std::int64_t>(1, per_block));
-  if (spec.kv_offload()) {  // the evicted blocks go down to the offload tiers (kv_offload.cpp)
+  if (spec.kv_offload) {  // the evicted blocks go down to the offload tiers (kv_offload.cpp)
     offload_evicted_.clear();
     kv_counts_[rep.info.model].prefix_evicted_blocks += rep.prefix.shrink_to(limit, &offload_evicted_);
     offload_evicted(rep);
