@@ -47,7 +47,7 @@ BatchAdmission Simulation::ask_batching(const Replica& rep, const Request& r, st
   batch.waiting = static_cast<std::uint32_t>(rep.waiting.size());
   batch.decoding = static_cast<std::uint32_t>(rep.decoding.size());
   batch.kv_reserved_tokens = static_cast<double>(rep.kv_final_blocks) * rep.kv_block_size;
-  batch.kv_capacity_tokens = rep.kv_capacity;
+  batch.kv_capacity_tokens = rep.perf->kv_capacity_tokens();
   batch.step_requests = step_requests;
   batch.step_tokens = step_tokens;
   batch.max_prefill_tokens = spec.max_prefill_tokens;
@@ -281,6 +281,7 @@ void Simulation::prefill_done(Replica& rep, std::uint32_t rep_id, std::uint32_t 
   rep.decoding_tokens += r.output_tokens - r.generated;
   const double context = static_cast<double>(r.input_tokens) + r.generated;
   r.kv_base = context - rep.progress;
+  add_kv_base(rep, r.kv_base);
   rep.context += context;
 }
 
@@ -304,9 +305,11 @@ void Simulation::complete_finished(Replica& rep, std::uint32_t rep_id) {
     rep.decoding.pop_back();
     const Request& r = requests_[id];
     rep.context -= static_cast<double>(r.input_tokens) + r.output_tokens;
+    add_kv_base(rep, -r.kv_base);
     complete(id, rep_id);
   }
-  if (rep.decoding.empty()) rep.context = rep.decoding_tokens = 0;  // drop accumulated rounding
+  if (rep.decoding.empty())  // drop accumulated rounding
+    rep.context = rep.decoding_tokens = rep.kv_base_sum = rep.kv_base_error = 0;
 }
 
 // Decoding until the next sequence finishes — or, in a paged KV cache that could fill, until

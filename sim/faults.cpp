@@ -74,6 +74,7 @@ void Simulation::fail_replica(std::uint32_t rep_id) {
   rep.waiting = Fifo<std::uint32_t>{};
   rep.prefill_batch.clear();
   rep.decoding.clear();
+  rep.kv_base_sum = rep.kv_base_error = 0;
   for (std::uint32_t id : rep.loading) cancel_offload_loads(id);  // (KV offload loads stop: kv_offload.cpp)
   rep.loading.clear();
   rep.outstanding = rep.running = 0;

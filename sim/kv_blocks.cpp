@@ -38,14 +38,43 @@ std::int64_t Simulation::kv_blocks_needed(const Replica& rep, double progress, d
   return blocks;
 }
 
+// Whether kv_blocks_needed(rep, progress, extra_tokens) <= limit. Each decoding sequence holds
+// ceil(t/B - 1e-9) blocks of B tokens for its t = kv_base + progress + extra_tokens tokens, a
+// value in [t/B - 1e-9, t/B + 1): so the n sequences together hold at least Σt/B - n·1e-9 and
+// fewer than Σt/B + n, and Σt = kv_base_sum + n·(progress + extra_tokens). Only when the limit
+// falls in that band, n blocks wide, is the sum taken sequence by sequence. The answer is the
+// pass's own: the slack covers every rounding (the running sum's, bounded by kv_base_error;
+// this expression's and each term's, under 1e-12 of the magnitudes involved against a few
+// units in the last place).
+bool Simulation::kv_fits(const Replica& rep, double progress, double extra_tokens, std::int64_t limit) const {
+  if (setup_.kv_bounds && !rep.decoding.empty()) {
+    const double n = static_cast<double>(rep.decoding.size());
+    const double block = rep.kv_block_size;
+    const double shift = progress + extra_tokens;
+    const double held = static_cast<double>(rep.prefill_blocks) + (rep.kv_base_sum + n * shift) / block;
+    const double magnitude = static_cast<double>(rep.prefill_blocks) +
+                             (std::abs(rep.kv_base_sum) + n * (std::abs(shift) + 1)) / block;
+    const double slack = rep.kv_base_error / block + 1e-12 * magnitude + 1e-6;
+    if (held + n + slack <= static_cast<double>(limit)) return true;
+    if (held - n * 1e-9 - slack > static_cast<double>(limit)) return false;
+  }
+  return kv_blocks_needed(rep, progress, extra_tokens) <= limit;
+}
+
+// Each change's rounding is at most half a unit in the last place of the new sum (2^-53 of it);
+// the bound adds twice that, which also covers its own rounding.
+void Simulation::add_kv_base(Replica& rep, double kv_base) {
+  rep.kv_base_sum += kv_base;
+  rep.kv_base_error += std::abs(rep.kv_base_sum) * 0x1p-52;
+}
+
 // Paged admission when the cache could fill (admissible() in batching.cpp checked the rest):
 // the request's prompt blocks must be free beyond a watermark of 1% of the cache (vLLM's
 // block manager keeps one, so that an admission does not at once force a preemption).
 bool Simulation::kv_admits_prompt(const Replica& rep, const Request& r) const {
   const std::int64_t watermark = (rep.kv_blocks + 99) / 100;
-  return kv_blocks_needed(rep, progress_now(rep), 0) + rep.blocks(std::uint64_t{r.input_tokens} + r.generated) +
-             watermark <=
-         rep.kv_blocks;
+  return kv_fits(rep, progress_now(rep), 0,
+                 rep.kv_blocks - watermark - rep.blocks(std::uint64_t{r.input_tokens} + r.generated));
 }
 
 // How many decode steps can run from rep.progress before one needs a block none is left for
@@ -54,9 +83,7 @@ bool Simulation::kv_admits_prompt(const Replica& rep, const Request& r) const {
 double Simulation::decode_steps_before_kv_full(const Replica& rep) const {
   constexpr double kUnbounded = std::numeric_limits<double>::infinity();
   if (rep.kv_final_blocks <= rep.kv_blocks) return kUnbounded;
-  auto fits = [&](std::int64_t k) {
-    return kv_blocks_needed(rep, rep.progress + static_cast<double>(k), 1) <= rep.kv_blocks;
-  };
+  auto fits = [&](std::int64_t k) { return kv_fits(rep, rep.progress + static_cast<double>(k), 1, rep.kv_blocks); };
   // Steps in the stretch start at progress + k, k = 0 .. last.
   const auto last = static_cast<std::int64_t>(std::ceil(rep.decoding.front().finish - rep.progress - 1e-6)) - 1;
   if (last < 1 || fits(last)) return kUnbounded;
@@ -71,7 +98,7 @@ double Simulation::decode_steps_before_kv_full(const Replica& rep) const {
 // Before a step: preempt the newest running requests until the step's blocks fit.
 void Simulation::make_kv_room(Replica& rep, std::uint32_t) {
   if (rep.kv_final_blocks <= rep.kv_blocks) return;
-  while (rep.running > 1 && kv_blocks_needed(rep, rep.progress, 1) > rep.kv_blocks) preempt_newest(rep);
+  while (rep.running > 1 && !kv_fits(rep, rep.progress, 1, rep.kv_blocks)) preempt_newest(rep);
 }
 
 // vLLM's recompute preemption: the request admitted last gives up its blocks and goes back to
@@ -108,10 +135,11 @@ void Simulation::preempt_newest(Replica& rep) {
     // recompute (input + generated) and the output after it (output - generated).
     rep.decoding_tokens -= rep.decoding[newest].finish - rep.progress;
     rep.queued_tokens += std::int64_t{r.input_tokens} + r.output_tokens;
+    add_kv_base(rep, -r.kv_base);
     rep.decoding[newest] = rep.decoding.back();
     rep.decoding.pop_back();
     std::make_heap(rep.decoding.begin(), rep.decoding.end(), Sequence::After{});
-    if (rep.decoding.empty()) rep.context = rep.decoding_tokens = 0;
+    if (rep.decoding.empty()) rep.context = rep.decoding_tokens = rep.kv_base_sum = rep.kv_base_error = 0;
   } else if (loading) {  // nothing computed yet: its blocks go, and its loads stop
     id = rep.loading[newest];
     Request& r = requests_[id];
@@ -238,6 +266,13 @@ std::string Simulation::kv_cache_violation() const {
     if (!rep.perf || rep.phase == ReplicaPhase::Stopped) continue;
     if (rep.kv_final_blocks < 0 || rep.prefill_blocks < 0 || rep.prefill_blocks > rep.kv_final_blocks)
       return "replica " + std::to_string(rep.info.id) + ": KV block counts out of step";
+    double kv_base_sum = 0, magnitude = 0;
+    for (const Sequence& s : rep.decoding) {
+      kv_base_sum += requests_[s.request].kv_base;
+      magnitude += std::abs(requests_[s.request].kv_base);
+    }
+    if (std::abs(kv_base_sum - rep.kv_base_sum) > rep.kv_base_error + 1e-12 * magnitude + 1e-9)
+      return "replica " + std::to_string(rep.info.id) + ": decoding sequences' kv_base sum out of step";
     if (rep.kv_final_blocks <= rep.kv_blocks) continue;  // cannot hold more than that
     const std::int64_t held = kv_blocks_needed(rep, progress_now(rep), 0);
     if (held > rep.kv_blocks)

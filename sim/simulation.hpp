@@ -67,6 +67,10 @@ struct SimulationSetup {
   // index up to date. The model leaves the index again under half as many. Both give the same
   // pick. Tests set 1 to route every model through the index.
   std::uint32_t route_index_from = 16;
+  // Paged KV checks bound the blocks the decoding sequences hold from their count and kv_base
+  // sum, and take the sum sequence by sequence only when the bound cannot decide
+  // (sim/kv_blocks.cpp, kv_fits). Both give the same answers; tests set false to compare.
+  bool kv_bounds = true;
   // Real mode: what performs cold starts and serves requests, on its own clock
   // (sim/replica_backend.hpp); not owned. Null in simulation.
   ReplicaBackend* backend = nullptr;
@@ -324,7 +328,10 @@ class Simulation {
     double progress = 0;
     double context = 0;  // KV tokens held by the decoding sequences at progress_time
     SimTime progress_time = 0;
-    double kv_capacity = 0;            // tokens
+    // The decoding sequences' Request::kv_base summed, and a bound on that sum's rounding error
+    // (both 0 while none decodes): with their count they bound kv_blocks_needed without a pass
+    // over the sequences, each a request record out of cache (sim/kv_blocks.cpp, kv_fits).
+    double kv_base_sum = 0;
     std::int64_t kv_blocks = 0;        // capacity in blocks
     std::int64_t kv_final_blocks = 0;  // blocks the admitted requests hold at their longest
     std::int64_t prefill_blocks = 0;   // blocks of the requests in prefill_batch
@@ -339,16 +346,18 @@ class Simulation {
     // KV offload: admitted requests whose disk / shared-store loads are under way (or landed, until
     // the next step boundary moves them to prefill_batch), in admission order.
     std::vector<std::uint32_t> loading;
+    double kv_base_error = 0;  // (with kv_base_sum above)
     // Swap preemption: host-memory blocks, and those in use by swapped-out requests.
-    std::int64_t swap_blocks = 0;
     std::int64_t swapped_blocks = 0;
     double swap_bandwidth = 0;  // bytes/s, all its GPUs' PCIe links together
+    std::int64_t swap_blocks = 0;
     std::vector<AdapterSlot> adapters;
     PrefixCache prefix;                // prompt-prefix blocks held (prefix caching)
     PrefixCache offload_host;          // KV offload: blocks in this replica's host-memory tier
     // Placement and start-up.
     std::vector<int> gpus;
     double memory_per_gpu = 0;
+    double kv_capacity = 0;  // tokens (perf->kv_capacity_tokens(), which the batch paths read)
     Allocation allocation;  // what it holds in cluster_
     ColdStartRecord cold;
     SimTime phase_started = 0;
@@ -488,6 +497,10 @@ class Simulation {
   void sample_kv_usage(SimTime until);  // on_kv_usage for each sample time <= until
   std::int64_t kv_blocks_needed(const Replica& replica, double progress, double extra_tokens) const;
   bool kv_admits_prompt(const Replica& replica, const Request& request) const;
+  // kv_blocks_needed(replica, progress, extra_tokens) <= limit, mostly without the pass.
+  bool kv_fits(const Replica& replica, double progress, double extra_tokens, std::int64_t limit) const;
+  // The decoding sequences' kv_base sum, as a sequence joins (+) or leaves (-).
+  static void add_kv_base(Replica& replica, double kv_base);
   double decode_steps_before_kv_full(const Replica& replica) const;
   bool swap_out(Replica& replica, std::uint32_t request, double context);
   void swap_in(Replica& replica, Request& request);
