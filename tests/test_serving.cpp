@@ -470,15 +470,18 @@ TEST_CASE("diurnal arrivals follow the day: busiest at the peak, the mean at the
   REQUIRE(near_trough == Approx(3600 * 10 * 0.2).epsilon(0.08));
 }
 
-// The thinning loop skips the cosine for draws below the lowest rate: every arrival time must be
-// the one the plain loop (a cosine per candidate) gives from the same stream.
+// The thinning loop skips the cosine for draws below the lowest rate, and where the last cosine
+// it computed bounds this one: every arrival time must be the one the plain loop (a cosine per
+// candidate) gives from the same stream. Periods of 2 h and 5 min (the bound widens 24 times as
+// fast, so many candidates fall back on a new cosine).
 TEST_CASE("diurnal arrivals: every time as plain thinning gives it", "[serving][workloads]") {
+  for (const SimTime period_length : {2 * kHour, 5 * kMinute})
   for (const double amplitude : {0.0, 0.3, 0.5, 1.0}) {
     WorkloadSpec w;
     w.arrivals = WorkloadSpec::Arrivals::Diurnal;
     w.rate = 7;
     w.amplitude = amplitude;
-    w.period = 2 * kHour;
+    w.period = period_length;
     w.peak = 30 * kMinute;
     w.name = "d";
     w.input_tokens = w.output_tokens = Distribution{Distribution::Kind::Fixed, 1, 0, 0};
@@ -499,7 +502,7 @@ TEST_CASE("diurnal arrivals: every time as plain thinning gives it", "[serving][
         if (clock >= end) break;
       }
       if (clock >= end) break;
-      INFO("amplitude " << amplitude << ", arrival " << arrivals);
+      INFO("period " << to_seconds(period_length) << " s, amplitude " << amplitude << ", arrival " << arrivals);
       REQUIRE(source.next(a, errors));
       REQUIRE(a.time == from_seconds(clock));
       ++arrivals;

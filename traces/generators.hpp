@@ -21,6 +21,7 @@
 #include "traces/prefix_workload.hpp"
 #include "traces/token_lengths.hpp"
 
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -49,6 +50,8 @@ class alignas(64) GeneratedSource final : public RequestSource {
   WorkloadSpec::Arrivals kind_;
   std::uint32_t model_;
   double rate_, cv_, amplitude_;
+  // Diurnal: the last cosine thinning computed, at clock_ = cos_at_ (next_fresh_time).
+  double cos_at_ = -std::numeric_limits<double>::infinity(), cos_value_ = 0;
   SimTime on_, off_, period_, peak_, start_;
   SimTime duration_;
   std::unique_ptr<SyntheticPrefixes> prefixes_;  // null without `prefixes`
