@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <numbers>
+#include <vector>
 
 namespace fleetsim {
 
@@ -15,11 +16,17 @@ constexpr double kSmallest = 1e-12;  // below a picosecond counts as zero
 constexpr double kEdge = 1e-6;       // bucket_of's margin
 }
 
+namespace {
+constexpr double kDefaultAccuracy = 0.005;  // (the constructor's default argument)
+const QuantileSketch::BucketCell* default_cells();
+}  // namespace
+
 QuantileSketch::QuantileSketch(double relative_accuracy)
     : accuracy_(relative_accuracy),
       gamma_((1 + relative_accuracy) / (1 - relative_accuracy)),
       log_gamma_(std::log(gamma_)),
-      inverse_log_gamma_(1.0 / log_gamma_) {}
+      inverse_log_gamma_(1.0 / log_gamma_),
+      cells_(relative_accuracy == kDefaultAccuracy ? default_cells() : nullptr) {}
 
 namespace {
 // log(v) for a positive normal v to within 1e-12, without libm: v = 2^e * c * (1 + r) with c
@@ -59,13 +66,84 @@ double close_log(double v) {
 // close log decides the bucket unless log(value) / log_gamma_ is within 1e-6 of a whole number
 // (its error there is under 1e-8 for accuracies down to 0.0001), and then libm's log does (once
 // in ~500,000 values).
-int QuantileSketch::bucket_of(double value) const {
+namespace {
+int bucket_by_log(double value, double log_gamma, double inverse_log_gamma) {
   if (value >= kSmallest && value < std::numeric_limits<double>::max()) {  // (a normal number)
-    const double x = close_log(value) * inverse_log_gamma_;
+    const double x = close_log(value) * inverse_log_gamma;
     const double up = std::ceil(x);
     if (up - x > kEdge && x - (up - 1) > kEdge) return static_cast<int>(up);
   }
-  return static_cast<int>(std::ceil(std::log(value) / log_gamma_));
+  return static_cast<int>(std::ceil(std::log(value) / log_gamma));
+}
+}  // namespace
+
+int QuantileSketch::bucket_of_by_log(double value) const { return bucket_by_log(value, log_gamma_, inverse_log_gamma_); }
+
+// The table: the values from 2^-39 (just above kSmallest) to 2^40 cut into cells by their
+// exponent and the top 7 bits of their mantissa, 128 cells a binade. A cell spans at most 2^-7
+// = 0.78% of its values, less than a bucket at the default accuracy (gamma - 1 = 1.005%), so at
+// most one bucket edge falls inside it: a value's bucket is its cell's first bucket, or the next
+// one past the cell's last value in it. The table is built once (~10,000 cells, about a
+// millisecond) from bucket_of_by_log itself, each edge found to the last bit, so bucket_of gives
+// exactly its buckets — in a dozen instructions and one load instead of a logarithm's chain.
+// Values outside the range (or NaN, or negative) take the logarithm.
+namespace {
+constexpr int kCellBits = 7;
+constexpr int kLowestBinade = -39, kBinades = 79;  // [2^-39, 2^40)
+constexpr std::uint64_t kFirstCell = std::uint64_t(kLowestBinade + 1023) << kCellBits;
+constexpr std::uint64_t kCells = std::uint64_t(kBinades) << kCellBits;
+
+std::vector<QuantileSketch::BucketCell> build_default_cells() {
+  // (As the constructor computes them for the default accuracy.)
+  const double gamma = (1 + kDefaultAccuracy) / (1 - kDefaultAccuracy), log_gamma = std::log(gamma);
+  const double inverse_log_gamma = 1.0 / log_gamma;
+  const auto by_log = [&](double value) { return bucket_by_log(value, log_gamma, inverse_log_gamma); };
+  std::vector<QuantileSketch::BucketCell> cells(kCells);
+  for (std::uint64_t i = 0; i < kCells; ++i) {
+    const std::uint64_t first_bits = (kFirstCell + i) << (52 - kCellBits);
+    const std::uint64_t last_bits = first_bits + ((std::uint64_t{1} << (52 - kCellBits)) - 1);
+    const auto at = [](std::uint64_t bits) { return std::bit_cast<double>(bits); };
+    const int first = by_log(at(first_bits)), last = by_log(at(last_bits));
+    if (last - first > 1) return {};  // (cannot happen at this accuracy: then no table)
+    QuantileSketch::BucketCell& cell = cells[i];
+    cell.bucket = first;
+    cell.last = std::numeric_limits<double>::infinity();
+    if (last == first) continue;
+    // The cell's last value in `first`: bisection on the bit patterns (ordered as the values),
+    // started at the edge gamma^first that libm's exp puts within a few units of it.
+    std::uint64_t in = first_bits, out = last_bits;  // bucket_of_by_log(in) == first, (out) == last
+    const double guess = std::exp(first * log_gamma);
+    const std::uint64_t g = std::bit_cast<std::uint64_t>(guess);
+    for (std::uint64_t width = 4; width <= (std::uint64_t{1} << 50); width *= 16) {  // a bracket around g
+      const std::uint64_t lo = std::clamp(g > width ? g - width : 0, in, out);
+      const std::uint64_t hi = std::clamp(g + width, in, out);
+      const bool lo_in = by_log(at(lo)) == first, hi_out = by_log(at(hi)) == last;
+      if (lo_in && hi_out) {
+        in = lo, out = hi;
+        break;
+      }
+    }
+    while (out - in > 1) {
+      const std::uint64_t mid = in + (out - in) / 2;
+      (by_log(at(mid)) == first ? in : out) = mid;
+    }
+    cell.last = at(in);
+  }
+  return cells;
+}
+
+const QuantileSketch::BucketCell* default_cells() {
+  static const std::vector<QuantileSketch::BucketCell> cells = build_default_cells();  // (thread-safe)
+  return cells.empty() ? nullptr : cells.data();
+}
+}  // namespace
+
+int QuantileSketch::bucket_of(double value) const {
+  if (cells_) {
+    const std::uint64_t cell = (std::bit_cast<std::uint64_t>(value) >> (52 - kCellBits)) - kFirstCell;
+    if (cell < kCells) return cells_[cell].bucket + (value > cells_[cell].last);
+  }
+  return bucket_of_by_log(value);
 }
 
 double QuantileSketch::value_of(int bucket) const {

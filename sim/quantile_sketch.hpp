@@ -30,7 +30,15 @@ class QuantileSketch {
   double quantile(double q) const;  // q in [0, 1]; 0 when empty
   double relative_accuracy() const { return accuracy_; }
   // The bucket a value >= 1e-12 counts in: ceil(log(value) / log(gamma)), as libm's log gives it.
+  // At the default accuracy (every engine sketch) from a table of the buckets' edges, else
+  // through bucket_of_by_log; both give the same bucket for every value.
   int bucket_of(double value) const;
+  int bucket_of_by_log(double value) const;
+
+  struct BucketCell {  // (quantile_sketch.cpp, bucket_of)
+    double last;       // the cell's last value in `bucket`; later ones are in bucket + 1
+    std::int32_t bucket;
+  };
 
  private:
   double value_of(int bucket) const;
@@ -41,6 +49,7 @@ class QuantileSketch {
   double gamma_;
   double log_gamma_;
   double inverse_log_gamma_;
+  const BucketCell* cells_ = nullptr;  // the default accuracy's table, else null
   std::vector<std::uint64_t> buckets_;  // buckets_[i] counts bucket offset_ + i
   int offset_ = 0;
   std::uint64_t zero_count_ = 0;  // values too small to bucket (< 1e-12)

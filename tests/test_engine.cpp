@@ -432,6 +432,42 @@ TEST_CASE("quantile sketch buckets are exactly libm's ceil(log(v) / log(gamma))"
   }
 }
 
+// At the default accuracy bucket_of reads a table of cells, 128 a binade from 2^-39 to 2^40,
+// each with the bucket edge inside it found to the last bit: the same bucket as the logarithm
+// for every value — checked at each cell's first and last value, around each edge gamma^k
+// inside the range, and at random values across and beyond it.
+TEST_CASE("quantile sketch bucket table gives the logarithm's buckets", "[engine][metrics]") {
+  const QuantileSketch s;  // (the default accuracy: the table)
+  const double log_gamma = std::log(1.005 / 0.995);
+  std::uint64_t checked = 0;
+  for (std::uint64_t cell = std::uint64_t(-39 + 1023) << 7; cell < (std::uint64_t(40 + 1023) << 7); ++cell) {
+    const std::uint64_t first = cell << 45, last = first + ((std::uint64_t{1} << 45) - 1);
+    for (const std::uint64_t bits : {first, first + 1, last - 1, last}) {
+      const double v = std::bit_cast<double>(bits);
+      REQUIRE(s.bucket_of(v) == s.bucket_of_by_log(v));
+      ++checked;
+    }
+  }
+  for (int k = static_cast<int>(std::ceil(std::log(0x1p-39) / log_gamma)); k * log_gamma < std::log(0x1p40); ++k) {
+    double v = std::exp(k * log_gamma);
+    for (int step = 0; step < 4; ++step) v = std::nextafter(v, 0.0);
+    for (int step = 0; step < 9; ++step, v = std::nextafter(v, 1e300)) {
+      INFO("edge " << k << ", value " << v);
+      REQUIRE(s.bucket_of(v) == s.bucket_of_by_log(v));
+      ++checked;
+    }
+  }
+  RngStream r(9, "table");
+  for (int i = 0; i < 300000; ++i) {
+    const double v = std::exp(r.uniform(std::log(1e-12), std::log(1e15)));
+    REQUIRE(s.bucket_of(v) == s.bucket_of_by_log(v));
+  }
+  REQUIRE(checked > 60000);
+  // A sketch at another accuracy has no table, and its buckets stay the logarithm's.
+  const QuantileSketch other(0.01);
+  for (const double v : {1e-12, 0.5, 1.0, 3.7, 1e9}) REQUIRE(other.bucket_of(v) == other.bucket_of_by_log(v));
+}
+
 TEST_CASE("quantile sketches merge exactly", "[engine][metrics]") {
   QuantileSketch a, b, both;
   for (int i = 1; i <= 1000; ++i) {
