@@ -61,13 +61,6 @@ bool Simulation::kv_fits(const Replica& rep, double progress, double extra_token
   return kv_blocks_needed(rep, progress, extra_tokens) <= limit;
 }
 
-// Each change's rounding is at most half a unit in the last place of the new sum (2^-53 of it);
-// the bound adds twice that, which also covers its own rounding.
-void Simulation::add_kv_base(Replica& rep, double kv_base) {
-  rep.kv_base_sum += kv_base;
-  rep.kv_base_error += std::abs(rep.kv_base_sum) * 0x1p-52;
-}
-
 // Paged admission when the cache could fill (admissible() in batching.cpp checked the rest):
 // the request's prompt blocks must be free beyond a watermark of 1% of the cache (vLLM's
 // block manager keeps one, so that an admission does not at once force a preemption).

@@ -499,8 +499,13 @@ class Simulation {
   bool kv_admits_prompt(const Replica& replica, const Request& request) const;
   // kv_blocks_needed(replica, progress, extra_tokens) <= limit, mostly without the pass.
   bool kv_fits(const Replica& replica, double progress, double extra_tokens, std::int64_t limit) const;
-  // The decoding sequences' kv_base sum, as a sequence joins (+) or leaves (-).
-  static void add_kv_base(Replica& replica, double kv_base);
+  // The decoding sequences' kv_base sum, as a sequence joins (+) or leaves (-). Each change's
+  // rounding is at most half a unit in the last place of the new sum (2^-53 of it); the bound
+  // adds twice that, which also covers its own rounding.
+  static void add_kv_base(Replica& replica, double kv_base) {
+    replica.kv_base_sum += kv_base;
+    replica.kv_base_error += std::abs(replica.kv_base_sum) * 0x1p-52;
+  }
   double decode_steps_before_kv_full(const Replica& replica) const;
   bool swap_out(Replica& replica, std::uint32_t request, double context);
   void swap_in(Replica& replica, Request& request);
