@@ -71,6 +71,9 @@ struct SimulationSetup {
   // sum, and take the sum sequence by sequence only when the bound cannot decide
   // (sim/kv_blocks.cpp, kv_fits). Both give the same answers; tests set false to compare.
   bool kv_bounds = true;
+  // The bound's running sum is taken afresh once its rounding bound passes this many blocks;
+  // tests set 0 (afresh at nearly every check) to exercise it.
+  double kv_base_refresh = 1e-3;
   // Real mode: what performs cold starts and serves requests, on its own clock
   // (sim/replica_backend.hpp); not owned. Null in simulation.
   ReplicaBackend* backend = nullptr;
@@ -330,8 +333,9 @@ class Simulation {
     SimTime progress_time = 0;
     // The decoding sequences' Request::kv_base summed, and a bound on that sum's rounding error
     // (both 0 while none decodes): with their count they bound kv_blocks_needed without a pass
-    // over the sequences, each a request record out of cache (sim/kv_blocks.cpp, kv_fits).
-    double kv_base_sum = 0;
+    // over the sequences, each a request record out of cache (sim/kv_blocks.cpp, kv_fits, which
+    // may take the sum afresh: mutable, a cache of what the sequences determine).
+    mutable double kv_base_sum = 0;
     std::int64_t kv_blocks = 0;        // capacity in blocks
     std::int64_t kv_final_blocks = 0;  // blocks the admitted requests hold at their longest
     std::int64_t prefill_blocks = 0;   // blocks of the requests in prefill_batch
@@ -346,7 +350,7 @@ class Simulation {
     // KV offload: admitted requests whose disk / shared-store loads are under way (or landed, until
     // the next step boundary moves them to prefill_batch), in admission order.
     std::vector<std::uint32_t> loading;
-    double kv_base_error = 0;  // (with kv_base_sum above)
+    mutable double kv_base_error = 0;  // (with kv_base_sum above)
     // Swap preemption: host-memory blocks, and those in use by swapped-out requests.
     std::int64_t swapped_blocks = 0;
     double swap_bandwidth = 0;  // bytes/s, all its GPUs' PCIe links together

@@ -99,7 +99,8 @@ bool GeneratedSource::next_fresh_time() {
         if (draw <= lowest) break;
         const double drift = omega * (clock_ - cos_at_) * (1 + 1e-11) + 1e-12 * (1 + omega * std::abs(clock_ - peak));
         const double centre = rate_ * (1 + amplitude_ * cos_value_), spread = rate_ * std::abs(amplitude_) * drift;
-        if (draw <= centre - spread - rounding) break;  // (never with cos_at_ still -infinity: -inf, or NaN)
+        // (Before the first cosine, cos_at_ = -infinity makes the band infinite: neither test passes.)
+        if (draw <= centre - spread - rounding) break;
         if (!(draw > centre + spread + rounding)) {
           cos_at_ = clock_;
           cos_value_ = std::cos(2 * M_PI * (clock_ - peak) / period);
