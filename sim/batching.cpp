@@ -47,7 +47,7 @@ BatchAdmission Simulation::ask_batching(const Replica& rep, const Request& r, st
   batch.waiting = static_cast<std::uint32_t>(rep.waiting.size());
   batch.decoding = static_cast<std::uint32_t>(rep.decoding.size());
   batch.kv_reserved_tokens = static_cast<double>(rep.kv_final_blocks) * rep.kv_block_size;
-  batch.kv_capacity_tokens = rep.perf->kv_capacity_tokens();
+  batch.kv_capacity_tokens = rep.kv_capacity();
   batch.step_requests = step_requests;
   batch.step_tokens = step_tokens;
   batch.max_prefill_tokens = spec.max_prefill_tokens;

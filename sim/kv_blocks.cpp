@@ -38,6 +38,22 @@ std::int64_t Simulation::kv_blocks_needed(const Replica& rep, double progress, d
   return blocks;
 }
 
+namespace {
+// The decoding sequences' kv_base recounted, and the sum of their magnitudes (for its rounding).
+struct KvBaseRecount {
+  double sum = 0, magnitude = 0;
+};
+template <class Requests, class Sequences>
+KvBaseRecount recount_kv_base(const Requests& requests, const Sequences& decoding) {
+  KvBaseRecount out;
+  for (const auto& s : decoding) {
+    out.sum += requests[s.request].kv_base;
+    out.magnitude += std::abs(requests[s.request].kv_base);
+  }
+  return out;
+}
+}  // namespace
+
 // Whether kv_blocks_needed(rep, progress, extra_tokens) <= limit. Each decoding sequence holds
 // ceil(t/B - 1e-9) blocks of B tokens for its t = kv_base + progress + extra_tokens tokens, a
 // value in [t/B - 1e-9, t/B + 1): so the n sequences together hold at least Σt/B - n·1e-9 and
@@ -54,13 +70,9 @@ bool Simulation::kv_fits(const Replica& rep, double progress, double extra_token
     // would widen the band; past a thousandth of a block the sum is taken afresh (rare: once in
     // ~10^6 changes at a day's progress). Only the bound reads it, so no answer changes.
     if (rep.kv_base_error > setup_.kv_base_refresh * block) {
-      double sum = 0, magnitude = 0;
-      for (const Sequence& s : rep.decoding) {
-        sum += requests_[s.request].kv_base;
-        magnitude += std::abs(requests_[s.request].kv_base);
-      }
-      rep.kv_base_sum = sum;
-      rep.kv_base_error = n * magnitude * 0x1p-52;  // (n - 1 roundings, each within 2^-53 of a partial sum)
+      const KvBaseRecount fresh = recount_kv_base(requests_, rep.decoding);
+      rep.kv_base_sum = fresh.sum;
+      rep.kv_base_error = n * fresh.magnitude * 0x1p-52;  // (n - 1 roundings, each within 2^-53 of a partial sum)
     }
     const double shift = progress + extra_tokens;
     const double held = static_cast<double>(rep.prefill_blocks) + (rep.kv_base_sum + n * shift) / block;
@@ -271,12 +283,8 @@ std::string Simulation::kv_cache_violation() const {
     if (!rep.perf || rep.phase == ReplicaPhase::Stopped) continue;
     if (rep.kv_final_blocks < 0 || rep.prefill_blocks < 0 || rep.prefill_blocks > rep.kv_final_blocks)
       return "replica " + std::to_string(rep.info.id) + ": KV block counts out of step";
-    double kv_base_sum = 0, magnitude = 0;
-    for (const Sequence& s : rep.decoding) {
-      kv_base_sum += requests_[s.request].kv_base;
-      magnitude += std::abs(requests_[s.request].kv_base);
-    }
-    if (std::abs(kv_base_sum - rep.kv_base_sum) > rep.kv_base_error + 1e-12 * magnitude + 1e-9)
+    const KvBaseRecount recount = recount_kv_base(requests_, rep.decoding);
+    if (std::abs(recount.sum - rep.kv_base_sum) > rep.kv_base_error + 1e-12 * recount.magnitude + 1e-9)
       return "replica " + std::to_string(rep.info.id) + ": decoding sequences' kv_base sum out of step";
     if (rep.kv_final_blocks <= rep.kv_blocks) continue;  // cannot hold more than that
     const std::int64_t held = kv_blocks_needed(rep, progress_now(rep), 0);

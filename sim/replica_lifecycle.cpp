@@ -171,9 +171,8 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   const std::uint32_t gpu_type = static_cast<std::uint32_t>(cluster_.type_index(node));
   if (spec.kind == ModelSpec::Kind::Llm) {
     rep.perf = perf_for(model, gpu_type);
-    rep.kv_capacity = rep.perf->kv_capacity_tokens();
     rep.kv_block_size = static_cast<std::uint32_t>(spec.kv_block_size);
-    rep.kv_blocks = static_cast<std::int64_t>(std::floor(rep.kv_capacity / spec.kv_block_size));
+    rep.kv_blocks = static_cast<std::int64_t>(std::floor(rep.kv_capacity() / spec.kv_block_size));
     rep.swap_blocks = spec.kv_preemption == ModelSpec::KvPreemption::Swap
                           ? static_cast<std::int64_t>(std::floor(spec.swap_space * spec.gpus_per_replica /
                                                                  (spec.kv_block_size * spec.kv_bytes_per_token)))
@@ -202,7 +201,7 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
     if (!node.has_image(model)) node.images.push_back(model);
     if (!node.has_cached(model)) cache_admit(node, CacheTier::Disk, model);
     if (!node.has_in_memory(model)) cache_admit(node, CacheTier::HostMemory, model);
-    if (setup_.backend) setup_.backend->deploy(replicas_[id].info, replicas_[id].kv_capacity);
+    if (setup_.backend) setup_.backend->deploy(replicas_[id].info, replicas_[id].kv_capacity());
     make_ready(id);
   } else {
     begin_phase(id, ReplicaPhase::PullingImage);
@@ -278,7 +277,7 @@ void Simulation::begin_phase(std::uint32_t rep_id, ReplicaPhase phase) {
     else if (hit(CacheTier::Disk, node.disk_cache))
       rep.cold.source = WeightSource::DiskCache;
     if (setup_.backend) {  // real mode: the worker loads from the tier chosen; WeightsLoaded ends it
-      setup_.backend->load(rep.info, rep.cold.source, rep.kv_capacity);
+      setup_.backend->load(rep.info, rep.cold.source, rep.kv_capacity());
       return;
     }
     switch (rep.cold.source) {

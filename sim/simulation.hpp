@@ -361,12 +361,13 @@ class Simulation {
     // Placement and start-up.
     std::vector<int> gpus;
     double memory_per_gpu = 0;
-    double kv_capacity = 0;  // tokens (perf->kv_capacity_tokens(), which the batch paths read)
     Allocation allocation;  // what it holds in cluster_
     ColdStartRecord cold;
     SimTime phase_started = 0;
     TransferNetwork::TransferId transfer = TransferNetwork::kNone;
     double store_bytes_left = 0;  // a model-store load paused by a store outage
+
+    double kv_capacity() const { return perf ? perf->kv_capacity_tokens() : 0; }  // tokens (LLM)
 
     // Prompt tokens not yet computed + output tokens not yet generated, exact at the last
     // batch change (the decode stretch under way has not been taken off yet).
