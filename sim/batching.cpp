@@ -86,7 +86,7 @@ void Simulation::admit_head(Replica& rep) {
   const std::uint32_t id = rep.waiting.pop();
   Request& r = requests_[id];
   if (r.adapter != kNoAdapter)
-    for (AdapterSlot& slot : rep.adapters)
+    for (AdapterSlot& slot : holdings(rep).adapters)
       if (slot.adapter == r.adapter) ++slot.in_use, slot.last_used = now_;
   r.admitted = ++rep.admissions;
   if (rep.sends_kv) kv_times(id).admitted = now_;  // (disaggregation.cpp's TTFT split)
@@ -97,7 +97,7 @@ void Simulation::admit_head(Replica& rep) {
     swap_in(rep, r);
   } else if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty()) {
     const ServingSpec& spec = serving_[r.model];
-    std::size_t hit = rep.prefix.match(full);
+    std::size_t hit = holdings(rep).prefix.match(full);
     if (spec.kv_offload) {  // from the offload tiers (kv_offload.cpp)
       hit += load_offloaded(rep, id, full, hit);
       if (r.loads_pending > 0) {  // it waits for them
@@ -105,7 +105,7 @@ void Simulation::admit_head(Replica& rep) {
         rep.loading.push_back(id);
       }
     }
-    rep.prefix.insert(full.first(hit));  // used now
+    holdings(rep).prefix.insert(full.first(hit));  // used now
     rep.prefix_used = true;
     const std::uint64_t prompt = std::uint64_t{r.input_tokens} + r.generated;
     r.cached = static_cast<std::uint32_t>(std::min<std::uint64_t>(hit * spec.prefix_block_tokens, prompt - 1));
@@ -159,7 +159,7 @@ void Simulation::next_step(Replica& rep, std::uint32_t rep_id) {
     rep.swap_out_seconds = 0;
     return;
   }
-  if (rep.prefix_used && rep.prefix.size() > 0) trim_prefix_cache(rep);
+  if (rep.prefix_used && holdings(rep).prefix.size() > 0) trim_prefix_cache(rep);
   if (serving_[rep.info.model].chunked_prefill) {
     if (start_mixed_step(rep, rep_id)) return;
   } else if (landed || (!rep.waiting.empty() && head_joins(rep, rep_id, 0, 0))) {
@@ -258,7 +258,7 @@ void Simulation::prefill_done(Replica& rep, std::uint32_t rep_id, std::uint32_t 
   Request& r = requests_[id];
   rep.prefill_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
   if (const std::span<const std::uint64_t> full = cacheable_prefix(id); !full.empty()) {
-    rep.prefix.insert(full);  // its prompt's whole blocks stay cached
+    holdings(rep).prefix.insert(full);  // its prompt's whole blocks stay cached
     rep.prefix_used = true;
   }
   // It leaves the queued tokens (its prompt, less the chunks taken off already, and its output);

@@ -83,7 +83,7 @@ void Simulation::fail_replica(std::uint32_t rep_id) {
   if (was_busy) set_busy(rep, false);  // (observers see it idle: no request, no token left)
   rep.kv_final_blocks = rep.prefill_blocks = 0;
   rep.step = BatchStepKind::Idle;
-  rep.swapped_blocks = 0;
+  holdings(rep).swapped_blocks = 0;
   rep.swap_out_seconds = rep.swap_in_seconds = 0;
   ++epoch_of(rep);  // cancels its batch step, service completions and cold-start phase
 
@@ -143,12 +143,12 @@ void Simulation::set_store_down(bool down) {
     std::sort(loading.begin(), loading.end(),
               [&](std::uint32_t a, std::uint32_t b) { return replicas_[a].info.id < replicas_[b].info.id; });
     for (std::uint32_t id : loading) {
-      Replica& rep = replicas_[id];
-      if (rep.phase != ReplicaPhase::LoadingWeights || rep.cold.source != WeightSource::ModelStore ||
-          rep.transfer == TransferNetwork::kNone)
+      ReplicaHoldings& held = holdings_[id];
+      if (replicas_[id].phase != ReplicaPhase::LoadingWeights || held.cold.source != WeightSource::ModelStore ||
+          held.transfer == TransferNetwork::kNone)
         continue;
-      const double left = network_.cancel(now_, rep.transfer);
-      rep.transfer = TransferNetwork::kNone;
+      const double left = network_.cancel(now_, held.transfer);
+      held.transfer = TransferNetwork::kNone;
       cancelled = true;
       wait_for_store(id, left);
     }
@@ -162,7 +162,7 @@ void Simulation::set_store_down(bool down) {
     if (replica_epochs_[w.replica] != w.epoch || rep.phase != ReplicaPhase::LoadingWeights) continue;  // gone meanwhile
     const ModelSpec& spec = setup_.scenario.models[rep.info.model];
     const double cap = spec.gpus_per_replica * cluster_.node(rep.info.node).gpu_type->host_to_device_bandwidth;
-    start_transfer(w.replica, rep.store_bytes_left, cap, {node_network_link_[rep.info.node], store_link_}, w.replica);
+    start_transfer(w.replica, holdings(rep).store_bytes_left, cap, {node_network_link_[rep.info.node], store_link_}, w.replica);
   }
 }
 
@@ -170,7 +170,7 @@ void Simulation::set_store_down(bool down) {
 // does (the store is down).
 bool Simulation::wait_for_store(std::uint32_t rep_id, double bytes) {
   if (!store_down_) return false;
-  replicas_[rep_id].store_bytes_left = bytes;
+  holdings_[rep_id].store_bytes_left = bytes;
   store_waiters_.push_back(StoreWaiter{rep_id, replica_epochs_[rep_id]});
   return true;
 }

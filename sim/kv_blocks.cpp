@@ -177,7 +177,7 @@ void Simulation::preempt_newest(Replica& rep) {
   rep.kv_final_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens);
   --rep.running;
   if (r.adapter != kNoAdapter)
-    for (AdapterSlot& slot : rep.adapters)
+    for (AdapterSlot& slot : holdings(rep).adapters)
       if (slot.adapter == r.adapter) --slot.in_use;
   rep.waiting.push_front(id);
   KvCounts& counts = kv_counts_[rep.info.model];
@@ -189,12 +189,13 @@ void Simulation::preempt_newest(Replica& rep) {
 // link (its share of every block): false when the replica's swap space is full (or the model
 // recomputes). The copy time is owed before the replica's next step (next_step).
 bool Simulation::swap_out(Replica& rep, std::uint32_t id, double context) {
+  ReplicaHoldings& held = holdings(rep);
   const ModelSpec& spec = setup_.scenario.models[rep.info.model];
   if (spec.kv_preemption != ModelSpec::KvPreemption::Swap) return false;
   const std::int64_t blocks = rep.blocks_at(context);
-  if (rep.swapped_blocks + blocks > rep.swap_blocks || rep.swap_bandwidth <= 0) return false;
-  rep.swapped_blocks += blocks;
-  const double seconds = static_cast<double>(blocks) * rep.kv_block_size * spec.kv_bytes_per_token / rep.swap_bandwidth;
+  if (held.swapped_blocks + blocks > held.swap_blocks || held.swap_bandwidth <= 0) return false;
+  held.swapped_blocks += blocks;
+  const double seconds = static_cast<double>(blocks) * rep.kv_block_size * spec.kv_bytes_per_token / held.swap_bandwidth;
   rep.swap_out_seconds += seconds;
   Request& r = requests_[id];
   r.swapped = true;
@@ -208,10 +209,11 @@ bool Simulation::swap_out(Replica& rep, std::uint32_t id, double context) {
 // A swapped-out request readmitted (admit_head): its blocks come back, the copy adding to the
 // step it joins; it computes only its next token (as a prefix hit covering all but one token).
 void Simulation::swap_in(Replica& rep, Request& r) {
+  ReplicaHoldings& held = holdings(rep);
   const ModelSpec& spec = setup_.scenario.models[rep.info.model];
   const std::int64_t blocks = rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
-  rep.swapped_blocks -= std::min(blocks, rep.swapped_blocks);
-  const double seconds = static_cast<double>(blocks) * rep.kv_block_size * spec.kv_bytes_per_token / rep.swap_bandwidth;
+  held.swapped_blocks -= std::min(blocks, held.swapped_blocks);
+  const double seconds = static_cast<double>(blocks) * rep.kv_block_size * spec.kv_bytes_per_token / held.swap_bandwidth;
   rep.swap_in_seconds += seconds;
   kv_counts_[rep.info.model].swap_seconds += seconds;
   r.swapped = false;
@@ -242,11 +244,11 @@ void Simulation::trim_prefix_cache(Replica& rep) {
   const auto limit = static_cast<std::size_t>(free_blocks / std::max<std::int64_t>(1, per_block));
   if (spec.kv_offload) {  // the evicted blocks go down to the offload tiers (kv_offload.cpp)
     offload_evicted_.clear();
-    kv_counts_[rep.info.model].prefix_evicted_blocks += rep.prefix.shrink_to(limit, &offload_evicted_);
+    kv_counts_[rep.info.model].prefix_evicted_blocks += holdings(rep).prefix.shrink_to(limit, &offload_evicted_);
     offload_evicted(rep);
     return;
   }
-  kv_counts_[rep.info.model].prefix_evicted_blocks += rep.prefix.shrink_to(limit);
+  kv_counts_[rep.info.model].prefix_evicted_blocks += holdings(rep).prefix.shrink_to(limit);
 }
 
 // KV usage per model at each sample time up to `until` (the state before the events there: the

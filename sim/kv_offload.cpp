@@ -74,7 +74,7 @@ PrefixCache* Simulation::offload_tier(Replica& rep, KvTier tier) {
   const ModelSpec& spec = setup_.scenario.models[rep.info.model];
   if (tier_bytes(spec, tier) <= 0) return nullptr;
   switch (tier) {
-    case kTierHostMemory: return &rep.offload_host;
+    case kTierHostMemory: return &holdings(rep).offload_host;
     case kTierDisk: return &offload_disk_[rep.info.model][rep.info.node];
     case kTierSharedStore: return &offload_store_[rep.info.model];
   }
@@ -292,7 +292,7 @@ std::size_t Simulation::offload_match(const Replica& rep, std::span<const std::u
   const bool host = spec.kv_offload_host_bytes > 0;
   std::size_t n = 0;
   for (std::size_t i = from; i < prefix.size(); ++i, ++n)
-    if (!(host && rep.offload_host.contains(prefix[i])) && !(disk && disk->contains(prefix[i])) &&
+    if (!(host && holdings(rep).offload_host.contains(prefix[i])) && !(disk && disk->contains(prefix[i])) &&
         !(store && store->contains(prefix[i])))
       break;
   return n;

@@ -11,7 +11,7 @@ namespace fleetsim {
 using namespace simulation_internal;
 
 bool Simulation::holds_adapter(const Replica& rep, std::uint32_t adapter) const {
-  for (const AdapterSlot& slot : rep.adapters)
+  for (const AdapterSlot& slot : holdings(rep).adapters)
     if (slot.adapter == adapter && !slot.loading) return true;
   return false;
 }
@@ -21,20 +21,21 @@ bool Simulation::holds_adapter(const Replica& rep, std::uint32_t adapter) const 
 // replica's host-to-device rate), evicting the least recently used adapter no admitted request
 // uses; when every slot is busy, the request waits for one to free up.
 bool Simulation::adapter_ready(Replica& rep, std::uint32_t rep_id, std::uint32_t adapter) {
-  for (const AdapterSlot& slot : rep.adapters)
+  ReplicaHoldings& held = holdings(rep);
+  for (const AdapterSlot& slot : held.adapters)
     if (slot.adapter == adapter) return !slot.loading;
   const ModelSpec& spec = setup_.scenario.models[rep.info.model];
-  if (static_cast<int>(rep.adapters.size()) >= spec.max_adapters) {
-    std::size_t victim = rep.adapters.size();
-    for (std::size_t i = 0; i < rep.adapters.size(); ++i) {
-      const AdapterSlot& s = rep.adapters[i];
+  if (static_cast<int>(held.adapters.size()) >= spec.max_adapters) {
+    std::size_t victim = held.adapters.size();
+    for (std::size_t i = 0; i < held.adapters.size(); ++i) {
+      const AdapterSlot& s = held.adapters[i];
       if (s.in_use > 0 || s.loading) continue;
-      if (victim == rep.adapters.size() || s.last_used < rep.adapters[victim].last_used) victim = i;
+      if (victim == held.adapters.size() || s.last_used < held.adapters[victim].last_used) victim = i;
     }
-    if (victim == rep.adapters.size()) return false;
-    rep.adapters.erase(rep.adapters.begin() + static_cast<std::ptrdiff_t>(victim));
+    if (victim == held.adapters.size()) return false;
+    held.adapters.erase(held.adapters.begin() + static_cast<std::ptrdiff_t>(victim));
   }
-  rep.adapters.push_back(AdapterSlot{adapter, now_, 0, true, TransferNetwork::kNone});
+  held.adapters.push_back(AdapterSlot{adapter, now_, 0, true, TransferNetwork::kNone});
   NodeView& node = node_at(rep.info.node);
   const double cap = spec.gpus_per_replica * node.gpu_type->host_to_device_bandwidth;
   const std::uint64_t key = (static_cast<std::uint64_t>(rep.info.model) << 20) | adapter;
@@ -46,7 +47,7 @@ bool Simulation::adapter_ready(Replica& rep, std::uint32_t rep_id, std::uint32_t
     start_transfer(owner, bytes, cap, {node_disk_link_[node.id]}, TransferNetwork::kNone);
   else
     start_transfer(owner, bytes, cap, {node_network_link_[node.id], store_link_}, TransferNetwork::kNone);
-  rep.adapters.back().transfer = last_transfer_;
+  held.adapters.back().transfer = last_transfer_;
   for (auto* o : observers_) o->on_adapter_load(now_, rep.info, on_disk);
   return false;
 }

@@ -24,7 +24,7 @@ void Simulation::start_transfer(std::uint64_t owner, double bytes, double cap,
                                 std::uint32_t replica) {
   auto id = network_.start(now_, bytes, cap, std::span<const TransferNetwork::LinkId>(links.begin(), links.size()), owner);
   last_transfer_ = id;
-  if (replica != TransferNetwork::kNone) replicas_[replica].transfer = id;
+  if (replica != TransferNetwork::kNone) holdings_[replica].transfer = id;
   reschedule_transfers();
 }
 
@@ -58,7 +58,7 @@ void Simulation::on_transfer_done() {
       const std::uint64_t key = (static_cast<std::uint64_t>(rep.info.model) << 20) | adapter;
       auto& on_node = node_adapters_[rep.info.node];
       if (std::find(on_node.begin(), on_node.end(), key) == on_node.end()) on_node.push_back(key);
-      for (AdapterSlot& slot : rep.adapters)
+      for (AdapterSlot& slot : holdings(rep).adapters)
         if (slot.adapter == adapter) slot.loading = false, slot.transfer = TransferNetwork::kNone;
       if (rep.phase == ReplicaPhase::Ready || rep.phase == ReplicaPhase::Draining) llm_try_schedule(rep, rep_id);
       route_load_changed(rep_id);
@@ -78,7 +78,7 @@ void Simulation::on_transfer_done() {
       p.model = kNoModel;
       continue;
     }
-    replicas_[owner].transfer = TransferNetwork::kNone;
+    holdings_[owner].transfer = TransferNetwork::kNone;
     end_phase(static_cast<std::uint32_t>(owner));
   }
   reschedule_transfers();

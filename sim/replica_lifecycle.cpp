@@ -71,7 +71,7 @@ void Simulation::evaluate(std::uint32_t model) {
     drain_candidates_.clear();
     for (std::uint32_t rep : m.ready)
       drain_candidates_.push_back(
-          DrainCandidate{replicas_[rep].info.id, replicas_[rep].outstanding, replicas_[rep].cold.ready});
+          DrainCandidate{replicas_[rep].info.id, replicas_[rep].outstanding, holdings_[rep].cold.ready});
     const std::size_t pick = setup_.autoscalers[model]->choose_drain(drain_candidates_);
     if (pick >= drain_candidates_.size())
       throw PolicyError{"autoscaler policy '" + policy + "' chose ready replica " + std::to_string(pick) + " of " +
@@ -150,6 +150,7 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
   if (free_slots_.empty()) {
     id = static_cast<std::uint32_t>(replicas_.size());
     replicas_.emplace_back();
+    holdings_.emplace_back();
     replica_epochs_.push_back(0);
     ready_at_.push_back(kNotReady);
     step_reads_.emplace_back();
@@ -159,37 +160,39 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
     id = free_slots_.back();
     free_slots_.pop_back();
     replicas_[id] = Replica{};
+    holdings_[id] = ReplicaHoldings{};
   }
   Replica& rep = replicas_[id];
   rep.info = ReplicaInfo{replicas_placed_++, model, node.id, spec.gpus_per_replica, claim * spec.gpus_per_replica, id};
   live_slots_.emplace(rep.info.id, id);
-  rep.gpus = placement->gpus;
-  rep.memory_per_gpu = claim;
-  rep.allocation = cluster_.allocation_for(request, *placement);
-  rep.allocation.counts_as_replica = true;
-  cluster_.reserve(rep.allocation);
+  ReplicaHoldings& held = holdings_[id];
+  held.gpus = placement->gpus;
+  held.memory_per_gpu = claim;
+  held.allocation = cluster_.allocation_for(request, *placement);
+  held.allocation.counts_as_replica = true;
+  cluster_.reserve(held.allocation);
   const std::uint32_t gpu_type = static_cast<std::uint32_t>(cluster_.type_index(node));
   if (spec.kind == ModelSpec::Kind::Llm) {
     rep.perf = perf_for(model, gpu_type);
     rep.kv_block_size = static_cast<std::uint32_t>(spec.kv_block_size);
     rep.kv_blocks = static_cast<std::int64_t>(std::floor(rep.kv_capacity() / spec.kv_block_size));
-    rep.swap_blocks = spec.kv_preemption == ModelSpec::KvPreemption::Swap
+    held.swap_blocks = spec.kv_preemption == ModelSpec::KvPreemption::Swap
                           ? static_cast<std::int64_t>(std::floor(spec.swap_space * spec.gpus_per_replica /
                                                                  (spec.kv_block_size * spec.kv_bytes_per_token)))
                           : 0;
-    rep.swap_bandwidth = spec.gpus_per_replica * (spec.swap_bandwidth > 0 ? spec.swap_bandwidth
+    held.swap_bandwidth = spec.gpus_per_replica * (spec.swap_bandwidth > 0 ? spec.swap_bandwidth
                                                                           : node.gpu_type->host_to_device_bandwidth);
     rep.sends_kv = spec.role == ModelSpec::Role::Prefill;
     rep.takes_kv = spec.role == ModelSpec::Role::Decode;
     // (a decode pool's replica loads from host memory only: sim/kv_offload.cpp)
     rep.joins_at_step = rep.takes_kv || spec.kv_offload_disk_bytes > 0 || spec.kv_offload_store_bytes > 0;
   }
-  rep.cold.replica = rep.info;
-  rep.cold.placed = now_;
+  held.cold.replica = rep.info;
+  held.cold.placed = now_;
   ++node_epoch_[node.id];  // cancels a pending idle release
   ModelState& ms = models_[model];
   if (ms.awaited_node == node.id) {
-    rep.cold.node_provision = now_ - ms.node_requested;
+    held.cold.node_provision = now_ - ms.node_requested;
     ms.awaited_node = kNoNode;
   }
   for (auto* o : observers_) o->on_replica_placed(now_, rep.info);
@@ -236,11 +239,12 @@ ClusterView Simulation::cluster_view() {
 // faster than the replica's combined host-to-device links. Each phase's duration is measured.
 void Simulation::begin_phase(std::uint32_t rep_id, ReplicaPhase phase) {
   Replica& rep = replicas_[rep_id];
+  ReplicaHoldings& held = holdings_[rep_id];
   const ModelSpec& spec = setup_.scenario.models[rep.info.model];
   NodeView& node = node_at(rep.info.node);
   const std::uint32_t n = node.id;
   rep.phase = phase;
-  rep.phase_started = now_;
+  held.phase_started = now_;
   for (auto* o : observers_) o->on_replica_phase(now_, rep.info, phase);
   if (phase == ReplicaPhase::PullingImage) {
     if (setup_.backend) {  // real mode: the worker's process start is the "image"; Spawned ends it
@@ -255,12 +259,12 @@ void Simulation::begin_phase(std::uint32_t rep_id, ReplicaPhase phase) {
                    {node_network_link_[n], registry_link_}, rep_id);
   } else if (phase == ReplicaPhase::LoadingWeights) {
     if (spec.weight_bytes() <= 0) {  // nothing to load (service-time models state no weights)
-      rep.cold.source = WeightSource::None;
+      held.cold.source = WeightSource::None;
       end_phase(rep_id);
       return;
     }
     const double cap = spec.gpus_per_replica * node.gpu_type->host_to_device_bandwidth;
-    rep.cold.source = WeightSource::ModelStore;
+    held.cold.source = WeightSource::ModelStore;
     auto hit = [&](CacheTier tier, std::vector<CacheEntry>& entries) {
       for (auto& entry : entries) {
         if (entry.model != rep.info.model) continue;
@@ -273,14 +277,14 @@ void Simulation::begin_phase(std::uint32_t rep_id, ReplicaPhase phase) {
       return false;
     };
     if (hit(CacheTier::HostMemory, node.host_cache))
-      rep.cold.source = WeightSource::HostMemory;
+      held.cold.source = WeightSource::HostMemory;
     else if (hit(CacheTier::Disk, node.disk_cache))
-      rep.cold.source = WeightSource::DiskCache;
+      held.cold.source = WeightSource::DiskCache;
     if (setup_.backend) {  // real mode: the worker loads from the tier chosen; WeightsLoaded ends it
-      setup_.backend->load(rep.info, rep.cold.source, rep.kv_capacity());
+      setup_.backend->load(rep.info, held.cold.source, rep.kv_capacity());
       return;
     }
-    switch (rep.cold.source) {
+    switch (held.cold.source) {
       case WeightSource::HostMemory: start_transfer(rep_id, spec.weight_bytes(), cap, {}, rep_id); break;
       case WeightSource::DiskCache:
         start_transfer(rep_id, spec.weight_bytes(), cap, {node_disk_link_[n]}, rep_id);
@@ -299,29 +303,30 @@ void Simulation::on_replica_phase(std::uint32_t rep_id) { end_phase(rep_id); }
 
 void Simulation::end_phase(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
+  ReplicaHoldings& held = holdings_[rep_id];
   NodeView& node = node_at(rep.info.node);
-  const SimTime took = now_ - rep.phase_started;
+  const SimTime took = now_ - held.phase_started;
   switch (rep.phase) {
     case ReplicaPhase::PullingImage:
-      rep.cold.image_pull = took;
+      held.cold.image_pull = took;
       if (!node.has_image(rep.info.model)) node.images.push_back(rep.info.model);
       begin_phase(rep_id, ReplicaPhase::LoadingWeights);
       break;
     case ReplicaPhase::LoadingWeights:
-      rep.cold.weight_load = took;
+      held.cold.weight_load = took;
       // Fill the tiers the weights passed through.
-      if (rep.cold.source == WeightSource::ModelStore && !node.has_cached(rep.info.model))
+      if (held.cold.source == WeightSource::ModelStore && !node.has_cached(rep.info.model))
         cache_admit(node, CacheTier::Disk, rep.info.model);
-      if (rep.cold.source != WeightSource::HostMemory && rep.cold.source != WeightSource::None &&
+      if (held.cold.source != WeightSource::HostMemory && held.cold.source != WeightSource::None &&
           !node.has_in_memory(rep.info.model))
         cache_admit(node, CacheTier::HostMemory, rep.info.model);
       begin_phase(rep_id, ReplicaPhase::StartingEngine);
       break;
     case ReplicaPhase::StartingEngine:
-      rep.cold.engine_startup = took;
-      rep.cold.ready = now_;
-      models_[rep.info.model].last_cold_start = now_ - rep.cold.placed;
-      for (auto* o : observers_) o->on_cold_start(rep.cold);
+      held.cold.engine_startup = took;
+      held.cold.ready = now_;
+      models_[rep.info.model].last_cold_start = now_ - held.cold.placed;
+      for (auto* o : observers_) o->on_cold_start(held.cold);
       make_ready(rep_id);
       break;
     default: break;
@@ -362,23 +367,25 @@ void Simulation::drain(std::uint32_t rep_id) {
 
 void Simulation::abandon_cold_start(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
+  ReplicaHoldings& held = holdings_[rep_id];
   ModelState& m = models_[rep.info.model];
   starting_.erase(rep.info.model, rep_id);
-  if (rep.transfer != TransferNetwork::kNone) {
-    network_.cancel(now_, rep.transfer);
-    rep.transfer = TransferNetwork::kNone;
+  if (held.transfer != TransferNetwork::kNone) {
+    network_.cancel(now_, held.transfer);
+    held.transfer = TransferNetwork::kNone;
     reschedule_transfers();
   }
-  rep.cold.aborted = true;
-  rep.cold.ready = now_;
-  for (auto* o : observers_) o->on_cold_start(rep.cold);
+  held.cold.aborted = true;
+  held.cold.ready = now_;
+  for (auto* o : observers_) o->on_cold_start(held.cold);
   ++m.draining;  // stop() counts it down
 }
 
 void Simulation::stop(std::uint32_t rep_id) {
   Replica& rep = replicas_[rep_id];
-  cluster_.release(rep.allocation);
-  rep.allocation.clear();
+  ReplicaHoldings& held = holdings_[rep_id];
+  cluster_.release(held.allocation);
+  held.allocation.clear();
   const NodeView& node = cluster_.node(rep.info.node);
   --models_[rep.info.model].draining;
   // A node the pool grew by goes back after standing empty for the pool's idle timeout.
@@ -387,16 +394,16 @@ void Simulation::stop(std::uint32_t rep_id) {
     schedule(now_ + pool.node_idle_timeout, EventKind::NodeIdle, node.id, node_epoch_[node.id]);
   rep.phase = ReplicaPhase::Stopped;
   ++epoch_of(rep);
-  rep.gpus.clear();
+  held.gpus.clear();
   if (setup_.backend) setup_.backend->stop(rep.info);
   if (jobs_) jobs_->resources_changed(now_);  // jobs may use the freed GPUs
   bool cancelled = false;
-  for (const AdapterSlot& slot : rep.adapters)
+  for (const AdapterSlot& slot : held.adapters)
     if (slot.loading && slot.transfer != TransferNetwork::kNone) {
       network_.cancel(now_, slot.transfer);
       cancelled = true;
     }
-  rep.adapters.clear();
+  held.adapters.clear();
   if (cancelled) reschedule_transfers();
   for (auto* o : observers_) o->on_replica_phase(now_, rep.info, ReplicaPhase::Stopped);
   live_slots_.erase(rep.info.id);

@@ -61,7 +61,7 @@ RouteCandidate Simulation::route_candidate(const Replica& rep, const Request& r,
                    rep.outstanding_tokens()};
   if (!prefix.empty()) {
     const ServingSpec& spec = serving_[r.model];
-    const std::size_t hit = rep.prefix.match(prefix);
+    const std::size_t hit = holdings(rep).prefix.match(prefix);
     c.prefix_hit_tokens = static_cast<std::uint32_t>(hit) * static_cast<std::uint32_t>(spec.prefix_block_tokens);
     if (spec.kv_offload)  // the blocks after those, in the offload tiers (kv_offload.cpp)
       c.offload_hit_tokens = static_cast<std::uint32_t>(offload_match(rep, prefix, hit)) *
@@ -250,7 +250,7 @@ void Simulation::complete(std::uint32_t id, std::uint32_t rep_id) {
   }
   if (rep.perf) rep.kv_final_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens);
   if (r.adapter != kNoAdapter)  // (the adapters' vector lies past the replica's hot lines)
-    for (AdapterSlot& slot : rep.adapters)
+    for (AdapterSlot& slot : holdings(rep).adapters)
       if (slot.adapter == r.adapter) --slot.in_use;
   --rep.running;
   --rep.outstanding;

@@ -80,10 +80,11 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
   }
   // Room for a replica on every GPU the pools can have: reserved, not touched (a page is faulted
   // in when a replica first writes it), so a fleet's replica table is not copied as it fills
-  // (the default at 1,000x: 20,000 replicas of 832 bytes, 14 MB copied by doublings). More
-  // replicas than GPUs (fractional ones) grow it as before.
+  // (the default at 1,000x: 20,000 replicas of 832 bytes with their holdings, 14 MB copied by
+  // doublings). More replicas than GPUs (fractional ones) grow it as before.
   for (const NodeView& node : cluster_.nodes()) cluster_gpus_ += node.gpus.size();
   replicas_.reserve(cluster_gpus_);
+  holdings_.reserve(cluster_gpus_);
   replica_epochs_.reserve(cluster_gpus_);
   ready_at_.reserve(cluster_gpus_);
   step_reads_.reserve(cluster_gpus_);
