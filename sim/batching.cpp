@@ -89,7 +89,7 @@ void Simulation::admit_head(Replica& rep) {
     for (AdapterSlot& slot : holdings(rep).adapters)
       if (slot.adapter == r.adapter) ++slot.in_use, slot.last_used = now_;
   r.admitted = ++rep.admissions;
-  if (rep.sends_kv) kv_handoff(id).admitted = now_;  // (disaggregation.cpp's TTFT split)
+  if (rep.sends_kv) kv_times(id).admitted = now_;  // (disaggregation.cpp's TTFT split)
   r.prefilled = 0;
   r.cached = 0;
   rep.prefill_batch.push_back(id);

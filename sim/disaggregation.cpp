@@ -51,8 +51,7 @@ void Simulation::send_kv(Replica& rep, std::uint32_t, std::uint32_t id) {
   --rep.running;
   --rep.outstanding;  // (the batch step's end calls after_request_left)
   --models_[r.model].in_flight;
-  r.kv_waits = true;
-  kv_handoff(id).node = rep.info.node;
+  r.kv_node = rep.info.node;
   r.replica = kNoReplica;
   const std::uint32_t decode = setup_.scenario.models[r.model].partner;
   change_concurrency(r.model, -1);
@@ -102,15 +101,14 @@ void Simulation::start_kv_transfer(std::uint32_t id, std::uint32_t rep_id) {
   }
   ++models_[r.model].in_flight;
   if (rep.outstanding++ == 0) set_busy(rep, true);
-  KvHandoff& handoff = kv_handoff(id);
-  handoff.to = rep_id;
-  handoff.to_id = rep.info.id;
-  handoff.sent = now_;
+  r.kv_to = rep_id;
+  r.kv_to_id = rep.info.id;
+  kv_times(id).sent = now_;
   const double bytes = static_cast<double>(r.input_tokens) * spec.kv_bytes_per_token;
   KvTransferCounts& counts = kv_transfer_counts_[spec.partner];
   ++counts.transfers;
   counts.bytes += bytes;
-  const std::uint32_t from = handoff.node, to = rep.info.node;
+  const std::uint32_t from = r.kv_node, to = rep.info.node;
   if (from == to) ++counts.same_node;
   route_load_changed(rep_id);  // it counts as outstanding there from now on
   if (bytes <= 0) {
@@ -130,18 +128,19 @@ void Simulation::start_kv_transfer(std::uint32_t id, std::uint32_t rep_id) {
 void Simulation::on_kv_transfer_done(std::uint32_t id) {
   Request& r = requests_[id];
   const ModelSpec& spec = setup_.scenario.models[r.model];
-  KvHandoff& handoff = kv_handoff(id);
-  kv_transfer_counts_[spec.partner].transfer_seconds.add(to_seconds(now_ - handoff.sent));
-  if (slot_of(handoff.to_id) != handoff.to) {
+  kv_transfer_counts_[spec.partner].transfer_seconds.add(to_seconds(now_ - kv_times(id).sent));
+  if (slot_of(r.kv_to_id) != r.kv_to) {
     --models_[r.model].in_flight;
+    r.kv_to = r.kv_to_id = kNoReplica;
     hand_to_decode(id);
     return;
   }
-  const std::uint32_t rep_id = handoff.to;
+  const std::uint32_t rep_id = r.kv_to;
   Replica& rep = replicas_[rep_id];
-  r.kv_waits = false;
+  r.kv_node = 0xFFFFFFFFu;
+  r.kv_to = r.kv_to_id = kNoReplica;
   r.kv_arrived = true;
-  handoff.landed = now_;
+  kv_times(id).landed = now_;
   r.replica = rep_id;
   rep.waiting.push(id);
   rep.queued_tokens += request_tokens(serving_[r.model], r);
@@ -180,7 +179,7 @@ void Simulation::join_transferred(Replica& rep) {
     rep.prefill_batch.pop_back();
     prefill_done(rep, rep_id, id);
     r.first_token = first_token;
-    kv_handoff(id).joined = now_;
+    kv_times(id).joined = now_;
     r.kv_moved = true;
   }
 }
@@ -188,7 +187,7 @@ void Simulation::join_transferred(Replica& rep) {
 // A completed request of a disaggregated model: where its time to decode went.
 void Simulation::count_kv_components(std::uint32_t id) {
   const Request& r = requests_[id];
-  const KvHandoff& t = kv_handoff(id);
+  const KvTimes& t = kv_times(id);
   KvTransferCounts& counts = kv_transfer_counts_[reported_model(r.model)];
   counts.queue.add(to_seconds(t.admitted - r.arrival));
   counts.prefill.add(to_seconds(r.first_token - t.admitted));

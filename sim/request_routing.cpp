@@ -170,7 +170,7 @@ void Simulation::route(std::uint32_t id) {
     throw PolicyError{"router policy '" + setup_.scenario.router.impl + "' returned index " +
                       std::to_string(pick) + " for " + std::to_string(m.ready.size()) +
                       " candidates"};
-  if (r.kv_waits) {  // a decode pool's request: its KV moves there first
+  if (r.kv_node != 0xFFFFFFFFu) {  // a decode pool's request: its KV moves there first
     start_kv_transfer(id, m.ready[pick]);
     return;
   }

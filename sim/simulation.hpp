@@ -233,11 +233,9 @@ class Simulation {
     std::uint32_t extra;
   };
 
-  // A request's fields, 96 bytes: a record spans two cache lines wherever it starts (at 0 or 32
-  // bytes into a line), as the 128 line-aligned bytes it had did, over three quarters of the
-  // pages (a fleet has ~10^5 in flight, out of cache, and a line read out of cache pays mostly
-  // for its page walk). A disaggregated request's KV hand-off is beside the table (KvHandoff).
-  struct Request {
+  // A request's fields, those each handler reads first (the first two cache lines); the
+  // disaggregated path's after. Line-aligned: a fleet has ~10^5 in flight, out of cache.
+  struct alignas(64) Request {
     std::uint64_t serial = 0;
     SimTime arrival = 0;
     SimTime dispatched = 0;
@@ -255,6 +253,7 @@ class Simulation {
     std::uint32_t prefilled = 0;  // chunked prefill: prompt tokens computed so far
     std::uint32_t chunk = 0;      // chunked prefill: prompt tokens in the step under way
     std::uint32_t cached = 0;     // prompt tokens found in the replica's prefix cache at admission
+    std::uint32_t kv_node = 0xFFFFFFFFu;  // disaggregated serving (below)
     bool swapped = false;  // preempted with its KV blocks in the replica's host swap space
     bool waited = false;
     bool live = false;
@@ -264,14 +263,15 @@ class Simulation {
     // its replica's `loading`, computing nothing.
     std::uint8_t loads_pending = 0;
     // Disaggregated serving (sim/disaggregation.cpp): after its prefill, its KV cache waits on
-    // a node for a decode replica (kv_waits), then moves to one (KvHandoff: where, and the times
-    // along the way), then waits there with kv_arrived set until it joins the decode batch
-    // without a prefill.
-    bool kv_waits = false;
+    // kv_node for a decode replica, then moves to kv_to (slot; kv_to_id: its public id), then
+    // waits there with kv_arrived set until it joins the decode batch without a prefill.
     bool kv_arrived = false;
-    bool kv_moved = false;  // its KvHandoff's `joined` is set
+    bool kv_moved = false;    // kv_times_'s `joined` is set
+    // Its times along the way are in kv_times_.
+    std::uint32_t kv_to = kNoReplica;
+    std::uint32_t kv_to_id = kNoReplica;
   };
-  static_assert(sizeof(Request) == 96);
+  static_assert(sizeof(Request) == 128);
 
   struct AdapterSlot {  // a LoRA adapter resident (or loading) on a replica
     std::uint32_t adapter;
@@ -739,19 +739,16 @@ class Simulation {
   // as long as the last slot that had any (read only where Request::has_prefix says so): most
   // workloads carry none, and at a fleet's scale an empty vector a slot was 24 MB.
   std::vector<std::vector<std::uint64_t>> request_hashes_;
-  // A disaggregated request's KV hand-off (sim/disaggregation.cpp), by request id as requests_:
-  // beside the table, which the other requests read. Each field is set before it is read, in the
+  // A disaggregated request's times (sim/disaggregation.cpp), by request id as requests_: beside
+  // the table, so that a request stays two cache lines. Each is set before it is read, in the
   // same request's life (a slot's old values are never read).
-  struct KvHandoff {
-    std::uint32_t node = 0;   // where its KV cache waits for a decode replica (Request::kv_waits)
-    std::uint32_t to = 0;     // the decode replica it moves to: its slot,
-    std::uint32_t to_id = 0;  // and public id
+  struct KvTimes {
     SimTime admitted = 0;  // to the prefill batch
     SimTime sent = 0;      // KV transfer started
     SimTime landed = 0;    // transfer done
     SimTime joined = 0;    // joined the decode batch
   };
-  std::vector<KvHandoff> kv_handoffs_;
+  std::vector<KvTimes> kv_times_;
   // By replica slot: where its decode heap, prefill batch, queue's second entry (the first is in
   // the replica: Fifo) and the first's request record were when its pending batch step was
   // scheduled. The event loop prefetches them for that step without reading the replica first
@@ -771,8 +768,7 @@ class Simulation {
   // ~12,000, the shipped small scenarios tens).
   bool tables_out_of_cache() const { return replicas_.size() >= 1024; }
   // Starts loading both lines of a request's record (each handler reads fields of both: the
-  // lengths near its start, the progress and flags near its end; 96 bytes from 0 or 32 bytes
-  // into a line end in the next line). Always inlined: a call to a function
+  // first line's lengths, the second's progress and flags). Always inlined: a call to a function
   // that only prefetches has no effect the compiler must keep, and GCC drops it.
   [[gnu::always_inline]] static void prefetch_request(const Request* r) {
     __builtin_prefetch(r);
@@ -784,9 +780,9 @@ class Simulation {
                              rep.waiting.next_address(), rep.waiting.empty() ? nullptr : &requests_[rep.waiting.front()],
                              static_cast<std::uint32_t>(rep.decoding.size() * sizeof(Sequence))};
   }
-  KvHandoff& kv_handoff(std::uint32_t id) {
-    if (kv_handoffs_.size() <= id) kv_handoffs_.resize(requests_.size());
-    return kv_handoffs_[id];
+  KvTimes& kv_times(std::uint32_t id) {
+    if (kv_times_.size() <= id) kv_times_.resize(requests_.size());
+    return kv_times_[id];
   }
   bool store_down_ = false;
   struct StoreWaiter {
