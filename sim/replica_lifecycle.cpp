@@ -177,11 +177,11 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
     rep.kv_block_size = static_cast<std::uint32_t>(spec.kv_block_size);
     rep.kv_blocks = static_cast<std::int64_t>(std::floor(rep.kv_capacity() / spec.kv_block_size));
     held.swap_blocks = spec.kv_preemption == ModelSpec::KvPreemption::Swap
-                          ? static_cast<std::int64_t>(std::floor(spec.swap_space * spec.gpus_per_replica /
-                                                                 (spec.kv_block_size * spec.kv_bytes_per_token)))
-                          : 0;
+                           ? static_cast<std::int64_t>(std::floor(spec.swap_space * spec.gpus_per_replica /
+                                                                  (spec.kv_block_size * spec.kv_bytes_per_token)))
+                           : 0;
     held.swap_bandwidth = spec.gpus_per_replica * (spec.swap_bandwidth > 0 ? spec.swap_bandwidth
-                                                                          : node.gpu_type->host_to_device_bandwidth);
+                                                                           : node.gpu_type->host_to_device_bandwidth);
     rep.sends_kv = spec.role == ModelSpec::Role::Prefill;
     rep.takes_kv = spec.role == ModelSpec::Role::Decode;
     // (a decode pool's replica loads from host memory only: sim/kv_offload.cpp)
