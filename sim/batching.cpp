@@ -124,8 +124,16 @@ void Simulation::admit_head(Replica& rep) {
 // step starts while there is token budget left beside the decodes.
 void Simulation::llm_try_schedule(Replica& rep, std::uint32_t rep_id) {
   if (rep.step == BatchStepKind::Prefill || rep.step == BatchStepKind::Mixed || rep.step == BatchStepKind::Swap ||
-      rep.waiting.empty())
+      rep.step == BatchStepKind::Prefilled || rep.waiting.empty())
     return;
+  if (rep.step_started > now_) {  // a prefill step ended ahead of its time is still running
+    // Its end is an event again, as a prefill step's: the next step starts there (the decode
+    // stretch scheduled from it is cancelled).
+    rep.step = BatchStepKind::Prefilled;
+    ++epoch_of(rep);
+    schedule(rep.step_started, EventKind::BatchStep, rep_id, epoch_of(rep), prefetch_hint(rep.waiting.front()));
+    return;
+  }
   if (rep.takes_kv && take_transferred(rep, rep_id)) return;  // a KV cache arrived (disaggregation.cpp)
   const ServingSpec& spec = serving_[rep.info.model];
   if (spec.chunked_prefill) {
@@ -205,12 +213,56 @@ void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
   rep.step_started = now_;
   rep.step_tokens = tokens;
   ++epoch_of(rep);
-  note_step_reads(rep, rep_id);
   // Time added to the step: blocks of swapped-out requests admitted, copied back (swap_in_seconds),
   // and the admitted requests' loads from the KV offload tiers (step_load_seconds).
-  schedule(now_ + ceil_ns(rep.perf->prefill_seconds(tokens) + rep.swap_in_seconds + rep.step_load_seconds),
-           EventKind::BatchStep, rep_id, epoch_of(rep), prefetch_hint(rep.prefill_batch.front()));
+  const SimTime end = now_ + ceil_ns(rep.perf->prefill_seconds(tokens) + rep.swap_in_seconds + rep.step_load_seconds);
   rep.swap_in_seconds = rep.step_load_seconds = 0;
+  if (prefill_end_fuses(rep, end)) {
+    fuse_prefill_end(rep, rep_id, end);
+    return;
+  }
+  note_step_reads(rep, rep_id);
+  schedule(end, EventKind::BatchStep, rep_id, epoch_of(rep), prefetch_hint(rep.prefill_batch.front()));
+}
+
+// Whether the prefill step just started, ending at `end`, may end now (fuse_prefill_end): what
+// its end does then depends on nothing that can change before `end` but a request queued
+// meanwhile (llm_try_schedule brings the end back as an event), and nothing reads the replica
+// mid-step in a way it would change. Each of its requests goes on decoding after it, no cached
+// prefix is involved, and the next step can only be the decode stretch (no request left waiting,
+// no KV room to make, nothing to swap out or join).
+bool Simulation::prefill_end_fuses(const Replica& rep, SimTime end) const {
+  if (end > fuse_prefill_until_ || !rep.waiting.empty() || rep.sends_kv ||
+      rep.joins_at_step || rep.prefix_used || rep.kv_final_blocks > rep.kv_blocks || rep.swap_out_seconds > 0)
+    return false;
+  for (const std::uint32_t id : rep.prefill_batch) {
+    const Request& r = requests_[id];
+    if (r.generated + 1 >= r.output_tokens || r.has_prefix) return false;
+  }
+  return true;
+}
+
+// A prefill step ended as it starts: its end (on_batch_step) done now, as of `end`, which
+// schedules the decode stretch from there. Until `end` the replica is in that stretch with
+// step_started later than now: decode progress stays where it is (progress_time is `end`), a
+// request queued brings the step's end back as an event (llm_try_schedule), and routers and KV
+// usage samples see its tokens and blocks as they were (routed_tokens, sample_kv_usage). It
+// saves an event a request, and the replica's and the requests' lines read again at the step's
+// end, a cache miss each at a fleet's scale.
+void Simulation::fuse_prefill_end(Replica& rep, std::uint32_t rep_id, SimTime end) {
+  ReplicaHoldings& held = holdings(rep);
+  const std::int64_t queued = rep.queued_tokens;
+  held.prefill_decoding_tokens = rep.decoding_tokens;
+  held.prefill_held_blocks = rep.prefill_blocks + (rep.decoding.empty() ? 0 : rep.blocks_at(rep.context));
+  const SimTime now = now_;
+  now_ = end;
+  for (const std::uint32_t id : rep.prefill_batch) prefill_done(rep, rep_id, id);
+  rep.prefill_batch.clear();
+  rep.progress_time = now_;
+  rep.step = BatchStepKind::Idle;
+  next_step(rep, rep_id);
+  now_ = now;
+  held.prefill_queued_tokens = queued - rep.queued_tokens;
 }
 
 // Chunked prefill (vLLM's scheduler with enable_chunked_prefill; Sarathi-Serve): one step
@@ -385,6 +437,7 @@ void Simulation::on_batch_step(std::uint32_t rep_id) {
       break;
     }
     case BatchStepKind::Swap:  // the copy is done: the blocks are free
+    case BatchStepKind::Prefilled:  // (its requests were done with when it started)
     case BatchStepKind::Idle: break;
   }
   rep.progress_time = now_;

@@ -268,7 +268,11 @@ void Simulation::sample_kv_usage(SimTime until) {
       // a sequence (exact for one; summing each sequence's blocks cost 5% of a run). Reserve:
       // what admission reserved.
       std::int64_t held = rep.kv_final_blocks;
-      if (spec.kv_allocation == ModelSpec::KvAllocation::Paged) {
+      if (spec.kv_allocation == ModelSpec::KvAllocation::Paged && rep.step_started >= t) {
+        // A prefill step ended ahead of its time (fuse_prefill_end) that had not ended at `t`
+        // (every other step started before `t`: at the last event's time or earlier).
+        held = holdings(rep).prefill_held_blocks;
+      } else if (spec.kv_allocation == ModelSpec::KvAllocation::Paged) {
         held = rep.prefill_blocks;
         if (!rep.decoding.empty())
           held += rep.blocks_at(rep.context + static_cast<double>(rep.decoding.size()) * (progress_at(rep, t) - rep.progress));

@@ -58,7 +58,7 @@ void Simulation::dispatch_or_buffer(std::uint32_t id) {
 RouteCandidate Simulation::route_candidate(const Replica& rep, const Request& r,
                                            std::span<const std::uint64_t> prefix) const {
   RouteCandidate c{rep.info.id, rep.outstanding, rep.running, r.adapter != kNoAdapter && holds_adapter(rep, r.adapter),
-                   rep.outstanding_tokens()};
+                   routed_tokens(rep)};
   if (!prefix.empty()) {
     const ServingSpec& spec = serving_[r.model];
     const std::size_t hit = holdings(rep).prefix.match(prefix);
@@ -129,7 +129,7 @@ class Simulation::ReadyView final : public ReadyReplicas {
   }
   std::size_t fewest_tokens() const override {
     if (indexed_ && sim_.route_index_.keeps_tokens()) return position(sim_.route_index_.fewest_tokens(r_.model));
-    return scan([](const Replica& rep) { return rep.outstanding_tokens(); });
+    return scan([this](const Replica& rep) { return sim_.routed_tokens(rep); });
   }
 
  private:

@@ -179,6 +179,13 @@ RunStatus Simulation::run() {
   RunStatus status;
   const Scenario& sc = setup_.scenario;
   const SimTime hard_end = sc.duration + sc.drain_limit;
+  // A prefill step's end is fused into its start (sim/batching.cpp, fuse_prefill_end) unless
+  // something may act on a replica mid-step in a way that would tell: a fault or a co-located
+  // job may stop it, real mode's worker runs its own steps, batch observers see every step, and
+  // a route index on tokens would be updated at the step's start instead of its end.
+  if (setup_.fuse_prefill_ends && !setup_.backend && sc.faults.empty() && !jobs_ && batch_observers_.empty() &&
+      !route_index_.keeps_tokens())
+    fuse_prefill_until_ = hard_end;
   try {
     for (std::uint32_t s = 0; s < setup_.sources.size(); ++s)
       if (setup_.sources[s]->next(pending_arrivals_[s], errors_)) {

@@ -74,6 +74,10 @@ struct SimulationSetup {
   // The bound's running sum is taken afresh once its rounding bound passes this many blocks;
   // tests set 0 (afresh at nearly every check) to exercise it.
   double kv_base_refresh = 1e-3;
+  // A prefill step that nothing can change before it ends is ended when it starts, and its
+  // decode stretch scheduled from its end: one event a request fewer (sim/batching.cpp,
+  // fuse_prefill_end). Both give the same results; tests set false to compare.
+  bool fuse_prefill_ends = true;
   // Real mode: what performs cold starts and serves requests, on its own clock
   // (sim/replica_backend.hpp); not owned. Null in simulation.
   ReplicaBackend* backend = nullptr;
@@ -294,8 +298,10 @@ class Simulation {
   };
 
   // Swap: the KV blocks of requests preempted to host memory are being copied out (swap
-  // preemption); the replica computes nothing meanwhile.
-  enum class BatchStepKind : std::uint8_t { Idle, Prefill, Decode, Mixed, Swap };
+  // preemption); the replica computes nothing meanwhile. Prefilled: a prefill step ended ahead
+  // of its time (fuse_prefill_end) that a request arrived during: the step's end, at
+  // step_started, takes it as a prefill step's end would.
+  enum class BatchStepKind : std::uint8_t { Idle, Prefill, Decode, Mixed, Swap, Prefilled };
 
   // A replica's fields that requests and batch steps read, in the order its handlers read them,
   // on five cache lines; what it holds on its node is in its ReplicaHoldings (below), a table of
@@ -326,7 +332,10 @@ class Simulation {
     std::int64_t queued_tokens = 0;
     double decoding_tokens = 0;
     // LLM batch state; `progress` counts decode steps since the replica started.
-    SimTime step_started = 0;      // of the prefill step or decode stretch under way
+    // Of the prefill step or decode stretch under way; later than now only while a prefill
+    // step ended ahead of its time is still running (fuse_prefill_end): the stretch after it
+    // starts then.
+    SimTime step_started = 0;
     double step_tokens = 0;        // the prefill (or mixed) step's prompt tokens
     double decode_started_at = 0;  // `progress` when the decode stretch began
     double decode_target = 0;      // `progress` at which the stretch ends (a finish, or KV full)
@@ -389,6 +398,13 @@ class Simulation {
     std::int64_t swap_blocks = 0;
     std::int64_t swapped_blocks = 0;
     double swap_bandwidth = 0;  // bytes/s, all its GPUs' PCIe links together
+    // While a prefill step ended ahead of its time is still running (fuse_prefill_end): what
+    // its end took off the queued tokens and the decoding tokens before it, so that routers see
+    // the tokens as they are until then (routed_tokens); and the paged KV blocks held until then
+    // (sample_kv_usage).
+    std::int64_t prefill_queued_tokens = 0;
+    double prefill_decoding_tokens = 0;
+    std::int64_t prefill_held_blocks = 0;
   };
 
   // The ModelSpec fields that each request and each batch step read, two models to a cache line.
@@ -468,6 +484,13 @@ class Simulation {
   class ReadyView;  // the ReadyReplicas a route_ready() router reads
   RouteCandidate route_candidate(const Replica& replica, const Request& request,
                                  std::span<const std::uint64_t> prefix) const;
+  // The outstanding tokens a router sees: the replica's, or, while a prefill step ended ahead of
+  // its time is still running (fuse_prefill_end), those it had with the step not yet ended.
+  double routed_tokens(const Replica& rep) const {
+    if (rep.step_started <= now_) return rep.outstanding_tokens();
+    const ReplicaHoldings& held = holdings(rep);
+    return static_cast<double>(rep.queued_tokens + held.prefill_queued_tokens) + held.prefill_decoding_tokens;
+  }
   void add_ready(std::uint32_t replica);     // joins its model's ready list and the route index
   void remove_ready(std::uint32_t replica);  // leaves them
   // A replica's outstanding requests or tokens may have changed: its place in the route index.
@@ -497,6 +520,8 @@ class Simulation {
   bool head_joins(Replica& replica, std::uint32_t id, std::uint32_t step_requests, double step_tokens);
   void admit_head(Replica& replica);
   void start_prefill(Replica& replica, std::uint32_t id);
+  bool prefill_end_fuses(const Replica& replica, SimTime end) const;
+  void fuse_prefill_end(Replica& replica, std::uint32_t id, SimTime end);
   bool start_mixed_step(Replica& replica, std::uint32_t id);
   void prefill_done(Replica& replica, std::uint32_t replica_id, std::uint32_t request);
   void advance_decode(Replica& replica);
@@ -708,6 +733,10 @@ class Simulation {
   std::uint64_t next_serial_ = 0;
   std::uint64_t requests_after_duration_ = 0;
   std::uint64_t live_requests_ = 0;
+  // Prefill steps ending no later than this may be fused (fuse_prefill_end): the run's hard end
+  // when nothing in the run reads a replica mid-step in a way a fused step would change; else
+  // before every time (set in run()).
+  SimTime fuse_prefill_until_ = -1;
   SimTime last_request_end_ = 0;
   volatile std::uint64_t spin_ = 0;  // the test slowdown's busy work
   // Real mode (setup_.backend non-null): reports not yet acted on, from backend_next_ on.

@@ -133,7 +133,7 @@ const RequestResult& by_serial(const RunOutput& out, std::uint64_t serial) {
 
 RunOutput run_scenario(const Scenario& scenario) { return run_setup(build_setup(scenario, registry())); }
 
-RunOutput run_setup(SimulationSetup setup) {
+RunOutput run_setup(SimulationSetup setup, std::initializer_list<SimObserver*> extra) {
   Simulation sim(std::move(setup));
   MetricsCollector metrics(sim.scenario());
   InvariantChecker checker(sim);
@@ -143,6 +143,7 @@ RunOutput run_setup(SimulationSetup setup) {
   sim.add_observer(&checker);
   sim.add_observer(&recorder);
   sim.add_observer(&log);
+  for (SimObserver* o : extra) sim.add_observer(o);
   RunOutput out;
   out.status = sim.run();
   out.metrics = metrics.result();

@@ -3,6 +3,7 @@
 #pragma once
 #include <sys/types.h>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -115,8 +116,9 @@ const RequestResult& by_serial(const RunOutput& out, std::uint64_t serial);
 
 // Runs `scenario` with the built-in policies and the checkers attached.
 RunOutput run_scenario(const Scenario& scenario);
-// The same for a setup a test has changed (a policy of its own in place of the scenario's).
-RunOutput run_setup(SimulationSetup setup);
+// The same for a setup a test has changed (a policy of its own in place of the scenario's),
+// with observers of the test's own attached too.
+RunOutput run_setup(SimulationSetup setup, std::initializer_list<SimObserver*> extra = {});
 
 const PolicyRegistry& registry();
 

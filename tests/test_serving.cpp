@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "sim/timeseries.hpp"
 #include "tests/support.hpp"
 #include "traces/generators.hpp"
 
@@ -419,6 +420,83 @@ TEST_CASE("the outstanding tokens a router sees are exact at each replica's last
   // prefill put out its first token at 1.065 s and its decode stretch has run since, uncounted:
   // 2,000 - 1 left; A's likewise: 50 - 1.
   REQUIRE(seen == std::vector<std::vector<double>>{{0, 0}, {4000, 0}, {1999, 49}});
+}
+
+TEST_CASE("fused prefill ends: every result and sample as with each prefill end an event of its own",
+          "[serving][engine][invariants]") {
+  // A prefill step that nothing can change before it ends is ended when it starts (sim/batching.cpp,
+  // fuse_prefill_end). Loads that keep steps busy, so that requests arrive mid-step (the step's end
+  // comes back as an event), some that end at their first token (never fused), a KV cache that
+  // may fill (never fused while it may), a router reading every replica's tokens (they must read
+  // as if the step had not ended), and the time series' KV samples every second (likewise).
+  // Checked: each request's record, the metrics, the decisions, every sample, the invariants.
+  struct FewestTokens : Router {  // reads the candidates' tokens (least-tokens keeps an index instead)
+    std::size_t route(std::span<const RouteCandidate> c, const RouteRequest&) override {
+      std::size_t best = 0;
+      for (std::size_t i = 1; i < c.size(); ++i)
+        if (c[i].outstanding_tokens < c[best].outstanding_tokens) best = i;
+      return best;
+    }
+  };
+  const std::string base =
+      "duration: 3min\nwarm_start: true\nseed: 5\nsample_interval: 1s\n"
+      "cluster:\n  pools:\n    - {name: a, nodes: 1, gpu: H100-80GB, gpus_per_node: 8}\n"
+      "models:\n  - {name: m, parameters: 8e9, gpu_memory_utilization: 0.75";
+  const std::string load =
+      "workloads:\n  - {model: m, arrivals: {process: poisson, rate: 12/s},\n"
+      "      input_tokens: {dist: uniform, low: 200, high: 6000}, output_tokens: {dist: uniform, low: 1, high: 300}}\n";
+  for (const std::string variant : {"plain", "kv-pressure", "max-batch", "tokens-router", "kpa"}) {
+    INFO(variant);
+    std::string yaml = base;
+    yaml += variant == "kv-pressure" ? ", kv_cache_per_token: 20000000B" : ", kv_cache_per_token: 131072B";
+    if (variant == "max-batch") yaml += ", max_batch: 3";
+    yaml += "}\n";
+    yaml += variant == "kpa"
+                ? "policies: {placement: {impl: first-fit}, autoscaler: {impl: kpa, target_concurrency: 2}}\n"
+                : "policies: {placement: {impl: first-fit}, autoscaler: {impl: fixed, replicas: 3}}\n";
+    yaml += load;
+    const Scenario sc = scenario_from(yaml);
+    std::vector<RunOutput> outs;
+    std::vector<std::vector<TimeSeriesRecorder::Sample>> samples;
+    for (const bool fuse : {true, false}) {
+      SimulationSetup setup = build_setup(sc, registry());
+      setup.fuse_prefill_ends = fuse;
+      if (variant == "tokens-router") setup.router = std::make_unique<FewestTokens>();
+      TimeSeriesRecorder series(sc, sc.sample_interval);
+      RunOutput out = run_setup(std::move(setup), {&series});
+      REQUIRE(out.status.ok);
+      for (const auto& v : out.violations) FAIL(v);
+      outs.push_back(std::move(out));
+      samples.push_back(series.samples());
+    }
+    const RunOutput &fused = outs[0], &stepped = outs[1];
+    // Fused steps happened, and steps came back as events (requests arrived mid-step).
+    CHECK(fused.status.events < stepped.status.events);
+    CHECK(stepped.status.events - fused.status.events < stepped.status.requests);
+    REQUIRE(fused.requests.size() > 1000);
+    REQUIRE(fused.requests.size() == stepped.requests.size());
+    for (std::size_t i = 0; i < fused.requests.size(); ++i) {
+      const RequestResult &a = fused.requests[i], &b = stepped.requests[i];
+      INFO("request end #" << i);
+      REQUIRE(a.serial == b.serial);
+      REQUIRE(a.replica == b.replica);
+      REQUIRE(a.first_token == b.first_token);
+      REQUIRE(a.end == b.end);
+      REQUIRE(a.outcome == b.outcome);
+    }
+    CHECK(fused.decisions == stepped.decisions);
+    CHECK(fused.metrics.overall.ttft.quantile(0.99) == stepped.metrics.overall.ttft.quantile(0.99));
+    CHECK(fused.metrics.overall.gpu_seconds_busy == stepped.metrics.overall.gpu_seconds_busy);
+    REQUIRE(samples[0].size() == samples[1].size());
+    std::size_t kv_samples = 0;
+    for (std::size_t i = 0; i < samples[0].size(); ++i) {
+      INFO("sample at " << samples[0][i].time);
+      REQUIRE(samples[0][i].kv_sampled == samples[1][i].kv_sampled);
+      REQUIRE(samples[0][i].models == samples[1][i].models);
+      kv_samples += samples[0][i].kv_sampled;
+    }
+    CHECK(kv_samples > 100);
+  }
 }
 
 TEST_CASE("power-of-two: the same seed routes the same way, another seed differently", "[serving][routing]") {
