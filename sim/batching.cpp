@@ -253,7 +253,8 @@ void Simulation::fuse_prefill_end(Replica& rep, std::uint32_t rep_id, SimTime en
   ReplicaHoldings& held = holdings(rep);
   const std::int64_t queued = rep.queued_tokens;
   held.prefill_decoding_tokens = rep.decoding_tokens;
-  held.prefill_held_blocks = rep.prefill_blocks + (rep.decoding.empty() ? 0 : rep.blocks_at(rep.context));
+  held.prefill_blocks_before = rep.prefill_blocks;
+  held.prefill_context_before = rep.decoding.empty() ? 0 : rep.context;
   const SimTime now = now_;
   now_ = end;
   for (const std::uint32_t id : rep.prefill_batch) prefill_done(rep, rep_id, id);

@@ -400,11 +400,13 @@ class Simulation {
     double swap_bandwidth = 0;  // bytes/s, all its GPUs' PCIe links together
     // While a prefill step ended ahead of its time is still running (fuse_prefill_end): what
     // its end took off the queued tokens and the decoding tokens before it, so that routers see
-    // the tokens as they are until then (routed_tokens); and the paged KV blocks held until then
-    // (sample_kv_usage).
+    // the tokens as they are until then (routed_tokens); and the prefill blocks and decoding
+    // context before it, from which a KV usage sample until then counts the blocks held
+    // (sample_kv_usage; only there, so not at each fused step).
     std::int64_t prefill_queued_tokens = 0;
     double prefill_decoding_tokens = 0;
-    std::int64_t prefill_held_blocks = 0;
+    std::int64_t prefill_blocks_before = 0;
+    double prefill_context_before = 0;  // 0 while none decoded
   };
 
   // The ModelSpec fields that each request and each batch step read, two models to a cache line.
