@@ -250,11 +250,11 @@ bool Simulation::prefill_end_fuses(const Replica& rep, SimTime end) const {
 // saves an event a request, and the replica's and the requests' lines read again at the step's
 // end, a cache miss each at a fleet's scale.
 void Simulation::fuse_prefill_end(Replica& rep, std::uint32_t rep_id, SimTime end) {
-  ReplicaHoldings& held = holdings(rep);
+  BeforeFusedEnd& before = fused_before_[rep_id];
   const std::int64_t queued = rep.queued_tokens;
-  held.prefill_decoding_tokens = rep.decoding_tokens;
-  held.prefill_blocks_before = rep.prefill_blocks;
-  held.prefill_context_before = rep.decoding.empty() ? 0 : rep.context;
+  before.decoding_tokens = rep.decoding_tokens;
+  before.prefill_blocks = rep.prefill_blocks;
+  before.context = rep.decoding.empty() ? 0 : rep.context;
   const SimTime now = now_;
   now_ = end;
   for (const std::uint32_t id : rep.prefill_batch) prefill_done(rep, rep_id, id);
@@ -263,7 +263,7 @@ void Simulation::fuse_prefill_end(Replica& rep, std::uint32_t rep_id, SimTime en
   rep.step = BatchStepKind::Idle;
   next_step(rep, rep_id);
   now_ = now;
-  held.prefill_queued_tokens = queued - rep.queued_tokens;
+  before.queued_tokens_taken = queued - rep.queued_tokens;
 }
 
 // Chunked prefill (vLLM's scheduler with enable_chunked_prefill; Sarathi-Serve): one step

@@ -271,9 +271,8 @@ void Simulation::sample_kv_usage(SimTime until) {
       if (spec.kv_allocation == ModelSpec::KvAllocation::Paged && rep.step_started >= t) {
         // A prefill step ended ahead of its time (fuse_prefill_end) that had not ended at `t`
         // (every other step started before `t`: at the last event's time or earlier).
-        const ReplicaHoldings& before = holdings(rep);
-        held = before.prefill_blocks_before +
-               (before.prefill_context_before == 0 ? 0 : rep.blocks_at(before.prefill_context_before));
+        const BeforeFusedEnd& before = fused_before_[rep.info.slot];
+        held = before.prefill_blocks + (before.context == 0 ? 0 : rep.blocks_at(before.context));
       } else if (spec.kv_allocation == ModelSpec::KvAllocation::Paged) {
         held = rep.prefill_blocks;
         if (!rep.decoding.empty())

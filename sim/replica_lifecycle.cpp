@@ -154,6 +154,7 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
     replica_epochs_.push_back(0);
     ready_at_.push_back(kNotReady);
     step_reads_.emplace_back();
+    fused_before_.emplace_back();
   } else {
     // The LIFO end: the most recently stopped slot. Its epoch (replica_epochs_) carries on, so
     // that events still queued for the replica that held it stay stale.

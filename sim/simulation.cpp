@@ -88,6 +88,7 @@ Simulation::Simulation(SimulationSetup setup) : setup_(std::move(setup)) {
   replica_epochs_.reserve(cluster_gpus_);
   ready_at_.reserve(cluster_gpus_);
   step_reads_.reserve(cluster_gpus_);
+  fused_before_.reserve(cluster_gpus_);
   store_link_ = network_.add_link(sc.model_store_bandwidth);
   registry_link_ = network_.add_link(sc.registry_bandwidth);
   models_.resize(sc.models.size());

@@ -398,15 +398,20 @@ class Simulation {
     std::int64_t swap_blocks = 0;
     std::int64_t swapped_blocks = 0;
     double swap_bandwidth = 0;  // bytes/s, all its GPUs' PCIe links together
-    // While a prefill step ended ahead of its time is still running (fuse_prefill_end): what
-    // its end took off the queued tokens and the decoding tokens before it, so that routers see
-    // the tokens as they are until then (routed_tokens); and the prefill blocks and decoding
-    // context before it, from which a KV usage sample until then counts the blocks held
-    // (sample_kv_usage; only there, so not at each fused step).
-    std::int64_t prefill_queued_tokens = 0;
-    double prefill_decoding_tokens = 0;
-    std::int64_t prefill_blocks_before = 0;
-    double prefill_context_before = 0;  // 0 while none decoded
+  };
+
+  // While a prefill step ended ahead of its time is still running (fuse_prefill_end): what its
+  // end took off the queued tokens and the decoding tokens before it, so that routers see the
+  // tokens as they are until then (routed_tokens); and the prefill blocks and decoding context
+  // before it, from which a KV usage sample until then counts the blocks held (sample_kv_usage;
+  // only there, so not at each fused step). By slot, in fused_before_: a table of its own, 32
+  // bytes a replica, as each fused step writes it (in the holdings, 512 bytes a replica, each
+  // write was a page out of the TLB's reach at a fleet's scale).
+  struct BeforeFusedEnd {
+    std::int64_t queued_tokens_taken = 0;
+    double decoding_tokens = 0;
+    std::int64_t prefill_blocks = 0;
+    double context = 0;  // 0 while none decoded
   };
 
   // The ModelSpec fields that each request and each batch step read, two models to a cache line.
@@ -490,8 +495,8 @@ class Simulation {
   // its time is still running (fuse_prefill_end), those it had with the step not yet ended.
   double routed_tokens(const Replica& rep) const {
     if (rep.step_started <= now_) return rep.outstanding_tokens();
-    const ReplicaHoldings& held = holdings(rep);
-    return static_cast<double>(rep.queued_tokens + held.prefill_queued_tokens) + held.prefill_decoding_tokens;
+    const BeforeFusedEnd& before = fused_before_[rep.info.slot];
+    return static_cast<double>(rep.queued_tokens + before.queued_tokens_taken) + before.decoding_tokens;
   }
   void add_ready(std::uint32_t replica);     // joins its model's ready list and the route index
   void remove_ready(std::uint32_t replica);  // leaves them
@@ -695,6 +700,7 @@ class Simulation {
   std::vector<ReplicaHoldings> holdings_;
   ReplicaHoldings& holdings(const Replica& rep) { return holdings_[rep.info.slot]; }
   const ReplicaHoldings& holdings(const Replica& rep) const { return holdings_[rep.info.slot]; }
+  std::vector<BeforeFusedEnd> fused_before_;  // by slot, beside replicas_ (grown with it)
   std::vector<std::uint32_t> free_slots_;
   std::vector<std::uint32_t> stopped_slots_;
   std::uint32_t replicas_placed_ = 0;  // the next public id
