@@ -73,7 +73,7 @@ bool Simulation::admissible(const Replica& rep, const Request& r) const {
 // (an adapter not yet resident starts loading, and the step ends there).
 bool Simulation::head_joins(Replica& rep, std::uint32_t rep_id, std::uint32_t step_requests, double step_tokens) {
   const Request& r = requests_[rep.waiting.front()];
-  if (r.kv_arrived) return false;  // its KV is here: it joins without a prefill (disaggregation.cpp)
+  if (extras_of(r).kv_arrived) return false;  // its KV is here: it joins without a prefill (disaggregation.cpp)
   if (!admissible(rep, r)) return false;
   if (ask_batching(rep, r, step_requests, step_tokens) == BatchAdmission::Stop) return false;
   return r.adapter == kNoAdapter || adapter_ready(rep, rep_id, r.adapter);
@@ -88,10 +88,9 @@ void Simulation::admit_head(Replica& rep) {
   if (r.adapter != kNoAdapter)
     for (AdapterSlot& slot : holdings(rep).adapters)
       if (slot.adapter == r.adapter) ++slot.in_use, slot.last_used = now_;
-  r.admitted = ++rep.admissions;
+  r.admitted = static_cast<std::uint32_t>(++rep.admissions);
   if (rep.sends_kv) kv_times(id).admitted = now_;  // (disaggregation.cpp's TTFT split)
-  r.prefilled = 0;
-  r.cached = 0;
+  if (r.has_extras) extras(r).prefilled = extras(r).cached = 0;
   rep.prefill_batch.push_back(id);
   if (r.swapped) {
     swap_in(rep, r);
@@ -100,7 +99,7 @@ void Simulation::admit_head(Replica& rep) {
     std::size_t hit = holdings(rep).prefix.match(full);
     if (spec.kv_offload) {  // from the offload tiers (kv_offload.cpp)
       hit += load_offloaded(rep, id, full, hit);
-      if (r.loads_pending > 0) {  // it waits for them
+      if (extras_of(r).loads_pending > 0) {  // it waits for them
         rep.prefill_batch.pop_back();
         rep.loading.push_back(id);
       }
@@ -108,10 +107,11 @@ void Simulation::admit_head(Replica& rep) {
     holdings(rep).prefix.insert(full.first(hit));  // used now
     rep.prefix_used = true;
     const std::uint64_t prompt = std::uint64_t{r.input_tokens} + r.generated;
-    r.cached = static_cast<std::uint32_t>(std::min<std::uint64_t>(hit * spec.prefix_block_tokens, prompt - 1));
+    const auto cached = static_cast<std::uint32_t>(std::min<std::uint64_t>(hit * spec.prefix_block_tokens, prompt - 1));
+    if (cached > 0) extras(r).cached = cached;
     KvCounts& counts = kv_counts_[r.model];
     counts.prompt_tokens += prompt;
-    counts.prefix_hit_tokens += r.cached;
+    counts.prefix_hit_tokens += cached;
   }
   ++rep.running;
   rep.kv_final_blocks += rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens);
@@ -194,15 +194,18 @@ void Simulation::cut_decode(Replica& rep, std::uint32_t rep_id) {
 void Simulation::start_prefill(Replica& rep, std::uint32_t rep_id) {
   double tokens = 0;
   if (rep.joins_at_step)  // (a replica whose requests may wait for offloaded blocks: kv_offload.cpp)
-    for (std::uint32_t id : rep.prefill_batch)
-      tokens += tokens_to_prefill(requests_[id].input_tokens, requests_[id].generated, requests_[id].cached);
+    for (std::uint32_t id : rep.prefill_batch) {
+      const Request& r = requests_[id];
+      tokens += tokens_to_prefill(r.input_tokens, r.generated, extras_of(r).cached);
+    }
   while (!rep.waiting.empty()) {
     if (!rep.prefill_batch.empty() &&
         !head_joins(rep, rep_id, static_cast<std::uint32_t>(rep.prefill_batch.size()), tokens))
       break;
     const Request& r = requests_[rep.waiting.front()];
     admit_head(rep);
-    if (r.loads_pending == 0) tokens += tokens_to_prefill(r.input_tokens, r.generated, r.cached);
+    if (const RequestExtras& x = extras_of(r); x.loads_pending == 0)
+      tokens += tokens_to_prefill(r.input_tokens, r.generated, x.cached);
   }
   if (rep.joins_at_step && tokens == 0) {  // every request admitted waits for its loads (one computes >= 1 token)
     rep.step = BatchStepKind::Idle;
@@ -278,17 +281,18 @@ bool Simulation::start_mixed_step(Replica& rep, std::uint32_t rep_id) {
   double prompt = 0;
   std::uint32_t step_requests = 0;
   auto take_chunk = [&](Request& r) {
-    const double remaining = tokens_to_prefill(r.input_tokens, r.generated, r.cached) - r.prefilled;
-    r.chunk = static_cast<std::uint32_t>(std::min(remaining, left));
-    prompt += r.chunk;
-    left -= r.chunk;
-    if (r.chunk > 0) ++step_requests;
+    RequestExtras& x = extras(r);
+    const double remaining = tokens_to_prefill(r.input_tokens, r.generated, x.cached) - x.prefilled;
+    x.chunk = static_cast<std::uint32_t>(std::min(remaining, left));
+    prompt += x.chunk;
+    left -= x.chunk;
+    if (x.chunk > 0) ++step_requests;
   };
   for (std::uint32_t id : rep.prefill_batch) take_chunk(requests_[id]);
   while (left > 0 && !rep.waiting.empty() && head_joins(rep, rep_id, step_requests, decodes + prompt)) {
     const std::uint32_t id = rep.waiting.front();
     admit_head(rep);
-    if (requests_[id].loads_pending == 0) take_chunk(requests_[id]);  // (else it waits in `loading`)
+    if (extras_of(requests_[id]).loads_pending == 0) take_chunk(requests_[id]);  // (else it waits in `loading`)
   }
   if (prompt == 0) return false;
   rep.step = BatchStepKind::Mixed;
@@ -317,7 +321,8 @@ void Simulation::prefill_done(Replica& rep, std::uint32_t rep_id, std::uint32_t 
   // It leaves the queued tokens (its prompt, less the chunks taken off already, and its output);
   // decoding, it counts the output tokens still to come.
   const std::int64_t prompt = std::int64_t{r.input_tokens} + r.generated;
-  rep.queued_tokens -= prompt - std::min<std::int64_t>(r.prefilled, prompt) + (std::int64_t{r.output_tokens} - r.generated);
+  rep.queued_tokens -=
+      prompt - std::min<std::int64_t>(extras_of(r).prefilled, prompt) + (std::int64_t{r.output_tokens} - r.generated);
   if (r.generated == 0) r.first_token = now_;
   ++r.generated;
   if (r.generated >= r.output_tokens) {
@@ -424,12 +429,13 @@ void Simulation::on_batch_step(std::uint32_t rep_id) {
       for (std::size_t i = 0; i < rep.prefill_batch.size(); ++i) {
         const std::uint32_t id = rep.prefill_batch[i];
         Request& r = requests_[id];
+        RequestExtras& x = extras(r);
         const std::int64_t prompt = std::int64_t{r.input_tokens} + r.generated;  // the chunk's share of it
         rep.queued_tokens -=
-            std::min<std::int64_t>(std::int64_t{r.prefilled} + r.chunk, prompt) - std::min<std::int64_t>(r.prefilled, prompt);
-        r.prefilled += r.chunk;
-        r.chunk = 0;
-        if (r.prefilled >= tokens_to_prefill(r.input_tokens, r.generated, r.cached))
+            std::min<std::int64_t>(std::int64_t{x.prefilled} + x.chunk, prompt) - std::min<std::int64_t>(x.prefilled, prompt);
+        x.prefilled += x.chunk;
+        x.chunk = 0;
+        if (x.prefilled >= tokens_to_prefill(r.input_tokens, r.generated, x.cached))
           prefill_done(rep, rep_id, id);
         else
           rep.prefill_batch[kept++] = id;

@@ -51,7 +51,7 @@ void Simulation::send_kv(Replica& rep, std::uint32_t, std::uint32_t id) {
   --rep.running;
   --rep.outstanding;  // (the batch step's end calls after_request_left)
   --models_[r.model].in_flight;
-  r.kv_node = rep.info.node;
+  extras(r).kv_node = rep.info.node;
   r.replica = kNoReplica;
   const std::uint32_t decode = setup_.scenario.models[r.model].partner;
   change_concurrency(r.model, -1);
@@ -101,14 +101,14 @@ void Simulation::start_kv_transfer(std::uint32_t id, std::uint32_t rep_id) {
   }
   ++models_[r.model].in_flight;
   if (rep.outstanding++ == 0) set_busy(rep, true);
-  r.kv_to = rep_id;
-  r.kv_to_id = rep.info.id;
+  extras(r).kv_to = rep_id;
+  extras(r).kv_to_id = rep.info.id;
   kv_times(id).sent = now_;
   const double bytes = static_cast<double>(r.input_tokens) * spec.kv_bytes_per_token;
   KvTransferCounts& counts = kv_transfer_counts_[spec.partner];
   ++counts.transfers;
   counts.bytes += bytes;
-  const std::uint32_t from = r.kv_node, to = rep.info.node;
+  const std::uint32_t from = extras_of(r).kv_node, to = rep.info.node;
   if (from == to) ++counts.same_node;
   route_load_changed(rep_id);  // it counts as outstanding there from now on
   if (bytes <= 0) {
@@ -129,17 +129,18 @@ void Simulation::on_kv_transfer_done(std::uint32_t id) {
   Request& r = requests_[id];
   const ModelSpec& spec = setup_.scenario.models[r.model];
   kv_transfer_counts_[spec.partner].transfer_seconds.add(to_seconds(now_ - kv_times(id).sent));
-  if (slot_of(r.kv_to_id) != r.kv_to) {
+  if (slot_of(extras_of(r).kv_to_id) != extras_of(r).kv_to) {
     --models_[r.model].in_flight;
-    r.kv_to = r.kv_to_id = kNoReplica;
+    extras(r).kv_to = extras(r).kv_to_id = kNoReplica;
     hand_to_decode(id);
     return;
   }
-  const std::uint32_t rep_id = r.kv_to;
+  RequestExtras& x = extras(r);
+  const std::uint32_t rep_id = x.kv_to;
   Replica& rep = replicas_[rep_id];
-  r.kv_node = 0xFFFFFFFFu;
-  r.kv_to = r.kv_to_id = kNoReplica;
-  r.kv_arrived = true;
+  x.kv_node = 0xFFFFFFFFu;
+  x.kv_to = x.kv_to_id = kNoReplica;
+  x.kv_arrived = true;
   kv_times(id).landed = now_;
   r.replica = rep_id;
   rep.waiting.push(id);
@@ -153,7 +154,7 @@ void Simulation::on_kv_transfer_done(std::uint32_t id) {
 // False when the head is not such a request or does not fit (the caller goes on as usual).
 bool Simulation::take_transferred(Replica& rep, std::uint32_t rep_id) {
   const Request& head = requests_[rep.waiting.front()];
-  if (!head.kv_arrived || !admissible(rep, head)) return false;
+  if (!extras_of(head).kv_arrived || !admissible(rep, head)) return false;
   if (rep.step == BatchStepKind::Decode) cut_decode(rep, rep_id);
   rep.step = BatchStepKind::Idle;
   rep.progress_time = now_;
@@ -171,16 +172,16 @@ void Simulation::join_transferred(Replica& rep) {
   while (!rep.waiting.empty()) {
     const std::uint32_t id = rep.waiting.front();
     Request& r = requests_[id];
-    if (!r.kv_arrived || !admissible(rep, r)) return;
+    if (!extras_of(r).kv_arrived || !admissible(rep, r)) return;
     const SimTime first_token = r.first_token;
-    r.kv_arrived = false;
+    extras(r).kv_arrived = false;
     --r.generated;
     admit_head(rep);  // a batch slot, its blocks (prompt now, prompt + output at its longest)
     rep.prefill_batch.pop_back();
     prefill_done(rep, rep_id, id);
     r.first_token = first_token;
     kv_times(id).joined = now_;
-    r.kv_moved = true;
+    extras(r).kv_moved = true;
   }
 }
 

@@ -105,7 +105,8 @@ void Simulation::fail_replica(std::uint32_t rep_id) {
 void Simulation::requeue(std::uint32_t id) {
   Request& r = requests_[id];
   ModelState& m = models_[r.model];
-  if (++r.retries > static_cast<std::uint32_t>(setup_.scenario.request_retries)) {
+  RequestExtras& x = extras(r);
+  if (++x.retries > static_cast<std::uint32_t>(setup_.scenario.request_retries)) {
     ++fault_counts_.requests_failed;
     finish_request(id, RequestOutcome::Failed);  // r.replica: the replica it failed on
     return;
@@ -113,8 +114,8 @@ void Simulation::requeue(std::uint32_t id) {
   ++fault_counts_.requests_requeued;
   r.replica = kNoReplica;
   r.first_token = 0;
-  r.generated = r.prefilled = r.chunk = 0;
-  r.kv_arrived = false;  // (disaggregation: the KV cache went with the replica)
+  r.generated = x.prefilled = x.chunk = 0;
+  x.kv_arrived = false;  // (disaggregation: the KV cache went with the replica)
   r.swapped = false;     // (and a swapped-out one's, with its host memory)
   if (!m.ready.empty()) {
     for (auto* o : observers_) o->on_request_requeued(now_, r.model, false);

@@ -125,17 +125,19 @@ void Simulation::make_kv_room(Replica& rep, std::uint32_t) {
 // for its offloaded blocks (KV offload's `loading`) may be the newest: its loads stop.
 void Simulation::preempt_newest(Replica& rep) {
   std::size_t newest = 0;
-  bool decoding = false, loading = false;
-  std::uint64_t admitted = 0;
+  bool found = false, decoding = false, loading = false;
+  std::uint32_t admitted = 0;
+  auto newer = [&](std::uint32_t id) {
+    if (found && !newer_admission(requests_[id].admitted, admitted)) return false;
+    found = true, admitted = requests_[id].admitted;
+    return true;
+  };
   for (std::size_t i = 0; i < rep.decoding.size(); ++i)
-    if (requests_[rep.decoding[i].request].admitted > admitted)
-      newest = i, decoding = true, admitted = requests_[rep.decoding[i].request].admitted;
+    if (newer(rep.decoding[i].request)) newest = i, decoding = true;
   for (std::size_t i = 0; i < rep.prefill_batch.size(); ++i)
-    if (requests_[rep.prefill_batch[i]].admitted > admitted)
-      newest = i, decoding = false, admitted = requests_[rep.prefill_batch[i]].admitted;
+    if (newer(rep.prefill_batch[i])) newest = i, decoding = false;
   for (std::size_t i = 0; i < rep.loading.size(); ++i)
-    if (requests_[rep.loading[i]].admitted > admitted)
-      newest = i, decoding = false, loading = true, admitted = requests_[rep.loading[i]].admitted;
+    if (newer(rep.loading[i])) newest = i, decoding = false, loading = true;
 
   std::uint32_t id = 0;
   double dropped = 0;  // KV tokens computed and now thrown away
@@ -167,10 +169,11 @@ void Simulation::preempt_newest(Replica& rep) {
     id = rep.prefill_batch[newest];
     Request& r = requests_[id];
     rep.prefill_blocks -= rep.blocks(std::uint64_t{r.input_tokens} + r.generated);
-    dropped = r.prefilled;
+    const RequestExtras& x = extras_of(r);
+    dropped = x.prefilled;
     // The prompt chunks taken off the outstanding tokens are to compute again.
-    rep.queued_tokens += std::min<std::int64_t>(r.prefilled, std::int64_t{r.input_tokens} + r.generated);
-    r.prefilled = r.chunk = 0;
+    rep.queued_tokens += std::min<std::int64_t>(x.prefilled, std::int64_t{r.input_tokens} + r.generated);
+    if (r.has_extras) extras(r).prefilled = extras(r).chunk = 0;
     rep.prefill_batch.erase(rep.prefill_batch.begin() + static_cast<std::ptrdiff_t>(newest));
   }
   const Request& r = requests_[id];
@@ -217,7 +220,7 @@ void Simulation::swap_in(Replica& rep, Request& r) {
   rep.swap_in_seconds += seconds;
   kv_counts_[rep.info.model].swap_seconds += seconds;
   r.swapped = false;
-  r.cached = r.input_tokens + r.generated - 1;
+  extras(r).cached = r.input_tokens + r.generated - 1;
 }
 
 // The prefix blocks of a request that a replica can cache and match: the whole blocks of its

@@ -211,7 +211,7 @@ void Simulation::start_offload_loads(Replica& rep, std::uint32_t id, const doubl
     start_transfer(kOffloadOwner + 2 * std::uint64_t{id} + static_cast<std::uint64_t>(i), bytes[i], cap,
                    {offload_tier_link(rep, tier)}, TransferNetwork::kNone);
     offload_loads_.back().transfers[i] = last_transfer_;
-    ++r.loads_pending;
+    ++extras(r).loads_pending;
   }
 }
 
@@ -236,7 +236,7 @@ void Simulation::on_offload_load_done(std::uint64_t offset) {
   Replica& rep = replicas_[rep_id];
   kv_counts_[rep.info.model].offload[which == 0 ? kTierDisk : kTierSharedStore].load_seconds +=
       to_seconds(now_ - load.started);
-  if (--r.loads_pending > 0) return;
+  if (--extras(r).loads_pending > 0) return;
   if (rep.step != BatchStepKind::Idle && rep.step != BatchStepKind::Decode) return;  // next_step takes it
   if (rep.step == BatchStepKind::Decode) cut_decode(rep, rep_id);
   rep.step = BatchStepKind::Idle;
@@ -252,7 +252,7 @@ bool Simulation::join_loaded(Replica& rep) {
   std::size_t kept = 0;
   bool joined = false;
   for (const std::uint32_t id : rep.loading) {
-    if (requests_[id].loads_pending > 0) {
+    if (extras_of(requests_[id]).loads_pending > 0) {
       rep.loading[kept++] = id;
       continue;
     }
@@ -274,7 +274,7 @@ void Simulation::cancel_offload_loads(std::uint32_t id) {
   bool cancelled = false;
   for (TransferNetwork::TransferId t : load.transfers)
     if (t != TransferNetwork::kNone) network_.cancel(now_, t), cancelled = true;
-  requests_[id].loads_pending = 0;
+  if (requests_[id].has_extras) extras(requests_[id]).loads_pending = 0;
   load = offload_loads_.back();
   offload_loads_.pop_back();
   if (cancelled) reschedule_transfers();

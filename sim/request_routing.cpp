@@ -170,7 +170,7 @@ void Simulation::route(std::uint32_t id) {
     throw PolicyError{"router policy '" + setup_.scenario.router.impl + "' returned index " +
                       std::to_string(pick) + " for " + std::to_string(m.ready.size()) +
                       " candidates"};
-  if (r.kv_node != 0xFFFFFFFFu) {  // a decode pool's request: its KV moves there first
+  if (extras_of(r).kv_node != 0xFFFFFFFFu) {  // a decode pool's request: its KV moves there first
     start_kv_transfer(id, m.ready[pick]);
     return;
   }
@@ -180,7 +180,7 @@ void Simulation::route(std::uint32_t id) {
 void Simulation::enqueue(std::uint32_t id, std::uint32_t rep_id) {
   Request& r = requests_[id];
   Replica& rep = replicas_[rep_id];
-  r.dispatched = now_;
+  set_dispatched(r, now_);
   const ServingSpec& spec = serving_[r.model];
   if (spec.llm &&
       rep.blocks(std::uint64_t{r.input_tokens} + r.output_tokens) > rep.kv_blocks) {
@@ -210,20 +210,22 @@ void Simulation::enqueue(std::uint32_t id, std::uint32_t rep_id) {
 void Simulation::finish_request(std::uint32_t id, RequestOutcome outcome) {
   Request& r = requests_[id];
   // A request that ends while still in the buffer (timeout, cut-off) waited until its end.
-  if (r.waited && r.dispatched == r.arrival && outcome != RequestOutcome::Completed) r.dispatched = now_;
+  if (r.waited && dispatched_of(r) == r.arrival && outcome != RequestOutcome::Completed) set_dispatched(r, now_);
   change_concurrency(r.model, -1);
+  const RequestExtras& x = extras_of(r);
+  const SimTime dispatched = x.dispatched > r.arrival ? x.dispatched : r.arrival;
   RequestResult result;
   result.serial = r.serial;
   result.model = reported_model(r.model);  // a disaggregated model's requests: under its name
-  if (r.kv_moved && outcome == RequestOutcome::Completed) count_kv_components(id);
+  if (x.kv_moved && outcome == RequestOutcome::Completed) count_kv_components(id);
   result.input_tokens = r.input_tokens;
   result.output_tokens = r.output_tokens;
   result.outcome = outcome;
   result.arrival = r.arrival;
-  result.dispatched = r.dispatched;
+  result.dispatched = dispatched;
   result.first_token = r.first_token;
   result.end = now_;
-  result.waited_for_replica = r.waited && r.dispatched > r.arrival;
+  result.waited_for_replica = r.waited && dispatched > r.arrival;
   result.replica = public_id(r.replica);
   for (auto* o : observers_) o->on_request_end(result);
   r.live = false;
@@ -293,7 +295,7 @@ std::string Simulation::routing_tokens_violation(bool recount) const {
       for (std::uint32_t id : rep.prefill_batch) {
         const Request& r = requests_[id];
         const double prompt = static_cast<double>(r.input_tokens) + r.generated;
-        expected += prompt - std::min<double>(r.prefilled, prompt) + (r.output_tokens - r.generated);
+        expected += prompt - std::min<double>(extras_of(r).prefilled, prompt) + (r.output_tokens - r.generated);
       }
       for (std::uint32_t id : rep.loading)  // (KV offload: admitted, nothing computed yet)
         expected += static_cast<double>(requests_[id].input_tokens) + requests_[id].output_tokens;

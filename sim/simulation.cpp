@@ -325,6 +325,8 @@ RunStatus Simulation::run() {
 
 // ---------------------------------------------------------------- arrivals
 
+const Simulation::RequestExtras Simulation::kNoExtras{};
+
 std::uint32_t Simulation::new_request() {
   if (!free_requests_.empty()) {
     std::uint32_t id = free_requests_.back();
@@ -346,8 +348,7 @@ void Simulation::on_arrival(std::uint32_t source) {
   const bool stale_prefix = r.has_prefix;  // the slot's previous request's hashes
   r = Request{};
   r.serial = next_serial_++;
-  r.arrival = now_;
-  r.dispatched = now_;
+  r.arrival = now_;  // (and dispatched, until enqueue says otherwise: dispatched_of)
   r.model = a.model;
   r.input_tokens = a.input_tokens;
   r.output_tokens = std::max<std::uint32_t>(1, a.output_tokens);

@@ -237,45 +237,59 @@ class Simulation {
     std::uint32_t extra;
   };
 
-  // A request's fields, those each handler reads first (the first two cache lines); the
-  // disaggregated path's after. Line-aligned: a fleet has ~10^5 in flight, out of cache.
+  // A request's fields that serving reads, on one cache line: a fleet has ~10^5 in flight, out
+  // of cache, and a line read out of cache is the costliest thing a handler does, so 64 bytes a
+  // record rather than 128 halves the lines (and pages) the table spreads over. What only
+  // features most runs leave off read is in its RequestExtras (below), where it reached a
+  // replica too when that was after its arrival; its disaggregated times are in kv_times_.
   struct alignas(64) Request {
     std::uint64_t serial = 0;
     SimTime arrival = 0;
-    SimTime dispatched = 0;
     SimTime first_token = 0;
-    std::uint64_t admitted = 0;   // admission order on its replica (the newest is preempted first)
-    double kv_base = 0;           // decoding: its KV tokens = kv_base + the replica's progress
+    double kv_base = 0;  // decoding: its KV tokens = kv_base + the replica's progress
     std::uint32_t model = 0;
     std::uint32_t input_tokens = 0;
     std::uint32_t output_tokens = 0;
     std::uint32_t adapter = kNoAdapter;
     std::uint32_t replica = kNoReplica;  // where it was queued
-    std::uint32_t retries = 0;           // times re-queued after its replica failed
     // LLM serving on its replica (sim/batching.cpp, sim/kv_blocks.cpp)
     std::uint32_t generated = 0;  // output tokens out so far (settled at prefill end and preemption)
+    // Admission order on its replica (the newest is preempted first): the low 32 bits of the
+    // replica's count, compared modulo 2^32 (newer_admission), which holds while the requests a
+    // replica holds at once were admitted fewer than 2^31 admissions apart.
+    std::uint32_t admitted = 0;
+    bool swapped : 1 = false;  // preempted with its KV blocks in the replica's host swap space
+    bool waited : 1 = false;
+    bool live : 1 = false;
+    bool has_prefix : 1 = false;  // its slot's request_hashes_ are not empty (read without touching them)
+    bool has_extras : 1 = false;  // its RequestExtras are written (else it reads kNoExtras)
+  };
+  static_assert(sizeof(Request) == 64);
+  static bool newer_admission(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) > 0; }
+
+  // What a request holds for the features most runs leave off, by request id beside requests_
+  // (extras_): written only for a request that uses one (extras()), read through extras_of(),
+  // which gives a request that never did kNoExtras, the values every request starts with.
+  struct RequestExtras {
+    SimTime dispatched = 0;       // when it reached a replica, if after its arrival (dispatched_of)
+    std::uint32_t retries = 0;    // times re-queued after its replica failed (sim/faults.cpp)
     std::uint32_t prefilled = 0;  // chunked prefill: prompt tokens computed so far
     std::uint32_t chunk = 0;      // chunked prefill: prompt tokens in the step under way
-    std::uint32_t cached = 0;     // prompt tokens found in the replica's prefix cache at admission
-    std::uint32_t kv_node = 0xFFFFFFFFu;  // disaggregated serving (below)
-    bool swapped = false;  // preempted with its KV blocks in the replica's host swap space
-    bool waited = false;
-    bool live = false;
-    bool has_prefix = false;  // its slot's request_hashes_ are not empty (read without touching them)
+    std::uint32_t cached = 0;     // prompt tokens found in the replica's prefix cache (or swap) at admission
+    // Disaggregated serving (sim/disaggregation.cpp): after its prefill, its KV cache waits on
+    // kv_node for a decode replica, then moves to kv_to (slot; kv_to_id: its public id), then
+    // waits there with kv_arrived set until it joins the decode batch without a prefill.
+    std::uint32_t kv_node = 0xFFFFFFFFu;
+    std::uint32_t kv_to = kNoReplica;
+    std::uint32_t kv_to_id = kNoReplica;
     // KV offload (sim/kv_offload.cpp): its loads from the node's disk and the shared store under
     // way (offload_loads_); while any is, it is admitted (its slot and blocks held) but waits in
     // its replica's `loading`, computing nothing.
     std::uint8_t loads_pending = 0;
-    // Disaggregated serving (sim/disaggregation.cpp): after its prefill, its KV cache waits on
-    // kv_node for a decode replica, then moves to kv_to (slot; kv_to_id: its public id), then
-    // waits there with kv_arrived set until it joins the decode batch without a prefill.
     bool kv_arrived = false;
-    bool kv_moved = false;    // kv_times_'s `joined` is set
-    // Its times along the way are in kv_times_.
-    std::uint32_t kv_to = kNoReplica;
-    std::uint32_t kv_to_id = kNoReplica;
+    bool kv_moved = false;  // kv_times_'s `joined` is set
   };
-  static_assert(sizeof(Request) == 128);
+  static const RequestExtras kNoExtras;  // (simulation.cpp)
 
   struct AdapterSlot {  // a LoRA adapter resident (or loading) on a replica
     std::uint32_t adapter;
@@ -786,6 +800,7 @@ class Simulation {
     SimTime joined = 0;    // joined the decode batch
   };
   std::vector<KvTimes> kv_times_;
+  std::vector<RequestExtras> extras_;  // by request id, as requests_; see RequestExtras
   // By replica slot: where its decode heap, prefill batch, queue's second entry (the first is in
   // the replica: Fifo) and the first's request record were when its pending batch step was
   // scheduled. The event loop prefetches them for that step without reading the replica first
@@ -804,18 +819,37 @@ class Simulation {
   // core's L2 cache (1,024 replicas of 320 bytes and their holdings' 512; the fleet has
   // ~12,000, the shipped small scenarios tens).
   bool tables_out_of_cache() const { return replicas_.size() >= 1024; }
-  // Starts loading both lines of a request's record (each handler reads fields of both: the
-  // first line's lengths, the second's progress and flags). Always inlined: a call to a function
-  // that only prefetches has no effect the compiler must keep, and GCC drops it.
-  [[gnu::always_inline]] static void prefetch_request(const Request* r) {
-    __builtin_prefetch(r);
-    __builtin_prefetch(reinterpret_cast<const char*>(r) + 64);
-  }
+  // Starts loading a request's record. Always inlined: a call to a function that only
+  // prefetches has no effect the compiler must keep, and GCC drops it.
+  [[gnu::always_inline]] static void prefetch_request(const Request* r) { __builtin_prefetch(r); }
   void note_step_reads(const Replica& rep, std::uint32_t rep_id) {
     if (tables_out_of_cache())
       step_reads_[rep_id] = {reinterpret_cast<const char*>(rep.decoding.data()), rep.prefill_batch.data(),
                              rep.waiting.next_address(), rep.waiting.empty() ? nullptr : &requests_[rep.waiting.front()],
                              static_cast<std::uint32_t>(rep.decoding.size() * sizeof(Sequence))};
+  }
+  // A request's extras to write: from here on it reads them rather than kNoExtras.
+  RequestExtras& extras(Request& r) {
+    const std::size_t id = requests_.index_of(r);
+    if (!r.has_extras) {
+      if (extras_.size() <= id) extras_.resize(requests_.size());
+      extras_[id] = RequestExtras{};
+      r.has_extras = true;
+    }
+    return extras_[id];
+  }
+  const RequestExtras& extras_of(const Request& r) const {
+    return r.has_extras ? extras_[requests_.index_of(r)] : kNoExtras;
+  }
+  // When a request reached its replica (its arrival but for one that waited, or was re-queued):
+  // kept in its extras only when later than its arrival, which every request's dispatch but a
+  // few in a fleet is.
+  SimTime dispatched_of(const Request& r) const {
+    const SimTime d = extras_of(r).dispatched;
+    return d > r.arrival ? d : r.arrival;
+  }
+  void set_dispatched(Request& r, SimTime t) {
+    if (t > r.arrival || r.has_extras) extras(r).dispatched = t;
   }
   KvTimes& kv_times(std::uint32_t id) {
     if (kv_times_.size() <= id) kv_times_.resize(requests_.size());

@@ -36,6 +36,7 @@ class Slab {
   bool empty() const { return size_ == 0; }
   T& operator[](std::size_t i) { return data_[i]; }
   const T& operator[](std::size_t i) const { return data_[i]; }
+  std::size_t index_of(const T& record) const { return static_cast<std::size_t>(&record - data_); }
 
   T& emplace_back() {
     if (size_ == capacity_) grow();

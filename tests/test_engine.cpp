@@ -311,7 +311,8 @@ TEST_CASE("StartOrder keeps each model's replicas in start order through exits f
 }
 
 // The request table's storage: records keep their contents and 64-byte alignment as it grows
-// by remapping (past the 2 MiB where it asks for huge pages), and a moved slab keeps them.
+// by remapping (past the 2 MiB where it asks for huge pages), a moved slab keeps them, and a
+// record's index is found from the record.
 TEST_CASE("Slab keeps its records through growth by remapping", "[engine]") {
   struct alignas(64) Record {
     std::uint64_t serial = 7;
@@ -333,6 +334,7 @@ TEST_CASE("Slab keeps its records through growth by remapping", "[engine]") {
     REQUIRE(moved[i].serial == i);
     REQUIRE(moved[i].value == 0.5 * static_cast<double>(i));
     REQUIRE(reinterpret_cast<std::uintptr_t>(&moved[i]) % 64 == 0);
+    REQUIRE(moved.index_of(moved[i]) == i);  // (how the engine finds a record's side-table entries)
   }
   REQUIRE(moved[kRecords - 1].serial == kRecords - 1);
 }

@@ -61,13 +61,16 @@ TEST_CASE("a killed replica's requests are re-queued and complete on its replace
   REQUIRE(out.status.ok);
   // At 5 s replica 0 serves the first two and queues the third: all three go back to the
   // buffer; replica 1 is placed at 5 s and ready at 7 s (start-up only); it serves the first
-  // two from 7 to 17 s, the third from 17 to 27 s. Their arrivals stay 1, 2, 3 s.
+  // two from 7 to 17 s, the third from 17 to 27 s. Their arrivals stay 1, 2, 3 s; each reached
+  // a replica twice (at its arrival, then at 7 s): the last dispatch is the one reported.
   CHECK(out.ended == 3);
   CHECK(out.metrics.overall.completed() == 3);
   CHECK(ends_of(out) == std::vector<SimTime>{17 * kSecond, 17 * kSecond, 27 * kSecond});
   for (const RequestResult& r : out.requests) {
     CHECK(r.replica == 1);
     CHECK(r.arrival == static_cast<SimTime>(r.serial + 1) * kSecond);
+    CHECK(r.dispatched == 7 * kSecond);
+    CHECK(r.waited_for_replica);
   }
   REQUIRE(out.cold_starts.size() == 1);
   CHECK(out.cold_starts[0].replica.id == 1);

@@ -250,7 +250,11 @@ TEST_CASE("a request waiting longer than request_timeout fails with reason timeo
   REQUIRE(out.metrics.models[1].requests_waited == 1);
   REQUIRE(out.metrics.models[1].wait_for_replica.max() == Approx(30.0));
   for (const auto& r : out.requests)
-    if (r.model == 1) REQUIRE(r.end == 31 * kSecond);
+    if (r.model == 1) {
+      REQUIRE(r.end == 31 * kSecond);
+      REQUIRE(r.dispatched == 31 * kSecond);  // never reached a replica: its wait ran to its end
+      REQUIRE(r.waited_for_replica);
+    }
 }
 
 TEST_CASE("service-time models serve up to max_concurrency at once", "[serving]") {
