@@ -791,7 +791,7 @@ class Simulation {
   // workloads carry none, and at a fleet's scale an empty vector a slot was 24 MB.
   std::vector<std::vector<std::uint64_t>> request_hashes_;
   // A disaggregated request's times (sim/disaggregation.cpp), by request id as requests_: beside
-  // the table, so that a request stays two cache lines. Each is set before it is read, in the
+  // the table, so that a request stays one cache line. Each is set before it is read, in the
   // same request's life (a slot's old values are never read).
   struct KvTimes {
     SimTime admitted = 0;  // to the prefill batch
