@@ -212,12 +212,11 @@ void Simulation::finish_request(std::uint32_t id, RequestOutcome outcome) {
   // A request that ends while still in the buffer (timeout, cut-off) waited until its end.
   if (r.waited && dispatched_of(r) == r.arrival && outcome != RequestOutcome::Completed) set_dispatched(r, now_);
   change_concurrency(r.model, -1);
-  const RequestExtras& x = extras_of(r);
-  const SimTime dispatched = x.dispatched > r.arrival ? x.dispatched : r.arrival;
+  const SimTime dispatched = dispatched_of(r);
   RequestResult result;
   result.serial = r.serial;
   result.model = reported_model(r.model);  // a disaggregated model's requests: under its name
-  if (x.kv_moved && outcome == RequestOutcome::Completed) count_kv_components(id);
+  if (extras_of(r).kv_moved && outcome == RequestOutcome::Completed) count_kv_components(id);
   result.input_tokens = r.input_tokens;
   result.output_tokens = r.output_tokens;
   result.outcome = outcome;
