@@ -842,8 +842,7 @@ class Simulation {
     return r.has_extras ? extras_[requests_.index_of(r)] : kNoExtras;
   }
   // When a request reached its replica (its arrival but for one that waited, or was re-queued):
-  // kept in its extras only when later than its arrival, which every request's dispatch but a
-  // few in a fleet is.
+  // kept in its extras only when later than its arrival, as few dispatches in a fleet are.
   SimTime dispatched_of(const Request& r) const {
     const SimTime d = extras_of(r).dispatched;
     return d > r.arrival ? d : r.arrival;
