@@ -17,6 +17,7 @@
 #include "sim/metrics.hpp"
 #include "sim/quantile_sketch.hpp"
 #include "sim/rng.hpp"
+#include "sim/simulation_internal.hpp"  // (ceil_ns, checked below)
 #include "sim/slab.hpp"
 #include "sim/start_order.hpp"
 
@@ -623,4 +624,33 @@ TEST_CASE("BucketIndex: the bucket of any value is the binary search's", "[engin
   CHECK_THROWS(fleetsim::BucketIndex(std::vector<double>{0.0, 0.1}));
   CHECK_THROWS(fleetsim::BucketIndex(std::vector<double>(255, 1.0)));
   CHECK(fleetsim::BucketIndex(std::vector<double>{}).bucket_of(3.0) == 0);
+}
+
+TEST_CASE("ceil_ns rounds a duration up to the nanosecond as std::ceil does", "[engine]") {
+  using simulation_internal::ceil_ns;
+  const auto reference = [](double seconds) {
+    const double ns = std::ceil(seconds * 1e9);
+    return ns <= 0 ? SimTime{0} : static_cast<SimTime>(ns);
+  };
+  // Whole nanoseconds, a hair either side of them, the smallest positive values, and values
+  // where doubles are whole already (2^52 ns and up, to 2^62).
+  for (const double s : {1e-9, 2e-9, 1.5e-9, 0.1, 0.3, 1.0, 7.000000001, 1e-300, 4.9e-324, 0x1p52 * 1e-9,
+                         0x1p53 * 1e-9, 0x1p62 * 1e-9, 1e-10, 0.999999999999}) {
+    INFO(s);
+    CHECK(ceil_ns(s) == reference(s));
+    CHECK(ceil_ns(std::nextafter(s, 0.0)) == reference(std::nextafter(s, 0.0)));
+    CHECK(ceil_ns(std::nextafter(s, 1e300)) == reference(std::nextafter(s, 1e300)));
+  }
+  CHECK(ceil_ns(0.0) == 0);
+  CHECK(ceil_ns(-0.0) == 0);
+  CHECK(ceil_ns(-1.0) == 0);
+  CHECK(ceil_ns(std::numeric_limits<double>::quiet_NaN()) == 0);  // (std::ceil's cast: undefined)
+  RngStream rng(3, "ceil_ns");
+  for (int i = 0; i < 200000; ++i) {
+    // Spread over 20 decades of seconds (1e-12 s to 1e8 s), and whole nanosecond counts.
+    const double s = std::pow(10.0, rng.uniform(-12, 8));
+    const double whole = static_cast<double>(rng.below(std::uint64_t{1} << 40)) * 1e-9;
+    REQUIRE(ceil_ns(s) == reference(s));
+    REQUIRE(ceil_ns(whole) == reference(whole));
+  }
 }

@@ -12,8 +12,6 @@ std::uint64_t splitmix64(std::uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-inline std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
 }  // namespace
 
 std::uint64_t stable_hash(std::string_view text) {
@@ -29,20 +27,6 @@ RngStream::RngStream(std::uint64_t run_seed, std::string_view name) {
   std::uint64_t state = run_seed ^ rotl(stable_hash(name), 17);
   for (auto& word : s_) word = splitmix64(state);
 }
-
-std::uint64_t RngStream::next_u64() {
-  const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-  const std::uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
-}
-
-double RngStream::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 
 double RngStream::uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
 
