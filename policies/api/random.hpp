@@ -15,8 +15,8 @@ class RngStream {
   RngStream() : RngStream(0, "") {}
   RngStream(std::uint64_t run_seed, std::string_view name);
 
-  // (These two in the header: every other draw starts with them, and a request's arrival takes
-  // several — a call each was a tenth of their cost.)
+  // (These two in the header, so that callers inline them: every other draw starts with them,
+  // and an arrival of a generated workload takes several.)
   std::uint64_t next_u64() {
     const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
     const std::uint64_t t = s_[1] << 17;
