@@ -1,6 +1,7 @@
 #include "sim/latency_buckets.hpp"
 
 #include <stdexcept>
+#include <utility>
 
 namespace fleetsim {
 
@@ -33,6 +34,54 @@ const BucketIndex& vllm_tpot_index() {
 const BucketIndex& vllm_e2e_index() {
   static const BucketIndex index(kVllmE2eBounds);
   return index;
+}
+
+void BucketCounts::assign(std::vector<std::uint64_t> counts) {
+  if (counts.size() != counts_.size()) throw std::invalid_argument("BucketCounts::assign: one count per bucket");
+  counts_ = std::move(counts);
+}
+
+BoundTallies::BoundTallies(const BucketIndex& index, const QuantileSketch& like) : bounds_(index.bounds()) {
+  if (bounds_.empty()) return;
+  for (const double bound : bounds_) bucket_.push_back(like.bucket_for(bound));
+  lowest_ = static_cast<std::int64_t>(bucket_.front()) - 1;
+  near_.assign(static_cast<std::size_t>(bucket_.back() + 1 - lowest_ + 1), kNoBound);
+  for (std::size_t k = 0; k < bounds_.size(); ++k)
+    for (std::int64_t b = bucket_[k] - 1; b <= bucket_[k] + 1; ++b) {
+      std::uint8_t& at = near_[static_cast<std::size_t>(b - lowest_)];
+      if (at != kNoBound || (k > 0 && bucket_[k] <= bucket_[k - 1]))
+        throw std::invalid_argument("BoundTallies: two bounds within three sketch buckets of each other");
+      at = static_cast<std::uint8_t>(k);
+    }
+}
+
+void BoundTallies::fill(const QuantileSketch& sketch, const std::uint64_t* tallies, BucketCounts& out) const {
+  std::vector<std::uint64_t> counts(bounds_.size() + 1, 0);
+  // (counts[k] holds, until overwritten, the values below each bound's first bucket compared.)
+  std::vector<int> window_start(bucket_);
+  for (int& b : window_start) --b;
+  sketch.count_below(window_start, counts);
+  std::uint64_t below_previous = 0;  // values at or below the previous bound
+  for (std::size_t k = 0; k < bounds_.size(); ++k) {
+    const std::uint64_t at_or_below = counts[k] + tallies[k];
+    counts[k] = at_or_below - below_previous;
+    below_previous = at_or_below;
+  }
+  counts.back() = sketch.count() - below_previous;
+  out.assign(std::move(counts));
+}
+
+const BoundTallies& vllm_ttft_tallies() {
+  static const BoundTallies tallies(vllm_ttft_index(), QuantileSketch{});
+  return tallies;
+}
+const BoundTallies& vllm_tpot_tallies() {
+  static const BoundTallies tallies(vllm_tpot_index(), QuantileSketch{});
+  return tallies;
+}
+const BoundTallies& vllm_e2e_tallies() {
+  static const BoundTallies tallies(vllm_e2e_index(), QuantileSketch{});
+  return tallies;
 }
 
 }  // namespace fleetsim

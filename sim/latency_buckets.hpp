@@ -15,6 +15,8 @@
 #include <span>
 #include <vector>
 
+#include "sim/quantile_sketch.hpp"
+
 namespace fleetsim {
 
 inline constexpr std::array<double, 22> kVllmTtftBounds = {
@@ -66,14 +68,8 @@ class BucketCounts {
   explicit BucketCounts(const BucketIndex& index) : index_(&index), counts_(index.bounds().size() + 1, 0) {}
 
   void add(double value) { ++counts_[index_->bucket_of(value)]; }
-  // add() in two halves (as QuantileSketch's): the value's bucket, whose counter starts loading;
-  // add_at() counts it.
-  std::size_t place(double value) const {
-    const std::size_t i = index_->bucket_of(value);
-    __builtin_prefetch(&counts_[i], 1);
-    return i;
-  }
-  void add_at(std::size_t bucket) { ++counts_[bucket]; }
+  // Every bucket's count at once (BoundTallies::fill): one count per bucket, as counts() gives.
+  void assign(std::vector<std::uint64_t> counts);
   // Both must have the same bounds.
   void merge(const BucketCounts& other) {
     for (std::size_t i = 0; i < counts_.size() && i < other.counts_.size(); ++i) counts_[i] += other.counts_[i];
@@ -87,5 +83,46 @@ class BucketCounts {
   const BucketIndex* index_;  // (outlives it: vLLM's, or the caller's)
   std::vector<std::uint64_t> counts_;
 };
+
+// BoundTallies: a BucketCounts of the values a QuantileSketch counted, taken from the sketch's
+// buckets at the end instead of bucketing every value twice (MetricsCollector: vLLM's
+// histograms beside the latency sketches, three values a request).
+//
+// The sketch's buckets grow with the value (QuantileSketch::bucket_of is monotonic, each bucket
+// ~1% wide at the default accuracy), so a value in a bucket more than one below a bound's own
+// bucket is below the bound, and one more than one above it is above it. Only the values in the
+// three buckets around a bound are compared with it, as they are counted (note()), and each
+// bound keeps a tally of those at or below it. Then the values at or below bound k are the
+// sketch's count below its bucket minus one plus tally k, exactly, and fill() makes the
+// histogram from those. The three buckets around one bound must not meet another's (the
+// constructor checks: vLLM's bounds are at least 20% apart).
+class BoundTallies {
+ public:
+  // The bounds of `index`, bucketed as `like` (a sketch of the accuracy the counted ones have).
+  BoundTallies(const BucketIndex& index, const QuantileSketch& like);
+  std::size_t size() const { return bounds_.size(); }  // tallies: one per bound
+  // A value the sketch counted in `bucket` (QuantileSketch::bucket_for): the tally of the bound
+  // near it, if it is at or below it, goes up. (kZeroBucket is no bound's.)
+  void note(int bucket, double value, std::uint64_t* tallies) const {
+    const auto i = static_cast<std::uint64_t>(static_cast<std::int64_t>(bucket) - lowest_);
+    if (i >= near_.size()) return;
+    const std::uint8_t k = near_[i];
+    if (k != kNoBound && value <= bounds_[k]) ++tallies[k];
+  }
+  // The histogram of every value `sketch` counted, each noted with `tallies`.
+  void fill(const QuantileSketch& sketch, const std::uint64_t* tallies, BucketCounts& out) const;
+
+ private:
+  static constexpr std::uint8_t kNoBound = 0xFF;
+  std::span<const double> bounds_;
+  std::vector<int> bucket_;          // per bound: the sketch's bucket of the bound itself
+  std::int64_t lowest_ = 0;          // near_[0]'s sketch bucket
+  std::vector<std::uint8_t> near_;   // per sketch bucket from lowest_: the bound within one bucket, or kNoBound
+};
+
+// vLLM's three sets against the default-accuracy QuantileSketch (every MetricsCollector sketch).
+const BoundTallies& vllm_ttft_tallies();
+const BoundTallies& vllm_tpot_tallies();
+const BoundTallies& vllm_e2e_tallies();
 
 }  // namespace fleetsim

@@ -7,6 +7,7 @@ namespace fleetsim {
 MetricsCollector::MetricsCollector(const Scenario& scenario)
     : batched_(scenario.models.size() >= kBatchFromModels), scenario_(scenario) {
   result_.models.resize(scenario.models.size());
+  tallies_.assign(scenario.models.size() * kTalliesPerModel, 0);
   if (batched_) {
     batch_.reserve(kBatch);
     first_.assign(scenario.models.size(), kEndOfList);
@@ -16,8 +17,6 @@ MetricsCollector::MetricsCollector(const Scenario& scenario)
 }
 
 namespace {
-static_assert(kVllmTtftBounds.size() < 255 && kVllmE2eBounds.size() < 255 && kVllmTpotBounds.size() < 255,
-              "Ended keeps a histogram bucket in a byte");
 double time_per_output_token(SimTime decode, std::uint32_t output_tokens) {
   return to_seconds(decode) / (output_tokens - 1);
 }
@@ -38,18 +37,17 @@ double time_per_output_token(SimTime decode, std::uint32_t output_tokens) {
   // cache line.)
   const double ttft = to_seconds(e.ttft), e2e = to_seconds(e.e2e);
   const double tpot = e.output_tokens > 1 ? time_per_output_token(e.decode, e.output_tokens) : -1;
-  if (placed) {
-    m.ttft.add(ttft, e.ttft_bucket);
-    m.e2e.add(e2e, e.e2e_bucket);
-    m.ttft_buckets.add_at(e.ttft_le);
-    m.e2e_buckets.add_at(e.e2e_le);
-    if (tpot >= 0) m.tpot.add(tpot, e.tpot_bucket), m.tpot_buckets.add_at(e.tpot_le);
-  } else {
-    m.ttft.add(ttft);
-    m.e2e.add(e2e);
-    m.ttft_buckets.add(ttft);
-    m.e2e_buckets.add(e2e);
-    if (tpot >= 0) m.tpot.add(tpot), m.tpot_buckets.add(tpot);
+  const int ttft_bucket = placed ? e.ttft_bucket : m.ttft.bucket_for(ttft);
+  const int e2e_bucket = placed ? e.e2e_bucket : m.e2e.bucket_for(e2e);
+  std::uint64_t* const tallies = &tallies_[e.model * kTalliesPerModel];
+  m.ttft.add(ttft, ttft_bucket);
+  ttft_tallies_->note(ttft_bucket, ttft, tallies + kTtftTallies);
+  m.e2e.add(e2e, e2e_bucket);
+  e2e_tallies_->note(e2e_bucket, e2e, tallies + kE2eTallies);
+  if (tpot >= 0) {
+    const int tpot_bucket = placed ? e.tpot_bucket : m.tpot.bucket_for(tpot);
+    m.tpot.add(tpot, tpot_bucket);
+    tpot_tallies_->note(tpot_bucket, tpot, tallies + kTpotTallies);
   }
 }
 
@@ -105,13 +103,7 @@ void MetricsCollector::place(const ModelMetrics& m, Ended& e) const {
   const double ttft = to_seconds(e.ttft), e2e = to_seconds(e.e2e);
   e.ttft_bucket = m.ttft.place(ttft);
   e.e2e_bucket = m.e2e.place(e2e);
-  e.ttft_le = static_cast<std::uint8_t>(m.ttft_buckets.place(ttft));
-  e.e2e_le = static_cast<std::uint8_t>(m.e2e_buckets.place(e2e));
-  if (e.output_tokens > 1) {
-    const double tpot = time_per_output_token(e.decode, e.output_tokens);
-    e.tpot_bucket = m.tpot.place(tpot);
-    e.tpot_le = static_cast<std::uint8_t>(m.tpot_buckets.place(tpot));
-  }
+  if (e.output_tokens > 1) e.tpot_bucket = m.tpot.place(time_per_output_token(e.decode, e.output_tokens));
 }
 
 void MetricsCollector::change_replicas(ModelMetrics& m, SimTime now, int delta) {
@@ -209,6 +201,13 @@ void MetricsCollector::on_run_end(SimTime end) {
   for (ReplicaAccount* a : open) close_interval(*a, end);
   ModelMetrics& all = result_.overall;
   change_replicas(all, end, 0);
+  for (std::size_t model = 0; model < result_.models.size(); ++model) {  // vLLM's histograms
+    ModelMetrics& m = result_.models[model];
+    const std::uint64_t* tallies = &tallies_[model * kTalliesPerModel];
+    ttft_tallies_->fill(m.ttft, tallies + kTtftTallies, m.ttft_buckets);
+    tpot_tallies_->fill(m.tpot, tallies + kTpotTallies, m.tpot_buckets);
+    e2e_tallies_->fill(m.e2e, tallies + kE2eTallies, m.e2e_buckets);
+  }
   for (ModelMetrics& m : result_.models) {
     change_replicas(m, end, 0);
     all.requests += m.requests;

@@ -109,7 +109,7 @@ class MetricsCollector : public SimObserver {
   void change_replicas(ModelMetrics& m, SimTime now, int delta);
 
   // A request's end as counted: its latencies as differences of its times, and (place()) the
-  // sketches' and histograms' buckets they count in.
+  // sketches' buckets they count in.
   struct Ended {
     SimTime ttft = 0, e2e = 0, decode = 0, wait = 0;  // first token, end, end - first token, dispatch
     std::uint32_t model = 0;
@@ -117,16 +117,15 @@ class MetricsCollector : public SimObserver {
     std::uint32_t next = 0;  // in a batch: the next request of the same model (kEndOfList: none)
     RequestOutcome outcome = RequestOutcome::Completed;
     bool waited = false;
-    int ttft_bucket = 0, e2e_bucket = 0, tpot_bucket = 0;          // QuantileSketch::place
-    std::uint8_t ttft_le = 0, e2e_le = 0, tpot_le = 0;             // BucketCounts::place
+    int ttft_bucket = 0, e2e_bucket = 0, tpot_bucket = 0;  // QuantileSketch::place
   };
   // place() finds an end's buckets and starts loading their counters; count() counts it, in the
   // buckets place() found if `placed`.
   void place(const ModelMetrics& m, Ended& e) const;
   void count(ModelMetrics& m, const Ended& e, bool placed);
   // With many models, requests' ends are counted in batches of kBatch, model by model, each
-  // model's in the order they ended: a model's counters (its ModelMetrics, six sketches' and
-  // histograms' arrays, its SLO) are spread over megabytes at a fleet's scale, and a batch
+  // model's in the order they ended: a model's counters (its ModelMetrics, three sketches'
+  // arrays, its SLO) are spread over megabytes at a fleet's scale, and a batch
   // touches each model's lines once, not once per request, and places each request's buckets
   // kPlaceAhead requests before it counts them. Every count and sum is what counting at once
   // gives, bit for bit (each model's values are added in the same order). Under
@@ -141,6 +140,20 @@ class MetricsCollector : public SimObserver {
   std::vector<std::uint32_t> first_;     // per model: its first request in the batch, or kEndOfList
   std::vector<std::uint32_t> touched_;   // the models in the batch
   std::vector<std::uint32_t> order_;     // the batch's requests, model by model
+
+  // vLLM's histograms (ModelMetrics::*_buckets) are made at the run's end from the latency
+  // sketches (BoundTallies, sim/latency_buckets.hpp): per model, a tally per bound of the values
+  // near it that are at or below it, TTFT's bounds first, then TPOT's, then E2E's. (Each value
+  // was bucketed twice, and each request's three histogram counters were three more lines to
+  // touch at a fleet's scale.)
+  static constexpr std::size_t kTtftTallies = 0;
+  static constexpr std::size_t kTpotTallies = kVllmTtftBounds.size();
+  static constexpr std::size_t kE2eTallies = kTpotTallies + kVllmTpotBounds.size();
+  static constexpr std::size_t kTalliesPerModel = kE2eTallies + kVllmE2eBounds.size();
+  std::vector<std::uint64_t> tallies_;
+  const BoundTallies* ttft_tallies_ = &vllm_ttft_tallies();
+  const BoundTallies* tpot_tallies_ = &vllm_tpot_tallies();
+  const BoundTallies* e2e_tallies_ = &vllm_e2e_tallies();
 
   const Scenario& scenario_;
   std::vector<ReplicaAccount> replicas_;  // by ReplicaInfo::slot

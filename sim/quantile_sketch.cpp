@@ -164,11 +164,20 @@ std::uint64_t& QuantileSketch::slot(int b) {
   return buckets_[static_cast<std::size_t>(b - offset_)];
 }
 
-namespace {
-constexpr int kZeroBucket = std::numeric_limits<int>::min();  // place() of a value below kSmallest
-}
+static_assert(QuantileSketch::kZeroBucket == std::numeric_limits<int>::min());
 
-void QuantileSketch::add(double value) { count(value, value < kSmallest ? kZeroBucket : bucket_of(value)); }
+int QuantileSketch::bucket_for(double value) const { return value < kSmallest ? kZeroBucket : bucket_of(value); }
+
+void QuantileSketch::add(double value) { count(value, bucket_for(value)); }
+
+void QuantileSketch::count_below(std::span<const int> buckets, std::span<std::uint64_t> below) const {
+  std::uint64_t seen = zero_count_;  // in buckets_ before i
+  std::size_t i = 0;
+  for (std::size_t k = 0; k < buckets.size() && k < below.size(); ++k) {
+    for (; i < buckets_.size() && offset_ + static_cast<std::int64_t>(i) < buckets[k]; ++i) seen += buckets_[i];
+    below[k] = seen;
+  }
+}
 
 int QuantileSketch::place(double value) const {
   if (value < kSmallest) return kZeroBucket;

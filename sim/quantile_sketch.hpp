@@ -6,6 +6,7 @@
 // Values are kept in base units (seconds for latencies). Merging two sketches is exact.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace fleetsim {
@@ -20,6 +21,13 @@ class QuantileSketch {
   // add(value, place(value)), called later, counts it exactly as add(value) does.
   int place(double value) const;
   void add(double value, int place);
+  // The bucket add() counts a value in, as place() gives it but without starting a load:
+  // kZeroBucket below 1e-12 (a picosecond), else bucket_of(value).
+  static constexpr int kZeroBucket = -2147483647 - 1;
+  int bucket_for(double value) const;
+  // For each of `buckets` (ascending), the values counted in buckets below it, those too small
+  // to bucket included: one pass over the sketch.
+  void count_below(std::span<const int> buckets, std::span<std::uint64_t> below) const;
   void merge(const QuantileSketch& other);
 
   std::uint64_t count() const { return count_; }

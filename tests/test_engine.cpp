@@ -626,6 +626,52 @@ TEST_CASE("BucketIndex: the bucket of any value is the binary search's", "[engin
   CHECK(fleetsim::BucketIndex(std::vector<double>{}).bucket_of(3.0) == 0);
 }
 
+// MetricsCollector makes vLLM's histograms from its latency sketches (BoundTallies): the counts
+// must be what bucketing every value by the bounds gives — for values on each bound, a double
+// either side of it, in the sketch buckets around it and just past them, at those buckets'
+// edges, zero and negatives (the sketch's zero count), far outside the bounds, and at random.
+TEST_CASE("BoundTallies: histograms from a sketch's buckets are exactly the bounds' counts", "[engine][metrics]") {
+  const std::vector<double> mine = {0.001, 0.5, 0.6, 3.0, 4000.0};
+  const fleetsim::BucketIndex mine_index(mine);
+  for (const fleetsim::BucketIndex* index :
+       {&fleetsim::vllm_ttft_index(), &fleetsim::vllm_tpot_index(), &fleetsim::vllm_e2e_index(), &mine_index}) {
+    const fleetsim::BoundTallies tallies(*index, QuantileSketch{});
+    REQUIRE(tallies.size() == index->bounds().size());
+    std::vector<double> values = {0.0, -0.0, -1.0, 1e-13, 1e-12, std::numeric_limits<double>::denorm_min(), 1e-6, 1e6};
+    for (double b : index->bounds()) {
+      values.insert(values.end(), {b, std::nextafter(b, 0.0), std::nextafter(b, 1e308)});
+      for (double f : {0.97, 0.98, 0.985, 0.99, 0.995, 0.999, 1.001, 1.005, 1.01, 1.015, 1.02, 1.03}) values.push_back(b * f);
+      // the edges of the sketch buckets around the bound (gamma^k), and the doubles beside them
+      const double log_gamma = std::log(1.005 / 0.995);
+      const int k = static_cast<int>(std::ceil(std::log(b) / log_gamma));
+      for (int at = k - 3; at <= k + 3; ++at) {
+        const double edge = std::exp(at * log_gamma);
+        values.insert(values.end(), {edge, std::nextafter(edge, 0.0), std::nextafter(edge, 1e308)});
+      }
+    }
+    fleetsim::RngStream rng(11, "bound-tallies");
+    for (int i = 0; i < 20000; ++i) values.push_back(std::exp(rng.uniform() * 30 - 15));  // e^-15 .. e^15
+    QuantileSketch sketch;
+    BucketCounts expected(*index), got(*index);
+    std::vector<std::uint64_t> counts(tallies.size(), 0);
+    for (double v : values) {
+      const int bucket = sketch.bucket_for(v);
+      sketch.add(v, bucket);
+      tallies.note(bucket, v, counts.data());
+      expected.add(v);
+    }
+    tallies.fill(sketch, counts.data(), got);
+    CHECK(got.counts() == expected.counts());
+    // The tallies carry what the sketch's buckets cannot tell: without them the counts differ.
+    BucketCounts untallied(*index);
+    tallies.fill(sketch, std::vector<std::uint64_t>(tallies.size(), 0).data(), untallied);
+    CHECK(untallied.counts() != expected.counts());
+  }
+  // Bounds whose sketch buckets come within three of each other cannot be told apart so.
+  CHECK_THROWS(fleetsim::BoundTallies(fleetsim::BucketIndex(std::vector<double>{1.0, 1.02}), QuantileSketch{}));
+  CHECK_NOTHROW(fleetsim::BoundTallies(fleetsim::BucketIndex(std::vector<double>{1.0, 1.05}), QuantileSketch{}));
+}
+
 TEST_CASE("ceil_ns rounds a duration up to the nanosecond as std::ceil does", "[engine]") {
   using simulation_internal::ceil_ns;
   const auto reference = [](double seconds) {
