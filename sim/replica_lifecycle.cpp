@@ -153,6 +153,7 @@ bool Simulation::start_replica(std::uint32_t model, bool warm) {
     holdings_.emplace_back();
     replica_epochs_.push_back(0);
     ready_at_.push_back(kNotReady);
+    routed_outstanding_.push_back(0);
     step_reads_.emplace_back();
     fused_before_.emplace_back();
   } else {

@@ -82,6 +82,7 @@ void Simulation::add_ready(std::uint32_t slot) {
                                    [&](std::uint32_t s, std::uint32_t id) { return replicas_[s].info.id < id; }) -
                   m.ready.begin();
   m.ready.insert(m.ready.begin() + at, slot);
+  routed_outstanding_[slot] = rep.outstanding;
   // The replicas after it moved one down. (A join or a leave is rare beside the requests
   // routed, each of which would otherwise search the list: a mispredicted branch a step.)
   for (auto i = static_cast<std::size_t>(at); i < m.ready.size(); ++i) ready_at_[m.ready[i]] = static_cast<std::uint32_t>(i);
@@ -125,7 +126,10 @@ class Simulation::ReadyView final : public ReadyReplicas {
   }
   std::size_t fewest_outstanding() const override {
     if (indexed_ && sim_.route_index_.keeps_outstanding()) return position(sim_.route_index_.fewest_outstanding(r_.model));
-    return scan([](const Replica& rep) { return rep.outstanding; });
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < ready_.size(); ++i)
+      if (sim_.routed_outstanding_[ready_[i]] < sim_.routed_outstanding_[ready_[best]]) best = i;
+    return best;
   }
   std::size_t fewest_tokens() const override {
     if (indexed_ && sim_.route_index_.keeps_tokens()) return position(sim_.route_index_.fewest_tokens(r_.model));
@@ -331,6 +335,11 @@ std::string Simulation::route_index_violation() const {
   for (const ModelState& m : models_) ready_total += m.ready.size();
   for (std::uint32_t at : ready_at_) positioned += at != kNotReady;
   if (positioned != ready_total) return "a replica not ready has a ready position";
+  for (const ModelState& m : models_)
+    for (std::uint32_t slot : m.ready)
+      if (routed_outstanding_[slot] != replicas_[slot].outstanding)
+        return "replica " + std::to_string(replicas_[slot].info.id) + "'s outstanding requests as routers read them are " +
+               std::to_string(routed_outstanding_[slot]) + ", it has " + std::to_string(replicas_[slot].outstanding);
   if (!route_index_.keeps_outstanding() && !route_index_.keeps_tokens()) return "";
   for (std::uint32_t model = 0; model < models_.size(); ++model) {
     const std::vector<std::uint32_t>& ready = models_[model].ready;
