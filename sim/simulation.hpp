@@ -519,8 +519,10 @@ class Simulation {
   // completion, an adapter loaded, a real-mode token report), not at each change inside.
   void route_load_changed(std::uint32_t replica) {
     const Replica& r = replicas_[replica];
-    routed_outstanding_[replica] = r.outstanding;
-    if (!models_[r.info.model].indexed) return;  // (the common case of a small scenario: a few instructions)
+    if (!models_[r.info.model].indexed) {  // (the common case of a small scenario: a few instructions)
+      routed_outstanding_[replica] = r.outstanding;
+      return;
+    }
     route_index_.update(r.info.model, ready_at_[replica], r.outstanding, r.outstanding_tokens());  // (kNotReady: nothing)
   }
   void enqueue(std::uint32_t request, std::uint32_t replica);
@@ -710,10 +712,11 @@ class Simulation {
   // is its rank in the route index while its model is indexed; kNotReady otherwise.
   std::vector<std::uint32_t> ready_at_;
   static constexpr std::uint32_t kNotReady = 0xFFFFFFFFu;
-  // By slot: the replica's outstanding requests as of its last route_load_changed, which a model
-  // not in the route index scans in its ready list's order (ReadyView::fewest_outstanding): one
-  // line for its ready list and a few entries of a 4-bytes-a-slot table, where reading each
-  // replica's own count was a line a replica (a fleet's hundreds of small models).
+  // By slot, for a ready replica of a model not in the route index: its outstanding requests as
+  // of its last route_load_changed, which that model's scan reads in its ready list's order
+  // (ReadyView::fewest_outstanding): one line for the ready list and a few entries of a
+  // 4-bytes-a-slot table, where reading each replica's own count was a line a replica (a fleet's
+  // hundreds of small models). (An indexed model's are not kept: its key in the index is.)
   std::vector<std::int32_t> routed_outstanding_;
   std::uint32_t& epoch_of(const Replica& rep) { return replica_epochs_[rep.info.slot]; }
   // By slot, beside replicas_ (grown and reset with it).
