@@ -43,24 +43,22 @@ void BucketCounts::assign(std::vector<std::uint64_t> counts) {
 
 BoundTallies::BoundTallies(const BucketIndex& index, const QuantileSketch& like) : bounds_(index.bounds()) {
   if (bounds_.empty()) return;
-  for (const double bound : bounds_) bucket_.push_back(like.bucket_for(bound));
+  for (const double bound : bounds_) window_.push_back(like.bucket_for(bound) - 1);
   // Three buckets around each bound, none shared: consecutive bounds' buckets 3 or more apart.
-  for (std::size_t k = 1; k < bucket_.size(); ++k)
-    if (static_cast<std::int64_t>(bucket_[k]) - bucket_[k - 1] < 3)
+  for (std::size_t k = 1; k < window_.size(); ++k)
+    if (static_cast<std::int64_t>(window_[k]) - window_[k - 1] < 3)
       throw std::invalid_argument("BoundTallies: two bounds within three sketch buckets of each other");
-  lowest_ = static_cast<std::int64_t>(bucket_.front()) - 1;
-  near_.assign(static_cast<std::size_t>(bucket_.back() + 1 - lowest_ + 1), kNoBound);
+  lowest_ = window_.front();
+  near_.assign(static_cast<std::size_t>(window_.back() + 3 - lowest_), kNoBound);
   for (std::size_t k = 0; k < bounds_.size(); ++k)
-    for (std::int64_t b = bucket_[k] - 1; b <= bucket_[k] + 1; ++b)
+    for (std::int64_t b = window_[k]; b < window_[k] + 3; ++b)
       near_[static_cast<std::size_t>(b - lowest_)] = static_cast<std::uint8_t>(k);
 }
 
 void BoundTallies::fill(const QuantileSketch& sketch, const std::uint64_t* tallies, BucketCounts& out) const {
   // counts[k]: first the values below bound k's three buckets, then the histogram's bucket k.
   std::vector<std::uint64_t> counts(bounds_.size() + 1, 0);
-  std::vector<int> window_start(bucket_);
-  for (int& b : window_start) --b;
-  sketch.count_below(window_start, counts);
+  sketch.count_below(window_, counts);
   std::uint64_t below_previous = 0;  // values at or below the previous bound
   for (std::size_t k = 0; k < bounds_.size(); ++k) {
     const std::uint64_t at_or_below = counts[k] + tallies[k];

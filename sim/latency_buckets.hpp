@@ -115,7 +115,7 @@ class BoundTallies {
  private:
   static constexpr std::uint8_t kNoBound = 0xFF;
   std::span<const double> bounds_;
-  std::vector<int> bucket_;          // per bound: the sketch's bucket of the bound itself
+  std::vector<int> window_;          // per bound: the first of the three sketch buckets around it
   std::int64_t lowest_ = 0;          // near_[0]'s sketch bucket
   std::vector<std::uint8_t> near_;   // per sketch bucket from lowest_: the bound within one bucket, or kNoBound
 };

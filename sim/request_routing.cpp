@@ -127,14 +127,11 @@ class Simulation::ReadyView final : public ReadyReplicas {
   }
   std::size_t fewest_outstanding() const override {
     if (indexed_ && sim_.route_index_.keeps_outstanding()) return position(sim_.route_index_.fewest_outstanding(r_.model));
-    std::size_t best = 0;
-    for (std::size_t i = 1; i < ready_.size(); ++i)
-      if (sim_.routed_outstanding_[ready_[i]] < sim_.routed_outstanding_[ready_[best]]) best = i;
-    return best;
+    return scan([this](std::uint32_t slot) { return sim_.routed_outstanding_[slot]; });
   }
   std::size_t fewest_tokens() const override {
     if (indexed_ && sim_.route_index_.keeps_tokens()) return position(sim_.route_index_.fewest_tokens(r_.model));
-    return scan([this](const Replica& rep) { return sim_.routed_tokens(rep); });
+    return scan([this](std::uint32_t slot) { return sim_.routed_tokens(sim_.replicas_[slot]); });
   }
 
  private:
@@ -148,7 +145,7 @@ class Simulation::ReadyView final : public ReadyReplicas {
   std::size_t scan(Load load) const {
     std::size_t best = 0;
     for (std::size_t i = 1; i < ready_.size(); ++i)
-      if (load(sim_.replicas_[ready_[i]]) < load(sim_.replicas_[ready_[best]])) best = i;
+      if (load(ready_[i]) < load(ready_[best])) best = i;
     return best;
   }
   const Simulation& sim_;
