@@ -226,9 +226,9 @@ void Simulation::swap_in(Replica& rep, Request& r) {
 // The prefix blocks of a request that a replica can cache and match: the whole blocks of its
 // input (vLLM caches full blocks only); none when it carries no hashes or its model does not
 // cache prefixes.
-std::span<const std::uint64_t> Simulation::cacheable_prefix(std::uint32_t id) const {
+// (cacheable_prefix asks the flag first, not the hashes' vector: a cache miss at a fleet's scale.)
+std::span<const std::uint64_t> Simulation::prefix_hashes_to_cache(std::uint32_t id) const {
   const Request& r = requests_[id];
-  if (!r.has_prefix) return {};  // (the flag, not the hashes' vector: a cache miss at a fleet's scale)
   const std::vector<std::uint64_t>& hashes = request_hashes_[id];
   const ServingSpec& spec = serving_[r.model];
   if (!spec.prefix_caching) return {};

@@ -21,29 +21,9 @@ LlmPerfModel::LlmPerfModel(const ModelSpec& model, const GpuType& gpu, const Per
       model.kv_bytes_per_token > 0 ? std::max(0.0, std::floor(usable / model.kv_bytes_per_token)) : 0;
 }
 
-double LlmPerfModel::prefill_seconds(double prompt_tokens) const {
-  if (table_) return table_->prefill_seconds(prompt_tokens);
-  return std::max(prefill_flop_seconds_per_token_ * prompt_tokens, weight_pass_seconds_) + overhead_;
-}
-
 double LlmPerfModel::mixed_step_seconds(double prompt_tokens, double batch, double context) const {
   const double kv_reads = batch > 0 ? decode_seconds(1, batch, context) - decode_seconds(1, batch, 0) : 0;
   return prefill_seconds(prompt_tokens + batch) + std::max(0.0, kv_reads);
-}
-
-double LlmPerfModel::decode_seconds(double steps, double batch, double context) const {
-  if (table_) return table_->decode_seconds(steps, batch, context);
-  const double linear = base_ + per_seq_ * batch + per_token_ * context;
-  return linear * steps + 0.5 * per_token_ * batch * steps * steps;
-}
-
-double LlmPerfModel::decode_steps_in(double seconds, double batch, double context) const {
-  if (seconds <= 0) return 0;
-  if (table_) return table_->decode_steps_in(seconds, batch, context);
-  const double linear = base_ + per_seq_ * batch + per_token_ * context;
-  const double quadratic = 0.5 * per_token_ * batch;
-  // Solve quadratic·x² + linear·x − seconds = 0 in the cancellation-free form.
-  return 2.0 * seconds / (linear + std::sqrt(linear * linear + 4.0 * quadratic * seconds));
 }
 
 }  // namespace fleetsim

@@ -28,6 +28,8 @@
 // GPU type) prefill and decode times come from the table instead; the KV capacity stays the
 // formula above (the profiles measure time, not memory).
 #pragma once
+#include <cmath>
+
 #include "sim/gpu_catalog.hpp"
 #include "sim/perf_table.hpp"
 #include "sim/scenario.hpp"
@@ -42,12 +44,28 @@ class alignas(64) LlmPerfModel {
   // `table`, when given, must outlive the model (the Scenario holds it).
   LlmPerfModel(const ModelSpec& model, const GpuType& gpu, const PerfSpec& perf, const PerfTable* table = nullptr);
 
-  double prefill_seconds(double prompt_tokens) const;
+  // (These three inline: each request and each batch step asks them.)
+  double prefill_seconds(double prompt_tokens) const {
+    if (table_) return table_->prefill_seconds(prompt_tokens);
+    const double flop_bound = prefill_flop_seconds_per_token_ * prompt_tokens;
+    return (flop_bound < weight_pass_seconds_ ? weight_pass_seconds_ : flop_bound) + overhead_;
+  }
   // Seconds to run `steps` decode steps starting with `batch` sequences holding `context`
   // tokens in total (the context grows by `batch` each step).
-  double decode_seconds(double steps, double batch, double context) const;
+  double decode_seconds(double steps, double batch, double context) const {
+    if (table_) return table_->decode_seconds(steps, batch, context);
+    const double linear = base_ + per_seq_ * batch + per_token_ * context;
+    return linear * steps + 0.5 * per_token_ * batch * steps * steps;
+  }
   // Inverse of decode_seconds: steps completed after `seconds`.
-  double decode_steps_in(double seconds, double batch, double context) const;
+  double decode_steps_in(double seconds, double batch, double context) const {
+    if (seconds <= 0) return 0;
+    if (table_) return table_->decode_steps_in(seconds, batch, context);
+    const double linear = base_ + per_seq_ * batch + per_token_ * context;
+    const double quadratic = 0.5 * per_token_ * batch;
+    // Solve quadratic·x² + linear·x − seconds = 0 in the cancellation-free form.
+    return 2.0 * seconds / (linear + std::sqrt(linear * linear + 4.0 * quadratic * seconds));
+  }
   // A chunked-prefill step: `prompt_tokens` of prompt chunks and `batch` decoding sequences
   // holding `context` tokens, in one pass: the prefill of prompt + batch tokens (the decodes'
   // new tokens ride in the same matrix multiplications, Sarathi-Serve's piggybacking) plus

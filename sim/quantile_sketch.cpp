@@ -187,28 +187,6 @@ int QuantileSketch::place(double value) const {
   return b;
 }
 
-void QuantileSketch::add(double value, int b) { count(value, b); }
-
-inline void QuantileSketch::count(double value, int b) {
-  if (count_ == 0) {
-    min_ = max_ = value;
-  } else {
-    min_ = std::min(min_, value);
-    max_ = std::max(max_, value);
-  }
-  ++count_;
-  sum_ += value;
-  if (b == kZeroBucket) {
-    ++zero_count_;
-    return;
-  }
-  const auto i = static_cast<std::size_t>(b - offset_);  // (huge when b < offset_)
-  if (i < buckets_.size())
-    ++buckets_[i];
-  else
-    ++slot(b);
-}
-
 void QuantileSketch::merge(const QuantileSketch& other) {
   if (other.count_ == 0) return;
   if (count_ == 0) {

@@ -20,7 +20,7 @@ class QuantileSketch {
   // (MetricsCollector): place() finds the value's bucket and starts loading its counter;
   // add(value, place(value)), called later, counts it exactly as add(value) does.
   int place(double value) const;
-  void add(double value, int place);
+  void add(double value, int place) { count(value, place); }  // (inline: three a completed request)
   // The bucket add() counts a value in, as place() gives it but without starting a load:
   // kZeroBucket below 1e-12 (a picosecond), else bucket_of(value).
   static constexpr int kZeroBucket = -2147483647 - 1;
@@ -50,7 +50,25 @@ class QuantileSketch {
 
  private:
   double value_of(int bucket) const;
-  void count(double value, int bucket);  // both add()s
+  void count(double value, int bucket) {  // both add()s
+    if (count_ == 0) {
+      min_ = max_ = value;
+    } else {
+      min_ = value < min_ ? value : min_;
+      max_ = max_ < value ? value : max_;
+    }
+    ++count_;
+    sum_ += value;
+    if (bucket == kZeroBucket) {
+      ++zero_count_;
+      return;
+    }
+    const auto i = static_cast<std::size_t>(bucket - offset_);  // (huge when bucket < offset_)
+    if (i < buckets_.size())
+      ++buckets_[i];
+    else
+      ++slot(bucket);
+  }
   std::uint64_t& slot(int bucket);  // grows the bucket range to include `bucket`
 
   double accuracy_;

@@ -589,7 +589,12 @@ class Simulation {
   bool join_loaded(Replica& replica);
   void clear_node_kv_offload(std::uint32_t node);
   std::size_t offload_match(const Replica& replica, std::span<const std::uint64_t> prefix, std::size_t from) const;
-  std::span<const std::uint64_t> cacheable_prefix(std::uint32_t request) const;
+  // (The flag inline: most requests carry no prefix hashes, and each asks three times.)
+  std::span<const std::uint64_t> cacheable_prefix(std::uint32_t request) const {
+    if (!requests_[request].has_prefix) return {};
+    return prefix_hashes_to_cache(request);
+  }
+  std::span<const std::uint64_t> prefix_hashes_to_cache(std::uint32_t request) const;
   void preempt_newest(Replica& replica);
   // sim/disaggregation.cpp: disaggregated prefill and decode (KV transfers between pools)
   void set_up_disaggregation();

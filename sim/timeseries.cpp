@@ -32,7 +32,7 @@ bool series_applies(Series s, bool llm_model, bool kv_sampled) {
 TimeSeriesRecorder::TimeSeriesRecorder(const Scenario& scenario, SimTime interval)
     : interval_(interval), next_sample_(interval), state_(scenario.models.size(), Values{}) {}
 
-void TimeSeriesRecorder::advance(SimTime now) {
+void TimeSeriesRecorder::take_samples(SimTime now) {
   while (next_sample_ <= now) {
     Sample sample{next_sample_, state_, kv_sampled_};
     Values all{};
@@ -48,10 +48,6 @@ void TimeSeriesRecorder::advance(SimTime now) {
         if (is_counter(s)) v[static_cast<std::size_t>(s)] = 0;
     next_sample_ += interval_;
   }
-}
-
-void TimeSeriesRecorder::add(std::uint32_t model, Series s, double delta) {
-  state_[model][static_cast<std::size_t>(s)] += delta;
 }
 
 void TimeSeriesRecorder::on_request_arrived(SimTime now, std::uint32_t model, bool buffered) {

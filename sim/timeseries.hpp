@@ -68,8 +68,12 @@ class TimeSeriesRecorder : public SimObserver {
   SimTime interval() const { return interval_; }
 
  private:
-  void advance(SimTime now);
-  void add(std::uint32_t model, Series s, double delta);
+  // Closes the intervals that end by `now` (inline: every request's arrival and end asks).
+  void advance(SimTime now) {
+    if (next_sample_ <= now) take_samples(now);
+  }
+  void take_samples(SimTime now);
+  void add(std::uint32_t model, Series s, double delta) { state_[model][static_cast<std::size_t>(s)] += delta; }
 
   SimTime interval_;
   SimTime next_sample_;
