@@ -1,7 +1,9 @@
 #include "sim/llm_perf_model.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 
 namespace fleetsim {
 
@@ -19,6 +21,15 @@ LlmPerfModel::LlmPerfModel(const ModelSpec& model, const GpuType& gpu, const Per
   double usable = tp * gpu.memory_bytes * model.gpu_memory_utilization - model.weight_bytes();
   kv_capacity_tokens_ =
       model.kv_bytes_per_token > 0 ? std::max(0.0, std::floor(usable / model.kv_bytes_per_token)) : 0;
+}
+
+bool LlmPerfModel::same_as(const LlmPerfModel& other) const {
+  const auto bits = [](double x) { return std::bit_cast<std::uint64_t>(x); };
+  return bits(prefill_flop_seconds_per_token_) == bits(other.prefill_flop_seconds_per_token_) &&
+         bits(weight_pass_seconds_) == bits(other.weight_pass_seconds_) && bits(overhead_) == bits(other.overhead_) &&
+         bits(base_) == bits(other.base_) && bits(per_seq_) == bits(other.per_seq_) &&
+         bits(per_token_) == bits(other.per_token_) && bits(kv_capacity_tokens_) == bits(other.kv_capacity_tokens_) &&
+         table_ == other.table_;
 }
 
 double LlmPerfModel::mixed_step_seconds(double prompt_tokens, double batch, double context) const {

@@ -74,6 +74,10 @@ class alignas(64) LlmPerfModel {
   double kv_capacity_tokens() const { return kv_capacity_tokens_; }
   const PerfTable* table() const { return table_; }
 
+  // The same coefficients bit for bit (and the same table): the two give the same times and
+  // capacity for every argument, so replicas of either may share one.
+  bool same_as(const LlmPerfModel& other) const;
+
   double step_base_seconds() const { return base_; }
   double step_per_seq_seconds() const { return per_seq_; }
   double step_per_token_seconds() const { return per_token_; }

@@ -92,13 +92,18 @@ void Simulation::evaluate(std::uint32_t model) {
 // ---------------------------------------------------------------- replicas
 
 const LlmPerfModel* Simulation::perf_for(std::uint32_t model, std::uint32_t gpu_type) {
-  auto& slot = perf_models_[model * gpu_types_.size() + gpu_type];
+  const LlmPerfModel*& slot = perf_models_[model * gpu_types_.size() + gpu_type];
   if (!slot) {
     const ModelSpec& spec = setup_.scenario.models[model];
     const PerfTable* table = gpu_type < spec.perf_tables.size() ? spec.perf_tables[gpu_type].get() : nullptr;
-    slot = std::make_unique<LlmPerfModel>(spec, gpu_types_[gpu_type], setup_.scenario.perf, table);
+    const LlmPerfModel made(spec, gpu_types_[gpu_type], setup_.scenario.perf, table);
+    auto same = std::find_if(distinct_perf_models_.begin(), distinct_perf_models_.end(),
+                             [&](const auto& distinct) { return distinct->same_as(made); });
+    if (same == distinct_perf_models_.end())
+      same = distinct_perf_models_.insert(same, std::make_unique<LlmPerfModel>(made));
+    slot = same->get();
   }
-  return slot.get();
+  return slot;
 }
 
 // An LLM engine (vLLM-style) claims gpu_memory_utilization of every GPU it runs on, and its

@@ -151,7 +151,7 @@ inline void Simulation::prefetch_replica(std::uint32_t slot, bool step) const {
     __builtin_prefetch(reads.decoding + at);
   __builtin_prefetch(reads.prefill_batch);
   __builtin_prefetch(reads.waiting);
-  prefetch_request(reads.head_request);  // (a prefetch of null is harmless)
+  if (reads.head_request != StepReads::kNoHead) prefetch_request(&requests_[reads.head_request]);
 }
 
 // The next event's first reads: a batch step's or service end's replica (not when the event

@@ -744,7 +744,12 @@ class Simulation {
   std::vector<bool> source_pending_;  // per source: an arrival is scheduled
   std::vector<Arrival> lookahead_pending_;
   std::vector<bool> lookahead_live_;
-  std::vector<std::unique_ptr<LlmPerfModel>> perf_models_;  // [model * gpu types + gpu type]
+  // Each model's performance model on each GPU type, made when a replica first needs it:
+  // perf_models_[model * gpu types + gpu type] points into distinct_perf_models_, where models
+  // whose coefficients are the same bit for bit share one (a fleet's 600 deployments of one
+  // 8B model read one line at each batch step, not 600 lines out of cache).
+  std::vector<const LlmPerfModel*> perf_models_;
+  std::vector<std::unique_ptr<LlmPerfModel>> distinct_perf_models_;
   std::vector<RouteCandidate> candidates_;                   // scratch for the router
   unsigned router_reads_ = kReadsCandidates;                 // the router's reads(), read once
   RouteIndex route_index_;                                   // ready replicas by load, when read
@@ -821,13 +826,17 @@ class Simulation {
   // (hints only: never dereferenced, stale after a change). The queue's first request is what
   // the step's end reads to admit it (head_joins): queued a while ago, so a cache miss at a
   // fleet's scale; it changes only at admissions, at step ends, so the hint holds till then.
-  struct StepReads {
+  // 32 bytes on a 32-byte boundary, so that the event loop's read of an entry (itself out of
+  // cache at a fleet's scale) is one line, never two (at 40 bytes, half the entries straddled).
+  struct alignas(32) StepReads {
     const char* decoding = nullptr;  // the decode heap's storage, `decoding_bytes` of it
     const void* prefill_batch = nullptr;
     const void* waiting = nullptr;  // the queue's second entry
-    const Request* head_request = nullptr;
+    std::uint32_t head_request = kNoHead;  // the queue's first entry (its request id)
     std::uint32_t decoding_bytes = 0;
+    static constexpr std::uint32_t kNoHead = 0xFFFFFFFFu;
   };
+  static_assert(sizeof(StepReads) == 32);
   std::vector<StepReads> step_reads_;
   // Whether the engine's prefetch hints are worth their work: from a replica table past a
   // core's L2 cache (1,024 replicas of 320 bytes and their holdings' 512; the fleet has
@@ -839,7 +848,7 @@ class Simulation {
   void note_step_reads(const Replica& rep, std::uint32_t rep_id) {
     if (tables_out_of_cache())
       step_reads_[rep_id] = {reinterpret_cast<const char*>(rep.decoding.data()), rep.prefill_batch.data(),
-                             rep.waiting.next_address(), rep.waiting.empty() ? nullptr : &requests_[rep.waiting.front()],
+                             rep.waiting.next_address(), rep.waiting.empty() ? StepReads::kNoHead : rep.waiting.front(),
                              static_cast<std::uint32_t>(rep.decoding.size() * sizeof(Sequence))};
   }
   // A request's extras to write: from here on it reads them rather than kNoExtras.
