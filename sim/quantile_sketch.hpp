@@ -11,7 +11,10 @@
 
 namespace fleetsim {
 
-class QuantileSketch {
+// The fields each add() and place() read come first, on one cache line (the object is aligned
+// to one): at a fleet's thousand models, each completed request counts in three sketches whose
+// lines are out of cache, and at 112 bytes unaligned each was two.
+class alignas(64) QuantileSketch {
  public:
   explicit QuantileSketch(double relative_accuracy = 0.005);
 
@@ -71,18 +74,20 @@ class QuantileSketch {
   }
   std::uint64_t& slot(int bucket);  // grows the bucket range to include `bucket`
 
-  double accuracy_;
-  double gamma_;
-  double log_gamma_;
-  double inverse_log_gamma_;
-  const BucketCell* cells_ = nullptr;  // the default accuracy's table, else null
+  // The hot line.
   std::vector<std::uint64_t> buckets_;  // buckets_[i] counts bucket offset_ + i
   int offset_ = 0;
-  std::uint64_t zero_count_ = 0;  // values too small to bucket (< 1e-12)
+  bool uses_table_ = false;  // bucket_of reads the default accuracy's table (quantile_sketch.cpp)
   std::uint64_t count_ = 0;
   double sum_ = 0;
   double min_ = 0;
   double max_ = 0;
+  // The rest.
+  std::uint64_t zero_count_ = 0;  // values too small to bucket (< 1e-12)
+  double accuracy_;
+  double gamma_;
+  double log_gamma_;
+  double inverse_log_gamma_;
 };
 
 }  // namespace fleetsim

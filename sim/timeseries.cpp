@@ -30,22 +30,25 @@ bool series_applies(Series s, bool llm_model, bool kv_sampled) {
 }
 
 TimeSeriesRecorder::TimeSeriesRecorder(const Scenario& scenario, SimTime interval)
-    : interval_(interval), next_sample_(interval), state_(scenario.models.size(), Values{}) {}
+    : interval_(interval), next_sample_(interval), state_(scenario.models.size()) {}
 
 void TimeSeriesRecorder::take_samples(SimTime now) {
   while (next_sample_ <= now) {
-    Sample sample{next_sample_, state_, kv_sampled_};
+    Sample sample{next_sample_, {}, kv_sampled_};
+    sample.models.reserve(state_.size() + 1);
     Values all{};
-    for (const Values& v : state_)
-      for (int s = 0; s < kSeriesCount; ++s) all[static_cast<std::size_t>(s)] += v[static_cast<std::size_t>(s)];
+    for (const ModelRow& row : state_) {
+      sample.models.push_back(row.values);
+      for (int s = 0; s < kSeriesCount; ++s) all[static_cast<std::size_t>(s)] += row.values[static_cast<std::size_t>(s)];
+    }
     sample.models.push_back(all);
     if (sink_)
       sink_(sample);
     else
       samples_.push_back(std::move(sample));
-    for (Values& v : state_)
+    for (ModelRow& row : state_)
       for (int s = 0; s < kSeriesCount; ++s)
-        if (is_counter(s)) v[static_cast<std::size_t>(s)] = 0;
+        if (is_counter(s)) row.values[static_cast<std::size_t>(s)] = 0;
     next_sample_ += interval_;
   }
 }
@@ -109,8 +112,8 @@ void TimeSeriesRecorder::on_kv_usage(SimTime t, const std::vector<KvUsage>& per_
   advance(t - 1);  // earlier samples, with the levels they had
   kv_sampled_ = true;
   for (std::size_t m = 0; m < per_model.size() && m < state_.size(); ++m) {
-    state_[m][static_cast<std::size_t>(Series::KvCacheUsedGb)] = per_model[m].used_bytes / 1e9;
-    state_[m][static_cast<std::size_t>(Series::KvCacheGb)] = per_model[m].capacity_bytes / 1e9;
+    state_[m].values[static_cast<std::size_t>(Series::KvCacheUsedGb)] = per_model[m].used_bytes / 1e9;
+    state_[m].values[static_cast<std::size_t>(Series::KvCacheGb)] = per_model[m].capacity_bytes / 1e9;
   }
   advance(t);
 }

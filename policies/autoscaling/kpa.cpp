@@ -20,14 +20,46 @@
 // requests build up from zero (Knative's reconciler holds it until reached once instead).
 #include <algorithm>
 #include <cmath>
-#include <deque>
+#include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "policies/builtin.hpp"
 
 namespace fleetsim {
 
 namespace {
+
+// A queue on one contiguous ring (a std::deque's map and blocks were two more lines out of cache
+// at each of a fleet's thousand models' ticks). Entries are known by an absolute position that
+// only grows (position p is ring_[p & mask]), so a position held outside stays valid while its
+// entry is queued.
+template <class T>
+class Ring {
+ public:
+  bool empty() const { return begin_ == end_; }
+  std::size_t size() const { return static_cast<std::size_t>(end_ - begin_); }
+  std::uint64_t begin() const { return begin_; }  // the front's position
+  std::uint64_t end() const { return end_; }      // one past the back's
+  const T& at(std::uint64_t position) const { return ring_[position & (ring_.size() - 1)]; }
+  const T& front() const { return at(begin_); }
+  const T& back() const { return at(end_ - 1); }
+  void push_back(const T& value) {
+    if (size() == ring_.size()) grow();
+    ring_[end_++ & (ring_.size() - 1)] = value;
+  }
+  void pop_front() { ++begin_; }
+  void pop_back() { --end_; }
+
+ private:
+  void grow() {  // to twice the entries (a power of two), each kept at its position
+    std::vector<T> grown(std::max<std::size_t>(16, 2 * ring_.size()));
+    for (std::uint64_t p = begin_; p < end_; ++p) grown[p & (grown.size() - 1)] = at(p);
+    ring_ = std::move(grown);
+  }
+  std::vector<T> ring_;  // (its size a power of two, or 0)
+  std::uint64_t begin_ = 0, end_ = 0;
+};
 
 // Defaults: knative.dev/serving pkg/autoscaler/config/config.go and
 // config/core/configmaps/autoscaler.yaml (the `config-autoscaler` ConfigMap).
@@ -50,14 +82,15 @@ class Kpa final : public Autoscaler {
 
   ScalingDecision evaluate(const ScalingView& v) override {
     samples_.push_back({v.now, v.concurrency_integral});
-    while (samples_.size() > 2 && samples_[1].time <= v.now - stable_window_) samples_.pop_front();
+    while (samples_.size() > 2 && samples_.at(samples_.begin() + 1).time <= v.now - stable_window_)
+      samples_.pop_front();
     if (first_) {
       first_ = false;
       return {hold_for_delay(v.now, clamp_scale(initial_scale_)), v.now + tick_};
     }
     const double instant = v.in_flight + v.buffered;
-    const double stable = window_average(v.now, stable_window_, instant);
-    const double panic = window_average(v.now, panic_window_, instant);
+    const double stable = window_average(v.now, stable_window_, instant, stable_from_);
+    const double panic = window_average(v.now, panic_window_, instant, panic_from_);
     const double ready = std::max(1, v.ready);
     const double max_up = std::ceil(max_scale_up_rate_ * ready);
     const double max_down = max_scale_down_rate_ > 1 ? std::floor(ready / max_scale_down_rate_) : 0;
@@ -99,17 +132,21 @@ class Kpa final : public Autoscaler {
 
   // Exact average of concurrency over (now - window, now], from the integral samples; the
   // integral between two samples is interpolated linearly. Early in a run the window is
-  // shortened to the time observed so far.
-  double window_average(SimTime now, SimTime window, double instant) const {
+  // shortened to the time observed so far. `cursor`: the window's first sample at or after its
+  // start, from the last evaluation on; the start never goes back (time does not, and the front
+  // sample only moves on), so the cursor only moves forward, a step or two a tick, where a
+  // binary search touched a line at each of its probes.
+  double window_average(SimTime now, SimTime window, double instant, std::uint64_t& cursor) const {
     const SimTime from = std::max(now - window, samples_.front().time);
     if (from >= now) return instant;
     double at_from = samples_.front().integral;
-    // The first sample at or after `from` (a binary search: the samples are in time order).
-    const auto first = std::partition_point(samples_.begin() + 1, samples_.end(),
-                                            [from](const Sample& s) { return s.time < from; });
+    // The first sample after the front at or after `from` (the samples are in time order).
+    std::uint64_t first = std::max(cursor, samples_.begin() + 1);
+    while (first < samples_.end() && samples_.at(first).time < from) ++first;
+    cursor = first;
     if (first != samples_.end()) {
-      const Sample& a = *(first - 1);
-      const Sample& b = *first;
+      const Sample& a = samples_.at(first - 1);
+      const Sample& b = samples_.at(first);
       const double f = b.time == a.time ? 1.0 : to_seconds(from - a.time) / to_seconds(b.time - a.time);
       at_from = a.integral + std::clamp(f, 0.0, 1.0) * (b.integral - a.integral);
     }
@@ -122,7 +159,7 @@ class Kpa final : public Autoscaler {
   int hold_for_delay(SimTime now, int desired) {
     if (scale_down_delay_ <= 0) return desired;
     while (!delay_window_.empty() && delay_window_.back().second <= desired) delay_window_.pop_back();
-    delay_window_.emplace_back(now, desired);
+    delay_window_.push_back({now, desired});
     while (delay_window_.front().first <= now - scale_down_delay_) delay_window_.pop_front();
     return delay_window_.front().second;
   }
@@ -145,8 +182,9 @@ class Kpa final : public Autoscaler {
   int max_scale_;
   int initial_scale_;
   SimTime scale_down_delay_;
-  std::deque<Sample> samples_;
-  std::deque<std::pair<SimTime, int>> delay_window_;  // (time, decision), decisions falling
+  Ring<Sample> samples_;
+  std::uint64_t stable_from_ = 0, panic_from_ = 0;  // window_average's cursors into samples_
+  Ring<std::pair<SimTime, int>> delay_window_;  // (time, decision), decisions falling
   bool first_ = true;
   SimTime panic_since_ = kNever;
   int max_panic_ = 0;
