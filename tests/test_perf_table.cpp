@@ -4,6 +4,7 @@
 // engine, its loader errors.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -369,4 +370,29 @@ TEST_CASE("perf table: the analytical model's error against the profiles is the 
   CHECK(n == 225);
   CHECK(100 * prefill_sum / n == Approx(23.6).margin(0.05));
   CHECK(100 * decode_sum / n == Approx(7.6).margin(0.05));
+}
+
+TEST_CASE("performance models: the same figures are the same model, any other figure or table is not",
+          "[perf-table][serving]") {
+  // The engine shares one LlmPerfModel between models whose coefficients are equal bit for bit
+  // (Simulation::perf_for): a renamed copy of a model is the same; twice the parameters, another
+  // GPU or a measured table is not.
+  TempDir dir("perfsame");
+  const std::string trace = trace_file(dir, "1.0,m,200,11\n");
+  const Scenario sc = scenario_from(one_model_yaml(trace, ""));
+  const auto gpu = [&](const std::string& name) {
+    const auto it = std::find_if(sc.gpu_types.begin(), sc.gpu_types.end(), [&](const GpuType& g) { return g.name == name; });
+    REQUIRE(it != sc.gpu_types.end());
+    return *it;
+  };
+  ModelSpec renamed = sc.models[0];
+  renamed.name = "m-copy";
+  ModelSpec bigger = sc.models[0];
+  bigger.parameters *= 2;
+  const LlmPerfModel base(sc.models[0], gpu("H100-80GB"), sc.perf);
+  CHECK(base.same_as(LlmPerfModel(renamed, gpu("H100-80GB"), sc.perf)));
+  CHECK_FALSE(base.same_as(LlmPerfModel(bigger, gpu("H100-80GB"), sc.perf)));
+  CHECK_FALSE(base.same_as(LlmPerfModel(sc.models[0], gpu("A100-80GB"), sc.perf)));
+  const PerfTable table = tiny(dir);
+  CHECK_FALSE(base.same_as(LlmPerfModel(sc.models[0], gpu("H100-80GB"), sc.perf, &table)));
 }
