@@ -8,10 +8,11 @@
 //   BM_PointerChase      one dependent load among `lines` cache lines laid out `stride` bytes
 //                        apart (huge pages advised, or with huge = 0 refused): what a cache
 //                        miss costs on this machine as the span the lines cover grows
-//                        (README, "Session 16")
+//                        (bench/PERFORMANCE-HISTORY.md, "Session 16")
 //   BM_RouteIndex        a least-outstanding router's upkeep in the route index for one model of
 //                        N ready replicas: the least loaded read, its count raised, a random
-//                        replica's lowered (a request routed, one ended) (README, "Session 17")
+//                        replica's lowered (a request routed, one ended)
+//                        (bench/PERFORMANCE-HISTORY.md, "Session 17")
 #include <benchmark/benchmark.h>
 
 #include <filesystem>

@@ -8,7 +8,8 @@
 // whose counts changed rewrites its key and the nodes above it up to the first whose answer stayed:
 // at most log16(n) of them (n = 18,000: four), the upper ones small enough to stay in cache. The
 // binary heap this replaced moved an entry through up to log2(n) levels and wrote each moved
-// entry's position beside it, each a cache miss at a fleet's scale (README, "Session 17").
+// entry's position beside it, each a cache miss at a fleet's scale
+// (bench/PERFORMANCE-HISTORY.md, "Session 17").
 // A replica joins when it becomes ready and leaves when it stops being ready: the ranks after it
 // shift and their nodes are recomputed, O(n), rare beside the requests routed. Only models with
 // many ready replicas are kept in it (SimulationSetup::route_index_from; the others are scanned).

@@ -4,7 +4,8 @@
 // tens to hundreds of megabytes) are read at random, one line here and one there: with 4 KiB
 // pages most of those reads also miss the TLB and walk the page tables, and each page's first
 // touch is a fault. With 2 MiB pages the fleet scenario's simulation ran 5-12% faster in
-// alternating pairs (README "Session 13"); a small scenario's heap is too small to notice.
+// alternating pairs (bench/PERFORMANCE-HISTORY.md, "Session 13"); a small scenario's heap is
+// too small to notice.
 //
 // The same as glibc's own switch (GLIBC_TUNABLES=glibc.malloc.hugetlb=1), without needing it set
 // before the program starts: this program's operator new (huge_pages.cpp replaces the global
