@@ -239,6 +239,7 @@ TEST_CASE("event queue drops cancelled events as it moves them, the rest in orde
       ++popped, ++cancelled_popped;
     }
     REQUIRE(pushed - popped == cancelled_here - cancelled_popped);  // the rest left inside
+    REQUIRE(q.size() == 0);  // its count followed the events that left inside
     dropped_inside += cancelled_here - cancelled_popped;
     cancelled_total += cancelled_here;
   }
