@@ -189,7 +189,7 @@ class EventQueue {
       const std::uint32_t n = from.size;
       from.size = 0;
       head_ = 0;
-      if (n == 1) {  // (most refills below a fleet's scale: the loop below, without the loop)
+      if (n == 1) {  // (most refills below a fleet's scale) what the sort below does, without its loop
         const Entry& only = events[0];
         last_ = key_of(only.time);
         if (dropped_(only.payload)) {
